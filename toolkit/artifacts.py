@@ -1,0 +1,72 @@
+"""The run directory: what a finished run leaves behind, and the guard against clobbering one.
+
+    output_dir/
+      model.safetensors, config.json        the fine-tuned model (save_pretrained)
+      tokenizer files / preprocessor config the processor, so pipeline() loads the folder
+      run_config.yaml                       the resolved config: reruns this run exactly
+      metrics.json                          eval_* (validation), test_* (test), per-class report
+      history.jsonl                         every optimizer step's LR, logged losses, evaluations
+      loss.png, learning_rate.png           the same, drawn
+      README.md                             model card
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from toolkit.config import RunConfig
+from toolkit.errors import UserError
+from toolkit.plots import plot_learning_rate, plot_loss
+
+RUN_CONFIG = "run_config.yaml"
+METRICS = "metrics.json"
+HISTORY = "history.jsonl"
+
+
+def check_output_dir_free(path: Path, overwrite: bool) -> None:
+    """Refuse a non-empty run directory unless told to replace it (checked before slow work)."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"output_dir '{path}' is a file; choose a directory path.")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise UserError(f"output_dir '{path}' already holds files from an earlier run. "
+                        f"Choose another with --output_dir, or pass --overwrite to delete it "
+                        f"and start again.")
+
+
+def prepare_output_dir(path: Path, overwrite: bool) -> Path:
+    """Create the run directory empty (deleting an old one only when `overwrite`)."""
+    check_output_dir_free(path, overwrite)
+    if path.is_dir():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=False) + "\n")
+
+
+def write_run_files(output_dir: Path, config: RunConfig, metrics: dict[str, Any]) -> None:
+    """Resolved config, metrics and the plots drawn from history.jsonl."""
+    (output_dir / RUN_CONFIG).write_text(config.to_yaml())
+    write_json(output_dir / METRICS, metrics)
+    rows = read_history(output_dir / HISTORY)
+    plot_loss(rows, output_dir / "loss.png")
+    lrs = [r["lr"] for r in rows if r["kind"] == "step"]
+    if lrs:
+        plot_learning_rate(lrs, output_dir / "learning_rate.png")
+
+
+def remove_checkpoints(output_dir: Path) -> None:
+    """Intermediate checkpoints serve resuming a killed run; a finished run needs none."""
+    for checkpoint in output_dir.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint, ignore_errors=True)

@@ -1,0 +1,71 @@
+"""The `ftk` command line: parses arguments and hands them to the functions that do the work.
+
+    ftk train [--config FILE] [--print-config] [--overwrite] [--KEY VALUE ...]
+
+Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
+keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from toolkit.errors import UserError
+
+RECIPES = Path(__file__).parent / "configs"
+DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from toolkit.config import describe_keys
+
+    parser = argparse.ArgumentParser(
+        prog="ftk", description="Fine-tune transformers the way experts do, with one command.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train = commands.add_parser(
+        "train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="fine-tune a model (no arguments: the embedded default recipe)",
+        description="Fine-tune a model. Without --config, runs the embedded default recipe "
+                    f"({DEFAULT_RECIPE.name}).",
+        epilog="Overrides: --KEY VALUE for any transformers.TrainingArguments field or top-level "
+               "key (task, metrics), --SECTION.KEY VALUE for these section keys:\n"
+               + describe_keys())
+    train.add_argument("--config", type=Path, default=None,
+                       help="YAML recipe (default: the embedded BBC News + MiniLM recipe)")
+    train.add_argument("--print-config", action="store_true",
+                       help="print the resolved, validated config and exit without training")
+    train.add_argument("--overwrite", action="store_true",
+                       help="delete an existing non-empty output_dir and start again")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, overrides = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return run_command(args, overrides)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_command(args: argparse.Namespace, overrides: list[str]) -> int:
+    from toolkit.config import load_config
+
+    config = load_config(args.config or DEFAULT_RECIPE, overrides)
+    if args.print_config:
+        print(config.to_yaml(), end="")
+        return 0
+    from toolkit.run import train
+
+    train(config, overwrite=args.overwrite)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

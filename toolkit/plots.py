@@ -1,0 +1,54 @@
+"""PNG plots of a run's history: loss curves and the learning rate at every step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on training machines
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_loss(rows: list[dict[str, Any]], path: Path) -> Path:
+    train = [(r["step"], r["loss"]) for r in rows if r["kind"] == "train"]
+    evals = [(r["step"], r["eval_loss"]) for r in rows if r["kind"] == "eval" and "eval_loss" in r]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if train:
+        ax.plot(*zip(*train), label="training loss")
+    if evals:
+        ax.plot(*zip(*evals), marker="o", label="validation loss")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    ax.set_title("Loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_learning_rate(lrs_per_step: list[list[float]], path: Path,
+                       group_names: list[str] | None = None, title: str = "Learning rate") -> Path:
+    """One line per parameter group; `lrs_per_step[s][g]` is group g's LR at step s+1."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    steps = range(1, len(lrs_per_step) + 1)
+    groups = len(lrs_per_step[0]) if lrs_per_step else 0
+    distinct = [g for g in range(groups)
+                if g == 0 or any(row[g] != row[0] for row in lrs_per_step)]
+    for g in distinct:
+        label = group_names[g] if group_names else f"group {g}"
+        ax.plot(steps, [row[g] for row in lrs_per_step], label=label)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if len(distinct) > 1:
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,25 @@
+"""One module per task, each exposing the same small interface (see `Task`)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from toolkit.errors import UserError
+
+
+class Task(Protocol):
+    pipeline_tag: str
+
+    def input_columns(self, config: Any) -> list[str]: ...
+    def load_processor(self, config: Any) -> Any: ...
+    def load_model(self, config: Any, label_names: list[str]) -> Any: ...
+    def prepare(self, splits: Any, processor: Any, config: Any) -> Any: ...
+    def collator(self, processor: Any) -> Any: ...
+
+
+def get_task(name: str) -> Task:
+    if name == "text-classification":
+        from toolkit.tasks import text_classification
+
+        return text_classification
+    raise UserError(f"No task named '{name}'.")

@@ -1,0 +1,79 @@
+"""Text classification (single texts or sentence pairs) with a BERT-family encoder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import datasets
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
+                          DataCollatorWithPadding, PreTrainedTokenizerBase)
+
+from toolkit.config import RunConfig
+from toolkit.errors import UserError
+from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
+
+pipeline_tag = "text-classification"
+
+
+def input_columns(config: RunConfig) -> list[str]:
+    pair = config.data.text_pair_column
+    return [config.data.text_column] + ([pair] if pair else [])
+
+
+def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
+    location = checkpoint_location(config.model)
+    try:
+        return AutoTokenizer.from_pretrained(location, **pretrained_kwargs(config.model))
+    except (OSError, ValueError) as exc:
+        raise load_failure(config.model, "tokenizer", exc) from None
+
+
+def load_model(config: RunConfig, label_names: list[str]) -> Any:
+    location = checkpoint_location(config.model)
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(
+            location,
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={name: i for i, name in enumerate(label_names)},
+            ignore_mismatched_sizes=True,  # a checkpoint fine-tuned on other labels gets a new head
+            use_safetensors=None if config.model.allow_pickle else True,
+            **pretrained_kwargs(config.model),
+        )
+    except (OSError, ValueError) as exc:
+        raise load_failure(config.model, "model", exc) from None
+
+
+def tokenize_function(tokenizer: PreTrainedTokenizerBase, config: RunConfig):
+    """Batched text -> token ids, truncated to data.max_length; padding is left to the collator."""
+    text, pair = config.data.text_column, config.data.text_pair_column
+
+    def tokenize(batch: dict[str, list]) -> dict[str, list]:
+        texts = [t if t is not None else "" for t in batch[text]]
+        pairs = [t if t is not None else "" for t in batch[pair]] if pair else None
+        return tokenizer(texts, pairs, truncation=True, max_length=config.data.max_length)
+
+    return tokenize
+
+
+def prepare(splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase,
+            config: RunConfig) -> datasets.DatasetDict:
+    """Tokenize every split once (datasets caches the result) and keep only model inputs."""
+    if tokenizer.model_max_length and config.data.max_length > tokenizer.model_max_length:
+        raise UserError(f"data.max_length is {config.data.max_length} but the model reads at "
+                        f"most {tokenizer.model_max_length} tokens; lower data.max_length.")
+    tokenize = tokenize_function(tokenizer, config)
+    label = config.data.label_column
+    prepared = {}
+    for split, dataset in splits.items():
+        drop = [c for c in dataset.column_names if c != label]
+        tokenized = dataset.map(tokenize, batched=True, remove_columns=drop,
+                                desc=f"Tokenizing {split}")
+        prepared[split] = tokenized.rename_column(label, "labels") if label != "labels" \
+            else tokenized
+    return datasets.DatasetDict(prepared)
+
+
+def collator(tokenizer: PreTrainedTokenizerBase) -> DataCollatorWithPadding:
+    # Pad each batch to its longest member (a multiple of 8 keeps tensor cores busy on GPUs).
+    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
