@@ -46,13 +46,16 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label"))
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """A 2-layer BERT encoder (hidden 32, no classification head) and its WordPiece tokenizer."""
+    import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), model_max_length=128)
+    tokenizer = BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)},
+                                  model_max_length=128)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
     BertModel(config).save_pretrained(folder)
@@ -75,8 +78,8 @@ def write_text_config(path: Path, model: Path, data: dict[str, Path], output_dir
         f"data: {{train_file: '{data['train']}', test_file: '{data['test']}', max_length: 32}}",
         "schedule: {warmup_fraction: 0.2, decay: cosine}",
         f"output_dir: '{output_dir}'",
-        "learning_rate: 3e-3",  # YAML reads this as a string: the config must convert it
-        "num_train_epochs: 4",
+        "learning_rate: 5e-3",  # YAML reads this as a string: the config must convert it
+        "num_train_epochs: 8",
         "per_device_train_batch_size: 8",
         "logging_steps: 1",
         "save_total_limit: 1",

@@ -74,7 +74,7 @@ def test_training_loss_falls(finished_run):
 
 def test_logged_lr_follows_warmup_then_cosine(finished_run):
     run_dir, _ = finished_run
-    peak, epochs, batch = 3e-3, 4, 8
+    peak, epochs, batch = 5e-3, 8, 8
     train_rows = 81  # 90 rows minus a stratified 10% validation split
     per_epoch = math.ceil(train_rows / batch)
     total = epochs * per_epoch
@@ -95,7 +95,7 @@ def test_resolved_config_reruns_the_same_run(finished_run):
 
     run_dir, _ = finished_run
     saved = load_config(run_dir / "run_config.yaml")
-    assert saved.training["learning_rate"] == 3e-3
+    assert saved.training["learning_rate"] == 5e-3
     assert saved.training["output_dir"] == str(run_dir)
     assert saved.to_dict() == yaml.safe_load((run_dir / "run_config.yaml").read_text())
 

@@ -77,6 +77,9 @@ def load_file(path: Path, key: str) -> datasets.Dataset:
     try:
         return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # the readers raise many types; all mean "cannot read this file"
+        if "corresponds to no data" in str(exc):
+            raise UserError(f"{key} '{path}' holds no rows (only a header?); give a file with "
+                            f"data in it.") from None
         raise UserError(f"{key} '{path}' could not be read as {builder}: "
                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from transformers import set_seed
 
 from toolkit.artifacts import (HISTORY, check_output_dir_free, prepare_output_dir,
                                remove_checkpoints, write_run_files)
@@ -36,6 +37,7 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
     say(describe_data(data))
     processor = task.load_processor(config)
     splits = task.prepare(data.splits, processor, config)
+    set_seed(args.seed)  # the new head's initial weights must not depend on what ran before
     model = task.load_model(config, data.label_names)
     say(describe_schedule(config, args, len(splits["train"])))
 
@@ -50,6 +52,7 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     if trainer.is_world_process_zero():
         trainer.save_model(str(output_dir))
+        (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml replaces it
         write_run_files(output_dir, config, metrics)
         write_model_card(output_dir / "README.md", config, task.pipeline_tag, metrics,
                          data.label_names, model_name=output_dir.name)

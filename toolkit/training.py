@@ -20,6 +20,8 @@ def build_training_arguments(config: RunConfig) -> TrainingArguments:
     best_metric = config.metrics[0]
     kwargs.setdefault("metric_for_best_model", best_metric)
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
+    # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
+    kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
