@@ -83,8 +83,10 @@ def load_bbc_news() -> datasets.Dataset:
 BUILTIN_DATASETS = {"bbc-news": load_bbc_news}
 
 
-def load_builtin_dataset(name: str) -> datasets.Dataset:
+def load_builtin_dataset(name: str) -> dict[str, datasets.Dataset]:
+    """The packaged set's splits; those it lacks (bbc-news has only train) are split by data.py."""
     if name not in BUILTIN_DATASETS:
         raise UserError(f"data.builtin '{name}' is not a packaged data set; packaged: "
                         f"{', '.join(BUILTIN_DATASETS)}.")
-    return BUILTIN_DATASETS[name]()
+    loaded = BUILTIN_DATASETS[name]()
+    return loaded if isinstance(loaded, dict) else {"train": loaded}

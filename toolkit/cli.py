@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from toolkit.errors import UserError
 
@@ -19,11 +20,22 @@ DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from toolkit.config import describe_keys
-
     parser = argparse.ArgumentParser(
         prog="ftk", description="Fine-tune transformers the way experts do, with one command.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_train_command(commands)
+    return parser
+
+
+def add_config_arguments(command: argparse.ArgumentParser) -> None:
+    """--config, shared by every subcommand that reads a recipe; leftovers become overrides."""
+    command.add_argument("--config", type=Path, default=None,
+                         help=f"YAML recipe (default: the embedded {DEFAULT_RECIPE.name})")
+
+
+def add_train_command(commands: Any) -> None:
+    from toolkit.config import describe_keys
+
     train = commands.add_parser(
         "train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
         help="fine-tune a model (no arguments: the embedded default recipe)",
@@ -32,13 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Overrides: --KEY VALUE for any transformers.TrainingArguments field or top-level "
                "key (task, metrics), --SECTION.KEY VALUE for these section keys:\n"
                + describe_keys())
-    train.add_argument("--config", type=Path, default=None,
-                       help="YAML recipe (default: the embedded BBC News + MiniLM recipe)")
+    add_config_arguments(train)
     train.add_argument("--print-config", action="store_true",
                        help="print the resolved, validated config and exit without training")
     train.add_argument("--overwrite", action="store_true",
                        help="delete an existing non-empty output_dir and start again")
-    return parser
+    train.set_defaults(handler=run_train)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,16 +59,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return run_command(args, overrides)
+        return args.handler(args, overrides)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
-def run_command(args: argparse.Namespace, overrides: list[str]) -> int:
+def load_recipe(args: argparse.Namespace, overrides: list[str]) -> Any:
     from toolkit.config import load_config
 
-    config = load_config(args.config or DEFAULT_RECIPE, overrides)
+    return load_config(args.config or DEFAULT_RECIPE, overrides)
+
+
+def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
+    config = load_recipe(args, overrides)
     if args.print_config:
         print(config.to_yaml(), end="")
         return 0

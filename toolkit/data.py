@@ -50,7 +50,7 @@ def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
 
 def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
     if cfg.builtin:
-        return {"train": load_builtin_dataset(cfg.builtin)}
+        return load_builtin_dataset(cfg.builtin)
     if cfg.hub_id:
         return load_hub(cfg)
     if cfg.train_file:
