@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+
+def ftk_executable() -> str:
+    """The `ftk` console script installed beside this Python (what users type)."""
+    return shutil.which("ftk", path=str(Path(sys.executable).parent)) or "ftk"
 
 
 @pytest.mark.slow
 def test_embedded_default_runs_with_the_real_model(tmp_path):
     run_dir = tmp_path / "bbc"
     result = subprocess.run(
-        ["ftk", "train", "--output_dir", str(run_dir), "--max_steps", "6",
+        [ftk_executable(), "train", "--output_dir", str(run_dir), "--max_steps", "6",
          "--data.max_train_samples", "96", "--data.max_eval_samples", "48",
          "--data.max_length", "64", "--eval_strategy", "steps", "--save_strategy", "steps",
          "--eval_steps", "6", "--save_steps", "6", "--logging_steps", "1"],
