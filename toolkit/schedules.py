@@ -5,6 +5,7 @@ Because the factor depends on the step alone, a checkpoint (which stores the ste
 schedule exactly. Step `s` counts optimizer updates from 0: the s-th update uses `factor(s)`.
 
 Notation: T total optimizer steps, W warm-up steps, r = warmup_start_ratio, m = min_lr_ratio.
+W = warmup_steps, or ceil(warmup_fraction T), or ceil(warmup_epochs x steps per epoch).
 
 Warm-up, for s < W, with p = s / W:
     linear       r + (1 - r) p
@@ -114,7 +115,7 @@ def check_positive(schedule: ScheduleConfig, key: str) -> None:
 # ----------------------------------------------------------------------------- lengths
 
 
-def fraction_of(fraction: float, steps: int) -> int:
+def fraction_of(fraction: float, steps: float) -> int:
     """ceil(fraction * steps), ignoring float noise (0.1 * 30 is 3, not 4)."""
     return math.ceil(round(fraction * steps, 9))
 
@@ -124,7 +125,7 @@ def warmup_steps(schedule: ScheduleConfig, total_steps: int, steps_per_epoch: fl
     if schedule.warmup_steps is not None:
         return schedule.warmup_steps
     if schedule.warmup_epochs is not None:
-        return round(schedule.warmup_epochs * steps_per_epoch)
+        return fraction_of(schedule.warmup_epochs, steps_per_epoch)
     fraction = DEFAULT_WARMUP_FRACTION if schedule.warmup_fraction is None else schedule.warmup_fraction
     return fraction_of(fraction, total_steps)
 
@@ -160,8 +161,10 @@ def decay_factor(schedule: ScheduleConfig, step: int, warmup: int, total: int) -
         return floor + (1 - floor) * (1 - q) ** schedule.power
     if decay == "cosine_restarts":
         cycles = schedule.cycles
-        k = min(cycles - 1, math.floor(q * cycles))
-        return schedule.restart_decay ** k * anneal("cosine", floor, q * cycles - k)
+        # q * C, with the product taken in integers first so cycle boundaries land exactly.
+        position = min(cycles, (step - warmup) * cycles / max(1, total - warmup))
+        k = min(cycles - 1, math.floor(position))
+        return schedule.restart_decay ** k * anneal("cosine", floor, position - k)
     if decay == "wsd":
         start = max(warmup, total - fraction_of(schedule.decay_fraction, total))
         if step < start:
