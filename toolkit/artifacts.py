@@ -62,8 +62,10 @@ def write_run_files(output_dir: Path, config: RunConfig, metrics: dict[str, Any]
     rows = read_history(output_dir / HISTORY)
     plot_loss(rows, output_dir / "loss.png")
     lrs = [r["lr"] for r in rows if r["kind"] == "step"]
+    names = [r["names"] for r in rows if r["kind"] == "groups"]
     if lrs:
-        plot_learning_rate(lrs, output_dir / "learning_rate.png")
+        plot_learning_rate(lrs, output_dir / "learning_rate.png",
+                           group_names=names[-1] if names else None)
 
 
 def remove_checkpoints(output_dir: Path) -> None:

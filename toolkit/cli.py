@@ -1,6 +1,7 @@
 """The `ftk` command line: parses arguments and hands them to the functions that do the work.
 
     ftk train [--config FILE] [--print-config] [--overwrite] [--KEY VALUE ...]
+    ftk schedule [--config FILE] [--png PATH] [--num-processes N] [--KEY VALUE ...]
 
 Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
 keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ftk", description="Fine-tune transformers the way experts do, with one command.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_command(commands)
+    add_schedule_command(commands)
     return parser
 
 
@@ -50,6 +52,24 @@ def add_train_command(commands: Any) -> None:
     train.add_argument("--overwrite", action="store_true",
                        help="delete an existing non-empty output_dir and start again")
     train.set_defaults(handler=run_train)
+
+
+def add_schedule_command(commands: Any) -> None:
+    schedule = commands.add_parser(
+        "schedule", allow_abbrev=False,
+        help="preview the learning rate of a run (no training): summary and PNG",
+        description="Count the optimizer steps a run will take (from the real data set size, "
+                    "batch size, gradient accumulation, epochs, max_steps and processes), print "
+                    "the warm-up and LR summary, and draw the LR of every step. Overrides work "
+                    "as for `ftk train`.")
+    add_config_arguments(schedule)
+    schedule.add_argument("--png", type=Path, default=None,
+                          help="where to write the plot (default: beside output_dir, "
+                               "<output_dir>-schedule.png)")
+    schedule.add_argument("--num-processes", type=int, default=None,
+                          help="processes the run will be launched with (default: WORLD_SIZE, "
+                               "as set by accelerate launch / torchrun, else 1)")
+    schedule.set_defaults(handler=run_schedule)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,6 +99,19 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
     from toolkit.run import train
 
     train(config, overwrite=args.overwrite)
+    return 0
+
+
+def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
+    config = load_recipe(args, overrides)
+    if args.num_processes is not None and args.num_processes < 1:
+        raise UserError(f"--num-processes must be at least 1, got {args.num_processes}.")
+    from toolkit.schedule_preview import preview, report_schedule
+
+    result = preview(config, world_size=args.num_processes, png=args.png)
+    print(f"Training examples: {result.num_train:,}; processes: {result.world_size}")
+    report_schedule(result.summary, result.groups)
+    print(f"LR plot: {result.png}")
     return 0
 
 

@@ -68,11 +68,26 @@ class AugmentConfig:
 
 @dataclass
 class ScheduleConfig:
+    """Warm-up + decay of the LR, and per-layer LRs. Formulas: toolkit/schedules.py docstring."""
+
     warmup_steps: int | None = None  # warm-up length in optimizer steps ...
     warmup_fraction: float | None = None  # ... or as a fraction of all steps (default 0.06) ...
     warmup_epochs: float | None = None  # ... or in epochs (give exactly one of the three)
-    decay: str = "cosine"  # shape after warm-up: cosine | linear | constant
+    warmup_shape: str = "linear"  # rise during warm-up: linear | cosine | exponential
+    warmup_start_ratio: float = 0.0  # LR of the first step, as a fraction of the peak LR
+    decay: str = "cosine"  # shape after warm-up: cosine | linear | polynomial | constant |
+    #                        cosine_restarts | wsd | inverse_sqrt
     min_lr_ratio: float = 0.0  # floor of the decay, as a fraction of the peak LR
+    power: float = 1.0  # polynomial: exponent of (1 - progress)
+    cycles: int = 1  # cosine_restarts: cosine cycles after warm-up (each restarts at a peak)
+    restart_decay: float = 1.0  # cosine_restarts: cycle k peaks at peak LR x restart_decay^k
+    decay_fraction: float = 0.2  # wsd: share of all steps spent decaying, at the end
+    decay_shape: str = "linear"  # wsd: shape of that final decay: linear | cosine | sqrt
+    timescale: int | None = None  # inverse_sqrt: steps for the LR to fall by 1/sqrt(2)
+    #                               after warm-up (default: the warm-up length, at least 1)
+    layer_decay: float | None = None  # encoder layer k below the top gets LR x layer_decay^k,
+    #                                   embeddings the lowest; null = one LR for the body
+    head_lr_multiplier: float = 1.0  # LR of the new task head, as a multiple of the peak LR
 
 
 @dataclass

@@ -19,9 +19,9 @@ from toolkit.data import LoadedData, load_data
 from toolkit.log import say
 from toolkit.metrics import classification_metrics, per_class_report
 from toolkit.modelcard import write_model_card
+from toolkit.schedule_preview import group_multipliers, report_schedule, schedule_summary
 from toolkit.tasks import get_task
-from toolkit.training import (HistoryCallback, build_trainer, build_training_arguments,
-                              steps_per_epoch, total_steps)
+from toolkit.training import HistoryCallback, build_trainer, build_training_arguments
 
 
 def train(config: RunConfig, overwrite: bool = False) -> Path:
@@ -39,7 +39,8 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
     splits = task.prepare(data.splits, processor, config)
     set_seed(args.seed)  # the new head's initial weights must not depend on what ran before
     model = task.load_model(config, data.label_names)
-    say(describe_schedule(config, args, len(splits["train"])))
+    report_schedule(schedule_summary(config, args, len(splits["train"])),
+                    group_multipliers(config, model))  # a model without findable layers fails here
 
     if args.should_save:
         prepare_output_dir(output_dir, overwrite)
@@ -87,18 +88,6 @@ def describe_data(data: LoadedData) -> str:
     sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in data.splits.items())
     return f"Data: {sizes} examples; {len(data.label_names)} classes: " \
            f"{', '.join(data.label_names)}"
-
-
-def describe_schedule(config: RunConfig, args: Any, num_train: int) -> str:
-    from toolkit.schedules import warmup_steps
-
-    per_epoch = steps_per_epoch(num_train, args)
-    steps = total_steps(num_train, args)
-    warmup = warmup_steps(config.schedule, steps, per_epoch)
-    return (f"Schedule: {steps} optimizer steps ({per_epoch} per epoch); warm-up {warmup} steps "
-            f"({100 * warmup / max(1, steps):.1f}%, {warmup / per_epoch:.2f} epochs) to peak LR "
-            f"{args.learning_rate:g}, then {config.schedule.decay} decay to "
-            f"{args.learning_rate * config.schedule.min_lr_ratio:g}")
 
 
 def describe_results(metrics: dict[str, Any], names: list[str], output_dir: Path) -> str:

@@ -12,6 +12,7 @@ from transformers import (EarlyStoppingCallback, Trainer, TrainerCallback, Train
 
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
+from toolkit.param_groups import build_param_groups, uses_param_groups
 from toolkit.schedules import lr_factor
 
 
@@ -29,17 +30,23 @@ def build_training_arguments(config: RunConfig) -> TrainingArguments:
                         f"{exc}") from None
 
 
-def steps_per_epoch(num_examples: int, args: TrainingArguments) -> int:
-    """Optimizer updates per epoch, computed the way Trainer counts them."""
-    batches = num_examples / (args.per_device_train_batch_size * max(1, args.world_size))
+def steps_per_epoch(num_examples: int, args: TrainingArguments,
+                    world_size: int | None = None) -> int:
+    """Optimizer updates per epoch, computed the way Trainer counts them.
+
+    `world_size` (processes) defaults to the one `args` runs under; `ftk schedule` passes the
+    one a launch would use.
+    """
+    processes = world_size or args.world_size
+    batches = num_examples / (args.per_device_train_batch_size * max(1, processes))
     batches = math.floor(batches) if args.dataloader_drop_last else math.ceil(batches)
     return max(1, math.ceil(batches / args.gradient_accumulation_steps))
 
 
-def total_steps(num_examples: int, args: TrainingArguments) -> int:
+def total_steps(num_examples: int, args: TrainingArguments, world_size: int | None = None) -> int:
     if args.max_steps > 0:
         return args.max_steps
-    return math.ceil(args.num_train_epochs * steps_per_epoch(num_examples, args))
+    return math.ceil(args.num_train_epochs * steps_per_epoch(num_examples, args, world_size))
 
 
 class ToolkitTrainer(Trainer):
@@ -58,11 +65,25 @@ class ToolkitTrainer(Trainer):
             self._created_lr_scheduler = True
         return self.lr_scheduler
 
+    def create_optimizer(self, model: Any = None) -> Any:
+        """The Trainer's optimizer, over named per-layer groups when layer decay is asked for."""
+        schedule = self.run_config.schedule
+        if self.optimizer is not None or not uses_param_groups(schedule):
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        groups = build_param_groups(opt_model, schedule, self.args.learning_rate,
+                                    self.args.weight_decay,
+                                    set(self.get_decay_parameter_names(opt_model)))
+        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(groups, **kwargs)
+        return self.optimizer
+
 
 class HistoryCallback(TrainerCallback):
     """Appends one JSON line per optimizer step (LR actually used, per group) and per log/eval.
 
-    Rows: {"kind": "step", "step", "epoch", "lr": [...]} for every update;
+    Rows: {"kind": "groups", "names": [...]} once per training start (names of the optimizer's
+    parameter groups, null where unnamed); {"kind": "step", "step", "lr": [...]} for every update;
     {"kind": "train", "step", "loss", ...} at each logging step; {"kind": "eval", ...} after
     each evaluation. Written as training goes, so a crashed run keeps its history.
     """
@@ -76,6 +97,11 @@ class HistoryCallback(TrainerCallback):
         if state.is_world_process_zero:
             with self.path.open("a") as handle:
                 handle.write(json.dumps(row) + "\n")
+
+    def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
+        if optimizer is not None:
+            names = [group.get("name") for group in optimizer.param_groups]
+            self._write({"kind": "groups", "names": names}, state)
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         # Called after optimizer.step() and before the scheduler moves: these LRs were used.
