@@ -15,8 +15,10 @@ from toolkit.errors import UserError
 from toolkit.schedules import lr_factor
 
 
-def build_training_arguments(config: RunConfig) -> TrainingArguments:
-    kwargs = dict(config.training)
+def build_training_arguments(config: RunConfig,
+                             task_defaults: dict[str, Any] | None = None) -> TrainingArguments:
+    """TrainingArguments from the config; `task_defaults` fill keys the config leaves out."""
+    kwargs = {**(task_defaults or {}), **config.training}
     best_metric = config.metrics[0]
     kwargs.setdefault("metric_for_best_model", best_metric)
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
@@ -57,6 +59,19 @@ class ToolkitTrainer(Trainer):
                                                                   factor)
             self._created_lr_scheduler = True
         return self.lr_scheduler
+
+
+    def _load_best_model(self) -> None:
+        """Reload the best checkpoint through from_pretrained.
+
+        transformers 5 saves some models (ViT among them) under legacy weight names and converts
+        them back only in from_pretrained; Trainer's own reload calls load_state_dict(strict=
+        False) on the raw file, matches nothing and silently keeps the last epoch's weights.
+        """
+        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+            return super()._load_best_model()
+        best = type(self.model).from_pretrained(self.state.best_model_checkpoint)
+        self.model.load_state_dict(best.state_dict(), strict=True)
 
 
 class HistoryCallback(TrainerCallback):
