@@ -88,3 +88,90 @@ def write_text_config(path: Path, model: Path, data: dict[str, Path], output_dir
     ] + [f"{k}: {v}" for k, v in extra.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# ----------------------------------------------------------------------------- images
+
+SHAPE_COLOURS = {"circle": (220, 40, 40), "square": (40, 200, 40), "triangle": (40, 60, 220)}
+
+
+def draw_shape(shape: str, size: int, rng: random.Random):
+    """A coloured shape at a random place and scale on a noisy grey background."""
+    from PIL import Image, ImageDraw
+
+    grey = rng.randint(90, 160)
+    image = Image.new("RGB", (size, size), (grey, grey, grey))
+    draw = ImageDraw.Draw(image)
+    extent = rng.randint(size // 3, size // 2)
+    x, y = rng.randint(0, size - extent - 1), rng.randint(0, size - extent - 1)
+    box = (x, y, x + extent, y + extent)
+    colour = SHAPE_COLOURS[shape]
+    if shape == "circle":
+        draw.ellipse(box, fill=colour)
+    elif shape == "square":
+        draw.rectangle(box, fill=colour)
+    else:
+        draw.polygon([(x, y + extent), (x + extent, y + extent), (x + extent // 2, y)], fill=colour)
+    return image
+
+
+def make_image_folder(root: Path, n_per_class: int, seed: int, size: int = 24,
+                      classes=("circle", "square", "triangle")) -> Path:
+    """root/<shape>/<i>.png: simple coloured shapes, one subfolder per class."""
+    rng = random.Random(seed)
+    for shape in classes:
+        (root / shape).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_class):
+            draw_shape(shape, size, rng).save(root / shape / f"{i}.png")
+    return root
+
+
+def write_corrupt_image(path: Path) -> Path:
+    """A file named like a PNG whose data stops halfway through."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (24, 24), (1, 2, 3)).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+TINY_VIT_SIZES = {"model_type": "vit", "image_size": 16, "patch_size": 4, "num_channels": 3,
+                  "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                  "intermediate_size": 64}
+
+
+@pytest.fixture(scope="session")
+def tiny_vit(tmp_path_factory) -> Path:
+    """A 2-layer ViT encoder (hidden 32, 16 px images, no head) and its image processor."""
+    import torch
+    from transformers import ViTConfig, ViTImageProcessor, ViTModel
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-vit")
+    sizes = {k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"}
+    ViTModel(ViTConfig(**sizes)).save_pretrained(folder)
+    ViTImageProcessor(size={"height": 16, "width": 16}).save_pretrained(folder)
+    return folder
+
+
+def write_image_config(path: Path, model_lines: str, data_lines: str, output_dir: Path,
+                       **extra: str) -> Path:
+    """A small image-classification recipe; `extra` adds top-level lines (`key="value"`)."""
+    lines = [
+        "task: image-classification",
+        f"model: {model_lines}",
+        f"data: {data_lines}",
+        "schedule: {warmup_fraction: 0.1, decay: cosine}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 3e-3",
+        "num_train_epochs: 6",
+        "per_device_train_batch_size: 16",
+        "logging_steps: 2",
+        "save_total_limit: 1",
+        "use_cpu: true",
+        "dataloader_num_workers: 1",
+    ] + [f"{k}: {v}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -29,7 +29,7 @@ import yaml
 
 from toolkit.errors import UserError, did_you_mean
 
-TASKS = ("text-classification",)
+TASKS = ("text-classification", "image-classification")
 
 
 @dataclass
@@ -38,6 +38,10 @@ class ModelConfig:
     revision: str | None = None  # Hub branch, tag or commit (ignored for local folders)
     trust_remote_code: bool = False  # run modelling code shipped with the checkpoint (opt-in)
     allow_pickle: bool = False  # accept pickled .bin weights when a checkpoint has no safetensors
+    # Train from scratch instead: model type plus sizes, e.g. {model_type: vit, image_size: 28,
+    # patch_size: 4, hidden_size: 64, num_channels: 1}; AutoConfig.for_model builds it.
+    from_config: dict | None = None
+    ignore_mismatched_sizes: bool = True  # a checkpoint's head of another shape is replaced
 
 
 @dataclass
@@ -51,9 +55,14 @@ class DataConfig:
     train_file: str | None = None  # local CSV / JSON / JSONL / Parquet files
     validation_file: str | None = None
     test_file: str | None = None
+    train_dir: str | None = None  # image folder: one subfolder of images per class
+    validation_dir: str | None = None
+    test_dir: str | None = None
     text_column: str = "text"
     text_pair_column: str | None = None  # second text of a sentence pair (NLI, paraphrase)
     label_column: str = "label"
+    image_column: str = "image"  # an Image column, or (CSV/JSON) image paths, relative to the file
+    bad_images: Literal["error", "skip"] = "error"  # unreadable images: stop, or drop and count
     validation_size: float = 0.1  # fraction of train held out (stratified) when no validation
     test_size: float | None = None  # fraction of train held out as test when there is no test
     max_length: int = 256  # tokens per example after truncation
@@ -64,6 +73,13 @@ class DataConfig:
 @dataclass
 class AugmentConfig:
     text: list[str] | str | None = None  # text augmentation policy (issue #5); off when empty
+    # Train-split image augmentation (torchvision.transforms.v2), applied lazily every epoch.
+    image: bool | str | None = None  # trivial (= true) | randaugment | autoaugment | none
+    randaugment_num_ops: int = 2  # RandAugment: operations per image ...
+    randaugment_magnitude: int = 9  # ... and their strength (0-30)
+    random_resized_crop: float | None = None  # smallest area fraction a crop keeps; null = off
+    horizontal_flip: float = 0.0  # probability of a left-right flip
+    random_erasing: float = 0.0  # probability of erasing a random rectangle (after normalize)
 
 
 @dataclass
@@ -410,7 +426,7 @@ def describe(hint: Any) -> str:
 def validate(config: RunConfig) -> None:
     """Checks that span several keys; single-key type checks happened while building."""
     data = config.data
-    sources = [k for k in ("builtin", "hub_id", "train_file") if getattr(data, k)]
+    sources = [k for k in ("builtin", "hub_id", "train_file", "train_dir") if getattr(data, k)]
     if len(sources) > 1:
         raise UserError(f"Config keys {' and '.join('data.' + s for s in sources)} both name a "
                         f"data source; keep exactly one.")
@@ -421,6 +437,7 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"Config key 'data.test_size' must lie in (0, 1), got {data.test_size}.")
     if data.max_length < 8:
         raise UserError(f"Config key 'data.max_length' is {data.max_length}; use at least 8.")
+    validate_images(config)
     if not config.metrics:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
     if config.training.get("load_best_model_at_end") and \
@@ -431,6 +448,57 @@ def validate(config: RunConfig) -> None:
     from toolkit.schedules import validate_schedule
 
     validate_schedule(config.schedule)
+
+
+IMAGE_POLICIES = ("trivial", "randaugment", "autoaugment", "none")
+
+
+def validate_images(config: RunConfig) -> None:
+    """Model source (checkpoint xor from_config), image folders, augmentation values."""
+    model, data, augment = config.model, config.data, config.augment
+    if model.name_or_path and model.from_config:
+        raise UserError("Config keys model.name_or_path and model.from_config both name a model; "
+                        "keep name_or_path to fine-tune a checkpoint, or from_config to train "
+                        "from scratch.")
+    if config.task == "image-classification" and not (model.name_or_path or model.from_config):
+        raise UserError("The model is not set: give model.name_or_path (a Hub id or checkpoint "
+                        "folder) or model.from_config (a model type and sizes, e.g. {model_type: "
+                        "vit, image_size: 28, patch_size: 4, hidden_size: 64}, to train from "
+                        "scratch).")
+    if model.from_config is not None:
+        from_config = model.from_config
+        if config.task != "image-classification":
+            raise UserError(f"model.from_config builds image models only; task "
+                            f"'{config.task}' needs model.name_or_path.")
+        if "model_type" not in from_config:
+            raise UserError("model.from_config needs a model_type (e.g. vit, deit, swin) beside "
+                            "its sizes.")
+        image, patch = from_config.get("image_size"), from_config.get("patch_size")
+        if isinstance(image, int) and isinstance(patch, int) and patch > 0 and image % patch:
+            raise UserError(f"model.from_config.image_size {image} is not a multiple of "
+                            f"patch_size {patch}: the image must split into whole patches. "
+                            f"Choose e.g. patch_size {largest_divisor(image, patch)}.")
+    for key in ("validation_dir", "test_dir"):
+        if getattr(data, key) and not data.train_dir:
+            raise UserError(f"data.{key} is set but data.train_dir is not; image folders come "
+                            f"as a set: give data.train_dir too.")
+    policy = augment.image
+    if isinstance(policy, str) and policy not in IMAGE_POLICIES:
+        raise UserError(f"Config key 'augment.image' is '{policy}'; valid: "
+                        f"{', '.join(IMAGE_POLICIES)} (or true for trivial)."
+                        f"{did_you_mean(policy, IMAGE_POLICIES)}")
+    for key in ("horizontal_flip", "random_erasing"):
+        if not 0 <= getattr(augment, key) <= 1:
+            raise UserError(f"Config key 'augment.{key}' is a probability; give a number in "
+                            f"[0, 1], not {getattr(augment, key)}.")
+    if augment.random_resized_crop is not None and not 0 < augment.random_resized_crop <= 1:
+        raise UserError(f"Config key 'augment.random_resized_crop' is the smallest fraction of "
+                        f"the image a crop keeps; give a number in (0, 1], not "
+                        f"{augment.random_resized_crop}.")
+
+
+def largest_divisor(number: int, at_most: int) -> int:
+    return max(d for d in range(1, at_most + 1) if number % d == 0)
 
 
 def describe_keys() -> str:

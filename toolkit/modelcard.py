@@ -20,8 +20,18 @@ def describe_data(config: RunConfig) -> str:
     if data.hub_id:
         return f"Hub data set `{data.hub_id}`" + (f" (config `{data.hub_config}`)"
                                                   if data.hub_config else "")
+    folders = [f for f in (data.train_dir, data.validation_dir, data.test_dir) if f]
+    if folders:
+        return "image folders " + ", ".join(f"`{f}`" for f in folders)
     files = [f for f in (data.train_file, data.validation_file, data.test_file) if f]
     return "local files " + ", ".join(f"`{f}`" for f in files)
+
+
+def describe_model(config: RunConfig) -> str:
+    if config.model.from_config:
+        sizes = ", ".join(f"{k}={v}" for k, v in config.model.from_config.items())
+        return f"none: trained from scratch ({sizes})"
+    return f"`{config.model.name_or_path}`"
 
 
 def card_metadata(config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
@@ -70,7 +80,7 @@ def write_model_card(path: Any, config: RunConfig, pipeline_tag: str, metrics: d
 
 Fine-tuned with the `ftk` toolkit for **{pipeline_tag}**.
 
-- Base model: `{config.model.name_or_path}`
+- Base model: {describe_model(config)}
 - Data: {describe_data(config)}
 - Labels ({len(label_names)}): {", ".join(label_names)}
 

@@ -31,7 +31,8 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
     check_output_dir_free(output_dir, overwrite)
     task = get_task(config.task)
     compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
-    args = build_training_arguments(config)
+    task_defaults = task.training_defaults(config) if hasattr(task, "training_defaults") else {}
+    args = build_training_arguments(config, task_defaults)
 
     data = load_data(config.data, task.input_columns(config), seed=args.seed)
     say(describe_data(data))
@@ -50,6 +51,7 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
     train_output = trainer.train()
 
     metrics = final_metrics(trainer, splits, data, train_output.metrics)
+    metrics.update(data.report)  # e.g. skipped_images
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     if trainer.is_world_process_zero():
         trainer.save_model(str(output_dir))

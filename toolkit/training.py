@@ -16,8 +16,10 @@ from toolkit.param_groups import build_param_groups, uses_param_groups
 from toolkit.schedules import lr_factor
 
 
-def build_training_arguments(config: RunConfig) -> TrainingArguments:
-    kwargs = dict(config.training)
+def build_training_arguments(config: RunConfig,
+                             task_defaults: dict[str, Any] | None = None) -> TrainingArguments:
+    """TrainingArguments from the config; `task_defaults` fill keys the config leaves out."""
+    kwargs = {**(task_defaults or {}), **config.training}
     best_metric = config.metrics[0]
     kwargs.setdefault("metric_for_best_model", best_metric)
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
@@ -77,6 +79,18 @@ class ToolkitTrainer(Trainer):
         optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
         self.optimizer = optimizer_cls(groups, **kwargs)
         return self.optimizer
+
+    def _load_best_model(self) -> None:
+        """Reload the best checkpoint through from_pretrained.
+
+        transformers 5 saves some models (ViT among them) under legacy weight names and converts
+        them back only in from_pretrained; Trainer's own reload calls load_state_dict(strict=
+        False) on the raw file, matches nothing and silently keeps the last epoch's weights.
+        """
+        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+            return super()._load_best_model()
+        best = type(self.model).from_pretrained(self.state.best_model_checkpoint)
+        self.model.load_state_dict(best.state_dict(), strict=True)
 
 
 class HistoryCallback(TrainerCallback):
