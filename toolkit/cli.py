@@ -1,6 +1,6 @@
 """The `ftk` command line: parses arguments and hands them to the functions that do the work.
 
-    ftk train [--config FILE] [--print-config] [--overwrite] [--KEY VALUE ...]
+    ftk train [--config FILE] [--print-config] [--overwrite | --resume] [--KEY VALUE ...]
 
 Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
 keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
@@ -49,6 +49,10 @@ def add_train_command(commands: Any) -> None:
                        help="print the resolved, validated config and exit without training")
     train.add_argument("--overwrite", action="store_true",
                        help="delete an existing non-empty output_dir and start again")
+    train.add_argument("--resume", action="store_true",
+                       help="continue a stopped run from the last checkpoint in its output_dir "
+                            "(same config); model, optimizer, schedule, RNG, data order and "
+                            "early-stopping state are restored")
     train.set_defaults(handler=run_train)
 
 
@@ -78,7 +82,7 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
         return 0
     from toolkit.run import train
 
-    train(config, overwrite=args.overwrite)
+    train(config, overwrite=args.overwrite, resume=args.resume)
     return 0
 
 

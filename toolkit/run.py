@@ -12,23 +12,30 @@ from typing import Any
 import numpy as np
 from transformers import set_seed
 
-from toolkit.artifacts import (HISTORY, check_output_dir_free, prepare_output_dir,
+from toolkit.artifacts import (HISTORY, check_output_dir_free, prepare_output_dir, read_history,
                                remove_checkpoints, write_run_files)
 from toolkit.config import RunConfig
 from toolkit.data import LoadedData, load_data
+from toolkit.errors import UserError
 from toolkit.log import say
 from toolkit.metrics import classification_metrics, per_class_report
 from toolkit.modelcard import write_model_card
+from toolkit.resume import checkpoint_step, last_checkpoint, train_loss_over_run, truncate_history
 from toolkit.tasks import get_task
 from toolkit.training import (HistoryCallback, build_trainer, build_training_arguments,
                               steps_per_epoch, total_steps)
 
 
-def train(config: RunConfig, overwrite: bool = False) -> Path:
-    """Fine-tune as `config` says; returns the run directory."""
+def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> Path:
+    """Fine-tune as `config` says; returns the run directory.
+
+    `resume`: continue the killed run in output_dir from its last complete checkpoint.
+    """
     started = time.perf_counter()
     output_dir = Path(config.training["output_dir"])
-    check_output_dir_free(output_dir, overwrite)
+    checkpoint = resume_point(output_dir, overwrite) if resume else None
+    if checkpoint is None:
+        check_output_dir_free(output_dir, overwrite)
     task = get_task(config.task)
     compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
     args = build_training_arguments(config)
@@ -42,13 +49,19 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
     say(describe_schedule(config, args, len(splits["train"])))
 
     if args.should_save:
-        prepare_output_dir(output_dir, overwrite)
+        if checkpoint is None:
+            prepare_output_dir(output_dir, overwrite)
+        else:
+            truncate_history(output_dir / HISTORY, checkpoint_step(checkpoint))
     history = HistoryCallback(output_dir / HISTORY)
     trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
                             compute_metrics, history)
-    train_output = trainer.train()
+    train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     metrics = final_metrics(trainer, splits, data, train_output.metrics)
+    if checkpoint is not None:  # the Trainer's train_loss covers only this session's steps
+        whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
+        metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     if trainer.is_world_process_zero():
         trainer.save_model(str(output_dir))
@@ -59,6 +72,15 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
         remove_checkpoints(output_dir)
         say(describe_results(metrics, config.metrics, output_dir))
     return output_dir
+
+
+def resume_point(output_dir: Path, overwrite: bool) -> Path:
+    if overwrite:
+        raise UserError("--resume continues the run in output_dir and --overwrite deletes it; "
+                        "pass only one of them.")
+    checkpoint = last_checkpoint(output_dir)
+    say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
+    return checkpoint
 
 
 def final_metrics(trainer: Any, splits: Any, data: LoadedData,

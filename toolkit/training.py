@@ -22,6 +22,8 @@ def build_training_arguments(config: RunConfig) -> TrainingArguments:
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
+    # A resumed run continues with the early-stopping counter its checkpoint saved.
+    kwargs.setdefault("restore_callback_states_from_checkpoint", True)
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
