@@ -17,7 +17,8 @@ from toolkit.artifacts import (HISTORY, check_output_dir_free, prepare_output_di
 from toolkit.config import RunConfig
 from toolkit.data import LoadedData, load_data
 from toolkit.errors import UserError
-from toolkit.log import say
+from toolkit.hub import authenticated_api, push_run
+from toolkit.log import is_main_process, say
 from toolkit.metrics import classification_metrics, per_class_report
 from toolkit.modelcard import write_model_card
 from toolkit.resume import checkpoint_step, last_checkpoint, train_loss_over_run, truncate_history
@@ -36,6 +37,9 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
     checkpoint = resume_point(output_dir, overwrite) if resume else None
     if checkpoint is None:
         check_output_dir_free(output_dir, overwrite)
+    push_to = config.training.get("hub_model_id") if config.training.get("push_to_hub") else None
+    if push_to and is_main_process():
+        authenticated_api(push_to)  # a missing or rejected token fails now, not after training
     task = get_task(config.task)
     compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
     args = build_training_arguments(config)
@@ -71,6 +75,8 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
                          data.label_names, model_name=output_dir.name)
         remove_checkpoints(output_dir)
         say(describe_results(metrics, config.metrics, output_dir))
+        if push_to:
+            push_run(output_dir, push_to, private=bool(config.training.get("hub_private_repo")))
     return output_dir
 
 

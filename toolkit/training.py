@@ -24,6 +24,9 @@ def build_training_arguments(config: RunConfig) -> TrainingArguments:
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
     # A resumed run continues with the early-stopping counter its checkpoint saved.
     kwargs.setdefault("restore_callback_states_from_checkpoint", True)
+    # The toolkit pushes the finished run directory itself (toolkit/hub.py); the Trainer's own
+    # push would upload checkpoints mid-run and a card without the toolkit's metadata.
+    kwargs["push_to_hub"] = False
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
