@@ -18,7 +18,8 @@ from toolkit.config import RunConfig
 from toolkit.data import LoadedData, load_data
 from toolkit.errors import UserError
 from toolkit.hub import authenticated_api, push_run
-from toolkit.log import is_main_process, say
+from toolkit.distributed import on_main_then_everywhere, wait_for_everyone
+from toolkit.log import say
 from toolkit.metrics import classification_metrics, per_class_report
 from toolkit.modelcard import write_model_card
 from toolkit.resume import checkpoint_step, last_checkpoint, train_loss_over_run, truncate_history
@@ -37,26 +38,29 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
     checkpoint = resume_point(output_dir, overwrite) if resume else None
     if checkpoint is None:
         check_output_dir_free(output_dir, overwrite)
-    push_to = config.training.get("hub_model_id") if config.training.get("push_to_hub") else None
-    if push_to and is_main_process():
-        authenticated_api(push_to)  # a missing or rejected token fails now, not after training
     task = get_task(config.task)
     compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
     args = build_training_arguments(config)
+    push_to = config.training.get("hub_model_id") if config.training.get("push_to_hub") else None
+    if push_to:  # a missing or rejected token fails now, not after training
+        on_main_then_everywhere(lambda: authenticated_api(push_to))
 
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
-    say(describe_data(data))
-    processor = task.load_processor(config)
-    splits = task.prepare(data.splits, processor, config)
+    with args.main_process_first(desc="data preparation"):  # the others reuse its datasets cache
+        data = load_data(config.data, task.input_columns(config), seed=args.seed)
+        say(describe_data(data))
+        processor = task.load_processor(config)
+        splits = task.prepare(data.splits, processor, config)
     set_seed(args.seed)  # the new head's initial weights must not depend on what ran before
     model = task.load_model(config, data.label_names)
     say(describe_schedule(config, args, len(splits["train"])))
+    say(f"Processes: {args.world_size} (device {args.device}, {args.parallel_mode.value})")
 
     if args.should_save:
         if checkpoint is None:
             prepare_output_dir(output_dir, overwrite)
         else:
             truncate_history(output_dir / HISTORY, checkpoint_step(checkpoint))
+    wait_for_everyone()  # nobody trains into a run directory that is still being (re)made
     history = HistoryCallback(output_dir / HISTORY)
     trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
                             compute_metrics, history)
@@ -67,8 +71,8 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
         whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
         metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
+    trainer.save_model(str(output_dir))  # on every process: FSDP/DeepSpeed gather the weights
     if trainer.is_world_process_zero():
-        trainer.save_model(str(output_dir))
         (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml replaces it
         write_run_files(output_dir, config, metrics)
         write_model_card(output_dir / "README.md", config, task.pipeline_tag, metrics,
@@ -77,6 +81,7 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
         say(describe_results(metrics, config.metrics, output_dir))
         if push_to:
             push_run(output_dir, push_to, private=bool(config.training.get("hub_private_repo")))
+    wait_for_everyone()  # the others exit once the run directory is complete
     return output_dir
 
 
