@@ -151,6 +151,8 @@ RENAMED_KEYS: dict[str, str] = {
     "lr_scheduler_type": "the LR schedule lives in the `schedule` section (`schedule.decay`)",
     "warmup_steps": "warm-up lives in the `schedule` section: `schedule.warmup_steps`, "
     "`schedule.warmup_fraction` or `schedule.warmup_epochs`",
+    "hub_token": "a token must never sit in a config file (the run directory keeps a copy); "
+    "set the HF_TOKEN environment variable or run `hf auth login`",
     "lr": "write `learning_rate`",
     "epochs": "write `num_train_epochs`",
     "batch_size": "write `per_device_train_batch_size`",
@@ -445,6 +447,9 @@ def validate(config: RunConfig) -> None:
         raise UserError("load_best_model_at_end needs eval_strategy and save_strategy to match "
                         "(both 'epoch' or both 'steps'); set them equal or set "
                         "load_best_model_at_end: false.")
+    if config.training.get("push_to_hub") and not config.training.get("hub_model_id"):
+        raise UserError("push_to_hub: true needs hub_model_id, the repository to push to "
+                        "(e.g. hub_model_id: me/bbc-minilm).")
     from toolkit.schedules import validate_schedule
 
     validate_schedule(config.schedule)

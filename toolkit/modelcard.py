@@ -8,6 +8,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from toolkit.builtin import hub_id_of
 from toolkit.config import RunConfig
+from toolkit.metrics import split_name
 
 HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
                    "gradient_accumulation_steps", "weight_decay", "seed")
@@ -41,17 +42,20 @@ def card_metadata(config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
     prefix = f"{'test' if split == 'test' else 'eval'}_"
     results = [
         EvalResult(task_type=pipeline_tag, dataset_type=dataset_name, dataset_name=dataset_name,
-                   dataset_split=split, metric_type=name, metric_name=name,
+                   dataset_split=split, metric_type=split_name(name)[0], metric_name=name,
+                   metric_args={"average": split_name(name)[1]} if split_name(name)[1] else None,
                    metric_value=float(metrics[prefix + name]))
         for name in config.metrics if prefix + name in metrics
     ]
     return ModelCardData(
         base_model=hub_id_of(config.model.name_or_path or ""),
         datasets=[config.data.hub_id] if config.data.hub_id else None,
+        library_name="transformers",
         license="apache-2.0",
         tags=["ftk", pipeline_tag],
         pipeline_tag=pipeline_tag,
-        metrics=list(config.metrics),
+        # Hub metric ids are evaluate's metric names: `f1`, with the averaging in model-index.
+        metrics=list(dict.fromkeys(split_name(name)[0] for name in config.metrics)),
         model_name=model_name,
         eval_results=results or None,
     )

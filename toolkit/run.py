@@ -12,56 +12,89 @@ from typing import Any
 import numpy as np
 from transformers import set_seed
 
-from toolkit.artifacts import (HISTORY, check_output_dir_free, prepare_output_dir,
+from toolkit.artifacts import (HISTORY, check_output_dir_free, prepare_output_dir, read_history,
                                remove_checkpoints, write_run_files)
 from toolkit.config import RunConfig
 from toolkit.data import LoadedData, load_data
+from toolkit.errors import UserError
+from toolkit.hub import authenticated_api, push_run
+from toolkit.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.log import say
 from toolkit.metrics import classification_metrics, per_class_report
 from toolkit.modelcard import write_model_card
 from toolkit.schedule_preview import group_multipliers, report_schedule, schedule_summary
+from toolkit.resume import checkpoint_step, last_checkpoint, train_loss_over_run, truncate_history
 from toolkit.tasks import get_task
 from toolkit.training import HistoryCallback, build_trainer, build_training_arguments
 
 
-def train(config: RunConfig, overwrite: bool = False) -> Path:
-    """Fine-tune as `config` says; returns the run directory."""
+def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> Path:
+    """Fine-tune as `config` says; returns the run directory.
+
+    `resume`: continue the killed run in output_dir from its last complete checkpoint.
+    """
     started = time.perf_counter()
     output_dir = Path(config.training["output_dir"])
-    check_output_dir_free(output_dir, overwrite)
+    checkpoint = resume_point(output_dir, overwrite) if resume else None
+    if checkpoint is None:
+        check_output_dir_free(output_dir, overwrite)
     task = get_task(config.task)
     compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
     task_defaults = task.training_defaults(config) if hasattr(task, "training_defaults") else {}
     args = build_training_arguments(config, task_defaults)
+    push_to = config.training.get("hub_model_id") if config.training.get("push_to_hub") else None
+    if push_to:  # a missing or rejected token fails now, not after training
+        on_main_then_everywhere(lambda: authenticated_api(push_to))
 
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
-    say(describe_data(data))
-    processor = task.load_processor(config)
-    splits = task.prepare(data.splits, processor, config)
+    with args.main_process_first(desc="data preparation"):  # the others reuse its datasets cache
+        data = load_data(config.data, task.input_columns(config), seed=args.seed)
+        say(describe_data(data))
+        processor = task.load_processor(config)
+        splits = task.prepare(data.splits, processor, config)
     set_seed(args.seed)  # the new head's initial weights must not depend on what ran before
     model = task.load_model(config, data.label_names)
     report_schedule(schedule_summary(config, args, len(splits["train"])),
                     group_multipliers(config, model))  # a model without findable layers fails here
+    say(f"Processes: {args.world_size} (device {args.device}, {args.parallel_mode.value})")
 
     if args.should_save:
-        prepare_output_dir(output_dir, overwrite)
+        if checkpoint is None:
+            prepare_output_dir(output_dir, overwrite)
+        else:
+            truncate_history(output_dir / HISTORY, checkpoint_step(checkpoint))
+    wait_for_everyone()  # nobody trains into a run directory that is still being (re)made
     history = HistoryCallback(output_dir / HISTORY)
     trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
                             compute_metrics, history)
-    train_output = trainer.train()
+    train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     metrics = final_metrics(trainer, splits, data, train_output.metrics)
     metrics.update(data.report)  # e.g. skipped_images
+    if checkpoint is not None:  # the Trainer's train_loss covers only this session's steps
+        whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
+        metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
+    trainer.save_model(str(output_dir))  # on every process: FSDP/DeepSpeed gather the weights
     if trainer.is_world_process_zero():
-        trainer.save_model(str(output_dir))
         (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml replaces it
         write_run_files(output_dir, config, metrics)
         write_model_card(output_dir / "README.md", config, task.pipeline_tag, metrics,
                          data.label_names, model_name=output_dir.name)
         remove_checkpoints(output_dir)
         say(describe_results(metrics, config.metrics, output_dir))
+        if push_to:
+            push_run(output_dir, push_to, private=bool(config.training.get("hub_private_repo")))
+    wait_for_everyone()  # the others exit once the run directory is complete
     return output_dir
+
+
+def resume_point(output_dir: Path, overwrite: bool) -> Path:
+    if overwrite:
+        raise UserError("--resume continues the run in output_dir and --overwrite deletes it; "
+                        "pass only one of them.")
+    checkpoint = last_checkpoint(output_dir)
+    say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
+    return checkpoint
 
 
 def final_metrics(trainer: Any, splits: Any, data: LoadedData,

@@ -11,6 +11,7 @@ import torch
 from transformers import (EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 
 from toolkit.config import RunConfig
+from toolkit.distributed import check_mixed_precision
 from toolkit.errors import UserError
 from toolkit.param_groups import build_param_groups, uses_param_groups
 from toolkit.schedules import lr_factor
@@ -25,6 +26,12 @@ def build_training_arguments(config: RunConfig,
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
+    # A resumed run continues with the early-stopping counter its checkpoint saved.
+    kwargs.setdefault("restore_callback_states_from_checkpoint", True)
+    # The toolkit pushes the finished run directory itself (toolkit/hub.py); the Trainer's own
+    # push would upload checkpoints mid-run and a card without the toolkit's metadata.
+    kwargs["push_to_hub"] = False
+    check_mixed_precision(kwargs)
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
@@ -57,6 +64,12 @@ class ToolkitTrainer(Trainer):
     def __init__(self, *args: Any, run_config: RunConfig, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.run_config = run_config
+        # Classification heads return the batch-mean loss and ignore `num_items_in_batch`. Left
+        # True (the model's forward takes **kwargs), transformers 5 treats that loss as a sum
+        # over items: under DDP it multiplies it by the world size (logged loss and gradients
+        # N times too large) and it skips the division by gradient_accumulation_steps. False
+        # gives the mean over the global batch, as one process with the same batch would.
+        self.model_accepts_loss_kwargs = False
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
         if self.lr_scheduler is None:
