@@ -1,6 +1,7 @@
 """The `ftk` command line: parses arguments and hands them to the functions that do the work.
 
     ftk train [--config FILE] [--print-config] [--overwrite] [--KEY VALUE ...]
+    ftk baseline [--config FILE] [--KEY VALUE ...]
 
 Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
 keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ftk", description="Fine-tune transformers the way experts do, with one command.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_command(commands)
+    add_baseline_command(commands)
     return parser
 
 
@@ -50,6 +52,24 @@ def add_train_command(commands: Any) -> None:
     train.add_argument("--overwrite", action="store_true",
                        help="delete an existing non-empty output_dir and start again")
     train.set_defaults(handler=run_train)
+
+
+def add_baseline_command(commands: Any) -> None:
+    baseline = commands.add_parser(
+        "baseline", allow_abbrev=False,
+        help="fit cheap baselines (majority, TF-IDF + logistic regression) on the run's splits",
+        description="Fit and score cheap baselines on exactly the splits `ftk train` uses (same "
+                    "config, same seed) and write output_dir/baseline.json; nothing else in "
+                    "output_dir is touched, and a later `ftk train` reuses the file.")
+    add_config_arguments(baseline)
+    baseline.set_defaults(handler=run_baseline)
+
+
+def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
+    from toolkit.baselines import baseline_command
+
+    baseline_command(load_recipe(args, overrides))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
