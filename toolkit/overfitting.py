@@ -64,11 +64,18 @@ class OverfittingWatch(TrainerCallback):
         self.training_losses: list[float] = []
         self.warning: str | None = None
         self._last_train_loss: float | None = None
+        self.training = False  # only evaluations during training count, not the final one
 
     def attach(self, trainer: Any) -> OverfittingWatch:
         self.trainer = trainer
         trainer.add_callback(self)
         return self
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.training = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.training = False
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         # Without a sample, the watch falls back on the Trainer's running training loss.
@@ -76,7 +83,7 @@ class OverfittingWatch(TrainerCallback):
             self._last_train_loss = logs["loss"]
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if not metrics or "eval_loss" not in metrics:
+        if not self.training or not metrics or "eval_loss" not in metrics:
             return
         training_loss = self.score_sample() if self.sample is not None else \
             self._last_train_loss
