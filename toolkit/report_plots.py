@@ -14,22 +14,19 @@ from toolkit.plots import _save, plt
 def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) -> Path:
     """Loss (left) and `metric` (right) per epoch: validation, the fixed training sample, and
     the Trainer's running training loss; the gap between the pairs is the overfitting."""
-    evals = [r for r in rows if r["kind"] == "eval"]
+    evals = first_per_step([r for r in rows if r["kind"] == "eval"])  # drop the final re-score
     samples = [r for r in rows if r["kind"] == "train_sample"]
     train = [r for r in rows if r["kind"] == "train" and "epoch" in r]
     fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(11, 4))
     if train:
         loss_ax.plot([r["epoch"] for r in train], [r["loss"] for r in train], alpha=0.4,
-                     label="training loss (running, logged)")
-    for series, prefix, label in ((samples, "train_sample", "training sample"),
-                                  (evals, "eval", "validation")):
-        points = [(r["epoch"], r[f"{prefix}_loss"]) for r in series if f"{prefix}_loss" in r]
-        if points:
-            loss_ax.plot(*zip(*points), marker="o", label=label)
-        points = [(r["epoch"], r[f"{prefix}_{metric}"]) for r in series
-                  if f"{prefix}_{metric}" in r]
-        if points:
-            metric_ax.plot(*zip(*points), marker="o", label=label)
+                     color="grey", label="training loss (running, logged)")
+    for series, prefix, label, color in ((samples, "train_sample", "training sample", "C0"),
+                                         (evals, "eval", "validation", "C1")):
+        for ax, key in ((loss_ax, f"{prefix}_loss"), (metric_ax, f"{prefix}_{metric}")):
+            points = [(r["epoch"], r[key]) for r in series if key in r]
+            if points:
+                ax.plot(*zip(*points), marker="o", color=color, label=label)
     for ax, name in ((loss_ax, "loss"), (metric_ax, metric)):
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
@@ -38,6 +35,12 @@ def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) ->
         if ax.lines:
             ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def first_per_step(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """After training, the kept model is evaluated once more at the last step: not a new point."""
+    seen: set[int] = set()
+    return [r for r in rows if not (r["step"] in seen or seen.add(r["step"]))]
 
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: Path,

@@ -42,8 +42,11 @@ def verdict(metric: str, baseline_name: str, baseline_score: float, model_score:
     if gain <= -CLOSE_POINTS:
         text = (f"{who} is {-gain:.1f} points better on test {metric}, "
                 f"{cost_phrase(ratio, True)}; use the baseline, the transformer is not worth it here")
+    elif gain < 0:  # ahead, but within noise
+        text = (f"{who} is {-gain:.1f} points better on test {metric} (within noise), "
+                f"{cost_phrase(ratio, True)}; a transformer may not be worth it here")
     elif gain < CLOSE_POINTS:
-        text = (f"{who} is within {abs(gain):.1f} points on test {metric}, "
+        text = (f"{who} is within {gain:.1f} points on test {metric}, "
                 f"{cost_phrase(ratio, True)}; a transformer may not be worth it here")
     elif gain < CLEAR_POINTS:
         text = (f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
