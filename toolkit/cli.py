@@ -5,6 +5,7 @@
     ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT) [--output preds.csv] [--top-k K]
     ftk evaluate RUN --data LABELLED [--output metrics.json]
     ftk push RUN --repo-id NAMESPACE/NAME [--private]
+    ftk baseline [--config FILE] [--KEY VALUE ...]
 
 Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
 keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_command(commands)
     add_evaluate_command(commands)
     add_push_command(commands)
+    add_baseline_command(commands)
     return parser
 
 
@@ -80,6 +82,8 @@ def add_schedule_command(commands: Any) -> None:
                           help="processes the run will be launched with (default: WORLD_SIZE, "
                                "as set by accelerate launch / torchrun, else 1)")
     schedule.set_defaults(handler=run_schedule)
+
+
 def add_predict_command(commands: Any) -> None:
     predict = commands.add_parser(
         "predict", help="label new texts or images with a finished run",
@@ -121,6 +125,24 @@ def add_push_command(commands: Any) -> None:
     push.add_argument("--repo-id", required=True, help="NAMESPACE/NAME of the model repo")
     push.add_argument("--private", action="store_true", help="create the repo as private")
     push.set_defaults(handler=run_push)
+
+
+def add_baseline_command(commands: Any) -> None:
+    baseline = commands.add_parser(
+        "baseline", allow_abbrev=False,
+        help="fit cheap baselines (majority, TF-IDF + logistic regression) on the run's splits",
+        description="Fit and score cheap baselines on exactly the splits `ftk train` uses (same "
+                    "config, same seed) and write output_dir/baseline.json; nothing else in "
+                    "output_dir is touched, and a later `ftk train` reuses the file.")
+    add_config_arguments(baseline)
+    baseline.set_defaults(handler=run_baseline)
+
+
+def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
+    from toolkit.baselines import baseline_command
+
+    baseline_command(load_recipe(args, overrides))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

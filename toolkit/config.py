@@ -9,6 +9,8 @@ Layout of a config file (every key optional except what the task needs):
     augment:  {...}                  # AugmentConfig
     schedule: {...}                  # ScheduleConfig
     early_stopping: {...}            # EarlyStoppingConfig
+    baseline: {...}                  # BaselineConfig: cheap baselines before training
+    overfitting: {...}               # OverfittingConfig: training-sample scores, warning
     learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
     num_train_epochs: 3
 
@@ -112,12 +114,26 @@ class EarlyStoppingConfig:
     threshold: float = 0.0  # smallest change of the metric that counts as improvement
 
 
+@dataclass
+class BaselineConfig:
+    enabled: bool = True  # `ftk train` first fits cheap baselines (baseline.json) and compares
+    cnn_epochs: int = 2  # images: passes of the small CNN baseline over the training split
+
+
+@dataclass
+class OverfittingConfig:
+    train_sample_size: int = 1000  # fixed, seeded training examples scored at every evaluation; 0 = off
+    patience: int = 2  # warn when validation loss rises this many evaluations in a row while training loss falls
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
     "augment": AugmentConfig,
     "schedule": ScheduleConfig,
     "early_stopping": EarlyStoppingConfig,
+    "baseline": BaselineConfig,
+    "overfitting": OverfittingConfig,
 }
 
 # TrainingArguments values the toolkit uses unless the config says otherwise: what practitioners
@@ -170,6 +186,8 @@ class RunConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    overfitting: OverfittingConfig = field(default_factory=OverfittingConfig)
     training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
     source: str | None = None  # the file this config came from (not saved)
 
@@ -450,6 +468,13 @@ def validate(config: RunConfig) -> None:
     if config.training.get("push_to_hub") and not config.training.get("hub_model_id"):
         raise UserError("push_to_hub: true needs hub_model_id, the repository to push to "
                         "(e.g. hub_model_id: me/bbc-minilm).")
+    if config.overfitting.train_sample_size < 0 or config.overfitting.patience < 1:
+        raise UserError(f"Config keys 'overfitting.train_sample_size' (0 or more; 0 turns the "
+                        f"training-sample scoring off) and 'overfitting.patience' (1 or more) got "
+                        f"{config.overfitting.train_sample_size} and {config.overfitting.patience}.")
+    if config.baseline.cnn_epochs < 1:
+        raise UserError(f"Config key 'baseline.cnn_epochs' must be 1 or more, got "
+                        f"{config.baseline.cnn_epochs}.")
     from toolkit.schedules import validate_schedule
 
     validate_schedule(config.schedule)

@@ -112,7 +112,8 @@ class HistoryCallback(TrainerCallback):
     Rows: {"kind": "groups", "names": [...]} once per training start (names of the optimizer's
     parameter groups, null where unnamed); {"kind": "step", "step", "lr": [...]} for every update;
     {"kind": "train", "step", "loss", ...} at each logging step; {"kind": "eval", ...} after
-    each evaluation. Written as training goes, so a crashed run keeps its history.
+    each evaluation, and {"kind": "train_sample", ...} (the overfitting watch's scores of a fixed
+    training sample) beside it. Written as training goes, so a crashed run keeps its history.
     """
 
     def __init__(self, path: Path):
@@ -139,6 +140,8 @@ class HistoryCallback(TrainerCallback):
         logs = dict(logs or {})
         if any(k.startswith("eval_") for k in logs):
             kind = "eval"
+        elif any(k.startswith("train_sample_") for k in logs):
+            kind = "train_sample"  # the overfitting watch's fixed training sample
         elif "loss" in logs:
             kind = "train"
         else:
