@@ -72,7 +72,8 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
         metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     trainer.save_model(str(output_dir))  # on every process: FSDP/DeepSpeed gather the weights
-    if trainer.is_world_process_zero():
+
+    def finish() -> None:
         (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml replaces it
         write_run_files(output_dir, config, metrics)
         write_model_card(output_dir / "README.md", config, task.pipeline_tag, metrics,
@@ -81,7 +82,9 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
         say(describe_results(metrics, config.metrics, output_dir))
         if push_to:
             push_run(output_dir, push_to, private=bool(config.training.get("hub_private_repo")))
-    wait_for_everyone()  # the others exit once the run directory is complete
+
+    # The main process writes (and pushes); the others wait, and exit with its error if any.
+    on_main_then_everywhere(finish)
     return output_dir
 
 
