@@ -1,7 +1,8 @@
 """Warm-up at a high peak LR: the BBC recipe with and without warm-up, several seeds each.
 
-    python benchmarks/warmup_experiment.py                 # runs what is missing, then reports
-    python benchmarks/warmup_experiment.py --report-only   # table + plot from finished runs
+    python benchmarks/warmup_experiment.py --peak-lr 1e-3   # runs what is missing, then reports
+    python benchmarks/warmup_experiment.py --peak-lr 2e-3
+    python benchmarks/warmup_experiment.py --peak-lr 1e-3 --report-only   # table + plot only
 
 Every run is `ftk train` on configs/text-bbc-minilm.yaml with the cheaper overrides in
 COMMON (32-token inputs, 1 epoch = 96 updates) and the arm's warm-up; the runs hold
@@ -22,13 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "warmup-experiment"
-TABLE = ROOT / "benchmarks" / "results" / "warmup_experiment.md"
-PLOT = ROOT / "docs" / "warmup_experiment_loss.png"
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = ROOT / "docs"
 CONFIG = "configs/text-bbc-minilm.yaml"
 LOCK = "/tmp/ftk-heavy.lock"
-PEAK_LR = "1e-3"
-COMMON = ["--learning_rate", PEAK_LR, "--data.max_length", "32", "--num_train_epochs", "1",
-          "--logging_steps", "4", "--early_stopping.patience", "null"]
+COMMON = ["--data.max_length", "32", "--num_train_epochs", "1", "--logging_steps", "4",
+          "--early_stopping.patience", "null"]
 ARMS = {  # the recipe's warm-up is a fraction; null it before giving steps
     "no warm-up": ["--schedule.warmup_fraction", "null", "--schedule.warmup_steps", "0"],
     "10% linear warm-up": ["--schedule.warmup_fraction", "0.1"],
@@ -37,31 +37,31 @@ SEEDS = (1, 2, 3)
 EARLY_STEPS = (8, 20, 40, 60, 96)  # steps at which the training loss is tabulated
 
 
-def run_dir(arm: str, seed: int) -> Path:
-    return RUNS / f"{arm.split()[0].replace('%', 'pct')}-seed{seed}"
+def run_dir(lr: str, arm: str, seed: int) -> Path:
+    return RUNS / f"lr{lr}" / f"{arm.split()[0].replace('%', 'pct')}-seed{seed}"
 
 
-def command(arm: str, seed: int) -> list[str]:
-    return [sys.executable, "-m", "toolkit", "train",
-            "--config", CONFIG, *COMMON, *ARMS[arm], "--seed", str(seed),
-            "--output_dir", str(run_dir(arm, seed)), "--overwrite"]
+def command(lr: str, arm: str, seed: int) -> list[str]:
+    return [sys.executable, "-m", "toolkit", "train", "--config", CONFIG,
+            "--learning_rate", lr, *COMMON, *ARMS[arm], "--seed", str(seed),
+            "--output_dir", str(run_dir(lr, arm, seed)), "--overwrite"]
 
 
-def run_missing() -> None:
+def run_missing(lr: str) -> None:
     """All missing runs under one hold of the heavy-job lock (one wait, not one per run)."""
     missing = [(arm, seed) for seed in SEEDS for arm in ARMS
-               if not (run_dir(arm, seed) / "metrics.json").is_file()]
+               if not (run_dir(lr, arm, seed) / "metrics.json").is_file()]
     if not missing:
         return
     with open(LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the same lock `flock /tmp/ftk-heavy.lock` takes
         for arm, seed in missing:
-            print("$", " ".join(command(arm, seed)), flush=True)
-            subprocess.run(command(arm, seed), cwd=ROOT, check=True)
+            print("$", " ".join(command(lr, arm, seed)), flush=True)
+            subprocess.run(command(lr, arm, seed), cwd=ROOT, check=True)
 
 
-def load(arm: str, seed: int) -> tuple[dict, list[tuple[int, float]]]:
-    folder = run_dir(arm, seed)
+def load(lr: str, arm: str, seed: int) -> tuple[dict, list[tuple[int, float]]]:
+    folder = run_dir(lr, arm, seed)
     metrics = json.loads((folder / "metrics.json").read_text())
     rows = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines()]
     losses = [(r["step"], r["loss"]) for r in rows if r["kind"] == "train"]
@@ -78,13 +78,13 @@ def spread(values: list[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {sd:.4f}"
 
 
-def report() -> str:
+def report(lr: str) -> str:
     header = ["arm", "test accuracy per seed", "mean ± sd", "test macro-F1 mean ± sd",
               *[f"train loss @{s}" for s in EARLY_STEPS]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     curves = {}
     for arm in ARMS:
-        runs = [load(arm, seed) for seed in SEEDS]
+        runs = [load(lr, arm, seed) for seed in SEEDS]
         accuracy = [m["test_accuracy"] for m, _ in runs]
         f1 = [m["test_f1_macro"] for m, _ in runs]
         early = [statistics.mean(loss_at(losses, s) for _, losses in runs) for s in EARLY_STEPS]
@@ -92,13 +92,13 @@ def report() -> str:
                      f"| {spread(f1)} | " + " | ".join(f"{v:.3f}" for v in early) + " |")
         curves[arm] = [losses for _, losses in runs]
     lines.append("")
-    lines.append(f"Peak LR {PEAK_LR}; seeds {', '.join(map(str, SEEDS))}; train loss columns are "
+    lines.append(f"Peak LR {lr}; seeds {', '.join(map(str, SEEDS))}; train loss columns are "
                  f"the mean over seeds of the loss logged every 4 steps.")
-    plot(curves)
+    plot(curves, lr)
     return "\n".join(lines) + "\n"
 
 
-def plot(curves: dict[str, list[list[tuple[int, float]]]]) -> None:
+def plot(curves: dict[str, list[list[tuple[int, float]]]], lr: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,27 +112,29 @@ def plot(curves: dict[str, list[list[tuple[int, float]]]]) -> None:
                 ax.plot(*zip(*shown), color=color, alpha=0.7,
                         label=arm if i == 0 else None)
     for ax, title in zip(axes, ("first 40 steps", "whole run (1 epoch)")):
-        ax.set_title(f"Training loss, {title} (peak LR {PEAK_LR})")
+        ax.set_title(f"Training loss, {title} (peak LR {lr})")
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("loss")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    PLOT.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(PLOT, dpi=110)
+    fig.savefig(DOCS / f"warmup_experiment_loss_lr{lr}.png", dpi=110)
     plt.close(fig)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peak-lr", default="1e-3", help="learning_rate of every run")
     parser.add_argument("--report-only", action="store_true")
-    if not parser.parse_args().report_only:
-        run_missing()
-    table = report()
-    TABLE.parent.mkdir(parents=True, exist_ok=True)
-    TABLE.write_text(table)
+    options = parser.parse_args()
+    if not options.report_only:
+        run_missing(options.peak_lr)
+    table = report(options.peak_lr)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"warmup_experiment_lr{options.peak_lr}.md"
+    path.write_text(table)
     print(table)
-    print(f"Table: {TABLE}\nPlot: {PLOT}")
+    print(f"Table: {path}\nPlot: {DOCS / f'warmup_experiment_loss_lr{options.peak_lr}.png'}")
 
 
 if __name__ == "__main__":
