@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ftk", description="Fine-tune transformers the way experts do, with one command.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_command(commands)
+    add_pretrain_command(commands)
     return parser
 
 
@@ -49,7 +50,28 @@ def add_train_command(commands: Any) -> None:
                        help="print the resolved, validated config and exit without training")
     train.add_argument("--overwrite", action="store_true",
                        help="delete an existing non-empty output_dir and start again")
+    train.add_argument("--pretrain", type=Path, default=None, metavar="PRETRAIN_CONFIG",
+                       help="first run this pre-training recipe (masked-lm / "
+                            "masked-image-modeling; reused when already finished), then "
+                            "fine-tune from its output")
     train.set_defaults(handler=run_train)
+
+
+def add_pretrain_command(commands: Any) -> None:
+    from toolkit.config import describe_keys
+
+    pretrain = commands.add_parser(
+        "pretrain", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="continued pre-training on unlabelled inputs (masked-lm, masked-image-modeling)",
+        description="Pre-train on the inputs of a data set (labels ignored); the output "
+                    "directory is a base model for `ftk train --model.name_or_path DIR`.",
+        epilog="Overrides: as for `ftk train`:\n" + describe_keys())
+    pretrain.add_argument("--config", type=Path, required=True, help="YAML pre-training recipe")
+    pretrain.add_argument("--print-config", action="store_true",
+                          help="print the resolved, validated config and exit")
+    pretrain.add_argument("--overwrite", action="store_true",
+                          help="delete an existing non-empty output_dir and start again")
+    pretrain.set_defaults(handler=run_pretrain)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,9 +98,26 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
     if args.print_config:
         print(config.to_yaml(), end="")
         return 0
+    if args.pretrain is not None:
+        from toolkit.config import load_config
+        from toolkit.pretrain import train_after_pretrain
+
+        train_after_pretrain(config, load_config(args.pretrain), overwrite=args.overwrite)
+        return 0
     from toolkit.run import train
 
     train(config, overwrite=args.overwrite)
+    return 0
+
+
+def run_pretrain(args: argparse.Namespace, overrides: list[str]) -> int:
+    config = load_recipe(args, overrides)
+    if args.print_config:
+        print(config.to_yaml(), end="")
+        return 0
+    from toolkit.pretrain import pretrain
+
+    pretrain(config, overwrite=args.overwrite)
     return 0
 
 

@@ -33,7 +33,7 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
     compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
     args = build_training_arguments(config)
 
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
+    data = load_data(config.data, task.input_columns(config), seed=split_seed(config))
     say(describe_data(data))
     processor = task.load_processor(config)
     splits = task.prepare(data.splits, processor, config)
@@ -59,6 +59,12 @@ def train(config: RunConfig, overwrite: bool = False) -> Path:
         remove_checkpoints(output_dir)
         say(describe_results(metrics, config.metrics, output_dir))
     return output_dir
+
+
+def split_seed(config: RunConfig) -> int:
+    """The hold-out seed: data.split_seed when set, so the training seed can vary alone."""
+    seed = config.data.split_seed
+    return seed if seed is not None else config.training["seed"]
 
 
 def final_metrics(trainer: Any, splits: Any, data: LoadedData,

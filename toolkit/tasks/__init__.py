@@ -22,4 +22,12 @@ def get_task(name: str) -> Task:
         from toolkit.tasks import text_classification
 
         return text_classification
+    if name == "masked-lm":
+        from toolkit.tasks import masked_lm
+
+        return masked_lm
+    if name == "masked-image-modeling":
+        from toolkit.tasks import masked_image_modeling
+
+        return masked_image_modeling
     raise UserError(f"No task named '{name}'.")
