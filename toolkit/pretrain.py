@@ -60,9 +60,11 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
     task = get_task(config.task)
     # The collators need columns the model does not take (the image for the lazy pixel
     # transform; special-token masks and character offsets for masking), so none is dropped.
+    # `label_names`: the inputs whose presence makes the Trainer compute an evaluation loss
+    # (ViTForMaskedImageModeling takes no `labels`: its target is the masked input itself).
     # Set on a copy: run_config.yaml must stay equal to the recipe (see `is_finished`).
-    args = build_training_arguments(dataclasses.replace(
-        config, training={**config.training, "remove_unused_columns": False}))
+    args = build_training_arguments(dataclasses.replace(config, training={
+        **config.training, "remove_unused_columns": False, "label_names": task.label_names}))
     processor = task.load_processor(config)
     collator = task.collator(processor, config)  # checks the masking settings before the data
 

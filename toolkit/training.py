@@ -59,6 +59,23 @@ class ToolkitTrainer(Trainer):
         return self.lr_scheduler
 
 
+    def _load_best_model(self) -> None:
+        """Load the best checkpoint through from_pretrained, which renames saved keys.
+
+        transformers 5 models such as ViT name their tensors differently in memory
+        (`vit.layers.0.attention.q_proj`) than on disk (`vit.encoder.layer.0.attention.attention
+        .query`); Trainer's own loader copies the file's tensors by name, so every encoder
+        tensor is reported "unexpected" and silently stays at the last epoch's values.
+        """
+        checkpoint = Path(self.state.best_model_checkpoint or "")
+        plain = not (self.is_deepspeed_enabled or self.is_fsdp_enabled) and \
+            hasattr(self.model, "from_pretrained") and (checkpoint / "model.safetensors").is_file()
+        if not plain:
+            return super()._load_best_model()
+        best = type(self.model).from_pretrained(checkpoint, config=self.model.config)
+        self.model.load_state_dict(best.state_dict(), strict=True)
+
+
 class HistoryCallback(TrainerCallback):
     """Appends one JSON line per optimizer step (LR actually used, per group) and per log/eval.
 

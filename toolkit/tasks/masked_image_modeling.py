@@ -23,6 +23,7 @@ from toolkit.log import say
 from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
 from toolkit.transfer import check_encoder_loaded, config_from_dict, describe_new_weights
 
+label_names = ["bool_masked_pos"]  # inputs that carry the training target
 pipeline_tag = "image-feature-extraction"
 input_key = "data.image_column"
 

@@ -23,6 +23,7 @@ from toolkit.log import say
 from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
 from toolkit.transfer import check_encoder_loaded, describe_new_weights
 
+label_names = ["labels"]  # inputs that carry the training target
 pipeline_tag = "fill-mask"
 input_key = "data.text_column"
 
