@@ -323,3 +323,59 @@ def test_model_of_another_type_than_the_task_needs(mim_run, tmp_path, capsys):
                               tmp_path / "o")
     err = run_fails(["pretrain", "--config", str(config)], capsys)
     assert str(mim_run["out"]) in err
+
+
+def test_whole_word_masking_hides_every_piece_of_a_word(tmp_path):
+    """'markets' is two WordPiece tokens (market, ##s): they are masked together or not at all,
+    in the freshly masked training blocks and in the once-masked validation blocks."""
+    import datasets
+    from transformers import BertTokenizerFast
+
+    from toolkit.tasks import masked_lm
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "market", "##s", "rose",
+             "fell", "and", "bank"]
+    tokenizer = BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, model_max_length=64)
+    texts = ["the markets rose and the bank fell", "markets fell and markets rose"] * 20
+    config = load_config(write_mlm_config(tmp_path / "c.yaml", tmp_path, tmp_path / "x.csv",
+                                          tmp_path / "o"),
+                         ["--masking.whole_word_mask", "true", "--masking.mlm_probability",
+                          "0.4"])
+    splits = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": texts}),
+                                   "validation": datasets.Dataset.from_dict({"text": texts})})
+    prepared = masked_lm.prepare(splits, tokenizer, config)
+    collate = masked_lm.collator(tokenizer, config)
+    market, piece = tokenizer.convert_tokens_to_ids(["market", "##s"])
+    pairs = 0
+    for split in ("train", "validation"):
+        rows = [prepared[split][i] for i in range(len(prepared[split]))]
+        batch = collate(rows)
+        labels = batch["labels"]
+        masked = labels != -100
+        # Whole-word masking always writes [MASK] (no random tokens), so the text is
+        # the label where masked and the input elsewhere.
+        truth = torch.where(masked, labels, batch["input_ids"])
+        for row in range(len(rows)):
+            ids = truth[row].tolist()
+            for i in range(len(ids) - 1):
+                if ids[i] == market and ids[i + 1] == piece:
+                    pairs += 1
+                    assert masked[row, i] == masked[row, i + 1], (split, row, i)
+        assert 0.2 < masked.float().mean() < 0.6
+    assert pairs > 20
+
+
+def test_unlabelled_data_keeps_test_inputs_out_unless_asked(tiny_bert, text_data, tmp_path):
+    from toolkit.data import load_data
+    from toolkit.unlabelled import load_unlabelled
+
+    config = load_config(write_text_config(tmp_path / "c.yaml", tiny_bert, text_data,
+                                           tmp_path / "o"))
+    labelled = load_data(config.data, ["text"], seed=42).splits
+    plain = load_unlabelled(config.data, "text", "data.text_column", seed=42)
+    assert plain["train"].column_names == ["text"]
+    assert plain["train"]["text"] == labelled["train"]["text"]  # the fine-tuning hold-out
+    assert plain["validation"]["text"] == labelled["validation"]["text"]
+    config.data.pretrain_include_test = True
+    more = load_unlabelled(config.data, "text", "data.text_column", seed=42)
+    assert more["train"]["text"] == plain["train"]["text"] + labelled["test"]["text"]
