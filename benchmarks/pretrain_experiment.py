@@ -6,7 +6,9 @@
 Arm "pretrained": `ftk train --config FINETUNE --pretrain PRETRAIN` (the first seed pre-trains,
 the others reuse the finished pre-training output). Arm "direct": the same fine-tuning recipe
 and overrides from the recipe's own model (text: the packaged MiniLM; image: a ViT from scratch).
-Every run goes through `flock /tmp/ftk-heavy.lock` (machines shared by several jobs). Results
+Every run goes through `flock /tmp/ftk-heavy.lock` (machines shared by several jobs), unless
+the whole script already runs under it (`flock /tmp/ftk-heavy.lock python ... --no-lock`, which
+keeps the seeds back to back). Results
 (test accuracy of each run, mean and sample standard deviation per arm) are printed and written
 to OUT/results.json; run directories stay under OUT.
 """
@@ -36,10 +38,12 @@ SETUPS = {
 }
 
 
-def run(command: list[str], log: Path) -> float:
+def run(command: list[str], log: Path, lock: bool) -> float:
     started = time.perf_counter()
-    full = ["flock", "/tmp/ftk-heavy.lock", sys.executable, "-m", "toolkit", *command]
-    print("$", " ".join(full[3:]), flush=True)
+    full = [sys.executable, "-m", "toolkit", *command]
+    print("$ ftk", " ".join(command), flush=True)
+    if lock:
+        full = ["flock", "/tmp/ftk-heavy.lock", *full]
     with log.open("w") as handle:
         result = subprocess.run(full, stdout=handle, stderr=subprocess.STDOUT)
     if result.returncode != 0:
@@ -52,6 +56,8 @@ def main() -> None:
     parser.add_argument("kind", choices=sorted(SETUPS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=Path("runs/pretrain-experiment"))
+    parser.add_argument("--no-lock", action="store_true",
+                        help="the caller already holds /tmp/ftk-heavy.lock")
     args = parser.parse_args()
     setup = SETUPS[args.kind]
     out = args.out / args.kind
@@ -65,7 +71,7 @@ def main() -> None:
                        "--seed", str(seed), "--output_dir", str(run_dir), "--overwrite"]
             if arm == "pretrained":
                 command += ["--pretrain", str(write_pretrain_recipe(setup, pretrain_dir, out))]
-            seconds = run(command, out / f"{arm}-seed{seed}.log")
+            seconds = run(command, out / f"{arm}-seed{seed}.log", lock=not args.no_lock)
             metrics = json.loads((run_dir / "metrics.json").read_text())
             results[arm].append({"seed": seed, "test_accuracy": metrics["test_accuracy"],
                                  "wall_s": round(seconds)})
