@@ -53,8 +53,9 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
     """Pre-train as `config` says (task masked-lm or masked-image-modeling); returns the run dir."""
     started = time.perf_counter()
     if config.task not in PRETRAIN_TASKS:
-        raise UserError(f"`ftk pretrain` runs the pre-training tasks ({', '.join(PRETRAIN_TASKS)}); "
-                        f"'{config.source}' has task '{config.task}'. Use `ftk train` for it.")
+        raise UserError(f"`ftk pretrain` runs the pre-training tasks "
+                        f"({', '.join(PRETRAIN_TASKS)}); '{config.source}' has task "
+                        f"'{config.task}'. Use `ftk train` for it.")
     output_dir = Path(config.training["output_dir"])
     check_output_dir_free(output_dir, overwrite)
     task = get_task(config.task)

@@ -28,6 +28,8 @@ def write_pretrain_card(path: Path, config: RunConfig, pipeline_tag: str,
     metadata = ModelCardData(base_model=hub_id_of(config.model.name_or_path or ""),
                              license="apache-2.0", tags=["ftk", config.task],
                              pipeline_tag=pipeline_tag, model_name=model_name)
+    column = config.data.text_column if config.task == "masked-lm" else config.data.image_column
+    test = "included" if config.data.pretrain_include_test else "not seen"
     ppl = metrics.get("eval_perplexity")
     results = f"- validation loss: {metrics['eval_loss']:.4f}" + \
         (f"\n- validation perplexity: {ppl:.2f}" if ppl is not None else "")
@@ -37,7 +39,7 @@ def write_pretrain_card(path: Path, config: RunConfig, pipeline_tag: str,
 Continued pre-training with the `ftk` toolkit: **{config.task}** on unlabelled inputs.
 
 - Base model: `{base}`
-- Data: {describe_data(config)}, column `{config.data.text_column if config.task == "masked-lm" else config.data.image_column}`; labels not used; test inputs {"included" if config.data.pretrain_include_test else "not seen"}
+- Data: {describe_data(config)}, column `{column}`; labels not used; test inputs {test}
 - Masking: {masking_line(config)}
 
 ## Results

@@ -58,7 +58,6 @@ class ToolkitTrainer(Trainer):
             self._created_lr_scheduler = True
         return self.lr_scheduler
 
-
     def _load_best_model(self) -> None:
         """Load the best checkpoint through from_pretrained, which renames saved keys.
 

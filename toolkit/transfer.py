@@ -44,7 +44,8 @@ def check_encoder_loaded(model: Any, loading_info: dict[str, Any], source: str) 
                                for m in loading_info.get("mismatched_keys", [])], model)
     if not missing and not mismatched:
         return
-    shown = ", ".join((missing + mismatched)[:6]) + (" ..." if len(missing + mismatched) > 6 else "")
+    bad = missing + mismatched
+    shown = ", ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")
     raise UserError(
         f"The checkpoint '{source}' does not fit the {type(model).__name__} being built: "
         f"{len(missing)} encoder tensors are missing and {len(mismatched)} have other shapes "
