@@ -175,3 +175,86 @@ def write_image_config(path: Path, model_lines: str, data_lines: str, output_dir
     ] + [f"{k}: {v}" for k, v in extra.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+REPEATED_SENTENCES = ["the market price of shares and bank profit was up",
+                      "the team coach won the cup match with a goal",
+                      "software on the phone chip and the network app code"]
+
+
+@pytest.fixture()
+def repetitive_corpus(tmp_path) -> Path:
+    """Unlabelled text: three sentences repeated, so a masked LM can learn to fill them in."""
+    rng = random.Random(0)
+    rows = [(rng.choice(REPEATED_SENTENCES),) for _ in range(90)]
+    return write_csv(tmp_path / "corpus.csv", rows, header=("text",))
+
+
+def write_mlm_config(path: Path, model: Path, corpus: Path, output_dir: Path,
+                     **extra: str) -> Path:
+    """A small masked-lm recipe for the tiny BERT; `extra` adds top-level lines."""
+    lines = [
+        "task: masked-lm",
+        f"model: {{name_or_path: '{model}'}}",
+        f"data: {{train_file: '{corpus}', max_length: 16}}",
+        "masking: {mlm_probability: 0.2}",
+        "schedule: {warmup_fraction: 0.1}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 1e-2",
+        "num_train_epochs: 4",
+        "per_device_train_batch_size: 8",
+        "logging_steps: 1",
+        "save_total_limit: 1",
+        "use_cpu: true",
+    ] + [f"{k}: {v}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+TINY_VIT = {"model_type": "vit", "image_size": 16, "patch_size": 4, "num_channels": 3,
+            "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "intermediate_size": 64}
+
+
+def write_pattern_images(path: Path, n: int = 120, seed: int = 0, column: str = "image") -> Path:
+    """16x16 RGB stripes and checkerboards in random colours, as Parquet with an Image column."""
+    import datasets
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        pixels = np.zeros((16, 16, 3), dtype=np.uint8)
+        colour = rng.integers(120, 256, size=3)
+        if i % 3 == 0:
+            pixels[(np.arange(16) // 2) % 2 == 0] = colour
+        elif i % 3 == 1:
+            pixels[:, (np.arange(16) // 2) % 2 == 0] = colour
+        else:
+            pixels[(np.add.outer(np.arange(16), np.arange(16)) // 4) % 2 == 0] = colour
+        images.append(Image.fromarray(pixels))
+    features = datasets.Features({column: datasets.Image()})
+    datasets.Dataset.from_dict({column: images}, features=features).to_parquet(str(path))
+    return path
+
+
+def write_mim_config(path: Path, images: Path, output_dir: Path, vit: dict | None = None,
+                     **extra: str) -> Path:
+    import json
+
+    lines = [
+        "task: masked-image-modeling",
+        f"model: {{from_config: {json.dumps(vit or TINY_VIT)}}}",
+        f"data: {{train_file: '{images}'}}",
+        "masking: {mask_ratio: 0.5, mask_patch_size: 8}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 3e-3",
+        "num_train_epochs: 4",
+        "per_device_train_batch_size: 16",
+        "logging_steps: 1",
+        "save_total_limit: 1",
+        "use_cpu: true",
+    ] + [f"{k}: {v}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path

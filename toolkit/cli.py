@@ -1,6 +1,8 @@
 """The `ftk` command line: parses arguments and hands them to the functions that do the work.
 
-    ftk train [--config FILE] [--print-config] [--overwrite | --resume] [--KEY VALUE ...]
+    ftk train [--config FILE] [--print-config] [--overwrite | --resume] [--pretrain PRETRAIN_CONFIG]
+              [--KEY VALUE ...]
+    ftk pretrain --config FILE [--print-config] [--overwrite] [--KEY VALUE ...]
     ftk schedule [--config FILE] [--png PATH] [--num-processes N] [--KEY VALUE ...]
     ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT) [--output preds.csv] [--top-k K]
     ftk evaluate RUN --data LABELLED [--output metrics.json]
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_command(commands)
     add_push_command(commands)
     add_baseline_command(commands)
+    add_pretrain_command(commands)
     return parser
 
 
@@ -63,7 +66,6 @@ def add_train_command(commands: Any) -> None:
                        help="continue a stopped run from the last checkpoint in its output_dir "
                             "(same config); model, optimizer, schedule, RNG, data order and "
                             "early-stopping state are restored")
-    train.set_defaults(handler=run_train)
 
 
 def add_schedule_command(commands: Any) -> None:
@@ -143,6 +145,28 @@ def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
 
     baseline_command(load_recipe(args, overrides))
     return 0
+    train.add_argument("--pretrain", type=Path, default=None, metavar="PRETRAIN_CONFIG",
+                       help="first run this pre-training recipe (masked-lm / "
+                            "masked-image-modeling; reused when already finished), then "
+                            "fine-tune from its output")
+    train.set_defaults(handler=run_train)
+
+
+def add_pretrain_command(commands: Any) -> None:
+    from toolkit.config import describe_keys
+
+    pretrain = commands.add_parser(
+        "pretrain", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="continued pre-training on unlabelled inputs (masked-lm, masked-image-modeling)",
+        description="Pre-train on the inputs of a data set (labels ignored); the output "
+                    "directory is a base model for `ftk train --model.name_or_path DIR`.",
+        epilog="Overrides: as for `ftk train`:\n" + describe_keys())
+    pretrain.add_argument("--config", type=Path, required=True, help="YAML pre-training recipe")
+    pretrain.add_argument("--print-config", action="store_true",
+                          help="print the resolved, validated config and exit")
+    pretrain.add_argument("--overwrite", action="store_true",
+                          help="delete an existing non-empty output_dir and start again")
+    pretrain.set_defaults(handler=run_pretrain)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +192,12 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
     config = load_recipe(args, overrides)
     if args.print_config:
         print(config.to_yaml(), end="")
+        return 0
+    if args.pretrain is not None:
+        from toolkit.config import load_config
+        from toolkit.pretrain import train_after_pretrain
+
+        train_after_pretrain(config, load_config(args.pretrain), overwrite=args.overwrite)
         return 0
     from toolkit.run import train
 
@@ -218,6 +248,17 @@ def reject_extra(extra: list[str]) -> None:
     """Only `train` takes config overrides; elsewhere a leftover argument is a typo."""
     if extra:
         raise UserError(f"Unexpected argument(s): {' '.join(extra)}. See --help.")
+
+
+def run_pretrain(args: argparse.Namespace, overrides: list[str]) -> int:
+    config = load_recipe(args, overrides)
+    if args.print_config:
+        print(config.to_yaml(), end="")
+        return 0
+    from toolkit.pretrain import pretrain
+
+    pretrain(config, overwrite=args.overwrite)
+    return 0
 
 
 if __name__ == "__main__":

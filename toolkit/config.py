@@ -31,7 +31,9 @@ import yaml
 
 from toolkit.errors import UserError, did_you_mean
 
-TASKS = ("text-classification", "image-classification")
+TASKS = ("text-classification", "image-classification", "masked-lm", "masked-image-modeling")
+# Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
+PRETRAIN_TASKS = ("masked-lm", "masked-image-modeling")
 
 
 @dataclass
@@ -70,6 +72,13 @@ class DataConfig:
     max_length: int = 256  # tokens per example after truncation
     max_train_samples: int | None = None  # cap for quick runs (taken after the split)
     max_eval_samples: int | None = None  # caps validation and test alike
+    split_seed: int | None = None  # seed of the validation/test hold-out (default: `seed`); fix
+    #                               it to vary the training seed over the same test set
+    group_texts: bool = True  # masked-lm: concatenate texts and cut blocks of max_length tokens
+    #                           (no padding wasted); false: one truncated block per text
+    pretrain_include_test: bool = False  # masked-lm / masked-image-modeling: also pre-train on
+    #                                      the test split's inputs (never its labels); off, test
+    #                                      inputs stay unseen
 
 
 @dataclass
@@ -109,6 +118,17 @@ class ScheduleConfig:
 
 
 @dataclass
+class MaskingConfig:
+    """Pre-training tasks only: what is hidden from the model for it to reconstruct."""
+
+    mlm_probability: float = 0.15  # masked-lm: fraction of tokens selected for prediction
+    whole_word_mask: bool = False  # masked-lm: mask every sub-token of a selected word together
+    mask_ratio: float = 0.6  # masked-image-modeling: fraction of the image hidden (SimMIM: 0.6)
+    mask_patch_size: int | None = None  # pixels per side of a masked square; a multiple of the
+    #                                     model's patch size (default: the patch size)
+
+
+@dataclass
 class EarlyStoppingConfig:
     patience: int | None = 2  # evaluations without improvement before stopping; null = off
     threshold: float = 0.0  # smallest change of the metric that counts as improvement
@@ -134,6 +154,7 @@ SECTIONS: dict[str, type] = {
     "early_stopping": EarlyStoppingConfig,
     "baseline": BaselineConfig,
     "overfitting": OverfittingConfig,
+    "masking": MaskingConfig,
 }
 
 # TrainingArguments values the toolkit uses unless the config says otherwise: what practitioners
@@ -188,6 +209,7 @@ class RunConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     overfitting: OverfittingConfig = field(default_factory=OverfittingConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
     training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
     source: str | None = None  # the file this config came from (not saved)
 
@@ -318,6 +340,8 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
             raise UserError(f"Unknown config key '{key}'.{did_you_mean(key, all_valid_keys())} "
                             f"See `ftk train --help` for the sections and their keys.")
     config.training = {**TRAINING_DEFAULTS, **config.training}
+    if config.task in PRETRAIN_TASKS and "metrics" not in raw:
+        config.metrics = ["loss"]  # pre-training has no labels: the best epoch is the lowest loss
     validate(config)
     return config
 
@@ -475,6 +499,7 @@ def validate(config: RunConfig) -> None:
     if config.baseline.cnn_epochs < 1:
         raise UserError(f"Config key 'baseline.cnn_epochs' must be 1 or more, got "
                         f"{config.baseline.cnn_epochs}.")
+    validate_masking(config)
     from toolkit.schedules import validate_schedule
 
     validate_schedule(config.schedule)
@@ -497,7 +522,7 @@ def validate_images(config: RunConfig) -> None:
                         "scratch).")
     if model.from_config is not None:
         from_config = model.from_config
-        if config.task != "image-classification":
+        if config.task not in ("image-classification", "masked-image-modeling"):
             raise UserError(f"model.from_config builds image models only; task "
                             f"'{config.task}' needs model.name_or_path.")
         if "model_type" not in from_config:
@@ -529,6 +554,21 @@ def validate_images(config: RunConfig) -> None:
 
 def largest_divisor(number: int, at_most: int) -> int:
     return max(d for d in range(1, at_most + 1) if number % d == 0)
+
+
+def validate_masking(config: RunConfig) -> None:
+    masking = config.masking
+    for key in ("mlm_probability", "mask_ratio"):
+        value = getattr(masking, key)
+        if not 0 < value < 1:
+            raise UserError(f"Config key 'masking.{key}' must lie strictly between 0 and 1 (a "
+                            f"fraction of the input to hide), got {value}.")
+    if masking.mask_patch_size is not None and masking.mask_patch_size < 1:
+        raise UserError(f"Config key 'masking.mask_patch_size' must be a positive number of "
+                        f"pixels, got {masking.mask_patch_size}.")
+    if config.task in PRETRAIN_TASKS and config.metrics != ["loss"]:
+        raise UserError(f"Task '{config.task}' has no labels, so it reports only loss (and "
+                        f"perplexity for masked-lm); set metrics: [loss], not {config.metrics}.")
 
 
 def describe_keys() -> str:

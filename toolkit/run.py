@@ -55,7 +55,7 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
 
     columns = task.input_columns(config)
     with args.main_process_first(desc="data preparation"):  # the others reuse its datasets cache
-        data = load_data(config.data, columns, seed=args.seed)
+        data = load_data(config.data, columns, seed=split_seed(config))
         say(describe_data(data))
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
@@ -139,6 +139,12 @@ def report_card_section(metrics: dict[str, Any]) -> str:
     line = f"\n\n**Verdict:** {verdict['text']}" if verdict else ""
     return (f"## Run report\n\nData summary, learning curves, confusion matrix, baselines vs "
             f"this model and the warnings of the run: [report.md](report.md).{line}")
+
+
+def split_seed(config: RunConfig) -> int:
+    """The hold-out seed: data.split_seed when set, so the training seed can vary alone."""
+    seed = config.data.split_seed
+    return seed if seed is not None else config.training["seed"]
 
 
 def final_metrics(trainer: Any, splits: Any, data: LoadedData,

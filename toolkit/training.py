@@ -94,15 +94,19 @@ class ToolkitTrainer(Trainer):
         return self.optimizer
 
     def _load_best_model(self) -> None:
-        """Reload the best checkpoint through from_pretrained.
+        """Load the best checkpoint through from_pretrained, which renames saved keys.
 
-        transformers 5 saves some models (ViT among them) under legacy weight names and converts
-        them back only in from_pretrained; Trainer's own reload calls load_state_dict(strict=
-        False) on the raw file, matches nothing and silently keeps the last epoch's weights.
+        transformers 5 models such as ViT name their tensors differently in memory
+        (`vit.layers.0.attention.q_proj`) than on disk (`vit.encoder.layer.0.attention.attention
+        .query`); Trainer's own loader copies the file's tensors by name, so every encoder
+        tensor is reported "unexpected" and silently stays at the last epoch's values.
         """
-        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+        checkpoint = Path(self.state.best_model_checkpoint or "")
+        plain = not (self.is_deepspeed_enabled or self.is_fsdp_enabled) and \
+            hasattr(self.model, "from_pretrained") and (checkpoint / "model.safetensors").is_file()
+        if not plain:
             return super()._load_best_model()
-        best = type(self.model).from_pretrained(self.state.best_model_checkpoint)
+        best = type(self.model).from_pretrained(checkpoint, config=self.model.config)
         self.model.load_state_dict(best.state_dict(), strict=True)
 
 

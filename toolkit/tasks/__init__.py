@@ -28,4 +28,12 @@ def get_task(name: str) -> Task:
         from toolkit.tasks import image_classification
 
         return image_classification
+    if name == "masked-lm":
+        from toolkit.tasks import masked_lm
+
+        return masked_lm
+    if name == "masked-image-modeling":
+        from toolkit.tasks import masked_image_modeling
+
+        return masked_image_modeling
     raise UserError(f"No task named '{name}'.")
