@@ -66,6 +66,11 @@ def add_train_command(commands: Any) -> None:
                        help="continue a stopped run from the last checkpoint in its output_dir "
                             "(same config); model, optimizer, schedule, RNG, data order and "
                             "early-stopping state are restored")
+    train.add_argument("--pretrain", type=Path, default=None, metavar="PRETRAIN_CONFIG",
+                       help="first run this pre-training recipe (masked-lm / "
+                            "masked-image-modeling; reused when already finished), then "
+                            "fine-tune from its output")
+    train.set_defaults(handler=run_train)
 
 
 def add_schedule_command(commands: Any) -> None:
@@ -145,11 +150,6 @@ def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
 
     baseline_command(load_recipe(args, overrides))
     return 0
-    train.add_argument("--pretrain", type=Path, default=None, metavar="PRETRAIN_CONFIG",
-                       help="first run this pre-training recipe (masked-lm / "
-                            "masked-image-modeling; reused when already finished), then "
-                            "fine-tune from its output")
-    train.set_defaults(handler=run_train)
 
 
 def add_pretrain_command(commands: Any) -> None:
