@@ -47,11 +47,14 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def runs(bert_without_dropout, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp")
-    data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+    # 120 rows with 15% held out: 18 validation rows split evenly over 2 processes (an odd
+    # count makes the Trainer pad one shard with a repeated example, which shifts eval_loss).
+    data = {"train": write_csv(folder / "train.csv", make_texts(40, seed=1)),
             "test": write_csv(folder / "test.csv", make_texts(6, seed=2))}
     config = write_text_config(folder / "tiny.yaml", bert_without_dropout, data, folder / "x",
                                num_train_epochs=EPOCHS, ddp_backend="gloo")
     common = ["train", "--config", str(config), "--data.max_train_samples", str(TRAIN_ROWS),
+              "--data.validation_size", "0.15",
               "--early_stopping.patience", "null"]
     env = {**os.environ, "HF_HOME": str(folder / "hf-home")}  # no user accelerate config
     single = subprocess.run(
@@ -92,11 +95,14 @@ def test_loss_history_equals_one_process_with_the_same_global_batch(runs):
         assert y["loss"] == pytest.approx(x["loss"], rel=1e-4, abs=1e-5), (x, y)
         assert y["learning_rate"] == pytest.approx(x["learning_rate"], rel=1e-9)
     ea, eb = rows(one, "eval"), rows(two, "eval")
-    assert [r["eval_loss"] for r in eb] == pytest.approx([r["eval_loss"] for r in ea], rel=1e-4)
+    # Gradients all-reduced across processes are summed in another order than one process
+    # sums them; after 20 Adam steps at LR 5e-3 that float drift reaches ~1e-3 of the eval
+    # loss. The bug this guards against (loss x world size) is a factor of 2.
+    assert [r["eval_loss"] for r in eb] == pytest.approx([r["eval_loss"] for r in ea], rel=3e-3)
     ma = json.loads((one / "metrics.json").read_text())
     mb = json.loads((two / "metrics.json").read_text())
     for key in ("train_loss", "eval_loss", "eval_accuracy", "test_loss", "test_accuracy"):
-        assert mb[key] == pytest.approx(ma[key], rel=1e-4, abs=1e-6), key
+        assert mb[key] == pytest.approx(ma[key], rel=3e-3, abs=1e-6), key
 
 
 def test_one_copy_of_each_run_file(runs):

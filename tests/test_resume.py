@@ -42,6 +42,9 @@ def history(run_dir: Path) -> list[dict]:
 
 def comparable_metrics(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    if metrics.get("verdict"):  # its scores must match; its time ratio and wording cannot
+        metrics["verdict"] = {k: v for k, v in metrics["verdict"].items()
+                              if not k.endswith("_s") and k not in ("time_ratio", "text")}
     return {k: v for k, v in metrics.items() if not any(t in k for t in TIMING_KEYS)}
 
 

@@ -25,7 +25,8 @@ from toolkit.config import PRETRAIN_TASKS, RunConfig
 from toolkit.errors import UserError
 from toolkit.log import say
 from toolkit.pretrain_card import write_pretrain_card
-from toolkit.run import describe_schedule, split_seed
+from toolkit.run import split_seed
+from toolkit.schedule_preview import group_multipliers, report_schedule, schedule_summary
 from toolkit.tasks import get_task
 from toolkit.training import HistoryCallback, build_trainer, build_training_arguments
 from toolkit.transfer import check_architectures_match
@@ -77,7 +78,8 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
     splits = task.prepare(splits, processor, config)
     set_seed(args.seed)
     model = task.load_model(config)
-    say(describe_schedule(config, args, len(splits["train"])))
+    report_schedule(schedule_summary(config, args, len(splits["train"])),
+                    group_multipliers(config, model))
 
     if args.should_save:
         prepare_output_dir(output_dir, overwrite)

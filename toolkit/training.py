@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ def build_training_arguments(config: RunConfig,
     # push would upload checkpoints mid-run and a card without the toolkit's metadata.
     kwargs["push_to_hub"] = False
     check_mixed_precision(kwargs)
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        # ddp_backend only matters across processes; transformers 5 fails on it in a single
+        # process ("Default process group has not been initialized"), so one recipe serves both.
+        kwargs.pop("ddp_backend", None)
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
@@ -131,9 +136,10 @@ class HistoryCallback(TrainerCallback):
                 handle.write(json.dumps(row) + "\n")
 
     def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
-        if optimizer is not None:
+        # Once per run: a resumed run keeps the row its first start wrote.
+        if optimizer is not None and state.global_step == 0:
             names = [group.get("name") for group in optimizer.param_groups]
-            self._write({"kind": "groups", "names": names}, state)
+            self._write({"kind": "groups", "step": 0, "names": names}, state)
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         # Called after optimizer.step() and before the scheduler moves: these LRs were used.
