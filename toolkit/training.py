@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from transformers import (EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 
+from toolkit.augment.epoch import TransformEpochCallback, epoch_aware_transform
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
 from toolkit.schedules import lr_factor
@@ -22,6 +23,9 @@ def build_training_arguments(config: RunConfig) -> TrainingArguments:
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
+    if config.augment.text:
+        # The lazy train transform reads the raw text columns, which the Trainer would drop.
+        kwargs["remove_unused_columns"] = False
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
@@ -97,6 +101,9 @@ def build_trainer(config: RunConfig, model: Any, args: TrainingArguments, splits
                   processor: Any, collator: Any, compute_metrics: Any,
                   history: HistoryCallback) -> ToolkitTrainer:
     callbacks: list[TrainerCallback] = [history]
+    transform = epoch_aware_transform(splits["train"])
+    if transform is not None:  # lazy augmentation: new variants every epoch
+        callbacks.append(TransformEpochCallback(transform))
     patience = config.early_stopping.patience
     if patience is not None:
         if not args.load_best_model_at_end:
