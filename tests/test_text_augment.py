@@ -401,3 +401,16 @@ def test_image_grid_png_has_expected_size(tmp_path):
     again = image_grid(images, transform, k=4, path=tmp_path / "again.png", cell=50, pad=2)
     with Image.open(again) as other:
         assert np.array_equal(np.asarray(other.convert("RGB")), pixels)  # seeded
+
+
+@pytest.mark.slow
+def test_overhead_benchmark_runs_in_tiny_mode(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "text_augment_overhead.py"
+    result = subprocess.run([sys.executable, str(script), "--tiny", "--output",
+                             str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert set(report["texts_per_s"]) == set(OPERATIONS) | {"trivial"}
+    assert all(v > 0 for v in report["texts_per_s"].values())
+    assert [r["augment"] for r in report["training_runs"]] == [False, True]
+    assert report["ratio_on_off"] == report["steps_per_s_on"] / report["steps_per_s_off"]
