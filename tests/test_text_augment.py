@@ -250,6 +250,20 @@ def test_train_transform_differs_across_epochs_while_eval_is_identical(prepared)
         assert splits[split][:]["input_ids"] == expected["input_ids"]
 
 
+def test_augmented_split_survives_copies_and_pickling(prepared):
+    import copy
+    import pickle
+
+    from toolkit.augment.epoch import epoch_aware_transform
+
+    train = prepared[0]["train"]
+    expected = train[:4]["input_ids"]
+    assert copy.deepcopy(train)[:4]["input_ids"] == expected
+    clone = pickle.loads(pickle.dumps(epoch_aware_transform(train)))
+    assert clone.augmenter.augmenters == {}  # rebuilt lazily in the copy
+    assert train.with_format(None)[:2]["text"] == prepared[1].splits["train"][:2]["text"]
+
+
 def test_collator_pads_augmented_batches(prepared):
     from toolkit.tasks import text_classification as task
 
@@ -328,6 +342,13 @@ def test_remove_unused_columns_true_conflicts_with_augmentation(tmp_path, capsys
     (tmp_path / "c.yaml").write_text("augment: {text: trivial}\nremove_unused_columns: true\n")
     err = bad(["train", "--config", str(tmp_path / "c.yaml")], capsys)
     assert "remove_unused_columns: false" in err
+
+
+def test_persistent_workers_conflict_with_augmentation(tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text("augment: {text: trivial}\n"
+                                     "dataloader_persistent_workers: true\n")
+    err = bad(["train", "--config", str(tmp_path / "c.yaml")], capsys)
+    assert "dataloader_persistent_workers" in err and "set it to false" in err
 
 
 def test_synonym_without_wordnet_exits_2_with_install_hint(tiny_bert, text_data, tmp_path,

@@ -421,6 +421,11 @@ def validate(config: RunConfig) -> None:
         raise UserError("augment.text needs remove_unused_columns: false (the augmentation reads "
                         "the raw text columns, which the Trainer would drop); remove the "
                         "remove_unused_columns setting or turn augment.text off.")
+    if text_policy(config.augment) is not None and \
+            config.training.get("dataloader_persistent_workers"):
+        raise UserError("augment.text cannot be combined with dataloader_persistent_workers: "
+                        "persistent workers keep the first epoch's copy of the augmentation and "
+                        "would repeat its variants every epoch; set it to false.")
 
 
 def describe_keys() -> str:

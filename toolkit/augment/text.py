@@ -232,6 +232,11 @@ class TextAugmenter:
                                    for w in protected]
         self.stopwords = stopword_variants(policy.protected_words)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Built augmenters hold open files (WordNet); copies (datasets' with_format, DataLoader
+        # workers started by spawn) rebuild them on first use instead.
+        return {**self.__dict__, "augmenters": {}}
+
     def load(self) -> TextAugmenter:
         """Build every nlpaug augmenter now (raises UserError, e.g. no WordNet, before training)."""
         for name in self.policy.names:
