@@ -259,8 +259,11 @@ def test_augmented_split_survives_copies_and_pickling(prepared):
     train = prepared[0]["train"]
     expected = train[:4]["input_ids"]
     assert copy.deepcopy(train)[:4]["input_ids"] == expected
-    clone = pickle.loads(pickle.dumps(epoch_aware_transform(train)))
-    assert clone.augmenter.augmenters == {}  # rebuilt lazily in the copy
+    augmenter = epoch_aware_transform(train).augmenter
+    assert augmenter.augmenters  # built (WordNet files open) ...
+    clone = pickle.loads(pickle.dumps(augmenter))
+    assert clone.augmenters == {}  # ... and rebuilt lazily in the copy
+    assert clone.augment_batch([TEXT], [3], 0) == augmenter.augment_batch([TEXT], [3], 0)
     assert train.with_format(None)[:2]["text"] == prepared[1].splits["train"][:2]["text"]
 
 
