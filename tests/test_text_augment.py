@@ -260,7 +260,7 @@ def test_augmented_split_survives_copies_and_pickling(prepared):
     expected = train[:4]["input_ids"]
     assert copy.deepcopy(train)[:4]["input_ids"] == expected
     augmenter = epoch_aware_transform(train).augmenter
-    assert augmenter.augmenters  # built (WordNet files open) ...
+    assert augmenter.augmenters  # built ...
     clone = pickle.loads(pickle.dumps(augmenter))
     assert clone.augmenters == {}  # ... and rebuilt lazily in the copy
     assert clone.augment_batch([TEXT], [3], 0) == augmenter.augment_batch([TEXT], [3], 0)
