@@ -8,6 +8,7 @@
     ftk evaluate RUN --data LABELLED [--output metrics.json]
     ftk push RUN --repo-id NAMESPACE/NAME [--private]
     ftk baseline [--config FILE] [--KEY VALUE ...]
+    ftk augment [--config FILE] [--n N] [--k K] [--output PNG] [--KEY VALUE ...]
 
 Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
 keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_push_command(commands)
     add_baseline_command(commands)
     add_pretrain_command(commands)
+    add_augment_command(commands)
     return parser
 
 
@@ -169,6 +171,25 @@ def add_pretrain_command(commands: Any) -> None:
     pretrain.set_defaults(handler=run_pretrain)
 
 
+def add_augment_command(commands: Any) -> None:
+    augment = commands.add_parser(
+        "augment", allow_abbrev=False,
+        help="show training examples beside their augmented variants (text: printed; "
+             "images: a PNG grid)",
+        description="Run the train transform of a config on a few training examples and show "
+                    "the originals beside K variants (variant k is what epoch k of training "
+                    "sees). Text: changed words are marked [[new]], deleted ones [[-old]]. "
+                    "Overrides (--augment.text trivial, ...) work as for `ftk train`.")
+    add_config_arguments(augment)
+    augment.add_argument("--n", type=int, default=5, help="training examples to show (default 5)")
+    augment.add_argument("--k", type=int, default=3, help="variants of each (default 3)")
+    augment.add_argument("--words", type=int, default=60,
+                         help="text: words shown of each example (default 60)")
+    augment.add_argument("--output", type=Path, default=Path("augment-preview.png"),
+                         help="images: where the PNG grid goes (default augment-preview.png)")
+    augment.set_defaults(handler=run_augment)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, overrides = parser.parse_known_args(argv)
@@ -258,6 +279,16 @@ def run_pretrain(args: argparse.Namespace, overrides: list[str]) -> int:
     from toolkit.pretrain import pretrain
 
     pretrain(config, overwrite=args.overwrite)
+    return 0
+
+
+def run_augment(args: argparse.Namespace, overrides: list[str]) -> int:
+    if args.n < 1 or args.k < 1:
+        raise UserError(f"--n and --k must be at least 1 (got --n {args.n} --k {args.k}).")
+    config = load_recipe(args, overrides)
+    from toolkit.augment.run import preview
+
+    print(preview(config, n=args.n, k=args.k, words=args.words, output=args.output))
     return 0
 
 

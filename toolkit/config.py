@@ -83,7 +83,14 @@ class DataConfig:
 
 @dataclass
 class AugmentConfig:
-    text: list[str] | str | None = None  # text augmentation policy (issue #5); off when empty
+    # Text augmentation of the train split, fresh every epoch (toolkit/augment/text.py).
+    # null/false: off. `trivial` (or true): per example one operation, picked uniformly, with a
+    # strength drawn uniformly from its range. Or a list of operations, each a name or a mapping
+    # {name, strength, p}: strength = fraction of words (sentences) changed, in (0, 1], left out
+    # = drawn per example from the operation's range; p = probability it runs (default 1).
+    text: bool | str | list | None = None
+    text_mode: str = "sequence"  # a list's steps: sequence (all, in order) | one_of (one per example)
+    protected_words: list[str] = field(default_factory=list)  # never changed (whole words, any case)
     # Train-split image augmentation (torchvision.transforms.v2), applied lazily every epoch.
     image: bool | str | None = None  # trivial (= true) | randaugment | autoaugment | none
     randaugment_num_ops: int = 2  # RandAugment: operations per image ...
@@ -503,6 +510,17 @@ def validate(config: RunConfig) -> None:
     from toolkit.schedules import validate_schedule
 
     validate_schedule(config.schedule)
+    from toolkit.augment.text import text_policy
+
+    if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
+        raise UserError("augment.text needs remove_unused_columns: false (the augmentation reads "
+                        "the raw text columns, which the Trainer would drop); remove the "
+                        "remove_unused_columns setting or turn augment.text off.")
+    if text_policy(config.augment) is not None and \
+            config.training.get("dataloader_persistent_workers"):
+        raise UserError("augment.text cannot be combined with dataloader_persistent_workers: "
+                        "persistent workers keep the first epoch's copy of the augmentation and "
+                        "would repeat its variants every epoch; set it to false.")
 
 
 IMAGE_POLICIES = ("trivial", "randaugment", "autoaugment", "none")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from datasets import DatasetDict
 from sklearn.metrics import confusion_matrix
 from transformers import set_seed
 
@@ -81,8 +82,7 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
     history = HistoryCallback(output_dir / HISTORY)
     trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
                             compute_metrics, history)
-    # The sample comes from the prepared training split before augmentation is switched on.
-    sample = training_sample(splits["train"], config.overfitting.train_sample_size, args.seed)
+    sample = unaugmented_training_sample(task, data, processor, config, args.seed)
     watch = OverfittingWatch(sample, config.overfitting.patience).attach(trainer)
     train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
@@ -122,6 +122,16 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
     # The main process writes (and pushes); the others wait, and exit with its error if any.
     on_main_then_everywhere(finish)
     return output_dir
+
+
+def unaugmented_training_sample(task: Any, data: LoadedData, processor: Any, config: RunConfig,
+                                seed: int) -> Any:
+    """The overfitting watch's fixed training examples, prepared the way validation is: never
+    augmented, so their scores compare with the validation scores."""
+    raw = training_sample(data.splits["train"], config.overfitting.train_sample_size, seed)
+    if raw is None:
+        return None
+    return task.prepare(DatasetDict({"validation": raw}), processor, config)["validation"]
 
 
 def resume_point(output_dir: Path, overwrite: bool) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from transformers import (EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 
+from toolkit.augment.epoch import TransformEpochCallback, epoch_aware_transform
 from toolkit.config import RunConfig
 from toolkit.distributed import check_mixed_precision
 from toolkit.errors import UserError
@@ -37,6 +38,9 @@ def build_training_arguments(config: RunConfig,
         # ddp_backend only matters across processes; transformers 5 fails on it in a single
         # process ("Default process group has not been initialized"), so one recipe serves both.
         kwargs.pop("ddp_backend", None)
+    if config.augment.text:
+        # The lazy train transform reads the raw text columns, which the Trainer would drop.
+        kwargs["remove_unused_columns"] = False
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
@@ -163,6 +167,9 @@ def build_trainer(config: RunConfig, model: Any, args: TrainingArguments, splits
                   processor: Any, collator: Any, compute_metrics: Any,
                   history: HistoryCallback) -> ToolkitTrainer:
     callbacks: list[TrainerCallback] = [history]
+    transform = epoch_aware_transform(splits["train"])
+    if transform is not None:  # lazy augmentation: new variants every epoch
+        callbacks.append(TransformEpochCallback(transform))
     patience = config.early_stopping.patience
     if patience is not None:
         if not args.load_best_model_at_end:

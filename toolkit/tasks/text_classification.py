@@ -8,6 +8,8 @@ import datasets
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
                           DataCollatorWithPadding, PreTrainedTokenizerBase)
 
+from toolkit.augment.text import (AugmentThenTokenize, TextAugmenter, lazily_augmented,
+                                  text_policy)
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
 from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
@@ -69,12 +71,32 @@ def prepare(splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase,
     label = config.data.label_column
     prepared = {}
     for split, dataset in splits.items():
+        if split == "train" and text_augmentation(config) is not None:
+            # Left as text: augmented then tokenized batch by batch, new variants every epoch.
+            prepared[split] = lazily_augmented(dataset, train_transform(config, tokenize))
+            continue
         drop = [c for c in dataset.column_names if c != label]
         tokenized = dataset.map(tokenize, batched=True, remove_columns=drop,
                                 desc=f"Tokenizing {split}")
         prepared[split] = tokenized.rename_column(label, "labels") if label != "labels" \
             else tokenized
     return datasets.DatasetDict(prepared)
+
+
+def text_augmentation(config: RunConfig) -> TextAugmenter | None:
+    """The train split's augmenter, or None when augment.text is off."""
+    policy = text_policy(config.augment)
+    if policy is None:
+        return None
+    # Words past 2 x max_length never reach the model (each word is at least one token).
+    max_words = 2 * config.data.max_length
+    return TextAugmenter(policy, seed=config.training["seed"], max_words=max_words)
+
+
+def train_transform(config: RunConfig, tokenize: Any) -> AugmentThenTokenize:
+    augmenter = text_augmentation(config).load()  # no WordNet etc.: UserError before training
+    return AugmentThenTokenize(augmenter, tokenize, input_columns(config),
+                               config.data.label_column)
 
 
 def collator(tokenizer: PreTrainedTokenizerBase) -> DataCollatorWithPadding:
