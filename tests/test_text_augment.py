@@ -438,3 +438,20 @@ def test_overhead_benchmark_runs_in_tiny_mode(tmp_path):
     assert all(v > 0 for v in report["texts_per_s"].values())
     assert [r["augment"] for r in report["training_runs"]] == [False, True]
     assert report["ratio_on_off"] == report["steps_per_s_on"] / report["steps_per_s_off"]
+
+
+def test_ftk_augment_on_an_image_config_draws_the_real_train_transform(tmp_path, tiny_vit,
+                                                                          capsys):
+    from PIL import Image
+
+    from conftest import make_image_folder, write_image_config
+    from toolkit.cli import main
+
+    folder = make_image_folder(tmp_path / "shapes", n_per_class=4, seed=0, size=16)
+    config = write_image_config(tmp_path / "c.yaml", f"{{name_or_path: '{tiny_vit}'}}",
+                                f"{{train_dir: '{folder}'}}", tmp_path / "run")
+    grid = tmp_path / "grid.png"
+    assert main(["augment", "--config", str(config), "--n", "3", "--k", "4",
+                 "--output", str(grid), "--augment.image", "trivial"]) == 0
+    assert str(grid) in capsys.readouterr().out
+    assert Image.open(grid).size == ((4 + 1) * (96 + 2) + 2, 3 * (96 + 2) + 2)

@@ -157,12 +157,19 @@ class ImageBatchTransform:
         return out
 
 
+def train_image_transform(config: RunConfig, processor: Any) -> Any:
+    """PIL image -> augmented, normalized tensor: what the train split's transform applies
+    (also what `ftk augment` draws)."""
+    channels = getattr(model_config(config), "num_channels", 3)
+    return train_transform(geometry_of(processor, channels), config.augment)
+
+
 def prepare(splits: datasets.DatasetDict, processor: Any,
             config: RunConfig) -> datasets.DatasetDict:
     """Attach lazy transforms: augmented for train, deterministic for validation/test."""
     channels = getattr(model_config(config), "num_channels", 3)
     geometry = geometry_of(processor, channels)
-    transforms = {"train": train_transform(geometry, config.augment)}
+    transforms = {"train": train_image_transform(config, processor)}
     image, label = config.data.image_column, config.data.label_column
     prepared = {}
     for split, dataset in splits.items():
