@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ class ToolkitTrainer(Trainer):
 class HistoryCallback(TrainerCallback):
     """Appends one JSON line per optimizer step (LR actually used, per group) and per log/eval.
 
-    Rows: {"kind": "step", "step", "epoch", "lr": [...]} for every update;
+    Rows: {"kind": "step", "step", "lr": [...], "time": unix seconds} for every update;
     {"kind": "train", "step", "loss", ...} at each logging step; {"kind": "eval", ...} after
     each evaluation. Written as training goes, so a crashed run keeps its history.
     """
@@ -80,7 +81,8 @@ class HistoryCallback(TrainerCallback):
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         # Called after optimizer.step() and before the scheduler moves: these LRs were used.
         lrs = [group["lr"] for group in optimizer.param_groups]
-        self._write({"kind": "step", "step": state.global_step + 1, "lr": lrs}, state)
+        self._write({"kind": "step", "step": state.global_step + 1, "lr": lrs,
+                     "time": round(time.time(), 3)}, state)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})
