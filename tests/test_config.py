@@ -91,3 +91,12 @@ def test_bare_flag_means_true_and_malformed_arguments_are_rejected():
     assert parse_overrides(["--push_to_hub"]) == [("push_to_hub", True)]
     with pytest.raises(UserError, match="--key value"):
         parse_overrides(["stray"])
+
+
+def test_no_stays_a_word_for_string_keys_and_false_for_flags(tmp_path):
+    config = load_config(write(tmp_path, "save_strategy: no\nload_best_model_at_end: no\n"),
+                         ["--eval_strategy", "no", "--model.trust_remote_code", "no"])
+    assert config.training["eval_strategy"] == "no"
+    assert config.training["save_strategy"] == "no"
+    assert config.training["load_best_model_at_end"] is False
+    assert config.model.trust_remote_code is False

@@ -222,8 +222,16 @@ def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:
         else:
             text = "true"
             i += 1
-        pairs.append((key, yaml.safe_load(text) if text != "" else ""))
+        pairs.append((key, parse_value(text)))
     return pairs
+
+
+def parse_value(text: str) -> Any:
+    """YAML-parse a command-line value, except that yes/no/on/off stay words: YAML 1.1 reads
+    `--eval_strategy no` as False. (`coerce` still accepts them for true/false keys.)"""
+    if text == "" or text.lower() in ("yes", "no", "on", "off"):
+        return text
+    return yaml.safe_load(text)
 
 
 def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
@@ -326,8 +334,8 @@ def _try_coerce(value: Any, hint: Any) -> tuple[Any, bool]:
     if hint is bool:
         if isinstance(value, bool):
             return value, True
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
-            return value.lower() in ("true", "yes"), True
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off"):
+            return value.lower() in ("true", "yes", "on"), True
         return value, False
     if hint is int:
         if isinstance(value, bool):
@@ -354,9 +362,9 @@ def _try_coerce(value: Any, hint: Any) -> tuple[Any, bool]:
             except ValueError:
                 return value, False
         return value, False
-    if hint is str:
-        return value, isinstance(value, str)
-    if isinstance(hint, type) and issubclass(hint, str):  # str-valued enums of transformers
+    if hint is str or (isinstance(hint, type) and issubclass(hint, str)):  # incl. str enums
+        if value is False:  # YAML 1.1 reads `eval_strategy: no` in a file as false
+            return "no", True
         return value, isinstance(value, str)
     return value, True  # other rich types of TrainingArguments: it validates them itself
 
