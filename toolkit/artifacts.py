@@ -6,6 +6,8 @@
       run_config.yaml                       the resolved config: reruns this run exactly
       metrics.json                          eval_* (validation), test_* (test), per-class report
       history.jsonl                         every optimizer step's LR, logged losses, evaluations
+      baseline.json                         cheap baselines on the same splits (toolkit.baselines)
+      report.md + its PNGs                  the readable run report (toolkit.report)
       loss.png, learning_rate.png           the same, drawn
       README.md                             model card
 """
@@ -24,13 +26,16 @@ from toolkit.plots import plot_learning_rate, plot_loss
 RUN_CONFIG = "run_config.yaml"
 METRICS = "metrics.json"
 HISTORY = "history.jsonl"
+BASELINE_FILE = "baseline.json"  # written by `ftk baseline` / the baselines of `ftk train`
 
 
 def check_output_dir_free(path: Path, overwrite: bool) -> None:
     """Refuse a non-empty run directory unless told to replace it (checked before slow work)."""
     if path.exists() and not path.is_dir():
         raise UserError(f"output_dir '{path}' is a file; choose a directory path.")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
+    # baseline.json alone is what `ftk baseline` leaves: train reuses or replaces it.
+    left = [p for p in path.iterdir() if p.name != BASELINE_FILE] if path.is_dir() else []
+    if left and not overwrite:
         raise UserError(f"output_dir '{path}' already holds files from an earlier run. "
                         f"Choose another with --output_dir, or pass --overwrite to delete it "
                         f"and start again.")
@@ -62,8 +67,10 @@ def write_run_files(output_dir: Path, config: RunConfig, metrics: dict[str, Any]
     rows = read_history(output_dir / HISTORY)
     plot_loss(rows, output_dir / "loss.png")
     lrs = [r["lr"] for r in rows if r["kind"] == "step"]
+    names = [r["names"] for r in rows if r["kind"] == "groups"]
     if lrs:
-        plot_learning_rate(lrs, output_dir / "learning_rate.png")
+        plot_learning_rate(lrs, output_dir / "learning_rate.png",
+                           group_names=names[-1] if names else None)
 
 
 def remove_checkpoints(output_dir: Path) -> None:

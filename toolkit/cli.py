@@ -1,6 +1,13 @@
 """The `ftk` command line: parses arguments and hands them to the functions that do the work.
 
-    ftk train [--config FILE] [--print-config] [--overwrite] [--KEY VALUE ...]
+    ftk train [--config FILE] [--print-config] [--overwrite | --resume] [--pretrain PRETRAIN_CONFIG]
+              [--KEY VALUE ...]
+    ftk pretrain --config FILE [--print-config] [--overwrite] [--KEY VALUE ...]
+    ftk schedule [--config FILE] [--png PATH] [--num-processes N] [--KEY VALUE ...]
+    ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT) [--output preds.csv] [--top-k K]
+    ftk evaluate RUN --data LABELLED [--output metrics.json]
+    ftk push RUN --repo-id NAMESPACE/NAME [--private]
+    ftk baseline [--config FILE] [--KEY VALUE ...]
 
 Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
 keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
@@ -24,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ftk", description="Fine-tune transformers the way experts do, with one command.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_command(commands)
+    add_schedule_command(commands)
+    add_predict_command(commands)
+    add_evaluate_command(commands)
+    add_push_command(commands)
+    add_baseline_command(commands)
+    add_pretrain_command(commands)
     return parser
 
 
@@ -49,7 +62,111 @@ def add_train_command(commands: Any) -> None:
                        help="print the resolved, validated config and exit without training")
     train.add_argument("--overwrite", action="store_true",
                        help="delete an existing non-empty output_dir and start again")
+    train.add_argument("--resume", action="store_true",
+                       help="continue a stopped run from the last checkpoint in its output_dir "
+                            "(same config); model, optimizer, schedule, RNG, data order and "
+                            "early-stopping state are restored")
+    train.add_argument("--pretrain", type=Path, default=None, metavar="PRETRAIN_CONFIG",
+                       help="first run this pre-training recipe (masked-lm / "
+                            "masked-image-modeling; reused when already finished), then "
+                            "fine-tune from its output")
     train.set_defaults(handler=run_train)
+
+
+def add_schedule_command(commands: Any) -> None:
+    schedule = commands.add_parser(
+        "schedule", allow_abbrev=False,
+        help="preview the learning rate of a run (no training): summary and PNG",
+        description="Count the optimizer steps a run will take (from the real data set size, "
+                    "batch size, gradient accumulation, epochs, max_steps and processes), print "
+                    "the warm-up and LR summary, and draw the LR of every step. Overrides work "
+                    "as for `ftk train`.")
+    add_config_arguments(schedule)
+    schedule.add_argument("--png", type=Path, default=None,
+                          help="where to write the plot (default: beside output_dir, "
+                               "<output_dir>-schedule.png)")
+    schedule.add_argument("--num-processes", type=int, default=None,
+                          help="processes the run will be launched with (default: WORLD_SIZE, "
+                               "as set by accelerate launch / torchrun, else 1)")
+    schedule.set_defaults(handler=run_schedule)
+
+
+def add_predict_command(commands: Any) -> None:
+    predict = commands.add_parser(
+        "predict", help="label new texts or images with a finished run",
+        description="Label names and scores (top-k) for a table of texts (CSV/TSV/JSON/JSONL/"
+                    "Parquet), a folder of images, one image, or one --text.")
+    predict.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
+    predict.add_argument("--input", type=Path, help="table of texts, image folder or image file")
+    predict.add_argument("--text", help="one text to classify (instead of --input)")
+    predict.add_argument("--output", type=Path,
+                         help="predictions file, .csv or .jsonl (default: print a table)")
+    predict.add_argument("--top-k", type=int, default=1, help="labels per input (default 1)")
+    predict.add_argument("--batch-size", type=int, default=32, help="inputs per forward pass")
+    predict.add_argument("--text-column", help="text column of --input (default: the run's "
+                                                "data.text_column)")
+    predict.set_defaults(handler=run_predict)
+
+
+def add_evaluate_command(commands: Any) -> None:
+    evaluate = commands.add_parser(
+        "evaluate", help="the run's metrics on a new labelled data set",
+        description="Compute the run's metrics (run_config.yaml `metrics`) on a labelled table "
+                    "or a folder with one subfolder of images per class.")
+    evaluate.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
+    evaluate.add_argument("--data", type=Path, required=True, help="labelled table or folder")
+    evaluate.add_argument("--output", type=Path, help="also write the metrics here as JSON")
+    evaluate.add_argument("--batch-size", type=int, default=64, help="inputs per forward pass")
+    evaluate.add_argument("--text-column", help="default: the run's data.text_column")
+    evaluate.add_argument("--label-column", help="default: the run's data.label_column")
+    evaluate.set_defaults(handler=run_evaluate)
+
+
+def add_push_command(commands: Any) -> None:
+    push = commands.add_parser(
+        "push", help="upload a finished run directory to the Hugging Face Hub",
+        description="Upload a run directory (model, tokenizer or processor, model card, config, "
+                    "metrics, plots; no checkpoints) to a Hub model repo, creating it if needed. "
+                    "The token comes from HF_TOKEN or `hf auth login`.")
+    push.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
+    push.add_argument("--repo-id", required=True, help="NAMESPACE/NAME of the model repo")
+    push.add_argument("--private", action="store_true", help="create the repo as private")
+    push.set_defaults(handler=run_push)
+
+
+def add_baseline_command(commands: Any) -> None:
+    baseline = commands.add_parser(
+        "baseline", allow_abbrev=False,
+        help="fit cheap baselines (majority, TF-IDF + logistic regression) on the run's splits",
+        description="Fit and score cheap baselines on exactly the splits `ftk train` uses (same "
+                    "config, same seed) and write output_dir/baseline.json; nothing else in "
+                    "output_dir is touched, and a later `ftk train` reuses the file.")
+    add_config_arguments(baseline)
+    baseline.set_defaults(handler=run_baseline)
+
+
+def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
+    from toolkit.baselines import baseline_command
+
+    baseline_command(load_recipe(args, overrides))
+    return 0
+
+
+def add_pretrain_command(commands: Any) -> None:
+    from toolkit.config import describe_keys
+
+    pretrain = commands.add_parser(
+        "pretrain", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="continued pre-training on unlabelled inputs (masked-lm, masked-image-modeling)",
+        description="Pre-train on the inputs of a data set (labels ignored); the output "
+                    "directory is a base model for `ftk train --model.name_or_path DIR`.",
+        epilog="Overrides: as for `ftk train`:\n" + describe_keys())
+    pretrain.add_argument("--config", type=Path, required=True, help="YAML pre-training recipe")
+    pretrain.add_argument("--print-config", action="store_true",
+                          help="print the resolved, validated config and exit")
+    pretrain.add_argument("--overwrite", action="store_true",
+                          help="delete an existing non-empty output_dir and start again")
+    pretrain.set_defaults(handler=run_pretrain)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,9 +193,71 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
     if args.print_config:
         print(config.to_yaml(), end="")
         return 0
+    if args.pretrain is not None:
+        from toolkit.config import load_config
+        from toolkit.pretrain import train_after_pretrain
+
+        train_after_pretrain(config, load_config(args.pretrain), overwrite=args.overwrite)
+        return 0
     from toolkit.run import train
 
-    train(config, overwrite=args.overwrite)
+    train(config, overwrite=args.overwrite, resume=args.resume)
+    return 0
+
+
+def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
+    config = load_recipe(args, overrides)
+    if args.num_processes is not None and args.num_processes < 1:
+        raise UserError(f"--num-processes must be at least 1, got {args.num_processes}.")
+    from toolkit.schedule_preview import preview, report_schedule
+
+    result = preview(config, world_size=args.num_processes, png=args.png)
+    print(f"Training examples: {result.num_train:,}; processes: {result.world_size}")
+    report_schedule(result.summary, result.groups)
+    print(f"LR plot: {result.png}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
+    reject_extra(overrides)
+    from toolkit.predict import predict
+
+    predict(args.run, input_path=args.input, text=args.text, output=args.output,
+            top_k=args.top_k, batch_size=args.batch_size, text_column=args.text_column)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace, overrides: list[str]) -> int:
+    reject_extra(overrides)
+    from toolkit.evaluation import evaluate_run
+
+    evaluate_run(args.run, args.data, output=args.output, batch_size=args.batch_size,
+                 text_column=args.text_column, label_column=args.label_column)
+    return 0
+
+
+def run_push(args: argparse.Namespace, overrides: list[str]) -> int:
+    reject_extra(overrides)
+    from toolkit.hub import push_run
+
+    push_run(args.run, args.repo_id, private=args.private)
+    return 0
+
+
+def reject_extra(extra: list[str]) -> None:
+    """Only `train` takes config overrides; elsewhere a leftover argument is a typo."""
+    if extra:
+        raise UserError(f"Unexpected argument(s): {' '.join(extra)}. See --help.")
+
+
+def run_pretrain(args: argparse.Namespace, overrides: list[str]) -> int:
+    config = load_recipe(args, overrides)
+    if args.print_config:
+        print(config.to_yaml(), end="")
+        return 0
+    from toolkit.pretrain import pretrain
+
+    pretrain(config, overwrite=args.overwrite)
     return 0
 
 

@@ -9,6 +9,8 @@ Layout of a config file (every key optional except what the task needs):
     augment:  {...}                  # AugmentConfig
     schedule: {...}                  # ScheduleConfig
     early_stopping: {...}            # EarlyStoppingConfig
+    baseline: {...}                  # BaselineConfig: cheap baselines before training
+    overfitting: {...}               # OverfittingConfig: training-sample scores, warning
     learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
     num_train_epochs: 3
 
@@ -29,7 +31,9 @@ import yaml
 
 from toolkit.errors import UserError, did_you_mean
 
-TASKS = ("text-classification",)
+TASKS = ("text-classification", "image-classification", "masked-lm", "masked-image-modeling")
+# Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
+PRETRAIN_TASKS = ("masked-lm", "masked-image-modeling")
 
 
 @dataclass
@@ -38,6 +42,10 @@ class ModelConfig:
     revision: str | None = None  # Hub branch, tag or commit (ignored for local folders)
     trust_remote_code: bool = False  # run modelling code shipped with the checkpoint (opt-in)
     allow_pickle: bool = False  # accept pickled .bin weights when a checkpoint has no safetensors
+    # Train from scratch instead: model type plus sizes, e.g. {model_type: vit, image_size: 28,
+    # patch_size: 4, hidden_size: 64, num_channels: 1}; AutoConfig.for_model builds it.
+    from_config: dict | None = None
+    ignore_mismatched_sizes: bool = True  # a checkpoint's head of another shape is replaced
 
 
 @dataclass
@@ -51,28 +59,73 @@ class DataConfig:
     train_file: str | None = None  # local CSV / JSON / JSONL / Parquet files
     validation_file: str | None = None
     test_file: str | None = None
+    train_dir: str | None = None  # image folder: one subfolder of images per class
+    validation_dir: str | None = None
+    test_dir: str | None = None
     text_column: str = "text"
     text_pair_column: str | None = None  # second text of a sentence pair (NLI, paraphrase)
     label_column: str = "label"
+    image_column: str = "image"  # an Image column, or (CSV/JSON) image paths, relative to the file
+    bad_images: Literal["error", "skip"] = "error"  # unreadable images: stop, or drop and count
     validation_size: float = 0.1  # fraction of train held out (stratified) when no validation
     test_size: float | None = None  # fraction of train held out as test when there is no test
     max_length: int = 256  # tokens per example after truncation
     max_train_samples: int | None = None  # cap for quick runs (taken after the split)
     max_eval_samples: int | None = None  # caps validation and test alike
+    split_seed: int | None = None  # seed of the validation/test hold-out (default: `seed`); fix
+    #                               it to vary the training seed over the same test set
+    group_texts: bool = True  # masked-lm: concatenate texts and cut blocks of max_length tokens
+    #                           (no padding wasted); false: one truncated block per text
+    pretrain_include_test: bool = False  # masked-lm / masked-image-modeling: also pre-train on
+    #                                      the test split's inputs (never its labels); off, test
+    #                                      inputs stay unseen
 
 
 @dataclass
 class AugmentConfig:
     text: list[str] | str | None = None  # text augmentation policy (issue #5); off when empty
+    # Train-split image augmentation (torchvision.transforms.v2), applied lazily every epoch.
+    image: bool | str | None = None  # trivial (= true) | randaugment | autoaugment | none
+    randaugment_num_ops: int = 2  # RandAugment: operations per image ...
+    randaugment_magnitude: int = 9  # ... and their strength (0-30)
+    random_resized_crop: float | None = None  # smallest area fraction a crop keeps; null = off
+    horizontal_flip: float = 0.0  # probability of a left-right flip
+    random_erasing: float = 0.0  # probability of erasing a random rectangle (after normalize)
 
 
 @dataclass
 class ScheduleConfig:
+    """Warm-up + decay of the LR, and per-layer LRs. Formulas: toolkit/schedules.py docstring."""
+
     warmup_steps: int | None = None  # warm-up length in optimizer steps ...
     warmup_fraction: float | None = None  # ... or as a fraction of all steps (default 0.06) ...
     warmup_epochs: float | None = None  # ... or in epochs (give exactly one of the three)
-    decay: str = "cosine"  # shape after warm-up: cosine | linear | constant
+    warmup_shape: str = "linear"  # rise during warm-up: linear | cosine | exponential
+    warmup_start_ratio: float = 0.0  # LR of the first step, as a fraction of the peak LR
+    decay: str = "cosine"  # shape after warm-up: cosine | linear | polynomial | constant |
+    #                        cosine_restarts | wsd | inverse_sqrt
     min_lr_ratio: float = 0.0  # floor of the decay, as a fraction of the peak LR
+    power: float = 1.0  # polynomial: exponent of (1 - progress)
+    cycles: int = 1  # cosine_restarts: cosine cycles after warm-up (each restarts at a peak)
+    restart_decay: float = 1.0  # cosine_restarts: cycle k peaks at peak LR x restart_decay^k
+    decay_fraction: float = 0.2  # wsd: share of all steps spent decaying, at the end
+    decay_shape: str = "linear"  # wsd: shape of that final decay: linear | cosine | sqrt
+    timescale: int | None = None  # inverse_sqrt: steps for the LR to fall by 1/sqrt(2)
+    #                               after warm-up (default: the warm-up length, at least 1)
+    layer_decay: float | None = None  # encoder layer k below the top gets LR x layer_decay^k,
+    #                                   embeddings the lowest; null = one LR for the body
+    head_lr_multiplier: float = 1.0  # LR of the new task head, as a multiple of the peak LR
+
+
+@dataclass
+class MaskingConfig:
+    """Pre-training tasks only: what is hidden from the model for it to reconstruct."""
+
+    mlm_probability: float = 0.15  # masked-lm: fraction of tokens selected for prediction
+    whole_word_mask: bool = False  # masked-lm: mask every sub-token of a selected word together
+    mask_ratio: float = 0.6  # masked-image-modeling: fraction of the image hidden (SimMIM: 0.6)
+    mask_patch_size: int | None = None  # pixels per side of a masked square; a multiple of the
+    #                                     model's patch size (default: the patch size)
 
 
 @dataclass
@@ -81,12 +134,27 @@ class EarlyStoppingConfig:
     threshold: float = 0.0  # smallest change of the metric that counts as improvement
 
 
+@dataclass
+class BaselineConfig:
+    enabled: bool = True  # `ftk train` first fits cheap baselines (baseline.json) and compares
+    cnn_epochs: int = 2  # images: passes of the small CNN baseline over the training split
+
+
+@dataclass
+class OverfittingConfig:
+    train_sample_size: int = 1000  # fixed, seeded training examples scored at every evaluation; 0 = off
+    patience: int = 2  # warn when validation loss rises this many evaluations in a row while training loss falls
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
     "augment": AugmentConfig,
     "schedule": ScheduleConfig,
     "early_stopping": EarlyStoppingConfig,
+    "baseline": BaselineConfig,
+    "overfitting": OverfittingConfig,
+    "masking": MaskingConfig,
 }
 
 # TrainingArguments values the toolkit uses unless the config says otherwise: what practitioners
@@ -120,6 +188,8 @@ RENAMED_KEYS: dict[str, str] = {
     "lr_scheduler_type": "the LR schedule lives in the `schedule` section (`schedule.decay`)",
     "warmup_steps": "warm-up lives in the `schedule` section: `schedule.warmup_steps`, "
     "`schedule.warmup_fraction` or `schedule.warmup_epochs`",
+    "hub_token": "a token must never sit in a config file (the run directory keeps a copy); "
+    "set the HF_TOKEN environment variable or run `hf auth login`",
     "lr": "write `learning_rate`",
     "epochs": "write `num_train_epochs`",
     "batch_size": "write `per_device_train_batch_size`",
@@ -137,6 +207,9 @@ class RunConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    overfitting: OverfittingConfig = field(default_factory=OverfittingConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
     training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
     source: str | None = None  # the file this config came from (not saved)
 
@@ -267,6 +340,8 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
             raise UserError(f"Unknown config key '{key}'.{did_you_mean(key, all_valid_keys())} "
                             f"See `ftk train --help` for the sections and their keys.")
     config.training = {**TRAINING_DEFAULTS, **config.training}
+    if config.task in PRETRAIN_TASKS and "metrics" not in raw:
+        config.metrics = ["loss"]  # pre-training has no labels: the best epoch is the lowest loss
     validate(config)
     return config
 
@@ -395,7 +470,7 @@ def describe(hint: Any) -> str:
 def validate(config: RunConfig) -> None:
     """Checks that span several keys; single-key type checks happened while building."""
     data = config.data
-    sources = [k for k in ("builtin", "hub_id", "train_file") if getattr(data, k)]
+    sources = [k for k in ("builtin", "hub_id", "train_file", "train_dir") if getattr(data, k)]
     if len(sources) > 1:
         raise UserError(f"Config keys {' and '.join('data.' + s for s in sources)} both name a "
                         f"data source; keep exactly one.")
@@ -406,6 +481,7 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"Config key 'data.test_size' must lie in (0, 1), got {data.test_size}.")
     if data.max_length < 8:
         raise UserError(f"Config key 'data.max_length' is {data.max_length}; use at least 8.")
+    validate_images(config)
     if not config.metrics:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
     if config.training.get("load_best_model_at_end") and \
@@ -413,9 +489,86 @@ def validate(config: RunConfig) -> None:
         raise UserError("load_best_model_at_end needs eval_strategy and save_strategy to match "
                         "(both 'epoch' or both 'steps'); set them equal or set "
                         "load_best_model_at_end: false.")
+    if config.training.get("push_to_hub") and not config.training.get("hub_model_id"):
+        raise UserError("push_to_hub: true needs hub_model_id, the repository to push to "
+                        "(e.g. hub_model_id: me/bbc-minilm).")
+    if config.overfitting.train_sample_size < 0 or config.overfitting.patience < 1:
+        raise UserError(f"Config keys 'overfitting.train_sample_size' (0 or more; 0 turns the "
+                        f"training-sample scoring off) and 'overfitting.patience' (1 or more) got "
+                        f"{config.overfitting.train_sample_size} and {config.overfitting.patience}.")
+    if config.baseline.cnn_epochs < 1:
+        raise UserError(f"Config key 'baseline.cnn_epochs' must be 1 or more, got "
+                        f"{config.baseline.cnn_epochs}.")
+    validate_masking(config)
     from toolkit.schedules import validate_schedule
 
     validate_schedule(config.schedule)
+
+
+IMAGE_POLICIES = ("trivial", "randaugment", "autoaugment", "none")
+
+
+def validate_images(config: RunConfig) -> None:
+    """Model source (checkpoint xor from_config), image folders, augmentation values."""
+    model, data, augment = config.model, config.data, config.augment
+    if model.name_or_path and model.from_config:
+        raise UserError("Config keys model.name_or_path and model.from_config both name a model; "
+                        "keep name_or_path to fine-tune a checkpoint, or from_config to train "
+                        "from scratch.")
+    if config.task == "image-classification" and not (model.name_or_path or model.from_config):
+        raise UserError("The model is not set: give model.name_or_path (a Hub id or checkpoint "
+                        "folder) or model.from_config (a model type and sizes, e.g. {model_type: "
+                        "vit, image_size: 28, patch_size: 4, hidden_size: 64}, to train from "
+                        "scratch).")
+    if model.from_config is not None:
+        from_config = model.from_config
+        if config.task not in ("image-classification", "masked-image-modeling"):
+            raise UserError(f"model.from_config builds image models only; task "
+                            f"'{config.task}' needs model.name_or_path.")
+        if "model_type" not in from_config:
+            raise UserError("model.from_config needs a model_type (e.g. vit, deit, swin) beside "
+                            "its sizes.")
+        image, patch = from_config.get("image_size"), from_config.get("patch_size")
+        if isinstance(image, int) and isinstance(patch, int) and patch > 0 and image % patch:
+            raise UserError(f"model.from_config.image_size {image} is not a multiple of "
+                            f"patch_size {patch}: the image must split into whole patches. "
+                            f"Choose e.g. patch_size {largest_divisor(image, patch)}.")
+    for key in ("validation_dir", "test_dir"):
+        if getattr(data, key) and not data.train_dir:
+            raise UserError(f"data.{key} is set but data.train_dir is not; image folders come "
+                            f"as a set: give data.train_dir too.")
+    policy = augment.image
+    if isinstance(policy, str) and policy not in IMAGE_POLICIES:
+        raise UserError(f"Config key 'augment.image' is '{policy}'; valid: "
+                        f"{', '.join(IMAGE_POLICIES)} (or true for trivial)."
+                        f"{did_you_mean(policy, IMAGE_POLICIES)}")
+    for key in ("horizontal_flip", "random_erasing"):
+        if not 0 <= getattr(augment, key) <= 1:
+            raise UserError(f"Config key 'augment.{key}' is a probability; give a number in "
+                            f"[0, 1], not {getattr(augment, key)}.")
+    if augment.random_resized_crop is not None and not 0 < augment.random_resized_crop <= 1:
+        raise UserError(f"Config key 'augment.random_resized_crop' is the smallest fraction of "
+                        f"the image a crop keeps; give a number in (0, 1], not "
+                        f"{augment.random_resized_crop}.")
+
+
+def largest_divisor(number: int, at_most: int) -> int:
+    return max(d for d in range(1, at_most + 1) if number % d == 0)
+
+
+def validate_masking(config: RunConfig) -> None:
+    masking = config.masking
+    for key in ("mlm_probability", "mask_ratio"):
+        value = getattr(masking, key)
+        if not 0 < value < 1:
+            raise UserError(f"Config key 'masking.{key}' must lie strictly between 0 and 1 (a "
+                            f"fraction of the input to hide), got {value}.")
+    if masking.mask_patch_size is not None and masking.mask_patch_size < 1:
+        raise UserError(f"Config key 'masking.mask_patch_size' must be a positive number of "
+                        f"pixels, got {masking.mask_patch_size}.")
+    if config.task in PRETRAIN_TASKS and config.metrics != ["loss"]:
+        raise UserError(f"Task '{config.task}' has no labels, so it reports only loss (and "
+                        f"perplexity for masked-lm); set metrics: [loss], not {config.metrics}.")
 
 
 def describe_keys() -> str:

@@ -1,21 +1,27 @@
 """Data: any supported source -> a DatasetDict with train / validation (/ test) and label names.
 
 Sources, exactly one per config: a packaged demo set (`data.builtin`), a Hub data set
-(`data.hub_id`), or local files (`data.train_file`, optional `validation_file` / `test_file`).
+(`data.hub_id`), local files (`data.train_file`, optional `validation_file` / `test_file`), or
+image folders with one subfolder per class (`data.train_dir`, optional `validation_dir` /
+`test_dir`). When the task reads `data.image_column`, listed paths become images and every image
+is decoded once up front (toolkit/images.py), so a corrupt file never stops a run midway.
 Labels become a `ClassLabel` whose names come from the training split; a validation or test
 label never seen in training is an error, not a silently wrong metric.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import datasets
 
 from toolkit.builtin import load_builtin_dataset
 from toolkit.config import DataConfig
 from toolkit.errors import UserError
+from toolkit.images import check_images, load_image_folder, resolve_image_paths
+from toolkit.log import say
 
 FILE_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json",
                  ".parquet": "parquet"}
@@ -27,6 +33,7 @@ class LoadedData:
     splits: datasets.DatasetDict  # train, validation and (when there is one) test
     label_names: list[str]
     label_column: str
+    report: dict[str, Any] = field(default_factory=dict)  # facts for metrics.json (skipped images)
 
 
 def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
@@ -37,12 +44,14 @@ def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
         if len(dataset) == 0:
             raise UserError(f"The {describe_split(cfg, split)} holds no rows; give a file with "
                             f"data in it.")
+    report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
     label_names = train_label_names(raw["train"], cfg)
     raw = datasets.DatasetDict({split: encode_labels(ds, cfg, label_names, split)
                                 for split, ds in raw.items()})
     splits = make_splits(raw, cfg, seed)
     splits = cap_sizes(splits, cfg)
-    return LoadedData(splits=splits, label_names=label_names, label_column=cfg.label_column)
+    return LoadedData(splits=splits, label_names=label_names, label_column=cfg.label_column,
+                      report=report)
 
 
 # ----------------------------------------------------------------------------- sources
@@ -53,14 +62,19 @@ def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
         return load_builtin_dataset(cfg.builtin)
     if cfg.hub_id:
         return load_hub(cfg)
+    if cfg.train_dir:
+        folders = {"train": cfg.train_dir, "validation": cfg.validation_dir,
+                   "test": cfg.test_dir}
+        return {split: load_image_folder(Path(path), f"data.{split}_dir", split == "train")
+                for split, path in folders.items() if path}
     if cfg.train_file:
         files = {"train": cfg.train_file, "validation": cfg.validation_file,
                  "test": cfg.test_file}
         return {split: load_file(Path(path), f"data.{split}_file")
                 for split, path in files.items() if path}
     raise UserError("The config names no data: set data.builtin (a packaged demo set, e.g. "
-                    "bbc-news), data.hub_id (a Hub data set) or data.train_file (a CSV, JSON, "
-                    "JSONL or Parquet file).")
+                    "bbc-news), data.hub_id (a Hub data set), data.train_file (a CSV, JSON, "
+                    "JSONL or Parquet file) or data.train_dir (an image folder).")
 
 
 def load_file(path: Path, key: str) -> datasets.Dataset:
@@ -101,6 +115,8 @@ def load_hub(cfg: DataConfig) -> dict[str, datasets.Dataset]:
 
 
 def describe_split(cfg: DataConfig, split: str) -> str:
+    if cfg.train_dir:
+        return f"folder '{getattr(cfg, f'{split}_dir')}' (data.{split}_dir)"
     if cfg.train_file:
         return f"file '{getattr(cfg, f'{split}_file')}' (data.{split}_file)"
     return f"{split} split of {cfg.builtin or cfg.hub_id}"
@@ -111,7 +127,30 @@ def check_columns(dataset: datasets.Dataset, columns: list[str], where: str) -> 
     if missing:
         raise UserError(f"The {where} has no column {', '.join(repr(c) for c in missing)}; its "
                         f"columns are {', '.join(dataset.column_names)}. Point "
-                        f"data.text_column / data.label_column at the right ones.")
+                        f"data.text_column / data.image_column / data.label_column at the right ones.")
+
+
+def prepare_images(raw: dict[str, datasets.Dataset], cfg: DataConfig) -> dict[str, Any]:
+    """Listed paths -> Image columns; decode each image once (the packaged set is trusted)."""
+    column, skipped = cfg.image_column, 0
+    for split, dataset in raw.items():
+        where = describe_split(cfg, split)
+        if cfg.train_file:
+            base = Path(getattr(cfg, f"{split}_file")).parent
+            dataset = resolve_image_paths(dataset, column, base, where)
+        if not isinstance(dataset.features[column], datasets.Image):
+            raise UserError(f"Column '{column}' of the {where} holds "
+                            f"{dataset.features[column]}, not images; point data.image_column "
+                            f"at the image column.")
+        if not cfg.builtin:
+            dataset, bad = check_images(dataset, column, cfg.bad_images, where)
+            if bad:
+                say(f"Skipped {len(bad)} unreadable image(s) in the {where} "
+                    f"(data.bad_images: skip): {', '.join(bad[:10])}"
+                    f"{' ...' if len(bad) > 10 else ''}")
+            skipped += len(bad)
+        raw[split] = dataset
+    return {"skipped_images": skipped}
 
 
 # ----------------------------------------------------------------------------- labels

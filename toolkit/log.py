@@ -15,6 +15,15 @@ def say(message: str = "") -> None:
         print(message, flush=True)
 
 
+# Every warning of the current run, in order: the run report lists them (reset per run).
+WARNINGS: list[str] = []
+
+
 def warn(message: str) -> None:
+    WARNINGS.append(message)
     if is_main_process():
         print(f"WARNING: {message}", file=sys.stderr, flush=True)
+
+
+def reset_warnings() -> None:
+    WARNINGS.clear()

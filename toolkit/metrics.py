@@ -40,12 +40,22 @@ def load_metric(name: str) -> Any:
 
 def classification_metrics(names: list[str]) -> Callable[[Any], dict[str, float]]:
     """A Trainer `compute_metrics` function computing every metric in `names`."""
-    loaded = {name: load_metric(name) for name in names}
+    score = prediction_scorer(names)
 
     def compute(eval_pred: Any) -> dict[str, float]:
         logits, labels = eval_pred.predictions, eval_pred.label_ids
         logits = logits[0] if isinstance(logits, tuple) else logits
-        predictions = np.argmax(logits, axis=-1)
+        return score(np.argmax(logits, axis=-1), labels)
+
+    return compute
+
+
+def prediction_scorer(names: list[str]) -> Callable[[Any, Any], dict[str, float]]:
+    """(predicted ids, true ids) -> {name: value}; the baselines score with it too, so their
+    numbers and the transformer's come from the same metric code."""
+    loaded = {name: load_metric(name) for name in names}
+
+    def score(predictions: Any, labels: Any) -> dict[str, float]:
         results = {}
         for name, metric in loaded.items():
             _, average = split_name(name)
@@ -54,7 +64,7 @@ def classification_metrics(names: list[str]) -> Callable[[Any], dict[str, float]
             results[name] = float(next(iter(value.values())))
         return results
 
-    return compute
+    return score
 
 
 def per_class_report(labels: np.ndarray, predictions: np.ndarray,

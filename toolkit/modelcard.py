@@ -8,6 +8,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from toolkit.builtin import hub_id_of
 from toolkit.config import RunConfig
+from toolkit.metrics import split_name
 
 HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
                    "gradient_accumulation_steps", "weight_decay", "seed")
@@ -20,8 +21,18 @@ def describe_data(config: RunConfig) -> str:
     if data.hub_id:
         return f"Hub data set `{data.hub_id}`" + (f" (config `{data.hub_config}`)"
                                                   if data.hub_config else "")
+    folders = [f for f in (data.train_dir, data.validation_dir, data.test_dir) if f]
+    if folders:
+        return "image folders " + ", ".join(f"`{f}`" for f in folders)
     files = [f for f in (data.train_file, data.validation_file, data.test_file) if f]
     return "local files " + ", ".join(f"`{f}`" for f in files)
+
+
+def describe_model(config: RunConfig) -> str:
+    if config.model.from_config:
+        sizes = ", ".join(f"{k}={v}" for k, v in config.model.from_config.items())
+        return f"none: trained from scratch ({sizes})"
+    return f"`{config.model.name_or_path}`"
 
 
 def card_metadata(config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
@@ -31,17 +42,20 @@ def card_metadata(config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
     prefix = f"{'test' if split == 'test' else 'eval'}_"
     results = [
         EvalResult(task_type=pipeline_tag, dataset_type=dataset_name, dataset_name=dataset_name,
-                   dataset_split=split, metric_type=name, metric_name=name,
+                   dataset_split=split, metric_type=split_name(name)[0], metric_name=name,
+                   metric_args={"average": split_name(name)[1]} if split_name(name)[1] else None,
                    metric_value=float(metrics[prefix + name]))
         for name in config.metrics if prefix + name in metrics
     ]
     return ModelCardData(
         base_model=hub_id_of(config.model.name_or_path or ""),
         datasets=[config.data.hub_id] if config.data.hub_id else None,
+        library_name="transformers",
         license="apache-2.0",
         tags=["ftk", pipeline_tag],
         pipeline_tag=pipeline_tag,
-        metrics=list(config.metrics),
+        # Hub metric ids are evaluate's metric names: `f1`, with the averaging in model-index.
+        metrics=list(dict.fromkeys(split_name(name)[0] for name in config.metrics)),
         model_name=model_name,
         eval_results=results or None,
     )
@@ -70,7 +84,7 @@ def write_model_card(path: Any, config: RunConfig, pipeline_tag: str, metrics: d
 
 Fine-tuned with the `ftk` toolkit for **{pipeline_tag}**.
 
-- Base model: `{config.model.name_or_path}`
+- Base model: {describe_model(config)}
 - Data: {describe_data(config)}
 - Labels ({len(label_names)}): {", ".join(label_names)}
 

@@ -28,23 +28,39 @@ def plot_loss(rows: list[dict[str, Any]], path: Path) -> Path:
 
 
 def plot_learning_rate(lrs_per_step: list[list[float]], path: Path,
-                       group_names: list[str] | None = None, title: str = "Learning rate") -> Path:
-    """One line per parameter group; `lrs_per_step[s][g]` is group g's LR at step s+1."""
+                       group_names: list[str | None] | None = None,
+                       title: str = "Learning rate") -> Path:
+    """One line per parameter group; `lrs_per_step[s][g]` is group g's LR at step s+1.
+
+    Groups sharing a name (a layer's weights with and without weight decay) are drawn once, and
+    so are unnamed groups with identical curves; the legend lists the top of the network first.
+    """
     fig, ax = plt.subplots(figsize=(7, 4))
     steps = range(1, len(lrs_per_step) + 1)
-    groups = len(lrs_per_step[0]) if lrs_per_step else 0
-    distinct = [g for g in range(groups)
-                if g == 0 or any(row[g] != row[0] for row in lrs_per_step)]
-    for g in distinct:
-        label = group_names[g] if group_names else f"group {g}"
-        ax.plot(steps, [row[g] for row in lrs_per_step], label=label)
+    lines = distinct_lines(lrs_per_step, group_names)
+    for label, values in reversed(lines):
+        ax.plot(steps, values, label=label)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("learning rate")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    if len(distinct) > 1:
+    if len(lines) > 1:
         ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def distinct_lines(lrs_per_step: list[list[float]],
+                   group_names: list[str | None] | None) -> list[tuple[str, list[float]]]:
+    groups = len(lrs_per_step[0]) if lrs_per_step else 0
+    names = list(group_names or [None] * groups)
+    lines: dict[Any, tuple[str, list[float]]] = {}
+    for g in range(groups):
+        named = g < len(names) and names[g]
+        values = [row[g] for row in lrs_per_step]
+        # Named groups: one line per name. Unnamed (the Trainer's own): one per distinct curve.
+        key = names[g] if named else tuple(values)
+        lines.setdefault(key, (names[g] if named else f"group {g}", values))
+    return list(lines.values())
 
 
 def _save(fig: Any, path: Path) -> Path:

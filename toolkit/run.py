@@ -10,55 +10,141 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import confusion_matrix
 from transformers import set_seed
 
-from toolkit.artifacts import (HISTORY, check_output_dir_free, prepare_output_dir,
-                               remove_checkpoints, write_run_files)
+from toolkit.advice import class_counts, count_parameters, data_size_advice, report_advice
+from toolkit.artifacts import (BASELINE_FILE, HISTORY, check_output_dir_free, prepare_output_dir,
+                               read_history, remove_checkpoints, write_run_files)
+from toolkit.baselines import baselines_for_run, write_baselines
 from toolkit.config import RunConfig
 from toolkit.data import LoadedData, load_data
-from toolkit.log import say
+from toolkit.distributed import on_main_then_everywhere, wait_for_everyone
+from toolkit.errors import UserError
+from toolkit.hub import authenticated_api, push_run
+from toolkit.log import WARNINGS, is_main_process, reset_warnings, say
 from toolkit.metrics import classification_metrics, per_class_report
 from toolkit.modelcard import write_model_card
+from toolkit.overfitting import OverfittingWatch, describe_summary, summarize, training_sample
+from toolkit.report import data_summary, write_report
+from toolkit.resume import checkpoint_step, last_checkpoint, train_loss_over_run, truncate_history
+from toolkit.schedule_preview import group_multipliers, report_schedule, schedule_summary
 from toolkit.tasks import get_task
-from toolkit.training import (HistoryCallback, build_trainer, build_training_arguments,
-                              steps_per_epoch, total_steps)
+from toolkit.training import HistoryCallback, build_trainer, build_training_arguments
+from toolkit.verdict import verdict_for_run
 
 
-def train(config: RunConfig, overwrite: bool = False) -> Path:
-    """Fine-tune as `config` says; returns the run directory."""
+def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> Path:
+    """Fine-tune as `config` says; returns the run directory.
+
+    `resume`: continue the killed run in output_dir from its last complete checkpoint.
+    """
     started = time.perf_counter()
     output_dir = Path(config.training["output_dir"])
-    check_output_dir_free(output_dir, overwrite)
+    checkpoint = resume_point(output_dir, overwrite) if resume else None
+    if checkpoint is None:
+        check_output_dir_free(output_dir, overwrite)
+    reset_warnings()
     task = get_task(config.task)
     compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
-    args = build_training_arguments(config)
+    task_defaults = task.training_defaults(config) if hasattr(task, "training_defaults") else {}
+    args = build_training_arguments(config, task_defaults)
+    push_to = config.training.get("hub_model_id") if config.training.get("push_to_hub") else None
+    if push_to:  # a missing or rejected token fails now, not after training
+        on_main_then_everywhere(lambda: authenticated_api(push_to))
 
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
-    say(describe_data(data))
-    processor = task.load_processor(config)
-    splits = task.prepare(data.splits, processor, config)
+    columns = task.input_columns(config)
+    with args.main_process_first(desc="data preparation"):  # the others reuse its datasets cache
+        data = load_data(config.data, columns, seed=split_seed(config))
+        say(describe_data(data))
+        processor = task.load_processor(config)
+        splits = task.prepare(data.splits, processor, config)
+    # Cheap models first, on the same splits; one process is enough to fit them.
+    baselines = baselines_for_run(config, data, output_dir) if is_main_process() else None
     set_seed(args.seed)  # the new head's initial weights must not depend on what ran before
     model = task.load_model(config, data.label_names)
-    say(describe_schedule(config, args, len(splits["train"])))
+    advice = data_size_advice(class_counts(data.splits["train"][data.label_column],
+                                           data.label_names), count_parameters(model))
+    report_advice(advice)
+    schedule = schedule_summary(config, args, len(splits["train"]))
+    report_schedule(schedule, group_multipliers(config, model))  # no findable layers: fails here
+    say(f"Processes: {args.world_size} (device {args.device}, {args.parallel_mode.value})")
 
     if args.should_save:
-        prepare_output_dir(output_dir, overwrite)
+        if checkpoint is None:
+            prepare_output_dir(output_dir, overwrite)
+            if baselines:
+                write_baselines(output_dir / BASELINE_FILE, baselines)
+        else:
+            truncate_history(output_dir / HISTORY, checkpoint_step(checkpoint))
+    wait_for_everyone()  # nobody trains into a run directory that is still being (re)made
     history = HistoryCallback(output_dir / HISTORY)
     trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
                             compute_metrics, history)
-    train_output = trainer.train()
+    # The sample comes from the prepared training split before augmentation is switched on.
+    sample = training_sample(splits["train"], config.overfitting.train_sample_size, args.seed)
+    watch = OverfittingWatch(sample, config.overfitting.patience).attach(trainer)
+    train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     metrics = final_metrics(trainer, splits, data, train_output.metrics)
+    metrics.update(data.report)  # e.g. skipped_images
+    if checkpoint is not None:  # the Trainer's train_loss covers only this session's steps
+        whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
+        metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(output_dir))
+    metrics["overfitting"] = summarize(read_history(output_dir / HISTORY) if is_main_process()
+                                       else history.rows,
+                                       args.metric_for_best_model.removeprefix("eval_"),
+                                       args.greater_is_better, watch.warning)
+    metrics["data_size"] = advice
+    metrics["verdict"] = verdict_for_run(baselines, metrics, config.metrics[0]) \
+        if baselines else None
+    metrics["warnings"] = list(WARNINGS)
+    trainer.save_model(str(output_dir))  # on every process: FSDP/DeepSpeed gather the weights
+
+    def finish() -> None:
         (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml replaces it
         write_run_files(output_dir, config, metrics)
+        write_report(output_dir, title=output_dir.name,
+                     summary=data_summary(data, columns, splits, config.data.max_length),
+                     advice=advice, schedule="\n".join(schedule.lines()), metrics=metrics,
+                     baselines=baselines, history=read_history(output_dir / HISTORY),
+                     label_names=data.label_names, metric_names=config.metrics,
+                     warnings=list(WARNINGS))
         write_model_card(output_dir / "README.md", config, task.pipeline_tag, metrics,
-                         data.label_names, model_name=output_dir.name)
+                         data.label_names, model_name=output_dir.name,
+                         extra_sections=[report_card_section(metrics)])
         remove_checkpoints(output_dir)
         say(describe_results(metrics, config.metrics, output_dir))
+        if push_to:
+            push_run(output_dir, push_to, private=bool(config.training.get("hub_private_repo")))
+
+    # The main process writes (and pushes); the others wait, and exit with its error if any.
+    on_main_then_everywhere(finish)
     return output_dir
+
+
+def resume_point(output_dir: Path, overwrite: bool) -> Path:
+    if overwrite:
+        raise UserError("--resume continues the run in output_dir and --overwrite deletes it; "
+                        "pass only one of them.")
+    checkpoint = last_checkpoint(output_dir)
+    say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
+    return checkpoint
+
+
+def report_card_section(metrics: dict[str, Any]) -> str:
+    """The model card's pointer to report.md, with the verdict in one line."""
+    verdict = metrics.get("verdict")
+    line = f"\n\n**Verdict:** {verdict['text']}" if verdict else ""
+    return (f"## Run report\n\nData summary, learning curves, confusion matrix, baselines vs "
+            f"this model and the warnings of the run: [report.md](report.md).{line}")
+
+
+def split_seed(config: RunConfig) -> int:
+    """The hold-out seed: data.split_seed when set, so the training seed can vary alone."""
+    seed = config.data.split_seed
+    return seed if seed is not None else config.training["seed"]
 
 
 def final_metrics(trainer: Any, splits: Any, data: LoadedData,
@@ -73,6 +159,8 @@ def final_metrics(trainer: Any, splits: Any, data: LoadedData,
         predicted = np.argmax(prediction.predictions, axis=-1)
         metrics["test_per_class"] = per_class_report(prediction.label_ids, predicted,
                                                      data.label_names)
+        metrics["test_confusion_matrix"] = confusion_matrix(
+            prediction.label_ids, predicted, labels=list(range(len(data.label_names)))).tolist()
     return metrics
 
 
@@ -89,18 +177,6 @@ def describe_data(data: LoadedData) -> str:
            f"{', '.join(data.label_names)}"
 
 
-def describe_schedule(config: RunConfig, args: Any, num_train: int) -> str:
-    from toolkit.schedules import warmup_steps
-
-    per_epoch = steps_per_epoch(num_train, args)
-    steps = total_steps(num_train, args)
-    warmup = warmup_steps(config.schedule, steps, per_epoch)
-    return (f"Schedule: {steps} optimizer steps ({per_epoch} per epoch); warm-up {warmup} steps "
-            f"({100 * warmup / max(1, steps):.1f}%, {warmup / per_epoch:.2f} epochs) to peak LR "
-            f"{args.learning_rate:g}, then {config.schedule.decay} decay to "
-            f"{args.learning_rate * config.schedule.min_lr_ratio:g}")
-
-
 def describe_results(metrics: dict[str, Any], names: list[str], output_dir: Path) -> str:
     lines = ["", "Results:"]
     for name in ["loss", *names]:
@@ -109,6 +185,10 @@ def describe_results(metrics: dict[str, Any], names: list[str], output_dir: Path
                  if f"{prefix}_{name}" in metrics]
         lines.append(f"  {name:<12} " + "   ".join(cells))
     lines.append(f"  wall time    {metrics['total_wall_time_s']:.0f} s")
+    lines.append(describe_summary(metrics["overfitting"]))
+    if metrics.get("verdict"):
+        lines.append(f"Verdict: {metrics['verdict']['text']}")
+    lines.append(f"Report: {output_dir / 'report.md'}")
     lines.append(f"Run directory: {output_dir}  (model card: {output_dir / 'README.md'})")
     return "\n".join(lines)
 

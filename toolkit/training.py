@@ -12,17 +12,27 @@ import torch
 from transformers import (EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
 
 from toolkit.config import RunConfig
+from toolkit.distributed import check_mixed_precision
 from toolkit.errors import UserError
+from toolkit.param_groups import build_param_groups, uses_param_groups
 from toolkit.schedules import lr_factor
 
 
-def build_training_arguments(config: RunConfig) -> TrainingArguments:
-    kwargs = dict(config.training)
+def build_training_arguments(config: RunConfig,
+                             task_defaults: dict[str, Any] | None = None) -> TrainingArguments:
+    """TrainingArguments from the config; `task_defaults` fill keys the config leaves out."""
+    kwargs = {**(task_defaults or {}), **config.training}
     best_metric = config.metrics[0]
     kwargs.setdefault("metric_for_best_model", best_metric)
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
+    # A resumed run continues with the early-stopping counter its checkpoint saved.
+    kwargs.setdefault("restore_callback_states_from_checkpoint", True)
+    # The toolkit pushes the finished run directory itself (toolkit/hub.py); the Trainer's own
+    # push would upload checkpoints mid-run and a card without the toolkit's metadata.
+    kwargs["push_to_hub"] = False
+    check_mixed_precision(kwargs)
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
@@ -30,17 +40,23 @@ def build_training_arguments(config: RunConfig) -> TrainingArguments:
                         f"{exc}") from None
 
 
-def steps_per_epoch(num_examples: int, args: TrainingArguments) -> int:
-    """Optimizer updates per epoch, computed the way Trainer counts them."""
-    batches = num_examples / (args.per_device_train_batch_size * max(1, args.world_size))
+def steps_per_epoch(num_examples: int, args: TrainingArguments,
+                    world_size: int | None = None) -> int:
+    """Optimizer updates per epoch, computed the way Trainer counts them.
+
+    `world_size` (processes) defaults to the one `args` runs under; `ftk schedule` passes the
+    one a launch would use.
+    """
+    processes = world_size or args.world_size
+    batches = num_examples / (args.per_device_train_batch_size * max(1, processes))
     batches = math.floor(batches) if args.dataloader_drop_last else math.ceil(batches)
     return max(1, math.ceil(batches / args.gradient_accumulation_steps))
 
 
-def total_steps(num_examples: int, args: TrainingArguments) -> int:
+def total_steps(num_examples: int, args: TrainingArguments, world_size: int | None = None) -> int:
     if args.max_steps > 0:
         return args.max_steps
-    return math.ceil(args.num_train_epochs * steps_per_epoch(num_examples, args))
+    return math.ceil(args.num_train_epochs * steps_per_epoch(num_examples, args, world_size))
 
 
 class ToolkitTrainer(Trainer):
@@ -49,6 +65,12 @@ class ToolkitTrainer(Trainer):
     def __init__(self, *args: Any, run_config: RunConfig, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.run_config = run_config
+        # Classification heads return the batch-mean loss and ignore `num_items_in_batch`. Left
+        # True (the model's forward takes **kwargs), transformers 5 treats that loss as a sum
+        # over items: under DDP it multiplies it by the world size (logged loss and gradients
+        # N times too large) and it skips the division by gradient_accumulation_steps. False
+        # gives the mean over the global batch, as one process with the same batch would.
+        self.model_accepts_loss_kwargs = False
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
         if self.lr_scheduler is None:
@@ -59,13 +81,44 @@ class ToolkitTrainer(Trainer):
             self._created_lr_scheduler = True
         return self.lr_scheduler
 
+    def create_optimizer(self, model: Any = None) -> Any:
+        """The Trainer's optimizer, over named per-layer groups when layer decay is asked for."""
+        schedule = self.run_config.schedule
+        if self.optimizer is not None or not uses_param_groups(schedule):
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        groups = build_param_groups(opt_model, schedule, self.args.learning_rate,
+                                    self.args.weight_decay,
+                                    set(self.get_decay_parameter_names(opt_model)))
+        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(groups, **kwargs)
+        return self.optimizer
+
+    def _load_best_model(self) -> None:
+        """Load the best checkpoint through from_pretrained, which renames saved keys.
+
+        transformers 5 models such as ViT name their tensors differently in memory
+        (`vit.layers.0.attention.q_proj`) than on disk (`vit.encoder.layer.0.attention.attention
+        .query`); Trainer's own loader copies the file's tensors by name, so every encoder
+        tensor is reported "unexpected" and silently stays at the last epoch's values.
+        """
+        checkpoint = Path(self.state.best_model_checkpoint or "")
+        plain = not (self.is_deepspeed_enabled or self.is_fsdp_enabled) and \
+            hasattr(self.model, "from_pretrained") and (checkpoint / "model.safetensors").is_file()
+        if not plain:
+            return super()._load_best_model()
+        best = type(self.model).from_pretrained(checkpoint, config=self.model.config)
+        self.model.load_state_dict(best.state_dict(), strict=True)
+
 
 class HistoryCallback(TrainerCallback):
     """Appends one JSON line per optimizer step (LR actually used, per group) and per log/eval.
 
-    Rows: {"kind": "step", "step", "lr": [...], "time": unix seconds} for every update;
+    Rows: {"kind": "groups", "names": [...]} once per training start (names of the optimizer's
+    parameter groups, null where unnamed); {"kind": "step", "step", "lr": [...], "time": unix s} for every update;
     {"kind": "train", "step", "loss", ...} at each logging step; {"kind": "eval", ...} after
-    each evaluation. Written as training goes, so a crashed run keeps its history.
+    each evaluation, and {"kind": "train_sample", ...} (the overfitting watch's scores of a fixed
+    training sample) beside it. Written as training goes, so a crashed run keeps its history.
     """
 
     def __init__(self, path: Path):
@@ -78,6 +131,11 @@ class HistoryCallback(TrainerCallback):
             with self.path.open("a") as handle:
                 handle.write(json.dumps(row) + "\n")
 
+    def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
+        if optimizer is not None:
+            names = [group.get("name") for group in optimizer.param_groups]
+            self._write({"kind": "groups", "names": names}, state)
+
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         # Called after optimizer.step() and before the scheduler moves: these LRs were used.
         lrs = [group["lr"] for group in optimizer.param_groups]
@@ -88,6 +146,8 @@ class HistoryCallback(TrainerCallback):
         logs = dict(logs or {})
         if any(k.startswith("eval_") for k in logs):
             kind = "eval"
+        elif any(k.startswith("train_sample_") for k in logs):
+            kind = "train_sample"  # the overfitting watch's fixed training sample
         elif "loss" in logs:
             kind = "train"
         else:

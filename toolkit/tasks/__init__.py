@@ -15,6 +15,8 @@ class Task(Protocol):
     def load_model(self, config: Any, label_names: list[str]) -> Any: ...
     def prepare(self, splits: Any, processor: Any, config: Any) -> Any: ...
     def collator(self, processor: Any) -> Any: ...
+    # Optional: `training_defaults(config) -> dict` of TrainingArguments the task needs
+    # (image-classification turns remove_unused_columns off for its lazy transforms).
 
 
 def get_task(name: str) -> Task:
@@ -22,4 +24,16 @@ def get_task(name: str) -> Task:
         from toolkit.tasks import text_classification
 
         return text_classification
+    if name == "image-classification":
+        from toolkit.tasks import image_classification
+
+        return image_classification
+    if name == "masked-lm":
+        from toolkit.tasks import masked_lm
+
+        return masked_lm
+    if name == "masked-image-modeling":
+        from toolkit.tasks import masked_image_modeling
+
+        return masked_image_modeling
     raise UserError(f"No task named '{name}'.")

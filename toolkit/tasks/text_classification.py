@@ -11,6 +11,7 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
 from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
+from toolkit.transfer import check_encoder_loaded
 
 pipeline_tag = "text-classification"
 
@@ -31,8 +32,8 @@ def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
 def load_model(config: RunConfig, label_names: list[str]) -> Any:
     location = checkpoint_location(config.model)
     try:
-        return AutoModelForSequenceClassification.from_pretrained(
-            location,
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            location, output_loading_info=True,
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={name: i for i, name in enumerate(label_names)},
@@ -42,6 +43,8 @@ def load_model(config: RunConfig, label_names: list[str]) -> Any:
         )
     except (OSError, ValueError) as exc:
         raise load_failure(config.model, "model", exc) from None
+    check_encoder_loaded(model, info, config.model.name_or_path)  # e.g. a pre-training output
+    return model
 
 
 def tokenize_function(tokenizer: PreTrainedTokenizerBase, config: RunConfig):

@@ -1,0 +1,102 @@
+"""Baselines learn a separable set and stay at chance when the labels carry no signal."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_texts
+from toolkit.baselines import best_baseline, score_candidate
+from toolkit.baselines import image as image_baselines
+from toolkit.baselines import text as text_baselines
+from toolkit.metrics import prediction_scorer
+
+SCORE = prediction_scorer(["accuracy", "f1_macro"])
+
+
+def text_splits(shuffle_train: bool):
+    """Shuffled: a label permutation test; with a perfectly separable signal, shuffling only
+    the training labels leaves each class mapped to one random label (accuracy 0, 1/3, 2/3
+    or 1 by luck), so the test labels are permuted independently as well."""
+    train, test = make_texts(40, seed=1), make_texts(50, seed=2)
+    names = sorted({label for _, label in train})
+    labels = [names.index(label) for _, label in train]
+    if shuffle_train:
+        random.Random(0).shuffle(labels)
+    inputs = {"train": [t for t, _ in train], "validation": [t for t, _ in test],
+              "test": [t for t, _ in test]}
+    truth = [names.index(label) for _, label in test]
+    if shuffle_train:  # test labels shuffled too: no relation between text and label anywhere
+        random.Random(1).shuffle(truth)
+    truth = np.array(truth)
+    return inputs, {"train": np.array(labels), "validation": truth, "test": truth}
+
+
+def synthetic_images(n_per_class: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
+    """16x16 grey images: class 0 bright left half, 1 bright top half, 2 bright centre; noise."""
+    rng = np.random.default_rng(seed)
+    masks = np.zeros((3, 16, 16), dtype=bool)
+    masks[0, :, :8] = masks[1, :8, :] = masks[2, 4:12, 4:12] = True
+    images, labels = [], []
+    for label in range(3):
+        for _ in range(n_per_class):
+            pixels = rng.normal(60, 40, (16, 16)) + 120 * masks[label]
+            images.append(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="L"))
+            labels.append(label)
+    order = rng.permutation(len(labels))
+    return [images[i] for i in order], np.array(labels)[order]
+
+
+def image_splits(shuffle_train: bool):
+    train, train_labels = synthetic_images(80, seed=1)
+    test, test_labels = synthetic_images(60, seed=2)
+    if shuffle_train:  # both shuffled: no relation between image and label anywhere
+        train_labels = np.random.default_rng(0).permutation(train_labels)
+        test_labels = np.random.default_rng(1).permutation(test_labels)
+    inputs = image_baselines.inputs_from_splits(
+        {"train": {"image": train}, "validation": {"image": test}, "test": {"image": test}})
+    return inputs, {"train": train_labels, "validation": test_labels, "test": test_labels}
+
+
+def scores(candidates, inputs, labels):
+    return {c.name: score_candidate(c, inputs, labels, SCORE) for c in candidates}
+
+
+def test_text_baselines_learn_a_separable_set():
+    results = scores(text_baselines.candidates(), *text_splits(shuffle_train=False))
+    assert results["tfidf_logreg"]["test"]["accuracy"] > 0.9
+    assert results["majority"]["test"]["accuracy"] == pytest.approx(1 / 3)
+    assert results["tfidf_logreg"]["fit_s"] >= 0 and results["tfidf_logreg"]["predict_s"] >= 0
+    assert best_baseline(list(results.values()), "accuracy")["name"] == "tfidf_logreg"
+
+
+def test_text_baseline_is_at_chance_on_shuffled_labels():
+    results = scores(text_baselines.candidates(), *text_splits(shuffle_train=True))
+    assert results["tfidf_logreg"]["test"]["accuracy"] < 0.5  # chance is 1/3 (150 test texts)
+
+
+def test_image_baselines_learn_a_separable_set():
+    results = scores(image_baselines.candidates(cnn_epochs=8, seed=0),
+                     *image_splits(shuffle_train=False))
+    assert results["pixel_logreg"]["test"]["accuracy"] > 0.9
+    assert results["small_cnn"]["test"]["accuracy"] > 0.8
+    assert results["majority"]["test"]["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_image_baselines_are_at_chance_on_shuffled_labels():
+    results = scores(image_baselines.candidates(cnn_epochs=8, seed=0),
+                     *image_splits(shuffle_train=True))
+    for name in ("pixel_logreg", "small_cnn"):
+        assert results[name]["test"]["accuracy"] < 0.5, name  # chance 1/3 on 180 images
+
+
+def test_image_inputs_accept_arrays_and_mixed_pil_sizes():
+    array = np.zeros((4, 10, 12), dtype=np.uint8)
+    assert image_baselines.to_array(array).shape == (4, 10, 12, 1)
+    mixed = [Image.new("L", (20, 10)), Image.new("L", (20, 10)), Image.new("RGB", (8, 8))]
+    assert image_baselines.to_array(mixed).shape == (3, 10, 20, 3)  # most common size, RGB
+    big = [Image.new("L", (256, 128))]
+    assert image_baselines.to_array(big).shape == (1, 32, 64, 1)  # capped at 64 a side

@@ -1,0 +1,158 @@
+"""A real 2-process data-parallel run (gloo, CPU) through `accelerate launch`, compared with one
+process on the same global batch: same loss history, one copy of each run file, exit 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FILLER, TOPIC_WORDS, make_texts, write_csv, write_text_config
+
+GLOBAL_BATCH = 8
+TRAIN_ROWS = 80  # a multiple of the global batch, so both runs see the same batches
+EPOCHS = 2
+
+
+@pytest.fixture(scope="module")
+def bert_without_dropout(tmp_path_factory) -> Path:
+    """Dropout draws different masks on each process; without it both runs compute the same."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("bert-no-dropout")
+    words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+    BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)},
+                      model_max_length=128).save_pretrained(folder)
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, intermediate_size=64,
+                         max_position_embeddings=128, hidden_dropout_prob=0.0,
+                         attention_probs_dropout_prob=0.0)).save_pretrained(folder)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def runs(bert_without_dropout, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ddp")
+    data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+            "test": write_csv(folder / "test.csv", make_texts(6, seed=2))}
+    config = write_text_config(folder / "tiny.yaml", bert_without_dropout, data, folder / "x",
+                               num_train_epochs=EPOCHS, ddp_backend="gloo")
+    common = ["train", "--config", str(config), "--data.max_train_samples", str(TRAIN_ROWS),
+              "--early_stopping.patience", "null"]
+    env = {**os.environ, "HF_HOME": str(folder / "hf-home")}  # no user accelerate config
+    single = subprocess.run(
+        [sys.executable, "-m", "toolkit", *common, "--output_dir", str(folder / "one"),
+         "--per_device_train_batch_size", str(GLOBAL_BATCH)],
+        capture_output=True, text=True, timeout=600, env=env)
+    assert single.returncode == 0, single.stderr[-3000:]
+    double = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+         "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+         "--main_process_port", str(free_port()),
+         "-m", "toolkit", *common, "--output_dir", str(folder / "two"),
+         "--per_device_train_batch_size", str(GLOBAL_BATCH // 2)],
+        capture_output=True, text=True, timeout=600, env=env)
+    return folder / "one", folder / "two", single, double
+
+
+def rows(run_dir: Path, kind: str) -> list[dict]:
+    lines = (run_dir / "history.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["kind"] == kind]
+
+
+def test_two_processes_ran_and_exited_cleanly(runs):
+    _, two, _, double = runs
+    assert double.returncode == 0, double.stderr[-3000:]
+    assert "Processes: 2" in double.stdout
+    assert double.stdout.count("Results:") == 1, "console output from the main process only"
+    # 80 rows in global batches of 8: 10 updates per epoch. One process with a per-device
+    # batch of 4 would have made 20.
+    assert [r["step"] for r in rows(two, "step")] == list(range(1, EPOCHS * 10 + 1))
+
+
+def test_loss_history_equals_one_process_with_the_same_global_batch(runs):
+    one, two, _, _ = runs
+    a, b = rows(one, "train"), rows(two, "train")
+    assert [r["step"] for r in a] == [r["step"] for r in b] and len(a) == EPOCHS * 10
+    for x, y in zip(a, b):
+        assert y["loss"] == pytest.approx(x["loss"], rel=1e-4, abs=1e-5), (x, y)
+        assert y["learning_rate"] == pytest.approx(x["learning_rate"], rel=1e-9)
+    ea, eb = rows(one, "eval"), rows(two, "eval")
+    assert [r["eval_loss"] for r in eb] == pytest.approx([r["eval_loss"] for r in ea], rel=1e-4)
+    ma = json.loads((one / "metrics.json").read_text())
+    mb = json.loads((two / "metrics.json").read_text())
+    for key in ("train_loss", "eval_loss", "eval_accuracy", "test_loss", "test_accuracy"):
+        assert mb[key] == pytest.approx(ma[key], rel=1e-4, abs=1e-6), key
+
+
+def test_one_copy_of_each_run_file(runs):
+    one, two, _, _ = runs
+    assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
+    steps = [r["step"] for r in rows(two, "step")]
+    assert len(steps) == len(set(steps)), "history rows written once, by one process"
+    assert len((two / "README.md").read_text().split("\n---\n")) == 2
+
+
+def test_mixed_precision_set_twice_differently_is_refused(monkeypatch):
+    from toolkit.distributed import check_mixed_precision
+    from toolkit.errors import UserError
+
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")
+    with pytest.raises(UserError, match="set twice, differently"):
+        check_mixed_precision({"bf16": True})
+    check_mixed_precision({"fp16": True})  # the same answer twice is no conflict
+    check_mixed_precision({})
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "no")
+    with pytest.raises(UserError, match="both bf16 and fp16"):
+        check_mixed_precision({"bf16": True, "fp16": True})
+
+
+def test_gradient_accumulation_gives_the_loss_of_the_full_batch(bert_without_dropout, tmp_path):
+    """Batch 4 x 2 accumulation steps logs the same losses as batch 8 (one process)."""
+    data = {"train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
+            "test": write_csv(tmp_path / "test.csv", make_texts(6, seed=2))}
+    config = write_text_config(tmp_path / "c.yaml", bert_without_dropout, data, tmp_path / "x",
+                               num_train_epochs=1)
+    results = {}
+    for name, batch, accumulation in (("full", 8, 1), ("accumulated", 4, 2)):
+        done = subprocess.run(
+            [sys.executable, "-m", "toolkit", "train", "--config", str(config),
+             "--data.max_train_samples", str(TRAIN_ROWS), "--output_dir", str(tmp_path / name),
+             "--per_device_train_batch_size", str(batch),
+             "--gradient_accumulation_steps", str(accumulation)],
+            capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[name] = [r["loss"] for r in rows(tmp_path / name, "train")]
+    assert len(results["full"]) == 10
+    assert results["accumulated"] == pytest.approx(results["full"], rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("single-gpu", "NO"), ("multi-gpu", "MULTI_GPU"), ("multi-node", "MULTI_GPU"),
+    ("fsdp", "FSDP"), ("deepspeed-zero2", "DEEPSPEED"), ("deepspeed-zero3", "DEEPSPEED")])
+def test_accelerate_configs_load_and_say_when_to_use_them(name, kind):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    path = Path(__file__).parents[1] / "configs" / "accelerate" / f"{name}.yaml"
+    config = load_config_from_file(str(path))
+    assert config.distributed_type.value == kind
+    header = path.read_text().split("compute_environment")[0]
+    assert "accelerate launch --config_file configs/accelerate/" in header and len(header) > 150
+    if name == "multi-node":
+        assert config.num_machines == 2 and config.main_process_ip
+    if name.startswith("deepspeed"):
+        assert config.deepspeed_config["zero_stage"] == int(name[-1])

@@ -1,0 +1,200 @@
+"""`ftk push` and `push_to_hub: true`: the real huggingface_hub client against a Hub-compatible
+server on 127.0.0.1 (tests/hub_server.py), including the git-LFS upload path."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import make_texts, write_csv, write_text_config
+from hub_server import HubServer
+
+TOKEN = "hf_testtoken_4f9c2b7e1d"  # what the server accepts for user "me"
+
+
+def hub_env(tmp_path: Path, endpoint: str, token: str | None = TOKEN) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=endpoint, HF_HUB_DISABLE_XET="1", HF_HOME=str(tmp_path / "hf-home"),
+               HF_DATASETS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
+    if token is not None:
+        env["HF_TOKEN"] = token
+    return env
+
+
+def ftk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, tiny_bert) -> Path:
+    """A finished run directory as run.train leaves it (model, tokenizer, config, card, ...)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from toolkit.artifacts import write_run_files
+    from toolkit.config import load_config
+    from toolkit.modelcard import write_model_card
+
+    folder = tmp_path_factory.mktemp("push")
+    run = folder / "tiny-run"
+    data = {"train": folder / "train.csv", "test": folder / "test.csv"}
+    config = load_config(write_text_config(folder / "tiny.yaml", tiny_bert, data, run))
+    config.model.name_or_path = "google-bert/bert-base-uncased"  # as a Hub-based run would say
+    labels = ["business", "sport", "tech"]
+    model = AutoModelForSequenceClassification.from_pretrained(
+        tiny_bert, num_labels=3, id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)})
+    model.save_pretrained(run)
+    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(run)
+    metrics = {"eval_loss": 0.5, "eval_accuracy": 0.8, "eval_f1_macro": 0.75,
+               "test_loss": 0.6, "test_accuracy": 0.7, "test_f1_macro": 0.65}
+    (run / "history.jsonl").write_text(json.dumps({"kind": "step", "step": 1, "lr": [0.1]}) + "\n")
+    write_run_files(run, config, metrics)
+    write_model_card(run / "README.md", config, "text-classification", metrics, labels,
+                     model_name=run.name)
+    (run / "checkpoint-3").mkdir()
+    (run / "checkpoint-3" / "optimizer.pt").write_bytes(b"x" * 2000)
+    return run
+
+
+def uploaded_files(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in run.rglob("*")
+            if p.is_file() and "checkpoint-" not in str(p.relative_to(run))}
+
+
+def assert_token_nowhere(token: str, *texts: str, folders: tuple[Path, ...] = ()) -> None:
+    for text in texts:
+        assert token not in text
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert token.encode() not in path.read_bytes(), path
+
+
+def test_push_uploads_the_run_byte_for_byte(run_dir, tmp_path):
+    with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
+        done = ftk("push", str(run_dir), "--repo-id", "me/tiny-run", "--private",
+                   env=hub_env(tmp_path, hub.url))
+        assert done.returncode == 0, done.stderr[-3000:]
+        repo = hub.repos["me/tiny-run"]
+        calls = [(method, path.split("?")[0]) for method, path, _ in hub.requests]
+
+    assert repo.private and repo.commits == 1
+    assert repo.files == uploaded_files(run_dir), "every run file, byte-identical, no checkpoint"
+    assert {"model.safetensors", "config.json", "tokenizer.json", "README.md", "run_config.yaml",
+            "metrics.json", "history.jsonl", "learning_rate.png"} <= set(repo.files)
+    # The large weights went through git-LFS (batch, PUT, verify); small files inline.
+    assert ("POST", "/me/tiny-run.git/info/lfs/objects/batch") in calls
+    assert sum(method == "PUT" and path.startswith("/lfs/") for method, path in calls) >= 1
+    assert ("POST", "/lfs/verify") in calls
+    assert ("POST", "/api/validate-yaml") in calls and not hub.yaml_checked[-1]["errors"]
+    # Sent only as the Authorization header; never shown, never stored.
+    sent = [h.get("authorization") for m, p, h in hub.requests if p.startswith("/api/")]
+    assert sent and all(value == f"Bearer {TOKEN}" for value in sent)
+    assert_token_nowhere(TOKEN, done.stdout, done.stderr, folders=(run_dir, tmp_path))
+    assert all(TOKEN.encode() not in content for content in repo.files.values())
+    assert "Pushed" in done.stdout and "me/tiny-run" in done.stdout
+
+
+def test_card_metadata_parses_as_hub_metadata(run_dir):
+    from huggingface_hub import ModelCard
+
+    card = ModelCard((run_dir / "README.md").read_text())
+    data = card.data
+    assert data.base_model == "google-bert/bert-base-uncased"
+    assert data.license == "apache-2.0" and data.library_name == "transformers"
+    assert data.pipeline_tag == "text-classification" and "ftk" in data.tags
+    assert data.metrics == ["accuracy", "f1"]
+    results = {(r.metric_type, r.metric_name): r for r in data.eval_results}
+    assert results[("accuracy", "accuracy")].metric_value == 0.7
+    assert results[("f1", "f1_macro")].metric_args == {"average": "macro"}
+    assert results[("f1", "f1_macro")].dataset_split == "test"
+
+
+def test_rejected_token(run_dir, tmp_path):
+    wrong = "hf_wrong_token_0000"
+    with HubServer({TOKEN: "me"}) as hub:
+        done = ftk("push", str(run_dir), "--repo-id", "me/x", env=hub_env(tmp_path, hub.url, wrong))
+        assert not hub.repos
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "rejected the token (HTTP 401" in done.stderr and "HF_TOKEN" in done.stderr
+    assert_token_nowhere(wrong, done.stdout, done.stderr)
+
+
+def test_repo_owned_by_someone_else(run_dir, tmp_path):
+    from hub_server import Repo
+
+    with HubServer({TOKEN: "me"}) as hub:
+        hub.repos["other/model"] = Repo(owner="other", files={"README.md": b"theirs"})
+        done = ftk("push", str(run_dir), "--repo-id", "other/model", env=hub_env(tmp_path, hub.url))
+        assert hub.repos["other/model"].files == {"README.md": b"theirs"}
+        denied = ftk("push", str(run_dir), "--repo-id", "someorg/new", env=hub_env(tmp_path, hub.url))
+    for result in (done, denied):
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "(HTTP 403)" in result.stderr and "belongs to someone else" in result.stderr
+        assert_token_nowhere(TOKEN, result.stdout, result.stderr)
+
+
+def test_server_down(run_dir, tmp_path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = ftk("push", str(run_dir), "--repo-id", "me/x",
+               env=hub_env(tmp_path, f"http://127.0.0.1:{port}"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "Could not reach the Hub" in done.stderr and "unreachable" in done.stderr
+
+
+def test_no_token(run_dir, tmp_path):
+    done = ftk("push", str(run_dir), "--repo-id", "me/x",
+               env=hub_env(tmp_path, "http://127.0.0.1:9", token=None))
+    assert done.returncode == 2 and "No Hugging Face token found" in done.stderr
+
+
+def test_push_of_a_directory_that_is_not_a_run(tmp_path):
+    done = ftk("push", str(tmp_path), "--repo-id", "me/x", env=hub_env(tmp_path, "http://127.0.0.1:9"))
+    assert done.returncode == 2 and "not a finished ftk run directory" in done.stderr
+
+
+def test_config_checks(tmp_path, tiny_bert, text_data, capsys):
+    from toolkit.cli import main
+
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run")
+    assert main(["train", "--config", str(config), "--push_to_hub", "--print-config"]) == 2
+    assert "needs hub_model_id" in capsys.readouterr().err
+    assert main(["train", "--config", str(config), "--hub_token", "hf_x", "--print-config"]) == 2
+    assert "never sit in a config file" in capsys.readouterr().err
+
+
+def test_train_with_push_to_hub_pushes_once_at_the_end(tiny_bert, tmp_path):
+    data = {"train": write_csv(tmp_path / "train.csv", make_texts(10, seed=1)),
+            "test": write_csv(tmp_path / "test.csv", make_texts(4, seed=2))}
+    run = tmp_path / "run"
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run, num_train_epochs=2,
+                               push_to_hub="true", hub_model_id="me/trained")
+    with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
+        done = ftk("train", "--config", str(config), env=hub_env(tmp_path, hub.url))
+        assert done.returncode == 0, done.stderr[-3000:]
+        repo = hub.repos["me/trained"]
+    assert repo.commits == 1, "one push of the finished run; the Trainer pushed nothing itself"
+    assert repo.files == uploaded_files(run)
+    assert not any(name.startswith("checkpoint-") for name in repo.files)
+    saved = yaml.safe_load((run / "run_config.yaml").read_text())
+    assert saved["push_to_hub"] is True and saved["hub_model_id"] == "me/trained"
+    assert_token_nowhere(TOKEN, done.stdout, done.stderr, folders=(run,))
+
+
+def test_train_with_push_to_hub_checks_the_token_before_training(tiny_bert, text_data, tmp_path):
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run",
+                               push_to_hub="true", hub_model_id="me/trained")
+    with HubServer({TOKEN: "me"}) as hub:
+        done = ftk("train", "--config", str(config), env=hub_env(tmp_path, hub.url, "hf_bad"))
+    assert done.returncode == 2 and "rejected the token" in done.stderr
+    assert not (tmp_path / "run").exists(), "no training started"

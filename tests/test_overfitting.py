@@ -1,0 +1,102 @@
+"""Overfitting watch: the warning logic on crafted histories, and a real run that overfits."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from conftest import make_texts, write_csv, write_text_config
+from toolkit.overfitting import best_evaluation, overfitting_onset, summarize, training_sample
+
+
+def test_healthy_history_does_not_warn():
+    validation = [1.10, 0.80, 0.62, 0.55, 0.56, 0.52, 0.53, 0.51]  # single bumps, no streak
+    training = [1.10, 0.75, 0.50, 0.38, 0.30, 0.25, 0.22, 0.20]
+    assert overfitting_onset(validation, training, patience=2) is None
+
+
+def test_rising_validation_with_falling_training_warns_after_patience():
+    validation = [1.0, 0.7, 0.6, 0.65, 0.72, 0.80]
+    training = [1.0, 0.6, 0.4, 0.30, 0.20, 0.10]
+    assert overfitting_onset(validation, training, patience=2) == 4  # rises at 3 and 4
+    assert overfitting_onset(validation, training, patience=3) == 5
+    assert overfitting_onset(validation, training, patience=4) is None
+
+
+def test_both_losses_rising_is_not_overfitting():
+    # Diverging training too (LR too high) is a different problem: no overfitting warning.
+    assert overfitting_onset([0.5, 0.6, 0.7, 0.8], [0.4, 0.5, 0.6, 0.7], patience=2) is None
+
+
+def test_a_streak_must_be_consecutive():
+    validation = [1.0, 1.1, 1.0, 1.1, 1.0, 1.1]
+    training = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]
+    assert overfitting_onset(validation, training, patience=2) is None
+
+
+ROWS = [
+    {"kind": "eval", "step": 10, "epoch": 1.0, "eval_loss": 0.9, "eval_accuracy": 0.70},
+    {"kind": "train_sample", "step": 10, "epoch": 1.0, "train_sample_loss": 0.8,
+     "train_sample_accuracy": 0.75},
+    {"kind": "eval", "step": 20, "epoch": 2.0, "eval_loss": 0.6, "eval_accuracy": 0.85},
+    {"kind": "train_sample", "step": 20, "epoch": 2.0, "train_sample_loss": 0.3,
+     "train_sample_accuracy": 0.97},
+    {"kind": "eval", "step": 30, "epoch": 3.0, "eval_loss": 0.7, "eval_accuracy": 0.85},
+    {"kind": "train_sample", "step": 30, "epoch": 3.0, "train_sample_loss": 0.1,
+     "train_sample_accuracy": 1.0},
+]
+
+
+def test_summary_names_the_first_best_epoch_and_the_gap():
+    summary = summarize(ROWS, "accuracy", greater_is_better=True, warning=None)
+    assert summary["best_epoch"] == 2.0 and summary["best_step"] == 20  # tie at 3: first kept
+    assert summary["gap_points"] == pytest.approx(12.0)
+    assert summary["loss_gap"] == pytest.approx(0.3)
+    assert best_evaluation(ROWS, "loss", greater_is_better=False)["epoch"] == 2.0
+
+
+def test_training_sample_is_fixed_and_capped():
+    from datasets import Dataset
+
+    train = Dataset.from_dict({"x": list(range(50))})
+    first, second = training_sample(train, 20, seed=3), training_sample(train, 20, seed=3)
+    assert len(first) == 20 and first["x"] == second["x"]
+    assert len(training_sample(train, 500, seed=3)) == 50
+    assert training_sample(train, 0, seed=3) is None
+
+
+def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
+    """Labels that carry no signal, 24 examples, many epochs, high LR, no weight decay: the
+    model memorises the training set, so validation loss climbs while training loss falls."""
+    def random_labels(rows, seed):
+        rng = random.Random(seed)
+        return [(text, rng.choice(["sport", "business", "tech"])) for text, _ in rows]
+
+    data = {"train": write_csv(tmp_path / "train.csv", random_labels(make_texts(8, 1), 1)),
+            "test": write_csv(tmp_path / "test.csv", random_labels(make_texts(10, 2), 2))}
+    validation = write_csv(tmp_path / "validation.csv", random_labels(make_texts(10, 3), 3))
+    config = write_text_config(tmp_path / "overfit.yaml", tiny_bert, data, tmp_path / "run",
+                               weight_decay="0.0")
+    result = subprocess.run(
+        [sys.executable, "-m", "toolkit", "train", "--config", str(config),
+         "--data.validation_file", str(validation), "--num_train_epochs", "25",
+         "--learning_rate", "3e-3", "--early_stopping.patience", "null",
+         "--baseline.enabled", "false", "--logging_steps", "3"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "WARNING: Overfitting: validation loss rose for 2 evaluations" in result.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["overfitting"]["warning"].startswith("Overfitting")
+    assert metrics["overfitting"]["warning"] in metrics["warnings"]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").open()]
+    evals = [r for r in rows if r["kind"] == "eval"]
+    samples = [r for r in rows if r["kind"] == "train_sample"]
+    # One sample row per evaluation during training; the final re-evaluation of the kept model
+    # (the last eval row) is not scored again.
+    assert [r["step"] for r in samples] == [r["step"] for r in evals[:-1]] and len(samples) == 25
+    assert samples[-1]["train_sample_loss"] < samples[0]["train_sample_loss"]  # memorised
+    assert not (tmp_path / "run" / "baseline.json").exists()  # baseline.enabled: false

@@ -1,0 +1,247 @@
+"""`ftk predict` and `ftk evaluate` on a tiny trained text run and a tiny image run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import make_texts, write_csv, write_text_config
+
+LABELS = ["business", "sport", "tech"]
+
+
+def ftk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def text_run(tiny_bert, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("predict")
+    data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
+    run_dir = folder / "run"
+    config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir,
+                               num_train_epochs=3)
+    done = ftk("train", "--config", str(config))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory) -> Path:
+    """A finished image run as `ftk train` leaves it: a tiny ViT, its processor, run_config."""
+    import torch
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    torch.manual_seed(0)
+    run_dir = tmp_path_factory.mktemp("image-run")
+    config = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
+                       num_attention_heads=2, intermediate_size=64, num_labels=2,
+                       id2label={0: "cat", 1: "dog"}, label2id={"cat": 0, "dog": 1})
+    ViTForImageClassification(config).save_pretrained(run_dir)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(run_dir)
+    (run_dir / "run_config.yaml").write_text(yaml.safe_dump(
+        {"task": "image-classification", "metrics": ["accuracy", "f1_macro"],
+         "data": {"label_column": "label"}}))
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> Path:
+    """cat/ (dark) and dog/ (bright) PNGs of different sizes."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for label, base in (("cat", 40), ("dog", 200)):
+        (root / label).mkdir()
+        for i in range(3):
+            pixels = np.clip(base + rng.integers(-30, 30, (20 + 4 * i, 24, 3)), 0, 255)
+            Image.fromarray(pixels.astype(np.uint8)).save(root / label / f"{i}.png")
+    return root
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def test_predict_table_writes_every_row_with_topk_labels(text_run, tmp_path):
+    test_csv = text_run.parent / "test.csv"
+    out = tmp_path / "preds.csv"
+    done = ftk("predict", str(text_run), "--input", str(test_csv), "--output", str(out),
+               "--top-k", "2", "--batch-size", "7")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Predicting" in done.stderr, "a progress bar"
+    rows, source = read_csv(out), read_csv(test_csv)
+    assert len(rows) == len(source) == 30
+    assert list(rows[0]) == ["text", "label", "pred_label", "pred_score", "pred_label_2",
+                             "pred_score_2"]
+    assert [r["text"] for r in rows] == [r["text"] for r in source], "input order kept"
+    for row in rows:
+        assert row["pred_label"] in LABELS and row["pred_label_2"] in LABELS
+        assert row["pred_label"] != row["pred_label_2"]
+        assert 1 >= float(row["pred_score"]) >= float(row["pred_score_2"]) >= 0
+
+
+def test_predict_scores_match_transformers_pipeline(text_run, tmp_path):
+    from transformers import pipeline
+
+    from toolkit.predict import predict
+
+    texts = ["goal match team win", "market profit shares bank", "chip data code"]
+    source = write_csv(tmp_path / "new.csv", [(t, "") for t in texts], header=("text", "id"))
+    out = tmp_path / "preds.jsonl"
+    rows = predict(text_run, input_path=source, output=out, top_k=3)
+    assert [json.loads(line) for line in out.read_text().splitlines()] == rows
+    classifier = pipeline("text-classification", model=str(text_run), device="cpu", top_k=None)
+    for row, expected in zip(rows, classifier(texts)):
+        ranked = [(row[f"pred_label{s}"], row[f"pred_score{s}"]) for s in ("", "_2", "_3")]
+        assert [label for label, _ in ranked] == [e["label"] for e in expected]
+        assert [score for _, score in ranked] == pytest.approx([e["score"] for e in expected],
+                                                               abs=1e-5)
+
+
+def test_predict_one_text(text_run):
+    done = ftk("predict", str(text_run), "--text", "goal match team win")
+    assert done.returncode == 0, done.stderr[-2000:]
+    label = done.stdout.split()[0]
+    assert label in LABELS and "| goal match team win" in done.stdout
+
+
+def test_evaluate_reproduces_the_runs_test_metrics(text_run, tmp_path):
+    from toolkit.evaluation import evaluate_run
+
+    out = tmp_path / "eval.json"
+    results = evaluate_run(text_run, text_run.parent / "test.csv", output=out, batch_size=5)
+    trained = json.loads((text_run / "metrics.json").read_text())
+    assert results["examples"] == 30
+    for name in ("accuracy", "f1_macro"):
+        assert results[name] == pytest.approx(trained[f"test_{name}"], abs=1e-9), name
+    assert results["loss"] == pytest.approx(trained["test_loss"], abs=1e-4)
+    assert set(results["per_class"]) == set(LABELS)
+    assert json.loads(out.read_text()) == results
+
+
+def test_predict_table_without_text_column_lists_columns(text_run, tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", [("goal", "x")], header=("body", "id"))
+    done = ftk("predict", str(text_run), "--input", str(bad))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "no column 'text'" in done.stderr and "body, id" in done.stderr
+    assert "--text-column" in done.stderr
+    ok = ftk("predict", str(text_run), "--input", str(bad), "--text-column", "body",
+             "--output", str(tmp_path / "p.csv"))
+    assert ok.returncode == 0, ok.stderr[-2000:]
+
+
+def test_evaluate_unknown_labels_are_listed(text_run, tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", [("goal match", "sport"), ("x", "weather"),
+                                           ("y", "politics")])
+    done = ftk("evaluate", str(text_run), "--data", str(bad))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "'politics', 'weather'" in done.stderr and "business, sport, tech" in done.stderr
+
+
+def test_not_a_run_directory(tmp_path, text_run):
+    done = ftk("predict", str(tmp_path), "--text", "hello")
+    assert done.returncode == 2
+    assert "not a finished ftk run directory" in done.stderr and "run_config.yaml" in done.stderr
+    (tmp_path / "checkpoint-3").mkdir()
+    done = ftk("evaluate", str(tmp_path), "--data", str(text_run.parent / "test.csv"))
+    assert done.returncode == 2 and "ftk train --resume" in done.stderr
+
+
+def test_predict_needs_exactly_one_input(text_run, capsys):
+    from toolkit.cli import main
+
+    assert main(["predict", str(text_run)]) == 2
+    assert "exactly one of --input" in capsys.readouterr().err
+    assert main(["predict", str(text_run), "--text", "a", "--output", "p.txt"]) == 2
+    assert ".csv or .jsonl" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def test_predict_image_folder(image_run, images, tmp_path):
+    import torch
+    from PIL import Image
+    from transformers import ViTForImageClassification, ViTImageProcessor
+
+    from toolkit.predict import predict
+
+    out = tmp_path / "preds.csv"
+    rows = predict(image_run, input_path=images, output=out, top_k=2, batch_size=4)
+    paths = sorted(images.rglob("*.png"))
+    assert [r["image"] for r in read_csv(out)] == [str(p) for p in paths]
+    assert all({r["pred_label"], r["pred_label_2"]} == {"cat", "dog"} for r in rows)
+    # Same probabilities as running the saved model by hand on each image alone.
+    model = ViTForImageClassification.from_pretrained(image_run).eval()
+    processor = ViTImageProcessor.from_pretrained(image_run)
+    for row, path in zip(rows, paths):
+        with torch.no_grad():
+            logits = model(**processor(Image.open(path).convert("RGB"),
+                                       return_tensors="pt")).logits[0]
+        probs = torch.softmax(logits, -1)
+        assert row["pred_score"] == pytest.approx(float(probs.max()), abs=1e-5)
+        assert row["pred_label"] == model.config.id2label[int(probs.argmax())]
+
+
+def test_predict_one_image(image_run, images):
+    done = ftk("predict", str(image_run), "--input", str(images / "dog" / "0.png"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] in ("cat", "dog") and "dog/0.png" in done.stdout
+
+
+def test_evaluate_image_folder(image_run, images):
+    from toolkit.evaluation import evaluate_run
+    from toolkit.predict import predict
+
+    results = evaluate_run(image_run, images)
+    predicted = [r["pred_label"] for r in predict(image_run, input_path=images)]
+    truth = [Path(r).parent.name for r in sorted(map(str, images.rglob("*.png")))]
+    assert results["examples"] == 6
+    assert results["accuracy"] == pytest.approx(np.mean([p == t for p, t in zip(predicted, truth)]))
+    assert set(results["per_class"]) == {"cat", "dog"}
+
+
+def test_unreadable_images_are_listed(image_run, images, tmp_path):
+    import shutil
+
+    folder = tmp_path / "imgs"
+    shutil.copytree(images, folder)
+    (folder / "cat" / "broken.png").write_bytes(b"not a png")
+    (folder / "dog" / "empty.jpg").write_bytes(b"")
+    done = ftk("predict", str(image_run), "--input", str(folder), "--output",
+               str(tmp_path / "p.csv"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "2 image file(s) could not be read" in done.stderr
+    assert "cat/broken.png" in done.stderr and "dog/empty.jpg" in done.stderr
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_evaluate_image_folder_needs_class_subfolders(image_run, images, tmp_path):
+    from toolkit.cli import main
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "a.png").write_bytes((images / "cat" / "0.png").read_bytes())
+    assert main(["evaluate", str(image_run), "--data", str(flat)]) == 2
+
+
+def test_text_input_to_an_image_run_is_refused(image_run, capsys):
+    from toolkit.cli import main
+
+    assert main(["predict", str(image_run), "--text", "a cat"]) == 2
+    assert "classifies images" in capsys.readouterr().err

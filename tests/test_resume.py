@@ -1,0 +1,150 @@
+"""`ftk train --resume`: a run killed with SIGKILL, then resumed, ends exactly like a run that was
+never interrupted (model, optimizer, schedule, RNG, data order and early stopping restored)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_texts, write_csv, write_text_config
+
+PER_EPOCH = 14  # ceil(108 training rows / batch 8): 120 rows minus a 10% validation split
+# Early stopping that fires after epoch 3: no later epoch beats epoch 1 by the threshold, so
+# the counter is 1 after epoch 2 and 2 (= patience) after epoch 3. A resume from epoch 2's
+# checkpoint that forgot the counter would train on to epoch 4.
+EARLY = ["--early_stopping.patience", "2", "--early_stopping.threshold", "10"]
+TIMING_KEYS = ("runtime", "per_second", "wall_time")
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "toolkit", "train", *args]
+
+
+@pytest.fixture(scope="module")
+def recipe(tiny_bert, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("resume")
+    data = {"train": write_csv(folder / "train.csv", make_texts(40, seed=1)),
+            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
+    return write_text_config(folder / "tiny.yaml", tiny_bert, data, folder / "unused",
+                             num_train_epochs=5, save_total_limit=2)
+
+
+def history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+def comparable_metrics(run_dir: Path) -> dict:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {k: v for k, v in metrics.items() if not any(t in k for t in TIMING_KEYS)}
+
+
+def kill_after_checkpoint(command: list[str], checkpoint: Path, timeout: float = 300) -> None:
+    """Start `command`, wait until `checkpoint` is complete, then SIGKILL it (no clean-up runs)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + timeout
+    while not (checkpoint / "trainer_state.json").is_file():
+        if process.poll() is not None:
+            raise AssertionError(f"run ended before {checkpoint.name}: {process.stderr.read()[-2000:]}")
+        assert time.monotonic() < deadline, "no checkpoint in time"
+        time.sleep(0.02)
+    time.sleep(0.05)  # let the checkpoint's trainer_state.json finish (it is small)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+
+
+@pytest.fixture(scope="module")
+def runs(recipe, tmp_path_factory):
+    """(uninterrupted run dir, killed-then-resumed run dir, state of the checkpoint resumed from)."""
+    folder = tmp_path_factory.mktemp("runs")
+    straight, resumed = folder / "straight", folder / "resumed"
+    done = subprocess.run(cli("--config", str(recipe), "--output_dir", str(straight), *EARLY),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    checkpoint = resumed / f"checkpoint-{2 * PER_EPOCH}"
+    kill_after_checkpoint(cli("--config", str(recipe), "--output_dir", str(resumed), *EARLY),
+                          checkpoint)
+    assert not (resumed / "metrics.json").exists(), "the kill came too late"
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    again = subprocess.run(cli("--config", str(recipe), "--output_dir", str(resumed), *EARLY,
+                               "--resume"), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Resuming from" in again.stdout
+    return straight, resumed, state
+
+
+def test_checkpoint_carries_early_stopping_counter(runs):
+    _, _, state = runs
+    saved = state["stateful_callbacks"]["EarlyStoppingCallback"]
+    assert saved["attributes"]["early_stopping_patience_counter"] == 1
+
+
+def test_resumed_run_has_same_lr_and_loss_history(runs):
+    straight, resumed, _ = runs
+    a, b = history(straight), history(resumed)
+    assert [(r["kind"], r["step"]) for r in a] == [(r["kind"], r["step"]) for r in b], \
+        "same rows, none duplicated by the replay"
+    steps = [r["step"] for r in b if r["kind"] == "step"]
+    assert steps == list(range(1, 3 * PER_EPOCH + 1)), "early stopping after epoch 3 in both"
+    for x, y in zip(a, b):
+        if x["kind"] == "step":
+            assert y["lr"] == pytest.approx(x["lr"], abs=1e-6, rel=1e-6)
+        if x["kind"] == "train":
+            assert y["loss"] == pytest.approx(x["loss"], abs=1e-4)
+        if x["kind"] == "eval":
+            assert y["eval_loss"] == pytest.approx(x["eval_loss"], abs=1e-4)
+            assert y["eval_accuracy"] == x["eval_accuracy"]
+
+
+def test_resumed_run_ends_with_same_metrics(runs):
+    straight, resumed, _ = runs
+    a, b = comparable_metrics(straight), comparable_metrics(resumed)
+    assert set(a) == set(b)
+    for key, value in a.items():
+        if isinstance(value, float):
+            assert b[key] == pytest.approx(value, abs=1e-4), key
+        else:
+            assert b[key] == value, key
+    assert not list(resumed.glob("checkpoint-*")), "a finished run keeps no checkpoints"
+
+
+def test_resume_without_checkpoint_is_a_clear_error(recipe, tmp_path, capsys):
+    from toolkit.cli import main
+
+    assert main(["train", "--config", str(recipe), "--output_dir", str(tmp_path / "none"),
+                 "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot resume" in err and "does not exist" in err
+    (tmp_path / "empty" / "checkpoint-5").mkdir(parents=True)  # killed while saving
+    assert main(["train", "--config", str(recipe), "--output_dir", str(tmp_path / "empty"),
+                 "--resume"]) == 2
+    assert "only incomplete checkpoints (checkpoint-5)" in capsys.readouterr().err
+
+
+def test_resume_and_overwrite_conflict(recipe, tmp_path, capsys):
+    from toolkit.cli import main
+
+    assert main(["train", "--config", str(recipe), "--output_dir", str(tmp_path),
+                 "--resume", "--overwrite"]) == 2
+    assert "pass only one of them" in capsys.readouterr().err
+
+
+def test_truncate_history_drops_replayed_and_torn_rows(tmp_path):
+    from toolkit.resume import truncate_history
+
+    path = tmp_path / "history.jsonl"
+    rows = [{"kind": "step", "step": s} for s in (1, 2, 3)] + [{"kind": "eval", "step": 2}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"kind": "st')
+    assert truncate_history(path, 2) == 2
+    assert [json.loads(line) for line in path.read_text().splitlines()] == \
+        [rows[0], rows[1], rows[3]]

@@ -1,0 +1,104 @@
+"""`ftk baseline` then `ftk train` into the same run directory: baselines reused, verdict,
+report.md with its PNGs naming the best epoch that history.jsonl shows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import make_texts, write_csv, write_text_config
+
+
+def ftk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def run(tiny_bert, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
+    run_dir = folder / "run"
+    config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
+    baseline = ftk("baseline", "--config", str(config))
+    assert baseline.returncode == 0, baseline.stderr[-3000:]
+    first_baseline = json.loads((run_dir / "baseline.json").read_text())
+    trained = ftk("train", "--config", str(config), "--num_train_epochs", "5",
+                  "--early_stopping.patience", "null")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    return run_dir, config, baseline, trained, first_baseline
+
+
+def test_baseline_command_writes_scores_on_the_run_splits(run):
+    run_dir, _, baseline, _, first = run
+    assert [b["name"] for b in first["baselines"]] == ["majority", "tfidf_logreg"]
+    assert first["split_sizes"] == {"train": 81, "validation": 9, "test": 30}  # same as train's
+    tfidf = first["baselines"][1]
+    assert set(tfidf["test"]) == {"accuracy", "f1_macro"} and tfidf["test"]["accuracy"] > 0.9
+    assert first["best"] == "tfidf_logreg" and tfidf["fit_s"] > 0
+    assert "tfidf_logreg" in baseline.stdout and "baseline.json" in baseline.stdout
+
+
+def test_train_reuses_the_baselines_and_ends_with_a_verdict(run):
+    run_dir, _, _, trained, first = run
+    assert "Baselines: reusing" in trained.stdout
+    assert json.loads((run_dir / "baseline.json").read_text()) == first
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    verdict = metrics["verdict"]
+    assert verdict["baseline"] == "tfidf_logreg"
+    assert verdict["transformer_test"] == metrics["test_accuracy"]
+    assert verdict["gain_points"] == pytest.approx(
+        100 * (metrics["test_accuracy"] - first["baselines"][1]["test"]["accuracy"]), abs=0.01)
+    assert verdict["transformer_train_s"] == metrics["train_runtime"]
+    assert f"Verdict: {verdict['text']}" in trained.stdout
+    assert "Data size: 81 labelled training examples" in trained.stdout
+
+
+def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
+    run_dir, _, _, _, _ = run
+    for png in ("learning_curves.png", "confusion_matrix.png", "class_balance.png"):
+        assert (run_dir / png).read_bytes()[:4] == b"\x89PNG", png
+    rows = [json.loads(line) for line in (run_dir / "history.jsonl").open()]
+    evals = [r for r in rows if r["kind"] == "eval"][:-1]  # the last one re-scores the kept model
+    best = max(evals, key=lambda r: r["eval_accuracy"])  # max() keeps the first of equals
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["overfitting"]["best_epoch"] == best["epoch"]
+    assert metrics["best_checkpoint_step"] == best["step"]  # what the Trainer kept
+    report = (run_dir / "report.md").read_text()
+    assert f"Best epoch: **{best['epoch']:g}** (step {best['step']})" in report
+    for heading in ("## Data", "## Schedule", "## Training", "## Confusion matrix (test split)",
+                    "## Baselines vs transformer", "## Warnings"):
+        assert heading in report
+    assert metrics["verdict"]["text"] in report
+    assert "| **transformer** |" in report and "| tfidf_logreg (best on validation) |" in report
+    assert "class 'business' has only 27 labelled training examples" in report  # a warning
+    assert "words median" in report and "tokens median" in report
+    assert sum(map(sum, metrics["test_confusion_matrix"])) == 30
+    assert "[report.md](report.md)" in (run_dir / "README.md").read_text()
+
+
+def test_baseline_on_a_finished_run_touches_only_baseline_json(run):
+    run_dir, config, _, _, _ = run
+    before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir() if p.is_file()}
+    again = ftk("baseline", "--config", str(config), "--baseline.cnn_epochs", "3")
+    assert again.returncode == 0, again.stderr[-2000:]
+    after = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir() if p.is_file()}
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {"baseline.json"}
+    refused = ftk("train", "--config", str(config))  # a finished run is still protected
+    assert refused.returncode == 2 and "already holds files" in refused.stderr
+
+
+def test_bad_baseline_config_is_a_clear_error(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("baseline: {enabled: maybe}\n")
+    result = ftk("baseline", "--config", str(config))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "'baseline.enabled' must be true or false" in result.stderr
+    config.write_text("overfitting: {patience: 0}\n")
+    result = ftk("baseline", "--config", str(config))
+    assert result.returncode == 2 and "'overfitting.patience' (1 or more)" in result.stderr

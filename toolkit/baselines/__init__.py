@@ -1,0 +1,171 @@
+"""Cheap baselines on exactly the transformer's splits: is a transformer worth it here?
+
+`run_baselines(config, data)` fits every baseline of the task on the training split and scores
+it on validation and test with the run's own metrics (same metric code as the Trainer), timing
+fit and predict. The best baseline is picked on *validation* (the test split stays a one-time
+look), and `toolkit.verdict` compares it with the fine-tuned model on test.
+
+baseline.json (in the run directory):
+    {"task", "fingerprint", "metrics", "best", "baselines": [
+        {"name", "description", "fit_s", "predict_s", "validation": {...}, "test": {...}}]}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toolkit.artifacts import BASELINE_FILE  # noqa: F401  (re-exported: one name for the file)
+from toolkit.config import RunConfig
+from toolkit.data import LoadedData
+from toolkit.metrics import prediction_scorer
+
+
+
+@dataclasses.dataclass
+class Candidate:
+    """A baseline to try: `fit(inputs, labels)` returns `predict(inputs) -> label ids`."""
+
+    name: str
+    description: str
+    fit: Callable[[Any, np.ndarray], Callable[[Any], np.ndarray]]
+
+
+def score_candidate(candidate: Candidate, inputs: dict[str, Any], labels: dict[str, np.ndarray],
+                    score: Callable[[Any, Any], dict[str, float]]) -> dict[str, Any]:
+    """Fit on train, predict every other split; the times are wall-clock seconds."""
+    started = time.perf_counter()
+    predict = candidate.fit(inputs["train"], labels["train"])
+    fit_s = time.perf_counter() - started
+    result: dict[str, Any] = {"name": candidate.name, "description": candidate.description,
+                              "fit_s": round(fit_s, 3)}
+    predict_s = 0.0
+    for split in ("validation", "test"):
+        if split not in inputs:
+            continue
+        started = time.perf_counter()
+        predicted = predict(inputs[split])
+        predict_s += time.perf_counter() - started
+        result[split] = score(np.asarray(predicted), labels[split])
+    result["predict_s"] = round(predict_s, 3)
+    return result
+
+
+def best_baseline(results: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """The baseline with the best validation score on `metric` (ties: the cheaper to fit)."""
+    return max(results, key=lambda r: (r["validation"][metric], -r["fit_s"]))
+
+
+def fingerprint(config: RunConfig) -> str:
+    """What decides the baselines' numbers: a saved baseline.json is reused only if it matches."""
+    keys = {"task": config.task, "metrics": config.metrics, "seed": config.training.get("seed"),
+            "data": dataclasses.asdict(config.data),
+            "baseline": dataclasses.asdict(config.baseline)}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def candidates_and_inputs(config: RunConfig, data: LoadedData) -> tuple[list[Candidate],
+                                                                        dict[str, Any]]:
+    if config.task == "text-classification":
+        from toolkit.baselines import text
+
+        return text.candidates(), text.inputs_from_splits(data.splits, config)
+    if config.task == "image-classification":
+        from toolkit.baselines import image
+
+        return (image.candidates(config.baseline.cnn_epochs, seed=config.training.get("seed", 42)),
+                image.inputs_from_splits(data.splits, getattr(config.data, "image_column", "image")))
+    raise NotImplementedError(f"no baselines for task {config.task}")
+
+
+def run_baselines(config: RunConfig, data: LoadedData) -> dict[str, Any]:
+    """Fit and score every baseline of the task; the dict that baseline.json holds."""
+    candidates, inputs = candidates_and_inputs(config, data)
+    labels = {split: np.asarray(ds[data.label_column]) for split, ds in data.splits.items()}
+    score = prediction_scorer(config.metrics)
+    results = [score_candidate(c, inputs, labels, score) for c in candidates]
+    return {"task": config.task, "fingerprint": fingerprint(config), "metrics": config.metrics,
+            "split_sizes": {split: len(ds) for split, ds in data.splits.items()},
+            "best": best_baseline(results, config.metrics[0])["name"], "baselines": results}
+
+
+def read_saved(path: Path, config: RunConfig) -> dict[str, Any] | None:
+    """A baseline.json from `ftk baseline` for this very config and data, else None."""
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return saved if saved.get("fingerprint") == fingerprint(config) else None
+
+
+def write_baselines(path: Path, result: dict[str, Any]) -> None:
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def by_name(result: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(r for r in result["baselines"] if r["name"] == name)
+
+
+def describe_baselines(result: dict[str, Any]) -> str:
+    """A console table: one line per baseline, validation and test scores, fit time."""
+    metrics = result["metrics"]
+    lines = ["Baselines (fit on train; scored with the run's metrics):"]
+    for r in result["baselines"]:
+        cells = "  ".join(f"{split[:4]} {name} {r[split][name]:.4f}"
+                          for split in ("validation", "test") if split in r for name in metrics)
+        star = " *" if r["name"] == result["best"] else ""
+        lines.append(f"  {r['name']:<16} {cells}  fit {r['fit_s']:.1f} s{star}")
+    lines.append("  (* best on validation)")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def baselines_for_run(config: RunConfig, data: LoadedData, output_dir: Path) -> dict[str, Any] | None:
+    """`ftk train`'s baselines: None when switched off (or on a non-main process); a matching
+    baseline.json left by `ftk baseline` in the run directory is reused, else they are fitted."""
+    from toolkit.log import is_main_process, say
+
+    if not config.baseline.enabled or not is_main_process():
+        return None
+    saved = read_saved(output_dir / BASELINE_FILE, config)
+    if saved is not None:
+        say(f"Baselines: reusing {output_dir / BASELINE_FILE} (same data, seed and metrics)")
+    else:
+        say("Baselines: fitting the cheap models first (baseline.enabled: false skips this)")
+        saved = run_baselines(config, data)
+    say(describe_baselines(saved))
+    return saved
+
+
+def baseline_command(config: RunConfig) -> Path:
+    """`ftk baseline`: the baselines alone, written to output_dir/baseline.json. Only that file
+    is written, so a finished run keeps its other files, and a later `ftk train` into the same
+    output_dir accepts the folder and reuses the file (see artifacts.check_output_dir_free)."""
+    from toolkit.data import load_data
+    from toolkit.errors import UserError
+    from toolkit.log import say
+    from toolkit.run import describe_data
+    from toolkit.tasks import get_task
+
+    output_dir = Path(config.training["output_dir"])
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"output_dir '{output_dir}' is a file; choose a directory path.")
+    task = get_task(config.task)
+    prediction_scorer(config.metrics)  # a bad metric name fails before the data loads
+    data = load_data(config.data, task.input_columns(config), seed=config.training["seed"])
+    say(describe_data(data))
+    result = run_baselines(config, data)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_baselines(output_dir / BASELINE_FILE, result)
+    say(describe_baselines(result))
+    say(f"Written: {output_dir / BASELINE_FILE}")
+    return output_dir / BASELINE_FILE

@@ -1,0 +1,183 @@
+"""Image classification with ViT-family models (anything AutoModelForImageClassification takes).
+
+A model comes from a checkpoint (`model.name_or_path`, its image processor alongside) or is built
+from sizes in the config (`model.from_config`, trained from scratch; its processor then follows
+those sizes). Images are turned into tensors lazily, in DataLoader workers: the train split gets
+augmentation (toolkit/augment/image.py) anew every epoch, validation/test the fixed
+resize/normalize only. Nothing is precomputed, so the `image` column must reach the transform:
+`remove_unused_columns` is off for this task, and `collate` stacks the tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import datasets
+import torch
+from transformers import (AutoConfig, AutoImageProcessor, AutoModelForImageClassification,
+                          PretrainedConfig, ViTImageProcessor)
+
+from toolkit.augment.image import Geometry, eval_transform, train_transform
+from toolkit.config import RunConfig
+from toolkit.errors import UserError, did_you_mean
+from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
+
+pipeline_tag = "image-classification"
+DEFAULT_WORKERS = 2  # DataLoader workers decoding and augmenting while the model computes
+
+
+def input_columns(config: RunConfig) -> list[str]:
+    return [config.data.image_column]
+
+
+def training_defaults(config: RunConfig) -> dict[str, Any]:
+    """TrainingArguments this task needs unless the config says otherwise."""
+    if config.training.get("remove_unused_columns") is True:
+        raise UserError("remove_unused_columns: true would drop the image column before the "
+                        "lazy image transform sees it; image-classification needs it false "
+                        "(the default for this task). Remove the key.")
+    workers = config.training.get("dataloader_num_workers", DEFAULT_WORKERS)
+    return {"remove_unused_columns": False, "dataloader_num_workers": workers,
+            # keep workers (and their augmentation RNG state) alive across epochs
+            "dataloader_persistent_workers": workers > 0}
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def scratch_config(config: RunConfig, **extra: Any) -> PretrainedConfig:
+    """model.from_config -> a transformers config (unknown size keys are an error, not ignored)."""
+    from transformers import CONFIG_MAPPING
+
+    sizes = dict(config.model.from_config or {})
+    model_type = sizes.pop("model_type")
+    if model_type not in CONFIG_MAPPING:
+        raise UserError(f"model.from_config.model_type '{model_type}' is not a transformers "
+                        f"model type.{did_you_mean(model_type, CONFIG_MAPPING.keys())} Image "
+                        f"classifiers include vit, deit, beit, swin, convnext.")
+    defaults = CONFIG_MAPPING[model_type]()
+    unknown = [key for key in sizes if not hasattr(defaults, key)]
+    if unknown:
+        raise UserError(f"model.from_config has key(s) {', '.join(unknown)} that a "
+                        f"'{model_type}' config does not know."
+                        f"{did_you_mean(unknown[0], vars(defaults))}")
+    return AutoConfig.for_model(model_type, **sizes, **extra)
+
+
+def model_config(config: RunConfig) -> PretrainedConfig:
+    if config.model.from_config:
+        return scratch_config(config)
+    if not config.model.name_or_path:
+        raise UserError("The model is not set: give model.name_or_path (a Hub id or checkpoint "
+                        "folder) or model.from_config (a model type and sizes, to train from "
+                        "scratch).")
+    try:
+        return AutoConfig.from_pretrained(checkpoint_location(config.model),
+                                          **pretrained_kwargs(config.model))
+    except (OSError, ValueError) as exc:
+        raise load_failure(config.model, "model config", exc) from None
+
+
+def load_model(config: RunConfig, label_names: list[str]) -> Any:
+    labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
+              "label2id": {name: i for i, name in enumerate(label_names)}}
+    if config.model.from_config:
+        return AutoModelForImageClassification.from_config(scratch_config(config, **labels))
+    try:
+        return AutoModelForImageClassification.from_pretrained(
+            checkpoint_location(config.model), **labels,
+            ignore_mismatched_sizes=config.model.ignore_mismatched_sizes,
+            use_safetensors=None if config.model.allow_pickle else True,
+            **pretrained_kwargs(config.model))
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise load_failure(config.model, "model", exc) from None
+
+
+# ----------------------------------------------------------------------------- processor
+
+
+def load_processor(config: RunConfig) -> Any:
+    """The checkpoint's image processor, or one matching model.from_config's sizes."""
+    if config.model.from_config:
+        built = scratch_config(config)
+        side = getattr(built, "image_size", 224)
+        channels = getattr(built, "num_channels", 3)
+        return ViTImageProcessor(size={"height": side, "width": side},
+                                 image_mean=[0.5] * channels, image_std=[0.5] * channels)
+    try:
+        return AutoImageProcessor.from_pretrained(checkpoint_location(config.model),
+                                                  **pretrained_kwargs(config.model))
+    except (OSError, ValueError) as exc:
+        raise load_failure(config.model, "image processor", exc) from None
+
+
+def per_channel(values: Any, channels: int, default: float) -> list[float]:
+    """A processor's mean/std fitted to the model's channel count (RGB stats for gray: average)."""
+    if values is None:
+        return [default] * channels
+    values = [values] if isinstance(values, (int, float)) else list(values)
+    if len(values) == channels:
+        return [float(v) for v in values]
+    if channels == 1:
+        return [float(sum(values) / len(values))]
+    return [float(values[0])] * channels
+
+
+def geometry_of(processor: Any, channels: int) -> Geometry:
+    """Resize/crop/normalize settings the processor applies, for torchvision to apply."""
+    size = dict(getattr(processor, "size", None) or {"height": 224, "width": 224})
+    if "height" in size:
+        resize: Any = (size["height"], size["width"])
+    else:
+        edge = size.get("shortest_edge") or size.get("longest_edge")
+        resize = edge
+    crop = getattr(processor, "crop_size", None) if getattr(processor, "do_center_crop", False) \
+        else None
+    crop = (crop["height"], crop["width"]) if crop else None
+    if crop is None and isinstance(resize, int):
+        resize = (resize, resize)
+    normalize = getattr(processor, "do_normalize", True)
+    mean = per_channel(processor.image_mean if normalize else None, channels, 0.0)
+    std = per_channel(processor.image_std if normalize else None, channels, 1.0)
+    return Geometry(resize=resize, crop=crop, mean=mean, std=std, channels=channels)
+
+
+class ImageBatchTransform:
+    """A `with_transform` function: a batch of rows -> pixel_values (+ labels)."""
+
+    def __init__(self, transform: Any, image_column: str, label_column: str):
+        self.transform = transform
+        self.image_column = image_column
+        self.label_column = label_column
+
+    def __call__(self, batch: dict[str, list]) -> dict[str, list]:
+        out = {"pixel_values": [self.transform(image) for image in batch[self.image_column]]}
+        if self.label_column in batch:
+            out["labels"] = batch[self.label_column]
+        return out
+
+
+def prepare(splits: datasets.DatasetDict, processor: Any,
+            config: RunConfig) -> datasets.DatasetDict:
+    """Attach lazy transforms: augmented for train, deterministic for validation/test."""
+    channels = getattr(model_config(config), "num_channels", 3)
+    geometry = geometry_of(processor, channels)
+    transforms = {"train": train_transform(geometry, config.augment)}
+    image, label = config.data.image_column, config.data.label_column
+    prepared = {}
+    for split, dataset in splits.items():
+        dataset = dataset.select_columns([image, label])
+        transform = transforms.get(split) or eval_transform(geometry)
+        prepared[split] = dataset.with_transform(ImageBatchTransform(transform, image, label))
+    return datasets.DatasetDict(prepared)
+
+
+def collate(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    batch = {"pixel_values": torch.stack([f["pixel_values"] for f in features])}
+    if "labels" in features[0]:
+        batch["labels"] = torch.tensor([int(f["labels"]) for f in features])
+    return batch
+
+
+def collator(processor: Any) -> Any:
+    return collate

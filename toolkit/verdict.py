@@ -1,0 +1,73 @@
+"""The verdict: is the fine-tuned transformer worth its cost over the best cheap baseline?
+
+A pure function of four numbers (both test scores, both training times), so it can be tested
+and read without running anything. Bands, in points of the metric (x100):
+
+    gain <= -CLOSE_POINTS        the baseline is better: use it
+    |gain| <  CLOSE_POINTS       within noise of a few hundred test examples: the transformer
+                                 may not be worth it
+    CLOSE_POINTS <= gain < CLEAR_POINTS   better, but ask whether the points pay for the cost
+    gain >= CLEAR_POINTS         the transformer earns its cost
+
+One point is about the standard error of an accuracy near 90% on ~1,000 test examples
+(sqrt(0.9*0.1/1000) = 0.95 points), so a smaller gap is not reliably a difference at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CLOSE_POINTS = 1.0  # |gain| below this: the two are indistinguishable on a typical test split
+CLEAR_POINTS = 3.0  # gain at or above this: a clear, practically relevant improvement
+MIN_SECONDS = 1e-3  # a baseline that fits "instantly" still gets a finite cost ratio
+
+
+def cost_phrase(ratio: float, subject_is_baseline: bool) -> str:
+    """`ratio` = transformer training time / baseline training time, as words."""
+    if subject_is_baseline:
+        return (f"at 1/{ratio:.0f} of the training time" if ratio >= 1.5 else
+                "at about the same training time" if ratio >= 0.67 else
+                f"at {1 / ratio:.1f}x the training time")
+    return (f"at {ratio:.0f}x the training time" if ratio >= 10 else
+            f"at {ratio:.1f}x the training time" if ratio >= 1.5 or ratio < 0.67 else
+            "at about the same training time")
+
+
+def verdict(metric: str, baseline_name: str, baseline_score: float, model_score: float,
+            baseline_seconds: float, model_seconds: float) -> dict[str, Any]:
+    """Scores in [0, 1]; seconds of training. Returns the numbers and a sentence."""
+    gain = 100.0 * (model_score - baseline_score)
+    ratio = max(model_seconds, MIN_SECONDS) / max(baseline_seconds, MIN_SECONDS)
+    who = f"the baseline ({baseline_name})"
+    if gain <= -CLOSE_POINTS:
+        text = (f"{who} is {-gain:.1f} points better on test {metric}, "
+                f"{cost_phrase(ratio, True)}; use the baseline, the transformer is not worth it here")
+    elif gain < 0:  # ahead, but within noise
+        text = (f"{who} is {-gain:.1f} points better on test {metric} (within noise), "
+                f"{cost_phrase(ratio, True)}; a transformer may not be worth it here")
+    elif gain < CLOSE_POINTS:
+        text = (f"{who} is within {gain:.1f} points on test {metric}, "
+                f"{cost_phrase(ratio, True)}; a transformer may not be worth it here")
+    elif gain < CLEAR_POINTS:
+        text = (f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
+                f"{cost_phrase(ratio, False)}; worth it only if {gain:.1f} points matter more "
+                f"than the cost")
+    else:
+        text = (f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
+                f"{cost_phrase(ratio, False)}; it earns its cost here")
+    return {"metric": metric, "baseline": baseline_name, "baseline_test": baseline_score,
+            "transformer_test": model_score, "gain_points": round(gain, 2),
+            "baseline_train_s": baseline_seconds, "transformer_train_s": model_seconds,
+            "time_ratio": round(ratio, 1), "text": text[0].upper() + text[1:] + "."}
+
+
+def verdict_for_run(baselines: dict[str, Any], metrics: dict[str, Any],
+                    metric: str) -> dict[str, Any] | None:
+    """The verdict from baseline.json's best baseline and the run's metrics.json; None when
+    either side lacks a test score."""
+    best = next(r for r in baselines["baselines"] if r["name"] == baselines["best"])
+    key = f"test_{metric}"
+    if key not in metrics or metric not in best.get("test", {}):
+        return None
+    return verdict(metric, best["name"], best["test"][metric], metrics[key], best["fit_s"],
+                   metrics["train_runtime"])
