@@ -115,8 +115,9 @@ class HistoryCallback(TrainerCallback):
     """Appends one JSON line per optimizer step (LR actually used, per group) and per log/eval.
 
     Rows: {"kind": "groups", "names": [...]} once per training start (names of the optimizer's
-    parameter groups, null where unnamed); {"kind": "step", "step", "lr": [...], "time": unix s} for every update;
-    {"kind": "train", "step", "loss", ...} at each logging step; {"kind": "eval", ...} after
+    parameter groups, null where unnamed, and "time": unix s of the training start); {"kind":
+    "step", "step", "lr": [...], "time": unix s} for every update; {"kind": "train", "step",
+    "loss", ...} at each logging step; {"kind": "eval", ..., "time"} after
     each evaluation, and {"kind": "train_sample", ...} (the overfitting watch's scores of a fixed
     training sample) beside it. Written as training goes, so a crashed run keeps its history.
     """
@@ -134,7 +135,8 @@ class HistoryCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
         if optimizer is not None:
             names = [group.get("name") for group in optimizer.param_groups]
-            self._write({"kind": "groups", "names": names}, state)
+            self._write({"kind": "groups", "names": names, "time": round(time.time(), 3)},
+                        state)
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         # Called after optimizer.step() and before the scheduler moves: these LRs were used.
@@ -152,7 +154,10 @@ class HistoryCallback(TrainerCallback):
             kind = "train"
         else:
             return  # the end-of-training summary; metrics.json holds it
-        self._write({"kind": kind, "step": state.global_step, "epoch": state.epoch, **logs}, state)
+        row = {"kind": kind, "step": state.global_step, "epoch": state.epoch, **logs}
+        if kind == "eval":  # benchmarks/time_to_accuracy.py reads when a target was reached
+            row["time"] = round(time.time(), 3)
+        self._write(row, state)
 
 
 def build_trainer(config: RunConfig, model: Any, args: TrainingArguments, splits: Any,
