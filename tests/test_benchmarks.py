@@ -22,3 +22,87 @@ def test_overhead_benchmark_tiny_mode_reports_a_ratio():
     match = re.search(r"ftk / bare throughput: mean ([0-9.]+)", out)
     assert match and float(match.group(1)) > 0
     assert re.search(r"^\s+1\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+$", out, re.M)
+
+
+def load_script(name: str):
+    """A benchmark script as a module, to test its arithmetic on hand-made inputs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_padding_benchmark_tiny_mode_reports_both_arms_and_a_ratio():
+    out = run_benchmark("padding.py")
+    assert re.search(r"fixed padding spends \d+% of its tokens on text", out)
+    assert re.search(r"^\s+1 dynamic \+ grouped\s+[0-9.]+\s+[01]\.\d{4}$", out, re.M)
+    assert re.search(r"^\s+1 fixed max_length\s+[0-9.]+\s+[01]\.\d{4}$", out, re.M)
+    assert re.search(r"epoch time fixed / dynamic \+ grouped: mean [0-9.]+", out)
+
+
+def test_padding_benchmark_keeps_the_headline_and_first_sentences():
+    import random
+
+    padding = load_script("padding")
+    text = "Headline here\n\nFirst one. Second one! Third one? Fourth."
+    short = [padding.first_sentences(text, random.Random(s), most=3) for s in range(20)]
+    assert set(short) == {"Headline here", "Headline here First one.",
+                          "Headline here First one. Second one!"}
+
+
+def test_time_to_accuracy_tiny_mode_trains_and_reports_the_first_evaluation():
+    import json
+
+    out = run_benchmark("time_to_accuracy.py")
+    [result] = json.loads(out.strip().splitlines()[-1])
+    assert result["reached"] and result["step"] == 7 and result["epoch"] == 1.0  # 108 / 16
+    assert 0 < result["seconds"] < result["train_s"] and not result["estimated"]
+    assert result["peak_rss_mb"] > 100
+
+
+def test_time_to_accuracy_reads_stamped_times_and_estimates_unstamped_ones():
+    tta = load_script("time_to_accuracy")
+    stamped = [{"kind": "groups", "names": [None], "time": 100.0},
+               {"kind": "step", "step": 10, "time": 120.0},
+               {"kind": "eval", "step": 10, "epoch": 1.0, "eval_accuracy": 0.90, "time": 125.0},
+               {"kind": "step", "step": 20, "time": 150.0},
+               {"kind": "eval", "step": 20, "epoch": 2.0, "eval_accuracy": 0.96, "time": 155.0}]
+    found = tta.time_to_target(stamped, {}, "accuracy", 0.95)
+    assert (found["step"], found["seconds"], found["estimated"]) == (20, 55.0, False)
+    # Steps stamped, start and evaluations not: start = one step before step 1, end = step time.
+    steps_only = [{"kind": "step", "step": s, "time": 100.0 + 2 * s} for s in range(1, 21)] + \
+                 [{"kind": "eval", "step": 20, "eval_accuracy": 0.97}]
+    assert tta.time_to_target(steps_only, {}, "accuracy", 0.95)["seconds"] == 40.0
+    bare = [{"kind": "step", "step": s} for s in range(1, 41)] + \
+           [{"kind": "eval", "step": 10, "eval_accuracy": 0.97}]
+    found = tta.time_to_target(bare, {"train_runtime": 80.0}, "accuracy", 0.95)
+    assert (found["seconds"], found["estimated"]) == (20.0, True)
+    missed = tta.time_to_target(bare, {}, "accuracy", 0.99)
+    assert not missed["reached"] and missed["best"] == 0.97
+
+
+def test_flops_benchmark_tiny_mode_prints_counted_flops_and_mfu():
+    out = run_benchmark("flops.py")
+    assert re.search(r"FLOPs per sample \(counted\): [0-9.]+ GFLOP", out)
+    assert float(re.search(r"-> ([0-9.]+) samples/s", out).group(1)) > 0
+    assert re.search(r"matmul peak \(256\^2\): [0-9.]+ GFLOP/s; MFU [0-9.]+%", out)
+
+
+def test_counted_step_flops_match_the_transformer_formula():
+    """Forward: 2 FLOPs per weight per token in the linear layers plus 2 x 2 L^2 d for the
+    attention scores and their weighted sum; backward twice the forward."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    flops = load_script("flops")
+    d, ff, layers, L, labels = 32, 64, 2, 32, 3
+    model = BertForSequenceClassification(BertConfig(
+        vocab_size=100, hidden_size=d, num_hidden_layers=layers, num_attention_heads=2,
+        intermediate_size=ff, num_labels=labels, attn_implementation="sdpa"))
+    batch, tokens = flops.synthetic_batch(model, 4, L, torch.device("cpu"))
+    per_layer = 2 * (4 * d * d + 2 * d * ff) * L + 2 * 2 * L * L * d
+    head = 2 * (d * d + d * labels)  # pooler and classifier see the [CLS] token only
+    assert tokens == L
+    assert flops.step_flops(model, batch) == 4 * 3 * (layers * per_layer + head)
