@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -106,3 +108,31 @@ def test_counted_step_flops_match_the_transformer_formula():
     head = 2 * (d * d + d * labels)  # pooler and classifier see the [CLS] token only
     assert tokens == L
     assert flops.step_flops(model, batch) == 4 * 3 * (layers * per_layer + head)
+
+
+def test_gpu_throughput_script_runs_on_cpu_in_tiny_mode(tmp_path):
+    import json
+
+    results = tmp_path / "gpu.jsonl"
+    out = run_benchmark("gpu_throughput.py", "--device", "cpu", "--modes", "fp32,bf16",
+                        "--json", str(results))
+    assert "float32 matmul peak" in out and "bfloat16 matmul peak" in out
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["model"], r["mode"]) for r in rows] == [
+        ("bert-base", "fp32"), ("bert-base", "bf16"), ("vit-b16", "fp32"), ("vit-b16", "bf16")]
+    # FLOPs do not depend on the precision; ViT: (32/16)^2 patches + [CLS] = 5 tokens.
+    assert rows[0]["flops_per_step"] == rows[1]["flops_per_step"] > 0
+    assert rows[2]["tokens"] == 5 and all(r["samples_per_s"] > 0 and r["mfu"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_gpu_throughput_script_compiles_on_cpu_in_tiny_mode():
+    out = run_benchmark("gpu_throughput.py", "--device", "cpu", "--model", "vit-b16",
+                        "--modes", "bf16-compile")
+    assert re.search(r"^vit-b16\s+bf16-compile\s+4\s+[0-9.]+", out, re.M)
+
+
+def test_gpu_script_is_valid_bash_and_runs_all_three_modes():
+    script = (ROOT / "benchmarks" / "gpu.sh").read_text()
+    assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")]).returncode == 0
+    assert "--modes fp32,bf16,bf16-compile" in script and "--model bert-base" in script

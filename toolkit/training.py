@@ -27,6 +27,9 @@ def build_training_arguments(config: RunConfig,
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
+    # The Trainer's NaN/inf filter reads every step's loss on the host (one GPU sync per step,
+    # stalling the queue of kernels) only to hide bad losses from the log; off, a NaN shows.
+    kwargs.setdefault("logging_nan_inf_filter", False)
     # A resumed run continues with the early-stopping counter its checkpoint saved.
     kwargs.setdefault("restore_callback_states_from_checkpoint", True)
     # The toolkit pushes the finished run directory itself (toolkit/hub.py); the Trainer's own
