@@ -130,12 +130,17 @@ def main() -> None:
     parser.add_argument("run_dirs", nargs="*", type=Path)
     parser.add_argument("--metric", default="accuracy")
     parser.add_argument("--target", type=float, help="default: the recipe's (see TARGETS)")
-    parser.add_argument("--time-log", type=Path, help="`/usr/bin/time -v` output of the run")
+    parser.add_argument("--time-log", type=Path,
+                        help="`/usr/bin/time -v` output of the (one) run directory given")
     parser.add_argument("--run", type=Path, help="train this config first, into a temp folder")
     parser.add_argument("--tiny", action="store_true", help="train a tiny BERT: seconds")
-    parser.add_argument("overrides", nargs=argparse.REMAINDER, help="after --: for --run")
-    args = parser.parse_args()
-    overrides = [o for o in args.overrides if o != "--"]
+    # Anything after `--` overrides the config of --run (`-- --num_train_epochs 1`).
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_intermixed_args(argv[:cut])
+    if args.time_log and len(args.run_dirs) != 1:
+        parser.error("--time-log belongs to one run: give exactly one run directory with it")
+    overrides = argv[cut + 1:]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.tiny:

@@ -136,3 +136,28 @@ def test_gpu_script_is_valid_bash_and_runs_all_three_modes():
     script = (ROOT / "benchmarks" / "gpu.sh").read_text()
     assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")]).returncode == 0
     assert "--modes fp32,bf16,bf16-compile" in script and "--model bert-base" in script
+
+
+def test_time_to_accuracy_reads_a_run_directory_and_a_time_log(tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run_config.yaml").write_text("data: {builtin: fashion-mnist}\n")
+    (run / "metrics.json").write_text(json.dumps({"train_runtime": 90.0, "eval_accuracy": 0.86,
+                                                  "test_accuracy": 0.85}))
+    rows = [{"kind": "groups", "names": [None], "time": 10.0},
+            {"kind": "eval", "step": 5, "epoch": 1.0, "eval_accuracy": 0.84, "time": 40.0},
+            {"kind": "eval", "step": 10, "epoch": 2.0, "eval_accuracy": 0.86, "time": 70.0}]
+    (run / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    log = tmp_path / "time.log"
+    log.write_text("\tMaximum resident set size (kbytes): 2097152\n")
+    command = [sys.executable, str(ROOT / "benchmarks" / "time_to_accuracy.py"), str(run),
+               "--time-log", str(log)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    [result] = json.loads(out.strip().splitlines()[-1])
+    assert (result["target"], result["step"], result["seconds"]) == (0.85, 10, 60.0)
+    assert result["peak_rss_mb"] == 2048.0
+    lower = subprocess.run(command + ["--target", "0.8"], capture_output=True, text=True,
+                           check=True).stdout
+    assert json.loads(lower.strip().splitlines()[-1])[0]["seconds"] == 30.0
