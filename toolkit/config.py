@@ -70,6 +70,9 @@ class DataConfig:
     validation_size: float = 0.1  # fraction of train held out (stratified) when no validation
     test_size: float | None = None  # fraction of train held out as test when there is no test
     max_length: int = 256  # tokens per example after truncation
+    pad_to_max_length: bool = False  # text: pad every example to max_length (the stock Hugging
+    #                                  Face scripts' default); false pads each batch only to its
+    #                                  longest text, which is faster (benchmarks/padding.py)
     max_train_samples: int | None = None  # cap for quick runs (taken after the split)
     max_eval_samples: int | None = None  # caps validation and test alike
     split_seed: int | None = None  # seed of the validation/test hold-out (default: `seed`); fix
@@ -197,6 +200,8 @@ RENAMED_KEYS: dict[str, str] = {
     "`schedule.warmup_fraction` or `schedule.warmup_epochs`",
     "hub_token": "a token must never sit in a config file (the run directory keeps a copy); "
     "set the HF_TOKEN environment variable or run `hf auth login`",
+    "group_by_length": "transformers 5 replaced it; write `train_sampling_strategy: "
+    "group_by_length`",
     "lr": "write `learning_rate`",
     "epochs": "write `num_train_epochs`",
     "batch_size": "write `per_device_train_batch_size`",

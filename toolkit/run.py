@@ -5,6 +5,7 @@ Every stage is one call with a typed value in between; read `train` to follow a 
 
 from __future__ import annotations
 
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,7 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
         whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
         metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
+    metrics["peak_rss_mb"] = peak_rss_mb()
     metrics["overfitting"] = summarize(read_history(output_dir / HISTORY) if is_main_process()
                                        else history.rows,
                                        args.metric_for_best_model.removeprefix("eval_"),
@@ -172,6 +174,14 @@ def final_metrics(trainer: Any, splits: Any, data: LoadedData,
         metrics["test_confusion_matrix"] = confusion_matrix(
             prediction.label_ids, predicted, labels=list(range(len(data.label_names)))).tolist()
     return metrics
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB); the
+    largest finished DataLoader worker is counted when it is bigger."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, children) / 1024, 1)
 
 
 def best_step(checkpoint: str | None) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ def build_training_arguments(config: RunConfig,
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
+    # The Trainer's NaN/inf filter reads every step's loss on the host (one GPU sync per step,
+    # stalling the queue of kernels) only to hide bad losses from the log; off, a NaN shows.
+    kwargs.setdefault("logging_nan_inf_filter", False)
     # A resumed run continues with the early-stopping counter its checkpoint saved.
     kwargs.setdefault("restore_callback_states_from_checkpoint", True)
     # The toolkit pushes the finished run directory itself (toolkit/hub.py); the Trainer's own
@@ -134,8 +138,9 @@ class HistoryCallback(TrainerCallback):
     """Appends one JSON line per optimizer step (LR actually used, per group) and per log/eval.
 
     Rows: {"kind": "groups", "names": [...]} once per training start (names of the optimizer's
-    parameter groups, null where unnamed); {"kind": "step", "step", "lr": [...]} for every update;
-    {"kind": "train", "step", "loss", ...} at each logging step; {"kind": "eval", ...} after
+    parameter groups, null where unnamed, and "time": unix s of the training start); {"kind":
+    "step", "step", "lr": [...], "time": unix s} for every update; {"kind": "train", "step",
+    "loss", ...} at each logging step; {"kind": "eval", ..., "time"} after
     each evaluation, and {"kind": "train_sample", ...} (the overfitting watch's scores of a fixed
     training sample) beside it. Written as training goes, so a crashed run keeps its history.
     """
@@ -154,12 +159,14 @@ class HistoryCallback(TrainerCallback):
         # Once per run: a resumed run keeps the row its first start wrote.
         if optimizer is not None and state.global_step == 0:
             names = [group.get("name") for group in optimizer.param_groups]
-            self._write({"kind": "groups", "step": 0, "names": names}, state)
+            self._write({"kind": "groups", "step": 0, "names": names,
+                         "time": round(time.time(), 3)}, state)
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         # Called after optimizer.step() and before the scheduler moves: these LRs were used.
         lrs = [group["lr"] for group in optimizer.param_groups]
-        self._write({"kind": "step", "step": state.global_step + 1, "lr": lrs}, state)
+        self._write({"kind": "step", "step": state.global_step + 1, "lr": lrs,
+                     "time": round(time.time(), 3)}, state)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})
@@ -171,7 +178,10 @@ class HistoryCallback(TrainerCallback):
             kind = "train"
         else:
             return  # the end-of-training summary; metrics.json holds it
-        self._write({"kind": kind, "step": state.global_step, "epoch": state.epoch, **logs}, state)
+        row = {"kind": kind, "step": state.global_step, "epoch": state.epoch, **logs}
+        if kind == "eval":  # benchmarks/time_to_accuracy.py reads when a target was reached
+            row["time"] = round(time.time(), 3)
+        self._write(row, state)
 
 
 def build_trainer(config: RunConfig, model: Any, args: TrainingArguments, splits: Any,

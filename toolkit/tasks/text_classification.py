@@ -50,13 +50,16 @@ def load_model(config: RunConfig, label_names: list[str]) -> Any:
 
 
 def tokenize_function(tokenizer: PreTrainedTokenizerBase, config: RunConfig):
-    """Batched text -> token ids, truncated to data.max_length; padding is left to the collator."""
+    """Batched text -> token ids, truncated to data.max_length; padding is left to the collator
+    unless data.pad_to_max_length asks for every example at full length."""
     text, pair = config.data.text_column, config.data.text_pair_column
+    padding = "max_length" if config.data.pad_to_max_length else False
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         texts = [t if t is not None else "" for t in batch[text]]
         pairs = [t if t is not None else "" for t in batch[pair]] if pair else None
-        return tokenizer(texts, pairs, truncation=True, max_length=config.data.max_length)
+        return tokenizer(texts, pairs, truncation=True, max_length=config.data.max_length,
+                         padding=padding)
 
     return tokenize
 

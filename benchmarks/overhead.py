@@ -1,0 +1,194 @@
+"""Does `ftk train` cost anything over a hand-written PyTorch loop?
+
+Runs, alternating A B A B in fresh processes:
+  A  `python -m toolkit train` on the recipe, for --steps optimizer steps, no evaluation/saving;
+  B  a bare loop: same model, same tokenized data and collator, same batch size, AdamW with the
+     same settings and weight-decay groups, gradient clipping at 1.0, the same LambdaLR schedule.
+Both read the time of every optimizer step; steady-state samples/s skips the first --skip steps.
+Also reported: startup time (process start to the end of the first optimizer step).
+
+    python benchmarks/overhead.py                      # BBC + MiniLM recipe, 2 rounds
+    python benchmarks/overhead.py --tiny               # seconds: a tiny BERT, for the test suite
+
+Timings on shared machines are noisy: read the ratio of each A B pair, not absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RECIPE = ROOT / "toolkit" / "configs" / "text-bbc-minilm.yaml"
+
+
+def run_checked(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(f"benchmark step failed: {' '.join(command)}\n{result.stderr[-3000:]}")
+
+
+def common_overrides(steps: int, batch_size: int) -> list[str]:
+    return ["--max_steps", str(steps), "--eval_strategy", "no", "--save_strategy", "no",
+            "--load_best_model_at_end", "false", "--early_stopping.patience", "null",
+            "--logging_steps", str(max(1, steps)), "--per_device_train_batch_size",
+            str(batch_size), "--data.test_size", "null", "--use_cpu", "true"]
+
+
+# ----------------------------------------------------------------------------- A: ftk train
+
+
+def run_ftk(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, float]:
+    out = workdir / f"ftk-{time.time_ns()}"
+    started = time.time()
+    run_checked([sys.executable, "-m", "toolkit", "train", "--config", str(recipe),
+                 "--output_dir", str(out), *overrides])
+    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    times = [r["time"] for r in rows if r["kind"] == "step"]
+    return {"start": started, "step_times": times}
+
+
+# ----------------------------------------------------------------------------- B: bare loop
+
+
+def bare_loop(recipe: Path, overrides: list[str], result_file: Path) -> None:
+    """The hand-written loop, in its own process (called via --bare)."""
+    started = time.time()
+    import torch
+    from torch.utils.data import DataLoader
+    from transformers import set_seed
+
+    from toolkit.config import load_config
+    from toolkit.data import load_data
+    from toolkit.schedules import lr_factor
+    from toolkit.tasks import get_task
+    from toolkit.training import build_training_arguments, steps_per_epoch, total_steps
+
+    config = load_config(recipe, overrides)
+    args = build_training_arguments(config)
+    task = get_task(config.task)
+    data = load_data(config.data, task.input_columns(config), seed=args.seed)
+    tokenizer = task.load_processor(config)
+    train = task.prepare(data.splits, tokenizer, config)["train"]
+    set_seed(args.seed)
+    model = task.load_model(config, data.label_names)
+    model.train()
+
+    no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, betas=(0.9, 0.999), eps=1e-8,
+                                  fused=True)
+    steps = total_steps(len(train), args)
+    factor = lr_factor(config.schedule, steps, steps_per_epoch(len(train), args))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    loader = DataLoader(train, batch_size=args.per_device_train_batch_size, shuffle=True,
+                        collate_fn=task.collator(tokenizer),
+                        generator=torch.Generator().manual_seed(args.seed))
+
+    times, done = [], 0
+    while done < steps:
+        for batch in loader:
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            times.append(time.time())
+            done += 1
+            if done == steps:
+                break
+    result_file.write_text(json.dumps({"start": started, "step_times": times}))
+
+
+def run_bare(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, float]:
+    result = workdir / f"bare-{time.time_ns()}.json"
+    started = time.time()
+    run_checked([sys.executable, __file__, "--bare", "--config", str(recipe),
+                 "--result", str(result), "--", *overrides])
+    timing = json.loads(result.read_text())
+    timing["start"] = started  # process launch, as for A
+    return timing
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def summarise(timing: dict, batch_size: int, skip: int) -> dict[str, float]:
+    times = timing["step_times"]
+    steady = times[skip:]
+    rate = (len(steady) - 1) * batch_size / (steady[-1] - steady[0]) if len(steady) > 1 else \
+        math.nan
+    return {"samples_per_s": rate, "startup_s": times[0] - timing["start"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=DEFAULT_RECIPE)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--skip", type=int, default=5, help="warm-up steps left out of the rate")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="A B pairs")
+    parser.add_argument("--tiny", action="store_true", help="tiny model and data: seconds")
+    parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("overrides", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if args.bare:
+        bare_loop(args.config, args.overrides, args.result)
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        recipe, extra = (make_tiny_recipe(workdir) if args.tiny else (args.config, []))
+        overrides = common_overrides(args.steps, args.batch_size) + extra
+        print(f"recipe {recipe.name}; {args.steps} steps of batch {args.batch_size}, first "
+              f"{args.skip} excluded; torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}")
+        print(f"{'round':>5} {'ftk samples/s':>14} {'bare samples/s':>15} {'ratio':>6} "
+              f"{'ftk startup s':>14} {'bare startup s':>15}")
+        ratios = []
+        for round_ in range(1, args.rounds + 1):
+            a = summarise(run_ftk(recipe, overrides, workdir), args.batch_size, args.skip)
+            b = summarise(run_bare(recipe, overrides, workdir), args.batch_size, args.skip)
+            ratios.append(a["samples_per_s"] / b["samples_per_s"])
+            print(f"{round_:>5} {a['samples_per_s']:>14.2f} {b['samples_per_s']:>15.2f} "
+                  f"{ratios[-1]:>6.3f} {a['startup_s']:>14.1f} {b['startup_s']:>15.1f}")
+        print(f"ftk / bare throughput: mean {sum(ratios) / len(ratios):.3f} "
+              f"(min {min(ratios):.3f}, max {max(ratios):.3f}); target >= 0.95")
+
+
+def make_tiny_recipe(workdir: Path) -> tuple[Path, list[str]]:
+    """A tiny BERT and CSV built on the spot, so the script runs in seconds (test suite)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from conftest import FILLER, TOPIC_WORDS, make_texts, write_csv
+
+    model_dir = workdir / "tiny-bert"
+    words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+    BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}).save_pretrained(model_dir)
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, intermediate_size=64)).save_pretrained(model_dir)
+    train = write_csv(workdir / "train.csv", make_texts(40, seed=0))
+    recipe = workdir / "tiny.yaml"
+    recipe.write_text(f"model: {{name_or_path: '{model_dir}'}}\n"
+                      f"data: {{train_file: '{train}', max_length: 32}}\n")
+    return recipe, []
+
+
+if __name__ == "__main__":
+    main()
