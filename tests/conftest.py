@@ -258,3 +258,14 @@ def write_mim_config(path: Path, images: Path, output_dir: Path, vit: dict | Non
     ] + [f"{k}: {v}" for k, v in extra.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def expect_user_error(args, capsys) -> str:
+    """Run the CLI in-process; it must exit 2 with a message and no traceback. Returns stderr."""
+    from toolkit.cli import main
+
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert "Traceback" not in captured.err
+    return captured.err

@@ -7,16 +7,8 @@ import sys
 
 import pytest
 
+from conftest import expect_user_error as run_cli
 from conftest import make_texts, write_csv, write_text_config
-from toolkit.cli import main
-
-
-def run_cli(args, capsys) -> str:
-    code = main(args)
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    assert "Traceback" not in captured.err
-    return captured.err
 
 
 def test_missing_config_file_via_real_process(tmp_path):

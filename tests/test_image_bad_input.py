@@ -8,17 +8,9 @@ import json
 import pytest
 
 from conftest import TINY_VIT_SIZES, make_image_folder, write_corrupt_image, write_image_config
-from toolkit.cli import main
+from conftest import expect_user_error as run_cli
 
 SCRATCH = json.dumps({"from_config": TINY_VIT_SIZES})
-
-
-def run_cli(args, capsys) -> str:
-    code = main(args)
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    assert "Traceback" not in captured.err
-    return captured.err
 
 
 def folder_config(tmp_path, train, **extra):
