@@ -16,3 +16,6 @@ python -c "import sys, torch, transformers; print('python', sys.version.split()[
 torch.__version__, '| cuda', torch.version.cuda, '| transformers', transformers.__version__)"
 python benchmarks/gpu_throughput.py --device cuda --model bert-base --model vit-b16 \
     --modes fp32,bf16,bf16-compile --json "$out/gpu.jsonl"
+# The same bf16 steps at 8x the batch: how much of the small-batch step is host overhead.
+python benchmarks/gpu_throughput.py --device cuda --model bert-base --model vit-b16 \
+    --modes bf16,bf16-compile --batch-scale 8 --json "$out/gpu.jsonl"

@@ -49,10 +49,11 @@ def build_model(name: str, tiny: bool) -> torch.nn.Module:
 
 
 def measure(name: str, mode: str, device: torch.device, tiny: bool, steps: int,
-            warmup: int) -> dict:
+            warmup: int, batch_scale: int = 1) -> dict:
     torch.manual_seed(0)
     model = build_model(name, tiny).to(device).train()
     batch_size, seq_len = SIZES[name]
+    batch_size *= batch_scale
     if tiny:
         batch_size, seq_len = 4, 16
     batch, tokens = synthetic_batch(model, batch_size, seq_len, device)
@@ -76,6 +77,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5, help="also absorbs compilation")
     parser.add_argument("--matmul-size", type=int, default=8192)
+    parser.add_argument("--batch-scale", type=int, default=1,
+                        help="multiply the default batch sizes (32 BERT, 64 ViT): shows how much "
+                             "of a small-batch step is host overhead rather than GPU work")
     parser.add_argument("--tiny", action="store_true", help="2-layer models, 2 steps: seconds")
     parser.add_argument("--json", type=Path, help="append one JSON line per result here")
     args = parser.parse_args()
@@ -95,7 +99,8 @@ def main() -> None:
           f"{'TFLOP/s':>8} {'MFU':>6}")
     for name in args.model or list(SIZES):
         for mode in modes:
-            result = measure(name, mode, device, args.tiny, args.steps, args.warmup)
+            result = measure(name, mode, device, args.tiny, args.steps, args.warmup,
+                             args.batch_scale)
             peak = peaks[torch.float32 if mode == "fp32" else torch.bfloat16]
             result["mfu"] = result["tflops"] * 1e12 / peak
             print(f"{name:<10} {mode:<13} {result['batch']:>5} {result['samples_per_s']:>10.1f} "
