@@ -76,11 +76,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="A B pairs (default 3; tiny 1)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per trial")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("overrides", nargs="*",
+                        help="config overrides for both arms, after --: "
+                             "-- --dataloader_num_workers 1")
     opts = parser.parse_args()
     rounds = opts.rounds or (1 if opts.tiny else 3)
     steps = opts.steps or (6 if opts.tiny else 60)
     warmup = 2 if opts.tiny else 10
-    base = TINY if opts.tiny else []
+    base = (TINY if opts.tiny else []) + opts.overrides
     settings = {"on": base, "off": base + ["--augment.image", "none"]}
     rates: dict[str, list[float]] = {"on": [], "off": []}
     for round_ in range(rounds):
