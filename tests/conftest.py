@@ -43,6 +43,12 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label"))
     return path
 
 
+def write_recipe(path: Path, lines: list[str], extra: dict[str, str]) -> Path:
+    """Write a recipe: its own lines, then `extra` as top-level `key: value` lines."""
+    path.write_text("\n".join(lines + [f"{k}: {v}" for k, v in extra.items()]) + "\n")
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """A 2-layer BERT encoder (hidden 32, no classification head) and its WordPiece tokenizer."""
@@ -85,9 +91,8 @@ def write_text_config(path: Path, model: Path, data: dict[str, Path], output_dir
         "save_total_limit: 1",
         "use_cpu: true",
         "dataloader_pin_memory: false",
-    ] + [f"{k}: {v}" for k, v in extra.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    ]
+    return write_recipe(path, lines, extra)
 
 
 # ----------------------------------------------------------------------------- images
@@ -172,9 +177,8 @@ def write_image_config(path: Path, model_lines: str, data_lines: str, output_dir
         "save_total_limit: 1",
         "use_cpu: true",
         "dataloader_num_workers: 1",
-    ] + [f"{k}: {v}" for k, v in extra.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    ]
+    return write_recipe(path, lines, extra)
 
 
 REPEATED_SENTENCES = ["the market price of shares and bank profit was up",
@@ -206,14 +210,8 @@ def write_mlm_config(path: Path, model: Path, corpus: Path, output_dir: Path,
         "logging_steps: 1",
         "save_total_limit: 1",
         "use_cpu: true",
-    ] + [f"{k}: {v}" for k, v in extra.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-TINY_VIT = {"model_type": "vit", "image_size": 16, "patch_size": 4, "num_channels": 3,
-            "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-            "intermediate_size": 64}
+    ]
+    return write_recipe(path, lines, extra)
 
 
 def write_pattern_images(path: Path, n: int = 120, seed: int = 0, column: str = "image") -> Path:
@@ -245,7 +243,7 @@ def write_mim_config(path: Path, images: Path, output_dir: Path, vit: dict | Non
 
     lines = [
         "task: masked-image-modeling",
-        f"model: {{from_config: {json.dumps(vit or TINY_VIT)}}}",
+        f"model: {{from_config: {json.dumps(vit or TINY_VIT_SIZES)}}}",
         f"data: {{train_file: '{images}'}}",
         "masking: {mask_ratio: 0.5, mask_patch_size: 8}",
         f"output_dir: '{output_dir}'",
@@ -255,9 +253,8 @@ def write_mim_config(path: Path, images: Path, output_dir: Path, vit: dict | Non
         "logging_steps: 1",
         "save_total_limit: 1",
         "use_cpu: true",
-    ] + [f"{k}: {v}" for k, v in extra.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    ]
+    return write_recipe(path, lines, extra)
 
 
 def expect_user_error(args, capsys) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import math
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import (REPEATED_SENTENCES, TINY_VIT, make_texts, write_csv, write_mim_config,
+from conftest import (REPEATED_SENTENCES, TINY_VIT_SIZES, make_texts, write_csv, write_mim_config,
                       write_mlm_config, write_pattern_images, write_text_config)
 from toolkit.cli import main
 from toolkit.config import load_config
@@ -224,7 +225,7 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     from toolkit.config import RunConfig
     from toolkit.training import ToolkitTrainer
 
-    config = ViTConfig(**{k: v for k, v in TINY_VIT.items() if k != "model_type"},
+    config = ViTConfig(**{k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"},
                        encoder_stride=4)
     torch.manual_seed(0)
     best = ViTForMaskedImageModeling(config)
@@ -302,6 +303,28 @@ def test_chain_with_other_architecture_fails_before_pretraining(tiny_bert, text_
     err = run_fails(["train", "--config", str(finetune), "--pretrain", str(pretrain)], capsys)
     assert "hidden_size: 32 vs 48" in err and "p.yaml" in err and "c.yaml" in err
     assert not (tmp_path / "pre").exists()
+
+
+def test_image_classifier_from_a_mim_output_that_does_not_fit(mim_run, tmp_path):
+    """The image task checks its checkpoint's encoder like the text task: a ViT whose config
+    promises 3 layers but whose weights hold 2 is refused, naming the missing tensors."""
+    from toolkit.config import load_config
+    from toolkit.errors import UserError
+    from toolkit.tasks import image_classification
+
+    broken = tmp_path / "broken"
+    shutil.copytree(mim_run["out"], broken)
+    settings = json.loads((broken / "config.json").read_text())
+    settings["num_hidden_layers"] = 3
+    (broken / "config.json").write_text(json.dumps(settings))
+    (tmp_path / "c.yaml").write_text(f"task: image-classification\n"
+                                     f"model: {{name_or_path: '{broken}'}}\n")
+    with pytest.raises(UserError) as error:
+        image_classification.load_model(load_config(tmp_path / "c.yaml"), ["a", "b", "c"])
+    assert "encoder tensors are missing" in str(error.value)
+    # the third layer's tensors are named (transformers 5 calls them vit.layers.2.*)
+    assert re.search(r"vit\.(encoder\.layer|layers)\.2\.", str(error.value))
+    assert str(broken) in str(error.value)
 
 
 def test_finetuning_from_output_that_does_not_fit(chain, tmp_path, capsys):

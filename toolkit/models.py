@@ -8,6 +8,8 @@ from typing import Any
 from toolkit.builtin import resolve_model_path
 from toolkit.config import ModelConfig
 from toolkit.errors import UserError
+from toolkit.log import say
+from toolkit.transfer import check_encoder_loaded, describe_new_weights
 
 
 def checkpoint_location(cfg: ModelConfig) -> str:
@@ -47,3 +49,22 @@ def load_failure(cfg: ModelConfig, what: str, exc: Exception) -> UserError:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return UserError(f"Could not load the {what} from model.name_or_path '{cfg.name_or_path}': "
                      f"{first_line}. Check the Hub id (and network) or the folder.")
+
+
+def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwargs: Any) -> Any:
+    """`model_class.from_pretrained(model.name_or_path)` with the run's safety settings.
+
+    Every task loads its checkpoint through here, so each one fails the same clear way when the
+    checkpoint leaves an encoder tensor missing or mis-shaped (a pre-training output of another
+    architecture, say: the pre-training would silently be lost) and prints which tensors, the
+    new heads, start from random values. `kwargs` go to from_pretrained (labels, config)."""
+    try:
+        model, info = model_class.from_pretrained(
+            checkpoint_location(cfg), output_loading_info=True,
+            use_safetensors=None if cfg.allow_pickle else True,
+            **kwargs, **pretrained_kwargs(cfg))
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: shapes that cannot load
+        raise load_failure(cfg, what, exc) from None
+    check_encoder_loaded(model, info, cfg.name_or_path)
+    say(describe_new_weights(model, info))
+    return model

@@ -20,7 +20,8 @@ from transformers import (AutoConfig, AutoImageProcessor, AutoModelForImageClass
 from toolkit.augment.image import Geometry, eval_transform, train_transform
 from toolkit.config import RunConfig
 from toolkit.errors import UserError, did_you_mean
-from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
+from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
+                            pretrained_kwargs)
 
 pipeline_tag = "image-classification"
 DEFAULT_WORKERS = 2  # DataLoader workers decoding and augmenting while the model computes
@@ -83,14 +84,8 @@ def load_model(config: RunConfig, label_names: list[str]) -> Any:
               "label2id": {name: i for i, name in enumerate(label_names)}}
     if config.model.from_config:
         return AutoModelForImageClassification.from_config(scratch_config(config, **labels))
-    try:
-        return AutoModelForImageClassification.from_pretrained(
-            checkpoint_location(config.model), **labels,
-            ignore_mismatched_sizes=config.model.ignore_mismatched_sizes,
-            use_safetensors=None if config.model.allow_pickle else True,
-            **pretrained_kwargs(config.model))
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise load_failure(config.model, "model", exc) from None
+    return load_checkpoint_model(AutoModelForImageClassification, config.model, "model", **labels,
+                                 ignore_mismatched_sizes=config.model.ignore_mismatched_sizes)
 
 
 # ----------------------------------------------------------------------------- processor

@@ -20,8 +20,9 @@ from transformers import AutoImageProcessor, ViTForMaskedImageModeling, ViTImage
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
 from toolkit.log import say
-from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
-from toolkit.transfer import check_encoder_loaded, config_from_dict, describe_new_weights
+from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
+                            pretrained_kwargs)
+from toolkit.transfer import config_from_dict
 
 label_names = ["bool_masked_pos"]  # inputs that carry the training target
 pipeline_tag = "image-feature-extraction"
@@ -76,16 +77,7 @@ def load_model(config: RunConfig) -> Any:
         say(f"Model from model.from_config (random init): {count_parameters(model) / 1e6:.2f}M "
             f"parameters")
         return model
-    try:
-        model, info = ViTForMaskedImageModeling.from_pretrained(
-            checkpoint_location(config.model), config=vit, output_loading_info=True,
-            use_safetensors=None if config.model.allow_pickle else True,
-            **pretrained_kwargs(config.model))
-    except (OSError, ValueError) as exc:
-        raise load_failure(config.model, "ViT model", exc) from None
-    check_encoder_loaded(model, info, config.model.name_or_path)
-    say(describe_new_weights(model, info))
-    return model
+    return load_checkpoint_model(ViTForMaskedImageModeling, config.model, "ViT model", config=vit)
 
 
 def count_parameters(model: Any) -> int:

@@ -19,9 +19,8 @@ from transformers import (AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLa
 
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
-from toolkit.log import say
-from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
-from toolkit.transfer import check_encoder_loaded, describe_new_weights
+from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
+                            pretrained_kwargs)
 
 label_names = ["labels"]  # inputs that carry the training target
 pipeline_tag = "fill-mask"
@@ -49,17 +48,7 @@ def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
 
 
 def load_model(config: RunConfig) -> Any:
-    location = checkpoint_location(config.model)
-    try:
-        model, info = AutoModelForMaskedLM.from_pretrained(
-            location, output_loading_info=True,
-            use_safetensors=None if config.model.allow_pickle else True,
-            **pretrained_kwargs(config.model))
-    except (OSError, ValueError) as exc:
-        raise load_failure(config.model, "masked-LM model", exc) from None
-    check_encoder_loaded(model, info, config.model.name_or_path)
-    say(describe_new_weights(model, info))
-    return model
+    return load_checkpoint_model(AutoModelForMaskedLM, config.model, "masked-LM model")
 
 
 def prepare(splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase,

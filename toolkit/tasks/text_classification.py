@@ -12,8 +12,8 @@ from toolkit.augment.text import (AugmentThenTokenize, TextAugmenter, lazily_aug
                                   text_policy)
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
-from toolkit.models import checkpoint_location, load_failure, pretrained_kwargs
-from toolkit.transfer import check_encoder_loaded
+from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
+                            pretrained_kwargs)
 
 pipeline_tag = "text-classification"
 
@@ -32,21 +32,12 @@ def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
 
 
 def load_model(config: RunConfig, label_names: list[str]) -> Any:
-    location = checkpoint_location(config.model)
-    try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            location, output_loading_info=True,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={name: i for i, name in enumerate(label_names)},
-            ignore_mismatched_sizes=True,  # a checkpoint fine-tuned on other labels gets a new head
-            use_safetensors=None if config.model.allow_pickle else True,
-            **pretrained_kwargs(config.model),
-        )
-    except (OSError, ValueError) as exc:
-        raise load_failure(config.model, "model", exc) from None
-    check_encoder_loaded(model, info, config.model.name_or_path)  # e.g. a pre-training output
-    return model
+    return load_checkpoint_model(
+        AutoModelForSequenceClassification, config.model, "model",
+        num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)},
+        ignore_mismatched_sizes=True)  # a checkpoint fine-tuned on other labels gets a new head
 
 
 def tokenize_function(tokenizer: PreTrainedTokenizerBase, config: RunConfig):
