@@ -93,20 +93,26 @@ def add_schedule_command(commands: Any) -> None:
     schedule.set_defaults(handler=run_schedule)
 
 
+def add_finished_run_arguments(parser: argparse.ArgumentParser, batch_size: int) -> None:
+    """What every command that runs a finished model on new data takes."""
+    parser.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
+    parser.add_argument("--batch-size", type=int, default=batch_size,
+                        help=f"inputs per forward pass (default {batch_size})")
+    parser.add_argument("--text-column", help="text column of the new data (default: the run's "
+                                              "data.text_column)")
+
+
 def add_predict_command(commands: Any) -> None:
     predict = commands.add_parser(
         "predict", help="label new texts or images with a finished run",
         description="Label names and scores (top-k) for a table of texts (CSV/TSV/JSON/JSONL/"
                     "Parquet), a folder of images, one image, or one --text.")
-    predict.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
+    add_finished_run_arguments(predict, batch_size=32)
     predict.add_argument("--input", type=Path, help="table of texts, image folder or image file")
     predict.add_argument("--text", help="one text to classify (instead of --input)")
     predict.add_argument("--output", type=Path,
                          help="predictions file, .csv or .jsonl (default: print a table)")
     predict.add_argument("--top-k", type=int, default=1, help="labels per input (default 1)")
-    predict.add_argument("--batch-size", type=int, default=32, help="inputs per forward pass")
-    predict.add_argument("--text-column", help="text column of --input (default: the run's "
-                                                "data.text_column)")
     predict.set_defaults(handler=run_predict)
 
 
@@ -115,11 +121,9 @@ def add_evaluate_command(commands: Any) -> None:
         "evaluate", help="the run's metrics on a new labelled data set",
         description="Compute the run's metrics (run_config.yaml `metrics`) on a labelled table "
                     "or a folder with one subfolder of images per class.")
-    evaluate.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
+    add_finished_run_arguments(evaluate, batch_size=64)
     evaluate.add_argument("--data", type=Path, required=True, help="labelled table or folder")
     evaluate.add_argument("--output", type=Path, help="also write the metrics here as JSON")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="inputs per forward pass")
-    evaluate.add_argument("--text-column", help="default: the run's data.text_column")
     evaluate.add_argument("--label-column", help="default: the run's data.label_column")
     evaluate.set_defaults(handler=run_evaluate)
 
