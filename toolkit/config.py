@@ -46,6 +46,10 @@ class ModelConfig:
     # patch_size: 4, hidden_size: 64, num_channels: 1}; AutoConfig.for_model builds it.
     from_config: dict | None = None
     ignore_mismatched_sizes: bool = True  # a checkpoint's head of another shape is replaced
+    # Attention kernel; null keeps transformers' choice (SDPA where the model supports it).
+    # flash_attention_2/3 need their package and a GPU; eager is the reference implementation.
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2", "flash_attention_3",
+                                 "flex_attention"] | None = None
 
 
 @dataclass

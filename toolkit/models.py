@@ -45,6 +45,12 @@ def pretrained_kwargs(cfg: ModelConfig) -> dict[str, Any]:
     return kwargs
 
 
+def model_kwargs(cfg: ModelConfig) -> dict[str, Any]:
+    """Keyword arguments for building a model (from a checkpoint or from a config), not for
+    tokenizers or processors."""
+    return {"attn_implementation": cfg.attn_implementation} if cfg.attn_implementation else {}
+
+
 def load_failure(cfg: ModelConfig, what: str, exc: Exception) -> UserError:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return UserError(f"Could not load the {what} from model.name_or_path '{cfg.name_or_path}': "
@@ -62,8 +68,8 @@ def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwarg
         model, info = model_class.from_pretrained(
             checkpoint_location(cfg), output_loading_info=True,
             use_safetensors=None if cfg.allow_pickle else True,
-            **kwargs, **pretrained_kwargs(cfg))
-    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: shapes that cannot load
+            **kwargs, **model_kwargs(cfg), **pretrained_kwargs(cfg))
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:  # ImportError: flash-attn  # RuntimeError: shapes that cannot load
         raise load_failure(cfg, what, exc) from None
     check_encoder_loaded(model, info, cfg.name_or_path)
     say(describe_new_weights(model, info))

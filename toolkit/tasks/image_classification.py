@@ -21,7 +21,7 @@ from toolkit.augment.image import Geometry, eval_transform, train_transform
 from toolkit.config import RunConfig
 from toolkit.errors import UserError, did_you_mean
 from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
-                            pretrained_kwargs)
+                            model_kwargs, pretrained_kwargs)
 
 pipeline_tag = "image-classification"
 DEFAULT_WORKERS = 2  # DataLoader workers decoding and augmenting while the model computes
@@ -83,7 +83,8 @@ def load_model(config: RunConfig, label_names: list[str]) -> Any:
     labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
               "label2id": {name: i for i, name in enumerate(label_names)}}
     if config.model.from_config:
-        return AutoModelForImageClassification.from_config(scratch_config(config, **labels))
+        return AutoModelForImageClassification.from_config(scratch_config(config, **labels),
+                                                           **model_kwargs(config.model))
     return load_checkpoint_model(AutoModelForImageClassification, config.model, "model", **labels,
                                  ignore_mismatched_sizes=config.model.ignore_mismatched_sizes)
 

@@ -15,13 +15,14 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import AutoImageProcessor, ViTForMaskedImageModeling, ViTImageProcessor
+from transformers import (AutoImageProcessor, AutoModelForMaskedImageModeling,
+                          ViTForMaskedImageModeling, ViTImageProcessor)
 
 from toolkit.config import RunConfig
 from toolkit.errors import UserError
 from toolkit.log import say
 from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
-                            pretrained_kwargs)
+                            model_kwargs, pretrained_kwargs)
 from toolkit.transfer import config_from_dict
 
 label_names = ["bool_masked_pos"]  # inputs that carry the training target
@@ -73,7 +74,7 @@ def load_processor(config: RunConfig) -> Any:
 def load_model(config: RunConfig) -> Any:
     vit = model_config(config)
     if config.model.from_config:
-        model = ViTForMaskedImageModeling(vit)
+        model = AutoModelForMaskedImageModeling.from_config(vit, **model_kwargs(config.model))
         say(f"Model from model.from_config (random init): {count_parameters(model) / 1e6:.2f}M "
             f"parameters")
         return model

@@ -1,0 +1,41 @@
+"""Model-building switches that every task shares (toolkit/models.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import TINY_VIT_SIZES
+from toolkit.config import load_config
+from toolkit.errors import UserError
+from toolkit.tasks import image_classification, masked_image_modeling, text_classification
+
+
+def recipe(tmp_path, task: str, model: str, attention: str | None):
+    line = f", attn_implementation: {attention}" if attention else ""
+    (tmp_path / "c.yaml").write_text(f"task: {task}\nmodel: {{{model}{line}}}\n")
+    return load_config(tmp_path / "c.yaml")
+
+
+@pytest.mark.parametrize("attention,expected", [(None, "sdpa"), ("eager", "eager")])
+def test_attention_kernel_of_a_checkpoint(tiny_bert, tmp_path, attention, expected):
+    config = recipe(tmp_path, "text-classification", f"name_or_path: '{tiny_bert}'", attention)
+    model = text_classification.load_model(config, ["a", "b"])
+    assert model.config._attn_implementation == expected
+
+
+@pytest.mark.parametrize("task", [image_classification, masked_image_modeling])
+def test_attention_kernel_of_a_model_from_sizes(tmp_path, task):
+    sizes = {**TINY_VIT_SIZES, "encoder_stride": TINY_VIT_SIZES["patch_size"]}
+    config = recipe(tmp_path, task.__name__.rsplit(".", 1)[1].replace("_", "-"),
+                    f"from_config: {json.dumps(sizes)}", "eager")
+    model = task.load_model(config, ["a", "b"]) if task is image_classification \
+        else task.load_model(config)
+    assert model.config._attn_implementation == "eager"
+
+
+def test_unknown_attention_kernel_is_named(tmp_path):
+    with pytest.raises(UserError) as error:
+        recipe(tmp_path, "text-classification", "name_or_path: x", "flash")
+    assert "model.attn_implementation" in str(error.value) and "'sdpa'" in str(error.value)
