@@ -39,3 +39,20 @@ def test_unknown_attention_kernel_is_named(tmp_path):
     with pytest.raises(UserError) as error:
         recipe(tmp_path, "text-classification", "name_or_path: x", "flash")
     assert "model.attn_implementation" in str(error.value) and "'sdpa'" in str(error.value)
+
+
+@pytest.mark.parametrize("task", ["image-classification", "masked-image-modeling"])
+@pytest.mark.parametrize("sizes,named", [
+    ({"model_type": "vitt", "image_size": 16}, ["model_type 'vitt'", "vit"]),
+    ({"model_type": "vit", "hiden_size": 32}, ["hiden_size", "hidden_size"]),
+    ({"image_size": 16}, ["needs a model_type"]),  # caught as the config loads
+])
+def test_model_from_sizes_with_a_bad_key(tmp_path, task, sizes, named):
+    """A typo in model.from_config is named (with the likely intended key), never ignored."""
+    from toolkit.tasks import get_task
+
+    with pytest.raises(UserError) as error:
+        config = recipe(tmp_path, task, f"from_config: {json.dumps(sizes)}", None)
+        get_task(task).load_processor(config)
+    for part in named:
+        assert part in str(error.value), (part, str(error.value))

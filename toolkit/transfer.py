@@ -20,7 +20,7 @@ from typing import Any
 
 from toolkit.builtin import resolve_model_path
 from toolkit.config import ModelConfig
-from toolkit.errors import UserError
+from toolkit.errors import UserError, did_you_mean
 
 # Config keys that change the encoder's tensors (names or shapes); others (dropout, labels) do not.
 ARCHITECTURE_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
@@ -75,17 +75,28 @@ def architecture(cfg: ModelConfig) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
-def config_from_dict(values: dict[str, Any]) -> Any:
-    """model.from_config -> a transformers config (the model type picks the class)."""
-    from transformers import AutoConfig
+def config_from_dict(values: dict[str, Any], **extra: Any) -> Any:
+    """model.from_config -> a transformers config (the model type picks the class). A size key
+    that config class does not know is an error, not silently ignored; `extra` adds keys the
+    toolkit sets itself (labels)."""
+    from transformers import CONFIG_MAPPING, AutoConfig
 
     values = dict(values)
     model_type = values.pop("model_type", None)
     if not model_type:
         raise UserError("model.from_config needs a model_type (e.g. vit, bert) besides the "
                         "sizes, so ftk knows which architecture to build.")
+    if model_type not in CONFIG_MAPPING:
+        raise UserError(f"model.from_config.model_type '{model_type}' is not a transformers "
+                        f"model type.{did_you_mean(model_type, CONFIG_MAPPING.keys())}")
+    defaults = CONFIG_MAPPING[model_type]()
+    unknown = [key for key in values if not hasattr(defaults, key)]
+    if unknown:
+        raise UserError(f"model.from_config has key(s) {', '.join(unknown)} that a "
+                        f"'{model_type}' config does not know."
+                        f"{did_you_mean(unknown[0], vars(defaults))}")
     try:
-        return AutoConfig.for_model(model_type, **values)
+        return AutoConfig.for_model(model_type, **values, **extra)
     except (ValueError, TypeError) as exc:
         raise UserError(f"model.from_config could not build a '{model_type}' config: {exc}") \
             from None

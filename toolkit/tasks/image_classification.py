@@ -19,9 +19,10 @@ from transformers import (AutoConfig, AutoImageProcessor, AutoModelForImageClass
 
 from toolkit.augment.image import Geometry, eval_transform, train_transform
 from toolkit.config import RunConfig
-from toolkit.errors import UserError, did_you_mean
+from toolkit.errors import UserError
 from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
                             model_kwargs, pretrained_kwargs)
+from toolkit.transfer import config_from_dict
 
 pipeline_tag = "image-classification"
 DEFAULT_WORKERS = 2  # DataLoader workers decoding and augmenting while the model computes
@@ -48,21 +49,7 @@ def training_defaults(config: RunConfig) -> dict[str, Any]:
 
 def scratch_config(config: RunConfig, **extra: Any) -> PretrainedConfig:
     """model.from_config -> a transformers config (unknown size keys are an error, not ignored)."""
-    from transformers import CONFIG_MAPPING
-
-    sizes = dict(config.model.from_config or {})
-    model_type = sizes.pop("model_type")
-    if model_type not in CONFIG_MAPPING:
-        raise UserError(f"model.from_config.model_type '{model_type}' is not a transformers "
-                        f"model type.{did_you_mean(model_type, CONFIG_MAPPING.keys())} Image "
-                        f"classifiers include vit, deit, beit, swin, convnext.")
-    defaults = CONFIG_MAPPING[model_type]()
-    unknown = [key for key in sizes if not hasattr(defaults, key)]
-    if unknown:
-        raise UserError(f"model.from_config has key(s) {', '.join(unknown)} that a "
-                        f"'{model_type}' config does not know."
-                        f"{did_you_mean(unknown[0], vars(defaults))}")
-    return AutoConfig.for_model(model_type, **sizes, **extra)
+    return config_from_dict(config.model.from_config or {}, **extra)
 
 
 def model_config(config: RunConfig) -> PretrainedConfig:
