@@ -87,13 +87,12 @@ class ToolkitTrainer(Trainer):
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
         # With persistent DataLoader workers, transformers caches one "eval" DataLoader and hands
         # it back for ANY dataset passed later (the overfitting watch's training sample got the
-        # validation scores). The validation split keeps the cached loader; others get their own.
+        # validation scores). The validation split keeps the cached loader; others get their own
+        # from get_test_dataloader, which builds the same sequential loader and caches nothing.
         if eval_dataset is None or isinstance(eval_dataset, str) or \
                 eval_dataset is self.eval_dataset:
             return super().get_eval_dataloader(eval_dataset)
-        return self._get_dataloader(dataset=eval_dataset, description="Evaluation",
-                                    batch_size=self.args.eval_batch_size,
-                                    sampler_fn=self._get_eval_sampler)
+        return self.get_test_dataloader(eval_dataset)
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
         if self.lr_scheduler is None:
