@@ -100,3 +100,13 @@ def test_image_inputs_accept_arrays_and_mixed_pil_sizes():
     assert image_baselines.to_array(mixed).shape == (3, 10, 20, 3)  # most common size, RGB
     big = [Image.new("L", (256, 128))]
     assert image_baselines.to_array(big).shape == (1, 32, 64, 1)  # capped at 64 a side
+
+
+def test_small_sets_get_enough_cnn_steps():
+    """2 epochs of 1,000 images are 16 steps, which left the CNN at chance on Fashion-MNIST:
+    small sets get more passes (at least MIN_CNN_STEPS steps), large ones keep `epochs`."""
+    assert image_baselines.cnn_passes(2, 54_000, 128) == 2
+    assert image_baselines.cnn_passes(2, 1_000, 128) == 38  # 8 steps a pass
+    results = scores(image_baselines.candidates(cnn_epochs=1, seed=0),
+                     *image_splits(shuffle_train=False))  # one pass = 2 steps
+    assert results["small_cnn"]["test"]["accuracy"] > 0.8
