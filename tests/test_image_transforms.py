@@ -88,7 +88,19 @@ def test_augmentation_switch():
 def test_task_turns_remove_unused_columns_off(tmp_path):
     config = scratch_config(tmp_path, "{image: trivial}")
     defaults = task.training_defaults(config)
-    assert defaults["remove_unused_columns"] is False and defaults["dataloader_num_workers"] == 2
+    assert defaults["remove_unused_columns"] is False
+
+
+def test_one_worker_when_training_on_the_cpu_unless_the_config_says(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    config = scratch_config(tmp_path, "{image: trivial}")
+    assert task.training_defaults(config)["dataloader_num_workers"] == 1
+    config.training["dataloader_num_workers"] = 3
+    assert task.training_defaults(config)["dataloader_num_workers"] == 3
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(task.os, "cpu_count", lambda: 16)
+    config.training.pop("dataloader_num_workers")
+    assert task.training_defaults(config)["dataloader_num_workers"] == task.GPU_WORKERS
 
 
 @pytest.mark.parametrize("mode,size", [("L", 28), ("RGB", 24)])

@@ -10,6 +10,8 @@ resize/normalize only. Nothing is precomputed, so the `image` column must reach 
 
 from __future__ import annotations
 
+import os
+
 from typing import Any
 
 import datasets
@@ -25,7 +27,7 @@ from toolkit.models import (checkpoint_location, load_checkpoint_model, load_fai
 from toolkit.transfer import config_from_dict
 
 pipeline_tag = "image-classification"
-DEFAULT_WORKERS = 2  # DataLoader workers decoding and augmenting while the model computes
+GPU_WORKERS = 8  # at most, and never more than the cores left over
 
 
 def input_columns(config: RunConfig) -> list[str]:
@@ -38,10 +40,21 @@ def training_defaults(config: RunConfig) -> dict[str, Any]:
         raise UserError("remove_unused_columns: true would drop the image column before the "
                         "lazy image transform sees it; image-classification needs it false "
                         "(the default for this task). Remove the key.")
-    workers = config.training.get("dataloader_num_workers", DEFAULT_WORKERS)
+    workers = config.training.get("dataloader_num_workers", default_workers(config))
     return {"remove_unused_columns": False, "dataloader_num_workers": workers,
             # keep workers (and their augmentation RNG state) alive across epochs
             "dataloader_persistent_workers": workers > 0}
+
+
+def default_workers(config: RunConfig) -> int:
+    """DataLoader workers that decode and augment while the model computes.
+
+    Training on the CPU, workers take cores from the training step's own threads: on 2 cores
+    one worker ran the augmented recipe 20% faster than two (BENCHMARKS.md, section 3), so one.
+    On a GPU the cores are free for data: one per core but one, up to GPU_WORKERS."""
+    if config.training.get("use_cpu") or not torch.cuda.is_available():
+        return 1
+    return max(1, min(GPU_WORKERS, (os.cpu_count() or 2) - 1))
 
 
 # ----------------------------------------------------------------------------- model
