@@ -69,7 +69,8 @@ def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwarg
             checkpoint_location(cfg), output_loading_info=True,
             use_safetensors=None if cfg.allow_pickle else True,
             **kwargs, **model_kwargs(cfg), **pretrained_kwargs(cfg))
-    except (OSError, ValueError, RuntimeError, ImportError) as exc:  # ImportError: flash-attn  # RuntimeError: shapes that cannot load
+    # RuntimeError: tensors of shapes that cannot load; ImportError: a missing flash-attn
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:
         raise load_failure(cfg, what, exc) from None
     check_encoder_loaded(model, info, cfg.name_or_path)
     say(describe_new_weights(model, info))

@@ -8,7 +8,6 @@ code serves any image data set. Images of mixed sizes are resized to the most co
 from __future__ import annotations
 
 import math
-
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any

@@ -11,7 +11,6 @@ resize/normalize only. Nothing is precomputed, so the `image` column must reach 
 from __future__ import annotations
 
 import os
-
 from typing import Any
 
 import datasets
