@@ -13,9 +13,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import (REPEATED_SENTENCES, TINY_VIT_SIZES, make_texts, write_csv, write_mim_config,
-                      write_mlm_config, write_pattern_images, write_text_config)
-from toolkit.cli import main
+from conftest import (REPEATED_SENTENCES, TINY_VIT_SIZES, expect_user_error, make_texts,
+                      write_csv, write_mim_config, write_mlm_config, write_pattern_images,
+                      write_text_config)
 from toolkit.config import load_config
 
 
@@ -244,18 +244,10 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
 # ----------------------------------------------------------------------------- bad input
 
 
-def run_fails(args, capsys) -> str:
-    code = main(args)
-    captured = capsys.readouterr()
-    assert code == 2, captured
-    assert "Traceback" not in captured.err
-    return captured.err
-
-
 def test_unlabelled_text_source_without_text_column(tiny_bert, tmp_path, capsys):
     corpus = write_csv(tmp_path / "c.csv", [("a b c",)], header=("body",))
     config = write_mlm_config(tmp_path / "c.yaml", tiny_bert, corpus, tmp_path / "o")
-    err = run_fails(["pretrain", "--config", str(config)], capsys)
+    err = expect_user_error(["pretrain", "--config", str(config)], capsys)
     assert "no column 'text'" in err and "its columns are body" in err
     assert "data.text_column" in err
 
@@ -263,7 +255,7 @@ def test_unlabelled_text_source_without_text_column(tiny_bert, tmp_path, capsys)
 def test_unlabelled_image_source_without_image_column(tmp_path, capsys):
     images = write_pattern_images(tmp_path / "i.parquet", n=6, column="picture")
     config = write_mim_config(tmp_path / "c.yaml", images, tmp_path / "o")
-    err = run_fails(["pretrain", "--config", str(config)], capsys)
+    err = expect_user_error(["pretrain", "--config", str(config)], capsys)
     assert "no column 'image'" in err and "picture" in err and "data.image_column" in err
 
 
@@ -272,20 +264,20 @@ def test_unlabelled_image_source_without_image_column(tmp_path, capsys):
                                        ("masking.mlm_probability", "-0.1")])
 def test_masking_fraction_outside_open_interval(tmp_path, key, value, capsys):
     config = write_mim_config(tmp_path / "c.yaml", tmp_path / "i.parquet", tmp_path / "o")
-    err = run_fails(["pretrain", "--config", str(config), f"--{key}", value], capsys)
+    err = expect_user_error(["pretrain", "--config", str(config), f"--{key}", value], capsys)
     assert f"'{key}'" in err and "between 0 and 1" in err
 
 
 def test_mask_patch_size_not_a_multiple_of_patch_size(tmp_path, capsys):
     images = write_pattern_images(tmp_path / "i.parquet", n=6)
     config = write_mim_config(tmp_path / "c.yaml", images, tmp_path / "o")
-    err = run_fails(["pretrain", "--config", str(config), "--masking.mask_patch_size", "6"], capsys)
+    err = expect_user_error(["pretrain", "--config", str(config), "--masking.mask_patch_size", "6"], capsys)
     assert "mask_patch_size is 6" in err and "patch size 4" in err
 
 
 def test_pretrain_refuses_a_classification_recipe(tiny_bert, text_data, tmp_path, capsys):
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "o")
-    err = run_fails(["pretrain", "--config", str(config)], capsys)
+    err = expect_user_error(["pretrain", "--config", str(config)], capsys)
     assert "ftk train" in err and "text-classification" in err
 
 
@@ -300,7 +292,7 @@ def test_chain_with_other_architecture_fails_before_pretraining(tiny_bert, text_
     finetune = write_text_config(tmp_path / "c.yaml", other, text_data, tmp_path / "run")
     pretrain = write_mlm_config(tmp_path / "p.yaml", tiny_bert, text_data["train"],
                                 tmp_path / "pre")
-    err = run_fails(["train", "--config", str(finetune), "--pretrain", str(pretrain)], capsys)
+    err = expect_user_error(["train", "--config", str(finetune), "--pretrain", str(pretrain)], capsys)
     assert "hidden_size: 32 vs 48" in err and "p.yaml" in err and "c.yaml" in err
     assert not (tmp_path / "pre").exists()
 
@@ -350,7 +342,7 @@ def test_model_of_another_type_than_the_task_needs(mim_run, tmp_path, capsys):
     """A ViT pre-training output given to masked-lm: named, not a traceback."""
     config = write_mlm_config(tmp_path / "c.yaml", mim_run["out"], tmp_path / "x.csv",
                               tmp_path / "o")
-    err = run_fails(["pretrain", "--config", str(config)], capsys)
+    err = expect_user_error(["pretrain", "--config", str(config)], capsys)
     assert str(mim_run["out"]) in err
 
 
