@@ -111,12 +111,12 @@ def synthetic_batch(model: torch.nn.Module, batch_size: int, seq_len: int,
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}, seq_len
 
 
-def recipe_model(config_path: Path, overrides: list[str]) -> tuple[torch.nn.Module, Any]:
+def recipe_model(config_path: Path) -> tuple[torch.nn.Module, Any]:
     sys.path.insert(0, str(ROOT))
     from toolkit.config import load_config
     from toolkit.tasks import get_task
 
-    config = load_config(config_path, overrides)
+    config = load_config(config_path, [])
     model = get_task(config.task).load_model(config, [f"class{i}" for i in range(5)])
     return model, config
 
@@ -129,16 +129,15 @@ def main() -> None:
     parser.add_argument("--matmul-size", type=int, default=2048)
     parser.add_argument("--tiny", action="store_true", help="tiny BERT, few steps: seconds")
     args = parser.parse_args()
-    overrides = []
     if args.tiny:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         import tempfile
 
         from overhead import make_tiny_recipe
 
-        args.config, overrides = make_tiny_recipe(Path(tempfile.mkdtemp()))
+        args.config = make_tiny_recipe(Path(tempfile.mkdtemp()))
         args.steps, args.warmup, args.matmul_size = 3, 1, 256
-    model, config = recipe_model(args.config, overrides)
+    model, config = recipe_model(args.config)
     device = torch.device("cpu")
     batch_size = config.training["per_device_train_batch_size"]
     batch, tokens = synthetic_batch(model, batch_size, config.data.max_length, device)

@@ -5,11 +5,13 @@ Runs, alternating A B A B in fresh processes:
   B  a bare loop: same model, same tokenized data and collator, same batch size, AdamW with the
      same settings and weight-decay groups, gradient clipping at 1.0, the same LambdaLR schedule.
 Both read the time of every optimizer step; steady-state samples/s is the batch size over the
-median step duration after the first --skip steps.
+trimmed mean step duration after the first --skip steps.
 Also reported: startup time (process start to the end of the first optimizer step).
 
-    python benchmarks/overhead.py                      # BBC + MiniLM recipe, 2 rounds
+    python benchmarks/overhead.py                      # BBC + MiniLM recipe on the CPU, 2 rounds
     python benchmarks/overhead.py --tiny               # seconds: a tiny BERT, for the test suite
+    python benchmarks/overhead.py --synthetic bert-base --device cuda --batch-size 32 \
+        --steps 150 --skip 30 [--bf16]                 # a GPU: random BERT-base, 128 tokens
 
 Timings on shared machines are noisy: read the ratio of each A B pair, not absolute figures.
 """
@@ -17,9 +19,11 @@ Timings on shared machines are noisy: read the ratio of each A B pair, not absol
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -37,11 +41,12 @@ def run_checked(command: list[str]) -> None:
         sys.exit(f"benchmark step failed: {' '.join(command)}\n{result.stderr[-3000:]}")
 
 
-def common_overrides(steps: int, batch_size: int) -> list[str]:
+def common_overrides(steps: int, batch_size: int, device: str, bf16: bool) -> list[str]:
     return ["--max_steps", str(steps), "--eval_strategy", "no", "--save_strategy", "no",
             "--load_best_model_at_end", "false", "--early_stopping.patience", "null",
             "--logging_steps", str(max(1, steps)), "--per_device_train_batch_size",
-            str(batch_size), "--data.test_size", "null", "--use_cpu", "true"]
+            str(batch_size), "--data.test_size", "null", "--use_cpu", str(device == "cpu"),
+            "--bf16", str(bf16)]
 
 
 # ----------------------------------------------------------------------------- A: ftk train
@@ -80,7 +85,8 @@ def bare_loop(recipe: Path, overrides: list[str], result_file: Path) -> None:
     tokenizer = task.load_processor(config)
     train = task.prepare(data.splits, tokenizer, config)["train"]
     set_seed(args.seed)
-    model = task.load_model(config, data.label_names)
+    device = torch.device("cpu" if args.use_cpu else "cuda")
+    model = task.load_model(config, data.label_names).to(device)
     model.train()
 
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
@@ -96,13 +102,17 @@ def bare_loop(recipe: Path, overrides: list[str], result_file: Path) -> None:
     factor = lr_factor(config.schedule, steps, steps_per_epoch(len(train), args))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     loader = DataLoader(train, batch_size=args.per_device_train_batch_size, shuffle=True,
-                        collate_fn=task.collator(tokenizer),
+                        collate_fn=task.collator(tokenizer), pin_memory=device.type == "cuda",
                         generator=torch.Generator().manual_seed(args.seed))
+    # Autocast around the forward pass only, as the Trainer (through accelerate) does with bf16.
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
 
     times, done = [], 0
     while done < steps:
         for batch in loader:
-            loss = model(**batch).loss
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            with autocast:
+                loss = model(**batch).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             optimizer.step()
@@ -129,25 +139,35 @@ def run_bare(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, flo
 
 
 def summarise(timing: dict, batch_size: int, skip: int) -> dict[str, float]:
-    """Steady-state samples/s from the median step duration after `skip` steps.
+    """Steady-state samples/s from the trimmed mean step duration after `skip` steps.
 
-    The median, not (last - first) / steps: on a shared VM single steps stall by up to 2x when
-    the host is busy, and one stall would otherwise move a 20-step rate by several percent.
+    Trimmed (the slowest and fastest tenth left out), not (last - first) / steps: on a shared VM
+    single steps stall by up to 2x when the host is busy, and one stall would otherwise move a
+    20-step rate by several percent. Not the median either: step times are logged to the
+    millisecond, and on a GPU a 40 ms step's median would be off by up to 2.5%.
     """
     times = timing["step_times"]
-    durations = [b - a for a, b in zip(times[skip:], times[skip + 1:])]
-    rate = batch_size / statistics.median(durations) if durations else math.nan
+    durations = sorted(b - a for a, b in zip(times[skip:], times[skip + 1:]))
+    cut = math.ceil(len(durations) / 10) if len(durations) >= 3 else 0
+    kept = durations[cut:len(durations) - cut]
+    rate = batch_size / statistics.fmean(kept) if kept else math.nan
     return {"samples_per_s": rate, "startup_s": times[0] - timing["start"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_RECIPE)
+    parser.add_argument("--synthetic", choices=sorted(SYNTHETIC), help="instead of --config: a "
+                        "model of this size with random weights, and random texts")
+    parser.add_argument("--tiny", action="store_const", const="tiny", dest="synthetic",
+                        help="same as --synthetic tiny: seconds, for the test suite")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast in both arms")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--skip", type=int, default=5, help="warm-up steps left out of the rate")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="A B pairs")
-    parser.add_argument("--tiny", action="store_true", help="tiny model and data: seconds")
+    parser.add_argument("--json", type=Path, help="append one JSON line per round to this file")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*", help=argparse.SUPPRESS)
@@ -159,10 +179,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        recipe, extra = (make_tiny_recipe(workdir) if args.tiny else (args.config, []))
-        overrides = common_overrides(args.steps, args.batch_size) + extra
-        print(f"recipe {recipe.name}; {args.steps} steps of batch {args.batch_size}, first "
-              f"{args.skip} excluded; torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}")
+        recipe = (SYNTHETIC[args.synthetic](workdir, args.steps * args.batch_size)
+                  if args.synthetic else args.config)
+        overrides = common_overrides(args.steps, args.batch_size, args.device, args.bf16)
+        setting = {"recipe": args.synthetic or recipe.name, "device": args.device,
+                   "bf16": args.bf16, "steps": args.steps, "skip": args.skip,
+                   "batch_size": args.batch_size}
+        print(f"{setting}; torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}")
         print(f"{'round':>5} {'ftk samples/s':>14} {'bare samples/s':>15} {'ratio':>6} "
               f"{'ftk startup s':>14} {'bare startup s':>15}")
         ratios = []
@@ -172,29 +195,56 @@ def main() -> None:
             ratios.append(a["samples_per_s"] / b["samples_per_s"])
             print(f"{round_:>5} {a['samples_per_s']:>14.2f} {b['samples_per_s']:>15.2f} "
                   f"{ratios[-1]:>6.3f} {a['startup_s']:>14.1f} {b['startup_s']:>15.1f}")
+            if args.json:
+                with args.json.open("a") as handle:
+                    handle.write(json.dumps({**setting, "round": round_, "ftk": a, "bare": b,
+                                             "ratio": ratios[-1]}) + "\n")
         print(f"ftk / bare throughput: median {statistics.median(ratios):.3f}, mean "
               f"{sum(ratios) / len(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
               f"target >= 0.95")
 
 
-def make_tiny_recipe(workdir: Path) -> tuple[Path, list[str]]:
-    """A tiny BERT and CSV built on the spot, so the script runs in seconds (test suite)."""
+def make_tiny_recipe(workdir: Path, examples: int = 160) -> Path:
+    """A tiny BERT and short texts whose topic words give the label away: seconds (tests)."""
     sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import make_texts
+
+    tiny = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "intermediate_size": 64}
+    return write_synthetic_recipe(workdir, "tiny", tiny, make_texts(max(examples // 4, 40), 0), 32)
+
+
+def make_bert_base_recipe(workdir: Path, examples: int) -> Path:
+    """BERT-base (BertConfig's defaults) with random weights, and random 150-word texts: every
+    batch fills the 128 tokens, so each step is the same work."""
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(500)]
+    rows = [(" ".join(rng.choices(words, k=150)), rng.choice("abcd"))
+            for _ in range(examples + examples // 4)]  # room for the validation split
+    return write_synthetic_recipe(workdir, "bert-base", {}, rows, 128)
+
+
+SYNTHETIC = {"tiny": make_tiny_recipe, "bert-base": make_bert_base_recipe}
+
+
+def write_synthetic_recipe(workdir: Path, name: str, bert_config: dict, rows: list,
+                           max_length: int) -> Path:
+    """A BERT built from `bert_config`, a tokenizer knowing every word of `rows` ((text, label)
+    pairs), the CSV and a recipe naming them; nothing is downloaded."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    from conftest import FILLER, TOPIC_WORDS, make_texts, write_csv
-
-    model_dir = workdir / "tiny-bert"
-    words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
+    words = sorted({word for text, _ in rows for word in text.split()})
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+    model_dir = workdir / f"{name}-bert"
     BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}).save_pretrained(model_dir)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, intermediate_size=64)).save_pretrained(model_dir)
-    train = write_csv(workdir / "train.csv", make_texts(40, seed=0))
-    recipe = workdir / "tiny.yaml"
+    BertModel(BertConfig(**bert_config)).save_pretrained(model_dir)
+    train = workdir / "train.csv"
+    with train.open("w", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), *rows])
+    recipe = workdir / f"{name}.yaml"
     recipe.write_text(f"model: {{name_or_path: '{model_dir}'}}\n"
-                      f"data: {{train_file: '{train}', max_length: 32}}\n")
-    return recipe, []
+                      f"data: {{train_file: '{train}', max_length: {max_length}}}\n")
+    return recipe
 
 
 if __name__ == "__main__":

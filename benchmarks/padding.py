@@ -158,8 +158,7 @@ def tiny_recipe(workdir: Path) -> tuple[Path, dict[str, Path]]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from overhead import make_tiny_recipe
 
-    recipe, _ = make_tiny_recipe(workdir)
-    return recipe, {"train": workdir / "train.csv"}
+    return make_tiny_recipe(workdir), {"train": workdir / "train.csv"}
 
 
 if __name__ == "__main__":

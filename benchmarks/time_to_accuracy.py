@@ -161,7 +161,7 @@ def tiny_recipe(workdir: Path) -> tuple[Path, list[str]]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from overhead import make_tiny_recipe
 
-    recipe, _ = make_tiny_recipe(workdir)
+    recipe = make_tiny_recipe(workdir)
     return recipe, ["--num_train_epochs", "2", "--baseline.enabled", "false",
                     "--overfitting.train_sample_size", "0", "--use_cpu", "true"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -19,11 +20,16 @@ def run_benchmark(script: str, *args: str) -> str:
     return result.stdout
 
 
-def test_overhead_benchmark_tiny_mode_reports_a_ratio():
-    out = run_benchmark("overhead.py", "--steps", "6", "--skip", "1", "--rounds", "1")
+def test_overhead_benchmark_tiny_mode_reports_a_ratio(tmp_path):
+    results = tmp_path / "overhead.jsonl"
+    out = run_benchmark("overhead.py", "--steps", "6", "--skip", "1", "--rounds", "1", "--bf16",
+                        "--json", str(results))
     match = re.search(r"ftk / bare throughput: median ([0-9.]+)", out)
     assert match and float(match.group(1)) > 0
     assert re.search(r"^\s+1\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+$", out, re.M)
+    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert row["recipe"] == "tiny" and row["bf16"] is True and row["device"] == "cpu"
+    assert row["ratio"] == pytest.approx(row["ftk"]["samples_per_s"] / row["bare"]["samples_per_s"])
 
 
 def load_script(name: str):
@@ -37,7 +43,7 @@ def load_script(name: str):
 
 
 def test_overhead_rate_is_robust_to_one_stalled_step():
-    """Steady-state rate = batch / median step time: one 6 s stall does not move it."""
+    """Steady-state rate = batch / trimmed mean step time: one 6 s stall does not move it."""
     overhead = load_script("overhead")
     timing = {"start": -5.0, "step_times": [0.0, 1.0, 2.0, 3.0, 9.0, 10.0, 11.0]}
     summary = overhead.summarise(timing, batch_size=16, skip=1)

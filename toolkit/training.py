@@ -29,6 +29,8 @@ def build_training_arguments(config: RunConfig,
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
+    if kwargs["dataloader_pin_memory"]:
+        kwargs["accelerator_config"] = with_non_blocking_copies(kwargs.get("accelerator_config"))
     # The Trainer's NaN/inf filter reads every step's loss on the host (one GPU sync per step,
     # stalling the queue of kernels) only to hide bad losses from the log; off, a NaN shows.
     kwargs.setdefault("logging_nan_inf_filter", False)
@@ -50,6 +52,21 @@ def build_training_arguments(config: RunConfig,
     except (ValueError, TypeError) as exc:
         raise UserError(f"The training settings were rejected by transformers.TrainingArguments: "
                         f"{exc}") from None
+
+
+def with_non_blocking_copies(accelerator_config: Any) -> Any:
+    """accelerator_config with non_blocking on, unless the config set it (or names a file).
+
+    By default accelerate copies each pinned batch to the GPU with a blocking copy, which waits
+    for the GPU to finish the previous step; the host then collates the next batch and runs the
+    Trainer's per-step code while the GPU idles. Measured on an H100 (BERT-base, fp32, batch
+    32): 469 samples/s blocking, 540 non-blocking, 545 for a hand-written loop (BENCHMARKS.md).
+    """
+    if accelerator_config is None:
+        return {"non_blocking": True}
+    if isinstance(accelerator_config, dict):
+        return {"non_blocking": True, **accelerator_config}
+    return accelerator_config  # a JSON file or an AcceleratorConfig: the user's choice stands
 
 
 def steps_per_epoch(num_examples: int, args: TrainingArguments,
