@@ -1,7 +1,14 @@
-"""GPU diagnosis: why ftk/bare is 0.90 in fp32 and 1.27 in bf16 (one-off, not shipped)."""
+"""GPU diagnosis: why ftk/bare was 0.90 in fp32 and 1.27 in bf16 (one-off; BENCHMARKS.md sec. 1).
+
+Bare-loop variants (blocking / non-blocking copy, fp32 / bf16) in one process, then `ftk train`
+in-process with accelerator_config.non_blocking false / true, a torch.profiler table of six
+steps for some. Ran on an H100 as `STEPS=80 bash run.sh` (the .txt files beside this are its
+output); `DEV=cpu SIZE=tiny STEPS=40 bash run.sh` checks it on a CPU in a minute (there the bare
+process segfaults at exit after printing its results, in torch 2.14's profiler teardown).
+"""
 import json, statistics, sys, time, tempfile
 from pathlib import Path
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / "benchmarks"))
 import overhead
 import os
@@ -117,7 +124,7 @@ def ftk(recipe, bf16, non_blocking, do_profile):
 if __name__ == "__main__":
     what = sys.argv[1]
     if what == "make":
-        print(overhead.make_synthetic_recipe(Path(sys.argv[2]), SIZE, STEPS * BATCH))
+        print(overhead.SYNTHETIC[SIZE](Path(sys.argv[2]), STEPS * BATCH))
     elif what == "bare":
         setup = bare_setup(Path(sys.argv[2]))
         for bf16 in (False, True):
