@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import math
 import os
@@ -65,9 +66,9 @@ def run_ftk(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, floa
 # ----------------------------------------------------------------------------- B: bare loop
 
 
-def bare_loop(recipe: Path, overrides: list[str], result_file: Path) -> None:
-    """The hand-written loop, in its own process (called via --bare)."""
-    started = time.time()
+def build_bare_step(recipe: Path, overrides: list[str]):
+    """The hand-written loop, set up from the recipe; returns (step, steps): `step()` runs one
+    optimizer step (it cycles through the epochs), `steps` is how many the schedule has."""
     import torch
     from torch.utils.data import DataLoader
     from transformers import set_seed
@@ -106,22 +107,29 @@ def bare_loop(recipe: Path, overrides: list[str], result_file: Path) -> None:
                         generator=torch.Generator().manual_seed(args.seed))
     # Autocast around the forward pass only, as the Trainer (through accelerate) does with bf16.
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
+    batches = (batch for _ in itertools.count() for batch in loader)  # epoch after epoch
 
-    times, done = [], 0
-    while done < steps:
-        for batch in loader:
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            with autocast:
-                loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            times.append(time.time())
-            done += 1
-            if done == steps:
-                break
+    def step() -> None:
+        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+        with autocast:
+            loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step, steps
+
+
+def bare_loop(recipe: Path, overrides: list[str], result_file: Path) -> None:
+    """The hand-written loop, in its own process (called via --bare)."""
+    started = time.time()
+    step, steps = build_bare_step(recipe, overrides)
+    times = []
+    for _ in range(steps):
+        step()
+        times.append(time.time())
     result_file.write_text(json.dumps({"start": started, "step_times": times}))
 
 
@@ -133,6 +141,60 @@ def run_bare(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, flo
     timing = json.loads(result.read_text())
     timing["start"] = started  # process launch, as for A
     return timing
+
+
+# ----------------------------------------------------------------------------- A and B in turn
+
+
+def interleaved(recipe: Path, overrides: list[str], segment: int, result_file: Path) -> None:
+    """ftk's training and the bare loop in one process, `segment` steps each in turn (called via
+    --interleave). The VM's speed drifts by 10-30% over minutes, more than the effect measured;
+    segments seconds apart run on the same machine state."""
+    from transformers import TrainerCallback
+
+    from toolkit.config import load_config
+    from toolkit.run import train
+
+    class Interleave(TrainerCallback):
+        """After every `segment` Trainer steps, `segment` bare steps. A Trainer step's duration
+        runs from one optimizer step to the next, less any bare segment run in between."""
+
+        def __init__(self, bare_step):
+            self.bare_step = bare_step
+            self.ftk, self.bare = [], []
+            self.last_step, self.inserted = None, 0.0
+
+        def on_optimizer_step(self, args, state, control, **kwargs):
+            now = time.perf_counter()
+            if self.last_step is not None:
+                self.ftk.append(now - self.last_step - self.inserted)
+            self.last_step, self.inserted = now, 0.0
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step % segment:
+                return
+            started = previous = time.perf_counter()
+            for _ in range(segment):
+                self.bare_step()
+                now = time.perf_counter()
+                self.bare.append(now - previous)
+                previous = now
+            self.inserted += previous - started
+
+    bare_step, _ = build_bare_step(recipe, overrides)
+    timer = Interleave(bare_step)
+    output_dir = Path(tempfile.mkdtemp(prefix="ftk-interleaved-"))
+    train(load_config(recipe, [*overrides, "--output_dir", str(output_dir)]), overwrite=True,
+          callbacks=[timer])
+    result_file.write_text(json.dumps({"ftk": timer.ftk, "bare": timer.bare}))
+
+
+def run_interleaved(recipe: Path, overrides: list[str], workdir: Path,
+                    segment: int) -> dict[str, list[float]]:
+    result = workdir / f"interleaved-{time.time_ns()}.json"
+    run_checked([sys.executable, __file__, "--interleave", str(segment), "--child", "--config",
+                 str(recipe), "--result", str(result), "--", *overrides])
+    return json.loads(result.read_text())
 
 
 # ----------------------------------------------------------------------------- report
@@ -147,11 +209,17 @@ def summarise(timing: dict, batch_size: int, skip: int) -> dict[str, float]:
     millisecond, and on a GPU a 40 ms step's median would be off by up to 2.5%.
     """
     times = timing["step_times"]
-    durations = sorted(b - a for a, b in zip(times[skip:], times[skip + 1:]))
+    durations = [b - a for a, b in zip(times[skip:], times[skip + 1:])]
+    return {"samples_per_s": steady_rate(durations, batch_size),
+            "startup_s": times[0] - timing["start"]}
+
+
+def steady_rate(durations: list[float], batch_size: int) -> float:
+    """Samples/s from step durations: their mean without the slowest and fastest tenth."""
+    durations = sorted(durations)
     cut = math.ceil(len(durations) / 10) if len(durations) >= 3 else 0
     kept = durations[cut:len(durations) - cut]
-    rate = batch_size / statistics.fmean(kept) if kept else math.nan
-    return {"samples_per_s": rate, "startup_s": times[0] - timing["start"]}
+    return batch_size / statistics.fmean(kept) if kept else math.nan
 
 
 def main() -> None:
@@ -167,14 +235,20 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=5, help="warm-up steps left out of the rate")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="A B pairs")
+    parser.add_argument("--interleave", type=int, metavar="K", help="both arms in one process, K "
+                        "steps each in turn (robust to a machine whose speed drifts); no startup")
     parser.add_argument("--json", type=Path, help="append one JSON line per round to this file")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.bare:
         bare_loop(args.config, args.overrides, args.result)
+        return
+    if args.child:
+        interleaved(args.config, args.overrides, args.interleave, args.result)
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -184,17 +258,16 @@ def main() -> None:
         overrides = common_overrides(args.steps, args.batch_size, args.device, args.bf16)
         setting = {"recipe": args.synthetic or recipe.name, "device": args.device,
                    "bf16": args.bf16, "steps": args.steps, "skip": args.skip,
-                   "batch_size": args.batch_size}
+                   "batch_size": args.batch_size, "interleave": args.interleave}
         print(f"{setting}; torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}")
         print(f"{'round':>5} {'ftk samples/s':>14} {'bare samples/s':>15} {'ratio':>6} "
               f"{'ftk startup s':>14} {'bare startup s':>15}")
         ratios = []
         for round_ in range(1, args.rounds + 1):
-            a = summarise(run_ftk(recipe, overrides, workdir), args.batch_size, args.skip)
-            b = summarise(run_bare(recipe, overrides, workdir), args.batch_size, args.skip)
+            a, b = measure_round(args, recipe, overrides, workdir)
             ratios.append(a["samples_per_s"] / b["samples_per_s"])
             print(f"{round_:>5} {a['samples_per_s']:>14.2f} {b['samples_per_s']:>15.2f} "
-                  f"{ratios[-1]:>6.3f} {a['startup_s']:>14.1f} {b['startup_s']:>15.1f}")
+                  f"{ratios[-1]:>6.3f} {seconds(a['startup_s']):>14} {seconds(b['startup_s']):>15}")
             if args.json:
                 with args.json.open("a") as handle:
                     handle.write(json.dumps({**setting, "round": round_, "ftk": a, "bare": b,
@@ -202,6 +275,21 @@ def main() -> None:
         print(f"ftk / bare throughput: median {statistics.median(ratios):.3f}, mean "
               f"{sum(ratios) / len(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
               f"target >= 0.95")
+
+
+def seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def measure_round(args: argparse.Namespace, recipe: Path, overrides: list[str],
+                  workdir: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """One A B pair: (ftk, bare), each {"samples_per_s", "startup_s"}."""
+    if not args.interleave:
+        return (summarise(run_ftk(recipe, overrides, workdir), args.batch_size, args.skip),
+                summarise(run_bare(recipe, overrides, workdir), args.batch_size, args.skip))
+    durations = run_interleaved(recipe, overrides, workdir, args.interleave)
+    return tuple({"samples_per_s": steady_rate(durations[arm][args.skip:], args.batch_size),
+                  "startup_s": None} for arm in ("ftk", "bare"))  # one process: no startup
 
 
 def make_tiny_recipe(workdir: Path, examples: int = 160) -> Path:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import resource
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from datasets import DatasetDict
 from sklearn.metrics import confusion_matrix
-from transformers import set_seed
+from transformers import TrainerCallback, set_seed
 
 from toolkit.advice import class_counts, count_parameters, data_size_advice, report_advice
 from toolkit.artifacts import (BASELINE_FILE, HISTORY, check_output_dir_free, prepare_output_dir,
@@ -36,10 +37,13 @@ from toolkit.training import HistoryCallback, build_trainer, build_training_argu
 from toolkit.verdict import verdict_for_run
 
 
-def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> Path:
+def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
+          callbacks: Sequence[TrainerCallback] = ()) -> Path:
     """Fine-tune as `config` says; returns the run directory.
 
     `resume`: continue the killed run in output_dir from its last complete checkpoint.
+    `callbacks`: extra TrainerCallbacks, for library use (benchmarks/overhead.py times steps
+    with one).
     """
     started = time.perf_counter()
     output_dir = Path(config.training["output_dir"])
@@ -85,6 +89,8 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False) -> P
                             compute_metrics, history)
     sample = unaugmented_training_sample(task, data, processor, config, args.seed)
     watch = OverfittingWatch(sample, config.overfitting.patience).attach(trainer)
+    for callback in callbacks:
+        trainer.add_callback(callback)
     train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     metrics = final_metrics(trainer, splits, data, train_output.metrics)
