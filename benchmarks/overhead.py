@@ -8,7 +8,12 @@ Both read the time of every optimizer step; steady-state samples/s is the batch 
 trimmed mean step duration after the first --skip steps.
 Also reported: startup time (process start to the end of the first optimizer step).
 
+With --interleave K both arms run in one process instead, K steps each in turn (ftk's training
+through toolkit.run.train, the bare loop from a TrainerCallback), so a machine whose speed drifts
+over minutes slows both alike; startup is not measured then.
+
     python benchmarks/overhead.py                      # BBC + MiniLM recipe on the CPU, 2 rounds
+    python benchmarks/overhead.py --interleave 5 --steps 40 --rounds 3   # the same, drift-proof
     python benchmarks/overhead.py --tiny               # seconds: a tiny BERT, for the test suite
     python benchmarks/overhead.py --synthetic bert-base --device cuda --batch-size 32 \
         --steps 150 --skip 30 [--bf16]                 # a GPU: random BERT-base, 128 tokens

@@ -58,6 +58,47 @@ def test_train_reuses_the_baselines_and_ends_with_a_verdict(run):
     assert "Data size: 81 labelled training examples" in trained.stdout
 
 
+def scores(baselines: dict) -> list:
+    """What a baseline.json says about the models, without its wall-clock times."""
+    return [{k: v for k, v in b.items() if not k.endswith("_s")} for b in baselines["baselines"]]
+
+
+def test_baselines_fitted_in_a_side_process_score_the_same(run, tmp_path):
+    """baseline.background: true (the default on a GPU) fits them beside training."""
+    _, config, _, _, first = run
+    run_dir = tmp_path / "beside"
+    trained = ftk("train", "--config", str(config), "--output_dir", str(run_dir),
+                  "--baseline.background", "true", "--num_train_epochs", "1")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "Baselines: fitting the cheap models in a side process" in trained.stdout
+    beside = json.loads((run_dir / "baseline.json").read_text())
+    assert scores(beside) == scores(first) and beside["fingerprint"] == first["fingerprint"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["verdict"]["baseline"] == "tfidf_logreg"
+    assert "| tfidf_logreg (best on validation) |" in (run_dir / "report.md").read_text()
+
+
+def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_path):
+    import dataclasses
+
+    from datasets import Dataset, DatasetDict
+
+    from toolkit.baselines import fit_in_side_process
+    from toolkit.config import load_config
+    from toolkit.data import LoadedData
+    from toolkit.log import WARNINGS, reset_warnings
+
+    config = load_config(None, ["--output_dir", str(tmp_path)])
+    config = dataclasses.replace(config, task="no-such-task")  # run_baselines raises on it
+    split = Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]})
+    data = LoadedData(DatasetDict(train=split, validation=split), ["x", "y"], "label")
+    reset_warnings()
+    assert fit_in_side_process(config, data)() is None
+    (warning,) = WARNINGS
+    assert "The baselines failed in their side process (NotImplementedError: no baselines for " \
+           "task no-such-task)" in warning and "`ftk baseline`" in warning
+
+
 def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
     run_dir, _, _, _, _ = run
     for png in ("learning_curves.png", "confusion_matrix.png", "class_balance.png"):

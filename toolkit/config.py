@@ -152,6 +152,9 @@ class EarlyStoppingConfig:
 class BaselineConfig:
     enabled: bool = True  # `ftk train` first fits cheap baselines (baseline.json) and compares
     cnn_epochs: int = 2  # images: passes of the small CNN baseline over the training split
+    # Fit them in a side process while the model trains: true, false, or null = when training on
+    # a GPU (the CPU cores are idle then; on a CPU they are busy training).
+    background: bool | None = None
 
 
 @dataclass

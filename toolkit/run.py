@@ -19,7 +19,7 @@ from transformers import TrainerCallback, set_seed
 from toolkit.advice import class_counts, count_parameters, data_size_advice, report_advice
 from toolkit.artifacts import (BASELINE_FILE, HISTORY, check_output_dir_free, prepare_output_dir,
                                read_history, remove_checkpoints, write_run_files)
-from toolkit.baselines import baselines_for_run, write_baselines
+from toolkit.baselines import start_baselines_for_run, write_baselines
 from toolkit.config import RunConfig
 from toolkit.data import LoadedData, load_data
 from toolkit.distributed import on_main_then_everywhere, wait_for_everyone
@@ -65,8 +65,10 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
         say(describe_data(data))
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
-    # Cheap models first, on the same splits; one process is enough to fit them.
-    baselines = baselines_for_run(config, data, output_dir) if is_main_process() else None
+    # Cheap models on the same splits, fitted by the main process alone: before training, or
+    # beside it when the model trains on a GPU.
+    collect_baselines = start_baselines_for_run(config, data, output_dir,
+                                                on_gpu=args.device.type == "cuda")
     set_seed(args.seed)  # the new head's initial weights must not depend on what ran before
     model = task.load_model(config, data.label_names)
     advice = data_size_advice(class_counts(data.splits["train"][data.label_column],
@@ -79,8 +81,6 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
     if args.should_save:
         if checkpoint is None:
             prepare_output_dir(output_dir, overwrite)
-            if baselines:
-                write_baselines(output_dir / BASELINE_FILE, baselines)
         else:
             truncate_history(output_dir / HISTORY, checkpoint_step(checkpoint))
     wait_for_everyone()  # nobody trains into a run directory that is still being (re)made
@@ -92,6 +92,9 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
     for callback in callbacks:
         trainer.add_callback(callback)
     train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    baselines = collect_baselines()
+    if baselines and args.should_save:
+        write_baselines(output_dir / BASELINE_FILE, baselines)
 
     metrics = final_metrics(trainer, splits, data, train_output.metrics)
     metrics.update(data.report)  # e.g. skipped_images

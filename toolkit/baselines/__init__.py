@@ -67,7 +67,7 @@ def fingerprint(config: RunConfig) -> str:
     """What decides the baselines' numbers: a saved baseline.json is reused only if it matches."""
     keys = {"task": config.task, "metrics": config.metrics, "seed": config.training.get("seed"),
             "data": dataclasses.asdict(config.data),
-            "baseline": dataclasses.asdict(config.baseline)}
+            "cnn_epochs": config.baseline.cnn_epochs}  # not `background`: where, not what
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -129,21 +129,66 @@ def describe_baselines(result: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- entry points
 
 
-def baselines_for_run(config: RunConfig, data: LoadedData, output_dir: Path) -> dict[str, Any] | None:
-    """`ftk train`'s baselines: None when switched off (or on a non-main process); a matching
-    baseline.json left by `ftk baseline` in the run directory is reused, else they are fitted."""
+def start_baselines_for_run(config: RunConfig, data: LoadedData, output_dir: Path,
+                            on_gpu: bool) -> Callable[[], dict[str, Any] | None]:
+    """`ftk train`'s baselines; returns `collect()`, which gives them (None when switched off or
+    on a non-main process). A matching baseline.json left by `ftk baseline` in the run directory
+    is reused; else they are fitted now, or in a side process while the model trains
+    (baseline.background; by default when training on a GPU), and `collect()` waits for them."""
     from toolkit.log import is_main_process, say
 
     if not config.baseline.enabled or not is_main_process():
-        return None
+        return lambda: None
     saved = read_saved(output_dir / BASELINE_FILE, config)
     if saved is not None:
         say(f"Baselines: reusing {output_dir / BASELINE_FILE} (same data, seed and metrics)")
-    else:
-        say("Baselines: fitting the cheap models first (baseline.enabled: false skips this)")
-        saved = run_baselines(config, data)
-    say(describe_baselines(saved))
-    return saved
+        say(describe_baselines(saved))
+        return lambda: saved
+    background = config.baseline.background
+    if background or (background is None and on_gpu):
+        say("Baselines: fitting the cheap models in a side process while the model trains "
+            "(baseline.enabled: false skips them)")
+        return fit_in_side_process(config, data)
+    say("Baselines: fitting the cheap models first (baseline.enabled: false skips this)")
+    result = run_baselines(config, data)
+    say(describe_baselines(result))
+    return lambda: result
+
+
+def fit_in_side_process(config: RunConfig, data: LoadedData) -> Callable[[], dict[str, Any] | None]:
+    """run_baselines in a fresh process (spawned: the parent may hold a CUDA context) with one
+    thread, so it leaves the other cores to the DataLoader workers that feed the GPU."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from toolkit.log import say, warn
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=use_one_thread)
+    future = pool.submit(run_baselines, config, data)
+
+    def collect() -> dict[str, Any] | None:
+        try:
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - the trained model must not be lost to a baseline
+            warn(f"The baselines failed in their side process ({type(exc).__name__}: {exc}); "
+                 f"the run has no baseline comparison. `ftk baseline` with the same config "
+                 f"fits them alone and shows the full error.")
+            return None
+        finally:
+            pool.shutdown()
+        say(describe_baselines(result))
+        return result
+
+    return collect
+
+
+def use_one_thread() -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)  # BLAS and OpenMP pools of numpy and scikit-learn
 
 
 def baseline_command(config: RunConfig) -> Path:
