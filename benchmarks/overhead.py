@@ -188,7 +188,7 @@ def interleaved(recipe: Path, overrides: list[str], segment: int, result_file: P
 
     bare_step, _ = build_bare_step(recipe, overrides)
     timer = Interleave(bare_step)
-    output_dir = Path(tempfile.mkdtemp(prefix="ftk-interleaved-"))
+    output_dir = result_file.parent / f"ftk-{time.time_ns()}"  # in the parent's temporary folder
     train(load_config(recipe, [*overrides, "--output_dir", str(output_dir)]), overwrite=True,
           callbacks=[timer])
     result_file.write_text(json.dumps({"ftk": timer.ftk, "bare": timer.bare}))
