@@ -32,6 +32,16 @@ def test_overhead_benchmark_tiny_mode_reports_a_ratio(tmp_path):
     assert row["ratio"] == pytest.approx(row["ftk"]["samples_per_s"] / row["bare"]["samples_per_s"])
 
 
+def test_overhead_benchmark_interleaves_both_arms_in_one_process(tmp_path):
+    results = tmp_path / "overhead.jsonl"
+    out = run_benchmark("overhead.py", "--steps", "8", "--skip", "1", "--rounds", "1",
+                        "--interleave", "2", "--json", str(results))
+    assert re.search(r"^\s+1\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+-\s+-$", out, re.M)  # no startup
+    (row,) = [json.loads(line) for line in results.read_text().splitlines()]
+    assert row["interleave"] == 2 and row["ftk"]["startup_s"] is None
+    assert row["ftk"]["samples_per_s"] > 0 and row["bare"]["samples_per_s"] > 0
+
+
 def load_script(name: str):
     """A benchmark script as a module, to test its arithmetic on hand-made inputs."""
     import importlib.util
