@@ -231,7 +231,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_RECIPE)
     parser.add_argument("--synthetic", choices=sorted(SYNTHETIC), help="instead of --config: a "
-                        "model of this size with random weights, and random texts")
+                        "model of this size with random weights, and texts made on the spot")
     parser.add_argument("--tiny", action="store_const", const="tiny", dest="synthetic",
                         help="same as --synthetic tiny: seconds, for the test suite")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
