@@ -38,6 +38,20 @@ def folder_run(tiny_vit, tmp_path_factory):
     return run_dir, run_cli(config)
 
 
+def test_image_baselines_fit_in_a_side_process(folder_run, tmp_path):
+    """baseline.background: true (the default on a GPU): the images cross to a spawned process."""
+    run_dir, _ = folder_run
+    beside = tmp_path / "beside"
+    result = run_cli(run_dir / "run_config.yaml", "--output_dir", str(beside), "--overwrite",
+                     "--baseline.background", "true", "--num_train_epochs", "1")
+    assert "Baselines: fitting the cheap models in a side process" in result.stdout
+    baselines = json.loads((beside / "baseline.json").read_text())
+    assert [b["name"] for b in baselines["baselines"]] == \
+        [b["name"] for b in json.loads((run_dir / "baseline.json").read_text())["baselines"]]
+    assert all(0 <= b["test"]["accuracy"] <= 1 for b in baselines["baselines"])
+    assert json.loads((beside / "metrics.json").read_text())["verdict"] is not None
+
+
 def history(run_dir):
     return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
