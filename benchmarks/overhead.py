@@ -139,13 +139,18 @@ def bare_loop(recipe: Path, overrides: list[str], result_file: Path) -> None:
 
 
 def run_bare(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, float]:
-    result = workdir / f"bare-{time.time_ns()}.json"
     started = time.time()
-    run_checked([sys.executable, __file__, "--bare", "--config", str(recipe),
-                 "--result", str(result), "--", *overrides])
-    timing = json.loads(result.read_text())
+    timing = run_this_script(["--bare"], recipe, overrides, workdir)
     timing["start"] = started  # process launch, as for A
     return timing
+
+
+def run_this_script(mode: list[str], recipe: Path, overrides: list[str], workdir: Path) -> dict:
+    """This script in a fresh process, in a hidden `mode`; returns the JSON it wrote."""
+    result = workdir / f"result-{time.time_ns()}.json"
+    run_checked([sys.executable, __file__, *mode, "--config", str(recipe), "--result",
+                 str(result), "--", *overrides])
+    return json.loads(result.read_text())
 
 
 # ----------------------------------------------------------------------------- A and B in turn
@@ -192,14 +197,6 @@ def interleaved(recipe: Path, overrides: list[str], segment: int, result_file: P
     train(load_config(recipe, [*overrides, "--output_dir", str(output_dir)]), overwrite=True,
           callbacks=[timer])
     result_file.write_text(json.dumps({"ftk": timer.ftk, "bare": timer.bare}))
-
-
-def run_interleaved(recipe: Path, overrides: list[str], workdir: Path,
-                    segment: int) -> dict[str, list[float]]:
-    result = workdir / f"interleaved-{time.time_ns()}.json"
-    run_checked([sys.executable, __file__, "--interleave", str(segment), "--child", "--config",
-                 str(recipe), "--result", str(result), "--", *overrides])
-    return json.loads(result.read_text())
 
 
 # ----------------------------------------------------------------------------- report
@@ -292,7 +289,8 @@ def measure_round(args: argparse.Namespace, recipe: Path, overrides: list[str],
     if not args.interleave:
         return (summarise(run_ftk(recipe, overrides, workdir), args.batch_size, args.skip),
                 summarise(run_bare(recipe, overrides, workdir), args.batch_size, args.skip))
-    durations = run_interleaved(recipe, overrides, workdir, args.interleave)
+    durations = run_this_script(["--interleave", str(args.interleave), "--child"], recipe,
+                                overrides, workdir)
     return tuple({"samples_per_s": steady_rate(durations[arm][args.skip:], args.batch_size),
                   "startup_s": None} for arm in ("ftk", "bare"))  # one process: no startup
 
