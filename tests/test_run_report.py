@@ -140,6 +140,10 @@ def test_bad_baseline_config_is_a_clear_error(tmp_path):
     result = ftk("baseline", "--config", str(config))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'baseline.enabled' must be true or false" in result.stderr
+    config.write_text("baseline: {background: sometimes}\n")
+    result = ftk("baseline", "--config", str(config))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "'baseline.background' must be true or false or null" in result.stderr
     config.write_text("overfitting: {patience: 0}\n")
     result = ftk("baseline", "--config", str(config))
     assert result.returncode == 2 and "'overfitting.patience' (1 or more)" in result.stderr
