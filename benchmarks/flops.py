@@ -113,7 +113,7 @@ def synthetic_batch(model: torch.nn.Module, batch_size: int, seq_len: int,
 
 def recipe_model(config_path: Path) -> tuple[torch.nn.Module, Any]:
     sys.path.insert(0, str(ROOT))
-    from toolkit.config import load_config
+    from toolkit.config.load import load_config
     from toolkit.tasks import get_task
 
     config = load_config(config_path, [])

@@ -35,10 +35,12 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
     """Optimizer steps per second after `warmup` steps (worker start-up and first batches)."""
     from transformers import TrainerCallback, set_seed
 
-    from toolkit.config import load_config
-    from toolkit.data import load_data
+    from toolkit.config.load import load_config
+    from toolkit.data.load import load_data
     from toolkit.tasks import get_task
-    from toolkit.training import build_trainer, build_training_arguments, HistoryCallback
+    from toolkit.training.trainer import build_trainer
+    from toolkit.training.arguments import build_training_arguments
+    from toolkit.training.history import HistoryCallback
 
     class Clock(TrainerCallback):
         def __init__(self):

@@ -78,11 +78,11 @@ def build_bare_step(recipe: Path, overrides: list[str]):
     from torch.utils.data import DataLoader
     from transformers import set_seed
 
-    from toolkit.config import load_config
-    from toolkit.data import load_data
-    from toolkit.schedules import lr_factor
+    from toolkit.config.load import load_config
+    from toolkit.data.load import load_data
+    from toolkit.training.schedules import lr_factor
     from toolkit.tasks import get_task
-    from toolkit.training import build_training_arguments, steps_per_epoch, total_steps
+    from toolkit.training.arguments import build_training_arguments, steps_per_epoch, total_steps
 
     config = load_config(recipe, overrides)
     args = build_training_arguments(config)
@@ -162,8 +162,8 @@ def interleaved(recipe: Path, overrides: list[str], segment: int, result_file: P
     segments seconds apart run on the same machine state."""
     from transformers import TrainerCallback
 
-    from toolkit.config import load_config
-    from toolkit.run import train
+    from toolkit.config.load import load_config
+    from toolkit.commands.train import train
 
     class Interleave(TrainerCallback):
         """After every `segment` Trainer steps, `segment` bare steps. A Trainer step's duration

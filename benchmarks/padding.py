@@ -50,8 +50,8 @@ def first_sentences(text: str, rng: random.Random, most: int = 8) -> str:
 def write_short_bbc(workdir: Path, seed: int) -> dict[str, Path]:
     """BBC train/validation CSVs whose texts are cut to varied lengths."""
     sys.path.insert(0, str(ROOT))
-    from toolkit.config import DataConfig
-    from toolkit.data import load_data
+    from toolkit.config.schema import DataConfig
+    from toolkit.data.load import load_data
 
     data = load_data(DataConfig(builtin="bbc-news"), ["text"], seed=seed)
     rng = random.Random(seed)
@@ -73,8 +73,8 @@ def write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 def token_lengths(recipe: Path, overrides: list[str]) -> list[int]:
     """Tokens per training text after truncation: how much padding there is to save."""
-    from toolkit.config import load_config
-    from toolkit.data import load_data
+    from toolkit.config.load import load_config
+    from toolkit.data.load import load_data
     from toolkit.tasks import get_task
 
     config = load_config(recipe, overrides)

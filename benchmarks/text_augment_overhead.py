@@ -69,14 +69,15 @@ def tiny_setup(folder: Path) -> tuple[Path, list[str]]:
 
 
 def bbc_texts() -> list[str]:
-    from toolkit.builtin import load_builtin_dataset
+    from toolkit.data.builtin import load_builtin_dataset
 
     return list(load_builtin_dataset("bbc-news")["train"][:]["text"])
 
 
 def operation_speeds(texts: list[str], max_words: int, count: int) -> dict[str, float]:
     """texts/s of each operation alone (strength drawn as `trivial` would) and of trivial."""
-    from toolkit.augment.text import OPERATIONS, Step, TextAugmenter, TextPolicy, trivial_steps
+    from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy, trivial_steps
+    from toolkit.augment.text import TextAugmenter
 
     policies = {name: TextPolicy((Step(name, None, 1.0),), "sequence") for name in OPERATIONS}
     policies["trivial"] = TextPolicy(trivial_steps(), "one_of")
@@ -94,10 +95,12 @@ def operation_speeds(texts: list[str], max_words: int, count: int) -> dict[str, 
 
 def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> float:
     """Optimizer steps/s of the recipe's training loop, text augmentation on or off."""
-    from toolkit.config import load_config
-    from toolkit.data import load_data
+    from toolkit.config.load import load_config
+    from toolkit.data.load import load_data
     from toolkit.tasks import get_task
-    from toolkit.training import HistoryCallback, build_trainer, build_training_arguments
+    from toolkit.training.history import HistoryCallback
+    from toolkit.training.trainer import build_trainer
+    from toolkit.training.arguments import build_training_arguments
 
     overrides = SHORT_RUN + ["--max_steps", str(steps), "--output_dir", str(output),
                              "--augment.text", "trivial" if augment else "null"]

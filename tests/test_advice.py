@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.advice import MIN_PER_CLASS, MIN_TOTAL, data_size_advice, min_total
+from toolkit.advice.data_size import MIN_PER_CLASS, MIN_TOTAL, data_size_advice, min_total
 
 
 def test_no_warning_above_both_thresholds():

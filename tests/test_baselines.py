@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from conftest import make_texts
-from toolkit.baselines import best_baseline, score_candidate
-from toolkit.baselines import image as image_baselines
-from toolkit.baselines import text as text_baselines
-from toolkit.metrics import prediction_scorer
+from toolkit.advice.baselines.candidate import best_baseline, score_candidate
+from toolkit.advice.baselines import image as image_baselines
+from toolkit.advice.baselines import text as text_baselines
+from toolkit.metrics.classification import prediction_scorer
 
 SCORE = prediction_scorer(["accuracy", "f1_macro"])
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from toolkit.config import load_config, parse_overrides
-from toolkit.errors import UserError
+from toolkit.config.load import load_config, parse_overrides
+from toolkit.core.errors import UserError
 
 
 def write(tmp_path, text):

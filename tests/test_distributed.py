@@ -114,8 +114,8 @@ def test_one_copy_of_each_run_file(runs):
 
 
 def test_mixed_precision_set_twice_differently_is_refused(monkeypatch):
-    from toolkit.distributed import check_mixed_precision
-    from toolkit.errors import UserError
+    from toolkit.core.distributed import check_mixed_precision
+    from toolkit.core.errors import UserError
 
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")
     with pytest.raises(UserError, match="set twice, differently"):

@@ -91,7 +91,7 @@ def test_logged_lr_follows_warmup_then_cosine(finished_run):
 
 
 def test_resolved_config_reruns_the_same_run(finished_run):
-    from toolkit.config import load_config
+    from toolkit.config.load import load_config
 
     run_dir, _ = finished_run
     saved = load_config(run_dir / "run_config.yaml")

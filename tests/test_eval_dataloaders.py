@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datasets
 
-from toolkit.config import RunConfig
-from toolkit.training import HistoryCallback, build_trainer, build_training_arguments
+from toolkit.config.schema import RunConfig
+from toolkit.training.history import HistoryCallback
+from toolkit.training.trainer import build_trainer
+from toolkit.training.arguments import build_training_arguments
 
 
 def test_other_dataset_gets_its_own_loader_with_persistent_workers(tiny_bert, tmp_path):

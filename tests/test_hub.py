@@ -38,9 +38,9 @@ def run_dir(tmp_path_factory, tiny_bert) -> Path:
     """A finished run directory as run.train leaves it (model, tokenizer, config, card, ...)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from toolkit.artifacts import write_run_files
-    from toolkit.config import load_config
-    from toolkit.modelcard import write_model_card
+    from toolkit.outputs.run_dir import write_run_files
+    from toolkit.config.load import load_config
+    from toolkit.outputs.model_card import write_model_card
 
     folder = tmp_path_factory.mktemp("push")
     run = folder / "tiny-run"

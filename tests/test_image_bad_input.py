@@ -73,8 +73,8 @@ def test_corrupt_images_stop_the_run_with_their_paths(tmp_path, capsys):
 
 def test_corrupt_images_skipped_when_configured(tmp_path):
     """bad_images: skip drops the unreadable rows (counted) and keeps the rest."""
-    from toolkit.config import load_config
-    from toolkit.data import load_data
+    from toolkit.config.load import load_config
+    from toolkit.data.load import load_data
 
     train = make_image_folder(tmp_path / "train", 3, seed=0)
     write_corrupt_image(train / "square" / "broken.png")

@@ -13,7 +13,8 @@ from torchvision.transforms import v2
 from conftest import TINY_VIT_SIZES, draw_shape
 from toolkit.augment.image import Geometry, ToNormalizedTensor, augmentation_is_on, train_transform
 from toolkit.augment.image import TrivialAugmentWide as LeanTrivialAugment
-from toolkit.config import AugmentConfig, load_config
+from toolkit.config.schema import AugmentConfig
+from toolkit.config.load import load_config
 from toolkit.tasks import image_classification as task
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from conftest import TINY_VIT_SIZES
-from toolkit.config import load_config
-from toolkit.errors import UserError
+from toolkit.config.load import load_config
+from toolkit.core.errors import UserError
 from toolkit.tasks import image_classification, masked_image_modeling, text_classification
 
 

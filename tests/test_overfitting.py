@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import make_texts, write_csv, write_text_config
-from toolkit.overfitting import best_evaluation, overfitting_onset, summarize, training_sample
+from toolkit.advice.overfitting import best_evaluation, overfitting_onset, summarize, training_sample
 
 
 def test_healthy_history_does_not_warn():

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from toolkit.config import load_config
-from toolkit.data import load_data
-from toolkit.errors import UserError
+from toolkit.config.load import load_config
+from toolkit.data.load import load_data
+from toolkit.core.errors import UserError
 from toolkit.tasks import text_classification as task
 
 

@@ -98,7 +98,7 @@ def test_predict_table_writes_every_row_with_topk_labels(text_run, tmp_path):
 def test_predict_scores_match_transformers_pipeline(text_run, tmp_path):
     from transformers import pipeline
 
-    from toolkit.predict import predict
+    from toolkit.use.predict import predict
 
     texts = ["goal match team win", "market profit shares bank", "chip data code"]
     source = write_csv(tmp_path / "new.csv", [(t, "") for t in texts], header=("text", "id"))
@@ -121,7 +121,7 @@ def test_predict_one_text(text_run):
 
 
 def test_evaluate_reproduces_the_runs_test_metrics(text_run, tmp_path):
-    from toolkit.evaluation import evaluate_run
+    from toolkit.use.evaluate import evaluate_run
 
     out = tmp_path / "eval.json"
     results = evaluate_run(text_run, text_run.parent / "test.csv", output=out, batch_size=5)
@@ -179,7 +179,7 @@ def test_predict_image_folder(image_run, images, tmp_path):
     from PIL import Image
     from transformers import ViTForImageClassification, ViTImageProcessor
 
-    from toolkit.predict import predict
+    from toolkit.use.predict import predict
 
     out = tmp_path / "preds.csv"
     rows = predict(image_run, input_path=images, output=out, top_k=2, batch_size=4)
@@ -205,8 +205,8 @@ def test_predict_one_image(image_run, images):
 
 
 def test_evaluate_image_folder(image_run, images):
-    from toolkit.evaluation import evaluate_run
-    from toolkit.predict import predict
+    from toolkit.use.evaluate import evaluate_run
+    from toolkit.use.predict import predict
 
     results = evaluate_run(image_run, images)
     predicted = [r["pred_label"] for r in predict(image_run, input_path=images)]

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from conftest import (REPEATED_SENTENCES, TINY_VIT_SIZES, expect_user_error, make_texts,
                       write_csv, write_mim_config, write_mlm_config, write_pattern_images,
                       write_text_config)
-from toolkit.config import load_config
+from toolkit.config.load import load_config
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -177,7 +177,7 @@ def test_mim_output_transfers_to_an_image_classifier(mim_run):
     """ViTForImageClassification built on the MIM output: every encoder tensor loads."""
     from transformers import ViTForImageClassification, ViTForMaskedImageModeling
 
-    from toolkit.transfer import check_encoder_loaded
+    from toolkit.model.transfer import check_encoder_loaded
 
     model, info = ViTForImageClassification.from_pretrained(
         mim_run["out"], num_labels=3, output_loading_info=True)
@@ -222,8 +222,8 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     """Trainer's own best-model reload drops ViT's renamed encoder tensors; ours must not."""
     from transformers import TrainingArguments, ViTConfig, ViTForMaskedImageModeling
 
-    from toolkit.config import RunConfig
-    from toolkit.training import ToolkitTrainer
+    from toolkit.config.schema import RunConfig
+    from toolkit.training.trainer import ToolkitTrainer
 
     config = ViTConfig(**{k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"},
                        encoder_stride=4)
@@ -300,8 +300,8 @@ def test_chain_with_other_architecture_fails_before_pretraining(tiny_bert, text_
 def test_image_classifier_from_a_mim_output_that_does_not_fit(mim_run, tmp_path):
     """The image task checks its checkpoint's encoder like the text task: a ViT whose config
     promises 3 layers but whose weights hold 2 is refused, naming the missing tensors."""
-    from toolkit.config import load_config
-    from toolkit.errors import UserError
+    from toolkit.config.load import load_config
+    from toolkit.core.errors import UserError
     from toolkit.tasks import image_classification
 
     broken = tmp_path / "broken"
@@ -387,8 +387,8 @@ def test_whole_word_masking_hides_every_piece_of_a_word(tmp_path):
 
 
 def test_unlabelled_data_keeps_test_inputs_out_unless_asked(tiny_bert, text_data, tmp_path):
-    from toolkit.data import load_data
-    from toolkit.unlabelled import load_unlabelled
+    from toolkit.data.load import load_data
+    from toolkit.data.unlabelled import load_unlabelled
 
     config = load_config(write_text_config(tmp_path / "c.yaml", tiny_bert, text_data,
                                            tmp_path / "o"))

@@ -146,7 +146,7 @@ def test_resume_and_overwrite_conflict(recipe, tmp_path, capsys):
 
 
 def test_truncate_history_drops_replayed_and_torn_rows(tmp_path):
-    from toolkit.resume import truncate_history
+    from toolkit.training.resume import truncate_history
 
     path = tmp_path / "history.jsonl"
     rows = [{"kind": "step", "step": s} for s in (1, 2, 3)] + [{"kind": "eval", "step": 2}]

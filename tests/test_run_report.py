@@ -83,10 +83,10 @@ def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_
 
     from datasets import Dataset, DatasetDict
 
-    from toolkit.baselines import fit_in_side_process
-    from toolkit.config import load_config
-    from toolkit.data import LoadedData
-    from toolkit.log import WARNINGS, reset_warnings
+    from toolkit.advice.baselines.fit import fit_in_side_process
+    from toolkit.config.load import load_config
+    from toolkit.data.load import LoadedData
+    from toolkit.core.log import WARNINGS, reset_warnings
 
     config = load_config(None, ["--output_dir", str(tmp_path)])
     config = dataclasses.replace(config, task="no-such-task")  # run_baselines raises on it

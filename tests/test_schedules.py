@@ -41,10 +41,12 @@ def quick_config(folder: Path, model: Path, data: dict[str, Path], schedule: dic
 
 def build(config_path: Path, overrides: list[str] | None = None):
     """What `ftk train` builds up to trainer.train(): config, data, model, trainer, history."""
-    from toolkit.config import load_config
-    from toolkit.data import load_data
+    from toolkit.config.load import load_config
+    from toolkit.data.load import load_data
     from toolkit.tasks import get_task
-    from toolkit.training import HistoryCallback, build_trainer, build_training_arguments
+    from toolkit.training.history import HistoryCallback
+    from toolkit.training.trainer import build_trainer
+    from toolkit.training.arguments import build_training_arguments
 
     config = load_config(config_path, overrides)
     task = get_task(config.task)
@@ -218,9 +220,9 @@ def test_head_multiplier_alone_splits_body_and_head(tiny_bert, tiny_data, tmp_pa
 def test_layer_decay_on_a_model_without_known_layers_names_the_class():
     import torch
 
-    from toolkit.config import ScheduleConfig
-    from toolkit.errors import UserError
-    from toolkit.param_groups import group_specs
+    from toolkit.config.schema import ScheduleConfig
+    from toolkit.core.errors import UserError
+    from toolkit.training.param_groups import group_specs
 
     class Blocks(torch.nn.Module):
         base_model_prefix = "body"

@@ -79,8 +79,8 @@ def test_train_prints_the_same_summary_and_warnings(preview_and_run):
 
 
 def test_preview_lrs_match_the_lrs_the_run_used(preview_and_run, setup):
-    from toolkit.config import load_config
-    from toolkit.schedule_preview import preview
+    from toolkit.config.load import load_config
+    from toolkit.commands.schedule import preview
 
     folder, config, _ = setup
     _, _, _, rows = preview_and_run
@@ -100,7 +100,7 @@ def test_preview_lrs_match_the_lrs_the_run_used(preview_and_run, setup):
 
 
 def test_run_lr_plot_is_drawn_with_group_labels(preview_and_run, setup):
-    from toolkit.plots import distinct_lines
+    from toolkit.outputs.plots import distinct_lines
 
     folder, _, _ = setup
     _, _, _, rows = preview_and_run
@@ -118,7 +118,7 @@ def test_preview_counts_processes(setup, monkeypatch):
     assert two.returncode == 0, two.stderr[-2000:]
     assert "Schedule: 9 optimizer steps (3 per epoch" in two.stdout
     assert "processes: 2" in two.stdout
-    from toolkit.schedule_preview import processes
+    from toolkit.training.schedule_report import processes
 
     monkeypatch.setenv("WORLD_SIZE", "4")  # what accelerate launch / torchrun set
     assert processes(None) == 4 and processes(2) == 2
@@ -206,7 +206,7 @@ def test_bad_schedule_input_exits_2_with_a_clear_message(command, case, setup, c
 
 
 def test_summary_warnings_are_computed_from_lengths():
-    from toolkit.schedules import schedule_warnings
+    from toolkit.training.schedules import schedule_warnings
 
     assert schedule_warnings(warmup=5, total=100, per_epoch=50) == []
     assert schedule_warnings(warmup=20, total=100, per_epoch=50) == []  # exactly 20%: fine

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from toolkit.config import load_config
-from toolkit.training import build_training_arguments
+from toolkit.config.load import load_config
+from toolkit.training.arguments import build_training_arguments
 
 
 def test_loss_nan_filter_is_off_by_default_so_no_step_waits_on_the_device(tmp_path):

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 from conftest import write_text_config
-from toolkit.augment.text import (OPERATIONS, Step, TextAugmenter, TextPolicy, example_seed,
-                                  text_policy)
+from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy, text_policy
+from toolkit.augment.text import TextAugmenter, example_seed
 from toolkit.cli import main
-from toolkit.config import AugmentConfig, load_config
+from toolkit.config.schema import AugmentConfig
+from toolkit.config.load import load_config
 
 TEXT = ("The market rallied on Tuesday as shares in the bank rose sharply. Investors cheered "
         "strong profit growth at the company. Chelsea won the match against Arsenal in London. "
@@ -200,7 +201,7 @@ def test_nltk_wordnet_folder_built_from_debian_files(tmp_path, monkeypatch):
 
 def test_no_wordnet_anywhere_says_how_to_install(tmp_path, monkeypatch):
     from toolkit.augment import wordnet
-    from toolkit.errors import UserError
+    from toolkit.core.errors import UserError
 
     monkeypatch.setattr(wordnet, "nltk_has_wordnet", lambda: False)
     monkeypatch.setattr(wordnet, "DEBIAN_WORDNET", tmp_path / "nothing-here")
@@ -216,7 +217,7 @@ def test_no_wordnet_anywhere_says_how_to_install(tmp_path, monkeypatch):
 
 @pytest.fixture()
 def prepared(tiny_bert, text_data, tmp_path):
-    from toolkit.data import load_data
+    from toolkit.data.load import load_data
     from toolkit.tasks import text_classification as task
 
     config = load_config(write_text_config(tmp_path / "c.yaml", tiny_bert, text_data,

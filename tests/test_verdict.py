@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.verdict import CLEAR_POINTS, CLOSE_POINTS, verdict, verdict_for_run
+from toolkit.advice.verdict import CLEAR_POINTS, CLOSE_POINTS, verdict, verdict_for_run
 
 
 def test_baseline_within_noise_says_transformer_may_not_be_worth_it():

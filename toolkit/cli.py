@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from toolkit.errors import UserError
+from toolkit.core.errors import UserError
 
 RECIPES = Path(__file__).parent / "configs"
 DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"
@@ -49,7 +49,7 @@ def add_config_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def add_train_command(commands: Any) -> None:
-    from toolkit.config import describe_keys
+    from toolkit.config.schema import describe_keys
 
     train = commands.add_parser(
         "train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -152,14 +152,14 @@ def add_baseline_command(commands: Any) -> None:
 
 
 def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
-    from toolkit.baselines import baseline_command
+    from toolkit.commands.baseline import baseline_command
 
     baseline_command(load_recipe(args, overrides))
     return 0
 
 
 def add_pretrain_command(commands: Any) -> None:
-    from toolkit.config import describe_keys
+    from toolkit.config.schema import describe_keys
 
     pretrain = commands.add_parser(
         "pretrain", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def load_recipe(args: argparse.Namespace, overrides: list[str]) -> Any:
-    from toolkit.config import load_config
+    from toolkit.config.load import load_config
 
     return load_config(args.config or DEFAULT_RECIPE, overrides)
 
@@ -219,12 +219,12 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
         print(config.to_yaml(), end="")
         return 0
     if args.pretrain is not None:
-        from toolkit.config import load_config
-        from toolkit.pretrain import train_after_pretrain
+        from toolkit.config.load import load_config
+        from toolkit.commands.pretrain import train_after_pretrain
 
         train_after_pretrain(config, load_config(args.pretrain), overwrite=args.overwrite)
         return 0
-    from toolkit.run import train
+    from toolkit.commands.train import train
 
     train(config, overwrite=args.overwrite, resume=args.resume)
     return 0
@@ -234,7 +234,8 @@ def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
     config = load_recipe(args, overrides)
     if args.num_processes is not None and args.num_processes < 1:
         raise UserError(f"--num-processes must be at least 1, got {args.num_processes}.")
-    from toolkit.schedule_preview import preview, report_schedule
+    from toolkit.commands.schedule import preview
+    from toolkit.training.schedule_report import report_schedule
 
     result = preview(config, world_size=args.num_processes, png=args.png)
     print(f"Training examples: {result.num_train:,}; processes: {result.world_size}")
@@ -245,7 +246,7 @@ def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
 
 def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
-    from toolkit.predict import predict
+    from toolkit.use.predict import predict
 
     predict(args.run, input_path=args.input, text=args.text, output=args.output,
             top_k=args.top_k, batch_size=args.batch_size, text_column=args.text_column)
@@ -254,7 +255,7 @@ def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
 
 def run_evaluate(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
-    from toolkit.evaluation import evaluate_run
+    from toolkit.use.evaluate import evaluate_run
 
     evaluate_run(args.run, args.data, output=args.output, batch_size=args.batch_size,
                  text_column=args.text_column, label_column=args.label_column)
@@ -263,7 +264,7 @@ def run_evaluate(args: argparse.Namespace, overrides: list[str]) -> int:
 
 def run_push(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
-    from toolkit.hub import push_run
+    from toolkit.outputs.hub import push_run
 
     push_run(args.run, args.repo_id, private=args.private)
     return 0
@@ -280,7 +281,7 @@ def run_pretrain(args: argparse.Namespace, overrides: list[str]) -> int:
     if args.print_config:
         print(config.to_yaml(), end="")
         return 0
-    from toolkit.pretrain import pretrain
+    from toolkit.commands.pretrain import pretrain
 
     pretrain(config, overwrite=args.overwrite)
     return 0
@@ -290,7 +291,7 @@ def run_augment(args: argparse.Namespace, overrides: list[str]) -> int:
     if args.n < 1 or args.k < 1:
         raise UserError(f"--n and --k must be at least 1 (got --n {args.n} --k {args.k}).")
     config = load_recipe(args, overrides)
-    from toolkit.augment.run import preview
+    from toolkit.commands.augment import preview
 
     print(preview(config, n=args.n, k=args.k, words=args.words, output=args.output))
     return 0

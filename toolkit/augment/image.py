@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from toolkit.config import AugmentConfig
+from toolkit.config.schema import AugmentConfig
 
 
 @dataclass

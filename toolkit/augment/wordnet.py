@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit.errors import UserError
+from toolkit.core.errors import UserError
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 

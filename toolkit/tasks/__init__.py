@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from toolkit.errors import UserError
+from toolkit.core.errors import UserError
 
 
 class Task(Protocol):

@@ -19,11 +19,10 @@ from transformers import (AutoConfig, AutoImageProcessor, AutoModelForImageClass
                           PretrainedConfig, ViTImageProcessor)
 
 from toolkit.augment.image import Geometry, eval_transform, train_transform
-from toolkit.config import RunConfig
-from toolkit.errors import UserError
-from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
-                            model_kwargs, pretrained_kwargs)
-from toolkit.transfer import config_from_dict
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, model_kwargs, pretrained_kwargs
+from toolkit.model.transfer import config_from_dict
 
 pipeline_tag = "image-classification"
 GPU_WORKERS = 8  # at most, and never more than the cores left over

@@ -18,12 +18,11 @@ import torch
 from transformers import (AutoImageProcessor, AutoModelForMaskedImageModeling,
                           ViTForMaskedImageModeling, ViTImageProcessor)
 
-from toolkit.config import RunConfig
-from toolkit.errors import UserError
-from toolkit.log import say
-from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
-                            model_kwargs, pretrained_kwargs)
-from toolkit.transfer import config_from_dict
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.core.log import say
+from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, model_kwargs, pretrained_kwargs
+from toolkit.model.transfer import config_from_dict
 
 label_names = ["bool_masked_pos"]  # inputs that carry the training target
 pipeline_tag = "image-feature-extraction"

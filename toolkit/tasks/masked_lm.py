@@ -17,10 +17,9 @@ import datasets
 from transformers import (AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling,
                           DataCollatorForTokenClassification, PreTrainedTokenizerBase)
 
-from toolkit.config import RunConfig
-from toolkit.errors import UserError
-from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
-                            pretrained_kwargs)
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, pretrained_kwargs
 
 label_names = ["labels"]  # inputs that carry the training target
 pipeline_tag = "fill-mask"

@@ -8,12 +8,11 @@ import datasets
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
                           DataCollatorWithPadding, PreTrainedTokenizerBase)
 
-from toolkit.augment.text import (AugmentThenTokenize, TextAugmenter, lazily_augmented,
-                                  text_policy)
-from toolkit.config import RunConfig
-from toolkit.errors import UserError
-from toolkit.models import (checkpoint_location, load_checkpoint_model, load_failure,
-                            pretrained_kwargs)
+from toolkit.augment.text import AugmentThenTokenize, TextAugmenter, lazily_augmented
+from toolkit.config.text_policy import text_policy
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, pretrained_kwargs
 
 pipeline_tag = "text-classification"
 

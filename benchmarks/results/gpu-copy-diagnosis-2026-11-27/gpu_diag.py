@@ -6,7 +6,7 @@ steps for some. Ran on an H100 as `STEPS=80 bash run.sh` (the .txt files beside 
 output); `DEV=cpu SIZE=tiny STEPS=40 bash run.sh` checks it on a CPU in a minute (there the bare
 process segfaults at exit after printing its results, in torch 2.14's profiler teardown).
 """
-import json, statistics, sys, time, tempfile
+import json, sys, time, tempfile
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -43,11 +43,10 @@ def make_profiler():
 def bare_setup(recipe):
     from torch.utils.data import DataLoader
     from transformers import set_seed
-    from toolkit.config import load_config
-    from toolkit.data import load_data
-    from toolkit.schedules import lr_factor
+    from toolkit.config.load import load_config
+    from toolkit.data.load import load_data
     from toolkit.tasks import get_task
-    from toolkit.training import build_training_arguments, steps_per_epoch, total_steps
+    from toolkit.training.arguments import build_training_arguments
     overrides = overhead.common_overrides(STEPS, BATCH, DEV, False)
     config = load_config(recipe, overrides)
     args = build_training_arguments(config)

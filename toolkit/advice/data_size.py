@@ -1,0 +1,72 @@
+"""Data-size advice before training: are there enough labelled examples for this model?
+
+Thresholds (reasoning in docs/data-size-advice.md):
+- MIN_PER_CLASS labelled training examples in the smallest class;
+- MIN_TOTAL labelled training examples in all, for a model of REFERENCE_PARAMETERS or fewer,
+  growing in proportion to the parameter count above that (a bigger model has more to fit and
+  fine-tunes less stably on small sets).
+Below either, the run goes on but warns and says what to try instead.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from toolkit.core.log import say, warn
+
+MIN_PER_CLASS = 100  # examples in the smallest class
+MIN_TOTAL = 1000  # examples in all, for models up to REFERENCE_PARAMETERS
+REFERENCE_PARAMETERS = 110_000_000  # BERT-base
+
+SUGGESTIONS = ("augmentation (the `augment` section), continued pre-training on unlabelled "
+               "in-domain text or images, a smaller model, or the cheap baseline (`ftk baseline`)")
+
+
+def min_total(num_parameters: int) -> int:
+    return max(MIN_TOTAL, round(MIN_TOTAL * num_parameters / REFERENCE_PARAMETERS))
+
+
+def format_parameters(count: int) -> str:
+    """22_700_000 -> '22.7M'; 33_000 -> '33k'."""
+    return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k"
+
+
+def count_parameters(model: Any) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def data_size_advice(class_counts: dict[str, int], num_parameters: int) -> dict[str, Any]:
+    """The figures and the warnings (empty when the data set is large enough)."""
+    total = sum(class_counts.values())
+    smallest = min(class_counts, key=class_counts.get)
+    needed = min_total(num_parameters)
+    warnings = []
+    if class_counts[smallest] < MIN_PER_CLASS:
+        warnings.append(
+            f"class '{smallest}' has only {class_counts[smallest]} labelled training examples "
+            f"(advice: at least {MIN_PER_CLASS} per class); fine-tuning on so few is noisy and a "
+            f"classic model often does as well. Consider {SUGGESTIONS}.")
+    if total < needed:
+        warnings.append(
+            f"{total:,} labelled training examples for a {format_parameters(num_parameters)}-parameter "
+            f"model (advice: at least {needed:,} for this size); expect unstable results that "
+            f"vary with the seed. Consider {SUGGESTIONS}.")
+    return {"train_examples": total, "per_class": dict(class_counts), "smallest_class": smallest,
+            "num_parameters": num_parameters, "min_per_class": MIN_PER_CLASS,
+            "min_total": needed, "warnings": warnings}
+
+
+def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
+    counts = Counter(labels)
+    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}
+
+
+def report_advice(advice: dict[str, Any]) -> None:
+    """Console: the figures always, the warnings when there are any."""
+    say(f"Data size: {advice['train_examples']:,} labelled training examples, smallest class "
+        f"'{advice['smallest_class']}' {advice['per_class'][advice['smallest_class']]:,}; model "
+        f"{format_parameters(advice['num_parameters'])} parameters (advice: >= {advice['min_per_class']} "
+        f"per class, >= {advice['min_total']:,} in all)")
+    for message in advice["warnings"]:
+        warn(f"Small data set: {message}")

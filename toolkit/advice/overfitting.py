@@ -1,0 +1,160 @@
+"""Overfitting watch: score a fixed training sample beside validation, warn when they part.
+
+At every evaluation the `OverfittingWatch` callback scores `overfitting.train_sample_size`
+training examples (drawn once, seeded, from the un-augmented training split) with the same
+metrics as validation; the Trainer logs them as `train_sample_*` and history.jsonl records a
+"train_sample" row beside each "eval" row. When validation loss has risen for `patience`
+evaluations in a row while training loss fell, it warns (once). At the end `summarize` names
+the best epoch and the train/validation gap there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import TrainerCallback
+
+from toolkit.core.log import warn
+
+SAMPLE_PREFIX = "train_sample"
+
+
+def training_sample(train: Any, size: int, seed: int) -> Any:
+    """Up to `size` training examples, the same ones every evaluation (None when size is 0)."""
+    if size <= 0:
+        return None
+    if len(train) <= size:
+        return train
+    return train.shuffle(seed=seed).select(range(size))
+
+
+def overfitting_onset(validation_losses: list[float], training_losses: list[float],
+                      patience: int) -> int | None:
+    """Index of the first evaluation that closes `patience` consecutive evaluations in which
+    validation loss rose while training loss fell; None if that never happens."""
+    streak = 0
+    for i in range(1, min(len(validation_losses), len(training_losses))):
+        diverging = (validation_losses[i] > validation_losses[i - 1]
+                     and training_losses[i] < training_losses[i - 1])
+        streak = streak + 1 if diverging else 0
+        if streak >= patience:
+            return i
+    return None
+
+
+def overfitting_message(epochs: list[float], validation_losses: list[float], onset: int,
+                        patience: int) -> str:
+    first = onset - patience
+    return (f"Overfitting: validation loss rose for {patience} evaluations in a row (epoch "
+            f"{epochs[first]:.2f} -> {epochs[onset]:.2f}: {validation_losses[first]:.4f} -> "
+            f"{validation_losses[onset]:.4f}) while training loss fell. The model is memorising "
+            f"the training set; early stopping keeps the best epoch, and more data, "
+            f"augmentation, a lower learning rate or fewer epochs would help.")
+
+
+class OverfittingWatch(TrainerCallback):
+    """Scores the training sample after each validation pass and watches the two losses."""
+
+    def __init__(self, sample: Any, patience: int):
+        self.sample = sample
+        self.patience = patience
+        self.trainer: Any = None
+        self.epochs: list[float] = []
+        self.validation_losses: list[float] = []
+        self.training_losses: list[float] = []
+        self.warning: str | None = None
+        self._last_train_loss: float | None = None
+        self.training = False  # only evaluations during training count, not the final one
+
+    def attach(self, trainer: Any) -> OverfittingWatch:
+        self.trainer = trainer
+        trainer.add_callback(self)
+        return self
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.training = True
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.training = False
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        # Without a sample, the watch falls back on the Trainer's running training loss.
+        if self.sample is None and logs and "loss" in logs:
+            self._last_train_loss = logs["loss"]
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if not self.training or not metrics or "eval_loss" not in metrics:
+            return
+        training_loss = self.score_sample() if self.sample is not None else \
+            self._last_train_loss
+        if training_loss is None:
+            return
+        self.epochs.append(state.epoch or 0.0)
+        self.validation_losses.append(metrics["eval_loss"])
+        self.training_losses.append(training_loss)
+        onset = overfitting_onset(self.validation_losses, self.training_losses, self.patience)
+        if onset is not None and self.warning is None:
+            self.warning = overfitting_message(self.epochs, self.validation_losses, onset,
+                                               self.patience)
+            warn(self.warning)
+
+    def score_sample(self) -> float:
+        # evaluation_loop + log rather than trainer.evaluate(): evaluate() would fire
+        # on_evaluate again (this very callback, and early stopping without its metric).
+        trainer = self.trainer
+        output = trainer.evaluation_loop(trainer.get_eval_dataloader(self.sample),
+                                         description="Training sample",
+                                         metric_key_prefix=SAMPLE_PREFIX)
+        trainer.log(output.metrics)
+        return output.metrics[f"{SAMPLE_PREFIX}_loss"]
+
+
+# ----------------------------------------------------------------------------- end of run
+
+
+def best_evaluation(rows: list[dict[str, Any]], metric: str,
+                    greater_is_better: bool) -> dict[str, Any] | None:
+    """The eval row of history.jsonl with the best `eval_<metric>` (the first one on ties, as
+    the Trainer keeps it), merged with the train_sample row logged at the same step."""
+    key = metric if metric.startswith("eval_") else f"eval_{metric}"
+    evals = [r for r in rows if r.get("kind") == "eval" and key in r]
+    if not evals:
+        return None
+    best = evals[0]
+    for row in evals[1:]:
+        if (row[key] > best[key]) if greater_is_better else (row[key] < best[key]):
+            best = row
+    sample = next((r for r in rows if r.get("kind") == SAMPLE_PREFIX
+                   and r["step"] == best["step"]), {})
+    return {**sample, **best}
+
+
+def summarize(rows: list[dict[str, Any]], metric: str, greater_is_better: bool,
+              warning: str | None) -> dict[str, Any]:
+    """Best epoch, and the train-sample vs validation gap there (metric in points, and loss)."""
+    best = best_evaluation(rows, metric, greater_is_better)
+    summary: dict[str, Any] = {"warning": warning, "best_epoch": None}
+    if best is None:
+        return summary
+    summary.update(best_epoch=best["epoch"], best_step=best["step"],
+                   validation_loss=best["eval_loss"], validation_metric=best[f"eval_{metric}"],
+                   metric=metric)
+    sample_key = f"{SAMPLE_PREFIX}_{metric}"
+    if sample_key in best:
+        summary.update(train_sample_metric=best[sample_key],
+                       train_sample_loss=best[f"{SAMPLE_PREFIX}_loss"],
+                       gap_points=round(100 * (best[sample_key] - best[f"eval_{metric}"]), 2),
+                       loss_gap=round(best["eval_loss"] - best[f"{SAMPLE_PREFIX}_loss"], 4))
+    return summary
+
+
+def describe_summary(summary: dict[str, Any]) -> str:
+    if summary.get("best_epoch") is None:
+        return "Best epoch: no evaluation was recorded."
+    text = (f"Best epoch: {summary['best_epoch']:.2f} (step {summary['best_step']}), validation "
+            f"{summary['metric']} {summary['validation_metric']:.4f}")
+    if "gap_points" in summary:
+        text += (f"; training sample {summary['train_sample_metric']:.4f}: a train/validation "
+                 f"gap of {summary['gap_points']:.1f} points (loss {summary['train_sample_loss']:.4f}"
+                 f" vs {summary['validation_loss']:.4f})")
+    return text

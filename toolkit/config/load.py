@@ -1,0 +1,151 @@
+"""Run configuration: YAML file + `--key value` overrides -> one validated, typed `RunConfig`.
+
+Layout of a config file (every key optional except what the task needs):
+
+    task: text-classification        # which task module runs (see toolkit/tasks)
+    metrics: [accuracy, f1_macro]    # validation/test metrics; the first picks the best model
+    model:    {...}                  # ModelConfig
+    data:     {...}                  # DataConfig
+    augment:  {...}                  # AugmentConfig
+    schedule: {...}                  # ScheduleConfig
+    early_stopping: {...}            # EarlyStoppingConfig
+    baseline: {...}                  # BaselineConfig: cheap baselines before training
+    overfitting: {...}               # OverfittingConfig: training-sample scores, warning
+    learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
+    num_train_epochs: 3
+
+Overrides on the command line use the same names: `--learning_rate 5e-5` for TrainingArguments
+fields and top-level keys, `--model.name_or_path DIR` for keys inside a section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any
+import yaml
+from toolkit.core.errors import UserError, did_you_mean
+from toolkit.config.coerce import coerce
+from toolkit.config.schema import PRETRAIN_TASKS, RENAMED_KEYS, RunConfig, SECTIONS, TASKS, TRAINING_DEFAULTS, all_valid_keys, training_argument_names
+from toolkit.config.validate import validate
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read `path` (YAML), apply `--key value` overrides, validate, and fill defaults."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        raw = read_yaml(Path(path))
+    for key, value in parse_overrides(overrides or []):
+        set_dotted(raw, key, value)
+    config = build_config(raw)
+    config.source = str(path) if path is not None else None
+    if config.training.get("output_dir") is None:
+        stem = Path(path).stem if path is not None else "run"
+        config.training["output_dir"] = str(Path("runs") / stem)
+    return config
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(
+            f"Config file '{path}' does not exist. Give the path of a YAML recipe, for example "
+            f"one from configs/ (ls configs/)."
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UserError(f"Config file '{path}' is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"Config file '{path}' must hold a mapping of keys to values, not a "
+                        f"{type(data).__name__}.")
+    return data
+
+
+def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:
+    """`--key value`, `--key=value` and bare `--flag` (true) -> (key, YAML-parsed value) pairs."""
+    pairs = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise UserError(f"Unexpected argument '{arg}': overrides look like `--key value`.")
+        key = arg[2:]
+        if "=" in key:
+            key, text = key.split("=", 1)
+            i += 1
+        elif i + 1 < len(args) and not args[i + 1].startswith("--"):
+            text = args[i + 1]
+            i += 2
+        else:
+            text = "true"
+            i += 1
+        pairs.append((key, parse_value(text)))
+    return pairs
+
+
+def parse_value(text: str) -> Any:
+    """YAML-parse a command-line value, except that yes/no/on/off stay words: YAML 1.1 reads
+    `--eval_strategy no` as False. (`coerce` still accepts them for true/false keys.)"""
+    if text == "" or text.lower() in ("yes", "no", "on", "off"):
+        return text
+    return yaml.safe_load(text)
+
+
+def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+    """raw['model']['name_or_path'] = value for key 'model.name_or_path'."""
+    head, _, rest = key.partition(".")
+    if not rest:
+        raw[key] = value
+        return
+    section = raw.setdefault(head, {})
+    if not isinstance(section, dict):
+        raise UserError(f"Cannot set '{key}': '{head}' is not a section.")
+    set_dotted(section, rest, value)
+
+
+def build_config(raw: dict[str, Any]) -> RunConfig:
+    config = RunConfig()
+    training_fields = training_argument_names()
+    for key, value in raw.items():
+        if key in RENAMED_KEYS:
+            raise UserError(f"Config key '{key}' is not accepted: {RENAMED_KEYS[key]}.")
+        if key in SECTIONS:
+            setattr(config, key, build_section(key, value))
+        elif key == "task":
+            config.task = coerce(value, str, key)
+            if config.task not in TASKS:
+                raise UserError(f"Config key 'task' is '{config.task}'; valid tasks: "
+                                f"{', '.join(TASKS)}.{did_you_mean(config.task, TASKS)}")
+        elif key == "metrics":
+            config.metrics = coerce(value, list[str], key)
+        elif key in training_fields:
+            config.training[key] = coerce(value, training_fields[key], key)
+        else:
+            raise UserError(f"Unknown config key '{key}'.{did_you_mean(key, all_valid_keys())} "
+                            f"See `ftk train --help` for the sections and their keys.")
+    config.training = {**TRAINING_DEFAULTS, **config.training}
+    if config.task in PRETRAIN_TASKS and "metrics" not in raw:
+        config.metrics = ["loss"]  # pre-training has no labels: the best epoch is the lowest loss
+    validate(config)
+    return config
+
+
+def build_section(name: str, value: Any) -> Any:
+    cls = SECTIONS[name]
+    if value is None:
+        return cls()
+    if not isinstance(value, dict):
+        raise UserError(f"Config key '{name}' must be a mapping of keys, not {value!r}.")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, item in value.items():
+        dotted = f"{name}.{key}"
+        if key not in known:
+            raise UserError(f"Unknown config key '{dotted}'."
+                            f"{did_you_mean(dotted, all_valid_keys())}")
+        kwargs[key] = coerce(item, hints[key], dotted)
+    return cls(**kwargs)

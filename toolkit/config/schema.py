@@ -1,0 +1,303 @@
+"""Run configuration: YAML file + `--key value` overrides -> one validated, typed `RunConfig`.
+
+Layout of a config file (every key optional except what the task needs):
+
+    task: text-classification        # which task module runs (see toolkit/tasks)
+    metrics: [accuracy, f1_macro]    # validation/test metrics; the first picks the best model
+    model:    {...}                  # ModelConfig
+    data:     {...}                  # DataConfig
+    augment:  {...}                  # AugmentConfig
+    schedule: {...}                  # ScheduleConfig
+    early_stopping: {...}            # EarlyStoppingConfig
+    baseline: {...}                  # BaselineConfig: cheap baselines before training
+    overfitting: {...}               # OverfittingConfig: training-sample scores, warning
+    learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
+    num_train_epochs: 3
+
+Overrides on the command line use the same names: `--learning_rate 5e-5` for TrainingArguments
+fields and top-level keys, `--model.name_or_path DIR` for keys inside a section.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+import yaml
+
+
+TASKS = ("text-classification", "image-classification", "masked-lm", "masked-image-modeling")
+
+
+# Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
+PRETRAIN_TASKS = ("masked-lm", "masked-image-modeling")
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str | None = None  # Hub id or local folder of a pretrained checkpoint
+    revision: str | None = None  # Hub branch, tag or commit (ignored for local folders)
+    trust_remote_code: bool = False  # run modelling code shipped with the checkpoint (opt-in)
+    allow_pickle: bool = False  # accept pickled .bin weights when a checkpoint has no safetensors
+    # Train from scratch instead: model type plus sizes, e.g. {model_type: vit, image_size: 28,
+    # patch_size: 4, hidden_size: 64, num_channels: 1}; AutoConfig.for_model builds it.
+    from_config: dict | None = None
+    ignore_mismatched_sizes: bool = True  # a checkpoint's head of another shape is replaced
+    # Attention kernel; null keeps transformers' choice (SDPA where the model supports it).
+    # flash_attention_2/3 need their package and a GPU; eager is the reference implementation.
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2", "flash_attention_3",
+                                 "flex_attention"] | None = None
+
+
+@dataclass
+class DataConfig:
+    builtin: str | None = None  # packaged demo set: "bbc-news"
+    hub_id: str | None = None  # a data set on the Hub, loaded with datasets.load_dataset
+    hub_config: str | None = None  # its configuration name, if it has several
+    train_split: str = "train"  # split names inside a Hub data set
+    validation_split: str | None = "validation"
+    test_split: str | None = "test"
+    train_file: str | None = None  # local CSV / JSON / JSONL / Parquet files
+    validation_file: str | None = None
+    test_file: str | None = None
+    train_dir: str | None = None  # image folder: one subfolder of images per class
+    validation_dir: str | None = None
+    test_dir: str | None = None
+    text_column: str = "text"
+    text_pair_column: str | None = None  # second text of a sentence pair (NLI, paraphrase)
+    label_column: str = "label"
+    image_column: str = "image"  # an Image column, or (CSV/JSON) image paths, relative to the file
+    bad_images: Literal["error", "skip"] = "error"  # unreadable images: stop, or drop and count
+    validation_size: float = 0.1  # fraction of train held out (stratified) when no validation
+    test_size: float | None = None  # fraction of train held out as test when there is no test
+    max_length: int = 256  # tokens per example after truncation
+    pad_to_max_length: bool = False  # text: pad every example to max_length (the stock Hugging
+    #                                  Face scripts' default); false pads each batch only to its
+    #                                  longest text, which is faster (benchmarks/padding.py)
+    max_train_samples: int | None = None  # cap for quick runs (taken after the split)
+    max_eval_samples: int | None = None  # caps validation and test alike
+    split_seed: int | None = None  # seed of the validation/test hold-out (default: `seed`); fix
+    #                               it to vary the training seed over the same test set
+    group_texts: bool = True  # masked-lm: concatenate texts and cut blocks of max_length tokens
+    #                           (no padding wasted); false: one truncated block per text
+    pretrain_include_test: bool = False  # masked-lm / masked-image-modeling: also pre-train on
+
+
+    #                                      the test split's inputs (never its labels); off, test
+    #                                      inputs stay unseen
+
+
+@dataclass
+class AugmentConfig:
+    # Text augmentation of the train split, fresh every epoch (toolkit/augment/text.py).
+    # null/false: off. `trivial` (or true): per example one operation, picked uniformly, with a
+    # strength drawn uniformly from its range. Or a list of operations, each a name or a mapping
+    # {name, strength, p}: strength = fraction of words (sentences) changed, in (0, 1], left out
+    # = drawn per example from the operation's range; p = probability it runs (default 1).
+    text: bool | str | list | None = None
+    text_mode: str = "sequence"  # a list's steps: sequence (all, in order) | one_of (one per example)
+    protected_words: list[str] = field(default_factory=list)  # never changed (whole words, any case)
+    # Train-split image augmentation (torchvision.transforms.v2), applied lazily every epoch.
+    image: bool | str | None = None  # trivial (= true) | randaugment | autoaugment | none
+    randaugment_num_ops: int = 2  # RandAugment: operations per image ...
+    randaugment_magnitude: int = 9  # ... and their strength (0-30)
+    random_resized_crop: float | None = None  # smallest area fraction a crop keeps; null = off
+    horizontal_flip: float = 0.0  # probability of a left-right flip
+    random_erasing: float = 0.0  # probability of erasing a random rectangle (after normalize)
+
+
+@dataclass
+class ScheduleConfig:
+    """Warm-up + decay of the LR, and per-layer LRs. Formulas: toolkit/schedules.py docstring."""
+
+    warmup_steps: int | None = None  # warm-up length in optimizer steps ...
+    warmup_fraction: float | None = None  # ... or as a fraction of all steps (default 0.06) ...
+    warmup_epochs: float | None = None  # ... or in epochs (give exactly one of the three)
+    warmup_shape: str = "linear"  # rise during warm-up: linear | cosine | exponential
+    warmup_start_ratio: float = 0.0  # LR of the first step, as a fraction of the peak LR
+    decay: str = "cosine"  # shape after warm-up: cosine | linear | polynomial | constant |
+    #                        cosine_restarts | wsd | inverse_sqrt
+    min_lr_ratio: float = 0.0  # floor of the decay, as a fraction of the peak LR
+    power: float = 1.0  # polynomial: exponent of (1 - progress)
+    cycles: int = 1  # cosine_restarts: cosine cycles after warm-up (each restarts at a peak)
+    restart_decay: float = 1.0  # cosine_restarts: cycle k peaks at peak LR x restart_decay^k
+    decay_fraction: float = 0.2  # wsd: share of all steps spent decaying, at the end
+    decay_shape: str = "linear"  # wsd: shape of that final decay: linear | cosine | sqrt
+    timescale: int | None = None  # inverse_sqrt: steps for the LR to fall by 1/sqrt(2)
+    #                               after warm-up (default: the warm-up length, at least 1)
+    layer_decay: float | None = None  # encoder layer k below the top gets LR x layer_decay^k,
+    #                                   embeddings the lowest; null = one LR for the body
+    head_lr_multiplier: float = 1.0  # LR of the new task head, as a multiple of the peak LR
+
+
+@dataclass
+class MaskingConfig:
+    """Pre-training tasks only: what is hidden from the model for it to reconstruct."""
+
+    mlm_probability: float = 0.15  # masked-lm: fraction of tokens selected for prediction
+    whole_word_mask: bool = False  # masked-lm: mask every sub-token of a selected word together
+    mask_ratio: float = 0.6  # masked-image-modeling: fraction of the image hidden (SimMIM: 0.6)
+    mask_patch_size: int | None = None  # pixels per side of a masked square; a multiple of the
+
+
+    #                                     model's patch size (default: the patch size)
+
+
+@dataclass
+class EarlyStoppingConfig:
+    patience: int | None = 2  # evaluations without improvement before stopping; null = off
+    threshold: float = 0.0  # smallest change of the metric that counts as improvement
+
+
+@dataclass
+class BaselineConfig:
+    enabled: bool = True  # `ftk train` first fits cheap baselines (baseline.json) and compares
+    cnn_epochs: int = 2  # images: passes of the small CNN baseline over the training split
+    # Fit them in a side process while the model trains: true, false, or null = when training on
+    # a GPU (the CPU cores are idle then; on a CPU they are busy training).
+    background: bool | None = None
+
+
+@dataclass
+class OverfittingConfig:
+    train_sample_size: int = 1000  # fixed, seeded training examples scored at every evaluation; 0 = off
+    patience: int = 2  # warn when validation loss rises this many evaluations in a row while training loss falls
+
+
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "augment": AugmentConfig,
+    "schedule": ScheduleConfig,
+    "early_stopping": EarlyStoppingConfig,
+    "baseline": BaselineConfig,
+    "overfitting": OverfittingConfig,
+    "masking": MaskingConfig,
+}
+
+
+# TrainingArguments values the toolkit uses unless the config says otherwise: what practitioners
+# set by hand for every fine-tune (evaluate and checkpoint each epoch, keep the best model).
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "output_dir": None,  # filled from the config file name: runs/<name>
+    "learning_rate": 5e-5,
+    "weight_decay": 0.01,
+    "num_train_epochs": 3,
+    "per_device_train_batch_size": 16,
+    "per_device_eval_batch_size": 64,
+    "eval_strategy": "epoch",
+    "save_strategy": "epoch",
+    "save_total_limit": 2,
+    "load_best_model_at_end": True,
+    "logging_strategy": "steps",
+    "logging_steps": 10,
+    "report_to": "none",
+    "seed": 42,
+}
+
+
+# Keys people carry over from older transformers versions or other tools, with what to write.
+RENAMED_KEYS: dict[str, str] = {
+    "warmup_ratio": "transformers 5 removed `warmup_ratio`; write `schedule.warmup_fraction`",
+    "evaluation_strategy": "transformers 5 renamed it; write `eval_strategy`",
+    "overwrite_output_dir": "transformers 5 removed it; pass `--overwrite` to `ftk train`",
+    "logging_dir": "transformers 5 removed it; the history is written into output_dir",
+    "save_safetensors": "transformers 5 removed it; the toolkit always writes safetensors",
+    "no_cuda": "transformers 5 removed it; write `use_cpu: true`",
+    "tokenizer": "transformers 5 calls it `processing_class`; the toolkit sets it for you",
+    "lr_scheduler_type": "the LR schedule lives in the `schedule` section (`schedule.decay`)",
+    "warmup_steps": "warm-up lives in the `schedule` section: `schedule.warmup_steps`, "
+    "`schedule.warmup_fraction` or `schedule.warmup_epochs`",
+    "hub_token": "a token must never sit in a config file (the run directory keeps a copy); "
+    "set the HF_TOKEN environment variable or run `hf auth login`",
+    "group_by_length": "transformers 5 replaced it; write `train_sampling_strategy: "
+    "group_by_length`",
+    "lr": "write `learning_rate`",
+    "epochs": "write `num_train_epochs`",
+    "batch_size": "write `per_device_train_batch_size`",
+}
+
+
+TOP_LEVEL_KEYS = ("task", "metrics")
+
+
+@dataclass
+class RunConfig:
+    task: str = "text-classification"
+    metrics: list[str] = field(default_factory=lambda: ["accuracy", "f1_macro"])
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    overfitting: OverfittingConfig = field(default_factory=OverfittingConfig)
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
+    training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
+    source: str | None = None  # the file this config came from (not saved)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML-ready form: sections nested, TrainingArguments fields at the top level."""
+        out: dict[str, Any] = {"task": self.task, "metrics": list(self.metrics)}
+        for name in SECTIONS:
+            out[name] = dataclasses.asdict(getattr(self, name))
+        out.update(self.training)
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+
+    @property
+    def split_seed(self) -> int:
+        """The seed of the validation/test hold-out: data.split_seed when set, else `seed`.
+
+        Every command that splits the data (train, pretrain, baseline, schedule, augment) asks
+        this one property, so they all hold out the same rows."""
+        seed = self.data.split_seed
+        return seed if seed is not None else self.training.get("seed", TRAINING_DEFAULTS["seed"])
+
+
+def training_argument_names() -> dict[str, Any]:
+    """TrainingArguments field name -> type hint (transformers is imported lazily: it is slow)."""
+    from transformers import TrainingArguments
+
+    hints = typing.get_type_hints(TrainingArguments)
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(TrainingArguments) if f.init}
+
+
+def all_valid_keys() -> list[str]:
+    keys = list(TOP_LEVEL_KEYS) + list(training_argument_names())
+    for name, section in SECTIONS.items():
+        keys.append(name)
+        keys += [f"{name}.{f.name}" for f in dataclasses.fields(section)]
+    return keys
+
+
+def describe_keys() -> str:
+    """Text for `--help`: every section key with its default."""
+    lines = []
+    for name, section in SECTIONS.items():
+        lines.append(f"  {name}:")
+        for f in dataclasses.fields(section):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            lines.append(f"    {name}.{f.name} (default {default!r})")
+    return "\n".join(lines)
+
+
+IMAGE_POLICIES = ("trivial", "randaugment", "autoaugment", "none")
+
+
+DEFAULT_WARMUP_FRACTION = 0.06
+
+
+WARMUP_SHAPES = ("linear", "cosine", "exponential")
+
+
+DECAYS = ("cosine", "linear", "polynomial", "constant", "cosine_restarts", "wsd", "inverse_sqrt")
+
+
+WSD_DECAY_SHAPES = ("linear", "cosine", "sqrt")
+
+
+WARMUP_KEYS = ("warmup_steps", "warmup_fraction", "warmup_epochs")

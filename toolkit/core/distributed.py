@@ -1,0 +1,64 @@
+"""Running under `accelerate launch` (or torchrun) with any number of processes and machines.
+
+The Trainer already shards the data and averages gradients; what is ours: only the main
+process writes the run directory and pushes, the others wait at the same points, a check that
+fails on the main process fails on every process (instead of leaving the others hanging in a
+collective call), and mixed precision is set in exactly one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from toolkit.core.errors import UserError
+
+PRECISIONS = ("fp16", "bf16")
+
+
+def check_mixed_precision(training: dict[str, Any]) -> None:
+    """Refuse bf16/fp16 set differently by the accelerate config and the ftk config.
+
+    `accelerate launch` passes its `mixed_precision` as ACCELERATE_MIXED_PRECISION; the
+    TrainingArguments flags `bf16` / `fp16` silently override it. Either place is fine; two
+    different answers are a mistake the user should see.
+    """
+    launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    configured = [p for p in PRECISIONS if training.get(p)]
+    if len(configured) > 1:
+        raise UserError("The config sets both bf16 and fp16; choose one (bf16 on Ampere or "
+                        "newer GPUs, fp16 on older ones).")
+    if launched in PRECISIONS and configured and configured[0] != launched:
+        raise UserError(f"Mixed precision is set twice, differently: the accelerate config / "
+                        f"`accelerate launch --mixed_precision` says {launched}, the ftk config "
+                        f"says {configured[0]}: true. Set it in one place: remove "
+                        f"{configured[0]} from the ftk config, or launch with "
+                        f"--mixed_precision {configured[0]}.")
+
+
+def on_main_then_everywhere(check: Callable[[], None]) -> None:
+    """Run `check` on the main process only; a UserError it raises is raised by every process.
+
+    Call after TrainingArguments exists (it sets up the process group).
+    """
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    state = PartialState()
+    message: list[str | None] = [None]
+    if state.is_main_process:
+        try:
+            check()
+        except UserError as exc:
+            message[0] = str(exc)
+    if state.num_processes > 1:
+        broadcast_object_list(message)
+    if message[0] is not None:
+        raise UserError(message[0])
+
+
+def wait_for_everyone() -> None:
+    from accelerate import PartialState
+
+    PartialState().wait_for_everyone()

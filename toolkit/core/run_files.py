@@ -1,0 +1,41 @@
+"""The run directory: what a finished run leaves behind, and the guard against clobbering one.
+
+    output_dir/
+      model.safetensors, config.json        the fine-tuned model (save_pretrained)
+      tokenizer files / preprocessor config the processor, so pipeline() loads the folder
+      run_config.yaml                       the resolved config: reruns this run exactly
+      metrics.json                          eval_* (validation), test_* (test), per-class report
+      history.jsonl                         every optimizer step's LR, logged losses, evaluations
+      baseline.json                         cheap baselines on the same splits (toolkit.baselines)
+      report.md + its PNGs                  the readable run report (toolkit.report)
+      loss.png, learning_rate.png           the same, drawn
+      README.md                             model card
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+RUN_CONFIG = "run_config.yaml"
+
+
+METRICS = "metrics.json"
+
+
+HISTORY = "history.jsonl"
+
+
+BASELINE_FILE = "baseline.json"  # written by `ftk baseline` / the baselines of `ftk train`
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,151 @@
+"""Image sources and checks: class-folder trees, path listings, and unreadable files.
+
+- `load_image_folder(root)`: root/<class>/<image> -> Dataset(image: Image, label: ClassLabel).
+- `resolve_image_paths(ds, column, base)`: a CSV/JSON column of paths -> an `Image` column
+  (relative paths are read from the listing file's folder); missing files are listed.
+- `check_image_column(ds, column, policy)`: decode every image once before training, so a corrupt
+  file stops the run at once (policy "error", with the list) or is dropped (policy "skip").
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+import datasets
+from PIL import Image
+from toolkit.core.errors import UserError
+from collections.abc import Sequence
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
+                  ".pgm"}
+
+
+SHOWN = 10  # paths listed in an error message before "... and N more"
+
+
+def list_paths(paths: list[str]) -> str:
+    shown = ", ".join(paths[:SHOWN])
+    return shown + (f" ... and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
+
+
+def class_folders(root: Path, key: str) -> dict[str, list[str]]:
+    """Class name -> sorted image paths, for every subfolder of `root` that holds images."""
+    if not root.is_dir():
+        raise UserError(f"{key} '{root}' is not a folder; give a folder with one subfolder of "
+                        f"images per class (e.g. {root}/cat/1.jpg, {root}/dog/2.jpg).")
+    classes = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(str(f) for f in sub.rglob("*")
+                       if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        if files:
+            classes[sub.name] = files
+    return classes
+
+
+def load_image_folder(root: Path, key: str, is_train: bool) -> datasets.Dataset:
+    classes = class_folders(root, key)
+    if is_train and len(classes) < 2:
+        loose = [p.name for p in root.iterdir() if p.is_file()][:3]
+        found = (f"only the class folder '{next(iter(classes))}'" if classes
+                 else "no subfolders with images" + (f" (loose files such as {', '.join(loose)})"
+                                                      if loose else ""))
+        raise UserError(f"{key} '{root}' holds {found}; classification needs one subfolder of "
+                        f"images per class and at least two classes, e.g. {root}/cat/*.jpg and "
+                        f"{root}/dog/*.jpg.")
+    if not classes:
+        raise UserError(f"{key} '{root}' holds no subfolders with images; give one subfolder "
+                        f"per class, named like those of data.train_dir.")
+    paths = [p for files in classes.values() for p in files]
+    labels = [name for name, files in classes.items() for _ in files]
+    features = datasets.Features({"image": datasets.Image(), "label": datasets.Value("string")})
+    return datasets.Dataset.from_dict({"image": paths, "label": labels}, features=features)
+
+
+def resolve_image_paths(dataset: datasets.Dataset, column: str, base: Path,
+                        where: str) -> datasets.Dataset:
+    """A column of file paths -> an Image column; every listed file must exist."""
+    if isinstance(dataset.features[column], datasets.Image):
+        return dataset
+    values = dataset[column]
+    bad_type = [i + 1 for i, v in enumerate(values) if not isinstance(v, str) or not v.strip()]
+    if bad_type:
+        raise UserError(f"Column '{column}' of the {where} should hold image file paths, but "
+                        f"rows {', '.join(map(str, bad_type[:SHOWN]))} are empty or not text. "
+                        f"Fix those rows, or point data.image_column at the path column.")
+    resolved = [str(p if p.is_absolute() else base / p) for p in map(Path, values)]
+    missing = [v for v, r in zip(values, resolved) if not os.path.isfile(r)]
+    if missing:
+        raise UserError(f"Column '{column}' of the {where} lists {len(missing)} image file(s) "
+                        f"that do not exist: {list_paths(missing)}. Relative paths are read from "
+                        f"the folder of the listing file ({base}); fix the paths or the files.")
+    dataset = dataset.remove_columns(column).add_column(column, resolved)
+    return dataset.cast_column(column, datasets.Image())
+
+
+def image_problem(item: dict[str, Any]) -> str | None:
+    """Why the stored image cannot be decoded, or None when it can."""
+    try:
+        source = io.BytesIO(item["bytes"]) if item.get("bytes") else item["path"]
+        with Image.open(source) as image:
+            # draft() lets JPEG decode at a reduced scale: every byte is still read (so
+            # truncation is caught) at a fraction of the cost of a full decode.
+            image.draft("RGB", (64, 64))
+            image.load()
+        return None
+    except Exception as exc:  # PIL raises many types; any of them means "unreadable"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
+
+
+def check_image_column(dataset: datasets.Dataset, column: str, policy: str,
+                 where: str) -> tuple[datasets.Dataset, list[str]]:
+    """Decode every image once; returns the readable rows and the names of the bad ones.
+
+    policy "error" raises with the list of bad files; "skip" drops them.
+    """
+    raw = dataset.cast_column(column, datasets.Image(decode=False))[column]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # PIL decoding releases the GIL
+        problems = list(pool.map(image_problem, raw))
+    bad = [i for i, problem in enumerate(problems) if problem]
+    names = [raw[i].get("path") or f"row {i + 1}" for i in bad]
+    if bad and policy == "error":
+        details = "; ".join(f"{names[k]} ({problems[i]})" for k, i in enumerate(bad[:SHOWN]))
+        raise UserError(f"The {where} has {len(bad)} image(s) that cannot be read: {details}"
+                        f"{' ...' if len(bad) > SHOWN else ''}. Replace or delete them, or set "
+                        f"data.bad_images: skip to train without them.")
+    if bad:
+        keep = sorted(set(range(len(dataset))) - set(bad))
+        dataset = dataset.select(keep)
+    return dataset, names
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Every image under `folder` (recursively), in sorted order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def check_image_files(paths: Sequence[Path]) -> None:
+    """Open every image before any work, so a bad file fails the run with the full list."""
+    from PIL import Image
+
+    bad = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except Exception as exc:  # PIL raises many types for broken files
+            bad.append(f"{path} ({type(exc).__name__})")
+    if bad:
+        listed = "; ".join(bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise UserError(f"{len(bad)} image file(s) could not be read: {listed}. Remove or "
+                        f"replace them and run again.")
+
+
+def read_image(path: Path) -> Any:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.convert("RGB")

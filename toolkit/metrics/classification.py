@@ -1,0 +1,68 @@
+"""Classification metrics through `evaluate`, working offline for the defaults.
+
+Metric names in the config: `accuracy`, `f1_macro` (also `f1_micro`, `f1_weighted`) load from
+modules shipped inside this package; any other name goes to `evaluate.load(name)` (which needs
+the Hub or evaluate's cache). The `_macro`-style suffix becomes the metric's `average` argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+import numpy as np
+from toolkit.core.errors import UserError
+
+
+LOCAL_MODULES = Path(__file__).parent / "metric_modules"
+
+
+AVERAGES = ("macro", "micro", "weighted", "binary")
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """'f1_macro' -> ('f1', 'macro'); 'accuracy' -> ('accuracy', None)."""
+    base, _, suffix = name.rpartition("_")
+    return (base, suffix) if base and suffix in AVERAGES else (name, None)
+
+
+def load_metric(name: str) -> Any:
+    import evaluate
+
+    base, _ = split_name(name)
+    local = LOCAL_MODULES / base
+    try:
+        return evaluate.load(str(local) if local.is_dir() else base)
+    except Exception as exc:
+        raise UserError(f"Metric '{name}' (config key 'metrics') could not be loaded: "
+                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+                        f"Offline, use one of: accuracy, f1_macro, f1_micro, f1_weighted.") from None
+
+
+def classification_metrics(names: list[str]) -> Callable[[Any], dict[str, float]]:
+    """A Trainer `compute_metrics` function computing every metric in `names`."""
+    score = prediction_scorer(names)
+
+    def compute(eval_pred: Any) -> dict[str, float]:
+        logits, labels = eval_pred.predictions, eval_pred.label_ids
+        logits = logits[0] if isinstance(logits, tuple) else logits
+        return score(np.argmax(logits, axis=-1), labels)
+
+    return compute
+
+
+def prediction_scorer(names: list[str]) -> Callable[[Any, Any], dict[str, float]]:
+    """(predicted ids, true ids) -> {name: value}; the baselines score with it too, so their
+    numbers and the transformer's come from the same metric code."""
+    loaded = {name: load_metric(name) for name in names}
+
+    def score(predictions: Any, labels: Any) -> dict[str, float]:
+        results = {}
+        for name, metric in loaded.items():
+            _, average = split_name(name)
+            kwargs = {"average": average} if average else {}
+            value = metric.compute(predictions=predictions, references=labels, **kwargs)
+            results[name] = float(next(iter(value.values())))
+        return results
+
+    return score

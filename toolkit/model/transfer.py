@@ -1,0 +1,118 @@
+"""Pre-trained encoder -> fine-tuning model: check that every encoder weight really transfers.
+
+`from_pretrained` quietly initialises at random whatever it cannot find, so a checkpoint that
+does not fit (another architecture, other sizes) would still "load" and then train from noise.
+Two checks stop that:
+
+- `check_encoder_loaded`: after loading, no tensor of the encoder (the base model: `bert.*`,
+  `vit.*`) may be missing or reshaped. New heads are expected: the task head, and the pooler,
+  which masked pre-training does not train (BertForMaskedLM and ViTForMaskedImageModeling have
+  none), so fine-tuning from their output always starts a fresh one.
+- `check_architectures_match`: before the slow pre-training of `ftk train --pretrain` starts,
+  the model it pre-trains must be the model the fine-tuning recipe names (same type and sizes).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from toolkit.model.packaged import resolve_model_path
+from toolkit.config.schema import ModelConfig
+from toolkit.core.errors import UserError, did_you_mean
+
+# Config keys that change the encoder's tensors (names or shapes); others (dropout, labels) do not.
+ARCHITECTURE_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                     "intermediate_size", "vocab_size", "max_position_embeddings",
+                     "type_vocab_size", "image_size", "patch_size", "num_channels")
+
+
+def is_new_head(key: str) -> bool:
+    return ".pooler." in key or key.endswith(".mask_token")
+
+
+def encoder_keys(keys: Any, model: Any) -> list[str]:
+    prefix = f"{model.base_model_prefix}."
+    return sorted(k for k in keys if k.startswith(prefix) and not is_new_head(k))
+
+
+def check_encoder_loaded(model: Any, loading_info: dict[str, Any], source: str) -> None:
+    """Fail when the checkpoint at `source` left any encoder tensor missing or mis-shaped."""
+    missing = encoder_keys(loading_info.get("missing_keys", []), model)
+    mismatched = encoder_keys([m[0] if isinstance(m, tuple) else m
+                               for m in loading_info.get("mismatched_keys", [])], model)
+    if not missing and not mismatched:
+        return
+    bad = missing + mismatched
+    shown = ", ".join(bad[:6]) + (" ..." if len(bad) > 6 else "")
+    raise UserError(
+        f"The checkpoint '{source}' does not fit the {type(model).__name__} being built: "
+        f"{len(missing)} encoder tensors are missing and {len(mismatched)} have other shapes "
+        f"({shown}). They would start from random values, so the pre-training would be lost. "
+        f"Fine-tune the same architecture that was pre-trained (same model type and sizes: "
+        f"compare its config.json with your model settings).")
+
+
+def describe_new_weights(model: Any, loading_info: dict[str, Any]) -> str:
+    """One line for the console: what loaded and what starts fresh."""
+    new = sorted(loading_info.get("missing_keys", []))
+    heads = sorted({".".join(k.split(".")[:2]) for k in new})
+    total = len(model.state_dict())
+    return (f"Loaded {total - len(new)} of {total} tensors from the checkpoint; new (random): "
+            f"{', '.join(heads) if heads else 'none'}")
+
+
+def architecture(cfg: ModelConfig) -> dict[str, Any] | None:
+    """The encoder-shaping settings a model section names, or None when it names no model."""
+    if cfg.from_config:
+        return config_from_dict(cfg.from_config).to_dict()  # with the defaults it leaves out
+    if not cfg.name_or_path:
+        return None
+    path = Path(resolve_model_path(cfg.name_or_path)) / "config.json"
+    if not path.is_file():
+        return None  # a Hub id: checked after loading, by check_encoder_loaded
+    return json.loads(path.read_text())
+
+
+def config_from_dict(values: dict[str, Any], **extra: Any) -> Any:
+    """model.from_config -> a transformers config (the model type picks the class). A size key
+    that config class does not know is an error, not silently ignored; `extra` adds keys the
+    toolkit sets itself (labels)."""
+    from transformers import CONFIG_MAPPING, AutoConfig
+
+    values = dict(values)
+    model_type = values.pop("model_type", None)
+    if not model_type:
+        raise UserError("model.from_config needs a model_type (e.g. vit, bert) besides the "
+                        "sizes, so ftk knows which architecture to build.")
+    if model_type not in CONFIG_MAPPING:
+        raise UserError(f"model.from_config.model_type '{model_type}' is not a transformers "
+                        f"model type.{did_you_mean(model_type, CONFIG_MAPPING.keys())}")
+    defaults = CONFIG_MAPPING[model_type]()
+    unknown = [key for key in values if not hasattr(defaults, key)]
+    if unknown:
+        raise UserError(f"model.from_config has key(s) {', '.join(unknown)} that a "
+                        f"'{model_type}' config does not know."
+                        f"{did_you_mean(unknown[0], vars(defaults))}")
+    try:
+        return AutoConfig.for_model(model_type, **values, **extra)
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"model.from_config could not build a '{model_type}' config: {exc}") \
+            from None
+
+
+def check_architectures_match(pretrain: ModelConfig, finetune: ModelConfig, pretrain_file: str,
+                              finetune_file: str) -> None:
+    """The pre-trained model and the recipe's own model must have the same encoder."""
+    ours, theirs = architecture(pretrain), architecture(finetune)
+    if ours is None or theirs is None:
+        return
+    differ = [f"{key}: {ours.get(key)} vs {theirs.get(key)}" for key in ARCHITECTURE_KEYS
+              if key in ours and key in theirs and ours[key] != theirs[key]]
+    if differ:
+        raise UserError(
+            f"The pre-training recipe '{pretrain_file}' trains a different architecture than the "
+            f"fine-tuning recipe '{finetune_file}' names ({'; '.join(differ)}; pre-training vs "
+            f"fine-tuning). The pre-trained encoder could not be loaded into that model. Make "
+            f"the model sections of the two recipes name the same model type and sizes.")

@@ -1,0 +1,36 @@
+"""`ftk train`, top to bottom: config -> data -> task -> trainer -> artifacts.
+
+Every stage is one call with a typed value in between; read `train` to follow a whole run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from toolkit.advice.overfitting import describe_summary
+
+
+def describe_results(metrics: dict[str, Any], names: list[str], output_dir: Path) -> str:
+    lines = ["", "Results:"]
+    for name in ["loss", *names]:
+        cells = [f"{split} {metrics[f'{prefix}_{name}']:.4f}"
+                 for split, prefix in (("validation", "eval"), ("test", "test"))
+                 if f"{prefix}_{name}" in metrics]
+        lines.append(f"  {name:<12} " + "   ".join(cells))
+    lines.append(f"  wall time    {metrics['total_wall_time_s']:.0f} s")
+    lines.append(describe_summary(metrics["overfitting"]))
+    if metrics.get("verdict"):
+        lines.append(f"Verdict: {metrics['verdict']['text']}")
+    lines.append(f"Report: {output_dir / 'report.md'}")
+    lines.append(f"Run directory: {output_dir}  (model card: {output_dir / 'README.md'})")
+    return "\n".join(lines)
+
+
+def describe_pretrain_results(metrics: dict[str, Any], output_dir: Path) -> str:
+    lines = ["", "Results:", f"  validation loss  {metrics['eval_loss']:.4f}"]
+    if "eval_perplexity" in metrics:
+        lines.append(f"  perplexity       {metrics['eval_perplexity']:.2f}")
+    lines.append(f"  wall time        {metrics['total_wall_time_s']:.0f} s")
+    lines.append(f"Pre-trained model: {output_dir}  (fine-tune it: ftk train --config C "
+                 f"--model.name_or_path {output_dir})")
+    return "\n".join(lines)

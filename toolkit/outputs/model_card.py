@@ -1,0 +1,121 @@
+"""The model card (README.md) of a run directory: Hub metadata up top, a readable summary below."""
+
+from __future__ import annotations
+
+from typing import Any
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from toolkit.model.packaged import hub_id_of
+from toolkit.config.schema import RunConfig
+from toolkit.metrics.classification import split_name
+
+
+HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
+                   "gradient_accumulation_steps", "weight_decay", "seed")
+
+
+def describe_data(config: RunConfig) -> str:
+    data = config.data
+    if data.builtin:
+        return f"packaged demo set `{data.builtin}`"
+    if data.hub_id:
+        return f"Hub data set `{data.hub_id}`" + (f" (config `{data.hub_config}`)"
+                                                  if data.hub_config else "")
+    folders = [f for f in (data.train_dir, data.validation_dir, data.test_dir) if f]
+    if folders:
+        return "image folders " + ", ".join(f"`{f}`" for f in folders)
+    files = [f for f in (data.train_file, data.validation_file, data.test_file) if f]
+    return "local files " + ", ".join(f"`{f}`" for f in files)
+
+
+def describe_model(config: RunConfig) -> str:
+    if config.model.from_config:
+        sizes = ", ".join(f"{k}={v}" for k, v in config.model.from_config.items())
+        return f"none: trained from scratch ({sizes})"
+    return f"`{config.model.name_or_path}`"
+
+
+def card_metadata(config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
+                  model_name: str) -> ModelCardData:
+    dataset_name = config.data.hub_id or config.data.builtin or "custom"
+    split = "test" if any(k.startswith("test_") for k in metrics) else "validation"
+    prefix = f"{'test' if split == 'test' else 'eval'}_"
+    results = [
+        EvalResult(task_type=pipeline_tag, dataset_type=dataset_name, dataset_name=dataset_name,
+                   dataset_split=split, metric_type=split_name(name)[0], metric_name=name,
+                   metric_args={"average": split_name(name)[1]} if split_name(name)[1] else None,
+                   metric_value=float(metrics[prefix + name]))
+        for name in config.metrics if prefix + name in metrics
+    ]
+    return ModelCardData(
+        base_model=hub_id_of(config.model.name_or_path or ""),
+        datasets=[config.data.hub_id] if config.data.hub_id else None,
+        library_name="transformers",
+        license="apache-2.0",
+        tags=["ftk", pipeline_tag],
+        pipeline_tag=pipeline_tag,
+        # Hub metric ids are evaluate's metric names: `f1`, with the averaging in model-index.
+        metrics=list(dict.fromkeys(split_name(name)[0] for name in config.metrics)),
+        model_name=model_name,
+        eval_results=results or None,
+    )
+
+
+def results_table(metrics: dict[str, Any], names: list[str]) -> str:
+    rows = ["| metric | validation | test |", "|---|---|---|"]
+    for name in ["loss", *names]:
+        cells = [metrics.get(f"{split}_{name}") for split in ("eval", "test")]
+        rows.append(f"| {name} | " + " | ".join("-" if c is None else f"{c:.4f}" for c in cells)
+                    + " |")
+    return "\n".join(rows)
+
+
+def write_model_card(path: Any, config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
+                     label_names: list[str], model_name: str,
+                     extra_sections: list[str] | None = None) -> None:
+    data = card_metadata(config, pipeline_tag, metrics, model_name)
+    hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in HYPERPARAMETERS)
+    schedule = config.schedule
+    warmup = next(f"{k} = {getattr(schedule, k)}" for k in
+                  ("warmup_steps", "warmup_fraction", "warmup_epochs") if getattr(schedule, k)
+                  is not None)
+    body = f"""
+# {model_name}
+
+Fine-tuned with the `ftk` toolkit for **{pipeline_tag}**.
+
+- Base model: {describe_model(config)}
+- Data: {describe_data(config)}
+- Labels ({len(label_names)}): {", ".join(label_names)}
+
+## Results
+
+{results_table(metrics, config.metrics)}
+
+## Training
+
+{hyper}
+- schedule: warm-up ({warmup}), then `{schedule.decay}` decay to {schedule.min_lr_ratio} x peak
+
+The exact configuration is in `run_config.yaml`; rerun it with
+`ftk train --config run_config.yaml --output_dir NEW_DIR`. Curves: `loss.png`,
+`learning_rate.png`; every step is in `history.jsonl`.
+
+## Use
+
+```python
+from transformers import pipeline
+classifier = pipeline("{pipeline_tag}", model="PATH_OR_REPO_ID")
+```
+"""
+    for section in extra_sections or []:
+        body += "\n" + section + "\n"
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")
+    card.save(str(path))
+
+
+def report_card_section(metrics: dict[str, Any]) -> str:
+    """The model card's pointer to report.md, with the verdict in one line."""
+    verdict = metrics.get("verdict")
+    line = f"\n\n**Verdict:** {verdict['text']}" if verdict else ""
+    return (f"## Run report\n\nData summary, learning curves, confusion matrix, baselines vs "
+            f"this model and the warnings of the run: [report.md](report.md).{line}")

@@ -1,0 +1,181 @@
+"""report.md: one readable page per run, with its PNGs, for someone who was not watching.
+
+Sections: verdict, data (sizes, class balance, lengths or image sizes, size advice), schedule,
+training (best epoch, train/validation gap, learning curves), confusion matrix, baselines vs
+transformer, warnings. Everything comes from values the run already computed; nothing is
+re-measured here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toolkit.advice.data_size import class_counts, format_parameters
+from toolkit.data.load import LoadedData
+from toolkit.outputs.report_plots import plot_class_balance, plot_confusion_matrix, plot_learning_curves
+
+REPORT = "report.md"
+CURVES_PNG, CONFUSION_PNG, BALANCE_PNG = "learning_curves.png", "confusion_matrix.png", \
+    "class_balance.png"
+
+
+# ----------------------------------------------------------------------------- data summary
+
+
+def is_image(value: Any) -> bool:
+    return hasattr(value, "size") and hasattr(value, "mode")  # a PIL image
+
+
+def length_stats(lengths: list[int]) -> dict[str, float]:
+    values = np.asarray(lengths)
+    return {"mean": round(float(values.mean()), 1), "median": float(np.median(values)),
+            "p90": float(np.percentile(values, 90)), "max": int(values.max())}
+
+
+def data_summary(data: LoadedData, columns: list[str], prepared: Any = None,
+                 max_length: int | None = None) -> dict[str, Any]:
+    """Sizes and class balance per split; text lengths in words (and tokens, with the share cut
+    by max_length, when the tokenized splits are given) or image sizes for an `image` column."""
+    summary: dict[str, Any] = {
+        "sizes": {split: len(ds) for split, ds in data.splits.items()},
+        "class_balance": {split: class_counts(ds[data.label_column], data.label_names)
+                          for split, ds in data.splits.items()}}
+    train = data.splits["train"]
+    if is_image(train[0][columns[0]]):
+        sizes = Counter(f"{im.size[0]}x{im.size[1]} {im.mode}" for im in train[columns[0]])
+        summary["image_sizes"] = dict(sizes.most_common(5))
+        return summary
+    words = [sum(len(str(t or "").split()) for t in texts)
+             for texts in zip(*(train[c] for c in columns))]
+    summary["words"] = length_stats(words)
+    if prepared is not None and "input_ids" in prepared["train"].column_names:
+        tokens = [len(ids) for ids in prepared["train"]["input_ids"]]
+        summary["tokens"] = length_stats(tokens)
+        if max_length:
+            summary["truncated_share"] = round(sum(t >= max_length for t in tokens) / len(tokens), 3)
+    return summary
+
+
+def data_section(summary: dict[str, Any]) -> str:
+    names = list(next(iter(summary["class_balance"].values())))
+    rows = ["| class | " + " | ".join(summary["sizes"]) + " |",
+            "|---|" + "---|" * len(summary["sizes"])]
+    for name in names:
+        rows.append(f"| {name} | " + " | ".join(str(summary["class_balance"][s][name])
+                                                for s in summary["sizes"]) + " |")
+    rows.append("| **total** | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values())
+                + " |")
+    text = "\n".join(rows) + f"\n\n![class balance]({BALANCE_PNG})\n"
+    if "words" in summary:
+        w = summary["words"]
+        text += (f"\nTraining texts: {w['median']:.0f} words median (mean {w['mean']:.0f}, "
+                 f"90th percentile {w['p90']:.0f}, longest {w['max']:,}).")
+    if "tokens" in summary:
+        t = summary["tokens"]
+        text += (f" After tokenization: {t['median']:.0f} tokens median, 90th percentile "
+                 f"{t['p90']:.0f}; {100 * summary.get('truncated_share', 0):.0f}% of training "
+                 f"texts were cut at `data.max_length`.")
+    if "image_sizes" in summary:
+        text += "\nTraining image sizes (most common): " + ", ".join(
+            f"{size} ({n:,})" for size, n in summary["image_sizes"].items()) + "."
+    return text + "\n"
+
+
+# ----------------------------------------------------------------------------- other sections
+
+
+def advice_section(advice: dict[str, Any] | None) -> str:
+    if not advice:
+        return ""
+    verdict = "below the advice: see Warnings" if advice["warnings"] else "enough by the advice"
+    return (f"\nData size: {advice['train_examples']:,} labelled training examples, smallest "
+            f"class '{advice['smallest_class']}' with {advice['per_class'][advice['smallest_class']]:,}"
+            f", for a model of {format_parameters(advice['num_parameters'])} parameters (advice: at least "
+            f"{advice['min_per_class']} per class and {advice['min_total']:,} in all): {verdict}.\n")
+
+
+def training_section(overfitting: dict[str, Any]) -> str:
+    if overfitting.get("best_epoch") is None:
+        return "No evaluation was recorded.\n"
+    o = overfitting
+    text = (f"Best epoch: **{o['best_epoch']:g}** (step {o['best_step']}), the one kept: "
+            f"validation {o['metric']} {o['validation_metric']:.4f}, validation loss "
+            f"{o['validation_loss']:.4f}.")
+    if "gap_points" in o:
+        text += (f" On the fixed training sample at that epoch: {o['metric']} "
+                 f"{o['train_sample_metric']:.4f}, loss {o['train_sample_loss']:.4f}; the "
+                 f"train/validation gap is {o['gap_points']:.1f} points.")
+    text += " Overfitting warning: " + ("**yes** (see Warnings)." if o.get("warning") else "none.")
+    return text + f"\n\n![learning curves]({CURVES_PNG})\n"
+
+
+def comparison_section(baselines: dict[str, Any] | None, metrics: dict[str, Any],
+                       names: list[str]) -> str:
+    if not baselines:
+        return "Baselines were not run (`baseline.enabled: false`).\n"
+    header = ["model"] + [f"{split} {n}" for split in ("validation", "test") for n in names] + \
+        ["training time (s)"]
+    rows = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+
+    def cells(scores: dict[str, dict[str, float]]) -> list[str]:
+        return [f"{scores.get(split, {}).get(n, float('nan')):.4f}"
+                for split in ("validation", "test") for n in names]
+
+    for r in baselines["baselines"]:
+        mark = " (best on validation)" if r["name"] == baselines["best"] else ""
+        rows.append(f"| {r['name']}{mark} | " + " | ".join(cells(r)) + f" | {r['fit_s']:.1f} |")
+    ours = {"validation": {n: metrics.get(f"eval_{n}", float("nan")) for n in names},
+            "test": {n: metrics.get(f"test_{n}", float("nan")) for n in names}}
+    rows.append("| **transformer** | " + " | ".join(cells(ours)) +
+                f" | {metrics.get('train_runtime', float('nan')):.1f} |")
+    described = "\n".join(f"- `{r['name']}`: {r['description']}" for r in baselines["baselines"])
+    return "\n".join(rows) + "\n\n" + described + "\n"
+
+
+def write_report(output_dir: Path, *, title: str, summary: dict[str, Any],
+                 advice: dict[str, Any] | None, schedule: str, metrics: dict[str, Any],
+                 baselines: dict[str, Any] | None, history: list[dict[str, Any]],
+                 label_names: list[str], metric_names: list[str],
+                 warnings: list[str]) -> Path:
+    """report.md and its PNGs in `output_dir`."""
+    plot_class_balance(summary["class_balance"], output_dir / BALANCE_PNG)
+    plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG)
+    confusion = ""
+    if "test_confusion_matrix" in metrics:
+        plot_confusion_matrix(metrics["test_confusion_matrix"], label_names,
+                              output_dir / CONFUSION_PNG)
+        confusion = (f"## Confusion matrix (test split)\n\nRows are true classes, columns the "
+                     f"predictions.\n\n![confusion matrix]({CONFUSION_PNG})\n")
+    verdict = (metrics.get("verdict") or {}).get("text", "No verdict: baselines off or no test split.")
+    warned = "\n".join(f"- {w}" for w in warnings) or "None."
+    text = f"""# Run report: {title}
+
+**Verdict:** {verdict}
+
+## Data
+
+{data_section(summary)}{advice_section(advice)}
+## Schedule
+
+{schedule}
+
+## Training
+
+{training_section(metrics.get('overfitting', {}))}
+{confusion}
+## Baselines vs transformer
+
+{comparison_section(baselines, metrics, metric_names)}
+Training time: the baseline's fit, the transformer's `trainer.train()` (evaluations included).
+
+## Warnings
+
+{warned}
+"""
+    path = output_dir / REPORT
+    path.write_text(text)
+    return path

@@ -1,0 +1,77 @@
+"""The PNGs of report.md: learning curves (training sample vs validation), confusion matrix,
+class balance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toolkit.outputs.plots import _save
+from toolkit.outputs.plots import plt
+
+
+def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) -> Path:
+    """Loss (left) and `metric` (right) per epoch: validation, the fixed training sample, and
+    the Trainer's running training loss; the gap between the pairs is the overfitting."""
+    evals = first_per_step([r for r in rows if r["kind"] == "eval"])  # drop the final re-score
+    samples = [r for r in rows if r["kind"] == "train_sample"]
+    train = [r for r in rows if r["kind"] == "train" and "epoch" in r]
+    fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    if train:
+        loss_ax.plot([r["epoch"] for r in train], [r["loss"] for r in train], alpha=0.4,
+                     color="grey", label="training loss (running, logged)")
+    for series, prefix, label, color in ((samples, "train_sample", "training sample", "C0"),
+                                         (evals, "eval", "validation", "C1")):
+        for ax, key in ((loss_ax, f"{prefix}_loss"), (metric_ax, f"{prefix}_{metric}")):
+            points = [(r["epoch"], r[key]) for r in series if key in r]
+            if points:
+                ax.plot(*zip(*points), marker="o", color=color, label=label)
+    for ax, name in ((loss_ax, "loss"), (metric_ax, metric)):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_title(f"{name}: training vs validation")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def first_per_step(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """After training, the kept model is evaluated once more at the last step: not a new point."""
+    seen: set[int] = set()
+    return [r for r in rows if not (r["step"] in seen or seen.add(r["step"]))]
+
+
+def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: Path,
+                          title: str = "Confusion matrix (test split)") -> Path:
+    counts = np.asarray(matrix)
+    size = max(4.0, 0.6 * len(label_names) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(counts, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(label_names)), label_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = counts.max() / 2 if counts.size else 0
+    for (i, j), value in np.ndenumerate(counts):
+        ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
+                color="white" if value > threshold else "black")
+    return _save(fig, path)
+
+
+def plot_class_balance(per_split: dict[str, dict[str, int]], path: Path) -> Path:
+    """Grouped bars: examples per class in each split."""
+    names = list(next(iter(per_split.values())))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(names) + 3), 4))
+    width = 0.8 / len(per_split)
+    for k, (split, counts) in enumerate(per_split.items()):
+        ax.bar(np.arange(len(names)) + k * width, [counts[n] for n in names], width, label=split)
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, ha="right")
+    ax.set_ylabel("examples")
+    ax.set_title("Class balance")
+    ax.legend()
+    return _save(fig, path)

@@ -1,0 +1,104 @@
+"""The Trainer the toolkit runs: transformers.Trainer with the toolkit's schedule and callbacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+import torch
+from transformers import (EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
+from toolkit.augment.epoch import TransformEpochCallback, epoch_aware_transform
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.training.param_groups import build_param_groups, uses_param_groups
+from toolkit.training.schedules import lr_factor
+from toolkit.training.arguments import steps_per_epoch
+from toolkit.training.history import HistoryCallback
+
+
+class ToolkitTrainer(Trainer):
+    """A Trainer whose LR follows the toolkit's schedule (a LambdaLR, restored by checkpoints)."""
+
+    def __init__(self, *args: Any, run_config: RunConfig, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.run_config = run_config
+        # Classification heads return the batch-mean loss and ignore `num_items_in_batch`. Left
+        # True (the model's forward takes **kwargs), transformers 5 treats that loss as a sum
+        # over items: under DDP it multiplies it by the world size (logged loss and gradients
+        # N times too large) and it skips the division by gradient_accumulation_steps. False
+        # gives the mean over the global batch, as one process with the same batch would.
+        self.model_accepts_loss_kwargs = False
+
+    def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
+        # With persistent DataLoader workers, transformers caches one "eval" DataLoader and hands
+        # it back for ANY dataset passed later (the overfitting watch's training sample got the
+        # validation scores). The validation split keeps the cached loader; others get their own
+        # from get_test_dataloader, which builds the same sequential loader and caches nothing.
+        if eval_dataset is None or isinstance(eval_dataset, str) or \
+                eval_dataset is self.eval_dataset:
+            return super().get_eval_dataloader(eval_dataset)
+        return self.get_test_dataloader(eval_dataset)
+
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+        if self.lr_scheduler is None:
+            per_epoch = steps_per_epoch(len(self.train_dataset), self.args)
+            factor = lr_factor(self.run_config.schedule, num_training_steps, per_epoch)
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer,
+                                                                  factor)
+            self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+    def create_optimizer(self, model: Any = None) -> Any:
+        """The Trainer's optimizer, over named per-layer groups when layer decay is asked for."""
+        schedule = self.run_config.schedule
+        if self.optimizer is not None or not uses_param_groups(schedule):
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        groups = build_param_groups(opt_model, schedule, self.args.learning_rate,
+                                    self.args.weight_decay,
+                                    set(self.get_decay_parameter_names(opt_model)))
+        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(groups, **kwargs)
+        return self.optimizer
+
+    def _load_best_model(self) -> None:
+        """Load the best checkpoint through from_pretrained, which renames saved keys.
+
+        transformers 5 models such as ViT name their tensors differently in memory
+        (`vit.layers.0.attention.q_proj`) than on disk (`vit.encoder.layer.0.attention.attention
+        .query`); Trainer's own loader copies the file's tensors by name, so every encoder
+        tensor is reported "unexpected" and silently stays at the last epoch's values.
+        """
+        checkpoint = Path(self.state.best_model_checkpoint or "")
+        plain = not (self.is_deepspeed_enabled or self.is_fsdp_enabled) and \
+            hasattr(self.model, "from_pretrained") and (checkpoint / "model.safetensors").is_file()
+        if not plain:
+            return super()._load_best_model()
+        best = type(self.model).from_pretrained(checkpoint, config=self.model.config)
+        self.model.load_state_dict(best.state_dict(), strict=True)
+
+
+def build_trainer(config: RunConfig, model: Any, args: TrainingArguments, splits: Any,
+                  processor: Any, collator: Any, compute_metrics: Any,
+                  history: HistoryCallback) -> ToolkitTrainer:
+    callbacks: list[TrainerCallback] = [history]
+    transform = epoch_aware_transform(splits["train"])
+    if transform is not None:  # lazy augmentation: new variants every epoch
+        callbacks.append(TransformEpochCallback(transform))
+    patience = config.early_stopping.patience
+    if patience is not None:
+        if not args.load_best_model_at_end:
+            raise UserError("early_stopping.patience needs load_best_model_at_end: true (the "
+                            "default); set early_stopping.patience: null to turn it off.")
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience,
+                                               early_stopping_threshold=config.early_stopping.threshold))
+    return ToolkitTrainer(
+        model=model,
+        args=args,
+        train_dataset=splits["train"],
+        eval_dataset=splits["validation"],
+        processing_class=processor,
+        data_collator=collator,
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+        run_config=config,
+    )

@@ -1,0 +1,104 @@
+"""A finished run directory as a classifier: load it, turn inputs into class probabilities.
+
+Shared by `ftk predict` (new, unlabelled inputs) and `ftk evaluate` (a new labelled set). A run
+is read through what it saved (run_config.yaml, config.json, tokenizer or image processor), so
+any classification task the toolkit trains works here, whatever module trained it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+import numpy as np
+import torch
+import yaml
+from tqdm.auto import tqdm
+from toolkit.core.errors import UserError
+from toolkit.data.images import read_image
+from toolkit.outputs.run_dir import check_run_dir
+
+
+@dataclass
+class Run:
+    """What predict/evaluate need from a run directory."""
+
+    path: Path
+    settings: dict[str, Any]  # run_config.yaml as written (plain YAML, not re-validated)
+    model: Any
+    processor: Any  # tokenizer (text) or image processor (images)
+    modality: str  # "text" | "image"
+
+    @property
+    def label_names(self) -> list[str]:
+        id2label = self.model.config.id2label
+        return [id2label[i] for i in range(len(id2label))]
+
+    def data_key(self, key: str, default: Any = None) -> Any:
+        return (self.settings.get("data") or {}).get(key, default)
+
+
+def load_run(path: Path) -> Run:
+    """The model and processor of the finished run in `path`, or a UserError saying what is off."""
+    check_run_dir(path)
+    settings = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
+    modality = "image" if (path / "preprocessor_config.json").is_file() and not \
+        (path / "tokenizer_config.json").is_file() else "text"
+    from transformers import (AutoImageProcessor, AutoModelForImageClassification,
+                              AutoModelForSequenceClassification, AutoTokenizer)
+
+    if modality == "image":
+        processor = AutoImageProcessor.from_pretrained(path)
+        model = AutoModelForImageClassification.from_pretrained(path, use_safetensors=True)
+    else:
+        processor = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+    model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
+    return Run(path=path, settings=settings, model=model, processor=processor, modality=modality)
+
+
+def encoder(run: Run) -> Callable[[list[Any]], dict[str, torch.Tensor]]:
+    """A function turning a batch of raw inputs (texts, (text, pair) tuples or image paths) into
+    model inputs, preprocessed the way the run was trained."""
+    if run.modality == "image":
+        return lambda paths: dict(run.processor([read_image(p) for p in paths],
+                                                return_tensors="pt"))
+    max_length = int(run.data_key("max_length", 256))
+
+    def encode(texts: list[Any]) -> dict[str, torch.Tensor]:
+        if texts and isinstance(texts[0], tuple):
+            first, second = [t[0] for t in texts], [t[1] for t in texts]
+        else:
+            first, second = list(texts), None
+        return dict(run.processor(first, second, truncation=True, max_length=max_length,
+                                  padding=True, return_tensors="pt"))
+
+    return encode
+
+
+def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@torch.no_grad()
+def predict_logits(run: Run, items: Sequence[Any], batch_size: int,
+                   desc: str = "Predicting") -> np.ndarray:
+    """Logits for every item, in order, batch by batch with a progress bar (on stderr)."""
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
+    encode = encoder(run)
+    device = run.model.device
+    out = []
+    with tqdm(total=len(items), desc=desc, unit="example") as bar:
+        for batch in batches(items, batch_size):
+            inputs = {k: v.to(device) for k, v in encode(list(batch)).items()}
+            out.append(run.model(**inputs).logits.float().cpu().numpy())
+            bar.update(len(batch))
+    return np.concatenate(out) if out else np.zeros((0, len(run.label_names)))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)

@@ -1,0 +1,149 @@
+"""`ftk predict RUN`: label names and scores (top-k) for new texts or images, as CSV or JSONL.
+
+Inputs: a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a folder of images
+or one image file (image runs), or one text given on the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toolkit.data.sources import FILE_BUILDERS, load_file
+from toolkit.core.errors import UserError
+from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
+from toolkit.use.inference import Run, load_run, predict_logits, softmax
+from toolkit.core.log import say
+
+OUTPUT_FORMATS = (".csv", ".jsonl")
+
+
+@dataclass
+class Inputs:
+    records: list[dict[str, Any]]  # what identifies each input in the output (its row, its path)
+    items: list[Any]  # what the model reads: texts, (text, pair) tuples or image paths
+
+
+def predict(run_dir: Path, input_path: Path | None = None, text: str | None = None,
+            output: Path | None = None, top_k: int = 1, batch_size: int = 32,
+            text_column: str | None = None) -> list[dict[str, Any]]:
+    """Predict every input; write `output` (CSV or JSONL by extension) or print a table."""
+    if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
+        raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
+    if top_k < 1:
+        raise UserError(f"--top-k must be at least 1, got {top_k}.")
+    run = load_run(run_dir)
+    inputs = read_inputs(run, input_path, text, text_column)
+    probabilities = softmax(predict_logits(run, inputs.items, batch_size))
+    rows = prediction_rows(inputs.records, probabilities, run.label_names, top_k)
+    if output is None:
+        print_rows(rows)
+    else:
+        write_rows(output, rows)
+        say(f"Wrote {len(rows)} predictions to {output}")
+    return rows
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def read_inputs(run: Run, input_path: Path | None, text: str | None,
+                text_column: str | None) -> Inputs:
+    if (input_path is None) == (text is None):
+        raise UserError("Give exactly one of --input (a table of texts, an image folder or an "
+                        "image file) and --text (one text).")
+    if text is not None:
+        require_modality(run, "text", "--text")
+        if run.data_key("text_pair_column"):
+            raise UserError("This run classifies text pairs; --text gives one text. Put both "
+                            "texts in a table and pass it with --input.")
+        return Inputs(records=[{"text": text}], items=[text])
+    assert input_path is not None
+    if input_path.is_dir():
+        require_modality(run, "image", f"--input '{input_path}' (a folder)")
+        return image_inputs(image_files(input_path), input_path)
+    if input_path.suffix.lower() in IMAGE_SUFFIXES:
+        require_modality(run, "image", f"--input '{input_path}' (an image)")
+        return image_inputs([input_path] if input_path.is_file() else [], input_path)
+    if input_path.suffix.lower() in FILE_BUILDERS:
+        require_modality(run, "text", f"--input '{input_path}' (a table)")
+        return table_inputs(run, input_path, text_column)
+    raise UserError(f"--input '{input_path}' is neither a folder of images, an image "
+                    f"({', '.join(IMAGE_SUFFIXES)}) nor a table ({', '.join(FILE_BUILDERS)}).")
+
+
+def require_modality(run: Run, wanted: str, what: str) -> None:
+    if run.modality != wanted:
+        raise UserError(f"{what} holds {wanted}s, but the run in '{run.path}' classifies "
+                        f"{run.modality}s. Give it {run.modality} input.")
+
+
+def image_inputs(paths: list[Path], where: Path) -> Inputs:
+    if not paths:
+        raise UserError(f"--input '{where}' holds no image files ({', '.join(IMAGE_SUFFIXES)}).")
+    check_image_files(paths)
+    return Inputs(records=[{"image": str(p)} for p in paths], items=paths)
+
+
+def text_columns(run: Run, text_column: str | None) -> list[str]:
+    pair = run.data_key("text_pair_column")
+    return [text_column or run.data_key("text_column", "text")] + ([pair] if pair else [])
+
+
+def table_inputs(run: Run, path: Path, text_column: str | None) -> Inputs:
+    table = load_file(path, "--input")
+    columns = text_columns(run, text_column)
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise UserError(f"--input '{path}' has no column {', '.join(map(repr, missing))}; its "
+                        f"columns are {', '.join(table.column_names)}. Name the text column "
+                        f"with --text-column.")
+    records = table.to_list()
+    texts = [["" if r[c] is None else str(r[c]) for c in columns] for r in records]
+    items = [t[0] if len(t) == 1 else tuple(t) for t in texts]
+    return Inputs(records=records, items=items)
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def prediction_rows(records: list[dict[str, Any]], probabilities: np.ndarray,
+                    label_names: list[str], top_k: int) -> list[dict[str, Any]]:
+    """Each record plus pred_label/pred_score (best class), then pred_label_2/pred_score_2, ..."""
+    k = min(top_k, len(label_names))
+    order = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k]
+    rows = []
+    for record, ranked, probs in zip(records, order, probabilities):
+        row = dict(record)
+        for rank, index in enumerate(ranked, start=1):
+            suffix = "" if rank == 1 else f"_{rank}"
+            row[f"pred_label{suffix}"] = label_names[index]
+            row[f"pred_score{suffix}"] = round(float(probs[index]), 6)
+        rows.append(row)
+    return rows
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".jsonl":
+        path.write_text("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n"
+                                for row in rows))
+        return
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["pred_label"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        shown = row.get("image") or row.get("text") or ""
+        ranked = [(row[k], row[k.replace("label", "score")]) for k in row
+                  if k.startswith("pred_label")]
+        cells = "  ".join(f"{label} {score:.4f}" for label, score in ranked)
+        print(f"{cells}  | {str(shown)[:70]}")
