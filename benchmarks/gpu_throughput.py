@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from flops import matmul_peak, step_flops, synthetic_batch, time_steps, training_step  # noqa: E402
+from flops import matmul_peak, step_flops, synthetic_batch, time_steps, training_step
 
 MODES = ("fp32", "bf16", "bf16-compile")
 SIZES = {  # batch size, sequence length (text)
@@ -34,8 +34,12 @@ SIZES = {  # batch size, sequence length (text)
 
 def build_model(name: str, tiny: bool) -> torch.nn.Module:
     """BERT-base (110M) or ViT-B/16 at 224 px (86M) from their default configs; tiny: 2 layers."""
-    from transformers import (BertConfig, BertForSequenceClassification,
-                              ViTConfig, ViTForImageClassification)
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        ViTConfig,
+        ViTForImageClassification,
+    )
 
     small = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
              "intermediate_size": 64} if tiny else {}

@@ -38,9 +38,9 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
     from toolkit.config.load import load_config
     from toolkit.data.load import load_data
     from toolkit.tasks import get_task
-    from toolkit.training.trainer import build_trainer
     from toolkit.training.arguments import build_training_arguments
     from toolkit.training.history import HistoryCallback
+    from toolkit.training.trainer import build_trainer
 
     class Clock(TrainerCallback):
         def __init__(self):

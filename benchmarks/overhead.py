@@ -80,9 +80,9 @@ def build_bare_step(recipe: Path, overrides: list[str]):
 
     from toolkit.config.load import load_config
     from toolkit.data.load import load_data
-    from toolkit.training.schedules import lr_factor
     from toolkit.tasks import get_task
     from toolkit.training.arguments import build_training_arguments, steps_per_epoch, total_steps
+    from toolkit.training.schedules import lr_factor
 
     config = load_config(recipe, overrides)
     args = build_training_arguments(config)
@@ -162,8 +162,8 @@ def interleaved(recipe: Path, overrides: list[str], segment: int, result_file: P
     segments seconds apart run on the same machine state."""
     from transformers import TrainerCallback
 
-    from toolkit.config.load import load_config
     from toolkit.commands.train import train
+    from toolkit.config.load import load_config
 
     class Interleave(TrainerCallback):
         """After every `segment` Trainer steps, `segment` bare steps. A Trainer step's duration
@@ -298,7 +298,7 @@ def measure_round(args: argparse.Namespace, recipe: Path, overrides: list[str],
 def make_tiny_recipe(workdir: Path, examples: int = 160) -> Path:
     """A tiny BERT and short texts whose topic words give the label away: seconds (tests)."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import make_texts
+    from helpers import make_texts
 
     tiny = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
             "intermediate_size": 64}

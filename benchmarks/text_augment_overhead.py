@@ -48,8 +48,7 @@ def tiny_setup(folder: Path) -> tuple[Path, list[str]]:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     rng = random.Random(0)
-    words = ("market profit shares bank goal match team coach software phone chip network "
-             "the a of and to in on with for is was it this that").split()
+    words = ["market", "profit", "shares", "bank", "goal", "match", "team", "coach", "software", "phone", "chip", "network", "the", "a", "of", "and", "to", "in", "on", "with", "for", "is", "was", "it", "this", "that"]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(words))
     torch.manual_seed(0)
     BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
@@ -76,8 +75,8 @@ def bbc_texts() -> list[str]:
 
 def operation_speeds(texts: list[str], max_words: int, count: int) -> dict[str, float]:
     """texts/s of each operation alone (strength drawn as `trivial` would) and of trivial."""
-    from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy, trivial_steps
     from toolkit.augment.text import TextAugmenter
+    from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy, trivial_steps
 
     policies = {name: TextPolicy((Step(name, None, 1.0),), "sequence") for name in OPERATIONS}
     policies["trivial"] = TextPolicy(trivial_steps(), "one_of")
@@ -98,9 +97,9 @@ def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> flo
     from toolkit.config.load import load_config
     from toolkit.data.load import load_data
     from toolkit.tasks import get_task
+    from toolkit.training.arguments import build_training_arguments
     from toolkit.training.history import HistoryCallback
     from toolkit.training.trainer import build_trainer
-    from toolkit.training.arguments import build_training_arguments
 
     overrides = SHORT_RUN + ["--max_steps", str(steps), "--output_dir", str(output),
                              "--augment.text", "trivial" if augment else "null"]

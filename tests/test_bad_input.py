@@ -6,9 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import expect_user_error as run_cli
-from conftest import make_texts, write_csv, write_text_config
+from helpers import expect_user_error as run_cli
+from helpers import make_texts, write_csv, write_text_config
 
 
 def test_missing_config_file_via_real_process(tmp_path):

@@ -6,12 +6,12 @@ import random
 
 import numpy as np
 import pytest
+from helpers import make_texts
 from PIL import Image
 
-from conftest import make_texts
-from toolkit.advice.baselines.candidate import best_baseline, score_candidate
 from toolkit.advice.baselines import image as image_baselines
 from toolkit.advice.baselines import text as text_baselines
+from toolkit.advice.baselines.candidate import best_baseline, score_candidate
 from toolkit.metrics.classification import prediction_scorer
 
 SCORE = prediction_scorer(["accuracy", "f1_macro"])
@@ -67,30 +67,30 @@ def scores(candidates, inputs, labels):
 
 def test_text_baselines_learn_a_separable_set():
     results = scores(text_baselines.candidates(), *text_splits(shuffle_train=False))
-    assert results["tfidf_logreg"]["test"]["accuracy"] > 0.9
-    assert results["majority"]["test"]["accuracy"] == pytest.approx(1 / 3)
-    assert results["tfidf_logreg"]["fit_s"] >= 0 and results["tfidf_logreg"]["predict_s"] >= 0
-    assert best_baseline(list(results.values()), "accuracy")["name"] == "tfidf_logreg"
+    assert results["tfidf_logreg"].test["accuracy"] > 0.9
+    assert results["majority"].test["accuracy"] == pytest.approx(1 / 3)
+    assert results["tfidf_logreg"].fit_s >= 0 and results["tfidf_logreg"].predict_s >= 0
+    assert best_baseline(list(results.values()), "accuracy").name == "tfidf_logreg"
 
 
 def test_text_baseline_is_at_chance_on_shuffled_labels():
     results = scores(text_baselines.candidates(), *text_splits(shuffle_train=True))
-    assert results["tfidf_logreg"]["test"]["accuracy"] < 0.5  # chance is 1/3 (150 test texts)
+    assert results["tfidf_logreg"].test["accuracy"] < 0.5  # chance is 1/3 (150 test texts)
 
 
 def test_image_baselines_learn_a_separable_set():
     results = scores(image_baselines.candidates(cnn_epochs=8, seed=0),
                      *image_splits(shuffle_train=False))
-    assert results["pixel_logreg"]["test"]["accuracy"] > 0.9
-    assert results["small_cnn"]["test"]["accuracy"] > 0.8
-    assert results["majority"]["test"]["accuracy"] == pytest.approx(1 / 3)
+    assert results["pixel_logreg"].test["accuracy"] > 0.9
+    assert results["small_cnn"].test["accuracy"] > 0.8
+    assert results["majority"].test["accuracy"] == pytest.approx(1 / 3)
 
 
 def test_image_baselines_are_at_chance_on_shuffled_labels():
     results = scores(image_baselines.candidates(cnn_epochs=8, seed=0),
                      *image_splits(shuffle_train=True))
     for name in ("pixel_logreg", "small_cnn"):
-        assert results[name]["test"]["accuracy"] < 0.5, name  # chance 1/3 on 180 images
+        assert results[name].test["accuracy"] < 0.5, name  # chance 1/3 on 180 images
 
 
 def test_image_inputs_accept_arrays_and_mixed_pil_sizes():
@@ -109,4 +109,4 @@ def test_small_sets_get_enough_cnn_steps():
     assert image_baselines.cnn_passes(2, 1_000, 128) == 38  # 8 steps a pass
     results = scores(image_baselines.candidates(cnn_epochs=1, seed=0),
                      *image_splits(shuffle_train=False))  # one pass = 2 steps
-    assert results["small_cnn"]["test"]["accuracy"] > 0.8
+    assert results["small_cnn"].test["accuracy"] > 0.8

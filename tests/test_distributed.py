@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import FILLER, TOPIC_WORDS, make_texts, write_csv, write_text_config
+from helpers import FILLER, TOPIC_WORDS, make_texts, write_csv, write_text_config
 
 GLOBAL_BATCH = 8
 TRAIN_ROWS = 80  # a multiple of the global batch, so both runs see the same batches

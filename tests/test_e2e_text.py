@@ -9,13 +9,12 @@ import sys
 
 import pytest
 import yaml
-
-from conftest import write_text_config
+from helpers import write_text_config
 
 
 @pytest.fixture(scope="module")
 def finished_run(tiny_bert, tmp_path_factory):
-    from conftest import make_texts, write_csv
+    from helpers import make_texts, write_csv
 
     folder = tmp_path_factory.mktemp("e2e")
     data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datasets
 
 from toolkit.config.schema import RunConfig
+from toolkit.training.arguments import build_training_arguments
 from toolkit.training.history import HistoryCallback
 from toolkit.training.trainer import build_trainer
-from toolkit.training.arguments import build_training_arguments
 
 
 def test_other_dataset_gets_its_own_loader_with_persistent_workers(tiny_bert, tmp_path):
@@ -26,7 +26,7 @@ def test_other_dataset_gets_its_own_loader_with_persistent_workers(tiny_bert, tm
                        "report_to": "none"}
     config.early_stopping.patience = None
     args = build_training_arguments(config)
-    trainer = build_trainer(config, model, args, {"train": validation, "validation": validation},
+    trainer = build_trainer(config.schedule, config.early_stopping, model, args, {"train": validation, "validation": validation},
                             tokenizer, None, None, HistoryCallback(tmp_path / "h.jsonl"))
     first = trainer.get_eval_dataloader()
     assert trainer.get_eval_dataloader() is first, "the validation loader stays cached"

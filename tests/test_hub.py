@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from conftest import make_texts, write_csv, write_text_config
+from helpers import make_texts, write_csv, write_text_config
 from hub_server import HubServer
 
 TOKEN = "hf_testtoken_4f9c2b7e1d"  # what the server accepts for user "me"
@@ -38,9 +37,9 @@ def run_dir(tmp_path_factory, tiny_bert) -> Path:
     """A finished run directory as run.train leaves it (model, tokenizer, config, card, ...)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from toolkit.outputs.run_dir import write_run_files
     from toolkit.config.load import load_config
     from toolkit.outputs.model_card import write_model_card
+    from toolkit.outputs.run_dir import write_run_files
 
     folder = tmp_path_factory.mktemp("push")
     run = folder / "tiny-run"

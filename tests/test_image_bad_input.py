@@ -6,9 +6,8 @@ import csv
 import json
 
 import pytest
-
-from conftest import TINY_VIT_SIZES, make_image_folder, write_corrupt_image, write_image_config
-from conftest import expect_user_error as run_cli
+from helpers import TINY_VIT_SIZES, make_image_folder, write_corrupt_image, write_image_config
+from helpers import expect_user_error as run_cli
 
 SCRATCH = json.dumps({"from_config": TINY_VIT_SIZES})
 

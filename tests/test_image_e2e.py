@@ -9,9 +9,13 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import (TINY_VIT_SIZES, draw_shape, make_image_folder, write_corrupt_image,
-                      write_image_config)
+from helpers import (
+    TINY_VIT_SIZES,
+    draw_shape,
+    make_image_folder,
+    write_corrupt_image,
+    write_image_config,
+)
 
 SHAPES = {"circle", "square", "triangle"}
 

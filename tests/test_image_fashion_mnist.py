@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolkit.data import builtin
 from toolkit.core.errors import UserError
+from toolkit.data import builtin
 
 
 def test_reads_real_idx_files():

@@ -8,13 +8,13 @@ import datasets
 import numpy as np
 import pytest
 import torch
+from helpers import TINY_VIT_SIZES, draw_shape
 from torchvision.transforms import v2
 
-from conftest import TINY_VIT_SIZES, draw_shape
 from toolkit.augment.image import Geometry, ToNormalizedTensor, augmentation_is_on, train_transform
 from toolkit.augment.image import TrivialAugmentWide as LeanTrivialAugment
-from toolkit.config.schema import AugmentConfig
 from toolkit.config.load import load_config
+from toolkit.config.schema import AugmentConfig
 from toolkit.tasks import image_classification as task
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import TINY_VIT_SIZES
 
-from conftest import TINY_VIT_SIZES
 from toolkit.config.load import load_config
 from toolkit.core.errors import UserError
 from toolkit.tasks import image_classification, masked_image_modeling, text_classification

@@ -8,9 +8,14 @@ import subprocess
 import sys
 
 import pytest
+from helpers import make_texts, write_csv, write_text_config
 
-from conftest import make_texts, write_csv, write_text_config
-from toolkit.advice.overfitting import best_evaluation, overfitting_onset, summarize, training_sample
+from toolkit.advice.overfitting import (
+    best_evaluation,
+    overfitting_onset,
+    summarize_overfitting,
+    training_sample,
+)
 
 
 def test_healthy_history_does_not_warn():
@@ -52,10 +57,10 @@ ROWS = [
 
 
 def test_summary_names_the_first_best_epoch_and_the_gap():
-    summary = summarize(ROWS, "accuracy", greater_is_better=True, warning=None)
-    assert summary["best_epoch"] == 2.0 and summary["best_step"] == 20  # tie at 3: first kept
-    assert summary["gap_points"] == pytest.approx(12.0)
-    assert summary["loss_gap"] == pytest.approx(0.3)
+    summary = summarize_overfitting(ROWS, "accuracy", greater_is_better=True, warning=None)
+    assert summary.best_epoch == 2.0 and summary.best_step == 20  # tie at 3: first kept
+    assert summary.gap_points == pytest.approx(12.0)
+    assert summary.loss_gap == pytest.approx(0.3)
     assert best_evaluation(ROWS, "loss", greater_is_better=False)["epoch"] == 2.0
 
 

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from toolkit.config.load import load_config
-from toolkit.data.load import load_data
 from toolkit.core.errors import UserError
+from toolkit.data.load import load_data
 from toolkit.tasks import text_classification as task
 
 
@@ -19,28 +19,28 @@ def prepared_train(tiny_bert, text_data, tmp_path, *overrides: str):
                                 "--output_dir", str(tmp_path / "run"), *overrides])
     data = load_data(config.data, task.input_columns(config), seed=0)
     tokenizer = task.load_processor(config)
-    return task.prepare(data.splits, tokenizer, config)["train"], tokenizer
+    return task.prepare(data.splits, tokenizer, config)["train"], tokenizer, config
 
 
 def test_default_keeps_each_text_at_its_own_length_and_batches_pad_to_the_longest(
         tiny_bert, text_data, tmp_path):
-    train, tokenizer = prepared_train(tiny_bert, text_data, tmp_path)
+    train, tokenizer, config = prepared_train(tiny_bert, text_data, tmp_path)
     lengths = [len(ids) for ids in train["input_ids"]]
     assert len(set(lengths)) > 3 and max(lengths) < 24  # make_texts: 5 to 16 words
-    batch = task.collator(tokenizer)([train[i] for i in range(8)])
+    batch = task.collator(tokenizer, config)([train[i] for i in range(8)])
     longest = max(lengths[:8])
     assert batch["input_ids"].shape == (8, -(-longest // 8) * 8)  # up to a multiple of 8
 
 
 def test_pad_to_max_length_makes_every_example_and_batch_max_length_long(
         tiny_bert, text_data, tmp_path):
-    train, tokenizer = prepared_train(tiny_bert, text_data, tmp_path,
+    train, tokenizer, config = prepared_train(tiny_bert, text_data, tmp_path,
                                       "--data.pad_to_max_length", "true")
     assert {len(ids) for ids in train["input_ids"]} == {24}
     first = train[0]
     real = sum(first["attention_mask"])
     assert first["input_ids"][real:] == [tokenizer.pad_token_id] * (24 - real)
-    batch = task.collator(tokenizer)([train[i] for i in range(8)])
+    batch = task.collator(tokenizer, config)([train[i] for i in range(8)])
     assert batch["input_ids"].shape == (8, 24)
 
 

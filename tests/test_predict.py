@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
-from conftest import make_texts, write_csv, write_text_config
+from helpers import make_texts, write_csv, write_text_config
 
 LABELS = ["business", "sport", "tech"]
 

@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import make_texts, write_csv, write_text_config
+from helpers import make_texts, write_csv, write_text_config
 
 PER_EPOCH = 14  # ceil(108 training rows / batch 8): 120 rows minus a 10% validation split
 # Early stopping that fires after epoch 3: no later epoch beats epoch 1 by the threshold, so

@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import make_texts, write_csv, write_text_config
+from helpers import make_texts, write_csv, write_text_config
 
 
 def ftk(*args: str) -> subprocess.CompletedProcess:
@@ -85,8 +84,8 @@ def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_
 
     from toolkit.advice.baselines.fit import fit_in_side_process
     from toolkit.config.load import load_config
-    from toolkit.data.load import LoadedData
     from toolkit.core.log import WARNINGS, reset_warnings
+    from toolkit.data.load import LoadedData
 
     config = load_config(None, ["--output_dir", str(tmp_path)])
     config = dataclasses.replace(config, task="no-such-task")  # run_baselines raises on it

@@ -10,9 +10,8 @@ import math
 from pathlib import Path
 
 import pytest
-from transformers import TrainerCallback, set_seed
-
-from conftest import make_texts, write_csv, write_text_config
+from helpers import make_texts, write_csv, write_text_config
+from transformers import TrainerCallback
 
 TOTAL = 16  # max_steps of every run below
 PEAK = 5e-3  # write_text_config's learning_rate
@@ -41,26 +40,17 @@ def quick_config(folder: Path, model: Path, data: dict[str, Path], schedule: dic
 
 def build(config_path: Path, overrides: list[str] | None = None):
     """What `ftk train` builds up to trainer.train(): config, data, model, trainer, history."""
+    from toolkit.commands.stages import (build_model, build_run_trainer, plan_run,
+                                         prepare_labelled)
     from toolkit.config.load import load_config
-    from toolkit.data.load import load_data
-    from toolkit.tasks import get_task
     from toolkit.training.history import HistoryCallback
-    from toolkit.training.trainer import build_trainer
-    from toolkit.training.arguments import build_training_arguments
 
-    config = load_config(config_path, overrides)
-    task = get_task(config.task)
-    args = build_training_arguments(config)
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
-    tokenizer = task.load_processor(config)
-    splits = task.prepare(data.splits, tokenizer, config)
-    set_seed(args.seed)
-    model = task.load_model(config, data.label_names)
-    out = Path(config.training["output_dir"])
-    out.mkdir(parents=True, exist_ok=True)
-    history = HistoryCallback(out / "history.jsonl")
-    trainer = build_trainer(config, model, args, splits, tokenizer, task.collator(tokenizer),
-                            None, history)
+    plan = plan_run(load_config(config_path, overrides))
+    prepared = prepare_labelled(plan)
+    model = build_model(plan, prepared.data.label_names)
+    plan.output_dir.mkdir(parents=True, exist_ok=True)
+    history = HistoryCallback(plan.output_dir / "history.jsonl")
+    trainer = build_run_trainer(plan, model, prepared, None, history)
     return trainer, history
 
 

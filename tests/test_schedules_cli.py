@@ -10,8 +10,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import make_texts, write_csv, write_text_config
+from helpers import make_texts, write_csv, write_text_config
 
 # 81 training rows, batch 8 -> 11 batches; accumulation 2 -> 6 updates per epoch; 3 epochs -> 18.
 # Warm-up 1.2 epochs = ceil(7.2) = 8 steps: longer than an epoch and 44% of training.
@@ -79,12 +78,12 @@ def test_train_prints_the_same_summary_and_warnings(preview_and_run):
 
 
 def test_preview_lrs_match_the_lrs_the_run_used(preview_and_run, setup):
+    from toolkit.commands.schedule import preview_schedule
     from toolkit.config.load import load_config
-    from toolkit.commands.schedule import preview
 
     folder, config, _ = setup
     _, _, _, rows = preview_and_run
-    planned = preview(load_config(config, OVERRIDES), png=folder / "again.png")
+    planned = preview_schedule(load_config(config, OVERRIDES), png=folder / "again.png")
     planned_names = [name for name, _ in planned.groups]
     names = next(r["names"] for r in rows if r["kind"] == "groups")
     used = [r["lr"] for r in rows if r["kind"] == "step"]
@@ -118,7 +117,7 @@ def test_preview_counts_processes(setup, monkeypatch):
     assert two.returncode == 0, two.stderr[-2000:]
     assert "Schedule: 9 optimizer steps (3 per epoch" in two.stdout
     assert "processes: 2" in two.stdout
-    from toolkit.training.schedule_report import processes
+    from toolkit.commands.schedule import processes
 
     monkeypatch.setenv("WORLD_SIZE", "4")  # what accelerate launch / torchrun set
     assert processes(None) == 4 and processes(2) == 2

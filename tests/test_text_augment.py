@@ -13,13 +13,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers import write_text_config
 
-from conftest import write_text_config
-from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy, text_policy
 from toolkit.augment.text import TextAugmenter, example_seed
 from toolkit.cli import main
-from toolkit.config.schema import AugmentConfig
 from toolkit.config.load import load_config
+from toolkit.config.schema import AugmentConfig
+from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy, text_policy
 
 TEXT = ("The market rallied on Tuesday as shares in the bank rose sharply. Investors cheered "
         "strong profit growth at the company. Chelsea won the match against Arsenal in London. "
@@ -269,11 +269,12 @@ def test_augmented_split_survives_copies_and_pickling(prepared):
 
 
 def test_collator_pads_augmented_batches(prepared):
+    from toolkit.config.schema import RunConfig
     from toolkit.tasks import text_classification as task
 
     splits, _, tokenizer = prepared
     rows = [splits["train"][i] for i in range(8)]
-    batch = task.collator(tokenizer)(rows)
+    batch = task.collator(tokenizer, RunConfig())(rows)
     assert batch["input_ids"].shape[0] == 8 and batch["input_ids"].shape[1] % 8 == 0
     assert batch["labels"].tolist() == [r["labels"] for r in rows]
 
@@ -443,9 +444,9 @@ def test_overhead_benchmark_runs_in_tiny_mode(tmp_path):
 
 def test_ftk_augment_on_an_image_config_draws_the_real_train_transform(tmp_path, tiny_vit,
                                                                           capsys):
+    from helpers import make_image_folder, write_image_config
     from PIL import Image
 
-    from conftest import make_image_folder, write_image_config
     from toolkit.cli import main
 
     folder = make_image_folder(tmp_path / "shapes", n_per_class=4, seed=0, size=16)

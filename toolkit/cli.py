@@ -21,7 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from toolkit.config.load import load_config
+from toolkit.config.schema import RunConfig, describe_keys
 from toolkit.core.errors import UserError
+
+# The commands import torch, transformers and datasets (seconds): each handler imports its
+# command when it runs, so `ftk --help` and argument errors answer at once.
 
 RECIPES = Path(__file__).parent / "configs"
 DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"
@@ -49,8 +54,6 @@ def add_config_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def add_train_command(commands: Any) -> None:
-    from toolkit.config.schema import describe_keys
-
     train = commands.add_parser(
         "train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
         help="fine-tune a model (no arguments: the embedded default recipe)",
@@ -159,8 +162,6 @@ def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
 
 
 def add_pretrain_command(commands: Any) -> None:
-    from toolkit.config.schema import describe_keys
-
     pretrain = commands.add_parser(
         "pretrain", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
         help="continued pre-training on unlabelled inputs (masked-lm, masked-image-modeling)",
@@ -207,9 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def load_recipe(args: argparse.Namespace, overrides: list[str]) -> Any:
-    from toolkit.config.load import load_config
-
+def load_recipe(args: argparse.Namespace, overrides: list[str]) -> RunConfig:
     return load_config(args.config or DEFAULT_RECIPE, overrides)
 
 
@@ -219,7 +218,6 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
         print(config.to_yaml(), end="")
         return 0
     if args.pretrain is not None:
-        from toolkit.config.load import load_config
         from toolkit.commands.pretrain import train_after_pretrain
 
         train_after_pretrain(config, load_config(args.pretrain), overwrite=args.overwrite)
@@ -234,10 +232,10 @@ def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
     config = load_recipe(args, overrides)
     if args.num_processes is not None and args.num_processes < 1:
         raise UserError(f"--num-processes must be at least 1, got {args.num_processes}.")
-    from toolkit.commands.schedule import preview
+    from toolkit.commands.schedule import preview_schedule
     from toolkit.training.schedule_report import report_schedule
 
-    result = preview(config, world_size=args.num_processes, png=args.png)
+    result = preview_schedule(config, world_size=args.num_processes, png=args.png)
     print(f"Training examples: {result.num_train:,}; processes: {result.world_size}")
     report_schedule(result.summary, result.groups)
     print(f"LR plot: {result.png}")
@@ -291,9 +289,9 @@ def run_augment(args: argparse.Namespace, overrides: list[str]) -> int:
     if args.n < 1 or args.k < 1:
         raise UserError(f"--n and --k must be at least 1 (got --n {args.n} --k {args.k}).")
     config = load_recipe(args, overrides)
-    from toolkit.commands.augment import preview
+    from toolkit.commands.augment import preview_augmentation
 
-    print(preview(config, n=args.n, k=args.k, words=args.words, output=args.output))
+    print(preview_augmentation(config, n=args.n, k=args.k, words=args.words, output=args.output))
     return 0
 
 

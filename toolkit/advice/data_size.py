@@ -10,7 +10,9 @@ Below either, the run goes on but warns and says what to try instead.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from toolkit.core.log import say, warn
@@ -36,7 +38,27 @@ def count_parameters(model: Any) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def data_size_advice(class_counts: dict[str, int], num_parameters: int) -> dict[str, Any]:
+@dataclass
+class DataSizeAdvice:
+    """The figures the advice is based on, and its warnings (empty: enough data)."""
+
+    train_examples: int
+    per_class: dict[str, int]
+    smallest_class: str
+    num_parameters: int
+    min_per_class: int
+    min_total: int
+    warnings: list[str]
+
+    @property
+    def smallest_count(self) -> int:
+        return self.per_class[self.smallest_class]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def data_size_advice(class_counts: dict[str, int], num_parameters: int) -> DataSizeAdvice:
     """The figures and the warnings (empty when the data set is large enough)."""
     total = sum(class_counts.values())
     smallest = min(class_counts, key=class_counts.get)
@@ -52,9 +74,9 @@ def data_size_advice(class_counts: dict[str, int], num_parameters: int) -> dict[
             f"{total:,} labelled training examples for a {format_parameters(num_parameters)}-parameter "
             f"model (advice: at least {needed:,} for this size); expect unstable results that "
             f"vary with the seed. Consider {SUGGESTIONS}.")
-    return {"train_examples": total, "per_class": dict(class_counts), "smallest_class": smallest,
-            "num_parameters": num_parameters, "min_per_class": MIN_PER_CLASS,
-            "min_total": needed, "warnings": warnings}
+    return DataSizeAdvice(train_examples=total, per_class=dict(class_counts),
+                          smallest_class=smallest, num_parameters=num_parameters,
+                          min_per_class=MIN_PER_CLASS, min_total=needed, warnings=warnings)
 
 
 def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
@@ -62,11 +84,11 @@ def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
     return {name: counts.get(i, 0) for i, name in enumerate(label_names)}
 
 
-def report_advice(advice: dict[str, Any]) -> None:
+def report_advice(advice: DataSizeAdvice) -> None:
     """Console: the figures always, the warnings when there are any."""
-    say(f"Data size: {advice['train_examples']:,} labelled training examples, smallest class "
-        f"'{advice['smallest_class']}' {advice['per_class'][advice['smallest_class']]:,}; model "
-        f"{format_parameters(advice['num_parameters'])} parameters (advice: >= {advice['min_per_class']} "
-        f"per class, >= {advice['min_total']:,} in all)")
-    for message in advice["warnings"]:
+    say(f"Data size: {advice.train_examples:,} labelled training examples, smallest class "
+        f"'{advice.smallest_class}' {advice.smallest_count:,}; model "
+        f"{format_parameters(advice.num_parameters)} parameters (advice: >= "
+        f"{advice.min_per_class} per class, >= {advice.min_total:,} in all)")
+    for message in advice.warnings:
         warn(f"Small data set: {message}")

@@ -4,12 +4,14 @@ At every evaluation the `OverfittingWatch` callback scores `overfitting.train_sa
 training examples (drawn once, seeded, from the un-augmented training split) with the same
 metrics as validation; the Trainer logs them as `train_sample_*` and history.jsonl records a
 "train_sample" row beside each "eval" row. When validation loss has risen for `patience`
-evaluations in a row while training loss fell, it warns (once). At the end `summarize` names
-the best epoch and the train/validation gap there.
+evaluations in a row while training loss fell, it warns (once). At the end `summarize_overfitting` names
+the best epoch and the train/validation gap there, as an `OverfittingSummary`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from transformers import TrainerCallback
@@ -129,32 +131,55 @@ def best_evaluation(rows: list[dict[str, Any]], metric: str,
     return {**sample, **best}
 
 
-def summarize(rows: list[dict[str, Any]], metric: str, greater_is_better: bool,
-              warning: str | None) -> dict[str, Any]:
+@dataclass
+class OverfittingSummary:
+    """The best epoch and, when a training sample was scored, the train/validation gap there."""
+
+    warning: str | None = None  # the overfitting warning of the run, if one fired
+    best_epoch: float | None = None  # None: no evaluation was recorded
+    best_step: int | None = None
+    metric: str | None = None
+    validation_metric: float | None = None
+    validation_loss: float | None = None
+    train_sample_metric: float | None = None  # the fields below need a training sample
+    train_sample_loss: float | None = None
+    gap_points: float | None = None  # train sample minus validation, in points of the metric
+    loss_gap: float | None = None  # validation loss minus train-sample loss
+
+    def to_dict(self) -> dict[str, Any]:
+        """For metrics.json: the figures that exist (a run without a sample has no gap)."""
+        values = dataclasses.asdict(self)
+        return {k: v for k, v in values.items()
+                if v is not None or k in ("warning", "best_epoch")}
+
+    def describe(self) -> str:
+        """One console line."""
+        if self.best_epoch is None:
+            return "Best epoch: no evaluation was recorded."
+        text = (f"Best epoch: {self.best_epoch:.2f} (step {self.best_step}), validation "
+                f"{self.metric} {self.validation_metric:.4f}")
+        if self.gap_points is not None:
+            text += (f"; training sample {self.train_sample_metric:.4f}: a train/validation "
+                     f"gap of {self.gap_points:.1f} points (loss {self.train_sample_loss:.4f}"
+                     f" vs {self.validation_loss:.4f})")
+        return text
+
+
+def summarize_overfitting(rows: list[dict[str, Any]], metric: str, greater_is_better: bool,
+                          warning: str | None) -> OverfittingSummary:
     """Best epoch, and the train-sample vs validation gap there (metric in points, and loss)."""
     best = best_evaluation(rows, metric, greater_is_better)
-    summary: dict[str, Any] = {"warning": warning, "best_epoch": None}
     if best is None:
-        return summary
-    summary.update(best_epoch=best["epoch"], best_step=best["step"],
-                   validation_loss=best["eval_loss"], validation_metric=best[f"eval_{metric}"],
-                   metric=metric)
+        return OverfittingSummary(warning=warning)
+    summary = OverfittingSummary(warning=warning, best_epoch=best["epoch"],
+                                 best_step=best["step"], metric=metric,
+                                 validation_metric=best[f"eval_{metric}"],
+                                 validation_loss=best["eval_loss"])
     sample_key = f"{SAMPLE_PREFIX}_{metric}"
     if sample_key in best:
-        summary.update(train_sample_metric=best[sample_key],
-                       train_sample_loss=best[f"{SAMPLE_PREFIX}_loss"],
-                       gap_points=round(100 * (best[sample_key] - best[f"eval_{metric}"]), 2),
-                       loss_gap=round(best["eval_loss"] - best[f"{SAMPLE_PREFIX}_loss"], 4))
+        sample_loss = best[f"{SAMPLE_PREFIX}_loss"]
+        summary.train_sample_metric = best[sample_key]
+        summary.train_sample_loss = sample_loss
+        summary.gap_points = round(100 * (best[sample_key] - best[f"eval_{metric}"]), 2)
+        summary.loss_gap = round(best["eval_loss"] - sample_loss, 4)
     return summary
-
-
-def describe_summary(summary: dict[str, Any]) -> str:
-    if summary.get("best_epoch") is None:
-        return "Best epoch: no evaluation was recorded."
-    text = (f"Best epoch: {summary['best_epoch']:.2f} (step {summary['best_step']}), validation "
-            f"{summary['metric']} {summary['validation_metric']:.4f}")
-    if "gap_points" in summary:
-        text += (f"; training sample {summary['train_sample_metric']:.4f}: a train/validation "
-                 f"gap of {summary['gap_points']:.1f} points (loss {summary['train_sample_loss']:.4f}"
-                 f" vs {summary['validation_loss']:.4f})")
-    return text

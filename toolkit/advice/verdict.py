@@ -15,7 +15,11 @@ One point is about the standard error of an accuracy near 90% on ~1,000 test exa
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
+
+from toolkit.advice.baselines.fit import Baselines
 
 CLOSE_POINTS = 1.0  # |gain| below this: the two are indistinguishable on a typical test split
 CLEAR_POINTS = 3.0  # gain at or above this: a clear, practically relevant improvement
@@ -33,8 +37,26 @@ def cost_phrase(ratio: float, subject_is_baseline: bool) -> str:
             "at about the same training time")
 
 
+@dataclass
+class Verdict:
+    """Baseline vs transformer on test: the numbers and the sentence that weighs them."""
+
+    metric: str
+    baseline: str  # the baseline best on validation
+    baseline_test: float
+    transformer_test: float
+    gain_points: float  # transformer minus baseline, x100
+    baseline_train_s: float
+    transformer_train_s: float
+    time_ratio: float  # transformer training time / baseline training time
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 def verdict(metric: str, baseline_name: str, baseline_score: float, model_score: float,
-            baseline_seconds: float, model_seconds: float) -> dict[str, Any]:
+            baseline_seconds: float, model_seconds: float) -> Verdict:
     """Scores in [0, 1]; seconds of training. Returns the numbers and a sentence."""
     gain = 100.0 * (model_score - baseline_score)
     ratio = max(model_seconds, MIN_SECONDS) / max(baseline_seconds, MIN_SECONDS)
@@ -55,19 +77,21 @@ def verdict(metric: str, baseline_name: str, baseline_score: float, model_score:
     else:
         text = (f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
                 f"{cost_phrase(ratio, False)}; it earns its cost here")
-    return {"metric": metric, "baseline": baseline_name, "baseline_test": baseline_score,
-            "transformer_test": model_score, "gain_points": round(gain, 2),
-            "baseline_train_s": baseline_seconds, "transformer_train_s": model_seconds,
-            "time_ratio": round(ratio, 1), "text": text[0].upper() + text[1:] + "."}
+    return Verdict(metric=metric, baseline=baseline_name, baseline_test=baseline_score,
+                   transformer_test=model_score, gain_points=round(gain, 2),
+                   baseline_train_s=baseline_seconds, transformer_train_s=model_seconds,
+                   time_ratio=round(ratio, 1), text=text[0].upper() + text[1:] + ".")
 
 
-def verdict_for_run(baselines: dict[str, Any], metrics: dict[str, Any],
-                    metric: str) -> dict[str, Any] | None:
-    """The verdict from baseline.json's best baseline and the run's metrics.json; None when
-    either side lacks a test score."""
-    best = next(r for r in baselines["baselines"] if r["name"] == baselines["best"])
-    key = f"test_{metric}"
-    if key not in metrics or metric not in best.get("test", {}):
+def verdict_for_run(baselines: Baselines | None, metrics: dict[str, Any],
+                    metric: str) -> Verdict | None:
+    """The verdict from the best baseline and the run's metrics; None when there are no
+    baselines or either side lacks a test score."""
+    if baselines is None:
         return None
-    return verdict(metric, best["name"], best["test"][metric], metrics[key], best["fit_s"],
+    best = baselines.best_score
+    key = f"test_{metric}"
+    if key not in metrics or metric not in (best.test or {}):
+        return None
+    return verdict(metric, best.name, best.test[metric], metrics[key], best.fit_s,
                    metrics["train_runtime"])

@@ -21,16 +21,7 @@ from functools import lru_cache
 
 from nlpaug.augmenter.word import SynonymAug
 
-FUNCTION_WORDS = frozenset("""
-a an the this that these those some any each every no all both either neither
-i me my mine you your yours he him his she her hers it its we us our ours they them their
-theirs who whom whose which what where when why how
-be am is are was were been being have has had having do does did doing
-will would shall should can could may might must
-and or but nor so yet if then than because as while although though
-of in on at by for with about against between into through during before after above below
-to from up down out off over under again further once here there not
-""".split())
+FUNCTION_WORDS = frozenset(["a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every", "no", "all", "both", "either", "neither", "i", "me", "my", "mine", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "it", "its", "we", "us", "our", "ours", "they", "them", "their", "theirs", "who", "whom", "whose", "which", "what", "where", "when", "why", "how", "be", "am", "is", "are", "was", "were", "been", "being", "have", "has", "had", "having", "do", "does", "did", "doing", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "and", "or", "but", "nor", "so", "yet", "if", "then", "than", "because", "as", "while", "although", "though", "of", "in", "on", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above", "below", "to", "from", "up", "down", "out", "off", "over", "under", "again", "further", "once", "here", "there", "not"])
 
 SKIP = "DT"  # the tag nlpaug's SynonymAug.skip_aug leaves out
 

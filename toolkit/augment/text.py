@@ -19,9 +19,10 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
-import numpy as np
-from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy
 
+import numpy as np
+
+from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy
 
 INDEX_COLUMN = "_ftk_index"  # row number in the train split; seeds that row's augmentation
 

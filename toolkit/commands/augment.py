@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import datasets
 
 from toolkit.augment.epoch import epoch_aware_transform
 from toolkit.augment.preview import image_grid, text_preview
+from toolkit.commands.stages import load_labelled_data
 from toolkit.config.schema import RunConfig
-from toolkit.data.load import load_data
 from toolkit.core.errors import UserError
-from toolkit.tasks import get_task
+from toolkit.data.load import LoadedData
+from toolkit.tasks import get_task, image_classification
 
 
-def preview(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
+def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
     """The text to print: the text preview itself, or where the image grid was written."""
     task = get_task(config.task)
-    data = load_data(config.data, task.input_columns(config), seed=config.training["seed"])
-    if getattr(task, "pipeline_tag", "") == "image-classification":
-        return preview_images(task, config, data, n, k, output)
+    data = load_labelled_data(config, task)
+    if config.task == "image-classification":
+        return preview_images(config, data, n, k, output)
     if not config.augment.text:
         raise UserError(f"The config {config.source or ''} has no text augmentation "
                         f"(augment.text is off); add `augment: {{text: trivial}}` to it or pass "
@@ -33,14 +33,10 @@ def preview(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
                         words=words)
 
 
-def preview_images(task: Any, config: RunConfig, data: Any, n: int, k: int,
-                   output: Path) -> str:
-    # The image task (built in parallel) provides `train_image_transform(config, processor)`:
-    # PIL image -> augmented image/tensor, the same function its train split's transform calls.
-    if not hasattr(task, "train_image_transform"):
-        raise UserError(f"Task '{config.task}' has no image train transform to preview.")
-    processor = task.load_processor(config)
-    transform = task.train_image_transform(config, processor)
+def preview_images(config: RunConfig, data: LoadedData, n: int, k: int, output: Path) -> str:
+    """A PNG grid drawn with the very function the train split's lazy transform calls."""
+    processor = image_classification.load_processor(config)
+    transform = image_classification.train_image_transform(config, processor)
     train = data.splits["train"]
     images = [train[i][config.data.image_column] for i in range(min(n, len(train)))]
     path = image_grid(images, transform, k, output, seed=config.training["seed"])

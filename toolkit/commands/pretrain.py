@@ -11,79 +11,94 @@ equal to P's resolved config: rerunning the chain then fine-tunes straight away.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
-from transformers import set_seed
-from toolkit.core.run_files import HISTORY, RUN_CONFIG
-from toolkit.outputs.run_dir import check_output_dir_free, prepare_output_dir, remove_checkpoints, write_run_files
+
+from toolkit.commands.stages import (
+    Plan,
+    announce_schedule,
+    build_model,
+    build_run_trainer,
+    check_hub_token,
+    open_run_dir,
+    plan_run,
+    prepare_unlabelled,
+    save_and_finish,
+)
+from toolkit.commands.train import train
 from toolkit.config.schema import PRETRAIN_TASKS, RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
-from toolkit.outputs.pretrain_card import write_pretrain_card
-from toolkit.commands.train import split_seed
-from toolkit.training.schedule_report import group_multipliers, report_schedule, schedule_summary
-from toolkit.tasks import get_task
-from toolkit.training.trainer import build_trainer
-from toolkit.training.arguments import build_training_arguments
+from toolkit.core.run_files import HISTORY, RUN_CONFIG
 from toolkit.model.transfer import check_architectures_match
-from toolkit.data.unlabelled import load_unlabelled
 from toolkit.outputs.console import describe_pretrain_results
+from toolkit.outputs.hub import push_run
+from toolkit.outputs.pretrain_card import write_pretrain_card
+from toolkit.outputs.run_dir import check_output_dir_free, remove_checkpoints, write_run_files
+from toolkit.tasks import get_task
 from toolkit.training.history import PretrainHistory, perplexity
+from toolkit.training.trainer import ToolkitTrainer
 
 
 def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
     """Pre-train as `config` says (task masked-lm or masked-image-modeling); returns the run dir."""
     started = time.perf_counter()
+    refuse_finetuning_task(config)
+    check_output_dir_free(Path(config.training["output_dir"]), overwrite)
+    plan = plan_run(config, required=pretraining_arguments(config))
+    check_hub_token(plan)
+    prepared = prepare_unlabelled(plan)
+    model = build_model(plan, None)
+    announce_schedule(plan, len(prepared.splits["train"]), model)
+    open_run_dir(plan, overwrite)
+    history = PretrainHistory(plan.output_dir / HISTORY, perplexity=config.task == "masked-lm")
+    trainer = build_run_trainer(plan, model, prepared, None, history)  # loss only: no metrics
+    fit = trainer.train()
+    metrics = score_pretraining(trainer, fit.metrics, config, started)
+    save_and_finish(trainer, plan, lambda: write_pretrain_outputs(plan, metrics))
+    return plan.output_dir
+
+
+def refuse_finetuning_task(config: RunConfig) -> None:
     if config.task not in PRETRAIN_TASKS:
         raise UserError(f"`ftk pretrain` runs the pre-training tasks "
                         f"({', '.join(PRETRAIN_TASKS)}); '{config.source}' has task "
                         f"'{config.task}'. Use `ftk train` for it.")
-    output_dir = Path(config.training["output_dir"])
-    check_output_dir_free(output_dir, overwrite)
-    task = get_task(config.task)
-    # The collators need columns the model does not take (the image for the lazy pixel
-    # transform; special-token masks and character offsets for masking), so none is dropped.
-    # `label_names`: the inputs whose presence makes the Trainer compute an evaluation loss
-    # (ViTForMaskedImageModeling takes no `labels`: its target is the masked input itself).
-    # Set on a copy: run_config.yaml must stay equal to the recipe (see `is_finished`).
-    args = build_training_arguments(dataclasses.replace(config, training={
-        **config.training, "remove_unused_columns": False, "label_names": task.label_names}))
-    processor = task.load_processor(config)
-    collator = task.collator(processor, config)  # checks the masking settings before the data
 
-    splits = load_unlabelled(config.data, task.input_column(config), task.input_key,
-                             split_seed(config))
-    say(f"Unlabelled data: train {len(splits['train']):,}, validation "
-        f"{len(splits['validation']):,} examples (column '{task.input_column(config)}'"
-        f"{', test inputs included' if config.data.pretrain_include_test else ''})")
-    splits = task.prepare(splits, processor, config)
-    set_seed(args.seed)
-    model = task.load_model(config)
-    report_schedule(schedule_summary(config, args, len(splits["train"])),
-                    group_multipliers(config, model))
 
-    if args.should_save:
-        prepare_output_dir(output_dir, overwrite)
-    history = PretrainHistory(output_dir / HISTORY, perplexity=config.task == "masked-lm")
-    trainer = build_trainer(config, model, args, splits, processor, collator, None, history)
-    train_output = trainer.train()
+def pretraining_arguments(config: RunConfig) -> dict[str, Any]:
+    """TrainingArguments pre-training cannot run without, whatever the recipe says.
 
-    metrics: dict[str, Any] = dict(train_output.metrics)
+    The collators need columns the model does not take (the image for the lazy pixel
+    transform; special-token masks and character offsets for masking), so none is dropped.
+    `label_names`: the inputs whose presence makes the Trainer compute an evaluation loss
+    (ViTForMaskedImageModeling takes no `labels`: its target is the masked input itself).
+    They go to TrainingArguments only: run_config.yaml stays equal to the recipe (`is_finished`).
+    """
+    return {"remove_unused_columns": False, "label_names": get_task(config.task).target_inputs}
+
+
+def score_pretraining(trainer: ToolkitTrainer, train_metrics: dict[str, Any], config: RunConfig,
+                      started: float) -> dict[str, Any]:
+    metrics: dict[str, Any] = dict(train_metrics)
     metrics.update(trainer.evaluate())
     if config.task == "masked-lm":
         metrics["eval_perplexity"] = perplexity(metrics["eval_loss"])
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(output_dir))
-        (output_dir / "training_args.bin").unlink(missing_ok=True)
-        write_run_files(output_dir, config, metrics)
-        write_pretrain_card(output_dir / "README.md", config, task.pipeline_tag, metrics,
-                            output_dir.name)
-        remove_checkpoints(output_dir)
-        say(describe_pretrain_results(metrics, output_dir))
-    return output_dir
+    return metrics
+
+
+def write_pretrain_outputs(plan: Plan, metrics: dict[str, Any]) -> None:
+    config, output_dir = plan.config, plan.output_dir
+    (output_dir / "training_args.bin").unlink(missing_ok=True)
+    write_run_files(output_dir, config, metrics)
+    write_pretrain_card(output_dir / "README.md", config, plan.task.pipeline_tag, metrics,
+                        output_dir.name)
+    remove_checkpoints(output_dir)
+    say(describe_pretrain_results(metrics, output_dir))
+    if plan.push_to:
+        push_run(output_dir, plan.push_to, private=bool(config.training.get("hub_private_repo")))
 
 
 def is_finished(config: RunConfig) -> bool:
@@ -114,8 +129,6 @@ def pretrained_base(pretrain_config: RunConfig, finetune_config: RunConfig) -> P
 
 def train_after_pretrain(finetune_config: RunConfig, pretrain_config: RunConfig,
                          overwrite: bool = False) -> Path:
-    from toolkit.commands.train import train
-
     check_output_dir_free(Path(finetune_config.training["output_dir"]), overwrite)
     base = pretrained_base(pretrain_config, finetune_config)
     finetune_config.model.name_or_path = str(base)

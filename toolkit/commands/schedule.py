@@ -1,39 +1,65 @@
 """`ftk schedule`: the learning rate a run will use, computed and drawn before any training.
 
-The step count comes from the real training split (loaded, not tokenized) and the same
-`steps_per_epoch` / `total_steps` the trainer uses; the per-group LRs come from the same
-`group_specs` the optimizer is built from. `ftk train` prints the same summary through
-`report_schedule`, so the two can never disagree.
+The step count comes from the real training split (loaded with the run's split seed, not
+tokenized) through the same stages `ftk train` uses; the per-group LRs come from the same
+`group_specs` the optimizer is built from, on the real model when layer groups are asked for.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
-from toolkit.config.schema import RunConfig
+
+from toolkit.commands.stages import build_model, load_labelled_data, plan_run
+from toolkit.config.schema import RunConfig, ScheduleConfig
+from toolkit.outputs.plots import plot_learning_rate
 from toolkit.training.param_groups import uses_param_groups
-from toolkit.training.arguments import build_training_arguments
-from toolkit.training.schedule_report import Preview, default_png, group_multipliers, lr_table, processes, schedule_summary
+from toolkit.training.schedule_report import group_multipliers, schedule_summary
+from toolkit.training.schedules import ScheduleSummary, lr_factor
 
 
-def preview(config: RunConfig, world_size: int | None = None,
-            png: Path | None = None) -> Preview:
-    from toolkit.data.load import load_data
-    from toolkit.outputs.plots import plot_learning_rate
-    from toolkit.tasks import get_task
+@dataclass
+class SchedulePreview:
+    summary: ScheduleSummary
+    groups: list[tuple[str, float]]  # (group name, multiplier of the peak LR)
+    lrs: list[list[float]]  # lrs[s][g]: group g's LR at the s-th update (0-based)
+    png: Path
+    num_train: int
+    world_size: int
 
-    task = get_task(config.task)
-    args = build_training_arguments(config)
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
+
+def preview_schedule(config: RunConfig, world_size: int | None = None,
+                     png: Path | None = None) -> SchedulePreview:
+    plan = plan_run(config)
+    data = load_labelled_data(config, plan.task)
     num_train = len(data.splits["train"])
     world = processes(world_size)
-    summary = schedule_summary(config, args, num_train, world)
+    summary = schedule_summary(config.schedule, plan.args, num_train, world)
     # Layer groups need the real parameter names: build the model rather than guess them.
-    model = task.load_model(config, data.label_names) if uses_param_groups(config.schedule) \
-        else None
-    groups = group_multipliers(config, model)
-    lrs = lr_table(summary, config, groups)
+    model = build_model(plan, data.label_names) if uses_param_groups(config.schedule) else None
+    groups = group_multipliers(config.schedule, model)
+    lrs = lr_table(summary, config.schedule, groups)
     png = png or default_png(config)
     png.parent.mkdir(parents=True, exist_ok=True)
     plot_learning_rate(lrs, png, [name for name, _ in groups],
                        title=f"Learning rate: {config.schedule.decay}, {summary.total_steps} steps")
-    return Preview(summary, groups, lrs, png, num_train, world)
+    return SchedulePreview(summary, groups, lrs, png, num_train, world)
+
+
+def lr_table(summary: ScheduleSummary, schedule: ScheduleConfig,
+             groups: list[tuple[str, float]]) -> list[list[float]]:
+    factor = lr_factor(schedule, summary.total_steps, summary.steps_per_epoch)
+    return [[summary.peak_lr * m * factor(s) for _, m in groups]
+            for s in range(summary.total_steps)]
+
+
+def default_png(config: RunConfig) -> Path:
+    """Beside the run directory, not inside it: `ftk train` wants that directory empty."""
+    output_dir = Path(config.training["output_dir"])
+    return output_dir.parent / f"{output_dir.name}-schedule.png"
+
+
+def processes(requested: int | None) -> int:
+    """Processes of the planned launch: asked for, or what accelerate/torchrun set, or 1."""
+    return requested or int(os.environ.get("WORLD_SIZE", "1"))

@@ -1,6 +1,7 @@
-"""`ftk train`, top to bottom: config -> data -> task -> trainer -> artifacts.
+"""`ftk train`, top to bottom: plan, data, baselines, model, trainer, fit, score, outputs.
 
-Every stage is one call with a typed value in between; read `train` to follow a whole run.
+Each line of `train` is one stage call (toolkit/commands/stages.py and the stage packages);
+docs/architecture.md walks through it line by line.
 """
 
 from __future__ import annotations
@@ -9,32 +10,49 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
 from datasets import DatasetDict
-from transformers import TrainerCallback, set_seed
-from toolkit.advice.data_size import class_counts, count_parameters, data_size_advice, report_advice
-from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
-from toolkit.outputs.run_dir import check_output_dir_free, prepare_output_dir, remove_checkpoints, write_run_files
+from transformers import TrainerCallback
+
+from toolkit.advice.baselines.candidate import Baselines
 from toolkit.advice.baselines.fit import start_baselines_for_run, write_baselines
-from toolkit.config.schema import RunConfig
-from toolkit.data.load import LoadedData, load_data
-from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
-from toolkit.core.errors import UserError
-from toolkit.outputs.hub import authenticated_api, push_run
-from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say
-from toolkit.metrics.classification import classification_metrics
-from toolkit.outputs.model_card import write_model_card
-from toolkit.advice.overfitting import OverfittingWatch, summarize, training_sample
-from toolkit.outputs.report import data_summary, write_report
-from toolkit.training.resume import checkpoint_step, last_checkpoint, train_loss_over_run, truncate_history
-from toolkit.training.schedule_report import group_multipliers, report_schedule, schedule_summary
-from toolkit.tasks import get_task
-from toolkit.training.history import HistoryCallback
-from toolkit.training.trainer import build_trainer
-from toolkit.training.arguments import build_training_arguments
+from toolkit.advice.data_size import (
+    DataSizeAdvice,
+    class_counts,
+    count_parameters,
+    data_size_advice,
+    report_advice,
+)
+from toolkit.advice.diagnosis import Diagnosis
+from toolkit.advice.overfitting import OverfittingWatch, summarize_overfitting, training_sample
 from toolkit.advice.verdict import verdict_for_run
+from toolkit.commands.stages import (
+    Plan,
+    PreparedData,
+    announce_schedule,
+    build_model,
+    build_run_trainer,
+    check_hub_token,
+    open_run_dir,
+    plan_run,
+    prepare_labelled,
+    save_and_finish,
+)
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say
+from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
+from toolkit.metrics.classification import classification_metrics
 from toolkit.outputs.console import describe_results
-from toolkit.outputs.model_card import report_card_section
+from toolkit.outputs.hub import push_run
+from toolkit.outputs.model_card import report_card_section, write_model_card
+from toolkit.outputs.report import data_summary, write_report
+from toolkit.outputs.run_dir import check_output_dir_free, remove_checkpoints, write_run_files
+from toolkit.training.history import HistoryCallback
+from toolkit.training.resume import checkpoint_step, last_checkpoint, train_loss_over_run
+from toolkit.training.schedules import ScheduleSummary
 from toolkit.training.scoring import final_metrics, peak_rss_mb
+from toolkit.training.trainer import ToolkitTrainer
 
 
 def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
@@ -46,103 +64,37 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
     with one).
     """
     started = time.perf_counter()
+    checkpoint = start_run(config, overwrite, resume)
+    compute_metrics = classification_metrics(config.metrics)  # a bad metric name fails first
+    plan = plan_run(config)
+    check_hub_token(plan)
+    prepared = prepare_labelled(plan)
+    collect_baselines = start_baselines_for_run(config, prepared.data, plan.output_dir,
+                                                on_gpu=plan.args.device.type == "cuda")
+    model = build_model(plan, prepared.data.label_names)
+    data_size = advise_on_data_size(prepared, model)
+    schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
+    open_run_dir(plan, overwrite, checkpoint)
+    history = HistoryCallback(plan.output_dir / HISTORY)
+    trainer = build_run_trainer(plan, model, prepared, compute_metrics, history)
+    watch = watch_overfitting(trainer, plan, prepared, callbacks)
+    fit = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    baselines = collect_baselines()
+    metrics = score_run(trainer, prepared, fit.metrics, checkpoint, started, plan.output_dir)
+    diagnosis = diagnose(plan, history, watch, data_size, baselines, metrics)
+    save_and_finish(trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics,
+                                                         diagnosis))
+    return plan.output_dir
+
+
+def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:
+    """The checkpoint to resume from (None: a new run, whose output_dir must be free)."""
     output_dir = Path(config.training["output_dir"])
     checkpoint = resume_point(output_dir, overwrite) if resume else None
     if checkpoint is None:
-        check_output_dir_free(output_dir, overwrite)
+        check_output_dir_free(output_dir, overwrite)  # before any slow work
     reset_warnings()
-    task = get_task(config.task)
-    compute_metrics = classification_metrics(config.metrics)  # fails fast on a bad metric name
-    task_defaults = task.training_defaults(config) if hasattr(task, "training_defaults") else {}
-    args = build_training_arguments(config, task_defaults)
-    push_to = config.training.get("hub_model_id") if config.training.get("push_to_hub") else None
-    if push_to:  # a missing or rejected token fails now, not after training
-        on_main_then_everywhere(lambda: authenticated_api(push_to))
-
-    columns = task.input_columns(config)
-    with args.main_process_first(desc="data preparation"):  # the others reuse its datasets cache
-        data = load_data(config.data, columns, seed=split_seed(config))
-        say(describe_data(data))
-        processor = task.load_processor(config)
-        splits = task.prepare(data.splits, processor, config)
-    # Cheap models on the same splits, fitted by the main process alone: before training, or
-    # beside it when the model trains on a GPU.
-    collect_baselines = start_baselines_for_run(config, data, output_dir,
-                                                on_gpu=args.device.type == "cuda")
-    set_seed(args.seed)  # the new head's initial weights must not depend on what ran before
-    model = task.load_model(config, data.label_names)
-    advice = data_size_advice(class_counts(data.splits["train"][data.label_column],
-                                           data.label_names), count_parameters(model))
-    report_advice(advice)
-    schedule = schedule_summary(config, args, len(splits["train"]))
-    report_schedule(schedule, group_multipliers(config, model))  # no findable layers: fails here
-    say(f"Processes: {args.world_size} (device {args.device}, {args.parallel_mode.value})")
-
-    if args.should_save:
-        if checkpoint is None:
-            prepare_output_dir(output_dir, overwrite)
-        else:
-            truncate_history(output_dir / HISTORY, checkpoint_step(checkpoint))
-    wait_for_everyone()  # nobody trains into a run directory that is still being (re)made
-    history = HistoryCallback(output_dir / HISTORY)
-    trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
-                            compute_metrics, history)
-    sample = unaugmented_training_sample(task, data, processor, config, args.seed)
-    watch = OverfittingWatch(sample, config.overfitting.patience).attach(trainer)
-    for callback in callbacks:
-        trainer.add_callback(callback)
-    train_output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    baselines = collect_baselines()
-    if baselines and args.should_save:
-        write_baselines(output_dir / BASELINE_FILE, baselines)
-
-    metrics = final_metrics(trainer, splits, data, train_output.metrics)
-    metrics.update(data.report)  # e.g. skipped_images
-    if checkpoint is not None:  # the Trainer's train_loss covers only this session's steps
-        whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
-        metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
-    metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
-    metrics["peak_rss_mb"] = peak_rss_mb()
-    metrics["overfitting"] = summarize(read_history(output_dir / HISTORY) if is_main_process()
-                                       else history.rows,
-                                       args.metric_for_best_model.removeprefix("eval_"),
-                                       args.greater_is_better, watch.warning)
-    metrics["data_size"] = advice
-    metrics["verdict"] = verdict_for_run(baselines, metrics, config.metrics[0]) \
-        if baselines else None
-    metrics["warnings"] = list(WARNINGS)
-    trainer.save_model(str(output_dir))  # on every process: FSDP/DeepSpeed gather the weights
-
-    def finish() -> None:
-        (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml replaces it
-        write_run_files(output_dir, config, metrics)
-        write_report(output_dir, title=output_dir.name,
-                     summary=data_summary(data, columns, splits, config.data.max_length),
-                     advice=advice, schedule="\n".join(schedule.lines()), metrics=metrics,
-                     baselines=baselines, history=read_history(output_dir / HISTORY),
-                     label_names=data.label_names, metric_names=config.metrics,
-                     warnings=list(WARNINGS))
-        write_model_card(output_dir / "README.md", config, task.pipeline_tag, metrics,
-                         data.label_names, model_name=output_dir.name,
-                         extra_sections=[report_card_section(metrics)])
-        remove_checkpoints(output_dir)
-        say(describe_results(metrics, config.metrics, output_dir))
-        if push_to:
-            push_run(output_dir, push_to, private=bool(config.training.get("hub_private_repo")))
-
-    # The main process writes (and pushes); the others wait, and exit with its error if any.
-    on_main_then_everywhere(finish)
-    return output_dir
-
-
-def unaugmented_training_sample(task: Any, data: LoadedData, processor: Any, config: RunConfig,
-                                seed: int) -> Any:
-    """The overfitting watch's fixed training examples, prepared the way validation is: never
-    augmented, so their scores compare with the validation scores."""
-    raw = training_sample(data.splits["train"], config.overfitting.train_sample_size, seed)
-    if raw is None:
-        return None
-    return task.prepare(DatasetDict({"validation": raw}), processor, config)["validation"]
+    return checkpoint
 
 
 def resume_point(output_dir: Path, overwrite: bool) -> Path:
@@ -154,13 +106,78 @@ def resume_point(output_dir: Path, overwrite: bool) -> Path:
     return checkpoint
 
 
-def split_seed(config: RunConfig) -> int:
-    """The hold-out seed: data.split_seed when set, so the training seed can vary alone."""
-    seed = config.data.split_seed
-    return seed if seed is not None else config.training["seed"]
+def advise_on_data_size(prepared: PreparedData, model: Any) -> DataSizeAdvice:
+    data = prepared.data
+    counts = class_counts(data.splits["train"][data.label_column], data.label_names)
+    advice = data_size_advice(counts, count_parameters(model))
+    report_advice(advice)
+    return advice
 
 
-def describe_data(data: LoadedData) -> str:
-    sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in data.splits.items())
-    return f"Data: {sizes} examples; {len(data.label_names)} classes: " \
-           f"{', '.join(data.label_names)}"
+def watch_overfitting(trainer: ToolkitTrainer, plan: Plan, prepared: PreparedData,
+                      callbacks: Sequence[TrainerCallback]) -> OverfittingWatch:
+    """The overfitting watch (and any callbacks a library caller passes), attached."""
+    config = plan.config
+    sample = unaugmented_training_sample(plan, prepared, config.overfitting.train_sample_size)
+    watch = OverfittingWatch(sample, config.overfitting.patience).attach(trainer)
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    return watch
+
+
+def unaugmented_training_sample(plan: Plan, prepared: PreparedData, size: int) -> Any:
+    """The overfitting watch's fixed training examples, prepared the way validation is: never
+    augmented, so their scores compare with the validation scores."""
+    raw = training_sample(prepared.data.splits["train"], size, plan.args.seed)
+    if raw is None:
+        return None
+    validation_like = DatasetDict({"validation": raw})
+    return plan.task.prepare(validation_like, prepared.processor, plan.config)["validation"]
+
+
+def score_run(trainer: ToolkitTrainer, prepared: PreparedData, train_metrics: dict[str, Any],
+              checkpoint: Path | None, started: float, output_dir: Path) -> dict[str, Any]:
+    """The numbers of metrics.json: the kept model on validation and test, times, memory."""
+    metrics = final_metrics(trainer, prepared.splits, prepared.data.label_names, train_metrics)
+    metrics.update(prepared.data.report)  # e.g. skipped_images
+    if checkpoint is not None:  # the Trainer's train_loss covers only this session's steps
+        whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
+        metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
+    metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
+    metrics["peak_rss_mb"] = peak_rss_mb()
+    return metrics
+
+
+def diagnose(plan: Plan, history: HistoryCallback, watch: OverfittingWatch,
+             data_size: DataSizeAdvice, baselines: Baselines | None,
+             metrics: dict[str, Any]) -> Diagnosis:
+    args = plan.args
+    # The main process reads the file: after a resume it also holds the earlier sessions' rows.
+    rows = read_history(plan.output_dir / HISTORY) if is_main_process() else history.rows
+    overfitting = summarize_overfitting(rows, args.metric_for_best_model.removeprefix("eval_"),
+                                        args.greater_is_better, watch.warning)
+    verdict = verdict_for_run(baselines, metrics, plan.config.metrics[0])
+    return Diagnosis(data_size, overfitting, baselines, verdict, list(WARNINGS))
+
+
+def write_outputs(plan: Plan, prepared: PreparedData, schedule: ScheduleSummary,
+                  metrics: dict[str, Any], diagnosis: Diagnosis) -> None:
+    """The run directory's files (main process only), then the push when asked for."""
+    config, output_dir, data = plan.config, plan.output_dir, prepared.data
+    (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml says it
+    if diagnosis.baselines:
+        write_baselines(output_dir / BASELINE_FILE, diagnosis.baselines)
+    write_run_files(output_dir, config, {**metrics, **diagnosis.to_dict()})
+    columns = plan.task.input_columns(config)
+    write_report(output_dir, title=output_dir.name,
+                 summary=data_summary(data, columns, prepared.splits, config.data.max_length),
+                 schedule=schedule.text(), metrics=metrics, diagnosis=diagnosis,
+                 history=read_history(output_dir / HISTORY), label_names=data.label_names,
+                 metric_names=config.metrics)
+    write_model_card(output_dir / "README.md", config, plan.task.pipeline_tag, metrics,
+                     data.label_names, model_name=output_dir.name,
+                     extra_sections=[report_card_section(diagnosis.verdict)])
+    remove_checkpoints(output_dir)
+    say(describe_results(metrics, diagnosis, config.metrics, output_dir))
+    if plan.push_to:
+        push_run(output_dir, plan.push_to, private=bool(config.training.get("hub_private_repo")))

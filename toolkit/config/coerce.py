@@ -23,6 +23,7 @@ from __future__ import annotations
 import types
 import typing
 from typing import Any, Literal, Union
+
 from toolkit.core.errors import UserError
 
 

@@ -24,11 +24,22 @@ import dataclasses
 import typing
 from pathlib import Path
 from typing import Any
+
 import yaml
-from toolkit.core.errors import UserError, did_you_mean
+
 from toolkit.config.coerce import coerce
-from toolkit.config.schema import PRETRAIN_TASKS, RENAMED_KEYS, RunConfig, SECTIONS, TASKS, TRAINING_DEFAULTS, all_valid_keys, training_argument_names
+from toolkit.config.schema import (
+    PRETRAIN_TASKS,
+    RENAMED_KEYS,
+    SECTIONS,
+    TASKS,
+    TRAINING_DEFAULTS,
+    RunConfig,
+    all_valid_keys,
+    training_argument_names,
+)
 from toolkit.config.validate import validate
+from toolkit.core.errors import UserError, did_you_mean
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:

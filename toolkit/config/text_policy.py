@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from toolkit.core.errors import UserError, did_you_mean
 
+from toolkit.core.errors import UserError, did_you_mean
 
 MODES = ("sequence", "one_of")
 

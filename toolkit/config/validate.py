@@ -20,9 +20,19 @@ fields and top-level keys, `--model.name_or_path DIR` for keys inside a section.
 
 from __future__ import annotations
 
+from toolkit.config.schema import (
+    DECAYS,
+    DEFAULT_WARMUP_FRACTION,
+    IMAGE_POLICIES,
+    PRETRAIN_TASKS,
+    WARMUP_KEYS,
+    WARMUP_SHAPES,
+    WSD_DECAY_SHAPES,
+    RunConfig,
+    ScheduleConfig,
+)
+from toolkit.config.text_policy import text_policy
 from toolkit.core.errors import UserError, did_you_mean
-from toolkit.config.schema import ScheduleConfig
-from toolkit.config.schema import DECAYS, DEFAULT_WARMUP_FRACTION, IMAGE_POLICIES, PRETRAIN_TASKS, RunConfig, WARMUP_KEYS, WARMUP_SHAPES, WSD_DECAY_SHAPES
 
 
 def validate(config: RunConfig) -> None:
@@ -58,11 +68,7 @@ def validate(config: RunConfig) -> None:
         raise UserError(f"Config key 'baseline.cnn_epochs' must be 1 or more, got "
                         f"{config.baseline.cnn_epochs}.")
     validate_masking(config)
-    from toolkit.config.validate import validate_schedule
-
     validate_schedule(config.schedule)
-    from toolkit.config.text_policy import text_policy
-
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
         raise UserError("augment.text needs remove_unused_columns: false (the augmentation reads "
                         "the raw text columns, which the Trainer would drop); remove the "
@@ -137,7 +143,7 @@ def validate_masking(config: RunConfig) -> None:
                         f"perplexity for masked-lm); set metrics: [loss], not {config.metrics}.")
 
 
-def resolve_schedule(schedule: ScheduleConfig) -> None:
+def validate_schedule(schedule: ScheduleConfig) -> None:
     """Validate the section and fill the default warm-up when none is given (in place)."""
     given = [k for k in WARMUP_KEYS if getattr(schedule, k) is not None]
     if len(given) > 1:

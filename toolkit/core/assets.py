@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+
 from toolkit.core.errors import UserError
 
 

@@ -18,7 +18,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-
 RUN_CONFIG = "run_config.yaml"
 
 

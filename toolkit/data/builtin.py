@@ -18,10 +18,12 @@ from __future__ import annotations
 import gzip
 import io
 from pathlib import Path
-import numpy as np
+
 import datasets
-from toolkit.core.errors import UserError
+import numpy as np
+
 from toolkit.core.assets import package_dir
+from toolkit.core.errors import UserError
 
 
 def read_text(path: Path) -> str:

@@ -12,6 +12,7 @@ label never seen in training is an error, not a silently wrong metric.
 from __future__ import annotations
 
 import datasets
+
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
 from toolkit.data.sources import describe_split

@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
 import datasets
+
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
-from toolkit.data.images import check_image_column, resolve_image_paths
 from toolkit.core.log import say
+from toolkit.data.images import check_image_column, resolve_image_paths
 from toolkit.data.labels import encode_labels, train_label_names
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
@@ -30,6 +32,12 @@ class LoadedData:
     label_names: list[str]
     label_column: str
     report: dict[str, Any] = field(default_factory=dict)  # facts for metrics.json (skipped images)
+
+    def describe(self) -> str:
+        """One console line: split sizes and the classes."""
+        sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in self.splits.items())
+        return (f"Data: {sizes} examples; {len(self.label_names)} classes: "
+                f"{', '.join(self.label_names)}")
 
 
 def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
@@ -44,7 +52,7 @@ def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
     label_names = train_label_names(raw["train"], cfg)
     raw = datasets.DatasetDict({split: encode_labels(ds, cfg, label_names, split)
                                 for split, ds in raw.items()})
-    splits = make_splits(raw, cfg, seed)
+    splits = make_splits(raw, cfg, seed, stratify_by=cfg.label_column)
     splits = cap_sizes(splits, cfg)
     return LoadedData(splits=splits, label_names=label_names, label_column=cfg.label_column,
                       report=report)

@@ -12,12 +12,13 @@ label never seen in training is an error, not a silently wrong metric.
 from __future__ import annotations
 
 from pathlib import Path
+
 import datasets
-from toolkit.data.builtin import load_builtin_dataset
+
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
+from toolkit.data.builtin import load_builtin_dataset
 from toolkit.data.images import load_image_folder
-
 
 FILE_BUILDERS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json",
                  ".parquet": "parquet"}

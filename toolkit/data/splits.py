@@ -1,44 +1,46 @@
-"""Data: any supported source -> a DatasetDict with train / validation (/ test) and label names.
+"""Hold-outs: validation (and test) carved from the training split when the source lacks them.
 
-Sources, exactly one per config: a packaged demo set (`data.builtin`), a Hub data set
-(`data.hub_id`), local files (`data.train_file`, optional `validation_file` / `test_file`), or
-image folders with one subfolder per class (`data.train_dir`, optional `validation_dir` /
-`test_dir`). When the task reads `data.image_column`, listed paths become images and every image
-is decoded once up front (toolkit/images.py), so a corrupt file never stops a run midway.
-Labels become a `ClassLabel` whose names come from the training split; a validation or test
-label never seen in training is an error, not a silently wrong metric.
+One splitter serves labelled data (stratified by the label, so every class keeps its share)
+and unlabelled data (plain seeded split), in the same order: test first, then validation, so a
+pre-training run on "the training split" holds out the very rows fine-tuning later scores on.
 """
 
 from __future__ import annotations
 
 import datasets
+
 from toolkit.config.schema import DataConfig
 from toolkit.data.sources import SPLITS
 
 
-def make_splits(raw: datasets.DatasetDict, cfg: DataConfig, seed: int) -> datasets.DatasetDict:
-    """Hold out test (when asked and absent) then validation (when absent), stratified."""
+def make_splits(raw: dict[str, datasets.Dataset], cfg: DataConfig, seed: int,
+                stratify_by: str | None) -> datasets.DatasetDict:
+    """Hold out test (when asked and absent) then validation (when absent); stratified by the
+    column `stratify_by` when given (labelled data), else a plain seeded split."""
     train = raw["train"]
     out = {}
     if "test" in raw:
         out["test"] = raw["test"]
     elif cfg.test_size:
-        parts = stratified_split(train, cfg.test_size, cfg.label_column, seed)
+        parts = hold_out(train, cfg.test_size, stratify_by, seed)
         train, out["test"] = parts["train"], parts["test"]
     if "validation" in raw:
         out["validation"] = raw["validation"]
     else:
-        parts = stratified_split(train, cfg.validation_size, cfg.label_column, seed)
+        parts = hold_out(train, cfg.validation_size, stratify_by, seed)
         train, out["validation"] = parts["train"], parts["test"]
     out["train"] = train
     return datasets.DatasetDict({s: out[s] for s in SPLITS if s in out})
 
 
-def stratified_split(dataset: datasets.Dataset, fraction: float, label_column: str,
-                     seed: int) -> datasets.DatasetDict:
+def hold_out(dataset: datasets.Dataset, fraction: float, stratify_by: str | None,
+             seed: int) -> datasets.DatasetDict:
+    """`fraction` of `dataset` as "test", the rest as "train"."""
+    if stratify_by is None:
+        return dataset.train_test_split(test_size=fraction, seed=seed)
     try:
         return dataset.train_test_split(test_size=fraction, seed=seed,
-                                        stratify_by_column=label_column)
+                                        stratify_by_column=stratify_by)
     except ValueError:
         # Too few examples of some class to stratify: a plain seeded split still works.
         return dataset.train_test_split(test_size=fraction, seed=seed)

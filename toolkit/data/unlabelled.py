@@ -1,7 +1,7 @@
 """Inputs without labels, for pre-training: any supported source -> train / validation splits.
 
 Labels are never used. When the source has labels, the hold-out is made exactly as
-`data.load_data` makes it for fine-tuning (same stratified split, same seed), so pre-training on
+`data.load.load_data` makes it for fine-tuning (same stratified split, same seed), so pre-training on
 "the training split" sees none of the test inputs the fine-tuned model is later scored on. The
 test split's inputs join pre-training only when `data.pretrain_include_test` says so.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 import datasets
 
 from toolkit.config.schema import DataConfig
-from toolkit.data.splits import cap_sizes
-from toolkit.data.sources import check_columns, describe_split, load_source
-from toolkit.data.load import load_data
 from toolkit.core.errors import UserError
+from toolkit.data.load import load_data
+from toolkit.data.sources import check_columns, describe_split, load_source
+from toolkit.data.splits import cap_sizes, make_splits
 
 
 def load_unlabelled(cfg: DataConfig, column: str, key: str, seed: int) -> datasets.DatasetDict:
@@ -25,7 +25,7 @@ def load_unlabelled(cfg: DataConfig, column: str, key: str, seed: int) -> datase
     if all(cfg.label_column in ds.column_names for ds in raw.values()):
         splits = load_data(cfg, [column], seed).splits  # the fine-tuning hold-out, to the row
     else:
-        splits = split_without_labels(raw, cfg, seed)
+        splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=None), cfg)
     if cfg.pretrain_include_test and "test" in splits:
         splits["train"] = datasets.concatenate_datasets(
             [splits["train"].select_columns([column]), splits["test"].select_columns([column])])
@@ -39,22 +39,3 @@ def require_column(dataset: datasets.Dataset, column: str, key: str, where: str)
                         f"{', '.join(dataset.column_names)}. Set {key} to the column that holds "
                         f"the inputs.")
     check_columns(dataset, [column], where)
-
-
-def split_without_labels(raw: dict[str, datasets.Dataset], cfg: DataConfig,
-                         seed: int) -> datasets.DatasetDict:
-    """Seeded random hold-outs (nothing to stratify by), in the order load_data uses."""
-    train = raw["train"]
-    out = {}
-    if "test" in raw:
-        out["test"] = raw["test"]
-    elif cfg.test_size:
-        parts = train.train_test_split(test_size=cfg.test_size, seed=seed)
-        train, out["test"] = parts["train"], parts["test"]
-    if "validation" in raw:
-        out["validation"] = raw["validation"]
-    else:
-        parts = train.train_test_split(test_size=cfg.validation_size, seed=seed)
-        train, out["validation"] = parts["train"], parts["test"]
-    out["train"] = train
-    return cap_sizes(datasets.DatasetDict(out), cfg)

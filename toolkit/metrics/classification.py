@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
 import numpy as np
+
 from toolkit.core.errors import UserError
 
-
-LOCAL_MODULES = Path(__file__).parent / "metric_modules"
+LOCAL_MODULES = Path(__file__).parent / "modules"
 
 
 AVERAGES = ("macro", "micro", "weighted", "binary")

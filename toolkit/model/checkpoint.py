@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from toolkit.model.packaged import resolve_model_path
 from toolkit.config.schema import ModelConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
+from toolkit.model.packaged import resolve_model_path
 from toolkit.model.transfer import check_encoder_loaded, describe_new_weights
 
 

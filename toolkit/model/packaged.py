@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from toolkit.core.errors import UserError
-from toolkit.core.assets import package_dir
 
+from toolkit.core.assets import package_dir
+from toolkit.core.errors import UserError
 
 BUILTIN_PREFIX = "builtin:"
 

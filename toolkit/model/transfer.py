@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from toolkit.model.packaged import resolve_model_path
 from toolkit.config.schema import ModelConfig
 from toolkit.core.errors import UserError, did_you_mean
+from toolkit.model.packaged import resolve_model_path
 
 # Config keys that change the encoder's tensors (names or shapes); others (dropout, labels) do not.
 ARCHITECTURE_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",

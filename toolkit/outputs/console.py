@@ -1,16 +1,16 @@
-"""`ftk train`, top to bottom: config -> data -> task -> trainer -> artifacts.
-
-Every stage is one call with a typed value in between; read `train` to follow a whole run.
-"""
+"""What a finished run prints: its results, in a few lines a person reads at the terminal."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from toolkit.advice.overfitting import describe_summary
+
+from toolkit.advice.diagnosis import Diagnosis
+from toolkit.outputs.report import REPORT
 
 
-def describe_results(metrics: dict[str, Any], names: list[str], output_dir: Path) -> str:
+def describe_results(metrics: dict[str, Any], diagnosis: Diagnosis, names: list[str],
+                     output_dir: Path) -> str:
     lines = ["", "Results:"]
     for name in ["loss", *names]:
         cells = [f"{split} {metrics[f'{prefix}_{name}']:.4f}"
@@ -18,10 +18,10 @@ def describe_results(metrics: dict[str, Any], names: list[str], output_dir: Path
                  if f"{prefix}_{name}" in metrics]
         lines.append(f"  {name:<12} " + "   ".join(cells))
     lines.append(f"  wall time    {metrics['total_wall_time_s']:.0f} s")
-    lines.append(describe_summary(metrics["overfitting"]))
-    if metrics.get("verdict"):
-        lines.append(f"Verdict: {metrics['verdict']['text']}")
-    lines.append(f"Report: {output_dir / 'report.md'}")
+    lines.append(diagnosis.overfitting.describe())
+    if diagnosis.verdict:
+        lines.append(f"Verdict: {diagnosis.verdict.text}")
+    lines.append(f"Report: {output_dir / REPORT}")
     lines.append(f"Run directory: {output_dir}  (model card: {output_dir / 'README.md'})")
     return "\n".join(lines)
 

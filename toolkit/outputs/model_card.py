@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
-from toolkit.model.packaged import hub_id_of
-from toolkit.config.schema import RunConfig
-from toolkit.metrics.classification import split_name
 
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from toolkit.advice.verdict import Verdict
+from toolkit.config.schema import DataConfig, ModelConfig, RunConfig
+from toolkit.metrics.classification import split_name
+from toolkit.model.packaged import hub_id_of
 
 HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
                    "gradient_accumulation_steps", "weight_decay", "seed")
 
 
-def describe_data(config: RunConfig) -> str:
-    data = config.data
+def data_source_text(data: DataConfig) -> str:
+    """Where the data came from, for a model card."""
     if data.builtin:
         return f"packaged demo set `{data.builtin}`"
     if data.hub_id:
@@ -27,11 +29,11 @@ def describe_data(config: RunConfig) -> str:
     return "local files " + ", ".join(f"`{f}`" for f in files)
 
 
-def describe_model(config: RunConfig) -> str:
-    if config.model.from_config:
-        sizes = ", ".join(f"{k}={v}" for k, v in config.model.from_config.items())
+def base_model_text(model: ModelConfig) -> str:
+    if model.from_config:
+        sizes = ", ".join(f"{k}={v}" for k, v in model.from_config.items())
         return f"none: trained from scratch ({sizes})"
-    return f"`{config.model.name_or_path}`"
+    return f"`{model.name_or_path}`"
 
 
 def card_metadata(config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
@@ -83,8 +85,8 @@ def write_model_card(path: Any, config: RunConfig, pipeline_tag: str, metrics: d
 
 Fine-tuned with the `ftk` toolkit for **{pipeline_tag}**.
 
-- Base model: {describe_model(config)}
-- Data: {describe_data(config)}
+- Base model: {base_model_text(config.model)}
+- Data: {data_source_text(config.data)}
 - Labels ({len(label_names)}): {", ".join(label_names)}
 
 ## Results
@@ -113,9 +115,8 @@ classifier = pipeline("{pipeline_tag}", model="PATH_OR_REPO_ID")
     card.save(str(path))
 
 
-def report_card_section(metrics: dict[str, Any]) -> str:
+def report_card_section(verdict: Verdict | None) -> str:
     """The model card's pointer to report.md, with the verdict in one line."""
-    verdict = metrics.get("verdict")
-    line = f"\n\n**Verdict:** {verdict['text']}" if verdict else ""
+    line = f"\n\n**Verdict:** {verdict.text}" if verdict else ""
     return (f"## Run report\n\nData summary, learning curves, confusion matrix, baselines vs "
             f"this model and the warnings of the run: [report.md](report.md).{line}")

@@ -7,9 +7,9 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from toolkit.model.packaged import hub_id_of
 from toolkit.config.schema import RunConfig
-from toolkit.outputs.model_card import describe_data
+from toolkit.model.packaged import hub_id_of
+from toolkit.outputs.model_card import data_source_text
 
 
 def masking_line(config: RunConfig) -> str:
@@ -39,7 +39,7 @@ def write_pretrain_card(path: Path, config: RunConfig, pipeline_tag: str,
 Continued pre-training with the `ftk` toolkit: **{config.task}** on unlabelled inputs.
 
 - Base model: `{base}`
-- Data: {describe_data(config)}, column `{column}`; labels not used; test inputs {test}
+- Data: {data_source_text(config.data)}, column `{column}`; labels not used; test inputs {test}
 - Masking: {masking_line(config)}
 
 ## Results

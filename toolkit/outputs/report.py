@@ -14,9 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.advice.data_size import class_counts, format_parameters
+from toolkit.advice.baselines.candidate import Baselines
+from toolkit.advice.data_size import DataSizeAdvice, class_counts, format_parameters
+from toolkit.advice.diagnosis import Diagnosis
+from toolkit.advice.overfitting import OverfittingSummary
 from toolkit.data.load import LoadedData
-from toolkit.outputs.report_plots import plot_class_balance, plot_confusion_matrix, plot_learning_curves
+from toolkit.outputs.report_plots import (
+    plot_class_balance,
+    plot_confusion_matrix,
+    plot_learning_curves,
+)
 
 REPORT = "report.md"
 CURVES_PNG, CONFUSION_PNG, BALANCE_PNG = "learning_curves.png", "confusion_matrix.png", \
@@ -88,32 +95,31 @@ def data_section(summary: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- other sections
 
 
-def advice_section(advice: dict[str, Any] | None) -> str:
+def advice_section(advice: DataSizeAdvice | None) -> str:
     if not advice:
         return ""
-    verdict = "below the advice: see Warnings" if advice["warnings"] else "enough by the advice"
-    return (f"\nData size: {advice['train_examples']:,} labelled training examples, smallest "
-            f"class '{advice['smallest_class']}' with {advice['per_class'][advice['smallest_class']]:,}"
-            f", for a model of {format_parameters(advice['num_parameters'])} parameters (advice: at least "
-            f"{advice['min_per_class']} per class and {advice['min_total']:,} in all): {verdict}.\n")
+    verdict = "below the advice: see Warnings" if advice.warnings else "enough by the advice"
+    return (f"\nData size: {advice.train_examples:,} labelled training examples, smallest "
+            f"class '{advice.smallest_class}' with {advice.smallest_count:,}, for a model of "
+            f"{format_parameters(advice.num_parameters)} parameters (advice: at least "
+            f"{advice.min_per_class} per class and {advice.min_total:,} in all): {verdict}.\n")
 
 
-def training_section(overfitting: dict[str, Any]) -> str:
-    if overfitting.get("best_epoch") is None:
+def training_section(o: OverfittingSummary) -> str:
+    if o.best_epoch is None:
         return "No evaluation was recorded.\n"
-    o = overfitting
-    text = (f"Best epoch: **{o['best_epoch']:g}** (step {o['best_step']}), the one kept: "
-            f"validation {o['metric']} {o['validation_metric']:.4f}, validation loss "
-            f"{o['validation_loss']:.4f}.")
-    if "gap_points" in o:
-        text += (f" On the fixed training sample at that epoch: {o['metric']} "
-                 f"{o['train_sample_metric']:.4f}, loss {o['train_sample_loss']:.4f}; the "
-                 f"train/validation gap is {o['gap_points']:.1f} points.")
-    text += " Overfitting warning: " + ("**yes** (see Warnings)." if o.get("warning") else "none.")
+    text = (f"Best epoch: **{o.best_epoch:g}** (step {o.best_step}), the one kept: "
+            f"validation {o.metric} {o.validation_metric:.4f}, validation loss "
+            f"{o.validation_loss:.4f}.")
+    if o.gap_points is not None:
+        text += (f" On the fixed training sample at that epoch: {o.metric} "
+                 f"{o.train_sample_metric:.4f}, loss {o.train_sample_loss:.4f}; the "
+                 f"train/validation gap is {o.gap_points:.1f} points.")
+    text += " Overfitting warning: " + ("**yes** (see Warnings)." if o.warning else "none.")
     return text + f"\n\n![learning curves]({CURVES_PNG})\n"
 
 
-def comparison_section(baselines: dict[str, Any] | None, metrics: dict[str, Any],
+def comparison_section(baselines: Baselines | None, metrics: dict[str, Any],
                        names: list[str]) -> str:
     if not baselines:
         return "Baselines were not run (`baseline.enabled: false`).\n"
@@ -121,26 +127,26 @@ def comparison_section(baselines: dict[str, Any] | None, metrics: dict[str, Any]
         ["training time (s)"]
     rows = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
 
-    def cells(scores: dict[str, dict[str, float]]) -> list[str]:
-        return [f"{scores.get(split, {}).get(n, float('nan')):.4f}"
-                for split in ("validation", "test") for n in names]
+    def cells(validation: dict[str, float], test: dict[str, float] | None) -> list[str]:
+        return [f"{(scores or {}).get(n, float('nan')):.4f}"
+                for scores in (validation, test) for n in names]
 
-    for r in baselines["baselines"]:
-        mark = " (best on validation)" if r["name"] == baselines["best"] else ""
-        rows.append(f"| {r['name']}{mark} | " + " | ".join(cells(r)) + f" | {r['fit_s']:.1f} |")
-    ours = {"validation": {n: metrics.get(f"eval_{n}", float("nan")) for n in names},
-            "test": {n: metrics.get(f"test_{n}", float("nan")) for n in names}}
-    rows.append("| **transformer** | " + " | ".join(cells(ours)) +
+    for r in baselines.scores:
+        mark = " (best on validation)" if r.name == baselines.best else ""
+        rows.append(f"| {r.name}{mark} | " + " | ".join(cells(r.validation, r.test))
+                    + f" | {r.fit_s:.1f} |")
+    ours = cells({n: metrics.get(f"eval_{n}", float("nan")) for n in names},
+                 {n: metrics.get(f"test_{n}", float("nan")) for n in names})
+    rows.append("| **transformer** | " + " | ".join(ours) +
                 f" | {metrics.get('train_runtime', float('nan')):.1f} |")
-    described = "\n".join(f"- `{r['name']}`: {r['description']}" for r in baselines["baselines"])
+    described = "\n".join(f"- `{r.name}`: {r.description}" for r in baselines.scores)
     return "\n".join(rows) + "\n\n" + described + "\n"
 
 
-def write_report(output_dir: Path, *, title: str, summary: dict[str, Any],
-                 advice: dict[str, Any] | None, schedule: str, metrics: dict[str, Any],
-                 baselines: dict[str, Any] | None, history: list[dict[str, Any]],
-                 label_names: list[str], metric_names: list[str],
-                 warnings: list[str]) -> Path:
+def write_report(output_dir: Path, *, title: str, summary: dict[str, Any], schedule: str,
+                 metrics: dict[str, Any], diagnosis: Diagnosis,
+                 history: list[dict[str, Any]], label_names: list[str],
+                 metric_names: list[str]) -> Path:
     """report.md and its PNGs in `output_dir`."""
     plot_class_balance(summary["class_balance"], output_dir / BALANCE_PNG)
     plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG)
@@ -150,26 +156,27 @@ def write_report(output_dir: Path, *, title: str, summary: dict[str, Any],
                               output_dir / CONFUSION_PNG)
         confusion = (f"## Confusion matrix (test split)\n\nRows are true classes, columns the "
                      f"predictions.\n\n![confusion matrix]({CONFUSION_PNG})\n")
-    verdict = (metrics.get("verdict") or {}).get("text", "No verdict: baselines off or no test split.")
-    warned = "\n".join(f"- {w}" for w in warnings) or "None."
+    verdict = diagnosis.verdict.text if diagnosis.verdict else \
+        "No verdict: baselines off or no test split."
+    warned = "\n".join(f"- {w}" for w in diagnosis.warnings) or "None."
     text = f"""# Run report: {title}
 
 **Verdict:** {verdict}
 
 ## Data
 
-{data_section(summary)}{advice_section(advice)}
+{data_section(summary)}{advice_section(diagnosis.data_size)}
 ## Schedule
 
 {schedule}
 
 ## Training
 
-{training_section(metrics.get('overfitting', {}))}
+{training_section(diagnosis.overfitting)}
 {confusion}
 ## Baselines vs transformer
 
-{comparison_section(baselines, metrics, metric_names)}
+{comparison_section(diagnosis.baselines, metrics, metric_names)}
 Training time: the baseline's fit, the transformer's `trainer.train()` (evaluations included).
 
 ## Warnings

@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.outputs.plots import _save
-from toolkit.outputs.plots import plt
+from toolkit.outputs.plots import _save, plt
 
 
 def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) -> Path:

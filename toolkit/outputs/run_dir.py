@@ -17,10 +17,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import Any
+
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
+from toolkit.core.run_files import (
+    BASELINE_FILE,
+    HISTORY,
+    METRICS,
+    RUN_CONFIG,
+    read_history,
+    write_json,
+)
 from toolkit.outputs.plots import plot_learning_rate, plot_loss
-from toolkit.core.run_files import BASELINE_FILE, HISTORY, METRICS, RUN_CONFIG, read_history, write_json
 
 
 def check_output_dir_free(path: Path, overwrite: bool) -> None:

@@ -1,39 +1,51 @@
-"""One module per task, each exposing the same small interface (see `Task`)."""
+"""One module per task, each implementing the same declared interface, `Task`.
+
+A task is a module (not a class): its functions are the steps a command calls in order, so
+`get_task(config.task).prepare(...)` reads the same for every task. Pre-training tasks
+(masked-lm, masked-image-modeling) take `label_names=None` and ignore it.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+import datasets
+
+from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
+from toolkit.tasks import (
+    image_classification,
+    masked_image_modeling,
+    masked_lm,
+    text_classification,
+)
 
 
 class Task(Protocol):
-    pipeline_tag: str
+    pipeline_tag: str  # transformers.pipeline task name of the trained model
+    input_key: str  # the config key naming the input column, for error messages
+    # The batch keys that carry the training target (TrainingArguments.label_names); None
+    # leaves the Trainer's default (`labels`).
+    target_inputs: list[str] | None
 
-    def input_columns(self, config: Any) -> list[str]: ...
-    def load_processor(self, config: Any) -> Any: ...
-    def load_model(self, config: Any, label_names: list[str]) -> Any: ...
-    def prepare(self, splits: Any, processor: Any, config: Any) -> Any: ...
-    def collator(self, processor: Any) -> Any: ...
-    # Optional: `training_defaults(config) -> dict` of TrainingArguments the task needs
-    # (image-classification turns remove_unused_columns off for its lazy transforms).
+    def input_columns(self, config: RunConfig) -> list[str]: ...
+    def training_defaults(self, config: RunConfig) -> dict[str, Any]: ...
+    def load_processor(self, config: RunConfig) -> Any: ...
+    def load_model(self, config: RunConfig, label_names: list[str] | None) -> Any: ...
+    def prepare(self, splits: datasets.DatasetDict, processor: Any,
+                config: RunConfig) -> datasets.DatasetDict: ...
+    def collator(self, processor: Any, config: RunConfig) -> Any: ...
+
+
+TASK_MODULES: dict[str, Task] = {
+    "text-classification": text_classification,
+    "image-classification": image_classification,
+    "masked-lm": masked_lm,
+    "masked-image-modeling": masked_image_modeling,
+}
 
 
 def get_task(name: str) -> Task:
-    if name == "text-classification":
-        from toolkit.tasks import text_classification
-
-        return text_classification
-    if name == "image-classification":
-        from toolkit.tasks import image_classification
-
-        return image_classification
-    if name == "masked-lm":
-        from toolkit.tasks import masked_lm
-
-        return masked_lm
-    if name == "masked-image-modeling":
-        from toolkit.tasks import masked_image_modeling
-
-        return masked_image_modeling
-    raise UserError(f"No task named '{name}'.")
+    if name not in TASK_MODULES:
+        raise UserError(f"No task named '{name}'.")
+    return TASK_MODULES[name]

@@ -15,16 +15,29 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import (AutoConfig, AutoImageProcessor, AutoModelForImageClassification,
-                          PretrainedConfig, ViTImageProcessor)
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModelForImageClassification,
+    PretrainedConfig,
+    ViTImageProcessor,
+)
 
 from toolkit.augment.image import Geometry, eval_transform, train_transform
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
-from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, model_kwargs, pretrained_kwargs
+from toolkit.model.checkpoint import (
+    checkpoint_location,
+    load_checkpoint_model,
+    load_failure,
+    model_kwargs,
+    pretrained_kwargs,
+)
 from toolkit.model.transfer import config_from_dict
 
 pipeline_tag = "image-classification"
+input_key = "data.image_column"
+target_inputs = None
 GPU_WORKERS = 8  # at most, and never more than the cores left over
 
 
@@ -77,7 +90,8 @@ def model_config(config: RunConfig) -> PretrainedConfig:
         raise load_failure(config.model, "model config", exc) from None
 
 
-def load_model(config: RunConfig, label_names: list[str]) -> Any:
+def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
+    assert label_names is not None, "a classifier needs its label names"
     labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
               "label2id": {name: i for i, name in enumerate(label_names)}}
     if config.model.from_config:
@@ -180,5 +194,5 @@ def collate(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     return batch
 
 
-def collator(processor: Any) -> Any:
+def collator(processor: Any, config: RunConfig) -> Any:
     return collate

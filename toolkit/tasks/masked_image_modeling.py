@@ -15,22 +15,36 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import (AutoImageProcessor, AutoModelForMaskedImageModeling,
-                          ViTForMaskedImageModeling, ViTImageProcessor)
+from transformers import (
+    AutoImageProcessor,
+    AutoModelForMaskedImageModeling,
+    ViTForMaskedImageModeling,
+    ViTImageProcessor,
+)
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
-from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, model_kwargs, pretrained_kwargs
+from toolkit.model.checkpoint import (
+    checkpoint_location,
+    load_checkpoint_model,
+    load_failure,
+    model_kwargs,
+    pretrained_kwargs,
+)
 from toolkit.model.transfer import config_from_dict
 
-label_names = ["bool_masked_pos"]  # inputs that carry the training target
+target_inputs = ["bool_masked_pos"]  # the batch keys that carry the training target
 pipeline_tag = "image-feature-extraction"
 input_key = "data.image_column"
 
 
-def input_column(config: RunConfig) -> str:
-    return config.data.image_column
+def input_columns(config: RunConfig) -> list[str]:
+    return [config.data.image_column]
+
+
+def training_defaults(config: RunConfig) -> dict[str, Any]:
+    return {}
 
 
 def model_config(config: RunConfig) -> Any:
@@ -70,7 +84,8 @@ def load_processor(config: RunConfig) -> Any:
         raise load_failure(config.model, "image processor", exc) from None
 
 
-def load_model(config: RunConfig) -> Any:
+def load_model(config: RunConfig, label_names: list[str] | None = None) -> Any:
+    """Pre-training has no labels: `label_names` is ignored."""
     vit = model_config(config)
     if config.model.from_config:
         model = AutoModelForMaskedImageModeling.from_config(vit, **model_kwargs(config.model))

@@ -14,20 +14,34 @@ from itertools import chain
 from typing import Any
 
 import datasets
-from transformers import (AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling,
-                          DataCollatorForTokenClassification, PreTrainedTokenizerBase)
+from transformers import (
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    DataCollatorForLanguageModeling,
+    DataCollatorForTokenClassification,
+    PreTrainedTokenizerBase,
+)
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
-from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, pretrained_kwargs
+from toolkit.model.checkpoint import (
+    checkpoint_location,
+    load_checkpoint_model,
+    load_failure,
+    pretrained_kwargs,
+)
 
-label_names = ["labels"]  # inputs that carry the training target
+target_inputs = ["labels"]  # the batch keys that carry the training target
 pipeline_tag = "fill-mask"
 input_key = "data.text_column"
 
 
-def input_column(config: RunConfig) -> str:
-    return config.data.text_column
+def input_columns(config: RunConfig) -> list[str]:
+    return [config.data.text_column]
+
+
+def training_defaults(config: RunConfig) -> dict[str, Any]:
+    return {}
 
 
 def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
@@ -46,7 +60,8 @@ def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_model(config: RunConfig) -> Any:
+def load_model(config: RunConfig, label_names: list[str] | None = None) -> Any:
+    """Pre-training has no labels: `label_names` is ignored."""
     return load_checkpoint_model(AutoModelForMaskedLM, config.model, "masked-LM model")
 
 

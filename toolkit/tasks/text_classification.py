@@ -5,16 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 import datasets
-from transformers import (AutoModelForSequenceClassification, AutoTokenizer,
-                          DataCollatorWithPadding, PreTrainedTokenizerBase)
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    PreTrainedTokenizerBase,
+)
 
 from toolkit.augment.text import AugmentThenTokenize, TextAugmenter, lazily_augmented
-from toolkit.config.text_policy import text_policy
 from toolkit.config.schema import RunConfig
+from toolkit.config.text_policy import text_policy
 from toolkit.core.errors import UserError
-from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_failure, pretrained_kwargs
+from toolkit.model.checkpoint import (
+    checkpoint_location,
+    load_checkpoint_model,
+    load_failure,
+    pretrained_kwargs,
+)
 
 pipeline_tag = "text-classification"
+input_key = "data.text_column"
+target_inputs = None
 
 
 def input_columns(config: RunConfig) -> list[str]:
@@ -30,7 +41,12 @@ def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
         raise load_failure(config.model, "tokenizer", exc) from None
 
 
-def load_model(config: RunConfig, label_names: list[str]) -> Any:
+def training_defaults(config: RunConfig) -> dict[str, Any]:
+    return {}
+
+
+def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
+    assert label_names is not None, "a classifier needs its label names"
     return load_checkpoint_model(
         AutoModelForSequenceClassification, config.model, "model",
         num_labels=len(label_names),
@@ -92,6 +108,6 @@ def train_transform(config: RunConfig, tokenize: Any) -> AugmentThenTokenize:
                                config.data.label_column)
 
 
-def collator(tokenizer: PreTrainedTokenizerBase) -> DataCollatorWithPadding:
+def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> DataCollatorWithPadding:
     # Pad each batch to its longest member (a multiple of 8 keeps tensor cores busy on GPUs).
     return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)

@@ -1,21 +1,24 @@
-"""The Trainer the toolkit runs: transformers.Trainer with the toolkit's schedule and callbacks."""
+"""TrainingArguments from a run config, and the optimizer-step counts the Trainer will take."""
 
 from __future__ import annotations
 
 import math
 import os
 from typing import Any
+
 import torch
-from transformers import (TrainingArguments)
+from transformers import TrainingArguments
+
 from toolkit.config.schema import RunConfig
 from toolkit.core.distributed import check_mixed_precision
 from toolkit.core.errors import UserError
 
 
-def build_training_arguments(config: RunConfig,
-                             task_defaults: dict[str, Any] | None = None) -> TrainingArguments:
-    """TrainingArguments from the config; `task_defaults` fill keys the config leaves out."""
-    kwargs = {**(task_defaults or {}), **config.training}
+def build_training_arguments(config: RunConfig, task_defaults: dict[str, Any] | None = None,
+                             required: dict[str, Any] | None = None) -> TrainingArguments:
+    """TrainingArguments from the config; `task_defaults` fill keys the config leaves out,
+    `required` (what a command cannot run without) replaces whatever the config says."""
+    kwargs = {**(task_defaults or {}), **config.training, **(required or {})}
     best_metric = config.metrics[0]
     kwargs.setdefault("metric_for_best_model", best_metric)
     kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])

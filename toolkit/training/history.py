@@ -7,7 +7,8 @@ import math
 import time
 from pathlib import Path
 from typing import Any
-from transformers import (TrainerCallback)
+
+from transformers import TrainerCallback
 
 
 class HistoryCallback(TrainerCallback):

@@ -38,9 +38,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from toolkit.config.schema import ScheduleConfig
-from toolkit.config.schema import DEFAULT_WARMUP_FRACTION
 
+from toolkit.config.schema import DEFAULT_WARMUP_FRACTION, ScheduleConfig
 
 EXPONENTIAL_FLOOR = 1e-3  # start of an exponential warm-up whose start ratio is (near) 0
 
@@ -144,7 +143,7 @@ class ScheduleSummary:
         return "\n".join(self.lines())
 
 
-def summarize(schedule: ScheduleConfig, peak_lr: float, total_steps: int,
+def summarize_schedule(schedule: ScheduleConfig, peak_lr: float, total_steps: int,
               steps_per_epoch: int) -> ScheduleSummary:
     warmup = warmup_steps(schedule, total_steps, steps_per_epoch)
     factor = lr_factor(schedule, total_steps, steps_per_epoch)

@@ -1,22 +1,19 @@
-"""`ftk train`, top to bottom: config -> data -> task -> trainer -> artifacts.
-
-Every stage is one call with a typed value in between; read `train` to follow a whole run.
-"""
+"""Scoring the trained model: the kept (best) model on validation, then one look at test."""
 
 from __future__ import annotations
 
 import resource
 from typing import Any
+
 import numpy as np
-from sklearn.metrics import confusion_matrix
-from toolkit.data.load import LoadedData
-from toolkit.metrics.test_report import per_class_report
+
+from toolkit.metrics.test_report import confusion, per_class_report
 
 
-def final_metrics(trainer: Any, splits: Any, data: LoadedData,
+def final_metrics(trainer: Any, splits: Any, label_names: list[str],
                   train_metrics: dict[str, float]) -> dict[str, Any]:
     """Validation metrics of the kept (best) model, then the one look at the test split."""
-    metrics: dict[str, Any] = {k: v for k, v in train_metrics.items()}
+    metrics: dict[str, Any] = dict(train_metrics)
     metrics.update(trainer.evaluate())
     metrics["best_checkpoint_step"] = best_step(trainer.state.best_model_checkpoint)
     if "test" in splits:
@@ -24,9 +21,9 @@ def final_metrics(trainer: Any, splits: Any, data: LoadedData,
         metrics.update(prediction.metrics)
         predicted = np.argmax(prediction.predictions, axis=-1)
         metrics["test_per_class"] = per_class_report(prediction.label_ids, predicted,
-                                                     data.label_names)
-        metrics["test_confusion_matrix"] = confusion_matrix(
-            prediction.label_ids, predicted, labels=list(range(len(data.label_names)))).tolist()
+                                                     label_names)
+        metrics["test_confusion_matrix"] = confusion(prediction.label_ids, predicted,
+                                                     len(label_names))
     return metrics
 
 

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
 import torch
-from transformers import (EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments)
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+
 from toolkit.augment.epoch import TransformEpochCallback, epoch_aware_transform
-from toolkit.config.schema import RunConfig
+from toolkit.config.schema import EarlyStoppingConfig, ScheduleConfig
 from toolkit.core.errors import UserError
-from toolkit.training.param_groups import build_param_groups, uses_param_groups
-from toolkit.training.schedules import lr_factor
 from toolkit.training.arguments import steps_per_epoch
 from toolkit.training.history import HistoryCallback
+from toolkit.training.param_groups import build_param_groups, uses_param_groups
+from toolkit.training.schedules import lr_factor
 
 
 class ToolkitTrainer(Trainer):
     """A Trainer whose LR follows the toolkit's schedule (a LambdaLR, restored by checkpoints)."""
 
-    def __init__(self, *args: Any, run_config: RunConfig, **kwargs: Any):
+    def __init__(self, *args: Any, schedule: ScheduleConfig, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.run_config = run_config
+        self.schedule = schedule
         # Classification heads return the batch-mean loss and ignore `num_items_in_batch`. Left
         # True (the model's forward takes **kwargs), transformers 5 treats that loss as a sum
         # over items: under DDP it multiplies it by the world size (logged loss and gradients
@@ -41,7 +43,7 @@ class ToolkitTrainer(Trainer):
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
         if self.lr_scheduler is None:
             per_epoch = steps_per_epoch(len(self.train_dataset), self.args)
-            factor = lr_factor(self.run_config.schedule, num_training_steps, per_epoch)
+            factor = lr_factor(self.schedule, num_training_steps, per_epoch)
             self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer,
                                                                   factor)
             self._created_lr_scheduler = True
@@ -49,7 +51,7 @@ class ToolkitTrainer(Trainer):
 
     def create_optimizer(self, model: Any = None) -> Any:
         """The Trainer's optimizer, over named per-layer groups when layer decay is asked for."""
-        schedule = self.run_config.schedule
+        schedule = self.schedule
         if self.optimizer is not None or not uses_param_groups(schedule):
             return super().create_optimizer(model)
         opt_model = self.model if model is None else model
@@ -77,20 +79,20 @@ class ToolkitTrainer(Trainer):
         self.model.load_state_dict(best.state_dict(), strict=True)
 
 
-def build_trainer(config: RunConfig, model: Any, args: TrainingArguments, splits: Any,
+def build_trainer(schedule: ScheduleConfig, early_stopping: EarlyStoppingConfig, model: Any, args: TrainingArguments, splits: Any,
                   processor: Any, collator: Any, compute_metrics: Any,
                   history: HistoryCallback) -> ToolkitTrainer:
     callbacks: list[TrainerCallback] = [history]
     transform = epoch_aware_transform(splits["train"])
     if transform is not None:  # lazy augmentation: new variants every epoch
         callbacks.append(TransformEpochCallback(transform))
-    patience = config.early_stopping.patience
+    patience = early_stopping.patience
     if patience is not None:
         if not args.load_best_model_at_end:
             raise UserError("early_stopping.patience needs load_best_model_at_end: true (the "
                             "default); set early_stopping.patience: null to turn it off.")
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience,
-                                               early_stopping_threshold=config.early_stopping.threshold))
+                                               early_stopping_threshold=early_stopping.threshold))
     return ToolkitTrainer(
         model=model,
         args=args,
@@ -100,5 +102,5 @@ def build_trainer(config: RunConfig, model: Any, args: TrainingArguments, splits
         data_collator=collator,
         compute_metrics=compute_metrics,
         callbacks=callbacks,
-        run_config=config,
+        schedule=schedule,
     )

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from toolkit.data.sources import FILE_BUILDERS, load_file
 from toolkit.core.errors import UserError
-from toolkit.use.inference import Run, load_run, predict_logits
-from toolkit.data.images import check_image_files, image_files
 from toolkit.core.log import say
+from toolkit.data.images import check_image_files, image_files
+from toolkit.data.sources import FILE_BUILDERS, load_file
 from toolkit.metrics.classification import classification_metrics
 from toolkit.metrics.test_report import per_class_report
+from toolkit.use.inference import Run, load_run, predict_logits
 from toolkit.use.predict import require_modality, text_columns
 
 

@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
 import numpy as np
 import torch
 import yaml
 from tqdm.auto import tqdm
+
 from toolkit.core.errors import UserError
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
@@ -45,8 +47,12 @@ def load_run(path: Path) -> Run:
     settings = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
     modality = "image" if (path / "preprocessor_config.json").is_file() and not \
         (path / "tokenizer_config.json").is_file() else "text"
-    from transformers import (AutoImageProcessor, AutoModelForImageClassification,
-                              AutoModelForSequenceClassification, AutoTokenizer)
+    from transformers import (
+        AutoImageProcessor,
+        AutoModelForImageClassification,
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+    )
 
     if modality == "image":
         processor = AutoImageProcessor.from_pretrained(path)

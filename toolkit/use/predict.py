@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.data.sources import FILE_BUILDERS, load_file
 from toolkit.core.errors import UserError
-from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
-from toolkit.use.inference import Run, load_run, predict_logits, softmax
 from toolkit.core.log import say
+from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
+from toolkit.data.sources import FILE_BUILDERS, load_file
+from toolkit.use.inference import Run, load_run, predict_logits, softmax
 
 OUTPUT_FORMATS = (".csv", ".jsonl")
 

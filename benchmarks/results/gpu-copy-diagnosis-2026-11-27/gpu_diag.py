@@ -6,12 +6,17 @@ steps for some. Ran on an H100 as `STEPS=80 bash run.sh` (the .txt files beside 
 output); `DEV=cpu SIZE=tiny STEPS=40 bash run.sh` checks it on a CPU in a minute (there the bare
 process segfaults at exit after printing its results, in torch 2.14's profiler teardown).
 """
-import json, sys, time, tempfile
+import json
+import sys
+import tempfile
+import time
 from pathlib import Path
+
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / "benchmarks"))
-import overhead
 import os
+
+import overhead
 import torch
 
 STEPS, SKIP, BATCH = int(os.environ.get("STEPS", 100)), 20, 32
@@ -43,6 +48,7 @@ def make_profiler():
 def bare_setup(recipe):
     from torch.utils.data import DataLoader
     from transformers import set_seed
+
     from toolkit.config.load import load_config
     from toolkit.data.load import load_data
     from toolkit.tasks import get_task
@@ -86,9 +92,10 @@ def bare(setup, bf16, non_blocking, fresh_autocast, do_profile):
 
 
 def ftk(recipe, bf16, non_blocking, do_profile):
+    from transformers import TrainerCallback
+
     import toolkit.run
     import toolkit.training as tr
-    from transformers import TrainerCallback
     state = {}
 
     class Prof(TrainerCallback):

@@ -1,12 +1,7 @@
-"""Cheap baselines on exactly the transformer's splits: is a transformer worth it here?
+"""A baseline to try, its scores on the run's splits, and all of them together (baseline.json).
 
-`run_baselines(config, data)` fits every baseline of the task on the training split and scores
-it on validation and test with the run's own metrics (same metric code as the Trainer), timing
-fit and predict. The best baseline is picked on *validation* (the test split stays a one-time
-look), and `toolkit.verdict` compares it with the fine-tuned model on test.
-
-baseline.json (in the run directory):
-    {"task", "fingerprint", "metrics", "best", "baselines": [
+baseline.json (in the run directory) is `Baselines.to_dict()`:
+    {"task", "fingerprint", "split_seed", "metrics", "split_sizes", "best", "baselines": [
         {"name", "description", "fit_s", "predict_s", "validation": {...}, "test": {...}}]}
 """
 
@@ -15,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
 import numpy as np
 
 
-@dataclasses.dataclass
+@dataclass
 class Candidate:
     """A baseline to try: `fit(inputs, labels)` returns `predict(inputs) -> label ids`."""
 
@@ -28,14 +25,62 @@ class Candidate:
     fit: Callable[[Any, np.ndarray], Callable[[Any], np.ndarray]]
 
 
+@dataclass
+class BaselineScore:
+    """One fitted baseline: its scores per split (metric name -> value) and its times."""
+
+    name: str
+    description: str
+    fit_s: float  # wall-clock seconds to fit on the training split
+    predict_s: float  # wall-clock seconds to predict validation and test
+    validation: dict[str, float]
+    test: dict[str, float] | None = None  # None: the run has no test split
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        return {k: v for k, v in values.items() if not (k == "test" and v is None)}
+
+
+@dataclass
+class Baselines:
+    """Every baseline of a run, and which one is best on validation."""
+
+    task: str
+    fingerprint: str  # what decided the numbers (data, split seed, metrics): see fit.fingerprint
+    split_seed: int  # the seed the validation/test rows were held out with
+    metrics: list[str]
+    split_sizes: dict[str, int]
+    best: str  # name of the baseline best on validation
+    scores: list[BaselineScore]
+
+    @property
+    def best_score(self) -> BaselineScore:
+        return self.by_name(self.best)
+
+    def by_name(self, name: str) -> BaselineScore:
+        return next(score for score in self.scores if score.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "scores"}
+        out["baselines"] = [score.to_dict() for score in self.scores]
+        return out
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> Baselines:
+        """The inverse of to_dict (a KeyError or TypeError means: not a baseline.json)."""
+        return cls(task=saved["task"], fingerprint=saved["fingerprint"],
+                   split_seed=saved["split_seed"], metrics=list(saved["metrics"]), split_sizes=dict(saved["split_sizes"]),
+                   best=saved["best"],
+                   scores=[BaselineScore(**score) for score in saved["baselines"]])
+
+
 def score_candidate(candidate: Candidate, inputs: dict[str, Any], labels: dict[str, np.ndarray],
-                    score: Callable[[Any, Any], dict[str, float]]) -> dict[str, Any]:
+                    score: Callable[[Any, Any], dict[str, float]]) -> BaselineScore:
     """Fit on train, predict every other split; the times are wall-clock seconds."""
     started = time.perf_counter()
     predict = candidate.fit(inputs["train"], labels["train"])
     fit_s = time.perf_counter() - started
-    result: dict[str, Any] = {"name": candidate.name, "description": candidate.description,
-                              "fit_s": round(fit_s, 3)}
+    scores: dict[str, dict[str, float]] = {}
     predict_s = 0.0
     for split in ("validation", "test"):
         if split not in inputs:
@@ -43,11 +88,12 @@ def score_candidate(candidate: Candidate, inputs: dict[str, Any], labels: dict[s
         started = time.perf_counter()
         predicted = predict(inputs[split])
         predict_s += time.perf_counter() - started
-        result[split] = score(np.asarray(predicted), labels[split])
-    result["predict_s"] = round(predict_s, 3)
-    return result
+        scores[split] = score(np.asarray(predicted), labels[split])
+    return BaselineScore(name=candidate.name, description=candidate.description,
+                         fit_s=round(fit_s, 3), predict_s=round(predict_s, 3),
+                         validation=scores["validation"], test=scores.get("test"))
 
 
-def best_baseline(results: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]:
+def best_baseline(results: Sequence[BaselineScore], metric: str) -> BaselineScore:
     """The baseline with the best validation score on `metric` (ties: the cheaper to fit)."""
-    return max(results, key=lambda r: (r["validation"][metric], -r["fit_s"]))
+    return max(results, key=lambda r: (r.validation[metric], -r.fit_s))

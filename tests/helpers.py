@@ -1,0 +1,216 @@
+"""Test helpers: tiny data files with a learnable signal, small recipes for tiny models, and
+the in-process CLI check for bad input. Fixtures live in conftest.py; tests import these."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+
+TOPIC_WORDS = {
+    "sport": ["goal", "match", "team", "coach", "league", "score", "win", "player", "season", "cup"],
+    "business": ["market", "profit", "shares", "bank", "price", "growth", "trade", "company", "sales", "economy"],
+    "tech": ["software", "phone", "chip", "internet", "computer", "data", "network", "robot", "app", "code"],
+}
+
+
+FILLER = ["the", "a", "of", "and", "to", "in", "on", "with", "for", "is", "was", "it", "this", "that"]
+
+
+def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
+    """Short texts whose topic words give the label away (and filler that does not)."""
+    rng = random.Random(seed)
+    rows = []
+    for label, words in TOPIC_WORDS.items():
+        for _ in range(n_per_class):
+            tokens = rng.choices(words, k=rng.randint(3, 6)) + rng.choices(FILLER, k=rng.randint(2, 10))
+            rng.shuffle(tokens)
+            rows.append((" ".join(tokens), label))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def write_recipe(path: Path, lines: list[str], extra: dict[str, str]) -> Path:
+    """Write a recipe: its own lines, then `extra` as top-level `key: value` lines."""
+    path.write_text("\n".join(lines + [f"{k}: {v}" for k, v in extra.items()]) + "\n")
+    return path
+
+
+def write_text_config(path: Path, model: Path, data: dict[str, Path], output_dir: Path,
+                      **extra: str) -> Path:
+    """A small recipe for the tiny model; `extra` adds top-level lines (`key="value"`)."""
+    lines = [
+        "task: text-classification",
+        f"model: {{name_or_path: '{model}'}}",
+        f"data: {{train_file: '{data['train']}', test_file: '{data['test']}', max_length: 32}}",
+        "schedule: {warmup_fraction: 0.2, decay: cosine}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 5e-3",  # YAML reads this as a string: the config must convert it
+        "num_train_epochs: 8",
+        "per_device_train_batch_size: 8",
+        "logging_steps: 1",
+        "save_total_limit: 1",
+        "use_cpu: true",
+        "dataloader_pin_memory: false",
+    ]
+    return write_recipe(path, lines, extra)
+
+
+# ----------------------------------------------------------------------------- images
+
+SHAPE_COLOURS = {"circle": (220, 40, 40), "square": (40, 200, 40), "triangle": (40, 60, 220)}
+
+
+def draw_shape(shape: str, size: int, rng: random.Random):
+    """A coloured shape at a random place and scale on a noisy grey background."""
+    from PIL import Image, ImageDraw
+
+    grey = rng.randint(90, 160)
+    image = Image.new("RGB", (size, size), (grey, grey, grey))
+    draw = ImageDraw.Draw(image)
+    extent = rng.randint(size // 3, size // 2)
+    x, y = rng.randint(0, size - extent - 1), rng.randint(0, size - extent - 1)
+    box = (x, y, x + extent, y + extent)
+    colour = SHAPE_COLOURS[shape]
+    if shape == "circle":
+        draw.ellipse(box, fill=colour)
+    elif shape == "square":
+        draw.rectangle(box, fill=colour)
+    else:
+        draw.polygon([(x, y + extent), (x + extent, y + extent), (x + extent // 2, y)], fill=colour)
+    return image
+
+
+def make_image_folder(root: Path, n_per_class: int, seed: int, size: int = 24,
+                      classes=("circle", "square", "triangle")) -> Path:
+    """root/<shape>/<i>.png: simple coloured shapes, one subfolder per class."""
+    rng = random.Random(seed)
+    for shape in classes:
+        (root / shape).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_class):
+            draw_shape(shape, size, rng).save(root / shape / f"{i}.png")
+    return root
+
+
+def write_corrupt_image(path: Path) -> Path:
+    """A file named like a PNG whose data stops halfway through."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (24, 24), (1, 2, 3)).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+TINY_VIT_SIZES = {"model_type": "vit", "image_size": 16, "patch_size": 4, "num_channels": 3,
+                  "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                  "intermediate_size": 64}
+
+
+def write_image_config(path: Path, model_lines: str, data_lines: str, output_dir: Path,
+                       **extra: str) -> Path:
+    """A small image-classification recipe; `extra` adds top-level lines (`key="value"`)."""
+    lines = [
+        "task: image-classification",
+        f"model: {model_lines}",
+        f"data: {data_lines}",
+        "schedule: {warmup_fraction: 0.1, decay: cosine}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 3e-3",
+        "num_train_epochs: 6",
+        "per_device_train_batch_size: 16",
+        "logging_steps: 2",
+        "save_total_limit: 1",
+        "use_cpu: true",
+        "dataloader_num_workers: 1",
+    ]
+    return write_recipe(path, lines, extra)
+
+
+REPEATED_SENTENCES = ["the market price of shares and bank profit was up",
+                      "the team coach won the cup match with a goal",
+                      "software on the phone chip and the network app code"]
+
+
+def write_mlm_config(path: Path, model: Path, corpus: Path, output_dir: Path,
+                     **extra: str) -> Path:
+    """A small masked-lm recipe for the tiny BERT; `extra` adds top-level lines."""
+    lines = [
+        "task: masked-lm",
+        f"model: {{name_or_path: '{model}'}}",
+        f"data: {{train_file: '{corpus}', max_length: 16}}",
+        "masking: {mlm_probability: 0.2}",
+        "schedule: {warmup_fraction: 0.1}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 1e-2",
+        "num_train_epochs: 4",
+        "per_device_train_batch_size: 8",
+        "logging_steps: 1",
+        "save_total_limit: 1",
+        "use_cpu: true",
+    ]
+    return write_recipe(path, lines, extra)
+
+
+def write_pattern_images(path: Path, n: int = 120, seed: int = 0, column: str = "image") -> Path:
+    """16x16 RGB stripes and checkerboards in random colours, as Parquet with an Image column."""
+    import datasets
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(n):
+        pixels = np.zeros((16, 16, 3), dtype=np.uint8)
+        colour = rng.integers(120, 256, size=3)
+        if i % 3 == 0:
+            pixels[(np.arange(16) // 2) % 2 == 0] = colour
+        elif i % 3 == 1:
+            pixels[:, (np.arange(16) // 2) % 2 == 0] = colour
+        else:
+            pixels[(np.add.outer(np.arange(16), np.arange(16)) // 4) % 2 == 0] = colour
+        images.append(Image.fromarray(pixels))
+    features = datasets.Features({column: datasets.Image()})
+    datasets.Dataset.from_dict({column: images}, features=features).to_parquet(str(path))
+    return path
+
+
+def write_mim_config(path: Path, images: Path, output_dir: Path, vit: dict | None = None,
+                     **extra: str) -> Path:
+    import json
+
+    lines = [
+        "task: masked-image-modeling",
+        f"model: {{from_config: {json.dumps(vit or TINY_VIT_SIZES)}}}",
+        f"data: {{train_file: '{images}'}}",
+        "masking: {mask_ratio: 0.5, mask_patch_size: 8}",
+        f"output_dir: '{output_dir}'",
+        "learning_rate: 3e-3",
+        "num_train_epochs: 4",
+        "per_device_train_batch_size: 16",
+        "logging_steps: 1",
+        "save_total_limit: 1",
+        "use_cpu: true",
+    ]
+    return write_recipe(path, lines, extra)
+
+
+def expect_user_error(args, capsys) -> str:
+    """Run the CLI in-process; it must exit 2 with a message and no traceback. Returns stderr."""
+    from toolkit.cli import main
+
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert "Traceback" not in captured.err
+    return captured.err

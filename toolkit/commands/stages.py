@@ -1,0 +1,145 @@
+"""The stages every command is built from: each is one call that takes what it needs and
+returns a typed value, so `train`, `pretrain`, `schedule`, `augment`, `baseline` and the
+benchmarks wire a run the same way instead of each writing it out again.
+
+    plan_run            task + TrainingArguments + run directory (nothing read yet)
+    load_labelled_data  the labelled splits, held out with the one split seed
+    prepare_labelled    ... plus processor, model-ready splits and collator
+    prepare_unlabelled  inputs only (pre-training), held out like fine-tuning's splits
+    build_model         the task's model, seeded
+    announce_schedule   the step count and LR summary, printed
+    open_run_dir        an empty (or resumed) run directory, on every process at once
+    build_run_trainer   ToolkitTrainer with the toolkit's schedule and callbacks
+    save_and_finish     save on every process, then the main process writes the outputs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+from transformers import TrainerCallback, TrainingArguments, set_seed
+
+from toolkit.config.schema import RunConfig
+from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
+from toolkit.core.log import say
+from toolkit.core.run_files import HISTORY
+from toolkit.data.load import LoadedData, load_data
+from toolkit.data.unlabelled import load_unlabelled
+from toolkit.outputs.hub import authenticated_api
+from toolkit.outputs.run_dir import prepare_output_dir
+from toolkit.tasks import Task, get_task
+from toolkit.training.arguments import build_training_arguments
+from toolkit.training.resume import checkpoint_step, truncate_history
+from toolkit.training.schedule_report import group_multipliers, report_schedule, schedule_summary
+from toolkit.training.schedules import ScheduleSummary
+from toolkit.training.trainer import ToolkitTrainer, build_trainer
+
+
+@dataclass
+class Plan:
+    """What is decided before any data is read."""
+
+    config: RunConfig
+    task: Task
+    args: TrainingArguments
+    output_dir: Path
+    push_to: str | None  # the Hub repo the finished run goes to (push_to_hub + hub_model_id)
+
+
+@dataclass
+class PreparedData:
+    data: LoadedData | None  # the labelled splits as loaded (None when pre-training)
+    processor: Any  # tokenizer or image processor
+    splits: datasets.DatasetDict  # model-ready: tokenized, or with lazy transforms attached
+    collator: Any
+
+
+def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
+    """`required`: TrainingArguments the command cannot run without (see
+    build_training_arguments)."""
+    task = get_task(config.task)
+    args = build_training_arguments(config, task.training_defaults(config), required)
+    push = config.training.get("push_to_hub")
+    return Plan(config=config, task=task, args=args,
+                output_dir=Path(config.training["output_dir"]),
+                push_to=config.training.get("hub_model_id") if push else None)
+
+
+def check_hub_token(plan: Plan) -> None:
+    """A missing or rejected token fails now, not after training."""
+    if plan.push_to:
+        push_to = plan.push_to
+        on_main_then_everywhere(lambda: authenticated_api(push_to))
+
+
+def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
+    return load_data(config.data, task.input_columns(config), seed=config.split_seed)
+
+
+def prepare_labelled(plan: Plan) -> PreparedData:
+    config, task = plan.config, plan.task
+    with plan.args.main_process_first(desc="data preparation"):  # the others reuse its cache
+        data = load_labelled_data(config, task)
+        say(data.describe())
+        processor = task.load_processor(config)
+        splits = task.prepare(data.splits, processor, config)
+    return PreparedData(data, processor, splits, task.collator(processor, config))
+
+
+def prepare_unlabelled(plan: Plan) -> PreparedData:
+    config, task = plan.config, plan.task
+    processor = task.load_processor(config)
+    collator = task.collator(processor, config)  # checks the masking settings before the data
+    column = task.input_columns(config)[0]
+    with plan.args.main_process_first(desc="data preparation"):
+        splits = load_unlabelled(config.data, column, task.input_key, config.split_seed)
+        say(f"Unlabelled data: train {len(splits['train']):,}, validation "
+            f"{len(splits['validation']):,} examples (column '{column}'"
+            f"{', test inputs included' if config.data.pretrain_include_test else ''})")
+        splits = task.prepare(splits, processor, config)
+    return PreparedData(None, processor, splits, collator)
+
+
+def build_model(plan: Plan, label_names: list[str] | None) -> Any:
+    set_seed(plan.args.seed)  # the new head's initial weights must not depend on what ran before
+    return plan.task.load_model(plan.config, label_names)
+
+
+def announce_schedule(plan: Plan, num_train: int, model: Any) -> ScheduleSummary:
+    """Prints the schedule summary; a model without findable layers fails here, not mid-run."""
+    summary = schedule_summary(plan.config.schedule, plan.args, num_train)
+    report_schedule(summary, group_multipliers(plan.config.schedule, model))
+    args = plan.args
+    say(f"Processes: {args.world_size} (device {args.device}, {args.parallel_mode.value})")
+    return summary
+
+
+def open_run_dir(plan: Plan, overwrite: bool, checkpoint: Path | None = None) -> None:
+    """A new run gets an empty directory; a resumed one keeps its files, with history rows of
+    steps that will run again cut. Nobody trains into a directory still being (re)made."""
+    if plan.args.should_save:
+        if checkpoint is None:
+            prepare_output_dir(plan.output_dir, overwrite)
+        else:
+            truncate_history(plan.output_dir / HISTORY, checkpoint_step(checkpoint))
+    wait_for_everyone()
+
+
+def build_run_trainer(plan: Plan, model: Any, prepared: PreparedData, compute_metrics: Any,
+                      history: TrainerCallback) -> ToolkitTrainer:
+    config = plan.config
+    return build_trainer(config.schedule, config.early_stopping, model, plan.args,
+                         prepared.splits, prepared.processor, prepared.collator,
+                         compute_metrics, history)
+
+
+def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], None]) -> None:
+    """Save the model on every process (FSDP and DeepSpeed gather the weights across all of
+    them), then `finish` on the main process while the others wait; an error there (a refused
+    push, say) is raised by every process."""
+    trainer.save_model(str(plan.output_dir))
+    on_main_then_everywhere(finish)
