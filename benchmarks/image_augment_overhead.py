@@ -33,14 +33,12 @@ TINY = ["--model.from_config.image_size", "16", "--model.from_config.hidden_size
 
 def measure(overrides: list[str], steps: int, warmup: int) -> float:
     """Optimizer steps per second after `warmup` steps (worker start-up and first batches)."""
-    from transformers import TrainerCallback, set_seed
+    from transformers import TrainerCallback
 
+    from toolkit.commands.stages import (build_model, build_run_trainer, plan_run,
+                                         prepare_labelled)
     from toolkit.config.load import load_config
-    from toolkit.data.load import load_data
-    from toolkit.tasks import get_task
-    from toolkit.training.arguments import build_training_arguments
     from toolkit.training.history import HistoryCallback
-    from toolkit.training.trainer import build_trainer
 
     class Clock(TrainerCallback):
         def __init__(self):
@@ -56,15 +54,11 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
             "--save_strategy", "\"no\"", "--load_best_model_at_end", "false",
             "--early_stopping.patience", "null", "--disable_tqdm", "true",
             "--logging_steps", "100000"])
-        task = get_task(config.task)
-        args = build_training_arguments(config, task.training_defaults(config))
-        data = load_data(config.data, task.input_columns(config), seed=args.seed)
-        processor = task.load_processor(config)
-        splits = task.prepare(data.splits, processor, config)
-        set_seed(args.seed)
-        model = task.load_model(config, data.label_names)
-        trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
-                                None, HistoryCallback(Path(out) / "history.jsonl"))
+        plan = plan_run(config)  # the stages `ftk train` runs, up to the trainer
+        prepared = prepare_labelled(plan)
+        model = build_model(plan, prepared.data.label_names)
+        trainer = build_run_trainer(plan, model, prepared, None,
+                                    HistoryCallback(Path(out) / "history.jsonl"))
         clock = Clock()
         trainer.add_callback(clock)
         trainer.train()

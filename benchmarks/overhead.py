@@ -9,7 +9,7 @@ trimmed mean step duration after the first --skip steps.
 Also reported: startup time (process start to the end of the first optimizer step).
 
 With --interleave K both arms run in one process instead, K steps each in turn (ftk's training
-through toolkit.run.train, the bare loop from a TrainerCallback), so a machine whose speed drifts
+through toolkit.commands.train.train, the bare loop from a TrainerCallback), so a machine whose speed drifts
 over minutes slows both alike; startup is not measured then.
 
     python benchmarks/overhead.py                      # BBC + MiniLM recipe on the CPU, 2 rounds
@@ -76,23 +76,18 @@ def build_bare_step(recipe: Path, overrides: list[str]):
     optimizer step (it cycles through the epochs), `steps` is how many the schedule has."""
     import torch
     from torch.utils.data import DataLoader
-    from transformers import set_seed
-
+    from toolkit.commands.stages import build_model, plan_run, prepare_labelled
     from toolkit.config.load import load_config
-    from toolkit.data.load import load_data
-    from toolkit.tasks import get_task
-    from toolkit.training.arguments import build_training_arguments, steps_per_epoch, total_steps
+    from toolkit.training.arguments import steps_per_epoch, total_steps
     from toolkit.training.schedules import lr_factor
 
-    config = load_config(recipe, overrides)
-    args = build_training_arguments(config)
-    task = get_task(config.task)
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
-    tokenizer = task.load_processor(config)
-    train = task.prepare(data.splits, tokenizer, config)["train"]
-    set_seed(args.seed)
+    # The same stages `ftk train` runs up to the model; from there on the loop is hand-written.
+    plan = plan_run(load_config(recipe, overrides))
+    config, args = plan.config, plan.args
+    prepared = prepare_labelled(plan)
+    train = prepared.splits["train"]
     device = torch.device("cpu" if args.use_cpu else "cuda")
-    model = task.load_model(config, data.label_names).to(device)
+    model = build_model(plan, prepared.data.label_names).to(device)
     model.train()
 
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
@@ -108,7 +103,7 @@ def build_bare_step(recipe: Path, overrides: list[str]):
     factor = lr_factor(config.schedule, steps, steps_per_epoch(len(train), args))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     loader = DataLoader(train, batch_size=args.per_device_train_batch_size, shuffle=True,
-                        collate_fn=task.collator(tokenizer), pin_memory=device.type == "cuda",
+                        collate_fn=prepared.collator, pin_memory=device.type == "cuda",
                         generator=torch.Generator().manual_seed(args.seed))
     # Autocast around the forward pass only, as the Trainer (through accelerate) does with bf16.
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)

@@ -73,15 +73,11 @@ def write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 def token_lengths(recipe: Path, overrides: list[str]) -> list[int]:
     """Tokens per training text after truncation: how much padding there is to save."""
+    from toolkit.commands.stages import plan_run, prepare_labelled
     from toolkit.config.load import load_config
-    from toolkit.data.load import load_data
-    from toolkit.tasks import get_task
 
-    config = load_config(recipe, overrides)
-    task = get_task(config.task)
-    data = load_data(config.data, task.input_columns(config), seed=config.training["seed"])
-    tokenizer = task.load_processor(config)
-    return [len(ids) for ids in task.prepare(data.splits, tokenizer, config)["train"]["input_ids"]]
+    prepared = prepare_labelled(plan_run(load_config(recipe, overrides)))
+    return [len(ids) for ids in prepared.splits["train"]["input_ids"]]
 
 
 def run_arm(recipe: Path, overrides: list[str], out: Path) -> dict[str, float]:

@@ -94,25 +94,19 @@ def operation_speeds(texts: list[str], max_words: int, count: int) -> dict[str, 
 
 def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> float:
     """Optimizer steps/s of the recipe's training loop, text augmentation on or off."""
+    from toolkit.commands.stages import (build_model, build_run_trainer, plan_run,
+                                         prepare_labelled)
     from toolkit.config.load import load_config
-    from toolkit.data.load import load_data
-    from toolkit.tasks import get_task
-    from toolkit.training.arguments import build_training_arguments
     from toolkit.training.history import HistoryCallback
-    from toolkit.training.trainer import build_trainer
 
     overrides = SHORT_RUN + ["--max_steps", str(steps), "--output_dir", str(output),
                              "--augment.text", "trivial" if augment else "null"]
-    config = load_config(recipe, overrides)
-    task = get_task(config.task)
-    args = build_training_arguments(config)
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
-    processor = task.load_processor(config)
-    splits = task.prepare(data.splits, processor, config)
-    model = task.load_model(config, data.label_names)
+    plan = plan_run(load_config(recipe, overrides))  # the stages `ftk train` runs
+    prepared = prepare_labelled(plan)
+    model = build_model(plan, prepared.data.label_names)
     output.mkdir(parents=True, exist_ok=True)
-    trainer = build_trainer(config, model, args, splits, processor, task.collator(processor),
-                            None, HistoryCallback(output / "history.jsonl"))
+    trainer = build_run_trainer(plan, model, prepared, None,
+                                HistoryCallback(output / "history.jsonl"))
     return float(trainer.train().metrics["train_steps_per_second"])
 
 

@@ -223,7 +223,7 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     """Trainer's own best-model reload drops ViT's renamed encoder tensors; ours must not."""
     from transformers import TrainingArguments, ViTConfig, ViTForMaskedImageModeling
 
-    from toolkit.config.schema import RunConfig
+    from toolkit.config.schema import ScheduleConfig
     from toolkit.training.trainer import ToolkitTrainer
 
     config = ViTConfig(**{k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"},
@@ -235,7 +235,7 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     model = ViTForMaskedImageModeling(config)
     trainer = ToolkitTrainer(model=model, args=TrainingArguments(str(tmp_path / "o"),
                                                                  use_cpu=True, report_to="none"),
-                             run_config=RunConfig())
+                             schedule=ScheduleConfig())
     trainer.state.best_model_checkpoint = str(tmp_path / "checkpoint-1")
     trainer._load_best_model()
     for key, tensor in best.state_dict().items():

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from toolkit.augment.text import INDEX_COLUMN, example_seed
+
 MARK_OPEN, MARK_CLOSE = "[[", "]]"
 
 
@@ -43,8 +45,6 @@ def text_preview(transform: Any, dataset: Any, column: str, label_names: list[st
     `transform` is that split's AugmentThenTokenize; its augment step runs for epochs 0..k-1,
     exactly as training would run it. Only the first `words` words are shown.
     """
-    from toolkit.augment.text import INDEX_COLUMN
-
     rows = dataset.with_format(None)[:n]  # the stored text, without the tokenizing transform
     blocks = []
     for row in range(len(rows[column])):
@@ -102,8 +102,6 @@ def image_grid(images: list[Any], transform: Callable[[Any], Any], k: int, path:
     """
     import torch
     from PIL import Image
-
-    from toolkit.augment.text import example_seed
 
     width = (k + 1) * (cell + pad) + pad
     height = len(images) * (cell + pad) + pad

@@ -21,6 +21,8 @@ from functools import lru_cache
 
 from nlpaug.augmenter.word import SynonymAug
 
+from toolkit.augment.wordnet import load_wordnet
+
 FUNCTION_WORDS = frozenset(["a", "an", "the", "this", "that", "these", "those", "some", "any", "each", "every", "no", "all", "both", "either", "neither", "i", "me", "my", "mine", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "it", "its", "we", "us", "our", "ours", "they", "them", "their", "theirs", "who", "whom", "whose", "which", "what", "where", "when", "why", "how", "be", "am", "is", "are", "was", "were", "been", "being", "have", "has", "had", "having", "do", "does", "did", "doing", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "and", "or", "but", "nor", "so", "yet", "if", "then", "than", "because", "as", "while", "although", "though", "of", "in", "on", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above", "below", "to", "from", "up", "down", "out", "off", "over", "under", "again", "further", "once", "here", "there", "not"])
 
 SKIP = "DT"  # the tag nlpaug's SynonymAug.skip_aug leaves out
@@ -30,8 +32,6 @@ class OfflineWordNet:
     """The `model` SynonymAug expects: pos_tag(tokens) and predict(word, pos)."""
 
     def __init__(self):
-        from toolkit.augment.wordnet import load_wordnet
-
         self.wordnet = load_wordnet()
 
     def pos_tag(self, tokens: list[str]) -> list[tuple[str, str]]:

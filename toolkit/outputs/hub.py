@@ -15,6 +15,7 @@ from pathlib import Path
 
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
+from toolkit.outputs.run_dir import check_run_dir
 
 # Checkpoints serve resuming; the Hub gets the final model and the run's records only.
 IGNORED = ["checkpoint-*", "checkpoint-*/**", "*.pt", "*.pth", "training_args.bin"]
@@ -63,8 +64,6 @@ def check_repo_id(repo_id: str | None) -> None:
 
 
 def check_pushable(run_dir: Path) -> None:
-    from toolkit.outputs.run_dir import check_run_dir
-
     check_run_dir(run_dir)
     if not (run_dir / "README.md").is_file():
         raise UserError(f"'{run_dir}' has no model card (README.md); it was not written by a "

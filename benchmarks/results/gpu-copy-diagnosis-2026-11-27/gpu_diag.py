@@ -47,23 +47,15 @@ def make_profiler():
 
 def bare_setup(recipe):
     from torch.utils.data import DataLoader
-    from transformers import set_seed
-
+    from toolkit.commands.stages import build_model, plan_run, prepare_labelled
     from toolkit.config.load import load_config
-    from toolkit.data.load import load_data
-    from toolkit.tasks import get_task
-    from toolkit.training.arguments import build_training_arguments
     overrides = overhead.common_overrides(STEPS, BATCH, DEV, False)
-    config = load_config(recipe, overrides)
-    args = build_training_arguments(config)
-    task = get_task(config.task)
-    data = load_data(config.data, task.input_columns(config), seed=args.seed)
-    tok = task.load_processor(config)
-    train = task.prepare(data.splits, tok, config)["train"]
-    set_seed(args.seed)
-    model = task.load_model(config, data.label_names).to(DEV).train()
+    plan = plan_run(load_config(recipe, overrides))
+    prepared = prepare_labelled(plan)
+    train = prepared.splits["train"]
+    model = build_model(plan, prepared.data.label_names).to(DEV).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
-    loader = DataLoader(train, batch_size=BATCH, shuffle=True, collate_fn=task.collator(tok),
+    loader = DataLoader(train, batch_size=BATCH, shuffle=True, collate_fn=prepared.collator,
                         pin_memory=DEV == "cuda")
     return model, opt, loader
 
@@ -94,8 +86,7 @@ def bare(setup, bf16, non_blocking, fresh_autocast, do_profile):
 def ftk(recipe, bf16, non_blocking, do_profile):
     from transformers import TrainerCallback
 
-    import toolkit.run
-    import toolkit.training as tr
+    import toolkit.commands.train as train_command
     state = {}
 
     class Prof(TrainerCallback):
@@ -107,10 +98,10 @@ def ftk(recipe, bf16, non_blocking, do_profile):
             if s.global_step == PROF_AT + 6 and "p" in state:
                 sync(); state["p"].stop()
                 profile_table(state["p"], f"ftk bf16={bf16} nb={non_blocking}")
-    orig = tr.build_trainer
+    orig = train_command.build_run_trainer
     def build(*a, **k):
         t = orig(*a, **k); t.add_callback(Prof()); return t
-    toolkit.run.build_trainer = build
+    train_command.build_run_trainer = build
     out = Path(tempfile.mkdtemp()) / "run"
     from toolkit.cli import main
     sys.argv = ["ftk", "train", "--config", str(recipe), "--output_dir", str(out),

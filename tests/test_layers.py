@@ -1,0 +1,74 @@
+"""The house rules of toolkit/ that a linter can check: imports only go down the stages of a
+run (import-linter's layer contract in pyproject.toml), and no toolkit import hides inside a
+function to dodge a cycle."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
+
+
+def test_the_tree_keeps_the_layer_contract():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path):
+    """core/ importing commands/ (the top stage) must fail `make lint`."""
+    shutil.copytree(ROOT / "toolkit", tmp_path / "toolkit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    log = tmp_path / "toolkit" / "core" / "log.py"
+    log.write_text(log.read_text() + "\nimport toolkit.commands.train  # upward\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "BROKEN" in result.stdout and "toolkit.core.log -> toolkit.commands.train" in \
+        result.stdout, result.stdout
+
+
+def test_sibling_stages_do_not_import_each_other(tmp_path):
+    """data, model, metrics and augment are independent: data/ importing model/ fails."""
+    shutil.copytree(ROOT / "toolkit", tmp_path / "toolkit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    splits = tmp_path / "toolkit" / "data" / "splits.py"
+    splits.write_text(splits.read_text() + "\nimport toolkit.model.packaged  # sideways\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0 and "toolkit.data.splits -> toolkit.model.packaged" in \
+        result.stdout, result.stdout
+
+
+def function_level_toolkit_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for func in ast.walk(tree):
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(func):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if any(name and name.split(".")[0] == "toolkit" for name in names):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} in {func.name}")
+    return found
+
+
+def test_no_toolkit_import_inside_a_function():
+    """Lazy imports are for heavy third-party packages only. The one exception is cli.py: its
+    handlers import their command (and with it torch and transformers) when they run, so
+    `ftk --help` answers at once."""
+    found = [hit for path in sorted((ROOT / "toolkit").rglob("*.py"))
+             if path.name != "cli.py" or path.parent.name != "toolkit"
+             for hit in function_level_toolkit_imports(path)]
+    assert found == []
