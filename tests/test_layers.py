@@ -64,11 +64,59 @@ def function_level_toolkit_imports(path: Path) -> list[str]:
     return found
 
 
+# Lazy imports are for heavy third-party packages only, never to dodge a cycle. These two import
+# a toolkit module lazily because of what it imports, and say so where they do it.
+LAZY_FOR_A_HEAVY_PACKAGE = {
+    # its handlers import their command, and with it torch and transformers (seconds), when
+    # they run, so `ftk --help` and argument errors answer at once
+    "toolkit/cli.py",
+    # synonyms.py subclasses nlpaug's SynonymAug; nlpaug.augmenter.word takes seconds to import
+    # and only the `synonym` operation needs it
+    "toolkit/augment/text.py",
+}
+
+
 def test_no_toolkit_import_inside_a_function():
-    """Lazy imports are for heavy third-party packages only. The one exception is cli.py: its
-    handlers import their command (and with it torch and transformers) when they run, so
-    `ftk --help` answers at once."""
     found = [hit for path in sorted((ROOT / "toolkit").rglob("*.py"))
-             if path.name != "cli.py" or path.parent.name != "toolkit"
+             if str(path.relative_to(ROOT)) not in LAZY_FOR_A_HEAVY_PACKAGE
              for hit in function_level_toolkit_imports(path)]
     assert found == []
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def top_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """The toolkit modules `path` imports at module level (`from pkg import sub` counts sub)."""
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in modules else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name in modules}
+
+
+def test_no_import_cycle():
+    paths = [p for p in (ROOT / "toolkit").rglob("*.py") if "modules" not in p.parts]
+    modules = {module_name(p) for p in paths}
+    graph = {module_name(p): top_level_imports(p, modules) for p in paths}
+    done: set[str] = set()
+
+    def visit(module: str, stack: list[str]) -> None:
+        if module in stack:
+            raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(module):],
+                                                                  module]))
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, [*stack, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert len(done) == len(graph) > 60

@@ -111,6 +111,31 @@ def test_mlm_loss_falls_on_repetitive_corpus(chain):
     assert metrics["eval_loss"] == pytest.approx(min(evals), rel=1e-4)
 
 
+def test_pretrain_saves_the_model_on_every_process(tiny_bert, repetitive_corpus, tmp_path,
+                                                   monkeypatch):
+    """FSDP and DeepSpeed gather the weights inside save_model, so every process must enter it
+    (pretrain used to call it on the main process only, and hang or save a shard). Here the
+    Trainer answers as a non-main process would; the main-process-only writing still happens,
+    through the barrier that every command shares."""
+    from toolkit.commands.pretrain import pretrain
+    from toolkit.training.trainer import ToolkitTrainer
+
+    entered = []
+    real_save = ToolkitTrainer.save_model
+
+    def recording_save(self, *args, **kwargs):
+        entered.append(self.is_world_process_zero())
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ToolkitTrainer, "save_model", recording_save)
+    monkeypatch.setattr(ToolkitTrainer, "is_world_process_zero", lambda self: False)
+    recipe = write_mlm_config(tmp_path / "mlm.yaml", tiny_bert, repetitive_corpus,
+                              tmp_path / "out", num_train_epochs=1)
+    run_dir = pretrain(load_config(recipe))
+    assert entered == [False], "save_model must run on a non-main process too"
+    assert (run_dir / "model.safetensors").is_file() and (run_dir / "README.md").is_file()
+
+
 def test_mlm_head_is_new_and_encoder_is_the_checkpoints(tiny_bert, tmp_path):
     """A BertModel checkpoint (no MLM head, like the packaged MiniLM) gets a head; its encoder
     tensors arrive unchanged."""

@@ -54,6 +54,7 @@ def build_nlpaug(name: str, protected: list[str]) -> Any:
     if name == "spelling":
         return naw.SpellingAug(**word)
     if name == "synonym":
+        # Lazy: synonyms.py subclasses nlpaug's SynonymAug, whose module takes seconds to import.
         from toolkit.augment.synonyms import OfflineSynonymAug
 
         return OfflineSynonymAug(**word)

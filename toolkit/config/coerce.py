@@ -1,37 +1,23 @@
-"""Run configuration: YAML file + `--key value` overrides -> one validated, typed `RunConfig`.
+"""Config values -> the types their keys declare, or an error that names the key.
 
-Layout of a config file (every key optional except what the task needs):
-
-    task: text-classification        # which task module runs (see toolkit/tasks)
-    metrics: [accuracy, f1_macro]    # validation/test metrics; the first picks the best model
-    model:    {...}                  # ModelConfig
-    data:     {...}                  # DataConfig
-    augment:  {...}                  # AugmentConfig
-    schedule: {...}                  # ScheduleConfig
-    early_stopping: {...}            # EarlyStoppingConfig
-    baseline: {...}                  # BaselineConfig: cheap baselines before training
-    overfitting: {...}               # OverfittingConfig: training-sample scores, warning
-    learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
-    num_train_epochs: 3
-
-Overrides on the command line use the same names: `--learning_rate 5e-5` for TrainingArguments
-fields and top-level keys, `--model.name_or_path DIR` for keys inside a section.
+YAML 1.1 (PyYAML) reads `2e-5` as a string and `no` as false; both are converted here, so a
+recipe means what a person reading it would think it means.
 """
 
 from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal, Union
 
 from toolkit.core.errors import UserError
 
+WORDS_FOR_TRUE, WORDS_FOR_FALSE = ("true", "yes", "on"), ("false", "no", "off")
+
 
 def coerce(value: Any, hint: Any, key: str) -> Any:
-    """`value` converted to the type `hint`, or a UserError naming `key` and the expected type.
-
-    YAML 1.1 (PyYAML) reads `2e-5` as a string; numbers written that way are converted here.
-    """
+    """`value` converted to the type `hint`, or a UserError naming `key` and the expected type."""
     converted, ok = _try_coerce(value, hint)
     if not ok:
         raise UserError(f"Config key '{key}' must be {describe(hint)}, got {value!r} "
@@ -40,68 +26,93 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
 
 
 def _try_coerce(value: Any, hint: Any) -> tuple[Any, bool]:
+    """(converted value, whether it fits `hint`)."""
     origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
     if hint is Any:
         return value, True
     if origin in (Union, types.UnionType):
-        if value is None:
-            return None, type(None) in args
-        for arg in sorted(args, key=_specificity):
-            converted, ok = _try_coerce(value, arg)
-            if ok:
-                return converted, True
-        return value, False
+        return _to_union(value, typing.get_args(hint))
     if origin is Literal:
-        return value, value in args
+        return value, value in typing.get_args(hint)
     if origin in (list, tuple):
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, (list, tuple)):
-            return value, False
-        item_hint = args[0] if args else Any
-        items = [_try_coerce(v, item_hint) for v in value]
-        return [v for v, _ in items], all(ok for _, ok in items)
+        args = typing.get_args(hint)
+        return _to_list(value, args[0] if args else Any)
     if origin is dict or hint is dict:
         return value, isinstance(value, dict)
     if hint is type(None):
         return value, value is None
-    if hint is bool:
-        if isinstance(value, bool):
-            return value, True
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off"):
-            return value.lower() in ("true", "yes", "on"), True
-        return value, False
-    if hint is int:
-        if isinstance(value, bool):
-            return value, False
-        if isinstance(value, int):
-            return value, True
-        if isinstance(value, float) and value.is_integer():
-            return int(value), True
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                return value, False
-            return (int(number), True) if number.is_integer() else (value, False)
-        return value, False
-    if hint is float:
-        if isinstance(value, bool):
-            return value, False
-        if isinstance(value, (int, float)):
-            return float(value), True
-        if isinstance(value, str):
-            try:
-                return float(value), True
-            except ValueError:
-                return value, False
-        return value, False
-    if hint is str or (isinstance(hint, type) and issubclass(hint, str)):  # incl. str enums
-        if value is False:  # YAML 1.1 reads `eval_strategy: no` in a file as false
-            return "no", True
-        return value, isinstance(value, str)
+    if hint in SCALARS:
+        return SCALARS[hint](value)
+    if isinstance(hint, type) and issubclass(hint, str):  # str enums of TrainingArguments
+        return _to_str(value)
     return value, True  # other rich types of TrainingArguments: it validates them itself
+
+
+def _to_union(value: Any, args: tuple[Any, ...]) -> tuple[Any, bool]:
+    if value is None:
+        return None, type(None) in args
+    for arg in sorted(args, key=_specificity):
+        converted, ok = _try_coerce(value, arg)
+        if ok:
+            return converted, True
+    return value, False
+
+
+def _to_list(value: Any, item_hint: Any) -> tuple[Any, bool]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        return value, False
+    items = [_try_coerce(v, item_hint) for v in value]
+    return [v for v, _ in items], all(ok for _, ok in items)
+
+
+def _to_bool(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, bool):
+        return value, True
+    if isinstance(value, str) and value.lower() in WORDS_FOR_TRUE + WORDS_FOR_FALSE:
+        return value.lower() in WORDS_FOR_TRUE, True
+    return value, False
+
+
+def _to_int(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, bool):
+        return value, False
+    if isinstance(value, int):
+        return value, True
+    number = _number(value)
+    if number is not None and number.is_integer():
+        return int(number), True
+    return value, False
+
+
+def _to_float(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, bool):
+        return value, False
+    number = _number(value)
+    return (number, True) if number is not None else (value, False)
+
+
+def _number(value: Any) -> float | None:
+    """An int, float or numeric string (`2e-5`) as a float; None for anything else."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _to_str(value: Any) -> tuple[Any, bool]:
+    if value is False:  # YAML 1.1 reads `eval_strategy: no` in a file as false
+        return "no", True
+    return value, isinstance(value, str)
+
+
+SCALARS: dict[Any, Callable[[Any], tuple[Any, bool]]] = {
+    bool: _to_bool, int: _to_int, float: _to_float, str: _to_str}
 
 
 def _specificity(hint: Any) -> int:

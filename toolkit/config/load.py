@@ -1,21 +1,8 @@
-"""Run configuration: YAML file + `--key value` overrides -> one validated, typed `RunConfig`.
+"""Reading a config: YAML file + `--key value` overrides -> one validated, typed `RunConfig`.
 
-Layout of a config file (every key optional except what the task needs):
-
-    task: text-classification        # which task module runs (see toolkit/tasks)
-    metrics: [accuracy, f1_macro]    # validation/test metrics; the first picks the best model
-    model:    {...}                  # ModelConfig
-    data:     {...}                  # DataConfig
-    augment:  {...}                  # AugmentConfig
-    schedule: {...}                  # ScheduleConfig
-    early_stopping: {...}            # EarlyStoppingConfig
-    baseline: {...}                  # BaselineConfig: cheap baselines before training
-    overfitting: {...}               # OverfittingConfig: training-sample scores, warning
-    learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
-    num_train_epochs: 3
-
-Overrides on the command line use the same names: `--learning_rate 5e-5` for TrainingArguments
-fields and top-level keys, `--model.name_or_path DIR` for keys inside a section.
+Overrides on the command line use the recipe's names: `--learning_rate 5e-5` for
+TrainingArguments fields and top-level keys, `--model.name_or_path DIR` for keys inside a
+section. Unknown keys are an error naming the closest valid one; renamed keys say what to write.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
-"""Text augmentation with nlpaug, applied on the fly to the training split.
+"""What `augment.text` may say: the operations, `trivial`, and lists of steps.
 
-A *policy* (`augment.text` in the config) is a list of operations, each with a strength and a
-probability, applied in sequence or as one-of; `trivial` is the text analogue of
-TrivialAugment: per example, one operation picked uniformly and its strength drawn uniformly
-from that operation's range. Every example's randomness is derived from (seed, epoch, index),
-so two runs with one seed see the same texts and every epoch sees new variants, whatever the
-order, batch size or number of processes.
-
-Guarantees, checked on every output: never an empty text (the input is kept instead), and
-protected words (`augment.protected_words`) are never changed or dropped (the step that
-changed one is undone).
+A *policy* is a list of operations, each with a strength and a probability, applied in
+sequence or as one-of; `trivial` is the text analogue of TrivialAugment: per example, one
+operation picked uniformly and its strength drawn uniformly from that operation's range. This
+module only parses and checks the setting (so a bad one fails when the config loads);
+toolkit/augment/text.py runs it with nlpaug.
 """
 
 from __future__ import annotations

@@ -1,21 +1,5 @@
-"""Run configuration: YAML file + `--key value` overrides -> one validated, typed `RunConfig`.
-
-Layout of a config file (every key optional except what the task needs):
-
-    task: text-classification        # which task module runs (see toolkit/tasks)
-    metrics: [accuracy, f1_macro]    # validation/test metrics; the first picks the best model
-    model:    {...}                  # ModelConfig
-    data:     {...}                  # DataConfig
-    augment:  {...}                  # AugmentConfig
-    schedule: {...}                  # ScheduleConfig
-    early_stopping: {...}            # EarlyStoppingConfig
-    baseline: {...}                  # BaselineConfig: cheap baselines before training
-    overfitting: {...}               # OverfittingConfig: training-sample scores, warning
-    learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
-    num_train_epochs: 3
-
-Overrides on the command line use the same names: `--learning_rate 5e-5` for TrainingArguments
-fields and top-level keys, `--model.name_or_path DIR` for keys inside a section.
+"""Checks that span several keys (one data source, matching strategies, image and masking
+settings, the schedule section); single-key type checks happen while the config is built.
 """
 
 from __future__ import annotations

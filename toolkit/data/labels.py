@@ -1,11 +1,4 @@
-"""Data: any supported source -> a DatasetDict with train / validation (/ test) and label names.
-
-Sources, exactly one per config: a packaged demo set (`data.builtin`), a Hub data set
-(`data.hub_id`), local files (`data.train_file`, optional `validation_file` / `test_file`), or
-image folders with one subfolder per class (`data.train_dir`, optional `validation_dir` /
-`test_dir`). When the task reads `data.image_column`, listed paths become images and every image
-is decoded once up front (toolkit/images.py), so a corrupt file never stops a run midway.
-Labels become a `ClassLabel` whose names come from the training split; a validation or test
+"""Labels become a `ClassLabel` whose names come from the training split; a validation or test
 label never seen in training is an error, not a silently wrong metric.
 """
 

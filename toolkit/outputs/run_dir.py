@@ -1,15 +1,5 @@
-"""The run directory: what a finished run leaves behind, and the guard against clobbering one.
-
-    output_dir/
-      model.safetensors, config.json        the fine-tuned model (save_pretrained)
-      tokenizer files / preprocessor config the processor, so pipeline() loads the folder
-      run_config.yaml                       the resolved config: reruns this run exactly
-      metrics.json                          eval_* (validation), test_* (test), per-class report
-      history.jsonl                         every optimizer step's LR, logged losses, evaluations
-      baseline.json                         cheap baselines on the same splits (toolkit.baselines)
-      report.md + its PNGs                  the readable run report (toolkit.report)
-      loss.png, learning_rate.png           the same, drawn
-      README.md                             model card
+"""The run directory: the guard against clobbering one, an empty one for a new run, the files a
+finished run leaves (core/run_files.py lists them), and the check that a folder is one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The Trainer the toolkit runs: transformers.Trainer with the toolkit's schedule and callbacks."""
+"""history.jsonl, written as training goes: every optimizer step's LR, the logged losses and
+every evaluation (and, for pre-training, perplexity beside each masked-LM loss).
+"""
 
 from __future__ import annotations
 
