@@ -49,11 +49,10 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, n: int, repeats: int =
         torch.matmul(a, b)
         synchronize(device)
         best = min(best, time.perf_counter() - started)
-    return 2 * n ** 3 / best
+    return 2 * n**3 / best
 
 
-def step_flops(model: torch.nn.Module, batch: dict[str, torch.Tensor],
-               autocast: Any = None) -> int:
+def step_flops(model: torch.nn.Module, batch: dict[str, torch.Tensor], autocast: Any = None) -> int:
     """FLOPs of one forward + backward pass, counted op by op (matmuls, convolutions, SDPA)."""
     counter = FlopCounterMode(display=False)
     with counter:
@@ -64,8 +63,7 @@ def step_flops(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     return counter.get_total_flops()
 
 
-def time_steps(step: Callable[[], None], steps: int, warmup: int,
-               device: torch.device) -> float:
+def time_steps(step: Callable[[], None], steps: int, warmup: int, device: torch.device) -> float:
     """Median seconds of one call to `step`, after `warmup` calls."""
     for _ in range(warmup):
         step()
@@ -79,9 +77,14 @@ def time_steps(step: Callable[[], None], steps: int, warmup: int,
     return statistics.median(times)
 
 
-def training_step(model: torch.nn.Module, batch: dict[str, torch.Tensor],
-                  optimizer: torch.optim.Optimizer, autocast: Any = None) -> Callable[[], None]:
+def training_step(
+    model: torch.nn.Module,
+    batch: dict[str, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    autocast: Any = None,
+) -> Callable[[], None]:
     """What the Trainer does per update: forward, backward, clip at 1.0, AdamW, zero grads."""
+
     def step() -> None:
         with autocast or torch.autocast("cpu", enabled=False):
             loss = model(**batch).loss
@@ -99,8 +102,9 @@ def dense_estimate(model: torch.nn.Module, tokens_per_sample: int) -> float:
     return 6 * sum(p.numel() for p in model.parameters()) * tokens_per_sample
 
 
-def synthetic_batch(model: torch.nn.Module, batch_size: int, seq_len: int,
-                    device: torch.device) -> tuple[dict[str, torch.Tensor], int]:
+def synthetic_batch(
+    model: torch.nn.Module, batch_size: int, seq_len: int, device: torch.device
+) -> tuple[dict[str, torch.Tensor], int]:
     """Random inputs of the model's kind, and the tokens (or patches) per sample."""
     config = model.config
     labels = torch.randint(0, config.num_labels, (batch_size,), device=device)
@@ -149,13 +153,19 @@ def main() -> None:
     rate = batch_size / seconds
     peak = matmul_peak(device, torch.float32, args.matmul_size)
     params = sum(p.numel() for p in model.parameters())
-    print(f"recipe {args.config.name}: {params / 1e6:.1f}M parameters, batch {batch_size} x "
-          f"{tokens} tokens; torch threads {torch.get_num_threads()}")
-    print(f"FLOPs per sample (counted): {flops / 1e9:.2f} GFLOP; 6 x params x tokens: "
-          f"{dense_estimate(model, tokens) / 1e9:.2f} GFLOP")
+    print(
+        f"recipe {args.config.name}: {params / 1e6:.1f}M parameters, batch {batch_size} x "
+        f"{tokens} tokens; torch threads {torch.get_num_threads()}"
+    )
+    print(
+        f"FLOPs per sample (counted): {flops / 1e9:.2f} GFLOP; 6 x params x tokens: "
+        f"{dense_estimate(model, tokens) / 1e9:.2f} GFLOP"
+    )
     print(f"training step: {seconds:.3f} s median of {args.steps} -> {rate:.2f} samples/s")
-    print(f"achieved: {flops * rate / 1e9:.1f} GFLOP/s; fp32 matmul peak ({args.matmul_size}^2): "
-          f"{peak / 1e9:.1f} GFLOP/s; MFU {flops * rate / peak:.1%}")
+    print(
+        f"achieved: {flops * rate / 1e9:.1f} GFLOP/s; fp32 matmul peak ({args.matmul_size}^2): "
+        f"{peak / 1e9:.1f} GFLOP/s; MFU {flops * rate / peak:.1%}"
+    )
 
 
 if __name__ == "__main__":

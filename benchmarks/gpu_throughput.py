@@ -41,8 +41,16 @@ def build_model(name: str, tiny: bool) -> torch.nn.Module:
         ViTForImageClassification,
     )
 
-    small = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-             "intermediate_size": 64} if tiny else {}
+    small = (
+        {
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+        }
+        if tiny
+        else {}
+    )
     if name == "bert-base":
         config = BertConfig(num_labels=2, attn_implementation="sdpa", **small)
         return BertForSequenceClassification(config)
@@ -52,8 +60,15 @@ def build_model(name: str, tiny: bool) -> torch.nn.Module:
     return ViTForImageClassification(config)
 
 
-def measure(name: str, mode: str, device: torch.device, tiny: bool, steps: int,
-            warmup: int, batch_scale: int = 1) -> dict:
+def measure(
+    name: str,
+    mode: str,
+    device: torch.device,
+    tiny: bool,
+    steps: int,
+    warmup: int,
+    batch_scale: int = 1,
+) -> dict:
     torch.manual_seed(0)
     model = build_model(name, tiny).to(device).train()
     batch_size, seq_len = SIZES[name]
@@ -66,24 +81,36 @@ def measure(name: str, mode: str, device: torch.device, tiny: bool, steps: int,
     runner = torch.compile(model) if mode.endswith("compile") else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=device.type == "cuda")
     seconds = time_steps(training_step(runner, batch, optimizer, autocast), steps, warmup, device)
-    return {"model": name, "mode": mode, "batch": batch_size, "tokens": tokens,
-            "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
-            "step_s": seconds, "samples_per_s": batch_size / seconds,
-            "tflops": flops / seconds / 1e12, "flops_per_step": flops}
+    return {
+        "model": name,
+        "mode": mode,
+        "batch": batch_size,
+        "tokens": tokens,
+        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+        "step_s": seconds,
+        "samples_per_s": batch_size / seconds,
+        "tflops": flops / seconds / 1e12,
+        "flops_per_step": flops,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=list(SIZES), action="append",
-                        help="repeatable; default both")
+    parser.add_argument(
+        "--model", choices=list(SIZES), action="append", help="repeatable; default both"
+    )
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5, help="also absorbs compilation")
     parser.add_argument("--matmul-size", type=int, default=8192)
-    parser.add_argument("--batch-scale", type=int, default=1,
-                        help="multiply the default batch sizes (32 BERT, 64 ViT): shows how much "
-                             "of a small-batch step is host overhead rather than GPU work")
+    parser.add_argument(
+        "--batch-scale",
+        type=int,
+        default=1,
+        help="multiply the default batch sizes (32 BERT, 64 ViT): shows how much "
+        "of a small-batch step is host overhead rather than GPU work",
+    )
     parser.add_argument("--tiny", action="store_true", help="2-layer models, 2 steps: seconds")
     parser.add_argument("--json", type=Path, help="append one JSON line per result here")
     args = parser.parse_args()
@@ -94,22 +121,34 @@ def main() -> None:
         parser.error(f"unknown mode(s) {', '.join(sorted(unknown))}; choose from {MODES}")
     if args.tiny:
         args.steps, args.warmup, args.matmul_size = 2, 1, 256
-    peaks = {dtype: matmul_peak(device, dtype, args.matmul_size)
-             for dtype in {torch.bfloat16 if m != "fp32" else torch.float32 for m in modes}}
-    print(f"device {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}; "
-          + "; ".join(f"{str(d).removeprefix('torch.')} matmul peak {p / 1e12:.1f} TFLOP/s"
-                      for d, p in peaks.items()))
-    print(f"{'model':<10} {'mode':<13} {'batch':>5} {'samples/s':>10} {'step ms':>8} "
-          f"{'TFLOP/s':>8} {'MFU':>6}")
+    peaks = {
+        dtype: matmul_peak(device, dtype, args.matmul_size)
+        for dtype in {torch.bfloat16 if m != "fp32" else torch.float32 for m in modes}
+    }
+    print(
+        f"device {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}; "
+        + "; ".join(
+            f"{str(d).removeprefix('torch.')} matmul peak {p / 1e12:.1f} TFLOP/s"
+            for d, p in peaks.items()
+        )
+    )
+    print(
+        f"{'model':<10} {'mode':<13} {'batch':>5} {'samples/s':>10} {'step ms':>8} "
+        f"{'TFLOP/s':>8} {'MFU':>6}"
+    )
     for name in args.model or list(SIZES):
         for mode in modes:
-            result = measure(name, mode, device, args.tiny, args.steps, args.warmup,
-                             args.batch_scale)
+            result = measure(
+                name, mode, device, args.tiny, args.steps, args.warmup, args.batch_scale
+            )
             peak = peaks[torch.float32 if mode == "fp32" else torch.bfloat16]
             result["mfu"] = result["tflops"] * 1e12 / peak
-            print(f"{name:<10} {mode:<13} {result['batch']:>5} {result['samples_per_s']:>10.1f} "
-                  f"{result['step_s'] * 1e3:>8.1f} {result['tflops']:>8.2f} "
-                  f"{result['mfu']:>6.1%}", flush=True)
+            print(
+                f"{name:<10} {mode:<13} {result['batch']:>5} {result['samples_per_s']:>10.1f} "
+                f"{result['step_s'] * 1e3:>8.1f} {result['tflops']:>8.2f} "
+                f"{result['mfu']:>6.1%}",
+                flush=True,
+            )
             if args.json:
                 with args.json.open("a") as handle:
                     handle.write(json.dumps(result) + "\n")

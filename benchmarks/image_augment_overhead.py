@@ -26,17 +26,27 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 RECIPE = REPO / "toolkit" / "configs" / "vit-fashion-mnist.yaml"
-TINY = ["--model.from_config.image_size", "16", "--model.from_config.hidden_size", "32",
-        "--model.from_config.num_hidden_layers", "2", "--model.from_config.intermediate_size", "64",
-        "--per_device_train_batch_size", "16", "--data.max_train_samples", "256"]
+TINY = [
+    "--model.from_config.image_size",
+    "16",
+    "--model.from_config.hidden_size",
+    "32",
+    "--model.from_config.num_hidden_layers",
+    "2",
+    "--model.from_config.intermediate_size",
+    "64",
+    "--per_device_train_batch_size",
+    "16",
+    "--data.max_train_samples",
+    "256",
+]
 
 
 def measure(overrides: list[str], steps: int, warmup: int) -> float:
     """Optimizer steps per second after `warmup` steps (worker start-up and first batches)."""
     from transformers import TrainerCallback
 
-    from toolkit.commands.stages import (build_model, build_run_trainer, plan_run,
-                                         prepare_labelled)
+    from toolkit.commands.stages import build_model, build_run_trainer, plan_run, prepare_labelled
     from toolkit.config.load import load_config
     from toolkit.training.history import HistoryCallback
 
@@ -48,21 +58,39 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
             self.times.append(time.perf_counter())
 
     with tempfile.TemporaryDirectory() as out:
-        config = load_config(RECIPE, overrides + [
-            "--output_dir", out, "--max_steps", str(steps + warmup), "--eval_strategy", "\"no\"",
-            # quoted: YAML reads a bare no as false
-            "--save_strategy", "\"no\"", "--load_best_model_at_end", "false",
-            "--early_stopping.patience", "null", "--disable_tqdm", "true",
-            "--logging_steps", "100000"])
+        config = load_config(
+            RECIPE,
+            [
+                *overrides,
+                "--output_dir",
+                out,
+                "--max_steps",
+                str(steps + warmup),
+                "--eval_strategy",
+                '"no"',
+                # quoted: YAML reads a bare no as false
+                "--save_strategy",
+                '"no"',
+                "--load_best_model_at_end",
+                "false",
+                "--early_stopping.patience",
+                "null",
+                "--disable_tqdm",
+                "true",
+                "--logging_steps",
+                "100000",
+            ],
+        )
         plan = plan_run(config)  # the stages `ftk train` runs, up to the trainer
         prepared = prepare_labelled(plan)
         model = build_model(plan, prepared.data.label_names)
-        trainer = build_run_trainer(plan, model, prepared, None,
-                                    HistoryCallback(Path(out) / "history.jsonl"))
+        trainer = build_run_trainer(
+            plan, model, prepared, None, HistoryCallback(Path(out) / "history.jsonl")
+        )
         clock = Clock()
         trainer.add_callback(clock)
         trainer.train()
-    timed = clock.times[warmup - 1:]
+    timed = clock.times[warmup - 1 :]
     return (len(timed) - 1) / (timed[-1] - timed[0])
 
 
@@ -72,15 +100,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="A B pairs (default 3; tiny 1)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per trial")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    parser.add_argument("overrides", nargs="*",
-                        help="config overrides for both arms, after --: "
-                             "-- --dataloader_num_workers 1")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="config overrides for both arms, after --: -- --dataloader_num_workers 1",
+    )
     opts = parser.parse_args()
     rounds = opts.rounds or (1 if opts.tiny else 3)
     steps = opts.steps or (6 if opts.tiny else 60)
     warmup = 2 if opts.tiny else 10
     base = (TINY if opts.tiny else []) + opts.overrides
-    settings = {"on": base, "off": base + ["--augment.image", "none"]}
+    settings = {"on": base, "off": [*base, "--augment.image", "none"]}
     rates: dict[str, list[float]] = {"on": [], "off": []}
     for round_ in range(rounds):
         for name, overrides in settings.items():
@@ -90,8 +120,19 @@ def main() -> None:
     ratio = statistics.median(rates["on"]) / statistics.median(rates["off"])
     print(f"ratio on/off (medians): {ratio:.3f}  (target >= 0.9)")
     if opts.json:
-        opts.json.write_text(json.dumps({"rates": rates, "ratio": ratio, "tiny": opts.tiny,
-                                         "steps": steps, "rounds": rounds}, indent=2) + "\n")
+        opts.json.write_text(
+            json.dumps(
+                {
+                    "rates": rates,
+                    "ratio": ratio,
+                    "tiny": opts.tiny,
+                    "steps": steps,
+                    "rounds": rounds,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ trimmed mean step duration after the first --skip steps.
 Also reported: startup time (process start to the end of the first optimizer step).
 
 With --interleave K both arms run in one process instead, K steps each in turn (ftk's training
-through toolkit.commands.train.train, the bare loop from a TrainerCallback), so a machine whose speed drifts
-over minutes slows both alike; startup is not measured then.
+through toolkit.commands.train.train, the bare loop from a TrainerCallback), so a machine whose
+speed drifts over minutes slows both alike; startup is not measured then.
 
     python benchmarks/overhead.py                      # BBC + MiniLM recipe on the CPU, 2 rounds
     python benchmarks/overhead.py --interleave 5 --steps 40 --rounds 3   # the same, drift-proof
@@ -48,11 +48,28 @@ def run_checked(command: list[str]) -> None:
 
 
 def common_overrides(steps: int, batch_size: int, device: str, bf16: bool) -> list[str]:
-    return ["--max_steps", str(steps), "--eval_strategy", "no", "--save_strategy", "no",
-            "--load_best_model_at_end", "false", "--early_stopping.patience", "null",
-            "--logging_steps", str(max(1, steps)), "--per_device_train_batch_size",
-            str(batch_size), "--data.test_size", "null", "--use_cpu", str(device == "cpu"),
-            "--bf16", str(bf16)]
+    return [
+        "--max_steps",
+        str(steps),
+        "--eval_strategy",
+        "no",
+        "--save_strategy",
+        "no",
+        "--load_best_model_at_end",
+        "false",
+        "--early_stopping.patience",
+        "null",
+        "--logging_steps",
+        str(max(1, steps)),
+        "--per_device_train_batch_size",
+        str(batch_size),
+        "--data.test_size",
+        "null",
+        "--use_cpu",
+        str(device == "cpu"),
+        "--bf16",
+        str(bf16),
+    ]
 
 
 # ----------------------------------------------------------------------------- A: ftk train
@@ -61,8 +78,19 @@ def common_overrides(steps: int, batch_size: int, device: str, bf16: bool) -> li
 def run_ftk(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, float]:
     out = workdir / f"ftk-{time.time_ns()}"
     started = time.time()
-    run_checked([sys.executable, "-m", "toolkit", "train", "--config", str(recipe),
-                 "--output_dir", str(out), *overrides])
+    run_checked(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            "--config",
+            str(recipe),
+            "--output_dir",
+            str(out),
+            *overrides,
+        ]
+    )
     rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     times = [r["time"] for r in rows if r["kind"] == "step"]
     return {"start": started, "step_times": times}
@@ -76,6 +104,7 @@ def build_bare_step(recipe: Path, overrides: list[str]):
     optimizer step (it cycles through the epochs), `steps` is how many the schedule has."""
     import torch
     from torch.utils.data import DataLoader
+
     from toolkit.commands.stages import build_model, plan_run, prepare_labelled
     from toolkit.config.load import load_config
     from toolkit.training.arguments import steps_per_epoch, total_steps
@@ -92,19 +121,29 @@ def build_bare_step(recipe: Path, overrides: list[str]):
 
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": args.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
-         "weight_decay": 0.0},
+        {
+            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+            "weight_decay": args.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+            "weight_decay": 0.0,
+        },
     ]
-    optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, betas=(0.9, 0.999), eps=1e-8,
-                                  fused=True)
+    optimizer = torch.optim.AdamW(
+        groups, lr=args.learning_rate, betas=(0.9, 0.999), eps=1e-8, fused=True
+    )
     steps = total_steps(len(train), args)
     factor = lr_factor(config.schedule, steps, steps_per_epoch(len(train), args))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    loader = DataLoader(train, batch_size=args.per_device_train_batch_size, shuffle=True,
-                        collate_fn=prepared.collator, pin_memory=device.type == "cuda",
-                        generator=torch.Generator().manual_seed(args.seed))
+    loader = DataLoader(
+        train,
+        batch_size=args.per_device_train_batch_size,
+        shuffle=True,
+        collate_fn=prepared.collator,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     # Autocast around the forward pass only, as the Trainer (through accelerate) does with bf16.
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
     batches = (batch for _ in itertools.count() for batch in loader)  # epoch after epoch
@@ -143,8 +182,19 @@ def run_bare(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, flo
 def run_this_script(mode: list[str], recipe: Path, overrides: list[str], workdir: Path) -> dict:
     """This script in a fresh process, in a hidden `mode`; returns the JSON it wrote."""
     result = workdir / f"result-{time.time_ns()}.json"
-    run_checked([sys.executable, __file__, *mode, "--config", str(recipe), "--result",
-                 str(result), "--", *overrides])
+    run_checked(
+        [
+            sys.executable,
+            __file__,
+            *mode,
+            "--config",
+            str(recipe),
+            "--result",
+            str(result),
+            "--",
+            *overrides,
+        ]
+    )
     return json.loads(result.read_text())
 
 
@@ -189,8 +239,11 @@ def interleaved(recipe: Path, overrides: list[str], segment: int, result_file: P
     bare_step, _ = build_bare_step(recipe, overrides)
     timer = Interleave(bare_step)
     output_dir = result_file.parent / f"ftk-{time.time_ns()}"  # in the parent's temporary folder
-    train(load_config(recipe, [*overrides, "--output_dir", str(output_dir)]), overwrite=True,
-          callbacks=[timer])
+    train(
+        load_config(recipe, [*overrides, "--output_dir", str(output_dir)]),
+        overwrite=True,
+        callbacks=[timer],
+    )
     result_file.write_text(json.dumps({"ftk": timer.ftk, "bare": timer.bare}))
 
 
@@ -206,34 +259,50 @@ def summarise(timing: dict, batch_size: int, skip: int) -> dict[str, float]:
     millisecond, and on a GPU a 40 ms step's median would be off by up to 2.5%.
     """
     times = timing["step_times"]
-    durations = [b - a for a, b in zip(times[skip:], times[skip + 1:])]
-    return {"samples_per_s": steady_rate(durations, batch_size),
-            "startup_s": times[0] - timing["start"]}
+    durations = [b - a for a, b in zip(times[skip:], times[skip + 1 :], strict=False)]
+    return {
+        "samples_per_s": steady_rate(durations, batch_size),
+        "startup_s": times[0] - timing["start"],
+    }
 
 
 def steady_rate(durations: list[float], batch_size: int) -> float:
     """Samples/s from step durations: their mean without the slowest and fastest tenth."""
     durations = sorted(durations)
     cut = math.ceil(len(durations) / 10) if len(durations) >= 3 else 0
-    kept = durations[cut:len(durations) - cut]
+    kept = durations[cut : len(durations) - cut]
     return batch_size / statistics.fmean(kept) if kept else math.nan
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_RECIPE)
-    parser.add_argument("--synthetic", choices=sorted(SYNTHETIC), help="instead of --config: a "
-                        "model of this size with random weights, and texts made on the spot")
-    parser.add_argument("--tiny", action="store_const", const="tiny", dest="synthetic",
-                        help="same as --synthetic tiny: seconds, for the test suite")
+    parser.add_argument(
+        "--synthetic",
+        choices=sorted(SYNTHETIC),
+        help="instead of --config: a "
+        "model of this size with random weights, and texts made on the spot",
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_const",
+        const="tiny",
+        dest="synthetic",
+        help="same as --synthetic tiny: seconds, for the test suite",
+    )
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast in both arms")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--skip", type=int, default=5, help="warm-up steps left out of the rate")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="A B pairs")
-    parser.add_argument("--interleave", type=int, metavar="K", help="both arms in one process, K "
-                        "steps each in turn (robust to a machine whose speed drifts); no startup")
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        metavar="K",
+        help="both arms in one process, K "
+        "steps each in turn (robust to a machine whose speed drifts); no startup",
+    )
     parser.add_argument("--json", type=Path, help="append one JSON line per round to this file")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -250,44 +319,72 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        recipe = (SYNTHETIC[args.synthetic](workdir, args.steps * args.batch_size)
-                  if args.synthetic else args.config)
+        recipe = (
+            SYNTHETIC[args.synthetic](workdir, args.steps * args.batch_size)
+            if args.synthetic
+            else args.config
+        )
         overrides = common_overrides(args.steps, args.batch_size, args.device, args.bf16)
-        setting = {"recipe": args.synthetic or recipe.name, "device": args.device,
-                   "bf16": args.bf16, "steps": args.steps, "skip": args.skip,
-                   "batch_size": args.batch_size, "interleave": args.interleave}
+        setting = {
+            "recipe": args.synthetic or recipe.name,
+            "device": args.device,
+            "bf16": args.bf16,
+            "steps": args.steps,
+            "skip": args.skip,
+            "batch_size": args.batch_size,
+            "interleave": args.interleave,
+        }
         print(f"{setting}; torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}")
-        print(f"{'round':>5} {'ftk samples/s':>14} {'bare samples/s':>15} {'ratio':>6} "
-              f"{'ftk startup s':>14} {'bare startup s':>15}")
+        print(
+            f"{'round':>5} {'ftk samples/s':>14} {'bare samples/s':>15} {'ratio':>6} "
+            f"{'ftk startup s':>14} {'bare startup s':>15}"
+        )
         ratios = []
         for round_ in range(1, args.rounds + 1):
             a, b = measure_round(args, recipe, overrides, workdir)
             ratios.append(a["samples_per_s"] / b["samples_per_s"])
-            print(f"{round_:>5} {a['samples_per_s']:>14.2f} {b['samples_per_s']:>15.2f} "
-                  f"{ratios[-1]:>6.3f} {seconds(a['startup_s']):>14} {seconds(b['startup_s']):>15}")
+            print(
+                f"{round_:>5} {a['samples_per_s']:>14.2f} {b['samples_per_s']:>15.2f} "
+                f"{ratios[-1]:>6.3f} {seconds(a['startup_s']):>14} {seconds(b['startup_s']):>15}"
+            )
             if args.json:
                 with args.json.open("a") as handle:
-                    handle.write(json.dumps({**setting, "round": round_, "ftk": a, "bare": b,
-                                             "ratio": ratios[-1]}) + "\n")
-        print(f"ftk / bare throughput: median {statistics.median(ratios):.3f}, mean "
-              f"{sum(ratios) / len(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
-              f"target >= 0.95")
+                    handle.write(
+                        json.dumps(
+                            {**setting, "round": round_, "ftk": a, "bare": b, "ratio": ratios[-1]}
+                        )
+                        + "\n"
+                    )
+        print(
+            f"ftk / bare throughput: median {statistics.median(ratios):.3f}, mean "
+            f"{sum(ratios) / len(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
+            f"target >= 0.95"
+        )
 
 
 def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def measure_round(args: argparse.Namespace, recipe: Path, overrides: list[str],
-                  workdir: Path) -> tuple[dict[str, float], dict[str, float]]:
+def measure_round(
+    args: argparse.Namespace, recipe: Path, overrides: list[str], workdir: Path
+) -> tuple[dict[str, float], dict[str, float]]:
     """One A B pair: (ftk, bare), each {"samples_per_s", "startup_s"}."""
     if not args.interleave:
-        return (summarise(run_ftk(recipe, overrides, workdir), args.batch_size, args.skip),
-                summarise(run_bare(recipe, overrides, workdir), args.batch_size, args.skip))
-    durations = run_this_script(["--interleave", str(args.interleave), "--child"], recipe,
-                                overrides, workdir)
-    return tuple({"samples_per_s": steady_rate(durations[arm][args.skip:], args.batch_size),
-                  "startup_s": None} for arm in ("ftk", "bare"))  # one process: no startup
+        return (
+            summarise(run_ftk(recipe, overrides, workdir), args.batch_size, args.skip),
+            summarise(run_bare(recipe, overrides, workdir), args.batch_size, args.skip),
+        )
+    durations = run_this_script(
+        ["--interleave", str(args.interleave), "--child"], recipe, overrides, workdir
+    )
+    return tuple(
+        {
+            "samples_per_s": steady_rate(durations[arm][args.skip :], args.batch_size),
+            "startup_s": None,
+        }
+        for arm in ("ftk", "bare")
+    )  # one process: no startup
 
 
 def make_tiny_recipe(workdir: Path, examples: int = 160) -> Path:
@@ -295,8 +392,12 @@ def make_tiny_recipe(workdir: Path, examples: int = 160) -> Path:
     sys.path.insert(0, str(ROOT / "tests"))
     from helpers import make_texts
 
-    tiny = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-            "intermediate_size": 64}
+    tiny = {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+    }
     return write_synthetic_recipe(workdir, "tiny", tiny, make_texts(max(examples // 4, 40), 0), 32)
 
 
@@ -305,22 +406,25 @@ def make_bert_base_recipe(workdir: Path, examples: int) -> Path:
     batch fills the 128 tokens, so each step is the same work."""
     rng = random.Random(0)
     words = [f"w{i}" for i in range(500)]
-    rows = [(" ".join(rng.choices(words, k=150)), rng.choice("abcd"))
-            for _ in range(examples + examples // 4)]  # room for the validation split
+    rows = [
+        (" ".join(rng.choices(words, k=150)), rng.choice("abcd"))
+        for _ in range(examples + examples // 4)
+    ]  # room for the validation split
     return write_synthetic_recipe(workdir, "bert-base", {}, rows, 128)
 
 
 SYNTHETIC = {"tiny": make_tiny_recipe, "bert-base": make_bert_base_recipe}
 
 
-def write_synthetic_recipe(workdir: Path, name: str, bert_config: dict, rows: list,
-                           max_length: int) -> Path:
+def write_synthetic_recipe(
+    workdir: Path, name: str, bert_config: dict, rows: list, max_length: int
+) -> Path:
     """A BERT built from `bert_config`, a tokenizer knowing every word of `rows` ((text, label)
     pairs), the CSV and a recipe naming them; nothing is downloaded."""
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     words = sorted({word for text, _ in rows for word in text.split()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
     model_dir = workdir / f"{name}-bert"
     BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}).save_pretrained(model_dir)
     BertModel(BertConfig(**bert_config)).save_pretrained(model_dir)
@@ -328,8 +432,10 @@ def write_synthetic_recipe(workdir: Path, name: str, bert_config: dict, rows: li
     with train.open("w", newline="") as handle:
         csv.writer(handle).writerows([("text", "label"), *rows])
     recipe = workdir / f"{name}.yaml"
-    recipe.write_text(f"model: {{name_or_path: '{model_dir}'}}\n"
-                      f"data: {{train_file: '{train}', max_length: {max_length}}}\n")
+    recipe.write_text(
+        f"model: {{name_or_path: '{model_dir}'}}\n"
+        f"data: {{train_file: '{train}', max_length: {max_length}}}\n"
+    )
     return recipe
 
 

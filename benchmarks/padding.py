@@ -44,7 +44,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 def first_sentences(text: str, rng: random.Random, most: int = 8) -> str:
     """The headline and first k sentences of an article, k drawn from 1..most."""
     sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
-    return " ".join(sentences[:rng.randint(1, most)])
+    return " ".join(sentences[: rng.randint(1, most)])
 
 
 def write_short_bbc(workdir: Path, seed: int) -> dict[str, Path]:
@@ -57,8 +57,10 @@ def write_short_bbc(workdir: Path, seed: int) -> dict[str, Path]:
     rng = random.Random(seed)
     files = {}
     for split in ("train", "validation"):
-        rows = [(first_sentences(row["text"], rng), data.label_names[row["label"]])
-                for row in data.splits[split]]
+        rows = [
+            (first_sentences(row["text"], rng), data.label_names[row["label"]])
+            for row in data.splits[split]
+        ]
         files[split] = write_rows(workdir / f"{split}.csv", rows)
     return files
 
@@ -81,8 +83,17 @@ def token_lengths(recipe: Path, overrides: list[str]) -> list[int]:
 
 
 def run_arm(recipe: Path, overrides: list[str], out: Path) -> dict[str, float]:
-    command = [sys.executable, "-m", "toolkit", "train", "--config", str(recipe),
-               "--output_dir", str(out), *overrides]
+    command = [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "train",
+        "--config",
+        str(recipe),
+        "--output_dir",
+        str(out),
+        *overrides,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
         sys.exit(f"benchmark run failed: {' '.join(command)}\n{result.stderr[-3000:]}")
@@ -94,13 +105,34 @@ def run_arm(recipe: Path, overrides: list[str], out: Path) -> dict[str, float]:
 
 
 def common_overrides(args: argparse.Namespace, files: dict[str, Path]) -> list[str]:
-    overrides = ["--data.builtin", "null", "--data.train_file", str(files["train"]),
-                 "--data.test_size", "null", "--data.max_length", str(args.max_length),
-                 "--num_train_epochs", str(args.epochs), "--eval_strategy", "no",
-                 "--save_strategy", "no", "--load_best_model_at_end", "false",
-                 "--early_stopping.patience", "null", "--baseline.enabled", "false",
-                 "--overfitting.train_sample_size", "0", "--logging_steps", "50",
-                 "--use_cpu", "true"]
+    overrides = [
+        "--data.builtin",
+        "null",
+        "--data.train_file",
+        str(files["train"]),
+        "--data.test_size",
+        "null",
+        "--data.max_length",
+        str(args.max_length),
+        "--num_train_epochs",
+        str(args.epochs),
+        "--eval_strategy",
+        "no",
+        "--save_strategy",
+        "no",
+        "--load_best_model_at_end",
+        "false",
+        "--early_stopping.patience",
+        "null",
+        "--baseline.enabled",
+        "false",
+        "--overfitting.train_sample_size",
+        "0",
+        "--logging_steps",
+        "50",
+        "--use_cpu",
+        "true",
+    ]
     if "validation" in files:
         overrides += ["--data.validation_file", str(files["validation"])]
     if args.train_samples:
@@ -129,11 +161,13 @@ def main() -> None:
             recipe, files = args.config, write_short_bbc(workdir, args.seed)
         overrides = common_overrides(args, files)
         lengths = token_lengths(recipe, overrides)
-        print(f"recipe {recipe.name}; {len(lengths)} training texts of {min(lengths)}-"
-              f"{max(lengths)} tokens (mean {statistics.mean(lengths):.0f}, median "
-              f"{statistics.median(lengths):.0f}); max_length {args.max_length}; fixed padding "
-              f"spends {sum(lengths) / (len(lengths) * args.max_length):.0%} of its tokens on "
-              f"text; {args.epochs:g} epoch(s)")
+        print(
+            f"recipe {recipe.name}; {len(lengths)} training texts of {min(lengths)}-"
+            f"{max(lengths)} tokens (mean {statistics.mean(lengths):.0f}, median "
+            f"{statistics.median(lengths):.0f}); max_length {args.max_length}; fixed padding "
+            f"spends {sum(lengths) / (len(lengths) * args.max_length):.0%} of its tokens on "
+            f"text; {args.epochs:g} epoch(s)"
+        )
         print(f"{'round':>5} {'arm':<18} {'train s':>8} {'val accuracy':>13}")
         ratios = []
         for round_ in range(1, args.rounds + 1):
@@ -141,12 +175,17 @@ def main() -> None:
             for arm, extra in ARMS.items():
                 out = workdir / f"{arm.split()[0]}-{round_}"
                 results[arm] = run_arm(recipe, overrides + extra, out)
-                print(f"{round_:>5} {arm:<18} {results[arm]['train_s']:>8.1f} "
-                      f"{results[arm]['accuracy']:>13.4f}")
-            ratios.append(results["fixed max_length"]["train_s"] /
-                          results["dynamic + grouped"]["train_s"])
-        print(f"epoch time fixed / dynamic + grouped: mean {statistics.mean(ratios):.2f} "
-              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+                print(
+                    f"{round_:>5} {arm:<18} {results[arm]['train_s']:>8.1f} "
+                    f"{results[arm]['accuracy']:>13.4f}"
+                )
+            ratios.append(
+                results["fixed max_length"]["train_s"] / results["dynamic + grouped"]["train_s"]
+            )
+        print(
+            f"epoch time fixed / dynamic + grouped: mean {statistics.mean(ratios):.2f} "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f})"
+        )
 
 
 def tiny_recipe(workdir: Path) -> tuple[Path, dict[str, Path]]:

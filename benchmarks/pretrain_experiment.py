@@ -1,7 +1,7 @@
 """Does continued pre-training help a small labelled set? Both arms, several seeds, one table.
 
-    python benchmarks/pretrain_experiment.py text  --seeds 1 2 3   # MLM on BBC -> 10% of labels
-    python benchmarks/pretrain_experiment.py image --seeds 1 2 3   # MIM on Fashion-MNIST -> 1k labels
+    python benchmarks/pretrain_experiment.py text  --seeds 1 2 3   # MLM on BBC, 10% of labels
+    python benchmarks/pretrain_experiment.py image --seeds 1 2 3   # MIM on Fashion-MNIST, 1k labels
 
 Arm "pretrained": `ftk train --config FINETUNE --pretrain PRETRAIN` (the first seed pre-trains,
 the others reuse the finished pre-training output). Arm "direct": the same fine-tuning recipe
@@ -27,14 +27,24 @@ RECIPES = Path(__file__).resolve().parent.parent / "configs"
 SETUPS = {
     # Fine-tuning on 10% of BBC's 1,531 training articles (153), for 10 epochs with early
     # stopping; the hold-out is fixed (split_seed 42) so seeds vary only the training run.
-    "text": {"finetune": RECIPES / "text-bbc-minilm.yaml",
-             "pretrain": RECIPES / "mlm-bbc-minilm.yaml",
-             "overrides": ["--data.max_train_samples", "153", "--data.split_seed", "42",
-                           "--num_train_epochs", "10"]},
+    "text": {
+        "finetune": RECIPES / "text-bbc-minilm.yaml",
+        "pretrain": RECIPES / "mlm-bbc-minilm.yaml",
+        "overrides": [
+            "--data.max_train_samples",
+            "153",
+            "--data.split_seed",
+            "42",
+            "--num_train_epochs",
+            "10",
+        ],
+    },
     # Fine-tuning on 1,000 of Fashion-MNIST's labelled training images; tested on all 10,000.
-    "image": {"finetune": RECIPES / "vit-fashion-mnist-1k.yaml",
-              "pretrain": RECIPES / "mim-fashion-mnist.yaml",
-              "overrides": []},
+    "image": {
+        "finetune": RECIPES / "vit-fashion-mnist-1k.yaml",
+        "pretrain": RECIPES / "mim-fashion-mnist.yaml",
+        "overrides": [],
+    },
 }
 
 
@@ -56,8 +66,9 @@ def main() -> None:
     parser.add_argument("kind", choices=sorted(SETUPS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=Path("runs/pretrain-experiment"))
-    parser.add_argument("--no-lock", action="store_true",
-                        help="the caller already holds /tmp/ftk-heavy.lock")
+    parser.add_argument(
+        "--no-lock", action="store_true", help="the caller already holds /tmp/ftk-heavy.lock"
+    )
     args = parser.parse_args()
     setup = SETUPS[args.kind]
     out = args.out / args.kind
@@ -67,22 +78,38 @@ def main() -> None:
     for seed in args.seeds:
         for arm in results:
             run_dir = out / f"{arm}-seed{seed}"
-            command = ["train", "--config", str(setup["finetune"]), *setup["overrides"],
-                       "--seed", str(seed), "--output_dir", str(run_dir), "--overwrite"]
+            command = [
+                "train",
+                "--config",
+                str(setup["finetune"]),
+                *setup["overrides"],
+                "--seed",
+                str(seed),
+                "--output_dir",
+                str(run_dir),
+                "--overwrite",
+            ]
             if arm == "pretrained":
                 command += ["--pretrain", str(write_pretrain_recipe(setup, pretrain_dir, out))]
             seconds = run(command, out / f"{arm}-seed{seed}.log", lock=not args.no_lock)
             metrics = json.loads((run_dir / "metrics.json").read_text())
-            results[arm].append({"seed": seed, "test_accuracy": metrics["test_accuracy"],
-                                 "wall_s": round(seconds)})
-            print(f"  {arm:<10} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
-                  f"({seconds:.0f} s)", flush=True)
+            results[arm].append(
+                {"seed": seed, "test_accuracy": metrics["test_accuracy"], "wall_s": round(seconds)}
+            )
+            print(
+                f"  {arm:<10} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
+                f"({seconds:.0f} s)",
+                flush=True,
+            )
     summary = {arm: summarize(rows) for arm, rows in results.items()}
-    (out / "results.json").write_text(json.dumps({"runs": results, "summary": summary},
-                                                 indent=2) + "\n")
+    (out / "results.json").write_text(
+        json.dumps({"runs": results, "summary": summary}, indent=2) + "\n"
+    )
     for arm, s in summary.items():
-        print(f"{arm:<10} test accuracy {s['mean']:.4f} +- {s['std']:.4f} "
-              f"(min {s['min']:.4f}, max {s['max']:.4f}, n={s['n']})")
+        print(
+            f"{arm:<10} test accuracy {s['mean']:.4f} +- {s['std']:.4f} "
+            f"(min {s['min']:.4f}, max {s['max']:.4f}, n={s['n']})"
+        )
 
 
 def write_pretrain_recipe(setup: dict, pretrain_dir: Path, out: Path) -> Path:
@@ -98,9 +125,13 @@ def write_pretrain_recipe(setup: dict, pretrain_dir: Path, out: Path) -> Path:
 
 def summarize(rows: list[dict]) -> dict:
     values = [r["test_accuracy"] for r in rows]
-    return {"n": len(values), "mean": statistics.mean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "min": min(values), "max": max(values)}
+    return {
+        "n": len(values),
+        "mean": statistics.mean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }
 
 
 if __name__ == "__main__":

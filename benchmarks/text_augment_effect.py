@@ -29,24 +29,42 @@ TRAIN_SAMPLES = 153  # 10% of the 1,530 training articles the recipe's split lea
 
 def command(seed: int, augment: bool, runs: Path, extra: list[str]) -> list[str]:
     name = f"{'trivial' if augment else 'none'}-seed{seed}"
-    return [sys.executable, "-m", "toolkit", "train", "--config", RECIPE, "--overwrite",
-            "--seed", str(seed), "--data.max_train_samples", str(TRAIN_SAMPLES),
-            "--augment.text", "trivial" if augment else "null",
-            "--output_dir", str(runs / name), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "train",
+        "--config",
+        RECIPE,
+        "--overwrite",
+        "--seed",
+        str(seed),
+        "--data.max_train_samples",
+        str(TRAIN_SAMPLES),
+        "--augment.text",
+        "trivial" if augment else "null",
+        "--output_dir",
+        str(runs / name),
+        *extra,
+    ]
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"mean": statistics.mean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "min": min(values), "max": max(values)}
+    return {
+        "mean": statistics.mean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "text-augment-effect")
-    parser.add_argument("--output", type=Path,
-                        default=ROOT / "benchmarks" / "results" / "text_augment_effect.json")
+    parser.add_argument(
+        "--output", type=Path, default=ROOT / "benchmarks" / "results" / "text_augment_effect.json"
+    )
     args, extra = parser.parse_known_args()  # anything else: ftk train overrides for every run
 
     rows = []
@@ -56,28 +74,44 @@ def main() -> int:
             print("$ " + " ".join(cmd[1:]).replace("-m toolkit", "ftk", 1), flush=True)
             started = time.perf_counter()
             subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            metrics = json.loads((Path(cmd[cmd.index("--output_dir") + 1]) /
-                                  "metrics.json").read_text())
-            rows.append({"seed": seed, "augment": "trivial" if augment else None,
-                         "test_accuracy": metrics["test_accuracy"],
-                         "test_f1_macro": metrics.get("test_f1_macro"),
-                         "eval_accuracy": metrics.get("eval_accuracy"),
-                         "wall_s": round(time.perf_counter() - started, 1)})
+            metrics = json.loads(
+                (Path(cmd[cmd.index("--output_dir") + 1]) / "metrics.json").read_text()
+            )
+            rows.append(
+                {
+                    "seed": seed,
+                    "augment": "trivial" if augment else None,
+                    "test_accuracy": metrics["test_accuracy"],
+                    "test_f1_macro": metrics.get("test_f1_macro"),
+                    "eval_accuracy": metrics.get("eval_accuracy"),
+                    "wall_s": round(time.perf_counter() - started, 1),
+                }
+            )
             print(f"  test accuracy {metrics['test_accuracy']:.4f}", flush=True)
 
     off = [r["test_accuracy"] for r in rows if r["augment"] is None]
     on = [r["test_accuracy"] for r in rows if r["augment"] == "trivial"]
-    result = {"recipe": RECIPE, "train_samples": TRAIN_SAMPLES, "extra_overrides": extra,
-              "runs": rows, "none": summary(off), "trivial": summary(on),
-              "paired_differences": [b - a for a, b in zip(off, on)]}
+    result = {
+        "recipe": RECIPE,
+        "train_samples": TRAIN_SAMPLES,
+        "extra_overrides": extra,
+        "runs": rows,
+        "none": summary(off),
+        "trivial": summary(on),
+        "paired_differences": [b - a for a, b in zip(off, on, strict=False)],
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     for arm in ("none", "trivial"):
         s = result[arm]
-        print(f"{arm:<8} test accuracy mean {s['mean']:.4f}  std {s['std']:.4f}  "
-              f"range {s['min']:.4f}-{s['max']:.4f}")
-    print("paired differences (trivial - none): "
-          + ", ".join(f"{d:+.4f}" for d in result["paired_differences"]))
+        print(
+            f"{arm:<8} test accuracy mean {s['mean']:.4f}  std {s['std']:.4f}  "
+            f"range {s['min']:.4f}-{s['max']:.4f}"
+        )
+    print(
+        "paired differences (trivial - none): "
+        + ", ".join(f"{d:+.4f}" for d in result["paired_differences"])
+    )
     print(f"results: {args.output}")
     return 0
 

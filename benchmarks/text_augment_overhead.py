@@ -35,9 +35,20 @@ sys.path.insert(0, str(ROOT))
 
 RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 # '"no"': a bare no is YAML 1.1 for false.
-SHORT_RUN = ["--eval_strategy", '"no"', "--save_strategy", '"no"', "--load_best_model_at_end",
-             "false", "--early_stopping.patience", "null", "--logging_steps", "1000",
-             "--report_to", "none"]
+SHORT_RUN = [
+    "--eval_strategy",
+    '"no"',
+    "--save_strategy",
+    '"no"',
+    "--load_best_model_at_end",
+    "false",
+    "--early_stopping.patience",
+    "null",
+    "--logging_steps",
+    "1000",
+    "--report_to",
+    "none",
+]
 
 
 def tiny_setup(folder: Path) -> tuple[Path, list[str]]:
@@ -48,22 +59,59 @@ def tiny_setup(folder: Path) -> tuple[Path, list[str]]:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     rng = random.Random(0)
-    words = ["market", "profit", "shares", "bank", "goal", "match", "team", "coach", "software", "phone", "chip", "network", "the", "a", "of", "and", "to", "in", "on", "with", "for", "is", "was", "it", "this", "that"]
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(words))
+    words = [
+        "market",
+        "profit",
+        "shares",
+        "bank",
+        "goal",
+        "match",
+        "team",
+        "coach",
+        "software",
+        "phone",
+        "chip",
+        "network",
+        "the",
+        "a",
+        "of",
+        "and",
+        "to",
+        "in",
+        "on",
+        "with",
+        "for",
+        "is",
+        "was",
+        "it",
+        "this",
+        "that",
+    ]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(words))]
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, intermediate_size=64)).save_pretrained(folder)
+    BertModel(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+        )
+    ).save_pretrained(folder)
     BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(folder)
-    texts = [". ".join(" ".join(rng.choices(words, k=12)) for _ in range(4)) + "."
-             for _ in range(64)]
+    texts = [
+        ". ".join(" ".join(rng.choices(words, k=12)) for _ in range(4)) + "." for _ in range(64)
+    ]
     with (folder / "train.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "label"])
         writer.writerows((t, ["a", "b"][i % 2]) for i, t in enumerate(texts))
     recipe = folder / "tiny.yaml"
-    recipe.write_text(f"model: {{name_or_path: '{folder}'}}\n"
-                      f"data: {{train_file: '{folder / 'train.csv'}', max_length: 32}}\n"
-                      "use_cpu: true\nper_device_train_batch_size: 8\n")
+    recipe.write_text(
+        f"model: {{name_or_path: '{folder}'}}\n"
+        f"data: {{train_file: '{folder / 'train.csv'}', max_length: 32}}\n"
+        "use_cpu: true\nper_device_train_batch_size: 8\n"
+    )
     return recipe, texts
 
 
@@ -94,19 +142,26 @@ def operation_speeds(texts: list[str], max_words: int, count: int) -> dict[str, 
 
 def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> float:
     """Optimizer steps/s of the recipe's training loop, text augmentation on or off."""
-    from toolkit.commands.stages import (build_model, build_run_trainer, plan_run,
-                                         prepare_labelled)
+    from toolkit.commands.stages import build_model, build_run_trainer, plan_run, prepare_labelled
     from toolkit.config.load import load_config
     from toolkit.training.history import HistoryCallback
 
-    overrides = SHORT_RUN + ["--max_steps", str(steps), "--output_dir", str(output),
-                             "--augment.text", "trivial" if augment else "null"]
+    overrides = [
+        *SHORT_RUN,
+        "--max_steps",
+        str(steps),
+        "--output_dir",
+        str(output),
+        "--augment.text",
+        "trivial" if augment else "null",
+    ]
     plan = plan_run(load_config(recipe, overrides))  # the stages `ftk train` runs
     prepared = prepare_labelled(plan)
     model = build_model(plan, prepared.data.label_names)
     output.mkdir(parents=True, exist_ok=True)
-    trainer = build_run_trainer(plan, model, prepared, None,
-                                HistoryCallback(output / "history.jsonl"))
+    trainer = build_run_trainer(
+        plan, model, prepared, None, HistoryCallback(output / "history.jsonl")
+    )
     return float(trainer.train().metrics["train_steps_per_second"])
 
 
@@ -136,22 +191,36 @@ def main() -> int:
         for augment in (False, True):
             rate = training_speed(recipe, augment, steps, scratch / f"run-{round_}-{augment}")
             runs.append({"augment": augment, "steps_per_s": rate})
-            print(f"  round {round_ + 1} {'on ' if augment else 'off'} {rate:.3f} steps/s",
-                  flush=True)
+            print(
+                f"  round {round_ + 1} {'on ' if augment else 'off'} {rate:.3f} steps/s", flush=True
+            )
     off = statistics.mean(r["steps_per_s"] for r in runs if not r["augment"])
     on = statistics.mean(r["steps_per_s"] for r in runs if r["augment"])
-    print(f"mean: off {off:.3f} steps/s, on {on:.3f} steps/s, ratio on/off {on / off:.3f} "
-          f"(target >= 0.9)")
+    print(
+        f"mean: off {off:.3f} steps/s, on {on:.3f} steps/s, ratio on/off {on / off:.3f} "
+        f"(target >= 0.9)"
+    )
 
-    result = {"tiny": args.tiny, "recipe": str(recipe.relative_to(ROOT) if not args.tiny
-                                               else "tiny"),
-              "overrides": SHORT_RUN + ["--max_steps", str(steps)], "rounds": rounds,
-              "texts_per_s": {k: round(v, 1) for k, v in speeds.items()},
-              "training_runs": runs, "steps_per_s_off": off, "steps_per_s_on": on,
-              "ratio_on_off": on / off, "machine": platform.platform(),
-              "date": time.strftime("%Y-%m-%d %H:%M")}
-    output = args.output or ROOT / "benchmarks" / "results" / \
-        f"text_augment_overhead{'-tiny' if args.tiny else ''}.json"
+    result = {
+        "tiny": args.tiny,
+        "recipe": str(recipe.relative_to(ROOT) if not args.tiny else "tiny"),
+        "overrides": [*SHORT_RUN, "--max_steps", str(steps)],
+        "rounds": rounds,
+        "texts_per_s": {k: round(v, 1) for k, v in speeds.items()},
+        "training_runs": runs,
+        "steps_per_s_off": off,
+        "steps_per_s_on": on,
+        "ratio_on_off": on / off,
+        "machine": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    output = (
+        args.output
+        or ROOT
+        / "benchmarks"
+        / "results"
+        / f"text_augment_overhead{'-tiny' if args.tiny else ''}.json"
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"results: {output}")

@@ -43,8 +43,9 @@ def target_for(run_dir: Path, given: float | None) -> float:
         return given
     import yaml
 
-    builtin = (yaml.safe_load((run_dir / "run_config.yaml").read_text()).get("data") or {}) \
-        .get("builtin")
+    builtin = (yaml.safe_load((run_dir / "run_config.yaml").read_text()).get("data") or {}).get(
+        "builtin"
+    )
     if builtin not in TARGETS:
         sys.exit(f"{run_dir}: no known target for data.builtin {builtin!r}; pass --target.")
     return TARGETS[builtin]
@@ -59,9 +60,14 @@ def time_to_target(rows: list[dict], metrics: dict, metric: str, target: float) 
     key = f"eval_{metric}"
     evals = [r for r in rows if r["kind"] == "eval" and key in r]
     hit = next((r for r in evals if r[key] >= target), None)
-    result = {"reached": hit is not None, "best": max((r[key] for r in evals), default=None),
-              "step": hit and hit["step"], "epoch": hit and hit.get("epoch"), "seconds": None,
-              "estimated": False}
+    result = {
+        "reached": hit is not None,
+        "best": max((r[key] for r in evals), default=None),
+        "step": hit and hit["step"],
+        "epoch": hit and hit.get("epoch"),
+        "seconds": None,
+        "estimated": False,
+    }
     if hit is None:
         return result
     steps = {r["step"]: r["time"] for r in rows if r["kind"] == "step" and "time" in r}
@@ -87,38 +93,66 @@ def peak_rss_mb(metrics: dict, time_log: Path | None) -> float | None:
     return metrics.get("peak_rss_mb")
 
 
-def report(run_dir: Path, metric: str, target: float | None, time_log: Path | None = None,
-           measured_rss: float | None = None) -> dict:
+def report(
+    run_dir: Path,
+    metric: str,
+    target: float | None,
+    time_log: Path | None = None,
+    measured_rss: float | None = None,
+) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     goal = target_for(run_dir, target)
     found = time_to_target(read_rows(run_dir), metrics, metric, goal)
-    return {"run": str(run_dir), "metric": metric, "target": goal, **found,
-            "train_s": metrics.get("train_runtime"), "wall_s": metrics.get("total_wall_time_s"),
-            "final_eval": metrics.get(f"eval_{metric}"), "test": metrics.get(f"test_{metric}"),
-            "peak_rss_mb": measured_rss or peak_rss_mb(metrics, time_log)}
+    return {
+        "run": str(run_dir),
+        "metric": metric,
+        "target": goal,
+        **found,
+        "train_s": metrics.get("train_runtime"),
+        "wall_s": metrics.get("total_wall_time_s"),
+        "final_eval": metrics.get(f"eval_{metric}"),
+        "test": metrics.get(f"test_{metric}"),
+        "peak_rss_mb": measured_rss or peak_rss_mb(metrics, time_log),
+    }
 
 
 def print_table(results: list[dict]) -> None:
-    print(f"{'run':<40} {'target':>14} {'reached at':>16} {'time to target':>15} "
-          f"{'train s':>8} {'final val':>9} {'test':>7} {'peak RSS MB':>11}")
+    print(
+        f"{'run':<40} {'target':>14} {'reached at':>16} {'time to target':>15} "
+        f"{'train s':>8} {'final val':>9} {'test':>7} {'peak RSS MB':>11}"
+    )
     for r in results:
         if r["reached"]:
-            where = f"step {r['step']} (ep {r['epoch']:.2g})" if r["epoch"] is not None \
+            where = (
+                f"step {r['step']} (ep {r['epoch']:.2g})"
+                if r["epoch"] is not None
                 else f"step {r['step']}"
+            )
             when = f"{'~' if r['estimated'] else ''}{r['seconds']:.0f} s"
         else:
             where, when = f"not (best {r['best']:.3f})" if r["best"] is not None else "no eval", "-"
         cell = lambda v, fmt: format(v, fmt) if v is not None else "-"  # noqa: E731
-        print(f"{Path(r['run']).name[:40]:<40} {r['metric'] + ' ' + format(r['target'], '.2f'):>14}"
-              f" {where:>16} {when:>15} {cell(r['train_s'], '8.0f'):>8} "
-              f"{cell(r['final_eval'], '.4f'):>9} {cell(r['test'], '.4f'):>7} "
-              f"{cell(r['peak_rss_mb'], '.0f'):>11}")
+        print(
+            f"{Path(r['run']).name[:40]:<40} {r['metric'] + ' ' + format(r['target'], '.2f'):>14}"
+            f" {where:>16} {when:>15} {cell(r['train_s'], '8.0f'):>8} "
+            f"{cell(r['final_eval'], '.4f'):>9} {cell(r['test'], '.4f'):>7} "
+            f"{cell(r['peak_rss_mb'], '.0f'):>11}"
+        )
 
 
 def train_and_measure(config: Path, overrides: list[str], out: Path) -> float:
     """Run `ftk train` and return the peak RSS (MB) of its process tree's largest member."""
-    command = [sys.executable, "-m", "toolkit", "train", "--config", str(config),
-               "--output_dir", str(out), *overrides]
+    command = [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "train",
+        "--config",
+        str(config),
+        "--output_dir",
+        str(out),
+        *overrides,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
         sys.exit(f"training failed: {' '.join(command)}\n{result.stderr[-3000:]}")
@@ -130,8 +164,9 @@ def main() -> None:
     parser.add_argument("run_dirs", nargs="*", type=Path)
     parser.add_argument("--metric", default="accuracy")
     parser.add_argument("--target", type=float, help="default: the recipe's (see TARGETS)")
-    parser.add_argument("--time-log", type=Path,
-                        help="`/usr/bin/time -v` output of the (one) run directory given")
+    parser.add_argument(
+        "--time-log", type=Path, help="`/usr/bin/time -v` output of the (one) run directory given"
+    )
     parser.add_argument("--run", type=Path, help="train this config first, into a temp folder")
     parser.add_argument("--tiny", action="store_true", help="train a tiny BERT: seconds")
     # Anything after `--` overrides the config of --run (`-- --num_train_epochs 1`).
@@ -140,7 +175,7 @@ def main() -> None:
     args = parser.parse_intermixed_args(argv[:cut])
     if args.time_log and len(args.run_dirs) != 1:
         parser.error("--time-log belongs to one run: give exactly one run directory with it")
-    overrides = argv[cut + 1:]
+    overrides = argv[cut + 1 :]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.tiny:
@@ -162,8 +197,16 @@ def tiny_recipe(workdir: Path) -> tuple[Path, list[str]]:
     from overhead import make_tiny_recipe
 
     recipe = make_tiny_recipe(workdir)
-    return recipe, ["--num_train_epochs", "2", "--baseline.enabled", "false",
-                    "--overfitting.train_sample_size", "0", "--use_cpu", "true"]
+    return recipe, [
+        "--num_train_epochs",
+        "2",
+        "--baseline.enabled",
+        "false",
+        "--overfitting.train_sample_size",
+        "0",
+        "--use_cpu",
+        "true",
+    ]
 
 
 if __name__ == "__main__":

@@ -27,8 +27,16 @@ RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs"
 CONFIG = "configs/text-bbc-minilm.yaml"
 LOCK = "/tmp/ftk-heavy.lock"
-COMMON = ["--data.max_length", "32", "--num_train_epochs", "1", "--logging_steps", "4",
-          "--early_stopping.patience", "null"]
+COMMON = [
+    "--data.max_length",
+    "32",
+    "--num_train_epochs",
+    "1",
+    "--logging_steps",
+    "4",
+    "--early_stopping.patience",
+    "null",
+]
 ARMS = {  # the recipe's warm-up is a fraction; null it before giving steps
     "no warm-up": ["--schedule.warmup_fraction", "null", "--schedule.warmup_steps", "0"],
     "10% linear warm-up": ["--schedule.warmup_fraction", "0.1"],
@@ -42,15 +50,33 @@ def run_dir(lr: str, arm: str, seed: int) -> Path:
 
 
 def command(lr: str, arm: str, seed: int) -> list[str]:
-    return [sys.executable, "-m", "toolkit", "train", "--config", CONFIG,
-            "--learning_rate", lr, *COMMON, *ARMS[arm], "--seed", str(seed),
-            "--output_dir", str(run_dir(lr, arm, seed)), "--overwrite"]
+    return [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "train",
+        "--config",
+        CONFIG,
+        "--learning_rate",
+        lr,
+        *COMMON,
+        *ARMS[arm],
+        "--seed",
+        str(seed),
+        "--output_dir",
+        str(run_dir(lr, arm, seed)),
+        "--overwrite",
+    ]
 
 
 def run_missing(lr: str) -> None:
     """All missing runs under one hold of the heavy-job lock (one wait, not one per run)."""
-    missing = [(arm, seed) for seed in SEEDS for arm in ARMS
-               if not (run_dir(lr, arm, seed) / "metrics.json").is_file()]
+    missing = [
+        (arm, seed)
+        for seed in SEEDS
+        for arm in ARMS
+        if not (run_dir(lr, arm, seed) / "metrics.json").is_file()
+    ]
     if not missing:
         return
     with open(LOCK, "a") as lock:
@@ -79,8 +105,13 @@ def spread(values: list[float]) -> str:
 
 
 def report(lr: str) -> str:
-    header = ["arm", "test accuracy per seed", "mean ± sd", "test macro-F1 mean ± sd",
-              *[f"train loss @{s}" for s in EARLY_STEPS]]
+    header = [
+        "arm",
+        "test accuracy per seed",
+        "mean ± sd",
+        "test macro-F1 mean ± sd",
+        *[f"train loss @{s}" for s in EARLY_STEPS],
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     curves = {}
     for arm in ARMS:
@@ -88,12 +119,16 @@ def report(lr: str) -> str:
         accuracy = [m["test_accuracy"] for m, _ in runs]
         f1 = [m["test_f1_macro"] for m, _ in runs]
         early = [statistics.mean(loss_at(losses, s) for _, losses in runs) for s in EARLY_STEPS]
-        lines.append(f"| {arm} | {', '.join(f'{a:.4f}' for a in accuracy)} | {spread(accuracy)} "
-                     f"| {spread(f1)} | " + " | ".join(f"{v:.3f}" for v in early) + " |")
+        lines.append(
+            f"| {arm} | {', '.join(f'{a:.4f}' for a in accuracy)} | {spread(accuracy)} "
+            f"| {spread(f1)} | " + " | ".join(f"{v:.3f}" for v in early) + " |"
+        )
         curves[arm] = [losses for _, losses in runs]
     lines.append("")
-    lines.append(f"Peak LR {lr}; seeds {', '.join(map(str, SEEDS))}; train loss columns are "
-                 f"the mean over seeds of the loss logged every 4 steps.")
+    lines.append(
+        f"Peak LR {lr}; seeds {', '.join(map(str, SEEDS))}; train loss columns are "
+        f"the mean over seeds of the loss logged every 4 steps."
+    )
     plot(curves, lr)
     return "\n".join(lines) + "\n"
 
@@ -105,13 +140,17 @@ def plot(curves: dict[str, list[list[tuple[int, float]]]], lr: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for color, (arm, runs) in zip(("tab:red", "tab:blue"), curves.items()):
+    for color, (arm, runs) in zip(("tab:red", "tab:blue"), curves.items(), strict=False):
         for i, losses in enumerate(runs):
-            for ax, last in zip(axes, (40, None)):
+            for ax, last in zip(axes, (40, None), strict=False):
                 shown = [(s, v) for s, v in losses if last is None or s <= last]
-                ax.plot(*zip(*shown), color=color, alpha=0.7,
-                        label=arm if i == 0 else None)
-    for ax, title in zip(axes, ("first 40 steps", "whole run (1 epoch)")):
+                ax.plot(
+                    *zip(*shown, strict=False),
+                    color=color,
+                    alpha=0.7,
+                    label=arm if i == 0 else None,
+                )
+    for ax, title in zip(axes, ("first 40 steps", "whole run (1 epoch)"), strict=False):
         ax.set_title(f"Training loss, {title} (peak LR {lr})")
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("loss")

@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from helpers import FILLER, REPEATED_SENTENCES, TINY_VIT_SIZES, TOPIC_WORDS, make_texts, write_csv  # noqa: E402
+from helpers import FILLER, REPEATED_SENTENCES, TINY_VIT_SIZES, TOPIC_WORDS, make_texts, write_csv
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +26,18 @@ def tiny_bert(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
-    tokenizer = BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)},
-                                  model_max_length=128)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    tokenizer = BertTokenizerFast(
+        vocab={token: i for i, token in enumerate(vocab)}, model_max_length=128
+    )
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -38,8 +45,10 @@ def tiny_bert(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def text_data(tmp_path) -> dict[str, Path]:
-    return {"train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
-            "test": write_csv(tmp_path / "test.csv", make_texts(10, seed=2))}
+    return {
+        "train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
+        "test": write_csv(tmp_path / "test.csv", make_texts(10, seed=2)),
+    }
 
 
 @pytest.fixture(scope="session")

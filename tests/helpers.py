@@ -7,15 +7,62 @@ import csv
 import random
 from pathlib import Path
 
-
 TOPIC_WORDS = {
-    "sport": ["goal", "match", "team", "coach", "league", "score", "win", "player", "season", "cup"],
-    "business": ["market", "profit", "shares", "bank", "price", "growth", "trade", "company", "sales", "economy"],
-    "tech": ["software", "phone", "chip", "internet", "computer", "data", "network", "robot", "app", "code"],
+    "sport": [
+        "goal",
+        "match",
+        "team",
+        "coach",
+        "league",
+        "score",
+        "win",
+        "player",
+        "season",
+        "cup",
+    ],
+    "business": [
+        "market",
+        "profit",
+        "shares",
+        "bank",
+        "price",
+        "growth",
+        "trade",
+        "company",
+        "sales",
+        "economy",
+    ],
+    "tech": [
+        "software",
+        "phone",
+        "chip",
+        "internet",
+        "computer",
+        "data",
+        "network",
+        "robot",
+        "app",
+        "code",
+    ],
 }
 
 
-FILLER = ["the", "a", "of", "and", "to", "in", "on", "with", "for", "is", "was", "it", "this", "that"]
+FILLER = [
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "on",
+    "with",
+    "for",
+    "is",
+    "was",
+    "it",
+    "this",
+    "that",
+]
 
 
 def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
@@ -24,7 +71,9 @@ def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
     rows = []
     for label, words in TOPIC_WORDS.items():
         for _ in range(n_per_class):
-            tokens = rng.choices(words, k=rng.randint(3, 6)) + rng.choices(FILLER, k=rng.randint(2, 10))
+            tokens = rng.choices(words, k=rng.randint(3, 6)) + rng.choices(
+                FILLER, k=rng.randint(2, 10)
+            )
             rng.shuffle(tokens)
             rows.append((" ".join(tokens), label))
     rng.shuffle(rows)
@@ -45,8 +94,9 @@ def write_recipe(path: Path, lines: list[str], extra: dict[str, str]) -> Path:
     return path
 
 
-def write_text_config(path: Path, model: Path, data: dict[str, Path], output_dir: Path,
-                      **extra: str) -> Path:
+def write_text_config(
+    path: Path, model: Path, data: dict[str, Path], output_dir: Path, **extra: str
+) -> Path:
     """A small recipe for the tiny model; `extra` adds top-level lines (`key="value"`)."""
     lines = [
         "task: text-classification",
@@ -90,8 +140,13 @@ def draw_shape(shape: str, size: int, rng: random.Random):
     return image
 
 
-def make_image_folder(root: Path, n_per_class: int, seed: int, size: int = 24,
-                      classes=("circle", "square", "triangle")) -> Path:
+def make_image_folder(
+    root: Path,
+    n_per_class: int,
+    seed: int,
+    size: int = 24,
+    classes=("circle", "square", "triangle"),
+) -> Path:
     """root/<shape>/<i>.png: simple coloured shapes, one subfolder per class."""
     rng = random.Random(seed)
     for shape in classes:
@@ -112,13 +167,21 @@ def write_corrupt_image(path: Path) -> Path:
     return path
 
 
-TINY_VIT_SIZES = {"model_type": "vit", "image_size": 16, "patch_size": 4, "num_channels": 3,
-                  "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-                  "intermediate_size": 64}
+TINY_VIT_SIZES = {
+    "model_type": "vit",
+    "image_size": 16,
+    "patch_size": 4,
+    "num_channels": 3,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+}
 
 
-def write_image_config(path: Path, model_lines: str, data_lines: str, output_dir: Path,
-                       **extra: str) -> Path:
+def write_image_config(
+    path: Path, model_lines: str, data_lines: str, output_dir: Path, **extra: str
+) -> Path:
     """A small image-classification recipe; `extra` adds top-level lines (`key="value"`)."""
     lines = [
         "task: image-classification",
@@ -137,13 +200,14 @@ def write_image_config(path: Path, model_lines: str, data_lines: str, output_dir
     return write_recipe(path, lines, extra)
 
 
-REPEATED_SENTENCES = ["the market price of shares and bank profit was up",
-                      "the team coach won the cup match with a goal",
-                      "software on the phone chip and the network app code"]
+REPEATED_SENTENCES = [
+    "the market price of shares and bank profit was up",
+    "the team coach won the cup match with a goal",
+    "software on the phone chip and the network app code",
+]
 
 
-def write_mlm_config(path: Path, model: Path, corpus: Path, output_dir: Path,
-                     **extra: str) -> Path:
+def write_mlm_config(path: Path, model: Path, corpus: Path, output_dir: Path, **extra: str) -> Path:
     """A small masked-lm recipe for the tiny BERT; `extra` adds top-level lines."""
     lines = [
         "task: masked-lm",
@@ -185,8 +249,9 @@ def write_pattern_images(path: Path, n: int = 120, seed: int = 0, column: str = 
     return path
 
 
-def write_mim_config(path: Path, images: Path, output_dir: Path, vit: dict | None = None,
-                     **extra: str) -> Path:
+def write_mim_config(
+    path: Path, images: Path, output_dir: Path, vit: dict | None = None, **extra: str
+) -> Path:
     import json
 
     lines = [

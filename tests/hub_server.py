@@ -4,14 +4,18 @@ It answers what `HfApi.whoami`, `create_repo` and `upload_folder` (without Xet, 
 HF_HUB_DISABLE_XET=1) call, the way the real Hub does:
 
     GET  /api/whoami-v2                                   who owns the token (401 if unknown)
-    POST /api/repos/create                                403 outside the user's namespace, 409 if it exists
-    GET  /api/models/{repo}                               repo_info (create_repo(exist_ok) asks it after a 403)
+    POST /api/repos/create                                403 outside the user's namespace,
+                                                          409 if it exists
+    GET  /api/models/{repo}                               repo_info (create_repo(exist_ok) asks
+                                                          it after a 403)
     POST /api/validate-yaml                               the model card's metadata, checked
-    POST /api/models/{repo}/preupload/{rev}               "lfs" for files >= lfs_threshold bytes, else "regular"
+    POST /api/models/{repo}/preupload/{rev}               "lfs" for files >= lfs_threshold bytes,
+                                                          else "regular"
     POST /{repo}.git/info/lfs/objects/batch               git-LFS batch: upload + verify actions
     PUT  /lfs/{oid}                                       the LFS object itself (sha256 checked)
     POST /lfs/verify                                      the object arrived whole
-    POST /api/models/{repo}/commit/{rev}                  NDJSON: header, file (base64), lfsFile (oid)
+    POST /api/models/{repo}/commit/{rev}                  NDJSON: header, file (base64),
+                                                          lfsFile (oid)
 
 `HubServer.repos[repo_id].files` ends up with the bytes of every committed file; `requests`
 records (method, path, headers) of every call so tests can check what went over the wire.
@@ -84,7 +88,9 @@ class HubServer:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         path = request.path.split("?", 1)[0]
-        self.requests.append((method, request.path, {k.lower(): v for k, v in request.headers.items()}))
+        self.requests.append(
+            (method, request.path, {k.lower(): v for k, v in request.headers.items()})
+        )
         self.bodies.append(body)
         for pattern, wanted, handler in self.routes():
             match = re.fullmatch(pattern, path)
@@ -94,8 +100,9 @@ class HubServer:
         self.reply(request, 404, {"error": f"no route {method} {path}"}, {})
 
     @staticmethod
-    def reply(request: BaseHTTPRequestHandler, status: int, payload: Any,
-              headers: dict[str, str]) -> None:
+    def reply(
+        request: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]
+    ) -> None:
         data = json.dumps(payload).encode()
         request.send_response(status)
         request.send_header("Content-Type", "application/json")
@@ -150,8 +157,16 @@ class HubServer:
         user = self.user(request)
         if user is None:
             return self.unauthorized()
-        return 200, {"type": "user", "name": user, "orgs": [],
-                     "auth": {"type": "access_token", "accessToken": {"role": "write"}}}, {}
+        return (
+            200,
+            {
+                "type": "user",
+                "name": user,
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"role": "write"}},
+            },
+            {},
+        )
 
     def create_repo(self, request, body):
         user = self.user(request)
@@ -161,11 +176,15 @@ class HubServer:
         namespace = spec.get("organization") or user
         repo_id = f"{namespace}/{spec['name']}"
         if namespace != user:
-            return self.forbidden(f"You don't have the rights to create a model under the "
-                                  f"namespace \"{namespace}\"")
+            return self.forbidden(
+                f'You don\'t have the rights to create a model under the namespace "{namespace}"'
+            )
         if repo_id in self.repos:
-            return 409, {"error": "You already created this model repo",
-                         "url": f"{self.url}/{repo_id}"}, {}
+            return (
+                409,
+                {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"},
+                {},
+            )
         self.repos[repo_id] = Repo(owner=user, private=spec.get("visibility") == "private")
         return 200, {"url": f"{self.url}/{repo_id}", "name": repo_id}, {}
 
@@ -173,8 +192,16 @@ class HubServer:
         repo = self.repos.get(repo_id)
         if repo is None or (repo.private and repo.owner != self.user(request)):
             return 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
-        return 200, {"id": repo_id, "private": repo.private, "sha": "0" * 40,
-                     "siblings": [{"rfilename": f} for f in repo.files]}, {}
+        return (
+            200,
+            {
+                "id": repo_id,
+                "private": repo.private,
+                "sha": "0" * 40,
+                "siblings": [{"rfilename": f} for f in repo.files],
+            },
+            {},
+        )
 
     def validate_yaml(self, request, body):
         if self.user(request) is None:
@@ -188,19 +215,33 @@ class HubServer:
         if (error := self.writable(request, repo_id)) is not None:
             return error
         files = json.loads(body)["files"]
-        modes = [{"path": f["path"], "shouldIgnore": False, "oid": None,
-                  "uploadMode": "lfs" if f["size"] >= self.lfs_threshold else "regular"}
-                 for f in files]
+        modes = [
+            {
+                "path": f["path"],
+                "shouldIgnore": False,
+                "oid": None,
+                "uploadMode": "lfs" if f["size"] >= self.lfs_threshold else "regular",
+            }
+            for f in files
+        ]
         return 200, {"files": modes, "commitOid": "0" * 40}, {}
 
     def lfs_batch(self, request, body, repo_id):
         if (error := self.writable(request, repo_id)) is not None:
             return error
         spec = json.loads(body)
-        objects = [{"oid": o["oid"], "size": o["size"], "authenticated": True,
-                    "actions": {"upload": {"href": f"{self.url}/lfs/{o['oid']}"},
-                                "verify": {"href": f"{self.url}/lfs/verify"}}}
-                   for o in spec["objects"]]
+        objects = [
+            {
+                "oid": o["oid"],
+                "size": o["size"],
+                "authenticated": True,
+                "actions": {
+                    "upload": {"href": f"{self.url}/lfs/{o['oid']}"},
+                    "verify": {"href": f"{self.url}/lfs/verify"},
+                },
+            }
+            for o in spec["objects"]
+        ]
         return 200, {"transfer": "basic", "objects": objects}, {}
 
     def lfs_put(self, request, body, oid):
@@ -237,8 +278,11 @@ class HubServer:
         repo.files.update(staged)
         repo.commits += 1
         oid = hashlib.sha1(body).hexdigest()
-        return 200, {"commitUrl": f"{self.url}/{repo_id}/commit/{oid}", "commitOid": oid,
-                     "success": True}, {}
+        return (
+            200,
+            {"commitUrl": f"{self.url}/{repo_id}/commit/{oid}", "commitOid": oid, "success": True},
+            {},
+        )
 
 
 def card_metadata_errors(content: str) -> list[str]:
@@ -251,23 +295,35 @@ def card_metadata_errors(content: str) -> list[str]:
     except yaml.YAMLError as exc:
         return [f"metadata is not valid YAML: {exc}"]
     errors = []
-    for key, kind in (("license", str), ("pipeline_tag", str), ("tags", list),
-                      ("metrics", list), ("datasets", list), ("base_model", str)):
+    for key, kind in (
+        ("license", str),
+        ("pipeline_tag", str),
+        ("tags", list),
+        ("metrics", list),
+        ("datasets", list),
+        ("base_model", str),
+    ):
         if key in meta and not isinstance(meta[key], kind):
-            errors.append(f"\"{key}\" must be a {kind.__name__}")
+            errors.append(f'"{key}" must be a {kind.__name__}')
     base = meta.get("base_model")
     if isinstance(base, str) and not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", base):
-        errors.append(f"\"base_model\" must be a Hub model id, got {base!r}")
-    for entry in meta.get("model-index") or []:
+        errors.append(f'"base_model" must be a Hub model id, got {base!r}')
+    return errors + model_index_errors(meta.get("model-index") or [])
+
+
+def model_index_errors(model_index: list) -> list[str]:
+    errors = []
+    for entry in model_index:
         if "name" not in entry:
-            errors.append("\"model-index[].name\" is required")
+            errors.append('"model-index[].name" is required')
         for result in entry.get("results", []):
             if "type" not in result.get("task", {}):
-                errors.append("\"model-index[].results[].task.type\" is required")
+                errors.append('"model-index[].results[].task.type" is required')
             if not {"name", "type"} <= set(result.get("dataset", {})):
-                errors.append("\"model-index[].results[].dataset\" needs name and type")
+                errors.append('"model-index[].results[].dataset" needs name and type')
             for metric in result.get("metrics", []):
                 if "type" not in metric or not isinstance(metric.get("value"), (int, float)):
-                    errors.append("\"model-index[].results[].metrics[]\" needs type and a "
-                                  "numeric value")
+                    errors.append(
+                        '"model-index[].results[].metrics[]" needs type and a numeric value'
+                    )
     return errors

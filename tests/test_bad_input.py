@@ -11,8 +11,11 @@ from helpers import make_texts, write_csv, write_text_config
 
 
 def test_missing_config_file_via_real_process(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "toolkit", "train", "--config",
-                             str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "toolkit", "train", "--config", str(tmp_path / "missing.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "missing.yaml" in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -44,8 +47,10 @@ def test_missing_label_column(tmp_path, tiny_bert, text_data, capsys):
 
 def test_fewer_than_two_classes(tmp_path, tiny_bert, capsys):
     rows = [(text, "sport") for text, _ in make_texts(5, seed=0)]
-    data = {"train": write_csv(tmp_path / "one.csv", rows),
-            "test": write_csv(tmp_path / "t.csv", rows)}
+    data = {
+        "train": write_csv(tmp_path / "one.csv", rows),
+        "test": write_csv(tmp_path / "t.csv", rows),
+    }
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, tmp_path / "run")
     err = run_cli(["train", "--config", str(config)], capsys)
     assert "at least two" in err and "sport" in err
@@ -53,8 +58,10 @@ def test_fewer_than_two_classes(tmp_path, tiny_bert, capsys):
 
 def test_label_in_test_never_seen_in_train(tmp_path, tiny_bert, capsys):
     train = [row for row in make_texts(10, seed=0) if row[1] != "tech"]
-    data = {"train": write_csv(tmp_path / "train.csv", train),
-            "test": write_csv(tmp_path / "test.csv", make_texts(3, seed=1))}
+    data = {
+        "train": write_csv(tmp_path / "train.csv", train),
+        "test": write_csv(tmp_path / "test.csv", make_texts(3, seed=1)),
+    }
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, tmp_path / "run")
     err = run_cli(["train", "--config", str(config)], capsys)
     assert "'tech'" in err and "never occur in the training data" in err and "test.csv" in err
@@ -77,16 +84,18 @@ def test_header_only_data_file(tmp_path, tiny_bert, text_data, capsys):
 
 
 def test_model_path_that_does_not_exist(tmp_path, text_data, capsys):
-    config = write_text_config(tmp_path / "c.yaml", tmp_path / "no-model", text_data,
-                               tmp_path / "run")
+    config = write_text_config(
+        tmp_path / "c.yaml", tmp_path / "no-model", text_data, tmp_path / "run"
+    )
     err = run_cli(["train", "--config", str(config)], capsys)
     assert "no-model" in err and "does not exist" in err
 
 
 def test_model_path_without_a_model(tmp_path, text_data, capsys):
     (tmp_path / "empty-model").mkdir()
-    config = write_text_config(tmp_path / "c.yaml", tmp_path / "empty-model", text_data,
-                               tmp_path / "run")
+    config = write_text_config(
+        tmp_path / "c.yaml", tmp_path / "empty-model", text_data, tmp_path / "run"
+    )
     err = run_cli(["train", "--config", str(config)], capsys)
     assert "empty-model" in err and "holds no model" in err
 

@@ -26,8 +26,11 @@ def text_splits(shuffle_train: bool):
     labels = [names.index(label) for _, label in train]
     if shuffle_train:
         random.Random(0).shuffle(labels)
-    inputs = {"train": [t for t, _ in train], "validation": [t for t, _ in test],
-              "test": [t for t, _ in test]}
+    inputs = {
+        "train": [t for t, _ in train],
+        "validation": [t for t, _ in test],
+        "test": [t for t, _ in test],
+    }
     truth = [names.index(label) for _, label in test]
     if shuffle_train:  # test labels shuffled too: no relation between text and label anywhere
         random.Random(1).shuffle(truth)
@@ -57,7 +60,8 @@ def image_splits(shuffle_train: bool):
         train_labels = np.random.default_rng(0).permutation(train_labels)
         test_labels = np.random.default_rng(1).permutation(test_labels)
     inputs = image_baselines.inputs_from_splits(
-        {"train": {"image": train}, "validation": {"image": test}, "test": {"image": test}})
+        {"train": {"image": train}, "validation": {"image": test}, "test": {"image": test}}
+    )
     return inputs, {"train": train_labels, "validation": test_labels, "test": test_labels}
 
 
@@ -79,16 +83,18 @@ def test_text_baseline_is_at_chance_on_shuffled_labels():
 
 
 def test_image_baselines_learn_a_separable_set():
-    results = scores(image_baselines.candidates(cnn_epochs=8, seed=0),
-                     *image_splits(shuffle_train=False))
+    results = scores(
+        image_baselines.candidates(cnn_epochs=8, seed=0), *image_splits(shuffle_train=False)
+    )
     assert results["pixel_logreg"].test["accuracy"] > 0.9
     assert results["small_cnn"].test["accuracy"] > 0.8
     assert results["majority"].test["accuracy"] == pytest.approx(1 / 3)
 
 
 def test_image_baselines_are_at_chance_on_shuffled_labels():
-    results = scores(image_baselines.candidates(cnn_epochs=8, seed=0),
-                     *image_splits(shuffle_train=True))
+    results = scores(
+        image_baselines.candidates(cnn_epochs=8, seed=0), *image_splits(shuffle_train=True)
+    )
     for name in ("pixel_logreg", "small_cnn"):
         assert results[name].test["accuracy"] < 0.5, name  # chance 1/3 on 180 images
 
@@ -107,6 +113,7 @@ def test_small_sets_get_enough_cnn_steps():
     small sets get more passes (at least MIN_CNN_STEPS steps), large ones keep `epochs`."""
     assert image_baselines.cnn_passes(2, 54_000, 128) == 2
     assert image_baselines.cnn_passes(2, 1_000, 128) == 38  # 8 steps a pass
-    results = scores(image_baselines.candidates(cnn_epochs=1, seed=0),
-                     *image_splits(shuffle_train=False))  # one pass = 2 steps
+    results = scores(
+        image_baselines.candidates(cnn_epochs=1, seed=0), *image_splits(shuffle_train=False)
+    )  # one pass = 2 steps
     assert results["small_cnn"].test["accuracy"] > 0.8

@@ -14,16 +14,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_benchmark(script: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--tiny", *args],
-                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--tiny", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
 
 def test_overhead_benchmark_tiny_mode_reports_a_ratio(tmp_path):
     results = tmp_path / "overhead.jsonl"
-    out = run_benchmark("overhead.py", "--steps", "6", "--skip", "1", "--rounds", "1", "--bf16",
-                        "--json", str(results))
+    out = run_benchmark(
+        "overhead.py",
+        "--steps",
+        "6",
+        "--skip",
+        "1",
+        "--rounds",
+        "1",
+        "--bf16",
+        "--json",
+        str(results),
+    )
     match = re.search(r"ftk / bare throughput: median ([0-9.]+)", out)
     assert match and float(match.group(1)) > 0
     assert re.search(r"^\s+1\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+$", out, re.M)
@@ -34,8 +49,19 @@ def test_overhead_benchmark_tiny_mode_reports_a_ratio(tmp_path):
 
 def test_overhead_benchmark_interleaves_both_arms_in_one_process(tmp_path):
     results = tmp_path / "overhead.jsonl"
-    out = run_benchmark("overhead.py", "--steps", "8", "--skip", "1", "--rounds", "1",
-                        "--interleave", "2", "--json", str(results))
+    out = run_benchmark(
+        "overhead.py",
+        "--steps",
+        "8",
+        "--skip",
+        "1",
+        "--rounds",
+        "1",
+        "--interleave",
+        "2",
+        "--json",
+        str(results),
+    )
     assert re.search(r"^\s+1\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+-\s+-$", out, re.M)  # no startup
     (row,) = [json.loads(line) for line in results.read_text().splitlines()]
     assert row["interleave"] == 2 and row["ftk"]["startup_s"] is None
@@ -74,8 +100,11 @@ def test_padding_benchmark_keeps_the_headline_and_first_sentences():
     padding = load_script("padding")
     text = "Headline here\n\nFirst one. Second one! Third one? Fourth."
     short = [padding.first_sentences(text, random.Random(s), most=3) for s in range(20)]
-    assert set(short) == {"Headline here", "Headline here First one.",
-                          "Headline here First one. Second one!"}
+    assert set(short) == {
+        "Headline here",
+        "Headline here First one.",
+        "Headline here First one. Second one!",
+    }
 
 
 def test_time_to_accuracy_tiny_mode_trains_and_reports_the_first_evaluation():
@@ -90,19 +119,23 @@ def test_time_to_accuracy_tiny_mode_trains_and_reports_the_first_evaluation():
 
 def test_time_to_accuracy_reads_stamped_times_and_estimates_unstamped_ones():
     tta = load_script("time_to_accuracy")
-    stamped = [{"kind": "groups", "names": [None], "time": 100.0},
-               {"kind": "step", "step": 10, "time": 120.0},
-               {"kind": "eval", "step": 10, "epoch": 1.0, "eval_accuracy": 0.90, "time": 125.0},
-               {"kind": "step", "step": 20, "time": 150.0},
-               {"kind": "eval", "step": 20, "epoch": 2.0, "eval_accuracy": 0.96, "time": 155.0}]
+    stamped = [
+        {"kind": "groups", "names": [None], "time": 100.0},
+        {"kind": "step", "step": 10, "time": 120.0},
+        {"kind": "eval", "step": 10, "epoch": 1.0, "eval_accuracy": 0.90, "time": 125.0},
+        {"kind": "step", "step": 20, "time": 150.0},
+        {"kind": "eval", "step": 20, "epoch": 2.0, "eval_accuracy": 0.96, "time": 155.0},
+    ]
     found = tta.time_to_target(stamped, {}, "accuracy", 0.95)
     assert (found["step"], found["seconds"], found["estimated"]) == (20, 55.0, False)
     # Steps stamped, start and evaluations not: start = one step before step 1, end = step time.
-    steps_only = [{"kind": "step", "step": s, "time": 100.0 + 2 * s} for s in range(1, 21)] + \
-                 [{"kind": "eval", "step": 20, "eval_accuracy": 0.97}]
+    steps_only = [{"kind": "step", "step": s, "time": 100.0 + 2 * s} for s in range(1, 21)] + [
+        {"kind": "eval", "step": 20, "eval_accuracy": 0.97}
+    ]
     assert tta.time_to_target(steps_only, {}, "accuracy", 0.95)["seconds"] == 40.0
-    bare = [{"kind": "step", "step": s} for s in range(1, 41)] + \
-           [{"kind": "eval", "step": 10, "eval_accuracy": 0.97}]
+    bare = [{"kind": "step", "step": s} for s in range(1, 41)] + [
+        {"kind": "eval", "step": 10, "eval_accuracy": 0.97}
+    ]
     found = tta.time_to_target(bare, {"train_runtime": 80.0}, "accuracy", 0.95)
     assert (found["seconds"], found["estimated"]) == (20.0, True)
     missed = tta.time_to_target(bare, {}, "accuracy", 0.99)
@@ -124,9 +157,17 @@ def test_counted_step_flops_match_the_transformer_formula():
 
     flops = load_script("flops")
     d, ff, layers, L, labels = 32, 64, 2, 32, 3
-    model = BertForSequenceClassification(BertConfig(
-        vocab_size=100, hidden_size=d, num_hidden_layers=layers, num_attention_heads=2,
-        intermediate_size=ff, num_labels=labels, attn_implementation="sdpa"))
+    model = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=100,
+            hidden_size=d,
+            num_hidden_layers=layers,
+            num_attention_heads=2,
+            intermediate_size=ff,
+            num_labels=labels,
+            attn_implementation="sdpa",
+        )
+    )
     batch, tokens = flops.synthetic_batch(model, 4, L, torch.device("cpu"))
     per_layer = 2 * (4 * d * d + 2 * d * ff) * L + 2 * 2 * L * L * d
     head = 2 * (d * d + d * labels)  # pooler and classifier see the [CLS] token only
@@ -138,12 +179,17 @@ def test_gpu_throughput_script_runs_on_cpu_in_tiny_mode(tmp_path):
     import json
 
     results = tmp_path / "gpu.jsonl"
-    out = run_benchmark("gpu_throughput.py", "--device", "cpu", "--modes", "fp32,bf16",
-                        "--json", str(results))
+    out = run_benchmark(
+        "gpu_throughput.py", "--device", "cpu", "--modes", "fp32,bf16", "--json", str(results)
+    )
     assert "float32 matmul peak" in out and "bfloat16 matmul peak" in out
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     assert [(r["model"], r["mode"]) for r in rows] == [
-        ("bert-base", "fp32"), ("bert-base", "bf16"), ("vit-b16", "fp32"), ("vit-b16", "bf16")]
+        ("bert-base", "fp32"),
+        ("bert-base", "bf16"),
+        ("vit-b16", "fp32"),
+        ("vit-b16", "bf16"),
+    ]
     # FLOPs do not depend on the precision; ViT: (32/16)^2 patches + [CLS] = 5 tokens.
     assert rows[0]["flops_per_step"] == rows[1]["flops_per_step"] > 0
     assert rows[2]["tokens"] == 5 and all(r["samples_per_s"] > 0 and r["mfu"] > 0 for r in rows)
@@ -151,8 +197,9 @@ def test_gpu_throughput_script_runs_on_cpu_in_tiny_mode(tmp_path):
 
 @pytest.mark.slow
 def test_gpu_throughput_script_compiles_on_cpu_in_tiny_mode():
-    out = run_benchmark("gpu_throughput.py", "--device", "cpu", "--model", "vit-b16",
-                        "--modes", "bf16-compile")
+    out = run_benchmark(
+        "gpu_throughput.py", "--device", "cpu", "--model", "vit-b16", "--modes", "bf16-compile"
+    )
     assert re.search(r"^vit-b16\s+bf16-compile\s+4\s+[0-9.]+", out, re.M)
 
 
@@ -168,20 +215,29 @@ def test_time_to_accuracy_reads_a_run_directory_and_a_time_log(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "run_config.yaml").write_text("data: {builtin: fashion-mnist}\n")
-    (run / "metrics.json").write_text(json.dumps({"train_runtime": 90.0, "eval_accuracy": 0.86,
-                                                  "test_accuracy": 0.85}))
-    rows = [{"kind": "groups", "names": [None], "time": 10.0},
-            {"kind": "eval", "step": 5, "epoch": 1.0, "eval_accuracy": 0.84, "time": 40.0},
-            {"kind": "eval", "step": 10, "epoch": 2.0, "eval_accuracy": 0.86, "time": 70.0}]
+    (run / "metrics.json").write_text(
+        json.dumps({"train_runtime": 90.0, "eval_accuracy": 0.86, "test_accuracy": 0.85})
+    )
+    rows = [
+        {"kind": "groups", "names": [None], "time": 10.0},
+        {"kind": "eval", "step": 5, "epoch": 1.0, "eval_accuracy": 0.84, "time": 40.0},
+        {"kind": "eval", "step": 10, "epoch": 2.0, "eval_accuracy": 0.86, "time": 70.0},
+    ]
     (run / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     log = tmp_path / "time.log"
     log.write_text("\tMaximum resident set size (kbytes): 2097152\n")
-    command = [sys.executable, str(ROOT / "benchmarks" / "time_to_accuracy.py"), str(run),
-               "--time-log", str(log)]
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "time_to_accuracy.py"),
+        str(run),
+        "--time-log",
+        str(log),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     [result] = json.loads(out.strip().splitlines()[-1])
     assert (result["target"], result["step"], result["seconds"]) == (0.85, 10, 60.0)
     assert result["peak_rss_mb"] == 2048.0
-    lower = subprocess.run(command + ["--target", "0.8"], capture_output=True, text=True,
-                           check=True).stdout
+    lower = subprocess.run(
+        [*command, "--target", "0.8"], capture_output=True, text=True, check=True
+    ).stdout
     assert json.loads(lower.strip().splitlines()[-1])[0]["seconds"] == 30.0

@@ -30,8 +30,17 @@ def test_yaml_string_numbers_are_converted(tmp_path):
 
 def test_overrides_flat_and_dotted(tmp_path):
     path = write(tmp_path, "model: {name_or_path: a}\nlearning_rate: 1e-4\n")
-    config = load_config(path, ["--learning_rate", "5e-5", "--model.name_or_path", "b",
-                                "--data.max_length=64", "--model.trust_remote_code"])
+    config = load_config(
+        path,
+        [
+            "--learning_rate",
+            "5e-5",
+            "--model.name_or_path",
+            "b",
+            "--data.max_length=64",
+            "--model.trust_remote_code",
+        ],
+    )
     assert config.training["learning_rate"] == 5e-5
     assert config.model.name_or_path == "b"
     assert config.data.max_length == 64
@@ -52,13 +61,16 @@ def test_wrong_type_names_the_expected_type(tmp_path):
     assert "'num_train_epochs'" in message and "a number" in message
 
 
-@pytest.mark.parametrize("key, hint", [
-    ("warmup_ratio", "schedule.warmup_fraction"),
-    ("evaluation_strategy", "eval_strategy"),
-    ("overwrite_output_dir", "--overwrite"),
-    ("no_cuda", "use_cpu"),
-    ("lr", "learning_rate"),
-])
+@pytest.mark.parametrize(
+    "key, hint",
+    [
+        ("warmup_ratio", "schedule.warmup_fraction"),
+        ("evaluation_strategy", "eval_strategy"),
+        ("overwrite_output_dir", "--overwrite"),
+        ("no_cuda", "use_cpu"),
+        ("lr", "learning_rate"),
+    ],
+)
 def test_keys_removed_by_transformers_5_say_what_to_write(tmp_path, key, hint):
     message = error_of(tmp_path, f"{key}: 1\n")
     assert f"'{key}'" in message and hint in message
@@ -80,8 +92,9 @@ def test_output_dir_defaults_to_runs_and_the_config_name(tmp_path):
 
 
 def test_resolved_config_round_trips(tmp_path):
-    config = load_config(write(tmp_path, "learning_rate: 3e-4\ndata: {max_length: 99}\n"),
-                         ["--seed", "7"])
+    config = load_config(
+        write(tmp_path, "learning_rate: 3e-4\ndata: {max_length: 99}\n"), ["--seed", "7"]
+    )
     again = load_config(write(tmp_path, config.to_yaml()))
     assert again.to_dict() == config.to_dict()
     assert yaml.safe_load(config.to_yaml())["seed"] == 7
@@ -94,8 +107,10 @@ def test_bare_flag_means_true_and_malformed_arguments_are_rejected():
 
 
 def test_no_stays_a_word_for_string_keys_and_false_for_flags(tmp_path):
-    config = load_config(write(tmp_path, "save_strategy: no\nload_best_model_at_end: no\n"),
-                         ["--eval_strategy", "no", "--model.trust_remote_code", "no"])
+    config = load_config(
+        write(tmp_path, "save_strategy: no\nload_best_model_at_end: no\n"),
+        ["--eval_strategy", "no", "--model.trust_remote_code", "no"],
+    )
     assert config.training["eval_strategy"] == "no"
     assert config.training["save_strategy"] == "no"
     assert config.training["load_best_model_at_end"] is False

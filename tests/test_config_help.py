@@ -39,7 +39,7 @@ def entry(text: str, key: str) -> tuple[str, str]:
     start = starts[0]
     indent = len(lines[start]) - len(lines[start].lstrip())
     body = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.strip() or len(line) - len(line.lstrip()) <= indent:
             break
         body.append(line.strip())
@@ -55,17 +55,20 @@ def test_every_section_key_has_help():
         assert TOP_LEVEL_HELP[key].strip(), f"{key} has no help"
 
 
-@pytest.mark.parametrize("key, default, word", [
-    ("task", "'text-classification'", "image-classification"),
-    ("metrics", "['accuracy', 'f1_macro']", "best model"),
-    ("data.split_seed", "None", "hold-out"),
-    ("data.validation_size", "0.1", "stratified"),
-    ("schedule.layer_decay", "None", "embeddings"),
-    ("schedule.decay", "'cosine'", "inverse_sqrt"),
-    ("model.from_config", "None", "scratch"),
-    ("augment.protected_words", "[]", "any case"),
-    ("masking.mask_patch_size", "None", "patch size"),
-])
+@pytest.mark.parametrize(
+    "key, default, word",
+    [
+        ("task", "'text-classification'", "image-classification"),
+        ("metrics", "['accuracy', 'f1_macro']", "best model"),
+        ("data.split_seed", "None", "hold-out"),
+        ("data.validation_size", "0.1", "stratified"),
+        ("schedule.layer_decay", "None", "embeddings"),
+        ("schedule.decay", "'cosine'", "inverse_sqrt"),
+        ("model.from_config", "None", "scratch"),
+        ("augment.protected_words", "[]", "any case"),
+        ("masking.mask_patch_size", "None", "patch size"),
+    ],
+)
 def test_train_help_prints_each_key_with_default_and_meaning(capsys, key, default, word):
     head, body = entry(help_text(capsys, "train"), key)
     assert head == f"{key} (default {default})"
@@ -108,11 +111,17 @@ def test_defaults_are_unchanged():
     assert model["trust_remote_code"] is False
     assert model["attn_implementation"] is None
     assert dataclasses.asdict(MaskingConfig()) == {
-        "mlm_probability": 0.15, "whole_word_mask": False, "mask_ratio": 0.6,
-        "mask_patch_size": None}
+        "mlm_probability": 0.15,
+        "whole_word_mask": False,
+        "mask_ratio": 0.6,
+        "mask_patch_size": None,
+    }
     assert dataclasses.asdict(EarlyStoppingConfig()) == {"patience": 2, "threshold": 0.0}
     assert dataclasses.asdict(BaselineConfig()) == {
-        "enabled": True, "cnn_epochs": 2, "background": None}
+        "enabled": True,
+        "cnn_epochs": 2,
+        "background": None,
+    }
     assert dataclasses.asdict(OverfittingConfig()) == {"train_sample_size": 1000, "patience": 2}
     run = RunConfig().to_dict()
     assert (run["task"], run["metrics"]) == ("text-classification", ["accuracy", "f1_macro"])

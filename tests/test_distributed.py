@@ -27,13 +27,22 @@ def bert_without_dropout(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("bert-no-dropout")
     words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
-    BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)},
-                      model_max_length=128).save_pretrained(folder)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, intermediate_size=64,
-                         max_position_embeddings=128, hidden_dropout_prob=0.0,
-                         attention_probs_dropout_prob=0.0)).save_pretrained(folder)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    BertTokenizerFast(
+        vocab={t: i for i, t in enumerate(vocab)}, model_max_length=128
+    ).save_pretrained(folder)
+    BertModel(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=128,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+        )
+    ).save_pretrained(folder)
     return folder
 
 
@@ -48,26 +57,76 @@ def runs(bert_without_dropout, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp")
     # 120 rows with 15% held out: 18 validation rows split evenly over 2 processes (an odd
     # count makes the Trainer pad one shard with a repeated example, which shifts eval_loss).
-    data = {"train": write_csv(folder / "train.csv", make_texts(40, seed=1)),
-            "test": write_csv(folder / "test.csv", make_texts(6, seed=2))}
-    config = write_text_config(folder / "tiny.yaml", bert_without_dropout, data, folder / "x",
-                               num_train_epochs=EPOCHS, ddp_backend="gloo")
-    common = ["train", "--config", str(config), "--data.max_train_samples", str(TRAIN_ROWS),
-              "--data.validation_size", "0.15",
-              "--early_stopping.patience", "null"]
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(40, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(6, seed=2)),
+    }
+    config = write_text_config(
+        folder / "tiny.yaml",
+        bert_without_dropout,
+        data,
+        folder / "x",
+        num_train_epochs=EPOCHS,
+        ddp_backend="gloo",
+    )
+    common = [
+        "train",
+        "--config",
+        str(config),
+        "--data.max_train_samples",
+        str(TRAIN_ROWS),
+        "--data.validation_size",
+        "0.15",
+        "--early_stopping.patience",
+        "null",
+    ]
     env = {**os.environ, "HF_HOME": str(folder / "hf-home")}  # no user accelerate config
     single = subprocess.run(
-        [sys.executable, "-m", "toolkit", *common, "--output_dir", str(folder / "one"),
-         "--per_device_train_batch_size", str(GLOBAL_BATCH)],
-        capture_output=True, text=True, timeout=600, env=env)
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            *common,
+            "--output_dir",
+            str(folder / "one"),
+            "--per_device_train_batch_size",
+            str(GLOBAL_BATCH),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert single.returncode == 0, single.stderr[-3000:]
     double = subprocess.run(
-        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
-         "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-         "--main_process_port", str(free_port()),
-         "-m", "toolkit", *common, "--output_dir", str(folder / "two"),
-         "--per_device_train_batch_size", str(GLOBAL_BATCH // 2)],
-        capture_output=True, text=True, timeout=600, env=env)
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(free_port()),
+            "-m",
+            "toolkit",
+            *common,
+            "--output_dir",
+            str(folder / "two"),
+            "--per_device_train_batch_size",
+            str(GLOBAL_BATCH // 2),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     return folder / "one", folder / "two", single, double
 
 
@@ -90,7 +149,7 @@ def test_loss_history_equals_one_process_with_the_same_global_batch(runs):
     one, two, _, _ = runs
     a, b = rows(one, "train"), rows(two, "train")
     assert [r["step"] for r in a] == [r["step"] for r in b] and len(a) == EPOCHS * 10
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         assert y["loss"] == pytest.approx(x["loss"], rel=1e-4, abs=1e-5), (x, y)
         assert y["learning_rate"] == pytest.approx(x["learning_rate"], rel=1e-9)
     ea, eb = rows(one, "eval"), rows(two, "eval")
@@ -128,27 +187,53 @@ def test_mixed_precision_set_twice_differently_is_refused(monkeypatch):
 
 def test_gradient_accumulation_gives_the_loss_of_the_full_batch(bert_without_dropout, tmp_path):
     """Batch 4 x 2 accumulation steps logs the same losses as batch 8 (one process)."""
-    data = {"train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
-            "test": write_csv(tmp_path / "test.csv", make_texts(6, seed=2))}
-    config = write_text_config(tmp_path / "c.yaml", bert_without_dropout, data, tmp_path / "x",
-                               num_train_epochs=1)
+    data = {
+        "train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
+        "test": write_csv(tmp_path / "test.csv", make_texts(6, seed=2)),
+    }
+    config = write_text_config(
+        tmp_path / "c.yaml", bert_without_dropout, data, tmp_path / "x", num_train_epochs=1
+    )
     results = {}
     for name, batch, accumulation in (("full", 8, 1), ("accumulated", 4, 2)):
         done = subprocess.run(
-            [sys.executable, "-m", "toolkit", "train", "--config", str(config),
-             "--data.max_train_samples", str(TRAIN_ROWS), "--output_dir", str(tmp_path / name),
-             "--per_device_train_batch_size", str(batch),
-             "--gradient_accumulation_steps", str(accumulation)],
-            capture_output=True, text=True, timeout=600)
+            [
+                sys.executable,
+                "-m",
+                "toolkit",
+                "train",
+                "--config",
+                str(config),
+                "--data.max_train_samples",
+                str(TRAIN_ROWS),
+                "--output_dir",
+                str(tmp_path / name),
+                "--per_device_train_batch_size",
+                str(batch),
+                "--gradient_accumulation_steps",
+                str(accumulation),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         results[name] = [r["loss"] for r in rows(tmp_path / name, "train")]
     assert len(results["full"]) == 10
     assert results["accumulated"] == pytest.approx(results["full"], rel=1e-4, abs=1e-5)
 
 
-@pytest.mark.parametrize("name, kind", [
-    ("single-gpu", "NO"), ("multi-gpu", "MULTI_GPU"), ("multi-node", "MULTI_GPU"),
-    ("fsdp", "FSDP"), ("deepspeed-zero2", "DEEPSPEED"), ("deepspeed-zero3", "DEEPSPEED")])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("single-gpu", "NO"),
+        ("multi-gpu", "MULTI_GPU"),
+        ("multi-node", "MULTI_GPU"),
+        ("fsdp", "FSDP"),
+        ("deepspeed-zero2", "DEEPSPEED"),
+        ("deepspeed-zero3", "DEEPSPEED"),
+    ],
+)
 def test_accelerate_configs_load_and_say_when_to_use_them(name, kind):
     from accelerate.commands.config.config_args import load_config_from_file
 

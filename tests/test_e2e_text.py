@@ -17,13 +17,27 @@ def finished_run(tiny_bert, tmp_path_factory):
     from helpers import make_texts, write_csv
 
     folder = tmp_path_factory.mktemp("e2e")
-    data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
-            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(10, seed=2)),
+    }
     run_dir = folder / "run"
     config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
-    result = subprocess.run([sys.executable, "-m", "toolkit", "train", "--config", str(config),
-                             "--early_stopping.patience", "null"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            "--config",
+            str(config),
+            "--early_stopping.patience",
+            "null",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, result
 
@@ -34,8 +48,17 @@ def history(run_dir):
 
 def test_run_directory_holds_every_artifact(finished_run):
     run_dir, _ = finished_run
-    for name in ["model.safetensors", "config.json", "tokenizer.json", "run_config.yaml",
-                 "metrics.json", "history.jsonl", "loss.png", "learning_rate.png", "README.md"]:
+    for name in [
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "run_config.yaml",
+        "metrics.json",
+        "history.jsonl",
+        "loss.png",
+        "learning_rate.png",
+        "README.md",
+    ]:
         assert (run_dir / name).is_file(), name
     assert not list(run_dir.glob("*.bin")), "only safetensors are written"
     assert not list(run_dir.glob("checkpoint-*")), "a finished run keeps no checkpoints"

@@ -21,13 +21,27 @@ def test_other_dataset_gets_its_own_loader_with_persistent_workers(tiny_bert, tm
 
     validation, sample = split(["goal match"] * 3), split(["market profit"] * 5)
     config = RunConfig()
-    config.training = {**config.training, "output_dir": str(tmp_path), "use_cpu": True,
-                       "dataloader_num_workers": 1, "dataloader_persistent_workers": True,
-                       "report_to": "none"}
+    config.training = {
+        **config.training,
+        "output_dir": str(tmp_path),
+        "use_cpu": True,
+        "dataloader_num_workers": 1,
+        "dataloader_persistent_workers": True,
+        "report_to": "none",
+    }
     config.early_stopping.patience = None
     args = build_training_arguments(config)
-    trainer = build_trainer(config.schedule, config.early_stopping, model, args, {"train": validation, "validation": validation},
-                            tokenizer, None, None, HistoryCallback(tmp_path / "h.jsonl"))
+    trainer = build_trainer(
+        config.schedule,
+        config.early_stopping,
+        model,
+        args,
+        {"train": validation, "validation": validation},
+        tokenizer,
+        None,
+        None,
+        HistoryCallback(tmp_path / "h.jsonl"),
+    )
     first = trainer.get_eval_dataloader()
     assert trainer.get_eval_dataloader() is first, "the validation loader stays cached"
     assert len(trainer.get_eval_dataloader(sample).dataset) == len(sample) == 5

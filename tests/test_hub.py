@@ -20,16 +20,26 @@ TOKEN = "hf_testtoken_4f9c2b7e1d"  # what the server accepts for user "me"
 
 def hub_env(tmp_path: Path, endpoint: str, token: str | None = TOKEN) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_ENDPOINT=endpoint, HF_HUB_DISABLE_XET="1", HF_HOME=str(tmp_path / "hf-home"),
-               HF_DATASETS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_HUB_DISABLE_XET="1",
+        HF_HOME=str(tmp_path / "hf-home"),
+        HF_DATASETS_OFFLINE="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
     if token is not None:
         env["HF_TOKEN"] = token
     return env
 
 
 def ftk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
-                          text=True, timeout=600, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,24 +58,37 @@ def run_dir(tmp_path_factory, tiny_bert) -> Path:
     config.model.name_or_path = "google-bert/bert-base-uncased"  # as a Hub-based run would say
     labels = ["business", "sport", "tech"]
     model = AutoModelForSequenceClassification.from_pretrained(
-        tiny_bert, num_labels=3, id2label=dict(enumerate(labels)),
-        label2id={n: i for i, n in enumerate(labels)})
+        tiny_bert,
+        num_labels=3,
+        id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)},
+    )
     model.save_pretrained(run)
     AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(run)
-    metrics = {"eval_loss": 0.5, "eval_accuracy": 0.8, "eval_f1_macro": 0.75,
-               "test_loss": 0.6, "test_accuracy": 0.7, "test_f1_macro": 0.65}
+    metrics = {
+        "eval_loss": 0.5,
+        "eval_accuracy": 0.8,
+        "eval_f1_macro": 0.75,
+        "test_loss": 0.6,
+        "test_accuracy": 0.7,
+        "test_f1_macro": 0.65,
+    }
     (run / "history.jsonl").write_text(json.dumps({"kind": "step", "step": 1, "lr": [0.1]}) + "\n")
     write_run_files(run, config, metrics)
-    write_model_card(run / "README.md", config, "text-classification", metrics, labels,
-                     model_name=run.name)
+    write_model_card(
+        run / "README.md", config, "text-classification", metrics, labels, model_name=run.name
+    )
     (run / "checkpoint-3").mkdir()
     (run / "checkpoint-3" / "optimizer.pt").write_bytes(b"x" * 2000)
     return run
 
 
 def uploaded_files(run: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(run)): p.read_bytes() for p in run.rglob("*")
-            if p.is_file() and "checkpoint-" not in str(p.relative_to(run))}
+    return {
+        str(p.relative_to(run)): p.read_bytes()
+        for p in run.rglob("*")
+        if p.is_file() and "checkpoint-" not in str(p.relative_to(run))
+    }
 
 
 def assert_token_nowhere(token: str, *texts: str, folders: tuple[Path, ...] = ()) -> None:
@@ -79,16 +102,30 @@ def assert_token_nowhere(token: str, *texts: str, folders: tuple[Path, ...] = ()
 
 def test_push_uploads_the_run_byte_for_byte(run_dir, tmp_path):
     with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
-        done = ftk("push", str(run_dir), "--repo-id", "me/tiny-run", "--private",
-                   env=hub_env(tmp_path, hub.url))
+        done = ftk(
+            "push",
+            str(run_dir),
+            "--repo-id",
+            "me/tiny-run",
+            "--private",
+            env=hub_env(tmp_path, hub.url),
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         repo = hub.repos["me/tiny-run"]
         calls = [(method, path.split("?")[0]) for method, path, _ in hub.requests]
 
     assert repo.private and repo.commits == 1
     assert repo.files == uploaded_files(run_dir), "every run file, byte-identical, no checkpoint"
-    assert {"model.safetensors", "config.json", "tokenizer.json", "README.md", "run_config.yaml",
-            "metrics.json", "history.jsonl", "learning_rate.png"} <= set(repo.files)
+    assert {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "README.md",
+        "run_config.yaml",
+        "metrics.json",
+        "history.jsonl",
+        "learning_rate.png",
+    } <= set(repo.files)
     # The large weights went through git-LFS (batch, PUT, verify); small files inline.
     assert ("POST", "/me/tiny-run.git/info/lfs/objects/batch") in calls
     assert sum(method == "PUT" and path.startswith("/lfs/") for method, path in calls) >= 1
@@ -134,7 +171,9 @@ def test_repo_owned_by_someone_else(run_dir, tmp_path):
         hub.repos["other/model"] = Repo(owner="other", files={"README.md": b"theirs"})
         done = ftk("push", str(run_dir), "--repo-id", "other/model", env=hub_env(tmp_path, hub.url))
         assert hub.repos["other/model"].files == {"README.md": b"theirs"}
-        denied = ftk("push", str(run_dir), "--repo-id", "someorg/new", env=hub_env(tmp_path, hub.url))
+        denied = ftk(
+            "push", str(run_dir), "--repo-id", "someorg/new", env=hub_env(tmp_path, hub.url)
+        )
     for result in (done, denied):
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert "(HTTP 403)" in result.stderr and "belongs to someone else" in result.stderr
@@ -145,20 +184,28 @@ def test_server_down(run_dir, tmp_path):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    done = ftk("push", str(run_dir), "--repo-id", "me/x",
-               env=hub_env(tmp_path, f"http://127.0.0.1:{port}"))
+    done = ftk(
+        "push", str(run_dir), "--repo-id", "me/x", env=hub_env(tmp_path, f"http://127.0.0.1:{port}")
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "Could not reach the Hub" in done.stderr and "unreachable" in done.stderr
 
 
 def test_no_token(run_dir, tmp_path):
-    done = ftk("push", str(run_dir), "--repo-id", "me/x",
-               env=hub_env(tmp_path, "http://127.0.0.1:9", token=None))
+    done = ftk(
+        "push",
+        str(run_dir),
+        "--repo-id",
+        "me/x",
+        env=hub_env(tmp_path, "http://127.0.0.1:9", token=None),
+    )
     assert done.returncode == 2 and "No Hugging Face token found" in done.stderr
 
 
 def test_push_of_a_directory_that_is_not_a_run(tmp_path):
-    done = ftk("push", str(tmp_path), "--repo-id", "me/x", env=hub_env(tmp_path, "http://127.0.0.1:9"))
+    done = ftk(
+        "push", str(tmp_path), "--repo-id", "me/x", env=hub_env(tmp_path, "http://127.0.0.1:9")
+    )
     assert done.returncode == 2 and "not a finished ftk run directory" in done.stderr
 
 
@@ -173,11 +220,20 @@ def test_config_checks(tmp_path, tiny_bert, text_data, capsys):
 
 
 def test_train_with_push_to_hub_pushes_once_at_the_end(tiny_bert, tmp_path):
-    data = {"train": write_csv(tmp_path / "train.csv", make_texts(10, seed=1)),
-            "test": write_csv(tmp_path / "test.csv", make_texts(4, seed=2))}
+    data = {
+        "train": write_csv(tmp_path / "train.csv", make_texts(10, seed=1)),
+        "test": write_csv(tmp_path / "test.csv", make_texts(4, seed=2)),
+    }
     run = tmp_path / "run"
-    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run, num_train_epochs=2,
-                               push_to_hub="true", hub_model_id="me/trained")
+    config = write_text_config(
+        tmp_path / "c.yaml",
+        tiny_bert,
+        data,
+        run,
+        num_train_epochs=2,
+        push_to_hub="true",
+        hub_model_id="me/trained",
+    )
     with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
         done = ftk("train", "--config", str(config), env=hub_env(tmp_path, hub.url))
         assert done.returncode == 0, done.stderr[-3000:]
@@ -191,8 +247,14 @@ def test_train_with_push_to_hub_pushes_once_at_the_end(tiny_bert, tmp_path):
 
 
 def test_train_with_push_to_hub_checks_the_token_before_training(tiny_bert, text_data, tmp_path):
-    config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run",
-                               push_to_hub="true", hub_model_id="me/trained")
+    config = write_text_config(
+        tmp_path / "c.yaml",
+        tiny_bert,
+        text_data,
+        tmp_path / "run",
+        push_to_hub="true",
+        hub_model_id="me/trained",
+    )
     with HubServer({TOKEN: "me"}) as hub:
         done = ftk("train", "--config", str(config), env=hub_env(tmp_path, hub.url, "hf_bad"))
     assert done.returncode == 2 and "rejected the token" in done.stderr

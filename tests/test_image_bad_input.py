@@ -13,8 +13,9 @@ SCRATCH = json.dumps({"from_config": TINY_VIT_SIZES})
 
 
 def folder_config(tmp_path, train, **extra):
-    return write_image_config(tmp_path / "c.yaml", SCRATCH, f"{{train_dir: '{train}'}}",
-                              tmp_path / "run", **extra)
+    return write_image_config(
+        tmp_path / "c.yaml", SCRATCH, f"{{train_dir: '{train}'}}", tmp_path / "run", **extra
+    )
 
 
 def test_folder_without_class_subfolders(tmp_path, capsys):
@@ -41,12 +42,17 @@ def test_missing_train_dir(tmp_path, capsys):
 
 def test_listing_with_missing_files(tmp_path, capsys):
     make_image_folder(tmp_path / "imgs", 3, seed=0)
-    rows = [("imgs/circle/0.png", "circle"), ("imgs/square/0.png", "square"),
-            ("imgs/circle/gone.png", "circle"), ("/abs/lost.jpg", "square")]
+    rows = [
+        ("imgs/circle/0.png", "circle"),
+        ("imgs/square/0.png", "square"),
+        ("imgs/circle/gone.png", "circle"),
+        ("/abs/lost.jpg", "square"),
+    ]
     with (tmp_path / "list.csv").open("w", newline="") as handle:
         csv.writer(handle).writerows([("image", "label"), *rows])
-    config = write_image_config(tmp_path / "c.yaml", SCRATCH,
-                                f"{{train_file: '{tmp_path / 'list.csv'}'}}", tmp_path / "run")
+    config = write_image_config(
+        tmp_path / "c.yaml", SCRATCH, f"{{train_file: '{tmp_path / 'list.csv'}'}}", tmp_path / "run"
+    )
     err = run_cli(["train", "--config", str(config)], capsys)
     assert "2 image file(s) that do not exist" in err
     assert "imgs/circle/gone.png" in err and "/abs/lost.jpg" in err
@@ -83,16 +89,22 @@ def test_corrupt_images_skipped_when_configured(tmp_path):
     assert sum(len(ds) for ds in data.splits.values()) == 9
 
 
-@pytest.mark.parametrize("override, words", [
-    (["--model.name_or_path", "x"], ["model.name_or_path and model.from_config"]),
-    (["--model.from_config.hidden_sise", "8"], ["hidden_sise", "hidden_size"]),
-    (["--model.from_config.model_type", "vitt"], ["'vitt'", "'vit'"]),
-    (["--augment.image", "trivialaugment"], ["augment.image", "'trivialaugment'", "valid: trivial"]),
-    (["--augment.horizontal_flip", "2"], ["augment.horizontal_flip", "[0, 1]"]),
-    (["--remove_unused_columns", "true"], ["remove_unused_columns", "image column"]),
-    (["--data.bad_images", "ignore"], ["data.bad_images", "'skip'"]),
-    (["--data.image_column", "picture"], ["'picture'", "image, label"]),
-])
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        (["--model.name_or_path", "x"], ["model.name_or_path and model.from_config"]),
+        (["--model.from_config.hidden_sise", "8"], ["hidden_sise", "hidden_size"]),
+        (["--model.from_config.model_type", "vitt"], ["'vitt'", "'vit'"]),
+        (
+            ["--augment.image", "trivialaugment"],
+            ["augment.image", "'trivialaugment'", "valid: trivial"],
+        ),
+        (["--augment.horizontal_flip", "2"], ["augment.horizontal_flip", "[0, 1]"]),
+        (["--remove_unused_columns", "true"], ["remove_unused_columns", "image column"]),
+        (["--data.bad_images", "ignore"], ["data.bad_images", "'skip'"]),
+        (["--data.image_column", "picture"], ["'picture'", "image, label"]),
+    ],
+)
 def test_bad_keys(tmp_path, capsys, override, words):
     train = make_image_folder(tmp_path / "train", 2, seed=0)
     err = run_cli(["train", "--config", str(folder_config(tmp_path, train)), *override], capsys)
@@ -102,7 +114,8 @@ def test_bad_keys(tmp_path, capsys, override, words):
 
 def test_no_model_at_all(tmp_path, capsys):
     train = make_image_folder(tmp_path / "train", 2, seed=0)
-    config = write_image_config(tmp_path / "c.yaml", "{}", f"{{train_dir: '{train}'}}",
-                                tmp_path / "run")
+    config = write_image_config(
+        tmp_path / "c.yaml", "{}", f"{{train_dir: '{train}'}}", tmp_path / "run"
+    )
     err = run_cli(["train", "--config", str(config)], capsys)
     assert "model.name_or_path" in err and "model.from_config" in err

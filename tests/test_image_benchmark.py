@@ -12,8 +12,12 @@ SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "image_augment_
 
 def test_benchmark_tiny_mode_reports_both_rates_and_their_ratio(tmp_path):
     out = tmp_path / "result.json"
-    result = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--steps", "3",
-                             "--json", str(out)], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--tiny", "--steps", "3", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "augmentation  on:" in result.stdout and "augmentation off:" in result.stdout
     recorded = json.loads(out.read_text())

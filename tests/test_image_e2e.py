@@ -21,9 +21,22 @@ SHAPES = {"circle", "square", "triangle"}
 
 
 def run_cli(config, *extra):
-    result = subprocess.run([sys.executable, "-m", "toolkit", "train", "--config", str(config),
-                             "--early_stopping.patience", "null", *extra],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            "--config",
+            str(config),
+            "--early_stopping.patience",
+            "null",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -36,9 +49,12 @@ def folder_run(tiny_vit, tmp_path_factory):
     test = make_image_folder(root / "test", 10, seed=2)
     run_dir = root / "run"
     config = write_image_config(
-        root / "tiny-vit.yaml", f"{{name_or_path: '{tiny_vit}'}}",
-        f"{{train_dir: '{train}', test_dir: '{test}'}}", run_dir,
-        augment="{image: trivial, horizontal_flip: 0.5}")
+        root / "tiny-vit.yaml",
+        f"{{name_or_path: '{tiny_vit}'}}",
+        f"{{train_dir: '{train}', test_dir: '{test}'}}",
+        run_dir,
+        augment="{image: trivial, horizontal_flip: 0.5}",
+    )
     return run_dir, run_cli(config)
 
 
@@ -46,12 +62,21 @@ def test_image_baselines_fit_in_a_side_process(folder_run, tmp_path):
     """baseline.background: true (the default on a GPU): the images cross to a spawned process."""
     run_dir, _ = folder_run
     beside = tmp_path / "beside"
-    result = run_cli(run_dir / "run_config.yaml", "--output_dir", str(beside), "--overwrite",
-                     "--baseline.background", "true", "--num_train_epochs", "1")
+    result = run_cli(
+        run_dir / "run_config.yaml",
+        "--output_dir",
+        str(beside),
+        "--overwrite",
+        "--baseline.background",
+        "true",
+        "--num_train_epochs",
+        "1",
+    )
     assert "Baselines: fitting the cheap models in a side process" in result.stdout
     baselines = json.loads((beside / "baseline.json").read_text())
-    assert [b["name"] for b in baselines["baselines"]] == \
-        [b["name"] for b in json.loads((run_dir / "baseline.json").read_text())["baselines"]]
+    assert [b["name"] for b in baselines["baselines"]] == [
+        b["name"] for b in json.loads((run_dir / "baseline.json").read_text())["baselines"]
+    ]
     assert all(0 <= b["test"]["accuracy"] <= 1 for b in baselines["baselines"])
     assert json.loads((beside / "metrics.json").read_text())["verdict"] is not None
 
@@ -62,9 +87,17 @@ def history(run_dir):
 
 def test_run_directory_holds_every_artifact(folder_run):
     run_dir, _ = folder_run
-    for name in ["model.safetensors", "config.json", "preprocessor_config.json",
-                 "run_config.yaml", "metrics.json", "history.jsonl", "loss.png",
-                 "learning_rate.png", "README.md"]:
+    for name in [
+        "model.safetensors",
+        "config.json",
+        "preprocessor_config.json",
+        "run_config.yaml",
+        "metrics.json",
+        "history.jsonl",
+        "loss.png",
+        "learning_rate.png",
+        "README.md",
+    ]:
         assert (run_dir / name).is_file(), name
     assert not list(run_dir.glob("*.bin")) and not list(run_dir.glob("checkpoint-*"))
     card = (run_dir / "README.md").read_text()
@@ -113,10 +146,13 @@ def test_listing_from_config_and_skipped_corrupt_image(tmp_path):
         csv.writer(handle).writerows([("file", "shape"), *rows])
     sizes = {**TINY_VIT_SIZES, "num_channels": 1}  # grayscale model: RGB images are converted
     config = write_image_config(
-        tmp_path / "scratch.yaml", json.dumps({"from_config": sizes}),
+        tmp_path / "scratch.yaml",
+        json.dumps({"from_config": sizes}),
         f"{{train_file: '{tmp_path / 'listing.csv'}', image_column: file, "
         f"label_column: shape, bad_images: skip, test_size: 0.25}}",
-        tmp_path / "run", num_train_epochs=1)
+        tmp_path / "run",
+        num_train_epochs=1,
+    )
     result = run_cli(config)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["skipped_images"] == 1

@@ -13,8 +13,18 @@ def test_reads_real_idx_files():
     splits = builtin.load_builtin_dataset("fashion-mnist")
     assert {name: len(ds) for name, ds in splits.items()} == {"train": 60000, "test": 10000}
     names = splits["train"].features["label"].names
-    assert names == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                     "Sneaker", "Bag", "Ankle boot"]
+    assert names == [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]
     first = splits["train"][0]
     assert first["image"].size == (28, 28) and first["image"].mode == "L"
     raw = builtin.read_idx(builtin.FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz")

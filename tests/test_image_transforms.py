@@ -21,19 +21,21 @@ from toolkit.tasks import image_classification as task
 def shapes_dataset(n: int = 6) -> datasets.DatasetDict:
     rng = random.Random(0)
     images = [draw_shape(s, 24, rng) for s in ["circle", "square", "triangle"] * (n // 3)]
-    features = datasets.Features({"image": datasets.Image(),
-                                  "label": datasets.ClassLabel(names=["c", "s", "t"])})
-    ds = datasets.Dataset.from_dict({"image": images, "label": [0, 1, 2] * (n // 3),
-                                     "extra": ["x"] * n},
-                                    features=datasets.Features({**features,
-                                                                "extra": datasets.Value("string")}))
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=["c", "s", "t"])}
+    )
+    ds = datasets.Dataset.from_dict(
+        {"image": images, "label": [0, 1, 2] * (n // 3), "extra": ["x"] * n},
+        features=datasets.Features({**features, "extra": datasets.Value("string")}),
+    )
     return datasets.DatasetDict({"train": ds, "validation": ds})
 
 
 def scratch_config(tmp_path, augment: str, channels: int = 3):
     sizes = {**TINY_VIT_SIZES, "num_channels": channels}
     (tmp_path / "c.yaml").write_text(
-        f"task: image-classification\nmodel: {{from_config: {sizes}}}\naugment: {augment}\n")
+        f"task: image-classification\nmodel: {{from_config: {sizes}}}\naugment: {augment}\n"
+    )
     return load_config(tmp_path / "c.yaml")
 
 
@@ -47,10 +49,10 @@ def test_train_differs_between_passes_eval_is_identical(tmp_path):
     torch.manual_seed(0)
     first = [splits["train"][i]["pixel_values"] for i in range(6)]
     second = [splits["train"][i]["pixel_values"] for i in range(6)]
-    assert sum(not torch.equal(a, b) for a, b in zip(first, second)) >= 5
+    assert sum(not torch.equal(a, b) for a, b in zip(first, second, strict=False)) >= 5
     eval_a = [splits["validation"][i]["pixel_values"] for i in range(6)]
     eval_b = [splits["validation"][i]["pixel_values"] for i in range(6)]
-    assert all(torch.equal(a, b) for a, b in zip(eval_a, eval_b))
+    assert all(torch.equal(a, b) for a, b in zip(eval_a, eval_b, strict=False))
     assert eval_a[0].shape == first[0].shape == (3, 16, 16)
 
 
@@ -59,8 +61,9 @@ def test_eval_view_is_resize_and_normalize_of_the_processor(tmp_path):
     row = splits["validation"][0]
     assert set(row) == {"pixel_values", "labels"}, "unused columns are dropped, labels renamed"
     image = shapes_dataset()["validation"][0]["image"].resize((16, 16), resample=2)
-    expected = (torch.tensor(list(image.getdata()), dtype=torch.float32).T.reshape(3, 16, 16)
-                / 255 - 0.5) / 0.5
+    expected = (
+        torch.tensor(list(image.getdata()), dtype=torch.float32).T.reshape(3, 16, 16) / 255 - 0.5
+    ) / 0.5
     assert torch.allclose(row["pixel_values"], expected, atol=0.05)
 
 
@@ -72,8 +75,14 @@ def test_grayscale_model_gets_one_channel(tmp_path):
     assert batch["labels"].tolist() == [0, 1, 2, 0]
 
 
-@pytest.mark.parametrize("augment", [AugmentConfig(image="autoaugment", random_erasing=1.0),
-                                     AugmentConfig(image=True), AugmentConfig(image="none")])
+@pytest.mark.parametrize(
+    "augment",
+    [
+        AugmentConfig(image="autoaugment", random_erasing=1.0),
+        AugmentConfig(image=True),
+        AugmentConfig(image="none"),
+    ],
+)
 def test_each_policy_keeps_shape_and_range(augment):
     geometry = Geometry(resize=(20, 20), crop=(16, 16), mean=[0.5] * 3, std=[0.5] * 3, channels=3)
     out = train_transform(geometry, augment)(draw_shape("square", 24, random.Random(1)))
@@ -109,15 +118,19 @@ def test_lean_trivial_augment_equals_torchvision_for_the_same_seed(mode, size):
     """The toolkit's TrivialAugmentWide only skips torchvision's generic dispatch: for the same
     torch seed every one of 300 images (all 14 operations drawn) comes out pixel-identical."""
     rng = random.Random(3)
-    images = [draw_shape(rng.choice(["circle", "square", "triangle"]), size, rng).convert(mode)
-              for _ in range(300)]
+    images = [
+        draw_shape(rng.choice(["circle", "square", "triangle"]), size, rng).convert(mode)
+        for _ in range(300)
+    ]
     fill = [0] * len(mode)
     torch.manual_seed(7)
     reference = [np.asarray(v2.TrivialAugmentWide(fill=fill)(im)) for im in images]
     torch.manual_seed(7)
     lean = [np.asarray(LeanTrivialAugment(fill=fill)(im)) for im in images]
-    assert all(np.array_equal(a, b) for a, b in zip(reference, lean))
-    changed = sum(not np.array_equal(a, np.asarray(im)) for a, im in zip(lean, images))
+    assert all(np.array_equal(a, b) for a, b in zip(reference, lean, strict=False))
+    changed = sum(
+        not np.array_equal(a, np.asarray(im)) for a, im in zip(lean, images, strict=False)
+    )
     assert changed > 200  # it did augment (Identity and no-op draws leave some unchanged)
 
 
@@ -132,6 +145,7 @@ def test_lean_trivial_augment_still_takes_tensors():
 def test_normalized_tensor_equals_torchvision_chain():
     image = draw_shape("circle", 24, random.Random(2))
     mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-    chain = v2.Compose([v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True),
-                        v2.Normalize(mean=mean, std=std)])
+    chain = v2.Compose(
+        [v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean=mean, std=std)]
+    )
     assert torch.allclose(ToNormalizedTensor(mean, std)(image), chain(image), atol=1e-6)

@@ -15,8 +15,13 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tree, capture_output=True,
-                          text=True, env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_the_tree_keeps_the_layer_contract():
@@ -27,27 +32,31 @@ def test_the_tree_keeps_the_layer_contract():
 
 def test_an_upward_import_breaks_the_contract(tmp_path):
     """core/ importing commands/ (the top stage) must fail `make lint`."""
-    shutil.copytree(ROOT / "toolkit", tmp_path / "toolkit",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "toolkit", tmp_path / "toolkit", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     log = tmp_path / "toolkit" / "core" / "log.py"
     log.write_text(log.read_text() + "\nimport toolkit.commands.train  # upward\n")
     result = lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "BROKEN" in result.stdout and "toolkit.core.log -> toolkit.commands.train" in \
-        result.stdout, result.stdout
+    assert (
+        "BROKEN" in result.stdout and "toolkit.core.log -> toolkit.commands.train" in result.stdout
+    ), result.stdout
 
 
 def test_sibling_stages_do_not_import_each_other(tmp_path):
     """data, model, metrics and augment are independent: data/ importing model/ fails."""
-    shutil.copytree(ROOT / "toolkit", tmp_path / "toolkit",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "toolkit", tmp_path / "toolkit", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     splits = tmp_path / "toolkit" / "data" / "splits.py"
     splits.write_text(splits.read_text() + "\nimport toolkit.model.packaged  # sideways\n")
     result = lint_imports(tmp_path)
-    assert result.returncode != 0 and "toolkit.data.splits -> toolkit.model.packaged" in \
-        result.stdout, result.stdout
+    assert (
+        result.returncode != 0 and "toolkit.data.splits -> toolkit.model.packaged" in result.stdout
+    ), result.stdout
 
 
 def function_level_toolkit_imports(path: Path) -> list[str]:
@@ -57,8 +66,13 @@ def function_level_toolkit_imports(path: Path) -> list[str]:
         if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for node in ast.walk(func):
-            names = [node.module] if isinstance(node, ast.ImportFrom) else \
-                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names = (
+                [node.module]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
             if any(name and name.split(".")[0] == "toolkit" for name in names):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} in {func.name}")
     return found
@@ -77,9 +91,12 @@ LAZY_FOR_A_HEAVY_PACKAGE = {
 
 
 def test_no_toolkit_import_inside_a_function():
-    found = [hit for path in sorted((ROOT / "toolkit").rglob("*.py"))
-             if str(path.relative_to(ROOT)) not in LAZY_FOR_A_HEAVY_PACKAGE
-             for hit in function_level_toolkit_imports(path)]
+    found = [
+        hit
+        for path in sorted((ROOT / "toolkit").rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in LAZY_FOR_A_HEAVY_PACKAGE
+        for hit in function_level_toolkit_imports(path)
+    ]
     assert found == []
 
 
@@ -109,8 +126,9 @@ def test_no_import_cycle():
 
     def visit(module: str, stack: list[str]) -> None:
         if module in stack:
-            raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(module):],
-                                                                  module]))
+            raise AssertionError(
+                "import cycle: " + " -> ".join([*stack[stack.index(module) :], module])
+            )
         if module in done:
             return
         for imported in sorted(graph[module]):

@@ -28,10 +28,17 @@ def test_attention_kernel_of_a_checkpoint(tiny_bert, tmp_path, attention, expect
 @pytest.mark.parametrize("task", [image_classification, masked_image_modeling])
 def test_attention_kernel_of_a_model_from_sizes(tmp_path, task):
     sizes = {**TINY_VIT_SIZES, "encoder_stride": TINY_VIT_SIZES["patch_size"]}
-    config = recipe(tmp_path, task.__name__.rsplit(".", 1)[1].replace("_", "-"),
-                    f"from_config: {json.dumps(sizes)}", "eager")
-    model = task.load_model(config, ["a", "b"]) if task is image_classification \
+    config = recipe(
+        tmp_path,
+        task.__name__.rsplit(".", 1)[1].replace("_", "-"),
+        f"from_config: {json.dumps(sizes)}",
+        "eager",
+    )
+    model = (
+        task.load_model(config, ["a", "b"])
+        if task is image_classification
         else task.load_model(config)
+    )
     assert model.config._attn_implementation == "eager"
 
 
@@ -42,11 +49,14 @@ def test_unknown_attention_kernel_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("task", ["image-classification", "masked-image-modeling"])
-@pytest.mark.parametrize("sizes,named", [
-    ({"model_type": "vitt", "image_size": 16}, ["model_type 'vitt'", "vit"]),
-    ({"model_type": "vit", "hiden_size": 32}, ["hiden_size", "hidden_size"]),
-    ({"image_size": 16}, ["needs a model_type"]),  # caught as the config loads
-])
+@pytest.mark.parametrize(
+    "sizes,named",
+    [
+        ({"model_type": "vitt", "image_size": 16}, ["model_type 'vitt'", "vit"]),
+        ({"model_type": "vit", "hiden_size": 32}, ["hiden_size", "hidden_size"]),
+        ({"image_size": 16}, ["needs a model_type"]),  # caught as the config loads
+    ],
+)
 def test_model_from_sizes_with_a_bad_key(tmp_path, task, sizes, named):
     """A typo in model.from_config is named (with the likely intended key), never ignored."""
     from toolkit.tasks import get_task

@@ -45,14 +45,29 @@ def test_a_streak_must_be_consecutive():
 
 ROWS = [
     {"kind": "eval", "step": 10, "epoch": 1.0, "eval_loss": 0.9, "eval_accuracy": 0.70},
-    {"kind": "train_sample", "step": 10, "epoch": 1.0, "train_sample_loss": 0.8,
-     "train_sample_accuracy": 0.75},
+    {
+        "kind": "train_sample",
+        "step": 10,
+        "epoch": 1.0,
+        "train_sample_loss": 0.8,
+        "train_sample_accuracy": 0.75,
+    },
     {"kind": "eval", "step": 20, "epoch": 2.0, "eval_loss": 0.6, "eval_accuracy": 0.85},
-    {"kind": "train_sample", "step": 20, "epoch": 2.0, "train_sample_loss": 0.3,
-     "train_sample_accuracy": 0.97},
+    {
+        "kind": "train_sample",
+        "step": 20,
+        "epoch": 2.0,
+        "train_sample_loss": 0.3,
+        "train_sample_accuracy": 0.97,
+    },
     {"kind": "eval", "step": 30, "epoch": 3.0, "eval_loss": 0.7, "eval_accuracy": 0.85},
-    {"kind": "train_sample", "step": 30, "epoch": 3.0, "train_sample_loss": 0.1,
-     "train_sample_accuracy": 1.0},
+    {
+        "kind": "train_sample",
+        "step": 30,
+        "epoch": 3.0,
+        "train_sample_loss": 0.1,
+        "train_sample_accuracy": 1.0,
+    },
 ]
 
 
@@ -77,21 +92,44 @@ def test_training_sample_is_fixed_and_capped():
 def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
     """Labels that carry no signal, 24 examples, many epochs, high LR, no weight decay: the
     model memorises the training set, so validation loss climbs while training loss falls."""
+
     def random_labels(rows, seed):
         rng = random.Random(seed)
         return [(text, rng.choice(["sport", "business", "tech"])) for text, _ in rows]
 
-    data = {"train": write_csv(tmp_path / "train.csv", random_labels(make_texts(8, 1), 1)),
-            "test": write_csv(tmp_path / "test.csv", random_labels(make_texts(10, 2), 2))}
+    data = {
+        "train": write_csv(tmp_path / "train.csv", random_labels(make_texts(8, 1), 1)),
+        "test": write_csv(tmp_path / "test.csv", random_labels(make_texts(10, 2), 2)),
+    }
     validation = write_csv(tmp_path / "validation.csv", random_labels(make_texts(10, 3), 3))
-    config = write_text_config(tmp_path / "overfit.yaml", tiny_bert, data, tmp_path / "run",
-                               weight_decay="0.0")
+    config = write_text_config(
+        tmp_path / "overfit.yaml", tiny_bert, data, tmp_path / "run", weight_decay="0.0"
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "toolkit", "train", "--config", str(config),
-         "--data.validation_file", str(validation), "--num_train_epochs", "25",
-         "--learning_rate", "3e-3", "--early_stopping.patience", "null",
-         "--baseline.enabled", "false", "--logging_steps", "3"],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            "--config",
+            str(config),
+            "--data.validation_file",
+            str(validation),
+            "--num_train_epochs",
+            "25",
+            "--learning_rate",
+            "3e-3",
+            "--early_stopping.patience",
+            "null",
+            "--baseline.enabled",
+            "false",
+            "--logging_steps",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "WARNING: Overfitting: validation loss rose for 2 evaluations" in result.stderr
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

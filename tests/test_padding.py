@@ -14,16 +14,28 @@ from toolkit.tasks import text_classification as task
 
 
 def prepared_train(tiny_bert, text_data, tmp_path, *overrides: str):
-    config = load_config(None, ["--model.name_or_path", str(tiny_bert), "--data.train_file",
-                                str(text_data["train"]), "--data.max_length", "24",
-                                "--output_dir", str(tmp_path / "run"), *overrides])
+    config = load_config(
+        None,
+        [
+            "--model.name_or_path",
+            str(tiny_bert),
+            "--data.train_file",
+            str(text_data["train"]),
+            "--data.max_length",
+            "24",
+            "--output_dir",
+            str(tmp_path / "run"),
+            *overrides,
+        ],
+    )
     data = load_data(config.data, task.input_columns(config), seed=0)
     tokenizer = task.load_processor(config)
     return task.prepare(data.splits, tokenizer, config)["train"], tokenizer, config
 
 
 def test_default_keeps_each_text_at_its_own_length_and_batches_pad_to_the_longest(
-        tiny_bert, text_data, tmp_path):
+    tiny_bert, text_data, tmp_path
+):
     train, tokenizer, config = prepared_train(tiny_bert, text_data, tmp_path)
     lengths = [len(ids) for ids in train["input_ids"]]
     assert len(set(lengths)) > 3 and max(lengths) < 24  # make_texts: 5 to 16 words
@@ -33,9 +45,11 @@ def test_default_keeps_each_text_at_its_own_length_and_batches_pad_to_the_longes
 
 
 def test_pad_to_max_length_makes_every_example_and_batch_max_length_long(
-        tiny_bert, text_data, tmp_path):
-    train, tokenizer, config = prepared_train(tiny_bert, text_data, tmp_path,
-                                      "--data.pad_to_max_length", "true")
+    tiny_bert, text_data, tmp_path
+):
+    train, tokenizer, config = prepared_train(
+        tiny_bert, text_data, tmp_path, "--data.pad_to_max_length", "true"
+    )
     assert {len(ids) for ids in train["input_ids"]} == {24}
     first = train[0]
     real = sum(first["attention_mask"])
@@ -50,8 +64,19 @@ def test_transformers_4_group_by_length_key_names_its_replacement():
 
 
 def test_cli_rejects_a_non_boolean_pad_to_max_length(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "toolkit", "train", "--data.pad_to_max_length",
-                             "sometimes", "--output_dir", str(tmp_path / "r")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            "--data.pad_to_max_length",
+            "sometimes",
+            "--output_dir",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2, result.stderr
     assert "pad_to_max_length" in result.stderr and "Traceback" not in result.stderr

@@ -17,18 +17,20 @@ LABELS = ["business", "sport", "tech"]
 
 
 def ftk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
 def text_run(tiny_bert, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("predict")
-    data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
-            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(10, seed=2)),
+    }
     run_dir = folder / "run"
-    config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir,
-                               num_train_epochs=3)
+    config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir, num_train_epochs=3)
     done = ftk("train", "--config", str(config))
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir
@@ -42,14 +44,28 @@ def image_run(tmp_path_factory) -> Path:
 
     torch.manual_seed(0)
     run_dir = tmp_path_factory.mktemp("image-run")
-    config = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2,
-                       num_attention_heads=2, intermediate_size=64, num_labels=2,
-                       id2label={0: "cat", 1: "dog"}, label2id={"cat": 0, "dog": 1})
+    config = ViTConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=2,
+        id2label={0: "cat", 1: "dog"},
+        label2id={"cat": 0, "dog": 1},
+    )
     ViTForImageClassification(config).save_pretrained(run_dir)
     ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(run_dir)
-    (run_dir / "run_config.yaml").write_text(yaml.safe_dump(
-        {"task": "image-classification", "metrics": ["accuracy", "f1_macro"],
-         "data": {"label_column": "label"}}))
+    (run_dir / "run_config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "task": "image-classification",
+                "metrics": ["accuracy", "f1_macro"],
+                "data": {"label_column": "label"},
+            }
+        )
+    )
     return run_dir
 
 
@@ -79,14 +95,30 @@ def read_csv(path: Path) -> list[dict]:
 def test_predict_table_writes_every_row_with_topk_labels(text_run, tmp_path):
     test_csv = text_run.parent / "test.csv"
     out = tmp_path / "preds.csv"
-    done = ftk("predict", str(text_run), "--input", str(test_csv), "--output", str(out),
-               "--top-k", "2", "--batch-size", "7")
+    done = ftk(
+        "predict",
+        str(text_run),
+        "--input",
+        str(test_csv),
+        "--output",
+        str(out),
+        "--top-k",
+        "2",
+        "--batch-size",
+        "7",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Predicting" in done.stderr, "a progress bar"
     rows, source = read_csv(out), read_csv(test_csv)
     assert len(rows) == len(source) == 30
-    assert list(rows[0]) == ["text", "label", "pred_label", "pred_score", "pred_label_2",
-                             "pred_score_2"]
+    assert list(rows[0]) == [
+        "text",
+        "label",
+        "pred_label",
+        "pred_score",
+        "pred_label_2",
+        "pred_score_2",
+    ]
     assert [r["text"] for r in rows] == [r["text"] for r in source], "input order kept"
     for row in rows:
         assert row["pred_label"] in LABELS and row["pred_label_2"] in LABELS
@@ -105,11 +137,12 @@ def test_predict_scores_match_transformers_pipeline(text_run, tmp_path):
     rows = predict(text_run, input_path=source, output=out, top_k=3)
     assert [json.loads(line) for line in out.read_text().splitlines()] == rows
     classifier = pipeline("text-classification", model=str(text_run), device="cpu", top_k=None)
-    for row, expected in zip(rows, classifier(texts)):
+    for row, expected in zip(rows, classifier(texts), strict=False):
         ranked = [(row[f"pred_label{s}"], row[f"pred_score{s}"]) for s in ("", "_2", "_3")]
         assert [label for label, _ in ranked] == [e["label"] for e in expected]
-        assert [score for _, score in ranked] == pytest.approx([e["score"] for e in expected],
-                                                               abs=1e-5)
+        assert [score for _, score in ranked] == pytest.approx(
+            [e["score"] for e in expected], abs=1e-5
+        )
 
 
 def test_predict_one_text(text_run):
@@ -139,14 +172,23 @@ def test_predict_table_without_text_column_lists_columns(text_run, tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no column 'text'" in done.stderr and "body, id" in done.stderr
     assert "--text-column" in done.stderr
-    ok = ftk("predict", str(text_run), "--input", str(bad), "--text-column", "body",
-             "--output", str(tmp_path / "p.csv"))
+    ok = ftk(
+        "predict",
+        str(text_run),
+        "--input",
+        str(bad),
+        "--text-column",
+        "body",
+        "--output",
+        str(tmp_path / "p.csv"),
+    )
     assert ok.returncode == 0, ok.stderr[-2000:]
 
 
 def test_evaluate_unknown_labels_are_listed(text_run, tmp_path):
-    bad = write_csv(tmp_path / "bad.csv", [("goal match", "sport"), ("x", "weather"),
-                                           ("y", "politics")])
+    bad = write_csv(
+        tmp_path / "bad.csv", [("goal match", "sport"), ("x", "weather"), ("y", "politics")]
+    )
     done = ftk("evaluate", str(text_run), "--data", str(bad))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "'politics', 'weather'" in done.stderr and "business, sport, tech" in done.stderr
@@ -188,10 +230,11 @@ def test_predict_image_folder(image_run, images, tmp_path):
     # Same probabilities as running the saved model by hand on each image alone.
     model = ViTForImageClassification.from_pretrained(image_run).eval()
     processor = ViTImageProcessor.from_pretrained(image_run)
-    for row, path in zip(rows, paths):
+    for row, path in zip(rows, paths, strict=False):
         with torch.no_grad():
-            logits = model(**processor(Image.open(path).convert("RGB"),
-                                       return_tensors="pt")).logits[0]
+            logits = model(
+                **processor(Image.open(path).convert("RGB"), return_tensors="pt")
+            ).logits[0]
         probs = torch.softmax(logits, -1)
         assert row["pred_score"] == pytest.approx(float(probs.max()), abs=1e-5)
         assert row["pred_label"] == model.config.id2label[int(probs.argmax())]
@@ -211,7 +254,9 @@ def test_evaluate_image_folder(image_run, images):
     predicted = [r["pred_label"] for r in predict(image_run, input_path=images)]
     truth = [Path(r).parent.name for r in sorted(map(str, images.rglob("*.png")))]
     assert results["examples"] == 6
-    assert results["accuracy"] == pytest.approx(np.mean([p == t for p, t in zip(predicted, truth)]))
+    assert results["accuracy"] == pytest.approx(
+        np.mean([p == t for p, t in zip(predicted, truth, strict=False)])
+    )
     assert set(results["per_class"]) == {"cat", "dog"}
 
 
@@ -222,8 +267,9 @@ def test_unreadable_images_are_listed(image_run, images, tmp_path):
     shutil.copytree(images, folder)
     (folder / "cat" / "broken.png").write_bytes(b"not a png")
     (folder / "dog" / "empty.jpg").write_bytes(b"")
-    done = ftk("predict", str(image_run), "--input", str(folder), "--output",
-               str(tmp_path / "p.csv"))
+    done = ftk(
+        "predict", str(image_run), "--input", str(folder), "--output", str(tmp_path / "p.csv")
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "2 image file(s) could not be read" in done.stderr
     assert "cat/broken.png" in done.stderr and "dog/empty.jpg" in done.stderr

@@ -28,8 +28,9 @@ from toolkit.config.load import load_config
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
-                            text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -50,20 +51,36 @@ def encoder_tensors(state: dict, prefix: str) -> dict:
 def chain(tiny_bert, tmp_path_factory):
     """`ftk train --pretrain` run twice: the second run must reuse the first pre-training."""
     folder = tmp_path_factory.mktemp("chain")
-    corpus = write_csv(folder / "corpus.csv",
-                       [(REPEATED_SENTENCES[i % 3],) for i in range(90)], header=("text",))
+    corpus = write_csv(
+        folder / "corpus.csv", [(REPEATED_SENTENCES[i % 3],) for i in range(90)], header=("text",)
+    )
     pretrain = write_mlm_config(folder / "mlm.yaml", tiny_bert, corpus, folder / "pretrained")
-    data = {"train": write_csv(folder / "train.csv", make_texts(20, seed=1)),
-            "test": write_csv(folder / "test.csv", make_texts(5, seed=2))}
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(20, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(5, seed=2)),
+    }
     finetune = write_text_config(folder / "cls.yaml", tiny_bert, data, folder / "run1")
-    common = ["--pretrain", str(pretrain), "--num_train_epochs", "1",
-              "--early_stopping.patience", "null"]
+    common = [
+        "--pretrain",
+        str(pretrain),
+        "--num_train_epochs",
+        "1",
+        "--early_stopping.patience",
+        "null",
+    ]
     first = cli("train", "--config", str(finetune), *common)
     files = sorted((folder / "pretrained").iterdir())
     stamps = {f.name: f.stat().st_mtime_ns for f in files}
     second = cli("train", "--config", str(finetune), *common, "--output_dir", str(folder / "run2"))
-    return {"folder": folder, "pretrained": folder / "pretrained", "first": first,
-            "second": second, "stamps": stamps, "finetune": finetune, "data": data}
+    return {
+        "folder": folder,
+        "pretrained": folder / "pretrained",
+        "first": first,
+        "second": second,
+        "stamps": stamps,
+        "finetune": finetune,
+        "data": data,
+    }
 
 
 def test_chain_pretrains_then_finetunes(chain):
@@ -86,8 +103,17 @@ def test_chain_rerun_reuses_finished_pretraining(chain):
 
 def test_pretraining_run_directory(chain):
     run_dir = chain["pretrained"]
-    for name in ["model.safetensors", "config.json", "tokenizer.json", "run_config.yaml",
-                 "metrics.json", "history.jsonl", "loss.png", "learning_rate.png", "README.md"]:
+    for name in [
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "run_config.yaml",
+        "metrics.json",
+        "history.jsonl",
+        "loss.png",
+        "learning_rate.png",
+        "README.md",
+    ]:
         assert (run_dir / name).is_file(), name
     assert not list(run_dir.glob("checkpoint-*"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -111,8 +137,9 @@ def test_mlm_loss_falls_on_repetitive_corpus(chain):
     assert metrics["eval_loss"] == pytest.approx(min(evals), rel=1e-4)
 
 
-def test_pretrain_saves_the_model_on_every_process(tiny_bert, repetitive_corpus, tmp_path,
-                                                   monkeypatch):
+def test_pretrain_saves_the_model_on_every_process(
+    tiny_bert, repetitive_corpus, tmp_path, monkeypatch
+):
     """FSDP and DeepSpeed gather the weights inside save_model, so every process must enter it
     (pretrain used to call it on the main process only, and hang or save a shard). Here the
     Trainer answers as a non-main process would; the main-process-only writing still happens,
@@ -130,8 +157,9 @@ def test_pretrain_saves_the_model_on_every_process(tiny_bert, repetitive_corpus,
 
     monkeypatch.setattr(ToolkitTrainer, "save_model", recording_save)
     monkeypatch.setattr(ToolkitTrainer, "is_world_process_zero", lambda self: False)
-    recipe = write_mlm_config(tmp_path / "mlm.yaml", tiny_bert, repetitive_corpus,
-                              tmp_path / "out", num_train_epochs=1)
+    recipe = write_mlm_config(
+        tmp_path / "mlm.yaml", tiny_bert, repetitive_corpus, tmp_path / "out", num_train_epochs=1
+    )
     run_dir = pretrain(load_config(recipe))
     assert entered == [False], "save_model must run on a non-main process too"
     assert (run_dir / "model.safetensors").is_file() and (run_dir / "README.md").is_file()
@@ -142,8 +170,9 @@ def test_mlm_head_is_new_and_encoder_is_the_checkpoints(tiny_bert, tmp_path):
     tensors arrive unchanged."""
     from toolkit.tasks import masked_lm
 
-    config = load_config(write_mlm_config(tmp_path / "c.yaml", tiny_bert, tmp_path / "x.csv",
-                                          tmp_path / "out"))
+    config = load_config(
+        write_mlm_config(tmp_path / "c.yaml", tiny_bert, tmp_path / "x.csv", tmp_path / "out")
+    )
     model = masked_lm.load_model(config)
     saved = load_file(str(tiny_bert / "model.safetensors"))
     encoder = model.bert.state_dict()
@@ -166,12 +195,21 @@ def test_finetuning_starts_from_every_pretrained_encoder_tensor(chain):
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             seen.update({k: v.detach().clone() for k, v in model.state_dict().items()})
 
-    config = load_config(chain["finetune"], [
-        "--model.name_or_path", str(chain["pretrained"]), "--max_steps", "1",
-        "--output_dir", str(chain["folder"] / "probe"), "--early_stopping.patience", "null"])
+    config = load_config(
+        chain["finetune"],
+        [
+            "--model.name_or_path",
+            str(chain["pretrained"]),
+            "--max_steps",
+            "1",
+            "--output_dir",
+            str(chain["folder"] / "probe"),
+            "--early_stopping.patience",
+            "null",
+        ],
+    )
     train(config, callbacks=[AtStart()])
-    pretrained = encoder_tensors(load_file(str(chain["pretrained"] / "model.safetensors")),
-                                 "bert.")
+    pretrained = encoder_tensors(load_file(str(chain["pretrained"] / "model.safetensors")), "bert.")
     assert len(pretrained) > 30
     for key, tensor in pretrained.items():
         assert torch.equal(seen[key], tensor), key
@@ -194,8 +232,14 @@ def test_mim_loss_falls_on_pattern_images(mim_run):
     losses = [r["loss"] for r in history(mim_run["out"], "train")]
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
     assert last < 0.6 * first, (first, last)
-    for name in ["model.safetensors", "preprocessor_config.json", "run_config.yaml",
-                 "metrics.json", "loss.png", "README.md"]:
+    for name in [
+        "model.safetensors",
+        "preprocessor_config.json",
+        "run_config.yaml",
+        "metrics.json",
+        "loss.png",
+        "README.md",
+    ]:
         assert (mim_run["out"] / name).is_file(), name
     assert "Unlabelled data: train 108, validation 12" in mim_run["result"].stdout
 
@@ -207,7 +251,8 @@ def test_mim_output_transfers_to_an_image_classifier(mim_run):
     from toolkit.model.transfer import check_encoder_loaded
 
     model, info = ViTForImageClassification.from_pretrained(
-        mim_run["out"], num_labels=3, output_loading_info=True)
+        mim_run["out"], num_labels=3, output_loading_info=True
+    )
     check_encoder_loaded(model, info, str(mim_run["out"]))  # raises on a missing encoder key
     assert set(info["missing_keys"]) == {"classifier.weight", "classifier.bias"}
     mim = ViTForMaskedImageModeling.from_pretrained(mim_run["out"])
@@ -223,9 +268,10 @@ def test_mim_from_a_checkpoint_continues_from_its_weights(mim_run, tmp_path):
 
     from toolkit.tasks import masked_image_modeling
 
-    config = load_config(write_mim_config(tmp_path / "c.yaml", mim_run["images"], tmp_path / "o"),
-                         ["--model.from_config", "null", "--model.name_or_path",
-                          str(mim_run["out"])])
+    config = load_config(
+        write_mim_config(tmp_path / "c.yaml", mim_run["images"], tmp_path / "o"),
+        ["--model.from_config", "null", "--model.name_or_path", str(mim_run["out"])],
+    )
     model = masked_image_modeling.load_model(config)
     saved = ViTForMaskedImageModeling.from_pretrained(mim_run["out"])
     for key, tensor in saved.state_dict().items():
@@ -252,16 +298,19 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     from toolkit.config.schema import ScheduleConfig
     from toolkit.training.trainer import ToolkitTrainer
 
-    config = ViTConfig(**{k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"},
-                       encoder_stride=4)
+    config = ViTConfig(
+        **{k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"}, encoder_stride=4
+    )
     torch.manual_seed(0)
     best = ViTForMaskedImageModeling(config)
     best.save_pretrained(tmp_path / "checkpoint-1")
     torch.manual_seed(1)
     model = ViTForMaskedImageModeling(config)
-    trainer = ToolkitTrainer(model=model, args=TrainingArguments(str(tmp_path / "o"),
-                                                                 use_cpu=True, report_to="none"),
-                             schedule=ScheduleConfig())
+    trainer = ToolkitTrainer(
+        model=model,
+        args=TrainingArguments(str(tmp_path / "o"), use_cpu=True, report_to="none"),
+        schedule=ScheduleConfig(),
+    )
     trainer.state.best_model_checkpoint = str(tmp_path / "checkpoint-1")
     trainer._load_best_model()
     for key, tensor in best.state_dict().items():
@@ -286,9 +335,15 @@ def test_unlabelled_image_source_without_image_column(tmp_path, capsys):
     assert "no column 'image'" in err and "picture" in err and "data.image_column" in err
 
 
-@pytest.mark.parametrize("key,value", [("masking.mask_ratio", "1.5"), ("masking.mask_ratio", "0"),
-                                       ("masking.mlm_probability", "1"),
-                                       ("masking.mlm_probability", "-0.1")])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("masking.mask_ratio", "1.5"),
+        ("masking.mask_ratio", "0"),
+        ("masking.mlm_probability", "1"),
+        ("masking.mlm_probability", "-0.1"),
+    ],
+)
 def test_masking_fraction_outside_open_interval(tmp_path, key, value, capsys):
     config = write_mim_config(tmp_path / "c.yaml", tmp_path / "i.parquet", tmp_path / "o")
     err = expect_user_error(["pretrain", "--config", str(config), f"--{key}", value], capsys)
@@ -298,7 +353,9 @@ def test_masking_fraction_outside_open_interval(tmp_path, key, value, capsys):
 def test_mask_patch_size_not_a_multiple_of_patch_size(tmp_path, capsys):
     images = write_pattern_images(tmp_path / "i.parquet", n=6)
     config = write_mim_config(tmp_path / "c.yaml", images, tmp_path / "o")
-    err = expect_user_error(["pretrain", "--config", str(config), "--masking.mask_patch_size", "6"], capsys)
+    err = expect_user_error(
+        ["pretrain", "--config", str(config), "--masking.mask_patch_size", "6"], capsys
+    )
     assert "mask_patch_size is 6" in err and "patch size 4" in err
 
 
@@ -308,18 +365,29 @@ def test_pretrain_refuses_a_classification_recipe(tiny_bert, text_data, tmp_path
     assert "ftk train" in err and "text-classification" in err
 
 
-def test_chain_with_other_architecture_fails_before_pretraining(tiny_bert, text_data, tmp_path,
-                                                                capsys):
+def test_chain_with_other_architecture_fails_before_pretraining(
+    tiny_bert, text_data, tmp_path, capsys
+):
     """The fine-tuning recipe names a model of another size: stop before the slow stage."""
     from transformers import BertConfig, BertModel
 
     other = tmp_path / "wider"
-    BertModel(BertConfig(vocab_size=48, hidden_size=48, num_hidden_layers=2,
-                         num_attention_heads=2, intermediate_size=64)).save_pretrained(other)
+    BertModel(
+        BertConfig(
+            vocab_size=48,
+            hidden_size=48,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+        )
+    ).save_pretrained(other)
     finetune = write_text_config(tmp_path / "c.yaml", other, text_data, tmp_path / "run")
-    pretrain = write_mlm_config(tmp_path / "p.yaml", tiny_bert, text_data["train"],
-                                tmp_path / "pre")
-    err = expect_user_error(["train", "--config", str(finetune), "--pretrain", str(pretrain)], capsys)
+    pretrain = write_mlm_config(
+        tmp_path / "p.yaml", tiny_bert, text_data["train"], tmp_path / "pre"
+    )
+    err = expect_user_error(
+        ["train", "--config", str(finetune), "--pretrain", str(pretrain)], capsys
+    )
     assert "hidden_size: 32 vs 48" in err and "p.yaml" in err and "c.yaml" in err
     assert not (tmp_path / "pre").exists()
 
@@ -336,8 +404,9 @@ def test_image_classifier_from_a_mim_output_that_does_not_fit(mim_run, tmp_path)
     settings = json.loads((broken / "config.json").read_text())
     settings["num_hidden_layers"] = 3
     (broken / "config.json").write_text(json.dumps(settings))
-    (tmp_path / "c.yaml").write_text(f"task: image-classification\n"
-                                     f"model: {{name_or_path: '{broken}'}}\n")
+    (tmp_path / "c.yaml").write_text(
+        f"task: image-classification\nmodel: {{name_or_path: '{broken}'}}\n"
+    )
     with pytest.raises(UserError) as error:
         image_classification.load_model(load_config(tmp_path / "c.yaml"), ["a", "b", "c"])
     assert "encoder tensors are missing" in str(error.value)
@@ -355,10 +424,23 @@ def test_finetuning_from_output_that_does_not_fit(chain, tmp_path, capsys):
     (broken / "config.json").write_text(json.dumps(settings))
     # A real process: transformers' loggers, set up by in-process runs of earlier tests,
     # may still point at a stream pytest has closed.
-    result = subprocess.run([sys.executable, "-m", "toolkit", "train", "--config",
-                             str(chain["finetune"]), "--model.name_or_path", str(broken),
-                             "--output_dir", str(tmp_path / "run")],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "train",
+            "--config",
+            str(chain["finetune"]),
+            "--model.name_or_path",
+            str(broken),
+            "--output_dir",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     err = result.stderr
     assert result.returncode == 2 and "Traceback" not in err, err[-2000:]
     assert "encoder tensors are missing" in err and "bert.encoder.layer.2." in err
@@ -367,8 +449,9 @@ def test_finetuning_from_output_that_does_not_fit(chain, tmp_path, capsys):
 
 def test_model_of_another_type_than_the_task_needs(mim_run, tmp_path, capsys):
     """A ViT pre-training output given to masked-lm: named, not a traceback."""
-    config = write_mlm_config(tmp_path / "c.yaml", mim_run["out"], tmp_path / "x.csv",
-                              tmp_path / "o")
+    config = write_mlm_config(
+        tmp_path / "c.yaml", mim_run["out"], tmp_path / "x.csv", tmp_path / "o"
+    )
     err = expect_user_error(["pretrain", "--config", str(config)], capsys)
     assert str(mim_run["out"]) in err
 
@@ -381,16 +464,32 @@ def test_whole_word_masking_hides_every_piece_of_a_word(tmp_path):
 
     from toolkit.tasks import masked_lm
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "market", "##s", "rose",
-             "fell", "and", "bank"]
+    vocab = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "the",
+        "market",
+        "##s",
+        "rose",
+        "fell",
+        "and",
+        "bank",
+    ]
     tokenizer = BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, model_max_length=64)
     texts = ["the markets rose and the bank fell", "markets fell and markets rose"] * 20
-    config = load_config(write_mlm_config(tmp_path / "c.yaml", tmp_path, tmp_path / "x.csv",
-                                          tmp_path / "o"),
-                         ["--masking.whole_word_mask", "true", "--masking.mlm_probability",
-                          "0.4"])
-    splits = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"text": texts}),
-                                   "validation": datasets.Dataset.from_dict({"text": texts})})
+    config = load_config(
+        write_mlm_config(tmp_path / "c.yaml", tmp_path, tmp_path / "x.csv", tmp_path / "o"),
+        ["--masking.whole_word_mask", "true", "--masking.mlm_probability", "0.4"],
+    )
+    splits = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict({"text": texts}),
+            "validation": datasets.Dataset.from_dict({"text": texts}),
+        }
+    )
     prepared = masked_lm.prepare(splits, tokenizer, config)
     collate = masked_lm.collator(tokenizer, config)
     market, piece = tokenizer.convert_tokens_to_ids(["market", "##s"])
@@ -417,8 +516,9 @@ def test_unlabelled_data_keeps_test_inputs_out_unless_asked(tiny_bert, text_data
     from toolkit.data.load import load_data
     from toolkit.data.unlabelled import load_unlabelled
 
-    config = load_config(write_text_config(tmp_path / "c.yaml", tiny_bert, text_data,
-                                           tmp_path / "o"))
+    config = load_config(
+        write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "o")
+    )
     labelled = load_data(config.data, ["text"], seed=42).splits
     plain = load_unlabelled(config.data, "text", "data.text_column", seed=42)
     assert plain["train"].column_names == ["text"]
@@ -426,5 +526,6 @@ def test_unlabelled_data_keeps_test_inputs_out_unless_asked(tiny_bert, text_data
     assert list(plain["validation"]["text"]) == list(labelled["validation"]["text"])
     config.data.pretrain_include_test = True
     more = load_unlabelled(config.data, "text", "data.text_column", seed=42)
-    assert list(more["train"]["text"]) == \
-        list(plain["train"]["text"]) + list(labelled["test"]["text"])
+    assert list(more["train"]["text"]) == list(plain["train"]["text"]) + list(
+        labelled["test"]["text"]
+    )

@@ -29,10 +29,18 @@ def cli(*args: str) -> list[str]:
 @pytest.fixture(scope="module")
 def recipe(tiny_bert, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("resume")
-    data = {"train": write_csv(folder / "train.csv", make_texts(40, seed=1)),
-            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
-    return write_text_config(folder / "tiny.yaml", tiny_bert, data, folder / "unused",
-                             num_train_epochs=5, save_total_limit=2)
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(40, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(10, seed=2)),
+    }
+    return write_text_config(
+        folder / "tiny.yaml",
+        tiny_bert,
+        data,
+        folder / "unused",
+        num_train_epochs=5,
+        save_total_limit=2,
+    )
 
 
 def history(run_dir: Path) -> list[dict]:
@@ -45,19 +53,25 @@ def history(run_dir: Path) -> list[dict]:
 def comparable_metrics(run_dir: Path) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     if metrics.get("verdict"):  # its scores must match; its time ratio and wording cannot
-        metrics["verdict"] = {k: v for k, v in metrics["verdict"].items()
-                              if not k.endswith("_s") and k not in ("time_ratio", "text")}
+        metrics["verdict"] = {
+            k: v
+            for k, v in metrics["verdict"].items()
+            if not k.endswith("_s") and k not in ("time_ratio", "text")
+        }
     return {k: v for k, v in metrics.items() if not any(t in k for t in TIMING_KEYS)}
 
 
 def kill_after_checkpoint(command: list[str], checkpoint: Path, timeout: float = 300) -> None:
     """Start `command`, wait until `checkpoint` is complete, then SIGKILL it (no clean-up runs)."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + timeout
     while not (checkpoint / "trainer_state.json").is_file():
         if process.poll() is not None:
-            raise AssertionError(f"run ended before {checkpoint.name}: {process.stderr.read()[-2000:]}")
+            raise AssertionError(
+                f"run ended before {checkpoint.name}: {process.stderr.read()[-2000:]}"
+            )
         assert time.monotonic() < deadline, "no checkpoint in time"
         time.sleep(0.02)
     time.sleep(0.05)  # let the checkpoint's trainer_state.json finish (it is small)
@@ -69,20 +83,29 @@ def kill_after_checkpoint(command: list[str], checkpoint: Path, timeout: float =
 
 @pytest.fixture(scope="module")
 def runs(recipe, tmp_path_factory):
-    """(uninterrupted run dir, killed-then-resumed run dir, state of the checkpoint resumed from)."""
+    """(uninterrupted run dir, killed-then-resumed run dir, state of its resume checkpoint)."""
     folder = tmp_path_factory.mktemp("runs")
     straight, resumed = folder / "straight", folder / "resumed"
-    done = subprocess.run(cli("--config", str(recipe), "--output_dir", str(straight), *EARLY),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        cli("--config", str(recipe), "--output_dir", str(straight), *EARLY),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
     checkpoint = resumed / f"checkpoint-{2 * PER_EPOCH}"
-    kill_after_checkpoint(cli("--config", str(recipe), "--output_dir", str(resumed), *EARLY),
-                          checkpoint)
+    kill_after_checkpoint(
+        cli("--config", str(recipe), "--output_dir", str(resumed), *EARLY), checkpoint
+    )
     assert not (resumed / "metrics.json").exists(), "the kill came too late"
     state = json.loads((checkpoint / "trainer_state.json").read_text())
-    again = subprocess.run(cli("--config", str(recipe), "--output_dir", str(resumed), *EARLY,
-                               "--resume"), capture_output=True, text=True, timeout=600)
+    again = subprocess.run(
+        cli("--config", str(recipe), "--output_dir", str(resumed), *EARLY, "--resume"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Resuming from" in again.stdout
     return straight, resumed, state
@@ -97,11 +120,12 @@ def test_checkpoint_carries_early_stopping_counter(runs):
 def test_resumed_run_has_same_lr_and_loss_history(runs):
     straight, resumed, _ = runs
     a, b = history(straight), history(resumed)
-    assert [(r["kind"], r["step"]) for r in a] == [(r["kind"], r["step"]) for r in b], \
+    assert [(r["kind"], r["step"]) for r in a] == [(r["kind"], r["step"]) for r in b], (
         "same rows, none duplicated by the replay"
+    )
     steps = [r["step"] for r in b if r["kind"] == "step"]
     assert steps == list(range(1, 3 * PER_EPOCH + 1)), "early stopping after epoch 3 in both"
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x["kind"] == "step":
             assert y["lr"] == pytest.approx(x["lr"], abs=1e-6, rel=1e-6)
         if x["kind"] == "train":
@@ -126,21 +150,39 @@ def test_resumed_run_ends_with_same_metrics(runs):
 def test_resume_without_checkpoint_is_a_clear_error(recipe, tmp_path, capsys):
     from toolkit.cli import main
 
-    assert main(["train", "--config", str(recipe), "--output_dir", str(tmp_path / "none"),
-                 "--resume"]) == 2
+    assert (
+        main(["train", "--config", str(recipe), "--output_dir", str(tmp_path / "none"), "--resume"])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "Cannot resume" in err and "does not exist" in err
     (tmp_path / "empty" / "checkpoint-5").mkdir(parents=True)  # killed while saving
-    assert main(["train", "--config", str(recipe), "--output_dir", str(tmp_path / "empty"),
-                 "--resume"]) == 2
+    assert (
+        main(
+            ["train", "--config", str(recipe), "--output_dir", str(tmp_path / "empty"), "--resume"]
+        )
+        == 2
+    )
     assert "only incomplete checkpoints (checkpoint-5)" in capsys.readouterr().err
 
 
 def test_resume_and_overwrite_conflict(recipe, tmp_path, capsys):
     from toolkit.cli import main
 
-    assert main(["train", "--config", str(recipe), "--output_dir", str(tmp_path),
-                 "--resume", "--overwrite"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(recipe),
+                "--output_dir",
+                str(tmp_path),
+                "--resume",
+                "--overwrite",
+            ]
+        )
+        == 2
+    )
     assert "pass only one of them" in capsys.readouterr().err
 
 
@@ -151,5 +193,8 @@ def test_truncate_history_drops_replayed_and_torn_rows(tmp_path):
     rows = [{"kind": "step", "step": s} for s in (1, 2, 3)] + [{"kind": "eval", "step": 2}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"kind": "st')
     assert truncate_history(path, 2) == 2
-    assert [json.loads(line) for line in path.read_text().splitlines()] == \
-        [rows[0], rows[1], rows[3]]
+    assert [json.loads(line) for line in path.read_text().splitlines()] == [
+        rows[0],
+        rows[1],
+        rows[3],
+    ]

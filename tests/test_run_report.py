@@ -12,28 +12,38 @@ from helpers import make_texts, write_csv, write_text_config
 
 
 def ftk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
 def run(tiny_bert, tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    data = {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
-            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(10, seed=2)),
+    }
     run_dir = folder / "run"
     config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
     baseline = ftk("baseline", "--config", str(config))
     assert baseline.returncode == 0, baseline.stderr[-3000:]
     first_baseline = json.loads((run_dir / "baseline.json").read_text())
-    trained = ftk("train", "--config", str(config), "--num_train_epochs", "5",
-                  "--early_stopping.patience", "null")
+    trained = ftk(
+        "train",
+        "--config",
+        str(config),
+        "--num_train_epochs",
+        "5",
+        "--early_stopping.patience",
+        "null",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     return run_dir, config, baseline, trained, first_baseline
 
 
 def test_baseline_command_writes_scores_on_the_run_splits(run):
-    run_dir, _, baseline, _, first = run
+    _run_dir, _, baseline, _, first = run
     assert [b["name"] for b in first["baselines"]] == ["majority", "tfidf_logreg"]
     assert first["split_sizes"] == {"train": 81, "validation": 9, "test": 30}  # same as train's
     tfidf = first["baselines"][1]
@@ -51,7 +61,8 @@ def test_train_reuses_the_baselines_and_ends_with_a_verdict(run):
     assert verdict["baseline"] == "tfidf_logreg"
     assert verdict["transformer_test"] == metrics["test_accuracy"]
     assert verdict["gain_points"] == pytest.approx(
-        100 * (metrics["test_accuracy"] - first["baselines"][1]["test"]["accuracy"]), abs=0.01)
+        100 * (metrics["test_accuracy"] - first["baselines"][1]["test"]["accuracy"]), abs=0.01
+    )
     assert verdict["transformer_train_s"] == metrics["train_runtime"]
     assert f"Verdict: {verdict['text']}" in trained.stdout
     assert "Data size: 81 labelled training examples" in trained.stdout
@@ -66,8 +77,17 @@ def test_baselines_fitted_in_a_side_process_score_the_same(run, tmp_path):
     """baseline.background: true (the default on a GPU) fits them beside training."""
     _, config, _, _, first = run
     run_dir = tmp_path / "beside"
-    trained = ftk("train", "--config", str(config), "--output_dir", str(run_dir),
-                  "--baseline.background", "true", "--num_train_epochs", "1")
+    trained = ftk(
+        "train",
+        "--config",
+        str(config),
+        "--output_dir",
+        str(run_dir),
+        "--baseline.background",
+        "true",
+        "--num_train_epochs",
+        "1",
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     assert "Baselines: fitting the cheap models in a side process" in trained.stdout
     beside = json.loads((run_dir / "baseline.json").read_text())
@@ -94,8 +114,12 @@ def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_
     reset_warnings()
     assert fit_in_side_process(config, data)() is None
     (warning,) = WARNINGS
-    assert "The baselines failed in their side process (NotImplementedError: no baselines for " \
-           "task no-such-task)" in warning and "`ftk baseline`" in warning
+    assert (
+        "The baselines failed in their side process (NotImplementedError: no baselines for "
+        "task no-such-task)"
+        in warning
+        and "`ftk baseline`" in warning
+    )
 
 
 def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
@@ -110,8 +134,14 @@ def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
     assert metrics["best_checkpoint_step"] == best["step"]  # what the Trainer kept
     report = (run_dir / "report.md").read_text()
     assert f"Best epoch: **{best['epoch']:g}** (step {best['step']})" in report
-    for heading in ("## Data", "## Schedule", "## Training", "## Confusion matrix (test split)",
-                    "## Baselines vs transformer", "## Warnings"):
+    for heading in (
+        "## Data",
+        "## Schedule",
+        "## Training",
+        "## Confusion matrix (test split)",
+        "## Baselines vs transformer",
+        "## Warnings",
+    ):
         assert heading in report
     assert metrics["verdict"]["text"] in report
     assert "| **transformer** |" in report and "| tfidf_logreg (best on validation) |" in report

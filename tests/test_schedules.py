@@ -21,27 +21,36 @@ PER_EPOCH = 11  # 90 rows - 9 validation = 81 training rows, batch 8 -> 11 updat
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("schedule-data")
-    return {"train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
-            "test": write_csv(folder / "test.csv", make_texts(10, seed=2))}
+    return {
+        "train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(10, seed=2)),
+    }
 
 
-def quick_config(folder: Path, model: Path, data: dict[str, Path], schedule: dict,
-                 **extra: str) -> Path:
+def quick_config(
+    folder: Path, model: Path, data: dict[str, Path], schedule: dict, **extra: str
+) -> Path:
     """A few-step run without per-epoch evaluation or checkpoints (unless `extra` asks)."""
-    settings = {"max_steps": TOTAL, "eval_strategy": "'no'", "save_strategy": "'no'",
-                "load_best_model_at_end": "false", **extra}
+    settings = {
+        "max_steps": TOTAL,
+        "eval_strategy": "'no'",
+        "save_strategy": "'no'",
+        "load_best_model_at_end": "false",
+        **extra,
+    }
     path = write_text_config(folder / "tiny.yaml", model, data, folder / "run", **settings)
     flow = ", ".join(f"{k}: {v}" for k, v in schedule.items())
-    text = path.read_text().replace("schedule: {warmup_fraction: 0.2, decay: cosine}",
-                                    f"schedule: {{{flow}}}\nearly_stopping: {{patience: null}}")
+    text = path.read_text().replace(
+        "schedule: {warmup_fraction: 0.2, decay: cosine}",
+        f"schedule: {{{flow}}}\nearly_stopping: {{patience: null}}",
+    )
     path.write_text(text)
     return path
 
 
 def build(config_path: Path, overrides: list[str] | None = None):
     """What `ftk train` builds up to trainer.train(): config, data, model, trainer, history."""
-    from toolkit.commands.stages import (build_model, build_run_trainer, plan_run,
-                                         prepare_labelled)
+    from toolkit.commands.stages import build_model, build_run_trainer, plan_run, prepare_labelled
     from toolkit.config.load import load_config
     from toolkit.training.history import HistoryCallback
 
@@ -71,44 +80,67 @@ def restarts(s: int) -> float:  # warm-up 4, 3 cycles over 12 steps, each peak h
         return s / 4
     k = min(2, (s - 4) * 3 // 12)
     u = ((s - 4) * 3 - 12 * k) / 12
-    return 0.5 ** k * cos_down(u)
+    return 0.5**k * cos_down(u)
 
 
 SHAPES = {
     "linear-warmup-cosine-floor": (
         {"warmup_steps": 4, "decay": "cosine", "min_lr_ratio": 0.1},
-        lambda s: s / 4 if s < 4 else 0.1 + 0.9 * cos_down((s - 4) / 12)),
+        lambda s: s / 4 if s < 4 else 0.1 + 0.9 * cos_down((s - 4) / 12),
+    ),
     "cosine-warmup-linear": (  # warm-up 25% of 16 = 4 steps, starting at 20% of the peak
-        {"warmup_fraction": 0.25, "warmup_shape": "cosine", "warmup_start_ratio": 0.2,
-         "decay": "linear"},
-        lambda s: 0.2 + 0.8 * 0.5 * (1 - math.cos(math.pi * s / 4)) if s < 4
-        else 1 - (s - 4) / 12),
+        {
+            "warmup_fraction": 0.25,
+            "warmup_shape": "cosine",
+            "warmup_start_ratio": 0.2,
+            "decay": "linear",
+        },
+        lambda s: 0.2 + 0.8 * 0.5 * (1 - math.cos(math.pi * s / 4)) if s < 4 else 1 - (s - 4) / 12,
+    ),
     "exponential-warmup-polynomial": (  # warm-up 0.5 epoch = ceil(5.5) = 6 steps from 1e-3
-        {"warmup_epochs": 0.5, "warmup_shape": "exponential", "decay": "polynomial",
-         "power": 2, "min_lr_ratio": 0.05},
-        lambda s: 1e-3 ** (1 - s / 6) if s < 6 else 0.05 + 0.95 * (1 - (s - 6) / 10) ** 2),
+        {
+            "warmup_epochs": 0.5,
+            "warmup_shape": "exponential",
+            "decay": "polynomial",
+            "power": 2,
+            "min_lr_ratio": 0.05,
+        },
+        lambda s: 1e-3 ** (1 - s / 6) if s < 6 else 0.05 + 0.95 * (1 - (s - 6) / 10) ** 2,
+    ),
     "constant": (
         {"warmup_steps": 3, "warmup_start_ratio": 0.5, "decay": "constant"},
-        lambda s: 0.5 + 0.5 * s / 3 if s < 3 else 1.0),
+        lambda s: 0.5 + 0.5 * s / 3 if s < 3 else 1.0,
+    ),
     "cosine-restarts": (
         {"warmup_steps": 4, "decay": "cosine_restarts", "cycles": 3, "restart_decay": 0.5},
-        restarts),
+        restarts,
+    ),
     "wsd-cosine": (  # decay over the last ceil(0.25 * 16) = 4 steps, from step 12
-        {"warmup_steps": 2, "decay": "wsd", "decay_fraction": 0.25, "decay_shape": "cosine",
-         "min_lr_ratio": 0.1},
-        lambda s: s / 2 if s < 2 else 1.0 if s < 12 else 0.1 + 0.9 * cos_down((s - 12) / 4)),
+        {
+            "warmup_steps": 2,
+            "decay": "wsd",
+            "decay_fraction": 0.25,
+            "decay_shape": "cosine",
+            "min_lr_ratio": 0.1,
+        },
+        lambda s: s / 2 if s < 2 else 1.0 if s < 12 else 0.1 + 0.9 * cos_down((s - 12) / 4),
+    ),
     "wsd-sqrt": (
         {"warmup_steps": 2, "decay": "wsd", "decay_fraction": 0.5, "decay_shape": "sqrt"},
-        lambda s: s / 2 if s < 2 else 1.0 if s < 8 else 1 - math.sqrt((s - 8) / 8)),
+        lambda s: s / 2 if s < 2 else 1.0 if s < 8 else 1 - math.sqrt((s - 8) / 8),
+    ),
     "wsd-linear": (
         {"warmup_steps": 0, "decay": "wsd", "decay_fraction": 0.5},
-        lambda s: 1.0 if s < 8 else 1 - (s - 8) / 8),
+        lambda s: 1.0 if s < 8 else 1 - (s - 8) / 8,
+    ),
     "inverse-sqrt": (  # timescale = warm-up = 4: sqrt(4 / (s - 4 + 4))
         {"warmup_steps": 4, "decay": "inverse_sqrt"},
-        lambda s: s / 4 if s < 4 else math.sqrt(4 / s)),
+        lambda s: s / 4 if s < 4 else math.sqrt(4 / s),
+    ),
     "inverse-sqrt-timescale": (
         {"warmup_steps": 4, "decay": "inverse_sqrt", "timescale": 2},
-        lambda s: s / 4 if s < 4 else math.sqrt(2 / (s - 2))),
+        lambda s: s / 4 if s < 4 else math.sqrt(2 / (s - 2)),
+    ),
 }
 
 
@@ -140,8 +172,14 @@ class StopAt(TrainerCallback):
 
 
 def test_resumed_run_logs_the_same_lr_sequence(tiny_bert, tiny_data, tmp_path):
-    schedule = {"warmup_steps": 3, "warmup_shape": "cosine", "decay": "cosine_restarts",
-                "cycles": 2, "restart_decay": 0.7, "min_lr_ratio": 0.1}
+    schedule = {
+        "warmup_steps": 3,
+        "warmup_shape": "cosine",
+        "decay": "cosine_restarts",
+        "cycles": 2,
+        "restart_decay": 0.7,
+        "min_lr_ratio": 0.1,
+    }
     checkpoints = {"save_strategy": "steps", "save_steps": 5, "save_total_limit": 5}
     whole_dir, part_dir = tmp_path / "whole", tmp_path / "part"
     whole_dir.mkdir(), part_dir.mkdir()
@@ -165,8 +203,13 @@ def test_resumed_run_logs_the_same_lr_sequence(tiny_bert, tiny_data, tmp_path):
 # ----------------------------------------------------------------------------- layer decay
 
 
-LAYER_DECAY = {"warmup_steps": 4, "warmup_start_ratio": 0.1, "decay": "cosine",
-               "layer_decay": 0.5, "head_lr_multiplier": 4}
+LAYER_DECAY = {
+    "warmup_steps": 4,
+    "warmup_start_ratio": 0.1,
+    "decay": "cosine",
+    "layer_decay": 0.5,
+    "head_lr_multiplier": 4,
+}
 # tiny BERT: 2 layers -> embeddings 0.5^2, layer.0 0.5, layer.1 1, top (pooler) 1, head 4
 MULTIPLIERS = {"embeddings": 0.25, "layer.0": 0.5, "layer.1": 1.0, "top": 1.0, "head": 4.0}
 
@@ -180,31 +223,44 @@ def test_layer_decay_groups_stand_in_ratio_and_skip_weight_decay(tiny_bert, tiny
     assert len(lrs) == TOTAL
     for s, row in enumerate(lrs):
         factor = 0.1 + 0.9 * s / 4 if s < 4 else cos_down((s - 4) / 12)
-        for name, lr in zip(names, row):
+        for name, lr in zip(names, row, strict=False):
             assert lr == pytest.approx(PEAK * MULTIPLIERS[name] * factor, rel=1e-9), (s, name)
 
-    by_param = {id(p): (group["name"], group["weight_decay"])
-                for group in trainer.optimizer.param_groups for p in group["params"]}
+    by_param = {
+        id(p): (group["name"], group["weight_decay"])
+        for group in trainer.optimizer.param_groups
+        for p in group["params"]
+    }
     model = trainer.model
     assert len(by_param) == sum(1 for p in model.parameters() if p.requires_grad)
     for name, param in model.named_parameters():
         group, decay = by_param[id(param)]
         no_decay = name.endswith(".bias") or "LayerNorm" in name
         assert decay == (0.0 if no_decay else 0.01), name
-        expected_group = ("head" if name.startswith("classifier.") else
-                          "embeddings" if ".embeddings." in name else
-                          "top" if ".pooler." in name else
-                          f"layer.{name.split('.encoder.layer.')[1].split('.')[0]}")
+        expected_group = (
+            "head"
+            if name.startswith("classifier.")
+            else "embeddings"
+            if ".embeddings." in name
+            else "top"
+            if ".pooler." in name
+            else f"layer.{name.split('.encoder.layer.')[1].split('.')[0]}"
+        )
         assert group == expected_group, name
 
 
 def test_head_multiplier_alone_splits_body_and_head(tiny_bert, tiny_data, tmp_path):
-    trainer, _ = build(quick_config(tmp_path, tiny_bert, tiny_data,
-                                    {"warmup_steps": 0, "head_lr_multiplier": 10}))
+    trainer, _ = build(
+        quick_config(tmp_path, tiny_bert, tiny_data, {"warmup_steps": 0, "head_lr_multiplier": 10})
+    )
     optimizer = trainer.create_optimizer()
     peaks = {(g["name"], g["weight_decay"]): g["lr"] for g in optimizer.param_groups}
-    assert peaks == {("body", 0.01): PEAK, ("body", 0.0): PEAK,
-                     ("head", 0.01): 10 * PEAK, ("head", 0.0): 10 * PEAK}
+    assert peaks == {
+        ("body", 0.01): PEAK,
+        ("body", 0.0): PEAK,
+        ("head", 0.01): 10 * PEAK,
+        ("head", 0.0): 10 * PEAK,
+    }
 
 
 def test_layer_decay_on_a_model_without_known_layers_names_the_class():

@@ -23,8 +23,17 @@ def test_batches_are_copied_to_the_gpu_without_blocking_when_memory_is_pinned(tm
 
 
 def test_non_blocking_copies_keep_the_configs_own_choices(tmp_path):
-    config = load_config(None, ["--output_dir", str(tmp_path), "--dataloader_pin_memory", "true",
-                                "--accelerator_config", "{non_blocking: false, even_batches: false}"])
+    config = load_config(
+        None,
+        [
+            "--output_dir",
+            str(tmp_path),
+            "--dataloader_pin_memory",
+            "true",
+            "--accelerator_config",
+            "{non_blocking: false, even_batches: false}",
+        ],
+    )
     accelerator = build_training_arguments(config).accelerator_config
     assert accelerator.non_blocking is False and accelerator.even_batches is False
 

@@ -21,9 +21,11 @@ from toolkit.config.load import load_config
 from toolkit.config.schema import AugmentConfig
 from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy, text_policy
 
-TEXT = ("The market rallied on Tuesday as shares in the bank rose sharply. Investors cheered "
-        "strong profit growth at the company. Chelsea won the match against Arsenal in London. "
-        "Analysts said sales would increase again next year.")
+TEXT = (
+    "The market rallied on Tuesday as shares in the bank rose sharply. Investors cheered "
+    "strong profit growth at the company. Chelsea won the match against Arsenal in London. "
+    "Analysts said sales would increase again next year."
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,8 +45,11 @@ def wordnet_cache(tmp_path_factory):
 
 
 def single(name: str, strength: float | None = 0.3, protected=()) -> TextAugmenter:
-    return TextAugmenter(TextPolicy((Step(name, strength, 1.0),), "sequence", tuple(protected)),
-                         seed=7, max_words=256).load()
+    return TextAugmenter(
+        TextPolicy((Step(name, strength, 1.0),), "sequence", tuple(protected)),
+        seed=7,
+        max_words=256,
+    ).load()
 
 
 def variants(augmenter: TextAugmenter, text: str, count: int, epoch: int = 0) -> list[str]:
@@ -129,16 +134,20 @@ def test_true_means_trivial_and_list_items_parse():
     assert text_policy(AugmentConfig(text=True)).names == list(OPERATIONS)
     assert text_policy(AugmentConfig(text=None)) is None
     assert text_policy(AugmentConfig(text=False)) is None
-    policy = text_policy(AugmentConfig(text=["keyboard", {"name": "synonym", "strength": 0.2,
-                                                          "p": 0.5}], text_mode="one_of"))
+    policy = text_policy(
+        AugmentConfig(
+            text=["keyboard", {"name": "synonym", "strength": 0.2, "p": 0.5}], text_mode="one_of"
+        )
+    )
     assert policy.steps == (Step("keyboard", None, 1.0), Step("synonym", 0.2, 0.5))
     assert policy.mode == "one_of"
 
 
 def test_sequence_applies_every_step_with_its_probability(monkeypatch):
     calls = []
-    policy = text_policy(AugmentConfig(text=[{"name": "keyboard", "p": 1.0},
-                                             {"name": "word_swap", "p": 0.25}]))
+    policy = text_policy(
+        AugmentConfig(text=[{"name": "keyboard", "p": 1.0}, {"name": "word_swap", "p": 0.25}])
+    )
     augmenter = TextAugmenter(policy, seed=3)
     monkeypatch.setattr(augmenter, "apply", lambda step, text, rng: calls.append(step.name) or text)
     augmenter.augment_batch(["x y"] * 400, list(range(400)), epoch=0)
@@ -161,7 +170,7 @@ def test_same_seed_same_texts_new_epoch_new_texts_and_global_rngs_untouched():
     # Order and batching do not matter: a row's variant depends on (seed, epoch, index) only.
     assert a[::-1] == second.augment_batch([TEXT] * 12, list(range(11, -1, -1)), epoch=0)
     b = first.augment_batch([TEXT] * 12, list(range(12)), epoch=1)
-    assert sum(x != y for x, y in zip(a, b)) >= 10
+    assert sum(x != y for x, y in zip(a, b, strict=False)) >= 10
     other = TextAugmenter(policy, seed=12).augment_batch([TEXT] * 12, list(range(12)), epoch=0)
     assert other != a
     assert example_seed(1, 0, 5) != example_seed(1, 1, 5) != example_seed(2, 0, 5)
@@ -220,10 +229,10 @@ def prepared(tiny_bert, text_data, tmp_path):
     from toolkit.data.load import load_data
     from toolkit.tasks import text_classification as task
 
-    config = load_config(write_text_config(tmp_path / "c.yaml", tiny_bert, text_data,
-                                           tmp_path / "run"),
-                         ["--augment.text", "[word_swap, word_delete, keyboard]",
-                          "--augment.text_mode", "one_of"])
+    config = load_config(
+        write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run"),
+        ["--augment.text", "[word_swap, word_delete, keyboard]", "--augment.text_mode", "one_of"],
+    )
     data = load_data(config.data, task.input_columns(config), seed=42)
     tokenizer = task.load_processor(config)
     return task.prepare(data.splits, tokenizer, config), data, tokenizer
@@ -242,9 +251,9 @@ def test_train_transform_differs_across_epochs_while_eval_is_identical(prepared)
     assert first["labels"] == data.splits["train"][:16]["label"]
     transform.set_epoch(1)
     second = train[:16]
-    assert sum(a != b for a, b in zip(first["input_ids"], second["input_ids"])) >= 8
+    assert sum(a != b for a, b in zip(first["input_ids"], second["input_ids"], strict=False)) >= 8
     plain = tokenizer(data.splits["train"][:16]["text"], truncation=True, max_length=32)
-    assert sum(a != b for a, b in zip(first["input_ids"], plain["input_ids"])) >= 8
+    assert sum(a != b for a, b in zip(first["input_ids"], plain["input_ids"], strict=False)) >= 8
     # Validation and test were tokenized once, never augmented.
     for split in ("validation", "test"):
         expected = tokenizer(data.splits[split][:]["text"], truncation=True, max_length=32)
@@ -289,8 +298,9 @@ def test_epoch_callback_sets_the_epoch():
         assert transform.epoch == expected
 
 
-def test_training_with_augmentation_sees_new_variants_each_epoch(tiny_bert, text_data, tmp_path,
-                                                                  monkeypatch):
+def test_training_with_augmentation_sees_new_variants_each_epoch(
+    tiny_bert, text_data, tmp_path, monkeypatch
+):
     from toolkit.augment.text import AugmentThenTokenize
 
     epochs_seen = []
@@ -301,10 +311,23 @@ def test_training_with_augmentation_sees_new_variants_each_epoch(tiny_bert, text
         return original_call(self, batch)
 
     monkeypatch.setattr(AugmentThenTokenize, "__call__", spy)
-    config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run",
-                               num_train_epochs=2)
-    assert main(["train", "--config", str(config), "--augment.text", "trivial",
-                 "--early_stopping.patience", "null"]) == 0
+    config = write_text_config(
+        tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run", num_train_epochs=2
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(config),
+                "--augment.text",
+                "trivial",
+                "--early_stopping.patience",
+                "null",
+            ]
+        )
+        == 0
+    )
     assert sorted(set(epochs_seen)) == [0, 1]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert 0 <= metrics["test_accuracy"] <= 1
@@ -338,8 +361,18 @@ def test_strength_out_of_range(tmp_path, capsys):
 def test_probability_and_mode_out_of_range(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("augment: {text: [{name: ocr, p: 2}]}\n")
     assert "augment.text[0].p" in bad(["train", "--config", str(tmp_path / "c.yaml")], capsys)
-    err = bad(["train", "--config", str(tmp_path / "c.yaml"), "--augment.text", "trivial",
-               "--augment.text_mode", "oneof"], capsys)
+    err = bad(
+        [
+            "train",
+            "--config",
+            str(tmp_path / "c.yaml"),
+            "--augment.text",
+            "trivial",
+            "--augment.text_mode",
+            "oneof",
+        ],
+        capsys,
+    )
     assert "augment.text_mode" in err and "one_of" in err
 
 
@@ -350,14 +383,16 @@ def test_remove_unused_columns_true_conflicts_with_augmentation(tmp_path, capsys
 
 
 def test_persistent_workers_conflict_with_augmentation(tmp_path, capsys):
-    (tmp_path / "c.yaml").write_text("augment: {text: trivial}\n"
-                                     "dataloader_persistent_workers: true\n")
+    (tmp_path / "c.yaml").write_text(
+        "augment: {text: trivial}\ndataloader_persistent_workers: true\n"
+    )
     err = bad(["train", "--config", str(tmp_path / "c.yaml")], capsys)
     assert "dataloader_persistent_workers" in err and "set it to false" in err
 
 
-def test_synonym_without_wordnet_exits_2_with_install_hint(tiny_bert, text_data, tmp_path,
-                                                          capsys, monkeypatch):
+def test_synonym_without_wordnet_exits_2_with_install_hint(
+    tiny_bert, text_data, tmp_path, capsys, monkeypatch
+):
     from toolkit.augment import wordnet
 
     monkeypatch.setattr(wordnet, "nltk_has_wordnet", lambda: False)
@@ -373,9 +408,20 @@ def test_synonym_without_wordnet_exits_2_with_install_hint(tiny_bert, text_data,
 
 def test_ftk_augment_prints_originals_and_marked_variants(tiny_bert, text_data, tmp_path):
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run")
-    args = [sys.executable, "-m", "toolkit", "augment", "--config", str(config), "--n", "4",
-            "--k", "2", "--augment.text", "[{name: word_delete, strength: 0.3}, "
-            "{name: keyboard, strength: 0.3}]"]
+    args = [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "augment",
+        "--config",
+        str(config),
+        "--n",
+        "4",
+        "--k",
+        "2",
+        "--augment.text",
+        "[{name: word_delete, strength: 0.3}, {name: keyboard, strength: 0.3}]",
+    ]
     result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -389,8 +435,9 @@ def test_ftk_augment_prints_originals_and_marked_variants(tiny_bert, text_data, 
     assert again.stdout == out  # seeded: the same preview every time
 
 
-def test_ftk_augment_without_augmentation_says_how_to_switch_it_on(tiny_bert, text_data,
-                                                                  tmp_path, capsys):
+def test_ftk_augment_without_augmentation_says_how_to_switch_it_on(
+    tiny_bert, text_data, tmp_path, capsys
+):
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run")
     err = bad(["augment", "--config", str(config)], capsys)
     assert "--augment.text trivial" in err
@@ -411,18 +458,22 @@ def test_image_grid_png_has_expected_size(tmp_path):
     from torchvision.transforms import v2
 
     rng = np.random.default_rng(0)
-    images = [Image.fromarray(rng.integers(0, 256, (40, 32, 3), dtype=np.uint8))
-              for _ in range(3)]
-    transform = v2.Compose([v2.TrivialAugmentWide(), v2.PILToTensor(),
-                            v2.ToDtype(torch.float32, scale=True),
-                            v2.Normalize([0.5] * 3, [0.5] * 3)])
+    images = [Image.fromarray(rng.integers(0, 256, (40, 32, 3), dtype=np.uint8)) for _ in range(3)]
+    transform = v2.Compose(
+        [
+            v2.TrivialAugmentWide(),
+            v2.PILToTensor(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize([0.5] * 3, [0.5] * 3),
+        ]
+    )
     from toolkit.augment.preview import image_grid
 
     path = image_grid(images, transform, k=4, path=tmp_path / "grid.png", cell=50, pad=2)
     with Image.open(path) as grid:
         assert grid.size == (5 * 52 + 2, 3 * 52 + 2)
         pixels = np.asarray(grid.convert("RGB"))
-    first_row = [pixels[2:52, 2 + c * 52:52 + c * 52] for c in range(5)]
+    first_row = [pixels[2:52, 2 + c * 52 : 52 + c * 52] for c in range(5)]
     assert any(not np.array_equal(first_row[0], tile) for tile in first_row[1:])
     again = image_grid(images, transform, k=4, path=tmp_path / "again.png", cell=50, pad=2)
     with Image.open(again) as other:
@@ -432,8 +483,11 @@ def test_image_grid_png_has_expected_size(tmp_path):
 @pytest.mark.slow
 def test_overhead_benchmark_runs_in_tiny_mode(tmp_path):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "text_augment_overhead.py"
-    result = subprocess.run([sys.executable, str(script), "--tiny", "--output",
-                             str(tmp_path / "r.json")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(script), "--tiny", "--output", str(tmp_path / "r.json")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "r.json").read_text())
     assert set(report["texts_per_s"]) == set(OPERATIONS) | {"trivial"}
@@ -442,18 +496,37 @@ def test_overhead_benchmark_runs_in_tiny_mode(tmp_path):
     assert report["ratio_on_off"] == report["steps_per_s_on"] / report["steps_per_s_off"]
 
 
-def test_ftk_augment_on_an_image_config_draws_the_real_train_transform(tmp_path, tiny_vit,
-                                                                          capsys):
+def test_ftk_augment_on_an_image_config_draws_the_real_train_transform(tmp_path, tiny_vit, capsys):
     from helpers import make_image_folder, write_image_config
     from PIL import Image
 
     from toolkit.cli import main
 
     folder = make_image_folder(tmp_path / "shapes", n_per_class=4, seed=0, size=16)
-    config = write_image_config(tmp_path / "c.yaml", f"{{name_or_path: '{tiny_vit}'}}",
-                                f"{{train_dir: '{folder}'}}", tmp_path / "run")
+    config = write_image_config(
+        tmp_path / "c.yaml",
+        f"{{name_or_path: '{tiny_vit}'}}",
+        f"{{train_dir: '{folder}'}}",
+        tmp_path / "run",
+    )
     grid = tmp_path / "grid.png"
-    assert main(["augment", "--config", str(config), "--n", "3", "--k", "4",
-                 "--output", str(grid), "--augment.image", "trivial"]) == 0
+    assert (
+        main(
+            [
+                "augment",
+                "--config",
+                str(config),
+                "--n",
+                "3",
+                "--k",
+                "4",
+                "--output",
+                str(grid),
+                "--augment.image",
+                "trivial",
+            ]
+        )
+        == 0
+    )
     assert str(grid) in capsys.readouterr().out
     assert Image.open(grid).size == ((4 + 1) * (96 + 2) + 2, 3 * (96 + 2) + 2)

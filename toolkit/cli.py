@@ -34,7 +34,8 @@ DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ftk", description="Fine-tune transformers the way experts do, with one command.")
+        prog="ftk", description="Fine-tune transformers the way experts do, with one command."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_command(commands)
     add_schedule_command(commands)
@@ -49,81 +50,120 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_config_arguments(command: argparse.ArgumentParser) -> None:
     """--config, shared by every subcommand that reads a recipe; leftovers become overrides."""
-    command.add_argument("--config", type=Path, default=None,
-                         help=f"YAML recipe (default: the embedded {DEFAULT_RECIPE.name})")
+    command.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"YAML recipe (default: the embedded {DEFAULT_RECIPE.name})",
+    )
 
 
 def add_train_command(commands: Any) -> None:
     train = commands.add_parser(
-        "train", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "train",
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="fine-tune a model (no arguments: the embedded default recipe)",
         description="Fine-tune a model. Without --config, runs the embedded default recipe "
-                    f"({DEFAULT_RECIPE.name}).",
+        f"({DEFAULT_RECIPE.name}).",
         epilog="Overrides: --KEY VALUE for any transformers.TrainingArguments field or top-level "
-               "key (task, metrics), --SECTION.KEY VALUE for these section keys:\n"
-               + describe_keys())
+        "key (task, metrics), --SECTION.KEY VALUE for these section keys:\n" + describe_keys(),
+    )
     add_config_arguments(train)
-    train.add_argument("--print-config", action="store_true",
-                       help="print the resolved, validated config and exit without training")
-    train.add_argument("--overwrite", action="store_true",
-                       help="delete an existing non-empty output_dir and start again")
-    train.add_argument("--resume", action="store_true",
-                       help="continue a stopped run from the last checkpoint in its output_dir "
-                            "(same config); model, optimizer, schedule, RNG, data order and "
-                            "early-stopping state are restored")
-    train.add_argument("--pretrain", type=Path, default=None, metavar="PRETRAIN_CONFIG",
-                       help="first run this pre-training recipe (masked-lm / "
-                            "masked-image-modeling; reused when already finished), then "
-                            "fine-tune from its output")
+    train.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved, validated config and exit without training",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete an existing non-empty output_dir and start again",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a stopped run from the last checkpoint in its output_dir "
+        "(same config); model, optimizer, schedule, RNG, data order and "
+        "early-stopping state are restored",
+    )
+    train.add_argument(
+        "--pretrain",
+        type=Path,
+        default=None,
+        metavar="PRETRAIN_CONFIG",
+        help="first run this pre-training recipe (masked-lm / "
+        "masked-image-modeling; reused when already finished), then "
+        "fine-tune from its output",
+    )
     train.set_defaults(handler=run_train)
 
 
 def add_schedule_command(commands: Any) -> None:
     schedule = commands.add_parser(
-        "schedule", allow_abbrev=False,
+        "schedule",
+        allow_abbrev=False,
         help="preview the learning rate of a run (no training): summary and PNG",
         description="Count the optimizer steps a run will take (from the real data set size, "
-                    "batch size, gradient accumulation, epochs, max_steps and processes), print "
-                    "the warm-up and LR summary, and draw the LR of every step. Overrides work "
-                    "as for `ftk train`.")
+        "batch size, gradient accumulation, epochs, max_steps and processes), print "
+        "the warm-up and LR summary, and draw the LR of every step. Overrides work "
+        "as for `ftk train`.",
+    )
     add_config_arguments(schedule)
-    schedule.add_argument("--png", type=Path, default=None,
-                          help="where to write the plot (default: beside output_dir, "
-                               "<output_dir>-schedule.png)")
-    schedule.add_argument("--num-processes", type=int, default=None,
-                          help="processes the run will be launched with (default: WORLD_SIZE, "
-                               "as set by accelerate launch / torchrun, else 1)")
+    schedule.add_argument(
+        "--png",
+        type=Path,
+        default=None,
+        help="where to write the plot (default: beside output_dir, <output_dir>-schedule.png)",
+    )
+    schedule.add_argument(
+        "--num-processes",
+        type=int,
+        default=None,
+        help="processes the run will be launched with (default: WORLD_SIZE, "
+        "as set by accelerate launch / torchrun, else 1)",
+    )
     schedule.set_defaults(handler=run_schedule)
 
 
 def add_finished_run_arguments(parser: argparse.ArgumentParser, batch_size: int) -> None:
     """What every command that runs a finished model on new data takes."""
     parser.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
-    parser.add_argument("--batch-size", type=int, default=batch_size,
-                        help=f"inputs per forward pass (default {batch_size})")
-    parser.add_argument("--text-column", help="text column of the new data (default: the run's "
-                                              "data.text_column)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=batch_size,
+        help=f"inputs per forward pass (default {batch_size})",
+    )
+    parser.add_argument(
+        "--text-column", help="text column of the new data (default: the run's data.text_column)"
+    )
 
 
 def add_predict_command(commands: Any) -> None:
     predict = commands.add_parser(
-        "predict", help="label new texts or images with a finished run",
+        "predict",
+        help="label new texts or images with a finished run",
         description="Label names and scores (top-k) for a table of texts (CSV/TSV/JSON/JSONL/"
-                    "Parquet), a folder of images, one image, or one --text.")
+        "Parquet), a folder of images, one image, or one --text.",
+    )
     add_finished_run_arguments(predict, batch_size=32)
     predict.add_argument("--input", type=Path, help="table of texts, image folder or image file")
     predict.add_argument("--text", help="one text to classify (instead of --input)")
-    predict.add_argument("--output", type=Path,
-                         help="predictions file, .csv or .jsonl (default: print a table)")
+    predict.add_argument(
+        "--output", type=Path, help="predictions file, .csv or .jsonl (default: print a table)"
+    )
     predict.add_argument("--top-k", type=int, default=1, help="labels per input (default 1)")
     predict.set_defaults(handler=run_predict)
 
 
 def add_evaluate_command(commands: Any) -> None:
     evaluate = commands.add_parser(
-        "evaluate", help="the run's metrics on a new labelled data set",
+        "evaluate",
+        help="the run's metrics on a new labelled data set",
         description="Compute the run's metrics (run_config.yaml `metrics`) on a labelled table "
-                    "or a folder with one subfolder of images per class.")
+        "or a folder with one subfolder of images per class.",
+    )
     add_finished_run_arguments(evaluate, batch_size=64)
     evaluate.add_argument("--data", type=Path, required=True, help="labelled table or folder")
     evaluate.add_argument("--output", type=Path, help="also write the metrics here as JSON")
@@ -133,10 +173,12 @@ def add_evaluate_command(commands: Any) -> None:
 
 def add_push_command(commands: Any) -> None:
     push = commands.add_parser(
-        "push", help="upload a finished run directory to the Hugging Face Hub",
+        "push",
+        help="upload a finished run directory to the Hugging Face Hub",
         description="Upload a run directory (model, tokenizer or processor, model card, config, "
-                    "metrics, plots; no checkpoints) to a Hub model repo, creating it if needed. "
-                    "The token comes from HF_TOKEN or `hf auth login`.")
+        "metrics, plots; no checkpoints) to a Hub model repo, creating it if needed. "
+        "The token comes from HF_TOKEN or `hf auth login`.",
+    )
     push.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
     push.add_argument("--repo-id", required=True, help="NAMESPACE/NAME of the model repo")
     push.add_argument("--private", action="store_true", help="create the repo as private")
@@ -145,11 +187,13 @@ def add_push_command(commands: Any) -> None:
 
 def add_baseline_command(commands: Any) -> None:
     baseline = commands.add_parser(
-        "baseline", allow_abbrev=False,
+        "baseline",
+        allow_abbrev=False,
         help="fit cheap baselines (majority, TF-IDF + logistic regression) on the run's splits",
         description="Fit and score cheap baselines on exactly the splits `ftk train` uses (same "
-                    "config, same seed) and write output_dir/baseline.json; nothing else in "
-                    "output_dir is touched, and a later `ftk train` reuses the file.")
+        "config, same seed) and write output_dir/baseline.json; nothing else in "
+        "output_dir is touched, and a later `ftk train` reuses the file.",
+    )
     add_config_arguments(baseline)
     baseline.set_defaults(handler=run_baseline)
 
@@ -163,35 +207,49 @@ def run_baseline(args: argparse.Namespace, overrides: list[str]) -> int:
 
 def add_pretrain_command(commands: Any) -> None:
     pretrain = commands.add_parser(
-        "pretrain", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "pretrain",
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="continued pre-training on unlabelled inputs (masked-lm, masked-image-modeling)",
         description="Pre-train on the inputs of a data set (labels ignored); the output "
-                    "directory is a base model for `ftk train --model.name_or_path DIR`.",
-        epilog="Overrides: as for `ftk train`:\n" + describe_keys())
+        "directory is a base model for `ftk train --model.name_or_path DIR`.",
+        epilog="Overrides: as for `ftk train`:\n" + describe_keys(),
+    )
     pretrain.add_argument("--config", type=Path, required=True, help="YAML pre-training recipe")
-    pretrain.add_argument("--print-config", action="store_true",
-                          help="print the resolved, validated config and exit")
-    pretrain.add_argument("--overwrite", action="store_true",
-                          help="delete an existing non-empty output_dir and start again")
+    pretrain.add_argument(
+        "--print-config", action="store_true", help="print the resolved, validated config and exit"
+    )
+    pretrain.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete an existing non-empty output_dir and start again",
+    )
     pretrain.set_defaults(handler=run_pretrain)
 
 
 def add_augment_command(commands: Any) -> None:
     augment = commands.add_parser(
-        "augment", allow_abbrev=False,
+        "augment",
+        allow_abbrev=False,
         help="show training examples beside their augmented variants (text: printed; "
-             "images: a PNG grid)",
+        "images: a PNG grid)",
         description="Run the train transform of a config on a few training examples and show "
-                    "the originals beside K variants (variant k is what epoch k of training "
-                    "sees). Text: changed words are marked [[new]], deleted ones [[-old]]. "
-                    "Overrides (--augment.text trivial, ...) work as for `ftk train`.")
+        "the originals beside K variants (variant k is what epoch k of training "
+        "sees). Text: changed words are marked [[new]], deleted ones [[-old]]. "
+        "Overrides (--augment.text trivial, ...) work as for `ftk train`.",
+    )
     add_config_arguments(augment)
     augment.add_argument("--n", type=int, default=5, help="training examples to show (default 5)")
     augment.add_argument("--k", type=int, default=3, help="variants of each (default 3)")
-    augment.add_argument("--words", type=int, default=60,
-                         help="text: words shown of each example (default 60)")
-    augment.add_argument("--output", type=Path, default=Path("augment-preview.png"),
-                         help="images: where the PNG grid goes (default augment-preview.png)")
+    augment.add_argument(
+        "--words", type=int, default=60, help="text: words shown of each example (default 60)"
+    )
+    augment.add_argument(
+        "--output",
+        type=Path,
+        default=Path("augment-preview.png"),
+        help="images: where the PNG grid goes (default augment-preview.png)",
+    )
     augment.set_defaults(handler=run_augment)
 
 
@@ -246,8 +304,15 @@ def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
     from toolkit.use.predict import predict
 
-    predict(args.run, input_path=args.input, text=args.text, output=args.output,
-            top_k=args.top_k, batch_size=args.batch_size, text_column=args.text_column)
+    predict(
+        args.run,
+        input_path=args.input,
+        text=args.text,
+        output=args.output,
+        top_k=args.top_k,
+        batch_size=args.batch_size,
+        text_column=args.text_column,
+    )
     return 0
 
 
@@ -255,8 +320,14 @@ def run_evaluate(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
     from toolkit.use.evaluate import evaluate_run
 
-    evaluate_run(args.run, args.data, output=args.output, batch_size=args.batch_size,
-                 text_column=args.text_column, label_column=args.label_column)
+    evaluate_run(
+        args.run,
+        args.data,
+        output=args.output,
+        batch_size=args.batch_size,
+        text_column=args.text_column,
+        label_column=args.label_column,
+    )
     return 0
 
 

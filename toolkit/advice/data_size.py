@@ -21,8 +21,10 @@ MIN_PER_CLASS = 100  # examples in the smallest class
 MIN_TOTAL = 1000  # examples in all, for models up to REFERENCE_PARAMETERS
 REFERENCE_PARAMETERS = 110_000_000  # BERT-base
 
-SUGGESTIONS = ("augmentation (the `augment` section), continued pre-training on unlabelled "
-               "in-domain text or images, a smaller model, or the cheap baseline (`ftk baseline`)")
+SUGGESTIONS = (
+    "augmentation (the `augment` section), continued pre-training on unlabelled "
+    "in-domain text or images, a smaller model, or the cheap baseline (`ftk baseline`)"
+)
 
 
 def min_total(num_parameters: int) -> int:
@@ -68,15 +70,24 @@ def data_size_advice(class_counts: dict[str, int], num_parameters: int) -> DataS
         warnings.append(
             f"class '{smallest}' has only {class_counts[smallest]} labelled training examples "
             f"(advice: at least {MIN_PER_CLASS} per class); fine-tuning on so few is noisy and a "
-            f"classic model often does as well. Consider {SUGGESTIONS}.")
+            f"classic model often does as well. Consider {SUGGESTIONS}."
+        )
     if total < needed:
+        model = f"{format_parameters(num_parameters)}-parameter model"
         warnings.append(
-            f"{total:,} labelled training examples for a {format_parameters(num_parameters)}-parameter "
-            f"model (advice: at least {needed:,} for this size); expect unstable results that "
-            f"vary with the seed. Consider {SUGGESTIONS}.")
-    return DataSizeAdvice(train_examples=total, per_class=dict(class_counts),
-                          smallest_class=smallest, num_parameters=num_parameters,
-                          min_per_class=MIN_PER_CLASS, min_total=needed, warnings=warnings)
+            f"{total:,} labelled training examples for a {model} (advice: at least "
+            f"{needed:,} for this size); expect unstable results that vary with the seed. "
+            f"Consider {SUGGESTIONS}."
+        )
+    return DataSizeAdvice(
+        train_examples=total,
+        per_class=dict(class_counts),
+        smallest_class=smallest,
+        num_parameters=num_parameters,
+        min_per_class=MIN_PER_CLASS,
+        min_total=needed,
+        warnings=warnings,
+    )
 
 
 def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
@@ -86,9 +97,11 @@ def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
 
 def report_advice(advice: DataSizeAdvice) -> None:
     """Console: the figures always, the warnings when there are any."""
-    say(f"Data size: {advice.train_examples:,} labelled training examples, smallest class "
+    say(
+        f"Data size: {advice.train_examples:,} labelled training examples, smallest class "
         f"'{advice.smallest_class}' {advice.smallest_count:,}; model "
         f"{format_parameters(advice.num_parameters)} parameters (advice: >= "
-        f"{advice.min_per_class} per class, >= {advice.min_total:,} in all)")
+        f"{advice.min_per_class} per class, >= {advice.min_total:,} in all)"
+    )
     for message in advice.warnings:
         warn(f"Small data set: {message}")

@@ -22,6 +22,9 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         """The keys metrics.json holds beside the Trainer's numbers (baselines have their
         own file, baseline.json)."""
-        return {"overfitting": self.overfitting.to_dict(), "data_size": self.data_size.to_dict(),
-                "verdict": self.verdict.to_dict() if self.verdict else None,
-                "warnings": list(self.warnings)}
+        return {
+            "overfitting": self.overfitting.to_dict(),
+            "data_size": self.data_size.to_dict(),
+            "verdict": self.verdict.to_dict() if self.verdict else None,
+            "warnings": list(self.warnings),
+        }

@@ -4,8 +4,9 @@ At every evaluation the `OverfittingWatch` callback scores `overfitting.train_sa
 training examples (drawn once, seeded, from the un-augmented training split) with the same
 metrics as validation; the Trainer logs them as `train_sample_*` and history.jsonl records a
 "train_sample" row beside each "eval" row. When validation loss has risen for `patience`
-evaluations in a row while training loss fell, it warns (once). At the end `summarize_overfitting` names
-the best epoch and the train/validation gap there, as an `OverfittingSummary`.
+evaluations in a row while training loss fell, it warns (once). At the end
+`summarize_overfitting` names the best epoch and the train/validation gap there, as an
+`OverfittingSummary`.
 """
 
 from __future__ import annotations
@@ -30,28 +31,34 @@ def training_sample(train: Any, size: int, seed: int) -> Any:
     return train.shuffle(seed=seed).select(range(size))
 
 
-def overfitting_onset(validation_losses: list[float], training_losses: list[float],
-                      patience: int) -> int | None:
+def overfitting_onset(
+    validation_losses: list[float], training_losses: list[float], patience: int
+) -> int | None:
     """Index of the first evaluation that closes `patience` consecutive evaluations in which
     validation loss rose while training loss fell; None if that never happens."""
     streak = 0
     for i in range(1, min(len(validation_losses), len(training_losses))):
-        diverging = (validation_losses[i] > validation_losses[i - 1]
-                     and training_losses[i] < training_losses[i - 1])
+        diverging = (
+            validation_losses[i] > validation_losses[i - 1]
+            and training_losses[i] < training_losses[i - 1]
+        )
         streak = streak + 1 if diverging else 0
         if streak >= patience:
             return i
     return None
 
 
-def overfitting_message(epochs: list[float], validation_losses: list[float], onset: int,
-                        patience: int) -> str:
+def overfitting_message(
+    epochs: list[float], validation_losses: list[float], onset: int, patience: int
+) -> str:
     first = onset - patience
-    return (f"Overfitting: validation loss rose for {patience} evaluations in a row (epoch "
-            f"{epochs[first]:.2f} -> {epochs[onset]:.2f}: {validation_losses[first]:.4f} -> "
-            f"{validation_losses[onset]:.4f}) while training loss fell. The model is memorising "
-            f"the training set; early stopping keeps the best epoch, and more data, "
-            f"augmentation, a lower learning rate or fewer epochs would help.")
+    return (
+        f"Overfitting: validation loss rose for {patience} evaluations in a row (epoch "
+        f"{epochs[first]:.2f} -> {epochs[onset]:.2f}: {validation_losses[first]:.4f} -> "
+        f"{validation_losses[onset]:.4f}) while training loss fell. The model is memorising "
+        f"the training set; early stopping keeps the best epoch, and more data, "
+        f"augmentation, a lower learning rate or fewer epochs would help."
+    )
 
 
 class OverfittingWatch(TrainerCallback):
@@ -87,8 +94,7 @@ class OverfittingWatch(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         if not self.training or not metrics or "eval_loss" not in metrics:
             return
-        training_loss = self.score_sample() if self.sample is not None else \
-            self._last_train_loss
+        training_loss = self.score_sample() if self.sample is not None else self._last_train_loss
         if training_loss is None:
             return
         self.epochs.append(state.epoch or 0.0)
@@ -96,17 +102,20 @@ class OverfittingWatch(TrainerCallback):
         self.training_losses.append(training_loss)
         onset = overfitting_onset(self.validation_losses, self.training_losses, self.patience)
         if onset is not None and self.warning is None:
-            self.warning = overfitting_message(self.epochs, self.validation_losses, onset,
-                                               self.patience)
+            self.warning = overfitting_message(
+                self.epochs, self.validation_losses, onset, self.patience
+            )
             warn(self.warning)
 
     def score_sample(self) -> float:
         # evaluation_loop + log rather than trainer.evaluate(): evaluate() would fire
         # on_evaluate again (this very callback, and early stopping without its metric).
         trainer = self.trainer
-        output = trainer.evaluation_loop(trainer.get_eval_dataloader(self.sample),
-                                         description="Training sample",
-                                         metric_key_prefix=SAMPLE_PREFIX)
+        output = trainer.evaluation_loop(
+            trainer.get_eval_dataloader(self.sample),
+            description="Training sample",
+            metric_key_prefix=SAMPLE_PREFIX,
+        )
         trainer.log(output.metrics)
         return output.metrics[f"{SAMPLE_PREFIX}_loss"]
 
@@ -114,8 +123,9 @@ class OverfittingWatch(TrainerCallback):
 # ----------------------------------------------------------------------------- end of run
 
 
-def best_evaluation(rows: list[dict[str, Any]], metric: str,
-                    greater_is_better: bool) -> dict[str, Any] | None:
+def best_evaluation(
+    rows: list[dict[str, Any]], metric: str, greater_is_better: bool
+) -> dict[str, Any] | None:
     """The eval row of history.jsonl with the best `eval_<metric>` (the first one on ties, as
     the Trainer keeps it), merged with the train_sample row logged at the same step."""
     key = metric if metric.startswith("eval_") else f"eval_{metric}"
@@ -126,8 +136,9 @@ def best_evaluation(rows: list[dict[str, Any]], metric: str,
     for row in evals[1:]:
         if (row[key] > best[key]) if greater_is_better else (row[key] < best[key]):
             best = row
-    sample = next((r for r in rows if r.get("kind") == SAMPLE_PREFIX
-                   and r["step"] == best["step"]), {})
+    sample = next(
+        (r for r in rows if r.get("kind") == SAMPLE_PREFIX and r["step"] == best["step"]), {}
+    )
     return {**sample, **best}
 
 
@@ -149,32 +160,40 @@ class OverfittingSummary:
     def to_dict(self) -> dict[str, Any]:
         """For metrics.json: the figures that exist (a run without a sample has no gap)."""
         values = dataclasses.asdict(self)
-        return {k: v for k, v in values.items()
-                if v is not None or k in ("warning", "best_epoch")}
+        return {k: v for k, v in values.items() if v is not None or k in ("warning", "best_epoch")}
 
     def describe(self) -> str:
         """One console line."""
         if self.best_epoch is None:
             return "Best epoch: no evaluation was recorded."
-        text = (f"Best epoch: {self.best_epoch:.2f} (step {self.best_step}), validation "
-                f"{self.metric} {self.validation_metric:.4f}")
+        text = (
+            f"Best epoch: {self.best_epoch:.2f} (step {self.best_step}), validation "
+            f"{self.metric} {self.validation_metric:.4f}"
+        )
         if self.gap_points is not None:
-            text += (f"; training sample {self.train_sample_metric:.4f}: a train/validation "
-                     f"gap of {self.gap_points:.1f} points (loss {self.train_sample_loss:.4f}"
-                     f" vs {self.validation_loss:.4f})")
+            text += (
+                f"; training sample {self.train_sample_metric:.4f}: a train/validation "
+                f"gap of {self.gap_points:.1f} points (loss {self.train_sample_loss:.4f}"
+                f" vs {self.validation_loss:.4f})"
+            )
         return text
 
 
-def summarize_overfitting(rows: list[dict[str, Any]], metric: str, greater_is_better: bool,
-                          warning: str | None) -> OverfittingSummary:
+def summarize_overfitting(
+    rows: list[dict[str, Any]], metric: str, greater_is_better: bool, warning: str | None
+) -> OverfittingSummary:
     """Best epoch, and the train-sample vs validation gap there (metric in points, and loss)."""
     best = best_evaluation(rows, metric, greater_is_better)
     if best is None:
         return OverfittingSummary(warning=warning)
-    summary = OverfittingSummary(warning=warning, best_epoch=best["epoch"],
-                                 best_step=best["step"], metric=metric,
-                                 validation_metric=best[f"eval_{metric}"],
-                                 validation_loss=best["eval_loss"])
+    summary = OverfittingSummary(
+        warning=warning,
+        best_epoch=best["epoch"],
+        best_step=best["step"],
+        metric=metric,
+        validation_metric=best[f"eval_{metric}"],
+        validation_loss=best["eval_loss"],
+    )
     sample_key = f"{SAMPLE_PREFIX}_{metric}"
     if sample_key in best:
         sample_loss = best[f"{SAMPLE_PREFIX}_loss"]

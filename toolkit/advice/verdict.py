@@ -29,12 +29,20 @@ MIN_SECONDS = 1e-3  # a baseline that fits "instantly" still gets a finite cost 
 def cost_phrase(ratio: float, subject_is_baseline: bool) -> str:
     """`ratio` = transformer training time / baseline training time, as words."""
     if subject_is_baseline:
-        return (f"at 1/{ratio:.0f} of the training time" if ratio >= 1.5 else
-                "at about the same training time" if ratio >= 0.67 else
-                f"at {1 / ratio:.1f}x the training time")
-    return (f"at {ratio:.0f}x the training time" if ratio >= 10 else
-            f"at {ratio:.1f}x the training time" if ratio >= 1.5 or ratio < 0.67 else
-            "at about the same training time")
+        return (
+            f"at 1/{ratio:.0f} of the training time"
+            if ratio >= 1.5
+            else "at about the same training time"
+            if ratio >= 0.67
+            else f"at {1 / ratio:.1f}x the training time"
+        )
+    return (
+        f"at {ratio:.0f}x the training time"
+        if ratio >= 10
+        else f"at {ratio:.1f}x the training time"
+        if ratio >= 1.5 or ratio < 0.67
+        else "at about the same training time"
+    )
 
 
 @dataclass
@@ -55,36 +63,60 @@ class Verdict:
         return dataclasses.asdict(self)
 
 
-def verdict(metric: str, baseline_name: str, baseline_score: float, model_score: float,
-            baseline_seconds: float, model_seconds: float) -> Verdict:
+def verdict(
+    metric: str,
+    baseline_name: str,
+    baseline_score: float,
+    model_score: float,
+    baseline_seconds: float,
+    model_seconds: float,
+) -> Verdict:
     """Scores in [0, 1]; seconds of training. Returns the numbers and a sentence."""
     gain = 100.0 * (model_score - baseline_score)
     ratio = max(model_seconds, MIN_SECONDS) / max(baseline_seconds, MIN_SECONDS)
     who = f"the baseline ({baseline_name})"
     if gain <= -CLOSE_POINTS:
-        text = (f"{who} is {-gain:.1f} points better on test {metric}, "
-                f"{cost_phrase(ratio, True)}; use the baseline, the transformer is not worth it here")
+        text = (
+            f"{who} is {-gain:.1f} points better on test {metric}, "
+            f"{cost_phrase(ratio, True)}; use the baseline, the transformer is not worth it here"
+        )
     elif gain < 0:  # ahead, but within noise
-        text = (f"{who} is {-gain:.1f} points better on test {metric} (within noise), "
-                f"{cost_phrase(ratio, True)}; a transformer may not be worth it here")
+        text = (
+            f"{who} is {-gain:.1f} points better on test {metric} (within noise), "
+            f"{cost_phrase(ratio, True)}; a transformer may not be worth it here"
+        )
     elif gain < CLOSE_POINTS:
-        text = (f"{who} is within {gain:.1f} points on test {metric}, "
-                f"{cost_phrase(ratio, True)}; a transformer may not be worth it here")
+        text = (
+            f"{who} is within {gain:.1f} points on test {metric}, "
+            f"{cost_phrase(ratio, True)}; a transformer may not be worth it here"
+        )
     elif gain < CLEAR_POINTS:
-        text = (f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
-                f"{cost_phrase(ratio, False)}; worth it only if {gain:.1f} points matter more "
-                f"than the cost")
+        text = (
+            f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
+            f"{cost_phrase(ratio, False)}; worth it only if {gain:.1f} points matter more "
+            f"than the cost"
+        )
     else:
-        text = (f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
-                f"{cost_phrase(ratio, False)}; it earns its cost here")
-    return Verdict(metric=metric, baseline=baseline_name, baseline_test=baseline_score,
-                   transformer_test=model_score, gain_points=round(gain, 2),
-                   baseline_train_s=baseline_seconds, transformer_train_s=model_seconds,
-                   time_ratio=round(ratio, 1), text=text[0].upper() + text[1:] + ".")
+        text = (
+            f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
+            f"{cost_phrase(ratio, False)}; it earns its cost here"
+        )
+    return Verdict(
+        metric=metric,
+        baseline=baseline_name,
+        baseline_test=baseline_score,
+        transformer_test=model_score,
+        gain_points=round(gain, 2),
+        baseline_train_s=baseline_seconds,
+        transformer_train_s=model_seconds,
+        time_ratio=round(ratio, 1),
+        text=text[0].upper() + text[1:] + ".",
+    )
 
 
-def verdict_for_run(baselines: Baselines | None, metrics: dict[str, Any],
-                    metric: str) -> Verdict | None:
+def verdict_for_run(
+    baselines: Baselines | None, metrics: dict[str, Any], metric: str
+) -> Verdict | None:
     """The verdict from the best baseline and the run's metrics; None when there are no
     baselines or either side lacks a test score."""
     if baselines is None:
@@ -93,5 +125,6 @@ def verdict_for_run(baselines: Baselines | None, metrics: dict[str, Any],
     key = f"test_{metric}"
     if key not in metrics or metric not in (best.test or {}):
         return None
-    return verdict(metric, best.name, best.test[metric], metrics[key], best.fit_s,
-                   metrics["train_runtime"])
+    return verdict(
+        metric, best.name, best.test[metric], metrics[key], best.fit_s, metrics["train_runtime"]
+    )

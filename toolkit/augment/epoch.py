@@ -26,4 +26,4 @@ class TransformEpochCallback(TrainerCallback):
 
     def on_epoch_begin(self, args, state, control, **kwargs):
         # state.epoch is a float that reaches e exactly when epoch e-1 ends (0 at the start).
-        self.transform.set_epoch(int(round(state.epoch or 0)))
+        self.transform.set_epoch(round(state.epoch or 0))

@@ -94,9 +94,9 @@ class TrivialAugmentWide(v2.TrivialAugmentWide):
         image = inputs[0]
         operation = self._operations[int(torch.randint(len(self._operations), ()))]
         magnitude = self._draw_magnitude(operation, image.height, image.width)
-        return self._apply_image_or_video_transform(image, operation, magnitude,
-                                                    interpolation=self.interpolation,
-                                                    fill=self._fill)
+        return self._apply_image_or_video_transform(
+            image, operation, magnitude, interpolation=self.interpolation, fill=self._fill
+        )
 
     def _draw_magnitude(self, operation: str, height: int, width: int) -> float:
         key = (operation, height, width)
@@ -126,8 +126,9 @@ def resize_steps(geometry: Geometry) -> list[Any]:
 
 
 def eval_transform(geometry: Geometry) -> v2.Compose:
-    return v2.Compose([ConvertMode(geometry.channels), *resize_steps(geometry),
-                       *to_normalized_tensor(geometry)])
+    return v2.Compose(
+        [ConvertMode(geometry.channels), *resize_steps(geometry), *to_normalized_tensor(geometry)]
+    )
 
 
 def policy_transform(augment: AugmentConfig, channels: int) -> Any | None:
@@ -136,8 +137,9 @@ def policy_transform(augment: AugmentConfig, channels: int) -> Any | None:
     if policy == "trivial":
         return TrivialAugmentWide(fill=fill)
     if policy == "randaugment":
-        return v2.RandAugment(num_ops=augment.randaugment_num_ops,
-                              magnitude=augment.randaugment_magnitude, fill=fill)
+        return v2.RandAugment(
+            num_ops=augment.randaugment_num_ops, magnitude=augment.randaugment_magnitude, fill=fill
+        )
     if policy == "autoaugment":
         return v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET, fill=fill)
     return None
@@ -146,8 +148,11 @@ def policy_transform(augment: AugmentConfig, channels: int) -> Any | None:
 def train_transform(geometry: Geometry, augment: AugmentConfig) -> v2.Compose:
     steps: list[Any] = [ConvertMode(geometry.channels)]
     if augment.random_resized_crop is not None:
-        steps.append(v2.RandomResizedCrop(geometry.output_size,
-                                          scale=(augment.random_resized_crop, 1.0), antialias=True))
+        steps.append(
+            v2.RandomResizedCrop(
+                geometry.output_size, scale=(augment.random_resized_crop, 1.0), antialias=True
+            )
+        )
     else:
         steps += resize_steps(geometry)
     if augment.horizontal_flip:
@@ -162,5 +167,9 @@ def train_transform(geometry: Geometry, augment: AugmentConfig) -> v2.Compose:
 
 
 def augmentation_is_on(augment: AugmentConfig) -> bool:
-    return (image_policy(augment) != "none" or augment.random_resized_crop is not None
-            or augment.horizontal_flip > 0 or augment.random_erasing > 0)
+    return (
+        image_policy(augment) != "none"
+        or augment.random_resized_crop is not None
+        or augment.horizontal_flip > 0
+        or augment.random_erasing > 0
+    )

@@ -38,8 +38,16 @@ def first_words(text: str, count: int) -> str:
     return " ".join(words[:count]) + (" ..." if len(words) > count else "")
 
 
-def text_preview(transform: Any, dataset: Any, column: str, label_names: list[str],
-                 n: int, k: int, words: int = 60, width: int = 100) -> str:
+def text_preview(
+    transform: Any,
+    dataset: Any,
+    column: str,
+    label_names: list[str],
+    n: int,
+    k: int,
+    words: int = 60,
+    width: int = 100,
+) -> str:
     """The printed preview of `n` rows of `dataset` (the lazily augmented train split).
 
     `transform` is that split's AugmentThenTokenize; its augment step runs for epochs 0..k-1,
@@ -48,7 +56,7 @@ def text_preview(transform: Any, dataset: Any, column: str, label_names: list[st
     rows = dataset.with_format(None)[:n]  # the stored text, without the tokenizing transform
     blocks = []
     for row in range(len(rows[column])):
-        one = {key: values[row:row + 1] for key, values in rows.items()}
+        one = {key: values[row : row + 1] for key, values in rows.items()}
         original = one[column][0] or ""
         label = label_names[one[transform.label_column][0]]
         lines = [f"#{one[INDEX_COLUMN][0]}  label: {label}"]
@@ -63,8 +71,9 @@ def text_preview(transform: Any, dataset: Any, column: str, label_names: list[st
 
 def wrapped(title: str, text: str, width: int) -> list[str]:
     head = f"  {title:<10} "
-    return textwrap.wrap(text, width=width, initial_indent=head,
-                         subsequent_indent=" " * len(head)) or [head]
+    return textwrap.wrap(
+        text, width=width, initial_indent=head, subsequent_indent=" " * len(head)
+    ) or [head]
 
 
 # ----------------------------------------------------------------------------- images
@@ -93,8 +102,15 @@ def to_pil(image: Any) -> Any:
     return Image.fromarray(array).convert("RGB")
 
 
-def image_grid(images: list[Any], transform: Callable[[Any], Any], k: int, path: Path,
-               cell: int = 96, pad: int = 2, seed: int = 0) -> Path:
+def image_grid(
+    images: list[Any],
+    transform: Callable[[Any], Any],
+    k: int,
+    path: Path,
+    cell: int = 96,
+    pad: int = 2,
+    seed: int = 0,
+) -> Path:
     """PNG grid: row i = images[i] then k outputs of `transform`; returns `path`.
 
     Size: width (k + 1) * (cell + pad) + pad, height len(images) * (cell + pad) + pad.

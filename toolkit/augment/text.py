@@ -40,17 +40,22 @@ def build_nlpaug(name: str, protected: list[str]) -> Any:
     import nlpaug.augmenter.word as naw
 
     # Char ops: 1-2 characters in each chosen word; the number of words follows the strength.
-    char = dict(aug_char_min=1, aug_char_max=2, aug_word_min=1, aug_word_max=None,
-                stopwords=protected or None)
-    word = dict(aug_min=1, aug_max=None, stopwords=protected or None)
+    char = {
+        "aug_char_min": 1,
+        "aug_char_max": 2,
+        "aug_word_min": 1,
+        "aug_word_max": None,
+        "stopwords": protected or None,
+    }
+    word = {"aug_min": 1, "aug_max": None, "stopwords": protected or None}
     if name == "keyboard":
         return nac.KeyboardAug(include_special_char=False, include_numeric=False, **char)
     if name == "ocr":
         return nac.OcrAug(**char)
     if name.startswith("char_"):
-        return nac.RandomCharAug(action=name[len("char_"):], include_numeric=False, **char)
+        return nac.RandomCharAug(action=name[len("char_") :], include_numeric=False, **char)
     if name in ("word_swap", "word_delete", "word_crop"):
-        return naw.RandomWordAug(action=name[len("word_"):], **word)
+        return naw.RandomWordAug(action=name[len("word_") :], **word)
     if name == "spelling":
         return naw.SpellingAug(**word)
     if name == "synonym":
@@ -61,8 +66,7 @@ def build_nlpaug(name: str, protected: list[str]) -> Any:
     if name == "word_split":
         return naw.SplitAug(**word)
     if name == "sentence_shuffle":
-        return nas.RandomSentAug(mode="neighbor", aug_min=1, aug_max=None,
-                                 tokenizer=sentence_split)
+        return nas.RandomSentAug(mode="neighbor", aug_min=1, aug_max=None, tokenizer=sentence_split)
     raise AssertionError(name)  # parse_step admits only names in OPERATIONS
 
 
@@ -100,8 +104,9 @@ class TextAugmenter:
         self.max_words = max_words
         self.augmenters: dict[str, Any] = {}
         protected = [re.escape(w) for w in policy.protected_words if w.strip()]
-        self.protected_patterns = [re.compile(rf"(?<!\w){w}(?!\w)", re.IGNORECASE)
-                                   for w in protected]
+        self.protected_patterns = [
+            re.compile(rf"(?<!\w){w}(?!\w)", re.IGNORECASE) for w in protected
+        ]
         self.stopwords = stopword_variants(policy.protected_words)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -120,11 +125,12 @@ class TextAugmenter:
             self.augmenters[name] = build_nlpaug(name, self.stopwords)
         return self.augmenters[name]
 
-    def augment_batch(self, texts: list[str | None], indices: list[int], epoch: int,
-                      salt: int = 0) -> list[str | None]:
+    def augment_batch(
+        self, texts: list[str | None], indices: list[int], epoch: int, salt: int = 0
+    ) -> list[str | None]:
         saved = random.getstate(), np.random.get_state()
         try:
-            return [self.augment(t, i, epoch, salt) for t, i in zip(texts, indices)]
+            return [self.augment(t, i, epoch, salt) for t, i in zip(texts, indices, strict=False)]
         finally:
             random.setstate(saved[0])
             np.random.set_state(saved[1])
@@ -170,8 +176,10 @@ class TextAugmenter:
         """Every occurrence of a protected word in `before` is still in `after`, spelt alike."""
         for pattern in self.protected_patterns:
             kept = Counter(pattern.findall(after))
-            if any(kept[spelling] < count
-                   for spelling, count in Counter(pattern.findall(before)).items()):
+            if any(
+                kept[spelling] < count
+                for spelling, count in Counter(pattern.findall(before)).items()
+            ):
                 return False
         return True
 
@@ -179,7 +187,7 @@ class TextAugmenter:
         if self.max_words is None:
             return text
         words = text.split()
-        return " ".join(words[:self.max_words]) if len(words) > self.max_words else text
+        return " ".join(words[: self.max_words]) if len(words) > self.max_words else text
 
 
 class AugmentThenTokenize:
@@ -190,8 +198,13 @@ class AugmentThenTokenize:
     each epoch's DataLoader iterator, and so its worker processes, is created).
     """
 
-    def __init__(self, augmenter: TextAugmenter, tokenize: Callable[[dict], Any],
-                 text_columns: list[str], label_column: str):
+    def __init__(
+        self,
+        augmenter: TextAugmenter,
+        tokenize: Callable[[dict], Any],
+        text_columns: list[str],
+        label_column: str,
+    ):
         self.augmenter = augmenter
         self.tokenize = tokenize
         self.text_columns = text_columns
@@ -204,8 +217,9 @@ class AugmentThenTokenize:
     def augment_columns(self, batch: dict[str, list], epoch: int) -> dict[str, list]:
         out = dict(batch)
         for salt, column in enumerate(self.text_columns):
-            out[column] = self.augmenter.augment_batch(batch[column], batch[INDEX_COLUMN],
-                                                       epoch, salt)
+            out[column] = self.augmenter.augment_batch(
+                batch[column], batch[INDEX_COLUMN], epoch, salt
+            )
         return out
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
@@ -217,6 +231,6 @@ class AugmentThenTokenize:
 
 def lazily_augmented(dataset: Any, transform: AugmentThenTokenize) -> Any:
     """`dataset` reduced to its text and label columns plus a row index, with the transform set."""
-    keep = transform.text_columns + [transform.label_column]
+    keep = [*transform.text_columns, transform.label_column]
     indexed = dataset.select_columns(keep).add_column(INDEX_COLUMN, list(range(len(dataset))))
     return indexed.with_transform(transform)

@@ -5,8 +5,8 @@ nltk reads WordNet from `<nltk_data>/corpora/wordnet/`. Debian's `wordnet-base` 
 minus one file nltk insists on: `lexnames`, the table of the 45 lexicographer files. That table
 is fixed (it is printed in the lexnames(5WN) man page), so it is written here; the other files
 are copied (about 36 MB, once) from the Debian folder. Links do not work: nltk >= 3.10 refuses
-symbolic links that resolve outside the corpus root and any file with more than one hard link. The folder lives in the
-toolkit's cache and is prepended to `nltk.data.path`.
+symbolic links that resolve outside the corpus root and any file with more than one hard link.
+The folder lives in the toolkit's cache and is prepended to `nltk.data.path`.
 """
 
 from __future__ import annotations
@@ -22,24 +22,70 @@ DEBIAN_WORDNET = Path("/usr/share/wordnet")
 
 # The files nltk's WordNetCorpusReader opens (its _FILES), all shipped by the Debian packages.
 NLTK_WORDNET_FILES = (
-    "cntlist.rev", "index.sense",
-    "index.adj", "index.adv", "index.noun", "index.verb",
-    "data.adj", "data.adv", "data.noun", "data.verb",
-    "adj.exc", "adv.exc", "noun.exc", "verb.exc",
+    "cntlist.rev",
+    "index.sense",
+    "index.adj",
+    "index.adv",
+    "index.noun",
+    "index.verb",
+    "data.adj",
+    "data.adv",
+    "data.noun",
+    "data.verb",
+    "adj.exc",
+    "adv.exc",
+    "noun.exc",
+    "verb.exc",
 )
 
 # lexnames(5WN), WordNet 3.0: file number, lexicographer file name, syntactic category
 # (1 noun, 2 verb, 3 adjective, 4 adverb). Synset records point into this table by number.
 LEXNAMES = (
-    "adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact",
-    "noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event",
-    "noun.feeling", "noun.food", "noun.group", "noun.location", "noun.motive", "noun.object",
-    "noun.person", "noun.phenomenon", "noun.plant", "noun.possession", "noun.process",
-    "noun.quantity", "noun.relation", "noun.shape", "noun.state", "noun.substance",
-    "noun.time", "verb.body", "verb.change", "verb.cognition", "verb.communication",
-    "verb.competition", "verb.consumption", "verb.contact", "verb.creation", "verb.emotion",
-    "verb.motion", "verb.perception", "verb.possession", "verb.social", "verb.stative",
-    "verb.weather", "adj.ppl",
+    "adj.all",
+    "adj.pert",
+    "adv.all",
+    "noun.Tops",
+    "noun.act",
+    "noun.animal",
+    "noun.artifact",
+    "noun.attribute",
+    "noun.body",
+    "noun.cognition",
+    "noun.communication",
+    "noun.event",
+    "noun.feeling",
+    "noun.food",
+    "noun.group",
+    "noun.location",
+    "noun.motive",
+    "noun.object",
+    "noun.person",
+    "noun.phenomenon",
+    "noun.plant",
+    "noun.possession",
+    "noun.process",
+    "noun.quantity",
+    "noun.relation",
+    "noun.shape",
+    "noun.state",
+    "noun.substance",
+    "noun.time",
+    "verb.body",
+    "verb.change",
+    "verb.cognition",
+    "verb.communication",
+    "verb.competition",
+    "verb.consumption",
+    "verb.contact",
+    "verb.creation",
+    "verb.emotion",
+    "verb.motion",
+    "verb.perception",
+    "verb.possession",
+    "verb.social",
+    "verb.stative",
+    "verb.weather",
+    "adj.ppl",
 )
 CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
 
@@ -113,9 +159,11 @@ def ensure_wordnet(cache: Path | None = None, source: Path | None = None) -> Non
     if nltk_has_wordnet():
         return
     if not debian_wordnet_present(source):
-        raise UserError(f"The `synonym` text augmenter needs WordNet, and neither nltk's data "
-                        f"folders ({', '.join(nltk.data.path[:3])}, ...) nor {source} hold it. "
-                        f"{INSTALL_HINT}")
+        raise UserError(
+            f"The `synonym` text augmenter needs WordNet, and neither nltk's data "
+            f"folders ({', '.join(nltk.data.path[:3])}, ...) nor {source} hold it. "
+            f"{INSTALL_HINT}"
+        )
     nltk_data = (cache or cache_dir()) / "nltk_data"
     build_nltk_folder(source, nltk_data)
     if str(nltk_data) not in nltk.data.path:

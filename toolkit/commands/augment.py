@@ -22,15 +22,18 @@ def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: 
     if config.task == "image-classification":
         return preview_images(config, data, n, k, output)
     if not config.augment.text:
-        raise UserError(f"The config {config.source or ''} has no text augmentation "
-                        f"(augment.text is off); add `augment: {{text: trivial}}` to it or pass "
-                        f"--augment.text trivial.")
+        raise UserError(
+            f"The config {config.source or ''} has no text augmentation "
+            f"(augment.text is off); add `augment: {{text: trivial}}` to it or pass "
+            f"--augment.text trivial."
+        )
     processor = task.load_processor(config)
     train = data.splits["train"].select(range(min(n, len(data.splits["train"]))))
     prepared = task.prepare(datasets.DatasetDict({"train": train}), processor, config)["train"]
     transform = epoch_aware_transform(prepared)
-    return text_preview(transform, prepared, config.data.text_column, data.label_names, n, k,
-                        words=words)
+    return text_preview(
+        transform, prepared, config.data.text_column, data.label_names, n, k, words=words
+    )
 
 
 def preview_images(config: RunConfig, data: LoadedData, n: int, k: int, output: Path) -> str:

@@ -62,9 +62,11 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
 
 def refuse_finetuning_task(config: RunConfig) -> None:
     if config.task not in PRETRAIN_TASKS:
-        raise UserError(f"`ftk pretrain` runs the pre-training tasks "
-                        f"({', '.join(PRETRAIN_TASKS)}); '{config.source}' has task "
-                        f"'{config.task}'. Use `ftk train` for it.")
+        raise UserError(
+            f"`ftk pretrain` runs the pre-training tasks "
+            f"({', '.join(PRETRAIN_TASKS)}); '{config.source}' has task "
+            f"'{config.task}'. Use `ftk train` for it."
+        )
 
 
 def pretraining_arguments(config: RunConfig) -> dict[str, Any]:
@@ -79,8 +81,9 @@ def pretraining_arguments(config: RunConfig) -> dict[str, Any]:
     return {"remove_unused_columns": False, "label_names": get_task(config.task).target_inputs}
 
 
-def score_pretraining(trainer: ToolkitTrainer, train_metrics: dict[str, Any], config: RunConfig,
-                      started: float) -> dict[str, Any]:
+def score_pretraining(
+    trainer: ToolkitTrainer, train_metrics: dict[str, Any], config: RunConfig, started: float
+) -> dict[str, Any]:
     metrics: dict[str, Any] = dict(train_metrics)
     metrics.update(trainer.evaluate())
     if config.task == "masked-lm":
@@ -93,8 +96,9 @@ def write_pretrain_outputs(plan: Plan, metrics: dict[str, Any]) -> None:
     config, output_dir = plan.config, plan.output_dir
     (output_dir / "training_args.bin").unlink(missing_ok=True)
     write_run_files(output_dir, config, metrics)
-    write_pretrain_card(output_dir / "README.md", config, plan.task.pipeline_tag, metrics,
-                        output_dir.name)
+    write_pretrain_card(
+        output_dir / "README.md", config, plan.task.pipeline_tag, metrics, output_dir.name
+    )
     remove_checkpoints(output_dir)
     say(describe_pretrain_results(metrics, output_dir))
     if plan.push_to:
@@ -105,30 +109,42 @@ def is_finished(config: RunConfig) -> bool:
     """A run directory this very config already completed (same resolved config, weights saved)."""
     output_dir = Path(config.training["output_dir"])
     saved = output_dir / RUN_CONFIG
-    return (output_dir / "model.safetensors").is_file() and saved.is_file() \
+    return (
+        (output_dir / "model.safetensors").is_file()
+        and saved.is_file()
         and saved.read_text() == config.to_yaml()
+    )
 
 
 def pretrained_base(pretrain_config: RunConfig, finetune_config: RunConfig) -> Path:
     """P's output directory, pre-training it first unless a finished copy is already there."""
-    check_architectures_match(pretrain_config.model, finetune_config.model,
-                              str(pretrain_config.source), str(finetune_config.source))
+    check_architectures_match(
+        pretrain_config.model,
+        finetune_config.model,
+        str(pretrain_config.source),
+        str(finetune_config.source),
+    )
     output_dir = Path(pretrain_config.training["output_dir"])
     if is_finished(pretrain_config):
-        say(f"Reusing the finished pre-training in {output_dir} (its run_config.yaml equals "
-            f"{pretrain_config.source}); delete that folder to pre-train again.")
+        say(
+            f"Reusing the finished pre-training in {output_dir} (its run_config.yaml equals "
+            f"{pretrain_config.source}); delete that folder to pre-train again."
+        )
         return output_dir
     if output_dir.is_dir() and any(output_dir.iterdir()):
-        raise UserError(f"The pre-training output_dir '{output_dir}' holds files, but not a "
-                        f"finished run of '{pretrain_config.source}' as it is now (its "
-                        f"run_config.yaml differs or the model is missing). Delete the folder, "
-                        f"or give the pre-training recipe another output_dir.")
+        raise UserError(
+            f"The pre-training output_dir '{output_dir}' holds files, but not a "
+            f"finished run of '{pretrain_config.source}' as it is now (its "
+            f"run_config.yaml differs or the model is missing). Delete the folder, "
+            f"or give the pre-training recipe another output_dir."
+        )
     say(f"Stage 1 of 2: pre-training ({pretrain_config.task}) into {output_dir}")
     return pretrain(pretrain_config)
 
 
-def train_after_pretrain(finetune_config: RunConfig, pretrain_config: RunConfig,
-                         overwrite: bool = False) -> Path:
+def train_after_pretrain(
+    finetune_config: RunConfig, pretrain_config: RunConfig, overwrite: bool = False
+) -> Path:
     check_output_dir_free(Path(finetune_config.training["output_dir"]), overwrite)
     base = pretrained_base(pretrain_config, finetune_config)
     finetune_config.model.name_or_path = str(base)

@@ -29,8 +29,9 @@ class SchedulePreview:
     world_size: int
 
 
-def preview_schedule(config: RunConfig, world_size: int | None = None,
-                     png: Path | None = None) -> SchedulePreview:
+def preview_schedule(
+    config: RunConfig, world_size: int | None = None, png: Path | None = None
+) -> SchedulePreview:
     plan = plan_run(config)
     data = load_labelled_data(config, plan.task)
     num_train = len(data.splits["train"])
@@ -42,16 +43,22 @@ def preview_schedule(config: RunConfig, world_size: int | None = None,
     lrs = lr_table(summary, config.schedule, groups)
     png = png or default_png(config)
     png.parent.mkdir(parents=True, exist_ok=True)
-    plot_learning_rate(lrs, png, [name for name, _ in groups],
-                       title=f"Learning rate: {config.schedule.decay}, {summary.total_steps} steps")
+    plot_learning_rate(
+        lrs,
+        png,
+        [name for name, _ in groups],
+        title=f"Learning rate: {config.schedule.decay}, {summary.total_steps} steps",
+    )
     return SchedulePreview(summary, groups, lrs, png, num_train, world)
 
 
-def lr_table(summary: ScheduleSummary, schedule: ScheduleConfig,
-             groups: list[tuple[str, float]]) -> list[list[float]]:
+def lr_table(
+    summary: ScheduleSummary, schedule: ScheduleConfig, groups: list[tuple[str, float]]
+) -> list[list[float]]:
     factor = lr_factor(schedule, summary.total_steps, summary.steps_per_epoch)
-    return [[summary.peak_lr * m * factor(s) for _, m in groups]
-            for s in range(summary.total_steps)]
+    return [
+        [summary.peak_lr * m * factor(s) for _, m in groups] for s in range(summary.total_steps)
+    ]
 
 
 def default_png(config: RunConfig) -> Path:

@@ -64,9 +64,13 @@ def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
     task = get_task(config.task)
     args = build_training_arguments(config, task.training_defaults(config), required)
     push = config.training.get("push_to_hub")
-    return Plan(config=config, task=task, args=args,
-                output_dir=Path(config.training["output_dir"]),
-                push_to=config.training.get("hub_model_id") if push else None)
+    return Plan(
+        config=config,
+        task=task,
+        args=args,
+        output_dir=Path(config.training["output_dir"]),
+        push_to=config.training.get("hub_model_id") if push else None,
+    )
 
 
 def check_hub_token(plan: Plan) -> None:
@@ -97,9 +101,11 @@ def prepare_unlabelled(plan: Plan) -> PreparedData:
     column = task.input_columns(config)[0]
     with plan.args.main_process_first(desc="data preparation"):
         splits = load_unlabelled(config.data, column, task.input_key, config.split_seed)
-        say(f"Unlabelled data: train {len(splits['train']):,}, validation "
+        say(
+            f"Unlabelled data: train {len(splits['train']):,}, validation "
             f"{len(splits['validation']):,} examples (column '{column}'"
-            f"{', test inputs included' if config.data.pretrain_include_test else ''})")
+            f"{', test inputs included' if config.data.pretrain_include_test else ''})"
+        )
         splits = task.prepare(splits, processor, config)
     return PreparedData(None, processor, splits, collator)
 
@@ -129,12 +135,21 @@ def open_run_dir(plan: Plan, overwrite: bool, checkpoint: Path | None = None) ->
     wait_for_everyone()
 
 
-def build_run_trainer(plan: Plan, model: Any, prepared: PreparedData, compute_metrics: Any,
-                      history: TrainerCallback) -> ToolkitTrainer:
+def build_run_trainer(
+    plan: Plan, model: Any, prepared: PreparedData, compute_metrics: Any, history: TrainerCallback
+) -> ToolkitTrainer:
     config = plan.config
-    return build_trainer(config.schedule, config.early_stopping, model, plan.args,
-                         prepared.splits, prepared.processor, prepared.collator,
-                         compute_metrics, history)
+    return build_trainer(
+        config.schedule,
+        config.early_stopping,
+        model,
+        plan.args,
+        prepared.splits,
+        prepared.processor,
+        prepared.collator,
+        compute_metrics,
+        history,
+    )
 
 
 def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], None]) -> None:

@@ -55,8 +55,12 @@ from toolkit.training.scoring import final_metrics, peak_rss_mb
 from toolkit.training.trainer import ToolkitTrainer
 
 
-def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
-          callbacks: Sequence[TrainerCallback] = ()) -> Path:
+def train(
+    config: RunConfig,
+    overwrite: bool = False,
+    resume: bool = False,
+    callbacks: Sequence[TrainerCallback] = (),
+) -> Path:
     """Fine-tune as `config` says; returns the run directory.
 
     `resume`: continue the killed run in output_dir from its last complete checkpoint.
@@ -69,8 +73,9 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
     plan = plan_run(config)
     check_hub_token(plan)
     prepared = prepare_labelled(plan)
-    collect_baselines = start_baselines_for_run(config, prepared.data, plan.output_dir,
-                                                on_gpu=plan.args.device.type == "cuda")
+    collect_baselines = start_baselines_for_run(
+        config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
+    )
     model = build_model(plan, prepared.data.label_names)
     data_size = advise_on_data_size(prepared, model)
     schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
@@ -82,8 +87,9 @@ def train(config: RunConfig, overwrite: bool = False, resume: bool = False,
     baselines = collect_baselines()
     metrics = score_run(trainer, prepared, fit.metrics, checkpoint, started, plan.output_dir)
     diagnosis = diagnose(plan, history, watch, data_size, baselines, metrics)
-    save_and_finish(trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics,
-                                                         diagnosis))
+    save_and_finish(
+        trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
+    )
     return plan.output_dir
 
 
@@ -99,8 +105,10 @@ def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:
 
 def resume_point(output_dir: Path, overwrite: bool) -> Path:
     if overwrite:
-        raise UserError("--resume continues the run in output_dir and --overwrite deletes it; "
-                        "pass only one of them.")
+        raise UserError(
+            "--resume continues the run in output_dir and --overwrite deletes it; "
+            "pass only one of them."
+        )
     checkpoint = last_checkpoint(output_dir)
     say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
     return checkpoint
@@ -114,8 +122,12 @@ def advise_on_data_size(prepared: PreparedData, model: Any) -> DataSizeAdvice:
     return advice
 
 
-def watch_overfitting(trainer: ToolkitTrainer, plan: Plan, prepared: PreparedData,
-                      callbacks: Sequence[TrainerCallback]) -> OverfittingWatch:
+def watch_overfitting(
+    trainer: ToolkitTrainer,
+    plan: Plan,
+    prepared: PreparedData,
+    callbacks: Sequence[TrainerCallback],
+) -> OverfittingWatch:
     """The overfitting watch (and any callbacks a library caller passes), attached."""
     config = plan.config
     sample = unaugmented_training_sample(plan, prepared, config.overfitting.train_sample_size)
@@ -135,8 +147,14 @@ def unaugmented_training_sample(plan: Plan, prepared: PreparedData, size: int) -
     return plan.task.prepare(validation_like, prepared.processor, plan.config)["validation"]
 
 
-def score_run(trainer: ToolkitTrainer, prepared: PreparedData, train_metrics: dict[str, Any],
-              checkpoint: Path | None, started: float, output_dir: Path) -> dict[str, Any]:
+def score_run(
+    trainer: ToolkitTrainer,
+    prepared: PreparedData,
+    train_metrics: dict[str, Any],
+    checkpoint: Path | None,
+    started: float,
+    output_dir: Path,
+) -> dict[str, Any]:
     """The numbers of metrics.json: the kept model on validation and test, times, memory."""
     metrics = final_metrics(trainer, prepared.splits, prepared.data.label_names, train_metrics)
     metrics.update(prepared.data.report)  # e.g. skipped_images
@@ -148,20 +166,34 @@ def score_run(trainer: ToolkitTrainer, prepared: PreparedData, train_metrics: di
     return metrics
 
 
-def diagnose(plan: Plan, history: HistoryCallback, watch: OverfittingWatch,
-             data_size: DataSizeAdvice, baselines: Baselines | None,
-             metrics: dict[str, Any]) -> Diagnosis:
+def diagnose(
+    plan: Plan,
+    history: HistoryCallback,
+    watch: OverfittingWatch,
+    data_size: DataSizeAdvice,
+    baselines: Baselines | None,
+    metrics: dict[str, Any],
+) -> Diagnosis:
     args = plan.args
     # The main process reads the file: after a resume it also holds the earlier sessions' rows.
     rows = read_history(plan.output_dir / HISTORY) if is_main_process() else history.rows
-    overfitting = summarize_overfitting(rows, args.metric_for_best_model.removeprefix("eval_"),
-                                        args.greater_is_better, watch.warning)
+    overfitting = summarize_overfitting(
+        rows,
+        args.metric_for_best_model.removeprefix("eval_"),
+        args.greater_is_better,
+        watch.warning,
+    )
     verdict = verdict_for_run(baselines, metrics, plan.config.metrics[0])
     return Diagnosis(data_size, overfitting, baselines, verdict, list(WARNINGS))
 
 
-def write_outputs(plan: Plan, prepared: PreparedData, schedule: ScheduleSummary,
-                  metrics: dict[str, Any], diagnosis: Diagnosis) -> None:
+def write_outputs(
+    plan: Plan,
+    prepared: PreparedData,
+    schedule: ScheduleSummary,
+    metrics: dict[str, Any],
+    diagnosis: Diagnosis,
+) -> None:
     """The run directory's files (main process only), then the push when asked for."""
     config, output_dir, data = plan.config, plan.output_dir, prepared.data
     (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml says it
@@ -169,14 +201,26 @@ def write_outputs(plan: Plan, prepared: PreparedData, schedule: ScheduleSummary,
         write_baselines(output_dir / BASELINE_FILE, diagnosis.baselines)
     write_run_files(output_dir, config, {**metrics, **diagnosis.to_dict()})
     columns = plan.task.input_columns(config)
-    write_report(output_dir, title=output_dir.name,
-                 summary=data_summary(data, columns, prepared.splits, config.data.max_length),
-                 schedule=schedule.text(), metrics=metrics, diagnosis=diagnosis,
-                 history=read_history(output_dir / HISTORY), label_names=data.label_names,
-                 metric_names=config.metrics)
-    write_model_card(output_dir / "README.md", config, plan.task.pipeline_tag, metrics,
-                     data.label_names, model_name=output_dir.name,
-                     extra_sections=[report_card_section(diagnosis.verdict)])
+    write_report(
+        output_dir,
+        title=output_dir.name,
+        summary=data_summary(data, columns, prepared.splits, config.data.max_length),
+        schedule=schedule.text(),
+        metrics=metrics,
+        diagnosis=diagnosis,
+        history=read_history(output_dir / HISTORY),
+        label_names=data.label_names,
+        metric_names=config.metrics,
+    )
+    write_model_card(
+        output_dir / "README.md",
+        config,
+        plan.task.pipeline_tag,
+        metrics,
+        data.label_names,
+        model_name=output_dir.name,
+        extra_sections=[report_card_section(diagnosis.verdict)],
+    )
     remove_checkpoints(output_dir)
     say(describe_results(metrics, diagnosis, config.metrics, output_dir))
     if plan.push_to:

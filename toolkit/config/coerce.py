@@ -20,8 +20,9 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
     """`value` converted to the type `hint`, or a UserError naming `key` and the expected type."""
     converted, ok = _try_coerce(value, hint)
     if not ok:
-        raise UserError(f"Config key '{key}' must be {describe(hint)}, got {value!r} "
-                        f"({type(value).__name__}).")
+        raise UserError(
+            f"Config key '{key}' must be {describe(hint)}, got {value!r} ({type(value).__name__})."
+        )
     return converted
 
 
@@ -112,7 +113,11 @@ def _to_str(value: Any) -> tuple[Any, bool]:
 
 
 SCALARS: dict[Any, Callable[[Any], tuple[Any, bool]]] = {
-    bool: _to_bool, int: _to_int, float: _to_float, str: _to_str}
+    bool: _to_bool,
+    int: _to_int,
+    float: _to_float,
+    str: _to_str,
+}
 
 
 def _specificity(hint: Any) -> int:
@@ -130,6 +135,12 @@ def describe(hint: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in args)
     if origin in (list, tuple):
         return f"a list of {describe(args[0]) if args else 'values'}"
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-             type(None): "null", dict: "a mapping"}
+    names = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        type(None): "null",
+        dict: "a mapping",
+    }
     return names.get(hint, getattr(hint, "__name__", str(hint)))

@@ -57,8 +57,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UserError(f"Config file '{path}' must hold a mapping of keys to values, not a "
-                        f"{type(data).__name__}.")
+        raise UserError(
+            f"Config file '{path}' must hold a mapping of keys to values, not a "
+            f"{type(data).__name__}."
+        )
     return data
 
 
@@ -115,15 +117,19 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         elif key == "task":
             config.task = coerce(value, str, key)
             if config.task not in TASKS:
-                raise UserError(f"Config key 'task' is '{config.task}'; valid tasks: "
-                                f"{', '.join(TASKS)}.{did_you_mean(config.task, TASKS)}")
+                raise UserError(
+                    f"Config key 'task' is '{config.task}'; valid tasks: "
+                    f"{', '.join(TASKS)}.{did_you_mean(config.task, TASKS)}"
+                )
         elif key == "metrics":
             config.metrics = coerce(value, list[str], key)
         elif key in training_fields:
             config.training[key] = coerce(value, training_fields[key], key)
         else:
-            raise UserError(f"Unknown config key '{key}'.{did_you_mean(key, all_valid_keys())} "
-                            f"See `ftk train --help` for the sections and their keys.")
+            raise UserError(
+                f"Unknown config key '{key}'.{did_you_mean(key, all_valid_keys())} "
+                f"See `ftk train --help` for the sections and their keys."
+            )
     config.training = {**TRAINING_DEFAULTS, **config.training}
     if config.task in PRETRAIN_TASKS and "metrics" not in raw:
         config.metrics = ["loss"]  # pre-training has no labels: the best epoch is the lowest loss
@@ -143,7 +149,8 @@ def build_section(name: str, value: Any) -> Any:
     for key, item in value.items():
         dotted = f"{name}.{key}"
         if key not in known:
-            raise UserError(f"Unknown config key '{dotted}'."
-                            f"{did_you_mean(dotted, all_valid_keys())}")
+            raise UserError(
+                f"Unknown config key '{dotted}'.{did_you_mean(dotted, all_valid_keys())}"
+            )
         kwargs[key] = coerce(item, hints[key], dotted)
     return cls(**kwargs)

@@ -35,8 +35,12 @@ TASKS = ("text-classification", "image-classification", "masked-lm", "masked-ima
 PRETRAIN_TASKS = ("masked-lm", "masked-image-modeling")
 
 
-def option(default: Any = dataclasses.MISSING, help: str = "", *,
-           default_factory: Any = dataclasses.MISSING) -> Any:
+def option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",
+    *,
+    default_factory: Any = dataclasses.MISSING,
+) -> Any:
     """A config key: its default (or default_factory, for lists) and the meaning --help prints."""
     if not help.strip():
         raise ValueError("every config key needs a help text")
@@ -47,126 +51,153 @@ def option(default: Any = dataclasses.MISSING, help: str = "", *,
 TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
-               "default to [loss])",
+    "default to [loss])",
 }
 
 
 @dataclass
 class ModelConfig:
-    name_or_path: str | None = option(
-        None, "Hub id or local folder of a pretrained checkpoint")
-    revision: str | None = option(
-        None, "Hub branch, tag or commit (ignored for local folders)")
+    name_or_path: str | None = option(None, "Hub id or local folder of a pretrained checkpoint")
+    revision: str | None = option(None, "Hub branch, tag or commit (ignored for local folders)")
     trust_remote_code: bool = option(
-        False, "run modelling code shipped with the checkpoint (opt-in)")
+        False, "run modelling code shipped with the checkpoint (opt-in)"
+    )
     allow_pickle: bool = option(
-        False, "accept pickled .bin weights when a checkpoint has no safetensors")
+        False, "accept pickled .bin weights when a checkpoint has no safetensors"
+    )
     from_config: dict | None = option(
-        None, "train from scratch instead: model type plus sizes, e.g. {model_type: vit, "
-              "image_size: 28, patch_size: 4, hidden_size: 64, num_channels: 1}; "
-              "AutoConfig.for_model builds it")
-    ignore_mismatched_sizes: bool = option(
-        True, "a checkpoint's head of another shape is replaced")
-    attn_implementation: Literal["sdpa", "eager", "flash_attention_2", "flash_attention_3",
-                                 "flex_attention"] | None = option(
-        None, "attention kernel: sdpa | eager | flash_attention_2 | flash_attention_3 | "
-              "flex_attention; null keeps transformers' choice (SDPA where the model supports "
-              "it). flash_attention_2/3 need their package and a GPU; eager is the reference "
-              "implementation")
+        None,
+        "train from scratch instead: model type plus sizes, e.g. {model_type: vit, "
+        "image_size: 28, patch_size: 4, hidden_size: 64, num_channels: 1}; "
+        "AutoConfig.for_model builds it",
+    )
+    ignore_mismatched_sizes: bool = option(True, "a checkpoint's head of another shape is replaced")
+    attn_implementation: (
+        Literal["sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention"] | None
+    ) = option(
+        None,
+        "attention kernel: sdpa | eager | flash_attention_2 | flash_attention_3 | "
+        "flex_attention; null keeps transformers' choice (SDPA where the model supports "
+        "it). flash_attention_2/3 need their package and a GPU; eager is the reference "
+        "implementation",
+    )
 
 
 @dataclass
 class DataConfig:
-    builtin: str | None = option(
-        None, "packaged demo set: bbc-news | fashion-mnist")
-    hub_id: str | None = option(
-        None, "a data set on the Hub, loaded with datasets.load_dataset")
+    builtin: str | None = option(None, "packaged demo set: bbc-news | fashion-mnist")
+    hub_id: str | None = option(None, "a data set on the Hub, loaded with datasets.load_dataset")
     hub_config: str | None = option(
-        None, "the Hub data set's configuration name, if it has several")
-    train_split: str = option(
-        "train", "name of the train split inside a Hub data set")
+        None, "the Hub data set's configuration name, if it has several"
+    )
+    train_split: str = option("train", "name of the train split inside a Hub data set")
     validation_split: str | None = option(
-        "validation", "name of the validation split inside a Hub data set (absent: held out "
-                      "from train, see validation_size)")
+        "validation",
+        "name of the validation split inside a Hub data set (absent: held out "
+        "from train, see validation_size)",
+    )
     test_split: str | None = option(
-        "test", "name of the test split inside a Hub data set (absent: none, or held out from "
-                "train, see test_size)")
+        "test",
+        "name of the test split inside a Hub data set (absent: none, or held out from "
+        "train, see test_size)",
+    )
     train_file: str | None = option(
-        None, "local CSV / JSON / JSONL / Parquet file of the train split")
+        None, "local CSV / JSON / JSONL / Parquet file of the train split"
+    )
     validation_file: str | None = option(
-        None, "local CSV / JSON / JSONL / Parquet file of the validation split")
+        None, "local CSV / JSON / JSONL / Parquet file of the validation split"
+    )
     test_file: str | None = option(
-        None, "local CSV / JSON / JSONL / Parquet file of the test split")
+        None, "local CSV / JSON / JSONL / Parquet file of the test split"
+    )
     train_dir: str | None = option(
-        None, "image folder of the train split: one subfolder of images per class")
+        None, "image folder of the train split: one subfolder of images per class"
+    )
     validation_dir: str | None = option(
-        None, "image folder of the validation split: one subfolder of images per class")
+        None, "image folder of the validation split: one subfolder of images per class"
+    )
     test_dir: str | None = option(
-        None, "image folder of the test split: one subfolder of images per class")
-    text_column: str = option(
-        "text", "column holding the (first) text of each example")
-    text_pair_column: str | None = option(
-        None, "second text of a sentence pair (NLI, paraphrase)")
-    label_column: str = option(
-        "label", "column holding each example's class label")
+        None, "image folder of the test split: one subfolder of images per class"
+    )
+    text_column: str = option("text", "column holding the (first) text of each example")
+    text_pair_column: str | None = option(None, "second text of a sentence pair (NLI, paraphrase)")
+    label_column: str = option("label", "column holding each example's class label")
     image_column: str = option(
-        "image", "an Image column, or (CSV/JSON) image paths, relative to the file")
+        "image", "an Image column, or (CSV/JSON) image paths, relative to the file"
+    )
     bad_images: Literal["error", "skip"] = option(
-        "error", "unreadable images: error (stop) | skip (drop them and count them)")
+        "error", "unreadable images: error (stop) | skip (drop them and count them)"
+    )
     validation_size: float = option(
-        0.1, "fraction of train held out (stratified) when no validation split is given")
+        0.1, "fraction of train held out (stratified) when no validation split is given"
+    )
     test_size: float | None = option(
-        None, "fraction of train held out (stratified) as test when no test split is given; "
-              "null = no test split then")
-    max_length: int = option(
-        256, "tokens per example after truncation")
+        None,
+        "fraction of train held out (stratified) as test when no test split is given; "
+        "null = no test split then",
+    )
+    max_length: int = option(256, "tokens per example after truncation")
     pad_to_max_length: bool = option(
-        False, "text: pad every example to max_length (the stock Hugging Face scripts' "
-               "default); false pads each batch only to its longest text, which is faster "
-               "(benchmarks/padding.py)")
+        False,
+        "text: pad every example to max_length (the stock Hugging Face scripts' "
+        "default); false pads each batch only to its longest text, which is faster "
+        "(benchmarks/padding.py)",
+    )
     max_train_samples: int | None = option(
-        None, "cap on train examples for quick runs (taken after the split)")
+        None, "cap on train examples for quick runs (taken after the split)"
+    )
     max_eval_samples: int | None = option(
-        None, "cap on validation and test examples alike (taken after the split)")
+        None, "cap on validation and test examples alike (taken after the split)"
+    )
     split_seed: int | None = option(
-        None, "seed of the validation/test hold-out (default: `seed`); fix it to vary the "
-              "training seed over the same test set")
+        None,
+        "seed of the validation/test hold-out (default: `seed`); fix it to vary the "
+        "training seed over the same test set",
+    )
     group_texts: bool = option(
-        True, "masked-lm: concatenate texts and cut blocks of max_length tokens (no padding "
-              "wasted); false: one truncated block per text")
+        True,
+        "masked-lm: concatenate texts and cut blocks of max_length tokens (no padding "
+        "wasted); false: one truncated block per text",
+    )
     pretrain_include_test: bool = option(
-        False, "masked-lm / masked-image-modeling: also pre-train on the test split's inputs "
-               "(never its labels); off, test inputs stay unseen")
+        False,
+        "masked-lm / masked-image-modeling: also pre-train on the test split's inputs "
+        "(never its labels); off, test inputs stay unseen",
+    )
 
 
 @dataclass
 class AugmentConfig:
     text: bool | str | list | None = option(
-        None, "text augmentation of the train split, fresh every epoch "
-              "(toolkit/augment/text.py). null/false: off. `trivial` (or true): per example one "
-              "operation, picked uniformly, with a strength drawn uniformly from its range. Or "
-              "a list of operations, each a name or a mapping {name, strength, p}: strength = "
-              "fraction of words (sentences) changed, in (0, 1], left out = drawn per example "
-              "from the operation's range; p = probability it runs (default 1)")
+        None,
+        "text augmentation of the train split, fresh every epoch "
+        "(toolkit/augment/text.py). null/false: off. `trivial` (or true): per example one "
+        "operation, picked uniformly, with a strength drawn uniformly from its range. Or "
+        "a list of operations, each a name or a mapping {name, strength, p}: strength = "
+        "fraction of words (sentences) changed, in (0, 1], left out = drawn per example "
+        "from the operation's range; p = probability it runs (default 1)",
+    )
     text_mode: str = option(
-        "sequence", "how a list of text operations runs: sequence (all, in order) | one_of "
-                    "(one per example)")
+        "sequence",
+        "how a list of text operations runs: sequence (all, in order) | one_of (one per example)",
+    )
     protected_words: list[str] = option(
-        default_factory=list, help="words text augmentation never changes (whole words, any "
-                                   "case)")
+        default_factory=list, help="words text augmentation never changes (whole words, any case)"
+    )
     image: bool | str | None = option(
-        None, "train-split image augmentation (torchvision.transforms.v2), applied lazily "
-              "every epoch: trivial (= true) | randaugment | autoaugment | none")
-    randaugment_num_ops: int = option(
-        2, "RandAugment: operations per image")
-    randaugment_magnitude: int = option(
-        9, "RandAugment: strength of its operations (0-30)")
+        None,
+        "train-split image augmentation (torchvision.transforms.v2), applied lazily "
+        "every epoch: trivial (= true) | randaugment | autoaugment | none",
+    )
+    randaugment_num_ops: int = option(2, "RandAugment: operations per image")
+    randaugment_magnitude: int = option(9, "RandAugment: strength of its operations (0-30)")
     random_resized_crop: float | None = option(
-        None, "random resized crop: smallest area fraction a crop keeps; null = off")
-    horizontal_flip: float = option(
-        0.0, "probability of a left-right flip")
+        None, "random resized crop: smallest area fraction a crop keeps; null = off"
+    )
+    horizontal_flip: float = option(0.0, "probability of a left-right flip")
     random_erasing: float = option(
-        0.0, "probability of erasing a random rectangle (after normalize)")
+        0.0, "probability of erasing a random rectangle (after normalize)"
+    )
 
 
 @dataclass
@@ -174,85 +205,94 @@ class ScheduleConfig:
     """Warm-up + decay of the LR, and per-layer LRs. Formulas: toolkit/training/schedules.py."""
 
     warmup_steps: int | None = option(
-        None, "warm-up length in optimizer steps; give at most one of warmup_steps, "
-              "warmup_fraction, warmup_epochs (none: warmup_fraction 0.06)")
+        None,
+        "warm-up length in optimizer steps; give at most one of warmup_steps, "
+        "warmup_fraction, warmup_epochs (none: warmup_fraction 0.06)",
+    )
     warmup_fraction: float | None = option(
-        None, "warm-up length as a fraction of all optimizer steps (default 0.06 when no "
-              "warm-up key is given)")
-    warmup_epochs: float | None = option(
-        None, "warm-up length in epochs")
-    warmup_shape: str = option(
-        "linear", "rise during warm-up: linear | cosine | exponential")
-    warmup_start_ratio: float = option(
-        0.0, "LR of the first step, as a fraction of the peak LR")
+        None,
+        "warm-up length as a fraction of all optimizer steps (default 0.06 when no "
+        "warm-up key is given)",
+    )
+    warmup_epochs: float | None = option(None, "warm-up length in epochs")
+    warmup_shape: str = option("linear", "rise during warm-up: linear | cosine | exponential")
+    warmup_start_ratio: float = option(0.0, "LR of the first step, as a fraction of the peak LR")
     decay: str = option(
-        "cosine", "shape after warm-up: cosine | linear | polynomial | constant | "
-                  "cosine_restarts | wsd | inverse_sqrt")
-    min_lr_ratio: float = option(
-        0.0, "floor of the decay, as a fraction of the peak LR")
-    power: float = option(
-        1.0, "polynomial: exponent of (1 - progress)")
+        "cosine",
+        "shape after warm-up: cosine | linear | polynomial | constant | "
+        "cosine_restarts | wsd | inverse_sqrt",
+    )
+    min_lr_ratio: float = option(0.0, "floor of the decay, as a fraction of the peak LR")
+    power: float = option(1.0, "polynomial: exponent of (1 - progress)")
     cycles: int = option(
-        1, "cosine_restarts: cosine cycles after warm-up (each restarts at a peak)")
+        1, "cosine_restarts: cosine cycles after warm-up (each restarts at a peak)"
+    )
     restart_decay: float = option(
-        1.0, "cosine_restarts: cycle k peaks at peak LR x restart_decay^k")
-    decay_fraction: float = option(
-        0.2, "wsd: share of all steps spent decaying, at the end")
-    decay_shape: str = option(
-        "linear", "wsd: shape of that final decay: linear | cosine | sqrt")
+        1.0, "cosine_restarts: cycle k peaks at peak LR x restart_decay^k"
+    )
+    decay_fraction: float = option(0.2, "wsd: share of all steps spent decaying, at the end")
+    decay_shape: str = option("linear", "wsd: shape of that final decay: linear | cosine | sqrt")
     timescale: int | None = option(
-        None, "inverse_sqrt: steps for the LR to fall by 1/sqrt(2) after warm-up (default: the "
-              "warm-up length, at least 1)")
+        None,
+        "inverse_sqrt: steps for the LR to fall by 1/sqrt(2) after warm-up (default: the "
+        "warm-up length, at least 1)",
+    )
     layer_decay: float | None = option(
-        None, "encoder layer k below the top gets LR x layer_decay^k, embeddings the lowest; "
-              "null = one LR for the body")
-    head_lr_multiplier: float = option(
-        1.0, "LR of the new task head, as a multiple of the peak LR")
+        None,
+        "encoder layer k below the top gets LR x layer_decay^k, embeddings the lowest; "
+        "null = one LR for the body",
+    )
+    head_lr_multiplier: float = option(1.0, "LR of the new task head, as a multiple of the peak LR")
 
 
 @dataclass
 class MaskingConfig:
     """Pre-training tasks only: what is hidden from the model for it to reconstruct."""
 
-    mlm_probability: float = option(
-        0.15, "masked-lm: fraction of tokens selected for prediction")
+    mlm_probability: float = option(0.15, "masked-lm: fraction of tokens selected for prediction")
     whole_word_mask: bool = option(
-        False, "masked-lm: mask every sub-token of a selected word together")
+        False, "masked-lm: mask every sub-token of a selected word together"
+    )
     mask_ratio: float = option(
-        0.6, "masked-image-modeling: fraction of the image hidden (SimMIM: 0.6)")
+        0.6, "masked-image-modeling: fraction of the image hidden (SimMIM: 0.6)"
+    )
     mask_patch_size: int | None = option(
-        None, "masked-image-modeling: pixels per side of a masked square; a multiple of the "
-              "model's patch size (default: the patch size)")
+        None,
+        "masked-image-modeling: pixels per side of a masked square; a multiple of the "
+        "model's patch size (default: the patch size)",
+    )
 
 
 @dataclass
 class EarlyStoppingConfig:
-    patience: int | None = option(
-        2, "evaluations without improvement before stopping; null = off")
-    threshold: float = option(
-        0.0, "smallest change of the metric that counts as improvement")
+    patience: int | None = option(2, "evaluations without improvement before stopping; null = off")
+    threshold: float = option(0.0, "smallest change of the metric that counts as improvement")
 
 
 @dataclass
 class BaselineConfig:
     enabled: bool = option(
-        True, "`ftk train` first fits cheap baselines (baseline.json) and compares the model "
-              "with them")
-    cnn_epochs: int = option(
-        2, "images: passes of the small CNN baseline over the training split")
+        True,
+        "`ftk train` first fits cheap baselines (baseline.json) and compares the model with them",
+    )
+    cnn_epochs: int = option(2, "images: passes of the small CNN baseline over the training split")
     background: bool | None = option(
-        None, "fit the baselines in a side process while the model trains: true, false, or "
-              "null = when training on a GPU (the CPU cores are idle then; on a CPU they are "
-              "busy training)")
+        None,
+        "fit the baselines in a side process while the model trains: true, false, or "
+        "null = when training on a GPU (the CPU cores are idle then; on a CPU they are "
+        "busy training)",
+    )
 
 
 @dataclass
 class OverfittingConfig:
     train_sample_size: int = option(
-        1000, "fixed, seeded training examples scored at every evaluation; 0 = off")
+        1000, "fixed, seeded training examples scored at every evaluation; 0 = off"
+    )
     patience: int = option(
-        2, "warn when validation loss rises this many evaluations in a row while training "
-           "loss falls")
+        2,
+        "warn when validation loss rises this many evaluations in a row while training loss falls",
+    )
 
 
 SECTIONS: dict[str, type] = {
@@ -369,9 +409,16 @@ def describe_keys() -> str:
     its help text wrapped and indented below it."""
 
     def entry(key: str, default: Any, help: str) -> list[str]:
-        return [f"    {key} (default {default!r})",
-                *textwrap.wrap(help, width=96, initial_indent=" " * 8,
-                               subsequent_indent=" " * 8, break_on_hyphens=False)]
+        return [
+            f"    {key} (default {default!r})",
+            *textwrap.wrap(
+                help,
+                width=96,
+                initial_indent=" " * 8,
+                subsequent_indent=" " * 8,
+                break_on_hyphens=False,
+            ),
+        ]
 
     defaults = RunConfig()
     lines = ["  top level:"]

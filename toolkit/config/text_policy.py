@@ -76,14 +76,18 @@ def text_policy(augment: Any) -> TextPolicy | None:
         return None
     mode = augment.text_mode
     if mode not in MODES:
-        raise UserError(f"Config key 'augment.text_mode' is '{mode}'; use one of "
-                        f"{', '.join(MODES)}.{did_you_mean(str(mode), MODES)}")
+        raise UserError(
+            f"Config key 'augment.text_mode' is '{mode}'; use one of "
+            f"{', '.join(MODES)}.{did_you_mean(str(mode), MODES)}"
+        )
     if spec is True or spec == "trivial" or spec == ["trivial"]:
         return TextPolicy(trivial_steps(), "one_of", protected)
     items = [spec] if isinstance(spec, (str, dict)) else spec
     if not isinstance(items, list):
-        raise UserError(f"Config key 'augment.text' must be `trivial`, an operation name or a "
-                        f"list of operations, got {spec!r}. {valid_names_sentence()}")
+        raise UserError(
+            f"Config key 'augment.text' must be `trivial`, an operation name or a "
+            f"list of operations, got {spec!r}. {valid_names_sentence()}"
+        )
     steps = tuple(parse_step(item, i) for i, item in enumerate(items))
     return TextPolicy(steps, mode, protected)
 
@@ -93,30 +97,41 @@ def parse_step(item: Any, position: int) -> Step:
     if isinstance(item, str):
         item = {"name": item}
     if not isinstance(item, dict) or "name" not in item:
-        raise UserError(f"Config key '{where}' must be an operation name or a mapping "
-                        f"{{name, strength, p}}, got {item!r}. {valid_names_sentence()}")
+        raise UserError(
+            f"Config key '{where}' must be an operation name or a mapping "
+            f"{{name, strength, p}}, got {item!r}. {valid_names_sentence()}"
+        )
     unknown = set(item) - {"name", "strength", "p"}
     if unknown:
-        raise UserError(f"Config key '{where}' has unknown field(s) {', '.join(sorted(unknown))}; "
-                        f"an operation takes name, strength and p.")
+        raise UserError(
+            f"Config key '{where}' has unknown field(s) {', '.join(sorted(unknown))}; "
+            f"an operation takes name, strength and p."
+        )
     name = item["name"]
     if name == "trivial":
-        raise UserError(f"Config key '{where}' is `trivial`, which is a whole policy: write "
-                        f"`augment.text: trivial` on its own, not inside a list.")
+        raise UserError(
+            f"Config key '{where}' is `trivial`, which is a whole policy: write "
+            f"`augment.text: trivial` on its own, not inside a list."
+        )
     if name not in OPERATIONS:
-        raise UserError(f"Config key '{where}' names an unknown text augmenter '{name}'."
-                        f"{did_you_mean(str(name), OPERATIONS)} {valid_names_sentence()}")
+        raise UserError(
+            f"Config key '{where}' names an unknown text augmenter '{name}'."
+            f"{did_you_mean(str(name), OPERATIONS)} {valid_names_sentence()}"
+        )
     strength = number(item.get("strength"), f"{where}.strength")
     if strength is not None and not 0 < strength <= 1:
         op = OPERATIONS[name]
-        raise UserError(f"Config key '{where}.strength' is {strength}; it is the fraction of "
-                        f"{'sentences' if op.level == 'sentence' else 'words'} changed and must "
-                        f"lie in (0, 1] (`trivial` draws {name}'s from [{op.low}, {op.high}]; "
-                        f"leave strength out to do the same).")
+        raise UserError(
+            f"Config key '{where}.strength' is {strength}; it is the fraction of "
+            f"{'sentences' if op.level == 'sentence' else 'words'} changed and must "
+            f"lie in (0, 1] (`trivial` draws {name}'s from [{op.low}, {op.high}]; "
+            f"leave strength out to do the same)."
+        )
     p = number(item.get("p", 1.0), f"{where}.p")
     if not 0 <= p <= 1:
-        raise UserError(f"Config key '{where}.p' is {p}; it is a probability and must lie in "
-                        f"[0, 1].")
+        raise UserError(
+            f"Config key '{where}.p' is {p}; it is a probability and must lie in [0, 1]."
+        )
     return Step(name, strength, p)
 
 

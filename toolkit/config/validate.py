@@ -12,6 +12,7 @@ from toolkit.config.schema import (
     WARMUP_KEYS,
     WARMUP_SHAPES,
     WSD_DECAY_SHAPES,
+    AugmentConfig,
     RunConfig,
     ScheduleConfig,
 )
@@ -24,11 +25,14 @@ def validate(config: RunConfig) -> None:
     data = config.data
     sources = [k for k in ("builtin", "hub_id", "train_file", "train_dir") if getattr(data, k)]
     if len(sources) > 1:
-        raise UserError(f"Config keys {' and '.join('data.' + s for s in sources)} both name a "
-                        f"data source; keep exactly one.")
+        raise UserError(
+            f"Config keys {' and '.join('data.' + s for s in sources)} both name a "
+            f"data source; keep exactly one."
+        )
     if not 0 < data.validation_size < 1:
-        raise UserError(f"Config key 'data.validation_size' must lie in (0, 1), got "
-                        f"{data.validation_size}.")
+        raise UserError(
+            f"Config key 'data.validation_size' must lie in (0, 1), got {data.validation_size}."
+        )
     if data.test_size is not None and not 0 < data.test_size < 1:
         raise UserError(f"Config key 'data.test_size' must lie in (0, 1), got {data.test_size}.")
     if data.max_length < 8:
@@ -36,76 +40,116 @@ def validate(config: RunConfig) -> None:
     validate_images(config)
     if not config.metrics:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
-    if config.training.get("load_best_model_at_end") and \
-            config.training.get("eval_strategy") != config.training.get("save_strategy"):
-        raise UserError("load_best_model_at_end needs eval_strategy and save_strategy to match "
-                        "(both 'epoch' or both 'steps'); set them equal or set "
-                        "load_best_model_at_end: false.")
+    if config.training.get("load_best_model_at_end") and config.training.get(
+        "eval_strategy"
+    ) != config.training.get("save_strategy"):
+        raise UserError(
+            "load_best_model_at_end needs eval_strategy and save_strategy to match "
+            "(both 'epoch' or both 'steps'); set them equal or set "
+            "load_best_model_at_end: false."
+        )
     if config.training.get("push_to_hub") and not config.training.get("hub_model_id"):
-        raise UserError("push_to_hub: true needs hub_model_id, the repository to push to "
-                        "(e.g. hub_model_id: me/bbc-minilm).")
+        raise UserError(
+            "push_to_hub: true needs hub_model_id, the repository to push to "
+            "(e.g. hub_model_id: me/bbc-minilm)."
+        )
     if config.overfitting.train_sample_size < 0 or config.overfitting.patience < 1:
-        raise UserError(f"Config keys 'overfitting.train_sample_size' (0 or more; 0 turns the "
-                        f"training-sample scoring off) and 'overfitting.patience' (1 or more) got "
-                        f"{config.overfitting.train_sample_size} and {config.overfitting.patience}.")
+        raise UserError(
+            f"Config keys 'overfitting.train_sample_size' (0 or more; 0 turns the "
+            f"training-sample scoring off) and 'overfitting.patience' (1 or more) got "
+            f"{config.overfitting.train_sample_size} and {config.overfitting.patience}."
+        )
     if config.baseline.cnn_epochs < 1:
-        raise UserError(f"Config key 'baseline.cnn_epochs' must be 1 or more, got "
-                        f"{config.baseline.cnn_epochs}.")
+        raise UserError(
+            f"Config key 'baseline.cnn_epochs' must be 1 or more, got {config.baseline.cnn_epochs}."
+        )
     validate_masking(config)
     validate_schedule(config.schedule)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
-        raise UserError("augment.text needs remove_unused_columns: false (the augmentation reads "
-                        "the raw text columns, which the Trainer would drop); remove the "
-                        "remove_unused_columns setting or turn augment.text off.")
-    if text_policy(config.augment) is not None and \
-            config.training.get("dataloader_persistent_workers"):
-        raise UserError("augment.text cannot be combined with dataloader_persistent_workers: "
-                        "persistent workers keep the first epoch's copy of the augmentation and "
-                        "would repeat its variants every epoch; set it to false.")
+        raise UserError(
+            "augment.text needs remove_unused_columns: false (the augmentation reads "
+            "the raw text columns, which the Trainer would drop); remove the "
+            "remove_unused_columns setting or turn augment.text off."
+        )
+    if text_policy(config.augment) is not None and config.training.get(
+        "dataloader_persistent_workers"
+    ):
+        raise UserError(
+            "augment.text cannot be combined with dataloader_persistent_workers: "
+            "persistent workers keep the first epoch's copy of the augmentation and "
+            "would repeat its variants every epoch; set it to false."
+        )
 
 
 def validate_images(config: RunConfig) -> None:
     """Model source (checkpoint xor from_config), image folders, augmentation values."""
-    model, data, augment = config.model, config.data, config.augment
+    validate_model_source(config)
+    data = config.data
+    for key in ("validation_dir", "test_dir"):
+        if getattr(data, key) and not data.train_dir:
+            raise UserError(
+                f"data.{key} is set but data.train_dir is not; image folders come "
+                f"as a set: give data.train_dir too."
+            )
+    validate_image_augmentation(config.augment)
+
+
+def validate_model_source(config: RunConfig) -> None:
+    """A checkpoint or sizes to build from, not both; sizes that make whole patches."""
+    model = config.model
     if model.name_or_path and model.from_config:
-        raise UserError("Config keys model.name_or_path and model.from_config both name a model; "
-                        "keep name_or_path to fine-tune a checkpoint, or from_config to train "
-                        "from scratch.")
+        raise UserError(
+            "Config keys model.name_or_path and model.from_config both name a model; "
+            "keep name_or_path to fine-tune a checkpoint, or from_config to train "
+            "from scratch."
+        )
     if config.task == "image-classification" and not (model.name_or_path or model.from_config):
-        raise UserError("The model is not set: give model.name_or_path (a Hub id or checkpoint "
-                        "folder) or model.from_config (a model type and sizes, e.g. {model_type: "
-                        "vit, image_size: 28, patch_size: 4, hidden_size: 64}, to train from "
-                        "scratch).")
+        raise UserError(
+            "The model is not set: give model.name_or_path (a Hub id or checkpoint "
+            "folder) or model.from_config (a model type and sizes, e.g. {model_type: "
+            "vit, image_size: 28, patch_size: 4, hidden_size: 64}, to train from "
+            "scratch)."
+        )
     if model.from_config is not None:
         from_config = model.from_config
         if config.task not in ("image-classification", "masked-image-modeling"):
-            raise UserError(f"model.from_config builds image models only; task "
-                            f"'{config.task}' needs model.name_or_path.")
+            raise UserError(
+                f"model.from_config builds image models only; task "
+                f"'{config.task}' needs model.name_or_path."
+            )
         if "model_type" not in from_config:
-            raise UserError("model.from_config needs a model_type (e.g. vit, deit, swin) beside "
-                            "its sizes.")
+            raise UserError(
+                "model.from_config needs a model_type (e.g. vit, deit, swin) beside its sizes."
+            )
         image, patch = from_config.get("image_size"), from_config.get("patch_size")
         if isinstance(image, int) and isinstance(patch, int) and patch > 0 and image % patch:
-            raise UserError(f"model.from_config.image_size {image} is not a multiple of "
-                            f"patch_size {patch}: the image must split into whole patches. "
-                            f"Choose e.g. patch_size {largest_divisor(image, patch)}.")
-    for key in ("validation_dir", "test_dir"):
-        if getattr(data, key) and not data.train_dir:
-            raise UserError(f"data.{key} is set but data.train_dir is not; image folders come "
-                            f"as a set: give data.train_dir too.")
+            raise UserError(
+                f"model.from_config.image_size {image} is not a multiple of "
+                f"patch_size {patch}: the image must split into whole patches. "
+                f"Choose e.g. patch_size {largest_divisor(image, patch)}."
+            )
+
+
+def validate_image_augmentation(augment: AugmentConfig) -> None:
     policy = augment.image
     if isinstance(policy, str) and policy not in IMAGE_POLICIES:
-        raise UserError(f"Config key 'augment.image' is '{policy}'; valid: "
-                        f"{', '.join(IMAGE_POLICIES)} (or true for trivial)."
-                        f"{did_you_mean(policy, IMAGE_POLICIES)}")
+        raise UserError(
+            f"Config key 'augment.image' is '{policy}'; valid: "
+            f"{', '.join(IMAGE_POLICIES)} (or true for trivial)."
+            f"{did_you_mean(policy, IMAGE_POLICIES)}"
+        )
     for key in ("horizontal_flip", "random_erasing"):
         if not 0 <= getattr(augment, key) <= 1:
-            raise UserError(f"Config key 'augment.{key}' is a probability; give a number in "
-                            f"[0, 1], not {getattr(augment, key)}.")
+            raise UserError(
+                f"Config key 'augment.{key}' is a probability; give a number in "
+                f"[0, 1], not {getattr(augment, key)}."
+            )
     if augment.random_resized_crop is not None and not 0 < augment.random_resized_crop <= 1:
-        raise UserError(f"Config key 'augment.random_resized_crop' is the smallest fraction of "
-                        f"the image a crop keeps; give a number in (0, 1], not "
-                        f"{augment.random_resized_crop}.")
+        raise UserError(
+            f"Config key 'augment.random_resized_crop' is the smallest fraction of "
+            f"the image a crop keeps; give a number in (0, 1], not "
+            f"{augment.random_resized_crop}."
+        )
 
 
 def largest_divisor(number: int, at_most: int) -> int:
@@ -117,23 +161,31 @@ def validate_masking(config: RunConfig) -> None:
     for key in ("mlm_probability", "mask_ratio"):
         value = getattr(masking, key)
         if not 0 < value < 1:
-            raise UserError(f"Config key 'masking.{key}' must lie strictly between 0 and 1 (a "
-                            f"fraction of the input to hide), got {value}.")
+            raise UserError(
+                f"Config key 'masking.{key}' must lie strictly between 0 and 1 (a "
+                f"fraction of the input to hide), got {value}."
+            )
     if masking.mask_patch_size is not None and masking.mask_patch_size < 1:
-        raise UserError(f"Config key 'masking.mask_patch_size' must be a positive number of "
-                        f"pixels, got {masking.mask_patch_size}.")
+        raise UserError(
+            f"Config key 'masking.mask_patch_size' must be a positive number of "
+            f"pixels, got {masking.mask_patch_size}."
+        )
     if config.task in PRETRAIN_TASKS and config.metrics != ["loss"]:
-        raise UserError(f"Task '{config.task}' has no labels, so it reports only loss (and "
-                        f"perplexity for masked-lm); set metrics: [loss], not {config.metrics}.")
+        raise UserError(
+            f"Task '{config.task}' has no labels, so it reports only loss (and "
+            f"perplexity for masked-lm); set metrics: [loss], not {config.metrics}."
+        )
 
 
 def validate_schedule(schedule: ScheduleConfig) -> None:
     """Validate the section and fill the default warm-up when none is given (in place)."""
     given = [k for k in WARMUP_KEYS if getattr(schedule, k) is not None]
     if len(given) > 1:
-        raise UserError(f"Warm-up is given two ways at once ({' and '.join('schedule.' + k for k in given)}); "
-                        f"keep one of them. To replace a recipe's warm-up from the command line, "
-                        f"null the other: --schedule.{given[0]} null --schedule.{given[1]} ...")
+        raise UserError(
+            f"Warm-up is given two ways at once ({' and '.join('schedule.' + k for k in given)}); "
+            f"keep one of them. To replace a recipe's warm-up from the command line, "
+            f"null the other: --schedule.{given[0]} null --schedule.{given[1]} ..."
+        )
     if not given:
         schedule.warmup_fraction = DEFAULT_WARMUP_FRACTION
     check_shape("warmup_shape", schedule.warmup_shape, WARMUP_SHAPES)
@@ -149,33 +201,43 @@ def validate_schedule(schedule: ScheduleConfig) -> None:
     if schedule.timescale is not None:
         check_positive(schedule, "timescale")
     if schedule.cycles < 1:
-        raise UserError(f"schedule.cycles is {schedule.cycles}; cosine_restarts needs at least "
-                        f"1 cycle (1 = plain cosine, 3 = two restarts).")
+        raise UserError(
+            f"schedule.cycles is {schedule.cycles}; cosine_restarts needs at least "
+            f"1 cycle (1 = plain cosine, 3 = two restarts)."
+        )
     if not 0 < schedule.restart_decay <= 1:
-        raise UserError(f"schedule.restart_decay must lie in (0, 1] (1 = every cycle restarts "
-                        f"at the full peak), got {schedule.restart_decay}.")
+        raise UserError(
+            f"schedule.restart_decay must lie in (0, 1] (1 = every cycle restarts "
+            f"at the full peak), got {schedule.restart_decay}."
+        )
     if schedule.layer_decay is not None and not 0 < schedule.layer_decay <= 1:
-        raise UserError(f"schedule.layer_decay must lie in (0, 1] (each layer below the top gets "
-                        f"the LR times this factor; typical 0.65-0.95), got "
-                        f"{schedule.layer_decay}. Set it to null to turn layer decay off.")
+        raise UserError(
+            f"schedule.layer_decay must lie in (0, 1] (each layer below the top gets "
+            f"the LR times this factor; typical 0.65-0.95), got "
+            f"{schedule.layer_decay}. Set it to null to turn layer decay off."
+        )
 
 
 def check_shape(key: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
-        raise UserError(f"schedule.{key} '{value}' is not a known shape; valid: "
-                        f"{', '.join(valid)}.{did_you_mean(value, valid)}")
+        raise UserError(
+            f"schedule.{key} '{value}' is not a known shape; valid: "
+            f"{', '.join(valid)}.{did_you_mean(value, valid)}"
+        )
 
 
-def check_range(schedule: ScheduleConfig, key: str, low: float, high: float | None,
-                high_open: bool = False) -> None:
+def check_range(
+    schedule: ScheduleConfig, key: str, low: float, high: float | None, high_open: bool = False
+) -> None:
     value = getattr(schedule, key)
     if value is None:
         return
     too_high = high is not None and (value >= high if high_open else value > high)
     if value < low or too_high:
         bounds = f"[{low}, {high}{')' if high_open else ']'}" if high is not None else f">= {low}"
-        raise UserError(f"schedule.{key} must be {'in ' if high is not None else ''}{bounds}, "
-                        f"got {value}.")
+        raise UserError(
+            f"schedule.{key} must be {'in ' if high is not None else ''}{bounds}, got {value}."
+        )
 
 
 def check_positive(schedule: ScheduleConfig, key: str) -> None:

@@ -27,14 +27,18 @@ def check_mixed_precision(training: dict[str, Any]) -> None:
     launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
     configured = [p for p in PRECISIONS if training.get(p)]
     if len(configured) > 1:
-        raise UserError("The config sets both bf16 and fp16; choose one (bf16 on Ampere or "
-                        "newer GPUs, fp16 on older ones).")
+        raise UserError(
+            "The config sets both bf16 and fp16; choose one (bf16 on Ampere or "
+            "newer GPUs, fp16 on older ones)."
+        )
     if launched in PRECISIONS and configured and configured[0] != launched:
-        raise UserError(f"Mixed precision is set twice, differently: the accelerate config / "
-                        f"`accelerate launch --mixed_precision` says {launched}, the ftk config "
-                        f"says {configured[0]}: true. Set it in one place: remove "
-                        f"{configured[0]} from the ftk config, or launch with "
-                        f"--mixed_precision {configured[0]}.")
+        raise UserError(
+            f"Mixed precision is set twice, differently: the accelerate config / "
+            f"`accelerate launch --mixed_precision` says {launched}, the ftk config "
+            f"says {configured[0]}: true. Set it in one place: remove "
+            f"{configured[0]} from the ftk config, or launch with "
+            f"--mixed_precision {configured[0]}."
+        )
 
 
 def on_main_then_everywhere(check: Callable[[], None]) -> None:

@@ -1,15 +1,15 @@
 """The run directory's file names, and reading and writing its JSON files.
 
-    output_dir/
-      model.safetensors, config.json        the fine-tuned model (save_pretrained)
-      tokenizer files / preprocessor config the processor, so pipeline() loads the folder
-      run_config.yaml                       the resolved config: reruns this run exactly
-      metrics.json                          eval_* (validation), test_* (test), per-class report
-      history.jsonl                         every optimizer step's LR, logged losses, evaluations
-      baseline.json                         cheap baselines on the same splits (advice/baselines)
-      report.md + its PNGs                  the readable run report (outputs/report.py)
-      loss.png, learning_rate.png           the same, drawn
-      README.md                             model card
+output_dir/
+  model.safetensors, config.json        the fine-tuned model (save_pretrained)
+  tokenizer files / preprocessor config the processor, so pipeline() loads the folder
+  run_config.yaml                       the resolved config: reruns this run exactly
+  metrics.json                          eval_* (validation), test_* (test), per-class report
+  history.jsonl                         every optimizer step's LR, logged losses, evaluations
+  baseline.json                         cheap baselines on the same splits (advice/baselines)
+  report.md + its PNGs                  the readable run report (outputs/report.py)
+  loss.png, learning_rate.png           the same, drawn
+  README.md                             model card
 """
 
 from __future__ import annotations

@@ -45,27 +45,41 @@ def load_bbc_news() -> datasets.Dataset:
             seen.add(text)
             texts.append(text)
             labels.append(label)
-    features = datasets.Features({"text": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=topics)})
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=topics)}
+    )
     return datasets.Dataset.from_dict({"text": texts, "label": labels}, features=features)
 
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-FASHION_MNIST_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                        "Sneaker", "Bag", "Ankle boot"]
+FASHION_MNIST_LABELS = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
-FASHION_MNIST_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-                       "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
 
 
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file (big-endian header: magic with the dimension count, then each size)."""
-    raw = gzip.open(path).read()
+    with gzip.open(path) as handle:
+        raw = handle.read()
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -74,7 +88,7 @@ def png_examples(images_path: str, labels_path: str, stamp: str = ""):
     from PIL import Image as PILImage
 
     images, labels = read_idx(Path(images_path)), read_idx(Path(labels_path))
-    for pixels, label in zip(images, labels):
+    for pixels, label in zip(images, labels, strict=False):
         buffer = io.BytesIO()
         PILImage.fromarray(pixels, mode="L").save(buffer, format="PNG")
         yield {"image": {"bytes": buffer.getvalue(), "path": None}, "label": int(label)}
@@ -85,21 +99,33 @@ def file_stamp(*paths: Path) -> str:
 
 
 def load_fashion_mnist() -> dict[str, datasets.Dataset]:
-    paths = {split: [FASHION_MNIST_DIR / name for name in names]
-             for split, names in FASHION_MNIST_FILES.items()}
+    paths = {
+        split: [FASHION_MNIST_DIR / name for name in names]
+        for split, names in FASHION_MNIST_FILES.items()
+    }
     missing = [str(p) for ps in paths.values() for p in ps if not p.is_file()]
     if missing:
-        raise UserError(f"data.builtin 'fashion-mnist' reads Debian's dataset-fashion-mnist "
-                        f"files, and {', '.join(missing)} are missing. Install them with: "
-                        f"sudo apt-get install dataset-fashion-mnist  (or `make system-packages`).")
-    features = datasets.Features({"image": datasets.Image(),
-                                  "label": datasets.ClassLabel(names=FASHION_MNIST_LABELS)})
-    return {split: datasets.Dataset.from_generator(
-                png_examples, features=features,
-                # file sizes and times in the kwargs make the cache follow the files
-                gen_kwargs={"images_path": str(images), "labels_path": str(labels),
-                            "stamp": file_stamp(images, labels)})
-            for split, (images, labels) in paths.items()}
+        raise UserError(
+            f"data.builtin 'fashion-mnist' reads Debian's dataset-fashion-mnist "
+            f"files, and {', '.join(missing)} are missing. Install them with: "
+            f"sudo apt-get install dataset-fashion-mnist  (or `make system-packages`)."
+        )
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=FASHION_MNIST_LABELS)}
+    )
+    return {
+        split: datasets.Dataset.from_generator(
+            png_examples,
+            features=features,
+            # file sizes and times in the kwargs make the cache follow the files
+            gen_kwargs={
+                "images_path": str(images),
+                "labels_path": str(labels),
+                "stamp": file_stamp(images, labels),
+            },
+        )
+        for split, (images, labels) in paths.items()
+    }
 
 
 BUILTIN_DATASETS = {"bbc-news": load_bbc_news, "fashion-mnist": load_fashion_mnist}
@@ -108,7 +134,9 @@ BUILTIN_DATASETS = {"bbc-news": load_bbc_news, "fashion-mnist": load_fashion_mni
 def load_builtin_dataset(name: str) -> dict[str, datasets.Dataset]:
     """The packaged set's splits; those it lacks (bbc-news has only train) are split by data.py."""
     if name not in BUILTIN_DATASETS:
-        raise UserError(f"data.builtin '{name}' is not a packaged data set; packaged: "
-                        f"{', '.join(BUILTIN_DATASETS)}.")
+        raise UserError(
+            f"data.builtin '{name}' is not a packaged data set; packaged: "
+            f"{', '.join(BUILTIN_DATASETS)}."
+        )
     loaded = BUILTIN_DATASETS[name]()
     return loaded if isinstance(loaded, dict) else {"train": loaded}

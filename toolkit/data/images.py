@@ -21,8 +21,18 @@ from PIL import Image
 
 from toolkit.core.errors import UserError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
-                  ".pgm")  # what training reads is what `ftk predict` and `ftk evaluate` find
+IMAGE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".gif",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".ppm",
+    ".pgm",
+)  # what training reads is what `ftk predict` and `ftk evaluate` find
 
 
 SHOWN = 10  # paths listed in an error message before "... and N more"
@@ -36,12 +46,15 @@ def list_paths(paths: list[str]) -> str:
 def class_folders(root: Path, key: str) -> dict[str, list[str]]:
     """Class name -> sorted image paths, for every subfolder of `root` that holds images."""
     if not root.is_dir():
-        raise UserError(f"{key} '{root}' is not a folder; give a folder with one subfolder of "
-                        f"images per class (e.g. {root}/cat/1.jpg, {root}/dog/2.jpg).")
+        raise UserError(
+            f"{key} '{root}' is not a folder; give a folder with one subfolder of "
+            f"images per class (e.g. {root}/cat/1.jpg, {root}/dog/2.jpg)."
+        )
     classes = {}
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = sorted(str(f) for f in sub.rglob("*")
-                       if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(
+            str(f) for f in sub.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+        )
         if files:
             classes[sub.name] = files
     return classes
@@ -51,38 +64,50 @@ def load_image_folder(root: Path, key: str, is_train: bool) -> datasets.Dataset:
     classes = class_folders(root, key)
     if is_train and len(classes) < 2:
         loose = [p.name for p in root.iterdir() if p.is_file()][:3]
-        found = (f"only the class folder '{next(iter(classes))}'" if classes
-                 else "no subfolders with images" + (f" (loose files such as {', '.join(loose)})"
-                                                      if loose else ""))
-        raise UserError(f"{key} '{root}' holds {found}; classification needs one subfolder of "
-                        f"images per class and at least two classes, e.g. {root}/cat/*.jpg and "
-                        f"{root}/dog/*.jpg.")
+        found = (
+            f"only the class folder '{next(iter(classes))}'"
+            if classes
+            else "no subfolders with images"
+            + (f" (loose files such as {', '.join(loose)})" if loose else "")
+        )
+        raise UserError(
+            f"{key} '{root}' holds {found}; classification needs one subfolder of "
+            f"images per class and at least two classes, e.g. {root}/cat/*.jpg and "
+            f"{root}/dog/*.jpg."
+        )
     if not classes:
-        raise UserError(f"{key} '{root}' holds no subfolders with images; give one subfolder "
-                        f"per class, named like those of data.train_dir.")
+        raise UserError(
+            f"{key} '{root}' holds no subfolders with images; give one subfolder "
+            f"per class, named like those of data.train_dir."
+        )
     paths = [p for files in classes.values() for p in files]
     labels = [name for name, files in classes.items() for _ in files]
     features = datasets.Features({"image": datasets.Image(), "label": datasets.Value("string")})
     return datasets.Dataset.from_dict({"image": paths, "label": labels}, features=features)
 
 
-def resolve_image_paths(dataset: datasets.Dataset, column: str, base: Path,
-                        where: str) -> datasets.Dataset:
+def resolve_image_paths(
+    dataset: datasets.Dataset, column: str, base: Path, where: str
+) -> datasets.Dataset:
     """A column of file paths -> an Image column; every listed file must exist."""
     if isinstance(dataset.features[column], datasets.Image):
         return dataset
     values = dataset[column]
     bad_type = [i + 1 for i, v in enumerate(values) if not isinstance(v, str) or not v.strip()]
     if bad_type:
-        raise UserError(f"Column '{column}' of the {where} should hold image file paths, but "
-                        f"rows {', '.join(map(str, bad_type[:SHOWN]))} are empty or not text. "
-                        f"Fix those rows, or point data.image_column at the path column.")
+        raise UserError(
+            f"Column '{column}' of the {where} should hold image file paths, but "
+            f"rows {', '.join(map(str, bad_type[:SHOWN]))} are empty or not text. "
+            f"Fix those rows, or point data.image_column at the path column."
+        )
     resolved = [str(p if p.is_absolute() else base / p) for p in map(Path, values)]
-    missing = [v for v, r in zip(values, resolved) if not os.path.isfile(r)]
+    missing = [v for v, r in zip(values, resolved, strict=False) if not os.path.isfile(r)]
     if missing:
-        raise UserError(f"Column '{column}' of the {where} lists {len(missing)} image file(s) "
-                        f"that do not exist: {list_paths(missing)}. Relative paths are read from "
-                        f"the folder of the listing file ({base}); fix the paths or the files.")
+        raise UserError(
+            f"Column '{column}' of the {where} lists {len(missing)} image file(s) "
+            f"that do not exist: {list_paths(missing)}. Relative paths are read from "
+            f"the folder of the listing file ({base}); fix the paths or the files."
+        )
     dataset = dataset.remove_columns(column).add_column(column, resolved)
     return dataset.cast_column(column, datasets.Image())
 
@@ -101,8 +126,9 @@ def image_problem(item: dict[str, Any]) -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
 
 
-def check_image_column(dataset: datasets.Dataset, column: str, policy: str,
-                 where: str) -> tuple[datasets.Dataset, list[str]]:
+def check_image_column(
+    dataset: datasets.Dataset, column: str, policy: str, where: str
+) -> tuple[datasets.Dataset, list[str]]:
     """Decode every image once; returns the readable rows and the names of the bad ones.
 
     policy "error" raises with the list of bad files; "skip" drops them.
@@ -114,9 +140,11 @@ def check_image_column(dataset: datasets.Dataset, column: str, policy: str,
     names = [raw[i].get("path") or f"row {i + 1}" for i in bad]
     if bad and policy == "error":
         details = "; ".join(f"{names[k]} ({problems[i]})" for k, i in enumerate(bad[:SHOWN]))
-        raise UserError(f"The {where} has {len(bad)} image(s) that cannot be read: {details}"
-                        f"{' ...' if len(bad) > SHOWN else ''}. Replace or delete them, or set "
-                        f"data.bad_images: skip to train without them.")
+        raise UserError(
+            f"The {where} has {len(bad)} image(s) that cannot be read: {details}"
+            f"{' ...' if len(bad) > SHOWN else ''}. Replace or delete them, or set "
+            f"data.bad_images: skip to train without them."
+        )
     if bad:
         keep = sorted(set(range(len(dataset))) - set(bad))
         dataset = dataset.select(keep)
@@ -125,7 +153,9 @@ def check_image_column(dataset: datasets.Dataset, column: str, policy: str,
 
 def image_files(folder: Path) -> list[Path]:
     """Every image under `folder` (recursively), in sorted order."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
 def check_image_files(paths: Sequence[Path]) -> None:
@@ -141,8 +171,10 @@ def check_image_files(paths: Sequence[Path]) -> None:
             bad.append(f"{path} ({type(exc).__name__})")
     if bad:
         listed = "; ".join(bad[:10]) + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise UserError(f"{len(bad)} image file(s) could not be read: {listed}. Remove or "
-                        f"replace them and run again.")
+        raise UserError(
+            f"{len(bad)} image file(s) could not be read: {listed}. Remove or "
+            f"replace them and run again."
+        )
 
 
 def read_image(path: Path) -> Any:

@@ -20,12 +20,16 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
             raise_too_few_classes(cfg, [names[i] for i in present])
         return names
     values = train[cfg.label_column]
-    missing = [i for i, v in enumerate(values) if v is None or (isinstance(v, str) and not v.strip())]
+    missing = [
+        i for i, v in enumerate(values) if v is None or (isinstance(v, str) and not v.strip())
+    ]
     if missing:
         rows = ", ".join(str(i + 1) for i in missing[:10])
-        raise UserError(f"Column '{cfg.label_column}' of the {describe_split(cfg, 'train')} has "
-                        f"empty labels in rows {rows}{' ...' if len(missing) > 10 else ''}; fill "
-                        f"or drop those rows.")
+        raise UserError(
+            f"Column '{cfg.label_column}' of the {describe_split(cfg, 'train')} has "
+            f"empty labels in rows {rows}{' ...' if len(missing) > 10 else ''}; fill "
+            f"or drop those rows."
+        )
     names = [str(v) for v in sorted(set(values))]
     if len(names) < 2:
         raise_too_few_classes(cfg, names)
@@ -33,13 +37,16 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
 
 
 def raise_too_few_classes(cfg: DataConfig, names: list[str]) -> None:
-    raise UserError(f"Column '{cfg.label_column}' of the {describe_split(cfg, 'train')} holds "
-                    f"{len(names)} class{'es' if len(names) != 1 else ''} ({', '.join(names)}); "
-                    f"classification needs at least two. Check data.label_column.")
+    raise UserError(
+        f"Column '{cfg.label_column}' of the {describe_split(cfg, 'train')} holds "
+        f"{len(names)} class{'es' if len(names) != 1 else ''} ({', '.join(names)}); "
+        f"classification needs at least two. Check data.label_column."
+    )
 
 
-def encode_labels(dataset: datasets.Dataset, cfg: DataConfig, names: list[str],
-                  split: str) -> datasets.Dataset:
+def encode_labels(
+    dataset: datasets.Dataset, cfg: DataConfig, names: list[str], split: str
+) -> datasets.Dataset:
     """Labels -> ClassLabel ids over the training names; unseen labels are an error."""
     column = cfg.label_column
     feature = dataset.features[column]
@@ -52,10 +59,12 @@ def encode_labels(dataset: datasets.Dataset, cfg: DataConfig, names: list[str],
     index = {name: i for i, name in enumerate(names)}
     unseen = sorted(set(values) - set(index))
     if unseen:
-        raise UserError(f"The {describe_split(cfg, split)} has label(s) {', '.join(map(repr, unseen[:10]))} "
-                        f"in column '{column}' that never occur in the training data "
-                        f"(known: {', '.join(names)}); the model cannot learn them. Fix the "
-                        f"labels or add such examples to the training data.")
+        raise UserError(
+            f"The {describe_split(cfg, split)} has label(s) {', '.join(map(repr, unseen[:10]))} "
+            f"in column '{column}' that never occur in the training data "
+            f"(known: {', '.join(names)}); the model cannot learn them. Fix the "
+            f"labels or add such examples to the training data."
+        )
     features = dataset.features.copy()
     features[column] = datasets.ClassLabel(names=names)
     ids = [index[v] for v in values]

@@ -36,26 +36,31 @@ class LoadedData:
     def describe(self) -> str:
         """One console line: split sizes and the classes."""
         sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in self.splits.items())
-        return (f"Data: {sizes} examples; {len(self.label_names)} classes: "
-                f"{', '.join(self.label_names)}")
+        return (
+            f"Data: {sizes} examples; {len(self.label_names)} classes: "
+            f"{', '.join(self.label_names)}"
+        )
 
 
 def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
     """Load, check `columns` exist, encode labels, split what is missing, cap sizes."""
     raw = load_source(cfg)
     for split, dataset in raw.items():
-        check_columns(dataset, columns + [cfg.label_column], describe_split(cfg, split))
+        check_columns(dataset, [*columns, cfg.label_column], describe_split(cfg, split))
         if len(dataset) == 0:
-            raise UserError(f"The {describe_split(cfg, split)} holds no rows; give a file with "
-                            f"data in it.")
+            raise UserError(
+                f"The {describe_split(cfg, split)} holds no rows; give a file with data in it."
+            )
     report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
     label_names = train_label_names(raw["train"], cfg)
-    raw = datasets.DatasetDict({split: encode_labels(ds, cfg, label_names, split)
-                                for split, ds in raw.items()})
+    raw = datasets.DatasetDict(
+        {split: encode_labels(ds, cfg, label_names, split) for split, ds in raw.items()}
+    )
     splits = make_splits(raw, cfg, seed, stratify_by=cfg.label_column)
     splits = cap_sizes(splits, cfg)
-    return LoadedData(splits=splits, label_names=label_names, label_column=cfg.label_column,
-                      report=report)
+    return LoadedData(
+        splits=splits, label_names=label_names, label_column=cfg.label_column, report=report
+    )
 
 
 def prepare_images(raw: dict[str, datasets.Dataset], cfg: DataConfig) -> dict[str, Any]:
@@ -67,15 +72,19 @@ def prepare_images(raw: dict[str, datasets.Dataset], cfg: DataConfig) -> dict[st
             base = Path(getattr(cfg, f"{split}_file")).parent
             dataset = resolve_image_paths(dataset, column, base, where)
         if not isinstance(dataset.features[column], datasets.Image):
-            raise UserError(f"Column '{column}' of the {where} holds "
-                            f"{dataset.features[column]}, not images; point data.image_column "
-                            f"at the image column.")
+            raise UserError(
+                f"Column '{column}' of the {where} holds "
+                f"{dataset.features[column]}, not images; point data.image_column "
+                f"at the image column."
+            )
         if not cfg.builtin:
             dataset, bad = check_image_column(dataset, column, cfg.bad_images, where)
             if bad:
-                say(f"Skipped {len(bad)} unreadable image(s) in the {where} "
+                say(
+                    f"Skipped {len(bad)} unreadable image(s) in the {where} "
                     f"(data.bad_images: skip): {', '.join(bad[:10])}"
-                    f"{' ...' if len(bad) > 10 else ''}")
+                    f"{' ...' if len(bad) > 10 else ''}"
+                )
             skipped += len(bad)
         raw[split] = dataset
     return {"skipped_images": skipped}

@@ -13,8 +13,9 @@ from toolkit.config.schema import DataConfig
 from toolkit.data.sources import SPLITS
 
 
-def make_splits(raw: dict[str, datasets.Dataset], cfg: DataConfig, seed: int,
-                stratify_by: str | None) -> datasets.DatasetDict:
+def make_splits(
+    raw: dict[str, datasets.Dataset], cfg: DataConfig, seed: int, stratify_by: str | None
+) -> datasets.DatasetDict:
     """Hold out test (when asked and absent) then validation (when absent); stratified by the
     column `stratify_by` when given (labelled data), else a plain seeded split."""
     train = raw["train"]
@@ -33,22 +34,30 @@ def make_splits(raw: dict[str, datasets.Dataset], cfg: DataConfig, seed: int,
     return datasets.DatasetDict({s: out[s] for s in SPLITS if s in out})
 
 
-def hold_out(dataset: datasets.Dataset, fraction: float, stratify_by: str | None,
-             seed: int) -> datasets.DatasetDict:
+def hold_out(
+    dataset: datasets.Dataset, fraction: float, stratify_by: str | None, seed: int
+) -> datasets.DatasetDict:
     """`fraction` of `dataset` as "test", the rest as "train"."""
     if stratify_by is None:
         return dataset.train_test_split(test_size=fraction, seed=seed)
     try:
-        return dataset.train_test_split(test_size=fraction, seed=seed,
-                                        stratify_by_column=stratify_by)
+        return dataset.train_test_split(
+            test_size=fraction, seed=seed, stratify_by_column=stratify_by
+        )
     except ValueError:
         # Too few examples of some class to stratify: a plain seeded split still works.
         return dataset.train_test_split(test_size=fraction, seed=seed)
 
 
 def cap_sizes(splits: datasets.DatasetDict, cfg: DataConfig) -> datasets.DatasetDict:
-    caps = {"train": cfg.max_train_samples, "validation": cfg.max_eval_samples,
-            "test": cfg.max_eval_samples}
-    return datasets.DatasetDict({
-        split: ds.select(range(min(len(ds), caps[split]))) if caps[split] else ds
-        for split, ds in splits.items()})
+    caps = {
+        "train": cfg.max_train_samples,
+        "validation": cfg.max_eval_samples,
+        "test": cfg.max_eval_samples,
+    }
+    return datasets.DatasetDict(
+        {
+            split: ds.select(range(min(len(ds), caps[split]))) if caps[split] else ds
+            for split, ds in splits.items()
+        }
+    )

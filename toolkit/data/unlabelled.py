@@ -1,9 +1,10 @@
 """Inputs without labels, for pre-training: any supported source -> train / validation splits.
 
 Labels are never used. When the source has labels, the hold-out is made exactly as
-`data.load.load_data` makes it for fine-tuning (same stratified split, same seed), so pre-training on
-"the training split" sees none of the test inputs the fine-tuned model is later scored on. The
-test split's inputs join pre-training only when `data.pretrain_include_test` says so.
+`data.load.load_data` makes it for fine-tuning (same stratified split, same seed), so
+pre-training on "the training split" sees none of the test inputs the fine-tuned model is later
+scored on. The test split's inputs join pre-training only when `data.pretrain_include_test`
+says so.
 """
 
 from __future__ import annotations
@@ -28,14 +29,17 @@ def load_unlabelled(cfg: DataConfig, column: str, key: str, seed: int) -> datase
         splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=None), cfg)
     if cfg.pretrain_include_test and "test" in splits:
         splits["train"] = datasets.concatenate_datasets(
-            [splits["train"].select_columns([column]), splits["test"].select_columns([column])])
+            [splits["train"].select_columns([column]), splits["test"].select_columns([column])]
+        )
     kept = {split: splits[split].select_columns([column]) for split in ("train", "validation")}
     return datasets.DatasetDict(kept)
 
 
 def require_column(dataset: datasets.Dataset, column: str, key: str, where: str) -> None:
     if column not in dataset.column_names:
-        raise UserError(f"The {where} has no column '{column}' to pre-train on; its columns are "
-                        f"{', '.join(dataset.column_names)}. Set {key} to the column that holds "
-                        f"the inputs.")
+        raise UserError(
+            f"The {where} has no column '{column}' to pre-train on; its columns are "
+            f"{', '.join(dataset.column_names)}. Set {key} to the column that holds "
+            f"the inputs."
+        )
     check_columns(dataset, [column], where)

@@ -35,9 +35,11 @@ def load_metric(name: str) -> Any:
     try:
         return evaluate.load(str(local) if local.is_dir() else base)
     except Exception as exc:
-        raise UserError(f"Metric '{name}' (config key 'metrics') could not be loaded: "
-                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
-                        f"Offline, use one of: accuracy, f1_macro, f1_micro, f1_weighted.") from None
+        raise UserError(
+            f"Metric '{name}' (config key 'metrics') could not be loaded: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+            f"Offline, use one of: accuracy, f1_macro, f1_micro, f1_weighted."
+        ) from None
 
 
 def classification_metrics(names: list[str]) -> Callable[[Any], dict[str, float]]:

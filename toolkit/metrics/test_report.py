@@ -6,11 +6,18 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 
-def per_class_report(labels: np.ndarray, predictions: np.ndarray,
-                     label_names: list[str]) -> dict[str, dict[str, float]]:
+def per_class_report(
+    labels: np.ndarray, predictions: np.ndarray, label_names: list[str]
+) -> dict[str, dict[str, float]]:
     """Precision, recall, F1 and support of each class (scikit-learn's report, as a dict)."""
-    report = classification_report(labels, predictions, labels=list(range(len(label_names))),
-                                   target_names=label_names, output_dict=True, zero_division=0)
+    report = classification_report(
+        labels,
+        predictions,
+        labels=list(range(len(label_names))),
+        target_names=label_names,
+        output_dict=True,
+        zero_division=0,
+    )
     return {name: {k: float(v) for k, v in report[name].items()} for name in label_names}
 
 

@@ -15,25 +15,33 @@ from toolkit.model.transfer import check_encoder_loaded, describe_new_weights
 def checkpoint_location(cfg: ModelConfig) -> str:
     """The folder or Hub id to load from, checked so that typos fail before any download."""
     if not cfg.name_or_path:
-        raise UserError("model.name_or_path is not set: give a Hub id (e.g. "
-                        "bert-base-uncased) or the folder of a checkpoint.")
+        raise UserError(
+            "model.name_or_path is not set: give a Hub id (e.g. "
+            "bert-base-uncased) or the folder of a checkpoint."
+        )
     location = resolve_model_path(cfg.name_or_path)
     path = Path(location)
-    looks_local = path.is_absolute() or location.startswith(".") or path.exists() \
-        or location.count("/") > 1
+    looks_local = (
+        path.is_absolute() or location.startswith(".") or path.exists() or location.count("/") > 1
+    )
     if looks_local:
         if not path.exists():
-            raise UserError(f"model.name_or_path '{cfg.name_or_path}' does not exist. Give an "
-                            f"existing checkpoint folder or a Hub id like 'org/model'.")
+            raise UserError(
+                f"model.name_or_path '{cfg.name_or_path}' does not exist. Give an "
+                f"existing checkpoint folder or a Hub id like 'org/model'."
+            )
         if not (path / "config.json").is_file():
-            raise UserError(f"model.name_or_path '{cfg.name_or_path}' holds no model: there is no "
-                            f"config.json in it. Point it at a folder written by "
-                            f"save_pretrained (or a finished ftk run directory).")
-        if not cfg.allow_pickle and not any(path.glob("*.safetensors")) \
-                and any(path.glob("*.bin")):
-            raise UserError(f"model.name_or_path '{cfg.name_or_path}' has only pickled .bin "
-                            f"weights, which can run code when loaded. Convert them to "
-                            f"safetensors, or set model.allow_pickle: true if you trust them.")
+            raise UserError(
+                f"model.name_or_path '{cfg.name_or_path}' holds no model: there is no "
+                f"config.json in it. Point it at a folder written by "
+                f"save_pretrained (or a finished ftk run directory)."
+            )
+        if not cfg.allow_pickle and not any(path.glob("*.safetensors")) and any(path.glob("*.bin")):
+            raise UserError(
+                f"model.name_or_path '{cfg.name_or_path}' has only pickled .bin "
+                f"weights, which can run code when loaded. Convert them to "
+                f"safetensors, or set model.allow_pickle: true if you trust them."
+            )
     return location
 
 
@@ -53,8 +61,10 @@ def model_kwargs(cfg: ModelConfig) -> dict[str, Any]:
 
 def load_failure(cfg: ModelConfig, what: str, exc: Exception) -> UserError:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return UserError(f"Could not load the {what} from model.name_or_path '{cfg.name_or_path}': "
-                     f"{first_line}. Check the Hub id (and network) or the folder.")
+    return UserError(
+        f"Could not load the {what} from model.name_or_path '{cfg.name_or_path}': "
+        f"{first_line}. Check the Hub id (and network) or the folder."
+    )
 
 
 def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwargs: Any) -> Any:
@@ -66,9 +76,13 @@ def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwarg
     new heads, start from random values. `kwargs` go to from_pretrained (labels, config)."""
     try:
         model, info = model_class.from_pretrained(
-            checkpoint_location(cfg), output_loading_info=True,
+            checkpoint_location(cfg),
+            output_loading_info=True,
             use_safetensors=None if cfg.allow_pickle else True,
-            **kwargs, **model_kwargs(cfg), **pretrained_kwargs(cfg))
+            **kwargs,
+            **model_kwargs(cfg),
+            **pretrained_kwargs(cfg),
+        )
     # RuntimeError: tensors of shapes that cannot load; ImportError: a missing flash-attn
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         raise load_failure(cfg, what, exc) from None

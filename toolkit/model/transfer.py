@@ -23,9 +23,19 @@ from toolkit.core.errors import UserError, did_you_mean
 from toolkit.model.packaged import resolve_model_path
 
 # Config keys that change the encoder's tensors (names or shapes); others (dropout, labels) do not.
-ARCHITECTURE_KEYS = ("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                     "intermediate_size", "vocab_size", "max_position_embeddings",
-                     "type_vocab_size", "image_size", "patch_size", "num_channels")
+ARCHITECTURE_KEYS = (
+    "model_type",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "vocab_size",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "image_size",
+    "patch_size",
+    "num_channels",
+)
 
 
 def is_new_head(key: str) -> bool:
@@ -40,8 +50,10 @@ def encoder_keys(keys: Any, model: Any) -> list[str]:
 def check_encoder_loaded(model: Any, loading_info: dict[str, Any], source: str) -> None:
     """Fail when the checkpoint at `source` left any encoder tensor missing or mis-shaped."""
     missing = encoder_keys(loading_info.get("missing_keys", []), model)
-    mismatched = encoder_keys([m[0] if isinstance(m, tuple) else m
-                               for m in loading_info.get("mismatched_keys", [])], model)
+    mismatched = encoder_keys(
+        [m[0] if isinstance(m, tuple) else m for m in loading_info.get("mismatched_keys", [])],
+        model,
+    )
     if not missing and not mismatched:
         return
     bad = missing + mismatched
@@ -51,7 +63,8 @@ def check_encoder_loaded(model: Any, loading_info: dict[str, Any], source: str) 
         f"{len(missing)} encoder tensors are missing and {len(mismatched)} have other shapes "
         f"({shown}). They would start from random values, so the pre-training would be lost. "
         f"Fine-tune the same architecture that was pre-trained (same model type and sizes: "
-        f"compare its config.json with your model settings).")
+        f"compare its config.json with your model settings)."
+    )
 
 
 def describe_new_weights(model: Any, loading_info: dict[str, Any]) -> str:
@@ -59,8 +72,10 @@ def describe_new_weights(model: Any, loading_info: dict[str, Any]) -> str:
     new = sorted(loading_info.get("missing_keys", []))
     heads = sorted({".".join(k.split(".")[:2]) for k in new})
     total = len(model.state_dict())
-    return (f"Loaded {total - len(new)} of {total} tensors from the checkpoint; new (random): "
-            f"{', '.join(heads) if heads else 'none'}")
+    return (
+        f"Loaded {total - len(new)} of {total} tensors from the checkpoint; new (random): "
+        f"{', '.join(heads) if heads else 'none'}"
+    )
 
 
 def architecture(cfg: ModelConfig) -> dict[str, Any] | None:
@@ -84,35 +99,47 @@ def config_from_dict(values: dict[str, Any], **extra: Any) -> Any:
     values = dict(values)
     model_type = values.pop("model_type", None)
     if not model_type:
-        raise UserError("model.from_config needs a model_type (e.g. vit, bert) besides the "
-                        "sizes, so ftk knows which architecture to build.")
+        raise UserError(
+            "model.from_config needs a model_type (e.g. vit, bert) besides the "
+            "sizes, so ftk knows which architecture to build."
+        )
     if model_type not in CONFIG_MAPPING:
-        raise UserError(f"model.from_config.model_type '{model_type}' is not a transformers "
-                        f"model type.{did_you_mean(model_type, CONFIG_MAPPING.keys())}")
+        raise UserError(
+            f"model.from_config.model_type '{model_type}' is not a transformers "
+            f"model type.{did_you_mean(model_type, CONFIG_MAPPING.keys())}"
+        )
     defaults = CONFIG_MAPPING[model_type]()
     unknown = [key for key in values if not hasattr(defaults, key)]
     if unknown:
-        raise UserError(f"model.from_config has key(s) {', '.join(unknown)} that a "
-                        f"'{model_type}' config does not know."
-                        f"{did_you_mean(unknown[0], vars(defaults))}")
+        raise UserError(
+            f"model.from_config has key(s) {', '.join(unknown)} that a "
+            f"'{model_type}' config does not know."
+            f"{did_you_mean(unknown[0], vars(defaults))}"
+        )
     try:
         return AutoConfig.for_model(model_type, **values, **extra)
     except (ValueError, TypeError) as exc:
-        raise UserError(f"model.from_config could not build a '{model_type}' config: {exc}") \
-            from None
+        raise UserError(
+            f"model.from_config could not build a '{model_type}' config: {exc}"
+        ) from None
 
 
-def check_architectures_match(pretrain: ModelConfig, finetune: ModelConfig, pretrain_file: str,
-                              finetune_file: str) -> None:
+def check_architectures_match(
+    pretrain: ModelConfig, finetune: ModelConfig, pretrain_file: str, finetune_file: str
+) -> None:
     """The pre-trained model and the recipe's own model must have the same encoder."""
     ours, theirs = architecture(pretrain), architecture(finetune)
     if ours is None or theirs is None:
         return
-    differ = [f"{key}: {ours.get(key)} vs {theirs.get(key)}" for key in ARCHITECTURE_KEYS
-              if key in ours and key in theirs and ours[key] != theirs[key]]
+    differ = [
+        f"{key}: {ours.get(key)} vs {theirs.get(key)}"
+        for key in ARCHITECTURE_KEYS
+        if key in ours and key in theirs and ours[key] != theirs[key]
+    ]
     if differ:
         raise UserError(
             f"The pre-training recipe '{pretrain_file}' trains a different architecture than the "
             f"fine-tuning recipe '{finetune_file}' names ({'; '.join(differ)}; pre-training vs "
             f"fine-tuning). The pre-trained encoder could not be loaded into that model. Make "
-            f"the model sections of the two recipes name the same model type and sizes.")
+            f"the model sections of the two recipes name the same model type and sizes."
+        )

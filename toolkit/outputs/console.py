@@ -9,13 +9,16 @@ from toolkit.advice.diagnosis import Diagnosis
 from toolkit.outputs.report import REPORT
 
 
-def describe_results(metrics: dict[str, Any], diagnosis: Diagnosis, names: list[str],
-                     output_dir: Path) -> str:
+def describe_results(
+    metrics: dict[str, Any], diagnosis: Diagnosis, names: list[str], output_dir: Path
+) -> str:
     lines = ["", "Results:"]
     for name in ["loss", *names]:
-        cells = [f"{split} {metrics[f'{prefix}_{name}']:.4f}"
-                 for split, prefix in (("validation", "eval"), ("test", "test"))
-                 if f"{prefix}_{name}" in metrics]
+        cells = [
+            f"{split} {metrics[f'{prefix}_{name}']:.4f}"
+            for split, prefix in (("validation", "eval"), ("test", "test"))
+            if f"{prefix}_{name}" in metrics
+        ]
         lines.append(f"  {name:<12} " + "   ".join(cells))
     lines.append(f"  wall time    {metrics['total_wall_time_s']:.0f} s")
     lines.append(diagnosis.overfitting.describe())
@@ -31,6 +34,8 @@ def describe_pretrain_results(metrics: dict[str, Any], output_dir: Path) -> str:
     if "eval_perplexity" in metrics:
         lines.append(f"  perplexity       {metrics['eval_perplexity']:.2f}")
     lines.append(f"  wall time        {metrics['total_wall_time_s']:.0f} s")
-    lines.append(f"Pre-trained model: {output_dir}  (fine-tune it: ftk train --config C "
-                 f"--model.name_or_path {output_dir})")
+    lines.append(
+        f"Pre-trained model: {output_dir}  (fine-tune it: ftk train --config C "
+        f"--model.name_or_path {output_dir})"
+    )
     return "\n".join(lines)

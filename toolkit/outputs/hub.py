@@ -19,8 +19,10 @@ from toolkit.outputs.run_dir import check_run_dir
 
 # Checkpoints serve resuming; the Hub gets the final model and the run's records only.
 IGNORED = ["checkpoint-*", "checkpoint-*/**", "*.pt", "*.pth", "training_args.bin"]
-TOKEN_HELP = ("Create a token with write access at https://huggingface.co/settings/tokens, then "
-              "set it in the HF_TOKEN environment variable or run `hf auth login`.")
+TOKEN_HELP = (
+    "Create a token with write access at https://huggingface.co/settings/tokens, then "
+    "set it in the HF_TOKEN environment variable or run `hf auth login`."
+)
 
 
 def push_run(run_dir: Path, repo_id: str, private: bool = False) -> str:
@@ -29,9 +31,13 @@ def push_run(run_dir: Path, repo_id: str, private: bool = False) -> str:
     api = authenticated_api(repo_id)
     with hub_errors(repo_id, api.endpoint):
         url = api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-        commit = api.upload_folder(folder_path=str(run_dir), repo_id=repo_id, repo_type="model",
-                                   ignore_patterns=IGNORED,
-                                   commit_message=f"Upload {run_dir.name} (ftk run)")
+        commit = api.upload_folder(
+            folder_path=str(run_dir),
+            repo_id=repo_id,
+            repo_type="model",
+            ignore_patterns=IGNORED,
+            commit_message=f"Upload {run_dir.name} (ftk run)",
+        )
     say(f"Pushed {run_dir} to {url} (commit {commit.oid[:10]})")
     return str(url)
 
@@ -54,20 +60,26 @@ def check_repo_id(repo_id: str | None) -> None:
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     if not repo_id:
-        raise UserError("No Hub repository given: set hub_model_id (e.g. me/bbc-minilm) in the "
-                        "config or pass --repo-id.")
+        raise UserError(
+            "No Hub repository given: set hub_model_id (e.g. me/bbc-minilm) in the "
+            "config or pass --repo-id."
+        )
     try:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
-        raise UserError(f"'{repo_id}' is not a valid Hub repository id ({exc}). Write "
-                        f"NAMESPACE/NAME, e.g. me/bbc-minilm.") from None
+        raise UserError(
+            f"'{repo_id}' is not a valid Hub repository id ({exc}). Write "
+            f"NAMESPACE/NAME, e.g. me/bbc-minilm."
+        ) from None
 
 
 def check_pushable(run_dir: Path) -> None:
     check_run_dir(run_dir)
     if not (run_dir / "README.md").is_file():
-        raise UserError(f"'{run_dir}' has no model card (README.md); it was not written by a "
-                        f"finished `ftk train` run.")
+        raise UserError(
+            f"'{run_dir}' has no model card (README.md); it was not written by a "
+            f"finished `ftk train` run."
+        )
 
 
 @contextlib.contextmanager
@@ -79,27 +91,33 @@ def hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
     try:
         yield
     except OfflineModeIsEnabled:
-        raise UserError("HF_HUB_OFFLINE is set, so nothing can be pushed. Unset it (or set it "
-                        "to 0) to push.") from None
+        raise UserError(
+            "HF_HUB_OFFLINE is set, so nothing can be pushed. Unset it (or set it to 0) to push."
+        ) from None
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         raise UserError(http_message(status, exc, repo_id, endpoint)) from None
     except (httpx2.TransportError, ConnectionError) as exc:
-        raise UserError(f"Could not reach the Hub at {endpoint} ({type(exc).__name__}): the "
-                        f"network or the server is unreachable. Check the connection, proxy "
-                        f"settings and HF_ENDPOINT, then push again with `ftk push`.") from None
+        raise UserError(
+            f"Could not reach the Hub at {endpoint} ({type(exc).__name__}): the "
+            f"network or the server is unreachable. Check the connection, proxy "
+            f"settings and HF_ENDPOINT, then push again with `ftk push`."
+        ) from None
     except ValueError as exc:  # e.g. "Invalid metadata in README.md", from validate-yaml
         raise UserError(f"The Hub refused the upload to '{repo_id}': {exc}") from None
 
 
 def http_message(status: int | None, exc: Exception, repo_id: str, endpoint: str) -> str:
     if status == 401:
-        return f"The Hub at {endpoint} rejected the token (HTTP 401: invalid or expired). " \
-               f"{TOKEN_HELP}"
+        return (
+            f"The Hub at {endpoint} rejected the token (HTTP 401: invalid or expired). {TOKEN_HELP}"
+        )
     if status == 403:
-        return (f"The token may not write to '{repo_id}' (HTTP 403): the repository or its "
-                f"namespace '{repo_id.split('/')[0]}' belongs to someone else, or the token is "
-                f"read-only. Push to a namespace you own (your user name or an organization "
-                f"you can write to), or use a token with write access.")
+        return (
+            f"The token may not write to '{repo_id}' (HTTP 403): the repository or its "
+            f"namespace '{repo_id.split('/')[0]}' belongs to someone else, or the token is "
+            f"read-only. Push to a namespace you own (your user name or an organization "
+            f"you can write to), or use a token with write access."
+        )
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"The Hub answered HTTP {status} while pushing to '{repo_id}': {first}"

@@ -11,8 +11,14 @@ from toolkit.config.schema import DataConfig, ModelConfig, RunConfig
 from toolkit.metrics.classification import split_name
 from toolkit.model.packaged import hub_id_of
 
-HYPERPARAMETERS = ("learning_rate", "num_train_epochs", "per_device_train_batch_size",
-                   "gradient_accumulation_steps", "weight_decay", "seed")
+HYPERPARAMETERS = (
+    "learning_rate",
+    "num_train_epochs",
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "weight_decay",
+    "seed",
+)
 
 
 def data_source_text(data: DataConfig) -> str:
@@ -20,8 +26,9 @@ def data_source_text(data: DataConfig) -> str:
     if data.builtin:
         return f"packaged demo set `{data.builtin}`"
     if data.hub_id:
-        return f"Hub data set `{data.hub_id}`" + (f" (config `{data.hub_config}`)"
-                                                  if data.hub_config else "")
+        return f"Hub data set `{data.hub_id}`" + (
+            f" (config `{data.hub_config}`)" if data.hub_config else ""
+        )
     folders = [f for f in (data.train_dir, data.validation_dir, data.test_dir) if f]
     if folders:
         return "image folders " + ", ".join(f"`{f}`" for f in folders)
@@ -36,17 +43,25 @@ def base_model_text(model: ModelConfig) -> str:
     return f"`{model.name_or_path}`"
 
 
-def card_metadata(config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
-                  model_name: str) -> ModelCardData:
+def card_metadata(
+    config: RunConfig, pipeline_tag: str, metrics: dict[str, Any], model_name: str
+) -> ModelCardData:
     dataset_name = config.data.hub_id or config.data.builtin or "custom"
     split = "test" if any(k.startswith("test_") for k in metrics) else "validation"
     prefix = f"{'test' if split == 'test' else 'eval'}_"
     results = [
-        EvalResult(task_type=pipeline_tag, dataset_type=dataset_name, dataset_name=dataset_name,
-                   dataset_split=split, metric_type=split_name(name)[0], metric_name=name,
-                   metric_args={"average": split_name(name)[1]} if split_name(name)[1] else None,
-                   metric_value=float(metrics[prefix + name]))
-        for name in config.metrics if prefix + name in metrics
+        EvalResult(
+            task_type=pipeline_tag,
+            dataset_type=dataset_name,
+            dataset_name=dataset_name,
+            dataset_split=split,
+            metric_type=split_name(name)[0],
+            metric_name=name,
+            metric_args={"average": split_name(name)[1]} if split_name(name)[1] else None,
+            metric_value=float(metrics[prefix + name]),
+        )
+        for name in config.metrics
+        if prefix + name in metrics
     ]
     return ModelCardData(
         base_model=hub_id_of(config.model.name_or_path or ""),
@@ -66,20 +81,29 @@ def results_table(metrics: dict[str, Any], names: list[str]) -> str:
     rows = ["| metric | validation | test |", "|---|---|---|"]
     for name in ["loss", *names]:
         cells = [metrics.get(f"{split}_{name}") for split in ("eval", "test")]
-        rows.append(f"| {name} | " + " | ".join("-" if c is None else f"{c:.4f}" for c in cells)
-                    + " |")
+        rows.append(
+            f"| {name} | " + " | ".join("-" if c is None else f"{c:.4f}" for c in cells) + " |"
+        )
     return "\n".join(rows)
 
 
-def write_model_card(path: Any, config: RunConfig, pipeline_tag: str, metrics: dict[str, Any],
-                     label_names: list[str], model_name: str,
-                     extra_sections: list[str] | None = None) -> None:
+def write_model_card(
+    path: Any,
+    config: RunConfig,
+    pipeline_tag: str,
+    metrics: dict[str, Any],
+    label_names: list[str],
+    model_name: str,
+    extra_sections: list[str] | None = None,
+) -> None:
     data = card_metadata(config, pipeline_tag, metrics, model_name)
     hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in HYPERPARAMETERS)
     schedule = config.schedule
-    warmup = next(f"{k} = {getattr(schedule, k)}" for k in
-                  ("warmup_steps", "warmup_fraction", "warmup_epochs") if getattr(schedule, k)
-                  is not None)
+    warmup = next(
+        f"{k} = {getattr(schedule, k)}"
+        for k in ("warmup_steps", "warmup_fraction", "warmup_epochs")
+        if getattr(schedule, k) is not None
+    )
     body = f"""
 # {model_name}
 
@@ -118,5 +142,7 @@ classifier = pipeline("{pipeline_tag}", model="PATH_OR_REPO_ID")
 def report_card_section(verdict: Verdict | None) -> str:
     """The model card's pointer to report.md, with the verdict in one line."""
     line = f"\n\n**Verdict:** {verdict.text}" if verdict else ""
-    return (f"## Run report\n\nData summary, learning curves, confusion matrix, baselines vs "
-            f"this model and the warnings of the run: [report.md](report.md).{line}")
+    return (
+        f"## Run report\n\nData summary, learning curves, confusion matrix, baselines vs "
+        f"this model and the warnings of the run: [report.md](report.md).{line}"
+    )

@@ -16,9 +16,9 @@ def plot_loss(rows: list[dict[str, Any]], path: Path) -> Path:
     evals = [(r["step"], r["eval_loss"]) for r in rows if r["kind"] == "eval" and "eval_loss" in r]
     fig, ax = plt.subplots(figsize=(7, 4))
     if train:
-        ax.plot(*zip(*train), label="training loss")
+        ax.plot(*zip(*train, strict=False), label="training loss")
     if evals:
-        ax.plot(*zip(*evals), marker="o", label="validation loss")
+        ax.plot(*zip(*evals, strict=False), marker="o", label="validation loss")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss")
     ax.set_title("Loss")
@@ -27,9 +27,12 @@ def plot_loss(rows: list[dict[str, Any]], path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_learning_rate(lrs_per_step: list[list[float]], path: Path,
-                       group_names: list[str | None] | None = None,
-                       title: str = "Learning rate") -> Path:
+def plot_learning_rate(
+    lrs_per_step: list[list[float]],
+    path: Path,
+    group_names: list[str | None] | None = None,
+    title: str = "Learning rate",
+) -> Path:
     """One line per parameter group; `lrs_per_step[s][g]` is group g's LR at step s+1.
 
     Groups sharing a name (a layer's weights with and without weight decay) are drawn once, and
@@ -49,8 +52,9 @@ def plot_learning_rate(lrs_per_step: list[list[float]], path: Path,
     return _save(fig, path)
 
 
-def distinct_lines(lrs_per_step: list[list[float]],
-                   group_names: list[str | None] | None) -> list[tuple[str, list[float]]]:
+def distinct_lines(
+    lrs_per_step: list[list[float]], group_names: list[str | None] | None
+) -> list[tuple[str, list[float]]]:
     groups = len(lrs_per_step[0]) if lrs_per_step else 0
     names = list(group_names or [None] * groups)
     lines: dict[Any, tuple[str, list[float]]] = {}

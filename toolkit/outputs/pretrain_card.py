@@ -15,24 +15,34 @@ from toolkit.outputs.model_card import data_source_text
 def masking_line(config: RunConfig) -> str:
     m = config.masking
     if config.task == "masked-lm":
-        return (f"{m.mlm_probability:.0%} of tokens selected per batch"
-                f"{' (whole words)' if m.whole_word_mask else ''}; blocks of "
-                f"{config.data.max_length} tokens")
-    return (f"{m.mask_ratio:.0%} of each image hidden in squares of "
-            f"{m.mask_patch_size or 'one patch'} pixels (SimMIM)")
+        return (
+            f"{m.mlm_probability:.0%} of tokens selected per batch"
+            f"{' (whole words)' if m.whole_word_mask else ''}; blocks of "
+            f"{config.data.max_length} tokens"
+        )
+    return (
+        f"{m.mask_ratio:.0%} of each image hidden in squares of "
+        f"{m.mask_patch_size or 'one patch'} pixels (SimMIM)"
+    )
 
 
-def write_pretrain_card(path: Path, config: RunConfig, pipeline_tag: str,
-                        metrics: dict[str, Any], model_name: str) -> None:
+def write_pretrain_card(
+    path: Path, config: RunConfig, pipeline_tag: str, metrics: dict[str, Any], model_name: str
+) -> None:
     base = config.model.name_or_path or "model.from_config (trained from scratch)"
-    metadata = ModelCardData(base_model=hub_id_of(config.model.name_or_path or ""),
-                             license="apache-2.0", tags=["ftk", config.task],
-                             pipeline_tag=pipeline_tag, model_name=model_name)
+    metadata = ModelCardData(
+        base_model=hub_id_of(config.model.name_or_path or ""),
+        license="apache-2.0",
+        tags=["ftk", config.task],
+        pipeline_tag=pipeline_tag,
+        model_name=model_name,
+    )
     column = config.data.text_column if config.task == "masked-lm" else config.data.image_column
     test = "included" if config.data.pretrain_include_test else "not seen"
     ppl = metrics.get("eval_perplexity")
-    results = f"- validation loss: {metrics['eval_loss']:.4f}" + \
-        (f"\n- validation perplexity: {ppl:.2f}" if ppl is not None else "")
+    results = f"- validation loss: {metrics['eval_loss']:.4f}" + (
+        f"\n- validation perplexity: {ppl:.2f}" if ppl is not None else ""
+    )
     body = f"""
 # {model_name}
 

@@ -26,8 +26,11 @@ from toolkit.outputs.report_plots import (
 )
 
 REPORT = "report.md"
-CURVES_PNG, CONFUSION_PNG, BALANCE_PNG = "learning_curves.png", "confusion_matrix.png", \
-    "class_balance.png"
+CURVES_PNG, CONFUSION_PNG, BALANCE_PNG = (
+    "learning_curves.png",
+    "confusion_matrix.png",
+    "class_balance.png",
+)
 
 
 # ----------------------------------------------------------------------------- data summary
@@ -39,56 +42,81 @@ def is_image(value: Any) -> bool:
 
 def length_stats(lengths: list[int]) -> dict[str, float]:
     values = np.asarray(lengths)
-    return {"mean": round(float(values.mean()), 1), "median": float(np.median(values)),
-            "p90": float(np.percentile(values, 90)), "max": int(values.max())}
+    return {
+        "mean": round(float(values.mean()), 1),
+        "median": float(np.median(values)),
+        "p90": float(np.percentile(values, 90)),
+        "max": int(values.max()),
+    }
 
 
-def data_summary(data: LoadedData, columns: list[str], prepared: Any = None,
-                 max_length: int | None = None) -> dict[str, Any]:
+def data_summary(
+    data: LoadedData, columns: list[str], prepared: Any = None, max_length: int | None = None
+) -> dict[str, Any]:
     """Sizes and class balance per split; text lengths in words (and tokens, with the share cut
     by max_length, when the tokenized splits are given) or image sizes for an `image` column."""
     summary: dict[str, Any] = {
         "sizes": {split: len(ds) for split, ds in data.splits.items()},
-        "class_balance": {split: class_counts(ds[data.label_column], data.label_names)
-                          for split, ds in data.splits.items()}}
+        "class_balance": {
+            split: class_counts(ds[data.label_column], data.label_names)
+            for split, ds in data.splits.items()
+        },
+    }
     train = data.splits["train"]
     if is_image(train[0][columns[0]]):
         sizes = Counter(f"{im.size[0]}x{im.size[1]} {im.mode}" for im in train[columns[0]])
         summary["image_sizes"] = dict(sizes.most_common(5))
         return summary
-    words = [sum(len(str(t or "").split()) for t in texts)
-             for texts in zip(*(train[c] for c in columns))]
+    words = [
+        sum(len(str(t or "").split()) for t in texts)
+        for texts in zip(*(train[c] for c in columns), strict=False)
+    ]
     summary["words"] = length_stats(words)
     if prepared is not None and "input_ids" in prepared["train"].column_names:
         tokens = [len(ids) for ids in prepared["train"]["input_ids"]]
         summary["tokens"] = length_stats(tokens)
         if max_length:
-            summary["truncated_share"] = round(sum(t >= max_length for t in tokens) / len(tokens), 3)
+            summary["truncated_share"] = round(
+                sum(t >= max_length for t in tokens) / len(tokens), 3
+            )
     return summary
 
 
 def data_section(summary: dict[str, Any]) -> str:
     names = list(next(iter(summary["class_balance"].values())))
-    rows = ["| class | " + " | ".join(summary["sizes"]) + " |",
-            "|---|" + "---|" * len(summary["sizes"])]
+    rows = [
+        "| class | " + " | ".join(summary["sizes"]) + " |",
+        "|---|" + "---|" * len(summary["sizes"]),
+    ]
     for name in names:
-        rows.append(f"| {name} | " + " | ".join(str(summary["class_balance"][s][name])
-                                                for s in summary["sizes"]) + " |")
-    rows.append("| **total** | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values())
-                + " |")
+        rows.append(
+            f"| {name} | "
+            + " | ".join(str(summary["class_balance"][s][name]) for s in summary["sizes"])
+            + " |"
+        )
+    rows.append(
+        "| **total** | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values()) + " |"
+    )
     text = "\n".join(rows) + f"\n\n![class balance]({BALANCE_PNG})\n"
     if "words" in summary:
         w = summary["words"]
-        text += (f"\nTraining texts: {w['median']:.0f} words median (mean {w['mean']:.0f}, "
-                 f"90th percentile {w['p90']:.0f}, longest {w['max']:,}).")
+        text += (
+            f"\nTraining texts: {w['median']:.0f} words median (mean {w['mean']:.0f}, "
+            f"90th percentile {w['p90']:.0f}, longest {w['max']:,})."
+        )
     if "tokens" in summary:
         t = summary["tokens"]
-        text += (f" After tokenization: {t['median']:.0f} tokens median, 90th percentile "
-                 f"{t['p90']:.0f}; {100 * summary.get('truncated_share', 0):.0f}% of training "
-                 f"texts were cut at `data.max_length`.")
+        text += (
+            f" After tokenization: {t['median']:.0f} tokens median, 90th percentile "
+            f"{t['p90']:.0f}; {100 * summary.get('truncated_share', 0):.0f}% of training "
+            f"texts were cut at `data.max_length`."
+        )
     if "image_sizes" in summary:
-        text += "\nTraining image sizes (most common): " + ", ".join(
-            f"{size} ({n:,})" for size, n in summary["image_sizes"].items()) + "."
+        text += (
+            "\nTraining image sizes (most common): "
+            + ", ".join(f"{size} ({n:,})" for size, n in summary["image_sizes"].items())
+            + "."
+        )
     return text + "\n"
 
 
@@ -99,65 +127,98 @@ def advice_section(advice: DataSizeAdvice | None) -> str:
     if not advice:
         return ""
     verdict = "below the advice: see Warnings" if advice.warnings else "enough by the advice"
-    return (f"\nData size: {advice.train_examples:,} labelled training examples, smallest "
-            f"class '{advice.smallest_class}' with {advice.smallest_count:,}, for a model of "
-            f"{format_parameters(advice.num_parameters)} parameters (advice: at least "
-            f"{advice.min_per_class} per class and {advice.min_total:,} in all): {verdict}.\n")
+    return (
+        f"\nData size: {advice.train_examples:,} labelled training examples, smallest "
+        f"class '{advice.smallest_class}' with {advice.smallest_count:,}, for a model of "
+        f"{format_parameters(advice.num_parameters)} parameters (advice: at least "
+        f"{advice.min_per_class} per class and {advice.min_total:,} in all): {verdict}.\n"
+    )
 
 
 def training_section(o: OverfittingSummary) -> str:
     if o.best_epoch is None:
         return "No evaluation was recorded.\n"
-    text = (f"Best epoch: **{o.best_epoch:g}** (step {o.best_step}), the one kept: "
-            f"validation {o.metric} {o.validation_metric:.4f}, validation loss "
-            f"{o.validation_loss:.4f}.")
+    text = (
+        f"Best epoch: **{o.best_epoch:g}** (step {o.best_step}), the one kept: "
+        f"validation {o.metric} {o.validation_metric:.4f}, validation loss "
+        f"{o.validation_loss:.4f}."
+    )
     if o.gap_points is not None:
-        text += (f" On the fixed training sample at that epoch: {o.metric} "
-                 f"{o.train_sample_metric:.4f}, loss {o.train_sample_loss:.4f}; the "
-                 f"train/validation gap is {o.gap_points:.1f} points.")
+        text += (
+            f" On the fixed training sample at that epoch: {o.metric} "
+            f"{o.train_sample_metric:.4f}, loss {o.train_sample_loss:.4f}; the "
+            f"train/validation gap is {o.gap_points:.1f} points."
+        )
     text += " Overfitting warning: " + ("**yes** (see Warnings)." if o.warning else "none.")
     return text + f"\n\n![learning curves]({CURVES_PNG})\n"
 
 
-def comparison_section(baselines: Baselines | None, metrics: dict[str, Any],
-                       names: list[str]) -> str:
+def comparison_section(
+    baselines: Baselines | None, metrics: dict[str, Any], names: list[str]
+) -> str:
     if not baselines:
         return "Baselines were not run (`baseline.enabled: false`).\n"
-    header = ["model"] + [f"{split} {n}" for split in ("validation", "test") for n in names] + \
-        ["training time (s)"]
+    header = (
+        ["model"]
+        + [f"{split} {n}" for split in ("validation", "test") for n in names]
+        + ["training time (s)"]
+    )
     rows = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
 
     def cells(validation: dict[str, float], test: dict[str, float] | None) -> list[str]:
-        return [f"{(scores or {}).get(n, float('nan')):.4f}"
-                for scores in (validation, test) for n in names]
+        return [
+            f"{(scores or {}).get(n, float('nan')):.4f}"
+            for scores in (validation, test)
+            for n in names
+        ]
 
     for r in baselines.scores:
         mark = " (best on validation)" if r.name == baselines.best else ""
-        rows.append(f"| {r.name}{mark} | " + " | ".join(cells(r.validation, r.test))
-                    + f" | {r.fit_s:.1f} |")
-    ours = cells({n: metrics.get(f"eval_{n}", float("nan")) for n in names},
-                 {n: metrics.get(f"test_{n}", float("nan")) for n in names})
-    rows.append("| **transformer** | " + " | ".join(ours) +
-                f" | {metrics.get('train_runtime', float('nan')):.1f} |")
+        rows.append(
+            f"| {r.name}{mark} | " + " | ".join(cells(r.validation, r.test)) + f" | {r.fit_s:.1f} |"
+        )
+    ours = cells(
+        {n: metrics.get(f"eval_{n}", float("nan")) for n in names},
+        {n: metrics.get(f"test_{n}", float("nan")) for n in names},
+    )
+    rows.append(
+        "| **transformer** | "
+        + " | ".join(ours)
+        + f" | {metrics.get('train_runtime', float('nan')):.1f} |"
+    )
     described = "\n".join(f"- `{r.name}`: {r.description}" for r in baselines.scores)
     return "\n".join(rows) + "\n\n" + described + "\n"
 
 
-def write_report(output_dir: Path, *, title: str, summary: dict[str, Any], schedule: str,
-                 metrics: dict[str, Any], diagnosis: Diagnosis,
-                 history: list[dict[str, Any]], label_names: list[str],
-                 metric_names: list[str]) -> Path:
+def write_report(
+    output_dir: Path,
+    *,
+    title: str,
+    summary: dict[str, Any],
+    schedule: str,
+    metrics: dict[str, Any],
+    diagnosis: Diagnosis,
+    history: list[dict[str, Any]],
+    label_names: list[str],
+    metric_names: list[str],
+) -> Path:
     """report.md and its PNGs in `output_dir`."""
     plot_class_balance(summary["class_balance"], output_dir / BALANCE_PNG)
     plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG)
     confusion = ""
     if "test_confusion_matrix" in metrics:
-        plot_confusion_matrix(metrics["test_confusion_matrix"], label_names,
-                              output_dir / CONFUSION_PNG)
-        confusion = (f"## Confusion matrix (test split)\n\nRows are true classes, columns the "
-                     f"predictions.\n\n![confusion matrix]({CONFUSION_PNG})\n")
-    verdict = diagnosis.verdict.text if diagnosis.verdict else \
-        "No verdict: baselines off or no test split."
+        plot_confusion_matrix(
+            metrics["test_confusion_matrix"], label_names, output_dir / CONFUSION_PNG
+        )
+        confusion = (
+            f"## Confusion matrix (test split)\n\nRows are true classes, columns the "
+            f"predictions.\n\n![confusion matrix]({CONFUSION_PNG})\n"
+        )
+    verdict = (
+        diagnosis.verdict.text
+        if diagnosis.verdict
+        else "No verdict: baselines off or no test split."
+    )
     warned = "\n".join(f"- {w}" for w in diagnosis.warnings) or "None."
     text = f"""# Run report: {title}
 

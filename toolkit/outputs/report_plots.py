@@ -19,14 +19,21 @@ def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) ->
     train = [r for r in rows if r["kind"] == "train" and "epoch" in r]
     fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(11, 4))
     if train:
-        loss_ax.plot([r["epoch"] for r in train], [r["loss"] for r in train], alpha=0.4,
-                     color="grey", label="training loss (running, logged)")
-    for series, prefix, label, color in ((samples, "train_sample", "training sample", "C0"),
-                                         (evals, "eval", "validation", "C1")):
+        loss_ax.plot(
+            [r["epoch"] for r in train],
+            [r["loss"] for r in train],
+            alpha=0.4,
+            color="grey",
+            label="training loss (running, logged)",
+        )
+    for series, prefix, label, color in (
+        (samples, "train_sample", "training sample", "C0"),
+        (evals, "eval", "validation", "C1"),
+    ):
         for ax, key in ((loss_ax, f"{prefix}_loss"), (metric_ax, f"{prefix}_{metric}")):
             points = [(r["epoch"], r[key]) for r in series if key in r]
             if points:
-                ax.plot(*zip(*points), marker="o", color=color, label=label)
+                ax.plot(*zip(*points, strict=False), marker="o", color=color, label=label)
     for ax, name in ((loss_ax, "loss"), (metric_ax, metric)):
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
@@ -43,8 +50,12 @@ def first_per_step(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if not (r["step"] in seen or seen.add(r["step"]))]
 
 
-def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: Path,
-                          title: str = "Confusion matrix (test split)") -> Path:
+def plot_confusion_matrix(
+    matrix: list[list[int]],
+    label_names: list[str],
+    path: Path,
+    title: str = "Confusion matrix (test split)",
+) -> Path:
     counts = np.asarray(matrix)
     size = max(4.0, 0.6 * len(label_names) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
@@ -57,8 +68,15 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
     ax.set_title(title)
     threshold = counts.max() / 2 if counts.size else 0
     for (i, j), value in np.ndenumerate(counts):
-        ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
-                color="white" if value > threshold else "black")
+        ax.text(
+            j,
+            i,
+            str(value),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if value > threshold else "black",
+        )
     return _save(fig, path)
 
 

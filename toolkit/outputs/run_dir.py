@@ -28,9 +28,11 @@ def check_output_dir_free(path: Path, overwrite: bool) -> None:
     # baseline.json alone is what `ftk baseline` leaves: train reuses or replaces it.
     left = [p for p in path.iterdir() if p.name != BASELINE_FILE] if path.is_dir() else []
     if left and not overwrite:
-        raise UserError(f"output_dir '{path}' already holds files from an earlier run. "
-                        f"Choose another with --output_dir, or pass --overwrite to delete it "
-                        f"and start again.")
+        raise UserError(
+            f"output_dir '{path}' already holds files from an earlier run. "
+            f"Choose another with --output_dir, or pass --overwrite to delete it "
+            f"and start again."
+        )
 
 
 def prepare_output_dir(path: Path, overwrite: bool) -> Path:
@@ -51,8 +53,9 @@ def write_run_files(output_dir: Path, config: RunConfig, metrics: dict[str, Any]
     lrs = [r["lr"] for r in rows if r["kind"] == "step"]
     names = [r["names"] for r in rows if r["kind"] == "groups"]
     if lrs:
-        plot_learning_rate(lrs, output_dir / "learning_rate.png",
-                           group_names=names[-1] if names else None)
+        plot_learning_rate(
+            lrs, output_dir / "learning_rate.png", group_names=names[-1] if names else None
+        )
 
 
 def remove_checkpoints(output_dir: Path) -> None:
@@ -63,14 +66,24 @@ def remove_checkpoints(output_dir: Path) -> None:
 
 def check_run_dir(path: Path) -> None:
     if not path.is_dir():
-        raise UserError(f"'{path}' is not a directory. Give the output_dir of a finished "
-                        f"`ftk train` run.")
+        raise UserError(
+            f"'{path}' is not a directory. Give the output_dir of a finished `ftk train` run."
+        )
     needed = ["config.json", "model.safetensors", "run_config.yaml"]
-    missing = [name for name in needed if not (path / name).is_file()
-               and not (name == "model.safetensors" and any(path.glob("model*.safetensors")))]
+    missing = [
+        name
+        for name in needed
+        if not (path / name).is_file()
+        and not (name == "model.safetensors" and any(path.glob("model*.safetensors")))
+    ]
     if missing:
-        hint = " It holds checkpoints: the run has not finished; `ftk train --resume` " \
-               "continues it." if any(path.glob("checkpoint-*")) else ""
-        raise UserError(f"'{path}' is not a finished ftk run directory: it has no "
-                        f"{', '.join(missing)}.{hint} Give the output_dir of a finished "
-                        f"`ftk train` run.")
+        hint = (
+            " It holds checkpoints: the run has not finished; `ftk train --resume` continues it."
+            if any(path.glob("checkpoint-*"))
+            else ""
+        )
+        raise UserError(
+            f"'{path}' is not a finished ftk run directory: it has no "
+            f"{', '.join(missing)}.{hint} Give the output_dir of a finished "
+            f"`ftk train` run."
+        )

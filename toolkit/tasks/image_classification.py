@@ -48,13 +48,18 @@ def input_columns(config: RunConfig) -> list[str]:
 def training_defaults(config: RunConfig) -> dict[str, Any]:
     """TrainingArguments this task needs unless the config says otherwise."""
     if config.training.get("remove_unused_columns") is True:
-        raise UserError("remove_unused_columns: true would drop the image column before the "
-                        "lazy image transform sees it; image-classification needs it false "
-                        "(the default for this task). Remove the key.")
+        raise UserError(
+            "remove_unused_columns: true would drop the image column before the "
+            "lazy image transform sees it; image-classification needs it false "
+            "(the default for this task). Remove the key."
+        )
     workers = config.training.get("dataloader_num_workers", default_workers(config))
-    return {"remove_unused_columns": False, "dataloader_num_workers": workers,
-            # keep workers (and their augmentation RNG state) alive across epochs
-            "dataloader_persistent_workers": workers > 0}
+    return {
+        "remove_unused_columns": False,
+        "dataloader_num_workers": workers,
+        # keep workers (and their augmentation RNG state) alive across epochs
+        "dataloader_persistent_workers": workers > 0,
+    }
 
 
 def default_workers(config: RunConfig) -> int:
@@ -80,25 +85,37 @@ def model_config(config: RunConfig) -> PretrainedConfig:
     if config.model.from_config:
         return scratch_config(config)
     if not config.model.name_or_path:
-        raise UserError("The model is not set: give model.name_or_path (a Hub id or checkpoint "
-                        "folder) or model.from_config (a model type and sizes, to train from "
-                        "scratch).")
+        raise UserError(
+            "The model is not set: give model.name_or_path (a Hub id or checkpoint "
+            "folder) or model.from_config (a model type and sizes, to train from "
+            "scratch)."
+        )
     try:
-        return AutoConfig.from_pretrained(checkpoint_location(config.model),
-                                          **pretrained_kwargs(config.model))
+        return AutoConfig.from_pretrained(
+            checkpoint_location(config.model), **pretrained_kwargs(config.model)
+        )
     except (OSError, ValueError) as exc:
         raise load_failure(config.model, "model config", exc) from None
 
 
 def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
     assert label_names is not None, "a classifier needs its label names"
-    labels = {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
-              "label2id": {name: i for i, name in enumerate(label_names)}}
+    labels = {
+        "num_labels": len(label_names),
+        "id2label": dict(enumerate(label_names)),
+        "label2id": {name: i for i, name in enumerate(label_names)},
+    }
     if config.model.from_config:
-        return AutoModelForImageClassification.from_config(scratch_config(config, **labels),
-                                                           **model_kwargs(config.model))
-    return load_checkpoint_model(AutoModelForImageClassification, config.model, "model", **labels,
-                                 ignore_mismatched_sizes=config.model.ignore_mismatched_sizes)
+        return AutoModelForImageClassification.from_config(
+            scratch_config(config, **labels), **model_kwargs(config.model)
+        )
+    return load_checkpoint_model(
+        AutoModelForImageClassification,
+        config.model,
+        "model",
+        **labels,
+        ignore_mismatched_sizes=config.model.ignore_mismatched_sizes,
+    )
 
 
 # ----------------------------------------------------------------------------- processor
@@ -110,11 +127,15 @@ def load_processor(config: RunConfig) -> Any:
         built = scratch_config(config)
         side = getattr(built, "image_size", 224)
         channels = getattr(built, "num_channels", 3)
-        return ViTImageProcessor(size={"height": side, "width": side},
-                                 image_mean=[0.5] * channels, image_std=[0.5] * channels)
+        return ViTImageProcessor(
+            size={"height": side, "width": side},
+            image_mean=[0.5] * channels,
+            image_std=[0.5] * channels,
+        )
     try:
-        return AutoImageProcessor.from_pretrained(checkpoint_location(config.model),
-                                                  **pretrained_kwargs(config.model))
+        return AutoImageProcessor.from_pretrained(
+            checkpoint_location(config.model), **pretrained_kwargs(config.model)
+        )
     except (OSError, ValueError) as exc:
         raise load_failure(config.model, "image processor", exc) from None
 
@@ -139,8 +160,11 @@ def geometry_of(processor: Any, channels: int) -> Geometry:
     else:
         edge = size.get("shortest_edge") or size.get("longest_edge")
         resize = edge
-    crop = getattr(processor, "crop_size", None) if getattr(processor, "do_center_crop", False) \
+    crop = (
+        getattr(processor, "crop_size", None)
+        if getattr(processor, "do_center_crop", False)
         else None
+    )
     crop = (crop["height"], crop["width"]) if crop else None
     if crop is None and isinstance(resize, int):
         resize = (resize, resize)
@@ -172,8 +196,9 @@ def train_image_transform(config: RunConfig, processor: Any) -> Any:
     return train_transform(geometry_of(processor, channels), config.augment)
 
 
-def prepare(splits: datasets.DatasetDict, processor: Any,
-            config: RunConfig) -> datasets.DatasetDict:
+def prepare(
+    splits: datasets.DatasetDict, processor: Any, config: RunConfig
+) -> datasets.DatasetDict:
     """Attach lazy transforms: augmented for train, deterministic for validation/test."""
     channels = getattr(model_config(config), "num_channels", 3)
     geometry = geometry_of(processor, channels)

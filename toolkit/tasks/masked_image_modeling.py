@@ -56,16 +56,21 @@ def model_config(config: RunConfig) -> Any:
     else:
         from transformers import AutoConfig
 
-        vit = AutoConfig.from_pretrained(checkpoint_location(config.model),
-                                         **pretrained_kwargs(config.model))
+        vit = AutoConfig.from_pretrained(
+            checkpoint_location(config.model), **pretrained_kwargs(config.model)
+        )
     if vit.model_type != "vit":
-        raise UserError(f"masked-image-modeling builds a ViTForMaskedImageModeling, but the model "
-                        f"is a '{vit.model_type}'; use a ViT checkpoint or model.from_config with "
-                        f"model_type: vit.")
+        raise UserError(
+            f"masked-image-modeling builds a ViTForMaskedImageModeling, but the model "
+            f"is a '{vit.model_type}'; use a ViT checkpoint or model.from_config with "
+            f"model_type: vit."
+        )
     if vit.encoder_stride != vit.patch_size:
-        raise UserError(f"The ViT config has encoder_stride {vit.encoder_stride} and patch_size "
-                        f"{vit.patch_size}; SimMIM reconstructs one patch per token, so they must "
-                        f"be equal (set encoder_stride: {vit.patch_size} in model.from_config).")
+        raise UserError(
+            f"The ViT config has encoder_stride {vit.encoder_stride} and patch_size "
+            f"{vit.patch_size}; SimMIM reconstructs one patch per token, so they must "
+            f"be equal (set encoder_stride: {vit.patch_size} in model.from_config)."
+        )
     return vit
 
 
@@ -74,12 +79,15 @@ def load_processor(config: RunConfig) -> Any:
     if config.model.from_config:
         vit = model_config(config)
         side = vit.image_size
-        return ViTImageProcessor(size={"height": side, "width": side},
-                                 image_mean=[0.5] * vit.num_channels,
-                                 image_std=[0.5] * vit.num_channels)
+        return ViTImageProcessor(
+            size={"height": side, "width": side},
+            image_mean=[0.5] * vit.num_channels,
+            image_std=[0.5] * vit.num_channels,
+        )
     try:
-        return AutoImageProcessor.from_pretrained(checkpoint_location(config.model),
-                                                  **pretrained_kwargs(config.model))
+        return AutoImageProcessor.from_pretrained(
+            checkpoint_location(config.model), **pretrained_kwargs(config.model)
+        )
     except (OSError, ValueError) as exc:
         raise load_failure(config.model, "image processor", exc) from None
 
@@ -89,8 +97,10 @@ def load_model(config: RunConfig, label_names: list[str] | None = None) -> Any:
     vit = model_config(config)
     if config.model.from_config:
         model = AutoModelForMaskedImageModeling.from_config(vit, **model_kwargs(config.model))
-        say(f"Model from model.from_config (random init): {count_parameters(model) / 1e6:.2f}M "
-            f"parameters")
+        say(
+            f"Model from model.from_config (random init): {count_parameters(model) / 1e6:.2f}M "
+            f"parameters"
+        )
         return model
     return load_checkpoint_model(ViTForMaskedImageModeling, config.model, "ViT model", config=vit)
 
@@ -99,14 +109,17 @@ def count_parameters(model: Any) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def prepare(splits: datasets.DatasetDict, processor: Any,
-            config: RunConfig) -> datasets.DatasetDict:
+def prepare(
+    splits: datasets.DatasetDict, processor: Any, config: RunConfig
+) -> datasets.DatasetDict:
     """Pixel values computed lazily (set_transform): no copy of the data set is written."""
     vit = model_config(config)
     mode = {1: "L", 3: "RGB"}.get(vit.num_channels)
     if mode is None:
-        raise UserError(f"The ViT config has num_channels {vit.num_channels}; images can be read "
-                        f"as 1 (grayscale) or 3 (RGB) channels.")
+        raise UserError(
+            f"The ViT config has num_channels {vit.num_channels}; images can be read "
+            f"as 1 (grayscale) or 3 (RGB) channels."
+        )
     column = config.data.image_column
 
     def to_pixels(batch: dict[str, list]) -> dict[str, Any]:
@@ -123,29 +136,34 @@ class MaskGenerator:
 
     def __init__(self, image_size: int, patch_size: int, mask_patch_size: int, ratio: float):
         if mask_patch_size % patch_size:
-            raise UserError(f"masking.mask_patch_size is {mask_patch_size}, not a multiple of "
-                            f"the model's patch size {patch_size}; use {patch_size}, "
-                            f"{2 * patch_size}, ...")
+            raise UserError(
+                f"masking.mask_patch_size is {mask_patch_size}, not a multiple of "
+                f"the model's patch size {patch_size}; use {patch_size}, "
+                f"{2 * patch_size}, ..."
+            )
         self.patches = image_size // patch_size  # model tokens per side
         self.scale = mask_patch_size // patch_size  # model patches per mask square, per side
         self.grid = math.ceil(self.patches / self.scale)  # mask squares per side
-        self.count = max(1, round(ratio * self.grid ** 2))
+        self.count = max(1, round(ratio * self.grid**2))
 
     def __call__(self, batch_size: int) -> torch.Tensor:
         """(batch, patches**2) booleans, True where a patch is hidden."""
-        scores = torch.rand(batch_size, self.grid ** 2)
+        scores = torch.rand(batch_size, self.grid**2)
         hidden = torch.zeros_like(scores, dtype=torch.bool)
         hidden.scatter_(1, scores.topk(self.count, dim=1).indices, True)
         squares = hidden.view(batch_size, self.grid, self.grid)
         patches = squares.repeat_interleave(self.scale, 1).repeat_interleave(self.scale, 2)
-        return patches[:, :self.patches, :self.patches].reshape(batch_size, -1)
+        return patches[:, : self.patches, : self.patches].reshape(batch_size, -1)
 
 
 def collator(processor: Any, config: RunConfig) -> Any:
     vit = model_config(config)
-    masks = MaskGenerator(vit.image_size, vit.patch_size,
-                          config.masking.mask_patch_size or vit.patch_size,
-                          config.masking.mask_ratio)
+    masks = MaskGenerator(
+        vit.image_size,
+        vit.patch_size,
+        config.masking.mask_patch_size or vit.patch_size,
+        config.masking.mask_ratio,
+    )
 
     def collate(examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         pixels = torch.stack([example["pixel_values"] for example in examples])

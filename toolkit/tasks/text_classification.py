@@ -48,11 +48,14 @@ def training_defaults(config: RunConfig) -> dict[str, Any]:
 def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
     assert label_names is not None, "a classifier needs its label names"
     return load_checkpoint_model(
-        AutoModelForSequenceClassification, config.model, "model",
+        AutoModelForSequenceClassification,
+        config.model,
+        "model",
         num_labels=len(label_names),
         id2label=dict(enumerate(label_names)),
         label2id={name: i for i, name in enumerate(label_names)},
-        ignore_mismatched_sizes=True)  # a checkpoint fine-tuned on other labels gets a new head
+        ignore_mismatched_sizes=True,
+    )  # a checkpoint fine-tuned on other labels gets a new head
 
 
 def tokenize_function(tokenizer: PreTrainedTokenizerBase, config: RunConfig):
@@ -64,18 +67,22 @@ def tokenize_function(tokenizer: PreTrainedTokenizerBase, config: RunConfig):
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         texts = [t if t is not None else "" for t in batch[text]]
         pairs = [t if t is not None else "" for t in batch[pair]] if pair else None
-        return tokenizer(texts, pairs, truncation=True, max_length=config.data.max_length,
-                         padding=padding)
+        return tokenizer(
+            texts, pairs, truncation=True, max_length=config.data.max_length, padding=padding
+        )
 
     return tokenize
 
 
-def prepare(splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase,
-            config: RunConfig) -> datasets.DatasetDict:
+def prepare(
+    splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase, config: RunConfig
+) -> datasets.DatasetDict:
     """Tokenize every split once (datasets caches the result) and keep only model inputs."""
     if tokenizer.model_max_length and config.data.max_length > tokenizer.model_max_length:
-        raise UserError(f"data.max_length is {config.data.max_length} but the model reads at "
-                        f"most {tokenizer.model_max_length} tokens; lower data.max_length.")
+        raise UserError(
+            f"data.max_length is {config.data.max_length} but the model reads at "
+            f"most {tokenizer.model_max_length} tokens; lower data.max_length."
+        )
     tokenize = tokenize_function(tokenizer, config)
     label = config.data.label_column
     prepared = {}
@@ -85,10 +92,12 @@ def prepare(splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase,
             prepared[split] = lazily_augmented(dataset, train_transform(config, tokenize))
             continue
         drop = [c for c in dataset.column_names if c != label]
-        tokenized = dataset.map(tokenize, batched=True, remove_columns=drop,
-                                desc=f"Tokenizing {split}")
-        prepared[split] = tokenized.rename_column(label, "labels") if label != "labels" \
-            else tokenized
+        tokenized = dataset.map(
+            tokenize, batched=True, remove_columns=drop, desc=f"Tokenizing {split}"
+        )
+        prepared[split] = (
+            tokenized.rename_column(label, "labels") if label != "labels" else tokenized
+        )
     return datasets.DatasetDict(prepared)
 
 
@@ -104,8 +113,7 @@ def text_augmentation(config: RunConfig) -> TextAugmenter | None:
 
 def train_transform(config: RunConfig, tokenize: Any) -> AugmentThenTokenize:
     augmenter = text_augmentation(config).load()  # no WordNet etc.: UserError before training
-    return AugmentThenTokenize(augmenter, tokenize, input_columns(config),
-                               config.data.label_column)
+    return AugmentThenTokenize(augmenter, tokenize, input_columns(config), config.data.label_column)
 
 
 def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> DataCollatorWithPadding:

@@ -14,8 +14,11 @@ from toolkit.core.distributed import check_mixed_precision
 from toolkit.core.errors import UserError
 
 
-def build_training_arguments(config: RunConfig, task_defaults: dict[str, Any] | None = None,
-                             required: dict[str, Any] | None = None) -> TrainingArguments:
+def build_training_arguments(
+    config: RunConfig,
+    task_defaults: dict[str, Any] | None = None,
+    required: dict[str, Any] | None = None,
+) -> TrainingArguments:
     """TrainingArguments from the config; `task_defaults` fill keys the config leaves out,
     `required` (what a command cannot run without) replaces whatever the config says."""
     kwargs = {**(task_defaults or {}), **config.training, **(required or {})}
@@ -45,8 +48,9 @@ def build_training_arguments(config: RunConfig, task_defaults: dict[str, Any] | 
     try:
         return TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
-        raise UserError(f"The training settings were rejected by transformers.TrainingArguments: "
-                        f"{exc}") from None
+        raise UserError(
+            f"The training settings were rejected by transformers.TrainingArguments: {exc}"
+        ) from None
 
 
 def with_non_blocking_copies(accelerator_config: Any) -> Any:
@@ -64,8 +68,9 @@ def with_non_blocking_copies(accelerator_config: Any) -> Any:
     return accelerator_config  # a JSON file or an AcceleratorConfig: the user's choice stands
 
 
-def steps_per_epoch(num_examples: int, args: TrainingArguments,
-                    world_size: int | None = None) -> int:
+def steps_per_epoch(
+    num_examples: int, args: TrainingArguments, world_size: int | None = None
+) -> int:
     """Optimizer updates per epoch, computed the way Trainer counts them.
 
     `world_size` (processes) defaults to the one `args` runs under; `ftk schedule` passes the

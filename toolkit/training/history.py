@@ -38,14 +38,22 @@ class HistoryCallback(TrainerCallback):
         # Once per run: a resumed run keeps the row its first start wrote.
         if optimizer is not None and state.global_step == 0:
             names = [group.get("name") for group in optimizer.param_groups]
-            self._write({"kind": "groups", "step": 0, "names": names,
-                         "time": round(time.time(), 3)}, state)
+            self._write(
+                {"kind": "groups", "step": 0, "names": names, "time": round(time.time(), 3)}, state
+            )
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         # Called after optimizer.step() and before the scheduler moves: these LRs were used.
         lrs = [group["lr"] for group in optimizer.param_groups]
-        self._write({"kind": "step", "step": state.global_step + 1, "lr": lrs,
-                     "time": round(time.time(), 3)}, state)
+        self._write(
+            {
+                "kind": "step",
+                "step": state.global_step + 1,
+                "lr": lrs,
+                "time": round(time.time(), 3),
+            },
+            state,
+        )
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = dict(logs or {})

@@ -25,9 +25,14 @@ from toolkit.core.errors import UserError
 
 # Numbered encoder layers in common architectures: BERT/RoBERTa/ELECTRA/DeBERTa/ViT/BEiT
 # (`encoder.layer.N`), DistilBERT (`transformer.layer.N`), newer encoders (`layers.N`).
-LAYER_PATTERNS = [re.compile(p) for p in (r"(?:^|\.)encoder\.layers?\.(\d+)\.",
-                                          r"(?:^|\.)transformer\.layers?\.(\d+)\.",
-                                          r"(?:^|\.)layers\.(\d+)\.")]
+LAYER_PATTERNS = [
+    re.compile(p)
+    for p in (
+        r"(?:^|\.)encoder\.layers?\.(\d+)\.",
+        r"(?:^|\.)transformer\.layers?\.(\d+)\.",
+        r"(?:^|\.)layers\.(\d+)\.",
+    )
+]
 EMBEDDING_PATTERN = re.compile(r"embed")
 
 
@@ -67,8 +72,9 @@ def group_specs(model: Any, schedule: ScheduleConfig) -> list[GroupSpec]:
     h = schedule.head_lr_multiplier
     if schedule.layer_decay is None:
         return [s for s in (GroupSpec("body", 1.0, body), GroupSpec("head", h, head)) if s.names]
-    return layer_specs(model, body, schedule.layer_decay) + \
-        ([GroupSpec("head", h, head)] if head else [])
+    return layer_specs(model, body, schedule.layer_decay) + (
+        [GroupSpec("head", h, head)] if head else []
+    )
 
 
 def layer_specs(model: Any, body: list[str], decay: float) -> list[GroupSpec]:
@@ -79,7 +85,8 @@ def layer_specs(model: Any, body: list[str], decay: float) -> list[GroupSpec]:
             f"schedule.layer_decay needs the model's encoder layers, but "
             f"{type(model).__name__} has no parameters named like '*.encoder.layer.N.*' "
             f"(BERT, ViT), '*.transformer.layer.N.*' (DistilBERT) or '*.layers.N.*'. Set "
-            f"schedule.layer_decay: null for this model.")
+            f"schedule.layer_decay: null for this model."
+        )
     top = found[-1]
     layers = {i: GroupSpec(f"layer.{i}", decay ** (top - i), []) for i in found}
     embeddings = GroupSpec("embeddings", decay ** (top + 1), [])
@@ -95,8 +102,9 @@ def layer_specs(model: Any, body: list[str], decay: float) -> list[GroupSpec]:
     return [s for s in specs if s.names]
 
 
-def build_param_groups(model: Any, schedule: ScheduleConfig, peak_lr: float,
-                       weight_decay: float, decay_names: set[str]) -> list[dict[str, Any]]:
+def build_param_groups(
+    model: Any, schedule: ScheduleConfig, peak_lr: float, weight_decay: float, decay_names: set[str]
+) -> list[dict[str, Any]]:
     """torch optimizer groups: one per (spec, with/without weight decay), each with its name."""
     by_name = dict(model.named_parameters())
     groups = []
@@ -104,7 +112,12 @@ def build_param_groups(model: Any, schedule: ScheduleConfig, peak_lr: float,
         for decays in (True, False):
             names = [n for n in spec.names if (n in decay_names) == decays]
             if names:
-                groups.append({"params": [by_name[n] for n in names], "name": spec.name,
-                               "lr": peak_lr * spec.multiplier,
-                               "weight_decay": weight_decay if decays else 0.0})
+                groups.append(
+                    {
+                        "params": [by_name[n] for n in names],
+                        "name": spec.name,
+                        "lr": peak_lr * spec.multiplier,
+                        "weight_decay": weight_decay if decays else 0.0,
+                    }
+                )
     return groups

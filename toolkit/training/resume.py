@@ -15,7 +15,9 @@ from typing import Any
 
 from toolkit.core.errors import UserError
 
-TRAINER_STATE = "trainer_state.json"  # the Trainer writes it last: its presence marks a whole checkpoint
+TRAINER_STATE = (
+    "trainer_state.json"  # the Trainer writes it last: its presence marks a whole checkpoint
+)
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -24,8 +26,14 @@ def last_checkpoint(output_dir: Path) -> Path:
 
     A run killed while saving leaves a checkpoint without trainer_state.json; it is skipped.
     """
-    found = sorted(((int(m.group(1)), p) for p in output_dir.glob("checkpoint-*")
-                    if (m := _CHECKPOINT.match(p.name)) and p.is_dir()), reverse=True)
+    found = sorted(
+        (
+            (int(m.group(1)), p)
+            for p in output_dir.glob("checkpoint-*")
+            if (m := _CHECKPOINT.match(p.name)) and p.is_dir()
+        ),
+        reverse=True,
+    )
     complete = [path for _, path in found if (path / TRAINER_STATE).is_file()]
     if complete:
         return complete[0]
@@ -35,8 +43,10 @@ def last_checkpoint(output_dir: Path) -> Path:
         why = f"holds only incomplete checkpoints ({', '.join(p.name for _, p in found)})"
     else:
         why = "holds no checkpoint-* folder (a finished run deletes its checkpoints)"
-    raise UserError(f"Cannot resume: output_dir '{output_dir}' {why}. --resume continues a run "
-                    f"that was stopped before it finished; start a new run without --resume.")
+    raise UserError(
+        f"Cannot resume: output_dir '{output_dir}' {why}. --resume continues a run "
+        f"that was stopped before it finished; start a new run without --resume."
+    )
 
 
 def checkpoint_step(checkpoint: Path) -> int:

@@ -19,8 +19,9 @@ from toolkit.training.param_groups import group_specs, uses_param_groups
 from toolkit.training.schedules import ScheduleSummary, summarize_schedule
 
 
-def schedule_summary(schedule: ScheduleConfig, args: TrainingArguments, num_train: int,
-                     world_size: int | None = None) -> ScheduleSummary:
+def schedule_summary(
+    schedule: ScheduleConfig, args: TrainingArguments, num_train: int, world_size: int | None = None
+) -> ScheduleSummary:
     per_epoch = steps_per_epoch(num_train, args, world_size)
     steps = total_steps(num_train, args, world_size)
     return summarize_schedule(schedule, args.learning_rate, steps, per_epoch)

@@ -55,7 +55,9 @@ def warmup_steps(schedule: ScheduleConfig, total_steps: int, steps_per_epoch: fl
         return schedule.warmup_steps
     if schedule.warmup_epochs is not None:
         return fraction_of(schedule.warmup_epochs, steps_per_epoch)
-    fraction = DEFAULT_WARMUP_FRACTION if schedule.warmup_fraction is None else schedule.warmup_fraction
+    fraction = (
+        DEFAULT_WARMUP_FRACTION if schedule.warmup_fraction is None else schedule.warmup_fraction
+    )
     return fraction_of(fraction, total_steps)
 
 
@@ -90,7 +92,7 @@ def decay_factor(schedule: ScheduleConfig, step: int, warmup: int, total: int) -
         # q * C, with the product taken in integers first so cycle boundaries land exactly.
         position = min(cycles, (step - warmup) * cycles / max(1, total - warmup))
         k = min(cycles - 1, math.floor(position))
-        return schedule.restart_decay ** k * anneal("cosine", floor, position - k)
+        return schedule.restart_decay**k * anneal("cosine", floor, position - k)
     if decay == "wsd":
         start = max(warmup, total - fraction_of(schedule.decay_fraction, total))
         if step < start:
@@ -102,8 +104,9 @@ def decay_factor(schedule: ScheduleConfig, step: int, warmup: int, total: int) -
     return 1.0  # constant
 
 
-def lr_factor(schedule: ScheduleConfig, total_steps: int,
-              steps_per_epoch: float) -> Callable[[int], float]:
+def lr_factor(
+    schedule: ScheduleConfig, total_steps: int, steps_per_epoch: float
+) -> Callable[[int], float]:
     """The multiplier of the peak LR at each optimizer step (0-based)."""
     warmup = warmup_steps(schedule, total_steps, steps_per_epoch)
 
@@ -143,26 +146,36 @@ class ScheduleSummary:
         return "\n".join(self.lines())
 
 
-def summarize_schedule(schedule: ScheduleConfig, peak_lr: float, total_steps: int,
-              steps_per_epoch: int) -> ScheduleSummary:
+def summarize_schedule(
+    schedule: ScheduleConfig, peak_lr: float, total_steps: int, steps_per_epoch: int
+) -> ScheduleSummary:
     warmup = warmup_steps(schedule, total_steps, steps_per_epoch)
     factor = lr_factor(schedule, total_steps, steps_per_epoch)
     return ScheduleSummary(
-        total_steps=total_steps, steps_per_epoch=steps_per_epoch, warmup_steps=warmup,
-        peak_lr=peak_lr, first_lr=peak_lr * factor(0),
-        final_lr=peak_lr * factor(max(0, total_steps - 1)), decay=schedule.decay,
-        warnings=schedule_warnings(warmup, total_steps, steps_per_epoch))
+        total_steps=total_steps,
+        steps_per_epoch=steps_per_epoch,
+        warmup_steps=warmup,
+        peak_lr=peak_lr,
+        first_lr=peak_lr * factor(0),
+        final_lr=peak_lr * factor(max(0, total_steps - 1)),
+        decay=schedule.decay,
+        warnings=schedule_warnings(warmup, total_steps, steps_per_epoch),
+    )
 
 
 def schedule_warnings(warmup: int, total: int, per_epoch: int) -> list[str]:
     """Warm-ups that are probably a mistake: longer than training, an epoch, or 20% of it."""
     out = []
     if total < warmup:
-        out.append(f"training has {total} optimizer steps, fewer than the {warmup} warm-up "
-                   f"steps: the LR never reaches its peak. Shorten the warm-up.")
+        out.append(
+            f"training has {total} optimizer steps, fewer than the {warmup} warm-up "
+            f"steps: the LR never reaches its peak. Shorten the warm-up."
+        )
     elif warmup > 0.2 * total:
-        out.append(f"warm-up takes {100 * warmup / max(1, total):.0f}% of training "
-                   f"({warmup} of {total} steps); 5-10% is usual.")
+        out.append(
+            f"warm-up takes {100 * warmup / max(1, total):.0f}% of training "
+            f"({warmup} of {total} steps); 5-10% is usual."
+        )
     if warmup > per_epoch and total >= warmup:
         out.append(f"warm-up ({warmup} steps) is longer than one epoch ({per_epoch} steps).")
     return out

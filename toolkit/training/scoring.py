@@ -10,8 +10,9 @@ import numpy as np
 from toolkit.metrics.test_report import confusion, per_class_report
 
 
-def final_metrics(trainer: Any, splits: Any, label_names: list[str],
-                  train_metrics: dict[str, float]) -> dict[str, Any]:
+def final_metrics(
+    trainer: Any, splits: Any, label_names: list[str], train_metrics: dict[str, float]
+) -> dict[str, Any]:
     """Validation metrics of the kept (best) model, then the one look at the test split."""
     metrics: dict[str, Any] = dict(train_metrics)
     metrics.update(trainer.evaluate())
@@ -20,10 +21,10 @@ def final_metrics(trainer: Any, splits: Any, label_names: list[str],
         prediction = trainer.predict(splits["test"], metric_key_prefix="test")
         metrics.update(prediction.metrics)
         predicted = np.argmax(prediction.predictions, axis=-1)
-        metrics["test_per_class"] = per_class_report(prediction.label_ids, predicted,
-                                                     label_names)
-        metrics["test_confusion_matrix"] = confusion(prediction.label_ids, predicted,
-                                                     len(label_names))
+        metrics["test_per_class"] = per_class_report(prediction.label_ids, predicted, label_names)
+        metrics["test_confusion_matrix"] = confusion(
+            prediction.label_ids, predicted, len(label_names)
+        )
     return metrics
 
 

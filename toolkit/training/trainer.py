@@ -35,8 +35,11 @@ class ToolkitTrainer(Trainer):
         # it back for ANY dataset passed later (the overfitting watch's training sample got the
         # validation scores). The validation split keeps the cached loader; others get their own
         # from get_test_dataloader, which builds the same sequential loader and caches nothing.
-        if eval_dataset is None or isinstance(eval_dataset, str) or \
-                eval_dataset is self.eval_dataset:
+        if (
+            eval_dataset is None
+            or isinstance(eval_dataset, str)
+            or eval_dataset is self.eval_dataset
+        ):
             return super().get_eval_dataloader(eval_dataset)
         return self.get_test_dataloader(eval_dataset)
 
@@ -44,8 +47,9 @@ class ToolkitTrainer(Trainer):
         if self.lr_scheduler is None:
             per_epoch = steps_per_epoch(len(self.train_dataset), self.args)
             factor = lr_factor(self.schedule, num_training_steps, per_epoch)
-            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer,
-                                                                  factor)
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer or self.optimizer, factor
+            )
             self._created_lr_scheduler = True
         return self.lr_scheduler
 
@@ -55,9 +59,13 @@ class ToolkitTrainer(Trainer):
         if self.optimizer is not None or not uses_param_groups(schedule):
             return super().create_optimizer(model)
         opt_model = self.model if model is None else model
-        groups = build_param_groups(opt_model, schedule, self.args.learning_rate,
-                                    self.args.weight_decay,
-                                    set(self.get_decay_parameter_names(opt_model)))
+        groups = build_param_groups(
+            opt_model,
+            schedule,
+            self.args.learning_rate,
+            self.args.weight_decay,
+            set(self.get_decay_parameter_names(opt_model)),
+        )
         optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
         self.optimizer = optimizer_cls(groups, **kwargs)
         return self.optimizer
@@ -71,17 +79,28 @@ class ToolkitTrainer(Trainer):
         tensor is reported "unexpected" and silently stays at the last epoch's values.
         """
         checkpoint = Path(self.state.best_model_checkpoint or "")
-        plain = not (self.is_deepspeed_enabled or self.is_fsdp_enabled) and \
-            hasattr(self.model, "from_pretrained") and (checkpoint / "model.safetensors").is_file()
+        plain = (
+            not (self.is_deepspeed_enabled or self.is_fsdp_enabled)
+            and hasattr(self.model, "from_pretrained")
+            and (checkpoint / "model.safetensors").is_file()
+        )
         if not plain:
             return super()._load_best_model()
         best = type(self.model).from_pretrained(checkpoint, config=self.model.config)
         self.model.load_state_dict(best.state_dict(), strict=True)
 
 
-def build_trainer(schedule: ScheduleConfig, early_stopping: EarlyStoppingConfig, model: Any, args: TrainingArguments, splits: Any,
-                  processor: Any, collator: Any, compute_metrics: Any,
-                  history: HistoryCallback) -> ToolkitTrainer:
+def build_trainer(
+    schedule: ScheduleConfig,
+    early_stopping: EarlyStoppingConfig,
+    model: Any,
+    args: TrainingArguments,
+    splits: Any,
+    processor: Any,
+    collator: Any,
+    compute_metrics: Any,
+    history: HistoryCallback,
+) -> ToolkitTrainer:
     callbacks: list[TrainerCallback] = [history]
     transform = epoch_aware_transform(splits["train"])
     if transform is not None:  # lazy augmentation: new variants every epoch
@@ -89,10 +108,15 @@ def build_trainer(schedule: ScheduleConfig, early_stopping: EarlyStoppingConfig,
     patience = early_stopping.patience
     if patience is not None:
         if not args.load_best_model_at_end:
-            raise UserError("early_stopping.patience needs load_best_model_at_end: true (the "
-                            "default); set early_stopping.patience: null to turn it off.")
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience,
-                                               early_stopping_threshold=early_stopping.threshold))
+            raise UserError(
+                "early_stopping.patience needs load_best_model_at_end: true (the "
+                "default); set early_stopping.patience: null to turn it off."
+            )
+        callbacks.append(
+            EarlyStoppingCallback(
+                early_stopping_patience=patience, early_stopping_threshold=early_stopping.threshold
+            )
+        )
     return ToolkitTrainer(
         model=model,
         args=args,

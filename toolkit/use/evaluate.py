@@ -20,9 +20,14 @@ from toolkit.use.inference import Run, load_run, predict_logits
 from toolkit.use.predict import require_modality, text_columns
 
 
-def evaluate_run(run_dir: Path, data_path: Path, output: Path | None = None,
-                 batch_size: int = 64, text_column: str | None = None,
-                 label_column: str | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: Path,
+    data_path: Path,
+    output: Path | None = None,
+    batch_size: int = 64,
+    text_column: str | None = None,
+    label_column: str | None = None,
+) -> dict[str, Any]:
     """Metrics of the run's model on `data_path`; printed, and written as JSON to `output`."""
     run = load_run(run_dir)
     names = list(run.settings.get("metrics") or ["accuracy"])
@@ -34,8 +39,9 @@ def evaluate_run(run_dir: Path, data_path: Path, output: Path | None = None,
     from transformers import EvalPrediction
 
     results: dict[str, Any] = {"data": str(data_path), "examples": len(labels)}
-    results["loss"] = float(torch.nn.functional.cross_entropy(
-        torch.from_numpy(logits), torch.from_numpy(labels)))
+    results["loss"] = float(
+        torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
+    )
     results.update(compute(EvalPrediction(predictions=logits, label_ids=labels)))
     results["per_class"] = per_class_report(labels, logits.argmax(axis=-1), run.label_names)
     say(describe(results, names))
@@ -46,26 +52,33 @@ def evaluate_run(run_dir: Path, data_path: Path, output: Path | None = None,
     return results
 
 
-def labelled_inputs(run: Run, path: Path, text_column: str | None,
-                    label_column: str | None) -> tuple[list[Any], list[str]]:
+def labelled_inputs(
+    run: Run, path: Path, text_column: str | None, label_column: str | None
+) -> tuple[list[Any], list[str]]:
     """(model inputs, label strings) from a table or a folder of class subfolders."""
     if path.is_dir():
         require_modality(run, "image", f"--data '{path}' (a folder)")
         return image_folder(path)
     if path.suffix.lower() not in FILE_BUILDERS:
-        raise UserError(f"--data '{path}' must be a table ({', '.join(FILE_BUILDERS)}) or a "
-                        f"folder with one subfolder of images per class.")
+        raise UserError(
+            f"--data '{path}' must be a table ({', '.join(FILE_BUILDERS)}) or a "
+            f"folder with one subfolder of images per class."
+        )
     require_modality(run, "text", f"--data '{path}' (a table)")
     table = load_file(path, "--data")
     label = label_column or run.data_key("label_column", "label")
-    columns = text_columns(run, text_column) + [label]
+    columns = [*text_columns(run, text_column), label]
     missing = [c for c in columns if c not in table.column_names]
     if missing:
-        raise UserError(f"--data '{path}' has no column {', '.join(map(repr, missing))}; its "
-                        f"columns are {', '.join(table.column_names)}. Name them with "
-                        f"--text-column / --label-column.")
-    texts = [["" if v is None else str(v) for v in values]
-             for values in zip(*(table[c] for c in columns[:-1]))]
+        raise UserError(
+            f"--data '{path}' has no column {', '.join(map(repr, missing))}; its "
+            f"columns are {', '.join(table.column_names)}. Name them with "
+            f"--text-column / --label-column."
+        )
+    texts = [
+        ["" if v is None else str(v) for v in values]
+        for values in zip(*(table[c] for c in columns[:-1]), strict=False)
+    ]
     items = [t[0] if len(t) == 1 else tuple(t) for t in texts]
     feature = table.features[label]
     values = [feature.int2str(v) if hasattr(feature, "int2str") else str(v) for v in table[label]]
@@ -76,10 +89,15 @@ def image_folder(root: Path) -> tuple[list[Path], list[str]]:
     paths = image_files(root)
     loose = [p for p in paths if p.parent == root]
     if loose or not paths:
-        raise UserError(f"--data '{root}' must hold one subfolder per class with the images of "
-                        f"that class inside (e.g. {root}/cat/1.png); "
-                        + (f"found images directly in it: {', '.join(p.name for p in loose[:5])}."
-                           if loose else "found no images."))
+        raise UserError(
+            f"--data '{root}' must hold one subfolder per class with the images of "
+            f"that class inside (e.g. {root}/cat/1.png); "
+            + (
+                f"found images directly in it: {', '.join(p.name for p in loose[:5])}."
+                if loose
+                else "found no images."
+            )
+        )
     check_image_files(paths)
     return paths, [p.relative_to(root).parts[0] for p in paths]
 
@@ -89,9 +107,11 @@ def label_ids(run: Run, values: list[str], where: Path) -> np.ndarray:
     index = {name: i for i, name in enumerate(run.label_names)}
     unknown = sorted(set(values) - set(index))
     if unknown:
-        raise UserError(f"--data '{where}' has label(s) {', '.join(map(repr, unknown[:10]))} the "
-                        f"model does not know (it predicts: {', '.join(run.label_names)}). Drop "
-                        f"those rows or map them onto the model's labels.")
+        raise UserError(
+            f"--data '{where}' has label(s) {', '.join(map(repr, unknown[:10]))} the "
+            f"model does not know (it predicts: {', '.join(run.label_names)}). Drop "
+            f"those rows or map them onto the model's labels."
+        )
     return np.array([index[v] for v in values], dtype=np.int64)
 
 

@@ -45,8 +45,12 @@ def load_run(path: Path) -> Run:
     """The model and processor of the finished run in `path`, or a UserError saying what is off."""
     check_run_dir(path)
     settings = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
-    modality = "image" if (path / "preprocessor_config.json").is_file() and not \
-        (path / "tokenizer_config.json").is_file() else "text"
+    modality = (
+        "image"
+        if (path / "preprocessor_config.json").is_file()
+        and not (path / "tokenizer_config.json").is_file()
+        else "text"
+    )
     from transformers import (
         AutoImageProcessor,
         AutoModelForImageClassification,
@@ -68,8 +72,9 @@ def encoder(run: Run) -> Callable[[list[Any]], dict[str, torch.Tensor]]:
     """A function turning a batch of raw inputs (texts, (text, pair) tuples or image paths) into
     model inputs, preprocessed the way the run was trained."""
     if run.modality == "image":
-        return lambda paths: dict(run.processor([read_image(p) for p in paths],
-                                                return_tensors="pt"))
+        return lambda paths: dict(
+            run.processor([read_image(p) for p in paths], return_tensors="pt")
+        )
     max_length = int(run.data_key("max_length", 256))
 
     def encode(texts: list[Any]) -> dict[str, torch.Tensor]:
@@ -77,20 +82,29 @@ def encoder(run: Run) -> Callable[[list[Any]], dict[str, torch.Tensor]]:
             first, second = [t[0] for t in texts], [t[1] for t in texts]
         else:
             first, second = list(texts), None
-        return dict(run.processor(first, second, truncation=True, max_length=max_length,
-                                  padding=True, return_tensors="pt"))
+        return dict(
+            run.processor(
+                first,
+                second,
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+        )
 
     return encode
 
 
 def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 @torch.no_grad()
-def predict_logits(run: Run, items: Sequence[Any], batch_size: int,
-                   desc: str = "Predicting") -> np.ndarray:
+def predict_logits(
+    run: Run, items: Sequence[Any], batch_size: int, desc: str = "Predicting"
+) -> np.ndarray:
     """Logits for every item, in order, batch by batch with a progress bar (on stderr)."""
     if batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {batch_size}.")

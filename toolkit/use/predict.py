@@ -29,9 +29,15 @@ class Inputs:
     items: list[Any]  # what the model reads: texts, (text, pair) tuples or image paths
 
 
-def predict(run_dir: Path, input_path: Path | None = None, text: str | None = None,
-            output: Path | None = None, top_k: int = 1, batch_size: int = 32,
-            text_column: str | None = None) -> list[dict[str, Any]]:
+def predict(
+    run_dir: Path,
+    input_path: Path | None = None,
+    text: str | None = None,
+    output: Path | None = None,
+    top_k: int = 1,
+    batch_size: int = 32,
+    text_column: str | None = None,
+) -> list[dict[str, Any]]:
     """Predict every input; write `output` (CSV or JSONL by extension) or print a table."""
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
@@ -52,16 +58,21 @@ def predict(run_dir: Path, input_path: Path | None = None, text: str | None = No
 # ----------------------------------------------------------------------------- inputs
 
 
-def read_inputs(run: Run, input_path: Path | None, text: str | None,
-                text_column: str | None) -> Inputs:
+def read_inputs(
+    run: Run, input_path: Path | None, text: str | None, text_column: str | None
+) -> Inputs:
     if (input_path is None) == (text is None):
-        raise UserError("Give exactly one of --input (a table of texts, an image folder or an "
-                        "image file) and --text (one text).")
+        raise UserError(
+            "Give exactly one of --input (a table of texts, an image folder or an "
+            "image file) and --text (one text)."
+        )
     if text is not None:
         require_modality(run, "text", "--text")
         if run.data_key("text_pair_column"):
-            raise UserError("This run classifies text pairs; --text gives one text. Put both "
-                            "texts in a table and pass it with --input.")
+            raise UserError(
+                "This run classifies text pairs; --text gives one text. Put both "
+                "texts in a table and pass it with --input."
+            )
         return Inputs(records=[{"text": text}], items=[text])
     assert input_path is not None
     if input_path.is_dir():
@@ -73,14 +84,18 @@ def read_inputs(run: Run, input_path: Path | None, text: str | None,
     if input_path.suffix.lower() in FILE_BUILDERS:
         require_modality(run, "text", f"--input '{input_path}' (a table)")
         return table_inputs(run, input_path, text_column)
-    raise UserError(f"--input '{input_path}' is neither a folder of images, an image "
-                    f"({', '.join(IMAGE_SUFFIXES)}) nor a table ({', '.join(FILE_BUILDERS)}).")
+    raise UserError(
+        f"--input '{input_path}' is neither a folder of images, an image "
+        f"({', '.join(IMAGE_SUFFIXES)}) nor a table ({', '.join(FILE_BUILDERS)})."
+    )
 
 
 def require_modality(run: Run, wanted: str, what: str) -> None:
     if run.modality != wanted:
-        raise UserError(f"{what} holds {wanted}s, but the run in '{run.path}' classifies "
-                        f"{run.modality}s. Give it {run.modality} input.")
+        raise UserError(
+            f"{what} holds {wanted}s, but the run in '{run.path}' classifies "
+            f"{run.modality}s. Give it {run.modality} input."
+        )
 
 
 def image_inputs(paths: list[Path], where: Path) -> Inputs:
@@ -100,9 +115,11 @@ def table_inputs(run: Run, path: Path, text_column: str | None) -> Inputs:
     columns = text_columns(run, text_column)
     missing = [c for c in columns if c not in table.column_names]
     if missing:
-        raise UserError(f"--input '{path}' has no column {', '.join(map(repr, missing))}; its "
-                        f"columns are {', '.join(table.column_names)}. Name the text column "
-                        f"with --text-column.")
+        raise UserError(
+            f"--input '{path}' has no column {', '.join(map(repr, missing))}; its "
+            f"columns are {', '.join(table.column_names)}. Name the text column "
+            f"with --text-column."
+        )
     records = table.to_list()
     texts = [["" if r[c] is None else str(r[c]) for c in columns] for r in records]
     items = [t[0] if len(t) == 1 else tuple(t) for t in texts]
@@ -112,13 +129,14 @@ def table_inputs(run: Run, path: Path, text_column: str | None) -> Inputs:
 # ----------------------------------------------------------------------------- outputs
 
 
-def prediction_rows(records: list[dict[str, Any]], probabilities: np.ndarray,
-                    label_names: list[str], top_k: int) -> list[dict[str, Any]]:
+def prediction_rows(
+    records: list[dict[str, Any]], probabilities: np.ndarray, label_names: list[str], top_k: int
+) -> list[dict[str, Any]]:
     """Each record plus pred_label/pred_score (best class), then pred_label_2/pred_score_2, ..."""
     k = min(top_k, len(label_names))
     order = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k]
     rows = []
-    for record, ranked, probs in zip(records, order, probabilities):
+    for record, ranked, probs in zip(records, order, probabilities, strict=False):
         row = dict(record)
         for rank, index in enumerate(ranked, start=1):
             suffix = "" if rank == 1 else f"_{rank}"
@@ -131,8 +149,9 @@ def prediction_rows(records: list[dict[str, Any]], probabilities: np.ndarray,
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".jsonl":
-        path.write_text("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n"
-                                for row in rows))
+        path.write_text(
+            "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+        )
         return
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["pred_label"])
@@ -143,7 +162,8 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
 def print_rows(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         shown = row.get("image") or row.get("text") or ""
-        ranked = [(row[k], row[k.replace("label", "score")]) for k in row
-                  if k.startswith("pred_label")]
+        ranked = [
+            (row[k], row[k.replace("label", "score")]) for k in row if k.startswith("pred_label")
+        ]
         cells = "  ".join(f"{label} {score:.4f}" for label, score in ranked)
         print(f"{cells}  | {str(shown)[:70]}")

@@ -68,14 +68,23 @@ class Baselines:
     @classmethod
     def from_dict(cls, saved: dict[str, Any]) -> Baselines:
         """The inverse of to_dict (a KeyError or TypeError means: not a baseline.json)."""
-        return cls(task=saved["task"], fingerprint=saved["fingerprint"],
-                   split_seed=saved["split_seed"], metrics=list(saved["metrics"]), split_sizes=dict(saved["split_sizes"]),
-                   best=saved["best"],
-                   scores=[BaselineScore(**score) for score in saved["baselines"]])
+        return cls(
+            task=saved["task"],
+            fingerprint=saved["fingerprint"],
+            split_seed=saved["split_seed"],
+            metrics=list(saved["metrics"]),
+            split_sizes=dict(saved["split_sizes"]),
+            best=saved["best"],
+            scores=[BaselineScore(**score) for score in saved["baselines"]],
+        )
 
 
-def score_candidate(candidate: Candidate, inputs: dict[str, Any], labels: dict[str, np.ndarray],
-                    score: Callable[[Any, Any], dict[str, float]]) -> BaselineScore:
+def score_candidate(
+    candidate: Candidate,
+    inputs: dict[str, Any],
+    labels: dict[str, np.ndarray],
+    score: Callable[[Any, Any], dict[str, float]],
+) -> BaselineScore:
     """Fit on train, predict every other split; the times are wall-clock seconds."""
     started = time.perf_counter()
     predict = candidate.fit(inputs["train"], labels["train"])
@@ -89,9 +98,14 @@ def score_candidate(candidate: Candidate, inputs: dict[str, Any], labels: dict[s
         predicted = predict(inputs[split])
         predict_s += time.perf_counter() - started
         scores[split] = score(np.asarray(predicted), labels[split])
-    return BaselineScore(name=candidate.name, description=candidate.description,
-                         fit_s=round(fit_s, 3), predict_s=round(predict_s, 3),
-                         validation=scores["validation"], test=scores.get("test"))
+    return BaselineScore(
+        name=candidate.name,
+        description=candidate.description,
+        fit_s=round(fit_s, 3),
+        predict_s=round(predict_s, 3),
+        validation=scores["validation"],
+        test=scores.get("test"),
+    )
 
 
 def best_baseline(results: Sequence[BaselineScore], metric: str) -> BaselineScore:

@@ -39,20 +39,28 @@ def fingerprint(config: RunConfig) -> str:
 
     The split seed is named on its own: with `data.split_seed` unset it is the training seed,
     and two runs that hold out different rows must never share a baseline.json."""
-    keys = {"task": config.task, "metrics": config.metrics, "seed": config.training.get("seed"),
-            "split_seed": config.split_seed, "data": dataclasses.asdict(config.data),
-            "cnn_epochs": config.baseline.cnn_epochs}  # not `background`: where, not what
+    keys = {
+        "task": config.task,
+        "metrics": config.metrics,
+        "seed": config.training.get("seed"),
+        "split_seed": config.split_seed,
+        "data": dataclasses.asdict(config.data),
+        "cnn_epochs": config.baseline.cnn_epochs,
+    }  # not `background`: where, not what
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def candidates_and_inputs(config: RunConfig,
-                          data: LoadedData) -> tuple[list[Candidate], dict[str, Any]]:
+def candidates_and_inputs(
+    config: RunConfig, data: LoadedData
+) -> tuple[list[Candidate], dict[str, Any]]:
     if config.task == "text-classification":
         return text.candidates(), text.inputs_from_splits(data.splits, config)
     if config.task == "image-classification":
         seed = config.training.get("seed", 42)
-        return (image.candidates(config.baseline.cnn_epochs, seed=seed),
-                image.inputs_from_splits(data.splits, config.data.image_column))
+        return (
+            image.candidates(config.baseline.cnn_epochs, seed=seed),
+            image.inputs_from_splits(data.splits, config.data.image_column),
+        )
     raise NotImplementedError(f"no baselines for task {config.task}")
 
 
@@ -62,10 +70,15 @@ def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
     labels = {split: np.asarray(ds[data.label_column]) for split, ds in data.splits.items()}
     score = prediction_scorer(config.metrics)
     results = [score_candidate(c, inputs, labels, score) for c in candidates]
-    return Baselines(task=config.task, fingerprint=fingerprint(config),
-                     split_seed=config.split_seed, metrics=list(config.metrics),
-                     split_sizes={split: len(ds) for split, ds in data.splits.items()},
-                     best=best_baseline(results, config.metrics[0]).name, scores=results)
+    return Baselines(
+        task=config.task,
+        fingerprint=fingerprint(config),
+        split_seed=config.split_seed,
+        metrics=list(config.metrics),
+        split_sizes={split: len(ds) for split, ds in data.splits.items()},
+        best=best_baseline(results, config.metrics[0]).name,
+        scores=results,
+    )
 
 
 def read_saved(path: Path, config: RunConfig) -> Baselines | None:
@@ -91,16 +104,21 @@ def describe_baselines(result: Baselines) -> str:
     lines = ["Baselines (fit on train; scored with the run's metrics):"]
     for r in result.scores:
         splits = [("validation", r.validation), ("test", r.test)]
-        cells = "  ".join(f"{split[:4]} {name} {scores[name]:.4f}"
-                          for split, scores in splits if scores for name in result.metrics)
+        cells = "  ".join(
+            f"{split[:4]} {name} {scores[name]:.4f}"
+            for split, scores in splits
+            if scores
+            for name in result.metrics
+        )
         star = " *" if r.name == result.best else ""
         lines.append(f"  {r.name:<16} {cells}  fit {r.fit_s:.1f} s{star}")
     lines.append("  (* best on validation)")
     return "\n".join(lines)
 
 
-def start_baselines_for_run(config: RunConfig, data: LoadedData, output_dir: Path,
-                            on_gpu: bool) -> CollectBaselines:
+def start_baselines_for_run(
+    config: RunConfig, data: LoadedData, output_dir: Path, on_gpu: bool
+) -> CollectBaselines:
     """`ftk train`'s baselines; returns `collect()`, which gives them (None when switched off or
     on a non-main process). A matching baseline.json left by `ftk baseline` in the run directory
     is reused; else they are fitted now, or in a side process while the model trains
@@ -109,14 +127,17 @@ def start_baselines_for_run(config: RunConfig, data: LoadedData, output_dir: Pat
         return lambda: None
     saved = read_saved(output_dir / BASELINE_FILE, config)
     if saved is not None:
-        say(f"Baselines: reusing {output_dir / BASELINE_FILE} (same data, splits, seed and "
-            f"metrics)")
+        say(
+            f"Baselines: reusing {output_dir / BASELINE_FILE} (same data, splits, seed and metrics)"
+        )
         say(describe_baselines(saved))
         return lambda: saved
     background = config.baseline.background
     if background or (background is None and on_gpu):
-        say("Baselines: fitting the cheap models in a side process while the model trains "
-            "(baseline.enabled: false skips them)")
+        say(
+            "Baselines: fitting the cheap models in a side process while the model trains "
+            "(baseline.enabled: false skips them)"
+        )
         return fit_in_side_process(config, data)
     say("Baselines: fitting the cheap models first (baseline.enabled: false skips this)")
     result = run_baselines(config, data)
@@ -127,17 +148,20 @@ def start_baselines_for_run(config: RunConfig, data: LoadedData, output_dir: Pat
 def fit_in_side_process(config: RunConfig, data: LoadedData) -> CollectBaselines:
     """run_baselines in a fresh process (spawned: the parent may hold a CUDA context) with one
     thread, so it leaves the other cores to the DataLoader workers that feed the GPU."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=use_one_thread)
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=use_one_thread
+    )
     future = pool.submit(run_baselines, config, data)
 
     def collect() -> Baselines | None:
         try:
             result = future.result()
         except Exception as exc:  # the trained model must not be lost to a baseline
-            warn(f"The baselines failed in their side process ({type(exc).__name__}: {exc}); "
-                 f"the run has no baseline comparison. `ftk baseline` with the same config "
-                 f"fits them alone and shows the full error.")
+            warn(
+                f"The baselines failed in their side process ({type(exc).__name__}: {exc}); "
+                f"the run has no baseline comparison. `ftk baseline` with the same config "
+                f"fits them alone and shows the full error."
+            )
             return None
         finally:
             pool.shutdown()

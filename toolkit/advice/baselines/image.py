@@ -25,10 +25,12 @@ MAX_SIDE = 64  # pixels: bigger images are shrunk; a pixel baseline gains little
 
 def inputs_from_splits(splits: Any, image_column: str = "image") -> dict[str, np.ndarray]:
     """Every split as one uint8 array (N, H, W, C), all splits sharing the training shape."""
-    train = [image for image in splits["train"][image_column]]
+    train = list(splits["train"][image_column])
     size, mode = common_size_and_mode(train)
-    return {split: to_array(ds[image_column] if split != "train" else train, size, mode)
-            for split, ds in splits.items()}
+    return {
+        split: to_array(ds[image_column] if split != "train" else train, size, mode)
+        for split, ds in splits.items()
+    }
 
 
 def common_size_and_mode(images: Sequence[Any]) -> tuple[tuple[int, int], str]:
@@ -39,15 +41,22 @@ def common_size_and_mode(images: Sequence[Any]) -> tuple[tuple[int, int], str]:
     return size, ("L" if modes == {"L"} else "RGB")
 
 
-def to_array(images: Any, size: tuple[int, int] | None = None, mode: str | None = None) -> np.ndarray:
+def to_array(
+    images: Any, size: tuple[int, int] | None = None, mode: str | None = None
+) -> np.ndarray:
     """PIL images or a uint8 array -> uint8 (N, H, W, C)."""
     if isinstance(images, np.ndarray):
         return images[..., None] if images.ndim == 3 else images
     images = list(images)
     if size is None or mode is None:
         size, mode = common_size_and_mode(images)
-    arrays = [np.asarray(image.convert(mode).resize(size) if image.size != size or
-                         image.mode != mode else image, dtype=np.uint8) for image in images]
+    arrays = [
+        np.asarray(
+            image.convert(mode).resize(size) if image.size != size or image.mode != mode else image,
+            dtype=np.uint8,
+        )
+        for image in images
+    ]
     stacked = np.stack(arrays)
     return stacked[..., None] if stacked.ndim == 3 else stacked
 
@@ -76,11 +85,16 @@ class SmallCNN(nn.Module):
         super().__init__()
 
         def block(c_in: int, c_out: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out),
-                                 nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True))
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+                nn.MaxPool2d(2, ceil_mode=True),
+            )
 
-        self.features = nn.Sequential(block(channels, 16), block(16, 32), block(32, 64),
-                                      nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.features = nn.Sequential(
+            block(channels, 16), block(16, 32), block(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
         self.head = nn.Linear(64, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,8 +117,9 @@ def cnn_passes(epochs: int, examples: int, batch_size: int) -> int:
     return max(epochs, math.ceil(MIN_CNN_STEPS / steps_per_pass))
 
 
-def train_cnn(images: Any, labels: np.ndarray, epochs: int, seed: int, batch_size: int = 128,
-              lr: float = 3e-3) -> SmallCNN:
+def train_cnn(
+    images: Any, labels: np.ndarray, epochs: int, seed: int, batch_size: int = 128, lr: float = 3e-3
+) -> SmallCNN:
     """A fixed budget: `epochs` passes of Adam at a constant LR (at least MIN_CNN_STEPS
     steps), seeded."""
     generator = torch.Generator().manual_seed(seed)
@@ -116,7 +131,7 @@ def train_cnn(images: Any, labels: np.ndarray, epochs: int, seed: int, batch_siz
     for _ in range(cnn_passes(epochs, len(x), batch_size)):
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
             optimizer.zero_grad()
             loss.backward()
@@ -127,8 +142,9 @@ def train_cnn(images: Any, labels: np.ndarray, epochs: int, seed: int, batch_siz
 @torch.no_grad()
 def predict_cnn(model: SmallCNN, images: Any, batch_size: int = 512) -> np.ndarray:
     x = to_tensor(images)
-    return torch.cat([model(x[i:i + batch_size]).argmax(-1)
-                      for i in range(0, len(x), batch_size)]).numpy()
+    return torch.cat(
+        [model(x[i : i + batch_size]).argmax(-1) for i in range(0, len(x), batch_size)]
+    ).numpy()
 
 
 def candidates(cnn_epochs: int = 2, seed: int = 42) -> list[Candidate]:
@@ -138,8 +154,15 @@ def candidates(cnn_epochs: int = 2, seed: int = 42) -> list[Candidate]:
 
     return [
         Candidate("majority", "always predicts the most frequent training class", fit_majority),
-        Candidate("pixel_logreg", "logistic regression on raw pixels scaled to [0, 1] (C=0.1)",
-                  fit_pixel_logreg),
-        Candidate("small_cnn", f"3 conv blocks (16/32/64 channels, batch norm), Adam 3e-3, "
-                  f"{cnn_epochs} epochs (at least {MIN_CNN_STEPS} steps), batch 128", fit_cnn),
+        Candidate(
+            "pixel_logreg",
+            "logistic regression on raw pixels scaled to [0, 1] (C=0.1)",
+            fit_pixel_logreg,
+        ),
+        Candidate(
+            "small_cnn",
+            f"3 conv blocks (16/32/64 channels, batch norm), Adam 3e-3, "
+            f"{cnn_epochs} epochs (at least {MIN_CNN_STEPS} steps), batch 128",
+            fit_cnn,
+        ),
     ]

@@ -29,7 +29,7 @@ def inputs_from_splits(splits: Any, config: RunConfig) -> dict[str, list[str]]:
         first = ["" if t is None else str(t) for t in dataset[text]]
         if pair:
             second = ["" if t is None else str(t) for t in dataset[pair]]
-            first = [f"{a}\n{b}" for a, b in zip(first, second)]
+            first = [f"{a}\n{b}" for a, b in zip(first, second, strict=False)]
         out[split] = first
     return out
 
@@ -53,8 +53,14 @@ def tfidf_logreg() -> Any:
 
 def candidates() -> list[Candidate]:
     return [
-        Candidate("majority", "always predicts the most frequent training class",
-                  fitter(DummyClassifier(strategy="most_frequent"))),
-        Candidate("tfidf_logreg", "TF-IDF word 1-2-grams + char 2-5-grams (sublinear tf), "
-                  "logistic regression (C=10)", fitter(tfidf_logreg())),
+        Candidate(
+            "majority",
+            "always predicts the most frequent training class",
+            fitter(DummyClassifier(strategy="most_frequent")),
+        ),
+        Candidate(
+            "tfidf_logreg",
+            "TF-IDF word 1-2-grams + char 2-5-grams (sublinear tf), logistic regression (C=10)",
+            fitter(tfidf_logreg()),
+        ),
     ]
