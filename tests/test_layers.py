@@ -30,33 +30,30 @@ def test_the_tree_keeps_the_layer_contract():
     assert "1 kept, 0 broken" in result.stdout
 
 
-def test_an_upward_import_breaks_the_contract(tmp_path):
-    """core/ importing commands/ (the top stage) must fail `make lint`."""
+def lint_a_copy_with(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess:
+    """lint-imports on a copy of the package in which `module` (a path under toolkit/) has
+    `line` appended."""
     shutil.copytree(
         ROOT / "toolkit", tmp_path / "toolkit", ignore=shutil.ignore_patterns("__pycache__")
     )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    log = tmp_path / "toolkit" / "core" / "log.py"
-    log.write_text(log.read_text() + "\nimport toolkit.commands.train  # upward\n")
-    result = lint_imports(tmp_path)
-    assert result.returncode != 0
-    assert (
-        "BROKEN" in result.stdout and "toolkit.core.log -> toolkit.commands.train" in result.stdout
-    ), result.stdout
+    changed = tmp_path / "toolkit" / module
+    changed.write_text(changed.read_text() + f"\n{line}\n")
+    return lint_imports(tmp_path)
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path):
+    """core/ importing commands/ (the top stage) must fail `make lint`."""
+    result = lint_a_copy_with(tmp_path, "core/log.py", "import toolkit.commands.train")
+    assert result.returncode != 0 and "BROKEN" in result.stdout
+    assert "toolkit.core.log -> toolkit.commands.train" in result.stdout, result.stdout
 
 
 def test_sibling_stages_do_not_import_each_other(tmp_path):
     """data, model, metrics and augment are independent: data/ importing model/ fails."""
-    shutil.copytree(
-        ROOT / "toolkit", tmp_path / "toolkit", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    splits = tmp_path / "toolkit" / "data" / "splits.py"
-    splits.write_text(splits.read_text() + "\nimport toolkit.model.packaged  # sideways\n")
-    result = lint_imports(tmp_path)
-    assert (
-        result.returncode != 0 and "toolkit.data.splits -> toolkit.model.packaged" in result.stdout
-    ), result.stdout
+    result = lint_a_copy_with(tmp_path, "data/splits.py", "import toolkit.model.packaged")
+    assert result.returncode != 0
+    assert "toolkit.data.splits -> toolkit.model.packaged" in result.stdout, result.stdout
 
 
 def function_level_toolkit_imports(path: Path) -> list[str]:

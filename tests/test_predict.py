@@ -290,3 +290,22 @@ def test_text_input_to_an_image_run_is_refused(image_run, capsys):
 
     assert main(["predict", str(image_run), "--text", "a cat"]) == 2
     assert "classifies images" in capsys.readouterr().err
+
+
+def test_predict_finds_every_image_kind_that_training_reads(tmp_path):
+    """One list of image suffixes: a .ppm or .pgm that trains is also found by `ftk predict`
+    and `ftk evaluate` (predict once kept a shorter list of its own)."""
+    from PIL import Image
+
+    import toolkit.use.evaluate
+    import toolkit.use.predict
+    from toolkit.data.images import IMAGE_SUFFIXES, class_folders, image_files
+
+    for suffix, mode in ((".ppm", "RGB"), (".pgm", "L"), (".png", "RGB")):
+        (tmp_path / "cat").mkdir(exist_ok=True)
+        Image.new(mode, (8, 8)).save(tmp_path / "cat" / f"a{suffix}")
+    found = {p.suffix for p in image_files(tmp_path)}
+    assert found == {".ppm", ".pgm", ".png"}
+    assert {Path(p).suffix for p in class_folders(tmp_path, "data.train_dir")["cat"]} == found
+    assert toolkit.use.predict.IMAGE_SUFFIXES is IMAGE_SUFFIXES
+    assert toolkit.use.evaluate.image_files is image_files
