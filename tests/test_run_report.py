@@ -175,4 +175,4 @@ def test_bad_baseline_config_is_a_clear_error(tmp_path):
     assert "'baseline.background' must be true or false or null" in result.stderr
     config.write_text("overfitting: {patience: 0}\n")
     result = ftk("baseline", "--config", str(config))
-    assert result.returncode == 2 and "'overfitting.patience' (1 or more)" in result.stderr
+    assert result.returncode == 2 and "'overfitting.patience' must be >= 1, got 0" in result.stderr

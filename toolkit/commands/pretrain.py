@@ -45,7 +45,7 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
     """Pre-train as `config` says (task masked-lm or masked-image-modeling); returns the run dir."""
     started = time.perf_counter()
     refuse_finetuning_task(config)
-    check_output_dir_free(Path(config.training["output_dir"]), overwrite)
+    check_output_dir_free(Path(config.training["output_dir"]), overwrite, config.local_inputs())
     plan = plan_run(config, required=pretraining_arguments(config))
     check_hub_token(plan)
     prepared = prepare_unlabelled(plan)
@@ -145,7 +145,9 @@ def pretrained_base(pretrain_config: RunConfig, finetune_config: RunConfig) -> P
 def train_after_pretrain(
     finetune_config: RunConfig, pretrain_config: RunConfig, overwrite: bool = False
 ) -> Path:
-    check_output_dir_free(Path(finetune_config.training["output_dir"]), overwrite)
+    check_output_dir_free(
+        Path(finetune_config.training["output_dir"]), overwrite, finetune_config.local_inputs()
+    )
     base = pretrained_base(pretrain_config, finetune_config)
     finetune_config.model.name_or_path = str(base)
     finetune_config.model.from_config = None  # the architecture now comes from the checkpoint

@@ -129,7 +129,7 @@ def open_run_dir(plan: Plan, overwrite: bool, checkpoint: Path | None = None) ->
     steps that will run again cut. Nobody trains into a directory still being (re)made."""
     if plan.args.should_save:
         if checkpoint is None:
-            prepare_output_dir(plan.output_dir, overwrite)
+            prepare_output_dir(plan.output_dir, overwrite, plan.config.local_inputs())
         else:
             truncate_history(plan.output_dir / HISTORY, checkpoint_step(checkpoint))
     wait_for_everyone()

@@ -98,7 +98,7 @@ def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:
     output_dir = Path(config.training["output_dir"])
     checkpoint = resume_point(output_dir, overwrite) if resume else None
     if checkpoint is None:
-        check_output_dir_free(output_dir, overwrite)  # before any slow work
+        check_output_dir_free(output_dir, overwrite, config.local_inputs())  # before slow work
     reset_warnings()
     return checkpoint
 

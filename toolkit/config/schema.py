@@ -24,6 +24,7 @@ import dataclasses
 import textwrap
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -343,6 +344,16 @@ RENAMED_KEYS: dict[str, str] = {
     "set the HF_TOKEN environment variable or run `hf auth login`",
     "group_by_length": "transformers 5 replaced it; write `train_sampling_strategy: "
     "group_by_length`",
+    # TrainingArguments fields that only the Hugging Face example scripts read; the Trainer
+    # itself ignores them, so accepting them would run something else than asked.
+    "resume_from_checkpoint": "`ftk train --resume` continues the stopped run in output_dir "
+    "from its last complete checkpoint (model, optimizer, schedule, data order, early "
+    "stopping); point --output_dir at that run's folder and pass --resume",
+    "do_train": "ftk always trains; `ftk schedule` previews a run without training",
+    "do_eval": "ftk evaluates on the validation split at every eval_strategy step; `ftk "
+    "evaluate RUN --data FILE` scores a finished run on other labelled data",
+    "do_predict": "ftk scores the test split once at the end when there is one; `ftk predict "
+    "RUN --input FILE` labels new data with a finished run",
     "lr": "write `learning_rate`",
     "epochs": "write `num_train_epochs`",
     "batch_size": "write `per_device_train_batch_size`",
@@ -350,6 +361,10 @@ RENAMED_KEYS: dict[str, str] = {
 
 
 TOP_LEVEL_KEYS = ("task", "metrics")
+# The metrics ftk ships (toolkit/metrics/modules: evaluate's code, inside the package); the
+# suffix is f1's averaging. Only these names are accepted: no name is fetched or run from
+# elsewhere.
+CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
 
 
 @dataclass
@@ -377,6 +392,21 @@ class RunConfig:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+
+    def local_inputs(self) -> list[Path]:
+        """The files and folders on this machine that the run reads: its data and its model
+        folder. `--overwrite` never deletes a folder that holds one of them."""
+        data = self.data
+        named = [
+            data.train_file,
+            data.validation_file,
+            data.test_file,
+            data.train_dir,
+            data.validation_dir,
+            data.test_dir,
+            self.model.name_or_path,
+        ]
+        return [Path(p) for p in named if p and Path(p).exists()]
 
     @property
     def split_seed(self) -> int:

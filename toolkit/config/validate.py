@@ -4,7 +4,9 @@ settings, the schedule section); single-key type checks happen while the config 
 
 from __future__ import annotations
 
+from toolkit.config.ranges import check_numeric_ranges, section_values
 from toolkit.config.schema import (
+    CLASSIFICATION_METRICS,
     DECAYS,
     DEFAULT_WARMUP_FRACTION,
     IMAGE_POLICIES,
@@ -29,17 +31,9 @@ def validate(config: RunConfig) -> None:
             f"Config keys {' and '.join('data.' + s for s in sources)} both name a "
             f"data source; keep exactly one."
         )
-    if not 0 < data.validation_size < 1:
-        raise UserError(
-            f"Config key 'data.validation_size' must lie in (0, 1), got {data.validation_size}."
-        )
-    if data.test_size is not None and not 0 < data.test_size < 1:
-        raise UserError(f"Config key 'data.test_size' must lie in (0, 1), got {data.test_size}.")
-    if data.max_length < 8:
-        raise UserError(f"Config key 'data.max_length' is {data.max_length}; use at least 8.")
+    check_numeric_ranges(config.training, section_values(config))
     validate_images(config)
-    if not config.metrics:
-        raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
+    validate_metrics(config)
     if config.training.get("load_best_model_at_end") and config.training.get(
         "eval_strategy"
     ) != config.training.get("save_strategy"):
@@ -52,16 +46,6 @@ def validate(config: RunConfig) -> None:
         raise UserError(
             "push_to_hub: true needs hub_model_id, the repository to push to "
             "(e.g. hub_model_id: me/bbc-minilm)."
-        )
-    if config.overfitting.train_sample_size < 0 or config.overfitting.patience < 1:
-        raise UserError(
-            f"Config keys 'overfitting.train_sample_size' (0 or more; 0 turns the "
-            f"training-sample scoring off) and 'overfitting.patience' (1 or more) got "
-            f"{config.overfitting.train_sample_size} and {config.overfitting.patience}."
-        )
-    if config.baseline.cnn_epochs < 1:
-        raise UserError(
-            f"Config key 'baseline.cnn_epochs' must be 1 or more, got {config.baseline.cnn_epochs}."
         )
     validate_masking(config)
     validate_schedule(config.schedule)
@@ -137,18 +121,6 @@ def validate_image_augmentation(augment: AugmentConfig) -> None:
             f"Config key 'augment.image' is '{policy}'; valid: "
             f"{', '.join(IMAGE_POLICIES)} (or true for trivial)."
             f"{did_you_mean(policy, IMAGE_POLICIES)}"
-        )
-    for key in ("horizontal_flip", "random_erasing"):
-        if not 0 <= getattr(augment, key) <= 1:
-            raise UserError(
-                f"Config key 'augment.{key}' is a probability; give a number in "
-                f"[0, 1], not {getattr(augment, key)}."
-            )
-    if augment.random_resized_crop is not None and not 0 < augment.random_resized_crop <= 1:
-        raise UserError(
-            f"Config key 'augment.random_resized_crop' is the smallest fraction of "
-            f"the image a crop keeps; give a number in (0, 1], not "
-            f"{augment.random_resized_crop}."
         )
 
 
@@ -243,3 +215,19 @@ def check_range(
 def check_positive(schedule: ScheduleConfig, key: str) -> None:
     if getattr(schedule, key) <= 0:
         raise UserError(f"schedule.{key} must be > 0, got {getattr(schedule, key)}.")
+
+
+def validate_metrics(config: RunConfig) -> None:
+    """Metric names come from the set the toolkit ships: a name is never looked up as a
+    folder or a Hub script (either would run its code)."""
+    if not config.metrics:
+        raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
+    if config.task in PRETRAIN_TASKS:
+        return  # loss only: validate_masking says so
+    valid = CLASSIFICATION_METRICS
+    for name in config.metrics:
+        if name not in valid:
+            raise UserError(
+                f"Config key 'metrics' names '{name}', which is not a metric ftk ships for "
+                f"{config.task}; use {', '.join(valid)}.{did_you_mean(name, valid)}"
+            )

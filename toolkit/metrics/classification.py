@@ -1,8 +1,9 @@
-"""Classification metrics through `evaluate`, working offline for the defaults.
+"""Classification metrics through `evaluate`, offline.
 
-Metric names in the config: `accuracy`, `f1_macro` (also `f1_micro`, `f1_weighted`) load from
-modules shipped inside this package; any other name goes to `evaluate.load(name)` (which needs
-the Hub or evaluate's cache). The `_macro`-style suffix becomes the metric's `average` argument.
+Metric names in the config: `accuracy`, `f1_macro` (also `f1_micro`, `f1_weighted`,
+`f1_binary`), loaded from the modules shipped inside this package (`modules/`); the suffix
+becomes f1's `average` argument. No other name is accepted: `evaluate.load(name)` would run a
+folder of that name in the working directory, or a script fetched from the Hub.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.core.errors import UserError
+from toolkit.config.schema import CLASSIFICATION_METRICS
+from toolkit.core.errors import UserError, did_you_mean
 
 LOCAL_MODULES = Path(__file__).parent / "modules"
 
@@ -28,18 +30,15 @@ def split_name(name: str) -> tuple[str, str | None]:
 
 
 def load_metric(name: str) -> Any:
-    import evaluate
+    import evaluate  # heavy (seconds); only the runs that score anything need it
 
-    base, _ = split_name(name)
-    local = LOCAL_MODULES / base
-    try:
-        return evaluate.load(str(local) if local.is_dir() else base)
-    except Exception as exc:
+    if name not in CLASSIFICATION_METRICS:
         raise UserError(
-            f"Metric '{name}' (config key 'metrics') could not be loaded: "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
-            f"Offline, use one of: accuracy, f1_macro, f1_micro, f1_weighted."
-        ) from None
+            f"Metric '{name}' (config key 'metrics') is not one ftk ships; use one of "
+            f"{', '.join(CLASSIFICATION_METRICS)}.{did_you_mean(name, CLASSIFICATION_METRICS)}"
+        )
+    base, _ = split_name(name)
+    return evaluate.load(str(LOCAL_MODULES / base))
 
 
 def classification_metrics(names: list[str]) -> Callable[[Any], dict[str, float]]:

@@ -5,6 +5,7 @@ finished run leaves (core/run_files.py lists them), and the check that a folder 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +22,67 @@ from toolkit.core.run_files import (
 from toolkit.outputs.plots import plot_learning_rate, plot_loss
 
 
-def check_output_dir_free(path: Path, overwrite: bool) -> None:
-    """Refuse a non-empty run directory unless told to replace it (checked before slow work)."""
+def check_output_dir_free(path: Path, overwrite: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse a non-empty run directory unless told to replace it (checked before slow work);
+    with `overwrite`, refuse anything but an earlier ftk run (see refuse_to_delete). `inputs`:
+    the files and folders the run reads."""
     if path.exists() and not path.is_dir():
         raise UserError(f"output_dir '{path}' is a file; choose a directory path.")
     # baseline.json alone is what `ftk baseline` leaves: train reuses or replaces it.
     left = [p for p in path.iterdir() if p.name != BASELINE_FILE] if path.is_dir() else []
-    if left and not overwrite:
+    if not left:
+        return
+    if overwrite:
+        refuse_to_delete(path, left, inputs)
+        return
+    unfinished = any(path.glob("checkpoint-*")) and not (path / RUN_CONFIG).is_file()
+    hint = (
+        " It holds the checkpoints of a run that did not finish: `ftk train --resume` with "
+        "the same config continues it; --overwrite deletes it and starts again."
+        if unfinished
+        else " Choose another with --output_dir, or pass --overwrite to delete it and start again."
+    )
+    raise UserError(f"output_dir '{path}' already holds files from an earlier run.{hint}")
+
+
+def is_ftk_run(path: Path) -> bool:
+    """A folder an ftk run wrote: its resolved config, its history or its checkpoints."""
+    return any((path / name).is_file() for name in (RUN_CONFIG, HISTORY, METRICS)) or any(
+        p.is_dir() for p in path.glob("checkpoint-*")
+    )
+
+
+def refuse_to_delete(path: Path, contents: list[Path], inputs: Sequence[Path]) -> None:
+    """--overwrite deletes `path`: allowed only for an earlier ftk run, and never for the
+    working directory or a folder above it, the home folder, or a folder this run reads from."""
+    target = path.resolve()
+    here = Path.cwd().resolve()
+    why = None
+    if target == here or target in here.parents:
+        why = "is the working directory or a folder above it"
+    elif target == Path.home().resolve() or target == Path(target.anchor):
+        why = "is your home folder or the file-system root"
+    else:
+        held = [p for p in inputs if target == p.resolve() or target in p.resolve().parents]
+        if held:
+            why = f"holds an input of this run ({held[0]})"
+        elif not is_ftk_run(path):
+            shown = ", ".join(sorted(p.name for p in contents)[:5])
+            why = (
+                f"is not an earlier ftk run (no {RUN_CONFIG}, {HISTORY} or checkpoint-* in "
+                f"it; it holds {shown}{' ...' if len(contents) > 5 else ''})"
+            )
+    if why:
         raise UserError(
-            f"output_dir '{path}' already holds files from an earlier run. "
-            f"Choose another with --output_dir, or pass --overwrite to delete it "
-            f"and start again."
+            f"--overwrite would delete output_dir '{path}', which {why}. ftk deletes only the "
+            f"folder of an earlier ftk run; give --output_dir a new folder (e.g. runs/NAME)."
         )
 
 
-def prepare_output_dir(path: Path, overwrite: bool) -> Path:
-    """Create the run directory empty (deleting an old one only when `overwrite`)."""
-    check_output_dir_free(path, overwrite)
-    if path.is_dir():
+def prepare_output_dir(path: Path, overwrite: bool, inputs: Sequence[Path] = ()) -> Path:
+    """Create the run directory empty (deleting an old run only when `overwrite`)."""
+    check_output_dir_free(path, overwrite, inputs)
+    if path.is_dir() and any(path.iterdir()):
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     return path

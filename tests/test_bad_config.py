@@ -1,0 +1,162 @@
+"""Config values and habits that used to run silently wrong or end in a traceback: numbers out
+of range, metric names that would run code, script-only TrainingArguments fields, and an
+--overwrite that would delete what is not an earlier ftk run. Each is refused before any data
+or model loads, with exit status 2 and a message naming the key."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import expect_user_error, write_text_config
+
+from toolkit.cli import main
+from toolkit.config.load import load_config
+from toolkit.outputs.run_dir import check_output_dir_free
+
+
+@pytest.fixture()
+def recipe(tiny_bert, text_data, tmp_path):
+    return write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run")
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("num_train_epochs", "0", "'num_train_epochs' must be > 0, got 0"),
+        ("num_train_epochs", "-1", "'num_train_epochs' must be > 0"),
+        ("per_device_train_batch_size", "0", "'per_device_train_batch_size' must be >= 1"),
+        ("per_device_eval_batch_size", "-1", "'per_device_eval_batch_size' must be >= 1"),
+        ("learning_rate", "0", "'learning_rate' must be > 0"),
+        ("learning_rate", "-5e-5", "'learning_rate' must be > 0"),
+        ("gradient_accumulation_steps", "0", "'gradient_accumulation_steps' must be >= 1"),
+        ("max_steps", "0", "'max_steps' must be >= 1 (or -1)"),
+        ("weight_decay", "-0.1", "'weight_decay' must be >= 0"),
+        ("logging_steps", "0", "'logging_steps' must be > 0"),
+        ("data.max_train_samples", "0", "'data.max_train_samples' must be >= 1"),
+        ("data.validation_size", "1.5", "'data.validation_size' must be in (0, 1)"),
+        ("early_stopping.patience", "0", "'early_stopping.patience' must be >= 1"),
+        ("augment.horizontal_flip", "2", "'augment.horizontal_flip' must be in [0, 1]"),
+        ("augment.randaugment_magnitude", "31", "'augment.randaugment_magnitude' must be in"),
+        ("overfitting.train_sample_size", "-1", "'overfitting.train_sample_size' must be >= 0"),
+    ],
+)
+def test_numbers_out_of_range_fail_at_config_time(recipe, key, value, expected, capsys):
+    err = expect_user_error(
+        ["train", "--config", str(recipe), "--print-config", f"--{key}", value], capsys
+    )
+    assert expected in err
+
+
+def test_special_values_inside_the_ranges_still_work(recipe):
+    config = load_config(
+        recipe,
+        [
+            "--max_steps",
+            "-1",
+            "--early_stopping.patience",
+            "null",
+            "--overfitting.train_sample_size",
+            "0",
+        ],
+    )
+    assert config.training["max_steps"] == -1 and config.early_stopping.patience is None
+
+
+def test_a_metric_name_never_runs_code_from_the_working_directory(
+    recipe, tmp_path, capsys, monkeypatch
+):
+    marker = tmp_path / "probe-ran"
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "probe.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)
+    err = expect_user_error(
+        ["train", "--config", str(recipe), "--print-config", "--metrics", "[probe]"], capsys
+    )
+    assert "'probe', which is not a metric ftk ships" in err and "accuracy" in err
+    err = expect_user_error(["train", "--config", str(recipe), "--metrics", "[probe]"], capsys)
+    assert not marker.exists()
+
+
+def test_a_typo_in_a_metric_name_gets_a_suggestion(recipe, capsys):
+    err = expect_user_error(
+        ["train", "--config", str(recipe), "--print-config", "--metrics", "[f1_marco]"], capsys
+    )
+    assert "Did you mean 'f1_macro'?" in err
+
+
+@pytest.mark.parametrize(
+    "flag, pointer",
+    [
+        ("--resume_from_checkpoint runs/x/checkpoint-500", "`ftk train --resume`"),
+        ("--do_predict true", "`ftk predict RUN --input FILE`"),
+        ("--do_eval true", "`ftk evaluate RUN --data FILE`"),
+        ("--do_train true", "ftk always trains"),
+    ],
+)
+def test_script_only_training_arguments_are_refused_with_a_pointer(recipe, flag, pointer, capsys):
+    key, value = flag.split(" ", 1)
+    err = expect_user_error(["train", "--config", str(recipe), key, value], capsys)
+    assert f"Config key '{key[2:]}' is not accepted" in err and pointer in err
+
+
+# ----------------------------------------------------------------------------- --overwrite
+
+
+def test_overwrite_refuses_a_folder_that_is_not_an_ftk_run(recipe, tmp_path, capsys):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("years of work")
+    err = expect_user_error(
+        ["train", "--config", str(recipe), "--output_dir", str(folder), "--overwrite"], capsys
+    )
+    assert "is not an earlier ftk run" in err and "thesis.tex" in err
+    assert (folder / "thesis.tex").read_text() == "years of work"
+
+
+def test_overwrite_refuses_the_working_directory(recipe, tmp_path, capsys, monkeypatch):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "run_config.yaml").write_text("looks like a run\n")  # even a run-like cwd
+    (project / "code.py").write_text("print()\n")
+    monkeypatch.chdir(project)
+    for output_dir in (".", str(project), ".."):
+        err = expect_user_error(
+            ["train", "--config", str(recipe), "--output_dir", output_dir, "--overwrite"], capsys
+        )
+        assert "is the working directory or a folder above it" in err
+    assert (project / "code.py").is_file()
+
+
+def test_overwrite_refuses_a_run_folder_that_holds_this_runs_data(tiny_bert, tmp_path, capsys):
+    from helpers import make_texts, write_csv
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run_config.yaml").write_text("task: text-classification\n")
+    data = {
+        "train": write_csv(run_dir / "train.csv", make_texts(10, seed=1)),
+        "test": write_csv(run_dir / "test.csv", make_texts(5, seed=2)),
+    }
+    recipe = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run_dir)
+    err = expect_user_error(["train", "--config", str(recipe), "--overwrite"], capsys)
+    assert "holds an input of this run" in err and "train.csv" in err
+    assert (run_dir / "train.csv").is_file() and (run_dir / "test.csv").is_file()
+
+
+def test_overwrite_still_replaces_an_earlier_run(tmp_path):
+    for marker in ("run_config.yaml", "history.jsonl", "checkpoint-3"):
+        run_dir = tmp_path / marker.replace(".", "-")
+        (run_dir / marker).parent.mkdir(parents=True)
+        if marker.startswith("checkpoint"):
+            (run_dir / marker).mkdir()
+        else:
+            (run_dir / marker).write_text("x")
+        check_output_dir_free(run_dir, overwrite=True)  # no error: an earlier ftk run
+
+
+def test_an_unfinished_run_points_to_resume(recipe, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoint-4").mkdir(parents=True)
+    (run_dir / "history.jsonl").write_text("")
+    err = expect_user_error(["train", "--config", str(recipe)], capsys)
+    assert "`ftk train --resume`" in err and "did not finish" in err
+    assert main(["train", "--config", str(recipe), "--print-config"]) == 0
