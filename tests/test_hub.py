@@ -91,6 +91,18 @@ def uploaded_files(run: Path) -> dict[str, bytes]:
     }
 
 
+def assert_uploaded_as_the_run(files: dict[str, bytes], run: Path) -> None:
+    """Every run file but checkpoints, byte for byte, except that the two files that quote the
+    run's inputs (the card and run_config.yaml) name local paths by their last part."""
+    local = uploaded_files(run)
+    quoting = ("README.md", "run_config.yaml")
+    assert set(files) == set(local), "every run file, no checkpoint"
+    assert all(files[name] == local[name] for name in local if name not in quoting)
+    for name in quoting:
+        uploaded, here = files[name].decode(), local[name].decode()
+        assert str(run.parent) in here and str(run.parent) not in uploaded, name
+
+
 def assert_token_nowhere(token: str, *texts: str, folders: tuple[Path, ...] = ()) -> None:
     for text in texts:
         assert token not in text
@@ -115,7 +127,8 @@ def test_push_uploads_the_run_byte_for_byte(run_dir, tmp_path):
         calls = [(method, path.split("?")[0]) for method, path, _ in hub.requests]
 
     assert repo.private and repo.commits == 1
-    assert repo.files == uploaded_files(run_dir), "every run file, byte-identical, no checkpoint"
+    assert_uploaded_as_the_run(repo.files, run_dir)
+    assert "name local paths by their last part" in done.stdout
     assert {
         "model.safetensors",
         "config.json",
@@ -239,7 +252,7 @@ def test_train_with_push_to_hub_pushes_once_at_the_end(tiny_bert, tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         repo = hub.repos["me/trained"]
     assert repo.commits == 1, "one push of the finished run; the Trainer pushed nothing itself"
-    assert repo.files == uploaded_files(run)
+    assert_uploaded_as_the_run(repo.files, run)
     assert not any(name.startswith("checkpoint-") for name in repo.files)
     saved = yaml.safe_load((run / "run_config.yaml").read_text())
     assert saved["push_to_hub"] is True and saved["hub_model_id"] == "me/trained"

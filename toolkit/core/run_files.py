@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 RUN_CONFIG = "run_config.yaml"
+README = "README.md"  # the model card
 
 
 METRICS = "metrics.json"

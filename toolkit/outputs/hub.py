@@ -10,11 +10,16 @@ the repo (403), Hub unreachable. HF_ENDPOINT points the client at another Hub-co
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
+from huggingface_hub import CommitOperationAdd
+
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
+from toolkit.core.run_files import README, RUN_CONFIG
 from toolkit.outputs.run_dir import check_run_dir
 
 # Checkpoints serve resuming; the Hub gets the final model and the run's records only.
@@ -25,21 +30,63 @@ TOKEN_HELP = (
 )
 
 
+# Text files of a run that quote the run's inputs by path.
+QUOTING_FILES = (README, RUN_CONFIG)
+
+
 def push_run(run_dir: Path, repo_id: str, private: bool = False) -> str:
-    """Upload `run_dir` to the model repo `repo_id` (created if needed); returns its URL."""
+    """Upload `run_dir` to the model repo `repo_id` (created if needed) in one commit; returns
+    its URL. Absolute local paths in the model card and run_config.yaml go up as file names."""
     check_pushable(run_dir)
     api = authenticated_api(repo_id)
+    local = local_paths(run_dir)
     with hub_errors(repo_id, api.endpoint):
         url = api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-        commit = api.upload_folder(
-            folder_path=str(run_dir),
+        commit = api.create_commit(
             repo_id=repo_id,
             repo_type="model",
-            ignore_patterns=IGNORED,
+            operations=upload_operations(run_dir, local),
             commit_message=f"Upload {run_dir.name} (ftk run)",
+        )
+    if local:
+        shown = ", ".join(f"{path} -> {name}" for path, name in list(local.items())[:3])
+        say(
+            f"In the upload, {' and '.join(QUOTING_FILES)} name local paths by their last "
+            f"part ({shown}); the run directory here is unchanged."
         )
     say(f"Pushed {run_dir} to {url} (commit {commit.oid[:10]})")
     return str(url)
+
+
+def local_paths(run_dir: Path) -> dict[str, str]:
+    """Absolute paths of this machine that the run's config names (data files and folders,
+    a local base model, the run directory) -> the name each goes up as."""
+    settings = yaml.safe_load((run_dir / RUN_CONFIG).read_text()) or {}
+    data, model = settings.get("data") or {}, settings.get("model") or {}
+    named = [
+        data.get(f"{split}_{kind}")
+        for split in ("train", "validation", "test")
+        for kind in ("file", "dir")
+    ] + [model.get("name_or_path"), settings.get("output_dir")]
+    absolute = [p for p in named if isinstance(p, str) and Path(p).is_absolute()]
+    return {p: Path(p).name for p in sorted(set(absolute), key=len, reverse=True)}
+
+
+def upload_operations(run_dir: Path, local: dict[str, str]) -> list[CommitOperationAdd]:
+    """Every file of the run but checkpoints; the quoting files with local paths replaced."""
+    operations = []
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        name = path.relative_to(run_dir).as_posix()
+        if any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED):
+            continue
+        content: str | bytes = str(path)
+        if name in QUOTING_FILES and local:
+            text = path.read_text()
+            for absolute, short in local.items():
+                text = text.replace(absolute, short)
+            content = text.encode()
+        operations.append(CommitOperationAdd(path_in_repo=name, path_or_fileobj=content))
+    return operations
 
 
 def authenticated_api(repo_id: str):  # -> HfApi
