@@ -17,6 +17,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from toolkit.config.schema import AugmentConfig
+from toolkit.core.image_mode import model_mode, to_mode
 
 
 @dataclass
@@ -51,10 +52,10 @@ class ConvertMode:
     start method."""
 
     def __init__(self, channels: int):
-        self.mode = "L" if channels == 1 else "RGB"
+        self.mode = model_mode(channels)
 
     def __call__(self, image: Any) -> Any:
-        return image if image.mode == self.mode else image.convert(self.mode)
+        return to_mode(image, self.mode)
 
 
 class ToNormalizedTensor:

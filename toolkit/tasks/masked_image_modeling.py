@@ -24,6 +24,7 @@ from transformers import (
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
+from toolkit.core.image_mode import to_mode
 from toolkit.core.log import say
 from toolkit.model.checkpoint import (
     checkpoint_location,
@@ -123,7 +124,7 @@ def prepare(
     column = config.data.image_column
 
     def to_pixels(batch: dict[str, list]) -> dict[str, Any]:
-        images = [image.convert(mode) for image in batch[column]]
+        images = [to_mode(image, mode) for image in batch[column]]
         return {"pixel_values": processor(images, return_tensors="pt")["pixel_values"]}
 
     for dataset in splits.values():

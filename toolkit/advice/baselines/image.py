@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from toolkit.advice.baselines.candidate import Candidate
+from toolkit.core.image_mode import WIDE_MODES, to_mode
 
 MAX_SIDE = 64  # pixels: bigger images are shrunk; a pixel baseline gains little from more
 
@@ -38,7 +39,7 @@ def common_size_and_mode(images: Sequence[Any]) -> tuple[tuple[int, int], str]:
     scale = min(1.0, MAX_SIDE / max(size))
     size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
     modes = {image.mode for image in images}
-    return size, ("L" if modes == {"L"} else "RGB")
+    return size, ("L" if modes <= {"L", *WIDE_MODES} else "RGB")  # single-band: grayscale
 
 
 def to_array(
@@ -52,7 +53,7 @@ def to_array(
         size, mode = common_size_and_mode(images)
     arrays = [
         np.asarray(
-            image.convert(mode).resize(size) if image.size != size or image.mode != mode else image,
+            to_mode(image, mode).resize(size) if image.size != size else to_mode(image, mode),
             dtype=np.uint8,
         )
         for image in images

@@ -1,0 +1,55 @@
+"""One conversion of images to the model's mode: 16-bit PNGs (mode I;16, which PIL's own
+convert clips to white) keep their picture in training, the baselines and prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from toolkit.advice.baselines.image import to_array
+from toolkit.augment.image import Geometry, eval_transform
+from toolkit.core.image_mode import to_mode
+
+
+@pytest.fixture()
+def sixteen_bit_png(tmp_path):
+    """A 16-bit grayscale gradient, 0 at the left to 65535 at the right, saved and reopened."""
+    ramp = np.tile(np.linspace(0, 65535, 32).astype(np.uint16), (32, 1))
+    path = tmp_path / "ramp16.png"
+    Image.fromarray(ramp).save(path)
+    image = Image.open(path)
+    assert image.mode in ("I;16", "I"), image.mode  # what PIL makes of a 16-bit PNG
+    return image
+
+
+def test_sixteen_bit_images_are_scaled_not_clipped(sixteen_bit_png):
+    clipped = np.asarray(sixteen_bit_png.convert("L"))
+    assert (clipped == 255).mean() > 0.9  # PIL alone: a white square
+    gray = np.asarray(to_mode(sixteen_bit_png, "L"))
+    assert gray[0, 0] == 0 and gray[0, -1] == 255
+    assert np.all(np.diff(gray[0].astype(int)) >= 0) and len(np.unique(gray)) > 20
+    rgb = np.asarray(to_mode(sixteen_bit_png, "RGB"))
+    assert rgb.shape == (32, 32, 3) and np.array_equal(rgb[..., 0], gray)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_model_transform_keeps_the_gradient(sixteen_bit_png, channels):
+    geometry = Geometry(
+        resize=(16, 16), crop=None, mean=[0.5] * channels, std=[0.5] * channels, channels=channels
+    )
+    pixels = eval_transform(geometry)(sixteen_bit_png)
+    assert tuple(pixels.shape) == (channels, 16, 16)
+    assert pixels[0, 0, 0] < -0.9 and pixels[0, 0, -1] > 0.9  # black left, white right
+
+
+def test_the_pixel_baselines_see_the_gradient(sixteen_bit_png):
+    array = to_array([sixteen_bit_png, sixteen_bit_png])
+    assert array.shape == (2, 32, 32, 1)  # single-band 16-bit reads as grayscale
+    assert array[0, 0, 0, 0] == 0 and array[0, 0, -1, 0] == 255
+
+
+def test_eight_bit_images_are_unchanged():
+    image = Image.new("L", (4, 4), 77)
+    assert to_mode(image, "L") is image
+    assert np.asarray(to_mode(image, "RGB"))[0, 0].tolist() == [77, 77, 77]
