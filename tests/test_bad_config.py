@@ -160,3 +160,15 @@ def test_an_unfinished_run_points_to_resume(recipe, tmp_path, capsys):
     err = expect_user_error(["train", "--config", str(recipe)], capsys)
     assert "`ftk train --resume`" in err and "did not finish" in err
     assert main(["train", "--config", str(recipe), "--print-config"]) == 0
+
+
+def test_no_packaged_recipe_forces_the_cpu():
+    """A recipe with `use_cpu: true` trains on the CPU even on a GPU machine, silently."""
+    from pathlib import Path
+
+    import toolkit
+
+    recipes = sorted((Path(toolkit.__file__).parent / "configs").glob("*.yaml"))
+    assert len(recipes) >= 5
+    for recipe in recipes:
+        assert not load_config(recipe).training.get("use_cpu"), recipe.name
