@@ -40,7 +40,7 @@ from toolkit.commands.stages import (
 )
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
-from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say
+from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say, warn
 from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
 from toolkit.metrics.classification import classification_metrics
 from toolkit.outputs.console import describe_results
@@ -49,7 +49,13 @@ from toolkit.outputs.model_card import report_card_section, write_model_card
 from toolkit.outputs.report import data_summary, write_report
 from toolkit.outputs.run_dir import check_output_dir_free, remove_checkpoints, write_run_files
 from toolkit.training.history import HistoryCallback
-from toolkit.training.resume import checkpoint_step, last_checkpoint, train_loss_over_run
+from toolkit.training.resume import (
+    LOSS_SUM_FILE,
+    checkpoint_step,
+    last_checkpoint,
+    loss_sum_at,
+    train_loss_over_run,
+)
 from toolkit.training.schedules import ScheduleSummary
 from toolkit.training.scoring import final_metrics, peak_rss_mb
 from toolkit.training.trainer import ToolkitTrainer
@@ -83,9 +89,10 @@ def train(
     history = HistoryCallback(plan.output_dir / HISTORY)
     trainer = build_run_trainer(plan, model, prepared, compute_metrics, history)
     watch = watch_overfitting(trainer, plan, prepared, callbacks)
+    resume_loss_sum(trainer, checkpoint)
     fit = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     baselines = collect_baselines()
-    metrics = score_run(trainer, prepared, fit.metrics, checkpoint, started, plan.output_dir)
+    metrics = score_run(trainer, prepared, fit.metrics, checkpoint, started)
     diagnosis = diagnose(plan, history, watch, data_size, baselines, metrics)
     save_and_finish(
         trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
@@ -112,6 +119,18 @@ def resume_point(output_dir: Path, overwrite: bool) -> Path:
     checkpoint = last_checkpoint(output_dir)
     say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
     return checkpoint
+
+
+def resume_loss_sum(trainer: ToolkitTrainer, checkpoint: Path | None) -> None:
+    """A resumed run continues the sum of training losses its checkpoint carries."""
+    saved = loss_sum_at(checkpoint) if checkpoint is not None else None
+    if checkpoint is not None and saved is None:
+        warn(
+            f"{checkpoint} holds no {LOSS_SUM_FILE} (an older ftk wrote it): metrics.json's "
+            f"train_loss will cover the resumed steps only."
+        )
+    trainer.loss_sum_before = saved or 0.0
+    trainer.resumed_with_loss_sum = saved is not None
 
 
 def advise_on_data_size(prepared: PreparedData, model: Any) -> DataSizeAdvice:
@@ -153,14 +172,18 @@ def score_run(
     train_metrics: dict[str, Any],
     checkpoint: Path | None,
     started: float,
-    output_dir: Path,
 ) -> dict[str, Any]:
     """The numbers of metrics.json: the kept model on validation and test, times, memory."""
     metrics = final_metrics(trainer, prepared.splits, prepared.data.label_names, train_metrics)
     metrics.update(prepared.data.report)  # e.g. skipped_images
-    if checkpoint is not None:  # the Trainer's train_loss covers only this session's steps
-        whole = train_loss_over_run(read_history(output_dir / HISTORY), trainer.state.global_step)
-        metrics["train_loss"] = whole if whole is not None else metrics["train_loss"]
+    if checkpoint is not None and trainer.resumed_with_loss_sum:
+        # the Trainer's train_loss covers only this session's steps
+        metrics["train_loss"] = train_loss_over_run(
+            trainer.loss_sum_before,
+            metrics["train_loss"],
+            checkpoint_step(checkpoint),
+            trainer.state.global_step,
+        )
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     metrics["peak_rss_mb"] = peak_rss_mb()
     return metrics

@@ -15,9 +15,9 @@ from typing import Any
 
 from toolkit.core.errors import UserError
 
-TRAINER_STATE = (
-    "trainer_state.json"  # the Trainer writes it last: its presence marks a whole checkpoint
-)
+# The Trainer writes trainer_state.json last: its presence marks a whole checkpoint.
+TRAINER_STATE = "trainer_state.json"
+LOSS_SUM_FILE = "ftk_loss_sum.json"  # in each checkpoint: the training losses summed so far
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -80,16 +80,22 @@ def parse_row(line: str) -> dict[str, Any] | None:
     return row if isinstance(row, dict) else None
 
 
-def train_loss_over_run(rows: list[dict[str, Any]], total_steps: int) -> float | None:
-    """Mean training loss over every step of the run, from the logged losses.
+def loss_sum_at(checkpoint: Path) -> float | None:
+    """The sum of the training losses of every step up to `checkpoint` (written there by
+    ToolkitTrainer); None for a checkpoint written without it."""
+    path = checkpoint / LOSS_SUM_FILE
+    if not path.is_file():
+        return None
+    saved = parse_row(path.read_text())
+    return float(saved["loss_sum"]) if saved and "loss_sum" in saved else None
 
-    After a resume the Trainer's own `train_loss` covers only the steps of the last session;
-    each logged loss is the mean over the steps since the previous log, so weighting by those
-    intervals gives the whole run's mean.
-    """
-    previous, weighted = 0, 0.0
-    for row in rows:
-        if row.get("kind") == "train":
-            weighted += row["loss"] * (row["step"] - previous)
-            previous = row["step"]
-    return weighted / previous if previous and previous == total_steps else None
+
+def train_loss_over_run(
+    loss_sum_before: float, session_mean: float, resumed_at: int, total_steps: int
+) -> float:
+    """Mean training loss over every step of a resumed run.
+
+    The Trainer's own `train_loss` is the mean over the steps of the last session only
+    (`resumed_at`+1 .. `total_steps`); the steps before come from the checkpoint's loss sum,
+    exact whether or not the last step was logged."""
+    return (loss_sum_before + session_mean * (total_steps - resumed_at)) / max(total_steps, 1)

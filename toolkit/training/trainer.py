@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from toolkit.core.errors import UserError
 from toolkit.training.arguments import steps_per_epoch
 from toolkit.training.history import HistoryCallback
 from toolkit.training.param_groups import build_param_groups, uses_param_groups
+from toolkit.training.resume import LOSS_SUM_FILE
 from toolkit.training.schedules import lr_factor
 
 
@@ -29,6 +31,20 @@ class ToolkitTrainer(Trainer):
         # N times too large) and it skips the division by gradient_accumulation_steps. False
         # gives the mean over the global batch, as one process with the same batch would.
         self.model_accepts_loss_kwargs = False
+        # Training losses summed over the steps before this session (a resumed run sets it
+        # from its checkpoint), so every checkpoint carries the sum over all steps so far.
+        self.loss_sum_before = 0.0
+        self.resumed_with_loss_sum = False
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        super()._save_checkpoint(model, trial)
+        folder = Path(self._get_output_dir(trial)) / f"checkpoint-{self.state.global_step}"
+        if self.args.should_save and folder.is_dir():
+            # The Trainer keeps the session's losses in _total_loss_scalar (drained at each log)
+            # plus _tr_loss (since the last log); nothing of it is in trainer_state.json.
+            session = self._total_loss_scalar + float(self._tr_loss.item())
+            row = {"step": self.state.global_step, "loss_sum": self.loss_sum_before + session}
+            (folder / LOSS_SUM_FILE).write_text(json.dumps(row) + "\n")
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
         # With persistent DataLoader workers, transformers caches one "eval" DataLoader and hands
