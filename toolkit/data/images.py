@@ -1,6 +1,8 @@
 """Image sources and checks: class-folder trees, path listings, and unreadable files.
 
 - `load_image_folder(root)`: root/<class>/<image> -> Dataset(image: Image, label: ClassLabel).
+  Hidden folders and files (.ipynb_checkpoints, .DS_Store) are never data; a subfolder without
+  images is not a class, with a warning.
 - `resolve_image_paths(ds, column, base)`: a CSV/JSON column of paths -> an `Image` column
   (relative paths are read from the listing file's folder); missing files are listed.
 - `check_image_column(ds, column, policy)`: decode every image once before training, so a corrupt
@@ -20,6 +22,7 @@ import datasets
 from PIL import Image
 
 from toolkit.core.errors import UserError
+from toolkit.core.log import warn
 
 IMAGE_SUFFIXES = (
     ".png",
@@ -43,27 +46,47 @@ def list_paths(paths: list[str]) -> str:
     return shown + (f" ... and {len(paths) - SHOWN} more" if len(paths) > SHOWN else "")
 
 
-def class_folders(root: Path, key: str) -> dict[str, list[str]]:
-    """Class name -> sorted image paths, for every subfolder of `root` that holds images."""
+def visible(path: Path, root: Path) -> bool:
+    """False for anything inside a hidden folder or named like a hidden file (.DS_Store,
+    .ipynb_checkpoints): tools leave them in data folders, and they are never data."""
+    return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def subfolder_images(root: Path, key: str) -> dict[str, list[str]]:
+    """Every visible subfolder of `root` -> its sorted image paths (empty when it has none)."""
     if not root.is_dir():
         raise UserError(
             f"{key} '{root}' is not a folder; give a folder with one subfolder of "
             f"images per class (e.g. {root}/cat/1.jpg, {root}/dog/2.jpg)."
         )
-    classes = {}
-    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = sorted(
-            str(f) for f in sub.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+    subs = sorted(p for p in root.iterdir() if p.is_dir() and visible(p, root))
+    return {sub.name: [str(f) for f in image_files(sub)] for sub in subs}
+
+
+def class_folders(root: Path, key: str) -> dict[str, list[str]]:
+    """Class name -> sorted image paths, for every subfolder of `root` that holds images."""
+    return {name: files for name, files in subfolder_images(root, key).items() if files}
+
+
+def warn_imageless(root: Path, key: str, folders: dict[str, list[str]], is_train: bool) -> None:
+    """A subfolder without images is not a class; say so rather than let it vanish."""
+    empty = [name for name, files in folders.items() if not files]
+    if len(empty) == len(folders):
+        return  # nothing holds images: load_image_folder's error says so
+    for name in empty:
+        gives = "" if is_train else f", and this split gets no examples of '{name}'"
+        warn(
+            f"{key}: folder '{root / name}' holds no image files "
+            f"({', '.join(IMAGE_SUFFIXES)}), so it is not a class{gives}."
         )
-        if files:
-            classes[sub.name] = files
-    return classes
 
 
 def load_image_folder(root: Path, key: str, is_train: bool) -> datasets.Dataset:
-    classes = class_folders(root, key)
+    folders = subfolder_images(root, key)
+    warn_imageless(root, key, folders, is_train)
+    classes = {name: files for name, files in folders.items() if files}
     if is_train and len(classes) < 2:
-        loose = [p.name for p in root.iterdir() if p.is_file()][:3]
+        loose = [p.name for p in root.iterdir() if p.is_file() and visible(p, root)][:3]
         found = (
             f"only the class folder '{next(iter(classes))}'"
             if classes
@@ -152,9 +175,11 @@ def check_image_column(
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Every image under `folder` (recursively), in sorted order."""
+    """Every visible image under `folder` (recursively), in sorted order."""
     return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and visible(p, folder)
     )
 
 

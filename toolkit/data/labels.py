@@ -1,14 +1,102 @@
 """Labels become a `ClassLabel` whose names come from the training split; a validation or test
 label never seen in training is an error, not a silently wrong metric.
+
+`check_labels` runs first, on the raw values: a column a classifier cannot take (numbers like
+0.5, lists of labels, ClassLabel rows marked -1 = "no label") stops the run before any
+set() or sort could crash on it or turn it into a silently wrong set of classes.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import datasets
 
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
 from toolkit.data.sources import describe_split
+
+
+def check_labels(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
+    """Raise when the label column of `split` holds values a classifier cannot take."""
+    if isinstance(dataset.features[cfg.label_column], datasets.ClassLabel):
+        check_class_ids(list(dataset[cfg.label_column]), cfg, split)
+        return
+    values = list(dataset[cfg.label_column])
+    check_not_nested(values, cfg, split)
+    check_not_fractional(values, cfg, split)
+
+
+def check_not_nested(values: list[Any], cfg: DataConfig, split: str) -> None:
+    nested = next((v for v in values if isinstance(v, (list, dict))), None)
+    if nested is None:
+        return
+    kind = "lists (several labels per example)" if isinstance(nested, list) else "dicts"
+    raise UserError(
+        f"Column '{cfg.label_column}' of the {describe_split(cfg, split)} holds {kind}, "
+        f"e.g. {str(nested)[:60]}; multi-label classification is not supported yet; "
+        f"give one label per row (or point data.label_column at a one-label column)."
+    )
+
+
+def check_not_fractional(values: list[Any], cfg: DataConfig, split: str) -> None:
+    # Integer-valued floats (1.0, 2.0: an int column with a gap, as CSV reads it) stay classes.
+    fractions = sorted(
+        {v for v in values if isinstance(v, float) and math.isfinite(v) and not v.is_integer()}
+    )
+    if not fractions:
+        return
+    shown = " and ".join(f"{v:g}" for v in fractions[:2])
+    raise UserError(
+        f"Column '{cfg.label_column}' of the {describe_split(cfg, split)} holds numbers "
+        f"like {shown} ({len(fractions)} distinct non-integer values): that is a "
+        f"regression target; text/image classification needs class labels (regression "
+        f"is not supported yet). Give one class name or integer class id per row, or "
+        f"point data.label_column at the column of classes."
+    )
+
+
+def check_class_ids(ids: list[int | None], cfg: DataConfig, split: str) -> None:
+    """ClassLabel -1 (or null) means "no label": Hub sets keep it in unlabelled test splits."""
+    missing = sum(1 for i in ids if i is None or i < 0)
+    if not missing:
+        return
+    where = describe_split(cfg, split)
+    counted = f"{missing:,} of {len(ids):,} rows"
+    if split == "train":
+        raise UserError(
+            f"Column '{cfg.label_column}' of the {where} has no label (-1) in {counted}; "
+            f"ftk cannot train on unlabelled rows. Drop those rows (e.g. "
+            f"dataset.filter(lambda row: row['{cfg.label_column}'] != -1)), or train on a "
+            f"split that has labels."
+        )
+    has = "no labels" if missing == len(ids) else "rows without a label"
+    raise UserError(
+        f"The {where} has {has}: column '{cfg.label_column}' holds -1 (no label) in "
+        f"{counted}, as in GLUE test sets, so it cannot score the model. "
+        f"{unlabelled_split_fix(cfg, split)}"
+    )
+
+
+def unlabelled_split_fix(cfg: DataConfig, split: str) -> str:
+    key = f"data.{split}_file" if cfg.train_file else f"data.{split}_split"
+    if split == "test":
+        return (
+            f"Leave it out with --{key} null, and hold out a test split from train "
+            f"with data.test_size instead (e.g. --data.test_size 0.1)."
+        )
+    return (
+        f"Leave it out with --{key} null; validation is then held out from train "
+        f"(data.validation_size)."
+    )
+
+
+def label_name(value: Any) -> str:
+    """The class name of a raw label; 1.0 (an int column with a gap) names class '1'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
@@ -20,9 +108,7 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
             raise_too_few_classes(cfg, [names[i] for i in present])
         return names
     values = train[cfg.label_column]
-    missing = [
-        i for i, v in enumerate(values) if v is None or (isinstance(v, str) and not v.strip())
-    ]
+    missing = [i for i, v in enumerate(values) if is_missing(v)]
     if missing:
         rows = ", ".join(str(i + 1) for i in missing[:10])
         raise UserError(
@@ -30,10 +116,16 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
             f"empty labels in rows {rows}{' ...' if len(missing) > 10 else ''}; fill "
             f"or drop those rows."
         )
-    names = [str(v) for v in sorted(set(values))]
+    names = [label_name(v) for v in sorted(set(values))]
     if len(names) < 2:
         raise_too_few_classes(cfg, names)
     return names
+
+
+def is_missing(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def raise_too_few_classes(cfg: DataConfig, names: list[str]) -> None:
@@ -55,7 +147,7 @@ def encode_labels(
     if isinstance(feature, datasets.ClassLabel):
         values = [feature.names[i] for i in dataset[column]]
     else:
-        values = ["" if v is None else str(v) for v in dataset[column]]
+        values = ["" if v is None else label_name(v) for v in dataset[column]]
     index = {name: i for i, name in enumerate(names)}
     unseen = sorted(set(values) - set(index))
     if unseen:
