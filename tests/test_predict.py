@@ -309,3 +309,53 @@ def test_predict_finds_every_image_kind_that_training_reads(tmp_path):
     assert {Path(p).suffix for p in class_folders(tmp_path, "data.train_dir")["cat"]} == found
     assert toolkit.use.predict.IMAGE_SUFFIXES is IMAGE_SUFFIXES
     assert toolkit.use.evaluate.image_files is image_files
+
+
+def test_predict_and_evaluate_a_grayscale_run(images, tmp_path):
+    """A model with num_channels 1 (the Fashion-MNIST recipe) reads its inputs as grayscale,
+    whatever mode the files are in (RGB, 8-bit gray, 16-bit gray), as in training."""
+    import torch
+    from PIL import Image
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    from toolkit.use.evaluate import evaluate_run
+    from toolkit.use.predict import predict
+
+    torch.manual_seed(0)
+    run_dir = tmp_path / "gray-run"
+    config = ViTConfig(
+        image_size=16,
+        patch_size=4,
+        num_channels=1,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=2,
+        id2label={0: "cat", 1: "dog"},
+        label2id={"cat": 0, "dog": 1},
+    )
+    ViTForImageClassification(config).save_pretrained(run_dir)
+    ViTImageProcessor(
+        size={"height": 16, "width": 16}, image_mean=[0.5], image_std=[0.5]
+    ).save_pretrained(run_dir)
+    (run_dir / "run_config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "task": "image-classification",
+                "metrics": ["accuracy"],
+                "data": {"label_column": "label"},
+            }
+        )
+    )
+    ramp = np.tile(np.linspace(0, 65535, 20).astype(np.uint16), (20, 1))
+    Image.fromarray(ramp).save(images / "cat" / "sixteen-bit.png")
+    Image.open(images / "dog" / "0.png").convert("L").save(images / "dog" / "gray.png")
+    try:
+        rows = predict(run_dir, input_path=images)
+        assert len(rows) == 8 and {r["pred_label"] for r in rows} <= {"cat", "dog"}
+        results = evaluate_run(run_dir, images)
+        assert results["examples"] == 8 and 0 <= results["accuracy"] <= 1
+    finally:  # the module's other tests count the original six images
+        (images / "cat" / "sixteen-bit.png").unlink()
+        (images / "dog" / "gray.png").unlink()

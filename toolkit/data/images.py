@@ -22,6 +22,7 @@ import datasets
 from PIL import Image
 
 from toolkit.core.errors import UserError
+from toolkit.core.image_mode import to_mode
 from toolkit.core.log import warn
 
 IMAGE_SUFFIXES = (
@@ -202,8 +203,8 @@ def check_image_files(paths: Sequence[Path]) -> None:
         )
 
 
-def read_image(path: Path) -> Any:
-    from PIL import Image
-
+def read_image(path: Path, mode: str) -> Any:
+    """The image at `path` in the model's mode ("L" or "RGB"), converted as in training."""
     with Image.open(path) as image:
-        return image.convert("RGB")
+        image.load()
+        return to_mode(image, mode)

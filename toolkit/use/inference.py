@@ -18,6 +18,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from toolkit.core.errors import UserError
+from toolkit.core.image_mode import model_mode
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
 
@@ -72,8 +73,10 @@ def encoder(run: Run) -> Callable[[list[Any]], dict[str, torch.Tensor]]:
     """A function turning a batch of raw inputs (texts, (text, pair) tuples or image paths) into
     model inputs, preprocessed the way the run was trained."""
     if run.modality == "image":
+        # The model's own channel count decides the mode (a grayscale ViT reads "L").
+        mode = model_mode(getattr(run.model.config, "num_channels", 3))
         return lambda paths: dict(
-            run.processor([read_image(p) for p in paths], return_tensors="pt")
+            run.processor([read_image(p, mode) for p in paths], return_tensors="pt")
         )
     max_length = int(run.data_key("max_length", 256))
 
