@@ -246,3 +246,65 @@ def test_accelerate_configs_load_and_say_when_to_use_them(name, kind):
         assert config.num_machines == 2 and config.main_process_ip
     if name.startswith("deepspeed"):
         assert config.deepspeed_config["zero_stage"] == int(name[-1])
+
+
+LAUNCHES = int(os.environ.get("FTK_TEST_LAUNCHES", "1"))  # more when there is time to spare
+
+
+def launch_two_processes(config: Path, output_dir: Path, env: dict) -> subprocess.CompletedProcess:
+    """The README's multi-process CPU command, on a small slice of the data."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(free_port()),
+            "-m",
+            "toolkit",
+            "train",
+            "--config",
+            str(config),
+            "--output_dir",
+            str(output_dir),
+            "--data.max_train_samples",
+            "64",
+            "--max_steps",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+
+
+def test_every_two_process_launch_exits_zero(bert_without_dropout, tmp_path):
+    """rank 0 was seen to abort at exit (SIGABRT, "terminate called without an active
+    exception") after a finished run, about one launch in five; the CLI now destroys the
+    process group before the interpreter's shutdown. Not reproduced on this machine (0 of 6
+    launches without that change), so this only guards every exit code; FTK_TEST_LAUNCHES
+    sets how many launches are tried."""
+    data = {
+        "train": write_csv(tmp_path / "train.csv", make_texts(40, seed=1)),
+        "test": write_csv(tmp_path / "test.csv", make_texts(6, seed=2)),
+    }
+    config = write_text_config(
+        tmp_path / "tiny.yaml", bert_without_dropout, data, tmp_path / "x", ddp_backend="gloo"
+    )
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
+    codes = []
+    for launch in range(LAUNCHES):
+        done = launch_two_processes(config, tmp_path / f"run{launch}", env)
+        codes.append(done.returncode)
+        assert "terminate called" not in done.stderr, done.stderr[-2000:]
+    assert codes == [0] * LAUNCHES

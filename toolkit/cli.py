@@ -23,6 +23,7 @@ from typing import Any
 
 from toolkit.config.load import load_config
 from toolkit.config.schema import RunConfig, describe_keys
+from toolkit.core.distributed import close_process_group
 from toolkit.core.errors import UserError
 
 # The commands import torch, transformers and datasets (seconds): each handler imports its
@@ -260,10 +261,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.handler(args, overrides)
+        code = args.handler(args, overrides)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        close_process_group(finished=False)
         return 2
+    close_process_group(finished=True)
+    return code
 
 
 def load_recipe(args: argparse.Namespace, overrides: list[str]) -> RunConfig:

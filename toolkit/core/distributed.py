@@ -9,6 +9,7 @@ collective call), and mixed precision is set in exactly one place.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -66,3 +67,20 @@ def wait_for_everyone() -> None:
     from accelerate import PartialState
 
     PartialState().wait_for_everyone()
+
+
+def close_process_group(finished: bool) -> None:
+    """Tear the process group down before the interpreter exits.
+
+    Left to the interpreter's shutdown, the gloo group's threads can be destroyed while still
+    running, and the main process then aborts ("terminate called without an active
+    exception") after the run has finished and written everything, so `accelerate launch`
+    exits non-zero and a scheduler marks the job failed. `finished`: every process got here
+    without an error, so they can meet at a barrier first; after an error, each closes alone.
+    """
+    dist = sys.modules.get("torch.distributed")  # not imported: no group (and no import cost)
+    if dist is None or not (dist.is_available() and dist.is_initialized()):
+        return
+    if finished:
+        dist.barrier()
+    dist.destroy_process_group()
