@@ -94,7 +94,8 @@ def test_defaults_are_unchanged():
     assert data["bad_images"] == "error"
     assert data["group_texts"] is True
     assert data["pad_to_max_length"] is False
-    assert len(data) == 26
+    assert data["empty_texts"] == "drop" and data["encoding"] == "utf-8"
+    assert len(data) == 28
     augment = dataclasses.asdict(AugmentConfig())
     assert augment["protected_words"] == []
     assert augment["text_mode"] == "sequence"

@@ -129,6 +129,14 @@ class DataConfig:
     bad_images: Literal["error", "skip"] = option(
         "error", "unreadable images: error (stop) | skip (drop them and count them)"
     )
+    empty_texts: Literal["drop", "error"] = option(
+        "drop",
+        "rows whose text (text_column / text_pair_column) is empty, blank or null: drop "
+        "(drop them, with a warning that counts them per split) | error (stop, listing the rows)",
+    )
+    encoding: str = option(
+        "utf-8", "text encoding of CSV / TSV / JSON / JSONL files, e.g. latin-1 or cp1252"
+    )
     validation_size: float = option(
         0.1, "fraction of train held out (stratified) when no validation split is given"
     )

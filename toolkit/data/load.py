@@ -7,6 +7,8 @@ image folders with one subfolder per class (`data.train_dir`, optional `validati
 is decoded once up front (toolkit/images.py), so a corrupt file never stops a run midway.
 Labels become a `ClassLabel` whose names come from the training split; a validation or test
 label never seen in training is an error, not a silently wrong metric.
+Text inputs must be plain strings (a nested JSON field is an error); rows whose text is empty,
+blank or null are dropped with a warning, or stop the run (`data.empty_texts`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import datasets
 
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
-from toolkit.core.log import say
+from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_column, resolve_image_paths
-from toolkit.data.labels import check_labels, encode_labels, train_label_names
+from toolkit.data.labels import check_labels, encode_labels, is_missing, train_label_names
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
 
@@ -45,12 +47,16 @@ class LoadedData:
 def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
     """Load, check `columns` exist, encode labels, split what is missing, cap sizes."""
     raw = load_source(cfg)
+    text_columns = [c for c in columns if c != cfg.image_column]
     for split, dataset in raw.items():
         check_columns(dataset, [*columns, cfg.label_column], describe_split(cfg, split))
         if len(dataset) == 0:
             raise UserError(
                 f"The {describe_split(cfg, split)} holds no rows; give a file with data in it."
             )
+        for column in text_columns:
+            check_text_not_nested(dataset, column, cfg, split)
+        raw[split] = dataset = drop_empty_texts(dataset, text_columns, cfg, split)
         check_labels(dataset, cfg, split)  # before images are decoded: it costs nothing
     report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
     label_names = train_label_names(raw["train"], cfg)
@@ -62,6 +68,69 @@ def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
     return LoadedData(
         splits=splits, label_names=label_names, label_column=cfg.label_column, report=report
     )
+
+
+def check_text_not_nested(
+    dataset: datasets.Dataset, column: str, cfg: DataConfig, split: str
+) -> None:
+    """A text column of dicts or lists (nested JSON) would crash the tokenizer later on."""
+    feature = dataset.features[column]
+    if isinstance(feature, dict):
+        kind = f"nested fields (dicts with keys {', '.join(repr(k) for k in feature)})"
+    elif isinstance(feature, (datasets.List, datasets.LargeList, datasets.Sequence)):
+        kind = "lists"
+    else:
+        return
+    example = next((v for v in dataset[column][:100] if v is not None), None)
+    raise UserError(
+        f"Column '{column}' of the {describe_split(cfg, split)} holds {kind}, e.g. "
+        f"{str(example)[:80]}, not one text per row. Flatten it into a text column (e.g. "
+        f"join the fields into one string), or point {text_key(column, cfg)} at a string "
+        f"field."
+    )
+
+
+def text_key(column: str, cfg: DataConfig) -> str:
+    if column == cfg.text_pair_column and column != cfg.text_column:
+        return "data.text_pair_column"
+    return "data.text_column"
+
+
+def drop_empty_texts(
+    dataset: datasets.Dataset, columns: list[str], cfg: DataConfig, split: str
+) -> datasets.Dataset:
+    """The rows whose every text is non-empty (data.empty_texts: drop), or a UserError."""
+    empty = {c: [i for i, v in enumerate(dataset[c]) if is_missing(v)] for c in columns}
+    empty = {c: rows for c, rows in empty.items() if rows}
+    if not empty:
+        return dataset
+    where = describe_split(cfg, split)
+    bad = sorted(set().union(*empty.values()))
+    if len(bad) == len(dataset):
+        raise UserError(
+            f"Every row of the {where} has an empty text in column(s) "
+            f"{', '.join(repr(c) for c in empty)}; check that {text_key(next(iter(empty)), cfg)} "
+            f"names the column that holds the texts."
+        )
+    if cfg.empty_texts == "error":
+        listed = "; ".join(
+            f"column '{c}' in {len(rows):,} row(s): {', '.join(str(i + 1) for i in rows[:10])}"
+            f"{' ...' if len(rows) > 10 else ''}"
+            for c, rows in empty.items()
+        )
+        raise UserError(
+            f"The {where} has rows with an empty text (empty, blank or null) in {listed} "
+            f"(rows counted from 1, the first data row). Fill in or remove those rows, or "
+            f"set data.empty_texts: drop to drop them with a warning."
+        )
+    in_split = where if where.startswith(f"{split} split") else f"{split} split of {where}"
+    warn(
+        f"Dropped {len(bad):,} of {len(dataset):,} rows with an empty text in column(s) "
+        f"{', '.join(repr(c) for c in empty)} in the {in_split} "
+        f"(data.empty_texts: drop; set it to error to stop instead)."
+    )
+    keep = sorted(set(range(len(dataset))) - set(bad))
+    return dataset.select(keep)
 
 
 def prepare_images(raw: dict[str, datasets.Dataset], cfg: DataConfig) -> dict[str, Any]:

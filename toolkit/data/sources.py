@@ -6,6 +6,7 @@ image folders with one subfolder per class (`data.train_dir`, optional `validati
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import datasets
@@ -42,7 +43,7 @@ def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
     if cfg.train_file:
         files = {"train": cfg.train_file, "validation": cfg.validation_file, "test": cfg.test_file}
         return {
-            split: load_file(Path(path), f"data.{split}_file")
+            split: load_file(Path(path), f"data.{split}_file", cfg.encoding)
             for split, path in files.items()
             if path
         }
@@ -53,7 +54,8 @@ def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
     )
 
 
-def load_file(path: Path, key: str) -> datasets.Dataset:
+def load_file(path: Path, key: str, encoding: str = "utf-8") -> datasets.Dataset:
+    """Read one CSV / TSV / JSON(L) / Parquet file; CSV cells are never guessed to be NaN."""
     if not path.is_file():
         raise UserError(
             f"{key} '{path}' does not exist; check the path (relative paths are "
@@ -67,7 +69,7 @@ def load_file(path: Path, key: str) -> datasets.Dataset:
         )
     if path.stat().st_size == 0:
         raise UserError(f"{key} '{path}' is empty; it needs a header and at least one row.")
-    kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
+    kwargs = reader_options(path, key, builder, encoding)
     try:
         return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # the readers raise many types; all mean "cannot read this file"
@@ -75,10 +77,90 @@ def load_file(path: Path, key: str) -> datasets.Dataset:
             raise UserError(
                 f"{key} '{path}' holds no rows (only a header?); give a file with data in it."
             ) from None
+        if builder != "parquet":
+            check_decodes(path, key, encoding)
         raise UserError(
             f"{key} '{path}' could not be read as {builder}: "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
+
+
+def reader_options(path: Path, key: str, builder: str, encoding: str) -> dict[str, object]:
+    """Keyword arguments for the `datasets` reader of `path` (checked: encoding, delimiter)."""
+    if builder == "parquet":
+        return {}
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UserError(
+            f"data.encoding '{encoding}' is not a text encoding Python knows; use e.g. "
+            f"utf-8, latin-1 or cp1252 (the encoding {key} '{path}' was saved in)."
+        ) from None
+    if builder == "json":
+        check_decodes(path, key, encoding)  # pyarrow's JSON reader lets bad bytes through
+        return {"encoding": encoding}
+    # No NaN guessing: the texts "NA", "nan", "None", "null", "N/A" stay texts (and class
+    # names); only a truly empty cell is missing (None), which the empty-text check handles.
+    kwargs: dict[str, object] = {"encoding": encoding, "keep_default_na": False, "na_values": [""]}
+    if path.suffix.lower() == ".tsv":
+        kwargs["delimiter"] = "\t"
+    else:
+        check_not_tab_separated(path, key, encoding)
+    return kwargs
+
+
+def check_not_tab_separated(path: Path, key: str, encoding: str) -> None:
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        header = handle.readline().rstrip("\r\n")
+    if "\t" in header and "," not in header:
+        columns = ", ".join(repr(c) for c in header.split("\t")[:5])
+        raise UserError(
+            f"{key} '{path}' looks tab-separated: its header has no comma but tabs between "
+            f"{columns}, so as a CSV it would be one column named {header[:60]!r}. "
+            f"Rename the file to '{path.with_suffix('.tsv').name}' (.tsv is read with tabs), "
+            f"or save it with commas."
+        )
+
+
+def check_decodes(path: Path, key: str, encoding: str) -> None:
+    """Raise a UserError naming the first byte of `path` that `encoding` cannot decode."""
+    bad = first_undecodable(path, encoding)
+    if bad is None:
+        return
+    offset, line, byte = bad
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    hint = (
+        " It starts with a UTF-16 byte-order mark: try --data.encoding utf-16, or save it as UTF-8."
+        if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        else " Save it as UTF-8, or set data.encoding to the encoding it was saved in (e.g. "
+        "--data.encoding latin-1, or cp1252 for files saved by Excel on Windows)."
+    )
+    raise UserError(
+        f"{key} '{path}' is not valid {encoding} text (data.encoding: {encoding}): byte "
+        f"0x{byte:02x} at byte offset {offset:,} (line {line:,}) cannot be decoded.{hint}"
+    )
+
+
+def first_undecodable(path: Path, encoding: str) -> tuple[int, int, int] | None:
+    """(byte offset, 1-based line, byte value) of the first byte `encoding` cannot decode."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    consumed, lines = 0, 1  # bytes fully handed to the decoder before this chunk; lines so far
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            pending = decoder.getstate()[0]  # bytes of a character cut by the last chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                offset = consumed - len(pending) + exc.start
+                before = data[: exc.start]
+                return offset, lines - pending.count(b"\n") + before.count(b"\n"), data[exc.start]
+            if not chunk:
+                return None
+            consumed += len(chunk)
+            lines += chunk.count(b"\n")
 
 
 def load_hub(cfg: DataConfig) -> dict[str, datasets.Dataset]:

@@ -1,0 +1,237 @@
+"""Text inputs a tokenizer cannot take, and files that cannot be read as written, get one clear
+message naming the file, column and key: NaN-looking strings stay strings, empty texts are
+dropped with a count (or stop the run), non-UTF-8 files name the byte, tab-separated `.csv`
+files and nested JSON text fields are caught before the tokenizer crashes on them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import expect_user_error as run_cli
+from helpers import make_texts, write_csv, write_text_config
+
+from toolkit.config.load import load_config
+from toolkit.config.schema import DataConfig
+from toolkit.core.errors import UserError
+from toolkit.data.load import load_data
+
+NA_LOOKING = ["NA", "nan", "None", "null", "N/A", "NaN", "n/a"]
+
+
+def load_error(cfg: DataConfig, columns: tuple[str, ...] = ("text",)) -> str:
+    with pytest.raises(UserError) as caught:
+        load_data(cfg, list(columns), seed=0)
+    return str(caught.value)
+
+
+def write_jsonl(path, rows: list[dict]):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def texts(n_per_class: int = 6, seed: int = 0) -> list[tuple[str, str]]:
+    return make_texts(n_per_class, seed)
+
+
+def all_texts(data) -> list[str]:
+    return [t for ds in data.splits.values() for t in ds["text"]]
+
+
+# ----------------------------------------------------------------------------- NaN-looking strings
+
+
+def test_na_looking_texts_stay_texts(tmp_path):
+    rows = [*texts(), *[(word, "sport") for word in NA_LOOKING]]
+    train = write_csv(tmp_path / "train.csv", rows)
+    data = load_data(DataConfig(train_file=str(train), validation_size=0.2), ["text"], seed=0)
+    assert set(NA_LOOKING) <= set(all_texts(data))
+    assert sum(len(ds) for ds in data.splits.values()) == len(rows)  # none dropped as empty
+
+
+@pytest.mark.parametrize("names", [("None", "NA"), ("null", "N/A")])
+def test_na_looking_class_names_stay_classes(tmp_path, names):
+    rows = [(text, names[i % 2]) for i, (text, _) in enumerate(texts())]
+    train = write_csv(tmp_path / "train.csv", rows)
+    test = write_csv(tmp_path / "test.csv", rows[:4])
+    data = load_data(DataConfig(train_file=str(train), test_file=str(test)), ["text"], seed=0)
+    assert data.label_names == sorted(names)
+    assert len(data.splits["test"]) == 4
+
+
+def test_na_looking_strings_stay_strings_in_tsv(tmp_path):
+    lines = ["text\tlabel", *(f"{t}\t{label}" for t, label in texts()), "NA\tNone", "nan\tNA"]
+    train = tmp_path / "train.tsv"
+    train.write_text("\n".join(lines) + "\n")
+    data = load_data(DataConfig(train_file=str(train), validation_size=0.2), ["text"], seed=0)
+    assert {"NA", "nan"} <= set(all_texts(data))
+    assert {"None", "NA"} <= set(data.label_names)
+
+
+# ----------------------------------------------------------------------------- empty texts
+
+
+def test_empty_texts_are_dropped_with_a_count_per_split(tmp_path, capsys):
+    rows = texts()
+    train = write_csv(tmp_path / "train.csv", [*rows, ("", "sport"), ("   ", "tech")])
+    test_rows = [{"text": t, "label": label} for t, label in rows[:6]]
+    test = write_jsonl(tmp_path / "test.jsonl", [*test_rows, {"text": None, "label": "sport"}])
+    cfg = DataConfig(train_file=str(train), test_file=str(test), validation_size=0.2)
+    data = load_data(cfg, ["text"], seed=0)
+    assert len(data.splits["train"]) + len(data.splits["validation"]) == len(rows)
+    assert len(data.splits["test"]) == 6
+    assert all(t.strip() for t in all_texts(data))
+    err = capsys.readouterr().err
+    assert f"Dropped 2 of {len(rows) + 2} rows with an empty text" in err
+    assert "train split of file" in err and "train.csv" in err
+    assert "Dropped 1 of 7 rows" in err and "test split of file" in err and "test.jsonl" in err
+    assert "data.empty_texts: drop" in err and "set it to error" in err
+
+
+def test_empty_texts_error_names_file_column_and_rows(tmp_path):
+    rows = texts()
+    rows[2], rows[4] = ("", "sport"), (" \t ", "tech")
+    train = write_csv(tmp_path / "train.csv", rows)
+    err = load_error(DataConfig(train_file=str(train), empty_texts="error"))
+    assert "train.csv" in err and "data.train_file" in err and "column 'text'" in err
+    assert "2 row(s): 3, 5" in err and "data.empty_texts: drop" in err
+
+
+def test_empty_pair_texts_count_too(tmp_path):
+    rows = [(t, "b " + t, label) for t, label in texts()]
+    rows[1] = (rows[1][0], "", rows[1][2])
+    train = write_csv(tmp_path / "pairs.csv", rows, header=("premise", "hypothesis", "label"))
+    cfg = DataConfig(
+        train_file=str(train),
+        text_column="premise",
+        text_pair_column="hypothesis",
+        empty_texts="error",
+    )
+    err = load_error(cfg, ("premise", "hypothesis"))
+    assert "column 'hypothesis' in 1 row(s): 2" in err and "pairs.csv" in err
+
+
+def test_a_column_of_only_empty_texts_is_an_error(tmp_path):
+    train = write_csv(tmp_path / "train.csv", [("", label) for _, label in texts()])
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "Every row" in err and "'text'" in err and "data.text_column" in err
+
+
+def test_empty_label_cells_are_still_missing_labels(tmp_path):
+    rows = texts()
+    rows[3] = (rows[3][0], "")
+    train = write_csv(tmp_path / "train.csv", rows)
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "empty labels in rows 4" in err
+
+
+def test_empty_texts_error_through_the_cli(tmp_path, tiny_bert, text_data, capsys):
+    train = write_csv(tmp_path / "holes.csv", [*make_texts(30, seed=1), ("", "sport")])
+    data = {**text_data, "train": train}
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, tmp_path / "run")
+    err = run_cli(["train", "--config", str(config), "--data.empty_texts", "error"], capsys)
+    assert "holes.csv" in err and "column 'text'" in err and "empty text" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_empty_texts_rejects_an_unknown_choice(tmp_path, tiny_bert, text_data):
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run")
+    with pytest.raises(UserError) as caught:
+        load_config(config, ["--data.empty_texts", "keep"])
+    assert "must be one of 'drop', 'error'" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- encodings
+
+
+def write_latin1(path, suffix: str):
+    rows = [*texts(), ("café crème au lait", "business"), ("naïve garçon", "sport")]
+    if suffix == ".csv":
+        content = "text,label\n" + "".join(f"{t},{label}\n" for t, label in rows)
+    else:
+        content = "".join(
+            json.dumps({"text": t, "label": label}, ensure_ascii=False) + "\n" for t, label in rows
+        )
+    path.write_bytes(content.encode("latin-1"))
+    return path, content
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_latin1_file_is_named_not_utf8_with_the_byte_offset(tmp_path, suffix):
+    train, content = write_latin1(tmp_path / f"train{suffix}", suffix)
+    offset = len(content[: content.index("é")].encode("latin-1"))
+    err = load_error(DataConfig(train_file=str(train)))
+    assert f"train{suffix}" in err and "data.train_file" in err
+    assert "not valid utf-8" in err and f"byte offset {offset:,}" in err and "0xe9" in err
+    assert "data.encoding" in err and "latin-1" in err
+    assert "An error occurred while generating the dataset" not in err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_data_encoding_reads_a_latin1_file(tmp_path, tiny_bert, text_data, suffix):
+    train, _ = write_latin1(tmp_path / f"train{suffix}", suffix)
+    data = {**text_data, "train": train}
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, tmp_path / "run")
+    cfg = load_config(config, ["--data.encoding", "latin-1"]).data
+    assert cfg.encoding == "latin-1"
+    texts_read = all_texts(load_data(cfg, ["text"], seed=0))
+    assert "café crème au lait" in texts_read and "naïve garçon" in texts_read
+
+
+def test_unknown_encoding_is_a_user_error(tmp_path):
+    train = write_csv(tmp_path / "train.csv", texts())
+    err = load_error(DataConfig(train_file=str(train), encoding="latin-99"))
+    assert "data.encoding 'latin-99'" in err and "train.csv" in err
+
+
+def test_latin1_file_through_the_cli(tmp_path, tiny_bert, text_data, capsys):
+    train, _ = write_latin1(tmp_path / "excel.csv", ".csv")
+    config = write_text_config(
+        tmp_path / "c.yaml", tiny_bert, {**text_data, "train": train}, tmp_path / "run"
+    )
+    err = run_cli(["train", "--config", str(config)], capsys)
+    assert "excel.csv" in err and "not valid utf-8" in err and "--data.encoding latin-1" in err
+
+
+# ----------------------------------------------------------------------------- delimiters
+
+
+def test_tab_separated_csv_says_rename_to_tsv(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("text\tlabel\n" + "".join(f"{t}\t{label}\n" for t, label in texts()))
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "train.csv" in err and "looks tab-separated" in err and "'train.tsv'" in err
+
+
+def test_one_column_csv_is_not_mistaken_for_tabs(tmp_path):
+    """A text-only CSV (pre-training corpus) has a one-column header without tabs: fine."""
+    train = write_csv(tmp_path / "train.csv", [(t,) for t, _ in texts()], header=("text",))
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "tab-separated" not in err and "'label'" in err
+
+
+# ----------------------------------------------------------------------------- nested JSON
+
+
+def test_nested_text_field_names_the_column_and_its_keys(tmp_path):
+    rows = [{"text": {"title": t[:8], "body": t}, "label": label} for t, label in texts()]
+    train = write_jsonl(tmp_path / "nested.jsonl", rows)
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "nested.jsonl" in err and "Column 'text'" in err
+    assert "'title'" in err and "'body'" in err
+    assert "Flatten" in err and "data.text_column" in err
+
+
+def test_list_text_field_is_an_error(tmp_path):
+    rows = [{"text": t.split(), "label": label} for t, label in texts()]
+    train = write_jsonl(tmp_path / "tokens.jsonl", rows)
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "tokens.jsonl" in err and "Column 'text'" in err and "holds lists" in err
+
+
+def test_nested_pair_field_points_at_the_pair_key(tmp_path):
+    rows = [{"a": t, "b": {"text": t}, "label": label} for t, label in texts()]
+    train = write_jsonl(tmp_path / "pairs.jsonl", rows)
+    cfg = DataConfig(train_file=str(train), text_column="a", text_pair_column="b")
+    err = load_error(cfg, ("a", "b"))
+    assert "Column 'b'" in err and "data.text_pair_column" in err and "'text'" in err
