@@ -7,6 +7,8 @@ image folders with one subfolder per class (`data.train_dir`, optional `validati
 from __future__ import annotations
 
 import codecs
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import datasets
@@ -71,7 +73,8 @@ def load_file(path: Path, key: str, encoding: str = "utf-8") -> datasets.Dataset
         raise UserError(f"{key} '{path}' is empty; it needs a header and at least one row.")
     kwargs = reader_options(path, key, builder, encoding)
     try:
-        return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+        with quiet_readers():
+            return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # the readers raise many types; all mean "cannot read this file"
         if "corresponds to no data" in str(exc):
             raise UserError(
@@ -83,6 +86,18 @@ def load_file(path: Path, key: str, encoding: str = "utf-8") -> datasets.Dataset
             f"{key} '{path}' could not be read as {builder}: "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
+
+
+@contextlib.contextmanager
+def quiet_readers() -> Iterator[None]:
+    """datasets logs a reader's exception with its whole traceback before raising it; the
+    UserError raised instead says what is wrong with the file, so the log stays quiet."""
+    previous = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    try:
+        yield
+    finally:
+        datasets.logging.set_verbosity(previous)
 
 
 def reader_options(path: Path, key: str, builder: str, encoding: str) -> dict[str, object]:

@@ -1,0 +1,579 @@
+"""The bad-input matrix (docs/bad-input.md): every row is a mistake a user can make, run
+through the real CLI in-process; each must end in exit status 2 with a message that names the
+problem, never a traceback. `Case.setup` builds the files the row needs and returns the
+arguments; `Case.says` is a piece of the message the user gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers import make_image_folder, make_texts, write_corrupt_image, write_csv
+
+from toolkit.cli import main
+
+MATRIX_DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"
+
+
+@dataclass
+class Where:
+    """What a row's setup can use: a fresh folder, the tiny BERT, a small text data set."""
+
+    tmp: Path
+    bert: Path
+    train: Path
+    test: Path
+
+    def recipe(self, *lines: str, data: str | None = None, model: str | None = None) -> str:
+        path = self.tmp / "recipe.yaml"
+        data = data or f"{{train_file: '{self.train}', test_file: '{self.test}', max_length: 32}}"
+        text = [
+            f"model: {{name_or_path: '{model or self.bert}'}}",
+            f"data: {data}",
+            f"output_dir: '{self.tmp / 'run'}'",
+            "use_cpu: true",
+            "dataloader_pin_memory: false",
+            *lines,
+        ]
+        path.write_text("\n".join(text) + "\n")
+        return str(path)
+
+    def train_args(self, *overrides: str, **recipe: str) -> list[str]:
+        return ["train", "--config", self.recipe(**recipe), *overrides]
+
+    def text_file(self, name: str, content: str | bytes) -> Path:
+        path = self.tmp / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        return path
+
+    def finished_run(self) -> Path:
+        """A run directory as far as predict/evaluate check it (the tiny BERT + run_config)."""
+        run = self.tmp / "finished"
+        shutil.copytree(self.bert, run)
+        (run / "run_config.yaml").write_text("task: text-classification\nmetrics: [accuracy]\n")
+        return run
+
+
+@dataclass
+class Case:
+    row: str  # the row's name in docs/bad-input.md
+    area: str
+    setup: Callable[[Where], list[str]]
+    says: str
+
+
+def data_args(w: Where, data: str, *overrides: str) -> list[str]:
+    return w.train_args(*overrides, data=data)
+
+
+def csv_rows(w: Where, name: str, rows: list[tuple], header=("text", "label")) -> Path:
+    return write_csv(w.tmp / name, rows, header=header)
+
+
+def labelled(w: Where, train: Path, test: Path | None = None) -> str:
+    test_part = f", test_file: '{test}'" if test else ""
+    return f"{{train_file: '{train}'{test_part}, max_length: 32}}"
+
+
+def jsonl(w: Where, name: str, rows: list[dict]) -> Path:
+    return w.text_file(name, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def unlabelled_test(w: Where) -> list[str]:
+    import datasets
+
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["a", "b"])}
+    )
+    train = datasets.Dataset.from_dict({"text": ["x y"] * 20, "label": [0, 1] * 10}, features)
+    test = datasets.Dataset.from_dict({"text": ["x y"] * 4, "label": [-1] * 4}, features)
+    train.to_parquet(str(w.tmp / "train.parquet"))
+    test.to_parquet(str(w.tmp / "test.parquet"))
+    return data_args(w, labelled(w, w.tmp / "train.parquet", w.tmp / "test.parquet"))
+
+
+def image_args(w: Where, data: str, *overrides: str) -> list[str]:
+    path = w.tmp / "images.yaml"
+    sizes = (
+        "{model_type: vit, image_size: 16, patch_size: 4, hidden_size: 32, "
+        "num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64}"
+    )
+    path.write_text(
+        f"task: image-classification\nmodel: {{from_config: {sizes}}}\n"
+        f"data: {data}\noutput_dir: '{w.tmp / 'run'}'\nuse_cpu: true\n"
+    )
+    return ["train", "--config", str(path), *overrides]
+
+
+def one_class_folder(w: Where) -> list[str]:
+    make_image_folder(w.tmp / "imgs", 2, seed=0, classes=("circle",))
+    return image_args(w, f"{{train_dir: '{w.tmp / 'imgs'}'}}")
+
+
+def corrupt_image(w: Where) -> list[str]:
+    make_image_folder(w.tmp / "imgs", 2, seed=0)
+    write_corrupt_image(w.tmp / "imgs" / "circle" / "broken.png")
+    return image_args(w, f"{{train_dir: '{w.tmp / 'imgs'}'}}")
+
+
+def model_folder(w: Where, keep: str) -> list[str]:
+    folder = w.tmp / "model"
+    folder.mkdir()
+    if keep == "bin":
+        shutil.copy(w.bert / "config.json", folder / "config.json")
+        (folder / "pytorch_model.bin").write_bytes(b"pickled")
+    return w.train_args(model=str(folder))
+
+
+def foreign_output_dir(w: Where) -> list[str]:
+    (w.tmp / "notes").mkdir()
+    (w.tmp / "notes" / "thesis.tex").write_text("years of work")
+    return w.train_args("--output_dir", str(w.tmp / "notes"), "--overwrite")
+
+
+def overwrite_data_folder(w: Where) -> list[str]:
+    """A run folder that also holds the run's own data files."""
+    folder = w.tmp / "proj"
+    folder.mkdir()
+    (folder / "run_config.yaml").write_text("task: text-classification\n")
+    train, test = shutil.copy(w.train, folder), shutil.copy(w.test, folder)
+    data = f"{{train_file: '{train}', test_file: '{test}', max_length: 32}}"
+    return data_args(w, data, "--output_dir", str(folder), "--overwrite")
+
+
+def taken_output_dir(w: Where) -> list[str]:
+    (w.tmp / "run").mkdir()
+    (w.tmp / "run" / "metrics.json").write_text("{}")
+    return w.train_args()
+
+
+CASES = [
+    # config files and keys
+    Case(
+        "config file missing",
+        "config",
+        lambda w: ["train", "--config", str(w.tmp / "no.yaml")],
+        "does not exist",
+    ),
+    Case(
+        "config file not YAML",
+        "config",
+        lambda w: ["train", "--config", str(w.text_file("bad.yaml", "a: [1, 2\n"))],
+        "is not valid YAML",
+    ),
+    Case(
+        "config file holds a list",
+        "config",
+        lambda w: ["train", "--config", str(w.text_file("list.yaml", "- a\n- b\n"))],
+        "must hold a mapping",
+    ),
+    Case(
+        "unknown key (typo)",
+        "config",
+        lambda w: w.train_args("--learnig_rate", "1e-3"),
+        "Did you mean 'learning_rate'?",
+    ),
+    Case(
+        "unknown section key",
+        "config",
+        lambda w: w.train_args("--data.txt_column", "x"),
+        "Unknown config key 'data.txt_column'",
+    ),
+    Case(
+        "value of the wrong type",
+        "config",
+        lambda w: w.train_args("--num_train_epochs", "many"),
+        "'num_train_epochs' must be a number",
+    ),
+    Case(
+        "key transformers 5 removed",
+        "config",
+        lambda w: w.train_args("--warmup_ratio", "0.1"),
+        "schedule.warmup_fraction",
+    ),
+    Case(
+        "token in a config",
+        "config",
+        lambda w: w.train_args("--hub_token", "hf_x"),
+        "must never sit in a config file",
+    ),
+    Case(
+        "script-only key: resume_from_checkpoint",
+        "config",
+        lambda w: w.train_args("--resume_from_checkpoint", "runs/x/checkpoint-5"),
+        "`ftk train --resume`",
+    ),
+    Case(
+        "script-only key: do_predict",
+        "config",
+        lambda w: w.train_args("--do_predict", "true"),
+        "`ftk predict RUN --input FILE`",
+    ),
+    Case(
+        "zero epochs",
+        "config",
+        lambda w: w.train_args("--num_train_epochs", "0"),
+        "'num_train_epochs' must be > 0",
+    ),
+    Case(
+        "batch size 0",
+        "config",
+        lambda w: w.train_args("--per_device_train_batch_size", "0"),
+        "must be >= 1",
+    ),
+    Case(
+        "negative learning rate",
+        "config",
+        lambda w: w.train_args("--learning_rate", "-1e-5"),
+        "'learning_rate' must be > 0",
+    ),
+    Case("max_steps 0", "config", lambda w: w.train_args("--max_steps", "0"), "(or -1)"),
+    Case(
+        "validation_size outside (0, 1)",
+        "config",
+        lambda w: w.train_args("--data.validation_size", "1.5"),
+        "'data.validation_size'",
+    ),
+    Case(
+        "metric that ftk does not ship",
+        "config",
+        lambda w: w.train_args("--metrics", "[probe]"),
+        "not a metric ftk ships",
+    ),
+    Case("no metric", "config", lambda w: w.train_args("--metrics", "[]"), "is empty"),
+    Case(
+        "unknown task",
+        "config",
+        lambda w: w.train_args("--task", "text-clasification"),
+        "Did you mean 'text-classification'?",
+    ),
+    Case(
+        "two data sources",
+        "config",
+        lambda w: w.train_args("--data.builtin", "bbc-news"),
+        "keep exactly one",
+    ),
+    Case(
+        "unknown decay shape",
+        "config",
+        lambda w: w.train_args("--schedule.decay", "spiral"),
+        "not a known shape",
+    ),
+    Case(
+        "warm-up given twice",
+        "config",
+        lambda w: w.train_args("--schedule.warmup_steps", "5", "--schedule.warmup_fraction", "0.1"),
+        "given two ways",
+    ),
+    Case(
+        "push without a repo",
+        "config",
+        lambda w: w.train_args("--push_to_hub", "true"),
+        "needs hub_model_id",
+    ),
+    Case(
+        "best model with unequal strategies",
+        "config",
+        lambda w: w.train_args("--save_strategy", "steps"),
+        "to match",
+    ),
+    Case(
+        "unknown text augmenter",
+        "config",
+        lambda w: w.train_args("--augment.text", "[shuffle_words]"),
+        "unknown text augmenter",
+    ),
+    Case(
+        "a checkpoint and from_config at once",
+        "config",
+        lambda w: w.train_args("--model.from_config", "{model_type: bert}"),
+        "both name a model",
+    ),
+    Case(
+        "--resume and --overwrite",
+        "resume",
+        lambda w: w.train_args("--resume", "--overwrite"),
+        "pass only one of them",
+    ),
+    Case(
+        "--resume without a checkpoint",
+        "resume",
+        lambda w: w.train_args("--resume"),
+        "Cannot resume",
+    ),
+    # data files
+    Case(
+        "data file missing",
+        "data",
+        lambda w: data_args(w, f"{{train_file: '{w.tmp / 'x.csv'}'}}"),
+        "does not exist",
+    ),
+    Case(
+        "data file of an unknown kind",
+        "data",
+        lambda w: data_args(w, f"{{train_file: '{w.text_file('d.xlsx', 'x')}'}}"),
+        "extension ftk does not read",
+    ),
+    Case(
+        "empty data file",
+        "data",
+        lambda w: data_args(w, f"{{train_file: '{w.text_file('e.csv', '')}'}}"),
+        "is empty",
+    ),
+    Case(
+        "header only",
+        "data",
+        lambda w: data_args(w, f"{{train_file: '{w.text_file('h.csv', 'text,label' + chr(10))}'}}"),
+        "holds no rows",
+    ),
+    Case(
+        "text column missing",
+        "data",
+        lambda w: w.train_args("--data.text_column", "body"),
+        "has no column 'body'",
+    ),
+    Case(
+        "label column missing",
+        "data",
+        lambda w: w.train_args("--data.label_column", "topic"),
+        "has no column 'topic'",
+    ),
+    Case(
+        "one class only",
+        "labels",
+        lambda w: data_args(w, labelled(w, csv_rows(w, "one.csv", [("a b", "x")] * 10))),
+        "needs at least two",
+    ),
+    Case(
+        "empty labels",
+        "labels",
+        lambda w: data_args(
+            w, labelled(w, csv_rows(w, "el.csv", [("a", "x"), ("b", ""), ("c", "y")] * 4))
+        ),
+        "empty labels in rows",
+    ),
+    Case(
+        "float labels (regression data)",
+        "labels",
+        lambda w: data_args(w, labelled(w, csv_rows(w, "f.csv", [("a", 0.5), ("b", 1.7)] * 5))),
+        "regression",
+    ),
+    Case(
+        "list labels (multi-label data)",
+        "labels",
+        lambda w: data_args(
+            w,
+            labelled(
+                w,
+                jsonl(
+                    w,
+                    "m.jsonl",
+                    [{"text": "a", "label": ["x", "y"]}, {"text": "b", "label": ["y"]}] * 5,
+                ),
+            ),
+        ),
+        "multi-label",
+    ),
+    Case(
+        "test label never seen in training",
+        "labels",
+        lambda w: data_args(
+            w,
+            labelled(
+                w,
+                csv_rows(w, "tr.csv", [("a", "x"), ("b", "y")] * 5),
+                csv_rows(w, "te.csv", [("c", "z")] * 2),
+            ),
+        ),
+        "never occur in the training data",
+    ),
+    Case("unlabelled test split (-1, GLUE-style)", "labels", unlabelled_test, "has no labels"),
+    Case(
+        "not UTF-8 (Latin-1 file)",
+        "data",
+        lambda w: data_args(
+            w,
+            labelled(
+                w, w.text_file("l1.csv", "text,label\ncaf\xe9,a\nthe,b\n".encode("latin-1") * 1)
+            ),
+        ),
+        "is not valid utf-8",
+    ),
+    Case(
+        "tab-separated file named .csv",
+        "data",
+        lambda w: data_args(w, labelled(w, w.text_file("t.csv", "text\tlabel\na\tx\nb\ty\n"))),
+        "looks tab-separated",
+    ),
+    Case(
+        "nested JSON text field",
+        "data",
+        lambda w: data_args(
+            w,
+            labelled(
+                w,
+                jsonl(
+                    w,
+                    "n.jsonl",
+                    [
+                        {"text": {"title": "a", "body": "b"}, "label": "x"},
+                        {"text": {"title": "c", "body": "d"}, "label": "y"},
+                    ]
+                    * 5,
+                ),
+            ),
+        ),
+        "nested fields",
+    ),
+    Case(
+        "every text empty",
+        "data",
+        lambda w: data_args(w, labelled(w, csv_rows(w, "et.csv", [("", "x"), ("", "y")] * 5))),
+        "Every row",
+    ),
+    Case(
+        "empty texts with data.empty_texts: error",
+        "data",
+        lambda w: data_args(
+            w,
+            labelled(w, csv_rows(w, "ee.csv", [("a b", "x"), ("", "y"), ("c d", "y")] * 4)),
+            "--data.empty_texts",
+            "error",
+        ),
+        "empty text",
+    ),
+    Case(
+        "max_length above the model's",
+        "data",
+        lambda w: w.train_args("--data.max_length", "512"),
+        "reads at most",
+    ),
+    # image folders
+    Case(
+        "image folder that is not a folder",
+        "images",
+        lambda w: image_args(w, f"{{train_dir: '{w.tmp / 'nope'}'}}"),
+        "is not a folder",
+    ),
+    Case("image folder with one class", "images", one_class_folder, "at least two classes"),
+    Case("corrupt image", "images", corrupt_image, "cannot be read"),
+    # model folders
+    Case(
+        "model folder missing",
+        "model",
+        lambda w: w.train_args(model=str(w.tmp / "gone")),
+        "does not exist",
+    ),
+    Case(
+        "model folder without config.json",
+        "model",
+        lambda w: model_folder(w, "none"),
+        "no config.json",
+    ),
+    Case("pickled weights only", "model", lambda w: model_folder(w, "bin"), "pickled .bin"),
+    # run folders
+    Case(
+        "output_dir is a file",
+        "run folder",
+        lambda w: w.train_args("--output_dir", str(w.text_file("f", "x"))),
+        "is a file",
+    ),
+    Case("output_dir taken", "run folder", taken_output_dir, "already holds files"),
+    Case(
+        "--overwrite on a folder that is not a run",
+        "run folder",
+        foreign_output_dir,
+        "is not an earlier ftk run",
+    ),
+    Case(
+        "--overwrite on the folder of the run's data",
+        "run folder",
+        lambda w: overwrite_data_folder(w),
+        "holds an input of this run",
+    ),
+    # finished runs: predict / evaluate / push / schedule
+    Case(
+        "predict on a folder that is not a run",
+        "use",
+        lambda w: ["predict", str(w.tmp), "--text", "a"],
+        "not a finished ftk run directory",
+    ),
+    Case(
+        "predict with both --input and --text",
+        "use",
+        lambda w: ["predict", str(w.finished_run()), "--text", "a", "--input", str(w.train)],
+        "exactly one of --input",
+    ),
+    Case(
+        "predict into an unknown file kind",
+        "use",
+        lambda w: ["predict", str(w.finished_run()), "--text", "a", "--output", "p.txt"],
+        "must end in .csv or .jsonl",
+    ),
+    Case(
+        "predict top-k 0",
+        "use",
+        lambda w: ["predict", str(w.finished_run()), "--text", "a", "--top-k", "0"],
+        "--top-k must be at least 1",
+    ),
+    Case(
+        "evaluate data without the label column",
+        "use",
+        lambda w: [
+            "evaluate",
+            str(w.finished_run()),
+            "--data",
+            str(csv_rows(w, "u.csv", [("a",)], header=("text",))),
+        ],
+        "has no column",
+    ),
+    Case(
+        "push an unfinished folder",
+        "hub",
+        lambda w: ["push", str(w.tmp), "--repo-id", "me/x"],
+        "not a finished ftk run",
+    ),
+    Case(
+        "schedule for 0 processes",
+        "processes",
+        lambda w: ["schedule", "--config", w.recipe(), "--num-processes", "0"],
+        "--num-processes must be at least 1",
+    ),
+]
+
+
+@pytest.fixture()
+def where(tiny_bert, tmp_path) -> Where:
+    return Where(
+        tmp_path,
+        tiny_bert,
+        write_csv(tmp_path / "train.csv", make_texts(20, seed=1)),
+        write_csv(tmp_path / "test.csv", make_texts(5, seed=2)),
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.row for c in CASES])
+def test_row(case, where, capsys, monkeypatch):
+    monkeypatch.chdir(where.tmp)
+    code = main(case.setup(where))
+    captured = capsys.readouterr()
+    assert code == 2, (case.row, captured.err[-2000:])
+    assert "Traceback" not in captured.err + captured.out
+    assert case.says in captured.err, (case.row, captured.err[-1500:])
+    if os.environ.get("FTK_MATRIX_MESSAGES"):  # docs/bad-input.md's messages come from here
+        told = captured.err[captured.err.rindex("error: ") :]
+        message = " ".join(told.split()).replace(str(where.tmp), "DIR")
+        with open(os.environ["FTK_MATRIX_MESSAGES"], "a") as log:
+            log.write(json.dumps({"row": case.row, "area": case.area, "message": message}) + "\n")
+
+
+def test_the_matrix_has_fifty_rows_and_the_doc_lists_each():
+    assert len(CASES) >= 50 and len({c.row for c in CASES}) == len(CASES)
+    doc = MATRIX_DOC.read_text()
+    for case in CASES:
+        assert f"| {case.row} |" in doc, case.row
