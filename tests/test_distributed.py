@@ -52,6 +52,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def launch_two_processes(ftk_args: list[str], env: dict) -> subprocess.CompletedProcess:
+    """`accelerate launch` of two CPU processes (the README's command) running `ftk ARGS`."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(free_port()),
+            "-m",
+            "toolkit",
+            *ftk_args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+
+
 @pytest.fixture(scope="module")
 def runs(bert_without_dropout, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp")
@@ -98,34 +127,15 @@ def runs(bert_without_dropout, tmp_path_factory):
         env=env,
     )
     assert single.returncode == 0, single.stderr[-3000:]
-    double = subprocess.run(
+    double = launch_two_processes(
         [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            "--num_machines",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
-            "--main_process_port",
-            str(free_port()),
-            "-m",
-            "toolkit",
             *common,
             "--output_dir",
             str(folder / "two"),
             "--per_device_train_batch_size",
             str(GLOBAL_BATCH // 2),
         ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
+        env,
     )
     return folder / "one", folder / "two", single, double
 
@@ -251,43 +261,6 @@ def test_accelerate_configs_load_and_say_when_to_use_them(name, kind):
 LAUNCHES = int(os.environ.get("FTK_TEST_LAUNCHES", "1"))  # more when there is time to spare
 
 
-def launch_two_processes(config: Path, output_dir: Path, env: dict) -> subprocess.CompletedProcess:
-    """The README's multi-process CPU command, on a small slice of the data."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            "--num_machines",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
-            "--main_process_port",
-            str(free_port()),
-            "-m",
-            "toolkit",
-            "train",
-            "--config",
-            str(config),
-            "--output_dir",
-            str(output_dir),
-            "--data.max_train_samples",
-            "64",
-            "--max_steps",
-            "4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-
-
 def test_every_two_process_launch_exits_zero(bert_without_dropout, tmp_path):
     """rank 0 was seen to abort at exit (SIGABRT, "terminate called without an active
     exception") after a finished run, about one launch in five; the CLI now destroys the
@@ -304,7 +277,20 @@ def test_every_two_process_launch_exits_zero(bert_without_dropout, tmp_path):
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
     codes = []
     for launch in range(LAUNCHES):
-        done = launch_two_processes(config, tmp_path / f"run{launch}", env)
+        done = launch_two_processes(
+            [
+                "train",
+                "--config",
+                str(config),
+                "--output_dir",
+                str(tmp_path / f"run{launch}"),
+                "--data.max_train_samples",
+                "64",
+                "--max_steps",
+                "4",
+            ],
+            env,
+        )
         codes.append(done.returncode)
         assert "terminate called" not in done.stderr, done.stderr[-2000:]
     assert codes == [0] * LAUNCHES
