@@ -76,6 +76,54 @@ def test_a_metric_name_never_runs_code_from_the_working_directory(
     assert not marker.exists()
 
 
+ERROR_RATE_SCRIPT = """
+import datasets
+import evaluate
+
+
+class ErrorRate(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description="share of wrong predictions",
+            citation="",
+            features=datasets.Features(
+                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
+            ),
+        )
+
+    def _compute(self, predictions, references):
+        wrong = sum(p != r for p, r in zip(predictions, references))
+        return {"error_rate": wrong / len(references)}
+"""
+
+
+def test_trust_metric_code_opts_in_to_a_metric_of_ones_own(recipe, tmp_path, capsys):
+    """The opt-in: with trust_metric_code the named folder's evaluate script is loaded and
+    scores predictions; the refusal without it names the opt-in."""
+    from toolkit.config.load import load_config
+    from toolkit.metrics.classification import prediction_scorer
+
+    metric = tmp_path / "error_rate"
+    metric.mkdir()
+    (metric / "error_rate.py").write_text(ERROR_RATE_SCRIPT)
+    err = expect_user_error(
+        ["train", "--config", str(recipe), "--print-config", "--metrics", f"[{metric}]"], capsys
+    )
+    assert "set trust_metric_code: true to allow that" in err
+    config = load_config(recipe, [f"--metrics=[{metric}, accuracy]", "--trust_metric_code"])
+    assert config.trust_metric_code and config.to_dict()["trust_metric_code"] is True
+    score = prediction_scorer(config.metrics, config.trust_metric_code)
+    assert score([0, 1, 1, 0], [0, 1, 0, 0]) == {str(metric): 0.25, "accuracy": 0.75}
+
+
+def test_a_trusted_metric_that_does_not_load_is_a_user_error(tmp_path):
+    from toolkit.core.errors import UserError
+    from toolkit.metrics.classification import prediction_scorer
+
+    with pytest.raises(UserError, match=r"could not be loaded by evaluate\.load"):
+        prediction_scorer([str(tmp_path / "no-such-metric")], trust_code=True)
+
+
 def test_a_typo_in_a_metric_name_gets_a_suggestion(recipe, capsys):
     err = expect_user_error(
         ["train", "--config", str(recipe), "--print-config", "--metrics", "[f1_marco]"], capsys

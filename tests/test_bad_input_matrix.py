@@ -245,6 +245,12 @@ CASES = [
         lambda w: w.train_args("--metrics", "[probe]"),
         "not a metric ftk ships",
     ),
+    Case(
+        "trusted metric that does not load",
+        "config",
+        lambda w: w.train_args("--metrics", "[./no-such-metric]", "--trust_metric_code"),
+        "could not be loaded by evaluate.load",
+    ),
     Case("no metric", "config", lambda w: w.train_args("--metrics", "[]"), "is empty"),
     Case(
         "unknown task",
@@ -531,6 +537,41 @@ CASES = [
             str(csv_rows(w, "u.csv", [("a",)], header=("text",))),
         ],
         "has no column",
+    ),
+    Case(
+        "predict on a table that is not UTF-8",
+        "use",
+        lambda w: [
+            "predict",
+            str(w.finished_run()),
+            "--input",
+            str(w.text_file("l1.csv", "text\ncaf\xe9\n".encode("latin-1"))),
+        ],
+        "--encoding latin-1",
+    ),
+    Case(
+        "predict with an unknown --encoding",
+        "use",
+        lambda w: [
+            "predict",
+            str(w.finished_run()),
+            "--input",
+            str(w.train),
+            "--encoding",
+            "latin-99",
+        ],
+        "encoding 'latin-99' is not a text encoding",
+    ),
+    Case(
+        "evaluate data whose every text is empty",
+        "use",
+        lambda w: [
+            "evaluate",
+            str(w.finished_run()),
+            "--data",
+            str(csv_rows(w, "blank.csv", [(" ", "a"), ("", "b")])),
+        ],
+        "has an empty text",
     ),
     Case(
         "push an unfinished folder",

@@ -88,6 +88,26 @@ def test_empty_texts_are_dropped_with_a_count_per_split(tmp_path, capsys):
     assert "data.empty_texts: drop" in err and "set it to error" in err
 
 
+def test_unlabelled_pretraining_texts_are_checked_the_same_way(tmp_path, capsys):
+    """A corpus without labels (masked-lm pre-training) drops empty texts with a count too,
+    or stops (data.empty_texts: error), and a nested field gets the same message."""
+    from toolkit.data.unlabelled import load_unlabelled
+
+    corpus = [{"text": t} for t, _ in texts()] + [{"text": ""}, {"text": None}]
+    path = write_jsonl(tmp_path / "corpus.jsonl", corpus)
+    cfg = DataConfig(train_file=str(path), validation_size=0.2)
+    splits = load_unlabelled(cfg, "text", "data.text_column", seed=0)
+    kept = [t for ds in splits.values() for t in ds["text"]]
+    assert len(kept) == len(corpus) - 2 and all(t.strip() for t in kept)
+    assert f"Dropped 2 of {len(corpus)} rows with an empty text" in capsys.readouterr().err
+    cfg.empty_texts = "error"
+    with pytest.raises(UserError, match="rows with an empty text"):
+        load_unlabelled(cfg, "text", "data.text_column", seed=0)
+    nested = write_jsonl(tmp_path / "nested.jsonl", [{"text": {"body": "x"}}] * 4)
+    with pytest.raises(UserError, match="nested fields"):
+        load_unlabelled(DataConfig(train_file=str(nested)), "text", "data.text_column", seed=0)
+
+
 def test_empty_texts_error_names_file_column_and_rows(tmp_path):
     rows = texts()
     rows[2], rows[4] = ("", "sport"), (" \t ", "tech")

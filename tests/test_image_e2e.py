@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from helpers import (
     TINY_VIT_SIZES,
@@ -139,7 +140,7 @@ def test_pipeline_loads_run_and_names_labels(folder_run):
 
 def test_listing_from_config_and_skipped_corrupt_image(tmp_path):
     """A CSV of relative paths, a ViT built from the config, one corrupt file skipped."""
-    images = make_image_folder(tmp_path / "imgs", 12, seed=3)
+    images = make_image_folder(tmp_path / "imgs", 12, seed=3, size=16)  # the model's size
     write_corrupt_image(images / "circle" / "broken.png")
     rows = [(str(p.relative_to(tmp_path)), p.parent.name) for p in sorted(images.rglob("*.png"))]
     with (tmp_path / "listing.csv").open("w", newline="") as handle:
@@ -159,6 +160,38 @@ def test_listing_from_config_and_skipped_corrupt_image(tmp_path):
     assert "Skipped 1 unreadable image(s)" in result.stdout and "broken.png" in result.stdout
     assert "Data: train 24, validation 3, test 9 examples" in result.stdout  # 36 readable of 37
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert (saved["num_channels"], saved["image_size"], saved["hidden_size"]) == (1, 16, 32)
+    # trained on one channel, saved widened to RGB so that pipeline() can feed it
+    assert (saved["num_channels"], saved["image_size"], saved["hidden_size"]) == (3, 16, 32)
     processor = json.loads((tmp_path / "run" / "preprocessor_config.json").read_text())
-    assert processor["size"] == {"height": 16, "width": 16} and processor["image_mean"] == [0.5]
+    assert processor["size"] == {"height": 16, "width": 16}
+    assert processor["image_mean"] == [0.5] * 3
+    assert "Saved the grayscale model to read RGB" in result.stdout
+    assert_pipeline_matches_grayscale_model(tmp_path / "run", images)
+
+
+def assert_pipeline_matches_grayscale_model(run_dir, images):
+    """`pipeline()` on the widened run scores an image as the one-channel model it was trained
+    as scores its grayscale version. The trained one-channel model is rebuilt exactly: the luma
+    weights sum to 1, so summing the patch kernel over R, G, B gives back the gray kernel."""
+    import torch
+    from PIL import Image
+    from transformers import AutoConfig, ViTForImageClassification, pipeline
+
+    widened = ViTForImageClassification.from_pretrained(run_dir)
+    gray_config = AutoConfig.from_pretrained(run_dir, num_channels=1)
+    state = widened.state_dict()
+    kernel = "vit.embeddings.patch_embeddings.projection.weight"
+    state[kernel] = state[kernel].sum(dim=1, keepdim=True)
+    gray_model = ViTForImageClassification(gray_config).eval()
+    gray_model.load_state_dict(state)
+
+    classifier = pipeline("image-classification", model=str(run_dir), device="cpu")
+    colour = Image.open(sorted((images / "square").glob("*.png"))[0]).convert("RGB")
+    for image, tolerance in ((colour, 2e-3), (colour.convert("L").convert("RGB"), 1e-5)):
+        scores = {p["label"]: p["score"] for p in classifier(image, top_k=3)}
+        pixels = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        gray_input = torch.from_numpy((pixels - 0.5) / 0.5)[None, None]
+        with torch.no_grad():
+            probs = gray_model(pixel_values=gray_input).logits.softmax(-1)[0]
+        expected = {gray_config.id2label[i]: float(p) for i, p in enumerate(probs)}
+        assert scores == pytest.approx(expected, abs=tolerance)

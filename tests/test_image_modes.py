@@ -53,3 +53,54 @@ def test_eight_bit_images_are_unchanged():
     image = Image.new("L", (4, 4), 77)
     assert to_mode(image, "L") is image
     assert np.asarray(to_mode(image, "RGB"))[0, 0].tolist() == [77, 77, 77]
+
+
+def tiny_vit(channels: int):
+    import torch
+    from transformers import ViTConfig, ViTForImageClassification
+
+    torch.manual_seed(0)
+    config = ViTConfig(
+        image_size=16,
+        patch_size=4,
+        num_channels=channels,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=3,
+    )
+    return ViTForImageClassification(config).eval()
+
+
+def test_a_widened_grayscale_model_computes_the_same_on_rgb():
+    """The widened model on normalized R, G, B equals the one-channel model on their luma, for
+    any colours (linear patch embedding, luma weights summing to 1)."""
+    import copy
+
+    import torch
+
+    from toolkit.model.channels import LUMA_WEIGHTS, widen_to_rgb
+
+    gray = tiny_vit(1)
+    wide = copy.deepcopy(gray)
+    assert widen_to_rgb(wide)
+    assert wide.config.num_channels == 3
+    rgb = torch.rand(4, 3, 16, 16) * 2 - 1  # already normalized, mean/std 0.5 per channel
+    luma = (rgb * torch.tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+    with torch.no_grad():
+        assert torch.allclose(
+            wide(pixel_values=rgb).logits, gray(pixel_values=luma).logits, atol=1e-5
+        )
+        with pytest.raises(ValueError):  # it no longer takes one channel
+            wide(pixel_values=luma)
+
+
+def test_only_one_channel_models_are_widened():
+    from toolkit.model.channels import three_channels, widen_to_rgb
+
+    rgb = tiny_vit(3)
+    assert not widen_to_rgb(rgb)
+    assert rgb.vit.embeddings.patch_embeddings.projection.in_channels == 3
+    assert three_channels([0.5]) == [0.5, 0.5, 0.5]
+    assert three_channels([0.1, 0.2, 0.3]) == [0.1, 0.2, 0.3] and three_channels(None) is None

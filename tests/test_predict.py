@@ -166,6 +166,44 @@ def test_evaluate_reproduces_the_runs_test_metrics(text_run, tmp_path):
     assert json.loads(out.read_text()) == results
 
 
+def latin1_table(path: Path, rows: list[tuple[str, str]]) -> Path:
+    lines = ["text,label"] + [f"{text} café,{label}" for text, label in rows]
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    return path
+
+
+def test_predict_and_evaluate_read_a_latin1_table_with_encoding(text_run, tmp_path, capsys):
+    from toolkit.cli import main
+    from toolkit.use.evaluate import evaluate_run
+    from toolkit.use.predict import predict
+
+    table = latin1_table(tmp_path / "excel.csv", make_texts(2, seed=3))
+    assert main(["predict", str(text_run), "--input", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid utf-8" in err and "--encoding latin-1" in err and "excel.csv" in err
+    assert main(["evaluate", str(text_run), "--data", str(table)]) == 2
+    assert "--encoding latin-1" in capsys.readouterr().err
+    rows = predict(text_run, input_path=table, encoding="latin-1")
+    assert len(rows) == 6 and all(r["text"].endswith(" café") for r in rows)
+    assert evaluate_run(text_run, table, encoding="latin-1")["examples"] == 6
+    assert main(["predict", str(text_run), "--input", str(table), "--encoding", "latin-1"]) == 0
+
+
+def test_empty_texts_in_new_data_are_said(text_run, tmp_path, capsys):
+    """predict keeps a row for every input and names the empty ones; evaluate drops them, as
+    the run's training did (data.empty_texts: drop)."""
+    from toolkit.use.evaluate import evaluate_run
+    from toolkit.use.predict import predict
+
+    rows = [("goal match team", "sport"), ("", "tech"), ("   ", "business"), ("bank", "business")]
+    table = write_csv(tmp_path / "gaps.csv", rows)
+    assert len(predict(text_run, input_path=table)) == 4
+    assert "2 row(s) with an empty text (rows 2, 3)" in capsys.readouterr().err
+    assert evaluate_run(text_run, table)["examples"] == 2
+    err = capsys.readouterr().err
+    assert "Dropped 2 of 4 rows" in err and "(rows 2, 3)" in err
+
+
 def test_predict_table_without_text_column_lists_columns(text_run, tmp_path):
     bad = write_csv(tmp_path / "bad.csv", [("goal", "x")], header=("body", "id"))
     done = ftk("predict", str(text_run), "--input", str(bad))

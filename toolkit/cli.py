@@ -139,6 +139,10 @@ def add_finished_run_arguments(parser: argparse.ArgumentParser, batch_size: int)
     parser.add_argument(
         "--text-column", help="text column of the new data (default: the run's data.text_column)"
     )
+    parser.add_argument(
+        "--encoding",
+        help="text encoding of a table, e.g. latin-1 (default: the run's data.encoding, utf-8)",
+    )
 
 
 def add_predict_command(commands: Any) -> None:
@@ -316,6 +320,7 @@ def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
         top_k=args.top_k,
         batch_size=args.batch_size,
         text_column=args.text_column,
+        encoding=args.encoding,
     )
     return 0
 
@@ -331,6 +336,7 @@ def run_evaluate(args: argparse.Namespace, overrides: list[str]) -> int:
         batch_size=args.batch_size,
         text_column=args.text_column,
         label_column=args.label_column,
+        encoding=args.encoding,
     )
     return 0
 

@@ -22,7 +22,8 @@ def baseline_command(config: RunConfig) -> Path:
     if output_dir.exists() and not output_dir.is_dir():
         raise UserError(f"output_dir '{output_dir}' is a file; choose a directory path.")
     task = get_task(config.task)
-    prediction_scorer(config.metrics)  # a bad metric name fails before the data loads
+    # a bad metric name fails before the data loads
+    prediction_scorer(config.metrics, config.trust_metric_code)
     data = load_labelled_data(config, task)
     say(data.describe())
     result = run_baselines(config, data)

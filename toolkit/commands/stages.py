@@ -154,7 +154,15 @@ def build_run_trainer(
 
 def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], None]) -> None:
     """Save the model on every process (FSDP and DeepSpeed gather the weights across all of
-    them), then `finish` on the main process while the others wait; an error there (a refused
+    them), then the task's last touch to the saved folder (`Task.finish_saved`) and `finish` on
+    the main process while the others wait; an error there (a refused
     push, say) is raised by every process."""
     trainer.save_model(str(plan.output_dir))
-    on_main_then_everywhere(finish)
+
+    def finish_on_main() -> None:
+        note = plan.task.finish_saved(plan.output_dir)
+        if note:
+            say(note)
+        finish()
+
+    on_main_then_everywhere(finish_on_main)

@@ -75,7 +75,8 @@ def train(
     """
     started = time.perf_counter()
     checkpoint = start_run(config, overwrite, resume)
-    compute_metrics = classification_metrics(config.metrics)  # a bad metric name fails first
+    # a bad metric name fails first, before any data loads
+    compute_metrics = classification_metrics(config.metrics, config.trust_metric_code)
     plan = plan_run(config)
     check_hub_token(plan)
     prepared = prepare_labelled(plan)

@@ -123,6 +123,8 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
                 )
         elif key == "metrics":
             config.metrics = coerce(value, list[str], key)
+        elif key == "trust_metric_code":
+            config.trust_metric_code = coerce(value, bool, key)
         elif key in training_fields:
             config.training[key] = coerce(value, training_fields[key], key)
         else:

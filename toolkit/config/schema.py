@@ -53,6 +53,8 @@ TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
     "default to [loss])",
+    "trust_metric_code": "accept metric names outside the shipped set, loaded with "
+    "evaluate.load (a local folder's script or a Hub module): that runs their code (opt-in)",
 }
 
 
@@ -368,10 +370,10 @@ RENAMED_KEYS: dict[str, str] = {
 }
 
 
-TOP_LEVEL_KEYS = ("task", "metrics")
+TOP_LEVEL_KEYS = ("task", "metrics", "trust_metric_code")
 # The metrics ftk ships (toolkit/metrics/modules: evaluate's code, inside the package); the
-# suffix is f1's averaging. Only these names are accepted: no name is fetched or run from
-# elsewhere.
+# suffix is f1's averaging. Other names are refused unless `trust_metric_code: true`, since
+# evaluate.load runs the script a name points at (a folder here, or a module on the Hub).
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
 
 
@@ -379,6 +381,7 @@ CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1
 class RunConfig:
     task: str = "text-classification"
     metrics: list[str] = field(default_factory=lambda: ["accuracy", "f1_macro"])
+    trust_metric_code: bool = False
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -393,6 +396,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """The YAML-ready form: sections nested, TrainingArguments fields at the top level."""
         out: dict[str, Any] = {"task": self.task, "metrics": list(self.metrics)}
+        out["trust_metric_code"] = self.trust_metric_code
         for name in SECTIONS:
             out[name] = dataclasses.asdict(getattr(self, name))
         out.update(self.training)

@@ -218,16 +218,18 @@ def check_positive(schedule: ScheduleConfig, key: str) -> None:
 
 
 def validate_metrics(config: RunConfig) -> None:
-    """Metric names come from the set the toolkit ships: a name is never looked up as a
-    folder or a Hub script (either would run its code)."""
+    """Metric names come from the set the toolkit ships: a name is looked up as a folder or a
+    Hub script (either runs its code) only with the opt-in `trust_metric_code: true`."""
     if not config.metrics:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
-    if config.task in PRETRAIN_TASKS:
-        return  # loss only: validate_masking says so
+    if config.task in PRETRAIN_TASKS or config.trust_metric_code:
+        return  # pre-training: loss only (validate_masking says so); trusted: loaded at start
     valid = CLASSIFICATION_METRICS
     for name in config.metrics:
         if name not in valid:
             raise UserError(
                 f"Config key 'metrics' names '{name}', which is not a metric ftk ships for "
-                f"{config.task}; use {', '.join(valid)}.{did_you_mean(name, valid)}"
+                f"{config.task}; use {', '.join(valid)}.{did_you_mean(name, valid)} "
+                f"(Another evaluate metric, from a local folder or the Hub, runs its own code: "
+                f"set trust_metric_code: true to allow that.)"
             )

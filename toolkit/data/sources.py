@@ -56,8 +56,11 @@ def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
     )
 
 
-def load_file(path: Path, key: str, encoding: str = "utf-8") -> datasets.Dataset:
-    """Read one CSV / TSV / JSON(L) / Parquet file; CSV cells are never guessed to be NaN."""
+def load_file(
+    path: Path, key: str, encoding: str = "utf-8", encoding_option: str = "data.encoding"
+) -> datasets.Dataset:
+    """Read one CSV / TSV / JSON(L) / Parquet file; CSV cells are never guessed to be NaN.
+    `key` names the file in messages, `encoding_option` the option that sets its encoding."""
     if not path.is_file():
         raise UserError(
             f"{key} '{path}' does not exist; check the path (relative paths are "
@@ -71,7 +74,7 @@ def load_file(path: Path, key: str, encoding: str = "utf-8") -> datasets.Dataset
         )
     if path.stat().st_size == 0:
         raise UserError(f"{key} '{path}' is empty; it needs a header and at least one row.")
-    kwargs = reader_options(path, key, builder, encoding)
+    kwargs = reader_options(path, key, builder, encoding, encoding_option)
     try:
         with quiet_readers():
             return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
@@ -81,7 +84,7 @@ def load_file(path: Path, key: str, encoding: str = "utf-8") -> datasets.Dataset
                 f"{key} '{path}' holds no rows (only a header?); give a file with data in it."
             ) from None
         if builder != "parquet":
-            check_decodes(path, key, encoding)
+            check_decodes(path, key, encoding, encoding_option)
         raise UserError(
             f"{key} '{path}' could not be read as {builder}: "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
@@ -100,7 +103,9 @@ def quiet_readers() -> Iterator[None]:
         datasets.logging.set_verbosity(previous)
 
 
-def reader_options(path: Path, key: str, builder: str, encoding: str) -> dict[str, object]:
+def reader_options(
+    path: Path, key: str, builder: str, encoding: str, encoding_option: str
+) -> dict[str, object]:
     """Keyword arguments for the `datasets` reader of `path` (checked: encoding, delimiter)."""
     if builder == "parquet":
         return {}
@@ -108,11 +113,12 @@ def reader_options(path: Path, key: str, builder: str, encoding: str) -> dict[st
         codecs.lookup(encoding)
     except LookupError:
         raise UserError(
-            f"data.encoding '{encoding}' is not a text encoding Python knows; use e.g. "
+            f"{encoding_option} '{encoding}' is not a text encoding Python knows; use e.g. "
             f"utf-8, latin-1 or cp1252 (the encoding {key} '{path}' was saved in)."
         ) from None
     if builder == "json":
-        check_decodes(path, key, encoding)  # pyarrow's JSON reader lets bad bytes through
+        # pyarrow's JSON reader lets bad bytes through
+        check_decodes(path, key, encoding, encoding_option)
         return {"encoding": encoding}
     # No NaN guessing: the texts "NA", "nan", "None", "null", "N/A" stay texts (and class
     # names); only a truly empty cell is missing (None), which the empty-text check handles.
@@ -137,7 +143,7 @@ def check_not_tab_separated(path: Path, key: str, encoding: str) -> None:
         )
 
 
-def check_decodes(path: Path, key: str, encoding: str) -> None:
+def check_decodes(path: Path, key: str, encoding: str, encoding_option: str) -> None:
     """Raise a UserError naming the first byte of `path` that `encoding` cannot decode."""
     bad = first_undecodable(path, encoding)
     if bad is None:
@@ -146,13 +152,14 @@ def check_decodes(path: Path, key: str, encoding: str) -> None:
     with path.open("rb") as handle:
         start = handle.read(4)
     hint = (
-        " It starts with a UTF-16 byte-order mark: try --data.encoding utf-16, or save it as UTF-8."
+        f" It starts with a UTF-16 byte-order mark: try --{encoding_option} utf-16, or save "
+        f"it as UTF-8."
         if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-        else " Save it as UTF-8, or set data.encoding to the encoding it was saved in (e.g. "
-        "--data.encoding latin-1, or cp1252 for files saved by Excel on Windows)."
+        else f" Save it as UTF-8, or pass the encoding it was saved in with --{encoding_option} "
+        f"(e.g. --{encoding_option} latin-1, or cp1252 for files saved by Excel on Windows)."
     )
     raise UserError(
-        f"{key} '{path}' is not valid {encoding} text (data.encoding: {encoding}): byte "
+        f"{key} '{path}' is not valid {encoding} text ({encoding_option}: {encoding}): byte "
         f"0x{byte:02x} at byte offset {offset:,} (line {line:,}) cannot be decoded.{hint}"
     )
 

@@ -13,7 +13,7 @@ import datasets
 
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
-from toolkit.data.load import load_data
+from toolkit.data.load import check_text_not_nested, drop_empty_texts, load_data
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
 
@@ -26,6 +26,10 @@ def load_unlabelled(cfg: DataConfig, column: str, key: str, seed: int) -> datase
     if all(cfg.label_column in ds.column_names for ds in raw.values()):
         splits = load_data(cfg, [column], seed).splits  # the fine-tuning hold-out, to the row
     else:
+        if column != cfg.image_column:  # the text checks load_data makes for labelled data
+            for split, dataset in raw.items():
+                check_text_not_nested(dataset, column, cfg, split)
+                raw[split] = drop_empty_texts(dataset, [column], cfg, split)
         splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=None), cfg)
     if cfg.pretrain_include_test and "test" in splits:
         splits["train"] = datasets.concatenate_datasets(

@@ -2,8 +2,9 @@
 
 Metric names in the config: `accuracy`, `f1_macro` (also `f1_micro`, `f1_weighted`,
 `f1_binary`), loaded from the modules shipped inside this package (`modules/`); the suffix
-becomes f1's `average` argument. No other name is accepted: `evaluate.load(name)` would run a
-folder of that name in the working directory, or a script fetched from the Hub.
+becomes f1's `average` argument. Any other name is refused unless the run opts in with
+`trust_metric_code: true`: `evaluate.load(name)` runs the script of a folder of that name in
+the working directory, or one fetched from the Hub.
 """
 
 from __future__ import annotations
@@ -25,25 +26,38 @@ AVERAGES = ("macro", "micro", "weighted", "binary")
 
 def split_name(name: str) -> tuple[str, str | None]:
     """'f1_macro' -> ('f1', 'macro'); 'accuracy' -> ('accuracy', None)."""
+    if name not in CLASSIFICATION_METRICS:
+        return name, None  # a trusted metric of the user's: called as it is
     base, _, suffix = name.rpartition("_")
     return (base, suffix) if base and suffix in AVERAGES else (name, None)
 
 
-def load_metric(name: str) -> Any:
+def load_metric(name: str, trust_code: bool = False) -> Any:
     import evaluate  # heavy (seconds); only the runs that score anything need it
 
-    if name not in CLASSIFICATION_METRICS:
+    if name in CLASSIFICATION_METRICS:
+        return evaluate.load(str(LOCAL_MODULES / split_name(name)[0]))
+    if not trust_code:
         raise UserError(
             f"Metric '{name}' (config key 'metrics') is not one ftk ships; use one of "
-            f"{', '.join(CLASSIFICATION_METRICS)}.{did_you_mean(name, CLASSIFICATION_METRICS)}"
+            f"{', '.join(CLASSIFICATION_METRICS)}.{did_you_mean(name, CLASSIFICATION_METRICS)} "
+            f"(trust_metric_code: true loads other evaluate metrics, running their code.)"
         )
-    base, _ = split_name(name)
-    return evaluate.load(str(LOCAL_MODULES / base))
+    try:
+        return evaluate.load(name)
+    except Exception as exc:  # evaluate raises many kinds (FileNotFoundError, HTTP, import)
+        raise UserError(
+            f"Metric '{name}' (config key 'metrics', trust_metric_code: true) could not be "
+            f"loaded by evaluate.load: {type(exc).__name__}: {exc}. Name a folder holding "
+            f"'<folder name>.py' (an evaluate metric script), or a Hub metric while online."
+        ) from None
 
 
-def classification_metrics(names: list[str]) -> Callable[[Any], dict[str, float]]:
+def classification_metrics(
+    names: list[str], trust_code: bool = False
+) -> Callable[[Any], dict[str, float]]:
     """A Trainer `compute_metrics` function computing every metric in `names`."""
-    score = prediction_scorer(names)
+    score = prediction_scorer(names, trust_code)
 
     def compute(eval_pred: Any) -> dict[str, float]:
         logits, labels = eval_pred.predictions, eval_pred.label_ids
@@ -53,10 +67,12 @@ def classification_metrics(names: list[str]) -> Callable[[Any], dict[str, float]
     return compute
 
 
-def prediction_scorer(names: list[str]) -> Callable[[Any, Any], dict[str, float]]:
+def prediction_scorer(
+    names: list[str], trust_code: bool = False
+) -> Callable[[Any, Any], dict[str, float]]:
     """(predicted ids, true ids) -> {name: value}; the baselines score with it too, so their
     numbers and the transformer's come from the same metric code."""
-    loaded = {name: load_metric(name) for name in names}
+    loaded = {name: load_metric(name, trust_code) for name in names}
 
     def score(predictions: Any, labels: Any) -> dict[str, float]:
         results = {}

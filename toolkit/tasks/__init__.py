@@ -7,6 +7,7 @@ A task is a module (not a class): its functions are the steps a command calls in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 import datasets
@@ -36,6 +37,9 @@ class Task(Protocol):
         self, splits: datasets.DatasetDict, processor: Any, config: RunConfig
     ) -> datasets.DatasetDict: ...
     def collator(self, processor: Any, config: RunConfig) -> Any: ...
+    # After the model is saved: make the folder load in `transformers.pipeline` as it is;
+    # returns a line for the console when it changed something.
+    def finish_saved(self, folder: Path) -> str | None: ...
 
 
 TASK_MODULES: dict[str, Task] = {

@@ -11,6 +11,7 @@ resize/normalize only. Nothing is precomputed, so the `image` column must reach 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -26,6 +27,7 @@ from transformers import (
 from toolkit.augment.image import Geometry, eval_transform, train_transform
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
+from toolkit.model.channels import widen_saved_model
 from toolkit.model.checkpoint import (
     checkpoint_location,
     load_checkpoint_model,
@@ -221,3 +223,14 @@ def collate(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
 
 def collator(processor: Any, config: RunConfig) -> Any:
     return collate
+
+
+def finish_saved(folder: Path) -> str | None:
+    """A one-channel model is saved widened to RGB input, since `pipeline()` and the Hub feed
+    every image as RGB (toolkit/model/channels.py says why the predictions do not change)."""
+    if not widen_saved_model(folder):
+        return None
+    return (
+        "Saved the grayscale model to read RGB (luma-weighted patch embedding, same "
+        "predictions), so transformers.pipeline() and the Hub can feed it any image."
+    )

@@ -11,6 +11,7 @@ from `model.from_config` and trained from scratch.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -171,3 +172,8 @@ def collator(processor: Any, config: RunConfig) -> Any:
         return {"pixel_values": pixels, "bool_masked_pos": masks(len(examples))}
 
     return collate
+
+
+def finish_saved(folder: Path) -> str | None:
+    """Nothing to change: the saved folder loads in `transformers.pipeline` as it is."""
+    return None

@@ -11,6 +11,7 @@ MiniLM) gets a new one; its encoder must load completely.
 from __future__ import annotations
 
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -184,3 +185,8 @@ def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> Any:
         return padding(examples) if "labels" in examples[0] else fresh(examples)
 
     return collate
+
+
+def finish_saved(folder: Path) -> str | None:
+    """Nothing to change: the saved folder loads in `transformers.pipeline` as it is."""
+    return None

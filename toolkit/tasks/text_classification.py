@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import datasets
@@ -119,3 +120,8 @@ def train_transform(config: RunConfig, tokenize: Any) -> AugmentThenTokenize:
 def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> DataCollatorWithPadding:
     # Pad each batch to its longest member (a multiple of 8 keeps tensor cores busy on GPUs).
     return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
+
+
+def finish_saved(folder: Path) -> str | None:
+    """Nothing to change: the saved folder loads in `transformers.pipeline` as it is."""
+    return None

@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from toolkit.core.errors import UserError
-from toolkit.core.log import say
+from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_files, image_files
-from toolkit.data.sources import FILE_BUILDERS, load_file
+from toolkit.data.sources import FILE_BUILDERS
 from toolkit.metrics.classification import classification_metrics
 from toolkit.metrics.test_report import per_class_report
 from toolkit.use.inference import Run, load_run, predict_logits
-from toolkit.use.predict import require_modality, text_columns
+from toolkit.use.predict import listed_rows, read_table, require_modality, row_texts, text_columns
 
 
 def evaluate_run(
@@ -27,12 +27,15 @@ def evaluate_run(
     batch_size: int = 64,
     text_column: str | None = None,
     label_column: str | None = None,
+    encoding: str | None = None,
 ) -> dict[str, Any]:
-    """Metrics of the run's model on `data_path`; printed, and written as JSON to `output`."""
+    """Metrics of the run's model on `data_path`; printed, and written as JSON to `output`.
+    `encoding`: of a text table (default: the run's data.encoding, else utf-8)."""
     run = load_run(run_dir)
     names = list(run.settings.get("metrics") or ["accuracy"])
-    compute = classification_metrics(names)  # fails fast on a metric that cannot load
-    items, label_values = labelled_inputs(run, data_path, text_column, label_column)
+    trusted = bool(run.settings.get("trust_metric_code"))
+    compute = classification_metrics(names, trusted)  # fails fast on a metric that cannot load
+    items, label_values = labelled_inputs(run, data_path, text_column, label_column, encoding)
     labels = label_ids(run, label_values, data_path)
     logits = predict_logits(run, items, batch_size, desc="Evaluating")
 
@@ -53,7 +56,11 @@ def evaluate_run(
 
 
 def labelled_inputs(
-    run: Run, path: Path, text_column: str | None, label_column: str | None
+    run: Run,
+    path: Path,
+    text_column: str | None,
+    label_column: str | None,
+    encoding: str | None,
 ) -> tuple[list[Any], list[str]]:
     """(model inputs, label strings) from a table or a folder of class subfolders."""
     if path.is_dir():
@@ -65,7 +72,7 @@ def labelled_inputs(
             f"folder with one subfolder of images per class."
         )
     require_modality(run, "text", f"--data '{path}' (a table)")
-    table = load_file(path, "--data")
+    table = read_table(run, path, "--data", encoding)
     label = label_column or run.data_key("label_column", "label")
     columns = [*text_columns(run, text_column), label]
     missing = [c for c in columns if c not in table.column_names]
@@ -75,14 +82,37 @@ def labelled_inputs(
             f"columns are {', '.join(table.column_names)}. Name them with "
             f"--text-column / --label-column."
         )
-    texts = [
-        ["" if v is None else str(v) for v in values]
-        for values in zip(*(table[c] for c in columns[:-1]), strict=False)
-    ]
-    items = [t[0] if len(t) == 1 else tuple(t) for t in texts]
+    items, empty = row_texts(table, columns[:-1])
     feature = table.features[label]
     values = [feature.int2str(v) if hasattr(feature, "int2str") else str(v) for v in table[label]]
-    return items, values
+    if not empty:
+        return items, values
+    return without_empty_texts(run, path, items, values, empty)
+
+
+def without_empty_texts(
+    run: Run, path: Path, items: list[Any], values: list[str], empty: list[int]
+) -> tuple[list[Any], list[str]]:
+    """Rows with an empty text are treated as the run's training treated them
+    (data.empty_texts): dropped with a count, or refused."""
+    if len(empty) == len(items):
+        raise UserError(
+            f"Every row of --data '{path}' has an empty text; name the text column with "
+            f"--text-column."
+        )
+    if run.data_key("empty_texts", "drop") == "error":
+        raise UserError(
+            f"--data '{path}' has {len(empty):,} row(s) with an empty text (rows "
+            f"{listed_rows(empty)}), which this run refuses (data.empty_texts: error). "
+            f"Fill in or remove those rows."
+        )
+    warn(
+        f"Dropped {len(empty):,} of {len(items):,} rows of --data '{path}' with an empty text "
+        f"(rows {listed_rows(empty)}), as the run's training did (data.empty_texts: drop)."
+    )
+    skip = set(empty)
+    kept = [i for i in range(len(items)) if i not in skip]
+    return [items[i] for i in kept], [values[i] for i in kept]
 
 
 def image_folder(root: Path) -> tuple[list[Path], list[str]]:

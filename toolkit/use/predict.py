@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from toolkit.core.errors import UserError
-from toolkit.core.log import say
+from toolkit.core.log import say, warn
 from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
+from toolkit.data.labels import is_missing
 from toolkit.data.sources import FILE_BUILDERS, load_file
 from toolkit.use.inference import Run, load_run, predict_logits, softmax
 
@@ -37,14 +38,16 @@ def predict(
     top_k: int = 1,
     batch_size: int = 32,
     text_column: str | None = None,
+    encoding: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Predict every input; write `output` (CSV or JSONL by extension) or print a table."""
+    """Predict every input; write `output` (CSV or JSONL by extension) or print a table.
+    `encoding`: of a text table (default: the run's data.encoding, else utf-8)."""
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
     if top_k < 1:
         raise UserError(f"--top-k must be at least 1, got {top_k}.")
     run = load_run(run_dir)
-    inputs = read_inputs(run, input_path, text, text_column)
+    inputs = read_inputs(run, input_path, text, text_column, encoding)
     probabilities = softmax(predict_logits(run, inputs.items, batch_size))
     rows = prediction_rows(inputs.records, probabilities, run.label_names, top_k)
     if output is None:
@@ -59,7 +62,11 @@ def predict(
 
 
 def read_inputs(
-    run: Run, input_path: Path | None, text: str | None, text_column: str | None
+    run: Run,
+    input_path: Path | None,
+    text: str | None,
+    text_column: str | None,
+    encoding: str | None,
 ) -> Inputs:
     if (input_path is None) == (text is None):
         raise UserError(
@@ -83,7 +90,7 @@ def read_inputs(
         return image_inputs([input_path] if input_path.is_file() else [], input_path)
     if input_path.suffix.lower() in FILE_BUILDERS:
         require_modality(run, "text", f"--input '{input_path}' (a table)")
-        return table_inputs(run, input_path, text_column)
+        return table_inputs(run, input_path, text_column, encoding)
     raise UserError(
         f"--input '{input_path}' is neither a folder of images, an image "
         f"({', '.join(IMAGE_SUFFIXES)}) nor a table ({', '.join(FILE_BUILDERS)})."
@@ -110,8 +117,32 @@ def text_columns(run: Run, text_column: str | None) -> list[str]:
     return [text_column or run.data_key("text_column", "text")] + ([pair] if pair else [])
 
 
-def table_inputs(run: Run, path: Path, text_column: str | None) -> Inputs:
-    table = load_file(path, "--input")
+def read_table(run: Run, path: Path, key: str, encoding: str | None) -> Any:
+    """A table of new data (a `datasets.Dataset`), read in `encoding`, by default the
+    encoding the run's own data had (data.encoding)."""
+    encoding = encoding or run.data_key("encoding") or "utf-8"
+    return load_file(path, key, encoding, encoding_option="encoding")
+
+
+def row_texts(table: Any, columns: list[str]) -> tuple[list[Any], list[int]]:
+    """What the model reads from every row (a text, or a (text, pair) tuple), and the rows
+    (0-based) with an empty, blank or null text, which training would have dropped."""
+    items, empty = [], []
+    for row, values in enumerate(zip(*(table[c] for c in columns), strict=True)):
+        if any(is_missing(v) for v in values):
+            empty.append(row)
+        texts = ["" if is_missing(v) else str(v) for v in values]
+        items.append(texts[0] if len(texts) == 1 else tuple(texts))
+    return items, empty
+
+
+def listed_rows(rows: list[int]) -> str:
+    """Rows as a user counts them (from 1, the first data row), at most ten."""
+    return ", ".join(str(r + 1) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+
+
+def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | None) -> Inputs:
+    table = read_table(run, path, "--input", encoding)
     columns = text_columns(run, text_column)
     missing = [c for c in columns if c not in table.column_names]
     if missing:
@@ -120,10 +151,13 @@ def table_inputs(run: Run, path: Path, text_column: str | None) -> Inputs:
             f"columns are {', '.join(table.column_names)}. Name the text column "
             f"with --text-column."
         )
-    records = table.to_list()
-    texts = [["" if r[c] is None else str(r[c]) for c in columns] for r in records]
-    items = [t[0] if len(t) == 1 else tuple(t) for t in texts]
-    return Inputs(records=records, items=items)
+    items, empty = row_texts(table, columns)
+    if empty:  # every input keeps its output row, but the user hears of the empty ones
+        warn(
+            f"--input '{path}' has {len(empty):,} row(s) with an empty text (rows "
+            f"{listed_rows(empty)}); their predictions are for an empty string."
+        )
+    return Inputs(records=table.to_list(), items=items)
 
 
 # ----------------------------------------------------------------------------- outputs

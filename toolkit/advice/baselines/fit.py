@@ -68,7 +68,7 @@ def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
     """Fit and score every baseline of the task."""
     candidates, inputs = candidates_and_inputs(config, data)
     labels = {split: np.asarray(ds[data.label_column]) for split, ds in data.splits.items()}
-    score = prediction_scorer(config.metrics)
+    score = prediction_scorer(config.metrics, config.trust_metric_code)
     results = [score_candidate(c, inputs, labels, score) for c in candidates]
     return Baselines(
         task=config.task,
