@@ -23,12 +23,16 @@ system-packages:
 demo: install
 	ftk train --overwrite
 
+# One pytest worker per core (at most 4), each test file on one worker so its module-scoped
+# runs are made once; tests/conftest.py gives each worker one compute thread.
+PYTEST := $(PYTHON) -m pytest -q -rs -n auto --maxprocesses 4 --dist loadfile
+
 test: install system-packages
-	$(PYTHON) -m pytest -q -rs tests
+	$(PYTEST) tests
 
 # The suite without the real-model runs (`-m "not slow"`): minutes instead of tens of minutes.
 test-fast: install system-packages
-	$(PYTHON) -m pytest -q -rs -m "not slow" tests
+	$(PYTEST) -m "not slow" tests
 
 # ruff (the rules and line length are in pyproject.toml), the formatting, and import-linter's
 # layer contract: the stage folders of toolkit/ import only downwards.

@@ -23,7 +23,11 @@ from typing import Any
 
 from toolkit.config.load import load_config
 from toolkit.config.schema import RunConfig, describe_keys
-from toolkit.core.distributed import close_process_group
+from toolkit.core.distributed import (
+    close_process_group,
+    exit_without_finalizing,
+    watch_for_native_aborts,
+)
 from toolkit.core.errors import UserError
 
 # The commands import torch, transformers and datasets (seconds): each handler imports its
@@ -264,13 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    watch_for_native_aborts()
     try:
         code = args.handler(args, overrides)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        close_process_group(finished=False)
-        return 2
-    close_process_group(finished=True)
+        code, finished = 2, False
+    else:
+        finished = True
+    if close_process_group(finished):
+        exit_without_finalizing(code)  # a multi-process run: see core/distributed.py
     return code
 
 
