@@ -259,9 +259,15 @@ CASES = [
         "Did you mean 'text-classification'?",
     ),
     Case(
-        "two data sources",
+        "two data sources in one recipe",
         "config",
-        lambda w: w.train_args("--data.builtin", "bbc-news"),
+        lambda w: w.train_args(data=f"{{builtin: bbc-news, train_file: '{w.train}'}}"),
+        "keep exactly one",
+    ),
+    Case(
+        "two data sources on one command line",
+        "config",
+        lambda w: w.train_args("--data.builtin", "bbc-news", "--data.hub_id", "me/set"),
         "keep exactly one",
     ),
     Case(
@@ -297,7 +303,15 @@ CASES = [
     Case(
         "a checkpoint and from_config at once",
         "config",
-        lambda w: w.train_args("--model.from_config", "{model_type: bert}"),
+        lambda w: [
+            "train",
+            "--config",
+            str(
+                w.text_file(
+                    "both.yaml", f"model: {{name_or_path: '{w.bert}', from_config: {{a: 1}}}}\n"
+                )
+            ),
+        ],
         "both name a model",
     ),
     Case(

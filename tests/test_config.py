@@ -115,3 +115,60 @@ def test_no_stays_a_word_for_string_keys_and_false_for_flags(tmp_path):
     assert config.training["save_strategy"] == "no"
     assert config.training["load_best_model_at_end"] is False
     assert config.model.trust_remote_code is False
+
+
+def test_dashed_keys_are_the_underscored_ones(tmp_path):
+    """HF scripts' spelling: `--learning-rate`, `--per-device-train-batch-size`, dotted too."""
+    config = load_config(
+        write(tmp_path, "learning_rate: 1e-4\n"),
+        [
+            "--learning-rate",
+            "5e-5",
+            "--per-device-train-batch-size=4",
+            "--data.max-length",
+            "64",
+            "--early-stopping.patience",
+            "null",
+        ],
+    )
+    assert config.training["learning_rate"] == 5e-5
+    assert config.training["per_device_train_batch_size"] == 4
+    assert config.data.max_length == 64 and config.early_stopping.patience is None
+    assert "Did you mean 'learning_rate'?" in error_of(tmp_path, "", ["--learnig-rate", "1"])
+
+
+def test_a_data_source_on_the_command_line_replaces_the_recipes(tmp_path, capsys):
+    recipe = write(tmp_path, "data: {builtin: bbc-news, max_length: 64}\n")
+    config = load_config(recipe, ["--data.train_file", "my.csv", "--data.test_file", "t.csv"])
+    assert (config.data.builtin, config.data.train_file) == (None, "my.csv")
+    assert config.data.test_file == "t.csv" and config.data.max_length == 64  # the rest stays
+    assert "--data.train_file replaces the recipe's data.builtin ('bbc-news')" in (
+        capsys.readouterr().err
+    )
+    folders = write(tmp_path, "data: {train_dir: a, test_dir: b}\n")
+    config = load_config(folders, ["--data.hub_id", "me/set"])
+    assert (config.data.hub_id, config.data.train_dir, config.data.test_dir) == (
+        "me/set",
+        None,
+        None,
+    )
+
+
+def test_two_sources_in_one_file_or_on_one_command_line_stay_an_error(tmp_path):
+    both = "data: {builtin: bbc-news, train_file: x.csv}\n"
+    assert "both name a data source" in error_of(tmp_path, both)
+    twice = ["--data.train_file", "a.csv", "--data.hub_id", "me/set"]
+    assert "both name a data source" in error_of(tmp_path, "data: {builtin: bbc-news}\n", twice)
+
+
+def test_a_checkpoint_on_the_command_line_replaces_the_recipes_from_config(tmp_path, capsys):
+    recipe = write(
+        tmp_path,
+        "task: image-classification\nmodel: {from_config: {model_type: vit, image_size: 28, "
+        "patch_size: 4}}\n",
+    )
+    config = load_config(recipe, ["--model.name_or_path", "runs/earlier"])
+    assert config.model.from_config is None and config.model.name_or_path == "runs/earlier"
+    assert "replaces the recipe's model.from_config" in capsys.readouterr().err
+    sized = load_config(recipe, ["--model.from_config.hidden_size", "32"])
+    assert sized.model.from_config["hidden_size"] == 32  # a size, not a new source

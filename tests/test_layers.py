@@ -84,6 +84,10 @@ LAZY_FOR_A_HEAVY_PACKAGE = {
     # synonyms.py subclasses nlpaug's SynonymAug; nlpaug.augmenter.word takes seconds to import
     # and only the `synonym` operation needs it
     "toolkit/augment/text.py",
+    # the package's API names (toolkit.train, ...) load toolkit/api.py on first use, so that
+    # `import toolkit`, which every `ftk` command runs first, imports neither torch nor
+    # transformers (importlib, not an import statement, but the same rule)
+    "toolkit/__init__.py",
 }
 
 

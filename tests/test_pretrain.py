@@ -160,7 +160,7 @@ def test_pretrain_saves_the_model_on_every_process(
     recipe = write_mlm_config(
         tmp_path / "mlm.yaml", tiny_bert, repetitive_corpus, tmp_path / "out", num_train_epochs=1
     )
-    run_dir = pretrain(load_config(recipe))
+    run_dir = pretrain(load_config(recipe)).run_dir
     assert entered == [False], "save_model must run on a non-main process too"
     assert (run_dir / "model.safetensors").is_file() and (run_dir / "README.md").is_file()
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from toolkit.config.load import load_config
+from toolkit.config.load import DEFAULT_RECIPE, load_config
 from toolkit.config.schema import RunConfig, describe_keys
 from toolkit.core.distributed import (
     close_process_group,
@@ -32,9 +32,6 @@ from toolkit.core.errors import UserError
 
 # The commands import torch, transformers and datasets (seconds): each handler imports its
 # command when it runs, so `ftk --help` and argument errors answer at once.
-
-RECIPES = Path(__file__).parent / "configs"
-DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"
 
 
 def build_parser() -> argparse.ArgumentParser:

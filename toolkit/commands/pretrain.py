@@ -17,6 +17,7 @@ from typing import Any
 
 from toolkit.commands.stages import (
     Plan,
+    RunResult,
     announce_schedule,
     build_model,
     build_run_trainer,
@@ -41,8 +42,9 @@ from toolkit.training.history import PretrainHistory, perplexity
 from toolkit.training.trainer import ToolkitTrainer
 
 
-def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
-    """Pre-train as `config` says (task masked-lm or masked-image-modeling); returns the run dir."""
+def pretrain(config: RunConfig, overwrite: bool = False) -> RunResult:
+    """Pre-train as `config` says (task masked-lm or masked-image-modeling); returns the run
+    directory, its metrics and the Trainer."""
     started = time.perf_counter()
     refuse_finetuning_task(config)
     check_output_dir_free(Path(config.training["output_dir"]), overwrite, config.local_inputs())
@@ -57,7 +59,7 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> Path:
     fit = trainer.train()
     metrics = score_pretraining(trainer, fit.metrics, config, started)
     save_and_finish(trainer, plan, lambda: write_pretrain_outputs(plan, metrics))
-    return plan.output_dir
+    return RunResult(plan.output_dir, metrics, trainer)
 
 
 def refuse_finetuning_task(config: RunConfig) -> None:
@@ -139,12 +141,12 @@ def pretrained_base(pretrain_config: RunConfig, finetune_config: RunConfig) -> P
             f"or give the pre-training recipe another output_dir."
         )
     say(f"Stage 1 of 2: pre-training ({pretrain_config.task}) into {output_dir}")
-    return pretrain(pretrain_config)
+    return pretrain(pretrain_config).run_dir
 
 
 def train_after_pretrain(
     finetune_config: RunConfig, pretrain_config: RunConfig, overwrite: bool = False
-) -> Path:
+) -> RunResult:
     check_output_dir_free(
         Path(finetune_config.training["output_dir"]), overwrite, finetune_config.local_inputs()
     )

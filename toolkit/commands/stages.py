@@ -23,6 +23,7 @@ from typing import Any
 import datasets
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
+from toolkit.advice.verdict import Verdict
 from toolkit.config.schema import RunConfig
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import say
@@ -48,6 +49,16 @@ class Plan:
     args: TrainingArguments
     output_dir: Path
     push_to: str | None  # the Hub repo the finished run goes to (push_to_hub + hub_model_id)
+
+
+@dataclass
+class RunResult:
+    """What `train` and `pretrain` give back to a Python caller (the CLI only prints)."""
+
+    run_dir: Path
+    metrics: dict[str, Any]  # metrics.json as written: eval_*, test_*, times, the diagnosis
+    trainer: ToolkitTrainer  # the fitted Trainer; trainer.model is the kept (best) model
+    verdict: Verdict | None = None  # fine-tuning against the baselines (None: none fitted)
 
 
 @dataclass

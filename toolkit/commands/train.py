@@ -29,6 +29,7 @@ from toolkit.advice.verdict import verdict_for_run
 from toolkit.commands.stages import (
     Plan,
     PreparedData,
+    RunResult,
     announce_schedule,
     build_model,
     build_run_trainer,
@@ -66,8 +67,9 @@ def train(
     overwrite: bool = False,
     resume: bool = False,
     callbacks: Sequence[TrainerCallback] = (),
-) -> Path:
-    """Fine-tune as `config` says; returns the run directory.
+) -> RunResult:
+    """Fine-tune as `config` says; returns the run directory, its metrics, the verdict and the
+    Trainer.
 
     `resume`: continue the killed run in output_dir from its last complete checkpoint.
     `callbacks`: extra TrainerCallbacks, for library use (benchmarks/overhead.py times steps
@@ -98,7 +100,8 @@ def train(
     save_and_finish(
         trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
     )
-    return plan.output_dir
+    written = {**metrics, **diagnosis.to_dict()}
+    return RunResult(plan.output_dir, written, trainer, diagnosis.verdict)
 
 
 def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:

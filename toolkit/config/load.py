@@ -7,6 +7,7 @@ section. Unknown keys are an error naming the closest valid one; renamed keys sa
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import typing
 from pathlib import Path
@@ -27,21 +28,68 @@ from toolkit.config.schema import (
 )
 from toolkit.config.validate import validate
 from toolkit.core.errors import UserError, did_you_mean
+from toolkit.core.log import note
+
+RECIPES = Path(__file__).resolve().parents[1] / "configs"  # the recipes the package ships
+DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"  # what `ftk train` with no --config runs
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
     """Read `path` (YAML), apply `--key value` overrides, validate, and fill defaults."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        raw = read_yaml(Path(path))
-    for key, value in parse_overrides(overrides or []):
+    raw = read_yaml(Path(path)) if path is not None else {}
+    return config_from_raw(raw, parse_overrides(overrides or []), path)
+
+
+def config_from_raw(
+    raw: dict[str, Any], pairs: list[tuple[str, Any]], source: str | Path | None = None
+) -> RunConfig:
+    """A recipe as a mapping (read from YAML, or given from Python) plus (dotted key, value)
+    overrides -> a validated RunConfig. `source`: the file it came from, which also names the
+    default output_dir (runs/<file stem>)."""
+    raw = copy.deepcopy(raw)  # a caller's dict is never changed
+    replace_recipe_sources(raw, [key for key, _ in pairs])
+    for key, value in pairs:
         set_dotted(raw, key, value)
     config = build_config(raw)
-    config.source = str(path) if path is not None else None
+    config.source = str(source) if source is not None else None
     if config.training.get("output_dir") is None:
-        stem = Path(path).stem if path is not None else "run"
+        stem = Path(source).stem if source is not None else "run"
         config.training["output_dir"] = str(Path("runs") / stem)
     return config
+
+
+# A source and the keys that only mean something with it. A source named on the command line
+# replaces the recipe's (its keys removed); two sources in one file stay an error (validate).
+SOURCE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
+    "data": {
+        "builtin": ("builtin",),
+        "hub_id": ("hub_id", "hub_config", "train_split", "validation_split", "test_split"),
+        "train_file": ("train_file", "validation_file", "test_file"),
+        "train_dir": ("train_dir", "validation_dir", "test_dir"),
+    },
+    "model": {"name_or_path": ("name_or_path", "revision"), "from_config": ("from_config",)},
+}
+
+
+def replace_recipe_sources(raw: dict[str, Any], override_keys: list[str]) -> None:
+    """`--data.train_file my.csv` over a recipe with `data.builtin`: the recipe's source (and
+    the keys that belong to it) goes, and one line says so."""
+    for section, families in SOURCE_FAMILIES.items():
+        named = {k.split(".")[1] for k in override_keys if k.startswith(f"{section}.")}
+        chosen = [source for source in families if source in named]
+        recipe = raw.get(section)
+        if len(chosen) != 1 or not isinstance(recipe, dict):
+            continue  # none named, or two (validate refuses them)
+        for source, keys in families.items():
+            if source == chosen[0] or recipe.get(source) is None:
+                continue
+            note(
+                f"--{section}.{chosen[0]} replaces the recipe's {section}.{source} "
+                f"({recipe[source]!r})"
+            )
+            for key in keys:
+                if key not in named:
+                    recipe.pop(key, None)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -65,7 +113,8 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:
-    """`--key value`, `--key=value` and bare `--flag` (true) -> (key, YAML-parsed value) pairs."""
+    """`--key value`, `--key=value` and bare `--flag` (true) -> (key, YAML-parsed value) pairs;
+    dashes in a key are read as underscores (`--learning-rate` is `--learning_rate`)."""
     pairs = []
     i = 0
     while i < len(args):
@@ -82,7 +131,8 @@ def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:
         else:
             text = "true"
             i += 1
-        pairs.append((key, parse_value(text)))
+        # HF scripts' habit, `--learning-rate`: every ftk key is spelt with underscores
+        pairs.append((key.replace("-", "_"), parse_value(text)))
     return pairs
 
 

@@ -15,6 +15,13 @@ def say(message: str = "") -> None:
         print(message, flush=True)
 
 
+def note(message: str) -> None:
+    """A line about how the command line was read, on stderr: stdout may be YAML
+    (`--print-config`)."""
+    if is_main_process():
+        print(message, file=sys.stderr, flush=True)
+
+
 # Every warning of the current run, in order: the run report lists them (reset per run).
 WARNINGS: list[str] = []
 

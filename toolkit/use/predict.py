@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,19 +40,28 @@ def predict(
     batch_size: int = 32,
     text_column: str | None = None,
     encoding: str | None = None,
+    texts: Sequence[str] | None = None,
+    show: bool = True,
 ) -> list[dict[str, Any]]:
-    """Predict every input; write `output` (CSV or JSONL by extension) or print a table.
+    """Predict every input; write `output` (CSV or JSONL by extension), else print a table
+    (when `show`). Inputs: `input_path`, one `text`, or a list of `texts` (from Python).
     `encoding`: of a text table (default: the run's data.encoding, else utf-8)."""
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
     if top_k < 1:
         raise UserError(f"--top-k must be at least 1, got {top_k}.")
     run = load_run(run_dir)
-    inputs = read_inputs(run, input_path, text, text_column, encoding)
+    if texts is not None:
+        if input_path is not None or text is not None:
+            raise UserError("Give one of input_path, text and texts.")
+        inputs = text_list_inputs(run, list(texts))
+    else:
+        inputs = read_inputs(run, input_path, text, text_column, encoding)
     probabilities = softmax(predict_logits(run, inputs.items, batch_size))
     rows = prediction_rows(inputs.records, probabilities, run.label_names, top_k)
     if output is None:
-        print_rows(rows)
+        if show:
+            print_rows(rows)
     else:
         write_rows(output, rows)
         say(f"Wrote {len(rows)} predictions to {output}")
@@ -95,6 +105,20 @@ def read_inputs(
         f"--input '{input_path}' is neither a folder of images, an image "
         f"({', '.join(IMAGE_SUFFIXES)}) nor a table ({', '.join(FILE_BUILDERS)})."
     )
+
+
+def text_list_inputs(run: Run, texts: list[str]) -> Inputs:
+    require_modality(run, "text", "texts")
+    if run.data_key("text_pair_column"):
+        raise UserError(
+            "This run classifies text pairs; give a table with both columns as the input."
+        )
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise UserError(
+            f"texts must be strings; item {bad[0]} is a {type(texts[bad[0]]).__name__}."
+        )
+    return Inputs(records=[{"text": t} for t in texts], items=texts)
 
 
 def require_modality(run: Run, wanted: str, what: str) -> None:

@@ -1,0 +1,89 @@
+"""The Python API (`import toolkit`): train from a dict with keyword overrides, get a result
+back, predict a list of texts and evaluate in the same script; `import toolkit` stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from transformers import TrainerCallback
+
+import toolkit
+
+
+def test_import_toolkit_loads_neither_torch_nor_transformers():
+    code = (
+        "import sys, toolkit; "
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert {"train", "predict", "evaluate", "pretrain", "load_config"} <= set(dir(toolkit))
+    with pytest.raises(AttributeError):
+        toolkit.no_such_name  # noqa: B018
+
+
+def recipe_dict(tiny_bert, text_data, output_dir) -> dict:
+    return {
+        "model": {"name_or_path": str(tiny_bert)},
+        "data": {
+            "train_file": str(text_data["train"]),
+            "test_file": str(text_data["test"]),
+            "max_length": 32,
+        },
+        "output_dir": str(output_dir),
+        "learning_rate": 5e-3,
+        "num_train_epochs": 8,
+        "per_device_train_batch_size": 8,
+        "use_cpu": True,
+        "dataloader_pin_memory": False,
+    }
+
+
+def test_load_config_takes_a_dict_a_runconfig_and_keyword_overrides(tiny_bert, text_data, tmp_path):
+    recipe = recipe_dict(tiny_bert, text_data, tmp_path / "run")
+    config = toolkit.load_config(recipe, num_train_epochs=2, data={"max_length": 16})
+    assert config.training["num_train_epochs"] == 2 and config.data.max_length == 16
+    assert config.data.train_file == str(text_data["train"])  # the section's other keys stay
+    assert recipe["data"]["max_length"] == 32, "the caller's dict is not changed"
+    again = toolkit.load_config(config, **{"data.max_length": 24})
+    assert again.data.max_length == 24 and again.training["num_train_epochs"] == 2
+    assert isinstance(again, toolkit.RunConfig)
+    with pytest.raises(toolkit.UserError, match="Did you mean 'learning_rate'"):
+        toolkit.load_config(recipe, learnig_rate=1e-3)
+
+
+class CountEpochs(TrainerCallback):
+    def __init__(self):
+        self.epochs = 0
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self.epochs += 1
+
+
+def test_train_then_predict_and_evaluate_in_one_script(tiny_bert, text_data, tmp_path):
+    counter = CountEpochs()
+    result = toolkit.train(
+        recipe_dict(tiny_bert, text_data, tmp_path / "run"),
+        num_train_epochs=3,
+        early_stopping={"patience": None},
+        callbacks=[counter],
+    )
+    assert isinstance(result, toolkit.RunResult) and result.run_dir == tmp_path / "run"
+    assert counter.epochs == 3 and result.trainer.state.epoch == pytest.approx(3)
+    written = json.loads((result.run_dir / "metrics.json").read_text())
+    assert result.metrics["test_accuracy"] == written["test_accuracy"]
+    assert result.verdict is not None and result.metrics["verdict"] == written["verdict"]
+    assert yaml.safe_load((result.run_dir / "run_config.yaml").read_text())["num_train_epochs"] == 3
+
+    rows = toolkit.predict(result.run_dir, ["goal match team win", "bank shares profit"], top_k=2)
+    assert [r["text"] for r in rows] == ["goal match team win", "bank shares profit"]
+    assert all({"pred_label", "pred_score", "pred_label_2"} <= set(r) for r in rows)
+    evaluation = toolkit.evaluate(result.run_dir, text_data["test"])
+    assert evaluation["accuracy"] == pytest.approx(written["test_accuracy"], abs=1e-9)
+    with pytest.raises(toolkit.UserError, match="texts must be strings"):
+        toolkit.predict(result.run_dir, ["fine", 3])

@@ -1,0 +1,132 @@
+"""The Python API: what `ftk train`, `ftk pretrain`, `ftk predict` and `ftk evaluate` do, for
+notebooks and scripts.
+
+    import toolkit
+
+    result = toolkit.train({"data": {"train_file": "reviews.csv"}}, num_train_epochs=2)
+    result.metrics["test_accuracy"], result.verdict, result.run_dir, result.trainer
+    toolkit.predict(result.run_dir, ["a new review", "another one"])
+
+A recipe is a YAML path, a dict, a RunConfig, or None (the embedded default recipe, as `ftk
+train` with no --config). Keyword overrides work like the command line's `--key value`:
+top-level and TrainingArguments names (`learning_rate=5e-5`), a section as a dict (`data={
+"train_file": "my.csv"}`) or a dotted name (`**{"data.train_file": "my.csv"}`). Bad input
+raises `toolkit.UserError`, whose message is what the CLI prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from toolkit.commands.pretrain import pretrain as pretrain_command
+from toolkit.commands.pretrain import train_after_pretrain
+from toolkit.commands.stages import RunResult
+from toolkit.commands.train import train as train_command
+from toolkit.config.load import DEFAULT_RECIPE, config_from_raw, read_yaml
+from toolkit.config.schema import SECTIONS, RunConfig
+from toolkit.use.evaluate import evaluate_run
+from toolkit.use.predict import predict as predict_command
+
+Recipe = str | Path | Mapping[str, Any] | RunConfig | None
+
+
+def load_config(config: Recipe = None, **overrides: Any) -> RunConfig:
+    """The validated RunConfig of `config` with `overrides` applied (see the module doc)."""
+    if isinstance(config, RunConfig):
+        raw, source = config.to_dict(), config.source
+    elif isinstance(config, Mapping):
+        raw, source = dict(config), None
+    else:
+        source = Path(config) if config is not None else DEFAULT_RECIPE
+        raw = read_yaml(source)
+    return config_from_raw(raw, override_pairs(overrides), source)
+
+
+def override_pairs(overrides: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Keyword overrides -> (dotted key, value), as `--key value` gives them; a section given
+    as a dict sets each of its keys (the recipe's other keys of that section stay)."""
+    pairs = []
+    for key, value in overrides.items():
+        if key in SECTIONS and isinstance(value, Mapping):
+            pairs += [(f"{key}.{name}", item) for name, item in value.items()]
+        else:
+            pairs.append((key, value))
+    return pairs
+
+
+def train(
+    config: Recipe = None,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    pretrain: Recipe = None,
+    callbacks: Sequence[TrainerCallback] = (),
+    **overrides: Any,
+) -> RunResult:
+    """Fine-tune, as `ftk train` does; returns the run directory, metrics.json's contents, the
+    verdict against the baselines and the Trainer. `pretrain`: a pre-training recipe run first
+    (or reused when finished), as `ftk train --pretrain`."""
+    run_config = load_config(config, **overrides)
+    if pretrain is not None:
+        if resume or callbacks:
+            raise TypeError("train(pretrain=...) takes neither resume nor callbacks")
+        return train_after_pretrain(run_config, load_config(pretrain), overwrite=overwrite)
+    return train_command(run_config, overwrite=overwrite, resume=resume, callbacks=callbacks)
+
+
+def pretrain(config: Recipe, *, overwrite: bool = False, **overrides: Any) -> RunResult:
+    """Continued pre-training (masked-lm or masked-image-modeling), as `ftk pretrain`."""
+    return pretrain_command(load_config(config, **overrides), overwrite=overwrite)
+
+
+def predict(
+    run: str | Path,
+    inputs: str | Path | Sequence[str],
+    *,
+    top_k: int = 1,
+    batch_size: int = 32,
+    output: str | Path | None = None,
+    text_column: str | None = None,
+    encoding: str | None = None,
+) -> list[dict[str, Any]]:
+    """Predictions of a finished run: one dict per input (its row or path, then pred_label,
+    pred_score, ...). `inputs`: a list of texts, or the path of a table, an image folder or an
+    image. `output` (.csv or .jsonl) also writes them; without it nothing is printed."""
+    texts = None if isinstance(inputs, (str, Path)) else list(inputs)
+    return predict_command(
+        Path(run),
+        input_path=Path(inputs) if texts is None else None,
+        texts=texts,
+        output=Path(output) if output is not None else None,
+        top_k=top_k,
+        batch_size=batch_size,
+        text_column=text_column,
+        encoding=encoding,
+        show=False,
+    )
+
+
+def evaluate(
+    run: str | Path,
+    data: str | Path,
+    *,
+    batch_size: int = 64,
+    output: str | Path | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    encoding: str | None = None,
+) -> dict[str, Any]:
+    """The run's metrics on a labelled table or class-folder tree, as `ftk evaluate`."""
+    return evaluate_run(
+        Path(run),
+        Path(data),
+        output=Path(output) if output is not None else None,
+        batch_size=batch_size,
+        text_column=text_column,
+        label_column=label_column,
+        encoding=encoding,
+    )
