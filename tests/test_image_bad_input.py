@@ -92,7 +92,10 @@ def test_corrupt_images_skipped_when_configured(tmp_path):
 @pytest.mark.parametrize(
     "override, words",
     [
-        (["--model.name_or_path", "x"], ["model.name_or_path and model.from_config"]),
+        (  # the checkpoint named on the command line replaces the recipe's from_config
+            ["--model.name_or_path", "x"],
+            ["replaces the recipe's model.from_config", "Check the Hub id"],
+        ),
         (["--model.from_config.hidden_sise", "8"], ["hidden_sise", "hidden_size"]),
         (["--model.from_config.model_type", "vitt"], ["'vitt'", "'vit'"]),
         (
