@@ -132,8 +132,8 @@ def check_pushable(run_dir: Path) -> None:
 @contextlib.contextmanager
 def hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
     """Turn the client's exceptions into one paragraph each (none of them holds the token)."""
-    import httpx2
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    from huggingface_hub.utils import httpx  # the HTTP client hub uses (httpx2 in hub 2.x)
 
     try:
         yield
@@ -144,7 +144,7 @@ def hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         raise UserError(http_message(status, exc, repo_id, endpoint)) from None
-    except (httpx2.TransportError, ConnectionError) as exc:
+    except (httpx.TransportError, ConnectionError) as exc:
         raise UserError(
             f"Could not reach the Hub at {endpoint} ({type(exc).__name__}): the "
             f"network or the server is unreachable. Check the connection, proxy "

@@ -1,0 +1,58 @@
+"""What `pip install` gets: the wheel holds the licence, the recipes and the metric modules,
+and its metadata declares the licence (PEP 639)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",  # the installed setuptools: no network
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (path,) = out.glob("ftk-*.whl")
+    return zipfile.ZipFile(path)
+
+
+def test_the_wheel_carries_the_licence_and_declares_it(wheel):
+    names = wheel.namelist()
+    licence = [n for n in names if n.endswith("licenses/LICENSE")]
+    assert licence and b"Apache License" in wheel.read(licence[0])
+    metadata = wheel.read(next(n for n in names if n.endswith("METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata
+
+
+def test_the_wheel_carries_every_recipe_and_metric_module(wheel):
+    names = set(wheel.namelist())
+    recipes = {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "toolkit" / "configs").rglob("*.yaml")
+    }
+    assert recipes and recipes <= names
+    assert {
+        "toolkit/metrics/modules/accuracy/accuracy.py",
+        "toolkit/metrics/modules/f1/f1.py",
+    } <= names
