@@ -397,3 +397,50 @@ def test_predict_and_evaluate_a_grayscale_run(images, tmp_path):
     finally:  # the module's other tests count the original six images
         (images / "cat" / "sixteen-bit.png").unlink()
         (images / "dog" / "gray.png").unlink()
+
+
+# ----------------------------------------------------------------------------- plain checkpoints
+
+
+@pytest.fixture(scope="module")
+def plain_classifier(tiny_bert, tmp_path_factory) -> Path:
+    """A transformers classifier ftk did not train: no run_config.yaml, just save_pretrained."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("plain-classifier")
+    labels = {0: "negative", 1: "positive"}
+    model = BertForSequenceClassification.from_pretrained(
+        tiny_bert, num_labels=2, id2label=labels, label2id={v: k for k, v in labels.items()}
+    )
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(folder)
+    return folder
+
+
+def test_predict_and_evaluate_any_transformers_classifier(plain_classifier, tmp_path, capsys):
+    """A checkpoint with a classification head works without being an ftk run: the scores are
+    the pipeline's, and evaluate scores accuracy on a table with text and label columns."""
+    from transformers import pipeline
+
+    import toolkit
+
+    texts = ["goal match team win", "bank shares profit"]
+    rows = toolkit.predict(plain_classifier, texts, top_k=2)
+    assert "not an ftk run" in capsys.readouterr().err
+    classifier = pipeline("text-classification", model=str(plain_classifier), top_k=None)
+    for row, expected in zip(rows, classifier(texts), strict=True):
+        scores = {e["label"]: e["score"] for e in expected}
+        assert row["pred_score"] == pytest.approx(scores[row["pred_label"]], abs=1e-5)
+    table = write_csv(tmp_path / "l.csv", [(texts[0], "positive"), (texts[1], "negative")])
+    results = toolkit.evaluate(plain_classifier, table)
+    assert results["examples"] == 2 and 0 <= results["accuracy"] <= 1
+
+
+def test_a_checkpoint_without_a_classification_head_is_named(tiny_bert, capsys):
+    from toolkit.cli import main
+
+    assert main(["predict", str(tiny_bert), "--text", "hello"]) == 2
+    err = capsys.readouterr().err
+    assert "nor a transformers classifier" in err and "BertModel" in err

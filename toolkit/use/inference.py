@@ -7,6 +7,7 @@ any classification task the toolkit trains works here, whatever module trained i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
+from toolkit.core.log import note
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
 
@@ -42,10 +44,19 @@ class Run:
         return (self.settings.get("data") or {}).get(key, default)
 
 
+CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification")
+
+
 def load_run(path: Path) -> Run:
-    """The model and processor of the finished run in `path`, or a UserError saying what is off."""
-    check_run_dir(path)
-    settings = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
+    """The model and processor of the finished run in `path` (or of a plain transformers
+    checkpoint with a classification head), or a UserError saying what is off."""
+    if path.is_dir() and not (path / "run_config.yaml").is_file() and is_classifier(path):
+        settings = plain_checkpoint_settings(path)
+    else:
+        if (path / "config.json").is_file() and not (path / "run_config.yaml").is_file():
+            raise_not_a_classifier(path)
+        check_run_dir(path)
+        settings = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
     modality = (
         "image"
         if (path / "preprocessor_config.json").is_file()
@@ -67,6 +78,44 @@ def load_run(path: Path) -> Run:
         model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
     return Run(path=path, settings=settings, model=model, processor=processor, modality=modality)
+
+
+def is_classifier(path: Path) -> bool:
+    """`path` holds a transformers classifier (config.json names a classification head, and
+    safetensors weights): any HF checkpoint of that kind works, not only an ftk run."""
+    config = path / "config.json"
+    if not config.is_file() or not any(path.glob("model*.safetensors")):
+        return False
+    try:
+        architectures = json.loads(config.read_text()).get("architectures") or []
+    except (json.JSONDecodeError, AttributeError):
+        return False
+    return any(str(a).endswith(CLASSIFIER_HEADS) for a in architectures)
+
+
+def raise_not_a_classifier(path: Path) -> None:
+    try:
+        architectures = json.loads((path / "config.json").read_text()).get("architectures")
+    except (json.JSONDecodeError, AttributeError):
+        architectures = None
+    weights = "" if any(path.glob("model*.safetensors")) else " and no safetensors weights"
+    raise UserError(
+        f"'{path}' is neither a finished ftk run directory (no run_config.yaml) nor a "
+        f"transformers classifier: its config.json names {architectures or 'no architecture'}"
+        f"{weights}. Give an ftk run, or a checkpoint with a *ForSequenceClassification or "
+        f"*ForImageClassification head saved as safetensors."
+    )
+
+
+def plain_checkpoint_settings(path: Path) -> dict[str, Any]:
+    """What run_config.yaml would say, for a checkpoint ftk did not train: the default
+    columns and accuracy; said once, so a wrong column is no surprise."""
+    note(
+        f"'{path}' is a transformers classifier, not an ftk run (no run_config.yaml): texts "
+        f"come from column 'text' (--text-column to change), labels from 'label', and "
+        f"`ftk evaluate` scores accuracy."
+    )
+    return {"metrics": ["accuracy"], "data": {}}
 
 
 def encoder(run: Run) -> Callable[[list[Any]], dict[str, torch.Tensor]]:
