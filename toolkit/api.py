@@ -26,7 +26,8 @@ from toolkit.commands.pretrain import pretrain as pretrain_command
 from toolkit.commands.pretrain import train_after_pretrain
 from toolkit.commands.stages import RunResult
 from toolkit.commands.train import train as train_command
-from toolkit.config.load import DEFAULT_RECIPE, config_from_raw, read_yaml
+from toolkit.config.load import config_from_raw, read_yaml
+from toolkit.config.recipes import DEFAULT_RECIPE, find_recipe
 from toolkit.config.schema import SECTIONS, RunConfig
 from toolkit.use.evaluate import evaluate_run
 from toolkit.use.predict import predict as predict_command
@@ -41,7 +42,7 @@ def load_config(config: Recipe = None, **overrides: Any) -> RunConfig:
     elif isinstance(config, Mapping):
         raw, source = dict(config), None
     else:
-        source = Path(config) if config is not None else DEFAULT_RECIPE
+        source = find_recipe(config) if config is not None else DEFAULT_RECIPE
         raw = read_yaml(source)
     return config_from_raw(raw, override_pairs(overrides), source)
 

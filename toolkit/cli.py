@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from toolkit.config.load import DEFAULT_RECIPE, load_config
+from toolkit.config.load import load_config
+from toolkit.config.recipes import DEFAULT_RECIPE, copy_recipe, describe_recipes, recipe_path
 from toolkit.config.schema import RunConfig, describe_keys
 from toolkit.core.distributed import (
     close_process_group,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_baseline_command(commands)
     add_pretrain_command(commands)
     add_augment_command(commands)
+    add_recipes_command(commands)
     return parser
 
 
@@ -175,6 +177,35 @@ def add_evaluate_command(commands: Any) -> None:
     evaluate.add_argument("--output", type=Path, help="also write the metrics here as JSON")
     evaluate.add_argument("--label-column", help="default: the run's data.label_column")
     evaluate.set_defaults(handler=run_evaluate)
+
+
+def add_recipes_command(commands: Any) -> None:
+    recipes = commands.add_parser(
+        "recipes",
+        help="list the packaged recipes, copy one out, or print its path",
+        description="The recipes ftk ships (training and accelerate configs). `--config NAME` "
+        "finds one by name from any folder.",
+    )
+    actions = recipes.add_subparsers(dest="action", metavar="ACTION")
+    copy = actions.add_parser("copy", help="write a packaged recipe out to edit")
+    copy.add_argument("name", help="e.g. vit-fashion-mnist or accelerate/fsdp")
+    copy.add_argument("dest", nargs="?", type=Path, help="file or folder (default: here)")
+    copy.add_argument("--force", action="store_true", help="replace an existing file")
+    path = actions.add_parser("path", help="print the file of a packaged recipe")
+    path.add_argument("name")
+    recipes.set_defaults(handler=run_recipes)
+
+
+def run_recipes(args: argparse.Namespace, overrides: list[str]) -> int:
+    reject_extra(overrides)
+    if args.action == "copy":
+        target = copy_recipe(args.name, args.dest, overwrite=args.force)
+        print(f"Wrote {target}; train with: ftk train --config {target}")
+    elif args.action == "path":
+        print(recipe_path(args.name))
+    else:
+        print(describe_recipes())
+    return 0
 
 
 def add_push_command(commands: Any) -> None:

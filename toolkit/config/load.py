@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from toolkit.config.coerce import coerce
+from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
     PRETRAIN_TASKS,
     RENAMED_KEYS,
@@ -30,13 +31,12 @@ from toolkit.config.validate import validate
 from toolkit.core.errors import UserError, did_you_mean
 from toolkit.core.log import note
 
-RECIPES = Path(__file__).resolve().parents[1] / "configs"  # the recipes the package ships
-DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"  # what `ftk train` with no --config runs
-
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
-    """Read `path` (YAML), apply `--key value` overrides, validate, and fill defaults."""
-    raw = read_yaml(Path(path)) if path is not None else {}
+    """Read `path` (YAML; a packaged recipe's name works too), apply `--key value` overrides,
+    validate, and fill defaults."""
+    path = find_recipe(path) if path is not None else None
+    raw = read_yaml(path) if path is not None else {}
     return config_from_raw(raw, parse_overrides(overrides or []), path)
 
 
@@ -95,8 +95,10 @@ def replace_recipe_sources(raw: dict[str, Any], override_keys: list[str]) -> Non
 def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(
-            f"Config file '{path}' does not exist. Give the path of a YAML recipe, for example "
-            f"one from configs/ (ls configs/)."
+            f"Config file '{path}' does not exist, and no packaged recipe has that name. "
+            f"Give the path of a YAML recipe, or the name of one ftk ships: "
+            f"{', '.join(n for n in packaged_recipes() if not n.startswith('accelerate/'))} "
+            f"(`ftk recipes` lists them)."
         )
     try:
         data = yaml.safe_load(path.read_text())
