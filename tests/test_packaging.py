@@ -56,3 +56,40 @@ def test_the_wheel_carries_every_recipe_and_metric_module(wheel):
         "toolkit/metrics/modules/accuracy/accuracy.py",
         "toolkit/metrics/modules/f1/f1.py",
     } <= names
+
+
+def test_the_installed_wheel_runs_the_readme_recipes_from_an_empty_folder(wheel, tmp_path):
+    """`pip install` of the wheel (into a fresh venv that borrows the installed dependencies),
+    then the README's `--config NAME` and `ftk recipes` from a folder with nothing in it."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
+        check=True,
+        timeout=120,
+    )
+    python = venv / "bin" / "python"
+    install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
+    done = subprocess.run([*install, wheel.filename], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [str(venv / "bin" / "ftk"), *args], cwd=empty, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    where = subprocess.run(
+        [str(python), "-c", "import toolkit; print(toolkit.__file__)"],
+        cwd=empty,
+        capture_output=True,
+        text=True,
+    )
+    assert where.stdout.strip().startswith(str(venv)), "the wheel's copy, not the checkout"
+    assert "vit-fashion-mnist" in run("recipes")
+    assert "fashion-mnist" in run("train", "--config", "vit-fashion-mnist", "--print-config")
+    assert Path(run("recipes", "path", "accelerate/fsdp").strip()).is_file()
+    run("recipes", "copy", "text-bbc-minilm")
+    assert (empty / "text-bbc-minilm.yaml").is_file()
