@@ -75,8 +75,21 @@ def run_dir(tmp_path_factory, tiny_bert) -> Path:
     }
     (run / "history.jsonl").write_text(json.dumps({"kind": "step", "step": 1, "lr": [0.1]}) + "\n")
     write_run_files(run, config, metrics)
+    history = [
+        {"kind": "train", "step": 2, "loss": 1.2},
+        {"kind": "eval", "step": 2, "epoch": 1.0, "eval_loss": 0.7, "eval_accuracy": 0.6},
+        {"kind": "train", "step": 4, "loss": 0.9},
+        {"kind": "eval", "step": 4, "epoch": 2.0, "eval_loss": 0.5, "eval_accuracy": 0.8},
+        {"kind": "eval", "step": 4, "epoch": 2.0, "eval_loss": 0.5, "eval_accuracy": 0.8},
+    ]
     write_model_card(
-        run / "README.md", config, "text-classification", metrics, labels, model_name=run.name
+        run / "README.md",
+        config,
+        "text-classification",
+        metrics,
+        labels,
+        model_name=run.name,
+        history=history,
     )
     (run / "checkpoint-3").mkdir()
     (run / "checkpoint-3" / "optimizer.pt").write_bytes(b"x" * 2000)
@@ -150,6 +163,9 @@ def test_push_uploads_the_run_byte_for_byte(run_dir, tmp_path):
     assert_token_nowhere(TOKEN, done.stdout, done.stderr, folders=(run_dir, tmp_path))
     assert all(TOKEN.encode() not in content for content in repo.files.values())
     assert "Pushed" in done.stdout and "me/tiny-run" in done.stdout
+    # the uploaded card's usage snippet names the repo; the local card keeps the placeholder
+    assert 'model="me/tiny-run"' in repo.files["README.md"].decode()
+    assert 'model="PATH_OR_REPO_ID"' in (run_dir / "README.md").read_text()
 
 
 def test_card_metadata_parses_as_hub_metadata(run_dir):
@@ -158,13 +174,29 @@ def test_card_metadata_parses_as_hub_metadata(run_dir):
     card = ModelCard((run_dir / "README.md").read_text())
     data = card.data
     assert data.base_model == "google-bert/bert-base-uncased"
-    assert data.license == "apache-2.0" and data.library_name == "transformers"
+    # a Hub base model whose card is not in the cache: "unknown", never a guess
+    assert data.license == "unknown" and data.library_name == "transformers"
+    text = card.text
+    assert "| 1.00 | 2 | 1.2000 | 0.7000 | 0.6000 | - |" in text  # per evaluation, once each
+    assert text.count("| 2.00 | 4 |") == 1
+    assert "- transformers " in text and "- torch " in text  # framework versions
     assert data.pipeline_tag == "text-classification" and "ftk" in data.tags
     assert data.metrics == ["accuracy", "f1"]
     results = {(r.metric_type, r.metric_name): r for r in data.eval_results}
     assert results[("accuracy", "accuracy")].metric_value == 0.7
     assert results[("f1", "f1_macro")].metric_args == {"average": "macro"}
     assert results[("f1", "f1_macro")].dataset_split == "test"
+
+
+def test_card_licence_comes_from_the_base_models_card_or_the_config():
+    from toolkit.config.schema import ModelConfig
+    from toolkit.outputs.model_card import card_licence
+
+    assert card_licence(ModelConfig(name_or_path="builtin:all-MiniLM-L6-v2")) == "apache-2.0"
+    assert (
+        card_licence(ModelConfig(name_or_path="builtin:all-MiniLM-L6-v2", license="mit")) == "mit"
+    )
+    assert card_licence(ModelConfig(from_config={"model_type": "vit"})) == "unknown"
 
 
 def test_rejected_token(run_dir, tmp_path):

@@ -247,6 +247,7 @@ def write_outputs(
         data.label_names,
         model_name=output_dir.name,
         extra_sections=[report_card_section(diagnosis.verdict)],
+        history=read_history(output_dir / HISTORY),
     )
     remove_checkpoints(output_dir)
     say(describe_results(metrics, diagnosis, config.metrics, output_dir))

@@ -75,6 +75,10 @@ class ModelConfig:
         "AutoConfig.for_model builds it",
     )
     ignore_mismatched_sizes: bool = option(True, "a checkpoint's head of another shape is replaced")
+    license: str | None = option(
+        None,
+        "licence id for the model card (default: the base model card's licence, else unknown)",
+    )
     attn_implementation: (
         Literal["sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention"] | None
     ) = option(

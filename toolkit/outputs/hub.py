@@ -20,6 +20,7 @@ from huggingface_hub import CommitOperationAdd
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import README, RUN_CONFIG
+from toolkit.outputs.model_card import USAGE_PLACEHOLDER
 from toolkit.outputs.run_dir import check_run_dir
 
 # Checkpoints serve resuming; the Hub gets the final model and the run's records only.
@@ -45,7 +46,7 @@ def push_run(run_dir: Path, repo_id: str, private: bool = False) -> str:
         commit = api.create_commit(
             repo_id=repo_id,
             repo_type="model",
-            operations=upload_operations(run_dir, local),
+            operations=upload_operations(run_dir, local, repo_id),
             commit_message=f"Upload {run_dir.name} (ftk run)",
         )
     if local:
@@ -72,18 +73,23 @@ def local_paths(run_dir: Path) -> dict[str, str]:
     return {p: Path(p).name for p in sorted(set(absolute), key=len, reverse=True)}
 
 
-def upload_operations(run_dir: Path, local: dict[str, str]) -> list[CommitOperationAdd]:
-    """Every file of the run but checkpoints; the quoting files with local paths replaced."""
+def upload_operations(
+    run_dir: Path, local: dict[str, str], repo_id: str
+) -> list[CommitOperationAdd]:
+    """Every file of the run but checkpoints; the quoting files with local paths replaced, and
+    the card's usage snippet naming `repo_id`."""
     operations = []
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
         name = path.relative_to(run_dir).as_posix()
         if any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED):
             continue
         content: str | bytes = str(path)
-        if name in QUOTING_FILES and local:
+        if name in QUOTING_FILES:
             text = path.read_text()
             for absolute, short in local.items():
                 text = text.replace(absolute, short)
+            if name == README:  # the usage snippet names the repo it now lives in
+                text = text.replace(f'model="{USAGE_PLACEHOLDER}"', f'model="{repo_id}"')
             content = text.encode()
         operations.append(CommitOperationAdd(path_in_repo=name, path_or_fileobj=content))
     return operations

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 
 from toolkit.advice.verdict import Verdict
 from toolkit.config.schema import DataConfig, ModelConfig, RunConfig
 from toolkit.metrics.classification import split_name
-from toolkit.model.packaged import hub_id_of
+from toolkit.model.packaged import hub_id_of, resolve_model_path
+
+# The usage snippet's model id until `ftk push` writes the repo id in its place.
+USAGE_PLACEHOLDER = "PATH_OR_REPO_ID"
+FRAMEWORKS = ("ftk", "transformers", "torch", "datasets", "accelerate", "huggingface_hub")
 
 HYPERPARAMETERS = (
     "learning_rate",
@@ -67,7 +73,7 @@ def card_metadata(
         base_model=hub_id_of(config.model.name_or_path or ""),
         datasets=[config.data.hub_id] if config.data.hub_id else None,
         library_name="transformers",
-        license="apache-2.0",
+        license=card_licence(config.model),
         tags=["ftk", pipeline_tag],
         pipeline_tag=pipeline_tag,
         # Hub metric ids are evaluate's metric names: `f1`, with the averaging in model-index.
@@ -75,6 +81,62 @@ def card_metadata(
         model_name=model_name,
         eval_results=results or None,
     )
+
+
+def card_licence(model: ModelConfig) -> str:
+    """model.license, else the base model card's licence (a local folder's README.md, or the
+    Hub card when the cache holds it), else "unknown": never a guess."""
+    if model.license:
+        return model.license
+    if not model.name_or_path:
+        return "unknown"  # from scratch: the licence is the user's to state (model.license)
+    location = resolve_model_path(model.name_or_path)
+    card = Path(location) / "README.md"
+    if not card.is_file() and not Path(location).exists():  # a Hub id: its card, if cached
+        try:
+            cached = try_to_load_from_cache(location, "README.md", revision=model.revision)
+        except ValueError:  # not a valid repo id (HFValidationError is a ValueError)
+            cached = None
+        card = Path(cached) if isinstance(cached, str) else card
+    if not card.is_file():
+        return "unknown"
+    licence = ModelCard(card.read_text(encoding="utf-8", errors="replace")).data.license
+    return str(licence) if licence else "unknown"
+
+
+def framework_versions() -> str:
+    lines = []
+    for name in FRAMEWORKS:
+        try:
+            lines.append(f"- {name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return "\n".join(lines)
+
+
+def epochs_section(history: list[dict[str, Any]], names: list[str]) -> str:
+    """Every evaluation of training (the final re-evaluation of the kept model left out),
+    with the training loss last logged before it."""
+    seen, rows, train_loss = set(), [], None
+    for row in history:
+        if row.get("kind") == "train" and "loss" in row:
+            train_loss = row["loss"]
+        elif row.get("kind") == "eval" and row["step"] not in seen:
+            seen.add(row["step"])
+            rows.append((row, train_loss))
+    if not rows:
+        return ""
+    head = ["epoch", "step", "training loss", "validation loss", *names]
+    lines = ["### Per evaluation", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row, loss in rows:
+        cells = [f"{row.get('epoch', 0):.2f}", str(row["step"]), number(loss)]
+        cells += [number(row.get(f"eval_{name}")) for name in ["loss", *names]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def number(value: Any) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def results_table(metrics: dict[str, Any], names: list[str]) -> str:
@@ -95,6 +157,7 @@ def write_model_card(
     label_names: list[str],
     model_name: str,
     extra_sections: list[str] | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> None:
     data = card_metadata(config, pipeline_tag, metrics, model_name)
     hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in HYPERPARAMETERS)
@@ -116,7 +179,7 @@ Fine-tuned with the `ftk` toolkit for **{pipeline_tag}**.
 ## Results
 
 {results_table(metrics, config.metrics)}
-
+{epochs_section(history or [], config.metrics)}
 ## Training
 
 {hyper}
@@ -130,8 +193,12 @@ The exact configuration is in `run_config.yaml`; rerun it with
 
 ```python
 from transformers import pipeline
-classifier = pipeline("{pipeline_tag}", model="PATH_OR_REPO_ID")
+classifier = pipeline("{pipeline_tag}", model="{USAGE_PLACEHOLDER}")
 ```
+
+## Framework versions
+
+{framework_versions()}
 """
     for section in extra_sections or []:
         body += "\n" + section + "\n"
