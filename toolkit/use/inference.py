@@ -83,21 +83,21 @@ def load_run(path: Path) -> Run:
 def is_classifier(path: Path) -> bool:
     """`path` holds a transformers classifier (config.json names a classification head, and
     safetensors weights): any HF checkpoint of that kind works, not only an ftk run."""
-    config = path / "config.json"
-    if not config.is_file() or not any(path.glob("model*.safetensors")):
+    if not any(path.glob("model*.safetensors")):
         return False
+    return any(str(a).endswith(CLASSIFIER_HEADS) for a in architectures_of(path))
+
+
+def architectures_of(path: Path) -> list[str]:
+    """config.json's `architectures` ([] when the file is missing or unreadable)."""
     try:
-        architectures = json.loads(config.read_text()).get("architectures") or []
-    except (json.JSONDecodeError, AttributeError):
-        return False
-    return any(str(a).endswith(CLASSIFIER_HEADS) for a in architectures)
+        return list(json.loads((path / "config.json").read_text()).get("architectures") or [])
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return []
 
 
 def raise_not_a_classifier(path: Path) -> None:
-    try:
-        architectures = json.loads((path / "config.json").read_text()).get("architectures")
-    except (json.JSONDecodeError, AttributeError):
-        architectures = None
+    architectures = architectures_of(path)
     weights = "" if any(path.glob("model*.safetensors")) else " and no safetensors weights"
     raise UserError(
         f"'{path}' is neither a finished ftk run directory (no run_config.yaml) nor a "
