@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-RECIPE = REPO / "toolkit" / "configs" / "vit-fashion-mnist.yaml"
+RECIPE = REPO / "configs" / "vit-fashion-mnist.yaml"
 TINY = [
     "--model.from_config.image_size",
     "16",

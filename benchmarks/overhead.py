@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_RECIPE = ROOT / "toolkit" / "configs" / "text-bbc-minilm.yaml"
+DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 
 
 def run_checked(command: list[str]) -> None:

@@ -212,11 +212,9 @@ def test_an_unfinished_run_points_to_resume(recipe, tmp_path, capsys):
 
 def test_no_packaged_recipe_forces_the_cpu():
     """A recipe with `use_cpu: true` trains on the CPU even on a GPU machine, silently."""
-    from pathlib import Path
+    from toolkit.config.recipes import RECIPES
 
-    import toolkit
-
-    recipes = sorted((Path(toolkit.__file__).parent / "configs").glob("*.yaml"))
+    recipes = sorted(RECIPES.glob("*.yaml"))
     assert len(recipes) >= 5
     for recipe in recipes:
         assert not load_config(recipe).training.get("use_cpu"), recipe.name

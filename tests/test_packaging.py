@@ -49,7 +49,7 @@ def test_the_wheel_carries_the_licence_and_declares_it(wheel):
 def test_the_wheel_carries_every_recipe_and_metric_module(wheel):
     names = set(wheel.namelist())
     recipes = {
-        p.relative_to(ROOT).as_posix() for p in (ROOT / "toolkit" / "configs").rglob("*.yaml")
+        f"toolkit/{p.relative_to(ROOT).as_posix()}" for p in (ROOT / "configs").rglob("*.yaml")
     }
     assert recipes and recipes <= names
     assert {
@@ -93,3 +93,15 @@ def test_the_installed_wheel_runs_the_readme_recipes_from_an_empty_folder(wheel,
     assert Path(run("recipes", "path", "accelerate/fsdp").strip()).is_file()
     run("recipes", "copy", "text-bbc-minilm")
     assert (empty / "text-bbc-minilm.yaml").is_file()
+
+
+def test_the_listed_packages_are_every_toolkit_package():
+    """pyproject.toml lists the packages (configs/ is mapped in): a new stage folder left out
+    of the list would be missing from the wheel."""
+    import tomllib
+    from setuptools import find_packages
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = set(find_packages(str(ROOT), include=["toolkit*"]))
+    assert set(listed["packages"]) == on_disk | {"toolkit.configs"}
+    assert listed["package-dir"] == {"toolkit.configs": "configs"}

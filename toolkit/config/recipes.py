@@ -1,4 +1,8 @@
-"""The recipes the package ships (toolkit/configs), found by name from any folder.
+"""The recipes the package ships, found by name from any folder.
+
+They live in the top-level `configs/` folder of a checkout; a wheel installs that folder as
+`toolkit/configs` (pyproject.toml's package-dir), so both places are looked at, the installed
+one first.
 
 `ftk train --config vit-fashion-mnist` reads the packaged recipe when no file of that name
 exists where ftk runs; `ftk recipes` lists them, `ftk recipes copy NAME [DEST]` writes one out
@@ -13,7 +17,16 @@ from pathlib import Path
 
 from toolkit.core.errors import UserError, did_you_mean
 
-RECIPES = Path(__file__).resolve().parents[1] / "configs"
+
+def recipes_folder() -> Path:
+    """toolkit/configs in an installed wheel, else configs/ beside the package (a checkout, or
+    an editable install of one)."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "configs"
+    return installed if installed.is_dir() else package.parent / "configs"
+
+
+RECIPES = recipes_folder()
 DEFAULT_RECIPE = RECIPES / "text-bbc-minilm.yaml"  # what `ftk train` with no --config runs
 
 
