@@ -26,7 +26,7 @@ from transformers import TrainerCallback, TrainingArguments, set_seed
 from toolkit.advice.verdict import Verdict
 from toolkit.config.schema import RunConfig
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
-from toolkit.core.log import say
+from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
 from toolkit.data.load import LoadedData, load_data
 from toolkit.data.unlabelled import load_unlabelled
@@ -72,6 +72,7 @@ class PreparedData:
 def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
     """`required`: TrainingArguments the command cannot run without (see
     build_training_arguments)."""
+    apply_log_level(config.training.get("log_level"))  # the recipe's say over ftk's console too
     task = get_task(config.task)
     args = build_training_arguments(config, task.training_defaults(config), required)
     push = config.training.get("push_to_hub")
