@@ -193,8 +193,14 @@ CASES = [
     Case(
         "key transformers 5 removed",
         "config",
-        lambda w: w.train_args("--warmup_ratio", "0.1"),
-        "schedule.warmup_fraction",
+        lambda w: w.train_args("--evaluation_strategy", "epoch"),
+        "write `eval_strategy`",
+    ),
+    Case(
+        "transformers scheduler ftk cannot reproduce",
+        "config",
+        lambda w: w.train_args("--lr_scheduler_type", "reduce_lr_on_plateau"),
+        "follows the validation metric",
     ),
     Case(
         "token in a config",

@@ -64,7 +64,6 @@ def test_wrong_type_names_the_expected_type(tmp_path):
 @pytest.mark.parametrize(
     "key, hint",
     [
-        ("warmup_ratio", "schedule.warmup_fraction"),
         ("evaluation_strategy", "eval_strategy"),
         ("overwrite_output_dir", "--overwrite"),
         ("no_cuda", "use_cpu"),

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from toolkit.config.coerce import coerce
+from toolkit.config.hf_schedule import apply_hf_schedule, pop_hf_schedule_keys
 from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
     PRETRAIN_TASKS,
@@ -48,8 +49,12 @@ def config_from_raw(
     default output_dir (runs/<file stem>)."""
     raw = copy.deepcopy(raw)  # a caller's dict is never changed
     replace_recipe_sources(raw, [key for key, _ in pairs])
+    hf_schedule_in_file = pop_hf_schedule_keys(raw)
     for key, value in pairs:
         set_dotted(raw, key, value)
+    mapping = apply_hf_schedule(raw, hf_schedule_in_file, pop_hf_schedule_keys(raw))
+    if mapping:
+        note(mapping)
     config = build_config(raw)
     config.source = str(source) if source is not None else None
     if config.training.get("output_dir") is None:

@@ -246,6 +246,9 @@ class ScheduleConfig:
         1.0, "cosine_restarts: cycle k peaks at peak LR x restart_decay^k"
     )
     decay_fraction: float = option(0.2, "wsd: share of all steps spent decaying, at the end")
+    decay_steps: int | None = option(
+        None, "wsd: optimizer steps spent decaying, at the end (replaces decay_fraction)"
+    )
     decay_shape: str = option("linear", "wsd: shape of that final decay: linear | cosine | sqrt")
     timescale: int | None = option(
         None,
@@ -344,16 +347,12 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 
 # Keys people carry over from older transformers versions or other tools, with what to write.
 RENAMED_KEYS: dict[str, str] = {
-    "warmup_ratio": "transformers 5 removed `warmup_ratio`; write `schedule.warmup_fraction`",
     "evaluation_strategy": "transformers 5 renamed it; write `eval_strategy`",
     "overwrite_output_dir": "transformers 5 removed it; pass `--overwrite` to `ftk train`",
     "logging_dir": "transformers 5 removed it; the history is written into output_dir",
     "save_safetensors": "transformers 5 removed it; the toolkit always writes safetensors",
     "no_cuda": "transformers 5 removed it; write `use_cpu: true`",
     "tokenizer": "transformers 5 calls it `processing_class`; the toolkit sets it for you",
-    "lr_scheduler_type": "the LR schedule lives in the `schedule` section (`schedule.decay`)",
-    "warmup_steps": "warm-up lives in the `schedule` section: `schedule.warmup_steps`, "
-    "`schedule.warmup_fraction` or `schedule.warmup_epochs`",
     "hub_token": "a token must never sit in a config file (the run directory keeps a copy); "
     "set the HF_TOKEN environment variable or run `hf auth login`",
     "group_by_length": "transformers 5 replaced it; write `train_sampling_strategy: "

@@ -165,6 +165,7 @@ def validate_schedule(schedule: ScheduleConfig) -> None:
     check_shape("decay_shape", schedule.decay_shape, WSD_DECAY_SHAPES)
     check_range(schedule, "warmup_steps", 0, None)
     check_range(schedule, "warmup_epochs", 0, None)
+    check_range(schedule, "decay_steps", 0, None)
     check_range(schedule, "warmup_fraction", 0, 1, high_open=True)
     for key in ("warmup_start_ratio", "min_lr_ratio", "decay_fraction"):
         check_range(schedule, key, 0, 1)

@@ -21,7 +21,8 @@ Decay, for s >= W, with q = min(1, (s - W) / max(1, T - W)):
     cosine_restarts  C = cycles, k = min(C - 1, floor(q C)), u = q C - k:
                      restart_decay^k (m + (1 - m) (1 + cos(pi u)) / 2)
                      (each cycle restarts at a peak, shrunk by restart_decay per cycle)
-    wsd              warm-up, stable, decay: D = ceil(decay_fraction T) steps decay at the end,
+    wsd              warm-up, stable, decay: D = decay_steps, or ceil(decay_fraction T), steps
+                     decay at the end,
                      starting at S = max(W, T - D); before S the factor is 1, after it
                      v = min(1, (s - S) / max(1, T - S)) and
                      linear m + (1 - m)(1 - v), cosine m + (1 - m)(1 + cos(pi v)) / 2,
@@ -94,7 +95,10 @@ def decay_factor(schedule: ScheduleConfig, step: int, warmup: int, total: int) -
         k = min(cycles - 1, math.floor(position))
         return schedule.restart_decay**k * anneal("cosine", floor, position - k)
     if decay == "wsd":
-        start = max(warmup, total - fraction_of(schedule.decay_fraction, total))
+        decaying = schedule.decay_steps
+        if decaying is None:
+            decaying = fraction_of(schedule.decay_fraction, total)
+        start = max(warmup, total - decaying)
         if step < start:
             return 1.0
         return anneal(schedule.decay_shape, floor, min(1.0, (step - start) / max(1, total - start)))
