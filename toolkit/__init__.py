@@ -1,7 +1,7 @@
 """ftk: fine-tune transformers with one command, on the Hugging Face stack.
 
 The Python API (toolkit/api.py): `toolkit.train`, `pretrain`, `predict`, `evaluate`,
-`load_config`, the result they return (`RunResult`), the config dataclasses and `UserError`.
+`push`, `load_config`, the result they return (`RunResult`), the config dataclasses and `UserError`.
 They are imported on first use, so `import toolkit` (and `ftk --help`) stays instant; torch and
 transformers load when a function is first reached for.
 """
@@ -19,6 +19,7 @@ EXPORTS = {
     "pretrain": "toolkit.api",
     "predict": "toolkit.api",
     "evaluate": "toolkit.api",
+    "push": "toolkit.api",
     "load_config": "toolkit.api",
     "RunResult": "toolkit.commands.stages",
     "UserError": "toolkit.core.errors",

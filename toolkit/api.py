@@ -6,6 +6,7 @@ notebooks and scripts.
     result = toolkit.train({"data": {"train_file": "reviews.csv"}}, num_train_epochs=2)
     result.metrics["test_accuracy"], result.verdict, result.run_dir, result.trainer
     toolkit.predict(result.run_dir, ["a new review", "another one"])
+    toolkit.push(result.run_dir, "me/reviews-minilm")  # then toolkit.predict("me/...", ...)
 
 A recipe is a YAML path, a dict, a RunConfig, or None (the embedded default recipe, as `ftk
 train` with no --config). Keyword overrides work like the command line's `--key value`:
@@ -29,6 +30,7 @@ from toolkit.commands.train import train as train_command
 from toolkit.config.load import config_from_raw, read_yaml
 from toolkit.config.recipes import DEFAULT_RECIPE, find_recipe
 from toolkit.config.schema import SECTIONS, RunConfig
+from toolkit.outputs.hub import push_run
 from toolkit.use.evaluate import evaluate_run
 from toolkit.use.predict import predict as predict_command
 
@@ -131,3 +133,10 @@ def evaluate(
         label_column=label_column,
         encoding=encoding,
     )
+
+
+def push(run: str | Path, repo_id: str, *, private: bool = False) -> str:
+    """Upload a finished run (model, card, run_config.yaml, plots) to the Hub model repo
+    `repo_id` in one commit, as `ftk push`; returns the repo's URL. The endpoint and token are
+    huggingface_hub's: HF_ENDPOINT, HF_TOKEN or `hf auth login`."""
+    return push_run(Path(run), repo_id, private=private)
