@@ -4,6 +4,8 @@ shares each batch out between them, and only the main process writes the run dir
     accelerate launch --config_file "$(ftk recipes path accelerate/multi-gpu)" \\
         examples/multi_process.py                                # every GPU of this machine
     accelerate launch --cpu --num_processes 1 examples/multi_process.py --tiny   # the test's
+    accelerate launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no \
+        --dynamo_backend no examples/multi_process.py --tiny     # two CPU processes (gloo)
 """
 
 import torch.distributed as dist

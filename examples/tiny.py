@@ -45,6 +45,9 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         "learning_rate": 5e-3,
         "num_train_epochs": 4,
         "per_device_train_batch_size": 8,
+        # on the CPU even where a GPU is, and with gloo when launched as several processes
+        "use_cpu": True,
+        "ddp_backend": "gloo",
     }
 
 
