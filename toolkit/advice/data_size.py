@@ -90,6 +90,30 @@ def data_size_advice(class_counts: dict[str, int], num_parameters: int) -> DataS
     )
 
 
+def imbalance_warning(
+    class_counts: dict[str, int], metrics: list[str], weighted: bool
+) -> str | None:
+    """A warning when the majority class holds more than half the training examples (with
+    two classes, more than two thirds: one of two always holds half), since accuracy then
+    flatters a model that favours it; None otherwise."""
+    total = sum(class_counts.values())
+    majority = max(class_counts, key=class_counts.get)
+    share = class_counts[majority] / total if total else 0.0
+    if share <= (2 / 3 if len(class_counts) == 2 else 0.5):
+        return None
+    advice = []
+    if not metrics or not metrics[0].startswith("f1_macro"):
+        advice.append("put f1_macro first in `metrics` so it picks the best epoch")
+    if not weighted:
+        advice.append("consider `class_weights: balanced`")
+    return (
+        f"Imbalanced classes: '{majority}' holds {share:.0%} of the training examples, so "
+        f"accuracy is misleading (always answering '{majority}' scores {share:.2f}); "
+        f"macro-F1 weighs every class alike"
+        + (f": {' and '.join(advice)}." if advice else ", and it picks the best epoch here.")
+    )
+
+
 def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
     counts = Counter(labels)
     return {name: counts.get(i, 0) for i, name in enumerate(label_names)}

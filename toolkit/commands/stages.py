@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import torch
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
 from toolkit.advice.verdict import Verdict
@@ -34,6 +35,7 @@ from toolkit.outputs.hub import authenticated_api
 from toolkit.outputs.run_dir import prepare_output_dir
 from toolkit.tasks import Task, get_task
 from toolkit.training.arguments import build_training_arguments
+from toolkit.training.class_weights import class_weight_vector, describe_weights
 from toolkit.training.resume import checkpoint_step, truncate_history
 from toolkit.training.schedule_report import group_multipliers, report_schedule, schedule_summary
 from toolkit.training.schedules import ScheduleSummary
@@ -67,6 +69,7 @@ class PreparedData:
     processor: Any  # tokenizer or image processor
     splits: datasets.DatasetDict  # model-ready: tokenized, or with lazy transforms attached
     collator: Any
+    class_weights: torch.Tensor | None = None  # per class id, for the loss (`class_weights`)
 
 
 def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
@@ -103,7 +106,8 @@ def prepare_labelled(plan: Plan) -> PreparedData:
         say(data.describe())
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
-    return PreparedData(data, processor, splits, task.collator(processor, config))
+    weights = loss_class_weights(config, data)
+    return PreparedData(data, processor, splits, task.collator(processor, config), weights)
 
 
 def prepare_unlabelled(plan: Plan) -> PreparedData:
@@ -161,7 +165,18 @@ def build_run_trainer(
         prepared.collator,
         compute_metrics,
         history,
+        prepared.class_weights,
     )
+
+
+def loss_class_weights(config: RunConfig, data: LoadedData) -> torch.Tensor | None:
+    """The loss's class weights (`class_weights`), from the training split's labels; said."""
+    if config.class_weights is None:
+        return None
+    labels = data.splits["train"][data.label_column]
+    weights = class_weight_vector(config.class_weights, data.label_names, labels)
+    say(describe_weights(weights, data.label_names))
+    return weights
 
 
 def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], None]) -> None:

@@ -21,6 +21,7 @@ from toolkit.advice.data_size import (
     class_counts,
     count_parameters,
     data_size_advice,
+    imbalance_warning,
     report_advice,
 )
 from toolkit.advice.diagnosis import Diagnosis
@@ -86,7 +87,7 @@ def train(
         config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
     )
     model = build_model(plan, prepared.data.label_names)
-    data_size = advise_on_data_size(prepared, model)
+    data_size = advise_on_data_size(config, prepared, model)
     schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
     open_run_dir(plan, overwrite, checkpoint)
     history = HistoryCallback(plan.output_dir / HISTORY)
@@ -137,11 +138,15 @@ def resume_loss_sum(trainer: ToolkitTrainer, checkpoint: Path | None) -> None:
     trainer.resumed_with_loss_sum = saved is not None
 
 
-def advise_on_data_size(prepared: PreparedData, model: Any) -> DataSizeAdvice:
+def advise_on_data_size(config: RunConfig, prepared: PreparedData, model: Any) -> DataSizeAdvice:
+    """Enough data for this model? And are the classes so uneven that accuracy misleads?"""
     data = prepared.data
     counts = class_counts(data.splits["train"][data.label_column], data.label_names)
     advice = data_size_advice(counts, count_parameters(model))
     report_advice(advice)
+    imbalance = imbalance_warning(counts, config.metrics, config.class_weights is not None)
+    if imbalance:
+        warn(imbalance)
     return advice
 
 

@@ -182,6 +182,8 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
             config.metrics = coerce(value, list[str], key)
         elif key == "trust_metric_code":
             config.trust_metric_code = coerce(value, bool, key)
+        elif key == "class_weights":
+            config.class_weights = read_class_weights(value)
         elif key in training_fields:
             config.training[key] = coerce(value, training_fields[key], key)
         else:
@@ -213,3 +215,21 @@ def build_section(name: str, value: Any) -> Any:
             )
         kwargs[key] = coerce(item, hints[key], dotted)
     return cls(**kwargs)
+
+
+def read_class_weights(value: Any) -> str | dict[str, float] | None:
+    """None | 'balanced' | {label: weight > 0}; labels are strings, as ftk names classes."""
+    if value is None or value in ("none", False):
+        return None
+    if value == "balanced":
+        return "balanced"
+    if not isinstance(value, dict) or not value:
+        raise UserError(
+            f"Config key 'class_weights' is {value!r}; write none, balanced, or a mapping of "
+            f"labels to weights, e.g. {{spam: 5.0}} (labels left out weigh 1)."
+        )
+    weights = {str(label): coerce(w, float, f"class_weights.{label}") for label, w in value.items()}
+    bad = {label: w for label, w in weights.items() if not w > 0}
+    if bad:
+        raise UserError(f"class_weights must be positive; got {bad}.")
+    return weights

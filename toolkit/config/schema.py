@@ -53,6 +53,9 @@ TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
     "default to [loss])",
+    "class_weights": "classification: weight each class in the cross-entropy loss. none | "
+    "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
+    "left out weigh 1)",
     "trust_metric_code": "accept metric names outside the shipped set, loaded with "
     "evaluate.load (a local folder's script or a Hub module): that runs their code (opt-in)",
 }
@@ -373,7 +376,7 @@ RENAMED_KEYS: dict[str, str] = {
 }
 
 
-TOP_LEVEL_KEYS = ("task", "metrics", "trust_metric_code")
+TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
 # The metrics ftk ships (toolkit/metrics/modules: evaluate's code, inside the package); the
 # suffix is f1's averaging. Other names are refused unless `trust_metric_code: true`, since
 # evaluate.load runs the script a name points at (a folder here, or a module on the Hub).
@@ -385,6 +388,7 @@ class RunConfig:
     task: str = "text-classification"
     metrics: list[str] = field(default_factory=lambda: ["accuracy", "f1_macro"])
     trust_metric_code: bool = False
+    class_weights: str | dict[str, float] | None = None  # None, "balanced" or {label: weight}
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -400,6 +404,7 @@ class RunConfig:
         """The YAML-ready form: sections nested, TrainingArguments fields at the top level."""
         out: dict[str, Any] = {"task": self.task, "metrics": list(self.metrics)}
         out["trust_metric_code"] = self.trust_metric_code
+        out["class_weights"] = self.class_weights
         for name in SECTIONS:
             out[name] = dataclasses.asdict(getattr(self, name))
         out.update(self.training)

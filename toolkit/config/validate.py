@@ -48,6 +48,11 @@ def validate(config: RunConfig) -> None:
             "(e.g. hub_model_id: me/bbc-minilm)."
         )
     validate_masking(config)
+    if config.class_weights is not None and config.task in PRETRAIN_TASKS:
+        raise UserError(
+            f"class_weights weighs the classes of a classification loss; task '{config.task}' "
+            f"has no classes. Remove class_weights."
+        )
     validate_schedule(config.schedule)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
         raise UserError(

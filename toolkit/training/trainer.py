@@ -22,9 +22,16 @@ from toolkit.training.schedules import lr_factor
 class ToolkitTrainer(Trainer):
     """A Trainer whose LR follows the toolkit's schedule (a LambdaLR, restored by checkpoints)."""
 
-    def __init__(self, *args: Any, schedule: ScheduleConfig, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        schedule: ScheduleConfig,
+        class_weights: torch.Tensor | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.schedule = schedule
+        self.class_weights = class_weights  # per class id, in the cross-entropy (or None)
         # Classification heads return the batch-mean loss and ignore `num_items_in_batch`. Left
         # True (the model's forward takes **kwargs), transformers 5 treats that loss as a sum
         # over items: under DDP it multiplies it by the world size (logged loss and gradients
@@ -35,6 +42,20 @@ class ToolkitTrainer(Trainer):
         # from its checkpoint), so every checkpoint carries the sum over all steps so far.
         self.loss_sum_before = 0.0
         self.resumed_with_loss_sum = False
+
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, **kwargs: Any
+    ) -> Any:
+        """The model's own loss, or with class weights the weighted cross-entropy (the model's
+        head has no weight argument, so the logits are scored here)."""
+        if self.class_weights is None or "labels" not in inputs:
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, **kwargs)
+        labels = inputs["labels"]
+        outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
+        logits = outputs["logits"]
+        weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
+        loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
+        return (loss, outputs) if return_outputs else loss
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         super()._save_checkpoint(model, trial)
@@ -116,6 +137,7 @@ def build_trainer(
     collator: Any,
     compute_metrics: Any,
     history: HistoryCallback,
+    class_weights: torch.Tensor | None = None,
 ) -> ToolkitTrainer:
     callbacks: list[TrainerCallback] = [history]
     transform = epoch_aware_transform(splits["train"])
@@ -143,4 +165,5 @@ def build_trainer(
         compute_metrics=compute_metrics,
         callbacks=callbacks,
         schedule=schedule,
+        class_weights=class_weights,
     )
