@@ -188,6 +188,83 @@ def test_card_metadata_parses_as_hub_metadata(run_dir):
     assert results[("f1", "f1_macro")].dataset_split == "test"
 
 
+def card_for(tmp_path: Path, data: dict) -> Path:
+    """A model card written for a config whose data section is `data` (test metrics only)."""
+    from toolkit.config.load import config_from_raw
+    from toolkit.outputs.model_card import write_model_card
+
+    raw = {"model": {"name_or_path": "google-bert/bert-base-uncased"}, "data": data}
+    config = config_from_raw(raw, [], None)
+    config.metrics = ["accuracy", "f1_macro"]
+    metrics = {"test_loss": 0.6, "test_accuracy": 0.7, "test_f1_macro": 0.65}
+    path = tmp_path / "README.md"
+    write_model_card(path, config, "text-classification", metrics, ["a", "b"], "tiny")
+    return path
+
+
+def checked_hub_metadata(card: Path) -> tuple[dict, list]:
+    """The card's YAML as huggingface_hub reads it, passed through its offline checks: the
+    metadata parses, ModelCardData accepts it with metadata errors raised (not ignored), and the
+    model-index converts to EvalResults and back to exactly what was written."""
+    from huggingface_hub import ModelCardData, metadata_load
+    from huggingface_hub.repocard_data import (
+        eval_results_to_model_index,
+        model_index_to_eval_results,
+    )
+
+    meta = metadata_load(card)
+    assert meta is not None, "a YAML block"
+    data = ModelCardData(ignore_metadata_errors=False, **meta)
+    name, results = model_index_to_eval_results(meta["model-index"])
+    assert name == data.model_name == "tiny" and len(results) == 2
+    assert eval_results_to_model_index(name, results) == meta["model-index"]
+    return meta, results
+
+
+def test_card_names_the_hub_data_sets_config_and_revision(tmp_path):
+    data = {"hub_id": "fancyzhx/ag_news", "hub_config": "default", "hub_revision": "v1.2"}
+    meta, results = checked_hub_metadata(card_for(tmp_path, data))
+    assert meta["datasets"] == ["fancyzhx/ag_news"]  # the Hub's spec: dataset ids only
+    dataset = meta["model-index"][0]["results"][0]["dataset"]
+    assert dataset == {
+        "type": "fancyzhx/ag_news",
+        "name": "fancyzhx/ag_news",
+        "config": "default",
+        "split": "test",
+        "revision": "v1.2",
+    }
+    for result in results:
+        assert (result.dataset_config, result.dataset_revision) == ("default", "v1.2")
+    text = (tmp_path / "README.md").read_text()
+    assert "Hub data set `fancyzhx/ag_news` (config `default`) at revision `v1.2`" in text
+
+
+def test_card_of_local_files_names_no_config_or_revision(tmp_path):
+    meta, results = checked_hub_metadata(card_for(tmp_path, {"train_file": "train.csv"}))
+    assert "datasets" not in meta
+    dataset = meta["model-index"][0]["results"][0]["dataset"]
+    assert dataset == {"type": "custom", "name": "custom", "split": "test"}
+    assert all(r.dataset_config is None and r.dataset_revision is None for r in results)
+
+
+def test_hub_revision_reaches_load_dataset(monkeypatch):
+    import datasets
+
+    from toolkit.config.schema import DataConfig
+    from toolkit.data import sources
+
+    calls = []
+
+    def fake_load_dataset(*args, **kwargs):
+        calls.append((args, kwargs))
+        return datasets.DatasetDict(train=datasets.Dataset.from_dict({"text": ["a"]}))
+
+    monkeypatch.setattr(sources.datasets, "load_dataset", fake_load_dataset)
+    cfg = DataConfig(hub_id="me/set", hub_config="en", hub_revision="abc123")
+    assert list(sources.load_hub(cfg)) == ["train"]
+    assert calls == [(("me/set", "en"), {"revision": "abc123"})]
+
+
 def test_card_licence_comes_from_the_base_models_card_or_the_config():
     from toolkit.config.schema import ModelConfig
     from toolkit.outputs.model_card import card_licence
