@@ -381,3 +381,85 @@ def test_train_with_push_to_hub_checks_the_token_before_training(tiny_bert, text
         done = ftk("train", "--config", str(config), env=hub_env(tmp_path, hub.url, "hf_bad"))
     assert done.returncode == 2 and "rejected the token" in done.stderr
     assert not (tmp_path / "run").exists(), "no training started"
+
+
+# ----------------------------------------------------------------------------- download:
+# `ftk predict` / `ftk evaluate` on a Hub repo id, through snapshot_download from the server
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def local_predictions(run: Path, text: str, out: Path, *extra: str) -> list[dict]:
+    """`ftk predict RUN --text TEXT` on a local folder, in-process (the same CLI code)."""
+    from toolkit.cli import main
+
+    assert main(["predict", str(run), "--text", text, "--top-k", "3", "--output", str(out)]) == 0
+    return read_jsonl(out)
+
+
+def assert_same_predictions(got: list[dict], expected: list[dict]) -> None:
+    assert len(got) == len(expected) == 1
+    for key, value in expected[0].items():
+        if key.startswith("pred_score"):
+            assert got[0][key] == pytest.approx(value, abs=1e-5), key
+        else:
+            assert got[0][key] == value, key
+
+
+def fetched(hub: HubServer, method: str) -> set[str]:
+    """The files a client asked the server for with `method` at /{repo}/resolve/{rev}/."""
+    return {
+        p.split("/resolve/")[1].split("/", 1)[1]
+        for m, p, _ in hub.requests
+        if m == method and "/resolve/" in p
+    }
+
+
+def test_predict_and_evaluate_a_pushed_run_by_repo_id_then_offline(run_dir, tmp_path):
+    """`ftk push`, then the repo id works like the run folder: same labels and scores, same
+    accuracy; the download takes what inference reads (weights through the LFS path) and no
+    plots or history; with the server gone, HF_HUB_OFFLINE=1 reads the cached copy."""
+    text = "goal match team win"
+    table = write_csv(tmp_path / "labelled.csv", make_texts(4, seed=3))
+    env = hub_env(tmp_path, "")
+    with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
+        env["HF_ENDPOINT"] = hub.url
+        pushed = ftk("push", str(run_dir), "--repo-id", "me/tiny-run", env=env)
+        assert pushed.returncode == 0, pushed.stderr[-3000:]
+        hub.requests.clear()
+        out = tmp_path / "hub.jsonl"
+        done = ftk(
+            "predict", "me/tiny-run", "--text", text, "--top-k", "3", "--output", str(out), env=env
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        got = fetched(hub, "GET")
+        lfs = hub.repos["me/tiny-run"].files["model.safetensors"]
+    assert_same_predictions(read_jsonl(out), local_predictions(run_dir, text, tmp_path / "l.jsonl"))
+    assert {"model.safetensors", "config.json", "tokenizer.json", "run_config.yaml"} <= got
+    assert not {"loss.png", "learning_rate.png", "history.jsonl"} & got, "only what inference reads"
+    assert len(lfs) >= 4096, "the weights went up, and came down, as an LFS file"
+
+    env["HF_HUB_OFFLINE"] = "1"  # the server is gone: the cache answers
+    offline = ftk(
+        "evaluate",
+        "me/tiny-run",
+        "--data",
+        str(table),
+        "--output",
+        str(tmp_path / "h.json"),
+        env=env,
+    )
+    assert offline.returncode == 0, offline.stderr[-3000:]
+    from toolkit.cli import main
+
+    assert (
+        main(["evaluate", str(run_dir), "--data", str(table), "--output", str(tmp_path / "l.json")])
+        == 0
+    )
+    hub_metrics = json.loads((tmp_path / "h.json").read_text())
+    local_metrics = json.loads((tmp_path / "l.json").read_text())
+    assert hub_metrics["examples"] == local_metrics["examples"] == 12
+    assert hub_metrics["accuracy"] == local_metrics["accuracy"]
+    assert hub_metrics["loss"] == pytest.approx(local_metrics["loss"], abs=1e-5)
