@@ -463,3 +463,125 @@ def test_predict_and_evaluate_a_pushed_run_by_repo_id_then_offline(run_dir, tmp_
     assert hub_metrics["examples"] == local_metrics["examples"] == 12
     assert hub_metrics["accuracy"] == local_metrics["accuracy"]
     assert hub_metrics["loss"] == pytest.approx(local_metrics["loss"], abs=1e-5)
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def plain_classifier(tiny_bert: Path, folder: Path, seed: int, labels: list[str]) -> Path:
+    """save_pretrained of a tiny BertForSequenceClassification: no run_config.yaml."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification.from_pretrained(
+        tiny_bert,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)},
+    )
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(folder)
+    return folder
+
+
+def test_a_plain_checkpoint_repo_at_each_revision(tiny_bert, tmp_path):
+    """Two commits of a plain transformers classifier: the first commit's id gives the first
+    model, no --revision gives the second, each scored as its local folder is."""
+    from hub_server import Repo
+
+    first = plain_classifier(tiny_bert, tmp_path / "first", 0, ["negative", "positive"])
+    second = plain_classifier(tiny_bert, tmp_path / "second", 1, ["no", "yes"])
+    text = "bank shares profit"
+    env = hub_env(tmp_path, "")
+    with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
+        env["HF_ENDPOINT"] = hub.url
+        repo = hub.repos["me/plain"] = Repo(owner="me")
+        old = repo.commit_files(folder_files(first))
+        repo.commit_files(folder_files(second))
+        outs = {name: tmp_path / f"{name}.jsonl" for name in ("old", "new")}
+        runs = [
+            ("--revision", old, "--output", str(outs["old"])),
+            ("--output", str(outs["new"])),
+        ]
+        done = [
+            ftk("predict", "me/plain", "--text", text, "--top-k", "3", *a, env=env) for a in runs
+        ]
+    for result in done:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "Hub repo 'me/plain'" in result.stderr and "not an ftk run" in result.stderr
+    assert f"at revision '{old}'" in done[0].stderr
+    old_rows, new_rows = read_jsonl(outs["old"]), read_jsonl(outs["new"])
+    assert old_rows[0]["pred_label"] in {"negative", "positive"}
+    assert new_rows[0]["pred_label"] in {"no", "yes"}
+    assert_same_predictions(old_rows, local_predictions(first, text, tmp_path / "a.jsonl"))
+    assert_same_predictions(new_rows, local_predictions(second, text, tmp_path / "b.jsonl"))
+
+
+def test_hub_repo_errors_name_the_repo_and_the_fix(tiny_bert, tmp_path):
+    """Each way a download fails: exit 2, one message naming the repo and what to do, no
+    traceback. The cases run side by side (each a fresh `python -m toolkit`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub_server import Repo
+
+    plain = folder_files(plain_classifier(tiny_bert, tmp_path / "plain", 0, ["neg", "pos"]))
+    wrong = "hf_wrong_token_0000"
+    table = write_csv(tmp_path / "l.csv", [("bank", "neg")])
+    with HubServer({TOKEN: "me"}) as hub:
+        hub.repos["me/plain"] = Repo(owner="me", files=plain)
+        hub.repos["me/secret"] = Repo(owner="me", private=True, files=plain)
+        hub.repos["other/gated"] = Repo(owner="other", gated=True, files=plain)
+        hub.repos["me/pickled"] = Repo(
+            owner="me", files={"config.json": plain["config.json"], "pytorch_model.bin": b"x" * 64}
+        )
+        hub.repos["me/encoder"] = Repo(owner="me", files=folder_files(tiny_bert))
+        hub.repos["me/dataset"] = Repo(owner="me", files={"data.csv": b"text,label\na,b\n"})
+        online = hub_env(tmp_path, hub.url, token=None)
+        cases = {  # name: (arguments, environment changes, what the message must say)
+            "missing": (
+                ["me/missing"],
+                {},
+                ["neither a folder here nor a model repo", "hf auth login"],
+            ),
+            "private, no token": (["me/secret"], {}, ["private or gated", "HF_TOKEN"]),
+            "missing, with token": (["me/missing"], {"HF_TOKEN": TOKEN}, ["has no access to it"]),
+            "gated, no token": (["other/gated"], {}, ["'other/gated' is gated", "HF_TOKEN"]),
+            "gated, not granted": (
+                ["other/gated"],
+                {"HF_TOKEN": TOKEN},
+                ["is gated", f"{hub.url}/other/gated"],
+            ),
+            "token rejected": (["me/plain"], {"HF_TOKEN": wrong}, ["rejected the token (HTTP 401"]),
+            "unknown revision": (["me/plain", "--revision", "v9"], {}, ["has no revision 'v9'"]),
+            "pickled weights only": (["me/pickled"], {}, ["has no safetensors weights"]),
+            "no classification head": (
+                ["me/encoder"],
+                {},
+                ["Hub repo 'me/encoder' is neither", "BertModel"],
+            ),
+            "no model at all": (["me/dataset"], {}, ["'me/dataset' holds no config.json"]),
+            "offline, not cached": (
+                ["me/plain"],
+                {"HF_HUB_OFFLINE": "1"},
+                ["HF_HUB_OFFLINE is set"],
+            ),
+        }
+
+        def attempt(args: list[str], changes: dict[str, str]) -> subprocess.CompletedProcess:
+            command = ["predict", args[0], "--text", "a", *args[1:]]
+            if args[0] == "me/plain" and "--revision" in args:  # evaluate shares the loading
+                command = ["evaluate", args[0], "--data", str(table), *args[1:]]
+            return ftk(*command, env={**online, **changes})
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {name: pool.submit(attempt, a, c) for name, (a, c, _) in cases.items()}
+            results = {name: future.result() for name, future in futures.items()}
+    for name, (_, _, says) in cases.items():
+        done = results[name]
+        assert done.returncode == 2, (name, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr, (name, done.stderr[-2000:])
+        message = done.stderr[done.stderr.rindex("error: ") :]
+        assert all(part in message for part in says), (name, message)
+        assert wrong not in done.stderr + done.stdout and TOKEN not in done.stderr + done.stdout
