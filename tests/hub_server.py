@@ -1,13 +1,23 @@
-"""A small Hub-compatible HTTP server on 127.0.0.1, enough for huggingface_hub's upload path.
+"""A small Hub-compatible HTTP server on 127.0.0.1, enough for huggingface_hub's upload and
+download paths.
 
-It answers what `HfApi.whoami`, `create_repo` and `upload_folder` (without Xet, i.e.
-HF_HUB_DISABLE_XET=1) call, the way the real Hub does:
+It answers what `HfApi.whoami`, `create_repo`, `upload_folder`, `snapshot_download` and
+`hf_hub_download` (without Xet, i.e. HF_HUB_DISABLE_XET=1) call, the way the real Hub does:
 
     GET  /api/whoami-v2                                   who owns the token (401 if unknown)
     POST /api/repos/create                                403 outside the user's namespace,
                                                           409 if it exists
     GET  /api/models/{repo}                               repo_info (create_repo(exist_ok) asks
                                                           it after a 403)
+    GET  /api/models/{repo}/revision/{rev}                repo_info at a revision: its commit
+                                                          (sha) and files (siblings)
+    GET  /api/models/{repo}/tree/{rev}                    the files at a revision (size, git oid,
+                                                          lfs {oid, size} for LFS files), one page
+    HEAD /{repo}/resolve/{rev}/{path}                     a file's metadata: X-Repo-Commit, ETag
+                                                          (git blob oid; for LFS files the sha256,
+                                                          also as X-Linked-Etag), Content-Length,
+                                                          X-Linked-Size for LFS files
+    GET  /{repo}/resolve/{rev}/{path}                     the file's bytes, with the same headers
     POST /api/validate-yaml                               the model card's metadata, checked
     POST /api/models/{repo}/preupload/{rev}               "lfs" for files >= lfs_threshold bytes,
                                                           else "regular"
@@ -19,6 +29,13 @@ HF_HUB_DISABLE_XET=1) call, the way the real Hub does:
 
 `HubServer.repos[repo_id].files` ends up with the bytes of every committed file; `requests`
 records (method, path, headers) of every call so tests can check what went over the wire.
+
+Reads: a revision is `main` (the files now, committed or put into `files` by a test) or the
+commit id of any earlier commit (`Repo.history`); a commit id is a hash of the files, so a
+revision is its content. A file is LFS when it is at least `lfs_threshold` bytes (as preupload
+decides for uploads). Private repos are found only with their owner's token, gated ones read
+only with it; without a token both answer 401, as the Hub does (404 with another user's token,
+403 for gated), and an unknown token gets 401 "Invalid credentials".
 """
 
 from __future__ import annotations
@@ -31,6 +48,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -39,8 +57,38 @@ import yaml
 class Repo:
     owner: str
     private: bool = False
+    gated: bool = False
     files: dict[str, bytes] = field(default_factory=dict)
     commits: int = 0
+    history: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit id -> files
+
+    def head(self) -> str:
+        return content_id(self.files)
+
+    def commit_files(self, files: dict[str, bytes]) -> str:
+        """Add or replace `files` in one commit (what a commit call does); its commit id."""
+        self.files.update(files)
+        self.commits += 1
+        self.history[self.head()] = dict(self.files)
+        return self.head()
+
+    def at(self, revision: str) -> tuple[str, dict[str, bytes]] | None:
+        """(commit id, files) at `revision`: main, or an earlier commit's id."""
+        if revision in ("main", self.head()):
+            return self.head(), self.files
+        return (revision, self.history[revision]) if revision in self.history else None
+
+
+def content_id(files: dict[str, bytes]) -> str:
+    """A 40-hex commit id standing for exactly these files."""
+    digest = hashlib.sha1()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
+def git_blob_id(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
 
 class HubServer:
@@ -74,6 +122,9 @@ class HubServer:
             def do_GET(self) -> None:
                 hub.dispatch(self, "GET")
 
+            def do_HEAD(self) -> None:
+                hub.dispatch(self, "HEAD")
+
             def do_POST(self) -> None:
                 hub.dispatch(self, "POST")
 
@@ -93,24 +144,33 @@ class HubServer:
         )
         self.bodies.append(body)
         for pattern, wanted, handler in self.routes():
-            match = re.fullmatch(pattern, path)
-            if match and method == wanted:
+            match = re.fullmatch(pattern, unquote(path))
+            if match and (method == wanted or (method, wanted) == ("HEAD", "GET")):
                 status, payload, headers = handler(request, body, *match.groups())
-                return self.reply(request, status, payload, headers)
+                return self.reply(request, status, payload, headers, send_body=method != "HEAD")
         self.reply(request, 404, {"error": f"no route {method} {path}"}, {})
 
     @staticmethod
     def reply(
-        request: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]
+        request: BaseHTTPRequestHandler,
+        status: int,
+        payload: Any,
+        headers: dict[str, str],
+        send_body: bool = True,
     ) -> None:
-        data = json.dumps(payload).encode()
+        """JSON, or a file's bytes as they are; a HEAD request gets the headers only."""
+        raw = isinstance(payload, bytes)
+        data = payload if raw else json.dumps(payload).encode()
         request.send_response(status)
-        request.send_header("Content-Type", "application/json")
+        request.send_header(
+            "Content-Type", "application/octet-stream" if raw else "application/json"
+        )
         request.send_header("Content-Length", str(len(data)))
         for key, value in headers.items():
             request.send_header(key, value)
         request.end_headers()
-        request.wfile.write(data)
+        if send_body:
+            request.wfile.write(data)
 
     def routes(self) -> list[tuple[str, str, Any]]:
         repo = r"([\w.-]+/[\w.-]+)"
@@ -118,6 +178,9 @@ class HubServer:
             (r"/api/whoami-v2", "GET", self.whoami),
             (r"/api/repos/create", "POST", self.create_repo),
             (rf"/api/models/{repo}", "GET", self.repo_info),
+            (rf"/api/models/{repo}/revision/([^/]+)", "GET", self.revision_info),
+            (rf"/api/models/{repo}/tree/([^/]+)", "GET", self.tree),
+            (rf"/{repo}/resolve/([^/]+)/(.+)", "GET", self.resolve),  # and HEAD
             (r"/api/validate-yaml", "POST", self.validate_yaml),
             (rf"/api/models/{repo}/preupload/([^/]+)", "POST", self.preupload),
             (rf"/{repo}\.git/info/lfs/objects/batch", "POST", self.lfs_batch),
@@ -129,6 +192,34 @@ class HubServer:
     def user(self, request: BaseHTTPRequestHandler) -> str | None:
         header = request.headers.get("Authorization", "")
         return self.tokens.get(header.removeprefix("Bearer ").strip()) if header else None
+
+    def readable(self, request: BaseHTTPRequestHandler, repo_id: str) -> Any:
+        """None when the caller may read `repo_id`, else the error reply the Hub gives."""
+        if request.headers.get("Authorization") and self.user(request) is None:
+            return self.unauthorized()
+        user, repo = self.user(request), self.repos.get(repo_id)
+        if repo is None or (repo.private and repo.owner != user):
+            status = 404 if user else 401  # the Hub hides private repos as missing ones
+            message = "Repository not found"
+            return (
+                status,
+                {"error": message},
+                {"X-Error-Code": "RepoNotFound", "X-Error-Message": message},
+            )
+        if repo.gated and repo.owner != user:
+            message = "Access to this model is restricted: you must be granted access"
+            headers = {"X-Error-Code": "GatedRepo", "X-Error-Message": message}
+            return (403 if user else 401), {"error": message}, headers
+        return None
+
+    @staticmethod
+    def no_revision(revision: str) -> tuple[int, Any, dict[str, str]]:
+        message = f"Invalid rev id: {revision}"
+        return (
+            404,
+            {"error": message},
+            {"X-Error-Code": "RevisionNotFound", "X-Error-Message": message},
+        )
 
     @staticmethod
     def unauthorized() -> tuple[int, Any, dict[str, str]]:
@@ -189,19 +280,58 @@ class HubServer:
         return 200, {"url": f"{self.url}/{repo_id}", "name": repo_id}, {}
 
     def repo_info(self, request, body, repo_id):
-        repo = self.repos.get(repo_id)
-        if repo is None or (repo.private and repo.owner != self.user(request)):
-            return 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
+        return self.revision_info(request, body, repo_id, "main")
+
+    def revision_info(self, request, body, repo_id, revision):
+        if (error := self.readable(request, repo_id)) is not None:
+            return error
+        repo = self.repos[repo_id]
+        if (found := repo.at(revision)) is None:
+            return self.no_revision(revision)
+        sha, files = found
         return (
             200,
             {
                 "id": repo_id,
                 "private": repo.private,
-                "sha": "0" * 40,
-                "siblings": [{"rfilename": f} for f in repo.files],
+                "gated": "manual" if repo.gated else False,
+                "sha": sha,
+                "siblings": [{"rfilename": f} for f in files],
             },
             {},
         )
+
+    def tree(self, request, body, repo_id, revision):
+        if (error := self.readable(request, repo_id)) is not None:
+            return error
+        if (found := self.repos[repo_id].at(revision)) is None:
+            return self.no_revision(revision)
+        entries = []
+        for path, content in found[1].items():
+            entry = {"type": "file", "path": path, "size": len(content)}
+            entry["oid"] = git_blob_id(content)
+            if len(content) >= self.lfs_threshold:
+                sha256 = hashlib.sha256(content).hexdigest()
+                entry["lfs"] = {"oid": sha256, "size": len(content), "pointerSize": 134}
+            entries.append(entry)
+        return 200, entries, {}
+
+    def resolve(self, request, body, repo_id, revision, path):
+        if (error := self.readable(request, repo_id)) is not None:
+            return error
+        if (found := self.repos[repo_id].at(revision)) is None:
+            return self.no_revision(revision)
+        sha, files = found
+        if path not in files:
+            message = f"{path} does not exist at {revision}"
+            return 404, {"error": message}, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": sha}
+        content = files[path]
+        headers = {"X-Repo-Commit": sha, "ETag": f'"{git_blob_id(content)}"'}
+        if len(content) >= self.lfs_threshold:  # the Hub names an LFS file by its sha256
+            sha256 = hashlib.sha256(content).hexdigest()
+            headers["ETag"] = headers["X-Linked-Etag"] = f'"{sha256}"'
+            headers["X-Linked-Size"] = str(len(content))
+        return 200, content, headers
 
     def validate_yaml(self, request, body):
         if self.user(request) is None:
@@ -274,10 +404,7 @@ class HubServer:
                 staged[value["path"]] = self.lfs_objects[value["oid"]]
             else:
                 return 400, {"error": f"unsupported commit line {line['key']}"}, {}
-        repo = self.repos[repo_id]
-        repo.files.update(staged)
-        repo.commits += 1
-        oid = hashlib.sha1(body).hexdigest()
+        oid = self.repos[repo_id].commit_files(staged)
         return (
             200,
             {"commitUrl": f"{self.url}/{repo_id}/commit/{oid}", "commitOid": oid, "success": True},

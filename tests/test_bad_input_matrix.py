@@ -530,6 +530,24 @@ CASES = [
         "not a finished ftk run directory",
     ),
     Case(
+        "predict on a path that does not exist",
+        "use",
+        lambda w: ["predict", str(w.tmp / "runs" / "nope"), "--text", "a"],
+        "is not a Hub repo id (NAMESPACE/NAME) either",
+    ),
+    Case(
+        "predict with --revision on a local folder",
+        "use",
+        lambda w: ["predict", str(w.finished_run()), "--text", "a", "--revision", "v1"],
+        "--revision picks a version of a Hub repo",
+    ),
+    Case(  # the tests run with HF_HUB_OFFLINE=1 (conftest.py)
+        "evaluate a Hub repo id offline that is not cached",
+        "use",
+        lambda w: ["evaluate", "nobody/not-cached", "--data", str(w.test)],
+        "while HF_HUB_OFFLINE is set",
+    ),
+    Case(
         "predict with both --input and --text",
         "use",
         lambda w: ["predict", str(w.finished_run()), "--text", "a", "--input", str(w.train)],

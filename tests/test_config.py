@@ -144,6 +144,9 @@ def test_a_data_source_on_the_command_line_replaces_the_recipes(tmp_path, capsys
     assert "--data.train_file replaces the recipe's data.builtin ('bbc-news')" in (
         capsys.readouterr().err
     )
+    hub = write(tmp_path, "data: {hub_id: me/set, hub_config: en, hub_revision: v1}\n")
+    config = load_config(hub, ["--data.train_file", "my.csv"])
+    assert (config.data.hub_id, config.data.hub_config, config.data.hub_revision) == (None,) * 3
     folders = write(tmp_path, "data: {train_dir: a, test_dir: b}\n")
     config = load_config(folders, ["--data.hub_id", "me/set"])
     assert (config.data.hub_id, config.data.train_dir, config.data.test_dir) == (

@@ -95,7 +95,7 @@ def test_defaults_are_unchanged():
     assert data["group_texts"] is True
     assert data["pad_to_max_length"] is False
     assert data["empty_texts"] == "drop" and data["encoding"] == "utf-8"
-    assert len(data) == 28
+    assert data["hub_revision"] is None and len(data) == 29
     augment = dataclasses.asdict(AugmentConfig())
     assert augment["protected_words"] == []
     assert augment["text_mode"] == "sequence"

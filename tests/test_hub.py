@@ -188,6 +188,83 @@ def test_card_metadata_parses_as_hub_metadata(run_dir):
     assert results[("f1", "f1_macro")].dataset_split == "test"
 
 
+def card_for(tmp_path: Path, data: dict) -> Path:
+    """A model card written for a config whose data section is `data` (test metrics only)."""
+    from toolkit.config.load import config_from_raw
+    from toolkit.outputs.model_card import write_model_card
+
+    raw = {"model": {"name_or_path": "google-bert/bert-base-uncased"}, "data": data}
+    config = config_from_raw(raw, [], None)
+    config.metrics = ["accuracy", "f1_macro"]
+    metrics = {"test_loss": 0.6, "test_accuracy": 0.7, "test_f1_macro": 0.65}
+    path = tmp_path / "README.md"
+    write_model_card(path, config, "text-classification", metrics, ["a", "b"], "tiny")
+    return path
+
+
+def checked_hub_metadata(card: Path) -> tuple[dict, list]:
+    """The card's YAML as huggingface_hub reads it, passed through its offline checks: the
+    metadata parses, ModelCardData accepts it with metadata errors raised (not ignored), and the
+    model-index converts to EvalResults and back to exactly what was written."""
+    from huggingface_hub import ModelCardData, metadata_load
+    from huggingface_hub.repocard_data import (
+        eval_results_to_model_index,
+        model_index_to_eval_results,
+    )
+
+    meta = metadata_load(card)
+    assert meta is not None, "a YAML block"
+    data = ModelCardData(ignore_metadata_errors=False, **meta)
+    name, results = model_index_to_eval_results(meta["model-index"])
+    assert name == data.model_name == "tiny" and len(results) == 2
+    assert eval_results_to_model_index(name, results) == meta["model-index"]
+    return meta, results
+
+
+def test_card_names_the_hub_data_sets_config_and_revision(tmp_path):
+    data = {"hub_id": "fancyzhx/ag_news", "hub_config": "default", "hub_revision": "v1.2"}
+    meta, results = checked_hub_metadata(card_for(tmp_path, data))
+    assert meta["datasets"] == ["fancyzhx/ag_news"]  # the Hub's spec: dataset ids only
+    dataset = meta["model-index"][0]["results"][0]["dataset"]
+    assert dataset == {
+        "type": "fancyzhx/ag_news",
+        "name": "fancyzhx/ag_news",
+        "config": "default",
+        "split": "test",
+        "revision": "v1.2",
+    }
+    for result in results:
+        assert (result.dataset_config, result.dataset_revision) == ("default", "v1.2")
+    text = (tmp_path / "README.md").read_text()
+    assert "Hub data set `fancyzhx/ag_news` (config `default`) at revision `v1.2`" in text
+
+
+def test_card_of_local_files_names_no_config_or_revision(tmp_path):
+    meta, results = checked_hub_metadata(card_for(tmp_path, {"train_file": "train.csv"}))
+    assert "datasets" not in meta
+    dataset = meta["model-index"][0]["results"][0]["dataset"]
+    assert dataset == {"type": "custom", "name": "custom", "split": "test"}
+    assert all(r.dataset_config is None and r.dataset_revision is None for r in results)
+
+
+def test_hub_revision_reaches_load_dataset(monkeypatch):
+    import datasets
+
+    from toolkit.config.schema import DataConfig
+    from toolkit.data import sources
+
+    calls = []
+
+    def fake_load_dataset(*args, **kwargs):
+        calls.append((args, kwargs))
+        return datasets.DatasetDict(train=datasets.Dataset.from_dict({"text": ["a"]}))
+
+    monkeypatch.setattr(sources.datasets, "load_dataset", fake_load_dataset)
+    cfg = DataConfig(hub_id="me/set", hub_config="en", hub_revision="abc123")
+    assert list(sources.load_hub(cfg)) == ["train"]
+    assert calls == [(("me/set", "en"), {"revision": "abc123"})]
+
+
 def test_card_licence_comes_from_the_base_models_card_or_the_config():
     from toolkit.config.schema import ModelConfig
     from toolkit.outputs.model_card import card_licence
@@ -304,3 +381,207 @@ def test_train_with_push_to_hub_checks_the_token_before_training(tiny_bert, text
         done = ftk("train", "--config", str(config), env=hub_env(tmp_path, hub.url, "hf_bad"))
     assert done.returncode == 2 and "rejected the token" in done.stderr
     assert not (tmp_path / "run").exists(), "no training started"
+
+
+# ----------------------------------------------------------------------------- download:
+# `ftk predict` / `ftk evaluate` on a Hub repo id, through snapshot_download from the server
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def local_predictions(run: Path, text: str, out: Path, *extra: str) -> list[dict]:
+    """`ftk predict RUN --text TEXT` on a local folder, in-process (the same CLI code)."""
+    from toolkit.cli import main
+
+    assert main(["predict", str(run), "--text", text, "--top-k", "3", "--output", str(out)]) == 0
+    return read_jsonl(out)
+
+
+def assert_same_predictions(got: list[dict], expected: list[dict]) -> None:
+    assert len(got) == len(expected) == 1
+    for key, value in expected[0].items():
+        if key.startswith("pred_score"):
+            assert got[0][key] == pytest.approx(value, abs=1e-5), key
+        else:
+            assert got[0][key] == value, key
+
+
+def fetched(hub: HubServer, method: str) -> set[str]:
+    """The files a client asked the server for with `method` at /{repo}/resolve/{rev}/."""
+    return {
+        p.split("/resolve/")[1].split("/", 1)[1]
+        for m, p, _ in hub.requests
+        if m == method and "/resolve/" in p
+    }
+
+
+def test_predict_and_evaluate_a_pushed_run_by_repo_id_then_offline(run_dir, tmp_path):
+    """`ftk push`, then the repo id works like the run folder: same labels and scores, same
+    accuracy; the download takes what inference reads (weights through the LFS path) and no
+    plots or history; with the server gone, HF_HUB_OFFLINE=1 reads the cached copy."""
+    text = "goal match team win"
+    table = write_csv(tmp_path / "labelled.csv", make_texts(4, seed=3))
+    env = hub_env(tmp_path, "")
+    with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
+        env["HF_ENDPOINT"] = hub.url
+        pushed = ftk("push", str(run_dir), "--repo-id", "me/tiny-run", env=env)
+        assert pushed.returncode == 0, pushed.stderr[-3000:]
+        hub.requests.clear()
+        out = tmp_path / "hub.jsonl"
+        done = ftk(
+            "predict", "me/tiny-run", "--text", text, "--top-k", "3", "--output", str(out), env=env
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        got = fetched(hub, "GET")
+        lfs = hub.repos["me/tiny-run"].files["model.safetensors"]
+    assert_same_predictions(read_jsonl(out), local_predictions(run_dir, text, tmp_path / "l.jsonl"))
+    assert {"model.safetensors", "config.json", "tokenizer.json", "run_config.yaml"} <= got
+    assert not {"loss.png", "learning_rate.png", "history.jsonl"} & got, "only what inference reads"
+    assert len(lfs) >= 4096, "the weights went up, and came down, as an LFS file"
+
+    env["HF_HUB_OFFLINE"] = "1"  # the server is gone: the cache answers
+    offline = ftk(
+        "evaluate",
+        "me/tiny-run",
+        "--data",
+        str(table),
+        "--output",
+        str(tmp_path / "h.json"),
+        env=env,
+    )
+    assert offline.returncode == 0, offline.stderr[-3000:]
+    from toolkit.cli import main
+
+    assert (
+        main(["evaluate", str(run_dir), "--data", str(table), "--output", str(tmp_path / "l.json")])
+        == 0
+    )
+    hub_metrics = json.loads((tmp_path / "h.json").read_text())
+    local_metrics = json.loads((tmp_path / "l.json").read_text())
+    assert hub_metrics["examples"] == local_metrics["examples"] == 12
+    assert hub_metrics["accuracy"] == local_metrics["accuracy"]
+    assert hub_metrics["loss"] == pytest.approx(local_metrics["loss"], abs=1e-5)
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def plain_classifier(tiny_bert: Path, folder: Path, seed: int, labels: list[str]) -> Path:
+    """save_pretrained of a tiny BertForSequenceClassification: no run_config.yaml."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification.from_pretrained(
+        tiny_bert,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={n: i for i, n in enumerate(labels)},
+    )
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_bert).save_pretrained(folder)
+    return folder
+
+
+def test_a_plain_checkpoint_repo_at_each_revision(tiny_bert, tmp_path):
+    """Two commits of a plain transformers classifier: the first commit's id gives the first
+    model, no --revision gives the second, each scored as its local folder is."""
+    from hub_server import Repo
+
+    first = plain_classifier(tiny_bert, tmp_path / "first", 0, ["negative", "positive"])
+    second = plain_classifier(tiny_bert, tmp_path / "second", 1, ["no", "yes"])
+    text = "bank shares profit"
+    env = hub_env(tmp_path, "")
+    with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
+        env["HF_ENDPOINT"] = hub.url
+        repo = hub.repos["me/plain"] = Repo(owner="me")
+        old = repo.commit_files(folder_files(first))
+        repo.commit_files(folder_files(second))
+        outs = {name: tmp_path / f"{name}.jsonl" for name in ("old", "new")}
+        runs = [
+            ("--revision", old, "--output", str(outs["old"])),
+            ("--output", str(outs["new"])),
+        ]
+        done = [
+            ftk("predict", "me/plain", "--text", text, "--top-k", "3", *a, env=env) for a in runs
+        ]
+    for result in done:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "Hub repo 'me/plain'" in result.stderr and "not an ftk run" in result.stderr
+    assert f"at revision '{old}'" in done[0].stderr
+    old_rows, new_rows = read_jsonl(outs["old"]), read_jsonl(outs["new"])
+    assert old_rows[0]["pred_label"] in {"negative", "positive"}
+    assert new_rows[0]["pred_label"] in {"no", "yes"}
+    assert_same_predictions(old_rows, local_predictions(first, text, tmp_path / "a.jsonl"))
+    assert_same_predictions(new_rows, local_predictions(second, text, tmp_path / "b.jsonl"))
+
+
+def test_hub_repo_errors_name_the_repo_and_the_fix(tiny_bert, tmp_path):
+    """Each way a download fails: exit 2, one message naming the repo and what to do, no
+    traceback. The cases run side by side (each a fresh `python -m toolkit`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub_server import Repo
+
+    plain = folder_files(plain_classifier(tiny_bert, tmp_path / "plain", 0, ["neg", "pos"]))
+    wrong = "hf_wrong_token_0000"
+    table = write_csv(tmp_path / "l.csv", [("bank", "neg")])
+    with HubServer({TOKEN: "me"}) as hub:
+        hub.repos["me/plain"] = Repo(owner="me", files=plain)
+        hub.repos["me/secret"] = Repo(owner="me", private=True, files=plain)
+        hub.repos["other/gated"] = Repo(owner="other", gated=True, files=plain)
+        hub.repos["me/pickled"] = Repo(
+            owner="me", files={"config.json": plain["config.json"], "pytorch_model.bin": b"x" * 64}
+        )
+        hub.repos["me/encoder"] = Repo(owner="me", files=folder_files(tiny_bert))
+        hub.repos["me/dataset"] = Repo(owner="me", files={"data.csv": b"text,label\na,b\n"})
+        online = hub_env(tmp_path, hub.url, token=None)
+        cases = {  # name: (arguments, environment changes, what the message must say)
+            "missing": (
+                ["me/missing"],
+                {},
+                ["neither a folder here nor a model repo", "hf auth login"],
+            ),
+            "private, no token": (["me/secret"], {}, ["private or gated", "HF_TOKEN"]),
+            "missing, with token": (["me/missing"], {"HF_TOKEN": TOKEN}, ["has no access to it"]),
+            "gated, no token": (["other/gated"], {}, ["'other/gated' is gated", "HF_TOKEN"]),
+            "gated, not granted": (
+                ["other/gated"],
+                {"HF_TOKEN": TOKEN},
+                ["is gated", f"{hub.url}/other/gated"],
+            ),
+            "token rejected": (["me/plain"], {"HF_TOKEN": wrong}, ["rejected the token (HTTP 401"]),
+            "unknown revision": (["me/plain", "--revision", "v9"], {}, ["has no revision 'v9'"]),
+            "pickled weights only": (["me/pickled"], {}, ["has no safetensors weights"]),
+            "no classification head": (
+                ["me/encoder"],
+                {},
+                ["Hub repo 'me/encoder' is neither", "BertModel"],
+            ),
+            "no model at all": (["me/dataset"], {}, ["'me/dataset' holds no config.json"]),
+            "offline, not cached": (
+                ["me/plain"],
+                {"HF_HUB_OFFLINE": "1"},
+                ["HF_HUB_OFFLINE is set"],
+            ),
+        }
+
+        def attempt(args: list[str], changes: dict[str, str]) -> subprocess.CompletedProcess:
+            command = ["predict", args[0], "--text", "a", *args[1:]]
+            if args[0] == "me/plain" and "--revision" in args:  # evaluate shares the loading
+                command = ["evaluate", args[0], "--data", str(table), *args[1:]]
+            return ftk(*command, env={**online, **changes})
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = {name: pool.submit(attempt, a, c) for name, (a, c, _) in cases.items()}
+            results = {name: future.result() for name, future in futures.items()}
+    for name, (_, _, says) in cases.items():
+        done = results[name]
+        assert done.returncode == 2, (name, done.stderr[-2000:])
+        assert "Traceback" not in done.stderr, (name, done.stderr[-2000:])
+        message = done.stderr[done.stderr.rindex("error: ") :]
+        assert all(part in message for part in says), (name, message)
+        assert wrong not in done.stderr + done.stdout and TOKEN not in done.stderr + done.stdout

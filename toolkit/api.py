@@ -95,13 +95,16 @@ def predict(
     output: str | Path | None = None,
     text_column: str | None = None,
     encoding: str | None = None,
+    revision: str | None = None,
 ) -> list[dict[str, Any]]:
     """Predictions of a finished run: one dict per input (its row or path, then pred_label,
-    pred_score, ...). `inputs`: a list of texts, or the path of a table, an image folder or an
-    image. `output` (.csv or .jsonl) also writes them; without it nothing is printed."""
+    pred_score, ...). `run`: a run or checkpoint folder, or a Hub model repo id (downloaded at
+    `revision`, default main). `inputs`: a list of texts, or the path of a table, an image
+    folder or an image. `output` (.csv or .jsonl) also writes them; without it nothing is
+    printed."""
     texts = None if isinstance(inputs, (str, Path)) else list(inputs)
     return predict_command(
-        Path(run),
+        run,
         input_path=Path(inputs) if texts is None else None,
         texts=texts,
         output=Path(output) if output is not None else None,
@@ -110,6 +113,7 @@ def predict(
         text_column=text_column,
         encoding=encoding,
         show=False,
+        revision=revision,
     )
 
 
@@ -122,16 +126,19 @@ def evaluate(
     text_column: str | None = None,
     label_column: str | None = None,
     encoding: str | None = None,
+    revision: str | None = None,
 ) -> dict[str, Any]:
-    """The run's metrics on a labelled table or class-folder tree, as `ftk evaluate`."""
+    """The run's metrics on a labelled table or class-folder tree, as `ftk evaluate`. `run`:
+    as for `predict` (a folder, or a Hub model repo id at `revision`)."""
     return evaluate_run(
-        Path(run),
+        run,
         Path(data),
         output=Path(output) if output is not None else None,
         batch_size=batch_size,
         text_column=text_column,
         label_column=label_column,
         encoding=encoding,
+        revision=revision,
     )
 
 

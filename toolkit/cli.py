@@ -5,7 +5,8 @@
     ftk pretrain --config FILE [--print-config] [--overwrite] [--KEY VALUE ...]
     ftk schedule [--config FILE] [--png PATH] [--num-processes N] [--KEY VALUE ...]
     ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT) [--output preds.csv] [--top-k K]
-    ftk evaluate RUN --data LABELLED [--output metrics.json]
+                [--revision REV]
+    ftk evaluate RUN --data LABELLED [--output metrics.json] [--revision REV]
     ftk push RUN --repo-id NAMESPACE/NAME [--private]
     ftk baseline [--config FILE] [--KEY VALUE ...]
     ftk augment [--config FILE] [--n N] [--k K] [--output PNG] [--KEY VALUE ...]
@@ -132,7 +133,15 @@ def add_schedule_command(commands: Any) -> None:
 
 def add_finished_run_arguments(parser: argparse.ArgumentParser, batch_size: int) -> None:
     """What every command that runs a finished model on new data takes."""
-    parser.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
+    parser.add_argument(
+        "run",
+        help="the run directory (output_dir of ftk train), a transformers checkpoint folder "
+        "with a classification head, or a Hub model repo id (NAMESPACE/NAME, e.g. after ftk push)",
+    )
+    parser.add_argument(
+        "--revision",
+        help="branch, tag or commit of a Hub repo RUN (default: its main branch)",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -356,6 +365,7 @@ def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
         batch_size=args.batch_size,
         text_column=args.text_column,
         encoding=args.encoding,
+        revision=args.revision,
     )
     return 0
 
@@ -372,6 +382,7 @@ def run_evaluate(args: argparse.Namespace, overrides: list[str]) -> int:
         text_column=args.text_column,
         label_column=args.label_column,
         encoding=args.encoding,
+        revision=args.revision,
     )
     return 0
 

@@ -68,7 +68,14 @@ def config_from_raw(
 SOURCE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     "data": {
         "builtin": ("builtin",),
-        "hub_id": ("hub_id", "hub_config", "train_split", "validation_split", "test_split"),
+        "hub_id": (
+            "hub_id",
+            "hub_config",
+            "hub_revision",
+            "train_split",
+            "validation_split",
+            "test_split",
+        ),
         "train_file": ("train_file", "validation_file", "test_file"),
         "train_dir": ("train_dir", "validation_dir", "test_dir"),
     },

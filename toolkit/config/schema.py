@@ -100,6 +100,11 @@ class DataConfig:
     hub_config: str | None = option(
         None, "the Hub data set's configuration name, if it has several"
     )
+    hub_revision: str | None = option(
+        None,
+        "branch, tag or commit of the Hub data set (null: its default branch); the model "
+        "card names it, so a result can be traced to the data it was measured on",
+    )
     train_split: str = option("train", "name of the train split inside a Hub data set")
     validation_split: str | None = option(
         "validation",

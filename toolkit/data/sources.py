@@ -187,12 +187,12 @@ def first_undecodable(path: Path, encoding: str) -> tuple[int, int, int] | None:
 
 def load_hub(cfg: DataConfig) -> dict[str, datasets.Dataset]:
     try:
-        loaded = datasets.load_dataset(cfg.hub_id, cfg.hub_config)
+        loaded = datasets.load_dataset(cfg.hub_id, cfg.hub_config, revision=cfg.hub_revision)
     except Exception as exc:
         raise UserError(
             f"data.hub_id '{cfg.hub_id}' could not be loaded "
             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
-            f"Check the name and config, and that the Hub is reachable (or the set "
+            f"Check the name, config and revision, and that the Hub is reachable (or the set "
             f"is in the local datasets cache)."
         ) from None
     wanted = {"train": cfg.train_split, "validation": cfg.validation_split, "test": cfg.test_split}

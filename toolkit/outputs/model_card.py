@@ -32,8 +32,10 @@ def data_source_text(data: DataConfig) -> str:
     if data.builtin:
         return f"packaged demo set `{data.builtin}`"
     if data.hub_id:
-        return f"Hub data set `{data.hub_id}`" + (
-            f" (config `{data.hub_config}`)" if data.hub_config else ""
+        return (
+            f"Hub data set `{data.hub_id}`"
+            + (f" (config `{data.hub_config}`)" if data.hub_config else "")
+            + (f" at revision `{data.hub_revision}`" if data.hub_revision else "")
         )
     folders = [f for f in (data.train_dir, data.validation_dir, data.test_dir) if f]
     if folders:
@@ -52,14 +54,12 @@ def base_model_text(model: ModelConfig) -> str:
 def card_metadata(
     config: RunConfig, pipeline_tag: str, metrics: dict[str, Any], model_name: str
 ) -> ModelCardData:
-    dataset_name = config.data.hub_id or config.data.builtin or "custom"
     split = "test" if any(k.startswith("test_") for k in metrics) else "validation"
     prefix = f"{'test' if split == 'test' else 'eval'}_"
     results = [
         EvalResult(
             task_type=pipeline_tag,
-            dataset_type=dataset_name,
-            dataset_name=dataset_name,
+            **card_dataset(config.data),
             dataset_split=split,
             metric_type=split_name(name)[0],
             metric_name=name,
@@ -81,6 +81,18 @@ def card_metadata(
         model_name=model_name,
         eval_results=results or None,
     )
+
+
+def card_dataset(data: DataConfig) -> dict[str, str | None]:
+    """The model-index `dataset` of the results: a Hub set with the config and revision it was
+    loaded at (so a score can be traced to the exact data), else the packaged set or "custom"."""
+    name = data.hub_id or data.builtin or "custom"
+    return {
+        "dataset_type": name,
+        "dataset_name": name,
+        "dataset_config": data.hub_config if data.hub_id else None,
+        "dataset_revision": data.hub_revision if data.hub_id else None,
+    }
 
 
 def card_licence(model: ModelConfig) -> str:

@@ -21,17 +21,19 @@ from toolkit.use.predict import listed_rows, read_table, require_modality, row_t
 
 
 def evaluate_run(
-    run_dir: Path,
+    run_dir: str | Path,
     data_path: Path,
     output: Path | None = None,
     batch_size: int = 64,
     text_column: str | None = None,
     label_column: str | None = None,
     encoding: str | None = None,
+    revision: str | None = None,
 ) -> dict[str, Any]:
     """Metrics of the run's model on `data_path`; printed, and written as JSON to `output`.
+    `run_dir`: a run or checkpoint folder, or a Hub repo id (at `revision`).
     `encoding`: of a text table (default: the run's data.encoding, else utf-8)."""
-    run = load_run(run_dir)
+    run = load_run(run_dir, revision)
     names = list(run.settings.get("metrics") or ["accuracy"])
     trusted = bool(run.settings.get("trust_metric_code"))
     compute = classification_metrics(names, trusted)  # fails fast on a metric that cannot load

@@ -23,6 +23,7 @@ from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
+from toolkit.use.locate import locate_run
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Run:
     """What predict/evaluate need from a run directory."""
 
     path: Path
+    name: str  # how messages name the run: 'runs/x', or Hub repo 'me/x'
     settings: dict[str, Any]  # run_config.yaml as written (plain YAML, not re-validated)
     model: Any
     processor: Any  # tokenizer (text) or image processor (images)
@@ -47,14 +49,17 @@ class Run:
 CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification")
 
 
-def load_run(path: Path) -> Run:
-    """The model and processor of the finished run in `path` (or of a plain transformers
-    checkpoint with a classification head), or a UserError saying what is off."""
+def load_run(run: str | Path, revision: str | None = None) -> Run:
+    """The model and processor of the finished run `run` (or of a plain transformers
+    checkpoint with a classification head): a local folder, or a Hub repo id downloaded at
+    `revision`; else a UserError saying what is off."""
+    located = locate_run(run, revision)
+    path, name = located.path, located.name
     if path.is_dir() and not (path / "run_config.yaml").is_file() and is_classifier(path):
-        settings = plain_checkpoint_settings(path)
+        settings = plain_checkpoint_settings(name)
     else:
         if (path / "config.json").is_file() and not (path / "run_config.yaml").is_file():
-            raise_not_a_classifier(path)
+            raise_not_a_classifier(path, name)
         check_run_dir(path)
         settings = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
     modality = (
@@ -77,7 +82,9 @@ def load_run(path: Path) -> Run:
         processor = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
-    return Run(path=path, settings=settings, model=model, processor=processor, modality=modality)
+    return Run(
+        path=path, name=name, settings=settings, model=model, processor=processor, modality=modality
+    )
 
 
 def is_classifier(path: Path) -> bool:
@@ -96,22 +103,22 @@ def architectures_of(path: Path) -> list[str]:
         return []
 
 
-def raise_not_a_classifier(path: Path) -> None:
+def raise_not_a_classifier(path: Path, name: str) -> None:
     architectures = architectures_of(path)
     weights = "" if any(path.glob("model*.safetensors")) else " and no safetensors weights"
     raise UserError(
-        f"'{path}' is neither a finished ftk run directory (no run_config.yaml) nor a "
+        f"{name} is neither a finished ftk run directory (no run_config.yaml) nor a "
         f"transformers classifier: its config.json names {architectures or 'no architecture'}"
         f"{weights}. Give an ftk run, or a checkpoint with a *ForSequenceClassification or "
         f"*ForImageClassification head saved as safetensors."
     )
 
 
-def plain_checkpoint_settings(path: Path) -> dict[str, Any]:
+def plain_checkpoint_settings(name: str) -> dict[str, Any]:
     """What run_config.yaml would say, for a checkpoint ftk did not train: the default
     columns and accuracy; said once, so a wrong column is no surprise."""
     note(
-        f"'{path}' is a transformers classifier, not an ftk run (no run_config.yaml): texts "
+        f"{name} is a transformers classifier, not an ftk run (no run_config.yaml): texts "
         f"come from column 'text' (--text-column to change), labels from 'label', and "
         f"`ftk evaluate` scores accuracy."
     )

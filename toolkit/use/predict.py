@@ -32,7 +32,7 @@ class Inputs:
 
 
 def predict(
-    run_dir: Path,
+    run_dir: str | Path,
     input_path: Path | None = None,
     text: str | None = None,
     output: Path | None = None,
@@ -42,15 +42,17 @@ def predict(
     encoding: str | None = None,
     texts: Sequence[str] | None = None,
     show: bool = True,
+    revision: str | None = None,
 ) -> list[dict[str, Any]]:
     """Predict every input; write `output` (CSV or JSONL by extension), else print a table
-    (when `show`). Inputs: `input_path`, one `text`, or a list of `texts` (from Python).
+    (when `show`). `run_dir`: a run or checkpoint folder, or a Hub repo id (at `revision`).
+    Inputs: `input_path`, one `text`, or a list of `texts` (from Python).
     `encoding`: of a text table (default: the run's data.encoding, else utf-8)."""
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
     if top_k < 1:
         raise UserError(f"--top-k must be at least 1, got {top_k}.")
-    run = load_run(run_dir)
+    run = load_run(run_dir, revision)
     if texts is not None:
         if input_path is not None or text is not None:
             raise UserError("Give one of input_path, text and texts.")
@@ -124,7 +126,7 @@ def text_list_inputs(run: Run, texts: list[str]) -> Inputs:
 def require_modality(run: Run, wanted: str, what: str) -> None:
     if run.modality != wanted:
         raise UserError(
-            f"{what} holds {wanted}s, but the run in '{run.path}' classifies "
+            f"{what} holds {wanted}s, but the run in {run.name} classifies "
             f"{run.modality}s. Give it {run.modality} input."
         )
 
