@@ -73,9 +73,7 @@ class ToolkitTrainer(Trainer):
         """The Trainer's optimizer, over named per-layer groups when layer decay is asked for."""
         schedule = self.schedule
         if self.optimizer is not None or not uses_param_groups(schedule):
-            # transformers < 5.3: create_optimizer() takes no model (and Trainer passes none)
-            args = () if model is None else (model,)
-            return super().create_optimizer(*args)
+            return super().create_optimizer(model)
         opt_model = self.model if model is None else model
         groups = build_param_groups(
             opt_model,
