@@ -45,6 +45,7 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say, warn
 from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
 from toolkit.metrics.classification import classification_metrics
+from toolkit.model.lora import lora_summary
 from toolkit.outputs.console import describe_results
 from toolkit.outputs.hub import push_run
 from toolkit.outputs.model_card import report_card_section, write_model_card
@@ -195,6 +196,9 @@ def score_run(
         )
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     metrics["peak_rss_mb"] = peak_rss_mb()
+    lora = lora_summary(trainer.model)
+    if lora is not None:
+        metrics["lora"] = lora  # settings, targets and the trained-parameter share
     return metrics
 
 
