@@ -24,17 +24,53 @@ def lora_run(tiny_bert, tmp_path_factory):
     }
     run_dir = folder / "run"
     config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
-    # The tiny BERT is random: its frozen features carry a faint signal, so the adapters and
-    # head need a higher LR than a full fine-tune (as with real checkpoints, less so).
-    args = ["--peft.method", "lora", "--learning_rate", "3e-2", "--early_stopping.patience"]
     result = subprocess.run(
-        [sys.executable, "-m", "toolkit", "train", "--config", str(config), *args, "null"],
+        lora_command(config, run_dir),
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir, result
+
+
+def lora_command(recipe, output_dir, *extra: str) -> list[str]:
+    """`lora_run`'s command. The tiny BERT is random: its frozen features carry a faint
+    signal, so the adapters and head need a higher LR than a full fine-tune."""
+    args = ["--peft.method", "lora", "--learning_rate", "3e-2", "--early_stopping.patience"]
+    return [
+        sys.executable,
+        "-m",
+        "toolkit",
+        "train",
+        "--config",
+        str(recipe),
+        *args,
+        "null",
+        "--output_dir",
+        str(output_dir),
+        *extra,
+    ]
+
+
+def test_resumed_lora_run_ends_like_the_straight_one(lora_run, tmp_path):
+    """Killed after epoch 4's checkpoint (adapter + head + optimizer), resumed: the same run."""
+    from test_resume import comparable_metrics, kill_after_checkpoint
+
+    run_dir, _ = lora_run
+    recipe = run_dir.parent / "tiny.yaml"
+    resumed = tmp_path / "resumed"
+    kill_after_checkpoint(lora_command(recipe, resumed), resumed / f"checkpoint-{4 * 11}")
+    assert (resumed / "checkpoint-44" / "adapter_model.safetensors").is_file()
+    again = subprocess.run(
+        lora_command(recipe, resumed, "--resume"), capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Resuming from" in again.stdout
+    a, b = comparable_metrics(run_dir), comparable_metrics(resumed)
+    for key in ("eval_loss", "test_loss", "train_loss", "test_accuracy", "best_checkpoint_step"):
+        assert b[key] == pytest.approx(a[key], rel=1e-4), key
+    assert b["lora"] == a["lora"]
 
 
 def base_classifier(tiny_bert):

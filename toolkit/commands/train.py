@@ -137,6 +137,8 @@ def resume_loss_sum(trainer: ToolkitTrainer, checkpoint: Path | None) -> None:
         )
     trainer.loss_sum_before = saved or 0.0
     trainer.resumed_with_loss_sum = saved is not None
+    # read now: save_total_limit may delete the checkpoint while the resumed run trains on
+    trainer.resumed_at_step = checkpoint_step(checkpoint) if checkpoint is not None else 0
 
 
 def advise_on_data_size(config: RunConfig, prepared: PreparedData, model: Any) -> DataSizeAdvice:
@@ -191,7 +193,7 @@ def score_run(
         metrics["train_loss"] = train_loss_over_run(
             trainer.loss_sum_before,
             metrics["train_loss"],
-            checkpoint_step(checkpoint),
+            trainer.resumed_at_step,
             trainer.state.global_step,
         )
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
