@@ -31,6 +31,7 @@ from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
 from toolkit.data.load import LoadedData, load_data
 from toolkit.data.unlabelled import load_unlabelled
+from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
 from toolkit.outputs.hub import authenticated_api
 from toolkit.outputs.run_dir import prepare_output_dir
 from toolkit.tasks import Task, get_task
@@ -127,8 +128,14 @@ def prepare_unlabelled(plan: Plan) -> PreparedData:
 
 
 def build_model(plan: Plan, label_names: list[str] | None) -> Any:
+    """The task's model, seeded; with peft.method lora, wrapped in LoRA adapters (said)."""
     set_seed(plan.args.seed)  # the new head's initial weights must not depend on what ran before
-    return plan.task.load_model(plan.config, label_names)
+    model = plan.task.load_model(plan.config, label_names)
+    if plan.config.peft.method is None:
+        return model
+    model = wrap_with_lora(model, plan.config.peft)  # seeded too: A starts at random
+    say(describe_lora(lora_summary(model)))
+    return model
 
 
 def announce_schedule(plan: Plan, num_train: int, model: Any) -> ScheduleSummary:
@@ -183,10 +190,18 @@ def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], No
     """Save the model on every process (FSDP and DeepSpeed gather the weights across all of
     them), then the task's last touch to the saved folder (`Task.finish_saved`) and `finish` on
     the main process while the others wait; an error there (a refused
-    push, say) is raised by every process."""
-    trainer.save_model(str(plan.output_dir))
+    push, say) is raised by every process.
+
+    A LoRA run (config refuses FSDP/DeepSpeed for it) saves on the main process: the adapter
+    into RUN/adapter/, the merged model at the top level."""
+    lora = lora_summary(trainer.model) is not None
+    if not lora:
+        trainer.save_model(str(plan.output_dir))
 
     def finish_on_main() -> None:
+        if lora:
+            model = trainer.accelerator.unwrap_model(trainer.model)
+            save_lora_run(model, trainer.processing_class, plan.output_dir)
         note = plan.task.finish_saved(plan.output_dir)
         if note:
             say(note)

@@ -45,6 +45,7 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say, warn
 from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
 from toolkit.metrics.classification import classification_metrics
+from toolkit.model.lora import lora_summary
 from toolkit.outputs.console import describe_results
 from toolkit.outputs.hub import push_run
 from toolkit.outputs.model_card import report_card_section, write_model_card
@@ -136,6 +137,8 @@ def resume_loss_sum(trainer: ToolkitTrainer, checkpoint: Path | None) -> None:
         )
     trainer.loss_sum_before = saved or 0.0
     trainer.resumed_with_loss_sum = saved is not None
+    # read now: save_total_limit may delete the checkpoint while the resumed run trains on
+    trainer.resumed_at_step = checkpoint_step(checkpoint) if checkpoint is not None else 0
 
 
 def advise_on_data_size(config: RunConfig, prepared: PreparedData, model: Any) -> DataSizeAdvice:
@@ -190,11 +193,14 @@ def score_run(
         metrics["train_loss"] = train_loss_over_run(
             trainer.loss_sum_before,
             metrics["train_loss"],
-            checkpoint_step(checkpoint),
+            trainer.resumed_at_step,
             trainer.state.global_step,
         )
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     metrics["peak_rss_mb"] = peak_rss_mb()
+    lora = lora_summary(trainer.model)
+    if lora is not None:
+        metrics["lora"] = lora  # settings, targets and the trained-parameter share
     return metrics
 
 

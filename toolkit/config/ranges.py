@@ -94,6 +94,9 @@ SECTION_RANGES: dict[str, Range] = {
     "baseline.cnn_epochs": AT_LEAST_ONE,
     "overfitting.train_sample_size": NOT_NEGATIVE,  # 0 turns the training-sample scoring off
     "overfitting.patience": AT_LEAST_ONE,
+    "peft.r": AT_LEAST_ONE,
+    "peft.alpha": POSITIVE,
+    "peft.dropout": PROBABILITY_BELOW_ONE,
 }
 
 

@@ -11,6 +11,7 @@ Layout of a config file (every key optional except what the task needs):
     early_stopping: {...}            # EarlyStoppingConfig
     baseline: {...}                  # BaselineConfig: cheap baselines before training
     overfitting: {...}               # OverfittingConfig: training-sample scores, warning
+    peft: {...}                      # PeftConfig: LoRA adapters instead of a full fine-tune
     learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
     num_train_epochs: 3
 
@@ -321,6 +322,37 @@ class OverfittingConfig:
     )
 
 
+PEFT_METHODS = ("lora",)
+
+
+@dataclass
+class PeftConfig:
+    """Parameter-efficient fine-tuning with the `peft` library: the encoder stays frozen, small
+    low-rank matrices (LoRA) are trained beside the targeted weights, the new head in full."""
+
+    method: Literal["lora"] | None = option(
+        None,
+        "null = off (every weight is trained) | lora: train rank-r updates B @ A of the "
+        "target modules and the new head; saved merged (loads without peft) and as an "
+        "adapter in adapter/",
+    )
+    r: int = option(8, "lora: rank of each update B @ A (A: r x in, B: out x r)")
+    alpha: float = option(16, "lora: scale of the update, applied as alpha / r (peft's lora_alpha)")
+    dropout: float = option(0.1, "lora: dropout on the input of the update (lora_dropout)")
+    target_modules: list[str] | None = option(
+        None,
+        "lora: names of the Linear modules that get an update (the last part of the module "
+        "name, e.g. [query, value]); null = the attention query and value projections, "
+        "found by name (BERT family: query/value, ViT in transformers 5: q_proj/v_proj)",
+    )
+    modules_to_save: list[str] | None = option(
+        None,
+        "lora: modules trained in full and saved with the adapter; null = the parts of the "
+        "model outside its encoder (the new head: `classifier`, plus e.g. DistilBERT's "
+        "`pre_classifier`) and any module the checkpoint did not hold (a fresh pooler)",
+    )
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
@@ -330,6 +362,7 @@ SECTIONS: dict[str, type] = {
     "baseline": BaselineConfig,
     "overfitting": OverfittingConfig,
     "masking": MaskingConfig,
+    "peft": PeftConfig,
 }
 
 
@@ -402,6 +435,7 @@ class RunConfig:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     overfitting: OverfittingConfig = field(default_factory=OverfittingConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)
+    peft: PeftConfig = field(default_factory=PeftConfig)
     training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
     source: str | None = None  # the file this config came from (not saved)
 

@@ -15,6 +15,7 @@ from toolkit.config.schema import (
     WARMUP_SHAPES,
     WSD_DECAY_SHAPES,
     AugmentConfig,
+    PeftConfig,
     RunConfig,
     ScheduleConfig,
 )
@@ -54,6 +55,7 @@ def validate(config: RunConfig) -> None:
             f"has no classes. Remove class_weights."
         )
     validate_schedule(config.schedule)
+    validate_peft(config)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
         raise UserError(
             "augment.text needs remove_unused_columns: false (the augmentation reads "
@@ -239,3 +241,58 @@ def validate_metrics(config: RunConfig) -> None:
                 f"(Another evaluate metric, from a local folder or the Hub, runs its own code: "
                 f"set trust_metric_code: true to allow that.)"
             )
+
+
+def validate_peft(config: RunConfig) -> None:
+    """LoRA only where it is implemented and means something; LoRA keys never silently unused."""
+    peft = config.peft
+    if peft.method is None:
+        default = PeftConfig()
+        changed = [
+            k
+            for k in ("r", "alpha", "dropout", "target_modules", "modules_to_save")
+            if getattr(peft, k) != getattr(default, k)
+        ]
+        if changed:
+            raise UserError(
+                f"{', '.join('peft.' + k for k in changed)} set, but peft.method is null, so "
+                f"every weight would be fine-tuned and the setting ignored. Set "
+                f"peft.method: lora, or remove the peft keys."
+            )
+        return
+    if config.task in PRETRAIN_TASKS:
+        raise UserError(
+            f"peft.method {peft.method} is not supported for task '{config.task}' yet: "
+            f"continued pre-training updates the whole encoder (and the saved output must be "
+            f"a plain checkpoint to fine-tune from). Set peft.method: null here, and use LoRA "
+            f"in the fine-tuning recipe."
+        )
+    if config.schedule.layer_decay is not None:
+        raise UserError(
+            "schedule.layer_decay cannot be combined with peft.method lora: layer-wise decay "
+            "scales the LR of each encoder layer's weights, and with LoRA those weights are "
+            "frozen (only the small adapters and the head train, usually with one LR). Set "
+            "schedule.layer_decay: null, or peft.method: null for a full fine-tune with "
+            "layer decay. (schedule.head_lr_multiplier still works: it scales the head's LR.)"
+        )
+    for key in ("target_modules", "modules_to_save"):
+        names = getattr(peft, key)
+        if names is not None and not names:
+            raise UserError(
+                f"peft.{key} is an empty list; name at least one module, or write null for "
+                f"the default."
+            )
+    sharded = [k for k in ("fsdp", "deepspeed") if config.training.get(k)]
+    if sharded:
+        raise UserError(
+            f"peft.method lora is not supported with {sharded[0]} in ftk yet (the adapter and "
+            f"the merged model are saved from one process's copy of the model). Train LoRA "
+            f"with plain data parallelism (accelerate launch without {sharded[0]}), or set "
+            f"peft.method: null."
+        )
+    if config.model.from_config is not None:
+        raise UserError(
+            "peft.method lora adapts a pretrained checkpoint, but model.from_config trains "
+            "from scratch (random weights: freezing them leaves nothing to adapt). Give "
+            "model.name_or_path, or set peft.method: null."
+        )

@@ -88,4 +88,6 @@ def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwarg
         raise load_failure(cfg, what, exc) from None
     check_encoder_loaded(model, info, cfg.name_or_path)
     say(describe_new_weights(model, info))
+    # LoRA trains these in full (model/lora.head_modules): frozen, they would stay random
+    model.ftk_new_tensors = tuple(info.get("missing_keys", []))
     return model

@@ -161,6 +161,24 @@ def results_table(metrics: dict[str, Any], names: list[str]) -> str:
     return "\n".join(rows)
 
 
+def lora_text(lora: dict[str, Any] | None) -> str:
+    """The card's LoRA lines ('' for a full fine-tune)."""
+    if not lora:
+        return ""
+    targets = ", ".join(f"`{t}`" for t in lora["target_modules"])
+    full = ", ".join(f"`{m}`" for m in lora["modules_to_save"])
+    return (
+        f"- LoRA (peft): r = {lora['r']}, alpha = {lora['alpha']:g} (update scaled by "
+        f"alpha / r = {lora['alpha'] / lora['r']:g}), dropout {lora['dropout']:g}, on "
+        f"{targets} ({lora['adapted_layers']} layers); trained in full: {full}\n"
+        f"- trained parameters: {lora['trained_parameters']:,} of "
+        f"{lora['model_parameters']:,} ({100 * lora['trained_share']:.2f}%); the rest "
+        f"stayed as in the base model\n"
+        f"- saved merged (this folder loads without peft); the adapter alone is in "
+        f'`adapter/`: `PeftModel.from_pretrained(base_model_with_new_head, "adapter")`\n'
+    )
+
+
 def write_model_card(
     path: Any,
     config: RunConfig,
@@ -196,7 +214,7 @@ Fine-tuned with the `ftk` toolkit for **{pipeline_tag}**.
 
 {hyper}
 - schedule: warm-up ({warmup}), then `{schedule.decay}` decay to {schedule.min_lr_ratio} x peak
-
+{lora_text(metrics.get("lora"))}
 The exact configuration is in `run_config.yaml`; rerun it with
 `ftk train --config run_config.yaml --output_dir NEW_DIR`. Curves: `loss.png`,
 `learning_rate.png`; every step is in `history.jsonl`.

@@ -57,7 +57,12 @@ def layer_index(name: str) -> int | None:
 
 
 def base_prefix(model: Any) -> str:
-    """'bert.' for BertForSequenceClassification; '' for a bare base model (no head)."""
+    """'bert.' for BertForSequenceClassification; '' for a bare base model (no head);
+    'base_model.model.bert.' for it wrapped by peft (LoRA), whose trained head then lies
+    outside it as before (`base_model.model.classifier.modules_to_save...`)."""
+    if hasattr(model, "get_base_model"):  # a peft.PeftModel
+        inner = base_prefix(model.get_base_model())
+        return f"base_model.model.{inner}" if inner else ""
     prefix = getattr(model, "base_model_prefix", "")
     has_base = prefix and any(n.startswith(prefix + ".") for n, _ in model.named_parameters())
     return prefix + "." if has_base else ""

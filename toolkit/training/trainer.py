@@ -42,6 +42,7 @@ class ToolkitTrainer(Trainer):
         # from its checkpoint), so every checkpoint carries the sum over all steps so far.
         self.loss_sum_before = 0.0
         self.resumed_with_loss_sum = False
+        self.resumed_at_step = 0  # the step of the checkpoint a resumed run started from
 
     def compute_loss(
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, **kwargs: Any
