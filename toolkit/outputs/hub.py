@@ -135,11 +135,20 @@ def check_pushable(run_dir: Path) -> None:
         )
 
 
+def transport_error() -> type[Exception]:
+    """The connection-failure class of the HTTP client huggingface_hub uses: httpx2, which
+    hub 2.x exports as `huggingface_hub.utils.httpx`, or plain httpx in hub 1.x."""
+    try:
+        from huggingface_hub.utils import httpx
+    except ImportError:  # huggingface_hub 1.x imports httpx itself and does not re-export it
+        import httpx
+    return httpx.TransportError
+
+
 @contextlib.contextmanager
 def hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
     """Turn the client's exceptions into one paragraph each (none of them holds the token)."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-    from huggingface_hub.utils import httpx  # the HTTP client hub uses (httpx2 in hub 2.x)
 
     try:
         yield
@@ -150,7 +159,7 @@ def hub_errors(repo_id: str, endpoint: str) -> Iterator[None]:
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         raise UserError(http_message(status, exc, repo_id, endpoint)) from None
-    except (httpx.TransportError, ConnectionError) as exc:
+    except (transport_error(), ConnectionError) as exc:
         raise UserError(
             f"Could not reach the Hub at {endpoint} ({type(exc).__name__}): the "
             f"network or the server is unreachable. Check the connection, proxy "

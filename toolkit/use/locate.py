@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.core.errors import UserError
+from toolkit.outputs.hub import transport_error
 
 # Only what inference reads: weights, config, tokenizer or image-processor files (JSON, vocab
 # .txt, sentencepiece .model), the ftk recipe and the card. Not checkpoints, plots, pickled or
@@ -105,7 +106,6 @@ def download_errors(repo_id: str, revision: str | None) -> Iterator[None]:
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
-    from huggingface_hub.utils import httpx  # the HTTP client hub uses (httpx2 in hub 2.x)
 
     endpoint, page = constants.ENDPOINT, f"{constants.ENDPOINT}/{repo_id}"
     try:
@@ -136,7 +136,7 @@ def download_errors(repo_id: str, revision: str | None) -> Iterator[None]:
         raise UserError(
             f"The Hub answered HTTP {status} while downloading '{repo_id}': {first_line(exc)}"
         ) from None
-    except (httpx.TransportError, ConnectionError) as exc:
+    except (transport_error(), ConnectionError) as exc:
         if isinstance(exc, OfflineModeIsEnabled):
             raise UserError(not_cached_message(repo_id, revision, exc, endpoint)) from None
         raise UserError(
