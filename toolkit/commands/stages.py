@@ -70,6 +70,7 @@ class PreparedData:
     splits: datasets.DatasetDict  # model-ready: tokenized, or with lazy transforms attached
     collator: Any
     class_weights: torch.Tensor | None = None  # per class id, for the loss (`class_weights`)
+    train_collator: Any = None  # the training batches' own collator (image mixing); None: collator
 
 
 def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
@@ -107,7 +108,9 @@ def prepare_labelled(plan: Plan) -> PreparedData:
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
     weights = loss_class_weights(config, data)
-    return PreparedData(data, processor, splits, task.collator(processor, config), weights)
+    collator = task.collator(processor, config)
+    train_collator = task.train_collator(processor, config, len(data.label_names))
+    return PreparedData(data, processor, splits, collator, weights, train_collator)
 
 
 def prepare_unlabelled(plan: Plan) -> PreparedData:
@@ -166,6 +169,7 @@ def build_run_trainer(
         compute_metrics,
         history,
         prepared.class_weights,
+        prepared.train_collator,
     )
 
 
