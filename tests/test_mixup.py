@@ -295,3 +295,31 @@ def test_train_with_mixup_and_cutmix_end_to_end(tiny_vit, tmp_path):
     assert saved.get("problem_type") in (None, "single_label_classification")
     recorded = (run / "run_config.yaml").read_text()
     assert "mixup: 0.5" in recorded and "cutmix: 0.5" in recorded
+
+
+def test_ftk_augment_draws_mixed_batches_with_their_soft_labels(tiny_vit, tmp_path, capsys):
+    from PIL import Image
+
+    from toolkit.cli import main
+
+    folder = make_image_folder(tmp_path / "shapes", n_per_class=4, seed=0, size=16)
+    config = write_image_config(
+        tmp_path / "c.yaml",
+        f"{{name_or_path: '{tiny_vit}'}}",
+        f"{{train_dir: '{folder}'}}",
+        tmp_path / "run",
+    )
+    grid = tmp_path / "grid.png"
+    args = ["augment", "--config", str(config), "--n", "4", "--k", "3", "--output", str(grid)]
+    assert main([*args, "--augment.mixup", "0.5", "--augment.cutmix", "0.5"]) == 0
+    out = capsys.readouterr().out
+    mixed_png = tmp_path / "grid-mixed.png"
+    assert f"Wrote {mixed_png}: the same 4 rows in 3 training batches" in out
+    with Image.open(mixed_png) as image:
+        assert image.size == (4 * 98 + 2, 4 * 98 + 2)
+    rows = [line for line in out.splitlines() if line.startswith("  row ")]
+    assert len(rows) == 4 and all(line.count(" | ") == 2 for line in rows)
+    # every batch is mixed: two labels per image, unless its neighbour has the same class
+    assert sum(line.count(" + ") for line in rows) >= 4
+    assert all(name in out for name in ("circle", "square", "triangle"))
+    assert main(args) == 0 and "MixUp" not in capsys.readouterr().out  # mixing off: one grid
