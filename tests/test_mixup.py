@@ -285,6 +285,9 @@ def test_train_with_mixup_and_cutmix_end_to_end(tiny_vit, tmp_path):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Training batches mixed: MixUp p 0.5 (alpha 1), CutMix p 0.5 (alpha 1);" in (
+        result.stdout
+    )
     rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     losses = [row["loss"] for row in rows if row["kind"] == "train"]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, "training loss falls"

@@ -208,3 +208,18 @@ def batch_mixing(augment: AugmentConfig, num_classes: int) -> v2.RandomChoice | 
 
 def mixing_is_on(augment: AugmentConfig) -> bool:
     return augment.mixup > 0 or augment.cutmix > 0
+
+
+def describe_mixing(augment: AugmentConfig) -> str:
+    """The console line of a run with MixUp/CutMix on."""
+    ways = []
+    if augment.mixup > 0:
+        ways.append(f"MixUp p {augment.mixup:g} (alpha {augment.mixup_alpha:g})")
+    if augment.cutmix > 0:
+        ways.append(f"CutMix p {augment.cutmix:g} (alpha {augment.cutmix_alpha:g})")
+    unmixed = 1.0 - augment.mixup - augment.cutmix
+    left = f", unmixed {unmixed:g}" if unmixed > 1e-9 else ""
+    return (
+        f"Training batches mixed: {', '.join(ways)}{left}; their loss is the cross-entropy "
+        f"against the soft labels (validation and test are never mixed)"
+    )

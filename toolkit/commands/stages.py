@@ -25,6 +25,7 @@ import torch
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
 from toolkit.advice.verdict import Verdict
+from toolkit.augment.image import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
@@ -110,6 +111,8 @@ def prepare_labelled(plan: Plan) -> PreparedData:
     weights = loss_class_weights(config, data)
     collator = task.collator(processor, config)
     train_collator = task.train_collator(processor, config, len(data.label_names))
+    if mixing_is_on(config.augment):
+        say(describe_mixing(config.augment))
     return PreparedData(data, processor, splits, collator, weights, train_collator)
 
 
