@@ -2,7 +2,8 @@
 
 Text: each example's original, then K variants (variant k is what epoch k of a training run
 would see), with changed words marked `[[new]]` and deleted ones `[[-old]]`.
-Images: a PNG grid, one row per example: the original, then K variants.
+Images: a PNG grid, one row per example: the original, then K variants; with MixUp/CutMix on,
+a second grid of K mixed training batches made of the same examples, and their soft labels.
 """
 
 from __future__ import annotations
@@ -117,11 +118,8 @@ def image_grid(
     torch's generator is seeded per (seed, row, variant) so a preview is reproducible.
     """
     import torch
-    from PIL import Image
 
-    width = (k + 1) * (cell + pad) + pad
-    height = len(images) * (cell + pad) + pad
-    grid = Image.new("RGB", (width, height), "white")
+    rows = []
     saved = torch.get_rng_state()
     try:
         for row, image in enumerate(images):
@@ -129,11 +127,66 @@ def image_grid(
             for variant in range(k):
                 torch.manual_seed(example_seed(seed, variant, row))
                 tiles.append(to_pil(transform(image)))
-            for col, tile in enumerate(tiles):
-                tile = tile.resize((cell, cell), Image.NEAREST)
-                grid.paste(tile, (pad + col * (cell + pad), pad + row * (cell + pad)))
+            rows.append(tiles)
     finally:
         torch.set_rng_state(saved)
+    return paste_grid(rows, path, cell, pad)
+
+
+def mixed_grid(
+    images: list[Any],
+    labels: list[int],
+    transform: Callable[[Any], Any],
+    mix: Callable[[Any, Any], tuple[Any, Any]],
+    k: int,
+    path: Path,
+    cell: int = 96,
+    pad: int = 2,
+    seed: int = 0,
+) -> tuple[Path, list[Any]]:
+    """PNG grid of k training batches made of `images`: row i = images[i], then image i of each
+    batch after `transform` (per image) and `mix` (MixUp / CutMix of the batch: image i with
+    image i - 1, the first with the last), as the train collator mixes them. Returns the path
+    and each batch's labels (soft when mixed, class ids when the draw left it unmixed)."""
+    import torch
+
+    batches, batch_labels = [], []
+    saved = torch.get_rng_state()
+    try:
+        for variant in range(k):
+            torch.manual_seed(example_seed(seed, variant, 0))
+            stacked = torch.stack([transform(image) for image in images])
+            pixels, mixed_labels = mix(stacked, torch.tensor(labels))
+            batches.append(pixels)
+            batch_labels.append(mixed_labels)
+    finally:
+        torch.set_rng_state(saved)
+    rows = [
+        [to_pil(image)] + [to_pil(pixels[row]) for pixels in batches]
+        for row, image in enumerate(images)
+    ]
+    return paste_grid(rows, path, cell, pad), batch_labels
+
+
+def label_mixture(labels: Any, row: int, label_names: list[str]) -> str:
+    """`Coat 0.63 + Shirt 0.37` for a soft label row; the name alone for a class id."""
+    if labels.ndim == 1:
+        return label_names[int(labels[row])]
+    weights = [(w, label_names[c]) for c, w in enumerate(labels[row].tolist()) if w >= 0.005]
+    return " + ".join(f"{name} {w:.2f}" for w, name in sorted(weights, reverse=True))
+
+
+def paste_grid(rows: list[list[Any]], path: Path, cell: int, pad: int) -> Path:
+    """The tiles (PIL images), row by row, each resized to cell x cell, into one PNG."""
+    from PIL import Image
+
+    width = max(len(tiles) for tiles in rows) * (cell + pad) + pad
+    height = len(rows) * (cell + pad) + pad
+    grid = Image.new("RGB", (width, height), "white")
+    for row, tiles in enumerate(rows):
+        for col, tile in enumerate(tiles):
+            tile = tile.resize((cell, cell), Image.NEAREST)
+            grid.paste(tile, (pad + col * (cell + pad), pad + row * (cell + pad)))
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)
     return path

@@ -7,7 +7,8 @@ from pathlib import Path
 import datasets
 
 from toolkit.augment.epoch import epoch_aware_transform
-from toolkit.augment.preview import image_grid, text_preview
+from toolkit.augment.image import batch_mixing
+from toolkit.augment.preview import image_grid, label_mixture, mixed_grid, text_preview
 from toolkit.commands.stages import load_labelled_data
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
@@ -37,10 +38,27 @@ def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: 
 
 
 def preview_images(config: RunConfig, data: LoadedData, n: int, k: int, output: Path) -> str:
-    """A PNG grid drawn with the very function the train split's lazy transform calls."""
+    """A PNG grid drawn with the very function the train split's lazy transform calls; with
+    MixUp/CutMix on, a second one of batches mixed by the train collator's own `batch_mixing`."""
     processor = image_classification.load_processor(config)
     transform = image_classification.train_image_transform(config, processor)
     train = data.splits["train"]
-    images = [train[i][config.data.image_column] for i in range(min(n, len(train)))]
-    path = image_grid(images, transform, k, output, seed=config.training["seed"])
-    return f"Wrote {path}: {len(images)} rows (original, then {k} variants)"
+    rows = [train[i] for i in range(min(n, len(train)))]
+    images = [row[config.data.image_column] for row in rows]
+    seed = config.training["seed"]
+    path = image_grid(images, transform, k, output, seed=seed)
+    said = f"Wrote {path}: {len(images)} rows (original, then {k} variants)"
+    mix = batch_mixing(config.augment, len(data.label_names))
+    if mix is None:
+        return said
+    labels = [row[data.label_column] for row in rows]
+    mixed_path = output.with_name(f"{output.stem}-mixed{output.suffix or '.png'}")
+    mixed_path, batches = mixed_grid(images, labels, transform, mix, k, mixed_path, seed=seed)
+    lines = [
+        f"Wrote {mixed_path}: the same {len(images)} rows in {k} training batches after "
+        f"MixUp/CutMix (image i mixed with image i - 1, the first with the last); labels:"
+    ]
+    for row in range(len(images)):
+        mixtures = " | ".join(label_mixture(b, row, data.label_names) for b in batches)
+        lines.append(f"  row {row + 1}: {mixtures}")
+    return "\n".join([said, *lines])

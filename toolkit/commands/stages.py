@@ -25,6 +25,7 @@ import torch
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
 from toolkit.advice.verdict import Verdict
+from toolkit.augment.image import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
@@ -71,6 +72,7 @@ class PreparedData:
     splits: datasets.DatasetDict  # model-ready: tokenized, or with lazy transforms attached
     collator: Any
     class_weights: torch.Tensor | None = None  # per class id, for the loss (`class_weights`)
+    train_collator: Any = None  # the training batches' own collator (image mixing); None: collator
 
 
 def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
@@ -108,7 +110,11 @@ def prepare_labelled(plan: Plan) -> PreparedData:
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
     weights = loss_class_weights(config, data)
-    return PreparedData(data, processor, splits, task.collator(processor, config), weights)
+    collator = task.collator(processor, config)
+    train_collator = task.train_collator(processor, config, len(data.label_names))
+    if mixing_is_on(config.augment):
+        say(describe_mixing(config.augment))
+    return PreparedData(data, processor, splits, collator, weights, train_collator)
 
 
 def prepare_unlabelled(plan: Plan) -> PreparedData:
@@ -173,6 +179,7 @@ def build_run_trainer(
         compute_metrics,
         history,
         prepared.class_weights,
+        prepared.train_collator,
     )
 
 

@@ -222,6 +222,24 @@ class AugmentConfig:
     random_erasing: float = option(
         0.0, "probability of erasing a random rectangle (after normalize)"
     )
+    mixup: float = option(
+        0.0,
+        "images: probability that a training batch is mixed by MixUp (each image blended "
+        "with the next, labels blended alike; the loss is the cross-entropy against those "
+        "soft labels); 0 = off. With cutmix, one draw per batch: mixup with p = mixup, "
+        "cutmix with p = cutmix, unmixed otherwise (mixup + cutmix <= 1)",
+    )
+    cutmix: float = option(
+        0.0,
+        "images: probability that a training batch is mixed by CutMix (a rectangle pasted "
+        "from the next image, labels in proportion to its area); 0 = off",
+    )
+    mixup_alpha: float = option(
+        1.0, "MixUp: the mixing weight is drawn from Beta(alpha, alpha); 1 = uniform in [0, 1]"
+    )
+    cutmix_alpha: float = option(
+        1.0, "CutMix: the kept area fraction is drawn from Beta(alpha, alpha); 1 = uniform"
+    )
 
 
 @dataclass

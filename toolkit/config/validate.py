@@ -83,6 +83,7 @@ def validate_images(config: RunConfig) -> None:
                 f"as a set: give data.train_dir too."
             )
     validate_image_augmentation(config.augment)
+    validate_batch_mixing(config)
 
 
 def validate_model_source(config: RunConfig) -> None:
@@ -128,6 +129,28 @@ def validate_image_augmentation(augment: AugmentConfig) -> None:
             f"Config key 'augment.image' is '{policy}'; valid: "
             f"{', '.join(IMAGE_POLICIES)} (or true for trivial)."
             f"{did_you_mean(policy, IMAGE_POLICIES)}"
+        )
+
+
+def validate_batch_mixing(config: RunConfig) -> None:
+    """MixUp/CutMix: image classification only, and at most one of them per batch."""
+    augment = config.augment
+    on = [key for key in ("mixup", "cutmix") if getattr(augment, key)]
+    if on and config.task != "image-classification":
+        keys = " and ".join(f"augment.{key}" for key in on)
+        raise UserError(
+            f"{keys} mix{'' if len(on) > 1 else 'es'} batches of images and their labels; "
+            f"task '{config.task}' "
+            f"{'has no labels to mix' if config.task in PRETRAIN_TASKS else 'does not take images'}"
+            f". Set {' and '.join(f'augment.{key}: 0' for key in on)} (image-classification "
+            f"only)."
+        )
+    if augment.mixup + augment.cutmix > 1 + 1e-9:
+        raise UserError(
+            f"augment.mixup ({augment.mixup:g}) + augment.cutmix ({augment.cutmix:g}) is "
+            f"{augment.mixup + augment.cutmix:g}; each training batch is mixed at most one "
+            f"way (mixup with p = mixup, cutmix with p = cutmix), so the two must add up to "
+            f"at most 1. E.g. 0.5 and 0.5: every batch mixed, half each way."
         )
 
 

@@ -5,7 +5,9 @@ from sizes in the config (`model.from_config`, trained from scratch; its process
 those sizes). Images are turned into tensors lazily, in DataLoader workers: the train split gets
 augmentation (toolkit/augment/image.py) anew every epoch, validation/test the fixed
 resize/normalize only. Nothing is precomputed, so the `image` column must reach the transform:
-`remove_unused_columns` is off for this task, and `collate` stacks the tensors.
+`remove_unused_columns` is off for this task, and `collate` stacks the tensors. With
+augment.mixup / augment.cutmix the training batches, and only those, are then mixed
+(`train_collator`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from transformers import (
     ViTImageProcessor,
 )
 
-from toolkit.augment.image import Geometry, eval_transform, train_transform
+from toolkit.augment.image import Geometry, batch_mixing, eval_transform, train_transform
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.model.channels import widen_saved_model
@@ -222,7 +224,30 @@ def collate(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
 
 
 def collator(processor: Any, config: RunConfig) -> Any:
+    """The validation/test (and, without mixing, training) collator: stack, never mix."""
     return collate
+
+
+class MixingCollate:
+    """The train split's collator under augment.mixup / augment.cutmix: stack, then mix the
+    batch (toolkit/augment/image.py::batch_mixing). A mixed batch carries soft labels, a
+    (batch, classes) float tensor, which ToolkitTrainer.compute_loss scores itself.
+
+    A class rather than a closure so it pickles into DataLoader workers."""
+
+    def __init__(self, mix: Any):
+        self.mix = mix
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        batch = collate(features)
+        batch["pixel_values"], batch["labels"] = self.mix(batch["pixel_values"], batch["labels"])
+        return batch
+
+
+def train_collator(processor: Any, config: RunConfig, num_labels: int) -> Any | None:
+    """The collator of the training batches when they differ from `collator`'s: mixed."""
+    mix = batch_mixing(config.augment, num_labels)
+    return None if mix is None else MixingCollate(mix)
 
 
 def finish_saved(folder: Path) -> str | None:

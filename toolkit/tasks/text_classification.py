@@ -122,6 +122,11 @@ def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> DataColla
     return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
 
 
+def train_collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig, num_labels: int) -> None:
+    """None: training batches use `collator` too (batch mixing is for images)."""
+    return None
+
+
 def finish_saved(folder: Path) -> str | None:
     """Nothing to change: the saved folder loads in `transformers.pipeline` as it is."""
     return None

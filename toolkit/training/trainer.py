@@ -17,6 +17,7 @@ from toolkit.training.history import HistoryCallback
 from toolkit.training.param_groups import build_param_groups, uses_param_groups
 from toolkit.training.resume import LOSS_SUM_FILE
 from toolkit.training.schedules import lr_factor
+from toolkit.training.soft_targets import is_soft, smoothed, soft_target_cross_entropy
 
 
 class ToolkitTrainer(Trainer):
@@ -27,11 +28,15 @@ class ToolkitTrainer(Trainer):
         *args: Any,
         schedule: ScheduleConfig,
         class_weights: torch.Tensor | None = None,
+        train_collator: Any = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.schedule = schedule
         self.class_weights = class_weights  # per class id, in the cross-entropy (or None)
+        # The training batches' collator when it is not `data_collator` (image MixUp/CutMix);
+        # evaluation, prediction and the overfitting watch always get `data_collator`.
+        self.train_collator = train_collator
         # Classification heads return the batch-mean loss and ignore `num_items_in_batch`. Left
         # True (the model's forward takes **kwargs), transformers 5 treats that loss as a sum
         # over items: under DDP it multiplies it by the world size (logged loss and gradients
@@ -47,16 +52,34 @@ class ToolkitTrainer(Trainer):
     def compute_loss(
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, **kwargs: Any
     ) -> Any:
-        """The model's own loss, or with class weights the weighted cross-entropy (the model's
-        head has no weight argument, so the logits are scored here)."""
-        if self.class_weights is None or "labels" not in inputs:
+        """The model's own loss; with class weights the weighted cross-entropy (the model's
+        head has no weight argument, so the logits are scored here); with soft labels (a mixed
+        batch) the cross-entropy against them (training/soft_targets.py: the model's head
+        would take float labels for multi-label ones), class weights and label smoothing
+        applied to it."""
+        labels = inputs.get("labels")
+        soft = labels is not None and is_soft(labels)
+        if labels is None or (self.class_weights is None and not soft):
             return super().compute_loss(model, inputs, return_outputs=return_outputs, **kwargs)
-        labels = inputs["labels"]
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
         logits = outputs["logits"]
-        weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
-        loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
+        if soft:
+            targets = smoothed(labels, self.args.label_smoothing_factor)
+            loss = soft_target_cross_entropy(logits, targets, self.class_weights)
+        else:
+            weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
+            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
         return (loss, outputs) if return_outputs else loss
+
+    def get_train_dataloader(self) -> Any:
+        """The Trainer's training DataLoader, with `train_collator` when there is one."""
+        if self.train_collator is None:
+            return super().get_train_dataloader()
+        shared, self.data_collator = self.data_collator, self.train_collator
+        try:
+            return super().get_train_dataloader()
+        finally:
+            self.data_collator = shared
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         super()._save_checkpoint(model, trial)
@@ -139,6 +162,7 @@ def build_trainer(
     compute_metrics: Any,
     history: HistoryCallback,
     class_weights: torch.Tensor | None = None,
+    train_collator: Any = None,
 ) -> ToolkitTrainer:
     callbacks: list[TrainerCallback] = [history]
     transform = epoch_aware_transform(splits["train"])
@@ -167,4 +191,5 @@ def build_trainer(
         callbacks=callbacks,
         schedule=schedule,
         class_weights=class_weights,
+        train_collator=train_collator,
     )
