@@ -80,6 +80,21 @@ def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
     return rows
 
 
+def make_regression_texts(n: int, seed: int) -> list[tuple[str, str]]:
+    """Short texts whose target is half the number of sport words in them (0 to 2.5): a count
+    the model must learn from the words, with business words and filler as distractors."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        k = rng.randint(0, 5)
+        tokens = rng.choices(TOPIC_WORDS["sport"], k=k)
+        tokens += rng.choices(TOPIC_WORDS["business"], k=rng.randint(0, 3))
+        tokens += rng.choices(FILLER, k=rng.randint(2, 6))
+        rng.shuffle(tokens)
+        rows.append((" ".join(tokens), f"{0.5 * k:.2f}"))
+    return rows
+
+
 def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -95,11 +110,16 @@ def write_recipe(path: Path, lines: list[str], extra: dict[str, str]) -> Path:
 
 
 def write_text_config(
-    path: Path, model: Path, data: dict[str, Path], output_dir: Path, **extra: str
+    path: Path,
+    model: Path,
+    data: dict[str, Path],
+    output_dir: Path,
+    task: str = "text-classification",
+    **extra: str,
 ) -> Path:
     """A small recipe for the tiny model; `extra` adds top-level lines (`key="value"`)."""
     lines = [
-        "task: text-classification",
+        f"task: {task}",
         f"model: {{name_or_path: '{model}'}}",
         f"data: {{train_file: '{data['train']}', test_file: '{data['test']}', max_length: 32}}",
         "schedule: {warmup_fraction: 0.2, decay: cosine}",

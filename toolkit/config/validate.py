@@ -11,6 +11,8 @@ from toolkit.config.schema import (
     DEFAULT_WARMUP_FRACTION,
     IMAGE_POLICIES,
     PRETRAIN_TASKS,
+    REGRESSION_METRICS,
+    REGRESSION_TASKS,
     WARMUP_KEYS,
     WARMUP_SHAPES,
     WSD_DECAY_SHAPES,
@@ -52,6 +54,12 @@ def validate(config: RunConfig) -> None:
         raise UserError(
             f"class_weights weighs the classes of a classification loss; task '{config.task}' "
             f"has no classes. Remove class_weights."
+        )
+    if config.class_weights is not None and config.task in REGRESSION_TASKS:
+        raise UserError(
+            f"class_weights weighs the classes of a classification loss; task '{config.task}' "
+            f"predicts a number with a mean squared error loss and has no classes. Remove "
+            f"class_weights (or use a classification task if the labels are classes)."
         )
     validate_schedule(config.schedule)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
@@ -230,7 +238,7 @@ def validate_metrics(config: RunConfig) -> None:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
     if config.task in PRETRAIN_TASKS or config.trust_metric_code:
         return  # pre-training: loss only (validate_masking says so); trusted: loaded at start
-    valid = CLASSIFICATION_METRICS
+    valid = REGRESSION_METRICS if config.task in REGRESSION_TASKS else CLASSIFICATION_METRICS
     for name in config.metrics:
         if name not in valid:
             raise UserError(
