@@ -25,7 +25,24 @@ def rows_text(rows: list[int]) -> str:
 
 
 def is_number(value: Any) -> bool:
+    """A number, or a text that reads as one ("1.5" in a JSON string field)."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
     return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def not_numbers(values: list[Any]) -> list[int]:
+    """Rows (0-based) whose value is neither empty nor a number ("high", True, [1, 2])."""
+    return [i for i, v in enumerate(values) if v is not None and not is_number(v)]
+
+
+def not_finite(values: list[Any]) -> list[int]:
+    """Rows (0-based) of numbers whose value is empty, NaN or inf."""
+    return [i for i, v in enumerate(values) if v is None or not math.isfinite(float(v))]
 
 
 def check_targets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
@@ -39,21 +56,21 @@ def check_targets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> Non
             f"), not numbers; a regression task needs one number per row. Use "
             f"task: text-classification / image-classification for classes."
         )
-    words = [i for i, v in enumerate(values) if v is not None and not is_number(v)]
+    words = not_numbers(values)
     if words:
         shown = ", ".join(repr(values[i]) for i in words[:3])
         raise UserError(
             f"Column '{column}' of the {where} holds {len(words):,} value(s) that are not "
-            f"numbers (e.g. {shown}; rows {rows_text(words)}), and a regression task "
+            f"numbers (e.g. {shown}; row(s) {rows_text(words)}), and a regression task "
             f"needs one number per row. Write the targets as numbers (e.g. 0.75), or, if "
             f"the labels are classes, use task: text-classification / image-classification."
         )
-    bad = [i for i, v in enumerate(values) if v is None or not math.isfinite(v)]
+    bad = not_finite(values)
     if bad:
         kinds = sorted({"empty" if values[i] is None else str(values[i]) for i in bad})
         raise UserError(
             f"Column '{column}' of the {where} has {len(bad):,} of {len(values):,} "
-            f"target(s) that are not finite numbers ({', '.join(kinds)}) in rows "
+            f"target(s) that are not finite numbers ({', '.join(kinds)}) in row(s) "
             f"{rows_text(bad)} (counted from 1, the first data row); a NaN or inf target "
             f"makes every loss NaN. Fill in or remove those rows."
         )

@@ -177,7 +177,7 @@ def training_section(o: OverfittingSummary) -> str:
         text += (
             f" On the fixed training sample at that epoch: {o.metric} "
             f"{o.train_sample_metric:.4f}, loss {o.train_sample_loss:.4f}; the "
-            f"train/validation gap is {o.gap_points:.1f} points."
+            f"train/validation gap is {o.gap_text()}."
         )
     text += " Overfitting warning: " + ("**yes** (see Warnings)." if o.warning else "none.")
     return text + f"\n\n![learning curves]({CURVES_PNG})\n"

@@ -6,7 +6,6 @@ A regression run reads a numeric label column and reports MSE as the loss, and i
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_files, image_files
 from toolkit.data.sources import FILE_BUILDERS
-from toolkit.data.targets import is_number
+from toolkit.data.targets import not_finite, not_numbers
 from toolkit.metrics.test_report import per_class_report
 from toolkit.use.inference import Run, load_run, predict_logits
 from toolkit.use.predict import listed_rows, read_table, require_modality, row_texts, text_columns
@@ -141,14 +140,9 @@ def encode_labels(run: Run, values: list[Any], where: Path, label_column: str | 
     if run.target.kind == "classes":
         return label_ids(run, values, where)
     column = label_column or run.data_key("label_column", "label")
-    words = [i for i, v in enumerate(values) if v is not None and not is_number(v)]
-    bad = [
-        i
-        for i, v in enumerate(values)
-        if i not in set(words) and (v is None or not math.isfinite(v))
-    ]
-    if words or bad:
-        rows = words or bad
+    words = not_numbers(values)
+    rows = words or not_finite(values)
+    if rows:
         shown = ", ".join(repr(values[i]) for i in rows[:3])
         what = "are not numbers" if words else "are empty, NaN or inf"
         raise UserError(
@@ -156,7 +150,7 @@ def encode_labels(run: Run, values: list[Any], where: Path, label_column: str | 
             f"(e.g. {shown}; rows {listed_rows(rows)}); this run predicts a number, so "
             f"every row needs a finite number to score against. Fix or remove those rows."
         )
-    return np.asarray(values, dtype=np.float64)
+    return np.asarray([float(v) for v in values], dtype=np.float64)
 
 
 def label_ids(run: Run, values: list[str], where: Path) -> np.ndarray:
