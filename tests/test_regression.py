@@ -239,3 +239,47 @@ def test_image_regression_end_to_end(tmp_path):
     regressor = pipeline("image-classification", model=str(run_dir), function_to_apply="none")
     outputs = regressor([str(test.parent / "0.png"), str(test.parent / "1.png")])
     assert [o[0]["score"] for o in outputs] == pytest.approx(saved["predicted"][:2], abs=1e-4)
+
+
+def test_vader_recipe_and_its_data_script(tmp_path):
+    """The recipe loads as a regression recipe; the converter reads the sdist's layout (a
+    tar.gz inside the tar.gz) into text,sentiment rows."""
+    import io
+    import tarfile
+    from pathlib import Path
+
+    from toolkit.config.load import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "configs" / "text-regression-vader-minilm.yaml")
+    assert config.task == "text-regression" and config.data.label_column == "sentiment"
+    assert config.metrics[0] == "rmse"
+
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as archive:
+        for name in ("movieReview", "amazonReview", "nytEditorial"):
+            lines = f"1\t2.25\t{name} is great\r\n2\t-1.5\tso bad\r\n".encode()
+            info = tarfile.TarInfo(f"hutto_ICWSM_2014/{name}Snippets_GroundTruth.txt")
+            info.size = len(lines)
+            archive.addfile(info, io.BytesIO(lines))
+        lines = b"1\t0.5\tok tweet\n"
+        info = tarfile.TarInfo("hutto_ICWSM_2014/tweets_GroundTruth.txt")
+        info.size = len(lines)
+        archive.addfile(info, io.BytesIO(lines))
+    sdist = tmp_path / "vaderSentiment-3.3.2.tar.gz"
+    with tarfile.open(sdist, "w:gz") as outer:
+        info = tarfile.TarInfo("vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz")
+        info.size = len(inner.getvalue())
+        outer.addfile(info, io.BytesIO(inner.getvalue()))
+    script = root / "benchmarks" / "vader_snippets.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(sdist), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((tmp_path / "out" / "movie_snippets.csv").open()))
+    assert rows == [
+        {"text": "movieReview is great", "sentiment": "2.25"},
+        {"text": "so bad", "sentiment": "-1.5"},
+    ]

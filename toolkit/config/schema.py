@@ -41,6 +41,8 @@ TASKS = (
 
 # Regression tasks predict one number per input (float labels, MSE loss, `num_labels: 1`).
 REGRESSION_TASKS = ("text-regression", "image-regression")
+# Fine-tuning tasks whose input is an image (data.image_column).
+IMAGE_TASKS = ("image-classification", "image-regression")
 
 
 # Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.

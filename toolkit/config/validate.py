@@ -10,6 +10,7 @@ from toolkit.config.schema import (
     DECAYS,
     DEFAULT_WARMUP_FRACTION,
     IMAGE_POLICIES,
+    IMAGE_TASKS,
     PRETRAIN_TASKS,
     REGRESSION_METRICS,
     REGRESSION_TASKS,
@@ -100,7 +101,7 @@ def validate_model_source(config: RunConfig) -> None:
             "keep name_or_path to fine-tune a checkpoint, or from_config to train "
             "from scratch."
         )
-    if config.task == "image-classification" and not (model.name_or_path or model.from_config):
+    if config.task in IMAGE_TASKS and not (model.name_or_path or model.from_config):
         raise UserError(
             "The model is not set: give model.name_or_path (a Hub id or checkpoint "
             "folder) or model.from_config (a model type and sizes, e.g. {model_type: "
@@ -109,7 +110,7 @@ def validate_model_source(config: RunConfig) -> None:
         )
     if model.from_config is not None:
         from_config = model.from_config
-        if config.task not in ("image-classification", "masked-image-modeling"):
+        if config.task not in (*IMAGE_TASKS, "masked-image-modeling"):
             raise UserError(
                 f"model.from_config builds image models only; task "
                 f"'{config.task}' needs model.name_or_path."
