@@ -97,8 +97,9 @@ def predict(
     encoding: str | None = None,
 ) -> list[dict[str, Any]]:
     """Predictions of a finished run: one dict per input (its row or path, then pred_label,
-    pred_score, ...). `inputs`: a list of texts, or the path of a table, an image folder or an
-    image. `output` (.csv or .jsonl) also writes them; without it nothing is printed."""
+    pred_score, ...; a regression run's pred_value). `inputs`: a list of texts, or the path of
+    a table, an image folder or an image. `output` (.csv or .jsonl) also writes them; without
+    it nothing is printed."""
     texts = None if isinstance(inputs, (str, Path)) else list(inputs)
     return predict_command(
         Path(run),

@@ -58,7 +58,7 @@ def check_targets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> Non
         )
     words = not_numbers(values)
     if words:
-        shown = ", ".join(repr(values[i]) for i in words[:3])
+        shown = ", ".join(list(dict.fromkeys(repr(values[i]) for i in words))[:3])
         raise UserError(
             f"Column '{column}' of the {where} holds {len(words):,} value(s) that are not "
             f"numbers (e.g. {shown}; row(s) {rows_text(words)}), and a regression task "

@@ -143,7 +143,7 @@ def encode_labels(run: Run, values: list[Any], where: Path, label_column: str | 
     words = not_numbers(values)
     rows = words or not_finite(values)
     if rows:
-        shown = ", ".join(repr(values[i]) for i in rows[:3])
+        shown = ", ".join(list(dict.fromkeys(repr(values[i]) for i in rows))[:3])
         what = "are not numbers" if words else "are empty, NaN or inf"
         raise UserError(
             f"Column '{column}' of --data '{where}' has {len(rows):,} target(s) that {what} "
