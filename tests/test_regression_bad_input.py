@@ -148,3 +148,18 @@ def test_regression_scores_equal_scipy():
     assert scores["pearson"] == pytest.approx(stats.pearsonr(predicted, true)[0])
     assert scores["spearman"] == pytest.approx(stats.spearmanr(predicted, true)[0])
     assert regression_scores(np.full(50, 0.3), true)["pearson"] == 0.0  # constant: defined
+
+
+def test_ftk_baseline_fits_the_regression_baselines(tmp_path, tiny_bert, regression_files):
+    """`ftk baseline` alone: the mean and TF-IDF ridge, scored with the regression metrics."""
+    import json
+
+    from toolkit.cli import main
+
+    config = write_text_config(
+        tmp_path / "b.yaml", tiny_bert, regression_files, tmp_path / "run", task="text-regression"
+    )
+    assert main(["baseline", "--config", str(config)]) == 0
+    saved = json.loads((tmp_path / "run" / "baseline.json").read_text())
+    assert [b["name"] for b in saved["baselines"]] == ["mean", "tfidf_ridge"]
+    assert set(saved["baselines"][1]["test"]) == {"rmse", "mae", "pearson", "spearman"}
