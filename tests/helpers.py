@@ -80,6 +80,21 @@ def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:
     return rows
 
 
+def make_regression_texts(n: int, seed: int) -> list[tuple[str, str]]:
+    """Short texts whose target is half the number of sport words in them (0 to 2.5): a count
+    the model must learn from the words, with business words and filler as distractors."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        k = rng.randint(0, 5)
+        tokens = rng.choices(TOPIC_WORDS["sport"], k=k)
+        tokens += rng.choices(TOPIC_WORDS["business"], k=rng.randint(0, 3))
+        tokens += rng.choices(FILLER, k=rng.randint(2, 6))
+        rng.shuffle(tokens)
+        rows.append((" ".join(tokens), f"{0.5 * k:.2f}"))
+    return rows
+
+
 def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -95,11 +110,16 @@ def write_recipe(path: Path, lines: list[str], extra: dict[str, str]) -> Path:
 
 
 def write_text_config(
-    path: Path, model: Path, data: dict[str, Path], output_dir: Path, **extra: str
+    path: Path,
+    model: Path,
+    data: dict[str, Path],
+    output_dir: Path,
+    task: str = "text-classification",
+    **extra: str,
 ) -> Path:
     """A small recipe for the tiny model; `extra` adds top-level lines (`key="value"`)."""
     lines = [
-        "task: text-classification",
+        f"task: {task}",
         f"model: {{name_or_path: '{model}'}}",
         f"data: {{train_file: '{data['train']}', test_file: '{data['test']}', max_length: 32}}",
         "schedule: {warmup_fraction: 0.2, decay: cosine}",
@@ -180,11 +200,16 @@ TINY_VIT_SIZES = {
 
 
 def write_image_config(
-    path: Path, model_lines: str, data_lines: str, output_dir: Path, **extra: str
+    path: Path,
+    model_lines: str,
+    data_lines: str,
+    output_dir: Path,
+    task: str = "image-classification",
+    **extra: str,
 ) -> Path:
-    """A small image-classification recipe; `extra` adds top-level lines (`key="value"`)."""
+    """A small image recipe; `extra` adds top-level lines (`key="value"`)."""
     lines = [
-        "task: image-classification",
+        f"task: {task}",
         f"model: {model_lines}",
         f"data: {data_lines}",
         "schedule: {warmup_fraction: 0.1, decay: cosine}",
@@ -198,6 +223,24 @@ def write_image_config(
         "dataloader_num_workers: 1",
     ]
     return write_recipe(path, lines, extra)
+
+
+def make_square_images(root: Path, n: int, seed: int, size: int = 16) -> Path:
+    """root/<i>.png: a bright square of random side on a dark background, and root/labels.csv
+    listing each file with its target, the side as a fraction of the image (0.125 to 0.875)."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        side = rng.randint(2, 14)
+        image = Image.new("RGB", (size, size), (20, 20, 20))
+        x, y = rng.randint(0, size - side), rng.randint(0, size - side)
+        ImageDraw.Draw(image).rectangle((x, y, x + side - 1, y + side - 1), fill=(230, 230, 230))
+        image.save(root / f"{i}.png")
+        rows.append((f"{i}.png", f"{side / size:.4f}"))
+    return write_csv(root / "labels.csv", rows, header=("file", "label"))
 
 
 REPEATED_SENTENCES = [

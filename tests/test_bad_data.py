@@ -58,7 +58,7 @@ def test_fractional_labels_are_a_regression_error(tmp_path):
     train = write_csv(tmp_path / "scores.csv", rows)
     err = load_error(DataConfig(train_file=str(train)))
     assert "'label'" in err and "scores.csv" in err and "data.train_file" in err
-    assert "holds numbers like 0.5" in err and "regression is not supported yet" in err
+    assert "holds numbers like 0.5" in err and "set task: text-regression" in err
 
 
 def test_integer_valued_float_labels_stay_classes(tmp_path):

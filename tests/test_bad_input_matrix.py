@@ -387,7 +387,35 @@ CASES = [
         "float labels (regression data)",
         "labels",
         lambda w: data_args(w, labelled(w, csv_rows(w, "f.csv", [("a", 0.5), ("b", 1.7)] * 5))),
-        "regression",
+        "set task: text-regression",
+    ),
+    Case(
+        "regression target not a number",
+        "labels",
+        lambda w: data_args(
+            w,
+            labelled(w, csv_rows(w, "r.csv", [("a", 0.5), ("b", "high")] * 5)),
+            "--task",
+            "text-regression",
+        ),
+        "not numbers (e.g. 'high'",
+    ),
+    Case(
+        "regression target NaN or inf",
+        "labels",
+        lambda w: data_args(
+            w,
+            labelled(w, csv_rows(w, "n.csv", [("a", 0.5), ("b", "inf"), ("c", "")] * 4)),
+            "--task",
+            "text-regression",
+        ),
+        "8 of 12 target(s) that are not finite numbers",
+    ),
+    Case(
+        "class_weights for regression",
+        "config",
+        lambda w: w.train_args("--task", "text-regression", "--class_weights", "balanced"),
+        "predicts a number with a mean squared error loss",
     ),
     Case(
         "list labels (multi-label data)",

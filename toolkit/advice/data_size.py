@@ -11,7 +11,6 @@ Below either, the run goes on but warns and says what to try instead.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,19 +53,22 @@ class DataSizeAdvice:
 
     @property
     def smallest_count(self) -> int:
-        return self.per_class[self.smallest_class]
+        return self.per_class.get(self.smallest_class, self.train_examples)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def data_size_advice(class_counts: dict[str, int], num_parameters: int) -> DataSizeAdvice:
-    """The figures and the warnings (empty when the data set is large enough)."""
-    total = sum(class_counts.values())
-    smallest = min(class_counts, key=class_counts.get)
+def data_size_advice(
+    class_counts: dict[str, int], num_parameters: int, total: int | None = None
+) -> DataSizeAdvice:
+    """The figures and the warnings (empty when the data set is large enough). No classes
+    (`{}`: a numeric target) leaves only the `total` check."""
+    total = sum(class_counts.values()) if total is None else total
+    smallest = min(class_counts, key=class_counts.get) if class_counts else ""
     needed = min_total(num_parameters)
     warnings = []
-    if class_counts[smallest] < MIN_PER_CLASS:
+    if class_counts and class_counts[smallest] < MIN_PER_CLASS:
         warnings.append(
             f"class '{smallest}' has only {class_counts[smallest]} labelled training examples "
             f"(advice: at least {MIN_PER_CLASS} per class); fine-tuning on so few is noisy and a "
@@ -95,7 +97,9 @@ def imbalance_warning(
 ) -> str | None:
     """A warning when the majority class holds more than half the training examples (with
     two classes, more than two thirds: one of two always holds half), since accuracy then
-    flatters a model that favours it; None otherwise."""
+    flatters a model that favours it; None otherwise (and for no classes at all)."""
+    if not class_counts:
+        return None
     total = sum(class_counts.values())
     majority = max(class_counts, key=class_counts.get)
     share = class_counts[majority] / total if total else 0.0
@@ -114,18 +118,20 @@ def imbalance_warning(
     )
 
 
-def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
-    counts = Counter(labels)
-    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}
-
-
 def report_advice(advice: DataSizeAdvice) -> None:
     """Console: the figures always, the warnings when there are any."""
-    say(
-        f"Data size: {advice.train_examples:,} labelled training examples, smallest class "
-        f"'{advice.smallest_class}' {advice.smallest_count:,}; model "
-        f"{format_parameters(advice.num_parameters)} parameters (advice: >= "
-        f"{advice.min_per_class} per class, >= {advice.min_total:,} in all)"
-    )
+    if not advice.per_class:  # a numeric target: no classes to count
+        say(
+            f"Data size: {advice.train_examples:,} labelled training examples; model "
+            f"{format_parameters(advice.num_parameters)} parameters (advice: >= "
+            f"{advice.min_total:,} in all)"
+        )
+    else:
+        say(
+            f"Data size: {advice.train_examples:,} labelled training examples, smallest class "
+            f"'{advice.smallest_class}' {advice.smallest_count:,}; model "
+            f"{format_parameters(advice.num_parameters)} parameters (advice: >= "
+            f"{advice.min_per_class} per class, >= {advice.min_total:,} in all)"
+        )
     for message in advice.warnings:
         warn(f"Small data set: {message}")

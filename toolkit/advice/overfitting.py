@@ -154,8 +154,16 @@ class OverfittingSummary:
     validation_loss: float | None = None
     train_sample_metric: float | None = None  # the fields below need a training sample
     train_sample_loss: float | None = None
-    gap_points: float | None = None  # train sample minus validation, in points of the metric
+    # How much better the training sample scores than validation: in points of the metric
+    # (x100), or for an error metric (rmse, mae: lower is better) in the metric's own units.
+    gap_points: float | None = None
     loss_gap: float | None = None  # validation loss minus train-sample loss
+    gap_unit: str = "points"  # "points" | the error metric's name
+
+    def gap_text(self) -> str:
+        if self.gap_unit == "points":
+            return f"{self.gap_points:.1f} points"
+        return f"{self.gap_points:.4g} in {self.gap_unit} (validation minus training sample)"
 
     def to_dict(self) -> dict[str, Any]:
         """For metrics.json: the figures that exist (a run without a sample has no gap)."""
@@ -173,7 +181,7 @@ class OverfittingSummary:
         if self.gap_points is not None:
             text += (
                 f"; training sample {self.train_sample_metric:.4f}: a train/validation "
-                f"gap of {self.gap_points:.1f} points (loss {self.train_sample_loss:.4f}"
+                f"gap of {self.gap_text()} (loss {self.train_sample_loss:.4f}"
                 f" vs {self.validation_loss:.4f})"
             )
         return text
@@ -199,6 +207,10 @@ def summarize_overfitting(
         sample_loss = best[f"{SAMPLE_PREFIX}_loss"]
         summary.train_sample_metric = best[sample_key]
         summary.train_sample_loss = sample_loss
-        summary.gap_points = round(100 * (best[sample_key] - best[f"eval_{metric}"]), 2)
+        if greater_is_better:
+            summary.gap_points = round(100 * (best[sample_key] - best[f"eval_{metric}"]), 2)
+        else:
+            summary.gap_points = round(best[f"eval_{metric}"] - best[sample_key], 6)
+            summary.gap_unit = metric
         summary.loss_gap = round(best["eval_loss"] - sample_loss, 4)
     return summary

@@ -11,6 +11,11 @@ and read without running anything. Bands, in points of the metric (x100):
 
 One point is about the standard error of an accuracy near 90% on ~1,000 test examples
 (sqrt(0.9*0.1/1000) = 0.95 points), so a smaller gap is not reliably a difference at all.
+
+Error metrics (lower is better: rmse, mae; `config.schema.greater_is_better`) have a scale of
+their own, so their gain is the transformer's error reduction as a percentage of the baseline's
+error, with bands of CLOSE_PERCENT and CLEAR_PERCENT: the RMSE measured on n test examples
+has a relative standard error of about 1/sqrt(2n) (Gaussian errors), 2.2% at n = 1,000.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.advice.baselines.fit import Baselines
+from toolkit.config.schema import greater_is_better
 
 CLOSE_POINTS = 1.0  # |gain| below this: the two are indistinguishable on a typical test split
 CLEAR_POINTS = 3.0  # gain at or above this: a clear, practically relevant improvement
+CLOSE_PERCENT = 2.0  # error metrics: a smaller relative reduction is within noise
+CLEAR_PERCENT = 5.0  # error metrics: a reduction of the baseline's error this large is clear
 MIN_SECONDS = 1e-3  # a baseline that fits "instantly" still gets a finite cost ratio
 
 
@@ -53,11 +61,12 @@ class Verdict:
     baseline: str  # the baseline best on validation
     baseline_test: float
     transformer_test: float
-    gain_points: float  # transformer minus baseline, x100
+    gain_points: float  # transformer minus baseline, x100 (error metrics: % of the baseline's)
     baseline_train_s: float
     transformer_train_s: float
     time_ratio: float  # transformer training time / baseline training time
     text: str
+    gain_unit: str = "points"  # "points" | "%" (error reduction relative to the baseline)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -71,34 +80,41 @@ def verdict(
     baseline_seconds: float,
     model_seconds: float,
 ) -> Verdict:
-    """Scores in [0, 1]; seconds of training. Returns the numbers and a sentence."""
-    gain = 100.0 * (model_score - baseline_score)
+    """Scores of a metric (in [0, 1] for points; any scale for an error metric such as rmse);
+    seconds of training. Returns the numbers and a sentence."""
+    if greater_is_better(metric):
+        gain, close, clear = 100.0 * (model_score - baseline_score), CLOSE_POINTS, CLEAR_POINTS
+        unit, amount = "points", "{:.1f} points"
+    else:  # an error: the transformer's reduction of the baseline's error, in percent
+        gain = 100.0 * (baseline_score - model_score) / max(abs(baseline_score), 1e-12)
+        close, clear, unit, amount = CLOSE_PERCENT, CLEAR_PERCENT, "%", "{:.1f}% (of the error)"
     ratio = max(model_seconds, MIN_SECONDS) / max(baseline_seconds, MIN_SECONDS)
     who = f"the baseline ({baseline_name})"
-    if gain <= -CLOSE_POINTS:
+    size = amount.format(abs(gain))
+    if gain <= -close:
         text = (
-            f"{who} is {-gain:.1f} points better on test {metric}, "
+            f"{who} is {size} better on test {metric}, "
             f"{cost_phrase(ratio, True)}; use the baseline, the transformer is not worth it here"
         )
     elif gain < 0:  # ahead, but within noise
         text = (
-            f"{who} is {-gain:.1f} points better on test {metric} (within noise), "
+            f"{who} is {size} better on test {metric} (within noise), "
             f"{cost_phrase(ratio, True)}; a transformer may not be worth it here"
         )
-    elif gain < CLOSE_POINTS:
+    elif gain < close:
         text = (
-            f"{who} is within {gain:.1f} points on test {metric}, "
+            f"{who} is within {size} on test {metric}, "
             f"{cost_phrase(ratio, True)}; a transformer may not be worth it here"
         )
-    elif gain < CLEAR_POINTS:
+    elif gain < clear:
         text = (
-            f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
-            f"{cost_phrase(ratio, False)}; worth it only if {gain:.1f} points matter more "
+            f"the transformer is {size} better on test {metric} than {who}, "
+            f"{cost_phrase(ratio, False)}; worth it only if {size} matter more "
             f"than the cost"
         )
     else:
         text = (
-            f"the transformer is {gain:.1f} points better on test {metric} than {who}, "
+            f"the transformer is {size} better on test {metric} than {who}, "
             f"{cost_phrase(ratio, False)}; it earns its cost here"
         )
     return Verdict(
@@ -111,6 +127,7 @@ def verdict(
         transformer_train_s=model_seconds,
         time_ratio=round(ratio, 1),
         text=text[0].upper() + text[1:] + ".",
+        gain_unit=unit,
     )
 
 

@@ -59,7 +59,8 @@ def text_preview(
     for row in range(len(rows[column])):
         one = {key: values[row : row + 1] for key, values in rows.items()}
         original = one[column][0] or ""
-        label = label_names[one[transform.label_column][0]]
+        value = one[transform.label_column][0]
+        label = label_names[value] if label_names else f"{value:g}"  # [] : a numeric target
         lines = [f"#{one[INDEX_COLUMN][0]}  label: {label}"]
         lines += wrapped("original", first_words(original, words), width)
         for epoch in range(k):

@@ -10,7 +10,7 @@ from toolkit.augment.epoch import epoch_aware_transform
 from toolkit.augment.image import batch_mixing
 from toolkit.augment.preview import image_grid, label_mixture, mixed_grid, text_preview
 from toolkit.commands.stages import load_labelled_data
-from toolkit.config.schema import RunConfig
+from toolkit.config.schema import IMAGE_TASKS, RunConfig
 from toolkit.core.errors import UserError
 from toolkit.data.load import LoadedData
 from toolkit.tasks import get_task, image_classification
@@ -20,7 +20,7 @@ def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: 
     """The text to print: the text preview itself, or where the image grid was written."""
     task = get_task(config.task)
     data = load_labelled_data(config, task)
-    if config.task == "image-classification":
+    if config.task in IMAGE_TASKS:
         return preview_images(config, data, n, k, output)
     if not config.augment.text:
         raise UserError(

@@ -10,7 +10,6 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import BASELINE_FILE
-from toolkit.metrics.classification import prediction_scorer
 from toolkit.tasks import get_task
 
 
@@ -23,7 +22,7 @@ def baseline_command(config: RunConfig) -> Path:
         raise UserError(f"output_dir '{output_dir}' is a file; choose a directory path.")
     task = get_task(config.task)
     # a bad metric name fails before the data loads
-    prediction_scorer(config.metrics, config.trust_metric_code)
+    task.target.scorer(config.metrics, config.trust_metric_code)
     data = load_labelled_data(config, task)
     say(data.describe())
     result = run_baselines(config, data)

@@ -99,7 +99,9 @@ def check_hub_token(plan: Plan) -> None:
 
 
 def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
-    return load_data(config.data, task.input_columns(config), seed=config.split_seed)
+    return load_data(
+        config.data, task.input_columns(config), seed=config.split_seed, target=task.target.kind
+    )
 
 
 def prepare_labelled(plan: Plan) -> PreparedData:

@@ -18,7 +18,6 @@ from toolkit.advice.baselines.candidate import Baselines
 from toolkit.advice.baselines.fit import start_baselines_for_run, write_baselines
 from toolkit.advice.data_size import (
     DataSizeAdvice,
-    class_counts,
     count_parameters,
     data_size_advice,
     imbalance_warning,
@@ -44,7 +43,6 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say, warn
 from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
-from toolkit.metrics.classification import classification_metrics
 from toolkit.model.lora import lora_summary
 from toolkit.outputs.console import describe_results
 from toolkit.outputs.hub import push_run
@@ -79,16 +77,16 @@ def train(
     """
     started = time.perf_counter()
     checkpoint = start_run(config, overwrite, resume)
-    # a bad metric name fails first, before any data loads
-    compute_metrics = classification_metrics(config.metrics, config.trust_metric_code)
     plan = plan_run(config)
+    # a metric that cannot load fails first, before any data loads
+    compute_metrics = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
     check_hub_token(plan)
     prepared = prepare_labelled(plan)
     collect_baselines = start_baselines_for_run(
         config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
     )
     model = build_model(plan, prepared.data.label_names)
-    data_size = advise_on_data_size(config, prepared, model)
+    data_size = advise_on_data_size(plan, prepared, model)
     schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
     open_run_dir(plan, overwrite, checkpoint)
     history = HistoryCallback(plan.output_dir / HISTORY)
@@ -97,7 +95,7 @@ def train(
     resume_loss_sum(trainer, checkpoint)
     fit = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     baselines = collect_baselines()
-    metrics = score_run(trainer, prepared, fit.metrics, checkpoint, started)
+    metrics = score_run(trainer, plan, prepared, fit.metrics, checkpoint, started)
     diagnosis = diagnose(plan, history, watch, data_size, baselines, metrics)
     save_and_finish(
         trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
@@ -141,11 +139,13 @@ def resume_loss_sum(trainer: ToolkitTrainer, checkpoint: Path | None) -> None:
     trainer.resumed_at_step = checkpoint_step(checkpoint) if checkpoint is not None else 0
 
 
-def advise_on_data_size(config: RunConfig, prepared: PreparedData, model: Any) -> DataSizeAdvice:
-    """Enough data for this model? And are the classes so uneven that accuracy misleads?"""
-    data = prepared.data
-    counts = class_counts(data.splits["train"][data.label_column], data.label_names)
-    advice = data_size_advice(counts, count_parameters(model))
+def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataSizeAdvice:
+    """Enough data for this model? And are the classes so uneven that accuracy misleads?
+    (A numeric target has no classes: only the total counts.)"""
+    config, data = plan.config, prepared.data
+    labels = data.splits["train"][data.label_column]
+    counts = plan.task.target.class_counts(labels, data.label_names)
+    advice = data_size_advice(counts, count_parameters(model), total=len(labels))
     report_advice(advice)
     imbalance = imbalance_warning(counts, config.metrics, config.class_weights is not None)
     if imbalance:
@@ -180,13 +180,18 @@ def unaugmented_training_sample(plan: Plan, prepared: PreparedData, size: int) -
 
 def score_run(
     trainer: ToolkitTrainer,
+    plan: Plan,
     prepared: PreparedData,
     train_metrics: dict[str, Any],
     checkpoint: Path | None,
     started: float,
 ) -> dict[str, Any]:
-    """The numbers of metrics.json: the kept model on validation and test, times, memory."""
-    metrics = final_metrics(trainer, prepared.splits, prepared.data.label_names, train_metrics)
+    """The numbers of metrics.json: the kept model on validation and test (and the task's
+    test report), times, memory."""
+    report = plan.task.target.test_report
+    metrics = final_metrics(
+        trainer, prepared.splits, prepared.data.label_names, train_metrics, report
+    )
     metrics.update(prepared.data.report)  # e.g. skipped_images
     if checkpoint is not None and trainer.resumed_with_loss_sum:
         # the Trainer's train_loss covers only this session's steps

@@ -19,13 +19,13 @@ from toolkit.config.coerce import coerce
 from toolkit.config.hf_schedule import apply_hf_schedule, pop_hf_schedule_keys
 from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
-    PRETRAIN_TASKS,
     RENAMED_KEYS,
     SECTIONS,
     TASKS,
     TRAINING_DEFAULTS,
     RunConfig,
     all_valid_keys,
+    default_metrics,
     training_argument_names,
 )
 from toolkit.config.validate import validate
@@ -199,8 +199,8 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
                 f"See `ftk train --help` for the sections and their keys."
             )
     config.training = {**TRAINING_DEFAULTS, **config.training}
-    if config.task in PRETRAIN_TASKS and "metrics" not in raw:
-        config.metrics = ["loss"]  # pre-training has no labels: the best epoch is the lowest loss
+    if "metrics" not in raw:
+        config.metrics = default_metrics(config.task)
     validate(config)
     return config
 

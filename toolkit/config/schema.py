@@ -30,7 +30,20 @@ from typing import Any, Literal
 
 import yaml
 
-TASKS = ("text-classification", "image-classification", "masked-lm", "masked-image-modeling")
+TASKS = (
+    "text-classification",
+    "image-classification",
+    "text-regression",
+    "image-regression",
+    "masked-lm",
+    "masked-image-modeling",
+)
+
+
+# Regression tasks predict one number per input (float labels, MSE loss, `num_labels: 1`).
+REGRESSION_TASKS = ("text-regression", "image-regression")
+# Fine-tuning tasks whose input is an image (data.image_column).
+IMAGE_TASKS = ("image-classification", "image-regression")
 
 
 # Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
@@ -53,7 +66,7 @@ def option(
 TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
-    "default to [loss])",
+    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman])",
     "class_weights": "classification: weight each class in the cross-entropy loss. none | "
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
     "left out weigh 1)",
@@ -437,6 +450,25 @@ TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
 # suffix is f1's averaging. Other names are refused unless `trust_metric_code: true`, since
 # evaluate.load runs the script a name points at (a folder here, or a module on the Hub).
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
+# Regression metrics (toolkit/metrics/regression.py, numpy + scipy): errors, then correlations.
+REGRESSION_METRICS = ("rmse", "mae", "pearson", "spearman")
+# Metrics where a smaller value is better: the best epoch, the best baseline and the verdict
+# all read the direction from here.
+LOWER_IS_BETTER = ("loss", "rmse", "mae")
+
+
+def greater_is_better(metric: str) -> bool:
+    """The direction of a metric name (`eval_rmse` and `rmse` alike); unknown names: greater."""
+    name = metric.removeprefix("eval_").removeprefix("test_")
+    return not (name in LOWER_IS_BETTER or name.endswith("loss"))
+
+
+def default_metrics(task: str) -> list[str]:
+    if task in REGRESSION_TASKS:
+        return list(REGRESSION_METRICS)
+    if task in PRETRAIN_TASKS:
+        return ["loss"]  # no labels: the best epoch is the lowest loss
+    return ["accuracy", "f1_macro"]
 
 
 @dataclass

@@ -10,7 +10,10 @@ from toolkit.config.schema import (
     DECAYS,
     DEFAULT_WARMUP_FRACTION,
     IMAGE_POLICIES,
+    IMAGE_TASKS,
     PRETRAIN_TASKS,
+    REGRESSION_METRICS,
+    REGRESSION_TASKS,
     WARMUP_KEYS,
     WARMUP_SHAPES,
     WSD_DECAY_SHAPES,
@@ -54,6 +57,12 @@ def validate(config: RunConfig) -> None:
             f"class_weights weighs the classes of a classification loss; task '{config.task}' "
             f"has no classes. Remove class_weights."
         )
+    if config.class_weights is not None and config.task in REGRESSION_TASKS:
+        raise UserError(
+            f"class_weights weighs the classes of a classification loss; task '{config.task}' "
+            f"predicts a number with a mean squared error loss and has no classes. Remove "
+            f"class_weights (or use a classification task if the labels are classes)."
+        )
     validate_schedule(config.schedule)
     validate_peft(config)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
@@ -95,7 +104,7 @@ def validate_model_source(config: RunConfig) -> None:
             "keep name_or_path to fine-tune a checkpoint, or from_config to train "
             "from scratch."
         )
-    if config.task == "image-classification" and not (model.name_or_path or model.from_config):
+    if config.task in IMAGE_TASKS and not (model.name_or_path or model.from_config):
         raise UserError(
             "The model is not set: give model.name_or_path (a Hub id or checkpoint "
             "folder) or model.from_config (a model type and sizes, e.g. {model_type: "
@@ -104,7 +113,7 @@ def validate_model_source(config: RunConfig) -> None:
         )
     if model.from_config is not None:
         from_config = model.from_config
-        if config.task not in ("image-classification", "masked-image-modeling"):
+        if config.task not in (*IMAGE_TASKS, "masked-image-modeling"):
             raise UserError(
                 f"model.from_config builds image models only; task "
                 f"'{config.task}' needs model.name_or_path."
@@ -255,7 +264,7 @@ def validate_metrics(config: RunConfig) -> None:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
     if config.task in PRETRAIN_TASKS or config.trust_metric_code:
         return  # pre-training: loss only (validate_masking says so); trusted: loaded at start
-    valid = CLASSIFICATION_METRICS
+    valid = REGRESSION_METRICS if config.task in REGRESSION_TASKS else CLASSIFICATION_METRICS
     for name in config.metrics:
         if name not in valid:
             raise UserError(

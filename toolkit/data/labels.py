@@ -9,6 +9,7 @@ set() or sort could crash on it or turn it into a silently wrong set of classes.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import datasets
@@ -41,7 +42,9 @@ def check_not_nested(values: list[Any], cfg: DataConfig, split: str) -> None:
 
 
 def check_not_fractional(values: list[Any], cfg: DataConfig, split: str) -> None:
-    # Integer-valued floats (1.0, 2.0: an int column with a gap, as CSV reads it) stay classes.
+    # Integer-valued floats (1.0, 2.0: an int column with a gap, as CSV reads it; 1.0..5.0 star
+    # ratings) stay classes: whole numbers are what class ids look like, and a classifier of
+    # ratings is a sound choice. Only a fraction (0.5, 3.7) proves the column is a measurement.
     fractions = sorted(
         {v for v in values if isinstance(v, float) and math.isfinite(v) and not v.is_integer()}
     )
@@ -51,9 +54,10 @@ def check_not_fractional(values: list[Any], cfg: DataConfig, split: str) -> None
     raise UserError(
         f"Column '{cfg.label_column}' of the {describe_split(cfg, split)} holds numbers "
         f"like {shown} ({len(fractions)} distinct non-integer values): that is a "
-        f"regression target; text/image classification needs class labels (regression "
-        f"is not supported yet). Give one class name or integer class id per row, or "
-        f"point data.label_column at the column of classes."
+        f"regression target, and a classification task needs class labels. To predict "
+        f"the number, set task: text-regression (image-regression for images); else give "
+        f"one class name or integer class id per row, or point data.label_column at the "
+        f"column of classes."
     )
 
 
@@ -120,6 +124,12 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
     if len(names) < 2:
         raise_too_few_classes(cfg, names)
     return names
+
+
+def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
+    """Examples per class name, from class ids (every class, even one never seen)."""
+    counts = Counter(labels)
+    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}
 
 
 def is_missing(value: Any) -> bool:

@@ -26,26 +26,39 @@ from toolkit.data.images import check_image_column, resolve_image_paths
 from toolkit.data.labels import check_labels, encode_labels, is_missing, train_label_names
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
+from toolkit.data.targets import as_float_targets, check_targets, target_stats
 
 
 @dataclass
 class LoadedData:
     splits: datasets.DatasetDict  # train, validation and (when there is one) test
-    label_names: list[str]
+    label_names: list[str]  # [] for numeric targets (regression)
     label_column: str
     report: dict[str, Any] = field(default_factory=dict)  # facts for metrics.json (skipped images)
+    target: str = "classes"  # "classes" (ClassLabel ids) | "numbers" (float32 regression targets)
 
     def describe(self) -> str:
-        """One console line: split sizes and the classes."""
+        """One console line: split sizes and the classes (or the targets' spread)."""
         sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in self.splits.items())
+        if self.target == "numbers":
+            s = target_stats(self.splits["train"][self.label_column])
+            return (
+                f"Data: {sizes} examples; numeric target '{self.label_column}' (training mean "
+                f"{s['mean']:.4g}, std {s['std']:.4g}, range {s['min']:.4g} to {s['max']:.4g})"
+            )
         return (
             f"Data: {sizes} examples; {len(self.label_names)} classes: "
             f"{', '.join(self.label_names)}"
         )
 
 
-def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
-    """Load, check `columns` exist, encode labels, split what is missing, cap sizes."""
+def load_data(
+    cfg: DataConfig, columns: list[str], seed: int, target: str = "classes"
+) -> LoadedData:
+    """Load, check `columns` exist, encode labels, split what is missing, cap sizes.
+    `target`: "classes" (labels -> ClassLabel, stratified hold-outs) or "numbers" (finite
+    numbers -> float32, plain seeded hold-outs)."""
+    numbers = target == "numbers"
     raw = load_source(cfg)
     text_columns = [c for c in columns if c != cfg.image_column]
     for split, dataset in raw.items():
@@ -57,16 +70,25 @@ def load_data(cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
         for column in text_columns:
             check_text_not_nested(dataset, column, cfg, split)
         raw[split] = dataset = drop_empty_texts(dataset, text_columns, cfg, split)
-        check_labels(dataset, cfg, split)  # before images are decoded: it costs nothing
+        # before images are decoded: it costs nothing
+        (check_targets if numbers else check_labels)(dataset, cfg, split)
     report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
-    label_names = train_label_names(raw["train"], cfg)
-    raw = datasets.DatasetDict(
-        {split: encode_labels(ds, cfg, label_names, split) for split, ds in raw.items()}
-    )
-    splits = make_splits(raw, cfg, seed, stratify_by=cfg.label_column)
-    splits = cap_sizes(splits, cfg)
+    if numbers:
+        label_names: list[str] = []
+        raw = datasets.DatasetDict({split: as_float_targets(ds, cfg) for split, ds in raw.items()})
+    else:
+        label_names = train_label_names(raw["train"], cfg)
+        raw = datasets.DatasetDict(
+            {split: encode_labels(ds, cfg, label_names, split) for split, ds in raw.items()}
+        )
+    stratify_by = None if numbers else cfg.label_column
+    splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=stratify_by), cfg)
     return LoadedData(
-        splits=splits, label_names=label_names, label_column=cfg.label_column, report=report
+        splits=splits,
+        label_names=label_names,
+        label_column=cfg.label_column,
+        report=report,
+        target=target,
     )
 
 

@@ -12,6 +12,7 @@ from toolkit.advice.verdict import Verdict
 from toolkit.config.schema import DataConfig, ModelConfig, RunConfig
 from toolkit.metrics.classification import split_name
 from toolkit.model.packaged import hub_id_of, resolve_model_path
+from toolkit.tasks import get_task
 
 # The usage snippet's model id until `ftk push` writes the repo id in its place.
 USAGE_PLACEHOLDER = "PATH_OR_REPO_ID"
@@ -51,6 +52,24 @@ def base_model_text(model: ModelConfig) -> str:
     return f"`{model.name_or_path}`"
 
 
+# Hub metric ids are evaluate's metric names: ftk's regression names map onto them (rmse is
+# evaluate's `mse` with squared=False), f1's averaging goes into the arguments.
+HUB_REGRESSION_METRICS = {
+    "rmse": ("mse", {"squared": False}),
+    "mae": ("mae", None),
+    "pearson": ("pearsonr", None),
+    "spearman": ("spearmanr", None),
+}
+
+
+def hub_metric(name: str) -> tuple[str, dict[str, Any] | None]:
+    """ftk's metric name -> (the Hub's metric type, its arguments)."""
+    if name in HUB_REGRESSION_METRICS:
+        return HUB_REGRESSION_METRICS[name]
+    base, average = split_name(name)
+    return base, {"average": average} if average else None
+
+
 def card_metadata(
     config: RunConfig, pipeline_tag: str, metrics: dict[str, Any], model_name: str
 ) -> ModelCardData:
@@ -61,9 +80,9 @@ def card_metadata(
             task_type=pipeline_tag,
             **card_dataset(config.data),
             dataset_split=split,
-            metric_type=split_name(name)[0],
+            metric_type=hub_metric(name)[0],
             metric_name=name,
-            metric_args={"average": split_name(name)[1]} if split_name(name)[1] else None,
+            metric_args=hub_metric(name)[1],
             metric_value=float(metrics[prefix + name]),
         )
         for name in config.metrics
@@ -76,8 +95,7 @@ def card_metadata(
         license=card_licence(config.model),
         tags=["ftk", pipeline_tag],
         pipeline_tag=pipeline_tag,
-        # Hub metric ids are evaluate's metric names: `f1`, with the averaging in model-index.
-        metrics=list(dict.fromkeys(split_name(name)[0] for name in config.metrics)),
+        metrics=list(dict.fromkeys(hub_metric(name)[0] for name in config.metrics)),
         model_name=model_name,
         eval_results=results or None,
     )
@@ -190,6 +208,7 @@ def write_model_card(
     history: list[dict[str, Any]] | None = None,
 ) -> None:
     data = card_metadata(config, pipeline_tag, metrics, model_name)
+    target = get_task(config.task).target
     hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in HYPERPARAMETERS)
     schedule = config.schedule
     warmup = next(
@@ -200,11 +219,11 @@ def write_model_card(
     body = f"""
 # {model_name}
 
-Fine-tuned with the `ftk` toolkit for **{pipeline_tag}**.
+Fine-tuned with the `ftk` toolkit for **{config.task}**.
 
 - Base model: {base_model_text(config.model)}
 - Data: {data_source_text(config.data)}
-- Labels ({len(label_names)}): {", ".join(label_names)}
+- {target.card_line(config, label_names)}
 
 ## Results
 
@@ -223,7 +242,7 @@ The exact configuration is in `run_config.yaml`; rerun it with
 
 ```python
 from transformers import pipeline
-classifier = pipeline("{pipeline_tag}", model="{USAGE_PLACEHOLDER}")
+{target.usage_name} = pipeline("{pipeline_tag}", model="{USAGE_PLACEHOLDER}"{target.pipeline_args})
 ```
 
 ## Framework versions

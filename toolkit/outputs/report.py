@@ -1,9 +1,9 @@
 """report.md: one readable page per run, with its PNGs, for someone who was not watching.
 
-Sections: verdict, data (sizes, class balance, lengths or image sizes, size advice), schedule,
-training (best epoch, train/validation gap, learning curves), confusion matrix, baselines vs
-transformer, warnings. Everything comes from values the run already computed; nothing is
-re-measured here.
+Sections: verdict, data (sizes, class balance or a numeric target's spread, lengths or image
+sizes, size advice), schedule, training (best epoch, train/validation gap, learning curves),
+confusion matrix (or, for regression, predicted vs true), baselines vs transformer, warnings.
+Everything comes from values the run already computed; nothing is re-measured here.
 """
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ from typing import Any
 import numpy as np
 
 from toolkit.advice.baselines.candidate import Baselines
-from toolkit.advice.data_size import DataSizeAdvice, class_counts, format_parameters
+from toolkit.advice.data_size import DataSizeAdvice, format_parameters
 from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.overfitting import OverfittingSummary
+from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData
+from toolkit.data.targets import target_stats
 from toolkit.outputs.report_plots import (
     plot_class_balance,
     plot_confusion_matrix,
     plot_learning_curves,
+    plot_predicted_vs_true,
+    plot_target_histogram,
 )
 
 REPORT = "report.md"
@@ -31,6 +35,7 @@ CURVES_PNG, CONFUSION_PNG, BALANCE_PNG = (
     "confusion_matrix.png",
     "class_balance.png",
 )
+SCATTER_PNG, TARGETS_PNG = "predicted_vs_true.png", "target_distribution.png"
 
 
 # ----------------------------------------------------------------------------- data summary
@@ -55,13 +60,16 @@ def data_summary(
 ) -> dict[str, Any]:
     """Sizes and class balance per split; text lengths in words (and tokens, with the share cut
     by max_length, when the tokenized splits are given) or image sizes for an `image` column."""
-    summary: dict[str, Any] = {
-        "sizes": {split: len(ds) for split, ds in data.splits.items()},
-        "class_balance": {
+    summary: dict[str, Any] = {"sizes": {split: len(ds) for split, ds in data.splits.items()}}
+    if data.target == "numbers":
+        values = {split: list(ds[data.label_column]) for split, ds in data.splits.items()}
+        summary["targets"] = {split: target_stats(v) for split, v in values.items()}
+        summary["target_values"] = values  # for the histogram
+    else:
+        summary["class_balance"] = {
             split: class_counts(ds[data.label_column], data.label_names)
             for split, ds in data.splits.items()
-        },
-    }
+        }
     train = data.splits["train"]
     if is_image(train[0][columns[0]]):
         sizes = Counter(f"{im.size[0]}x{im.size[1]} {im.mode}" for im in train[columns[0]])
@@ -82,7 +90,20 @@ def data_summary(
     return summary
 
 
-def data_section(summary: dict[str, Any]) -> str:
+def targets_table(summary: dict[str, Any]) -> str:
+    """A numeric target's spread per split, and its histogram."""
+    splits = list(summary["targets"])
+    rows = ["| target | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    for stat in ("mean", "std", "min", "max"):
+        cells = " | ".join(f"{summary['targets'][s][stat]:.4g}" for s in splits)
+        rows.append(f"| {stat} | {cells} |")
+    rows.append(
+        "| **examples** | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values()) + " |"
+    )
+    return "\n".join(rows) + f"\n\n![target distribution]({TARGETS_PNG})\n"
+
+
+def class_table(summary: dict[str, Any]) -> str:
     names = list(next(iter(summary["class_balance"].values())))
     rows = [
         "| class | " + " | ".join(summary["sizes"]) + " |",
@@ -97,7 +118,11 @@ def data_section(summary: dict[str, Any]) -> str:
     rows.append(
         "| **total** | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values()) + " |"
     )
-    text = "\n".join(rows) + f"\n\n![class balance]({BALANCE_PNG})\n"
+    return "\n".join(rows) + f"\n\n![class balance]({BALANCE_PNG})\n"
+
+
+def data_section(summary: dict[str, Any]) -> str:
+    text = targets_table(summary) if "targets" in summary else class_table(summary)
     if "words" in summary:
         w = summary["words"]
         text += (
@@ -127,11 +152,16 @@ def advice_section(advice: DataSizeAdvice | None) -> str:
     if not advice:
         return ""
     verdict = "below the advice: see Warnings" if advice.warnings else "enough by the advice"
+    smallest = (
+        f", smallest class '{advice.smallest_class}' with {advice.smallest_count:,}"
+        if advice.per_class
+        else ""
+    )
+    per_class = f"{advice.min_per_class} per class and " if advice.per_class else ""
     return (
-        f"\nData size: {advice.train_examples:,} labelled training examples, smallest "
-        f"class '{advice.smallest_class}' with {advice.smallest_count:,}, for a model of "
-        f"{format_parameters(advice.num_parameters)} parameters (advice: at least "
-        f"{advice.min_per_class} per class and {advice.min_total:,} in all): {verdict}.\n"
+        f"\nData size: {advice.train_examples:,} labelled training examples{smallest}, for a "
+        f"model of {format_parameters(advice.num_parameters)} parameters (advice: at least "
+        f"{per_class}{advice.min_total:,} in all): {verdict}.\n"
     )
 
 
@@ -147,7 +177,7 @@ def training_section(o: OverfittingSummary) -> str:
         text += (
             f" On the fixed training sample at that epoch: {o.metric} "
             f"{o.train_sample_metric:.4f}, loss {o.train_sample_loss:.4f}; the "
-            f"train/validation gap is {o.gap_points:.1f} points."
+            f"train/validation gap is {o.gap_text()}."
         )
     text += " Overfitting warning: " + ("**yes** (see Warnings)." if o.warning else "none.")
     return text + f"\n\n![learning curves]({CURVES_PNG})\n"
@@ -203,16 +233,26 @@ def write_report(
     metric_names: list[str],
 ) -> Path:
     """report.md and its PNGs in `output_dir`."""
-    plot_class_balance(summary["class_balance"], output_dir / BALANCE_PNG)
+    if "targets" in summary:
+        plot_target_histogram(summary["target_values"], output_dir / TARGETS_PNG)
+    else:
+        plot_class_balance(summary["class_balance"], output_dir / BALANCE_PNG)
     plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG)
-    confusion = ""
+    test_section = ""
     if "test_confusion_matrix" in metrics:
         plot_confusion_matrix(
             metrics["test_confusion_matrix"], label_names, output_dir / CONFUSION_PNG
         )
-        confusion = (
+        test_section = (
             f"## Confusion matrix (test split)\n\nRows are true classes, columns the "
             f"predictions.\n\n![confusion matrix]({CONFUSION_PNG})\n"
+        )
+    if "test_predictions" in metrics:
+        pairs = metrics["test_predictions"]
+        plot_predicted_vs_true(pairs["true"], pairs["predicted"], output_dir / SCATTER_PNG)
+        test_section = (
+            f"## Predicted vs true (test split)\n\nOne dot per test example; on the "
+            f"diagonal the prediction is exact.\n\n![predicted vs true]({SCATTER_PNG})\n"
         )
     verdict = (
         diagnosis.verdict.text
@@ -234,7 +274,7 @@ def write_report(
 ## Training
 
 {training_section(diagnosis.overfitting)}
-{confusion}
+{test_section}
 ## Baselines vs transformer
 
 {comparison_section(diagnosis.baselines, metrics, metric_names)}

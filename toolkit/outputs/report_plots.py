@@ -1,5 +1,5 @@
 """The PNGs of report.md: learning curves (training sample vs validation), confusion matrix,
-class balance."""
+class balance; for a numeric target, predicted vs true and the target's distribution."""
 
 from __future__ import annotations
 
@@ -90,5 +90,36 @@ def plot_class_balance(per_split: dict[str, dict[str, int]], path: Path) -> Path
     ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, ha="right")
     ax.set_ylabel("examples")
     ax.set_title("Class balance")
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_predicted_vs_true(
+    true: list[float], predicted: list[float], path: Path, title: str = "Test split"
+) -> Path:
+    """One dot per example, the diagonal where a prediction is exact."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.scatter(true, predicted, s=12, alpha=0.6, color="C0")
+    low = min(min(true, default=0.0), min(predicted, default=0.0))
+    high = max(max(true, default=1.0), max(predicted, default=1.0))
+    ax.plot([low, high], [low, high], color="grey", linestyle="--", label="exact")
+    ax.set_xlabel("true value")
+    ax.set_ylabel("predicted value")
+    ax.set_title(f"{title}: predicted vs true")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_target_histogram(per_split: dict[str, list[float]], path: Path) -> Path:
+    """Overlaid histograms of the numeric target, one per split, on shared bins."""
+    every = np.concatenate([np.asarray(v, dtype=float) for v in per_split.values()])
+    bins = np.histogram_bin_edges(every, bins=min(30, max(5, len(every) // 10)))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for split, values in per_split.items():
+        ax.hist(values, bins=bins, alpha=0.5, label=split)
+    ax.set_xlabel("target")
+    ax.set_ylabel("examples")
+    ax.set_title("Target distribution")
     ax.legend()
     return _save(fig, path)

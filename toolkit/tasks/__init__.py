@@ -16,10 +16,13 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.tasks import (
     image_classification,
+    image_regression,
     masked_image_modeling,
     masked_lm,
     text_classification,
+    text_regression,
 )
+from toolkit.tasks.targets import Classes, Numbers
 
 
 class Task(Protocol):
@@ -28,6 +31,9 @@ class Task(Protocol):
     # The batch keys that carry the training target (TrainingArguments.label_names); None
     # leaves the Trainer's default (`labels`).
     target_inputs: list[str] | None
+    # What a labelled task predicts (tasks/targets.py): classes or a number; None for the
+    # pre-training tasks, which have no labels.
+    target: Classes | Numbers | None
 
     def input_columns(self, config: RunConfig) -> list[str]: ...
     def training_defaults(self, config: RunConfig) -> dict[str, Any]: ...
@@ -48,6 +54,8 @@ class Task(Protocol):
 TASK_MODULES: dict[str, Task] = {
     "text-classification": text_classification,
     "image-classification": image_classification,
+    "text-regression": text_regression,
+    "image-regression": image_regression,
     "masked-lm": masked_lm,
     "masked-image-modeling": masked_image_modeling,
 }

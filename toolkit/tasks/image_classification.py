@@ -38,10 +38,12 @@ from toolkit.model.checkpoint import (
     pretrained_kwargs,
 )
 from toolkit.model.transfer import config_from_dict
+from toolkit.tasks.targets import CLASSES
 
 pipeline_tag = "image-classification"
 input_key = "data.image_column"
 target_inputs = None
+target = CLASSES
 GPU_WORKERS = 8  # at most, and never more than the cores left over
 
 
@@ -103,21 +105,20 @@ def model_config(config: RunConfig) -> PretrainedConfig:
 
 
 def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
-    assert label_names is not None, "a classifier needs its label names"
-    labels = {
-        "num_labels": len(label_names),
-        "id2label": dict(enumerate(label_names)),
-        "label2id": {name: i for i, name in enumerate(label_names)},
-    }
+    return load_with_head(config, target.head(config, label_names))
+
+
+def load_with_head(config: RunConfig, head: dict[str, Any]) -> Any:
+    """A model built from sizes, or the checkpoint's, with the head `head` describes."""
     if config.model.from_config:
         return AutoModelForImageClassification.from_config(
-            scratch_config(config, **labels), **model_kwargs(config.model)
+            scratch_config(config, **head), **model_kwargs(config.model)
         )
     return load_checkpoint_model(
         AutoModelForImageClassification,
         config.model,
         "model",
-        **labels,
+        **head,
         ignore_mismatched_sizes=config.model.ignore_mismatched_sizes,
     )
 
@@ -217,9 +218,14 @@ def prepare(
 
 
 def collate(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """Stacked pixels and class ids."""
+    return collate_as(features, torch.long)
+
+
+def collate_as(features: list[dict[str, Any]], label_dtype: torch.dtype) -> dict[str, torch.Tensor]:
     batch = {"pixel_values": torch.stack([f["pixel_values"] for f in features])}
     if "labels" in features[0]:
-        batch["labels"] = torch.tensor([int(f["labels"]) for f in features])
+        batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=label_dtype)
     return batch
 
 

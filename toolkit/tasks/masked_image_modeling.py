@@ -37,6 +37,7 @@ from toolkit.model.checkpoint import (
 from toolkit.model.transfer import config_from_dict
 
 target_inputs = ["bool_masked_pos"]  # the batch keys that carry the training target
+target = None  # no labels: nothing to predict but the inputs themselves
 pipeline_tag = "image-feature-extraction"
 input_key = "data.image_column"
 

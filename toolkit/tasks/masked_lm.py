@@ -33,6 +33,7 @@ from toolkit.model.checkpoint import (
 )
 
 target_inputs = ["labels"]  # the batch keys that carry the training target
+target = None  # no labels: nothing to predict but the inputs themselves
 pipeline_tag = "fill-mask"
 input_key = "data.text_column"
 

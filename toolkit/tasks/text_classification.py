@@ -23,10 +23,12 @@ from toolkit.model.checkpoint import (
     load_failure,
     pretrained_kwargs,
 )
+from toolkit.tasks.targets import CLASSES
 
 pipeline_tag = "text-classification"
 input_key = "data.text_column"
 target_inputs = None
+target = CLASSES
 
 
 def input_columns(config: RunConfig) -> list[str]:
@@ -47,14 +49,16 @@ def training_defaults(config: RunConfig) -> dict[str, Any]:
 
 
 def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
-    assert label_names is not None, "a classifier needs its label names"
+    return load_with_head(config, target.head(config, label_names))
+
+
+def load_with_head(config: RunConfig, head: dict[str, Any]) -> Any:
+    """The checkpoint's encoder with a new head (`head`: num_labels, id2label, ...)."""
     return load_checkpoint_model(
         AutoModelForSequenceClassification,
         config.model,
         "model",
-        num_labels=len(label_names),
-        id2label=dict(enumerate(label_names)),
-        label2id={name: i for i, name in enumerate(label_names)},
+        **head,
         ignore_mismatched_sizes=True,
     )  # a checkpoint fine-tuned on other labels gets a new head
 

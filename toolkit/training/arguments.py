@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from transformers import TrainingArguments
 
-from toolkit.config.schema import RunConfig
+from toolkit.config.schema import RunConfig, greater_is_better
 from toolkit.core.distributed import check_mixed_precision
 from toolkit.core.errors import UserError
 
@@ -24,7 +24,7 @@ def build_training_arguments(
     kwargs = {**(task_defaults or {}), **config.training, **(required or {})}
     best_metric = config.metrics[0]
     kwargs.setdefault("metric_for_best_model", best_metric)
-    kwargs.setdefault("greater_is_better", "loss" not in kwargs["metric_for_best_model"])
+    kwargs.setdefault("greater_is_better", greater_is_better(kwargs["metric_for_best_model"]))
     # Pinned memory only helps copies to a GPU; on CPU-only machines torch warns every epoch.
     kwargs.setdefault("dataloader_pin_memory", torch.cuda.is_available())
     if kwargs["dataloader_pin_memory"]:

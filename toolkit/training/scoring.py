@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import resource
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from toolkit.metrics.test_report import confusion, per_class_report
-
 
 def final_metrics(
-    trainer: Any, splits: Any, label_names: list[str], train_metrics: dict[str, float]
+    trainer: Any,
+    splits: Any,
+    label_names: list[str],
+    train_metrics: dict[str, float],
+    test_report: Callable[[np.ndarray, np.ndarray, list[str]], dict[str, Any]],
 ) -> dict[str, Any]:
-    """Validation metrics of the kept (best) model, then the one look at the test split."""
+    """Validation metrics of the kept (best) model, then the one look at the test split;
+    `test_report(labels, logits, label_names)` is the task's (tasks/targets.py): per-class
+    scores and confusion matrix, or every prediction beside its target."""
     metrics: dict[str, Any] = dict(train_metrics)
     metrics.update(trainer.evaluate())
     metrics["best_checkpoint_step"] = best_step(trainer.state.best_model_checkpoint)
     if "test" in splits:
         prediction = trainer.predict(splits["test"], metric_key_prefix="test")
         metrics.update(prediction.metrics)
-        predicted = np.argmax(prediction.predictions, axis=-1)
-        metrics["test_per_class"] = per_class_report(prediction.label_ids, predicted, label_names)
-        metrics["test_confusion_matrix"] = confusion(
-            prediction.label_ids, predicted, len(label_names)
-        )
+        metrics.update(test_report(prediction.label_ids, prediction.predictions, label_names))
     return metrics
 
 

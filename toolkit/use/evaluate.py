@@ -1,5 +1,7 @@
 """`ftk evaluate RUN --data SET`: the run's own metrics (run_config.yaml `metrics`) on new
-labelled data: a table with text and label columns, or a folder of class subfolders of images."""
+labelled data: a table with text and label columns, or a folder of class subfolders of images.
+A regression run reads a numeric label column and reports MSE as the loss, and its metrics
+(rmse, mae, pearson, spearman)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_files, image_files
 from toolkit.data.sources import FILE_BUILDERS
-from toolkit.metrics.classification import classification_metrics
+from toolkit.data.targets import not_finite, not_numbers
 from toolkit.metrics.test_report import per_class_report
 from toolkit.use.inference import Run, load_run, predict_logits
 from toolkit.use.predict import listed_rows, read_table, require_modality, row_texts, text_columns
@@ -36,19 +37,16 @@ def evaluate_run(
     run = load_run(run_dir, revision)
     names = list(run.settings.get("metrics") or ["accuracy"])
     trusted = bool(run.settings.get("trust_metric_code"))
-    compute = classification_metrics(names, trusted)  # fails fast on a metric that cannot load
+    target = run.target  # classes, or a number (a regression run)
+    score = target.scorer(names, trusted)  # fails fast on a metric that cannot load
     items, label_values = labelled_inputs(run, data_path, text_column, label_column, encoding)
-    labels = label_ids(run, label_values, data_path)
+    labels = encode_labels(run, label_values, data_path, label_column)
     logits = predict_logits(run, items, batch_size, desc="Evaluating")
-
-    from transformers import EvalPrediction
-
     results: dict[str, Any] = {"data": str(data_path), "examples": len(labels)}
-    results["loss"] = float(
-        torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
-    )
-    results.update(compute(EvalPrediction(predictions=logits, label_ids=labels)))
-    results["per_class"] = per_class_report(labels, logits.argmax(axis=-1), run.label_names)
+    results["loss"] = target.loss(logits, labels)  # cross-entropy, or MSE for a number
+    results.update(score(target.predictions(logits), labels))
+    if target.kind == "classes":
+        results["per_class"] = per_class_report(labels, logits.argmax(axis=-1), run.label_names)
     say(describe(results, names))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +84,12 @@ def labelled_inputs(
         )
     items, empty = row_texts(table, columns[:-1])
     feature = table.features[label]
-    values = [feature.int2str(v) if hasattr(feature, "int2str") else str(v) for v in table[label]]
+    if run.target.kind == "numbers":
+        values = list(table[label])  # raw: checked as numbers by encode_labels
+    else:
+        values = [
+            feature.int2str(v) if hasattr(feature, "int2str") else str(v) for v in table[label]
+        ]
     if not empty:
         return items, values
     return without_empty_texts(run, path, items, values, empty)
@@ -132,6 +135,24 @@ def image_folder(root: Path) -> tuple[list[Path], list[str]]:
         )
     check_image_files(paths)
     return paths, [p.relative_to(root).parts[0] for p in paths]
+
+
+def encode_labels(run: Run, values: list[Any], where: Path, label_column: str | None) -> np.ndarray:
+    """Class ids, or for a regression run the targets as finite float numbers."""
+    if run.target.kind == "classes":
+        return label_ids(run, values, where)
+    column = label_column or run.data_key("label_column", "label")
+    words = not_numbers(values)
+    rows = words or not_finite(values)
+    if rows:
+        shown = ", ".join(list(dict.fromkeys(repr(values[i]) for i in rows))[:3])
+        what = "are not numbers" if words else "are empty, NaN or inf"
+        raise UserError(
+            f"Column '{column}' of --data '{where}' has {len(rows):,} target(s) that {what} "
+            f"(e.g. {shown}; rows {listed_rows(rows)}); this run predicts a number, so "
+            f"every row needs a finite number to score against. Fix or remove those rows."
+        )
+    return np.asarray([float(v) for v in values], dtype=np.float64)
 
 
 def label_ids(run: Run, values: list[str], where: Path) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""A finished run directory as a classifier: load it, turn inputs into class probabilities.
+"""A finished run directory as a model: load it, turn inputs into class probabilities (or, for
+a regression run, `problem_type: regression` in config.json, into values).
 
 Shared by `ftk predict` (new, unlabelled inputs) and `ftk evaluate` (a new labelled set). A run
 is read through what it saved (run_config.yaml, config.json, tokenizer or image processor), so
@@ -18,11 +19,13 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
+from toolkit.config.schema import REGRESSION_METRICS
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
+from toolkit.tasks.targets import CLASSES, NUMBERS, Classes, Numbers
 from toolkit.use.locate import locate_run
 
 
@@ -36,6 +39,7 @@ class Run:
     model: Any
     processor: Any  # tokenizer (text) or image processor (images)
     modality: str  # "text" | "image"
+    target: Classes | Numbers = CLASSES  # what the model predicts (config.json's problem_type)
 
     @property
     def label_names(self) -> list[str]:
@@ -82,8 +86,17 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         processor = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
+    target = NUMBERS if model.config.problem_type == "regression" else CLASSES
+    if target is NUMBERS and "task" not in settings:  # a plain regression checkpoint
+        settings["metrics"] = list(REGRESSION_METRICS)
     return Run(
-        path=path, name=name, settings=settings, model=model, processor=processor, modality=modality
+        path=path,
+        name=name,
+        settings=settings,
+        model=model,
+        processor=processor,
+        modality=modality,
+        target=target,
     )
 
 
@@ -120,7 +133,8 @@ def plain_checkpoint_settings(name: str) -> dict[str, Any]:
     note(
         f"{name} is a transformers classifier, not an ftk run (no run_config.yaml): texts "
         f"come from column 'text' (--text-column to change), labels from 'label', and "
-        f"`ftk evaluate` scores accuracy."
+        f"`ftk evaluate` scores accuracy (rmse, mae, pearson, spearman for a regression "
+        f"model)."
     )
     return {"metrics": ["accuracy"], "data": {}}
 

@@ -1,4 +1,5 @@
-"""`ftk predict RUN`: label names and scores (top-k) for new texts or images, as CSV or JSONL.
+"""`ftk predict RUN`: label names and scores (top-k) for new texts or images, as CSV or JSONL;
+for a regression run, the predicted value of each input (`pred_value`).
 
 Inputs: a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a folder of images
 or one image file (image runs), or one text given on the command line.
@@ -59,8 +60,8 @@ def predict(
         inputs = text_list_inputs(run, list(texts))
     else:
         inputs = read_inputs(run, input_path, text, text_column, encoding)
-    probabilities = softmax(predict_logits(run, inputs.items, batch_size))
-    rows = prediction_rows(inputs.records, probabilities, run.label_names, top_k)
+    logits = predict_logits(run, inputs.items, batch_size)
+    rows = output_rows(run, inputs.records, logits, top_k)
     if output is None:
         if show:
             print_rows(rows)
@@ -189,6 +190,28 @@ def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | 
 # ----------------------------------------------------------------------------- outputs
 
 
+def output_rows(
+    run: Run, records: list[dict[str, Any]], logits: np.ndarray, top_k: int
+) -> list[dict[str, Any]]:
+    """Classes (top-k labels and scores) or, for a regression run, the predicted value."""
+    if run.target.kind == "numbers":
+        if top_k != 1:
+            raise UserError(
+                f"--top-k {top_k}: the run in '{run.path}' predicts one number per input "
+                f"(regression), not ranked labels; leave --top-k out."
+            )
+        return value_rows(records, run.target.predictions(logits))
+    return prediction_rows(records, softmax(logits), run.label_names, top_k)
+
+
+def value_rows(records: list[dict[str, Any]], values: np.ndarray) -> list[dict[str, Any]]:
+    """Each record plus pred_value, the model's output as it is."""
+    return [
+        {**record, "pred_value": float(value)}
+        for record, value in zip(records, values, strict=True)
+    ]
+
+
 def prediction_rows(
     records: list[dict[str, Any]], probabilities: np.ndarray, label_names: list[str], top_k: int
 ) -> list[dict[str, Any]]:
@@ -222,6 +245,9 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
 def print_rows(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         shown = row.get("image") or row.get("text") or ""
+        if "pred_value" in row:
+            print(f"{row['pred_value']:.6g}  | {str(shown)[:70]}")
+            continue
         ranked = [
             (row[k], row[k.replace("label", "score")]) for k in row if k.startswith("pred_label")
         ]

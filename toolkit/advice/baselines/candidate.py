@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.config.schema import greater_is_better
+
 
 @dataclass
 class Candidate:
@@ -109,5 +111,7 @@ def score_candidate(
 
 
 def best_baseline(results: Sequence[BaselineScore], metric: str) -> BaselineScore:
-    """The baseline with the best validation score on `metric` (ties: the cheaper to fit)."""
-    return max(results, key=lambda r: (r.validation[metric], -r.fit_s))
+    """The baseline with the best validation score on `metric`, in the metric's direction
+    (lowest rmse, highest accuracy; ties: the cheaper to fit)."""
+    sign = 1.0 if greater_is_better(metric) else -1.0
+    return max(results, key=lambda r: (sign * r.validation[metric], -r.fit_s))

@@ -29,7 +29,7 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.log import is_main_process, say, warn
 from toolkit.core.run_files import BASELINE_FILE
 from toolkit.data.load import LoadedData
-from toolkit.metrics.classification import prediction_scorer
+from toolkit.tasks import get_task
 
 CollectBaselines = Callable[[], "Baselines | None"]
 
@@ -53,14 +53,19 @@ def fingerprint(config: RunConfig) -> str:
 def candidates_and_inputs(
     config: RunConfig, data: LoadedData
 ) -> tuple[list[Candidate], dict[str, Any]]:
-    if config.task == "text-classification":
-        return text.candidates(), text.inputs_from_splits(data.splits, config)
-    if config.task == "image-classification":
-        seed = config.training.get("seed", 42)
-        return (
-            image.candidates(config.baseline.cnn_epochs, seed=seed),
-            image.inputs_from_splits(data.splits, config.data.image_column),
-        )
+    """The task's baselines and their inputs: classifiers for classes, regressors for numbers."""
+    if config.task in ("text-classification", "text-regression"):
+        numbers = config.task == "text-regression"
+        found = text.regression_candidates() if numbers else text.candidates()
+        return found, text.inputs_from_splits(data.splits, config)
+    if config.task in ("image-classification", "image-regression"):
+        if config.task == "image-regression":
+            found = image.regression_candidates()
+        else:
+            found = image.candidates(
+                config.baseline.cnn_epochs, seed=config.training.get("seed", 42)
+            )
+        return found, image.inputs_from_splits(data.splits, config.data.image_column)
     raise NotImplementedError(f"no baselines for task {config.task}")
 
 
@@ -68,7 +73,8 @@ def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
     """Fit and score every baseline of the task."""
     candidates, inputs = candidates_and_inputs(config, data)
     labels = {split: np.asarray(ds[data.label_column]) for split, ds in data.splits.items()}
-    score = prediction_scorer(config.metrics, config.trust_metric_code)
+    # the metric code the Trainer uses: class ids or values, as the task predicts
+    score = get_task(config.task).target.scorer(config.metrics, config.trust_metric_code)
     results = [score_candidate(c, inputs, labels, score) for c in candidates]
     return Baselines(
         task=config.task,

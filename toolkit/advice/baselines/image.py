@@ -1,4 +1,5 @@
-"""Image baselines: the majority class, logistic regression on pixels, and a small CNN.
+"""Image baselines: the majority class, logistic regression on pixels, and a small CNN; for a
+numeric target (regression) the training mean and ridge regression on pixels.
 
 Inputs are plain: a list of PIL images or a uint8 array (N, H, W) / (N, H, W, C), so the same
 code serves any image data set. Images of mixed sizes are resized to the most common size
@@ -14,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
 from torch import nn
 
 from toolkit.advice.baselines.candidate import Candidate
@@ -70,6 +71,28 @@ def flat_pixels(images: Any) -> np.ndarray:
 def fit_majority(images: Any, labels: np.ndarray):
     model = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(labels), 1)), labels)
     return lambda inputs: model.predict(np.zeros((len(to_array(inputs)), 1)))
+
+
+def fit_mean(images: Any, targets: np.ndarray):
+    model = DummyRegressor(strategy="mean").fit(np.zeros((len(targets), 1)), targets)
+    return lambda inputs: model.predict(np.zeros((len(to_array(inputs)), 1)))
+
+
+def fit_pixel_ridge(images: Any, targets: np.ndarray):
+    # alpha=10: thousands of correlated pixel features need a firm L2 penalty (cf. C=0.1 above).
+    model = Ridge(alpha=10.0).fit(flat_pixels(images), targets)
+    return lambda inputs: model.predict(flat_pixels(inputs))
+
+
+def regression_candidates() -> list[Candidate]:
+    return [
+        Candidate("mean", "always predicts the mean training target", fit_mean),
+        Candidate(
+            "pixel_ridge",
+            "ridge regression on raw pixels scaled to [0, 1] (alpha=10)",
+            fit_pixel_ridge,
+        ),
+    ]
 
 
 def fit_pixel_logreg(images: Any, labels: np.ndarray):

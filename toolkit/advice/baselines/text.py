@@ -1,4 +1,5 @@
-"""Text baselines: the majority class, and TF-IDF n-grams + logistic regression.
+"""Text baselines: the majority class, and TF-IDF n-grams + logistic regression; for a
+numeric target (regression) the training mean, and the same TF-IDF features + ridge regression.
 
 TF-IDF over word 1-2-grams and character 2-5-grams (sublinear tf) with a linear classifier is
 the classic strong baseline for topic and sentiment classification: fast to fit, robust to
@@ -11,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.dummy import DummyClassifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline, make_union
 
 from toolkit.advice.baselines.candidate import Candidate
@@ -42,13 +43,22 @@ def fitter(model: Any):
     return fit
 
 
-def tfidf_logreg() -> Any:
-    features = make_union(
+def tfidf_features() -> Any:
+    return make_union(
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
     )
+
+
+def tfidf_logreg() -> Any:
     # C=10: weak regularisation suits L2-normalised TF-IDF rows (C=1 underfits small sets).
-    return make_pipeline(features, LogisticRegression(C=10.0, max_iter=2000))
+    return make_pipeline(tfidf_features(), LogisticRegression(C=10.0, max_iter=2000))
+
+
+def tfidf_ridge() -> Any:
+    # alpha=1: scikit-learn's default L2 penalty; TF-IDF rows are L2-normalised, so it is the
+    # same scale for any corpus.
+    return make_pipeline(tfidf_features(), Ridge(alpha=1.0))
 
 
 def candidates() -> list[Candidate]:
@@ -62,5 +72,20 @@ def candidates() -> list[Candidate]:
             "tfidf_logreg",
             "TF-IDF word 1-2-grams + char 2-5-grams (sublinear tf), logistic regression (C=10)",
             fitter(tfidf_logreg()),
+        ),
+    ]
+
+
+def regression_candidates() -> list[Candidate]:
+    return [
+        Candidate(
+            "mean",
+            "always predicts the mean training target",
+            fitter(DummyRegressor(strategy="mean")),
+        ),
+        Candidate(
+            "tfidf_ridge",
+            "TF-IDF word 1-2-grams + char 2-5-grams (sublinear tf), ridge regression (alpha=1)",
+            fitter(tfidf_ridge()),
         ),
     ]

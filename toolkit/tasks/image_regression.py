@@ -1,0 +1,36 @@
+"""Image regression: one number per image (e.g. an age, a count, a score).
+
+The image side is image classification's (processor, lazy per-split transforms with
+augmentation, the ViT model from a checkpoint or from sizes); the head has one output trained
+with mean squared error (`problem_type: regression`), and the collator keeps targets as floats.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import torch
+
+from toolkit.config.schema import RunConfig
+from toolkit.tasks import image_classification as image
+from toolkit.tasks.targets import NUMBERS
+
+pipeline_tag = "image-classification"
+input_key = image.input_key
+target_inputs = None
+target = NUMBERS
+
+input_columns = image.input_columns
+training_defaults = image.training_defaults
+load_processor = image.load_processor
+prepare = image.prepare
+finish_saved = image.finish_saved
+
+
+def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
+    return image.load_with_head(config, target.head(config, label_names))
+
+
+def collator(processor: Any, config: RunConfig) -> Any:
+    return partial(image.collate_as, label_dtype=torch.float32)

@@ -1,0 +1,142 @@
+"""What a labelled task predicts: classes or a number. Each labelled task module names one
+(`target = CLASSES` or `target = NUMBERS`), and the commands ask it instead of branching on the
+task's name: how labels load, which metrics score the model and the baselines, what the test
+split's report holds, how a finished run's outputs read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from toolkit.config.schema import RunConfig
+from toolkit.data.labels import class_counts
+from toolkit.metrics.classification import classification_metrics, prediction_scorer
+from toolkit.metrics.regression import as_values, regression_metrics, regression_scorer
+from toolkit.metrics.test_report import confusion, per_class_report
+
+
+class Classes:
+    """One class per input: ClassLabel ids, cross-entropy, argmax of the logits."""
+
+    kind = "classes"
+    usage_name = "classifier"  # the model card's usage snippet
+    pipeline_args = ""
+
+    def card_line(self, config: RunConfig, label_names: list[str]) -> str:
+        return f"Labels ({len(label_names)}): {', '.join(label_names)}"
+
+    def head(self, config: RunConfig, label_names: list[str] | None) -> dict[str, Any]:
+        """from_pretrained / config keyword arguments of the model's classification head."""
+        assert label_names is not None, "a classifier needs its label names"
+        return {
+            "num_labels": len(label_names),
+            "id2label": dict(enumerate(label_names)),
+            "label2id": {name: i for i, name in enumerate(label_names)},
+        }
+
+    def label_dtype(self) -> torch.dtype:
+        return torch.long
+
+    def class_counts(self, labels: list[int], label_names: list[str]) -> dict[str, int]:
+        return class_counts(labels, label_names)
+
+    def compute_metrics(
+        self, names: list[str], trust_code: bool = False
+    ) -> Callable[[Any], dict[str, float]]:
+        """The Trainer's `compute_metrics`: the argmax of the logits, scored."""
+        return classification_metrics(names, trust_code)
+
+    def scorer(
+        self, names: list[str], trust_code: bool = False
+    ) -> Callable[[Any, Any], dict[str, float]]:
+        """(predicted class ids, true ids) -> {name: value}, for baselines and evaluate."""
+        return prediction_scorer(names, trust_code)
+
+    def predictions(self, logits: np.ndarray) -> np.ndarray:
+        return np.argmax(logits, axis=-1)
+
+    def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        return float(
+            torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
+        )
+
+    def test_report(
+        self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
+    ) -> dict[str, Any]:
+        """Per-class precision/recall/F1 and the confusion matrix of the test split."""
+        predicted = self.predictions(logits)
+        return {
+            "test_per_class": per_class_report(labels, predicted, label_names),
+            "test_confusion_matrix": confusion(labels, predicted, len(label_names)),
+        }
+
+
+class Numbers:
+    """One number per input: a one-output head, mean squared error, the output is the value."""
+
+    kind = "numbers"
+    usage_name = "regressor"
+    # problem_type regression already makes the pipeline return the raw value; said explicitly
+    # so the snippet also reads right for a one-output model without that key.
+    pipeline_args = ', function_to_apply="none"'
+
+    def card_line(self, config: RunConfig, label_names: list[str]) -> str:
+        return (
+            f"Target: `{config.data.label_column}`, one number per input (regression: one "
+            f"output, mean squared error loss)"
+        )
+
+    def head(self, config: RunConfig, label_names: list[str] | None) -> dict[str, Any]:
+        """One output trained with MSE; transformers.pipeline("text-classification",
+        function_to_apply="none") reads it back, labelled with the target column's name."""
+        column = config.data.label_column
+        return {
+            "num_labels": 1,
+            "problem_type": "regression",
+            "id2label": {0: column},
+            "label2id": {column: 0},
+        }
+
+    def label_dtype(self) -> torch.dtype:
+        return torch.float32
+
+    def class_counts(self, labels: list[float], label_names: list[str]) -> dict[str, int]:
+        return {}  # no classes: the data-size advice counts examples only
+
+    def compute_metrics(
+        self, names: list[str], trust_code: bool = False
+    ) -> Callable[[Any], dict[str, float]]:
+        """The Trainer's `compute_metrics`: the one output is the predicted value."""
+        return regression_metrics(names)
+
+    def scorer(
+        self, names: list[str], trust_code: bool = False
+    ) -> Callable[[Any, Any], dict[str, float]]:
+        """(predicted values, true values) -> {name: value}, for baselines and evaluate."""
+        return regression_scorer(names)
+
+    def predictions(self, logits: np.ndarray) -> np.ndarray:
+        return as_values(logits)
+
+    def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """Mean squared error, as the model's regression head computes it."""
+        return float(np.mean((self.predictions(logits) - as_values(labels)) ** 2))
+
+    def test_report(
+        self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
+    ) -> dict[str, Any]:
+        """Every test prediction beside its target (report.md draws them as a scatter)."""
+        return {
+            "test_predictions": {
+                "true": [float(v) for v in as_values(labels)],
+                "predicted": [float(v) for v in self.predictions(logits)],
+            }
+        }
+
+
+CLASSES = Classes()
+NUMBERS = Numbers()
