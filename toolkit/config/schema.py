@@ -132,6 +132,19 @@ class DataConfig:
     text_column: str = option("text", "column holding the (first) text of each example")
     text_pair_column: str | None = option(None, "second text of a sentence pair (NLI, paraphrase)")
     label_column: str = option("label", "column holding each example's class label")
+    tokens_column: str = option(
+        "tokens", "token-classification: column holding each sentence's list of words"
+    )
+    tags_column: str = option(
+        "ner_tags",
+        "token-classification: column holding each sentence's list of tags (IOB2 strings, "
+        "or a Hub set's ClassLabel ids), one per word; CoNLL files are read into it",
+    )
+    label_all_tokens: bool = option(
+        False,
+        "token-classification: tag every word piece (a word's later pieces get its I- tag); "
+        "false tags only the first piece and ignores the rest in the loss and the scores",
+    )
     image_column: str = option(
         "image", "an Image column, or (CSV/JSON) image paths, relative to the file"
     )
