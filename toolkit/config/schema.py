@@ -11,6 +11,7 @@ Layout of a config file (every key optional except what the task needs):
     early_stopping: {...}            # EarlyStoppingConfig
     baseline: {...}                  # BaselineConfig: cheap baselines before training
     overfitting: {...}               # OverfittingConfig: training-sample scores, warning
+    peft: {...}                      # PeftConfig: LoRA adapters instead of a full fine-tune
     learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
     num_train_epochs: 3
 
@@ -29,7 +30,20 @@ from typing import Any, Literal
 
 import yaml
 
-TASKS = ("text-classification", "image-classification", "masked-lm", "masked-image-modeling")
+TASKS = (
+    "text-classification",
+    "image-classification",
+    "text-regression",
+    "image-regression",
+    "masked-lm",
+    "masked-image-modeling",
+)
+
+
+# Regression tasks predict one number per input (float labels, MSE loss, `num_labels: 1`).
+REGRESSION_TASKS = ("text-regression", "image-regression")
+# Fine-tuning tasks whose input is an image (data.image_column).
+IMAGE_TASKS = ("image-classification", "image-regression")
 
 
 # Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
@@ -52,7 +66,7 @@ def option(
 TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
-    "default to [loss])",
+    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman])",
     "class_weights": "classification: weight each class in the cross-entropy loss. none | "
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
     "left out weigh 1)",
@@ -100,6 +114,11 @@ class DataConfig:
     hub_config: str | None = option(
         None, "the Hub data set's configuration name, if it has several"
     )
+    hub_revision: str | None = option(
+        None,
+        "branch, tag or commit of the Hub data set (null: its default branch); the model "
+        "card names it, so a result can be traced to the data it was measured on",
+    )
     train_split: str = option("train", "name of the train split inside a Hub data set")
     validation_split: str | None = option(
         "validation",
@@ -132,19 +151,6 @@ class DataConfig:
     text_column: str = option("text", "column holding the (first) text of each example")
     text_pair_column: str | None = option(None, "second text of a sentence pair (NLI, paraphrase)")
     label_column: str = option("label", "column holding each example's class label")
-    tokens_column: str = option(
-        "tokens", "token-classification: column holding each sentence's list of words"
-    )
-    tags_column: str = option(
-        "ner_tags",
-        "token-classification: column holding each sentence's list of tags (IOB2 strings, "
-        "or a Hub set's ClassLabel ids), one per word; CoNLL files are read into it",
-    )
-    label_all_tokens: bool = option(
-        False,
-        "token-classification: tag every word piece (a word's later pieces get its I- tag); "
-        "false tags only the first piece and ignores the rest in the loss and the scores",
-    )
     image_column: str = option(
         "image", "an Image column, or (CSV/JSON) image paths, relative to the file"
     )
@@ -228,6 +234,24 @@ class AugmentConfig:
     horizontal_flip: float = option(0.0, "probability of a left-right flip")
     random_erasing: float = option(
         0.0, "probability of erasing a random rectangle (after normalize)"
+    )
+    mixup: float = option(
+        0.0,
+        "images: probability that a training batch is mixed by MixUp (each image blended "
+        "with the next, labels blended alike; the loss is the cross-entropy against those "
+        "soft labels); 0 = off. With cutmix, one draw per batch: mixup with p = mixup, "
+        "cutmix with p = cutmix, unmixed otherwise (mixup + cutmix <= 1)",
+    )
+    cutmix: float = option(
+        0.0,
+        "images: probability that a training batch is mixed by CutMix (a rectangle pasted "
+        "from the next image, labels in proportion to its area); 0 = off",
+    )
+    mixup_alpha: float = option(
+        1.0, "MixUp: the mixing weight is drawn from Beta(alpha, alpha); 1 = uniform in [0, 1]"
+    )
+    cutmix_alpha: float = option(
+        1.0, "CutMix: the kept area fraction is drawn from Beta(alpha, alpha); 1 = uniform"
     )
 
 
@@ -329,6 +353,37 @@ class OverfittingConfig:
     )
 
 
+PEFT_METHODS = ("lora",)
+
+
+@dataclass
+class PeftConfig:
+    """Parameter-efficient fine-tuning with the `peft` library: the encoder stays frozen, small
+    low-rank matrices (LoRA) are trained beside the targeted weights, the new head in full."""
+
+    method: Literal["lora"] | None = option(
+        None,
+        "null = off (every weight is trained) | lora: train rank-r updates B @ A of the "
+        "target modules and the new head; saved merged (loads without peft) and as an "
+        "adapter in adapter/",
+    )
+    r: int = option(8, "lora: rank of each update B @ A (A: r x in, B: out x r)")
+    alpha: float = option(16, "lora: scale of the update, applied as alpha / r (peft's lora_alpha)")
+    dropout: float = option(0.1, "lora: dropout on the input of the update (lora_dropout)")
+    target_modules: list[str] | None = option(
+        None,
+        "lora: names of the Linear modules that get an update (the last part of the module "
+        "name, e.g. [query, value]); null = the attention query and value projections, "
+        "found by name (BERT family: query/value, ViT in transformers 5: q_proj/v_proj)",
+    )
+    modules_to_save: list[str] | None = option(
+        None,
+        "lora: modules trained in full and saved with the adapter; null = the parts of the "
+        "model outside its encoder (the new head: `classifier`, plus e.g. DistilBERT's "
+        "`pre_classifier`) and any module the checkpoint did not hold (a fresh pooler)",
+    )
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
@@ -338,6 +393,7 @@ SECTIONS: dict[str, type] = {
     "baseline": BaselineConfig,
     "overfitting": OverfittingConfig,
     "masking": MaskingConfig,
+    "peft": PeftConfig,
 }
 
 
@@ -394,6 +450,25 @@ TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
 # suffix is f1's averaging. Other names are refused unless `trust_metric_code: true`, since
 # evaluate.load runs the script a name points at (a folder here, or a module on the Hub).
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
+# Regression metrics (toolkit/metrics/regression.py, numpy + scipy): errors, then correlations.
+REGRESSION_METRICS = ("rmse", "mae", "pearson", "spearman")
+# Metrics where a smaller value is better: the best epoch, the best baseline and the verdict
+# all read the direction from here.
+LOWER_IS_BETTER = ("loss", "rmse", "mae")
+
+
+def greater_is_better(metric: str) -> bool:
+    """The direction of a metric name (`eval_rmse` and `rmse` alike); unknown names: greater."""
+    name = metric.removeprefix("eval_").removeprefix("test_")
+    return not (name in LOWER_IS_BETTER or name.endswith("loss"))
+
+
+def default_metrics(task: str) -> list[str]:
+    if task in REGRESSION_TASKS:
+        return list(REGRESSION_METRICS)
+    if task in PRETRAIN_TASKS:
+        return ["loss"]  # no labels: the best epoch is the lowest loss
+    return ["accuracy", "f1_macro"]
 
 
 @dataclass
@@ -410,6 +485,7 @@ class RunConfig:
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     overfitting: OverfittingConfig = field(default_factory=OverfittingConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)
+    peft: PeftConfig = field(default_factory=PeftConfig)
     training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
     source: str | None = None  # the file this config came from (not saved)
 

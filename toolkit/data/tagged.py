@@ -1,5 +1,5 @@
 """Tagged text for token classification (NER, POS): a column of token lists and a column of
-tag lists of the same length (`data.tokens_column`, `data.tags_column`), from a table
+tag lists of the same length (`TagColumns`: tokens, ner_tags by default), from a table
 (JSON/JSONL/Parquet, or a Hub set whose tags are a Sequence of ClassLabel) or from CoNLL-style
 files (data/conll.py). The tag names come from the training split ("O" first, then sorted); a
 validation or test tag never seen in training is an error, as for class labels.
@@ -7,6 +7,7 @@ validation or test tag never seen in training is an error, as for class labels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +21,29 @@ from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
 
 
-def load_tagged(cfg: DataConfig, seed: int) -> LoadedData:
+@dataclass(frozen=True)
+class TagColumns:
+    """Where the words and their tags are (the token-classification task is not registered
+    yet: its data keys will set these; issue #17 item 3)."""
+
+    tokens: str = "tokens"
+    tags: str = "ner_tags"
+
+
+def load_tagged(cfg: DataConfig, seed: int, columns: TagColumns = TagColumns()) -> LoadedData:
     """train / validation (/ test) with the tags as ids over the training tag names."""
-    raw = load_tagged_source(cfg)
+    raw = load_tagged_source(cfg, columns)
     for split, dataset in raw.items():
-        check_columns(dataset, [cfg.tokens_column, cfg.tags_column], describe_split(cfg, split))
-        raw[split] = dataset.select_columns([cfg.tokens_column, cfg.tags_column])
-        check_rows(raw[split], cfg, split)
-    names = tag_names(raw["train"], cfg)
-    encoded = {split: encode_tags(ds, cfg, names, split) for split, ds in raw.items()}
+        check_columns(dataset, [columns.tokens, columns.tags], describe_split(cfg, split))
+        raw[split] = dataset.select_columns([columns.tokens, columns.tags])
+        check_rows(raw[split], cfg, columns, split)
+    names = tag_names(raw["train"], cfg, columns)
+    encoded = {split: encode_tags(ds, cfg, columns, names, split) for split, ds in raw.items()}
     splits = cap_sizes(make_splits(encoded, cfg, seed, stratify_by=None), cfg)
-    return LoadedData(splits=splits, label_names=names, label_column=cfg.tags_column)
+    return LoadedData(splits=splits, label_names=names, label_column=columns.tags)
 
 
-def load_tagged_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
+def load_tagged_source(cfg: DataConfig, columns: TagColumns) -> dict[str, datasets.Dataset]:
     """CoNLL-style files are read here; every other source as for classification."""
     if not (cfg.train_file and Path(cfg.train_file).suffix.lower() in CONLL_SUFFIXES):
         return load_source(cfg)
@@ -45,27 +55,27 @@ def load_tagged_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
         path, key = Path(name), f"data.{split}_file"
         if not path.is_file():
             raise UserError(f"{key} '{path}' does not exist; check the path.")
-        out[split] = read_conll(path, key, cfg.encoding, cfg.tokens_column, cfg.tags_column)
+        out[split] = read_conll(path, key, cfg.encoding, columns.tokens, columns.tags)
     return out
 
 
-def tags_as_names(dataset: datasets.Dataset, cfg: DataConfig) -> list[list[str]]:
+def tags_as_names(dataset: datasets.Dataset, columns: TagColumns) -> list[list[str]]:
     """Every row's tags as strings (a Hub set's ClassLabel ids named)."""
-    feature = dataset.features[cfg.tags_column]
+    feature = dataset.features[columns.tags]
     inner = getattr(feature, "feature", None)
-    rows = dataset[cfg.tags_column]
+    rows = dataset[columns.tags]
     if isinstance(inner, datasets.ClassLabel):
         return [[inner.int2str(i) for i in row] for row in rows]
     return [[str(tag) for tag in row] for row in rows]
 
 
-def check_rows(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
+def check_rows(dataset: datasets.Dataset, cfg: DataConfig, columns: TagColumns, split: str) -> None:
     """Token and tag lists, of equal length, in every row."""
     where = describe_split(cfg, split)
-    tokens, tags = dataset[cfg.tokens_column], dataset[cfg.tags_column]
+    tokens, tags = dataset[columns.tokens], dataset[columns.tags]
     for name, column, values in (
-        ("tokens", cfg.tokens_column, tokens),
-        ("tags", cfg.tags_column, tags),
+        ("tokens", columns.tokens, tokens),
+        ("tags", columns.tags, tags),
     ):
         bad = next((i for i, v in enumerate(values) if not isinstance(v, list)), None)
         if bad is not None:
@@ -84,14 +94,14 @@ def check_rows(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
         )
 
 
-def tag_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
-    inner = getattr(train.features[cfg.tags_column], "feature", None)
+def tag_names(train: datasets.Dataset, cfg: DataConfig, columns: TagColumns) -> list[str]:
+    inner = getattr(train.features[columns.tags], "feature", None)
     if isinstance(inner, datasets.ClassLabel):
         return list(inner.names)
-    seen = {tag for row in tags_as_names(train, cfg) for tag in row}
+    seen = {tag for row in tags_as_names(train, columns) for tag in row}
     if len(seen) < 2:
         raise UserError(
-            f"Column '{cfg.tags_column}' of the {describe_split(cfg, 'train')} holds "
+            f"Column '{columns.tags}' of the {describe_split(cfg, 'train')} holds "
             f"{len(seen)} distinct tag(s) ({', '.join(sorted(seen))}); token classification "
             f"needs at least two. Check data.tags_column."
         )
@@ -99,24 +109,24 @@ def tag_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
 
 
 def encode_tags(
-    dataset: datasets.Dataset, cfg: DataConfig, names: list[str], split: str
+    dataset: datasets.Dataset, cfg: DataConfig, columns: TagColumns, names: list[str], split: str
 ) -> datasets.Dataset:
     index = {name: i for i, name in enumerate(names)}
-    rows = tags_as_names(dataset, cfg)
+    rows = tags_as_names(dataset, columns)
     unseen = sorted({tag for row in rows for tag in row} - set(index))
     if unseen:
         raise UserError(
             f"The {describe_split(cfg, split)} has tag(s) {', '.join(map(repr, unseen[:10]))} "
-            f"in column '{cfg.tags_column}' that never occur in the training data (known: "
+            f"in column '{columns.tags}' that never occur in the training data (known: "
             f"{', '.join(names)}); the model cannot learn them. Fix the tags or add such "
             f"examples to the training data."
         )
     features = datasets.Features(
         {
-            cfg.tokens_column: datasets.List(datasets.Value("string")),
-            cfg.tags_column: datasets.List(datasets.ClassLabel(names=names)),
+            columns.tokens: datasets.List(datasets.Value("string")),
+            columns.tags: datasets.List(datasets.ClassLabel(names=names)),
         }
     )
     ids: list[Any] = [[index[tag] for tag in row] for row in rows]
-    tokens = [[str(t) for t in row] for row in dataset[cfg.tokens_column]]
-    return datasets.Dataset.from_dict({cfg.tokens_column: tokens, cfg.tags_column: ids}, features)
+    tokens = [[str(t) for t in row] for row in dataset[columns.tokens]]
+    return datasets.Dataset.from_dict({columns.tokens: tokens, columns.tags: ids}, features)

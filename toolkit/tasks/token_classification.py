@@ -4,6 +4,9 @@ Words are split into pieces by a fast tokenizer (`is_split_into_words`); each wo
 on its first piece and the other pieces get -100, ignored by the loss and the scores, so each
 word counts once (`data.label_all_tokens: true` tags every piece instead, a later piece of a
 B- word getting the matching I- tag, as the Hugging Face run_ner.py script does).
+
+Not registered as a task yet (issue #17 item 3): the commands' metrics, baselines, report and
+predict do not know tags, and the data keys below are constants until they do.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from transformers import (
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
+from toolkit.data.tagged import TagColumns
 from toolkit.metrics.entities import IGNORED
 from toolkit.model.checkpoint import (
     checkpoint_location,
@@ -29,13 +33,16 @@ from toolkit.model.checkpoint import (
     pretrained_kwargs,
 )
 
+COLUMNS = TagColumns()  # the data section's keys, once the task is registered
+LABEL_ALL_TOKENS = False
+
 pipeline_tag = "token-classification"
 input_key = "data.tokens_column"
 target_inputs = None
 
 
 def input_columns(config: RunConfig) -> list[str]:
-    return [config.data.tokens_column]
+    return [COLUMNS.tokens]
 
 
 def training_defaults(config: RunConfig) -> dict[str, Any]:
@@ -101,20 +108,19 @@ def prepare(
     splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase, config: RunConfig
 ) -> datasets.DatasetDict:
     """Tokenize the words of every split once and align the tags to the pieces."""
-    data = config.data
-    names = splits["train"].features[data.tags_column].feature.names
-    inside = inside_tag_ids(names) if data.label_all_tokens else None
+    names = splits["train"].features[COLUMNS.tags].feature.names
+    inside = inside_tag_ids(names) if LABEL_ALL_TOKENS else None
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         encoded = tokenizer(
-            batch[data.tokens_column],
+            batch[COLUMNS.tokens],
             is_split_into_words=True,
             truncation=True,
-            max_length=data.max_length,
+            max_length=config.data.max_length,
         )
         encoded["labels"] = [
             piece_labels(encoded.word_ids(i), tags, inside)
-            for i, tags in enumerate(batch[data.tags_column])
+            for i, tags in enumerate(batch[COLUMNS.tags])
         ]
         return encoded
 
