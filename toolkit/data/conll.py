@@ -1,0 +1,60 @@
+"""CoNLL-style tagged text: one token per line with its tag in the last column, a blank line
+between sentences (`-DOCSTART-` lines skipped), as CoNLL-2003, WNUT and most NER corpora ship.
+
+Read into the same shape as a table with a column of token lists and a column of tag lists
+(`data.tokens_column`, `data.tags_column`), so both reach the token-classification task alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+
+from toolkit.core.errors import UserError
+
+CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio")
+
+
+def read_conll(
+    path: Path, key: str, encoding: str, tokens_column: str, tags_column: str
+) -> datasets.Dataset:
+    """The sentences of a CoNLL-style file as {tokens_column: [...], tags_column: [...]}."""
+    try:
+        lines = path.read_text(encoding=encoding).splitlines()
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"{key} '{path}' is not {encoding} text (byte {exc.start}); set data.encoding "
+            f"to the file's encoding, e.g. latin-1."
+        ) from None
+    sentences = split_sentences(lines, path, key)
+    if not sentences:
+        raise UserError(f"{key} '{path}' holds no tagged tokens (token and tag per line).")
+    return datasets.Dataset.from_dict(
+        {
+            tokens_column: [[token for token, _ in s] for s in sentences],
+            tags_column: [[tag for _, tag in s] for s in sentences],
+        }
+    )
+
+
+def split_sentences(lines: list[str], path: Path, key: str) -> list[list[tuple[str, str]]]:
+    sentences: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or fields[0] == "-DOCSTART-":
+            if current:
+                sentences.append(current)
+            current = []
+            continue
+        if len(fields) < 2:
+            raise UserError(
+                f"{key} '{path}' line {number} has one field ({line.strip()!r}); each token "
+                f"line needs the token first and its tag last, separated by a space or tab, "
+                f"and sentences are separated by blank lines."
+            )
+        current.append((fields[0], fields[-1]))
+    if current:
+        sentences.append(current)
+    return sentences

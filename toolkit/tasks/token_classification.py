@@ -1,0 +1,147 @@
+"""Token classification (NER, POS tagging) with a BERT-family encoder: one tag per word.
+
+Words are split into pieces by a fast tokenizer (`is_split_into_words`); each word's tag goes
+on its first piece and the other pieces get -100, ignored by the loss and the scores, so each
+word counts once (`data.label_all_tokens: true` tags every piece instead, a later piece of a
+B- word getting the matching I- tag, as the Hugging Face run_ner.py script does).
+
+Not registered as a task yet (issue #17 item 3): the commands' metrics, baselines, report and
+predict do not know tags, and the data keys below are constants until they do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import datasets
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    DataCollatorForTokenClassification,
+    PreTrainedTokenizerBase,
+)
+
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.data.tagged import TagColumns
+from toolkit.metrics.entities import IGNORED
+from toolkit.model.checkpoint import (
+    checkpoint_location,
+    load_checkpoint_model,
+    load_failure,
+    pretrained_kwargs,
+)
+
+COLUMNS = TagColumns()  # the data section's keys, once the task is registered
+LABEL_ALL_TOKENS = False
+
+pipeline_tag = "token-classification"
+input_key = "data.tokens_column"
+target_inputs = None
+
+
+def input_columns(config: RunConfig) -> list[str]:
+    return [COLUMNS.tokens]
+
+
+def training_defaults(config: RunConfig) -> dict[str, Any]:
+    return {}
+
+
+def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
+    location = checkpoint_location(config.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, **pretrained_kwargs(config.model))
+    except (OSError, ValueError) as exc:
+        raise load_failure(config.model, "tokenizer", exc) from None
+    if not tokenizer.is_fast:
+        raise UserError(
+            f"Token classification needs a fast tokenizer (it maps word pieces back to "
+            f"words); '{location}' has only a slow {type(tokenizer).__name__}. Use a "
+            f"checkpoint that ships tokenizer.json."
+        )
+    return tokenizer
+
+
+def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
+    assert label_names is not None, "a tagger needs its tag names"
+    return load_checkpoint_model(
+        AutoModelForTokenClassification,
+        config.model,
+        "model",
+        num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)),
+        label2id={name: i for i, name in enumerate(label_names)},
+        ignore_mismatched_sizes=True,
+    )
+
+
+def inside_tag_ids(label_names: list[str]) -> list[int]:
+    """For each tag id, the id a later piece of the same word gets: B-X -> I-X when the data
+    has I-X, else the tag itself."""
+    index = {name: i for i, name in enumerate(label_names)}
+    return [
+        index.get("I-" + name[2:], i) if name.startswith("B-") else i
+        for i, name in enumerate(label_names)
+    ]
+
+
+def piece_labels(
+    word_ids: list[int | None], tags: list[int], inside: list[int] | None
+) -> list[int]:
+    """One label per piece: the word's tag on its first piece; later pieces -100, or (with
+    `inside`) the word's inside tag; special tokens -100."""
+    labels, previous = [], None
+    for word in word_ids:
+        if word is None:
+            labels.append(IGNORED)
+        elif word != previous:
+            labels.append(tags[word])
+        else:
+            labels.append(inside[tags[word]] if inside is not None else IGNORED)
+        previous = word
+    return labels
+
+
+def prepare(
+    splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase, config: RunConfig
+) -> datasets.DatasetDict:
+    """Tokenize the words of every split once and align the tags to the pieces."""
+    names = splits["train"].features[COLUMNS.tags].feature.names
+    inside = inside_tag_ids(names) if LABEL_ALL_TOKENS else None
+
+    def tokenize(batch: dict[str, list]) -> dict[str, list]:
+        encoded = tokenizer(
+            batch[COLUMNS.tokens],
+            is_split_into_words=True,
+            truncation=True,
+            max_length=config.data.max_length,
+        )
+        encoded["labels"] = [
+            piece_labels(encoded.word_ids(i), tags, inside)
+            for i, tags in enumerate(batch[COLUMNS.tags])
+        ]
+        return encoded
+
+    return datasets.DatasetDict(
+        {
+            split: dataset.map(
+                tokenize,
+                batched=True,
+                remove_columns=dataset.column_names,
+                desc=f"Tokenizing {split}",
+            )
+            for split, dataset in splits.items()
+        }
+    )
+
+
+def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> Any:
+    # pads the labels with -100 as well, so padding is never scored
+    return DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8)
+
+
+def finish_saved(folder: Path) -> str | None:
+    """Nothing to change: the folder loads in `pipeline("token-classification")` as it is."""
+    return None
