@@ -141,6 +141,14 @@ def validate_image_augmentation(augment: AugmentConfig) -> None:
         )
 
 
+def mixing_refusal(task: str) -> str:
+    if task in PRETRAIN_TASKS:
+        return "has no labels to mix"
+    if task in IMAGE_TASKS:
+        return "predicts a number, and ftk mixes class labels only"
+    return "does not take images"
+
+
 def validate_batch_mixing(config: RunConfig) -> None:
     """MixUp/CutMix: image classification only, and at most one of them per batch."""
     augment = config.augment
@@ -150,7 +158,7 @@ def validate_batch_mixing(config: RunConfig) -> None:
         raise UserError(
             f"{keys} mix{'' if len(on) > 1 else 'es'} batches of images and their labels; "
             f"task '{config.task}' "
-            f"{'has no labels to mix' if config.task in PRETRAIN_TASKS else 'does not take images'}"
+            f"{mixing_refusal(config.task)}"
             f". Set {' and '.join(f'augment.{key}: 0' for key in on)} (image-classification "
             f"only)."
         )

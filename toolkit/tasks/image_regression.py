@@ -34,3 +34,9 @@ def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
 
 def collator(processor: Any, config: RunConfig) -> Any:
     return partial(image.collate_as, label_dtype=torch.float32)
+
+
+def train_collator(processor: Any, config: RunConfig, num_labels: int) -> None:
+    """None: training batches use `collator` too (MixUp/CutMix mix class labels only, and
+    validation refuses them for a numeric target)."""
+    return None

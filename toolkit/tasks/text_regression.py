@@ -24,6 +24,7 @@ training_defaults = text.training_defaults
 load_processor = text.load_processor
 prepare = text.prepare
 collator = text.collator
+train_collator = text.train_collator  # None: text batches are never mixed
 finish_saved = text.finish_saved
 
 
