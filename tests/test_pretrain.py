@@ -41,7 +41,19 @@ def history(run_dir, kind):
 
 
 def encoder_tensors(state: dict, prefix: str) -> dict:
-    return {k: v for k, v in state.items() if k.startswith(prefix) and ".pooler." not in k}
+    """The encoder's tensors of a state dict or a saved file, by their in-memory names: some
+    transformers releases (5.3) save LayerNorm weights as the legacy gamma/beta, which
+    from_pretrained renames on load."""
+    legacy = {".LayerNorm.gamma": ".LayerNorm.weight", ".LayerNorm.beta": ".LayerNorm.bias"}
+
+    def in_memory(key: str) -> str:
+        for old, new in legacy.items():
+            key = key.removesuffix(old) + new if key.endswith(old) else key
+        return key
+
+    return {
+        in_memory(k): v for k, v in state.items() if k.startswith(prefix) and ".pooler." not in k
+    }
 
 
 # ----------------------------------------------------------------------------- text chain
