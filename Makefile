@@ -51,7 +51,9 @@ test-fast: install system-packages
 
 # ruff (the rules and line length are in pyproject.toml), the formatting, and import-linter's
 # layer contract: the stage folders of toolkit/ import only downwards.
+# (It installs nothing: without `make install` first, it says so rather than failing on a path.)
 lint:
+	@test -x "$$(command -v $(PYTHON))" || { echo "$(PYTHON) not found: run \`make install\` first, or pass PYTHON=python3 (an interpreter with the test extra)"; exit 2; }
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(BIN)/lint-imports
