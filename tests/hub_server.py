@@ -276,7 +276,10 @@ class HubServer:
                 {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"},
                 {},
             )
-        self.repos[repo_id] = Repo(owner=user, private=spec.get("visibility") == "private")
+        # huggingface_hub 2.x sends "visibility": "private", 1.x "private": true; the Hub
+        # takes both
+        private = spec.get("visibility") == "private" or spec.get("private") is True
+        self.repos[repo_id] = Repo(owner=user, private=private)
         return 200, {"url": f"{self.url}/{repo_id}", "name": repo_id}, {}
 
     def repo_info(self, request, body, repo_id):

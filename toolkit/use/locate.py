@@ -162,10 +162,10 @@ def not_cached_message(repo_id: str, revision: str | None, exc: Exception, endpo
     """The Hub could not be asked (offline mode, no connection, Hub error) and the cache has
     no complete copy of the repo at that revision."""
     from huggingface_hub import constants
-    from huggingface_hub.errors import IncompleteSnapshotError
 
     at = f" at revision '{revision}'" if revision else ""
-    cached = "is only partly" if isinstance(exc, IncompleteSnapshotError) else "is not"
+    # IncompleteSnapshotError (huggingface_hub 2.x; 1.x has no such class): some files cached
+    cached = "is only partly" if type(exc).__name__ == "IncompleteSnapshotError" else "is not"
     if constants.is_offline_mode():
         return (
             f"'{repo_id}' is not a folder here, and Hub repo '{repo_id}'{at} {cached} in the "
