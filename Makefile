@@ -51,12 +51,13 @@ test-fast: install system-packages
 
 # ruff (the rules and line length are in pyproject.toml), the formatting, and import-linter's
 # layer contract: the stage folders of toolkit/ import only downwards.
-# (It installs nothing: without `make install` first, it says so rather than failing on a path.)
+# It installs nothing: before `make install` has made .venv it reads with python3 (which needs
+# the test extra's ruff and import-linter), since checking the code changes no interpreter.
+LINT_PYTHON = $(if $(and $(filter $(VENV)/bin/python,$(PYTHON)),$(if $(wildcard $(PYTHON)),,none)),python3,$(PYTHON))
 lint:
-	@test -x "$$(command -v $(PYTHON))" || { echo "$(PYTHON) not found: run \`make install\` first, or pass PYTHON=python3 (an interpreter with the test extra)"; exit 2; }
-	$(PYTHON) -m ruff check .
-	$(PYTHON) -m ruff format --check .
-	$(BIN)/lint-imports
+	$(LINT_PYTHON) -m ruff check .
+	$(LINT_PYTHON) -m ruff format --check .
+	$(shell $(LINT_PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/lint-imports
 
 # The lowest release of every dependency that pyproject.toml allows, in a venv of its own
 # (.venv-floors), with a representative set of tests: see .ci/floors.
