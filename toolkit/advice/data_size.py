@@ -50,6 +50,17 @@ class DataSizeAdvice:
     min_per_class: int
     min_total: int
     warnings: list[str]
+    # what per_class counts: "class" (labelled examples) or "entity type" (token
+    # classification: entity mentions; train_examples then counts sentences)
+    unit: str = "class"
+
+    @property
+    def counted(self) -> str:
+        return "mentions" if self.unit == "entity type" else "labelled training examples"
+
+    @property
+    def examples(self) -> str:
+        return "training sentences" if self.unit == "entity type" else "labelled training examples"
 
     @property
     def smallest_count(self) -> int:
@@ -60,36 +71,41 @@ class DataSizeAdvice:
 
 
 def data_size_advice(
-    class_counts: dict[str, int], num_parameters: int, total: int | None = None
+    class_counts: dict[str, int],
+    num_parameters: int,
+    total: int | None = None,
+    unit: str = "class",
 ) -> DataSizeAdvice:
     """The figures and the warnings (empty when the data set is large enough). No classes
-    (`{}`: a numeric target) leaves only the `total` check."""
+    (`{}`: a numeric target) leaves only the `total` check. `unit`: what `class_counts` counts
+    per key: "class" (examples) or "entity type" (entity mentions; `total`: sentences)."""
     total = sum(class_counts.values()) if total is None else total
     smallest = min(class_counts, key=class_counts.get) if class_counts else ""
     needed = min_total(num_parameters)
-    warnings = []
-    if class_counts and class_counts[smallest] < MIN_PER_CLASS:
-        warnings.append(
-            f"class '{smallest}' has only {class_counts[smallest]} labelled training examples "
-            f"(advice: at least {MIN_PER_CLASS} per class); fine-tuning on so few is noisy and a "
-            f"classic model often does as well. Consider {SUGGESTIONS}."
-        )
-    if total < needed:
-        model = f"{format_parameters(num_parameters)}-parameter model"
-        warnings.append(
-            f"{total:,} labelled training examples for a {model} (advice: at least "
-            f"{needed:,} for this size); expect unstable results that vary with the seed. "
-            f"Consider {SUGGESTIONS}."
-        )
-    return DataSizeAdvice(
+    advice = DataSizeAdvice(
         train_examples=total,
         per_class=dict(class_counts),
         smallest_class=smallest,
         num_parameters=num_parameters,
         min_per_class=MIN_PER_CLASS,
         min_total=needed,
-        warnings=warnings,
+        warnings=[],
+        unit=unit,
     )
+    if class_counts and class_counts[smallest] < MIN_PER_CLASS:
+        advice.warnings.append(
+            f"{unit} '{smallest}' has only {class_counts[smallest]} {advice.counted} (advice: "
+            f"at least {MIN_PER_CLASS} per {unit}); fine-tuning on so few is noisy and a "
+            f"classic model often does as well. Consider {SUGGESTIONS}."
+        )
+    if total < needed:
+        model = f"{format_parameters(num_parameters)}-parameter model"
+        advice.warnings.append(
+            f"{total:,} {advice.examples} for a {model} (advice: at least "
+            f"{needed:,} for this size); expect unstable results that vary with the seed. "
+            f"Consider {SUGGESTIONS}."
+        )
+    return advice
 
 
 def imbalance_warning(
@@ -118,6 +134,23 @@ def imbalance_warning(
     )
 
 
+def o_share_warning(
+    tag_rows: list[list[int]], label_names: list[str], metrics: list[str]
+) -> str | None:
+    """Token classification: most words are tagged O, so word accuracy flatters a tagger that
+    finds nothing; warned only when accuracy picks the best epoch (the entity-level scores
+    ignore the O words)."""
+    words = [tag for row in tag_rows for tag in row]
+    if "O" not in label_names or not words or metrics[0] != "accuracy":
+        return None
+    share = sum(tag == label_names.index("O") for tag in words) / len(words)
+    return (
+        f"'O' tags {share:.0%} of the training words, so word accuracy is misleading (a "
+        f"tagger that finds no entity scores {share:.2f}); put f1 (entity-level) first in "
+        f"`metrics` so it picks the best epoch."
+    )
+
+
 def report_advice(advice: DataSizeAdvice) -> None:
     """Console: the figures always, the warnings when there are any."""
     if not advice.per_class:  # a numeric target: no classes to count
@@ -128,10 +161,10 @@ def report_advice(advice: DataSizeAdvice) -> None:
         )
     else:
         say(
-            f"Data size: {advice.train_examples:,} labelled training examples, smallest class "
-            f"'{advice.smallest_class}' {advice.smallest_count:,}; model "
+            f"Data size: {advice.train_examples:,} {advice.examples}, smallest {advice.unit} "
+            f"'{advice.smallest_class}' {advice.smallest_count:,} {advice.counted}; model "
             f"{format_parameters(advice.num_parameters)} parameters (advice: >= "
-            f"{advice.min_per_class} per class, >= {advice.min_total:,} in all)"
+            f"{advice.min_per_class} per {advice.unit}, >= {advice.min_total:,} in all)"
         )
     for message in advice.warnings:
         warn(f"Small data set: {message}")

@@ -30,7 +30,7 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
-from toolkit.data.load import LoadedData, load_data
+from toolkit.data.load import LoadedData
 from toolkit.data.unlabelled import load_unlabelled
 from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
 from toolkit.outputs.hub import authenticated_api
@@ -99,9 +99,7 @@ def check_hub_token(plan: Plan) -> None:
 
 
 def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
-    return load_data(
-        config.data, task.input_columns(config), seed=config.split_seed, target=task.target.kind
-    )
+    return task.target.load(config.data, task.input_columns(config), seed=config.split_seed)
 
 
 def prepare_labelled(plan: Plan) -> PreparedData:

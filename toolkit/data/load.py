@@ -35,7 +35,9 @@ class LoadedData:
     label_names: list[str]  # [] for numeric targets (regression)
     label_column: str
     report: dict[str, Any] = field(default_factory=dict)  # facts for metrics.json (skipped images)
-    target: str = "classes"  # "classes" (ClassLabel ids) | "numbers" (float32 regression targets)
+    # "classes" (ClassLabel ids) | "numbers" (float32 regression targets) | "tags" (a list of
+    # tag ids per sentence: token classification, data/tagged.py)
+    target: str = "classes"
 
     def describe(self) -> str:
         """One console line: split sizes and the classes (or the targets' spread)."""
@@ -45,6 +47,11 @@ class LoadedData:
             return (
                 f"Data: {sizes} examples; numeric target '{self.label_column}' (training mean "
                 f"{s['mean']:.4g}, std {s['std']:.4g}, range {s['min']:.4g} to {s['max']:.4g})"
+            )
+        if self.target == "tags":
+            return (
+                f"Data: {sizes} sentences; {len(self.label_names)} tags: "
+                f"{', '.join(self.label_names)}"
             )
         return (
             f"Data: {sizes} examples; {len(self.label_names)} classes: "

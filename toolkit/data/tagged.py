@@ -1,8 +1,9 @@
 """Tagged text for token classification (NER, POS): a column of token lists and a column of
-tag lists of the same length (`TagColumns`: tokens, ner_tags by default), from a table
-(JSON/JSONL/Parquet, or a Hub set whose tags are a Sequence of ClassLabel) or from CoNLL-style
-files (data/conll.py). The tag names come from the training split ("O" first, then sorted); a
-validation or test tag never seen in training is an error, as for class labels.
+tag lists of the same length (`data.tokens_column`, `data.tags_column`), from a table
+(JSON/JSONL/Parquet, or a Hub set whose tags are a Sequence of ClassLabel), from CoNLL-style
+files (data/conll.py) or from a packaged set (`data.builtin: wnut16-ner`). The tag names come
+from the training split ("O" first, then sorted); a validation or test tag never seen in
+training is an error, as for class labels.
 """
 
 from __future__ import annotations
@@ -17,46 +18,72 @@ from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.load import LoadedData
-from toolkit.data.sources import check_columns, describe_split, load_source
+from toolkit.data.sources import (
+    FILE_BUILDERS,
+    check_columns,
+    describe_split,
+    load_file,
+    load_source,
+)
 from toolkit.data.splits import cap_sizes, make_splits
 
 
 @dataclass(frozen=True)
 class TagColumns:
-    """Where the words and their tags are (the token-classification task is not registered
-    yet: its data keys will set these; issue #17 item 3)."""
+    """Where the words and their tags are: the data section's keys."""
 
-    tokens: str = "tokens"
-    tags: str = "ner_tags"
+    tokens: str
+    tags: str
+
+    @classmethod
+    def of(cls, cfg: DataConfig) -> TagColumns:
+        return cls(cfg.tokens_column, cfg.tags_column)
 
 
-def load_tagged(cfg: DataConfig, seed: int, columns: TagColumns = TagColumns()) -> LoadedData:
+def load_tagged(cfg: DataConfig, seed: int) -> LoadedData:
     """train / validation (/ test) with the tags as ids over the training tag names."""
+    columns = TagColumns.of(cfg)
     raw = load_tagged_source(cfg, columns)
     for split, dataset in raw.items():
         check_columns(dataset, [columns.tokens, columns.tags], describe_split(cfg, split))
+        if len(dataset) == 0:
+            raise UserError(f"The {describe_split(cfg, split)} holds no sentences.")
         raw[split] = dataset.select_columns([columns.tokens, columns.tags])
         check_rows(raw[split], cfg, columns, split)
     names = tag_names(raw["train"], cfg, columns)
     encoded = {split: encode_tags(ds, cfg, columns, names, split) for split, ds in raw.items()}
     splits = cap_sizes(make_splits(encoded, cfg, seed, stratify_by=None), cfg)
-    return LoadedData(splits=splits, label_names=names, label_column=columns.tags)
+    return LoadedData(splits=splits, label_names=names, label_column=columns.tags, target="tags")
 
 
 def load_tagged_source(cfg: DataConfig, columns: TagColumns) -> dict[str, datasets.Dataset]:
-    """CoNLL-style files are read here; every other source as for classification."""
-    if not (cfg.train_file and Path(cfg.train_file).suffix.lower() in CONLL_SUFFIXES):
+    """Local files one by one (each a CoNLL-style file or a table); every other source as for
+    classification."""
+    if not cfg.train_file:
         return load_source(cfg)
     files = {"train": cfg.train_file, "validation": cfg.validation_file, "test": cfg.test_file}
-    out = {}
-    for split, name in files.items():
-        if not name:
-            continue
-        path, key = Path(name), f"data.{split}_file"
-        if not path.is_file():
-            raise UserError(f"{key} '{path}' does not exist; check the path.")
-        out[split] = read_conll(path, key, cfg.encoding, columns.tokens, columns.tags)
-    return out
+    return {
+        split: read_tagged_file(Path(name), f"data.{split}_file", cfg, columns)
+        for split, name in files.items()
+        if name
+    }
+
+
+def read_tagged_file(
+    path: Path, key: str, cfg: DataConfig, columns: TagColumns
+) -> datasets.Dataset:
+    suffix = path.suffix.lower()
+    if suffix not in CONLL_SUFFIXES and suffix not in FILE_BUILDERS:
+        raise UserError(
+            f"{key} '{path}' has an extension ftk does not read for token classification; "
+            f"use a CoNLL-style file ({', '.join(CONLL_SUFFIXES)}: token and tag per line) "
+            f"or a table with token and tag lists (.json, .jsonl, .parquet)."
+        )
+    if suffix in FILE_BUILDERS:
+        return load_file(path, key, cfg.encoding)
+    if not path.is_file():
+        raise UserError(f"{key} '{path}' does not exist; check the path.")
+    return read_conll(path, key, cfg.encoding, columns.tokens, columns.tags)
 
 
 def tags_as_names(dataset: datasets.Dataset, columns: TagColumns) -> list[list[str]]:

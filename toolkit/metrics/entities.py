@@ -8,6 +8,7 @@ word, unless all are labelled) are scored, so each word is counted once.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,13 +32,49 @@ def entity_scores(true: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
     }
 
 
-def entity_report(true: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """Per entity type: precision, recall, F1 and support (seqeval's classification report)."""
+def entity_report(
+    true: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
+) -> dict[str, dict[str, float]]:
+    """Per entity type (then seqeval's micro/macro/weighted averages): precision, recall, F1
+    and support (seqeval's classification report, as plain floats for metrics.json)."""
     from seqeval.metrics import classification_report
 
-    return classification_report(
+    report = classification_report(
         [list(s) for s in true], [list(s) for s in pred], output_dict=True, zero_division=0
     )
+    return {name: {k: float(v) for k, v in row.items()} for name, row in report.items()}
+
+
+def entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(type, first word, last word) of every entity in one sentence's IOB2 tags, read the way
+    seqeval scores them (an I- tag without its B- still starts an entity)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    return [(kind, start, end) for kind, start, end in get_entities(list(tags))]
+
+
+def entity_counts(rows: Sequence[Sequence[str]]) -> dict[str, int]:
+    """How many entities of each type the sentences hold (types sorted by name)."""
+    counts = Counter(kind for tags in rows for kind, _, _ in entities(tags))
+    return {kind: counts[kind] for kind in sorted(counts)}
+
+
+def named(rows: Any, label_names: list[str]) -> list[list[str]]:
+    """Rows of tag ids as rows of tag names."""
+    return [[label_names[int(i)] for i in row] for row in rows]
+
+
+def word_tag_scorer(
+    names: list[str], label_names: list[str]
+) -> Callable[[Any, Any], dict[str, float]]:
+    """(predicted tag-id rows, true tag-id rows), one id per word -> the entity scores in
+    `names`: for the baselines and `ftk evaluate`, which predict words, not pieces."""
+
+    def score(predicted: Any, true: Any) -> dict[str, float]:
+        scores = entity_scores(named(true, label_names), named(predicted, label_names))
+        return {name: scores[name] for name in names}
+
+    return score
 
 
 def tags_of_scored_pieces(

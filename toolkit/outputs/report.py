@@ -21,6 +21,7 @@ from toolkit.advice.overfitting import OverfittingSummary
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData
 from toolkit.data.targets import target_stats
+from toolkit.metrics.entities import entity_counts, named
 from toolkit.outputs.report_plots import (
     plot_class_balance,
     plot_confusion_matrix,
@@ -65,6 +66,12 @@ def data_summary(
         values = {split: list(ds[data.label_column]) for split, ds in data.splits.items()}
         summary["targets"] = {split: target_stats(v) for split, v in values.items()}
         summary["target_values"] = values  # for the histogram
+    elif data.target == "tags":
+        summary["class_balance"] = {
+            split: entity_counts(named(ds[data.label_column], data.label_names))
+            for split, ds in data.splits.items()
+        }
+        summary["counted"] = "entity type"  # mentions per type; the sizes count sentences
     else:
         summary["class_balance"] = {
             split: class_counts(ds[data.label_column], data.label_names)
@@ -76,9 +83,11 @@ def data_summary(
         summary["image_sizes"] = dict(sizes.most_common(5))
         return summary
     words = [
-        sum(len(str(t or "").split()) for t in texts)
-        for texts in zip(*(train[c] for c in columns), strict=False)
+        len(t) if isinstance(t, list) else len(str(t or "").split())  # token lists: words
+        for t in train[columns[0]]
     ]
+    for column in columns[1:]:  # a text pair: both texts' words
+        words = [n + len(str(t or "").split()) for n, t in zip(words, train[column], strict=True)]
     summary["words"] = length_stats(words)
     if prepared is not None and "input_ids" in prepared["train"].column_names:
         tokens = [len(ids) for ids in prepared["train"]["input_ids"]]
@@ -104,19 +113,21 @@ def targets_table(summary: dict[str, Any]) -> str:
 
 
 def class_table(summary: dict[str, Any]) -> str:
-    names = list(next(iter(summary["class_balance"].values())))
+    names = list(dict.fromkeys(n for counts in summary["class_balance"].values() for n in counts))
+    counted = summary.get("counted", "class")
     rows = [
-        "| class | " + " | ".join(summary["sizes"]) + " |",
+        f"| {counted} | " + " | ".join(summary["sizes"]) + " |",
         "|---|" + "---|" * len(summary["sizes"]),
     ]
     for name in names:
         rows.append(
             f"| {name} | "
-            + " | ".join(str(summary["class_balance"][s][name]) for s in summary["sizes"])
+            + " | ".join(str(summary["class_balance"][s].get(name, 0)) for s in summary["sizes"])
             + " |"
         )
+    total = "**sentences**" if counted == "entity type" else "**total**"
     rows.append(
-        "| **total** | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values()) + " |"
+        f"| {total} | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values()) + " |"
     )
     return "\n".join(rows) + f"\n\n![class balance]({BALANCE_PNG})\n"
 
@@ -153,13 +164,13 @@ def advice_section(advice: DataSizeAdvice | None) -> str:
         return ""
     verdict = "below the advice: see Warnings" if advice.warnings else "enough by the advice"
     smallest = (
-        f", smallest class '{advice.smallest_class}' with {advice.smallest_count:,}"
+        f", smallest {advice.unit} '{advice.smallest_class}' with {advice.smallest_count:,}"
         if advice.per_class
         else ""
     )
-    per_class = f"{advice.min_per_class} per class and " if advice.per_class else ""
+    per_class = f"{advice.min_per_class} per {advice.unit} and " if advice.per_class else ""
     return (
-        f"\nData size: {advice.train_examples:,} labelled training examples{smallest}, for a "
+        f"\nData size: {advice.train_examples:,} {advice.examples}{smallest}, for a "
         f"model of {format_parameters(advice.num_parameters)} parameters (advice: at least "
         f"{per_class}{advice.min_total:,} in all): {verdict}.\n"
     )
@@ -220,6 +231,24 @@ def comparison_section(
     return "\n".join(rows) + "\n\n" + described + "\n"
 
 
+def entity_section(per_entity: dict[str, dict[str, float]]) -> str:
+    """Token classification: the test split's scores per entity type (seqeval)."""
+    rows = [
+        "| entity type | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    for name, s in per_entity.items():
+        rows.append(
+            f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1-score']:.4f} | "
+            f"{int(s['support']):,} |"
+        )
+    return (
+        "## Entities (test split)\n\nAn entity counts as found when its type and every one of "
+        "its words match (seqeval, CoNLL's evaluation); support is the number of true "
+        "entities.\n\n" + "\n".join(rows) + "\n"
+    )
+
+
 def write_report(
     output_dir: Path,
     *,
@@ -247,6 +276,8 @@ def write_report(
             f"## Confusion matrix (test split)\n\nRows are true classes, columns the "
             f"predictions.\n\n![confusion matrix]({CONFUSION_PNG})\n"
         )
+    if "test_per_entity" in metrics:
+        test_section = entity_section(metrics["test_per_entity"])
     if "test_predictions" in metrics:
         pairs = metrics["test_predictions"]
         plot_predicted_vs_true(pairs["true"], pairs["predicted"], output_dir / SCATTER_PNG)

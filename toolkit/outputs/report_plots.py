@@ -82,11 +82,13 @@ def plot_confusion_matrix(
 
 def plot_class_balance(per_split: dict[str, dict[str, int]], path: Path) -> Path:
     """Grouped bars: examples per class in each split."""
-    names = list(next(iter(per_split.values())))
+    # every split's names (entity types a split lacks count 0), in the first split's order
+    names = list(dict.fromkeys(n for counts in per_split.values() for n in counts))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(names) + 3), 4))
     width = 0.8 / len(per_split)
     for k, (split, counts) in enumerate(per_split.items()):
-        ax.bar(np.arange(len(names)) + k * width, [counts[n] for n in names], width, label=split)
+        heights = [counts.get(n, 0) for n in names]
+        ax.bar(np.arange(len(names)) + k * width, heights, width, label=split)
     ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30, ha="right")
     ax.set_ylabel("examples")
     ax.set_title("Class balance")

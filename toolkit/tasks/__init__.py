@@ -21,8 +21,9 @@ from toolkit.tasks import (
     masked_lm,
     text_classification,
     text_regression,
+    token_classification,
 )
-from toolkit.tasks.targets import Classes, Numbers
+from toolkit.tasks.targets import Classes, Numbers, Tags
 
 
 class Task(Protocol):
@@ -31,9 +32,9 @@ class Task(Protocol):
     # The batch keys that carry the training target (TrainingArguments.label_names); None
     # leaves the Trainer's default (`labels`).
     target_inputs: list[str] | None
-    # What a labelled task predicts (tasks/targets.py): classes or a number; None for the
-    # pre-training tasks, which have no labels.
-    target: Classes | Numbers | None
+    # What a labelled task predicts (tasks/targets.py): classes, a number or a tag per word;
+    # None for the pre-training tasks, which have no labels.
+    target: Classes | Numbers | Tags | None
 
     def input_columns(self, config: RunConfig) -> list[str]: ...
     def training_defaults(self, config: RunConfig) -> dict[str, Any]: ...
@@ -56,6 +57,7 @@ TASK_MODULES: dict[str, Task] = {
     "image-classification": image_classification,
     "text-regression": text_regression,
     "image-regression": image_regression,
+    "token-classification": token_classification,
     "masked-lm": masked_lm,
     "masked-image-modeling": masked_image_modeling,
 }

@@ -1,7 +1,7 @@
-"""What a labelled task predicts: classes or a number. Each labelled task module names one
-(`target = CLASSES` or `target = NUMBERS`), and the commands ask it instead of branching on the
-task's name: how labels load, which metrics score the model and the baselines, what the test
-split's report holds, how a finished run's outputs read.
+"""What a labelled task predicts: classes, a number, or a tag per word. Each labelled task
+module names one (`target = CLASSES`, `NUMBERS` or `TAGS`), and the commands ask it instead of
+branching on the task's name: how labels load, which metrics score the model and the
+baselines, what the test split's report holds, how a finished run's outputs read.
 """
 
 from __future__ import annotations
@@ -12,11 +12,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from toolkit.config.schema import RunConfig
+from toolkit.config.schema import DataConfig, RunConfig
 from toolkit.data.labels import class_counts
+from toolkit.data.load import LoadedData, load_data
+from toolkit.data.tagged import load_tagged
 from toolkit.metrics.classification import classification_metrics, prediction_scorer
+from toolkit.metrics.entities import (
+    IGNORED,
+    entity_counts,
+    entity_report,
+    named,
+    tags_of_scored_pieces,
+    token_classification_metrics,
+    word_tag_scorer,
+)
 from toolkit.metrics.regression import as_values, regression_metrics, regression_scorer
 from toolkit.metrics.test_report import confusion, per_class_report
+
+# label names -> the Trainer's compute_metrics (metrics are chosen before the data is read, but
+# tags are scored by name: B-, I-, O)
+MetricsForLabels = Callable[[list[str]], Callable[[Any], dict[str, float]]]
 
 
 class Classes:
@@ -38,20 +53,24 @@ class Classes:
             "label2id": {name: i for i, name in enumerate(label_names)},
         }
 
+    def load(self, cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
+        """The labelled splits: labels as ClassLabel ids, stratified hold-outs."""
+        return load_data(cfg, columns, seed, target=self.kind)
+
     def label_dtype(self) -> torch.dtype:
         return torch.long
 
     def class_counts(self, labels: list[int], label_names: list[str]) -> dict[str, int]:
         return class_counts(labels, label_names)
 
-    def compute_metrics(
-        self, names: list[str], trust_code: bool = False
-    ) -> Callable[[Any], dict[str, float]]:
-        """The Trainer's `compute_metrics`: the argmax of the logits, scored."""
-        return classification_metrics(names, trust_code)
+    def compute_metrics(self, names: list[str], trust_code: bool = False) -> MetricsForLabels:
+        """The Trainer's `compute_metrics` (the argmax of the logits, scored) once given the
+        label names; the metric code loads now, so a bad name fails before the data loads."""
+        compute = classification_metrics(names, trust_code)
+        return lambda label_names: compute
 
     def scorer(
-        self, names: list[str], trust_code: bool = False
+        self, names: list[str], trust_code: bool = False, label_names: list[str] | None = None
     ) -> Callable[[Any, Any], dict[str, float]]:
         """(predicted class ids, true ids) -> {name: value}, for baselines and evaluate."""
         return prediction_scorer(names, trust_code)
@@ -101,20 +120,23 @@ class Numbers:
             "label2id": {column: 0},
         }
 
+    def load(self, cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
+        """The labelled splits: finite float32 targets, plain seeded hold-outs."""
+        return load_data(cfg, columns, seed, target=self.kind)
+
     def label_dtype(self) -> torch.dtype:
         return torch.float32
 
     def class_counts(self, labels: list[float], label_names: list[str]) -> dict[str, int]:
         return {}  # no classes: the data-size advice counts examples only
 
-    def compute_metrics(
-        self, names: list[str], trust_code: bool = False
-    ) -> Callable[[Any], dict[str, float]]:
+    def compute_metrics(self, names: list[str], trust_code: bool = False) -> MetricsForLabels:
         """The Trainer's `compute_metrics`: the one output is the predicted value."""
-        return regression_metrics(names)
+        compute = regression_metrics(names)
+        return lambda label_names: compute
 
     def scorer(
-        self, names: list[str], trust_code: bool = False
+        self, names: list[str], trust_code: bool = False, label_names: list[str] | None = None
     ) -> Callable[[Any, Any], dict[str, float]]:
         """(predicted values, true values) -> {name: value}, for baselines and evaluate."""
         return regression_scorer(names)
@@ -138,5 +160,67 @@ class Numbers:
         }
 
 
+class Tags:
+    """One IOB2 tag per word: ids per word piece (-100 where not scored), cross-entropy over
+    the scored pieces, entity-level scores (seqeval) of the words' tags."""
+
+    kind = "tags"
+    usage_name = "tagger"
+    # merges a word's pieces and the B-/I- tags of an entity into one span with its type
+    pipeline_args = ', aggregation_strategy="simple"'
+
+    def card_line(self, config: RunConfig, label_names: list[str]) -> str:
+        types = sorted({name[2:] for name in label_names if name[:2] in ("B-", "I-")})
+        return (
+            f"Tags ({len(label_names)}, IOB2, one per word): {', '.join(label_names)}; "
+            f"entity types ({len(types)}): {', '.join(types)}"
+        )
+
+    def head(self, config: RunConfig, label_names: list[str] | None) -> dict[str, Any]:
+        return CLASSES.head(config, label_names)  # one class per word piece
+
+    def load(self, cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
+        """Token and tag lists (a table or CoNLL-style files), tags as ids, plain hold-outs."""
+        return load_tagged(cfg, seed)
+
+    def label_dtype(self) -> torch.dtype:
+        return torch.long
+
+    def class_counts(self, labels: list[list[int]], label_names: list[str]) -> dict[str, int]:
+        """Entities per type in the sentences (what the data-size advice counts)."""
+        return entity_counts(named(labels, label_names))
+
+    def compute_metrics(self, names: list[str], trust_code: bool = False) -> MetricsForLabels:
+        """The Trainer's `compute_metrics` once given the tag names: entity scores of the
+        scored pieces' argmax tags (the names say which tag id is B-, I- or O)."""
+        return lambda label_names: token_classification_metrics(names, label_names)
+
+    def scorer(
+        self, names: list[str], trust_code: bool = False, label_names: list[str] | None = None
+    ) -> Callable[[Any, Any], dict[str, float]]:
+        """(predicted tag-id rows, true tag-id rows), one per word -> entity scores."""
+        return word_tag_scorer(names, label_names or [])
+
+    def predictions(self, logits: np.ndarray) -> np.ndarray:
+        return np.argmax(logits, axis=-1)
+
+    def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """Cross-entropy over the scored pieces, as the model's token head computes it."""
+        flat = torch.from_numpy(logits).reshape(-1, logits.shape[-1])
+        return float(
+            torch.nn.functional.cross_entropy(
+                flat, torch.from_numpy(labels).reshape(-1), ignore_index=IGNORED
+            )
+        )
+
+    def test_report(
+        self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
+    ) -> dict[str, Any]:
+        """Per entity type: precision, recall, F1 and support on the test split."""
+        true, pred = tags_of_scored_pieces(self.predictions(logits), labels, label_names)
+        return {"test_per_entity": entity_report(true, pred)}
+
+
 CLASSES = Classes()
 NUMBERS = Numbers()
+TAGS = Tags()

@@ -4,9 +4,8 @@ Words are split into pieces by a fast tokenizer (`is_split_into_words`); each wo
 on its first piece and the other pieces get -100, ignored by the loss and the scores, so each
 word counts once (`data.label_all_tokens: true` tags every piece instead, a later piece of a
 B- word getting the matching I- tag, as the Hugging Face run_ner.py script does).
-
-Not registered as a task yet (issue #17 item 3): the commands' metrics, baselines, report and
-predict do not know tags, and the data keys below are constants until they do.
+What differs from classification for the commands (metrics, baselines, report, predict) is the
+target, `TAGS` (tasks/targets.py).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from transformers import (
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
-from toolkit.data.tagged import TagColumns
 from toolkit.metrics.entities import IGNORED
 from toolkit.model.checkpoint import (
     checkpoint_location,
@@ -32,17 +30,16 @@ from toolkit.model.checkpoint import (
     load_failure,
     pretrained_kwargs,
 )
-
-COLUMNS = TagColumns()  # the data section's keys, once the task is registered
-LABEL_ALL_TOKENS = False
+from toolkit.tasks.targets import TAGS
 
 pipeline_tag = "token-classification"
 input_key = "data.tokens_column"
 target_inputs = None
+target = TAGS
 
 
 def input_columns(config: RunConfig) -> list[str]:
-    return [COLUMNS.tokens]
+    return [config.data.tokens_column]
 
 
 def training_defaults(config: RunConfig) -> dict[str, Any]:
@@ -65,14 +62,11 @@ def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
 
 
 def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
-    assert label_names is not None, "a tagger needs its tag names"
     return load_checkpoint_model(
         AutoModelForTokenClassification,
         config.model,
         "model",
-        num_labels=len(label_names),
-        id2label=dict(enumerate(label_names)),
-        label2id={name: i for i, name in enumerate(label_names)},
+        **target.head(config, label_names),
         ignore_mismatched_sizes=True,
     )
 
@@ -108,19 +102,20 @@ def prepare(
     splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase, config: RunConfig
 ) -> datasets.DatasetDict:
     """Tokenize the words of every split once and align the tags to the pieces."""
-    names = splits["train"].features[COLUMNS.tags].feature.names
-    inside = inside_tag_ids(names) if LABEL_ALL_TOKENS else None
+    tokens, tags = config.data.tokens_column, config.data.tags_column
+    # every split's ClassLabel holds the training tag names (data/tagged.py)
+    names = next(iter(splits.values())).features[tags].feature.names
+    inside = inside_tag_ids(names) if config.data.label_all_tokens else None
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         encoded = tokenizer(
-            batch[COLUMNS.tokens],
+            batch[tokens],
             is_split_into_words=True,
             truncation=True,
             max_length=config.data.max_length,
         )
         encoded["labels"] = [
-            piece_labels(encoded.word_ids(i), tags, inside)
-            for i, tags in enumerate(batch[COLUMNS.tags])
+            piece_labels(encoded.word_ids(i), row, inside) for i, row in enumerate(batch[tags])
         ]
         return encoded
 
@@ -140,6 +135,10 @@ def prepare(
 def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> Any:
     # pads the labels with -100 as well, so padding is never scored
     return DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8)
+
+
+def train_collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig, num_labels: int) -> None:
+    return None  # every split batches alike (no mixing of tag sequences)
 
 
 def finish_saved(folder: Path) -> str | None:

@@ -99,7 +99,9 @@ def score_candidate(
         started = time.perf_counter()
         predicted = predict(inputs[split])
         predict_s += time.perf_counter() - started
-        scores[split] = score(np.asarray(predicted), labels[split])
+        # tag lists (one per sentence, of any length) stay lists
+        predicted = predicted if isinstance(predicted, list) else np.asarray(predicted)
+        scores[split] = score(predicted, labels[split])
     return BaselineScore(
         name=candidate.name,
         description=candidate.description,

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from toolkit.advice.baselines import image, text
+from toolkit.advice.baselines import image, tagging, text
 from toolkit.advice.baselines.candidate import Baselines, Candidate, best_baseline, score_candidate
 from toolkit.config.schema import RunConfig
 from toolkit.core.log import is_main_process, say, warn
@@ -53,7 +53,8 @@ def fingerprint(config: RunConfig) -> str:
 def candidates_and_inputs(
     config: RunConfig, data: LoadedData
 ) -> tuple[list[Candidate], dict[str, Any]]:
-    """The task's baselines and their inputs: classifiers for classes, regressors for numbers."""
+    """The task's baselines and their inputs: classifiers for classes, regressors for numbers,
+    taggers (a tag per word) for tags."""
     if config.task in ("text-classification", "text-regression"):
         numbers = config.task == "text-regression"
         found = text.regression_candidates() if numbers else text.candidates()
@@ -66,15 +67,25 @@ def candidates_and_inputs(
                 config.baseline.cnn_epochs, seed=config.training.get("seed", 42)
             )
         return found, image.inputs_from_splits(data.splits, config.data.image_column)
+    if config.task == "token-classification":
+        return tagging.candidates(), tagging.inputs_from_splits(data.splits, config)
     raise NotImplementedError(f"no baselines for task {config.task}")
+
+
+def label_values(column: list[Any]) -> Any:
+    """One label per example as an array; tag lists (one per sentence, of any length) kept
+    as lists."""
+    return column if column and isinstance(column[0], list) else np.asarray(column)
 
 
 def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
     """Fit and score every baseline of the task."""
     candidates, inputs = candidates_and_inputs(config, data)
-    labels = {split: np.asarray(ds[data.label_column]) for split, ds in data.splits.items()}
-    # the metric code the Trainer uses: class ids or values, as the task predicts
-    score = get_task(config.task).target.scorer(config.metrics, config.trust_metric_code)
+    labels = {split: label_values(ds[data.label_column]) for split, ds in data.splits.items()}
+    # the metric code the Trainer uses: class ids, values or tags, as the task predicts
+    score = get_task(config.task).target.scorer(
+        config.metrics, config.trust_metric_code, data.label_names
+    )
     results = [score_candidate(c, inputs, labels, score) for c in candidates]
     return Baselines(
         task=config.task,

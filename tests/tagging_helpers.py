@@ -1,0 +1,78 @@
+"""Tiny tagged data for token classification tests: sentences whose person and place names
+(one or two words, some split into several word pieces) are tagged in IOB2, and a tiny BERT
+with a fast WordPiece tokenizer that knows those words."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+PEOPLE = [["alice"], ["bob"], ["carol"], ["dave", "smith"], ["erin", "jones"]]
+PLACES = [["paris"], ["london"], ["berlin"], ["new", "york"], ["rome"], ["oslo"]]
+FILLER = ["the", "a", "lives", "in", "went", "to", "met", "and", "with", "today", "from"]
+# whole words in the vocabulary; "oslo" and "jones" only as pieces ("os" "##lo", "jo" "##nes"),
+# so some words are tagged on their first piece and not on the rest
+PIECES = ["os", "##lo", "jo", "##nes"]
+
+
+def entity_tags(words: list[str], kind: str) -> list[str]:
+    return [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 1)
+
+
+def make_sentences(n: int, seed: int) -> list[dict[str, list[str]]]:
+    """`n` sentences: filler words around one person and one place, in random order."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        parts = [
+            (rng.choice(PEOPLE), "PER"),
+            (rng.choice(PLACES), "LOC"),
+            *[([w], None) for w in rng.choices(FILLER, k=rng.randint(1, 4))],
+        ]
+        rng.shuffle(parts)
+        tokens, tags = [], []
+        for words, kind in parts:
+            tokens += words
+            tags += entity_tags(words, kind) if kind else ["O"] * len(words)
+        rows.append({"tokens": tokens, "ner_tags": tags})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def write_conll(path: Path, rows: list[dict]) -> Path:
+    blocks = [
+        "\n".join(f"{t}\t{g}" for t, g in zip(r["tokens"], r["ner_tags"], strict=True))
+        for r in rows
+    ]
+    path.write_text("\n\n".join(blocks) + "\n")
+    return path
+
+
+def save_tiny_tagger_base(folder: Path) -> Path:
+    """A 2-layer BERT encoder (hidden 32) and a FAST WordPiece tokenizer, saved to `folder`."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)
+    words = {w for group in (PEOPLE, PLACES) for ws in group for w in ws} | set(FILLER)
+    words -= {"oslo", "jones"}
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words), *PIECES]
+    tokenizer = BertTokenizerFast(
+        vocab={token: i for i, token in enumerate(vocab)}, model_max_length=64
+    )
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
