@@ -1,7 +1,9 @@
 """`ftk evaluate RUN --data SET`: the run's own metrics (run_config.yaml `metrics`) on new
 labelled data: a table with text and label columns, or a folder of class subfolders of images.
 A regression run reads a numeric label column and reports MSE as the loss, and its metrics
-(rmse, mae, pearson, spearman)."""
+(rmse, mae, pearson, spearman). A token classification run reads a CoNLL-style file or a table
+of token and tag lists (the run's data.tokens_column / data.tags_column, or --text-column /
+--label-column) and reports entity-level scores (seqeval) and per entity type."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ import numpy as np
 
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
+from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.images import check_image_files, image_files
 from toolkit.data.sources import FILE_BUILDERS
 from toolkit.data.targets import not_finite, not_numbers
+from toolkit.metrics.entities import entity_report, named
 from toolkit.metrics.test_report import per_class_report
-from toolkit.use.inference import Run, load_run, predict_logits
+from toolkit.use.inference import Run, load_run, predict_logits, word_logits
 from toolkit.use.predict import listed_rows, read_table, require_modality, row_texts, text_columns
 
 
@@ -38,6 +42,9 @@ def evaluate_run(
     names = list(run.settings.get("metrics") or ["accuracy"])
     trusted = bool(run.settings.get("trust_metric_code"))
     target = run.target  # classes, or a number (a regression run)
+    if target.kind == "tags":
+        results = evaluate_tagger(run, names, data_path, batch_size, text_column, label_column)
+        return finish(results, names, output)
     score = target.scorer(names, trusted)  # fails fast on a metric that cannot load
     items, label_values = labelled_inputs(run, data_path, text_column, label_column, encoding)
     labels = encode_labels(run, label_values, data_path, label_column)
@@ -47,12 +54,92 @@ def evaluate_run(
     results.update(score(target.predictions(logits), labels))
     if target.kind == "classes":
         results["per_class"] = per_class_report(labels, logits.argmax(axis=-1), run.label_names)
+    return finish(results, names, output)
+
+
+def finish(results: dict[str, Any], names: list[str], output: Path | None) -> dict[str, Any]:
     say(describe(results, names))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2) + "\n")
         say(f"Wrote {output}")
     return results
+
+
+def evaluate_tagger(
+    run: Run,
+    names: list[str],
+    path: Path,
+    batch_size: int,
+    tokens_column: str | None,
+    tags_column: str | None,
+) -> dict[str, Any]:
+    """Entity scores of a token classification run on tagged sentences: the words' tags are
+    predicted on their first piece, as the run was trained and scored."""
+    sentences, tag_rows = tagged_sentences(run, path, tokens_column, tags_column)
+    logits, cut = word_logits(run, sentences, batch_size, desc="Evaluating")
+    if cut:
+        warn(f"{cut:,} word(s) lay past the run's max_length and were not read; scored as O.")
+    target, label_names = run.target, run.label_names
+    predicted = [target.predictions(rows) for rows in logits]
+    true_names, pred_names = named(tag_rows, label_names), named(predicted, label_names)
+    results: dict[str, Any] = {"data": str(path), "examples": len(sentences)}
+    results["loss"] = target.loss(np.concatenate(logits), np.concatenate(tag_rows))
+    results.update(target.scorer(names, False, label_names)(predicted, tag_rows))
+    results["per_entity"] = entity_report(true_names, pred_names)
+    return results
+
+
+def tagged_sentences(
+    run: Run, path: Path, tokens_column: str | None, tags_column: str | None
+) -> tuple[list[list[str]], list[np.ndarray]]:
+    """(words, tag ids) per sentence from a CoNLL-style file or a table; tags the model never
+    learnt, and tag lists as long as their words, are checked."""
+    tokens = tokens_column or run.data_key("tokens_column", "tokens")
+    tags = tags_column or run.data_key("tags_column", "ner_tags")
+    if path.suffix.lower() in CONLL_SUFFIXES:
+        if not path.is_file():
+            raise UserError(f"--data '{path}' does not exist; check the path.")
+        table = read_conll(path, "--data", run.data_key("encoding") or "utf-8", tokens, tags)
+    elif path.suffix.lower() in FILE_BUILDERS:
+        table = read_table(run, path, "--data", None)
+    else:
+        raise UserError(
+            f"--data '{path}' must be a CoNLL-style file ({', '.join(CONLL_SUFFIXES)}) or a "
+            f"table with token and tag lists (.json, .jsonl, .parquet)."
+        )
+    missing = [c for c in (tokens, tags) if c not in table.column_names]
+    if missing:
+        raise UserError(
+            f"--data '{path}' has no column {', '.join(map(repr, missing))}; its columns are "
+            f"{', '.join(table.column_names)}. Name them with --text-column (the token lists) "
+            f"and --label-column (the tag lists)."
+        )
+    sentences = [[str(w) for w in row] for row in table[tokens]]
+    feature = getattr(table.features[tags], "feature", None)
+    tag_names = [
+        [feature.int2str(t) if hasattr(feature, "int2str") else str(t) for t in row]
+        for row in table[tags]
+    ]
+    uneven = [
+        i for i, (w, t) in enumerate(zip(sentences, tag_names, strict=True)) if len(w) != len(t)
+    ]
+    if uneven:
+        first = uneven[0]
+        raise UserError(
+            f"--data '{path}' has {len(uneven):,} sentence(s) whose tag list is not as long as "
+            f"its token list; sentence {first + 1} has {len(sentences[first])} tokens and "
+            f"{len(tag_names[first])} tags. Each token needs exactly one tag."
+        )
+    index = {name: i for i, name in enumerate(run.label_names)}
+    unknown = sorted({t for row in tag_names for t in row} - set(index))
+    if unknown:
+        raise UserError(
+            f"--data '{path}' has tag(s) {', '.join(map(repr, unknown[:10]))} the model does "
+            f"not know (it predicts: {', '.join(run.label_names)}). Map them onto the model's "
+            f"tags or drop those sentences."
+        )
+    return sentences, [np.array([index[t] for t in row], dtype=np.int64) for row in tag_names]
 
 
 def labelled_inputs(

@@ -1,5 +1,6 @@
 """A finished run directory as a model: load it, turn inputs into class probabilities (or, for
-a regression run, `problem_type: regression` in config.json, into values).
+a regression run, `problem_type: regression` in config.json, into values; for a token
+classification run, a *ForTokenClassification head, into one tag's scores per word).
 
 Shared by `ftk predict` (new, unlabelled inputs) and `ftk evaluate` (a new labelled set). A run
 is read through what it saved (run_config.yaml, config.json, tokenizer or image processor), so
@@ -25,7 +26,7 @@ from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
-from toolkit.tasks.targets import CLASSES, NUMBERS, Classes, Numbers
+from toolkit.tasks.targets import CLASSES, NUMBERS, TAGS, Classes, Numbers, Tags
 from toolkit.use.locate import locate_run
 
 
@@ -39,7 +40,8 @@ class Run:
     model: Any
     processor: Any  # tokenizer (text) or image processor (images)
     modality: str  # "text" | "image"
-    target: Classes | Numbers = CLASSES  # what the model predicts (config.json's problem_type)
+    # what the model predicts (config.json's problem_type, or a token classification head)
+    target: Classes | Numbers | Tags = CLASSES
 
     @property
     def label_names(self) -> list[str]:
@@ -50,7 +52,7 @@ class Run:
         return (self.settings.get("data") or {}).get(key, default)
 
 
-CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification")
+CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification", "ForTokenClassification")
 
 
 def load_run(run: str | Path, revision: str | None = None) -> Run:
@@ -76,17 +78,24 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         AutoImageProcessor,
         AutoModelForImageClassification,
         AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
         AutoTokenizer,
     )
 
+    tagger = any(str(a).endswith("ForTokenClassification") for a in architectures_of(path))
     if modality == "image":
         processor = AutoImageProcessor.from_pretrained(path)
         model = AutoModelForImageClassification.from_pretrained(path, use_safetensors=True)
     else:
         processor = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+        head = AutoModelForTokenClassification if tagger else AutoModelForSequenceClassification
+        model = head.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
     target = NUMBERS if model.config.problem_type == "regression" else CLASSES
+    if tagger:
+        target = TAGS
+        if "task" not in settings:  # a plain token classification checkpoint
+            settings["metrics"] = ["f1", "precision", "recall", "accuracy"]
     if target is NUMBERS and "task" not in settings:  # a plain regression checkpoint
         settings["metrics"] = list(REGRESSION_METRICS)
     return Run(
@@ -190,6 +199,45 @@ def predict_logits(
             out.append(run.model(**inputs).logits.float().cpu().numpy())
             bar.update(len(batch))
     return np.concatenate(out) if out else np.zeros((0, len(run.label_names)))
+
+
+@torch.no_grad()
+def word_logits(
+    run: Run, sentences: Sequence[list[str]], batch_size: int, desc: str = "Tagging"
+) -> tuple[list[np.ndarray], int]:
+    """Per sentence, the logits of each word's first piece (the piece its tag was trained on),
+    and how many words fell past the run's max_length: those get logits that pick 'O' (the
+    model never saw them), so every word keeps a row."""
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
+    max_length = int(run.data_key("max_length", 256))
+    names = run.label_names
+    outside = np.full(len(names), -1e4, dtype=np.float32)
+    outside[names.index("O") if "O" in names else 0] = 0.0
+    out, cut = [], 0
+    with tqdm(total=len(sentences), desc=desc, unit="sentence") as bar:
+        for batch in batches(sentences, batch_size):
+            encoded = run.processor(
+                [list(words) for words in batch],
+                is_split_into_words=True,
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            inputs = {k: v.to(run.model.device) for k, v in encoded.items()}
+            logits = run.model(**inputs).logits.float().cpu().numpy()
+            for i, words in enumerate(batch):
+                rows = np.tile(outside, (len(words), 1))
+                seen = set()
+                for piece, word in enumerate(encoded.word_ids(i)):
+                    if word is not None and word not in seen:
+                        seen.add(word)
+                        rows[word] = logits[i, piece]
+                cut += len(words) - len(seen)
+                out.append(rows)
+            bar.update(len(batch))
+    return out, cut
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

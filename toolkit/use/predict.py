@@ -1,8 +1,11 @@
 """`ftk predict RUN`: label names and scores (top-k) for new texts or images, as CSV or JSONL;
-for a regression run, the predicted value of each input (`pred_value`).
+for a regression run, the predicted value of each input (`pred_value`); for a token
+classification run, the entities each input holds (`entities`: words, type, word span, score).
 
 Inputs: a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a folder of images
-or one image file (image runs), or one text given on the command line.
+or one image file (image runs), or one text given on the command line. A token classification
+run reads words: a column of token lists (the run's data.tokens_column, when the table has it),
+or texts split on whitespace (so punctuation stays attached to its word: "Paris," is one word).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 
 from toolkit.core.errors import UserError
@@ -21,7 +25,8 @@ from toolkit.core.log import say, warn
 from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
 from toolkit.data.labels import is_missing
 from toolkit.data.sources import FILE_BUILDERS, load_file
-from toolkit.use.inference import Run, load_run, predict_logits, softmax
+from toolkit.metrics.entities import entities
+from toolkit.use.inference import Run, load_run, predict_logits, softmax, word_logits
 
 OUTPUT_FORMATS = (".csv", ".jsonl")
 
@@ -60,8 +65,11 @@ def predict(
         inputs = text_list_inputs(run, list(texts))
     else:
         inputs = read_inputs(run, input_path, text, text_column, encoding)
-    logits = predict_logits(run, inputs.items, batch_size)
-    rows = output_rows(run, inputs.records, logits, top_k)
+    if run.target.kind == "tags":
+        rows = entity_rows(run, inputs, batch_size, top_k)
+    else:
+        logits = predict_logits(run, inputs.items, batch_size)
+        rows = output_rows(run, inputs.records, logits, top_k)
     if output is None:
         if show:
             print_rows(rows)
@@ -170,6 +178,9 @@ def listed_rows(rows: list[int]) -> str:
 
 def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | None) -> Inputs:
     table = read_table(run, path, "--input", encoding)
+    if run.target.kind == "tags" and text_column is None:
+        tokens = run.data_key("tokens_column", "tokens")
+        text_column = tokens if tokens in table.column_names else None
     columns = text_columns(run, text_column)
     missing = [c for c in columns if c not in table.column_names]
     if missing:
@@ -178,6 +189,8 @@ def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | 
             f"columns are {', '.join(table.column_names)}. Name the text column "
             f"with --text-column."
         )
+    if run.target.kind == "tags" and table_holds_lists(table, columns[0]):
+        return Inputs(records=table.to_list(), items=[list(map(str, w)) for w in table[columns[0]]])
     items, empty = row_texts(table, columns)
     if empty:  # every input keeps its output row, but the user hears of the empty ones
         warn(
@@ -187,7 +200,50 @@ def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | 
     return Inputs(records=table.to_list(), items=items)
 
 
+def table_holds_lists(table: Any, column: str) -> bool:
+    return isinstance(table.features[column], (datasets.List, datasets.Sequence))
+
+
 # ----------------------------------------------------------------------------- outputs
+
+
+def entity_rows(run: Run, inputs: Inputs, batch_size: int, top_k: int) -> list[dict[str, Any]]:
+    """Each record plus `entities`: the tagged spans of its words (words split on whitespace
+    for a text), each with its type, word span [start, end) and score (the mean probability of
+    its words' tags)."""
+    if top_k != 1:
+        raise UserError(
+            f"--top-k {top_k}: the run in '{run.path}' tags words and lists the entities it "
+            f"finds, not ranked labels; leave --top-k out."
+        )
+    sentences = [item if isinstance(item, list) else str(item).split() for item in inputs.items]
+    logits, cut = word_logits(run, sentences, batch_size)
+    if cut:
+        warn(
+            f"{cut:,} word(s) lay past the run's max_length ({run.data_key('max_length', 256)} "
+            f"word pieces) and were not read; they are tagged O."
+        )
+    return [
+        {**record, "entities": sentence_entities(words, softmax(word_rows), run.label_names)}
+        for record, words, word_rows in zip(inputs.records, sentences, logits, strict=True)
+    ]
+
+
+def sentence_entities(
+    words: list[str], probabilities: np.ndarray, label_names: list[str]
+) -> list[dict[str, Any]]:
+    tags = [label_names[i] for i in probabilities.argmax(axis=-1)] if len(words) else []
+    best = probabilities.max(axis=-1) if len(words) else probabilities
+    return [
+        {
+            "text": " ".join(words[start : end + 1]),
+            "type": kind,
+            "start": start,
+            "end": end + 1,
+            "score": round(float(best[start : end + 1].mean()), 6),
+        }
+        for kind, start, end in entities(tags)
+    ]
 
 
 def output_rows(
@@ -231,6 +287,8 @@ def prediction_rows(
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":  # a list per row (entities, tokens) as one JSON cell
+        rows = [{k: as_cell(v) for k, v in row.items()} for row in rows]
     if path.suffix.lower() == ".jsonl":
         path.write_text(
             "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
@@ -242,9 +300,20 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
+def as_cell(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+
+
 def print_rows(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         shown = row.get("image") or row.get("text") or ""
+        if "entities" in row:
+            found = "; ".join(
+                f"{e['type']} '{e['text']}' {e['score']:.4f}" for e in row["entities"]
+            )
+            words = shown or " ".join(next((v for v in row.values() if isinstance(v, list)), []))
+            print(f"{found or '(no entity)'}  | {str(words)[:70]}")
+            continue
         if "pred_value" in row:
             print(f"{row['pred_value']:.6g}  | {str(shown)[:70]}")
             continue
