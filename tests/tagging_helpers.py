@@ -11,6 +11,9 @@ from pathlib import Path
 PEOPLE = [["alice"], ["bob"], ["carol"], ["dave", "smith"], ["erin", "jones"]]
 PLACES = [["paris"], ["london"], ["berlin"], ["new", "york"], ["rome"], ["oslo"]]
 FILLER = ["the", "a", "lives", "in", "went", "to", "met", "and", "with", "today", "from"]
+# "jordan" is a person after "met" and a place after "in": only context tells them apart, which
+# the per-word baseline cannot read
+AMBIGUOUS = [(["met", "jordan"], ["O", "B-PER"]), (["in", "jordan"], ["O", "B-LOC"])]
 # whole words in the vocabulary; "oslo" and "jones" only as pieces ("os" "##lo", "jo" "##nes"),
 # so some words are tagged on their first piece and not on the rest
 PIECES = ["os", "##lo", "jo", "##nes"]
@@ -21,20 +24,25 @@ def entity_tags(words: list[str], kind: str) -> list[str]:
 
 
 def make_sentences(n: int, seed: int) -> list[dict[str, list[str]]]:
-    """`n` sentences: filler words around one person and one place, in random order."""
+    """`n` sentences: filler words around one person, one place and "jordan" in one of its
+    two roles, in random order."""
     rng = random.Random(seed)
     rows = []
     for _ in range(n):
         parts = [
-            (rng.choice(PEOPLE), "PER"),
-            (rng.choice(PLACES), "LOC"),
-            *[([w], None) for w in rng.choices(FILLER, k=rng.randint(1, 4))],
+            (rng.choice(PEOPLE), entity_tags(["x"], "PER")),
+            (rng.choice(PLACES), None),
+            rng.choice(AMBIGUOUS),
+            *[([w], ["O"]) for w in rng.choices(FILLER, k=rng.randint(1, 3))],
         ]
         rng.shuffle(parts)
         tokens, tags = [], []
-        for words, kind in parts:
+        for words, word_tags in parts:
+            if word_tags is None or len(word_tags) != len(words):  # a one- or two-word name
+                kind = "PER" if words in PEOPLE else "LOC"
+                word_tags = entity_tags(words, kind)
             tokens += words
-            tags += entity_tags(words, kind) if kind else ["O"] * len(words)
+            tags += word_tags
         rows.append({"tokens": tokens, "ner_tags": tags})
     return rows
 
@@ -60,6 +68,7 @@ def save_tiny_tagger_base(folder: Path) -> Path:
 
     torch.manual_seed(0)
     words = {w for group in (PEOPLE, PLACES) for ws in group for w in ws} | set(FILLER)
+    words.add("jordan")
     words -= {"oslo", "jones"}
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words), *PIECES]
     tokenizer = BertTokenizerFast(
