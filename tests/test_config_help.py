@@ -95,7 +95,9 @@ def test_defaults_are_unchanged():
     assert data["group_texts"] is True
     assert data["pad_to_max_length"] is False
     assert data["empty_texts"] == "drop" and data["encoding"] == "utf-8"
-    assert data["hub_revision"] is None and len(data) == 29
+    assert data["tokens_column"] == "tokens" and data["tags_column"] == "ner_tags"
+    assert data["label_all_tokens"] is False
+    assert data["hub_revision"] is None and len(data) == 32
     augment = dataclasses.asdict(AugmentConfig())
     assert augment["protected_words"] == []
     assert augment["text_mode"] == "sequence"
