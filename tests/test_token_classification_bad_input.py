@@ -85,6 +85,12 @@ def test_settings_that_cannot_apply_to_tags_are_refused(
     assert expected in err
 
 
+def test_ftk_augment_says_tagging_has_no_augmentation(tmp_path, tagger_base, train_file, capsys):
+    args = train_args(tmp_path, tagger_base, train_file)
+    err = expect_user_error(["augment", *args[1:]], capsys)
+    assert "no augmentation to preview" in err
+
+
 def test_column_keys_and_label_all_tokens_reach_the_data_and_the_pieces(tmp_path, tagger_base):
     """data.tokens_column / tags_column name the columns; label_all_tokens: true tags the later
     pieces of a word ("oslo" = "os" "##lo": B-LOC then I-LOC) instead of ignoring them."""

@@ -19,6 +19,11 @@ from toolkit.tasks import get_task, image_classification
 def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
     """The text to print: the text preview itself, or where the image grid was written."""
     task = get_task(config.task)
+    if task.target is not None and task.target.kind == "tags":
+        raise UserError(
+            f"Task '{config.task}' has no augmentation to preview: augment.text would edit "
+            f"words and leave their tags out of step, so ftk refuses it for tagging."
+        )
     data = load_labelled_data(config, task)
     if config.task in IMAGE_TASKS:
         return preview_images(config, data, n, k, output)
