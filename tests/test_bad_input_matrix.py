@@ -97,6 +97,18 @@ def unlabelled_test(w: Where) -> list[str]:
     return data_args(w, labelled(w, w.tmp / "train.parquet", w.tmp / "test.parquet"))
 
 
+def tagging_args(w: Where, train: list[dict], validation: list[dict] | None = None) -> list[str]:
+    """A token-classification recipe over JSONL token/tag lists (the tiny BERT's tokenizer is
+    fast)."""
+    files = f"train_file: '{jsonl(w, 'tags.jsonl', train)}'"
+    if validation is not None:
+        files += f", validation_file: '{jsonl(w, 'tags_val.jsonl', validation)}'"
+    return [*w.train_args(data=f"{{{files}}}"), "--task", "token-classification"]
+
+
+TAGGED = [{"tokens": ["the", "team", "won"], "ner_tags": ["O", "B-ORG", "O"]}] * 10
+
+
 def image_args(w: Where, data: str, *overrides: str) -> list[str]:
     path = w.tmp / "images.yaml"
     sizes = (
@@ -644,6 +656,26 @@ CASES = [
         "hub",
         lambda w: ["push", str(w.tmp), "--repo-id", "me/x"],
         "not a finished ftk run",
+    ),
+    Case(
+        "tag list not as long as its tokens",
+        "labels",
+        lambda w: tagging_args(w, [*TAGGED, {"tokens": ["a", "b"], "ner_tags": ["O"]}]),
+        "row 11 has 2 tokens and 1 tags",
+    ),
+    Case(
+        "tag unseen in training (validation)",
+        "labels",
+        lambda w: tagging_args(
+            w, TAGGED, [{"tokens": ["the", "market"], "ner_tags": ["O", "B-MISC"]}]
+        ),
+        "never occur in the training data",
+    ),
+    Case(
+        "class_weights for token-classification",
+        "config",
+        lambda w: [*tagging_args(w, TAGGED), "--class_weights", "balanced"],
+        "class_weights is not implemented for task 'token-classification'",
     ),
     Case(
         "schedule for 0 processes",
