@@ -152,10 +152,14 @@ def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:
 
 def parse_value(text: str) -> Any:
     """YAML-parse a command-line value, except that yes/no/on/off stay words: YAML 1.1 reads
-    `--eval_strategy no` as False. (`coerce` still accepts them for true/false keys.)"""
+    `--eval_strategy no` as False; a value YAML cannot read stays the plain text. (`coerce`
+    still accepts them for true/false keys.)"""
     if text == "" or text.lower() in ("yes", "no", "on", "off"):
         return text
-    return yaml.safe_load(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # not YAML (`--data.label_separator ,` or `|`): the text as it is
 
 
 def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:

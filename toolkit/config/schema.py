@@ -35,6 +35,8 @@ TASKS = (
     "image-classification",
     "text-regression",
     "image-regression",
+    "text-multilabel",
+    "image-multilabel",
     "masked-lm",
     "masked-image-modeling",
 )
@@ -42,8 +44,11 @@ TASKS = (
 
 # Regression tasks predict one number per input (float labels, MSE loss, `num_labels: 1`).
 REGRESSION_TASKS = ("text-regression", "image-regression")
+# Multi-label tasks: any number of labels per input (a multi-hot target, sigmoid + BCE,
+# `problem_type: multi_label_classification`).
+MULTILABEL_TASKS = ("text-multilabel", "image-multilabel")
 # Fine-tuning tasks whose input is an image (data.image_column).
-IMAGE_TASKS = ("image-classification", "image-regression")
+IMAGE_TASKS = ("image-classification", "image-regression", "image-multilabel")
 
 
 # Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
@@ -66,7 +71,8 @@ def option(
 TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
-    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman])",
+    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman]; multi-label tasks "
+    "to [f1_micro, f1_macro, subset_accuracy])",
     "class_weights": "classification: weight each class in the cross-entropy loss. none | "
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
     "left out weigh 1)",
@@ -151,6 +157,11 @@ class DataConfig:
     text_column: str = option("text", "column holding the (first) text of each example")
     text_pair_column: str | None = option(None, "second text of a sentence pair (NLI, paraphrase)")
     label_column: str = option("label", "column holding each example's class label")
+    label_separator: str | None = option(
+        None,
+        "multi-label tasks: the separator of a label column written as one string per row "
+        '(e.g. "," for "sport,politics"); null: labels are lists (JSON) or one per row',
+    )
     image_column: str = option(
         "image", "an Image column, or (CSV/JSON) image paths, relative to the file"
     )
@@ -450,6 +461,9 @@ TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
 # suffix is f1's averaging. Other names are refused unless `trust_metric_code: true`, since
 # evaluate.load runs the script a name points at (a folder here, or a module on the Hub).
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
+# Multi-label metrics (toolkit/metrics/multilabel.py): F1 over all (input, label) decisions,
+# F1 averaged over labels, and the share of inputs whose whole label set is right.
+MULTILABEL_METRICS = ("f1_micro", "f1_macro", "subset_accuracy")
 # Regression metrics (toolkit/metrics/regression.py, numpy + scipy): errors, then correlations.
 REGRESSION_METRICS = ("rmse", "mae", "pearson", "spearman")
 # Metrics where a smaller value is better: the best epoch, the best baseline and the verdict
@@ -466,6 +480,8 @@ def greater_is_better(metric: str) -> bool:
 def default_metrics(task: str) -> list[str]:
     if task in REGRESSION_TASKS:
         return list(REGRESSION_METRICS)
+    if task in MULTILABEL_TASKS:
+        return list(MULTILABEL_METRICS)
     if task in PRETRAIN_TASKS:
         return ["loss"]  # no labels: the best epoch is the lowest loss
     return ["accuracy", "f1_macro"]

@@ -11,6 +11,8 @@ from toolkit.config.schema import (
     DEFAULT_WARMUP_FRACTION,
     IMAGE_POLICIES,
     IMAGE_TASKS,
+    MULTILABEL_METRICS,
+    MULTILABEL_TASKS,
     PRETRAIN_TASKS,
     REGRESSION_METRICS,
     REGRESSION_TASKS,
@@ -63,6 +65,7 @@ def validate(config: RunConfig) -> None:
             f"predicts a number with a mean squared error loss and has no classes. Remove "
             f"class_weights (or use a classification task if the labels are classes)."
         )
+    validate_multilabel(config)
     validate_schedule(config.schedule)
     validate_peft(config)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
@@ -144,6 +147,8 @@ def validate_image_augmentation(augment: AugmentConfig) -> None:
 def mixing_refusal(task: str) -> str:
     if task in PRETRAIN_TASKS:
         return "has no labels to mix"
+    if task in MULTILABEL_TASKS and task in IMAGE_TASKS:
+        return "predicts a set of labels, and ftk mixes single class labels only"
     if task in IMAGE_TASKS:
         return "predicts a number, and ftk mixes class labels only"
     return "does not take images"
@@ -265,6 +270,29 @@ def check_positive(schedule: ScheduleConfig, key: str) -> None:
         raise UserError(f"schedule.{key} must be > 0, got {getattr(schedule, key)}.")
 
 
+def validate_multilabel(config: RunConfig) -> None:
+    """Multi-label keys only where they mean something; class weights refused, not ignored."""
+    multilabel = config.task in MULTILABEL_TASKS
+    if config.data.label_separator is not None and not multilabel:
+        raise UserError(
+            f"data.label_separator splits a label column into several labels per row; task "
+            f"'{config.task}' takes one label per row. Use task: text-multilabel (or "
+            f"image-multilabel), or remove data.label_separator."
+        )
+    if config.data.label_separator == "":
+        raise UserError(
+            'data.label_separator is empty; give the character between labels (e.g. ","), '
+            "or null when the labels are lists."
+        )
+    if multilabel and config.class_weights is not None:
+        raise UserError(
+            f"class_weights is not implemented for task '{config.task}' (its loss is one "
+            f"binary cross-entropy per label; per-label positive weights are not wired in "
+            f"yet). Remove class_weights; the per-label report in report.md shows which "
+            f"labels suffer."
+        )
+
+
 def validate_metrics(config: RunConfig) -> None:
     """Metric names come from the set the toolkit ships: a name is looked up as a folder or a
     Hub script (either runs its code) only with the opt-in `trust_metric_code: true`."""
@@ -272,7 +300,11 @@ def validate_metrics(config: RunConfig) -> None:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
     if config.task in PRETRAIN_TASKS or config.trust_metric_code:
         return  # pre-training: loss only (validate_masking says so); trusted: loaded at start
-    valid = REGRESSION_METRICS if config.task in REGRESSION_TASKS else CLASSIFICATION_METRICS
+    valid = CLASSIFICATION_METRICS
+    if config.task in REGRESSION_TASKS:
+        valid = REGRESSION_METRICS
+    elif config.task in MULTILABEL_TASKS:
+        valid = MULTILABEL_METRICS
     for name in config.metrics:
         if name not in valid:
             raise UserError(

@@ -16,13 +16,15 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.tasks import (
     image_classification,
+    image_multilabel,
     image_regression,
     masked_image_modeling,
     masked_lm,
     text_classification,
+    text_multilabel,
     text_regression,
 )
-from toolkit.tasks.targets import Classes, Numbers
+from toolkit.tasks.targets import Classes, LabelSets, Numbers
 
 
 class Task(Protocol):
@@ -31,9 +33,10 @@ class Task(Protocol):
     # The batch keys that carry the training target (TrainingArguments.label_names); None
     # leaves the Trainer's default (`labels`).
     target_inputs: list[str] | None
-    # What a labelled task predicts (tasks/targets.py): classes or a number; None for the
+    # What a labelled task predicts (tasks/targets.py): classes, a number or a set of labels;
+    # None for the
     # pre-training tasks, which have no labels.
-    target: Classes | Numbers | None
+    target: Classes | Numbers | LabelSets | None
 
     def input_columns(self, config: RunConfig) -> list[str]: ...
     def training_defaults(self, config: RunConfig) -> dict[str, Any]: ...
@@ -56,6 +59,8 @@ TASK_MODULES: dict[str, Task] = {
     "image-classification": image_classification,
     "text-regression": text_regression,
     "image-regression": image_regression,
+    "text-multilabel": text_multilabel,
+    "image-multilabel": image_multilabel,
     "masked-lm": masked_lm,
     "masked-image-modeling": masked_image_modeling,
 }

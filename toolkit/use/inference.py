@@ -19,13 +19,13 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from toolkit.config.schema import REGRESSION_METRICS
+from toolkit.config.schema import MULTILABEL_METRICS, REGRESSION_METRICS
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
-from toolkit.tasks.targets import CLASSES, NUMBERS, Classes, Numbers
+from toolkit.tasks.targets import CLASSES, LABEL_SETS, NUMBERS, Classes, LabelSets, Numbers
 from toolkit.use.locate import locate_run
 
 
@@ -39,7 +39,13 @@ class Run:
     model: Any
     processor: Any  # tokenizer (text) or image processor (images)
     modality: str  # "text" | "image"
-    target: Classes | Numbers = CLASSES  # what the model predicts (config.json's problem_type)
+    # what the model predicts (config.json's problem_type)
+    target: Classes | Numbers | LabelSets = CLASSES
+
+    @property
+    def decision_threshold(self) -> float:
+        """Multi-label runs: the threshold tuned on validation (config.json), else 0.5."""
+        return float(getattr(self.model.config, "decision_threshold", None) or 0.5)
 
     @property
     def label_names(self) -> list[str]:
@@ -50,6 +56,9 @@ class Run:
         return (self.settings.get("data") or {}).get(key, default)
 
 
+# config.json's problem_type -> what the model predicts (anything else: one class per input)
+TARGETS = {"regression": NUMBERS, "multi_label_classification": LABEL_SETS}
+PLAIN_METRICS = {"numbers": REGRESSION_METRICS, "label_sets": MULTILABEL_METRICS}
 CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification")
 
 
@@ -86,9 +95,9 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         processor = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
-    target = NUMBERS if model.config.problem_type == "regression" else CLASSES
-    if target is NUMBERS and "task" not in settings:  # a plain regression checkpoint
-        settings["metrics"] = list(REGRESSION_METRICS)
+    target = TARGETS.get(model.config.problem_type, CLASSES)
+    if "task" not in settings and target is not CLASSES:  # a plain checkpoint of that kind
+        settings["metrics"] = list(PLAIN_METRICS[target.kind])
     return Run(
         path=path,
         name=name,

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from toolkit.advice.baselines import image, text
+from toolkit.advice.baselines import image, label_sets, text
 from toolkit.advice.baselines.candidate import Baselines, Candidate, best_baseline, score_candidate
 from toolkit.config.schema import RunConfig
 from toolkit.core.log import is_main_process, say, warn
@@ -66,6 +66,11 @@ def candidates_and_inputs(
                 config.baseline.cnn_epochs, seed=config.training.get("seed", 42)
             )
         return found, image.inputs_from_splits(data.splits, config.data.image_column)
+    if config.task == "text-multilabel":
+        return label_sets.text_candidates(), text.inputs_from_splits(data.splits, config)
+    if config.task == "image-multilabel":
+        inputs = image.inputs_from_splits(data.splits, config.data.image_column)
+        return label_sets.image_candidates(), inputs
     raise NotImplementedError(f"no baselines for task {config.task}")
 
 
