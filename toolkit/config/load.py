@@ -157,9 +157,11 @@ def parse_value(text: str) -> Any:
     if text == "" or text.lower() in ("yes", "no", "on", "off"):
         return text
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
-        return text  # not YAML (`--data.label_separator ,` or `|`): the text as it is
+        return text  # not YAML (`--data.label_separator ,`): the text as it is
+    # `|` and `>` open an (empty) YAML block: a separator, not an empty string
+    return text if value == "" and text.strip() not in ('""', "''") else value
 
 
 def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
