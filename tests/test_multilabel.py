@@ -145,13 +145,12 @@ def test_a_single_label_task_given_lists_points_at_the_multilabel_task(tmp_path,
 
 
 MIXUP = ["--augment.mixup", "0.2"]
-BALANCED = ["--class_weights", "balanced"]
 
 
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--task", "text-multilabel", "--metrics", "[f1_micro]", *BALANCED], "not implemented"),
+        (["--task", "text-multilabel", "--metrics", "[accuracy]"], "use f1_micro, f1_macro"),
         (["--data.label_separator", ","], "takes one label per row"),
         (
             ["--task", "image-multilabel", "--model.from_config", "{model_type: vit}", *MIXUP],
@@ -162,6 +161,40 @@ BALANCED = ["--class_weights", "balanced"]
 def test_settings_that_do_not_fit_are_refused(capsys, args, expected):
     err = expect_user_error(["train", "--print-config", *args], capsys)
     assert expected in err
+
+
+def test_balanced_positive_weights_are_negatives_over_positives():
+    from toolkit.training.class_weights import positive_weight_vector
+
+    # label a: 1 of 4 rows (3 negatives), b: 2 of 4, c: every row (no negatives: weight 1)
+    labels = [[1, 0, 1], [0, 1, 1], [0, 1, 1], [0, 0, 1]]
+    weights = positive_weight_vector("balanced", ["a", "b", "c"], labels)
+    assert weights.tolist() == [3.0, 1.0, 1.0]
+    assert positive_weight_vector({"b": 5.0}, ["a", "b", "c"], labels).tolist() == [1, 5, 1]
+
+
+def test_weighted_multilabel_loss_is_bce_with_pos_weight():
+    """ToolkitTrainer.compute_loss on a multi-label head with class weights: torch's BCE with
+    pos_weight, never the soft-label cross-entropy that 2-D float labels would otherwise get."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from toolkit.training.trainer import ToolkitTrainer
+
+    logits = torch.tensor([[2.0, -1.0], [0.5, 0.0]])
+    labels = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    weights = torch.tensor([1.0, 4.0])
+    config = SimpleNamespace(problem_type="multi_label_classification")
+    trainer = SimpleNamespace(model=SimpleNamespace(config=config), class_weights=weights)
+
+    def model(**inputs):
+        return {"logits": logits}
+
+    loss = ToolkitTrainer.compute_loss(trainer, model, {"input_ids": None, "labels": labels})
+    p = torch.sigmoid(logits)
+    by_hand = -(weights * labels * torch.log(p) + (1 - labels) * torch.log(1 - p)).mean()
+    assert float(loss) == pytest.approx(float(by_hand), rel=1e-6)
 
 
 def test_a_comma_is_a_command_line_value():
@@ -345,8 +378,9 @@ def write_colour_images(root, n, seed):
 
 
 def test_image_multilabel_end_to_end(tmp_path):
-    """A ViT built from sizes learns which colour blocks an image holds; the pipeline's sigmoid
-    scores are ftk predict's, and the baselines are the label-set ones."""
+    """A ViT built from sizes learns which colour blocks an image holds, with balanced
+    positive-label weights; the pipeline's sigmoid scores are ftk predict's, and the baselines
+    are the label-set ones."""
     from helpers import TINY_VIT_SIZES, write_image_config
     from transformers import pipeline
 
@@ -361,6 +395,7 @@ def test_image_multilabel_end_to_end(tmp_path):
         task="image-multilabel",
         num_train_epochs=6,
         dataloader_num_workers=0,
+        class_weights="balanced",
     )
     result = subprocess.run(
         [sys.executable, "-m", "toolkit", "train", "--config", str(config)],
@@ -373,6 +408,17 @@ def test_image_multilabel_end_to_end(tmp_path):
     rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if r["kind"] == "train"]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
+    # balanced class weights: each label's negatives / positives in the training split
+    from toolkit.commands.stages import load_labelled_data
+    from toolkit.config.load import load_config
+    from toolkit.tasks import get_task
+
+    config = load_config(run_dir / "run_config.yaml")
+    train = np.array(load_labelled_data(config, get_task(config.task)).splits["train"]["label"])
+    expected = (len(train) - train.sum(axis=0)) / train.sum(axis=0)  # blue, red
+    assert f"Positive-label weights in the loss: blue {expected[0]:.3g}, red {expected[1]:.3g}" in (
+        result.stdout
+    )
     assert {"test_f1_micro", "test_f1_macro", "test_subset_accuracy"} <= set(metrics)
     baselines = json.loads((run_dir / "baseline.json").read_text())
     assert [b["name"] for b in baselines["baselines"]] == ["most_frequent_set", "pixel_ovr_logreg"]

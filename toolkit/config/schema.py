@@ -75,7 +75,8 @@ TOP_LEVEL_HELP: dict[str, str] = {
     "to [f1_micro, f1_macro, subset_accuracy])",
     "class_weights": "classification: weight each class in the cross-entropy loss. none | "
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
-    "left out weigh 1)",
+    "left out weigh 1); multi-label: each label's positive term of its binary cross-entropy "
+    "(pos_weight; balanced: negatives / positives of the label)",
     "trust_metric_code": "accept metric names outside the shipped set, loaded with "
     "evaluate.load (a local folder's script or a Hub module): that runs their code (opt-in)",
 }

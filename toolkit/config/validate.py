@@ -271,7 +271,7 @@ def check_positive(schedule: ScheduleConfig, key: str) -> None:
 
 
 def validate_multilabel(config: RunConfig) -> None:
-    """Multi-label keys only where they mean something; class weights refused, not ignored."""
+    """data.label_separator only where labels come in sets, and never empty."""
     multilabel = config.task in MULTILABEL_TASKS
     if config.data.label_separator is not None and not multilabel:
         raise UserError(
@@ -283,13 +283,6 @@ def validate_multilabel(config: RunConfig) -> None:
         raise UserError(
             'data.label_separator is empty; give the character between labels (e.g. ","), '
             "or null when the labels are lists."
-        )
-    if multilabel and config.class_weights is not None:
-        raise UserError(
-            f"class_weights is not implemented for task '{config.task}' (its loss is one "
-            f"binary cross-entropy per label; per-label positive weights are not wired in "
-            f"yet). Remove class_weights; the per-label report in report.md shows which "
-            f"labels suffer."
         )
 
 
