@@ -95,6 +95,21 @@ def make_regression_texts(n: int, seed: int) -> list[tuple[str, str]]:
     return rows
 
 
+def make_multilabel_texts(n: int, seed: int) -> list[tuple[str, str]]:
+    """Short texts about any subset of the topics (one in eight about none): the label is the
+    subset, its topic names sorted and joined by "," (empty for none)."""
+    rng = random.Random(seed)
+    topics = sorted(TOPIC_WORDS)
+    rows = []
+    for _ in range(n):
+        chosen = [] if rng.random() < 0.125 else sorted(rng.sample(topics, rng.randint(1, 2)))
+        tokens = [w for t in chosen for w in rng.choices(TOPIC_WORDS[t], k=rng.randint(2, 4))]
+        tokens += rng.choices(FILLER, k=rng.randint(2, 6))
+        rng.shuffle(tokens)
+        rows.append((" ".join(tokens), ",".join(chosen)))
+    return rows
+
+
 def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label")) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)

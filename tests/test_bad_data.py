@@ -83,7 +83,7 @@ def test_list_labels_are_a_multi_label_error(tmp_path, split):
     err = load_error(DataConfig(train_file=str(paths["train"]), test_file=str(paths["test"])))
     assert f"'{paths[split]}' (data.{split}_file)" in err and "'label'" in err
     assert "holds lists (several labels per example)" in err
-    assert "multi-label classification is not supported yet" in err
+    assert "task: text-multilabel (image-multilabel for images)" in err
     assert "give one label per row" in err
 
 

@@ -96,12 +96,14 @@ def predict(
     text_column: str | None = None,
     encoding: str | None = None,
     revision: str | None = None,
+    threshold: float | None = None,
 ) -> list[dict[str, Any]]:
     """Predictions of a finished run: one dict per input (its row or path, then pred_label,
-    pred_score, ...; a regression run's pred_value). `run`: a run or checkpoint folder, or a Hub
-    model repo id (downloaded at `revision`, default main). `inputs`: a list of texts, or the
-    path of a table, an image folder or an image. `output` (.csv or .jsonl) also writes them;
-    without it nothing is printed."""
+    pred_score, ...; a regression run's pred_value; a multi-label run's pred_labels and
+    pred_scores above `threshold`, by default the run's tuned one). `run`: a run or checkpoint
+    folder, or a Hub model repo id (downloaded at `revision`, default main). `inputs`: a list
+    of texts, or the path of a table, an image folder or an image. `output` (.csv or .jsonl)
+    also writes them; without it nothing is printed."""
     texts = None if isinstance(inputs, (str, Path)) else list(inputs)
     return predict_command(
         run,
@@ -114,6 +116,7 @@ def predict(
         encoding=encoding,
         show=False,
         revision=revision,
+        threshold=threshold,
     )
 
 

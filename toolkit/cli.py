@@ -5,7 +5,7 @@
     ftk pretrain --config FILE [--print-config] [--overwrite] [--KEY VALUE ...]
     ftk schedule [--config FILE] [--png PATH] [--num-processes N] [--KEY VALUE ...]
     ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT) [--output preds.csv] [--top-k K]
-                [--revision REV]
+                [--threshold T] [--revision REV]
     ftk evaluate RUN --data LABELLED [--output metrics.json] [--revision REV]
     ftk push RUN --repo-id NAMESPACE/NAME [--private]
     ftk baseline [--config FILE] [--KEY VALUE ...]
@@ -171,6 +171,12 @@ def add_predict_command(commands: Any) -> None:
         "--output", type=Path, help="predictions file, .csv or .jsonl (default: print a table)"
     )
     predict.add_argument("--top-k", type=int, default=1, help="labels per input (default 1)")
+    predict.add_argument(
+        "--threshold",
+        type=float,
+        help="multi-label runs: list every label whose score exceeds this (default: the "
+        "threshold the run tuned on validation, saved in config.json; 0.5 without one)",
+    )
     predict.set_defaults(handler=run_predict)
 
 
@@ -366,6 +372,7 @@ def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
         text_column=args.text_column,
         encoding=args.encoding,
         revision=args.revision,
+        threshold=args.threshold,
     )
     return 0
 

@@ -37,7 +37,11 @@ from toolkit.outputs.hub import authenticated_api
 from toolkit.outputs.run_dir import prepare_output_dir
 from toolkit.tasks import Task, get_task
 from toolkit.training.arguments import build_training_arguments
-from toolkit.training.class_weights import class_weight_vector, describe_weights
+from toolkit.training.class_weights import (
+    class_weight_vector,
+    describe_weights,
+    positive_weight_vector,
+)
 from toolkit.training.resume import checkpoint_step, truncate_history
 from toolkit.training.schedule_report import group_multipliers, report_schedule, schedule_summary
 from toolkit.training.schedules import ScheduleSummary
@@ -188,6 +192,10 @@ def loss_class_weights(config: RunConfig, data: LoadedData) -> torch.Tensor | No
     if config.class_weights is None:
         return None
     labels = data.splits["train"][data.label_column]
+    if data.target == "label_sets":  # one sigmoid per label: weigh each label's positive term
+        weights = positive_weight_vector(config.class_weights, data.label_names, labels)
+        say(describe_weights(weights, data.label_names, "Positive-label weights in the loss"))
+        return weights
     weights = class_weight_vector(config.class_weights, data.label_names, labels)
     say(describe_weights(weights, data.label_names))
     return weights

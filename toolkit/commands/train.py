@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -195,10 +196,19 @@ def score_run(
 ) -> dict[str, Any]:
     """The numbers of metrics.json: the kept model on validation and test (and the task's
     test report), times, memory."""
-    report = plan.task.target.test_report
+    target = plan.task.target
+    # Multi-label targets tune a decision threshold on validation; the others have nothing to tune.
+    tuned = getattr(target, "tuned_report", None)
     metrics = final_metrics(
-        trainer, prepared.splits, prepared.data.label_names, train_metrics, report
+        trainer,
+        prepared.splits,
+        prepared.data.label_names,
+        train_metrics,
+        target.test_report,
+        partial(tuned, plan.config.metrics) if tuned else None,
     )
+    if "eval_threshold_tuned" in metrics:  # saved in config.json: `ftk predict` decides with it
+        trainer.model.config.decision_threshold = metrics["eval_threshold_tuned"]
     metrics.update(prepared.data.report)  # e.g. skipped_images
     if checkpoint is not None and trainer.resumed_with_loss_sum:
         # the Trainer's train_loss covers only this session's steps

@@ -152,10 +152,16 @@ def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:
 
 def parse_value(text: str) -> Any:
     """YAML-parse a command-line value, except that yes/no/on/off stay words: YAML 1.1 reads
-    `--eval_strategy no` as False. (`coerce` still accepts them for true/false keys.)"""
+    `--eval_strategy no` as False; a value YAML cannot read stays the plain text. (`coerce`
+    still accepts them for true/false keys.)"""
     if text == "" or text.lower() in ("yes", "no", "on", "off"):
         return text
-    return yaml.safe_load(text)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # not YAML (`--data.label_separator ,`): the text as it is
+    # `|` and `>` open an (empty) YAML block: a separator, not an empty string
+    return text if value == "" and text.strip() not in ('""', "''") else value
 
 
 def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:

@@ -36,6 +36,8 @@ TASKS = (
     "text-regression",
     "image-regression",
     "token-classification",
+    "text-multilabel",
+    "image-multilabel",
     "masked-lm",
     "masked-image-modeling",
 )
@@ -45,8 +47,11 @@ TASKS = (
 REGRESSION_TASKS = ("text-regression", "image-regression")
 # Tagging tasks predict one tag per word (data.tokens_column, data.tags_column).
 TAGGING_TASKS = ("token-classification",)
+# Multi-label tasks: any number of labels per input (a multi-hot target, sigmoid + BCE,
+# `problem_type: multi_label_classification`).
+MULTILABEL_TASKS = ("text-multilabel", "image-multilabel")
 # Fine-tuning tasks whose input is an image (data.image_column).
-IMAGE_TASKS = ("image-classification", "image-regression")
+IMAGE_TASKS = ("image-classification", "image-regression", "image-multilabel")
 
 
 # Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
@@ -69,11 +74,13 @@ def option(
 TOP_LEVEL_HELP: dict[str, str] = {
     "task": f"which task module runs (see toolkit/tasks): {' | '.join(TASKS)}",
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
-    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman]; "
-    "token-classification to entity-level [f1, precision, recall, accuracy])",
+    "default to [loss]; regression tasks to [rmse, mae, pearson, spearman]; multi-label tasks "
+    "to [f1_micro, f1_macro, subset_accuracy]; token-classification to entity-level "
+    "[f1, precision, recall, accuracy])",
     "class_weights": "classification: weight each class in the cross-entropy loss. none | "
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
-    "left out weigh 1)",
+    "left out weigh 1); multi-label: each label's positive term of its binary cross-entropy "
+    "(pos_weight; balanced: negatives / positives of the label)",
     "trust_metric_code": "accept metric names outside the shipped set, loaded with "
     "evaluate.load (a local folder's script or a Hub module): that runs their code (opt-in)",
 }
@@ -173,6 +180,11 @@ class DataConfig:
         False,
         "token-classification: tag every word piece (a later piece of a B- word gets the "
         "I- tag); false tags a word's first piece only and ignores the rest (-100)",
+    )
+    label_separator: str | None = option(
+        None,
+        "multi-label tasks: the separator of a label column written as one string per row "
+        '(e.g. "," for "sport,politics"); null: labels are lists (JSON) or one per row',
     )
     image_column: str = option(
         "image", "an Image column, or (CSV/JSON) image paths, relative to the file"
@@ -473,6 +485,9 @@ TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
 # suffix is f1's averaging. Other names are refused unless `trust_metric_code: true`, since
 # evaluate.load runs the script a name points at (a folder here, or a module on the Hub).
 CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
+# Multi-label metrics (toolkit/metrics/multilabel.py): F1 over all (input, label) decisions,
+# F1 averaged over labels, and the share of inputs whose whole label set is right.
+MULTILABEL_METRICS = ("f1_micro", "f1_macro", "subset_accuracy")
 # Regression metrics (toolkit/metrics/regression.py, numpy + scipy): errors, then correlations.
 REGRESSION_METRICS = ("rmse", "mae", "pearson", "spearman")
 # Tagging metrics (toolkit/metrics/entities.py, seqeval): entity-level micro F1, precision and
@@ -494,6 +509,8 @@ def default_metrics(task: str) -> list[str]:
         return list(REGRESSION_METRICS)
     if task in TAGGING_TASKS:
         return list(TAGGING_METRICS)
+    if task in MULTILABEL_TASKS:
+        return list(MULTILABEL_METRICS)
     if task in PRETRAIN_TASKS:
         return ["loss"]  # no labels: the best epoch is the lowest loss
     return ["accuracy", "f1_macro"]

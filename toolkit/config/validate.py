@@ -11,6 +11,8 @@ from toolkit.config.schema import (
     DEFAULT_WARMUP_FRACTION,
     IMAGE_POLICIES,
     IMAGE_TASKS,
+    MULTILABEL_METRICS,
+    MULTILABEL_TASKS,
     PRETRAIN_TASKS,
     REGRESSION_METRICS,
     REGRESSION_TASKS,
@@ -77,6 +79,7 @@ def validate(config: RunConfig) -> None:
             f"delete and swap words, which would leave the tags no longer matching the words. "
             f"Remove augment.text."
         )
+    validate_multilabel(config)
     validate_schedule(config.schedule)
     validate_peft(config)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
@@ -158,6 +161,8 @@ def validate_image_augmentation(augment: AugmentConfig) -> None:
 def mixing_refusal(task: str) -> str:
     if task in PRETRAIN_TASKS:
         return "has no labels to mix"
+    if task in MULTILABEL_TASKS and task in IMAGE_TASKS:
+        return "predicts a set of labels, and ftk mixes single class labels only"
     if task in IMAGE_TASKS:
         return "predicts a number, and ftk mixes class labels only"
     return "does not take images"
@@ -279,6 +284,22 @@ def check_positive(schedule: ScheduleConfig, key: str) -> None:
         raise UserError(f"schedule.{key} must be > 0, got {getattr(schedule, key)}.")
 
 
+def validate_multilabel(config: RunConfig) -> None:
+    """data.label_separator only where labels come in sets, and never empty."""
+    multilabel = config.task in MULTILABEL_TASKS
+    if config.data.label_separator is not None and not multilabel:
+        raise UserError(
+            f"data.label_separator splits a label column into several labels per row; task "
+            f"'{config.task}' takes one label per row. Use task: text-multilabel (or "
+            f"image-multilabel), or remove data.label_separator."
+        )
+    if config.data.label_separator == "":
+        raise UserError(
+            'data.label_separator is empty; give the character between labels (e.g. ","), '
+            "or null when the labels are lists."
+        )
+
+
 def validate_metrics(config: RunConfig) -> None:
     """Metric names come from the set the toolkit ships: a name is looked up as a folder or a
     Hub script (either runs its code) only with the opt-in `trust_metric_code: true`."""
@@ -308,6 +329,8 @@ def metrics_for(task: str) -> tuple[str, ...]:
         return REGRESSION_METRICS
     if task in TAGGING_TASKS:
         return TAGGING_METRICS
+    if task in MULTILABEL_TASKS:
+        return MULTILABEL_METRICS
     return CLASSIFICATION_METRICS
 
 

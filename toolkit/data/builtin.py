@@ -5,6 +5,12 @@
   file-system order, so the files are read here directly, in sorted order. 98 articles appear
   twice, word for word; the copies are dropped (2,127 remain) so that no test article is also
   a training article.
+- data `bbc-news-mixtures`: a multi-label set built from those same real articles, since no
+  registry package here ships a multi-label text corpus: each example joins the opening words
+  (MIXTURE_WORDS) of 1 to 3 articles and is labelled with the set of their topics. Articles
+  are shuffled once (MIXTURE_SEED) and dealt into disjoint train / validation / test pools
+  before they are grouped, so no article reaches two splits. The label sets are real topics
+  of real text, but their co-occurrence is random, not the way news topics go together.
 - data `fashion-mnist`: Debian `dataset-fashion-mnist` installs Fashion-MNIST (60,000 train and
   10,000 test 28x28 grayscale images, 10 classes) as IDX .gz files. They are read with numpy and
   stored as PNG bytes in an `Image` column; datasets caches the result, so only the first run
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 from pathlib import Path
 
 import datasets
@@ -54,6 +61,39 @@ def load_bbc_news() -> datasets.Dataset:
         {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=topics)}
     )
     return datasets.Dataset.from_dict({"text": texts, "label": labels}, features=features)
+
+
+MIXTURE_SEED = 0  # fixed, so every run and every seed sees the same examples
+MIXTURE_WORDS = 40  # opening words of each article: three fit in 192 tokens
+MIXTURE_SIZES = (1, 1, 1, 2, 2, 2, 3)  # articles per example, drawn uniformly from this list
+MIXTURE_POOLS = {"train": 0.65, "validation": 0.15, "test": 0.2}  # shares of the articles
+
+
+def load_bbc_mixtures() -> dict[str, datasets.Dataset]:
+    """bbc-news-mixtures: examples of 1-3 article openings, labelled with their topics."""
+    articles = load_bbc_news()
+    topics = articles.features["label"].names
+    rng = random.Random(MIXTURE_SEED)
+    order = list(range(len(articles)))
+    rng.shuffle(order)
+    splits, start = {}, 0
+    for split, share in MIXTURE_POOLS.items():
+        end = len(order) if split == "test" else start + round(share * len(order))
+        pool = [(articles[i]["text"], topics[articles[i]["label"]]) for i in order[start:end]]
+        splits[split] = mixtures(pool, rng)
+        start = end
+    return splits
+
+
+def mixtures(pool: list[tuple[str, str]], rng: random.Random) -> datasets.Dataset:
+    """Consecutive groups of the pool's articles, each one example (every article used once)."""
+    texts, labels, at = [], [], 0
+    while at < len(pool):
+        group = pool[at : at + rng.choice(MIXTURE_SIZES)]
+        at += len(group)
+        texts.append("\n\n".join(" ".join(text.split()[:MIXTURE_WORDS]) for text, _ in group))
+        labels.append(sorted({topic for _, topic in group}))
+    return datasets.Dataset.from_dict({"text": texts, "labels": labels})
 
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -141,6 +181,7 @@ def load_wnut16_ner() -> datasets.Dataset:
 BUILTIN_DATASETS = {
     "bbc-news": load_bbc_news,
     "fashion-mnist": load_fashion_mnist,
+    "bbc-news-mixtures": load_bbc_mixtures,
     "wnut16-ner": load_wnut16_ner,
 }
 

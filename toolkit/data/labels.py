@@ -33,11 +33,17 @@ def check_not_nested(values: list[Any], cfg: DataConfig, split: str) -> None:
     nested = next((v for v in values if isinstance(v, (list, dict))), None)
     if nested is None:
         return
-    kind = "lists (several labels per example)" if isinstance(nested, list) else "dicts"
+    where = f"Column '{cfg.label_column}' of the {describe_split(cfg, split)}"
+    if isinstance(nested, dict):
+        raise UserError(
+            f"{where} holds dicts, e.g. {str(nested)[:60]}; a classifier needs one label "
+            f"per row. Point data.label_column at a column of labels."
+        )
     raise UserError(
-        f"Column '{cfg.label_column}' of the {describe_split(cfg, split)} holds {kind}, "
-        f"e.g. {str(nested)[:60]}; multi-label classification is not supported yet; "
-        f"give one label per row (or point data.label_column at a one-label column)."
+        f"{where} holds lists (several labels per example), e.g. {str(nested)[:60]}, and "
+        f"this task takes one label per row. For several labels per example use task: "
+        f"text-multilabel (image-multilabel for images); else give one label per row (or "
+        f"point data.label_column at a one-label column)."
     )
 
 

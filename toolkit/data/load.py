@@ -23,6 +23,12 @@ from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_column, resolve_image_paths
+from toolkit.data.label_sets import (
+    describe_label_sets,
+    encode_label_sets,
+    label_set_names,
+    row_label_sets,
+)
 from toolkit.data.labels import check_labels, encode_labels, is_missing, train_label_names
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
@@ -35,8 +41,9 @@ class LoadedData:
     label_names: list[str]  # [] for numeric targets (regression)
     label_column: str
     report: dict[str, Any] = field(default_factory=dict)  # facts for metrics.json (skipped images)
-    # "classes" (ClassLabel ids) | "numbers" (float32 regression targets) | "tags" (a list of
-    # tag ids per sentence: token classification, data/tagged.py)
+    # "classes" (ClassLabel ids) | "numbers" (float32 regression targets) | "label_sets"
+    # (multi-hot float32 vectors over label_names) | "tags" (a list of tag ids per sentence:
+    # token classification, data/tagged.py)
     target: str = "classes"
 
     def describe(self) -> str:
@@ -53,6 +60,9 @@ class LoadedData:
                 f"Data: {sizes} sentences; {len(self.label_names)} tags: "
                 f"{', '.join(self.label_names)}"
             )
+        if self.target == "label_sets":
+            train = self.splits["train"][self.label_column]
+            return f"Data: {sizes} examples; {describe_label_sets(train, self.label_names)}"
         return (
             f"Data: {sizes} examples; {len(self.label_names)} classes: "
             f"{', '.join(self.label_names)}"
@@ -63,9 +73,9 @@ def load_data(
     cfg: DataConfig, columns: list[str], seed: int, target: str = "classes"
 ) -> LoadedData:
     """Load, check `columns` exist, encode labels, split what is missing, cap sizes.
-    `target`: "classes" (labels -> ClassLabel, stratified hold-outs) or "numbers" (finite
-    numbers -> float32, plain seeded hold-outs)."""
-    numbers = target == "numbers"
+    `target`: "classes" (labels -> ClassLabel, stratified hold-outs), "numbers" (finite
+    numbers -> float32, plain seeded hold-outs) or "label_sets" (lists of labels -> multi-hot
+    float32, plain seeded hold-outs)."""
     raw = load_source(cfg)
     text_columns = [c for c in columns if c != cfg.image_column]
     for split, dataset in raw.items():
@@ -77,18 +87,11 @@ def load_data(
         for column in text_columns:
             check_text_not_nested(dataset, column, cfg, split)
         raw[split] = dataset = drop_empty_texts(dataset, text_columns, cfg, split)
-        # before images are decoded: it costs nothing
-        (check_targets if numbers else check_labels)(dataset, cfg, split)
+        CHECKS[target](dataset, cfg, split)  # before images are decoded: it costs nothing
     report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
-    if numbers:
-        label_names: list[str] = []
-        raw = datasets.DatasetDict({split: as_float_targets(ds, cfg) for split, ds in raw.items()})
-    else:
-        label_names = train_label_names(raw["train"], cfg)
-        raw = datasets.DatasetDict(
-            {split: encode_labels(ds, cfg, label_names, split) for split, ds in raw.items()}
-        )
-    stratify_by = None if numbers else cfg.label_column
+    raw, label_names = encode_targets(raw, cfg, target)
+    # datasets stratifies by a ClassLabel only: numbers and label sets are held out plainly
+    stratify_by = cfg.label_column if target == "classes" else None
     splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=stratify_by), cfg)
     return LoadedData(
         splits=splits,
@@ -97,6 +100,30 @@ def load_data(
         report=report,
         target=target,
     )
+
+
+def check_label_sets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
+    row_label_sets(dataset, cfg, split)  # raises on a value that is no label set
+
+
+CHECKS = {"classes": check_labels, "numbers": check_targets, "label_sets": check_label_sets}
+
+
+def encode_targets(
+    raw: dict[str, datasets.Dataset], cfg: DataConfig, target: str
+) -> tuple[datasets.DatasetDict, list[str]]:
+    """Every split's label column in the form the loss takes, and the training label names."""
+    if target == "numbers":
+        floats = {split: as_float_targets(ds, cfg) for split, ds in raw.items()}
+        return datasets.DatasetDict(floats), []
+    if target == "label_sets":
+        names = label_set_names(row_label_sets(raw["train"], cfg, "train"), cfg)
+        encode = encode_label_sets
+    else:
+        names = train_label_names(raw["train"], cfg)
+        encode = encode_labels
+    encoded = {split: encode(ds, cfg, names, split) for split, ds in raw.items()}
+    return datasets.DatasetDict(encoded), names
 
 
 def check_text_not_nested(

@@ -2,7 +2,8 @@
 
 Sections: verdict, data (sizes, class balance or a numeric target's spread, lengths or image
 sizes, size advice), schedule, training (best epoch, train/validation gap, learning curves),
-confusion matrix (or, for regression, predicted vs true), baselines vs transformer, warnings.
+confusion matrix (or, for regression, predicted vs true; for multi-label, per-label scores),
+baselines vs transformer, warnings.
 Everything comes from values the run already computed; nothing is re-measured here.
 """
 
@@ -18,6 +19,7 @@ from toolkit.advice.baselines.candidate import Baselines
 from toolkit.advice.data_size import DataSizeAdvice, format_parameters
 from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.overfitting import OverfittingSummary
+from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData
 from toolkit.data.targets import target_stats
@@ -72,9 +74,10 @@ def data_summary(
             for split, ds in data.splits.items()
         }
         summary["counted"] = "entity type"  # mentions per type; the sizes count sentences
-    else:
+    else:  # examples per class; for label sets, examples carrying each label
+        count = label_counts if data.target == "label_sets" else class_counts
         summary["class_balance"] = {
-            split: class_counts(ds[data.label_column], data.label_names)
+            split: count(ds[data.label_column], data.label_names)
             for split, ds in data.splits.items()
         }
     train = data.splits["train"]
@@ -194,6 +197,19 @@ def training_section(o: OverfittingSummary) -> str:
     return text + f"\n\n![learning curves]({CURVES_PNG})\n"
 
 
+def per_label_section(report: dict[str, dict[str, float]]) -> str:
+    """The test split's precision, recall, F1 and support of every label (threshold 0.5)."""
+    rows = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    rows += [
+        f"| {name} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |"
+        for name, r in report.items()
+    ]
+    return (
+        "## Per label (test split)\n\nEach label is a yes/no decision: the sigmoid of its "
+        "output above 0.5. Support: test examples carrying the label.\n\n" + "\n".join(rows) + "\n"
+    )
+
+
 def comparison_section(
     baselines: Baselines | None, metrics: dict[str, Any], names: list[str]
 ) -> str:
@@ -227,6 +243,15 @@ def comparison_section(
         + " | ".join(ours)
         + f" | {metrics.get('train_runtime', float('nan')):.1f} |"
     )
+    if "eval_threshold_tuned" in metrics:  # multi-label: the same model at the tuned threshold
+        tuned = cells(
+            {n: metrics.get(f"eval_{n}_tuned", float("nan")) for n in names},
+            {n: metrics.get(f"test_{n}_tuned", float("nan")) for n in names},
+        )
+        rows.append(
+            f"| **transformer, threshold {metrics['eval_threshold_tuned']:g} (tuned on "
+            f"validation)** | " + " | ".join(tuned) + " | |"
+        )
     described = "\n".join(f"- `{r.name}`: {r.description}" for r in baselines.scores)
     return "\n".join(rows) + "\n\n" + described + "\n"
 
@@ -285,6 +310,8 @@ def write_report(
             f"## Predicted vs true (test split)\n\nOne dot per test example; on the "
             f"diagonal the prediction is exact.\n\n![predicted vs true]({SCATTER_PNG})\n"
         )
+    if "test_per_label" in metrics:
+        test_section = per_label_section(metrics["test_per_label"])
     verdict = (
         diagnosis.verdict.text
         if diagnosis.verdict

@@ -16,14 +16,16 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.tasks import (
     image_classification,
+    image_multilabel,
     image_regression,
     masked_image_modeling,
     masked_lm,
     text_classification,
+    text_multilabel,
     text_regression,
     token_classification,
 )
-from toolkit.tasks.targets import Classes, Numbers, Tags
+from toolkit.tasks.targets import Classes, LabelSets, Numbers, Tags
 
 
 class Task(Protocol):
@@ -32,9 +34,9 @@ class Task(Protocol):
     # The batch keys that carry the training target (TrainingArguments.label_names); None
     # leaves the Trainer's default (`labels`).
     target_inputs: list[str] | None
-    # What a labelled task predicts (tasks/targets.py): classes, a number or a tag per word;
-    # None for the pre-training tasks, which have no labels.
-    target: Classes | Numbers | Tags | None
+    # What a labelled task predicts (tasks/targets.py): classes, a number, a set of labels or
+    # a tag per word; None for the pre-training tasks, which have no labels.
+    target: Classes | Numbers | LabelSets | Tags | None
 
     def input_columns(self, config: RunConfig) -> list[str]: ...
     def training_defaults(self, config: RunConfig) -> dict[str, Any]: ...
@@ -58,6 +60,8 @@ TASK_MODULES: dict[str, Task] = {
     "text-regression": text_regression,
     "image-regression": image_regression,
     "token-classification": token_classification,
+    "text-multilabel": text_multilabel,
+    "image-multilabel": image_multilabel,
     "masked-lm": masked_lm,
     "masked-image-modeling": masked_image_modeling,
 }

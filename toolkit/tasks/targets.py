@@ -1,7 +1,8 @@
-"""What a labelled task predicts: classes, a number, or a tag per word. Each labelled task
-module names one (`target = CLASSES`, `NUMBERS` or `TAGS`), and the commands ask it instead of
-branching on the task's name: how labels load, which metrics score the model and the
-baselines, what the test split's report holds, how a finished run's outputs read.
+"""What a labelled task predicts: classes, a number, a set of labels or a tag per word. Each
+labelled task module names one (`target = CLASSES`, `NUMBERS`, `LABEL_SETS` or `TAGS`), and the
+commands ask it instead of branching on the task's name: how labels load, which metrics score
+the model and the baselines, what the test split's report holds, how a finished run's outputs
+read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from toolkit.config.schema import DataConfig, RunConfig
+from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData, load_data
 from toolkit.data.tagged import load_tagged
@@ -25,6 +27,14 @@ from toolkit.metrics.entities import (
     tags_of_scored_pieces,
     token_classification_metrics,
     word_tag_scorer,
+)
+from toolkit.metrics.multilabel import (
+    DEFAULT_THRESHOLD,
+    decide,
+    label_set_metrics,
+    label_set_scorer,
+    per_label_report,
+    tune_threshold,
 )
 from toolkit.metrics.regression import as_values, regression_metrics, regression_scorer
 from toolkit.metrics.test_report import confusion, per_class_report
@@ -221,6 +231,89 @@ class Tags:
         return {"test_per_entity": entity_report(true, pred)}
 
 
+class LabelSets:
+    """Any number of labels per input: a multi-hot float target, one sigmoid + binary
+    cross-entropy per label (`problem_type: multi_label_classification`), the labels whose
+    probability exceeds a decision threshold (0.5, or the one tuned on validation)."""
+
+    kind = "label_sets"
+    usage_name = "tagger"
+    # the pipeline applies the sigmoid for this problem_type; top_k=None returns every label
+    pipeline_args = ", top_k=None"
+
+    def card_line(self, config: RunConfig, label_names: list[str]) -> str:
+        return (
+            f"Labels ({len(label_names)}, any number per input: sigmoid + binary "
+            f"cross-entropy per label): {', '.join(label_names)}"
+        )
+
+    def head(self, config: RunConfig, label_names: list[str] | None) -> dict[str, Any]:
+        assert label_names is not None, "a multi-label head needs its label names"
+        return {**CLASSES.head(config, label_names), "problem_type": "multi_label_classification"}
+
+    def load(self, cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
+        """The labelled splits: label sets as multi-hot float32 vectors, plain hold-outs."""
+        return load_data(cfg, columns, seed, target=self.kind)
+
+    def label_dtype(self) -> torch.dtype:
+        return torch.float32
+
+    def class_counts(self, labels: list[list[float]], label_names: list[str]) -> dict[str, int]:
+        """Rows carrying each label: the data-size advice counts examples per label."""
+        return label_counts(labels, label_names)
+
+    def compute_metrics(self, names: list[str], trust_code: bool = False) -> MetricsForLabels:
+        """The Trainer's `compute_metrics`: the sigmoid of the logits above 0.5, scored."""
+        compute = label_set_metrics(names)
+        return lambda label_names: compute
+
+    def scorer(
+        self, names: list[str], trust_code: bool = False, label_names: list[str] | None = None
+    ) -> Callable[[Any, Any], dict[str, float]]:
+        """(multi-hot predictions, multi-hot targets) -> {name: value}, for baselines and
+        evaluate."""
+        return label_set_scorer(names)
+
+    def predictions(self, logits: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+        return decide(logits, threshold)
+
+    def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """Binary cross-entropy per (input, label), averaged, as the model's head computes it."""
+        return float(
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                torch.from_numpy(np.asarray(logits, dtype=np.float32)),
+                torch.from_numpy(np.asarray(labels, dtype=np.float32)),
+            )
+        )
+
+    def test_report(
+        self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
+    ) -> dict[str, Any]:
+        """Per-label precision/recall/F1/support of the test split at threshold 0.5."""
+        return {"test_per_label": per_label_report(self.predictions(logits), labels, label_names)}
+
+    def tuned_report(
+        self,
+        names: list[str],
+        validation: tuple[np.ndarray, np.ndarray],
+        test: tuple[np.ndarray, np.ndarray] | None,
+    ) -> dict[str, Any]:
+        """The threshold with the best validation f1_micro, and the metrics (`names`) of
+        validation and test at it, beside the ones at 0.5: `eval_threshold_tuned`,
+        `eval_<metric>_tuned`, `test_<metric>_tuned`. (labels, logits) pairs in."""
+        score = self.scorer(names)
+        threshold = tune_threshold(validation[1], validation[0])
+        out: dict[str, Any] = {"eval_threshold_tuned": threshold}
+        for prefix, pair in (("eval", validation), ("test", test)):
+            if pair is None:
+                continue
+            labels, logits = pair
+            scores = score(self.predictions(logits, threshold), labels)
+            out.update({f"{prefix}_{name}_tuned": value for name, value in scores.items()})
+        return out
+
+
 CLASSES = Classes()
 NUMBERS = Numbers()
 TAGS = Tags()
+LABEL_SETS = LabelSets()

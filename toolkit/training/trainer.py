@@ -19,6 +19,8 @@ from toolkit.training.resume import LOSS_SUM_FILE
 from toolkit.training.schedules import lr_factor
 from toolkit.training.soft_targets import is_soft, smoothed, soft_target_cross_entropy
 
+MULTI_LABEL = "multi_label_classification"  # the config.json problem_type of a multi-label head
+
 
 class ToolkitTrainer(Trainer):
     """A Trainer whose LR follows the toolkit's schedule (a LambdaLR, restored by checkpoints)."""
@@ -58,12 +60,20 @@ class ToolkitTrainer(Trainer):
         would take float labels for multi-label ones), class weights and label smoothing
         applied to it."""
         labels = inputs.get("labels")
-        soft = labels is not None and is_soft(labels)
+        # A multi-label head's multi-hot targets are float too, but not soft labels: the head's
+        # own BCE scores them, or with class weights the BCE with per-label pos_weight below.
+        multi_label = getattr(self.model.config, "problem_type", None) == MULTI_LABEL
+        soft = labels is not None and is_soft(labels) and not multi_label
         if labels is None or (self.class_weights is None and not soft):
             return super().compute_loss(model, inputs, return_outputs=return_outputs, **kwargs)
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
         logits = outputs["logits"]
-        if soft:
+        if multi_label:
+            weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, labels.to(logits.dtype), pos_weight=weight
+            )
+        elif soft:
             targets = smoothed(labels, self.args.label_smoothing_factor)
             loss = soft_target_cross_entropy(logits, targets, self.class_weights)
         else:

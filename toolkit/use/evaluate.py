@@ -17,9 +17,11 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.images import check_image_files, image_files
+from toolkit.data.label_sets import NotALabelSet, multi_hot, parse_label_set, unseen_labels
 from toolkit.data.sources import FILE_BUILDERS
 from toolkit.data.targets import not_finite, not_numbers
 from toolkit.metrics.entities import entity_report, named
+from toolkit.metrics.multilabel import per_label_report
 from toolkit.metrics.test_report import per_class_report
 from toolkit.use.inference import Run, load_run, predict_logits, word_logits
 from toolkit.use.predict import listed_rows, read_table, require_modality, row_texts, text_columns
@@ -50,8 +52,14 @@ def evaluate_run(
     labels = encode_labels(run, label_values, data_path, label_column)
     logits = predict_logits(run, items, batch_size, desc="Evaluating")
     results: dict[str, Any] = {"data": str(data_path), "examples": len(labels)}
-    results["loss"] = target.loss(logits, labels)  # cross-entropy, or MSE for a number
-    results.update(score(target.predictions(logits), labels))
+    results["loss"] = target.loss(logits, labels)  # cross-entropy, MSE for a number, or BCE
+    if target.kind == "label_sets":  # decided at the run's own threshold (tuned, or 0.5)
+        predicted = target.predictions(logits, run.decision_threshold)
+        results["threshold"] = run.decision_threshold
+        results["per_label"] = per_label_report(predicted, labels, run.label_names)
+    else:
+        predicted = target.predictions(logits)
+    results.update(score(predicted, labels))
     if target.kind == "classes":
         results["per_class"] = per_class_report(labels, logits.argmax(axis=-1), run.label_names)
     return finish(results, names, output)
@@ -152,6 +160,12 @@ def labelled_inputs(
     """(model inputs, label strings) from a table or a folder of class subfolders."""
     if path.is_dir():
         require_modality(run, "image", f"--data '{path}' (a folder)")
+        if run.target.kind == "label_sets":
+            raise UserError(
+                f"--data '{path}' is a folder of class subfolders, one label per image; the "
+                f"run in {run.name} is multi-label. ftk evaluate scores multi-label runs on "
+                f"text tables only for now."
+            )
         return image_folder(path)
     if path.suffix.lower() not in FILE_BUILDERS:
         raise UserError(
@@ -171,8 +185,8 @@ def labelled_inputs(
         )
     items, empty = row_texts(table, columns[:-1])
     feature = table.features[label]
-    if run.target.kind == "numbers":
-        values = list(table[label])  # raw: checked as numbers by encode_labels
+    if run.target.kind != "classes":
+        values = list(table[label])  # raw: numbers or label sets, checked by encode_labels
     else:
         values = [
             feature.int2str(v) if hasattr(feature, "int2str") else str(v) for v in table[label]
@@ -229,6 +243,8 @@ def encode_labels(run: Run, values: list[Any], where: Path, label_column: str | 
     if run.target.kind == "classes":
         return label_ids(run, values, where)
     column = label_column or run.data_key("label_column", "label")
+    if run.target.kind == "label_sets":
+        return label_set_vectors(run, values, where, column)
     words = not_numbers(values)
     rows = words or not_finite(values)
     if rows:
@@ -240,6 +256,26 @@ def encode_labels(run: Run, values: list[Any], where: Path, label_column: str | 
             f"every row needs a finite number to score against. Fix or remove those rows."
         )
     return np.asarray([float(v) for v in values], dtype=np.float64)
+
+
+def label_set_vectors(run: Run, values: list[Any], where: Path, column: str) -> np.ndarray:
+    """Lists of labels (or strings split on the run's data.label_separator) -> multi-hot rows
+    over the model's labels; a label the model never learnt is an error."""
+    sets = []
+    for row, value in enumerate(values):
+        try:
+            sets.append(parse_label_set(value, run.data_key("label_separator")))
+        except NotALabelSet as problem:
+            where_row = f"Row {row + 1} of column '{column}' in --data '{where}'"
+            raise UserError(f"{where_row} {problem}") from None
+    unknown = unseen_labels(sets, run.label_names)
+    if unknown:
+        raise UserError(
+            f"--data '{where}' has label(s) {', '.join(map(repr, unknown[:10]))} the model "
+            f"does not know (it predicts: {', '.join(run.label_names)}). Remove them from "
+            f"those rows or map them onto the model's labels."
+        )
+    return multi_hot(sets, run.label_names)
 
 
 def label_ids(run: Run, values: list[str], where: Path) -> np.ndarray:

@@ -20,13 +20,22 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from toolkit.config.schema import REGRESSION_METRICS
+from toolkit.config.schema import MULTILABEL_METRICS, REGRESSION_METRICS, TAGGING_METRICS
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
-from toolkit.tasks.targets import CLASSES, NUMBERS, TAGS, Classes, Numbers, Tags
+from toolkit.tasks.targets import (
+    CLASSES,
+    LABEL_SETS,
+    NUMBERS,
+    TAGS,
+    Classes,
+    LabelSets,
+    Numbers,
+    Tags,
+)
 from toolkit.use.locate import locate_run
 
 
@@ -41,7 +50,12 @@ class Run:
     processor: Any  # tokenizer (text) or image processor (images)
     modality: str  # "text" | "image"
     # what the model predicts (config.json's problem_type, or a token classification head)
-    target: Classes | Numbers | Tags = CLASSES
+    target: Classes | Numbers | LabelSets | Tags = CLASSES
+
+    @property
+    def decision_threshold(self) -> float:
+        """Multi-label runs: the threshold tuned on validation (config.json), else 0.5."""
+        return float(getattr(self.model.config, "decision_threshold", None) or 0.5)
 
     @property
     def label_names(self) -> list[str]:
@@ -52,6 +66,13 @@ class Run:
         return (self.settings.get("data") or {}).get(key, default)
 
 
+# config.json's problem_type -> what the model predicts (anything else: one class per input)
+TARGETS = {"regression": NUMBERS, "multi_label_classification": LABEL_SETS}
+PLAIN_METRICS = {
+    "numbers": REGRESSION_METRICS,
+    "label_sets": MULTILABEL_METRICS,
+    "tags": TAGGING_METRICS,
+}
 CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification", "ForTokenClassification")
 
 
@@ -91,13 +112,10 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         head = AutoModelForTokenClassification if tagger else AutoModelForSequenceClassification
         model = head.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
-    target = NUMBERS if model.config.problem_type == "regression" else CLASSES
-    if tagger:
-        target = TAGS
-        if "task" not in settings:  # a plain token classification checkpoint
-            settings["metrics"] = ["f1", "precision", "recall", "accuracy"]
-    if target is NUMBERS and "task" not in settings:  # a plain regression checkpoint
-        settings["metrics"] = list(REGRESSION_METRICS)
+    # a token classification head tags words; otherwise config.json's problem_type decides
+    target = TAGS if tagger else TARGETS.get(model.config.problem_type, CLASSES)
+    if "task" not in settings and target is not CLASSES:  # a plain checkpoint of that kind
+        settings["metrics"] = list(PLAIN_METRICS[target.kind])
     return Run(
         path=path,
         name=name,

@@ -1,6 +1,9 @@
 """`ftk predict RUN`: label names and scores (top-k) for new texts or images, as CSV or JSONL;
-for a regression run, the predicted value of each input (`pred_value`); for a token
-classification run, the entities each input holds (`entities`: words, type, word span, score).
+for a regression run, the predicted value of each input (`pred_value`); for a multi-label run,
+every label whose sigmoid score exceeds the decision threshold (`pred_labels`, `pred_scores`):
+the threshold tuned on validation that the run saved in config.json, 0.5 for a model without
+one, or `--threshold`; for a token classification run, the entities each input holds
+(`entities`: words, type, word span, score).
 
 Inputs: a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a folder of images
 or one image file (image runs), or one text given on the command line. A token classification
@@ -26,6 +29,7 @@ from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
 from toolkit.data.labels import is_missing
 from toolkit.data.sources import FILE_BUILDERS, load_file
 from toolkit.metrics.entities import entities
+from toolkit.metrics.multilabel import sigmoid
 from toolkit.use.inference import Run, load_run, predict_logits, softmax, word_logits
 
 OUTPUT_FORMATS = (".csv", ".jsonl")
@@ -49,16 +53,19 @@ def predict(
     texts: Sequence[str] | None = None,
     show: bool = True,
     revision: str | None = None,
+    threshold: float | None = None,
 ) -> list[dict[str, Any]]:
     """Predict every input; write `output` (CSV or JSONL by extension), else print a table
     (when `show`). `run_dir`: a run or checkpoint folder, or a Hub repo id (at `revision`).
     Inputs: `input_path`, one `text`, or a list of `texts` (from Python).
-    `encoding`: of a text table (default: the run's data.encoding, else utf-8)."""
+    `encoding`: of a text table (default: the run's data.encoding, else utf-8).
+    `threshold`: a multi-label run's decision threshold (default: the run's own)."""
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
     if top_k < 1:
         raise UserError(f"--top-k must be at least 1, got {top_k}.")
     run = load_run(run_dir, revision)
+    check_threshold(run, threshold, top_k)
     if texts is not None:
         if input_path is not None or text is not None:
             raise UserError("Give one of input_path, text and texts.")
@@ -69,7 +76,7 @@ def predict(
         rows = entity_rows(run, inputs, batch_size, top_k)
     else:
         logits = predict_logits(run, inputs.items, batch_size)
-        rows = output_rows(run, inputs.records, logits, top_k)
+        rows = output_rows(run, inputs.records, logits, top_k, threshold)
     if output is None:
         if show:
             print_rows(rows)
@@ -246,10 +253,40 @@ def sentence_entities(
     ]
 
 
+PREDICTS = {"numbers": "number per input", "tags": "tag per word"}
+
+
+def check_threshold(run: Run, threshold: float | None, top_k: int) -> None:
+    """--threshold only for a multi-label run (and in (0, 1)); --top-k not for one."""
+    multi_label = run.target.kind == "label_sets"
+    if threshold is not None and not multi_label:
+        raise UserError(
+            f"--threshold {threshold:g}: the run in '{run.path}' predicts one "
+            f"{PREDICTS.get(run.target.kind, 'class per input')}, so there is "
+            f"no decision threshold; leave --threshold out (it is for multi-label runs)."
+        )
+    if threshold is not None and not 0 < threshold < 1:
+        raise UserError(f"--threshold must lie between 0 and 1 (a probability), got {threshold}.")
+    if multi_label and top_k != 1:
+        raise UserError(
+            f"--top-k {top_k}: the run in '{run.path}' is multi-label and lists every label "
+            f"whose score exceeds its threshold; leave --top-k out and set --threshold to "
+            f"get more or fewer labels."
+        )
+
+
 def output_rows(
-    run: Run, records: list[dict[str, Any]], logits: np.ndarray, top_k: int
+    run: Run,
+    records: list[dict[str, Any]],
+    logits: np.ndarray,
+    top_k: int,
+    threshold: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Classes (top-k labels and scores) or, for a regression run, the predicted value."""
+    """Classes (top-k labels and scores), the labels above the threshold (multi-label) or, for
+    a regression run, the predicted value."""
+    if run.target.kind == "label_sets":
+        decide_at = run.decision_threshold if threshold is None else threshold
+        return label_set_rows(records, sigmoid(logits), run.label_names, decide_at)
     if run.target.kind == "numbers":
         if top_k != 1:
             raise UserError(
@@ -285,9 +322,28 @@ def prediction_rows(
     return rows
 
 
+def label_set_rows(
+    records: list[dict[str, Any]], scores: np.ndarray, label_names: list[str], threshold: float
+) -> list[dict[str, Any]]:
+    """Each record plus pred_labels/pred_scores: every label above `threshold`, best first
+    (empty lists when none is), and the threshold used."""
+    rows = []
+    for record, row_scores in zip(records, scores, strict=True):
+        above = [i for i in np.argsort(-row_scores, kind="stable") if row_scores[i] > threshold]
+        rows.append(
+            {
+                **record,
+                "pred_labels": [label_names[i] for i in above],
+                "pred_scores": [round(float(row_scores[i]), 6) for i in above],
+                "threshold": threshold,
+            }
+        )
+    return rows
+
+
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":  # a list per row (entities, tokens) as one JSON cell
+    if path.suffix.lower() == ".csv":  # lists (entities, tokens, label sets): JSON cells
         rows = [{k: as_cell(v) for k, v in row.items()} for row in rows]
     if path.suffix.lower() == ".jsonl":
         path.write_text(
@@ -316,6 +372,11 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
             continue
         if "pred_value" in row:
             print(f"{row['pred_value']:.6g}  | {str(shown)[:70]}")
+            continue
+        if "pred_labels" in row:
+            pairs = zip(row["pred_labels"], row["pred_scores"], strict=True)
+            cells = "  ".join(f"{label} {score:.4f}" for label, score in pairs) or "(no label)"
+            print(f"{cells}  | {str(shown)[:70]}")
             continue
         ranked = [
             (row[k], row[k.replace("label", "score")]) for k in row if k.startswith("pred_label")

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from toolkit.advice.baselines import image, tagging, text
+from toolkit.advice.baselines import image, label_sets, tagging, text
 from toolkit.advice.baselines.candidate import Baselines, Candidate, best_baseline, score_candidate
 from toolkit.config.schema import RunConfig
 from toolkit.core.log import is_main_process, say, warn
@@ -69,6 +69,11 @@ def candidates_and_inputs(
         return found, image.inputs_from_splits(data.splits, config.data.image_column)
     if config.task == "token-classification":
         return tagging.candidates(), tagging.inputs_from_splits(data.splits, config)
+    if config.task == "text-multilabel":
+        return label_sets.text_candidates(), text.inputs_from_splits(data.splits, config)
+    if config.task == "image-multilabel":
+        inputs = image.inputs_from_splits(data.splits, config.data.image_column)
+        return label_sets.image_candidates(), inputs
     raise NotImplementedError(f"no baselines for task {config.task}")
 
 
