@@ -221,3 +221,10 @@ def test_chance_score_is_what_always_answering_the_majority_scores(metric, expec
     )
     counts = {"a": 70, "b": 20, "c": 10}
     assert chance_score(metric, counts) == pytest.approx(expected) == pytest.approx(measured)
+
+
+def test_the_kept_models_re_scoring_after_training_is_not_an_evaluation():
+    rows = history(evals=[(0.80, 0.5), (0.85, 0.4), (0.90, 0.3)], sample=[(0.9, 0.2)] * 3)
+    rescored = {**rows[-2], "after_training": True}  # the kept model: same step, same scores
+    found = diagnose_run([*rows, rescored], facts())
+    assert rules(found) == ["still_improving"] and "epoch 3 of 3" in found[0].text

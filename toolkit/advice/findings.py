@@ -86,8 +86,8 @@ class Curve:
         samples = {r["step"]: r for r in rows if r.get("kind") == SAMPLE_PREFIX}
         points = []
         for row in rows:
-            if row.get("kind") != "eval":
-                continue
+            if row.get("kind") != "eval" or row.get("after_training"):
+                continue  # the kept model's re-scoring after training chose nothing
             sample = samples.get(row["step"], {})
             points.append(
                 Point(
