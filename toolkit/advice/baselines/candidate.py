@@ -22,11 +22,9 @@ import numpy as np
 from toolkit.config.schema import greater_is_better
 
 Predict = Callable[[Any], np.ndarray]
-# (train inputs, train labels, validation inputs, validation labels, the deciding metric of a
-# validation prediction, higher is better) -> (predict, the settings kept, in words)
-Tune = Callable[
-    [Any, np.ndarray, Any, np.ndarray, Callable[[np.ndarray], float]], tuple[Predict, str]
-]
+# (train inputs, train labels, validation inputs, the deciding metric of a validation
+# prediction, higher is better) -> (predict, the settings kept, in words)
+Tune = Callable[[Any, np.ndarray, Any, Callable[[np.ndarray], float]], tuple[Predict, str]]
 
 
 @dataclass
@@ -113,7 +111,6 @@ def score_candidate(
             inputs["train"],
             labels["train"],
             inputs["validation"],
-            labels["validation"],
             validation_score(score, labels["validation"], metric),
         )
     else:

@@ -100,7 +100,6 @@ def tune_pixel_logreg(
     images: Any,
     labels: np.ndarray,
     validation_images: Any,
-    validation_labels: np.ndarray,
     validation_score: Any,
 ):
     # C=0.1: thousands of correlated pixel features overfit quickly without a firm L2 penalty.

@@ -60,7 +60,6 @@ def tune_tfidf_logreg(
     texts: Any,
     labels: np.ndarray,
     validation_texts: Any,
-    validation_labels: np.ndarray,
     validation_score: Any,
 ):
     """The TF-IDF features fitted once on train, then logistic regression over the grid."""
