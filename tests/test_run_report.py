@@ -223,3 +223,32 @@ def test_the_verdict_measures_its_noise_on_the_test_split(run):
     assert "on 30 test examples the 95% interval of the transformer's gain is" in verdict["text"]
     assert "Decided on accuracy, the first of `metrics`; also on test: f1_macro" in verdict["text"]
     assert "kept on validation: C=" in trained.stdout or "Baselines: reusing" in trained.stdout
+
+
+def test_uneven_classes_put_macro_f1_first_unless_metrics_was_set(tiny_bert, tmp_path):
+    rows = make_texts(60, seed=3)
+    by_label: dict[str, int] = {}
+    uneven = []
+    for text, label in rows:  # 60 / 15 / 6 texts: the first class holds 74%
+        by_label[label] = by_label.get(label, 0) + 1
+        limit = {"business": 60, "sport": 15}.get(label, 6)
+        if by_label[label] <= limit:
+            uneven.append((text, label))
+    data = {
+        "train": write_csv(tmp_path / "train.csv", uneven),
+        "test": write_csv(tmp_path / "test.csv", make_texts(5, seed=4)),
+    }
+    default = write_text_config(tmp_path / "d.yaml", tiny_bert, data, tmp_path / "d")
+    result = ftk("baseline", "--config", str(default))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "f1_macro moved first: the classes are uneven and `metrics` was not set" in result.stdout
+    saved = json.loads((tmp_path / "d" / "baseline.json").read_text())
+    assert saved["metrics"] == ["f1_macro", "accuracy"]
+    assert "class_weight=" in saved["baselines"][1]["chosen"]
+    chosen = write_text_config(
+        tmp_path / "c.yaml", tiny_bert, data, tmp_path / "c", metrics="[accuracy, f1_macro]"
+    )
+    result = ftk("baseline", "--config", str(chosen))
+    assert result.returncode == 0 and "moved first" not in result.stdout
+    kept = json.loads((tmp_path / "c" / "baseline.json").read_text())
+    assert kept["metrics"] == ["accuracy", "f1_macro"]
