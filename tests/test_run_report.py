@@ -245,6 +245,14 @@ def test_uneven_classes_put_macro_f1_first_unless_metrics_was_set(tiny_bert, tmp
     saved = json.loads((tmp_path / "d" / "baseline.json").read_text())
     assert saved["metrics"] == ["f1_macro", "accuracy"]
     assert "class_weight=" in saved["baselines"][1]["chosen"]
+    trained = ftk("train", "--config", str(default), "--num_train_epochs", "2")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "Baselines: reusing" in trained.stdout  # the same order, the same fingerprint
+    metrics = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert metrics["overfitting"]["metric"] == "f1_macro"  # it picked the best epoch
+    assert metrics["verdict"]["metric"] == "f1_macro"
+    (imbalance,) = [f for f in metrics["diagnosis"] if f["rule"] == "imbalance"]
+    assert "(ftk moved it first because `metrics` was not set)" in imbalance["text"]
     chosen = write_text_config(
         tmp_path / "c.yaml", tiny_bert, data, tmp_path / "c", metrics="[accuracy, f1_macro]"
     )
