@@ -174,3 +174,21 @@ def test_a_checkpoint_on_the_command_line_replaces_the_recipes_from_config(tmp_p
     assert "replaces the recipe's model.from_config" in capsys.readouterr().err
     sized = load_config(recipe, ["--model.from_config.hidden_size", "32"])
     assert sized.model.from_config["hidden_size"] == 32  # a size, not a new source
+
+
+def test_the_loader_knows_whether_metrics_were_chosen(tmp_path):
+    from toolkit.advice.data_size import metrics_for_classes
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("task: text-classification\n")
+    default = load_config(recipe)
+    assert default.metrics == ["accuracy", "f1_macro"] and not default.metrics_chosen
+    in_file = tmp_path / "m.yaml"
+    in_file.write_text("task: text-classification\nmetrics: [accuracy, f1_macro]\n")
+    assert load_config(in_file).metrics_chosen
+    assert load_config(recipe, ["--metrics", "[accuracy]"]).metrics_chosen
+    uneven, even = {"a": 64, "b": 27, "c": 9}, {"a": 34, "b": 33, "c": 33}
+    assert metrics_for_classes(default.metrics, uneven, chosen=False) == ["f1_macro", "accuracy"]
+    assert metrics_for_classes(default.metrics, uneven, chosen=True) == ["accuracy", "f1_macro"]
+    assert metrics_for_classes(default.metrics, even, chosen=False) == ["accuracy", "f1_macro"]
+    assert metrics_for_classes(["rmse", "mae"], {}, chosen=False) == ["rmse", "mae"]

@@ -176,3 +176,87 @@ def test_bad_baseline_config_is_a_clear_error(tmp_path):
     config.write_text("overfitting: {patience: 0}\n")
     result = ftk("baseline", "--config", str(config))
     assert result.returncode == 2 and "'overfitting.patience' must be >= 1, got 0" in result.stderr
+
+
+def test_the_diagnosis_lands_in_metrics_report_card_and_console(run):
+    from toolkit.advice.findings import RunFacts, diagnose_run
+
+    run_dir, _, _, trained, _ = run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    rows = [json.loads(line) for line in (run_dir / "history.jsonl").open()]
+    assert rows[-1]["kind"] == "eval" and rows[-1]["after_training"]  # the kept model again
+    training = rows[:-1]
+    facts = RunFacts(
+        metric="accuracy",
+        greater_is_better=True,
+        train_counts={"business": 27, "sport": 27, "tech": 27},
+        validation_counts={"business": 3, "sport": 3, "tech": 3},
+        validation_size=9,
+        num_train_epochs=5,
+        learning_rate=5e-3,
+        validation_fraction=0.1,
+    )
+    expected = [f.to_dict() for f in diagnose_run(training, facts)]
+    assert metrics["diagnosis"] == expected  # the rules on the run's own recorded history
+    rules = [f["rule"] for f in expected]
+    assert "noisy_selection" in rules  # 9 validation examples: one is worth 11.1 points
+    noisy = next(f for f in expected if f["rule"] == "noisy_selection")
+    assert "9 validation examples, so one example is worth 11.1 points" in noisy["text"]
+    report = (run_dir / "report.md").read_text()
+    card = (run_dir / "README.md").read_text()
+    assert "## Diagnosis" in report and "**Diagnosis:**" in card
+    for finding in expected:
+        assert f"- {finding['text']}" in report and f"- {finding['text']}" in card
+        assert f"  - {finding['text']}" in trained.stdout
+
+
+def test_the_verdict_measures_its_noise_on_the_test_split(run):
+    run_dir, _, _, trained, first = run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    verdict = metrics["verdict"]
+    tfidf = first["baselines"][1]
+    assert len(tfidf["test_predictions"]) == 30 and tfidf["chosen"].startswith("C=")
+    assert verdict["test_examples"] == 30 and verdict["metric"] == "accuracy"
+    low, high = verdict["interval"]
+    assert low <= verdict["gain_points"] <= high
+    assert [c["metric"] for c in verdict["comparisons"]] == ["accuracy", "f1_macro"]
+    assert "on 30 test examples the 95% interval of the transformer's gain is" in verdict["text"]
+    assert "Decided on accuracy, the first of `metrics`; also on test: f1_macro" in verdict["text"]
+    assert "kept on validation: C=" in trained.stdout or "Baselines: reusing" in trained.stdout
+
+
+def test_uneven_classes_put_macro_f1_first_unless_metrics_was_set(tiny_bert, tmp_path):
+    rows = make_texts(60, seed=3)
+    by_label: dict[str, int] = {}
+    uneven = []
+    for text, label in rows:  # 60 / 15 / 6 texts: the first class holds 74%
+        by_label[label] = by_label.get(label, 0) + 1
+        limit = {"business": 60, "sport": 15}.get(label, 6)
+        if by_label[label] <= limit:
+            uneven.append((text, label))
+    data = {
+        "train": write_csv(tmp_path / "train.csv", uneven),
+        "test": write_csv(tmp_path / "test.csv", make_texts(5, seed=4)),
+    }
+    default = write_text_config(tmp_path / "d.yaml", tiny_bert, data, tmp_path / "d")
+    result = ftk("baseline", "--config", str(default))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "f1_macro moved first: the classes are uneven and `metrics` was not set" in result.stdout
+    saved = json.loads((tmp_path / "d" / "baseline.json").read_text())
+    assert saved["metrics"] == ["f1_macro", "accuracy"]
+    assert "class_weight=" in saved["baselines"][1]["chosen"]
+    trained = ftk("train", "--config", str(default), "--num_train_epochs", "2")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "Baselines: reusing" in trained.stdout  # the same order, the same fingerprint
+    metrics = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert metrics["overfitting"]["metric"] == "f1_macro"  # it picked the best epoch
+    assert metrics["verdict"]["metric"] == "f1_macro"
+    (imbalance,) = [f for f in metrics["diagnosis"] if f["rule"] == "imbalance"]
+    assert "(ftk moved it first because `metrics` was not set)" in imbalance["text"]
+    chosen = write_text_config(
+        tmp_path / "c.yaml", tiny_bert, data, tmp_path / "c", metrics="[accuracy, f1_macro]"
+    )
+    result = ftk("baseline", "--config", str(chosen))
+    assert result.returncode == 0 and "moved first" not in result.stdout
+    kept = json.loads((tmp_path / "c" / "baseline.json").read_text())
+    assert kept["metrics"] == ["accuracy", "f1_macro"]

@@ -108,19 +108,42 @@ def data_size_advice(
     return advice
 
 
+def majority_share(class_counts: dict[str, int]) -> tuple[str, float]:
+    """The largest class and the share of the examples it holds (what always answering it
+    scores in accuracy)."""
+    majority = max(class_counts, key=class_counts.get)
+    total = sum(class_counts.values())
+    return majority, (class_counts[majority] / total if total else 0.0)
+
+
+def uneven(class_counts: dict[str, int]) -> bool:
+    """The majority class holds more than half the examples (with two classes, more than two
+    thirds: one of two always holds half). False for no classes (a numeric target)."""
+    if not class_counts:
+        return False
+    return majority_share(class_counts)[1] > (2 / 3 if len(class_counts) == 2 else 0.5)
+
+
+def metrics_for_classes(
+    metrics: list[str], class_counts: dict[str, int], chosen: bool
+) -> list[str]:
+    """The run's metrics with f1_macro moved first when the classes are uneven and the user
+    did not choose `metrics` (the first metric picks the best epoch and decides the verdict,
+    and accuracy flatters a model that favours the majority class); else unchanged."""
+    if chosen or not uneven(class_counts) or "f1_macro" not in metrics:
+        return list(metrics)
+    return ["f1_macro", *(name for name in metrics if name != "f1_macro")]
+
+
 def imbalance_warning(
     class_counts: dict[str, int], metrics: list[str], weighted: bool
 ) -> str | None:
     """A warning when the majority class holds more than half the training examples (with
     two classes, more than two thirds: one of two always holds half), since accuracy then
     flatters a model that favours it; None otherwise (and for no classes at all)."""
-    if not class_counts:
+    if not uneven(class_counts):
         return None
-    total = sum(class_counts.values())
-    majority = max(class_counts, key=class_counts.get)
-    share = class_counts[majority] / total if total else 0.0
-    if share <= (2 / 3 if len(class_counts) == 2 else 0.5):
-        return None
+    majority, share = majority_share(class_counts)
     advice = []
     if not metrics or not metrics[0].startswith("f1_macro"):
         advice.append("put f1_macro first in `metrics` so it picks the best epoch")

@@ -7,6 +7,7 @@ from typing import Any
 
 from toolkit.advice.baselines.candidate import Baselines
 from toolkit.advice.data_size import DataSizeAdvice
+from toolkit.advice.findings import Finding
 from toolkit.advice.overfitting import OverfittingSummary
 from toolkit.advice.verdict import Verdict
 
@@ -18,6 +19,7 @@ class Diagnosis:
     baselines: Baselines | None = None  # None: baseline.enabled is off (or they failed)
     verdict: Verdict | None = None  # None: no baselines, or no test split
     warnings: list[str] = field(default_factory=list)  # every warning of the run, in order
+    findings: list[Finding] = field(default_factory=list)  # why the run fell short (findings.py)
 
     def to_dict(self) -> dict[str, Any]:
         """The keys metrics.json holds beside the Trainer's numbers (baselines have their
@@ -26,5 +28,6 @@ class Diagnosis:
             "overfitting": self.overfitting.to_dict(),
             "data_size": self.data_size.to_dict(),
             "verdict": self.verdict.to_dict() if self.verdict else None,
+            "diagnosis": [finding.to_dict() for finding in self.findings],
             "warnings": list(self.warnings),
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.advice.baselines.fit import describe_baselines, run_baselines, write_baselines
-from toolkit.commands.stages import load_labelled_data
+from toolkit.commands.stages import load_labelled_data, metrics_for_data
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
@@ -25,6 +25,7 @@ def baseline_command(config: RunConfig) -> Path:
     task.target.scorer(config.metrics, config.trust_metric_code)
     data = load_labelled_data(config, task)
     say(data.describe())
+    config = metrics_for_data(config, task, data)  # as `ftk train` orders them
     result = run_baselines(config, data)
     output_dir.mkdir(parents=True, exist_ok=True)
     write_baselines(output_dir / BASELINE_FILE, result)

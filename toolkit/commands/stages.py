@@ -15,6 +15,7 @@ benchmarks wire a run the same way instead of each writing it out again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import datasets
 import torch
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
+from toolkit.advice.data_size import metrics_for_classes
 from toolkit.advice.verdict import Verdict
 from toolkit.augment.image import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
@@ -104,6 +106,26 @@ def check_hub_token(plan: Plan) -> None:
 
 def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
     return task.target.load(config.data, task.input_columns(config), seed=config.split_seed)
+
+
+def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConfig:
+    """`config`, or a copy with f1_macro moved first when the training classes are uneven and
+    neither `metrics` nor `metric_for_best_model` was chosen (said). `ftk train` and `ftk
+    baseline` both ask, so their baseline.json fingerprints match."""
+    if data.target != "classes":  # one class per input only: label sets and tags have their own
+        return config
+    labels = data.splits["train"][data.label_column]
+    counts = task.target.class_counts(labels, data.label_names)
+    chosen = config.metrics_chosen or "metric_for_best_model" in config.training
+    metrics = metrics_for_classes(config.metrics, counts, chosen)
+    if metrics == config.metrics:
+        return config
+    say(
+        f"Metrics: {', '.join(metrics)} (f1_macro moved first: the classes are uneven and "
+        f"`metrics` was not set, so macro-F1, which weighs every class alike, picks the best "
+        f"epoch and decides the verdict; set `metrics` to choose the order yourself)"
+    )
+    return dataclasses.replace(config, metrics=metrics)
 
 
 def prepare_labelled(plan: Plan) -> PreparedData:

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from datasets import DatasetDict
 from transformers import TrainerCallback
 
@@ -26,6 +27,7 @@ from toolkit.advice.data_size import (
     report_advice,
 )
 from toolkit.advice.diagnosis import Diagnosis
+from toolkit.advice.findings import RunFacts, diagnose_run
 from toolkit.advice.overfitting import OverfittingWatch, summarize_overfitting, training_sample
 from toolkit.advice.verdict import verdict_for_run
 from toolkit.commands.stages import (
@@ -36,12 +38,13 @@ from toolkit.commands.stages import (
     build_model,
     build_run_trainer,
     check_hub_token,
+    metrics_for_data,
     open_run_dir,
     plan_run,
     prepare_labelled,
     save_and_finish,
 )
-from toolkit.config.schema import RunConfig
+from toolkit.config.schema import RunConfig, default_metrics
 from toolkit.core.errors import UserError
 from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say, warn
 from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
@@ -60,7 +63,7 @@ from toolkit.training.resume import (
     train_loss_over_run,
 )
 from toolkit.training.schedules import ScheduleSummary
-from toolkit.training.scoring import final_metrics, peak_rss_mb
+from toolkit.training.scoring import TestRows, final_metrics, peak_rss_mb
 from toolkit.training.trainer import ToolkitTrainer
 
 
@@ -84,6 +87,10 @@ def train(
     metrics_for = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
     check_hub_token(plan)
     prepared = prepare_labelled(plan)
+    config = metrics_for_data(config, plan.task, prepared.data)
+    if config is not plan.config:  # the first metric changed: it picks the best epoch
+        plan = plan_run(config)
+        metrics_for = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
     compute_metrics = metrics_for(prepared.data.label_names)
     collect_baselines = start_baselines_for_run(
         config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
@@ -98,8 +105,8 @@ def train(
     resume_loss_sum(trainer, checkpoint)
     fit = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     baselines = collect_baselines()
-    metrics = score_run(trainer, plan, prepared, fit.metrics, checkpoint, started)
-    diagnosis = diagnose(plan, history, watch, data_size, baselines, metrics)
+    metrics, test_rows = score_run(trainer, plan, prepared, fit.metrics, checkpoint, started)
+    diagnosis = diagnose(plan, prepared, history, watch, data_size, baselines, metrics, test_rows)
     save_and_finish(
         trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
     )
@@ -193,18 +200,18 @@ def score_run(
     train_metrics: dict[str, Any],
     checkpoint: Path | None,
     started: float,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], TestRows | None]:
     """The numbers of metrics.json: the kept model on validation and test (and the task's
-    test report), times, memory."""
+    test report), times, memory; and the test predictions, for the verdict."""
     target = plan.task.target
     # Multi-label targets tune a decision threshold on validation; the others have nothing to tune.
     tuned = getattr(target, "tuned_report", None)
-    metrics = final_metrics(
+    metrics, test_rows = final_metrics(
         trainer,
         prepared.splits,
         prepared.data.label_names,
         train_metrics,
-        target.test_report,
+        target,
         partial(tuned, plan.config.metrics) if tuned else None,
     )
     if "eval_threshold_tuned" in metrics:  # saved in config.json: `ftk predict` decides with it
@@ -223,28 +230,53 @@ def score_run(
     lora = lora_summary(trainer.model)
     if lora is not None:
         metrics["lora"] = lora  # settings, targets and the trained-parameter share
-    return metrics
+    return metrics, test_rows
 
 
 def diagnose(
     plan: Plan,
+    prepared: PreparedData,
     history: HistoryCallback,
     watch: OverfittingWatch,
     data_size: DataSizeAdvice,
     baselines: Baselines | None,
     metrics: dict[str, Any],
+    test_rows: TestRows | None,
 ) -> Diagnosis:
-    args = plan.args
+    args, config = plan.args, plan.config
     # The main process reads the file: after a resume it also holds the earlier sessions' rows.
     rows = read_history(plan.output_dir / HISTORY) if is_main_process() else history.rows
-    overfitting = summarize_overfitting(
-        rows,
-        args.metric_for_best_model.removeprefix("eval_"),
-        args.greater_is_better,
-        watch.warning,
+    metric = args.metric_for_best_model.removeprefix("eval_")
+    overfitting = summarize_overfitting(rows, metric, args.greater_is_better, watch.warning)
+    findings = diagnose_run(rows, run_facts(plan, prepared, metric))
+    score = plan.task.target.scorer(
+        config.metrics, config.trust_metric_code, prepared.data.label_names
     )
-    verdict = verdict_for_run(baselines, metrics, plan.config.metrics[0])
-    return Diagnosis(data_size, overfitting, baselines, verdict, list(WARNINGS))
+    verdict = verdict_for_run(baselines, metrics, config.metrics, test_rows, score, args.seed)
+    return Diagnosis(data_size, overfitting, baselines, verdict, list(WARNINGS), findings)
+
+
+def run_facts(plan: Plan, prepared: PreparedData, metric: str) -> RunFacts:
+    """What the diagnosis rules need beside the history: class counts, sizes, settings."""
+    config, data, args = plan.config, prepared.data, plan.args
+    target = plan.task.target
+    train, validation = data.splits["train"], data.splits["validation"]
+    given = config.data.validation_file or config.data.validation_dir
+    train_labels = train[data.label_column]
+    chosen = config.metrics_chosen  # else metrics_for_data may have moved f1_macro first
+    return RunFacts(
+        metric=metric,
+        greater_is_better=bool(args.greater_is_better),
+        train_counts=target.class_counts(train_labels, data.label_names),
+        validation_counts=target.class_counts(validation[data.label_column], data.label_names),
+        validation_size=len(validation),
+        num_train_epochs=float(args.num_train_epochs),
+        learning_rate=float(args.learning_rate),
+        patience=config.overfitting.patience,
+        target_variance=None if data.label_names else float(np.var(train_labels)),
+        validation_fraction=None if given else config.data.validation_size,
+        metrics_reordered=config.metrics[0] != default_metrics(config.task)[0] and not chosen,
+    )
 
 
 def write_outputs(
@@ -279,7 +311,7 @@ def write_outputs(
         metrics,
         data.label_names,
         model_name=output_dir.name,
-        extra_sections=[report_card_section(diagnosis.verdict)],
+        extra_sections=[report_card_section(diagnosis.verdict, diagnosis.findings)],
         history=read_history(output_dir / HISTORY),
     )
     remove_checkpoints(output_dir)

@@ -205,7 +205,8 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
                 f"See `ftk train --help` for the sections and their keys."
             )
     config.training = {**TRAINING_DEFAULTS, **config.training}
-    if "metrics" not in raw:
+    config.metrics_chosen = "metrics" in raw
+    if not config.metrics_chosen:
         config.metrics = default_metrics(config.task)
     validate(config)
     return config

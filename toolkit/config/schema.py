@@ -533,6 +533,11 @@ class RunConfig:
     peft: PeftConfig = field(default_factory=PeftConfig)
     training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
     source: str | None = None  # the file this config came from (not saved)
+    # True when `metrics` came from the recipe or the command line, False when it is the task's
+    # default: only a default list may be reordered for the data (uneven classes: f1_macro
+    # first, advice/data_size.metrics_for_classes). Not saved: a saved run_config.yaml names
+    # the metrics the run used, so reading it back counts as chosen.
+    metrics_chosen: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML-ready form: sections nested, TrainingArguments fields at the top level."""

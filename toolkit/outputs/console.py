@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.advice.diagnosis import Diagnosis
+from toolkit.advice.findings import Finding
 from toolkit.outputs.report import REPORT
 
 
@@ -22,11 +23,19 @@ def describe_results(
         lines.append(f"  {name:<12} " + "   ".join(cells))
     lines.append(f"  wall time    {metrics['total_wall_time_s']:.0f} s")
     lines.append(diagnosis.overfitting.describe())
+    lines += diagnosis_lines(diagnosis.findings)
     if diagnosis.verdict:
         lines.append(f"Verdict: {diagnosis.verdict.text}")
     lines.append(f"Report: {output_dir / REPORT}")
     lines.append(f"Run directory: {output_dir}  (model card: {output_dir / 'README.md'})")
     return "\n".join(lines)
+
+
+def diagnosis_lines(findings: list[Finding]) -> list[str]:
+    """The diagnosis of the run, one finding a line (rules: docs/run-diagnosis.md)."""
+    if not findings:
+        return ["Diagnosis: no rule found the run short (docs/run-diagnosis.md)."]
+    return ["Diagnosis:", *(f"  - {finding.text}" for finding in findings)]
 
 
 def describe_pretrain_results(metrics: dict[str, Any], output_dir: Path) -> str:

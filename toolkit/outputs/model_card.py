@@ -8,6 +8,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 
+from toolkit.advice.findings import Finding
 from toolkit.advice.verdict import Verdict
 from toolkit.config.schema import DataConfig, ModelConfig, RunConfig
 from toolkit.metrics.classification import split_name
@@ -255,9 +256,12 @@ from transformers import pipeline
     card.save(str(path))
 
 
-def report_card_section(verdict: Verdict | None) -> str:
-    """The model card's pointer to report.md, with the verdict in one line."""
+def report_card_section(verdict: Verdict | None, findings: list[Finding] | None = None) -> str:
+    """The model card's pointer to report.md, with the verdict in one line and the
+    diagnosis of the run (one bullet a finding)."""
     line = f"\n\n**Verdict:** {verdict.text}" if verdict else ""
+    if findings:
+        line += "\n\n**Diagnosis:**\n\n" + "\n".join(f"- {f.text}" for f in findings)
     return (
         f"## Run report\n\nData summary, learning curves, confusion matrix, baselines vs "
         f"this model and the warnings of the run: [report.md](report.md).{line}"

@@ -18,6 +18,7 @@ import numpy as np
 from toolkit.advice.baselines.candidate import Baselines
 from toolkit.advice.data_size import DataSizeAdvice, format_parameters
 from toolkit.advice.diagnosis import Diagnosis
+from toolkit.advice.findings import Finding
 from toolkit.advice.overfitting import OverfittingSummary
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
@@ -210,6 +211,17 @@ def per_label_section(report: dict[str, dict[str, float]]) -> str:
     )
 
 
+def findings_section(findings: list[Finding]) -> str:
+    """One bullet per finding of the diagnosis rules (docs/run-diagnosis.md)."""
+    if not findings:
+        return (
+            "No rule found the run short: it learned its training data, stopped improving "
+            "before the end, did not overfit, and validation separated its epochs "
+            "(rules: docs/run-diagnosis.md in the ftk repository).\n"
+        )
+    return "\n".join(f"- {finding.text}" for finding in findings) + "\n"
+
+
 def comparison_section(
     baselines: Baselines | None, metrics: dict[str, Any], names: list[str]
 ) -> str:
@@ -252,7 +264,10 @@ def comparison_section(
             f"| **transformer, threshold {metrics['eval_threshold_tuned']:g} (tuned on "
             f"validation)** | " + " | ".join(tuned) + " | |"
         )
-    described = "\n".join(f"- `{r.name}`: {r.description}" for r in baselines.scores)
+    described = "\n".join(
+        f"- `{r.name}`: {r.description}" + (f"; kept on validation: {r.chosen}" if r.chosen else "")
+        for r in baselines.scores
+    )
     return "\n".join(rows) + "\n\n" + described + "\n"
 
 
@@ -321,6 +336,10 @@ def write_report(
     text = f"""# Run report: {title}
 
 **Verdict:** {verdict}
+
+## Diagnosis
+
+{findings_section(diagnosis.findings)}
 
 ## Data
 

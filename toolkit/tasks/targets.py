@@ -88,6 +88,10 @@ class Classes:
     def predictions(self, logits: np.ndarray) -> np.ndarray:
         return np.argmax(logits, axis=-1)
 
+    def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
+        """(truth, prediction) per example, what the verdict pairs with a baseline's."""
+        return np.asarray(labels), self.predictions(logits)
+
     def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
         return float(
             torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
@@ -154,6 +158,10 @@ class Numbers:
     def predictions(self, logits: np.ndarray) -> np.ndarray:
         return as_values(logits)
 
+    def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
+        """(truth, prediction) per example, what the verdict pairs with a baseline's."""
+        return np.asarray(labels), self.predictions(logits)
+
     def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """Mean squared error, as the model's regression head computes it."""
         return float(np.mean((self.predictions(logits) - as_values(labels)) ** 2))
@@ -213,6 +221,15 @@ class Tags:
 
     def predictions(self, logits: np.ndarray) -> np.ndarray:
         return np.argmax(logits, axis=-1)
+
+    def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
+        """(true tag ids, predicted tag ids) per sentence, of the scored pieces: one per word
+        (first-piece labelling), as the baselines predict them."""
+        predicted = self.predictions(logits)
+        kept = [row != IGNORED for row in labels]
+        truth = [row[keep].tolist() for row, keep in zip(labels, kept, strict=True)]
+        guess = [row[keep].tolist() for row, keep in zip(predicted, kept, strict=True)]
+        return truth, guess
 
     def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """Cross-entropy over the scored pieces, as the model's token head computes it."""
@@ -276,6 +293,10 @@ class LabelSets:
 
     def predictions(self, logits: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
         return decide(logits, threshold)
+
+    def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
+        """(truth, prediction) per example, what the verdict pairs with a baseline's."""
+        return np.asarray(labels), self.predictions(logits)
 
     def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """Binary cross-entropy per (input, label), averaged, as the model's head computes it."""

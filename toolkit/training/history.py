@@ -21,12 +21,15 @@ class HistoryCallback(TrainerCallback):
     "step", "step", "lr": [...], "time": unix s} for every update; {"kind": "train", "step",
     "loss", ...} at each logging step; {"kind": "eval", ..., "time"} after
     each evaluation, and {"kind": "train_sample", ...} (the overfitting watch's scores of a fixed
-    training sample) beside it. Written as training goes, so a crashed run keeps its history.
+    training sample) beside it. The kept model's re-evaluation after training is an "eval" row
+    with "after_training": true, so the diagnosis rules see only the evaluations that chose it.
+    Written as training goes, so a crashed run keeps its history.
     """
 
     def __init__(self, path: Path):
         self.path = path
         self.rows: list[dict[str, Any]] = []
+        self.after_training = False
 
     def _write(self, row: dict[str, Any], state: Any) -> None:
         self.rows.append(row)
@@ -68,7 +71,12 @@ class HistoryCallback(TrainerCallback):
         row = {"kind": kind, "step": state.global_step, "epoch": state.epoch, **logs}
         if kind == "eval":  # benchmarks/time_to_accuracy.py reads when a target was reached
             row["time"] = round(time.time(), 3)
+            if self.after_training:
+                row["after_training"] = True
         self._write(row, state)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.after_training = True
 
 
 class PretrainHistory(HistoryCallback):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,32 +12,45 @@ import numpy as np
 Pair = tuple[np.ndarray, np.ndarray]  # (labels, logits) of one split
 
 
+@dataclass
+class TestRows:
+    """The kept model's per-example test predictions beside the truth, in test-split order:
+    what the verdict pairs with the baseline's (advice/noise.py)."""
+
+    truth: np.ndarray
+    predicted: np.ndarray
+
+
 def final_metrics(
     trainer: Any,
     splits: Any,
     label_names: list[str],
     train_metrics: dict[str, float],
-    test_report: Callable[[np.ndarray, np.ndarray, list[str]], dict[str, Any]],
+    target: Any,
     tuned_report: Callable[[Pair, Pair | None], dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """Validation metrics of the kept (best) model, then the one look at the test split;
-    `test_report(labels, logits, label_names)` is the task's (tasks/targets.py): per-class
-    scores and confusion matrix, or every prediction beside its target. `tuned_report`
-    (multi-label: a decision threshold) is fitted on the validation (labels, logits) and
-    applied to the test ones, so the test split still only gets looked at."""
+) -> tuple[dict[str, Any], TestRows | None]:
+    """Validation metrics of the kept (best) model, then the one look at the test split, and
+    its predictions (None: no test split). `target` is the task's (tasks/targets.py): its
+    `test_report(labels, logits, label_names)` gives per-class scores and confusion matrix,
+    every prediction beside its target, per label or per entity type; its
+    `example_rows(labels, logits)` the truth and predicted rows of each test example.
+    `tuned_report` (multi-label: a decision threshold) is fitted on the validation (labels,
+    logits) and applied to the test ones, so the test split still only gets looked at."""
     metrics: dict[str, Any] = dict(train_metrics)
     metrics.update(trainer.evaluate())
     metrics["best_checkpoint_step"] = best_step(trainer.state.best_model_checkpoint)
     test: Pair | None = None
+    rows: TestRows | None = None
     if "test" in splits:
         prediction = trainer.predict(splits["test"], metric_key_prefix="test")
         metrics.update(prediction.metrics)
-        metrics.update(test_report(prediction.label_ids, prediction.predictions, label_names))
         test = (prediction.label_ids, prediction.predictions)
+        metrics.update(target.test_report(*test, label_names))
+        rows = TestRows(*target.example_rows(*test))
     if tuned_report is not None:
         validation = trainer.predict(splits["validation"], metric_key_prefix="eval")
         metrics.update(tuned_report((validation.label_ids, validation.predictions), test))
-    return metrics
+    return metrics, rows
 
 
 def best_step(checkpoint: str | None) -> int | None:

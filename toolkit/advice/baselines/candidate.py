@@ -2,7 +2,11 @@
 
 baseline.json (in the run directory) is `Baselines.to_dict()`:
     {"task", "fingerprint", "split_seed", "metrics", "split_sizes", "best", "baselines": [
-        {"name", "description", "fit_s", "predict_s", "validation": {...}, "test": {...}}]}
+        {"name", "description", "fit_s", "predict_s", "validation": {...}, "test": {...},
+         "chosen", "test_predictions": [...]}]}
+`test_predictions` (one row per test example, in test-split order) lets the verdict pair the
+baseline with the transformer example by example (advice/noise.py); `chosen` says which
+settings a tuned baseline kept on validation.
 """
 
 from __future__ import annotations
@@ -17,14 +21,22 @@ import numpy as np
 
 from toolkit.config.schema import greater_is_better
 
+Predict = Callable[[Any], np.ndarray]
+# (train inputs, train labels, validation inputs, the deciding metric of a validation
+# prediction, higher is better) -> (predict, the settings kept, in words)
+Tune = Callable[[Any, np.ndarray, Any, Callable[[np.ndarray], float]], tuple[Predict, str]]
+
 
 @dataclass
 class Candidate:
-    """A baseline to try: `fit(inputs, labels)` returns `predict(inputs) -> label ids`."""
+    """A baseline to try: `fit(inputs, labels)` returns `predict(inputs) -> label ids`; a
+    tuned one (`tune`) instead fits a small grid on train and keeps what scores best on
+    validation by the deciding metric."""
 
     name: str
     description: str
-    fit: Callable[[Any, np.ndarray], Callable[[Any], np.ndarray]]
+    fit: Callable[[Any, np.ndarray], Predict] | None = None
+    tune: Tune | None = None
 
 
 @dataclass
@@ -37,10 +49,12 @@ class BaselineScore:
     predict_s: float  # wall-clock seconds to predict validation and test
     validation: dict[str, float]
     test: dict[str, float] | None = None  # None: the run has no test split
+    chosen: str | None = None  # a tuned baseline's settings kept on validation
+    test_predictions: list[Any] | None = None  # one per test example, in test-split order
 
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
-        return {k: v for k, v in values.items() if not (k == "test" and v is None)}
+        return {k: v for k, v in values.items() if v is not None or k == "validation"}
 
 
 @dataclass
@@ -86,13 +100,26 @@ def score_candidate(
     inputs: dict[str, Any],
     labels: dict[str, np.ndarray],
     score: Callable[[Any, Any], dict[str, float]],
+    metric: str | None = None,
 ) -> BaselineScore:
-    """Fit on train, predict every other split; the times are wall-clock seconds."""
+    """Fit on train (a tuned candidate: its grid, kept by `metric` on validation; default the
+    first score), predict every other split; the times are wall-clock seconds."""
     started = time.perf_counter()
-    predict = candidate.fit(inputs["train"], labels["train"])
+    chosen = None
+    if candidate.tune is not None:
+        predict, chosen = candidate.tune(
+            inputs["train"],
+            labels["train"],
+            inputs["validation"],
+            validation_score(score, labels["validation"], metric),
+        )
+    else:
+        assert candidate.fit is not None, f"baseline {candidate.name} has neither fit nor tune"
+        predict = candidate.fit(inputs["train"], labels["train"])
     fit_s = time.perf_counter() - started
     scores: dict[str, dict[str, float]] = {}
     predict_s = 0.0
+    test_predictions = None
     for split in ("validation", "test"):
         if split not in inputs:
             continue
@@ -102,6 +129,8 @@ def score_candidate(
         # tag lists (one per sentence, of any length) stay lists
         predicted = predicted if isinstance(predicted, list) else np.asarray(predicted)
         scores[split] = score(predicted, labels[split])
+        if split == "test":
+            test_predictions = predicted if isinstance(predicted, list) else predicted.tolist()
     return BaselineScore(
         name=candidate.name,
         description=candidate.description,
@@ -109,7 +138,22 @@ def score_candidate(
         predict_s=round(predict_s, 3),
         validation=scores["validation"],
         test=scores.get("test"),
+        chosen=chosen,
+        test_predictions=test_predictions,
     )
+
+
+def validation_score(
+    score: Callable[[Any, Any], dict[str, float]], truth: np.ndarray, metric: str | None
+) -> Callable[[np.ndarray], float]:
+    """predicted -> the deciding metric on validation, oriented so that higher is better."""
+
+    def one(predicted: np.ndarray) -> float:
+        scores = score(np.asarray(predicted), truth)
+        name = metric if metric is not None else next(iter(scores))
+        return scores[name] if greater_is_better(name) else -scores[name]
+
+    return one
 
 
 def best_baseline(results: Sequence[BaselineScore], metric: str) -> BaselineScore:

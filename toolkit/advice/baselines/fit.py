@@ -46,6 +46,8 @@ def fingerprint(config: RunConfig) -> str:
         "split_seed": config.split_seed,
         "data": dataclasses.asdict(config.data),
         "cnn_epochs": config.baseline.cnn_epochs,
+        # 2: tuned on validation, test predictions saved (an older file is fitted afresh)
+        "format": 2,
     }  # not `background`: where, not what
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -87,11 +89,11 @@ def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
     """Fit and score every baseline of the task."""
     candidates, inputs = candidates_and_inputs(config, data)
     labels = {split: label_values(ds[data.label_column]) for split, ds in data.splits.items()}
-    # the metric code the Trainer uses: class ids, values or tags, as the task predicts
+    # the metric code the Trainer uses: class ids, values, label sets or tags, as the task predicts
     score = get_task(config.task).target.scorer(
         config.metrics, config.trust_metric_code, data.label_names
     )
-    results = [score_candidate(c, inputs, labels, score) for c in candidates]
+    results = [score_candidate(c, inputs, labels, score, config.metrics[0]) for c in candidates]
     return Baselines(
         task=config.task,
         fingerprint=fingerprint(config),
@@ -133,7 +135,8 @@ def describe_baselines(result: Baselines) -> str:
             for name in result.metrics
         )
         star = " *" if r.name == result.best else ""
-        lines.append(f"  {r.name:<16} {cells}  fit {r.fit_s:.1f} s{star}")
+        chosen = f"  (kept on validation: {r.chosen})" if r.chosen else ""
+        lines.append(f"  {r.name:<16} {cells}  fit {r.fit_s:.1f} s{star}{chosen}")
     lines.append("  (* best on validation)")
     return "\n".join(lines)
 

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import Ridge
 from torch import nn
 
 from toolkit.advice.baselines.candidate import Candidate
+from toolkit.advice.baselines.tuning import tuned_logreg
 from toolkit.core.image_mode import WIDE_MODES, to_mode
 
 MAX_SIDE = 64  # pixels: bigger images are shrunk; a pixel baseline gains little from more
@@ -95,10 +96,19 @@ def regression_candidates() -> list[Candidate]:
     ]
 
 
-def fit_pixel_logreg(images: Any, labels: np.ndarray):
+def tune_pixel_logreg(
+    images: Any,
+    labels: np.ndarray,
+    validation_images: Any,
+    validation_score: Any,
+):
     # C=0.1: thousands of correlated pixel features overfit quickly without a firm L2 penalty.
-    model = LogisticRegression(C=0.1, max_iter=300).fit(flat_pixels(images), labels)
-    return lambda inputs: model.predict(flat_pixels(inputs))
+    # One C only (a pixel fit takes far longer than a TF-IDF one); balanced class weights are
+    # tried beside it when the classes are uneven (tuning.py).
+    model, chosen = tuned_logreg(
+        flat_pixels(images), labels, flat_pixels(validation_images), validation_score, (0.1,), 300
+    )
+    return (lambda inputs: model.predict(flat_pixels(inputs))), chosen
 
 
 class SmallCNN(nn.Module):
@@ -180,8 +190,9 @@ def candidates(cnn_epochs: int = 2, seed: int = 42) -> list[Candidate]:
         Candidate("majority", "always predicts the most frequent training class", fit_majority),
         Candidate(
             "pixel_logreg",
-            "logistic regression on raw pixels scaled to [0, 1] (C=0.1)",
-            fit_pixel_logreg,
+            "logistic regression on raw pixels scaled to [0, 1] (C=0.1; for uneven classes "
+            "balanced class weights too, the better on validation)",
+            tune=tune_pixel_logreg,
         ),
         Candidate(
             "small_cnn",

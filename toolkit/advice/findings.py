@@ -1,0 +1,355 @@
+"""Why a run fell short: rules over the recorded history and a few facts about the data.
+
+Each rule is a pure function (`Curve` from history.jsonl's rows + `RunFacts` -> a `Finding` or
+None), so it is tested on hand-built histories without training anything. The thresholds and
+the reasoning behind each are in docs/run-diagnosis.md:
+
+    not_learned       the training sample scores less than NOT_LEARNED_PROGRESS of the way from
+                      what always answering the majority class scores to perfect, or its loss is
+                      at least NOT_LEARNED_LOSS of the loss of knowing only the class frequencies
+    still_improving   the best evaluation is the last one (of two or more)
+    overfit           validation loss rose `overfitting.patience` evaluations in a row while the
+                      training loss fell (the watch's rule), with the epoch it began and the gap
+    imbalance         the majority class holds more than half the training examples (two
+                      classes: two thirds), said for the metric that picked the best epoch
+    noisy_selection   the validation score's standard error exceeds NOISY_ERROR_POINTS and
+                      another evaluation is within NOISE_STANDARD_ERRORS standard errors of the
+                      best: which epoch was kept is partly luck
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from toolkit.advice.data_size import majority_share, uneven
+from toolkit.advice.overfitting import SAMPLE_PREFIX, overfitting_onset
+
+NOT_LEARNED_PROGRESS = 0.5  # share of the way from the majority answer to perfect, on train
+NOT_LEARNED_LOSS = 0.9  # share of the loss of a model that knows only the class frequencies
+NOISE_STANDARD_ERRORS = 2.0  # closer than this to the best epoch: not separable on validation
+NOISY_ERROR_POINTS = 1.0  # a standard error above this hides differences worth choosing
+FEW_PER_CLASS = 10  # validation examples of a class below which each one moves macro-F1 a lot
+
+
+@dataclass
+class Finding:
+    """One conclusion about the run: which rule, the sentence, and the numbers behind it."""
+
+    rule: str
+    text: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class RunFacts:
+    """What the rules need to know beside the history: the data, the metric, the settings."""
+
+    metric: str  # the metric that picked the best epoch (no eval_ prefix)
+    greater_is_better: bool
+    train_counts: dict[str, int]  # training examples per class ({}: a numeric target)
+    validation_counts: dict[str, int]
+    validation_size: int
+    num_train_epochs: float
+    learning_rate: float
+    patience: int = 2  # overfitting.patience
+    target_variance: float | None = None  # numbers: the loss of always predicting the mean
+    validation_fraction: float | None = None  # data.validation_size, when it split train
+    metrics_reordered: bool = False  # f1_macro was moved first for uneven classes
+
+
+@dataclass
+class Point:
+    """One evaluation: validation scores and, when sampled, the training sample's."""
+
+    step: int
+    epoch: float
+    validation: dict[str, float]  # metric name (and "loss") -> value
+    sample: dict[str, float]  # the training sample's scores at the same step ({}: none)
+
+
+@dataclass
+class Curve:
+    """The evaluations of a run in order, and its logged training losses."""
+
+    points: list[Point]
+    training_losses: list[tuple[int, float]]  # (step, logged training loss)
+    steps: int  # optimizer steps taken
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> Curve:
+        samples = {r["step"]: r for r in rows if r.get("kind") == SAMPLE_PREFIX}
+        points = []
+        for row in rows:
+            if row.get("kind") != "eval" or row.get("after_training"):
+                continue  # the kept model's re-scoring after training chose nothing
+            sample = samples.get(row["step"], {})
+            points.append(
+                Point(
+                    step=row["step"],
+                    epoch=row.get("epoch") or 0.0,
+                    validation=strip(row, "eval_"),
+                    sample=strip(sample, f"{SAMPLE_PREFIX}_"),
+                )
+            )
+        losses = [(r["step"], r["loss"]) for r in rows if r.get("kind") == "train" and "loss" in r]
+        steps = max((r.get("step", 0) for r in rows), default=0)
+        return cls(points, losses, steps)
+
+
+def strip(row: dict[str, Any], prefix: str) -> dict[str, float]:
+    return {
+        k.removeprefix(prefix): v
+        for k, v in row.items()
+        if k.startswith(prefix) and isinstance(v, int | float)
+    }
+
+
+def best_index(curve: Curve, facts: RunFacts) -> int | None:
+    """The evaluation the Trainer keeps: the best by the metric, the first on ties."""
+    scored = [i for i, p in enumerate(curve.points) if facts.metric in p.validation]
+    if not scored:
+        return None
+    sign = 1.0 if facts.greater_is_better else -1.0
+    return max(scored, key=lambda i: (sign * curve.points[i].validation[facts.metric], -i))
+
+
+# ----------------------------------------------------------------------------- not learned
+
+
+def chance_score(metric: str, counts: dict[str, int]) -> float | None:
+    """What always answering the majority class scores in `metric` (None: not known)."""
+    if not counts:
+        return None
+    _, p = majority_share(counts)
+    f1_majority = 2 * p / (1 + p)  # that class's F1; every other class scores 0
+    return {
+        "accuracy": p,
+        "f1_micro": p,
+        "f1_macro": f1_majority / len(counts),
+        "f1_weighted": p * f1_majority,
+    }.get(metric)
+
+
+def prior_loss(facts: RunFacts) -> float | None:
+    """The loss of a model that learned only the target's distribution: the entropy of the
+    class frequencies (at most ln(classes)), or a numeric target's variance (MSE of the mean)."""
+    if facts.train_counts:
+        total = sum(facts.train_counts.values())
+        shares = [n / total for n in facts.train_counts.values() if n]
+        return -sum(p * math.log(p) for p in shares)
+    return facts.target_variance
+
+
+def training_loss(curve: Curve) -> float | None:
+    """The last training-sample loss, else the last logged training loss."""
+    last = curve.points[-1].sample.get("loss") if curve.points else None
+    if last is None and curve.training_losses:
+        last = curve.training_losses[-1][1]
+    return last
+
+
+def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
+    if not curve.points:
+        return None
+    sample = curve.points[-1].sample
+    metric = next((m for m in ("accuracy", facts.metric) if m in sample), None)
+    chance = chance_score(metric, facts.train_counts) if metric else None
+    progress = None
+    if chance is not None and chance < 1.0:
+        progress = (sample[metric] - chance) / (1.0 - chance)
+    loss, prior = training_loss(curve), prior_loss(facts)
+    loss_share = loss / prior if loss is not None and prior else None
+    low_score = progress is not None and progress < NOT_LEARNED_PROGRESS
+    high_loss = loss_share is not None and loss_share >= NOT_LEARNED_LOSS
+    if not (low_score or high_loss):
+        return None
+    said = []
+    if progress is not None:
+        said.append(
+            f"the training sample scores {metric} {sample[metric]:.2f} where always answering "
+            f"the majority class scores {chance:.2f} ({progress:.0%} of the way to perfect, on "
+            f"examples it trains on)"
+        )
+    if loss_share is not None:
+        said.append(
+            f"training loss {loss:.3f} against {prior:.3f} for a model that knows only the "
+            f"{'class frequencies' if facts.train_counts else 'mean target'}"
+        )
+    text = (
+        f"Not learned: after {curve.steps} optimizer steps {' and '.join(said)}. The model has "
+        f"barely begun to fit its own training data, so this is not overfitting and more "
+        f"regularisation will not help. Try far more steps (num_train_epochs, now "
+        f"{facts.num_train_epochs:g}), a higher learning_rate (now {facts.learning_rate:g}), "
+        f"a pretrained checkpoint or continued pre-training (`ftk pretrain`) for a model "
+        f"started from scratch (a transformer needs much data to learn from nothing), or the "
+        f"cheap baseline."
+    )
+    figures = {
+        "steps": curve.steps,
+        "metric": metric,
+        "train_sample_score": sample.get(metric) if metric else None,
+        "chance_score": chance,
+        "progress": None if progress is None else round(progress, 4),
+        "training_loss": loss,
+        "prior_loss": None if prior is None else round(prior, 4),
+    }
+    return Finding("not_learned", text, figures)
+
+
+# ----------------------------------------------------------------------------- still improving
+
+
+def still_improving(curve: Curve, facts: RunFacts) -> Finding | None:
+    best = best_index(curve, facts)
+    if best is None or len(curve.points) < 2 or best != len(curve.points) - 1:
+        return None
+    last = curve.points[-3:]
+    path = " -> ".join(f"{p.validation[facts.metric]:.4f}" for p in last)
+    sample = curve.points[best].sample.get(facts.metric)
+    on_train = f"; the training sample scores {sample:.4f}" if sample is not None else ""
+    text = (
+        f"Still improving: the best evaluation is the last one (epoch "
+        f"{curve.points[best].epoch:g} of {facts.num_train_epochs:g}); validation "
+        f"{facts.metric} went {path} over the last {len(last)} evaluations{on_train}. The run "
+        f"stopped while it was still learning: train longer (e.g. num_train_epochs "
+        f"{2 * facts.num_train_epochs:g}); early stopping keeps the best epoch if it turns."
+    )
+    figures = {
+        "best_epoch": curve.points[best].epoch,
+        "num_train_epochs": facts.num_train_epochs,
+        "last_validation_scores": [p.validation[facts.metric] for p in last],
+    }
+    return Finding("still_improving", text, figures)
+
+
+# ----------------------------------------------------------------------------- overfit
+
+
+def overfit(curve: Curve, facts: RunFacts) -> Finding | None:
+    points = [p for p in curve.points if "loss" in p.validation and "loss" in p.sample]
+    validation = [p.validation["loss"] for p in points]
+    onset = overfitting_onset(validation, [p.sample["loss"] for p in points], facts.patience)
+    if onset is None:
+        return None
+    began = points[onset - facts.patience]
+    best = best_index(curve, facts)
+    gap = ""
+    figures: dict[str, Any] = {"began_epoch": began.epoch, "onset_epoch": points[onset].epoch}
+    if best is not None and facts.metric in curve.points[best].sample:
+        kept = curve.points[best]
+        difference = kept.sample[facts.metric] - kept.validation[facts.metric]
+        points_gap = 100 * difference if facts.greater_is_better else -difference
+        figures["gap_at_best"] = round(points_gap, 4)
+        unit = "points" if facts.greater_is_better else f"in {facts.metric}"
+        gap = (
+            f" At the kept epoch ({kept.epoch:g}) the training sample scores {facts.metric} "
+            f"{kept.sample[facts.metric]:.4f} against {kept.validation[facts.metric]:.4f} on "
+            f"validation: a gap of {abs(points_gap):.1f} {unit}."
+        )
+    text = (
+        f"Overfit: from epoch {began.epoch:g} validation loss rose for {facts.patience} "
+        f"evaluations in a row ({validation[onset - facts.patience]:.4f} -> "
+        f"{validation[onset]:.4f}) while the training loss fell.{gap} More data, "
+        f"augmentation, a lower learning rate or fewer epochs would help; early stopping "
+        f"keeps the best epoch."
+    )
+    return Finding("overfit", text, figures)
+
+
+# ----------------------------------------------------------------------------- imbalance
+
+
+def imbalance(curve: Curve, facts: RunFacts) -> Finding | None:
+    if not uneven(facts.train_counts):
+        return None
+    majority, share = majority_share(facts.train_counts)
+    figures = {"majority_class": majority, "majority_share": round(share, 4)}
+    if facts.metric == "accuracy":
+        text = (
+            f"Imbalance: '{majority}' holds {share:.0%} of the training examples and accuracy "
+            f"picked the best epoch, but always answering '{majority}' scores {share:.2f} in "
+            f"accuracy: it is misleading here. Put f1_macro first in `metrics` (it weighs "
+            f"every class alike) and consider `class_weights: balanced`."
+        )
+    elif facts.metric == "f1_macro":
+        why = (
+            " (ftk moved it first because `metrics` was not set)" if facts.metrics_reordered else ""
+        )
+        text = (
+            f"Imbalance: '{majority}' holds {share:.0%} of the training examples, so macro-F1 "
+            f"picked the best epoch{why}; accuracy would flatter a model that favours "
+            f"'{majority}' (answering it always scores {share:.2f})."
+        )
+    else:
+        return None
+    return Finding("imbalance", text, figures)
+
+
+# ----------------------------------------------------------------------------- noisy selection
+
+
+def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
+    best = best_index(curve, facts)
+    n = facts.validation_size
+    if best is None or n <= 0 or not facts.train_counts or len(curve.points) < 2:
+        return None
+    value = curve.points[best].validation[facts.metric]
+    if not 0.0 <= value <= 1.0:
+        return None
+    # The standard error of a proportion: a floor for accuracy and F1 alike (macro-F1 moves
+    # more, since its small classes have fewer examples).
+    error = math.sqrt(max(value * (1 - value), 1.0 / n) / n)
+    if 100 * error <= NOISY_ERROR_POINTS:  # epochs this close are as good as each other
+        return None
+    close = [
+        i
+        for i, p in enumerate(curve.points)
+        if i != best
+        and facts.metric in p.validation
+        and abs(value - p.validation[facts.metric]) < NOISE_STANDARD_ERRORS * error
+    ]
+    if not close:
+        return None
+    smallest = min(facts.validation_counts, key=facts.validation_counts.get, default=None)
+    small = ""
+    if smallest is not None and facts.validation_counts[smallest] < FEW_PER_CLASS:
+        count, k = facts.validation_counts[smallest], len(facts.validation_counts)
+        small = (
+            f" The smallest class, '{smallest}', has {count} validation examples: each one "
+            f"moves macro-F1 by up to about {100 / (k * max(count, 1)):.1f} points."
+        )
+    size = "validation split" + (
+        f" (data.validation_size, now {facts.validation_fraction:g}, when ftk holds it out)"
+        if facts.validation_fraction is not None
+        else ""
+    )
+    text = (
+        f"Noisy selection: {n} validation examples, so one example is worth "
+        f"{100 / n:.1f} points of accuracy and the standard error near {value:.2f} is "
+        f"{100 * error:.1f} points; {len(close)} of the other {len(curve.points) - 1} "
+        f"evaluations are within {NOISE_STANDARD_ERRORS:g} standard errors of the best, so "
+        f"which epoch was kept is partly luck.{small} A larger {size}, or k-fold "
+        f"cross-validation, would make the choice reliable."
+    )
+    figures = {
+        "validation_size": n,
+        "one_example_points": round(100 / n, 3),
+        "standard_error_points": round(100 * error, 3),
+        "evaluations_within_noise": len(close),
+    }
+    return Finding("noisy_selection", text, figures)
+
+
+RULES = (not_learned, still_improving, overfit, imbalance, noisy_selection)
+
+
+def diagnose_run(rows: list[dict[str, Any]], facts: RunFacts) -> list[Finding]:
+    """Every rule's finding on this run's history, in the order of RULES."""
+    curve = Curve.from_rows(rows)
+    return [finding for rule in RULES if (finding := rule(curve, facts)) is not None]
