@@ -241,3 +241,37 @@ def test_search_without_a_limit_or_with_resume_but_no_study_exits_2(search_input
         ["search", "--config", str(config), "--trials", "1", "--resume"], capsys
     )
     assert "search.db" in err
+
+
+def test_a_trial_out_of_memory_is_recorded_and_the_search_goes_on(
+    search_inputs, monkeypatch, capsys
+):
+    """The first trial runs out of memory; the next ones run, and the test split is predicted
+    once, by the final run."""
+    import torch
+
+    from toolkit.cli import main
+    from toolkit.training.trainer import ToolkitTrainer
+
+    calls = {"train": 0, "test": 0}
+    train, predict = ToolkitTrainer.train, ToolkitTrainer.predict
+
+    def train_or_fail(self, *args, **kwargs):
+        calls["train"] += 1
+        if calls["train"] == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return train(self, *args, **kwargs)
+
+    def counting_predict(self, dataset, *args, metric_key_prefix="test", **kwargs):
+        calls["test"] += metric_key_prefix == "test"
+        return predict(self, dataset, *args, metric_key_prefix=metric_key_prefix, **kwargs)
+
+    monkeypatch.setattr(ToolkitTrainer, "train", train_or_fail)
+    monkeypatch.setattr(ToolkitTrainer, "predict", counting_predict)
+    config = recipe(search_inputs, "oom")
+    assert main(["search", "--config", str(config), "--trials", "2"]) == 0
+    assert "ran out of memory" in capsys.readouterr().err
+    found = json.loads((search_inputs[0] / "oom" / "search.json").read_text())
+    assert [t["state"] for t in found["trials"]] == ["FAIL", "COMPLETE"]
+    assert found["best_trial"] == 1
+    assert calls == {"train": 3, "test": 1}  # two trials and the final run; test seen once

@@ -15,6 +15,7 @@ session. It costs one more run of the best trial; the budget reserves it.
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import torch
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -45,7 +47,7 @@ from toolkit.commands.train import fit_and_finish
 from toolkit.config.schema import RunConfig, greater_is_better
 from toolkit.config.search_space import Param, search_space, trial_config
 from toolkit.core.errors import UserError
-from toolkit.core.log import say
+from toolkit.core.log import say, warn
 from toolkit.core.run_files import HISTORY, SEARCH_DB, SEARCH_JSON, SEARCH_PNG, TRIALS_DIR
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.outputs.search_report import finite, plot_search, write_search_json
@@ -79,7 +81,7 @@ def search(
     check_limits(budget_s, max_trials)
     run_dir = Path(config.training["output_dir"])
     plan = plan_run(config)
-    refuse_many_processes(plan)
+    check_plan(plan)
     compute_metrics = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
     start_search_dir(run_dir, config, resume, overwrite)
     study = open_study(run_dir, config, resume)
@@ -111,7 +113,13 @@ def check_limits(budget_s: float | None, max_trials: int | None) -> None:
         raise UserError(f"--trials must be at least 1, got {max_trials}.")
 
 
-def refuse_many_processes(plan: Plan) -> None:
+def check_plan(plan: Plan) -> None:
+    """Trials are scored at the validation evaluations, by one process."""
+    if plan.args.eval_strategy == "no":
+        raise UserError(
+            "ftk search scores each trial on the validation split at every evaluation, and "
+            "eval_strategy is no. Set eval_strategy: epoch (the default)."
+        )
     if plan.args.world_size > 1:
         raise UserError(
             f"ftk search runs in one process; it was launched with {plan.args.world_size}. "
@@ -246,11 +254,16 @@ def run_trials(
         label = f"{trial.number + 1}" + (f"/{max_trials}" if max_trials else "")
         say(f"Trial {label}: {format_params(trial.params)}")
         outcome = run_trial(trial, plan, prepared, compute_metrics)
+        release_accelerator_memory()
         say(f"Trial {label}: {describe_outcome(outcome, metric_key(plan.config))}")
 
 
 def finished(study: optuna.Study) -> list[FrozenTrial]:
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    """Trials that ran to their end: complete, pruned, or failed (out of memory)."""
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return [
+        t for t in study.get_trials(deepcopy=False, states=states) if "duration_s" in t.user_attrs
+    ]
 
 
 def durations(trials: list[FrozenTrial]) -> list[float]:
@@ -292,7 +305,13 @@ def run_trial(
         trainer = build_run_trainer(trial_plan, model, prepared, compute_metrics, history)
         trainer.add_callback(reporter)
         trainer.train()
-    except BaseException:
+    except torch.OutOfMemoryError:
+        # a large batch or model that does not fit says something about those values, not
+        # about the search: recorded, and the next trial runs
+        warn(f"Trial {trial.number + 1} ran out of memory with {format_params(trial.params)}")
+        trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
+        return study_tell(trial, state=TrialState.FAIL)
+    except BaseException:  # stopped (Ctrl-C) or broken: recorded, so --resume skips it
         study_tell(trial, state=TrialState.FAIL)
         raise
     finally:
@@ -303,6 +322,13 @@ def run_trial(
     if reporter.pruned:
         return study_tell(trial, state=TrialState.PRUNED)
     return study_tell(trial, values=best)
+
+
+def release_accelerator_memory() -> None:
+    """A finished trial's model and optimizer go before the next one is built."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def study_tell(trial: optuna.Trial, **kwargs: Any) -> FrozenTrial:
@@ -326,6 +352,8 @@ def format_params(params: dict[str, Any]) -> str:
 
 
 def describe_outcome(trial: FrozenTrial, metric: str) -> str:
+    if trial.state == TrialState.FAIL:
+        return "failed (out of memory); the search goes on"
     scores = trial.user_attrs.get("evaluations", [])
     seconds = trial.user_attrs.get("duration_s", 0)
     best = trial.value if trial.value is not None else (max(scores) if scores else float("nan"))
@@ -365,9 +393,16 @@ def best_seen(trial: FrozenTrial, maximize: bool) -> float | None:
     return finite(max(scores) if maximize else min(scores))
 
 
+IMPORTANCE_MIN_TRIALS = 3  # fewer complete trials tell nothing about importance
+
+
 def importance_order(study: optuna.Study, space: list[Param]) -> list[str]:
-    """Parameter names, the most important first (optuna's fANOVA over the complete trials);
-    the space's order when there are too few trials to tell."""
+    """Parameter names, the most important first (optuna's default importance evaluator over
+    the complete trials: PED-ANOVA in optuna 5, fANOVA in 4); the space's order when there
+    are too few trials to tell."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(complete) < IMPORTANCE_MIN_TRIALS:
+        return [p.name for p in space]
     try:
         ranked = optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError):
