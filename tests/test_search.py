@@ -224,6 +224,10 @@ SEARCHED_KEYS = (
             "nothing is left to search",
         ),
         (["--task", "masked-lm"], "pre-training"),
+        (
+            ["--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false"],
+            "eval_strategy is no",
+        ),
     ],
 )
 def test_bad_search_settings_exit_2(overrides, expected, search_inputs, capsys):
