@@ -4,6 +4,7 @@ bad inputs."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -279,3 +280,17 @@ def test_a_trial_out_of_memory_is_recorded_and_the_search_goes_on(
     assert [t["state"] for t in found["trials"]] == ["FAIL", "COMPLETE"]
     assert found["best_trial"] == 1
     assert calls == {"train": 3, "test": 1}  # two trials and the final run; test seen once
+
+
+def test_two_processes_are_refused_with_a_message(search_inputs, tmp_path):
+    """Under `accelerate launch` with 2 processes the search stops before any data loads."""
+    from test_distributed import launch_two_processes
+
+    config = recipe(search_inputs, "ddp", ddp_backend="gloo")
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}  # no user accelerate config
+    result = launch_two_processes(["search", "--config", str(config), "--trials", "1"], env)
+    assert result.returncode != 0
+    assert "ftk search runs in one process; it was launched with 2" in result.stderr
+    # the only traceback is the launcher's report that its processes exited with status 2
+    assert "toolkit/commands" not in result.stderr and "exitcode  : 2" in result.stderr
+    assert not (search_inputs[0] / "ddp").exists()
