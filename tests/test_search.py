@@ -18,7 +18,7 @@ from helpers import expect_user_error, make_texts, write_csv, write_text_config
 def search_inputs(tiny_bert, tmp_path_factory):
     folder = tmp_path_factory.mktemp("search")
     data = {
-        "train": write_csv(folder / "train.csv", make_texts(20, seed=1)),
+        "train": write_csv(folder / "train.csv", make_texts(15, seed=1)),
         "test": write_csv(folder / "test.csv", make_texts(6, seed=2)),
     }
     return folder, tiny_bert, data
@@ -31,7 +31,7 @@ def recipe(search_inputs, name: str, **extra: str):
         model,
         data,
         folder / name,
-        num_train_epochs="2",
+        num_train_epochs="1",
         # what the search itself adds is under test: the advice stages only cost time here
         overfitting="{train_sample_size: 0}",
         **extra,
