@@ -176,10 +176,13 @@ def main() -> int:
     )
     args, extra = parser.parse_known_args()  # anything else: overrides for every ftk run
 
-    rows = [one_seed(seed, args, extra) for seed in args.seeds]
-    result = {"recipe": RECIPE, "budget": args.budget, "extra_overrides": extra, "runs": rows}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    rows = []
+    for seed in args.seeds:
+        rows.append(one_seed(seed, args, extra))
+        # written after every seed: a stopped benchmark keeps the seeds it finished
+        result = {"recipe": RECIPE, "budget": args.budget, "extra_overrides": extra, "runs": rows}
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"test macro-F1 over seeds {args.seeds} (mean +- std):")
     for name, key in (
         ("TF-IDF balanced", "tfidf_balanced_f1"),
