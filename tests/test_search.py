@@ -31,9 +31,10 @@ def recipe(search_inputs, name: str, **extra: str):
         model,
         data,
         folder / name,
-        num_train_epochs="1",
-        # what the search itself adds is under test: the advice stages only cost time here
-        overfitting="{train_sample_size: 0}",
+        num_train_epochs="2",
+        # the final run's overfitting watch scores this many training texts at each
+        # evaluation, which its trial did not: it must not change the training
+        overfitting="{train_sample_size: 20}",
         **extra,
     )
 
@@ -294,3 +295,22 @@ def test_two_processes_are_refused_with_a_message(search_inputs, tmp_path):
     # the only traceback is the launcher's report that its processes exited with status 2
     assert "toolkit/commands" not in result.stderr and "exitcode  : 2" in result.stderr
     assert not (search_inputs[0] / "ddp").exists()
+
+
+def test_the_overfitting_watch_does_not_change_training(search_inputs):
+    """The chosen trial is retrained with the overfitting watch, which its trial ran without:
+    scoring the training sample must leave the next epochs' shuffle and dropout alone."""
+    from toolkit.commands.train import train
+    from toolkit.config.load import load_config
+
+    folder = search_inputs[0]
+    losses = []
+    for size in (0, 20):
+        config = load_config(
+            recipe(search_inputs, f"watch{size}"),
+            [f"--overfitting.train_sample_size={size}", "--early_stopping.patience=null"],
+        )
+        train(config)
+        rows = (folder / f"watch{size}" / "history.jsonl").read_text().splitlines()
+        losses.append([json.loads(r)["eval_loss"] for r in rows if '"eval_loss"' in r])
+    assert len(losses[0]) == 3 and losses[0] == losses[1]  # 2 epochs + the kept model
