@@ -89,6 +89,7 @@ def search(
     say("Search space: " + "; ".join(p.describe() for p in space))
     stopped = run_trials(study, space, plan, prepared, compute_metrics, budget_s, max_trials)
     say(f"Search stopped: {stopped}")
+    shutil.rmtree(run_dir / TRIALS_DIR, ignore_errors=True)  # each trial removed its own folder
     best = best_trial(study)
     metric = metric_key(config)
     say(f"Best trial: {best.number} (validation {metric} {best.value:.4f}): {best.params}")
