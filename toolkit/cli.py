@@ -10,6 +10,8 @@
     ftk push RUN --repo-id NAMESPACE/NAME [--private]
     ftk baseline [--config FILE] [--KEY VALUE ...]
     ftk augment [--config FILE] [--n N] [--k K] [--output PNG] [--KEY VALUE ...]
+    ftk search [--config FILE] (--budget 30m | --trials N) [--overwrite | --resume]
+               [--KEY VALUE ...]
 
 Any `--KEY VALUE` not listed above overrides the config: TrainingArguments fields and top-level
 keys by name (`--learning_rate 5e-5`), section keys dotted (`--model.name_or_path DIR`).
@@ -25,6 +27,7 @@ from typing import Any
 from toolkit.config.load import load_config
 from toolkit.config.recipes import DEFAULT_RECIPE, copy_recipe, describe_recipes, recipe_path
 from toolkit.config.schema import RunConfig, describe_keys
+from toolkit.config.search_space import parse_budget
 from toolkit.core.distributed import (
     close_process_group,
     exit_without_finalizing,
@@ -42,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_command(commands)
+    add_search_command(commands)
     add_schedule_command(commands)
     add_predict_command(commands)
     add_evaluate_command(commands)
@@ -102,6 +106,37 @@ def add_train_command(commands: Any) -> None:
         "fine-tune from its output",
     )
     train.set_defaults(handler=run_train)
+
+
+def add_search_command(commands: Any) -> None:
+    search = commands.add_parser(
+        "search",
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="search hyper-parameters within a budget (optuna), then train the best trial",
+        description="Try hyper-parameter values on the validation split (optuna's TPE sampler, "
+        "median pruning at each evaluation), then train the best trial into output_dir: a "
+        "normal run directory (test split scored once) plus search.json, search.db and "
+        "search.png. The search section of the recipe sets the ranges.",
+        epilog="Overrides: as for `ftk train`; the search section:\n" + describe_keys("search"),
+    )
+    add_config_arguments(search)
+    search.add_argument(
+        "--budget",
+        help="wall-clock time for the whole search, e.g. 90s, 30m, 2h, 1h30m: no new trial "
+        "starts when it and the final run of the best would not fit (estimated from the "
+        "finished trials)",
+    )
+    search.add_argument("--trials", type=int, help="finished trials in all (with --resume too)")
+    search.add_argument(
+        "--overwrite", action="store_true", help="delete an earlier run in output_dir first"
+    )
+    search.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the stopped search in output_dir (its search.db; same config)",
+    )
+    search.set_defaults(handler=run_search)
 
 
 def add_schedule_command(commands: Any) -> None:
@@ -341,6 +376,15 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
     from toolkit.commands.train import train
 
     train(config, overwrite=args.overwrite, resume=args.resume)
+    return 0
+
+
+def run_search(args: argparse.Namespace, overrides: list[str]) -> int:
+    budget_s = parse_budget(args.budget) if args.budget is not None else None
+    config = load_recipe(args, overrides)
+    from toolkit.commands.search import search
+
+    search(config, budget_s, args.trials, resume=args.resume, overwrite=args.overwrite)
     return 0
 
 

@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from transformers import TrainerCallback
 
 from toolkit.core.log import warn
@@ -110,12 +111,16 @@ class OverfittingWatch(TrainerCallback):
     def score_sample(self) -> float:
         # evaluation_loop + log rather than trainer.evaluate(): evaluate() would fire
         # on_evaluate again (this very callback, and early stopping without its metric).
+        # Iterating a DataLoader draws its base seed from torch's global generator: without
+        # the fork, watching would change the next epoch's shuffle and dropout, so a run with
+        # the watch would differ from one without (ftk search's trials run without it).
         trainer = self.trainer
-        output = trainer.evaluation_loop(
-            trainer.get_eval_dataloader(self.sample),
-            description="Training sample",
-            metric_key_prefix=SAMPLE_PREFIX,
-        )
+        with torch.random.fork_rng(devices=[]):
+            output = trainer.evaluation_loop(
+                trainer.get_eval_dataloader(self.sample),
+                description="Training sample",
+                metric_key_prefix=SAMPLE_PREFIX,
+            )
         trainer.log(output.metrics)
         return output.metrics[f"{SAMPLE_PREFIX}_loss"]
 

@@ -128,6 +128,16 @@ def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConf
     return dataclasses.replace(config, metrics=metrics)
 
 
+def plan_for_data(plan: Plan, data: LoadedData) -> tuple[Plan, Callable[[Any], dict]]:
+    """The plan with the metric order the data asks for (`metrics_for_data`), and the Trainer's
+    compute_metrics bound to the label names (tags are scored by name)."""
+    config = metrics_for_data(plan.config, plan.task, data)
+    if config is not plan.config:  # the first metric changed: it picks the best epoch
+        plan = plan_run(config)
+    metrics_for = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
+    return plan, metrics_for(data.label_names)
+
+
 def prepare_labelled(plan: Plan) -> PreparedData:
     config, task = plan.config, plan.task
     with plan.args.main_process_first(desc="data preparation"):  # the others reuse its cache

@@ -7,7 +7,7 @@ docs/architecture.md walks through it line by line.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,8 @@ from toolkit.commands.stages import (
     build_model,
     build_run_trainer,
     check_hub_token,
-    metrics_for_data,
     open_run_dir,
+    plan_for_data,
     plan_run,
     prepare_labelled,
     save_and_finish,
@@ -84,21 +84,41 @@ def train(
     checkpoint = start_run(config, overwrite, resume)
     plan = plan_run(config)
     # a metric that cannot load fails first, before any data loads
-    metrics_for = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
+    plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
     check_hub_token(plan)
     prepared = prepare_labelled(plan)
-    config = metrics_for_data(config, plan.task, prepared.data)
-    if config is not plan.config:  # the first metric changed: it picks the best epoch
-        plan = plan_run(config)
-        metrics_for = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
-    compute_metrics = metrics_for(prepared.data.label_names)
+    plan, compute_metrics = plan_for_data(plan, prepared.data)
+    return fit_and_finish(
+        plan,
+        prepared,
+        compute_metrics,
+        open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
+        checkpoint=checkpoint,
+        callbacks=callbacks,
+        started=started,
+    )
+
+
+def fit_and_finish(
+    plan: Plan,
+    prepared: PreparedData,
+    compute_metrics: Any,
+    open_dir: Callable[[], None],
+    checkpoint: Path | None = None,
+    callbacks: Sequence[TrainerCallback] = (),
+    started: float | None = None,
+) -> RunResult:
+    """From prepared data to a finished run directory: baselines, model, fit, score, outputs.
+    `open_dir` readies plan.output_dir (`ftk search` trains its chosen trial into the folder
+    that already holds its study); `started`: when the command began (total_wall_time_s)."""
+    started = time.perf_counter() if started is None else started
     collect_baselines = start_baselines_for_run(
-        config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
+        plan.config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
     )
     model = build_model(plan, prepared.data.label_names)
     data_size = advise_on_data_size(plan, prepared, model)
     schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
-    open_run_dir(plan, overwrite, checkpoint)
+    open_dir()
     history = HistoryCallback(plan.output_dir / HISTORY)
     trainer = build_run_trainer(plan, model, prepared, compute_metrics, history)
     watch = watch_overfitting(trainer, plan, prepared, callbacks)

@@ -12,6 +12,7 @@ Layout of a config file (every key optional except what the task needs):
     baseline: {...}                  # BaselineConfig: cheap baselines before training
     overfitting: {...}               # OverfittingConfig: training-sample scores, warning
     peft: {...}                      # PeftConfig: LoRA adapters instead of a full fine-tune
+    search: {...}                    # SearchConfig: what `ftk search` varies (train ignores it)
     learning_rate: 5e-5              # any transformers.TrainingArguments field, under its own name
     num_train_epochs: 3
 
@@ -419,6 +420,49 @@ class PeftConfig:
     )
 
 
+# The hyper-parameters `ftk search` varies (toolkit/config/search_space.py reads this section).
+SEARCH_RANGE_HELP = (
+    "auto (the default range, see below) | off (keep the recipe's value) | [low, high] | "
+    "{low, high, log} | {choices: [...]}"
+)
+
+
+@dataclass
+class SearchConfig:
+    """`ftk search` only: which hyper-parameters vary, over what, and how trials are cut short.
+    `ftk train` ignores this section."""
+
+    learning_rate: Any = option(
+        "auto", f"{SEARCH_RANGE_HELP}; auto: log-uniform over [LR / 3, LR x 3] of the recipe's LR"
+    )
+    num_train_epochs: Any = option(
+        "auto", f"{SEARCH_RANGE_HELP}; auto: whole epochs [E - 1, E + 1] around the recipe's E"
+    )
+    warmup_fraction: Any = option(
+        "auto", f"{SEARCH_RANGE_HELP}; auto: [0, 0.2] (schedule.warmup_fraction)"
+    )
+    weight_decay: Any = option("auto", f"{SEARCH_RANGE_HELP}; auto: [0, 0.1]")
+    per_device_train_batch_size: Any = option(
+        "auto", f"{SEARCH_RANGE_HELP}; auto: choices B / 2, B, 2 B around the recipe's B"
+    )
+    layer_decay: Any = option(
+        "auto",
+        f"{SEARCH_RANGE_HELP}; auto: [0.7, 1.0] (schedule.layer_decay; off with peft.method "
+        "lora, which freezes the encoder)",
+    )
+    pruner: Literal["median", "none"] = option(
+        "median",
+        "median: stop a trial at an evaluation where its score is worse than the median of "
+        "earlier trials at the same evaluation (optuna's MedianPruner) | none",
+    )
+    startup_trials: int = option(
+        3, "trials that always run to the end before the median pruner may stop one"
+    )
+    seed: int | None = option(
+        None, "seed of the sampler (optuna's TPE) that picks each trial's values; null = `seed`"
+    )
+
+
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
     "data": DataConfig,
@@ -429,6 +473,7 @@ SECTIONS: dict[str, type] = {
     "overfitting": OverfittingConfig,
     "masking": MaskingConfig,
     "peft": PeftConfig,
+    "search": SearchConfig,
 }
 
 
@@ -531,6 +576,7 @@ class RunConfig:
     overfitting: OverfittingConfig = field(default_factory=OverfittingConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)
     peft: PeftConfig = field(default_factory=PeftConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     training: dict[str, Any] = field(default_factory=dict)  # TrainingArguments kwargs
     source: str | None = None  # the file this config came from (not saved)
     # True when `metrics` came from the recipe or the command line, False when it is the task's
@@ -593,9 +639,9 @@ def all_valid_keys() -> list[str]:
     return keys
 
 
-def describe_keys() -> str:
+def describe_keys(only: str | None = None) -> str:
     """Text for `--help`: the top-level keys, then every section key, each with its default and
-    its help text wrapped and indented below it."""
+    its help text wrapped and indented below it; `only`: that one section's keys."""
 
     def entry(key: str, default: Any, help: str) -> list[str]:
         return [
@@ -610,10 +656,12 @@ def describe_keys() -> str:
         ]
 
     defaults = RunConfig()
-    lines = ["  top level:"]
-    for key in TOP_LEVEL_KEYS:
+    lines = [] if only else ["  top level:"]
+    for key in () if only else TOP_LEVEL_KEYS:
         lines += entry(key, getattr(defaults, key), TOP_LEVEL_HELP[key])
     for name, section in SECTIONS.items():
+        if only and name != only:
+            continue
         lines.append(f"  {name}:")
         for f in dataclasses.fields(section):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()

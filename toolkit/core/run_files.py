@@ -10,6 +10,7 @@ output_dir/
   report.md + its PNGs                  the readable run report (outputs/report.py)
   loss.png, learning_rate.png           the same, drawn
   README.md                             model card
+  search.json, search.db, search.png    `ftk search` only: every trial, the optuna study, the plot
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ HISTORY = "history.jsonl"
 
 
 BASELINE_FILE = "baseline.json"  # written by `ftk baseline` / the baselines of `ftk train`
+
+
+# `ftk search`: every trial (JSON), the optuna study (SQLite, for --resume), score against the
+# most important parameters (PNG), and the folder each trial trains in (removed after it)
+SEARCH_JSON = "search.json"
+SEARCH_DB = "search.db"
+SEARCH_PNG = "search.png"
+TRIALS_DIR = "trials"
 
 
 def read_history(path: Path) -> list[dict[str, Any]]:

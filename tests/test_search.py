@@ -1,0 +1,316 @@
+"""`ftk search`: a tiny BERT searched end to end through the CLI, resume, pruning, budget and the
+bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from helpers import expect_user_error, make_texts, write_csv, write_text_config
+
+
+@pytest.fixture(scope="module")
+def search_inputs(tiny_bert, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("search")
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(15, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(6, seed=2)),
+    }
+    return folder, tiny_bert, data
+
+
+def recipe(search_inputs, name: str, **extra: str):
+    folder, model, data = search_inputs
+    return write_text_config(
+        folder / f"{name}.yaml",
+        model,
+        data,
+        folder / name,
+        num_train_epochs="2",
+        # the final run's overfitting watch scores this many training texts at each
+        # evaluation, which its trial did not: it must not change the training
+        overfitting="{train_sample_size: 20}",
+        **extra,
+    )
+
+
+def ftk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def three_trials(search_inputs):
+    config = recipe(search_inputs, "three")
+    result = ftk("search", "--config", str(config), "--trials", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return search_inputs[0] / "three", result
+
+
+def test_search_records_three_distinct_trials(three_trials):
+    run_dir, result = three_trials
+    found = json.loads((run_dir / "search.json").read_text())
+    trials = found["trials"]
+    assert len(trials) == 3
+    assert "Search stopped: 3 trials finished (--trials 3)" in result.stdout
+    assert all(t["state"] == "COMPLETE" and t["duration_s"] > 0 for t in trials)
+    assert len({json.dumps(t["params"], sort_keys=True) for t in trials}) == 3
+    assert set(trials[0]["params"]) == {
+        "learning_rate",
+        "num_train_epochs",
+        "warmup_fraction",
+        "weight_decay",
+        "per_device_train_batch_size",
+        "layer_decay",
+    }
+    assert (run_dir / "search.png").stat().st_size > 1000
+    assert (run_dir / "search.db").is_file()
+    assert not (run_dir / "trials").exists(), "trials leave nothing on disk"
+
+
+def test_run_dir_holds_the_best_trial_scored_once_on_test(three_trials):
+    run_dir, _ = three_trials
+    found = json.loads((run_dir / "search.json").read_text())
+    values = [t["value"] for t in found["trials"]]
+    assert found["best_value"] == max(values)
+    best = found["trials"][found["best_trial"]]
+    run_config = yaml.safe_load((run_dir / "run_config.yaml").read_text())
+    params = best["params"]
+    for key in ("learning_rate", "num_train_epochs", "weight_decay", "per_device_train_batch_size"):
+        assert run_config[key] == pytest.approx(params[key]), key
+    assert run_config["schedule"]["warmup_fraction"] == pytest.approx(params["warmup_fraction"])
+    assert run_config["schedule"]["layer_decay"] == pytest.approx(params["layer_decay"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # the chosen trial trained again is the same run: the same validation score
+    assert metrics["eval_accuracy"] == pytest.approx(found["best_value"], abs=1e-9)
+    assert "test_accuracy" in metrics and found["final_run_test"] == metrics["test_accuracy"]
+    assert not any(k.startswith("test") for t in found["trials"] for k in t)
+    for name in ("model.safetensors", "report.md", "history.jsonl", "README.md"):
+        assert (run_dir / name).is_file(), name
+
+
+def test_resume_adds_trials_to_the_stopped_search(three_trials, tmp_path):
+    copy = tmp_path / "resumed"
+    shutil.copytree(three_trials[0], copy)
+    config = recipe_path(three_trials[0])
+    result = ftk(
+        "search", "--config", str(config), "--output_dir", str(copy), "--resume", "--trials", "4"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads((copy / "search.json").read_text())
+    before = json.loads((three_trials[0] / "search.json").read_text())
+    assert [t["params"] for t in found["trials"][:3]] == [t["params"] for t in before["trials"]]
+    assert len(found["trials"]) == 4 and found["trials"][3]["params"] not in [
+        t["params"] for t in before["trials"]
+    ]
+    assert "Search stopped: 4 trials finished (--trials 4)" in result.stdout
+
+
+def test_resume_with_another_config_names_the_differences(three_trials, tmp_path, capsys):
+    copy = tmp_path / "other"
+    shutil.copytree(three_trials[0], copy)
+    config = recipe_path(three_trials[0])
+    args = ["search", "--config", str(config), "--output_dir", str(copy), "--resume"]
+    err = expect_user_error([*args, "--trials", "4", "--learning_rate", "1e-3"], capsys)
+    assert "learning_rate: 0.005 in the search, 0.001 now" in err
+    assert len(json.loads((copy / "search.json").read_text())["trials"]) == 3
+
+
+def recipe_path(run_dir):
+    return run_dir.parent / f"{run_dir.name}.yaml"
+
+
+# ----------------------------------------------------------------------------- pruning
+
+
+class FakeControl:
+    should_training_stop = False
+
+
+def study_with_one_trial(first_score: float):
+    """An in-memory study whose only finished trial scored `first_score` at evaluation 1, with
+    a median pruner that may stop the next trial at once."""
+    import optuna
+
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1)
+    )
+    study.add_trial(
+        optuna.trial.create_trial(value=first_score, intermediate_values={1: first_score})
+    )
+    return study
+
+
+@pytest.mark.parametrize(("score", "pruned"), [(0.2, True), (0.95, False)])
+def test_pruning_callback_stops_a_trial_below_the_median(score, pruned):
+    from toolkit.training.pruning import PruningCallback
+
+    study = study_with_one_trial(0.9)
+    trial = study.ask()
+    callback = PruningCallback(trial, "eval_f1_macro")
+    control = FakeControl()
+    callback.on_evaluate(None, None, control, metrics={"eval_f1_macro": score, "eval_loss": 1.0})
+    assert callback.pruned is pruned and control.should_training_stop is pruned
+    assert callback.scores == [score]
+    assert study.trials[1].intermediate_values == {1: score}
+
+
+def test_pruning_callback_ignores_evaluations_without_its_metric():
+    from toolkit.training.pruning import PruningCallback
+
+    study = study_with_one_trial(0.9)
+    callback = PruningCallback(study.ask(), "eval_f1_macro")
+    callback.on_evaluate(None, None, FakeControl(), metrics={"eval_loss": 1.0})
+    assert callback.scores == [] and not callback.pruned
+
+
+# ----------------------------------------------------------------------------- budget
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("30m", 1800), ("2h", 7200), ("1h30m", 5400), ("1.5m", 90), (" 2M ", 120)],
+)
+def test_budget_parses_durations(text, seconds):
+    from toolkit.config.search_space import parse_budget
+
+    assert parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["30", "ten minutes", "30x", "m", "0m", "", "1h-5m"])
+def test_unparsable_budget_is_refused_before_anything_loads(text, search_inputs, capsys):
+    config = recipe(search_inputs, "budget")
+    err = expect_user_error(["search", "--config", str(config), "--budget", text], capsys)
+    assert "--budget" in err
+
+
+def test_budget_stops_when_the_next_trial_and_the_final_run_would_not_fit():
+    from toolkit.commands.search import budget_exhausted
+
+    assert budget_exhausted(0, [], 60) is None  # nothing to estimate from: the first one runs
+    assert budget_exhausted(100, [], 60) is not None
+    assert budget_exhausted(20, [20, 20], 60) is None  # 20 + 2 x 20 = 60 fits
+    reason = budget_exhausted(21, [20, 20], 60)
+    assert reason and "another trial (about 20 s)" in reason
+
+
+# ----------------------------------------------------------------------------- bad input
+
+SEARCHED_KEYS = (
+    "learning_rate",
+    "num_train_epochs",
+    "warmup_fraction",
+    "weight_decay",
+    "per_device_train_batch_size",
+    "layer_decay",
+)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["--search.learnig_rate", "[1e-5, 1e-4]"], "search.learnig_rate"),
+        (["--search.learning_rate", "[1e-4, 1e-5]"], "empty range"),
+        (["--search.weight_decay", "{choices: []}"], "non-empty list"),
+        (["--search.warmup_fraction", "[0.1, 1.5]"], "outside the values"),
+        (["--search.learning_rate", "{low: 0, high: 1e-4, log: true}"], "outside the values"),
+        (["--search.num_train_epochs", "fast"], "search.num_train_epochs"),
+        (
+            [item for key in SEARCHED_KEYS for item in (f"--search.{key}", "off")],
+            "nothing is left to search",
+        ),
+        (["--task", "masked-lm"], "pre-training"),
+        (
+            ["--eval_strategy", "no", "--save_strategy", "no", "--load_best_model_at_end", "false"],
+            "eval_strategy is no",
+        ),
+    ],
+)
+def test_bad_search_settings_exit_2(overrides, expected, search_inputs, capsys):
+    config = recipe(search_inputs, "bad")
+    err = expect_user_error(
+        ["search", "--config", str(config), "--trials", "2", *overrides], capsys
+    )
+    assert expected in err
+
+
+def test_search_without_a_limit_or_with_resume_but_no_study_exits_2(search_inputs, capsys):
+    config = recipe(search_inputs, "nolimit")
+    assert "--budget" in expect_user_error(["search", "--config", str(config)], capsys)
+    err = expect_user_error(
+        ["search", "--config", str(config), "--trials", "1", "--resume"], capsys
+    )
+    assert "search.db" in err
+
+
+def test_a_trial_out_of_memory_is_recorded_and_the_search_goes_on(
+    search_inputs, monkeypatch, capsys
+):
+    """The first trial runs out of memory; the next ones run, and the test split is predicted
+    once, by the final run."""
+    import torch
+
+    from toolkit.cli import main
+    from toolkit.training.trainer import ToolkitTrainer
+
+    calls = {"train": 0, "test": 0}
+    train, predict = ToolkitTrainer.train, ToolkitTrainer.predict
+
+    def train_or_fail(self, *args, **kwargs):
+        calls["train"] += 1
+        if calls["train"] == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return train(self, *args, **kwargs)
+
+    def counting_predict(self, dataset, *args, metric_key_prefix="test", **kwargs):
+        calls["test"] += metric_key_prefix == "test"
+        return predict(self, dataset, *args, metric_key_prefix=metric_key_prefix, **kwargs)
+
+    monkeypatch.setattr(ToolkitTrainer, "train", train_or_fail)
+    monkeypatch.setattr(ToolkitTrainer, "predict", counting_predict)
+    config = recipe(search_inputs, "oom")
+    assert main(["search", "--config", str(config), "--trials", "2"]) == 0
+    assert "ran out of memory" in capsys.readouterr().err
+    found = json.loads((search_inputs[0] / "oom" / "search.json").read_text())
+    assert [t["state"] for t in found["trials"]] == ["FAIL", "COMPLETE"]
+    assert found["best_trial"] == 1
+    assert calls == {"train": 3, "test": 1}  # two trials and the final run; test seen once
+
+
+def test_two_processes_are_refused_with_a_message(search_inputs, tmp_path):
+    """Under `accelerate launch` with 2 processes the search stops before any data loads."""
+    from test_distributed import launch_two_processes
+
+    config = recipe(search_inputs, "ddp", ddp_backend="gloo")
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}  # no user accelerate config
+    result = launch_two_processes(["search", "--config", str(config), "--trials", "1"], env)
+    assert result.returncode != 0
+    assert "ftk search runs in one process; it was launched with 2" in result.stderr
+    # the only traceback is the launcher's report that its processes exited with status 2
+    assert "toolkit/commands" not in result.stderr and "exitcode  : 2" in result.stderr
+    assert not (search_inputs[0] / "ddp").exists()
+
+
+def test_the_overfitting_watch_does_not_change_training(search_inputs):
+    """The chosen trial is retrained with the overfitting watch, which its trial ran without:
+    scoring the training sample must leave the next epochs' shuffle and dropout alone."""
+    from toolkit.commands.train import train
+    from toolkit.config.load import load_config
+
+    folder = search_inputs[0]
+    losses = []
+    for size in (0, 20):
+        config = load_config(
+            recipe(search_inputs, f"watch{size}"),
+            [f"--overfitting.train_sample_size={size}", "--early_stopping.patience=null"],
+        )
+        train(config)
+        rows = (folder / f"watch{size}" / "history.jsonl").read_text().splitlines()
+        losses.append([json.loads(r)["eval_loss"] for r in rows if '"eval_loss"' in r])
+    assert len(losses[0]) == 3 and losses[0] == losses[1]  # 2 epochs + the kept model

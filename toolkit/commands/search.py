@@ -1,0 +1,446 @@
+"""`ftk search`: hyper-parameter search within a budget, top to bottom.
+
+    search space (config/search_space.py) -> run directory + optuna study (search.db)
+    -> data prepared once -> trials, each a Trainer on that data with the trial's values,
+       scored on validation, cut short by median pruning at each evaluation
+    -> the best trial trained again into the run directory (`fit_and_finish`, as `ftk train`):
+       the test split is scored once, for that trial only
+    -> search.json + search.png beside it
+
+The chosen trial is trained again rather than kept from its trial: on one seed and the same
+data it is the same run (tests/test_search.py checks that the validation scores match), the
+trials leave nothing on disk but the study, and `--resume` needs no model from an earlier
+session. It costs one more run of the best trial; the budget reserves it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import FrozenTrial, TrialState
+
+from toolkit.commands.stages import (
+    Plan,
+    PreparedData,
+    RunResult,
+    build_model,
+    build_run_trainer,
+    open_run_dir,
+    plan_for_data,
+    plan_run,
+    prepare_labelled,
+)
+from toolkit.commands.train import fit_and_finish
+from toolkit.config.schema import RunConfig, greater_is_better
+from toolkit.config.search_space import Param, search_space, trial_config
+from toolkit.core.errors import UserError
+from toolkit.core.log import say, warn
+from toolkit.core.run_files import HISTORY, SEARCH_DB, SEARCH_JSON, SEARCH_PNG, TRIALS_DIR
+from toolkit.outputs.run_dir import check_output_dir_free
+from toolkit.outputs.search_report import finite, plot_search, write_search_json
+from toolkit.training.history import HistoryCallback
+from toolkit.training.pruning import PruningCallback
+
+STUDY_NAME = "ftk-search"
+SAMPLER_STARTUP_TRIALS = 5  # random trials before TPE models the scores (optuna's default: 10)
+
+
+@dataclass
+class SearchResult:
+    run: RunResult  # the chosen trial, trained into the run directory
+    best_trial: int
+    best_params: dict[str, Any]
+    trials: list[dict[str, Any]]  # search.json's records
+    stopped_because: str
+
+
+def search(
+    config: RunConfig,
+    budget_s: float | None = None,
+    max_trials: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> SearchResult:
+    """Search `config`'s space for at most `max_trials` trials (in all, with --resume) and/or
+    `budget_s` seconds (this session), then train the best trial into output_dir."""
+    started = time.perf_counter()
+    space = search_space(config)
+    check_limits(budget_s, max_trials)
+    run_dir = Path(config.training["output_dir"])
+    plan = plan_run(config)
+    check_plan(plan)
+    plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)  # fails fast
+    start_search_dir(run_dir, config, resume, overwrite)
+    study = open_study(run_dir, config, resume)
+    prepared = prepare_labelled(plan)  # tokenized once; every trial trains on these splits
+    plan, compute_metrics = plan_for_data(plan, prepared.data)
+    say("Search space: " + "; ".join(p.describe() for p in space))
+    stopped = run_trials(study, space, plan, prepared, compute_metrics, budget_s, max_trials)
+    say(f"Search stopped: {stopped}")
+    shutil.rmtree(run_dir / TRIALS_DIR, ignore_errors=True)  # each trial removed its own folder
+    best = best_trial(study)
+    metric = metric_key(config)
+    say(f"Best trial: {best.number} (validation {metric} {best.value:.4f}): {best.params}")
+    final = trial_config(plan.config, best.params, str(run_dir))
+    final_plan = plan_run(final)
+    (run_dir / HISTORY).unlink(missing_ok=True)  # an earlier session's chosen run
+    run = fit_and_finish(
+        final_plan, prepared, compute_metrics, open_dir=lambda: None, started=started
+    )
+    records = trial_records(study)
+    write_search_files(run_dir, config, space, study, records, best, stopped, run)
+    return SearchResult(run, best.number, dict(best.params), records, stopped)
+
+
+def check_limits(budget_s: float | None, max_trials: int | None) -> None:
+    if budget_s is None and max_trials is None:
+        raise UserError(
+            "ftk search needs a limit: --budget (e.g. 30m, 2h) and/or --trials N. Without "
+            "one it would not know when to stop."
+        )
+    if max_trials is not None and max_trials < 1:
+        raise UserError(f"--trials must be at least 1, got {max_trials}.")
+
+
+def check_plan(plan: Plan) -> None:
+    """Trials are scored at the validation evaluations, by one process."""
+    if plan.args.eval_strategy == "no":
+        raise UserError(
+            "ftk search scores each trial on the validation split at every evaluation, and "
+            "eval_strategy is no. Set eval_strategy: epoch (the default)."
+        )
+    if plan.args.world_size > 1:
+        raise UserError(
+            f"ftk search runs in one process; it was launched with {plan.args.world_size}. "
+            "Run it without `accelerate launch` (one GPU), then train the chosen "
+            "run_config.yaml on many with `accelerate launch -m toolkit train --config "
+            "RUN/run_config.yaml --output_dir NEW`."
+        )
+
+
+def metric_key(config: RunConfig) -> str:
+    return config.metrics[0]
+
+
+def start_search_dir(run_dir: Path, config: RunConfig, resume: bool, overwrite: bool) -> None:
+    """A new search needs a free output_dir (--overwrite: an earlier run's is deleted);
+    --resume needs the study of the stopped one."""
+    if resume:
+        if overwrite:
+            raise UserError(
+                "--resume continues the search in output_dir and --overwrite deletes it; "
+                "pass only one of them."
+            )
+        if not (run_dir / SEARCH_DB).is_file():
+            raise UserError(
+                f"--resume: output_dir '{run_dir}' holds no {SEARCH_DB}, so there is no search "
+                f"to continue. Check --output_dir, or start a new search without --resume."
+            )
+        return
+    check_output_dir_free(run_dir, overwrite, config.local_inputs())
+    if run_dir.is_dir():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+
+
+# ----------------------------------------------------------------------------- the study
+
+
+def open_study(run_dir: Path, config: RunConfig, resume: bool) -> optuna.Study:
+    """The optuna study in run_dir/search.db; a resumed one must come from the same config."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # ftk prints its own trial lines
+    seed = config.search.seed if config.search.seed is not None else config.training["seed"]
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=SAMPLER_STARTUP_TRIALS)
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=config.search.startup_trials)
+        if config.search.pruner == "median"
+        else optuna.pruners.NopPruner()
+    )
+    study = optuna.create_study(
+        storage=f"sqlite:///{(run_dir / SEARCH_DB).resolve()}",
+        study_name=STUDY_NAME,
+        direction="maximize" if greater_is_better(metric_key(config)) else "minimize",
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=resume,
+    )
+    recipe = comparable(config)
+    if resume:
+        check_same_config(study.user_attrs.get("config", {}), recipe, run_dir)
+        # a resumed sampler must not replay the first session's draws
+        sampler.reseed_rng()
+    else:
+        study.set_user_attr("config", recipe)
+    return study
+
+
+def comparable(config: RunConfig) -> dict[str, Any]:
+    """The config as the study stores it (JSON values), without the run directory."""
+    recipe = json.loads(json.dumps(config.to_dict(), default=str))
+    recipe.pop("output_dir", None)
+    return recipe
+
+
+def check_same_config(saved: dict[str, Any], now: dict[str, Any], run_dir: Path) -> None:
+    differences = [
+        f"{key}: {saved_value!r} in the search, {now_value!r} now"
+        for key, saved_value, now_value in differing(saved, now)
+    ]
+    if differences:
+        shown = "; ".join(differences[:8]) + (" ..." if len(differences) > 8 else "")
+        raise UserError(
+            f"--resume: the config differs from the one the search in '{run_dir}' started "
+            f"with ({shown}). Trials of two configs cannot be compared: resume with the "
+            f"same config and overrides, or start a new search in another output_dir."
+        )
+
+
+def differing(saved: Any, now: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, saved value, current value) for every key whose values differ."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        return [
+            diff
+            for key in sorted(set(saved) | set(now), key=str)
+            for diff in differing(saved.get(key), now.get(key), f"{prefix}{key}.")
+        ]
+    return [] if saved == now else [(prefix.rstrip("."), saved, now)]
+
+
+def distributions(space: list[Param]) -> dict[str, BaseDistribution]:
+    def one(param: Param) -> BaseDistribution:
+        if param.choices is not None:
+            return CategoricalDistribution(param.choices)
+        if param.integer:
+            return IntDistribution(int(param.low), int(param.high), log=param.log)
+        return FloatDistribution(param.low, param.high, log=param.log)
+
+    return {param.name: one(param) for param in space}
+
+
+# ----------------------------------------------------------------------------- the trials
+
+
+def run_trials(
+    study: optuna.Study,
+    space: list[Param],
+    plan: Plan,
+    prepared: PreparedData,
+    compute_metrics: Any,
+    budget_s: float | None,
+    max_trials: int | None,
+) -> str:
+    """Trials until the count or the budget is reached; returns why the search stopped."""
+    started = time.perf_counter()
+    while True:
+        done = finished(study)
+        if max_trials is not None and len(done) >= max_trials:
+            return f"{len(done)} trials finished (--trials {max_trials})"
+        if budget_s is not None:
+            reason = budget_exhausted(time.perf_counter() - started, durations(done), budget_s)
+            if reason:
+                return reason
+        trial = study.ask(distributions(space))
+        label = f"{trial.number + 1}" + (f"/{max_trials}" if max_trials else "")
+        say(f"Trial {label}: {format_params(trial.params)}")
+        outcome = run_trial(trial, plan, prepared, compute_metrics)
+        release_accelerator_memory()
+        say(f"Trial {label}: {describe_outcome(outcome, metric_key(plan.config))}")
+
+
+def finished(study: optuna.Study) -> list[FrozenTrial]:
+    """Trials that ran to their end: complete, pruned, or failed (out of memory)."""
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return [
+        t for t in study.get_trials(deepcopy=False, states=states) if "duration_s" in t.user_attrs
+    ]
+
+
+def durations(trials: list[FrozenTrial]) -> list[float]:
+    """Seconds per finished trial, complete ones only when there are any (a pruned trial's
+    shortness says nothing about the next full one)."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE] or trials
+    return [t.user_attrs["duration_s"] for t in complete if "duration_s" in t.user_attrs]
+
+
+def budget_exhausted(elapsed: float, trial_seconds: list[float], budget_s: float) -> str | None:
+    """Why no further trial starts, or None: the next trial and the final run of the best one
+    (each estimated as a mean finished trial) must still fit in the budget."""
+    if not trial_seconds:
+        return None if elapsed < budget_s else f"the budget ({budget_s:.0f} s) was spent"
+    estimate = sum(trial_seconds) / len(trial_seconds)
+    if elapsed + 2 * estimate <= budget_s:
+        return None
+    return (
+        f"the budget: {elapsed:.0f} s of {budget_s:.0f} s spent, and another trial (about "
+        f"{estimate:.0f} s) plus the final run of the best one would not fit"
+    )
+
+
+def run_trial(
+    trial: optuna.Trial, plan: Plan, prepared: PreparedData, compute_metrics: Any
+) -> FrozenTrial:
+    """Train one trial on the prepared data in its own folder (removed after), reporting each
+    evaluation to the pruner; told to the study as complete or pruned."""
+    started = time.perf_counter()
+    folder = plan.output_dir / TRIALS_DIR / f"trial-{trial.number:03d}"
+    trial_plan = plan_run(trial_config(plan.config, trial.params, str(folder)))
+    metric = trial_plan.args.metric_for_best_model
+    metric = metric if metric.startswith("eval_") else f"eval_{metric}"
+    reporter = PruningCallback(trial, metric)
+    try:
+        model = build_model(trial_plan, prepared.data.label_names)
+        open_run_dir(trial_plan, overwrite=True)
+        history = HistoryCallback(folder / HISTORY)
+        trainer = build_run_trainer(trial_plan, model, prepared, compute_metrics, history)
+        trainer.add_callback(reporter)
+        trainer.train()
+    except torch.OutOfMemoryError:
+        # a large batch or model that does not fit says something about those values, not
+        # about the search: recorded, and the next trial runs
+        warn(f"Trial {trial.number + 1} ran out of memory with {format_params(trial.params)}")
+        trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
+        return study_tell(trial, state=TrialState.FAIL)
+    except BaseException:  # stopped (Ctrl-C) or broken: recorded, so --resume skips it
+        study_tell(trial, state=TrialState.FAIL)
+        raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
+    trial.set_user_attr("evaluations", reporter.scores)
+    best = trainer.state.best_metric
+    if reporter.pruned:
+        return study_tell(trial, state=TrialState.PRUNED)
+    return study_tell(trial, values=best)
+
+
+def release_accelerator_memory() -> None:
+    """A finished trial's model and optimizer go before the next one is built."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def study_tell(trial: optuna.Trial, **kwargs: Any) -> FrozenTrial:
+    return trial.study.tell(trial, **kwargs)
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise UserError(
+            "No trial of the search ran to the end (all pruned or stopped), so none can be "
+            "chosen. Give a larger --budget or --trials, or set search.pruner: none."
+        )
+    return study.best_trial
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+
+
+def describe_outcome(trial: FrozenTrial, metric: str) -> str:
+    if trial.state == TrialState.FAIL:
+        return "failed (out of memory); the search goes on"
+    scores = trial.user_attrs.get("evaluations", [])
+    seconds = trial.user_attrs.get("duration_s", 0)
+    best = trial.value if trial.value is not None else (max(scores) if scores else float("nan"))
+    if trial.state == TrialState.PRUNED:
+        return (
+            f"pruned after evaluation {len(scores)} (validation {metric} {scores[-1]:.4f} "
+            f"lags the median), {seconds:.0f} s"
+        )
+    return f"validation {metric} {best:.4f} after {len(scores)} evaluations, {seconds:.0f} s"
+
+
+# ----------------------------------------------------------------------------- the outputs
+
+
+def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
+    """search.json's record of every trial: values, score, each evaluation, time, state."""
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return [
+        {
+            "number": t.number,
+            "state": t.state.name,  # COMPLETE | PRUNED | FAIL | RUNNING (a stopped session)
+            "params": dict(t.params),
+            "value": finite(t.value) if t.state == TrialState.COMPLETE else best_seen(t, maximize),
+            "evaluations": t.user_attrs.get("evaluations", []),
+            "duration_s": t.user_attrs.get("duration_s"),
+            "pruned": t.state == TrialState.PRUNED,
+        }
+        for t in study.get_trials(deepcopy=False)
+    ]
+
+
+def best_seen(trial: FrozenTrial, maximize: bool) -> float | None:
+    """A pruned trial's best evaluation (optuna keeps its last one as its value)."""
+    scores = list(trial.intermediate_values.values())
+    if not scores:
+        return None
+    return finite(max(scores) if maximize else min(scores))
+
+
+IMPORTANCE_MIN_TRIALS = 3  # fewer complete trials tell nothing about importance
+
+
+def importance_order(study: optuna.Study, space: list[Param]) -> list[str]:
+    """Parameter names, the most important first (optuna's default importance evaluator over
+    the complete trials: PED-ANOVA in optuna 5, fANOVA in 4); the space's order when there
+    are too few trials to tell."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if len(complete) < IMPORTANCE_MIN_TRIALS:
+        return [p.name for p in space]
+    try:
+        ranked = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError):
+        return [p.name for p in space]
+    return list(ranked) + [p.name for p in space if p.name not in ranked]
+
+
+def write_search_files(
+    run_dir: Path,
+    config: RunConfig,
+    space: list[Param],
+    study: optuna.Study,
+    records: list[dict[str, Any]],
+    best: FrozenTrial,
+    stopped: str,
+    run: RunResult,
+) -> None:
+    metric = metric_key(config)
+    order = importance_order(study, space)
+    summary = {
+        "metric": f"eval_{metric}",
+        "direction": study.direction.name.lower(),
+        "best_trial": best.number,
+        "best_params": dict(best.params),
+        "best_value": finite(best.value),
+        "final_run_eval": run.metrics.get(f"eval_{metric}"),
+        "final_run_test": run.metrics.get(f"test_{metric}"),
+        "stopped_because": stopped,
+        "space": [p.describe() for p in space],
+        "importance_order": order,
+    }
+    write_search_json(run_dir / SEARCH_JSON, summary, records)
+    log_scaled = {p.name for p in space if p.log}
+    png = plot_search(run_dir / SEARCH_PNG, records, order, metric, log_scaled, best.number)
+    say(
+        f"Search: {len(records)} trials in {run_dir / SEARCH_JSON}"
+        + (f", plot {png}" if png else "")
+    )

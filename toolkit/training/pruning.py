@@ -1,0 +1,34 @@
+"""Reports each evaluation of a search trial to its optuna trial, and stops the trial when the
+pruner says its scores lag (median pruning): `ftk search` reads `pruned` afterwards.
+
+Stopping goes through the Trainer's own `should_training_stop`, not optuna's TrialPruned
+exception, so the Trainer ends the epoch cleanly (the kept model and its checkpoints stay
+consistent) and the search decides what to record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import TrainerCallback
+
+
+class PruningCallback(TrainerCallback):
+    """`trial`: anything with `report(value, step)` and `should_prune()` (an optuna Trial).
+    `metric`: the Trainer's metric key, e.g. eval_f1_macro."""
+
+    def __init__(self, trial: Any, metric: str):
+        self.trial = trial
+        self.metric = metric
+        self.scores: list[float] = []  # one per evaluation, in order
+        self.pruned = False
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if not metrics or self.metric not in metrics:
+            return
+        score = float(metrics[self.metric])
+        self.scores.append(score)
+        self.trial.report(score, step=len(self.scores))
+        if self.trial.should_prune():
+            self.pruned = True
+            control.should_training_stop = True
