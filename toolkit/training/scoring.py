@@ -17,6 +17,8 @@ class TestRows:
     """The kept model's per-example test predictions beside the truth, in test-split order:
     what the verdict pairs with the baseline's (advice/noise.py)."""
 
+    __test__ = False  # a "Test..." name, not a pytest class
+
     truth: np.ndarray
     predicted: np.ndarray
 
