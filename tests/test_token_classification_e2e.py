@@ -169,3 +169,19 @@ def test_report_card_and_baselines_know_tags(tagging_run):
     assert scores["majority"] == 0.0  # every word O: no entity found
     # the per-word baseline misses "jordan" whenever its sentence puts it in its other role
     assert 0.5 < scores["word_tags"] < 1.0
+
+
+def test_verdict_pairs_the_sentences_with_the_best_baseline(tagging_run):
+    """The transformer's word tags and the baseline's are paired sentence by sentence: the
+    verdict's interval (bootstrap over test sentences, seqeval on each resample) brackets the
+    observed difference in entity F1."""
+    run_dir = tagging_run[0]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    verdict = metrics["verdict"]
+    assert verdict["metric"] == "f1"
+    low, high = verdict["interval"]
+    baselines = json.loads((run_dir / "baseline.json").read_text())
+    chosen = baselines["best"]  # picked on validation
+    best = next(b["test"]["f1"] for b in baselines["baselines"] if b["name"] == chosen)
+    difference = 100 * (metrics["test_f1"] - best)
+    assert low <= round(difference, 2) <= high and low < high

@@ -92,7 +92,10 @@ def vectorised(
 ) -> Callable[[np.ndarray], np.ndarray] | None:
     """`metric` of `predicted` for every resample at once (counts: (resamples, n)), or None when
     the metric or the rows are not ones this module computes itself."""
-    t, p = np.asarray(truth), np.asarray(predicted)
+    try:
+        t, p = np.asarray(truth), np.asarray(predicted)
+    except ValueError:  # ragged rows (the tags of sentences): the scorer takes them
+        return None
     if t.ndim != 1 or p.shape != t.shape or t.dtype == object or p.dtype == object:
         return None
     if metric == "accuracy":
