@@ -41,7 +41,7 @@ def check_not_nested(values: list[Any], cfg: DataConfig, split: str) -> None:
         )
     raise UserError(
         f"{where} holds lists (several labels per example), e.g. {str(nested)[:60]}, and "
-        f"this task takes one label per row. For several labels per example use task: "
+        f"this task takes one label per row. For multi-label data use task: "
         f"text-multilabel (image-multilabel for images); else give one label per row (or "
         f"point data.label_column at a one-label column)."
     )
