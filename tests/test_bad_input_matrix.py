@@ -446,6 +446,44 @@ CASES = [
         "multi-label",
     ),
     Case(
+        "multi-label test label never seen in training",
+        "labels",
+        lambda w: data_args(
+            w,
+            labelled(
+                w,
+                jsonl(
+                    w,
+                    "ml.jsonl",
+                    [{"text": "a", "label": ["x", "y"]}, {"text": "b", "label": []}] * 5,
+                ),
+                jsonl(w, "mlt.jsonl", [{"text": "c", "label": ["x", "z"]}] * 2),
+            ),
+            "--task",
+            "text-multilabel",
+        ),
+        "label(s) 'z' in column 'label' that never occur in the training data",
+    ),
+    Case(
+        "label_separator on a single-label task",
+        "config",
+        lambda w: w.train_args("--data.label_separator", ";"),
+        "data.label_separator splits a label column into several labels per row",
+    ),
+    Case(
+        "LoRA target modules absent from the model",
+        "config",
+        lambda w: w.train_args(
+            "--peft.method",
+            "lora",
+            "--peft.target_modules",
+            "[q_proj, v_proj]",
+            "--baseline.enabled",
+            "false",
+        ),
+        "not a Linear layer of BertForSequenceClassification",
+    ),
+    Case(
         "test label never seen in training",
         "labels",
         lambda w: data_args(
