@@ -18,34 +18,22 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # 2 s image-baseline test took 72 s with two workers of two threads each).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from helpers import FILLER, REPEATED_SENTENCES, TINY_VIT_SIZES, TOPIC_WORDS, make_texts, write_csv
+from helpers import (
+    FILLER,
+    REPEATED_SENTENCES,
+    TINY_VIT_SIZES,
+    TOPIC_WORDS,
+    make_texts,
+    save_tiny_bert,
+    write_csv,
+)
 
 
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     """A 2-layer BERT encoder (hidden 32, no classification head) and its WordPiece tokenizer."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    torch.manual_seed(0)
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
     words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    tokenizer = BertTokenizerFast(
-        vocab={token: i for i, token in enumerate(vocab)}, model_max_length=128
-    )
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), words, max_length=128)
 
 
 @pytest.fixture()

@@ -337,3 +337,27 @@ def expect_user_error(args, capsys) -> str:
     assert code == 2, captured
     assert "Traceback" not in captured.err
     return captured.err
+
+
+def save_tiny_bert(folder: Path, words: list[str], max_length: int) -> Path:
+    """A seeded 2-layer BERT encoder (hidden 32, no head) and a fast WordPiece tokenizer over
+    the special tokens + `words`, saved to `folder` for the real from_pretrained path."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    tokenizer = BertTokenizerFast(
+        vocab={token: i for i, token in enumerate(vocab)}, model_max_length=max_length
+    )
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_length,
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -8,6 +8,8 @@ import json
 import random
 from pathlib import Path
 
+from helpers import save_tiny_bert
+
 PEOPLE = [["alice"], ["bob"], ["carol"], ["dave", "smith"], ["erin", "jones"]]
 PLACES = [["paris"], ["london"], ["berlin"], ["new", "york"], ["rome"], ["oslo"]]
 FILLER = ["the", "a", "lives", "in", "went", "to", "met", "and", "with", "today", "from"]
@@ -63,25 +65,7 @@ def write_conll(path: Path, rows: list[dict]) -> Path:
 
 def save_tiny_tagger_base(folder: Path) -> Path:
     """A 2-layer BERT encoder (hidden 32) and a FAST WordPiece tokenizer, saved to `folder`."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    torch.manual_seed(0)
     words = {w for group in (PEOPLE, PLACES) for ws in group for w in ws} | set(FILLER)
     words.add("jordan")
     words -= {"oslo", "jones"}
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words), *PIECES]
-    tokenizer = BertTokenizerFast(
-        vocab={token: i for i, token in enumerate(vocab)}, model_max_length=64
-    )
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_bert(folder, [*sorted(words), *PIECES], max_length=64)
