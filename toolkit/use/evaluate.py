@@ -19,6 +19,7 @@ from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.images import check_image_files, image_files
 from toolkit.data.label_sets import NotALabelSet, multi_hot, parse_label_set, unseen_labels
 from toolkit.data.sources import FILE_BUILDERS
+from toolkit.data.tagged import TagColumns, tags_as_names
 from toolkit.data.targets import not_finite, not_numbers
 from toolkit.metrics.entities import entity_report, named
 from toolkit.metrics.multilabel import per_label_report
@@ -124,11 +125,7 @@ def tagged_sentences(
             f"and --label-column (the tag lists)."
         )
     sentences = [[str(w) for w in row] for row in table[tokens]]
-    feature = getattr(table.features[tags], "feature", None)
-    tag_names = [
-        [feature.int2str(t) if hasattr(feature, "int2str") else str(t) for t in row]
-        for row in table[tags]
-    ]
+    tag_names = tags_as_names(table, TagColumns(tokens, tags))
     uneven = [
         i for i, (w, t) in enumerate(zip(sentences, tag_names, strict=True)) if len(w) != len(t)
     ]
