@@ -55,6 +55,7 @@ from toolkit.outputs.model_card import report_card_section, write_model_card
 from toolkit.outputs.report import data_summary, write_report
 from toolkit.outputs.run_dir import check_output_dir_free, remove_checkpoints, write_run_files
 from toolkit.training.history import HistoryCallback
+from toolkit.training.precision import precision_name
 from toolkit.training.resume import (
     LOSS_SUM_FILE,
     checkpoint_step,
@@ -247,6 +248,7 @@ def score_run(
         )
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     metrics["peak_rss_mb"] = peak_rss_mb()
+    metrics["mixed_precision"] = precision_name(trainer.args)
     lora = lora_summary(trainer.model)
     if lora is not None:
         metrics["lora"] = lora  # settings, targets and the trained-parameter share

@@ -12,6 +12,7 @@ from transformers import TrainingArguments
 from toolkit.config.schema import RunConfig, greater_is_better
 from toolkit.core.distributed import check_mixed_precision
 from toolkit.core.errors import UserError
+from toolkit.training.precision import with_automatic_precision
 
 
 def build_training_arguments(
@@ -37,6 +38,7 @@ def build_training_arguments(
     # The toolkit pushes the finished run directory itself (toolkit/hub.py); the Trainer's own
     # push would upload checkpoints mid-run and a card without the toolkit's metadata.
     kwargs["push_to_hub"] = False
+    kwargs = with_automatic_precision(kwargs)
     check_mixed_precision(kwargs)
     if int(os.environ.get("WORLD_SIZE", "1")) == 1:
         # ddp_backend only matters across processes; transformers 5 fails on it in a single
