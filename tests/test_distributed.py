@@ -108,6 +108,10 @@ def runs(bert_without_dropout, tmp_path_factory):
         "0.15",
         "--early_stopping.patience",
         "null",
+        # one precision for both: alone, a CPU with native bf16 would pick bf16 autocast;
+        # under `accelerate launch` its (default) config's "no" decides
+        "--bf16",
+        "false",
     ]
     env = {**os.environ, "HF_HOME": str(folder / "hf-home")}  # no user accelerate config
     single = subprocess.run(

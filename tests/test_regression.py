@@ -104,10 +104,13 @@ def test_test_metrics_equal_numpy_on_the_runs_own_predictions(regression_run, pr
 def test_best_epoch_is_the_lowest_validation_rmse(regression_run):
     run_dir, _, _ = regression_run
     metrics = metrics_of(run_dir)
-    evals = {r["step"]: r for r in history(run_dir) if r["kind"] == "eval"}
+    rows = history(run_dir)
+    evals = {r["step"]: r for r in rows if r["kind"] == "eval" and not r.get("after_training")}
     best_step = min(evals, key=lambda step: evals[step]["eval_rmse"])
     assert metrics["best_checkpoint_step"] == best_step
-    assert metrics["eval_rmse"] == pytest.approx(evals[best_step]["eval_rmse"], rel=1e-6)
+    # the final scores are recomputed in fp32; evaluations during bf16 training ran in bf16
+    tolerance = 1e-6 if metrics["mixed_precision"] == "no" else 2e-2
+    assert metrics["eval_rmse"] == pytest.approx(evals[best_step]["eval_rmse"], rel=tolerance)
     assert metrics["overfitting"]["best_step"] == best_step
     assert metrics["overfitting"]["gap_unit"] == "rmse"
 

@@ -132,9 +132,13 @@ def best_evaluation(
     rows: list[dict[str, Any]], metric: str, greater_is_better: bool
 ) -> dict[str, Any] | None:
     """The eval row of history.jsonl with the best `eval_<metric>` (the first one on ties, as
-    the Trainer keeps it), merged with the train_sample row logged at the same step."""
+    the Trainer keeps it), merged with the train_sample row logged at the same step. The kept
+    model's re-scoring after training is not one of them: it chose nothing, and after bf16
+    training it is computed in fp32, so it can edge past the evaluation it repeats."""
     key = metric if metric.startswith("eval_") else f"eval_{metric}"
-    evals = [r for r in rows if r.get("kind") == "eval" and key in r]
+    evals = [
+        r for r in rows if r.get("kind") == "eval" and key in r and not r.get("after_training")
+    ]
     if not evals:
         return None
     best = evals[0]

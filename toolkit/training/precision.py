@@ -10,6 +10,8 @@ either way (autocast computes in bf16, the parameters and the saved model do not
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,3 +71,24 @@ def with_automatic_precision(training: dict[str, Any]) -> dict[str, Any]:
 def precision_name(args: Any) -> str:
     """The mixed precision a run trained with, as metrics.json records it: bf16, fp16 or no."""
     return next((name for name in PRECISIONS if getattr(args, name, False)), "no")
+
+
+@contextmanager
+def without_autocast(model: Any) -> Iterator[None]:
+    """Inside the block `model` computes in fp32, as `ftk predict`/`ftk evaluate` and
+    `pipeline()` will run the saved model; the run's reported scores are then theirs.
+
+    Under bf16/fp16 accelerate wraps the prepared model's `forward` in autocast and keeps the
+    plain one as `_original_forward`; it is swapped back in for the block. A model that was
+    never wrapped (fp32 runs) is left alone.
+    """
+    original = model.__dict__.get("_original_forward")
+    if original is None:
+        yield
+        return
+    wrapped = model.__dict__["forward"]
+    model.forward = original
+    try:
+        yield
+    finally:
+        model.forward = wrapped

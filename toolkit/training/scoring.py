@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.training.precision import without_autocast
+
 Pair = tuple[np.ndarray, np.ndarray]  # (labels, logits) of one split
 
 
@@ -39,19 +41,22 @@ def final_metrics(
     `tuned_report` (multi-label: a decision threshold) is fitted on the validation (labels,
     logits) and applied to the test ones, so the test split still only gets looked at."""
     metrics: dict[str, Any] = dict(train_metrics)
-    metrics.update(trainer.evaluate())
-    metrics["best_checkpoint_step"] = best_step(trainer.state.best_model_checkpoint)
     test: Pair | None = None
     rows: TestRows | None = None
-    if "test" in splits:
-        prediction = trainer.predict(splits["test"], metric_key_prefix="test")
-        metrics.update(prediction.metrics)
-        test = (prediction.label_ids, prediction.predictions)
-        metrics.update(target.test_report(*test, label_names))
-        rows = TestRows(*target.example_rows(*test))
-    if tuned_report is not None:
-        validation = trainer.predict(splits["validation"], metric_key_prefix="eval")
-        metrics.update(tuned_report((validation.label_ids, validation.predictions), test))
+    # In fp32 even after bf16 training: the scores reported are the saved model's, as
+    # `ftk predict`, `ftk evaluate` and pipeline() will compute them.
+    with without_autocast(trainer.model):
+        metrics.update(trainer.evaluate())
+        if "test" in splits:
+            prediction = trainer.predict(splits["test"], metric_key_prefix="test")
+            metrics.update(prediction.metrics)
+            test = (prediction.label_ids, prediction.predictions)
+            metrics.update(target.test_report(*test, label_names))
+            rows = TestRows(*target.example_rows(*test))
+        if tuned_report is not None:
+            validation = trainer.predict(splits["validation"], metric_key_prefix="eval")
+            metrics.update(tuned_report((validation.label_ids, validation.predictions), test))
+    metrics["best_checkpoint_step"] = best_step(trainer.state.best_model_checkpoint)
     return metrics, rows
 
 
