@@ -241,3 +241,16 @@ def test_time_to_accuracy_reads_a_run_directory_and_a_time_log(tmp_path):
         [*command, "--target", "0.8"], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(lower.strip().splitlines()[-1])[0]["seconds"] == 30.0
+
+
+def test_cpu_bf16_benchmark_tiny_mode_trains_both_precisions_and_rescores_in_fp32(tmp_path):
+    out = tmp_path / "bf16.json"
+    stdout = run_benchmark("cpu_bf16.py", "--json", str(out))
+    assert "bf16/fp32" in stdout
+    figures = json.loads(out.read_text())
+    arms = {row["arm"]: row for row in figures["rows"]}
+    assert arms["fp32"]["mixed_precision"] == "no" and arms["bf16"]["mixed_precision"] == "bf16"
+    # the bf16 run's reported test scores are fp32 ones: `ftk evaluate` gets the same
+    bf16 = arms["bf16"]
+    assert bf16["fp32_reeval"]["accuracy"] == pytest.approx(bf16["test"]["accuracy"])
+    assert figures["summary"]["steps_per_s"]["bf16/fp32"] > 0
