@@ -37,6 +37,7 @@ def recipe(tiny_bert, text_data, tmp_path):
         ("augment.horizontal_flip", "2", "'augment.horizontal_flip' must be in [0, 1]"),
         ("augment.randaugment_magnitude", "31", "'augment.randaugment_magnitude' must be in"),
         ("overfitting.train_sample_size", "-1", "'overfitting.train_sample_size' must be >= 0"),
+        ("overfitting.max_epoch_share", "0", "'overfitting.max_epoch_share' must be in (0, 1]"),
     ],
 )
 def test_numbers_out_of_range_fail_at_config_time(recipe, key, value, expected, capsys):
@@ -56,9 +57,12 @@ def test_special_values_inside_the_ranges_still_work(recipe):
             "null",
             "--overfitting.train_sample_size",
             "0",
+            "--overfitting.max_epoch_share",
+            "null",
         ],
     )
     assert config.training["max_steps"] == -1 and config.early_stopping.patience is None
+    assert config.overfitting.max_epoch_share is None
 
 
 def test_a_metric_name_never_runs_code_from_the_working_directory(

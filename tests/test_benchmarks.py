@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,3 +256,62 @@ def test_cpu_bf16_benchmark_tiny_mode_trains_both_precisions_and_rescores_in_fp3
     bf16 = arms["bf16"]
     assert bf16["fp32_reeval"]["accuracy"] == pytest.approx(bf16["test"]["accuracy"])
     assert figures["summary"]["steps_per_s"]["bf16/fp32"] > 0
+
+
+def test_overfitting_sample_benchmark_capped_scores_are_the_prefix_of_the_full(tmp_path):
+    results = tmp_path / "overfitting_sample.json"
+    out = run_benchmark("overfitting_sample.py", "--json", str(results))
+    result = json.loads(results.read_text())
+    bench = load_script("overfitting_sample")
+    assert (result["full"], result["capped"]) == (100, 30)
+    number = r" +-?[0-9.]+"
+    table = re.findall(
+        rf"^ *[0-9.]+({number}){{2}} \|({number}){{4}} \|({number}){{4}}$", out, re.M
+    )
+    assert len(table) == len(result["evaluations"]) == 3  # one printed row per evaluation
+    for evaluation, row in zip(result["evaluations"], result["per_example"], strict=True):
+        losses, correct = row["losses"], row["correct"]
+        assert len(losses) == 100
+        # the capped sample is the first 30 of the full one, scored once
+        assert evaluation["capped"]["loss"] == pytest.approx(sum(losses[:30]) / 30)
+        assert evaluation["capped"]["accuracy"] == pytest.approx(sum(correct[:30]) / 30)
+        assert evaluation["full"]["loss"] == pytest.approx(sum(losses) / 100)
+        # per-example cross-entropy agrees with the Trainer's own loss on the sample
+        assert evaluation["full"]["loss"] == pytest.approx(evaluation["trainer_sample_loss"], 1e-5)
+        gap = evaluation["validation"]["loss"] - evaluation["capped"]["loss"]
+        assert evaluation["capped"]["loss_gap"] == pytest.approx(gap)
+        # a prefix as long as the sample, or longer, is the full sample
+        for n in (100, 1000):
+            assert bench.prefix_scores(losses, correct, n) == pytest.approx(
+                {k: evaluation["full"][k] for k in ("loss", "accuracy")}
+            )
+    onset = re.search(
+        r"Overfitting onset \(patience 2\): full sample (.+), capped sample (.+)", out
+    )
+    assert onset and (onset.group(2).endswith(": same")) == (
+        result["onset"]["full"] == result["onset"]["capped"]
+    )
+    assert re.search(r"Scoring / training per example: [0-9.]+ \(the cost model", out)
+    assert result["cost"]["seconds"]["full_sample"] > 0
+
+
+def test_overfitting_sample_benchmark_per_example_scores_and_onset():
+    bench = load_script("overfitting_sample")
+    logits = np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    losses, correct = bench.per_example_scores(logits, np.array([0, 0, 0]))
+    assert losses == pytest.approx([math.log(1 + math.exp(-2)), math.log(1 + math.e), 0.04858735])
+    assert correct.tolist() == [1.0, 0.0, 1.0]
+    rows = [  # validation loss rises from the 2nd evaluation; the first 2 examples' loss falls
+        {
+            "epoch": float(i + 1),
+            "validation": {"loss": v, "accuracy": 0.8},
+            "losses": [t, t, 1.0, 1.0 + i],  # the last example gets worse: the full mean rises
+            "correct": [1.0, 1.0, 0.0, 0.0],
+            "trainer_sample_loss": 0.0,
+            "seconds": {},
+        }
+        for i, (v, t) in enumerate([(0.5, 0.4), (0.6, 0.3), (0.7, 0.2)])
+    ]
+    summary = bench.summarise(rows, capped=2, patience=2)
+    assert summary["onset"] == {"full": None, "capped": 2}
+    assert summary["evaluations"][0]["capped"]["accuracy_gap_points"] == pytest.approx(20.0)

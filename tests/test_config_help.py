@@ -126,6 +126,10 @@ def test_defaults_are_unchanged():
         "cnn_epochs": 2,
         "background": None,
     }
-    assert dataclasses.asdict(OverfittingConfig()) == {"train_sample_size": 1000, "patience": 2}
+    assert dataclasses.asdict(OverfittingConfig()) == {
+        "train_sample_size": 1000,
+        "max_epoch_share": 0.05,
+        "patience": 2,
+    }
     run = RunConfig().to_dict()
     assert (run["task"], run["metrics"]) == ("text-classification", ["accuracy", "f1_macro"])

@@ -11,10 +11,14 @@ import pytest
 from helpers import make_texts, write_csv, write_text_config
 
 from toolkit.advice.overfitting import (
+    MIN_SAMPLE_SIZE,
     best_evaluation,
+    describe_watch,
     overfitting_onset,
     summarize_overfitting,
     training_sample,
+    watch_cost_share,
+    watch_sample_size,
 )
 
 
@@ -89,6 +93,50 @@ def test_training_sample_is_fixed_and_capped():
     assert training_sample(train, 0, seed=3) is None
 
 
+@pytest.mark.parametrize(
+    "ceiling, num_train, share, expected",
+    [
+        (1000, 1530, 0.05, 229),  # BBC: 5% of an epoch buys 0.15 x 1,530 forward passes
+        (1000, 5000, 0.05, 750),
+        (1000, 10000, 0.05, 1000),  # the ceiling binds: 1,000 cost only 3.3% here
+        (1000, 1000, 0.05, MIN_SAMPLE_SIZE),  # 150 affordable: the floor keeps the signal
+        (1000, 120, 0.05, 120),  # tiny data: every example, floor or not
+        (1000, 1530, 0.1, 459),
+        (1000, 1530, None, 1000),  # max_epoch_share null: train_sample_size as set
+        (100, 1530, 0.05, 100),  # a ceiling below the floor is still a ceiling
+        (0, 1530, 0.05, 0),  # train_sample_size 0: the watch scores no sample
+        (0, 1530, None, 0),
+    ],
+)
+def test_watch_sample_size(ceiling, num_train, share, expected):
+    assert watch_sample_size(ceiling, num_train, share) == expected
+
+
+def test_the_chosen_sample_costs_at_most_the_share_above_the_floor():
+    for num_train in (1400, 1530, 2000, 4321, 6666, 9999):
+        size = watch_sample_size(1000, num_train, 0.05)
+        assert size > MIN_SAMPLE_SIZE and watch_cost_share(size, num_train) <= 0.05
+        assert watch_cost_share(size + 1, num_train) > 0.05 or size == 1000
+
+
+def test_a_smaller_training_sample_is_a_prefix_of_a_larger_one():
+    from datasets import Dataset
+
+    train = Dataset.from_dict({"x": list(range(300))})
+    large = training_sample(train, 200, seed=7)["x"]
+    assert training_sample(train, 60, seed=7)["x"] == large[:60]
+    assert training_sample(train, 500, seed=7)["x"][:200] == large  # all 300, same order
+    assert large != list(range(200))  # shuffled, not the first rows of the file
+
+
+def test_describe_watch_says_size_cost_and_the_keys():
+    line = describe_watch(229, 1530, 1000, 0.05)
+    assert line.startswith("Overfitting watch: 229 of 1530 training examples")
+    assert "about 5.0% of an epoch" in line and "`overfitting.max_epoch_share` 0.05" in line
+    assert "`overfitting.train_sample_size` 1000" in line
+    assert "no training sample" in describe_watch(0, 1530, 0, 0.05)
+
+
 def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
     """Labels that carry no signal, 24 examples, many epochs, high LR, no weight decay: the
     model memorises the training set, so validation loss climbs while training loss falls."""
@@ -132,6 +180,11 @@ def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "WARNING: Overfitting: validation loss rose for 2 evaluations" in result.stderr
+    # 24 training examples: under the floor, so the watch scores all of them, said once
+    assert result.stdout.count("Overfitting watch:") == 1
+    assert "Overfitting watch: 24 of 24 training examples scored at each evaluation" in (
+        result.stdout
+    )
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["overfitting"]["warning"].startswith("Overfitting")
     assert metrics["overfitting"]["warning"] in metrics["warnings"]

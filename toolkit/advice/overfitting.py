@@ -1,12 +1,12 @@
 """Overfitting watch: score a fixed training sample beside validation, warn when they part.
 
-At every evaluation the `OverfittingWatch` callback scores `overfitting.train_sample_size`
-training examples (drawn once, seeded, from the un-augmented training split) with the same
-metrics as validation; the Trainer logs them as `train_sample_*` and history.jsonl records a
-"train_sample" row beside each "eval" row. When validation loss has risen for `patience`
-evaluations in a row while training loss fell, it warns (once). At the end
-`summarize_overfitting` names the best epoch and the train/validation gap there, as an
-`OverfittingSummary`.
+At every evaluation the `OverfittingWatch` callback scores a fixed training sample (drawn once,
+seeded, from the un-augmented training split; `watch_sample_size` sizes it so that scoring it
+costs at most `overfitting.max_epoch_share` of an epoch) with the same metrics as validation;
+the Trainer logs them as `train_sample_*` and history.jsonl records a "train_sample" row beside
+each "eval" row. When validation loss has risen for `patience` evaluations in a row while
+training loss fell, it warns (once). At the end `summarize_overfitting` names the best epoch and
+the train/validation gap there, as an `OverfittingSummary`.
 """
 
 from __future__ import annotations
@@ -22,14 +22,58 @@ from toolkit.core.log import warn
 
 SAMPLE_PREFIX = "train_sample"
 
+# The cost model. Scoring an example is a forward pass; training on it is a forward pass, a
+# backward pass (about twice the forward FLOPs: gradients with respect to both activations and
+# weights) and an optimizer update (a few operations per weight per batch, small beside the
+# rest): so scoring costs about 1/3 of training, per example. (LoRA's frozen encoder skips the
+# weight gradients, so there scoring is nearer 1/2 and the share spent is up to 1.5x larger.)
+SCORING_COST_PER_TRAINING_COST = 1 / 3
+# Fewer examples than this and the sample's accuracy wobbles by several points from noise
+# alone (binomial standard error up to 3.5 points at 200); tiny training sets get this many
+# (or all of them) whatever the share, which costs little since their epochs are short.
+MIN_SAMPLE_SIZE = 200
+
+
+def watch_sample_size(ceiling: int, num_train: int, epoch_share: float | None) -> int:
+    """How many training examples the watch scores at each evaluation: `ceiling`
+    (`overfitting.train_sample_size`; 0 = off) cut to what costs `epoch_share` of an epoch's
+    training (None = no cut), but not below MIN_SAMPLE_SIZE, and never more than there are."""
+    size = ceiling
+    if ceiling > 0 and epoch_share is not None:
+        # rounded first: 0.05 * 1000 / (1/3) is 149.99999999999997 in floating point
+        affordable = int(round(epoch_share * num_train / SCORING_COST_PER_TRAINING_COST, 6))
+        size = min(ceiling, max(affordable, MIN_SAMPLE_SIZE))
+    return min(size, num_train)
+
+
+def watch_cost_share(size: int, num_train: int) -> float:
+    """Scoring `size` examples as a share of an epoch over `num_train`, by the cost model."""
+    return size * SCORING_COST_PER_TRAINING_COST / num_train if num_train else 0.0
+
+
+def describe_watch(size: int, num_train: int, ceiling: int, epoch_share: float | None) -> str:
+    """The console line that says what the watch will score and what that costs."""
+    if size == 0:
+        return (
+            "Overfitting watch: no training sample (`overfitting.train_sample_size: 0`); it "
+            "compares validation loss with the Trainer's running training loss."
+        )
+    cap = "null" if epoch_share is None else f"{epoch_share:g}"
+    return (
+        f"Overfitting watch: {size} of {num_train} training examples scored at each "
+        f"evaluation, about {watch_cost_share(size, num_train):.1%} of an epoch's training "
+        f"time (set by `overfitting.max_epoch_share` {cap}, at least {MIN_SAMPLE_SIZE}, and "
+        f"`overfitting.train_sample_size` {ceiling})."
+    )
+
 
 def training_sample(train: Any, size: int, seed: int) -> Any:
-    """Up to `size` training examples, the same ones every evaluation (None when size is 0)."""
+    """Up to `size` training examples, the same ones every evaluation (None when size is 0).
+    Always the first `size` of one seeded shuffle, so a smaller sample is a prefix of a
+    larger one (benchmarks/overfitting_sample.py compares the two on one run)."""
     if size <= 0:
         return None
-    if len(train) <= size:
-        return train
-    return train.shuffle(seed=seed).select(range(size))
+    return train.shuffle(seed=seed).select(range(min(size, len(train))))
 
 
 def overfitting_onset(

@@ -28,7 +28,13 @@ from toolkit.advice.data_size import (
 )
 from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.findings import RunFacts, diagnose_run
-from toolkit.advice.overfitting import OverfittingWatch, summarize_overfitting, training_sample
+from toolkit.advice.overfitting import (
+    OverfittingWatch,
+    describe_watch,
+    summarize_overfitting,
+    training_sample,
+    watch_sample_size,
+)
 from toolkit.advice.verdict import verdict_for_run
 from toolkit.commands.stages import (
     Plan,
@@ -196,9 +202,12 @@ def watch_overfitting(
     callbacks: Sequence[TrainerCallback],
 ) -> OverfittingWatch:
     """The overfitting watch (and any callbacks a library caller passes), attached."""
-    config = plan.config
-    sample = unaugmented_training_sample(plan, prepared, config.overfitting.train_sample_size)
-    watch = OverfittingWatch(sample, config.overfitting.patience).attach(trainer)
+    settings = plan.config.overfitting
+    num_train = len(prepared.data.splits["train"])
+    size = watch_sample_size(settings.train_sample_size, num_train, settings.max_epoch_share)
+    say(describe_watch(size, num_train, settings.train_sample_size, settings.max_epoch_share))
+    sample = unaugmented_training_sample(plan, prepared, size)
+    watch = OverfittingWatch(sample, settings.patience).attach(trainer)
     for callback in callbacks:
         trainer.add_callback(callback)
     return watch

@@ -97,6 +97,7 @@ SECTION_RANGES: dict[str, Range] = {
     "early_stopping.threshold": NOT_NEGATIVE,
     "baseline.cnn_epochs": AT_LEAST_ONE,
     "overfitting.train_sample_size": NOT_NEGATIVE,  # 0 turns the training-sample scoring off
+    "overfitting.max_epoch_share": Range(0, 1, low_open=True),  # null: no cap
     "overfitting.patience": AT_LEAST_ONE,
     "peft.r": AT_LEAST_ONE,
     "peft.alpha": POSITIVE,

@@ -378,10 +378,25 @@ class BaselineConfig:
     )
 
 
+# The overfitting watch's default budget per evaluation: 5% of an epoch's training time. The
+# watch is a diagnostic and should not slow training noticeably; 1,000 examples on BBC's 1,530
+# cost about 20% of an epoch, and a few hundred already show the training-loss trend its
+# warning reads (BENCHMARKS.md, "Evaluation cost: the overfitting watch").
+WATCH_EPOCH_SHARE = 0.05
+
+
 @dataclass
 class OverfittingConfig:
     train_sample_size: int = option(
-        1000, "fixed, seeded training examples scored at every evaluation; 0 = off"
+        1000,
+        "fixed, seeded training examples scored at every evaluation, at most (max_epoch_share "
+        "may score fewer); 0 = off",
+    )
+    max_epoch_share: float | None = option(
+        WATCH_EPOCH_SHARE,
+        "fewer training examples when scoring train_sample_size would cost more than this "
+        "share of an epoch's training (a forward pass costs about 1/3 of a training pass; "
+        "at least 200 are scored); null = no cap",
     )
     patience: int = option(
         2,
