@@ -280,3 +280,43 @@ def test_error_metrics_read_the_interval_as_a_reduction_of_the_baselines_error()
     v = verdict("rmse", "tfidf_ridge", base, score(model, truth)["rmse"], 1.0, 50.0, interval)
     assert v.gain_unit == "%" and 0 < v.interval[0] < v.gain_points < v.interval[1]
     assert v.interval[1] == pytest.approx(-100 * interval.low / base, abs=0.01)
+
+
+ENTITY_NAMES = ("f1", "precision", "recall", "accuracy")
+
+
+def random_tag_rows(rng, sentences: int, accuracy: float):
+    """Word-tag id rows over O / B-x / I-x / B-y / I-y, and a model's copy with errors."""
+    truth = [rng.integers(0, 5, size=rng.integers(1, 12)).tolist() for _ in range(sentences)]
+    guess = [
+        [t if rng.random() < accuracy else int(rng.integers(0, 5)) for t in row] for row in truth
+    ]
+    return truth, guess
+
+
+def test_entity_resamples_equal_seqeval_on_each_resample():
+    from toolkit.metrics.entities import word_tag_scorer
+
+    rng = np.random.default_rng(0)
+    truth, guess = random_tag_rows(rng, 60, 0.8)
+    scorer = word_tag_scorer(list(ENTITY_NAMES), ["O", "B-x", "I-x", "B-y", "I-y"])
+    draws = rng.integers(0, 60, size=(5, 60))
+    fast = scorer.resampled(draw_counts(draws, 60), truth, guess)
+    for metric in ENTITY_NAMES:
+        slow = [scorer([guess[i] for i in d], [truth[i] for i in d])[metric] for d in draws]
+        assert fast[metric] == pytest.approx(slow, abs=1e-12), metric
+
+
+def test_entity_bootstrap_of_hundreds_of_sentences_takes_seconds_not_minutes():
+    from toolkit.metrics.entities import word_tag_scorer
+
+    rng = np.random.default_rng(1)
+    truth, model = random_tag_rows(rng, 500, 0.9)
+    _, baseline = random_tag_rows(np.random.default_rng(1), 500, 0.7)
+    scorer = word_tag_scorer(list(ENTITY_NAMES), ["O", "B-x", "I-x", "B-y", "I-y"])
+    started = time.perf_counter()
+    interval = paired_bootstrap("f1", scorer, truth, model, baseline)
+    assert time.perf_counter() - started < 10.0  # seqeval per resample took minutes
+    expected = scorer(model, truth)["f1"] - scorer(baseline, truth)["f1"]
+    assert interval.difference == pytest.approx(expected)
+    assert interval.low < expected < interval.high

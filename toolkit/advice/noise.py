@@ -10,8 +10,9 @@ Generic over the task's target: `paired_bootstrap` takes the target's own scorer
 (`task.target.scorer(...)`: predictions, truth -> {name: value}) and per-example rows of any
 shape. For the names it knows on one label or number per example (accuracy, f1_*, rmse, mae,
 pearson) it computes every resample at once with numpy, from how often each example was drawn,
-so 1,000 resamples of 1,000 examples take milliseconds; any other metric (spearman, a trusted
-evaluate metric, multi-label or token rows) calls the scorer on each resample.
+so 1,000 resamples of 1,000 examples take milliseconds; so does a scorer with a `resampled`
+form of its own (entity scores of tag rows: metrics/entities.WordTagScorer); any other metric
+(spearman, a trusted evaluate metric, multi-label rows) calls the scorer on each resample.
 """
 
 from __future__ import annotations
@@ -55,9 +56,13 @@ def paired_bootstrap(
         raise ValueError(f"paired rows must match: {n}, {len(first)}, {len(second)}")
     draws = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
     fast = [vectorised(metric, truth, rows) for rows in (first, second)]
+    resampled = getattr(score, "resampled", None)  # a scorer's own all-resamples form
     if fast[0] is not None and fast[1] is not None:
         counts = draw_counts(draws, n)
         values = fast[0](counts) - fast[1](counts)
+    elif resampled is not None:
+        counts = draw_counts(draws, n)
+        values = resampled(counts, truth, first)[metric] - resampled(counts, truth, second)[metric]
     else:
         values = np.array(
             [
