@@ -205,6 +205,22 @@ def test_noisy_selection_needs_epochs_within_two_standard_errors_of_a_small_spli
     assert diagnose_run(history(evals=[(0.80, 0.5), (0.79, 0.6)], sample=sample), large) == []
 
 
+def test_noisy_selection_on_entity_scores_leaves_out_per_example_figures():
+    # The WNUT run: 192 validation tweets, entity f1 picks the epoch, 'tvshow' 1 mention.
+    tags = facts(
+        metric="f1",
+        validation_size=192,
+        validation_counts={"person": 30, "tvshow": 1},
+        train_counts={"person": 300, "tvshow": 20},
+    )
+    sample = [(0.5, 0.2), (0.8, 0.1), (0.9, 0.05)]
+    rows = history(evals=[(0.52, 0.18), (0.54, 0.2), (0.53, 0.21)], sample=sample, metric="f1")
+    noisy = [f for f in diagnose_run(rows, tags) if f.rule == "noisy_selection"]
+    assert len(noisy) == 1
+    assert "standard error of f1 near 0.54" in noisy[0].text
+    assert "one example is worth" not in noisy[0].text and "macro-F1" not in noisy[0].text
+
+
 @pytest.mark.parametrize(
     "metric, expected",
     [("accuracy", 0.7), ("f1_macro", (2 * 0.7 / 1.7) / 3), ("f1_weighted", 0.7 * 1.4 / 1.7)],

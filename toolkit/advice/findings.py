@@ -316,9 +316,12 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
     ]
     if not close:
         return None
+    # One label per example (accuracy, f1_*): what one example is worth says it plainly.
+    # Entity scores (token classification) count entities and words, not validation sentences.
+    per_example = facts.metric == "accuracy" or facts.metric.startswith("f1_")
     smallest = min(facts.validation_counts, key=facts.validation_counts.get, default=None)
     small = ""
-    if smallest is not None and facts.validation_counts[smallest] < FEW_PER_CLASS:
+    if per_example and smallest is not None and facts.validation_counts[smallest] < FEW_PER_CLASS:
         count, k = facts.validation_counts[smallest], len(facts.validation_counts)
         small = (
             f" The smallest class, '{smallest}', has {count} validation examples: each one "
@@ -329,10 +332,11 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         if facts.validation_fraction is not None
         else ""
     )
+    worth = f"one example is worth {100 / n:.1f} points of accuracy and " if per_example else ""
     text = (
-        f"Noisy selection: {n} validation examples, so one example is worth "
-        f"{100 / n:.1f} points of accuracy and the standard error near {value:.2f} is "
-        f"{100 * error:.1f} points; {len(close)} of the other {len(curve.points) - 1} "
+        f"Noisy selection: {n} validation examples, so {worth}the standard error of "
+        f"{facts.metric} near {value:.2f} is about {100 * error:.1f} points; "
+        f"{len(close)} of the other {len(curve.points) - 1} "
         f"evaluations are within {NOISE_STANDARD_ERRORS:g} standard errors of the best, so "
         f"which epoch was kept is partly luck.{small} A larger {size}, or k-fold "
         f"cross-validation, would make the choice reliable."
