@@ -101,7 +101,8 @@ def run_arm(arm: str, recipe: Path, target: float, bf16: bool, use_cpu: bool) ->
         if arm == "stock":
             flags = ["--bf16"] * bf16 + ["--use_cpu"] * use_cpu
             return run_stock(recipe, work, target, flags)
-        overrides = ["--bf16", "true"] * bf16 + ["--use_cpu", "true"] * use_cpu
+        # said either way: left alone, ftk picks bf16 itself on a CPU or GPU that has it
+        overrides = ["--bf16", "true" if bf16 else "false"] + ["--use_cpu", "true"] * use_cpu
         return run_ftk(recipe, work, target, overrides)
     finally:
         shutil.rmtree(work, ignore_errors=True)
