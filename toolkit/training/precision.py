@@ -9,6 +9,7 @@ either way (autocast computes in bf16, the parameters and the saved model do not
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,8 +65,14 @@ def with_automatic_precision(training: dict[str, Any]) -> dict[str, Any]:
         training, Hardware.probe(), os.environ.get("ACCELERATE_MIXED_PRECISION")
     )
     if note:
-        say(note)
+        say_once(note)
     return {**training, **added}
+
+
+@functools.cache
+def say_once(note: str) -> None:
+    """Once per process: `ftk search` plans every trial, and the machine does not change."""
+    say(note)
 
 
 def precision_name(args: Any) -> str:
