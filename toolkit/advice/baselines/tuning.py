@@ -10,8 +10,8 @@ metric (the first of `metrics`), the way the transformer's best epoch is kept:
                    majority holds more than half; two classes: two thirds), since on even
                    classes "balanced" weighs every class about 1 and would refit the same model
 
-The features are computed once and reused for every setting, so the grid costs only the extra
-linear fits.
+The features are computed once and reused for every setting, and each C's fit starts from the
+previous C's solution, so the grid costs only the extra linear fits, and those are shorter.
 """
 
 from __future__ import annotations
@@ -47,9 +47,17 @@ def tuned_logreg(
     first on ties: the grid's order), and say which it is."""
     best: tuple[float, LogisticRegression, str] | None = None
     for weight in class_weight_options(y_train):
+        previous: LogisticRegression | None = None
         for c in c_grid:
             model = LogisticRegression(C=c, class_weight=weight, max_iter=max_iter)
+            if previous is not None:
+                # Start from the last C's solution: the problem is convex, so the optimum is
+                # the same, and lbfgs reaches it in fewer iterations from nearby.
+                model.set_params(warm_start=True)
+                model.coef_ = previous.coef_.copy()
+                model.intercept_ = previous.intercept_.copy()
             model.fit(x_train, y_train)
+            previous = model
             value = validation_score(model.predict(x_validation))
             if best is None or value > best[0]:
                 best = (value, model, describe_setting(c, weight))
