@@ -124,7 +124,9 @@ def test_best_epoch_is_the_model_kept(folder_run):
     best = max(epochs, key=lambda row: row["eval_accuracy"])  # the first epoch at the maximum
     assert metrics["best_checkpoint_step"] == best["step"]
     assert metrics["eval_accuracy"] == pytest.approx(best["eval_accuracy"])
-    assert metrics["eval_loss"] == pytest.approx(best["eval_loss"], rel=1e-4)
+    # the final scores are recomputed in fp32; evaluations during bf16 training ran in bf16
+    tolerance = 1e-4 if metrics["mixed_precision"] == "no" else 2e-2
+    assert metrics["eval_loss"] == pytest.approx(best["eval_loss"], rel=tolerance)
 
 
 def test_pipeline_loads_run_and_names_labels(folder_run):

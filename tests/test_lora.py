@@ -177,7 +177,9 @@ def test_training_loss_falls_and_best_epoch_is_kept(lora_run):
     epochs = [row for row in history(run_dir) if row["kind"] == "eval"][:-1]  # last: final eval
     best = max(epochs, key=lambda row: row["eval_accuracy"])  # the first epoch at the maximum
     assert metrics["best_checkpoint_step"] == best["step"]
-    assert metrics["eval_loss"] == pytest.approx(best["eval_loss"], rel=1e-4)
+    # the final scores are recomputed in fp32; evaluations during bf16 training ran in bf16
+    tolerance = 1e-4 if metrics["mixed_precision"] == "no" else 2e-2
+    assert metrics["eval_loss"] == pytest.approx(best["eval_loss"], rel=tolerance)
 
 
 def test_pipeline_and_ftk_predict_give_the_same_scores(lora_run, tmp_path):
