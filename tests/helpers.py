@@ -1,10 +1,13 @@
 """Test helpers: tiny data files with a learnable signal, small recipes for tiny models, and
-the in-process CLI check for bad input. Fixtures live in conftest.py; tests import these."""
+the CLI run as a user runs it (`ftk`) and in-process (`expect_user_error`). Fixtures live in
+conftest.py; tests import these."""
 
 from __future__ import annotations
 
 import csv
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 TOPIC_WORDS = {
@@ -63,6 +66,20 @@ FILLER = [
     "this",
     "that",
 ]
+
+
+def ftk(*args, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`ftk ARGS` in a child process, as a user runs it. With `check`, a non-zero exit fails
+    the test and shows the end of its stderr."""
+    result = subprocess.run(
+        [sys.executable, "-m", "toolkit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def make_texts(n_per_class: int, seed: int) -> list[tuple[str, str]]:

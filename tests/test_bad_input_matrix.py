@@ -65,6 +65,7 @@ class Case:
     area: str
     setup: Callable[[Where], list[str]]
     says: str
+    environment: dict[str, str] | None = None  # set for the row's run, as a launcher would
 
 
 def data_args(w: Where, data: str, *overrides: str) -> list[str]:
@@ -201,6 +202,19 @@ CASES = [
         "config",
         lambda w: w.train_args("--num_train_epochs", "many"),
         "'num_train_epochs' must be a number",
+    ),
+    Case(
+        "bf16 and fp16 both on",
+        "config",
+        lambda w: w.train_args("--bf16", "true", "--fp16", "true"),
+        "The config sets both bf16 and fp16; choose one",
+    ),
+    Case(
+        "precision differs from accelerate launch's",
+        "config",
+        lambda w: w.train_args("--bf16", "true"),
+        "Mixed precision is set twice, differently",
+        environment={"ACCELERATE_MIXED_PRECISION": "fp16"},
     ),
     Case(
         "key transformers 5 removed",
@@ -737,6 +751,8 @@ def where(tiny_bert, tmp_path) -> Where:
 @pytest.mark.parametrize("case", CASES, ids=[c.row for c in CASES])
 def test_row(case, where, capsys, monkeypatch):
     monkeypatch.chdir(where.tmp)
+    for name, value in (case.environment or {}).items():
+        monkeypatch.setenv(name, value)
     code = main(case.setup(where))
     captured = capsys.readouterr()
     assert code == 2, (case.row, captured.err[-2000:])

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 import yaml
-from helpers import write_text_config
+from helpers import ftk, write_text_config
 
 
 @pytest.fixture(scope="module")
@@ -23,22 +21,7 @@ def finished_run(tiny_bert, tmp_path_factory):
     }
     run_dir = folder / "run"
     config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            "--config",
-            str(config),
-            "--early_stopping.patience",
-            "null",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = ftk("train", "--config", config, "--early_stopping.patience", "null")
     return run_dir, result
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import random
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from helpers import (
     TINY_VIT_SIZES,
     draw_shape,
+    ftk,
     make_image_folder,
     write_corrupt_image,
     write_image_config,
@@ -22,24 +21,7 @@ SHAPES = {"circle", "square", "triangle"}
 
 
 def run_cli(config, *extra):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            "--config",
-            str(config),
-            "--early_stopping.patience",
-            "null",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+    return ftk("train", "--config", config, "--early_stopping.patience", "null", *extra)
 
 
 @pytest.fixture(scope="module")

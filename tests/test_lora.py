@@ -4,11 +4,10 @@ checked against the saved adapter by hand, the adapter loaded back with peft, ba
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
-from helpers import expect_user_error, make_texts, write_csv, write_text_config
+from helpers import expect_user_error, ftk, make_texts, write_csv, write_text_config
 
 LABELS = ["business", "sport", "tech"]
 R, ALPHA = 8, 16
@@ -24,33 +23,14 @@ def lora_run(tiny_bert, tmp_path_factory):
     }
     run_dir = folder / "run"
     config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
-    result = subprocess.run(
-        lora_command(config, run_dir),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir, result
+    return run_dir, ftk(*lora_command(config, run_dir))
 
 
 def lora_command(recipe, output_dir, *extra: str) -> list[str]:
-    """`lora_run`'s command. The tiny BERT is random: its frozen features carry a faint
+    """`lora_run`'s ftk arguments. The tiny BERT is random: its frozen features carry a faint
     signal, so the adapters and head need a higher LR than a full fine-tune."""
-    args = ["--peft.method", "lora", "--learning_rate", "3e-2", "--early_stopping.patience"]
-    return [
-        sys.executable,
-        "-m",
-        "toolkit",
-        "train",
-        "--config",
-        str(recipe),
-        *args,
-        "null",
-        "--output_dir",
-        str(output_dir),
-        *extra,
-    ]
+    lora = ["--peft.method", "lora", "--learning_rate", "3e-2", "--early_stopping.patience", "null"]
+    return ["train", "--config", str(recipe), *lora, "--output_dir", str(output_dir), *extra]
 
 
 def test_resumed_lora_run_ends_like_the_straight_one(lora_run, tmp_path):
@@ -60,12 +40,10 @@ def test_resumed_lora_run_ends_like_the_straight_one(lora_run, tmp_path):
     run_dir, _ = lora_run
     recipe = run_dir.parent / "tiny.yaml"
     resumed = tmp_path / "resumed"
-    kill_after_checkpoint(lora_command(recipe, resumed), resumed / f"checkpoint-{4 * 11}")
+    command = [sys.executable, "-m", "toolkit", *lora_command(recipe, resumed)]
+    kill_after_checkpoint(command, resumed / f"checkpoint-{4 * 11}")
     assert (resumed / "checkpoint-44" / "adapter_model.safetensors").is_file()
-    again = subprocess.run(
-        lora_command(recipe, resumed, "--resume"), capture_output=True, text=True, timeout=600
-    )
-    assert again.returncode == 0, again.stderr[-3000:]
+    again = ftk(*lora_command(recipe, resumed, "--resume"))
     assert "Resuming from" in again.stdout
     a, b = comparable_metrics(run_dir), comparable_metrics(resumed)
     for key in ("eval_loss", "test_loss", "train_loss", "test_accuracy", "best_checkpoint_step"):

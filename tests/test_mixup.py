@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import math
 import random
-import subprocess
-import sys
 
 import datasets
 import pytest
 import torch
-from helpers import TINY_VIT_SIZES, draw_shape, make_image_folder, write_image_config
+from helpers import TINY_VIT_SIZES, draw_shape, ftk, make_image_folder, write_image_config
 
 from toolkit.config.load import config_from_raw, parse_overrides
 from toolkit.config.schema import ScheduleConfig
@@ -276,15 +274,9 @@ def test_train_with_mixup_and_cutmix_end_to_end(tiny_vit, tmp_path):
         run,
         num_train_epochs="10",
     )
-    command = [sys.executable, "-m", "toolkit", "train", "--config", str(config)]
-    extra = ["--augment.mixup", "0.5", "--augment.cutmix", "0.5", "--early_stopping.patience"]
-    result = subprocess.run(
-        [*command, *extra, "null", "--baseline.enabled", "false"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    mixing = ["--augment.mixup", 0.5, "--augment.cutmix", 0.5]
+    quick = ["--early_stopping.patience", "null", "--baseline.enabled", "false"]
+    result = ftk("train", "--config", config, *mixing, *quick)
     assert "Training batches mixed: MixUp p 0.5 (alpha 1), CutMix p 0.5 (alpha 1);" in (
         result.stdout
     )

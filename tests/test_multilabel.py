@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from helpers import expect_user_error, make_multilabel_texts, write_csv, write_text_config
+from helpers import expect_user_error, ftk, make_multilabel_texts, write_csv, write_text_config
 
 from toolkit.metrics.multilabel import label_set_scores, per_label_report, tune_threshold
 
@@ -244,11 +242,8 @@ def text_run(tiny_bert, tmp_path_factory):
     config = write_text_config(
         folder / "tiny.yaml", tiny_bert, data, run_dir, task="text-multilabel"
     )
-    args = [sys.executable, "-m", "toolkit", "train", "--config", str(config)]
-    args += ["--data.label_separator", ",", "--early_stopping.patience", "null"]
-    args += ["--num_train_epochs", "10"]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
+    args = ["train", "--config", config, "--data.label_separator", ",", "--num_train_epochs", 10]
+    result = ftk(*args, "--early_stopping.patience", "null", timeout=900)
     return run_dir, data, result
 
 
@@ -397,13 +392,7 @@ def test_image_multilabel_end_to_end(tmp_path):
         dataloader_num_workers=0,
         class_weights="balanced",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "toolkit", "train", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = ftk("train", "--config", config)
     metrics = metrics_of(run_dir)
     rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if r["kind"] == "train"]

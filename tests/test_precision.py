@@ -4,11 +4,9 @@ Ampere+ GPUs, fp32 elsewhere, the user's `bf16`/`fp16` and accelerate's config a
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
-from helpers import make_texts, write_csv, write_text_config
+from helpers import ftk, make_texts, write_csv, write_text_config
 from safetensors import safe_open
 
 from toolkit.core.hardware import cpuinfo_bf16_feature
@@ -77,22 +75,7 @@ def test_a_cli_run_uses_the_machines_precision_and_saves_fp32_weights(tiny_bert,
     }
     run_dir = tmp_path / "run"
     config = write_text_config(tmp_path / "tiny.yaml", tiny_bert, data, run_dir)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            "--config",
-            str(config),
-            "--num_train_epochs",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = ftk("train", "--config", config, "--num_train_epochs", 1)
     machine = Hardware.probe()
     expected = "bf16" if machine.cpu_bf16 and not machine.accelerator else "no"
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import make_regression_texts, write_csv, write_text_config
+from helpers import ftk, make_regression_texts, write_csv, write_text_config
 from scipy import stats
 
 
@@ -25,22 +25,7 @@ def regression_run(tiny_bert, tmp_path_factory):
     config = write_text_config(
         folder / "tiny.yaml", tiny_bert, data, run_dir, task="text-regression"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            "--config",
-            str(config),
-            "--early_stopping.patience",
-            "null",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = ftk("train", "--config", config, "--early_stopping.patience", "null")
     return run_dir, data, result
 
 
@@ -222,13 +207,7 @@ def test_image_regression_end_to_end(tmp_path):
         num_train_epochs=4,
         dataloader_num_workers=0,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "toolkit", "train", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    ftk("train", "--config", config)
     metrics = metrics_of(run_dir)
     saved = metrics["test_predictions"]
     assert saved["true"] == pytest.approx(list(targets(test)), abs=1e-6)

@@ -4,17 +4,9 @@ report.md with its PNGs naming the best epoch that history.jsonl shows."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
-from helpers import make_texts, write_csv, write_text_config
-
-
-def ftk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=600
-    )
+from helpers import ftk, make_texts, write_csv, write_text_config
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +19,6 @@ def run(tiny_bert, tmp_path_factory):
     run_dir = folder / "run"
     config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
     baseline = ftk("baseline", "--config", str(config))
-    assert baseline.returncode == 0, baseline.stderr[-3000:]
     first_baseline = json.loads((run_dir / "baseline.json").read_text())
     trained = ftk(
         "train",
@@ -38,7 +29,6 @@ def run(tiny_bert, tmp_path_factory):
         "--early_stopping.patience",
         "null",
     )
-    assert trained.returncode == 0, trained.stderr[-3000:]
     return run_dir, config, baseline, trained, first_baseline
 
 
@@ -88,7 +78,6 @@ def test_baselines_fitted_in_a_side_process_score_the_same(run, tmp_path):
         "--num_train_epochs",
         "1",
     )
-    assert trained.returncode == 0, trained.stderr[-3000:]
     assert "Baselines: fitting the cheap models in a side process" in trained.stdout
     beside = json.loads((run_dir / "baseline.json").read_text())
     assert scores(beside) == scores(first) and beside["fingerprint"] == first["fingerprint"]
@@ -154,27 +143,26 @@ def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
 def test_baseline_on_a_finished_run_touches_only_baseline_json(run):
     run_dir, config, _, _, _ = run
     before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir() if p.is_file()}
-    again = ftk("baseline", "--config", str(config), "--baseline.cnn_epochs", "3")
-    assert again.returncode == 0, again.stderr[-2000:]
+    ftk("baseline", "--config", str(config), "--baseline.cnn_epochs", "3")
     after = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir() if p.is_file()}
     changed = {name for name in after if after[name] != before.get(name)}
     assert changed == {"baseline.json"}
-    refused = ftk("train", "--config", str(config))  # a finished run is still protected
+    refused = ftk("train", "--config", config, check=False)  # a finished run is still protected
     assert refused.returncode == 2 and "already holds files" in refused.stderr
 
 
 def test_bad_baseline_config_is_a_clear_error(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("baseline: {enabled: maybe}\n")
-    result = ftk("baseline", "--config", str(config))
+    result = ftk("baseline", "--config", config, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'baseline.enabled' must be true or false" in result.stderr
     config.write_text("baseline: {background: sometimes}\n")
-    result = ftk("baseline", "--config", str(config))
+    result = ftk("baseline", "--config", config, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'baseline.background' must be true or false or null" in result.stderr
     config.write_text("overfitting: {patience: 0}\n")
-    result = ftk("baseline", "--config", str(config))
+    result = ftk("baseline", "--config", config, check=False)
     assert result.returncode == 2 and "'overfitting.patience' must be >= 1, got 0" in result.stderr
 
 
@@ -240,13 +228,11 @@ def test_uneven_classes_put_macro_f1_first_unless_metrics_was_set(tiny_bert, tmp
     }
     default = write_text_config(tmp_path / "d.yaml", tiny_bert, data, tmp_path / "d")
     result = ftk("baseline", "--config", str(default))
-    assert result.returncode == 0, result.stderr[-3000:]
     assert "f1_macro moved first: the classes are uneven and `metrics` was not set" in result.stdout
     saved = json.loads((tmp_path / "d" / "baseline.json").read_text())
     assert saved["metrics"] == ["f1_macro", "accuracy"]
     assert "class_weight=" in saved["baselines"][1]["chosen"]
     trained = ftk("train", "--config", str(default), "--num_train_epochs", "2")
-    assert trained.returncode == 0, trained.stderr[-3000:]
     assert "Baselines: reusing" in trained.stdout  # the same order, the same fingerprint
     metrics = json.loads((tmp_path / "d" / "metrics.json").read_text())
     assert metrics["overfitting"]["metric"] == "f1_macro"  # it picked the best epoch

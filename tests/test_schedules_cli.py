@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
 
 import pytest
-from helpers import make_texts, write_csv, write_text_config
+from helpers import ftk, make_texts, write_csv, write_text_config
 
 # 81 training rows, batch 8 -> 11 batches; accumulation 2 -> 6 updates per epoch; 3 epochs -> 18.
 # Warm-up 1.2 epochs = ceil(7.2) = 8 steps: longer than an epoch and 44% of training.
@@ -33,12 +31,6 @@ OVERRIDES = [
 STEPS, PER_EPOCH, WARMUP = 18, 6, 8
 
 
-def ftk(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=600
-    )
-
-
 @pytest.fixture(scope="module")
 def setup(tiny_bert, tmp_path_factory):
     folder = tmp_path_factory.mktemp("schedule-cli")
@@ -55,9 +47,7 @@ def preview_and_run(setup):
     folder, config, _ = setup
     png = folder / "plots" / "lr.png"
     preview = ftk("schedule", "--config", str(config), "--png", str(png), *OVERRIDES)
-    assert preview.returncode == 0, preview.stderr[-3000:]
     run = ftk("train", "--config", str(config), *OVERRIDES)
-    assert run.returncode == 0, run.stderr[-3000:]
     rows = [
         json.loads(line) for line in (folder / "run" / "history.jsonl").read_text().splitlines()
     ]
@@ -145,7 +135,6 @@ def test_preview_counts_processes(setup, monkeypatch):
         str(folder / "two.png"),
         *OVERRIDES,
     )
-    assert two.returncode == 0, two.stderr[-2000:]
     assert "Schedule: 9 optimizer steps (3 per epoch" in two.stdout
     assert "processes: 2" in two.stdout
     from toolkit.commands.schedule import processes
@@ -169,7 +158,6 @@ def test_preview_with_max_steps_and_fewer_steps_than_warmup(setup):
         "--schedule.warmup_steps",
         "7",
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     assert "Schedule: 5 optimizer steps" in result.stdout
     assert (
         "WARNING: training has 5 optimizer steps, fewer than the 7 warm-up steps" in result.stderr
@@ -191,6 +179,7 @@ def test_layer_decay_on_a_model_without_known_layers_fails_clearly(setup, tmp_pa
         str(tmp_path),
         "--schedule.layer_decay",
         "0.8",
+        check=False,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

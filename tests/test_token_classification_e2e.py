@@ -8,11 +8,9 @@ entities; `ftk evaluate` reproduces the test scores; report, card and baselines 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
-from helpers import write_recipe
+from helpers import ftk, write_recipe
 from tagging_helpers import make_sentences, save_tiny_tagger_base, write_conll, write_jsonl
 
 from toolkit.metrics.entities import entities, entity_scores
@@ -41,18 +39,6 @@ def write_tagging_config(path, model, train, test, output_dir, **extra):
     return write_recipe(path, lines, extra)
 
 
-def run_cli(*args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "toolkit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
 @pytest.fixture(scope="module")
 def tagging_run(tiny_tagger_base, tmp_path_factory):
     """Train on a JSONL table of token/tag lists, test on a CoNLL file (mixed on purpose)."""
@@ -62,7 +48,7 @@ def tagging_run(tiny_tagger_base, tmp_path_factory):
     test = write_conll(folder / "test.conll", test_rows)
     run_dir = folder / "run"
     config = write_tagging_config(folder / "ner.yaml", tiny_tagger_base, train, test, run_dir)
-    run_cli("train", "--config", config, "--early_stopping.patience", "null")
+    ftk("train", "--config", config, "--early_stopping.patience", "null")
     return run_dir, test, test_rows, folder
 
 
@@ -102,7 +88,7 @@ def test_entity_scores_by_hand_from_ftk_predict_equal_seqeval(tagging_run):
         folder / "texts.jsonl", [{"text": " ".join(r["tokens"])} for r in test_rows]
     )
     out = folder / "predicted.jsonl"
-    run_cli("predict", run_dir, "--input", table, "--output", out)
+    ftk("predict", run_dir, "--input", table, "--output", out)
     predicted = [json.loads(line) for line in out.read_text().splitlines()]
     found = {
         (i, e["type"], e["start"], e["end"]) for i, p in enumerate(predicted) for e in p["entities"]
@@ -150,7 +136,7 @@ def test_the_run_loads_in_the_pipeline_and_finds_the_entities(tagging_run):
 def test_ftk_evaluate_reproduces_the_test_scores(tagging_run):
     run_dir, test, _, folder = tagging_run
     out = folder / "evaluated.json"
-    run_cli("evaluate", run_dir, "--data", test, "--output", out)
+    ftk("evaluate", run_dir, "--data", test, "--output", out)
     results, metrics = json.loads(out.read_text()), metrics_of(run_dir)
     for name in ("f1", "precision", "recall", "accuracy", "loss"):
         assert results[name] == pytest.approx(metrics[f"test_{name}"], abs=1e-5), name

@@ -31,8 +31,8 @@ def check_mixed_precision(training: dict[str, Any]) -> None:
     configured = [p for p in PRECISIONS if training.get(p)]
     if len(configured) > 1:
         raise UserError(
-            "The config sets both bf16 and fp16; choose one (bf16 on Ampere or "
-            "newer GPUs, fp16 on older ones)."
+            "The config sets both bf16 and fp16; choose one (bf16 on CPUs and on Ampere "
+            "or newer GPUs, fp16 on older GPUs)."
         )
     if launched in PRECISIONS and configured and configured[0] != launched:
         raise UserError(
