@@ -1,24 +1,37 @@
-"""What the tuned TF-IDF baseline costs and gains on BBC News, as is and made uneven.
+"""What the TF-IDF baseline costs and scores, in its three versions, on long and short texts.
 
-1. BBC News (the recipe's splits): the old baseline (C=10, unweighted) against the tuned one
-   (C of 1, 10, 100; the vectorizer fitted once), fit seconds and test scores of each.
-2. BBC made uneven: three topics subsampled to 64/27/9% in every split (the shares of the
-   issue's reviews), macro-F1 deciding: old against tuned, and the setting kept.
-3. The grid's fits on BBC's features, each C from scratch against each C warm-started from the
+Versions, fitted one after another on the same splits:
+  C=10         the first: word 1-2 + char 2-5-grams, C=10, unweighted (before issue 18);
+  tuned        the same features, C of 1, 10, 100 (+ balanced class weights on uneven classes)
+               kept on validation, the vectorizer fitted once (issue 18);
+  tuned, length-aware   the tuned grid on today's features: word 1-2-grams seen in two texts
+               or more, char 2-5-grams only when texts average at most 1,000 characters
+               (issue 19: the char n-grams of long articles were most of the start-up).
+
+1. BBC News (the recipe's splits, ~2,200-character articles), accuracy deciding.
+2. BBC made uneven: three topics subsampled to 64/27/9% in every split, macro-F1 deciding.
+3. Short texts, with --vader CSV (benchmarks/vader_snippets.py's movie_snippets.csv): VADER's
+   movie-review sentences (~110 characters), sentiment > 0 against <= 0, split 70/10/20 with
+   seed 0, accuracy deciding.
+4. The grid's fits on BBC's features, each C from scratch against each C warm-started from the
    previous C's solution (tuning.py), alternating 3 times: seconds, and whether every test
    prediction is the same.
 
-    flock /tmp/ftk-heavy.lock python benchmarks/baseline_grid.py
+    flock /tmp/ftk-heavy.lock python benchmarks/baseline_grid.py \
+        --vader data/vader/movie_snippets.csv
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
 import time
 
 import numpy as np
 from datasets import DatasetDict
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import make_pipeline, make_union
 
 from toolkit.advice.baselines import text
 from toolkit.advice.baselines.candidate import score_candidate
@@ -31,22 +44,49 @@ from toolkit.tasks import get_task
 SHARES = (0.64, 0.27, 0.09)
 
 
-def old_tfidf(texts, labels):
-    model = make_pipeline(text.tfidf_features(), LogisticRegression(C=10.0, max_iter=2000))
+def always_char_features():
+    """The features before issue 19: char n-grams whatever the length, words seen once kept."""
+    return make_union(
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+    )
+
+
+def first_tfidf(texts, labels):
+    model = make_pipeline(always_char_features(), LogisticRegression(C=10.0, max_iter=2000))
     model.fit(texts, labels)
     return model.predict
 
 
+def tuned_on(make_features):
+    def tune(texts, labels, validation_texts, validation_score):
+        features = make_features()
+        x_train = features.fit_transform(texts, labels)
+        x_validation = features.transform(validation_texts)
+        model, chosen = tuned_logreg(
+            x_train, labels, x_validation, validation_score, text.C_GRID, 2000
+        )
+        return (lambda inputs: model.predict(features.transform(inputs))), chosen
+
+    return tune
+
+
 def compare(inputs, labels, metric: str) -> None:
     score = prediction_scorer(["f1_macro", "accuracy"])
-    old = text.Candidate("old C=10 unweighted", "", fit=old_tfidf)
-    tuned = next(c for c in text.candidates() if c.name == "tfidf_logreg")
-    for candidate in (old, tuned):
+    versions = [
+        text.Candidate("C=10", "", fit=first_tfidf),
+        text.Candidate("tuned", "", tune=tuned_on(always_char_features)),
+        text.Candidate("tuned, length-aware", "", tune=tuned_on(text.tfidf_features)),
+    ]
+    mean_chars = np.mean([len(t) for t in inputs["train"]])
+    print(f"  training texts average {mean_chars:.0f} characters")
+    for candidate in versions:
         result = score_candidate(candidate, inputs, labels, score, metric)
         cells = "  ".join(f"test {k} {v:.4f}" for k, v in result.test.items())
         print(
-            f"  {candidate.name:<22} fit {result.fit_s:6.1f} s  {cells}  kept: "
-            f"{result.chosen or '-'}"
+            f"  {candidate.name:<20} fit {result.fit_s:6.1f} s  {cells}  kept: "
+            f"{result.chosen or '-'}",
+            flush=True,
         )
 
 
@@ -56,7 +96,7 @@ def cold_grid(x_train, y_train, c_grid, max_iter):
 
 
 def warm_start_effect(inputs, labels) -> None:
-    features = text.tfidf_features()
+    features = always_char_features()
     x_train = features.fit_transform(inputs["train"], labels["train"])
     x_test = features.transform(inputs["test"])
     x_validation = features.transform(inputs["validation"])
@@ -97,7 +137,26 @@ def uneven(splits: DatasetDict, column: str, seed: int = 0) -> DatasetDict:
     return DatasetDict(out)
 
 
+def vader_sign(path: str):
+    """VADER's movie sentences as a two-class set: mean rating above 0 or not."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    order = np.random.default_rng(0).permutation(len(rows))
+    texts = [rows[i]["text"] for i in order]
+    labels = np.array([float(rows[i]["sentiment"]) > 0 for i in order], dtype=np.int64)
+    cut = {"train": (0, 0.7), "validation": (0.7, 0.8), "test": (0.8, 1.0)}
+    bounds = {k: (int(a * len(texts)), int(b * len(texts))) for k, (a, b) in cut.items()}
+    return (
+        {k: texts[a:b] for k, (a, b) in bounds.items()},
+        {k: labels[a:b] for k, (a, b) in bounds.items()},
+    )
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vader", help="movie_snippets.csv from benchmarks/vader_snippets.py")
+    parser.add_argument("--no-warm-start", action="store_true", help="skip part 4")
+    options = parser.parse_args()
     config = load_config("configs/text-bbc-minilm.yaml")
     data = load_labelled_data(config, get_task(config.task))
 
@@ -106,14 +165,20 @@ def main() -> None:
         return inputs, {k: np.asarray(ds[data.label_column]) for k, ds in splits.items()}
 
     sizes = {k: len(v) for k, v in data.splits.items()}
-    print(f"BBC News {sizes}, accuracy deciding:")
+    print(f"1. BBC News {sizes}, accuracy deciding:")
     compare(*splits_of(data.splits), "accuracy")
     made = uneven(data.splits, data.label_column)
     sizes = {k: len(v) for k, v in made.items()}
-    print(f"BBC News, 3 topics at 64/27/9% {sizes}, f1_macro deciding:")
+    print(f"2. BBC News, 3 topics at 64/27/9% {sizes}, f1_macro deciding:")
     compare(*splits_of(made), "f1_macro")
-    print("BBC News, the grid's fits cold against warm-started:")
-    warm_start_effect(*splits_of(data.splits))
+    if options.vader:
+        inputs, labels = vader_sign(options.vader)
+        sizes = {k: len(v) for k, v in inputs.items()}
+        print(f"3. VADER movie sentences, rating > 0 or not {sizes}, accuracy deciding:")
+        compare(inputs, labels, "accuracy")
+    if not options.no_warm_start:
+        print("4. BBC News, the grid's fits cold against warm-started:")
+        warm_start_effect(*splits_of(data.splits))
 
 
 if __name__ == "__main__":

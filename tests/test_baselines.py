@@ -77,6 +77,31 @@ def test_text_baselines_learn_a_separable_set():
     assert best_baseline(list(results.values()), "accuracy").name == "tfidf_logreg"
 
 
+def test_tfidf_features_add_character_ngrams_for_short_texts_only():
+    short = ["the team won the cup", "shares fell on the market", "the team lost", "market up"]
+    features = text_baselines.TfidfFeatures()
+    words_and_chars = features.fit_transform(short)
+    assert features.char_ngrams_
+    char_names = features.union_.transformer_list[1][1].get_feature_names_out()
+    assert "te" in char_names and words_and_chars.shape[1] > len(char_names)
+
+    long = [" ".join([text] * 80) for text in short]  # ~1,400-2,000 characters each
+    assert sum(map(len, long)) / len(long) > text_baselines.CHAR_NGRAMS_UP_TO_MEAN_CHARS
+    features = text_baselines.TfidfFeatures()
+    words = features.fit_transform(long)
+    assert not features.char_ngrams_ and len(features.union_.transformer_list) == 1
+    vocabulary = features.union_.transformer_list[0][1].vocabulary_
+    assert "the team" in vocabulary and "cup" not in vocabulary  # min_df 2: "cup" is in one text
+    assert words.shape == (4, len(vocabulary))
+    assert features.transform(["the cup"]).shape == (1, len(vocabulary))
+
+
+def test_tfidf_features_keep_single_occurrences_when_nothing_occurs_twice():
+    features = text_baselines.TfidfFeatures(up_to_mean_chars=0)  # words only
+    x = features.fit_transform(["alpha beta", "gamma delta"])
+    assert x.shape == (2, 6)  # 4 words + 2 bigrams, each in one text
+
+
 def test_text_baseline_is_at_chance_on_shuffled_labels():
     results = scores(text_baselines.candidates(), *text_splits(shuffle_train=True))
     assert results["tfidf_logreg"].test["accuracy"] < 0.5  # chance is 1/3 (150 test texts)

@@ -1,10 +1,13 @@
 """Text baselines: the majority class, and TF-IDF n-grams + logistic regression; for a
 numeric target (regression) the training mean, and the same TF-IDF features + ridge regression.
 
-TF-IDF over word 1-2-grams and character 2-5-grams (sublinear tf) with a linear classifier is
-the classic strong baseline for topic and sentiment classification: fast to fit, robust to
-spelling variants through the character n-grams, and often within a few points of a
-fine-tuned transformer when the labels follow the vocabulary.
+TF-IDF over word 1-2-grams (sublinear tf) with a linear classifier is the classic strong
+baseline for topic and sentiment classification: fast to fit, and often within a few points of
+a fine-tuned transformer when the labels follow the vocabulary. Short texts (sentences, tweets,
+short reviews) add character 2-5-grams, which carry spelling variants and word parts where a
+text has few words; long documents do not: there the words carry the signal, and character
+n-grams cost the most (BENCHMARKS.md, "Start-up": on BBC News's ~2,200-character articles they
+took 10 of the baseline's 28 s, most of the fit's, for no test accuracy).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
@@ -44,11 +48,46 @@ def fitter(model: Any):
     return fit
 
 
-def tfidf_features() -> Any:
-    return make_union(
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
-    )
+# Texts up to this mean length (characters) get character n-grams beside the words: sentences
+# and short reviews (VADER's movie snippets: ~110) do, news articles (BBC: ~2,200) do not.
+CHAR_NGRAMS_UP_TO_MEAN_CHARS = 1000
+
+
+class TfidfFeatures(TransformerMixin, BaseEstimator):
+    """Word 1-2-grams, plus character 2-5-grams when the training texts are short on average
+    (`char_ngrams_` says which after `fit`). n-grams seen in one training text only are
+    dropped (min_df 2): they cannot generalise, and they made most of the features; a data set
+    so small that nothing occurs twice keeps them all."""
+
+    def __init__(self, up_to_mean_chars: int = CHAR_NGRAMS_UP_TO_MEAN_CHARS):
+        self.up_to_mean_chars = up_to_mean_chars
+
+    def fit(self, texts: Any, y: Any = None) -> TfidfFeatures:
+        self.fit_transform(texts)
+        return self
+
+    def fit_transform(self, texts: Any, y: Any = None) -> Any:
+        mean_chars = sum(map(len, texts)) / max(len(texts), 1)
+        self.char_ngrams_ = mean_chars <= self.up_to_mean_chars
+        try:
+            return self.fitted_union(texts, min_df=2)
+        except ValueError:  # "After pruning, no terms remain"
+            return self.fitted_union(texts, min_df=1)
+
+    def fitted_union(self, texts: Any, min_df: int) -> Any:
+        shared = {"sublinear_tf": True, "min_df": min_df}
+        vectorizers = [TfidfVectorizer(analyzer="word", ngram_range=(1, 2), **shared)]
+        if self.char_ngrams_:
+            vectorizers.append(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), **shared))
+        self.union_ = make_union(*vectorizers)
+        return self.union_.fit_transform(texts)
+
+    def transform(self, texts: Any) -> Any:
+        return self.union_.transform(texts)
+
+
+def tfidf_features() -> TfidfFeatures:
+    return TfidfFeatures()
 
 
 # Weak regularisation suits L2-normalised TF-IDF rows (C=1 underfits small sets); which C is
@@ -86,9 +125,10 @@ def candidates() -> list[Candidate]:
         ),
         Candidate(
             "tfidf_logreg",
-            "TF-IDF word 1-2-grams + char 2-5-grams (sublinear tf), logistic regression "
-            "(C of 1, 10, 100 and, for uneven classes, balanced class weights: the best on "
-            "validation)",
+            f"TF-IDF word 1-2-grams (+ char 2-5-grams for texts of at most "
+            f"{CHAR_NGRAMS_UP_TO_MEAN_CHARS} characters on average; sublinear tf), logistic "
+            f"regression (C of 1, 10, 100 and, for uneven classes, balanced class weights: the "
+            f"best on validation)",
             tune=tune_tfidf_logreg,
         ),
     ]
@@ -103,7 +143,9 @@ def regression_candidates() -> list[Candidate]:
         ),
         Candidate(
             "tfidf_ridge",
-            "TF-IDF word 1-2-grams + char 2-5-grams (sublinear tf), ridge regression (alpha=1)",
+            f"TF-IDF word 1-2-grams (+ char 2-5-grams for texts of at most "
+            f"{CHAR_NGRAMS_UP_TO_MEAN_CHARS} characters on average; sublinear tf), ridge "
+            f"regression (alpha=1)",
             fitter(tfidf_ridge()),
         ),
     ]
