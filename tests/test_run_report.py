@@ -3,6 +3,7 @@ report.md with its PNGs naming the best epoch that history.jsonl shows."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -87,19 +88,11 @@ def test_baselines_fitted_in_a_side_process_score_the_same(run, tmp_path):
 
 
 def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_path):
-    import dataclasses
-
-    from datasets import Dataset, DatasetDict
-
     from toolkit.advice.baselines.fit import fit_in_side_process
-    from toolkit.config.load import load_config
     from toolkit.core.log import WARNINGS, reset_warnings
-    from toolkit.data.load import LoadedData
 
-    config = load_config(None, ["--output_dir", str(tmp_path)])
+    config, data = cpu_split_data(tmp_path)
     config = dataclasses.replace(config, task="no-such-task")  # run_baselines raises on it
-    split = Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]})
-    data = LoadedData(DatasetDict(train=split, validation=split), ["x", "y"], "label")
     reset_warnings()
     assert fit_in_side_process(config, data)() is None
     (warning,) = WARNINGS
@@ -109,6 +102,47 @@ def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_
         in warning
         and "`ftk baseline`" in warning
     )
+
+
+def cpu_split_data(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    from toolkit.config.load import load_config
+    from toolkit.data.load import LoadedData
+
+    config = load_config(None, ["--output_dir", str(tmp_path)])
+    texts = [t for t, _ in make_texts(6, seed=3)]
+    split = Dataset.from_dict({"text": texts, "label": [i % 3 for i in range(len(texts))]})
+    data = LoadedData(DatasetDict(train=split, validation=split), ["a", "b", "c"], "label")
+    return config, data
+
+
+def test_on_a_cpu_the_baselines_are_fitted_when_collected_after_training(tmp_path, monkeypatch):
+    from toolkit.advice.baselines import fit
+
+    config, data = cpu_split_data(tmp_path)
+    fitted = []
+    monkeypatch.setattr(fit, "run_baselines", lambda *args: fitted.append(args) or "baselines")
+    monkeypatch.setattr(fit, "describe_baselines", str)
+    collect = fit.start_baselines_for_run(config, data, tmp_path, on_gpu=False)
+    assert fitted == [], "nothing is fitted before the model trains"
+    assert collect() == "baselines" and len(fitted) == 1
+    at_once = dataclasses.replace(config.baseline, background=False)
+    first = dataclasses.replace(config, baseline=at_once)
+    fit.start_baselines_for_run(first, data, tmp_path, on_gpu=False)
+    assert len(fitted) == 2, "`baseline.background: false` fits them at once"
+
+
+def test_a_baseline_failing_after_training_is_a_warning_not_a_lost_run(tmp_path):
+    from toolkit.advice.baselines.fit import start_baselines_for_run
+    from toolkit.core.log import WARNINGS, reset_warnings
+
+    config, data = cpu_split_data(tmp_path)
+    config = dataclasses.replace(config, task="no-such-task")  # run_baselines raises on it
+    reset_warnings()
+    assert start_baselines_for_run(config, data, tmp_path, on_gpu=False)() is None
+    (warning,) = WARNINGS
+    assert "The baselines failed (NotImplementedError: no baselines for task no-such" in warning
 
 
 def test_report_and_pngs_name_the_best_epoch_of_the_history(run):

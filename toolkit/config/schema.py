@@ -372,9 +372,9 @@ class BaselineConfig:
     cnn_epochs: int = option(2, "images: passes of the small CNN baseline over the training split")
     background: bool | None = option(
         None,
-        "fit the baselines in a side process while the model trains: true, false, or "
-        "null = when training on a GPU (the CPU cores are idle then; on a CPU they are "
-        "busy training)",
+        "when to fit the baselines: true = in a side process while the model trains, false "
+        "= before the model loads, null = beside training on a GPU (its CPU cores are idle), "
+        "after training on a CPU (its cores are busy training)",
     )
 
 

@@ -4,8 +4,8 @@
 it on validation and test with the run's own metrics (same metric code as the Trainer), timing
 fit and predict. The best baseline is picked on *validation* (the test split stays a one-time
 look), and `advice.verdict` compares it with the fine-tuned model on test. `ftk train` fits
-them before training, or beside it in a side process (`start_baselines_for_run`), or reuses a
-matching baseline.json that `ftk baseline` left in the run directory.
+them before training, beside it in a side process, or after it (`start_baselines_for_run`), or
+reuses a matching baseline.json that `ftk baseline` left in the run directory.
 """
 
 from __future__ import annotations
@@ -146,8 +146,11 @@ def start_baselines_for_run(
 ) -> CollectBaselines:
     """`ftk train`'s baselines; returns `collect()`, which gives them (None when switched off or
     on a non-main process). A matching baseline.json left by `ftk baseline` in the run directory
-    is reused; else they are fitted now, or in a side process while the model trains
-    (baseline.background; by default when training on a GPU), and `collect()` waits for them."""
+    is reused. Else `baseline.background` says when they are fitted: true, in a side process
+    while the model trains; false, now, before the model loads; null (the default), beside
+    training on a GPU, whose run leaves the CPU cores idle, and after training on a CPU, where
+    fitting them beside it slowed training by more than they cost alone (BENCHMARKS.md,
+    "Start-up") and fitting them first delays the first step. `collect()` waits for them."""
     if not config.baseline.enabled or not is_main_process():
         return lambda: None
     saved = read_saved(output_dir / BASELINE_FILE, config)
@@ -164,8 +167,15 @@ def start_baselines_for_run(
             "(baseline.enabled: false skips them)"
         )
         return fit_in_side_process(config, data)
+    if background is None:
+        say(
+            "Baselines: the cheap models are fitted once training ends, so the first step does "
+            "not wait for them (`baseline.background: false` fits them first; "
+            "`baseline.enabled: false` skips them)"
+        )
+        return lambda: without_losing_the_model(lambda: run_baselines(config, data), "")
     say("Baselines: fitting the cheap models first (baseline.enabled: false skips this)")
-    result = run_baselines(config, data)
+    result = run_baselines(config, data)  # before training, a failure stops the run: nothing lost
     say(describe_baselines(result))
     return lambda: result
 
@@ -180,20 +190,27 @@ def fit_in_side_process(config: RunConfig, data: LoadedData) -> CollectBaselines
 
     def collect() -> Baselines | None:
         try:
-            result = future.result()
-        except Exception as exc:  # the trained model must not be lost to a baseline
-            warn(
-                f"The baselines failed in their side process ({type(exc).__name__}: {exc}); "
-                f"the run has no baseline comparison. `ftk baseline` with the same config "
-                f"fits them alone and shows the full error."
-            )
-            return None
+            return without_losing_the_model(future.result, " in their side process")
         finally:
             pool.shutdown()
-        say(describe_baselines(result))
-        return result
 
     return collect
+
+
+def without_losing_the_model(fit: Callable[[], Baselines], where: str) -> Baselines | None:
+    """`fit()`'s baselines, described; a failure once the model has trained is a warning, since
+    the trained model must not be lost to a baseline."""
+    try:
+        result = fit()
+    except Exception as exc:
+        warn(
+            f"The baselines failed{where} ({type(exc).__name__}: {exc}); the run has no "
+            f"baseline comparison. `ftk baseline` with the same config fits them alone and "
+            f"shows the full error."
+        )
+        return None
+    say(describe_baselines(result))
+    return result
 
 
 def use_one_thread() -> None:
