@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 
 from toolkit.advice.baselines.candidate import Candidate
 from toolkit.advice.baselines.image import flat_pixels
-from toolkit.advice.baselines.text import CHAR_NGRAMS_UP_TO_MEAN_CHARS, fitter, tfidf_features
+from toolkit.advice.baselines.text import FEATURES, fitter, tfidf_features
 
 
 def fit_most_frequent_set(inputs: Any, labels: np.ndarray):
@@ -46,9 +46,7 @@ def text_candidates() -> list[Candidate]:
         most_frequent_set(),
         Candidate(
             "tfidf_ovr_logreg",
-            f"TF-IDF word 1-2-grams (+ char 2-5-grams for texts of at most "
-            f"{CHAR_NGRAMS_UP_TO_MEAN_CHARS} characters on average; sublinear tf), one-vs-rest "
-            f"logistic regression (C=10), each label above probability 0.5",
+            f"{FEATURES}, one-vs-rest logistic regression (C=10), each label above probability 0.5",
             # C=10 as the single-label TF-IDF baseline (L2-normalised rows underfit at C=1)
             fitter(make_pipeline(tfidf_features(), one_vs_rest(10.0, 2000))),
         ),

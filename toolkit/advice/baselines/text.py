@@ -7,7 +7,7 @@ a fine-tuned transformer when the labels follow the vocabulary. Short texts (sen
 short reviews) add character 2-5-grams, which carry spelling variants and word parts where a
 text has few words; long documents do not: there the words carry the signal, and character
 n-grams cost the most (BENCHMARKS.md, "Start-up": on BBC News's ~2,200-character articles they
-took 10 of the baseline's 28 s, most of the fit's, for no test accuracy).
+took 10 of the baseline's 27 s, and most of its features, for no test accuracy).
 """
 
 from __future__ import annotations
@@ -90,6 +90,12 @@ def tfidf_features() -> TfidfFeatures:
     return TfidfFeatures()
 
 
+FEATURES = (
+    f"TF-IDF word 1-2-grams (+ char 2-5-grams for texts of at most "
+    f"{CHAR_NGRAMS_UP_TO_MEAN_CHARS} characters on average; sublinear tf)"
+)
+
+
 # Weak regularisation suits L2-normalised TF-IDF rows (C=1 underfits small sets); which C is
 # best varies by corpus, so three are tried and validation keeps one (tuning.py).
 C_GRID = (1.0, 10.0, 100.0)
@@ -125,10 +131,8 @@ def candidates() -> list[Candidate]:
         ),
         Candidate(
             "tfidf_logreg",
-            f"TF-IDF word 1-2-grams (+ char 2-5-grams for texts of at most "
-            f"{CHAR_NGRAMS_UP_TO_MEAN_CHARS} characters on average; sublinear tf), logistic "
-            f"regression (C of 1, 10, 100 and, for uneven classes, balanced class weights: the "
-            f"best on validation)",
+            f"{FEATURES}, logistic regression (C of 1, 10, 100 and, for uneven classes, "
+            f"balanced class weights: the best on validation)",
             tune=tune_tfidf_logreg,
         ),
     ]
@@ -143,9 +147,7 @@ def regression_candidates() -> list[Candidate]:
         ),
         Candidate(
             "tfidf_ridge",
-            f"TF-IDF word 1-2-grams (+ char 2-5-grams for texts of at most "
-            f"{CHAR_NGRAMS_UP_TO_MEAN_CHARS} characters on average; sublinear tf), ridge "
-            f"regression (alpha=1)",
+            f"{FEATURES}, ridge regression (alpha=1)",
             fitter(tfidf_ridge()),
         ),
     ]
