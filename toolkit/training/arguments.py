@@ -71,15 +71,20 @@ def with_non_blocking_copies(accelerator_config: Any) -> Any:
 
 
 def steps_per_epoch(
-    num_examples: int, args: TrainingArguments, world_size: int | None = None
+    num_examples: int,
+    args: TrainingArguments,
+    world_size: int | None = None,
+    batch_size: int | None = None,
 ) -> int:
     """Optimizer updates per epoch, computed the way Trainer counts them.
 
     `world_size` (processes) defaults to the one `args` runs under; `ftk schedule` passes the
-    one a launch would use.
+    one a launch would use. `batch_size` (per device) defaults to the configured one; the
+    Trainer passes the one `auto_find_batch_size` settled on.
     """
     processes = world_size or args.world_size
-    batches = num_examples / (args.per_device_train_batch_size * max(1, processes))
+    per_device = batch_size or args.per_device_train_batch_size
+    batches = num_examples / (per_device * max(1, processes))
     batches = math.floor(batches) if args.dataloader_drop_last else math.ceil(batches)
     return max(1, math.ceil(batches / args.gradient_accumulation_steps))
 

@@ -12,6 +12,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, Traini
 from toolkit.augment.epoch import TransformEpochCallback, epoch_aware_transform
 from toolkit.config.schema import EarlyStoppingConfig, ScheduleConfig
 from toolkit.core.errors import UserError
+from toolkit.core.log import say
 from toolkit.training.arguments import steps_per_epoch
 from toolkit.training.history import HistoryCallback
 from toolkit.training.param_groups import build_param_groups, uses_param_groups
@@ -116,7 +117,16 @@ class ToolkitTrainer(Trainer):
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
         if self.lr_scheduler is None:
-            per_epoch = steps_per_epoch(len(self.train_dataset), self.args)
+            # `auto_find_batch_size` halves the batch after an out-of-memory error and starts
+            # again, creating the schedule anew: count the epoch in the batch it now runs.
+            per_device = self._train_batch_size // max(1, self.args.n_gpu)
+            if per_device != self.args.per_device_train_batch_size:
+                say(
+                    f"auto_find_batch_size: a batch of {self.args.per_device_train_batch_size} "
+                    f"ran out of memory; training with {per_device} per device, "
+                    f"{num_training_steps} optimizer steps on the same schedule"
+                )
+            per_epoch = steps_per_epoch(len(self.train_dataset), self.args, batch_size=per_device)
             factor = lr_factor(self.schedule, num_training_steps, per_epoch)
             self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
                 optimizer or self.optimizer, factor
