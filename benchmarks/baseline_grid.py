@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from functools import partial
 
 import numpy as np
 from datasets import DatasetDict
@@ -58,25 +59,13 @@ def first_tfidf(texts, labels):
     return model.predict
 
 
-def tuned_on(make_features):
-    def tune(texts, labels, validation_texts, validation_score):
-        features = make_features()
-        x_train = features.fit_transform(texts, labels)
-        x_validation = features.transform(validation_texts)
-        model, chosen = tuned_logreg(
-            x_train, labels, x_validation, validation_score, text.C_GRID, 2000
-        )
-        return (lambda inputs: model.predict(features.transform(inputs))), chosen
-
-    return tune
-
-
 def compare(inputs, labels, metric: str) -> None:
     score = prediction_scorer(["f1_macro", "accuracy"])
+    tuned_with_chars = partial(text.tune_tfidf_logreg, make_features=always_char_features)
     versions = [
         text.Candidate("C=10", "", fit=first_tfidf),
-        text.Candidate("tuned", "", tune=tuned_on(always_char_features)),
-        text.Candidate("tuned, length-aware", "", tune=tuned_on(text.tfidf_features)),
+        text.Candidate("tuned", "", tune=tuned_with_chars),
+        text.Candidate("tuned, length-aware", "", tune=text.tune_tfidf_logreg),
     ]
     mean_chars = np.mean([len(t) for t in inputs["train"]])
     print(f"  training texts average {mean_chars:.0f} characters")

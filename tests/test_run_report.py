@@ -87,6 +87,19 @@ def test_baselines_fitted_in_a_side_process_score_the_same(run, tmp_path):
     assert "| tfidf_logreg (best on validation) |" in (run_dir / "report.md").read_text()
 
 
+def cpu_split_data(tmp_path):
+    from datasets import Dataset, DatasetDict
+
+    from toolkit.config.load import load_config
+    from toolkit.data.load import LoadedData
+
+    config = load_config(None, ["--output_dir", str(tmp_path)])
+    texts = [t for t, _ in make_texts(6, seed=3)]
+    split = Dataset.from_dict({"text": texts, "label": [i % 3 for i in range(len(texts))]})
+    data = LoadedData(DatasetDict(train=split, validation=split), ["a", "b", "c"], "label")
+    return config, data
+
+
 def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_path):
     from toolkit.advice.baselines.fit import fit_in_side_process
     from toolkit.core.log import WARNINGS, reset_warnings
@@ -102,19 +115,6 @@ def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_
         in warning
         and "`ftk baseline`" in warning
     )
-
-
-def cpu_split_data(tmp_path):
-    from datasets import Dataset, DatasetDict
-
-    from toolkit.config.load import load_config
-    from toolkit.data.load import LoadedData
-
-    config = load_config(None, ["--output_dir", str(tmp_path)])
-    texts = [t for t, _ in make_texts(6, seed=3)]
-    split = Dataset.from_dict({"text": texts, "label": [i % 3 for i in range(len(texts))]})
-    data = LoadedData(DatasetDict(train=split, validation=split), ["a", "b", "c"], "label")
-    return config, data
 
 
 def test_on_a_cpu_the_baselines_are_fitted_when_collected_after_training(tmp_path, monkeypatch):

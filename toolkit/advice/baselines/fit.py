@@ -16,6 +16,7 @@ import json
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,7 @@ def start_baselines_for_run(
             "not wait for them (`baseline.background: false` fits them first; "
             "`baseline.enabled: false` skips them)"
         )
-        return lambda: without_losing_the_model(lambda: run_baselines(config, data), "")
+        return lambda: without_losing_the_model(partial(run_baselines, config, data), "")
     say("Baselines: fitting the cheap models first (baseline.enabled: false skips this)")
     result = run_baselines(config, data)  # before training, a failure stops the run: nothing lost
     say(describe_baselines(result))

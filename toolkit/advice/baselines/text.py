@@ -12,6 +12,7 @@ took 10 of the baseline's 27 s, and most of its features, for no test accuracy).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -106,9 +107,11 @@ def tune_tfidf_logreg(
     labels: np.ndarray,
     validation_texts: Any,
     validation_score: Any,
+    make_features: Callable[[], Any] = tfidf_features,
 ):
-    """The TF-IDF features fitted once on train, then logistic regression over the grid."""
-    features = tfidf_features()
+    """The TF-IDF features fitted once on train, then logistic regression over the grid.
+    (`make_features`: benchmarks/baseline_grid.py compares earlier feature sets.)"""
+    features = make_features()
     x_train = features.fit_transform(texts, labels)
     model, chosen = tuned_logreg(
         x_train, labels, features.transform(validation_texts), validation_score, C_GRID, 2000
