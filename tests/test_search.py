@@ -195,9 +195,11 @@ def test_budget_stops_when_the_next_trial_and_the_final_run_would_not_fit():
 
     assert budget_exhausted(0, [], 60) is None  # nothing to estimate from: the first one runs
     assert budget_exhausted(100, [], 60) is not None
-    assert budget_exhausted(20, [20, 20], 60) is None  # 20 + 2 x 20 = 60 fits
-    reason = budget_exhausted(21, [20, 20], 60)
-    assert reason and "another trial (about 20 s)" in reason
+    assert budget_exhausted(15, [20, 20], 60) is None  # 15 + 20 + 1.25 x 20 = 60 fits
+    reason = budget_exhausted(16, [20, 20], 60)
+    assert reason and "another trial (about 20 s)" in reason and "(about 25 s)" in reason
+    # the final run is reserved as the longest trial, not the mean: 10 + 20 + 1.25 x 30 > 60
+    assert budget_exhausted(10, [10, 30], 60) is not None
 
 
 # ----------------------------------------------------------------------------- bad input
