@@ -285,18 +285,70 @@ def test_a_trial_out_of_memory_is_recorded_and_the_search_goes_on(
     assert calls == {"train": 3, "test": 1}  # two trials and the final run; test seen once
 
 
-def test_two_processes_are_refused_with_a_message(search_inputs, tmp_path):
-    """Under `accelerate launch` with 2 processes the search stops before any data loads."""
+def test_two_processes_search_together_and_write_one_study(search_inputs, tmp_path):
+    """Under `accelerate launch` every process trains every trial; the main process asks the
+    study and decides on pruning, and the others follow: same trials, one search.json, the
+    chosen trial trained into the run directory."""
     from test_distributed import launch_two_processes
 
     config = recipe(search_inputs, "ddp", ddp_backend="gloo")
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}  # no user accelerate config
-    result = launch_two_processes(["search", "--config", str(config), "--trials", "1"], env)
-    assert result.returncode != 0
-    assert "ftk search runs in one process; it was launched with 2" in result.stderr
-    # the only traceback is the launcher's report that its processes exited with status 2
-    assert "toolkit/commands" not in result.stderr and "exitcode  : 2" in result.stderr
-    assert not (search_inputs[0] / "ddp").exists()
+    args = ["search", "--config", str(config), "--trials", "3", "--search.startup_trials", "1"]
+    # 4 epochs each (not searched), so a trial the pruner stops leaves epochs untrained
+    fixed = ["--num_train_epochs", "4", "--search.num_train_epochs", "off"]
+    result = launch_two_processes([*args, *fixed], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = search_inputs[0] / "ddp"
+    found = json.loads((run_dir / "search.json").read_text())
+    assert len(found["trials"]) == 3 and "Processes: 2" in result.stdout
+    assert result.stdout.count("Search stopped: 3 trials finished") == 1, "main process only"
+    # whether the pruner stops one of these trials is up to their scores; that every process
+    # then stops is checked directly below
+    assert {t["state"] for t in found["trials"]} <= {"COMPLETE", "PRUNED"}
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["eval_accuracy"] == pytest.approx(found["best_value"], abs=1e-9)
+    assert (run_dir / "model.safetensors").is_file() and not (run_dir / "trials").exists()
+
+
+def prune_on_two_processes(rank: int, port: int, score: float, answers) -> None:
+    """One process of a 2-process group: the main one holds the study and its trial, the
+    other only the callback; each reports whether it stopped training."""
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1")
+    os.environ["MASTER_PORT"] = str(port)
+    from accelerate import PartialState
+
+    from toolkit.training.pruning import PruningCallback
+
+    PartialState(cpu=True, backend="gloo")
+    trial = study_with_one_trial(0.9).ask() if rank == 0 else None
+    control = FakeControl()
+    PruningCallback(trial, "eval_f1_macro").on_evaluate(
+        None, None, control, metrics={"eval_f1_macro": score}
+    )
+    answers.put((rank, control.should_training_stop))
+
+
+@pytest.mark.parametrize(("score", "pruned"), [(0.2, True), (0.95, False)])
+def test_every_process_stops_where_the_main_process_prunes(score, pruned):
+    """Only the main process asks the pruner; a process that went on alone would wait
+    forever for the others in the next gradient all-reduce."""
+    import multiprocessing
+
+    from test_distributed import free_port
+
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    port = free_port()
+    workers = [
+        context.Process(target=prune_on_two_processes, args=(rank, port, score, answers))
+        for rank in (0, 1)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert sorted(answers.get(timeout=5) for _ in workers) == [(0, pruned), (1, pruned)]
 
 
 def test_the_overfitting_watch_does_not_change_training(search_inputs):

@@ -7,6 +7,10 @@
        the test split is scored once, for that trial only
     -> search.json + search.png beside it
 
+Under `accelerate launch` every process trains every trial (data-parallel, as `ftk train`); the
+main process alone holds the study and decides what runs next and what is pruned, and the
+others take its decisions (`main_decides`), so all of them enter and leave each trial together.
+
 The chosen trial is trained again rather than kept from its trial: on one seed and the same
 data it is the same run (tests/test_search.py checks that the validation scores match), the
 trials leave nothing on disk but the study, and `--resume` needs no model from an earlier
@@ -19,9 +23,11 @@ import gc
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import optuna
 import torch
@@ -47,6 +53,7 @@ from toolkit.commands.stages import (
 from toolkit.commands.train import fit_and_finish
 from toolkit.config.schema import RunConfig, greater_is_better
 from toolkit.config.search_space import Param, search_space, trial_config
+from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait_for_everyone
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.core.run_files import HISTORY, SEARCH_DB, SEARCH_JSON, SEARCH_PNG, TRIALS_DIR
@@ -57,6 +64,7 @@ from toolkit.training.pruning import PruningCallback
 
 STUDY_NAME = "ftk-search"
 SAMPLER_STARTUP_TRIALS = 5  # random trials before TPE models the scores (optuna's default: 10)
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,7 +72,7 @@ class SearchResult:
     run: RunResult  # the chosen trial, trained into the run directory
     best_trial: int
     best_params: dict[str, Any]
-    trials: list[dict[str, Any]]  # search.json's records
+    trials: list[dict[str, Any]]  # search.json's records (on the main process; [] on others)
     stopped_because: str
 
 
@@ -81,29 +89,37 @@ def search(
     space = search_space(config)
     check_limits(budget_s, max_trials)
     run_dir = Path(config.training["output_dir"])
-    plan = plan_run(config)
+    plan = plan_run(config)  # under accelerate launch: the process group exists from here
     check_plan(plan)
     plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)  # fails fast
-    start_search_dir(run_dir, config, resume, overwrite)
-    study = open_study(run_dir, config, resume)
+    study = on_main(lambda: begin_study(run_dir, config, resume, overwrite))  # None on others
     prepared = prepare_labelled(plan)  # tokenized once; every trial trains on these splits
     plan, compute_metrics = plan_for_data(plan, prepared.data)
     say("Search space: " + "; ".join(p.describe() for p in space))
     stopped = run_trials(study, space, plan, prepared, compute_metrics, budget_s, max_trials)
     say(f"Search stopped: {stopped}")
-    shutil.rmtree(run_dir / TRIALS_DIR, ignore_errors=True)  # each trial removed its own folder
-    best = best_trial(study)
+    number, value, params = main_decides(lambda: chosen_trial(study))
     metric = metric_key(config)
-    say(f"Best trial: {best.number} (validation {metric} {best.value:.4f}): {best.params}")
-    final = trial_config(plan.config, best.params, str(run_dir))
-    final_plan = plan_run(final)
-    (run_dir / HISTORY).unlink(missing_ok=True)  # an earlier session's chosen run
+    say(f"Best trial: {number} (validation {metric} {value:.4f}): {params}")
+    final_plan = plan_run(trial_config(plan.config, params, str(run_dir)))
+    if final_plan.args.should_save:
+        shutil.rmtree(run_dir / TRIALS_DIR, ignore_errors=True)  # each trial removed its own
+        (run_dir / HISTORY).unlink(missing_ok=True)  # an earlier session's chosen run
     run = fit_and_finish(
-        final_plan, prepared, compute_metrics, open_dir=lambda: None, started=started
+        final_plan, prepared, compute_metrics, open_dir=wait_for_everyone, started=started
     )
-    records = trial_records(study)
-    write_search_files(run_dir, config, space, study, records, best, stopped, run)
-    return SearchResult(run, best.number, dict(best.params), records, stopped)
+    records: list[dict[str, Any]] = []
+    if study is not None:
+        records = trial_records(study)
+        write_search_files(run_dir, config, space, study, records, stopped, run)
+    return SearchResult(run, number, params, records, stopped)
+
+
+def on_main(make: Callable[[], T]) -> T | None:
+    """`make()` on the main process, None on the others; a UserError it raises, all raise."""
+    made: list[T] = []
+    on_main_then_everywhere(lambda: made.append(make()))
+    return made[0] if made else None
 
 
 def check_limits(budget_s: float | None, max_trials: int | None) -> None:
@@ -117,18 +133,11 @@ def check_limits(budget_s: float | None, max_trials: int | None) -> None:
 
 
 def check_plan(plan: Plan) -> None:
-    """Trials are scored at the validation evaluations, by one process."""
+    """Trials are scored at the validation evaluations."""
     if plan.args.eval_strategy == "no":
         raise UserError(
             "ftk search scores each trial on the validation split at every evaluation, and "
             "eval_strategy is no. Set eval_strategy: epoch (the default)."
-        )
-    if plan.args.world_size > 1:
-        raise UserError(
-            f"ftk search runs in one process; it was launched with {plan.args.world_size}. "
-            "Run it without `accelerate launch` (one GPU), then train the chosen "
-            "run_config.yaml on many with `accelerate launch -m toolkit train --config "
-            "RUN/run_config.yaml --output_dir NEW`."
         )
 
 
@@ -158,6 +167,11 @@ def start_search_dir(run_dir: Path, config: RunConfig, resume: bool, overwrite: 
 
 
 # ----------------------------------------------------------------------------- the study
+
+
+def begin_study(run_dir: Path, config: RunConfig, resume: bool, overwrite: bool) -> optuna.Study:
+    start_search_dir(run_dir, config, resume, overwrite)
+    return open_study(run_dir, config, resume)
 
 
 def open_study(run_dir: Path, config: RunConfig, resume: bool) -> optuna.Study:
@@ -235,7 +249,7 @@ def distributions(space: list[Param]) -> dict[str, BaseDistribution]:
 
 
 def run_trials(
-    study: optuna.Study,
+    study: optuna.Study | None,
     space: list[Param],
     plan: Plan,
     prepared: PreparedData,
@@ -243,22 +257,45 @@ def run_trials(
     budget_s: float | None,
     max_trials: int | None,
 ) -> str:
-    """Trials until the count or the budget is reached; returns why the search stopped."""
+    """Trials until the count or the budget is reached; returns why the search stopped.
+    `study`: on the main process, which asks it for each trial; None on the others."""
     started = time.perf_counter()
+    metric = metric_key(plan.config)
     while True:
-        done = finished(study)
-        if max_trials is not None and len(done) >= max_trials:
-            return f"{len(done)} trials finished (--trials {max_trials})"
-        if budget_s is not None:
-            reason = budget_exhausted(time.perf_counter() - started, durations(done), budget_s)
-            if reason:
-                return reason
-        trial = study.ask(distributions(space))
-        label = f"{trial.number + 1}" + (f"/{max_trials}" if max_trials else "")
-        say(f"Trial {label}: {format_params(trial.params)}")
-        outcome = run_trial(trial, plan, prepared, compute_metrics)
+        asked: list[optuna.Trial] = []
+        step = main_decides(partial(next_step, study, space, asked, started, budget_s, max_trials))
+        if isinstance(step, str):
+            return step
+        number, params = step
+        label = f"{number + 1}" + (f"/{max_trials}" if max_trials else "")
+        say(f"Trial {label}: {format_params(params)}")
+        trial = asked[0] if asked else None
+        outcome = run_trial(trial, number, params, plan, prepared, compute_metrics)
         release_accelerator_memory()
-        say(f"Trial {label}: {describe_outcome(outcome, metric_key(plan.config))}")
+        if outcome is not None:
+            say(f"Trial {label}: {describe_outcome(outcome, metric)}")
+
+
+def next_step(
+    study: optuna.Study,
+    space: list[Param],
+    asked: list[optuna.Trial],
+    started: float,
+    budget_s: float | None,
+    max_trials: int | None,
+) -> str | tuple[int, dict[str, Any]]:
+    """Why the search stops, or the next trial's (number, values): asked of the study, the
+    trial appended to `asked`."""
+    done = finished(study)
+    if max_trials is not None and len(done) >= max_trials:
+        return f"{len(done)} trials finished (--trials {max_trials})"
+    if budget_s is not None:
+        reason = budget_exhausted(time.perf_counter() - started, durations(done), budget_s)
+        if reason:
+            return reason
+    trial = study.ask(distributions(space))
+    asked.append(trial)
+    return trial.number, dict(trial.params)
 
 
 def finished(study: optuna.Study) -> list[FrozenTrial]:
@@ -299,16 +336,23 @@ def budget_exhausted(elapsed: float, trial_seconds: list[float], budget_s: float
 
 
 def run_trial(
-    trial: optuna.Trial, plan: Plan, prepared: PreparedData, compute_metrics: Any
-) -> FrozenTrial:
-    """Train one trial on the prepared data in its own folder (removed after), reporting each
-    evaluation to the pruner; told to the study as complete or pruned."""
+    trial: optuna.Trial | None,
+    number: int,
+    params: dict[str, Any],
+    plan: Plan,
+    prepared: PreparedData,
+    compute_metrics: Any,
+) -> FrozenTrial | None:
+    """Train trial `number` with `params` on the prepared data in its own folder (removed after),
+    reporting each evaluation to the pruner. The main process (which holds `trial`) tells the
+    study it completed or was pruned and returns it; the others return None."""
     started = time.perf_counter()
-    folder = plan.output_dir / TRIALS_DIR / f"trial-{trial.number:03d}"
-    trial_plan = plan_run(trial_config(plan.config, trial.params, str(folder)))
+    folder = plan.output_dir / TRIALS_DIR / f"trial-{number:03d}"
+    trial_plan = plan_run(trial_config(plan.config, params, str(folder)))
     metric = trial_plan.args.metric_for_best_model
     metric = metric if metric.startswith("eval_") else f"eval_{metric}"
     reporter = PruningCallback(trial, metric)
+    alone = trial_plan.args.world_size == 1
     try:
         model = build_model(trial_plan, prepared.data.label_names)
         open_run_dir(trial_plan, overwrite=True)
@@ -316,23 +360,29 @@ def run_trial(
         trainer = build_run_trainer(trial_plan, model, prepared, compute_metrics, history)
         trainer.add_callback(reporter)
         trainer.train()
+        wait_for_everyone()  # every process has loaded the best checkpoint before it goes
     except torch.OutOfMemoryError:
+        if not alone:  # the other processes wait in a collective call: the launch must end
+            raise
         # a large batch or model that does not fit says something about those values, not
         # about the search: recorded, and the next trial runs
-        warn(f"Trial {trial.number + 1} ran out of memory with {format_params(trial.params)}")
+        warn(f"Trial {number + 1} ran out of memory with {format_params(params)}")
         trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
         return study_tell(trial, state=TrialState.FAIL)
     except BaseException:  # stopped (Ctrl-C) or broken: recorded, so --resume skips it
-        study_tell(trial, state=TrialState.FAIL)
+        if trial is not None:
+            study_tell(trial, state=TrialState.FAIL)
         raise
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if trial_plan.args.should_save:
+            shutil.rmtree(folder, ignore_errors=True)
+    if trial is None:
+        return None
     trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
     trial.set_user_attr("evaluations", reporter.scores)
-    best = trainer.state.best_metric
     if reporter.pruned:
         return study_tell(trial, state=TrialState.PRUNED)
-    return study_tell(trial, values=best)
+    return study_tell(trial, values=trainer.state.best_metric)
 
 
 def release_accelerator_memory() -> None:
@@ -344,6 +394,12 @@ def release_accelerator_memory() -> None:
 
 def study_tell(trial: optuna.Trial, **kwargs: Any) -> FrozenTrial:
     return trial.study.tell(trial, **kwargs)
+
+
+def chosen_trial(study: optuna.Study) -> tuple[int, float, dict[str, Any]]:
+    """The best complete trial's number, validation score and values."""
+    best = best_trial(study)
+    return best.number, best.value, dict(best.params)
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial:
@@ -427,11 +483,11 @@ def write_search_files(
     space: list[Param],
     study: optuna.Study,
     records: list[dict[str, Any]],
-    best: FrozenTrial,
     stopped: str,
     run: RunResult,
 ) -> None:
     metric = metric_key(config)
+    best = best_trial(study)
     order = importance_order(study, space)
     summary = {
         "metric": f"eval_{metric}",

@@ -13,11 +13,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from toolkit.core.errors import UserError
 
 PRECISIONS = ("fp16", "bf16")
+T = TypeVar("T")
 
 
 def check_mixed_precision(training: dict[str, Any]) -> None:
@@ -49,20 +50,30 @@ def on_main_then_everywhere(check: Callable[[], None]) -> None:
 
     Call after TrainingArguments exists (it sets up the process group).
     """
+    main_decides(check)
+
+
+def main_decides(decide: Callable[[], T]) -> T:
+    """Run `decide` on the main process only and give every process its result (a picklable
+    value): what one process decides (a search trial's values, whether to prune it), all act
+    on, so none is left waiting in a collective call the others skipped. A UserError it
+    raises is raised by every process. Call after TrainingArguments exists."""
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
 
     state = PartialState()
-    message: list[str | None] = [None]
+    if state.num_processes == 1:
+        return decide()
+    outcome: list[Any] = [None, None]  # (result, error message)
     if state.is_main_process:
         try:
-            check()
+            outcome[0] = decide()
         except UserError as exc:
-            message[0] = str(exc)
-    if state.num_processes > 1:
-        broadcast_object_list(message)
-    if message[0] is not None:
-        raise UserError(message[0])
+            outcome[1] = str(exc)
+    broadcast_object_list(outcome)
+    if outcome[1] is not None:
+        raise UserError(outcome[1])
+    return outcome[0]
 
 
 def wait_for_everyone() -> None:

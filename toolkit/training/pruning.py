@@ -3,7 +3,8 @@ pruner says its scores lag (median pruning): `ftk search` reads `pruned` afterwa
 
 Stopping goes through the Trainer's own `should_training_stop`, not optuna's TrialPruned
 exception, so the Trainer ends the epoch cleanly (the kept model and its checkpoints stay
-consistent) and the search decides what to record.
+consistent) and the search decides what to record. Under `accelerate launch` the main process
+holds the trial and decides; every process stops at the same evaluation.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from toolkit.core.distributed import main_decides
+
 
 class PruningCallback(TrainerCallback):
-    """`trial`: anything with `report(value, step)` and `should_prune()` (an optuna Trial).
-    `metric`: the Trainer's metric key, e.g. eval_f1_macro."""
+    """`trial`: anything with `report(value, step)` and `should_prune()` (an optuna Trial) on
+    the main process, None on the others. `metric`: the Trainer's metric key, e.g.
+    eval_f1_macro (every process sees the same value: the Trainer gathers the predictions)."""
 
     def __init__(self, trial: Any, metric: str):
         self.trial = trial
@@ -28,7 +32,11 @@ class PruningCallback(TrainerCallback):
             return
         score = float(metrics[self.metric])
         self.scores.append(score)
-        self.trial.report(score, step=len(self.scores))
-        if self.trial.should_prune():
+        if main_decides(lambda: self.report(score)):
             self.pruned = True
             control.should_training_stop = True
+
+    def report(self, score: float) -> bool:
+        """Tell the trial this evaluation's score; True when the pruner stops it."""
+        self.trial.report(score, step=len(self.scores))
+        return bool(self.trial.should_prune())
