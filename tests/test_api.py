@@ -87,3 +87,29 @@ def test_train_then_predict_and_evaluate_in_one_script(tiny_bert, text_data, tmp
     assert evaluation["accuracy"] == pytest.approx(written["test_accuracy"], abs=1e-9)
     with pytest.raises(toolkit.UserError, match="texts must be strings"):
         toolkit.predict(result.run_dir, ["fine", 3])
+
+
+def test_search_from_python_returns_the_trials_and_the_chosen_run(tiny_bert, text_data, tmp_path):
+    found = toolkit.search(
+        recipe_dict(tiny_bert, text_data, tmp_path / "search"),
+        trials=2,
+        num_train_epochs=2,
+        search={"per_device_train_batch_size": "off", "layer_decay": "off"},
+    )
+    assert isinstance(found, toolkit.SearchResult) and len(found.trials) == 2
+    assert set(found.best_params) == {
+        "learning_rate",
+        "num_train_epochs",
+        "warmup_fraction",
+        "weight_decay",
+    }
+    best = found.trials[found.best_trial]
+    assert found.run.metrics["eval_accuracy"] == pytest.approx(best["value"], abs=1e-9)
+    assert found.run.run_dir == tmp_path / "search" and "test_accuracy" in found.run.metrics
+    assert found.stopped_because == "2 trials finished (--trials 2)"
+    written = json.loads((tmp_path / "search" / "search.json").read_text())
+    assert written["best_params"] == found.best_params
+    with pytest.raises(toolkit.UserError, match="not a duration"):
+        toolkit.search(recipe_dict(tiny_bert, text_data, tmp_path / "x"), budget="soon")
+    with pytest.raises(toolkit.UserError, match="needs a limit"):
+        toolkit.search(recipe_dict(tiny_bert, text_data, tmp_path / "x"))

@@ -1,7 +1,8 @@
 """ftk: fine-tune transformers with one command, on the Hugging Face stack.
 
-The Python API (toolkit/api.py): `toolkit.train`, `pretrain`, `predict`, `evaluate`,
-`push`, `load_config`, the result they return (`RunResult`), the config dataclasses and `UserError`.
+The Python API (toolkit/api.py): `toolkit.train`, `search`, `pretrain`, `predict`, `evaluate`,
+`push`, `load_config`, the results they return (`RunResult`, `SearchResult`), the config
+dataclasses and `UserError`.
 They are imported on first use, so `import toolkit` (and `ftk --help`) stays instant; torch and
 transformers load when a function is first reached for.
 """
@@ -16,12 +17,14 @@ __version__ = "0.1.0"
 # name -> the module that defines it
 EXPORTS = {
     "train": "toolkit.api",
+    "search": "toolkit.api",
     "pretrain": "toolkit.api",
     "predict": "toolkit.api",
     "evaluate": "toolkit.api",
     "push": "toolkit.api",
     "load_config": "toolkit.api",
     "RunResult": "toolkit.commands.stages",
+    "SearchResult": "toolkit.commands.search",
     "UserError": "toolkit.core.errors",
     "RunConfig": "toolkit.config.schema",
     "ModelConfig": "toolkit.config.schema",

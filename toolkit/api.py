@@ -1,5 +1,5 @@
-"""The Python API: what `ftk train`, `ftk pretrain`, `ftk predict` and `ftk evaluate` do, for
-notebooks and scripts.
+"""The Python API: what `ftk train`, `ftk search`, `ftk pretrain`, `ftk predict` and `ftk
+evaluate` do, for notebooks and scripts.
 
     import toolkit
 
@@ -7,6 +7,7 @@ notebooks and scripts.
     result.metrics["test_accuracy"], result.verdict, result.run_dir, result.trainer
     toolkit.predict(result.run_dir, ["a new review", "another one"])
     toolkit.push(result.run_dir, "me/reviews-minilm")  # then toolkit.predict("me/...", ...)
+    found = toolkit.search("recipe.yaml", budget="30m")  # found.best_params, found.run.metrics
 
 A recipe is a YAML path, a dict, a RunConfig, or None (the embedded default recipe, as `ftk
 train` with no --config). Keyword overrides work like the command line's `--key value`:
@@ -30,6 +31,8 @@ from toolkit.commands.train import train as train_command
 from toolkit.config.load import config_from_raw, read_yaml
 from toolkit.config.recipes import DEFAULT_RECIPE, find_recipe
 from toolkit.config.schema import SECTIONS, RunConfig
+from toolkit.config.search_space import parse_budget
+from toolkit.core.errors import UserError
 from toolkit.outputs.hub import push_run
 from toolkit.use.evaluate import evaluate_run
 from toolkit.use.predict import predict as predict_command
@@ -79,6 +82,30 @@ def train(
             raise TypeError("train(pretrain=...) takes neither resume nor callbacks")
         return train_after_pretrain(run_config, load_config(pretrain), overwrite=overwrite)
     return train_command(run_config, overwrite=overwrite, resume=resume, callbacks=callbacks)
+
+
+def search(
+    config: Recipe = None,
+    *,
+    budget: str | float | None = None,
+    trials: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    **overrides: Any,
+) -> Any:
+    """Hyper-parameter search, as `ftk search`: trials until `trials` have finished (in all,
+    with `resume`) and/or the `budget` is spent (a duration as --budget takes it, "30m",
+    "1h30m", or seconds), then the best trial trained into output_dir. Returns a
+    SearchResult: `.run` (a RunResult, as `train` gives), `.best_params`, `.best_trial`,
+    `.trials` (search.json's records) and `.stopped_because`."""
+    from toolkit.commands.search import search as search_command  # optuna: loaded when used
+
+    budget_s = parse_budget(budget) if isinstance(budget, str) else budget
+    if budget_s is not None and budget_s <= 0:
+        raise UserError(f"budget must be a positive duration, got {budget!r}.")
+    return search_command(
+        load_config(config, **overrides), budget_s, trials, resume=resume, overwrite=overwrite
+    )
 
 
 def pretrain(config: Recipe, *, overwrite: bool = False, **overrides: Any) -> RunResult:
