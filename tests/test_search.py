@@ -126,6 +126,68 @@ def recipe_path(run_dir):
     return run_dir.parent / f"{run_dir.name}.yaml"
 
 
+def test_k_fold_search_scores_each_trial_by_the_mean_of_its_folds(search_inputs):
+    config = recipe(search_inputs, "folds")
+    result = ftk("search", "--config", str(config), "--trials", "2", "--search.folds", "3")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = search_inputs[0] / "folds"
+    found = json.loads((run_dir / "search.json").read_text())
+    assert found["folds"] == 3 and len(found["trials"]) == 2
+    assert "k-fold: train + validation" in result.stdout and "stratified by class" in result.stdout
+    for trial in found["trials"]:
+        assert trial["state"] == "COMPLETE" and len(trial["evaluations"]) == 3, trial
+        assert trial["value"] == pytest.approx(sum(trial["evaluations"]) / 3)
+    assert "over 3 folds" in result.stdout
+    # the chosen trial is trained once on the recipe's own split, scored once on test
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "test_accuracy" in metrics and (run_dir / "model.safetensors").is_file()
+
+
+def loaded_topics(counts: dict[str, int]):
+    """LoadedData with train and validation splits of `counts` examples per class (2/3 train)."""
+    import datasets
+
+    from toolkit.data.load import LoadedData
+
+    names = sorted(counts)
+    labels = [names.index(name) for name in names for _ in range(counts[name])]
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names)}
+    )
+    rows = datasets.Dataset.from_dict(
+        {"text": [f"text {i}" for i in range(len(labels))], "label": labels}, features=features
+    ).shuffle(seed=0)
+    cut = len(rows) * 2 // 3
+    splits = datasets.DatasetDict(
+        train=rows.select(range(cut)), validation=rows.select(range(cut, len(rows)))
+    )
+    return LoadedData(splits, names, "label")
+
+
+def test_folds_pool_train_and_validation_into_disjoint_stratified_parts(capsys):
+    from toolkit.data.folds import fold_splits
+
+    folds = fold_splits(loaded_topics({"a": 30, "b": 12, "c": 6}), k=3, seed=1)
+    held_out = [text for fold in folds for text in fold["validation"]["text"]]
+    assert sorted(held_out) == sorted(f"text {i}" for i in range(48))  # each example once
+    for fold in folds:
+        assert not set(fold["train"]["text"]) & set(fold["validation"]["text"])
+        assert len(fold["train"]) + len(fold["validation"]) == 48
+        assert sorted(fold["validation"]["label"]).count(2) == 2  # 6 of class c, 2 per fold
+    assert "in 3 folds stratified by class" in capsys.readouterr().out
+
+
+def test_folds_fall_back_to_random_parts_when_a_class_is_too_small(capsys):
+    from toolkit.core.errors import UserError
+    from toolkit.data.folds import fold_splits
+
+    folds = fold_splits(loaded_topics({"a": 30, "b": 2}), k=3, seed=1)
+    assert len(folds) == 3 and sum(len(f["validation"]) for f in folds) == 32
+    assert "at random (a class has only 2 examples, fewer than 3)" in capsys.readouterr().out
+    with pytest.raises(UserError, match=r"search.folds is 20 but train \+ validation hold 32"):
+        fold_splits(loaded_topics({"a": 30, "b": 2}), k=20, seed=1)
+
+
 # ----------------------------------------------------------------------------- pruning
 
 
@@ -223,6 +285,8 @@ SEARCHED_KEYS = (
         (["--search.warmup_fraction", "[0.1, 1.5]"], "outside the values"),
         (["--search.learning_rate", "{low: 0, high: 1e-4, log: true}"], "outside the values"),
         (["--search.num_train_epochs", "fast"], "search.num_train_epochs"),
+        (["--search.folds", "1"], "search.folds"),
+        (["--search.folds", "40"], "search.folds is 40 but train + validation hold"),
         (
             [item for key in SEARCHED_KEYS for item in (f"--search.{key}", "off")],
             "nothing is left to search",

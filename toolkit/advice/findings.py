@@ -338,8 +338,9 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         f"{facts.metric} near {value:.2f} is about {100 * error:.1f} points; "
         f"{len(close)} of the other {len(curve.points) - 1} "
         f"evaluations are within {NOISE_STANDARD_ERRORS:g} standard errors of the best, so "
-        f"which epoch was kept is partly luck.{small} A larger {size}, or k-fold "
-        f"cross-validation, would make the choice reliable."
+        f"which epoch was kept is partly luck.{small} A larger {size}, or choosing "
+        f"the hyper-parameters by k-fold cross-validation (`ftk search --search.folds 5`), "
+        f"would make the choice reliable."
     )
     figures = {
         "validation_size": n,

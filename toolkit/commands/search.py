@@ -3,6 +3,8 @@
     search space (config/search_space.py) -> run directory + optuna study (search.db)
     -> data prepared once -> trials, each a Trainer on that data with the trial's values,
        scored on validation, cut short by median pruning at each evaluation
+       (search.folds k: k folds of train + validation prepared once, k Trainers per trial,
+       scored by their mean, pruned after each fold)
     -> the best trial trained again into the run directory (`fit_and_finish`, as `ftk train`):
        the test split is scored once, for that trial only
     -> search.json + search.png beside it
@@ -19,6 +21,7 @@ session. It costs one more run of the best trial; the budget reserves it.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import shutil
@@ -38,6 +41,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.trial import FrozenTrial, TrialState
+from transformers import TrainerCallback
 
 from toolkit.commands.stages import (
     Plan,
@@ -57,10 +61,12 @@ from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.core.run_files import HISTORY, SEARCH_DB, SEARCH_JSON, SEARCH_PNG, TRIALS_DIR
+from toolkit.data.folds import fold_splits
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.outputs.search_report import finite, plot_search, write_search_json
 from toolkit.training.history import HistoryCallback
-from toolkit.training.pruning import PruningCallback
+from toolkit.training.pruning import PruningCallback, should_stop
+from toolkit.training.trainer import ToolkitTrainer
 
 STUDY_NAME = "ftk-search"
 SAMPLER_STARTUP_TRIALS = 5  # random trials before TPE models the scores (optuna's default: 10)
@@ -95,8 +101,10 @@ def search(
     study = on_main(lambda: begin_study(run_dir, config, resume, overwrite))  # None on others
     prepared = prepare_labelled(plan)  # tokenized once; every trial trains on these splits
     plan, compute_metrics = plan_for_data(plan, prepared.data)
+    folds = prepare_folds(plan, prepared) if config.search.folds else None
     say("Search space: " + "; ".join(p.describe() for p in space))
-    stopped = run_trials(study, space, plan, prepared, compute_metrics, budget_s, max_trials)
+    trial_data = TrialData(prepared, folds, compute_metrics)
+    stopped = run_trials(study, space, plan, trial_data, budget_s, max_trials)
     say(f"Search stopped: {stopped}")
     number, value, params = main_decides(lambda: chosen_trial(study))
     metric = metric_key(config)
@@ -113,6 +121,24 @@ def search(
         records = trial_records(study)
         write_search_files(run_dir, config, space, study, records, stopped, run)
     return SearchResult(run, number, params, records, stopped)
+
+
+@dataclass
+class TrialData:
+    """What every trial trains on: the prepared splits, or with search.folds one PreparedData
+    per fold (prepared once, reused by every trial)."""
+
+    prepared: PreparedData
+    folds: list[PreparedData] | None
+    compute_metrics: Any
+
+
+def prepare_folds(plan: Plan, prepared: PreparedData) -> list[PreparedData]:
+    config = plan.config
+    raw = fold_splits(prepared.data, config.search.folds, config.split_seed)
+    with plan.args.main_process_first(desc="fold preparation"):
+        ready = [plan.task.prepare(fold, prepared.processor, config) for fold in raw]
+    return [dataclasses.replace(prepared, splits=splits) for splits in ready]
 
 
 def on_main(make: Callable[[], T]) -> T | None:
@@ -252,8 +278,7 @@ def run_trials(
     study: optuna.Study | None,
     space: list[Param],
     plan: Plan,
-    prepared: PreparedData,
-    compute_metrics: Any,
+    data: TrialData,
     budget_s: float | None,
     max_trials: int | None,
 ) -> str:
@@ -261,16 +286,18 @@ def run_trials(
     `study`: on the main process, which asks it for each trial; None on the others."""
     started = time.perf_counter()
     metric = metric_key(plan.config)
+    runs_per_trial = len(data.folds) if data.folds else 1
     while True:
         asked: list[optuna.Trial] = []
-        step = main_decides(partial(next_step, study, space, asked, started, budget_s, max_trials))
+        limits = (started, budget_s, max_trials, runs_per_trial)
+        step = main_decides(partial(next_step, study, space, asked, *limits))
         if isinstance(step, str):
             return step
         number, params = step
         label = f"{number + 1}" + (f"/{max_trials}" if max_trials else "")
         say(f"Trial {label}: {format_params(params)}")
         trial = asked[0] if asked else None
-        outcome = run_trial(trial, number, params, plan, prepared, compute_metrics)
+        outcome = run_trial(trial, number, params, plan, data)
         release_accelerator_memory()
         if outcome is not None:
             say(f"Trial {label}: {describe_outcome(outcome, metric)}")
@@ -283,6 +310,7 @@ def next_step(
     started: float,
     budget_s: float | None,
     max_trials: int | None,
+    runs_per_trial: int,
 ) -> str | tuple[int, dict[str, Any]]:
     """Why the search stops, or the next trial's (number, values): asked of the study, the
     trial appended to `asked`."""
@@ -290,7 +318,8 @@ def next_step(
     if max_trials is not None and len(done) >= max_trials:
         return f"{len(done)} trials finished (--trials {max_trials})"
     if budget_s is not None:
-        reason = budget_exhausted(time.perf_counter() - started, durations(done), budget_s)
+        elapsed = time.perf_counter() - started
+        reason = budget_exhausted(elapsed, durations(done), budget_s, runs_per_trial)
         if reason:
             return reason
     trial = study.ask(distributions(space))
@@ -319,13 +348,16 @@ def durations(trials: list[FrozenTrial]) -> list[float]:
 FINAL_RUN_EXTRA = 0.25
 
 
-def budget_exhausted(elapsed: float, trial_seconds: list[float], budget_s: float) -> str | None:
+def budget_exhausted(
+    elapsed: float, trial_seconds: list[float], budget_s: float, runs_per_trial: int = 1
+) -> str | None:
     """Why no further trial starts, or None: the next trial (estimated as a mean finished one)
-    and the final run of the best one (the longest, plus FINAL_RUN_EXTRA) must still fit."""
+    and the final run of the best one (one run of the longest trial, which trained
+    `runs_per_trial` models (folds), plus FINAL_RUN_EXTRA) must still fit."""
     if not trial_seconds:
         return None if elapsed < budget_s else f"the budget ({budget_s:.0f} s) was spent"
     next_trial = sum(trial_seconds) / len(trial_seconds)
-    final_run = max(trial_seconds) * (1 + FINAL_RUN_EXTRA)
+    final_run = max(trial_seconds) / runs_per_trial * (1 + FINAL_RUN_EXTRA)
     if elapsed + next_trial + final_run <= budget_s:
         return None
     return (
@@ -336,33 +368,21 @@ def budget_exhausted(elapsed: float, trial_seconds: list[float], budget_s: float
 
 
 def run_trial(
-    trial: optuna.Trial | None,
-    number: int,
-    params: dict[str, Any],
-    plan: Plan,
-    prepared: PreparedData,
-    compute_metrics: Any,
+    trial: optuna.Trial | None, number: int, params: dict[str, Any], plan: Plan, data: TrialData
 ) -> FrozenTrial | None:
-    """Train trial `number` with `params` on the prepared data in its own folder (removed after),
-    reporting each evaluation to the pruner. The main process (which holds `trial`) tells the
-    study it completed or was pruned and returns it; the others return None."""
+    """Train trial `number` with `params` in its own folder (removed after), reporting to the
+    pruner. The main process (which holds `trial`) tells the study it completed or was pruned
+    and returns it; the others return None."""
     started = time.perf_counter()
     folder = plan.output_dir / TRIALS_DIR / f"trial-{number:03d}"
     trial_plan = plan_run(trial_config(plan.config, params, str(folder)))
-    metric = trial_plan.args.metric_for_best_model
-    metric = metric if metric.startswith("eval_") else f"eval_{metric}"
-    reporter = PruningCallback(trial, metric)
-    alone = trial_plan.args.world_size == 1
     try:
-        model = build_model(trial_plan, prepared.data.label_names)
-        open_run_dir(trial_plan, overwrite=True)
-        history = HistoryCallback(folder / HISTORY)
-        trainer = build_run_trainer(trial_plan, model, prepared, compute_metrics, history)
-        trainer.add_callback(reporter)
-        trainer.train()
-        wait_for_everyone()  # every process has loaded the best checkpoint before it goes
+        if data.folds is None:
+            value, scores, pruned = train_one_split(trial, trial_plan, data)
+        else:
+            value, scores, pruned = train_folds(trial, trial_plan, data)
     except torch.OutOfMemoryError:
-        if not alone:  # the other processes wait in a collective call: the launch must end
+        if trial_plan.args.world_size > 1:  # the others wait in a collective call: launch ends
             raise
         # a large batch or model that does not fit says something about those values, not
         # about the search: recorded, and the next trial runs
@@ -379,10 +399,55 @@ def run_trial(
     if trial is None:
         return None
     trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
-    trial.set_user_attr("evaluations", reporter.scores)
-    if reporter.pruned:
+    trial.set_user_attr("evaluations", scores)
+    if data.folds is not None:
+        trial.set_user_attr("folds", len(data.folds))
+    if pruned:
         return study_tell(trial, state=TrialState.PRUNED)
-    return study_tell(trial, values=trainer.state.best_metric)
+    return study_tell(trial, values=value)
+
+
+def train_one_split(
+    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData
+) -> tuple[float, list[float], bool]:
+    """(best validation score, the score of each evaluation, pruned) of one model, reported to
+    the pruner at each evaluation."""
+    metric = trial_plan.args.metric_for_best_model
+    reporter = PruningCallback(trial, metric if metric.startswith("eval_") else f"eval_{metric}")
+    trainer = train_model(trial_plan, data.prepared, data.compute_metrics, reporter)
+    return trainer.state.best_metric, reporter.scores, reporter.pruned
+
+
+def train_folds(
+    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData
+) -> tuple[float, list[float], bool]:
+    """(mean of the folds' best validation scores, each fold's, pruned): one model per fold;
+    the running mean goes to the pruner after each fold, so a poor trial stops early."""
+    scores: list[float] = []
+    for fold in data.folds:
+        trainer = train_model(trial_plan, fold, data.compute_metrics)
+        scores.append(float(trainer.state.best_metric))
+        del trainer
+        release_accelerator_memory()
+        mean = sum(scores) / len(scores)
+        if should_stop(trial, mean, step=len(scores)) and len(scores) < len(data.folds):
+            return mean, scores, True
+    return mean, scores, False
+
+
+def train_model(
+    trial_plan: Plan, prepared: PreparedData, compute_metrics: Any, *callbacks: TrainerCallback
+) -> ToolkitTrainer:
+    """One model of a trial, trained in the trial's folder (emptied first)."""
+    model = build_model(trial_plan, prepared.data.label_names)
+    open_run_dir(trial_plan, overwrite=True)
+    history = HistoryCallback(trial_plan.output_dir / HISTORY)
+    trainer = build_run_trainer(trial_plan, model, prepared, compute_metrics, history)
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    trainer.train()
+    wait_for_everyone()  # every process has loaded the best checkpoint before it goes
+    return trainer
 
 
 def release_accelerator_memory() -> None:
@@ -423,6 +488,16 @@ def describe_outcome(trial: FrozenTrial, metric: str) -> str:
         return "failed (out of memory); the search goes on"
     scores = trial.user_attrs.get("evaluations", [])
     seconds = trial.user_attrs.get("duration_s", 0)
+    folds = trial.user_attrs.get("folds")
+    if folds is not None:  # scores: each fold's best; the trial's value: their mean
+        each = ", ".join(f"{score:.4f}" for score in scores)
+        if trial.state == TrialState.PRUNED:
+            return (
+                f"pruned after fold {len(scores)} of {folds} (mean validation {metric} "
+                f"{sum(scores) / len(scores):.4f} lags the median; folds {each}), {seconds:.0f} s"
+            )
+        mean = f"mean validation {metric} {trial.value:.4f}"
+        return f"{mean} over {folds} folds ({each}), {seconds:.0f} s"
     best = trial.value if trial.value is not None else (max(scores) if scores else float("nan"))
     if trial.state == TrialState.PRUNED:
         return (
@@ -444,6 +519,7 @@ def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
             "state": t.state.name,  # COMPLETE | PRUNED | FAIL | RUNNING (a stopped session)
             "params": dict(t.params),
             "value": finite(t.value) if t.state == TrialState.COMPLETE else best_seen(t, maximize),
+            # each evaluation's score; with search.folds, each fold's best
             "evaluations": t.user_attrs.get("evaluations", []),
             "duration_s": t.user_attrs.get("duration_s"),
             "pruned": t.state == TrialState.PRUNED,
@@ -498,6 +574,7 @@ def write_search_files(
         "final_run_eval": run.metrics.get(f"eval_{metric}"),
         "final_run_test": run.metrics.get(f"test_{metric}"),
         "stopped_because": stopped,
+        "folds": config.search.folds,  # null: one validation split; k: best_value is a k-fold mean
         "space": [p.describe() for p in space],
         "importance_order": order,
     }

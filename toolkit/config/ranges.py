@@ -102,6 +102,8 @@ SECTION_RANGES: dict[str, Range] = {
     "peft.r": AT_LEAST_ONE,
     "peft.alpha": POSITIVE,
     "peft.dropout": PROBABILITY_BELOW_ONE,
+    "search.startup_trials": NOT_NEGATIVE,
+    "search.folds": Range(2),
 }
 
 

@@ -476,6 +476,13 @@ class SearchConfig:
     seed: int | None = option(
         None, "seed of the sampler (optuna's TPE) that picks each trial's values; null = `seed`"
     )
+    folds: int | None = option(
+        None,
+        "k-fold cross-validation for small data: train + validation pooled in k folds, each "
+        "trial trains k models (one per fold) and is scored by their mean validation score, "
+        "pruned after a fold; the chosen trial is then trained once on the recipe's own split. "
+        "null = off (one validation split)",
+    )
 
 
 SECTIONS: dict[str, type] = {

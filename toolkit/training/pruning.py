@@ -32,11 +32,17 @@ class PruningCallback(TrainerCallback):
             return
         score = float(metrics[self.metric])
         self.scores.append(score)
-        if main_decides(lambda: self.report(score)):
+        if should_stop(self.trial, score, step=len(self.scores)):
             self.pruned = True
             control.should_training_stop = True
 
-    def report(self, score: float) -> bool:
-        """Tell the trial this evaluation's score; True when the pruner stops it."""
-        self.trial.report(score, step=len(self.scores))
-        return bool(self.trial.should_prune())
+
+def should_stop(trial: Any, score: float, step: int) -> bool:
+    """Report `score` at `step` to the trial (held by the main process; None on the others)
+    and return whether the pruner stops it, on every process."""
+
+    def ask() -> bool:
+        trial.report(score, step=step)
+        return bool(trial.should_prune())
+
+    return main_decides(ask)
