@@ -262,6 +262,8 @@ def test_budget_stops_when_the_next_trial_and_the_final_run_would_not_fit():
     assert reason and "another trial (about 20 s)" in reason and "(about 25 s)" in reason
     # the final run is reserved as the longest trial, not the mean: 10 + 20 + 1.25 x 30 > 60
     assert budget_exhausted(10, [10, 30], 60) is not None
+    # a 3-fold trial trains 3 models, the final run one: 10 + 30 + 1.25 x 10 fits in 60
+    assert budget_exhausted(10, [30, 30], 60, runs_per_trial=3) is None
 
 
 # ----------------------------------------------------------------------------- bad input
