@@ -72,7 +72,9 @@ class TfidfFeatures(TransformerMixin, BaseEstimator):
         self.char_ngrams_ = mean_chars <= self.up_to_mean_chars
         try:
             return self.fitted_union(texts, min_df=2)
-        except ValueError:  # "After pruning, no terms remain"
+        except ValueError as error:  # a few texts that share no n-gram: keep every one
+            if "no terms remain" not in str(error):  # sklearn's message for exactly that
+                raise
             return self.fitted_union(texts, min_df=1)
 
     def fitted_union(self, texts: Any, min_df: int) -> Any:
