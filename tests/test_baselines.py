@@ -198,4 +198,3 @@ def test_the_text_baseline_says_what_it_kept_and_saves_its_test_predictions():
     assert len(result.test_predictions) == len(labels["test"])
     assert SCORE(np.array(result.test_predictions), labels["test"]) == result.test
     assert result.to_dict()["test_predictions"] == result.test_predictions
-
