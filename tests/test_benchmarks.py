@@ -315,3 +315,13 @@ def test_overfitting_sample_benchmark_per_example_scores_and_onset():
     summary = bench.summarise(rows, capped=2, patience=2)
     assert summary["onset"] == {"full": None, "capped": 2}
     assert summary["evaluations"][0]["capped"]["accuracy_gap_points"] == pytest.approx(20.0)
+
+
+def test_demo_recipe_benchmark_tiny_mode_trains_every_arm(tmp_path):
+    out = tmp_path / "demo.json"
+    stdout = run_benchmark("demo_recipe.py", "--json", str(out))
+    figures = json.loads(out.read_text())
+    assert [row["arm"] for row in figures["rows"]] == ["tokens64", "tokens96-2ep"]
+    for row in figures["rows"]:
+        assert row["train_s"] > 0 and 0 <= row["test_accuracy"] <= 1 and row["best_epoch"]
+    assert "tokens96-2ep: median train" in stdout
