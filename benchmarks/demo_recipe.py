@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_bf16 import DEFAULT_RECIPE, SPLIT_SEED, median_step_s, run_ftk  # noqa: E402
+from cpu_bf16 import DEFAULT_RECIPE, SPLIT_SEED, median_step_s, run_ftk
 
 ARMS = {
     "tokens64": ["--data.max_length", "64"],  # headline + first sentences, 3 epochs
