@@ -3,17 +3,17 @@
 From the packaged BBC News texts, each seed draws three topics at 65/25/10% (sports, business,
 tech): 600 training texts, 60 validation, 100 test, disjoint. On each it runs
 
-  * the class-balanced TF-IDF baseline: ftk's TF-IDF features (word 1-2 grams + char 2-5
-    grams) and a logistic regression with class_weight="balanced", fitted on the 600;
+  * the class-balanced TF-IDF baseline: ftk's TF-IDF features (length-aware, as its own
+    baseline) and a logistic regression with class_weight="balanced", fitted on the 600;
   * the default recipe, `ftk train --config configs/text-bbc-minilm.yaml` on those files;
   * `ftk search` on the same recipe with a fixed --budget;
 
 all selecting on validation macro-F1 (`--metrics [f1_macro,accuracy]`), and prints test
 macro-F1 of each.
 
-    flock /tmp/ftk-heavy.lock python benchmarks/search_imbalanced.py --seeds 1 2 3 --budget 5m
+    python benchmarks/search_imbalanced.py --seeds 1 2 3 --budget 10m --data.max_length 64
 
-Extra arguments go to every ftk run as overrides (e.g. `--bf16 true --use_cpu true`). Runs go to
+Extra arguments go to every ftk run as overrides (e.g. `--data.max_length 64`). Runs go to
 runs/search-imbalanced/; results to benchmarks/results/search_imbalanced.json.
 """
 
