@@ -126,6 +126,48 @@ def recipe_path(run_dir):
     return run_dir.parent / f"{run_dir.name}.yaml"
 
 
+def test_a_trial_that_lags_is_pruned_before_its_last_epoch(tiny_bert, tmp_path):
+    """A learning rate too small to learn anything lags the trials that learn: the median
+    pruner stops it at its first evaluation of four, and the chosen run loads in a pipeline."""
+    data = {  # 120 texts, a quarter held out: validation scores that tell learning from chance
+        "train": write_csv(tmp_path / "train.csv", make_texts(40, seed=3)),
+        "test": write_csv(tmp_path / "test.csv", make_texts(6, seed=4)),
+    }
+    config = write_text_config(
+        tmp_path / "pruning.yaml", tiny_bert, data, tmp_path / "run", num_train_epochs="4"
+    )
+    only_the_rate = [f"--search.{key}" for key in SEARCHED_KEYS if key != "learning_rate"]
+    result = ftk(
+        "search",
+        "--config",
+        str(config),
+        "--trials",
+        "4",
+        "--data.validation_size",
+        "0.25",
+        "--early_stopping.patience",
+        "null",
+        "--search.startup_trials",
+        "1",
+        "--search.learning_rate",
+        "{choices: [5e-3, 1e-9]}",
+        *[item for key in only_the_rate for item in (key, "off")],
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads((tmp_path / "run" / "search.json").read_text())
+    trials = found["trials"]
+    pruned = [t for t in trials if t["pruned"]]
+    assert pruned and all(t["params"]["learning_rate"] == 1e-9 for t in pruned), trials
+    assert all(len(t["evaluations"]) == 1 for t in pruned)
+    assert "lags the median" in result.stdout
+    assert found["best_params"]["learning_rate"] == 5e-3
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=str(tmp_path / "run"), device="cpu")
+    labels = {row[1] for row in make_texts(1, seed=0)}
+    assert {p["label"] for p in classify(["a text", "another text"])} <= labels
+
+
 def test_k_fold_search_scores_each_trial_by_the_mean_of_its_folds(search_inputs):
     config = recipe(search_inputs, "folds")
     result = ftk("search", "--config", str(config), "--trials", "2", "--search.folds", "3")
