@@ -26,6 +26,8 @@ from transformers import TrainerCallback
 
 from toolkit.commands.pretrain import pretrain as pretrain_command
 from toolkit.commands.pretrain import train_after_pretrain
+from toolkit.commands.search import SearchResult
+from toolkit.commands.search import search as search_command
 from toolkit.commands.stages import RunResult
 from toolkit.commands.train import train as train_command
 from toolkit.config.load import config_from_raw, read_yaml
@@ -92,14 +94,12 @@ def search(
     resume: bool = False,
     overwrite: bool = False,
     **overrides: Any,
-) -> Any:
+) -> SearchResult:
     """Hyper-parameter search, as `ftk search`: trials until `trials` have finished (in all,
     with `resume`) and/or the `budget` is spent (a duration as --budget takes it, "30m",
     "1h30m", or seconds), then the best trial trained into output_dir. Returns a
     SearchResult: `.run` (a RunResult, as `train` gives), `.best_params`, `.best_trial`,
     `.trials` (search.json's records) and `.stopped_because`."""
-    from toolkit.commands.search import search as search_command  # optuna: loaded when used
-
     budget_s = parse_budget(budget) if isinstance(budget, str) else budget
     if budget_s is not None and budget_s <= 0:
         raise UserError(f"budget must be a positive duration, got {budget!r}.")
