@@ -434,6 +434,14 @@ def prune_on_two_processes(rank: int, port: int, score: float, answers) -> None:
         None, None, control, metrics={"eval_f1_macro": score}
     )
     answers.put((rank, control.should_training_stop))
+    answers.close()
+    answers.join_thread()  # the answer has left this process
+    # as an ftk process of a multi-process run ends (core/distributed.py): the group closed
+    # first, then no interpreter finalization, where gloo's threads can abort the process
+    from toolkit.core.distributed import close_process_group, exit_without_finalizing
+
+    close_process_group(finished=True)
+    exit_without_finalizing(0)
 
 
 @pytest.mark.parametrize(("score", "pruned"), [(0.2, True), (0.95, False)])
