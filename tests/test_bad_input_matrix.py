@@ -730,6 +730,18 @@ CASES = [
         "class_weights is not implemented for task 'token-classification'",
     ),
     Case(
+        "search without a limit",
+        "search",
+        lambda w: ["search", "--config", w.recipe()],
+        "ftk search needs a limit: --budget",
+    ),
+    Case(
+        "search.folds below 2",
+        "search",
+        lambda w: ["search", "--config", w.recipe(), "--trials", "1", "--search.folds", "1"],
+        "Config key 'search.folds' must be >= 2, got 1",
+    ),
+    Case(
         "schedule for 0 processes",
         "processes",
         lambda w: ["schedule", "--config", w.recipe(), "--num-processes", "0"],
