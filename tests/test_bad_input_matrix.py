@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,7 @@ class Case:
     setup: Callable[[Where], list[str]]
     says: str
     environment: dict[str, str] | None = None  # set for the row's run, as a launcher would
+    missing_packages: tuple[str, ...] = ()  # made unimportable for the row's run
 
 
 def data_args(w: Where, data: str, *overrides: str) -> list[str]:
@@ -125,6 +127,11 @@ def image_args(w: Where, data: str, *overrides: str) -> list[str]:
 
 def one_class_folder(w: Where) -> list[str]:
     make_image_folder(w.tmp / "imgs", 2, seed=0, classes=("circle",))
+    return image_args(w, f"{{train_dir: '{w.tmp / 'imgs'}'}}")
+
+
+def good_image_folder(w: Where) -> list[str]:
+    make_image_folder(w.tmp / "imgs", 4, seed=0)
     return image_args(w, f"{{train_dir: '{w.tmp / 'imgs'}'}}")
 
 
@@ -580,6 +587,13 @@ CASES = [
     ),
     Case("image folder with one class", "images", one_class_folder, "at least two classes"),
     Case("corrupt image", "images", corrupt_image, "cannot be read"),
+    Case(
+        "image task without torchvision",
+        "images",
+        good_image_folder,
+        "needs torchvision, which is not installed: `pip install 'ftk[image]'`",
+        missing_packages=("torchvision",),
+    ),
     # model folders
     Case(
         "model folder missing",
@@ -765,6 +779,8 @@ def test_row(case, where, capsys, monkeypatch):
     monkeypatch.chdir(where.tmp)
     for name, value in (case.environment or {}).items():
         monkeypatch.setenv(name, value)
+    for name in case.missing_packages:  # None in sys.modules: `import name` fails as if absent
+        monkeypatch.setitem(sys.modules, name, None)
     code = main(case.setup(where))
     captured = capsys.readouterr()
     assert code == 2, (case.row, captured.err[-2000:])

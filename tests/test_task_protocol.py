@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.tasks import TASK_MODULES, Task
+from toolkit.tasks import TASK_MODULES, Task, get_task
 
 MEMBERS = sorted(
     {name for name in Task.__dict__ if not name.startswith("_")} | set(Task.__annotations__)
@@ -19,6 +19,6 @@ def test_the_protocol_members_are_read():
 
 @pytest.mark.parametrize("name", sorted(TASK_MODULES))
 def test_task_module_has_every_protocol_member(name):
-    module = TASK_MODULES[name]
+    module = get_task(name)
     missing = [member for member in MEMBERS if not hasattr(module, member)]
     assert not missing, f"tasks module for '{name}' lacks {missing}"

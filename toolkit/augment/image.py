@@ -6,8 +6,9 @@ model's image processor holds, so training sees what `pipeline()` will feed the 
            -> Normalize -> RandomErasing
     eval:  mode -> Resize(+CenterCrop) -> tensor -> Normalize
 
-and the batch-level MixUp / CutMix (`batch_mixing`) that the train split's collator applies to
-the stacked batch after those per-image steps.
+The batch-level MixUp / CutMix that the train split's collator applies after these per-image
+steps are in `mixing.py`. Only the image tasks import this module: torchvision is the optional
+`image` extra.
 """
 
 from __future__ import annotations
@@ -176,50 +177,4 @@ def augmentation_is_on(augment: AugmentConfig) -> bool:
         or augment.random_resized_crop is not None
         or augment.horizontal_flip > 0
         or augment.random_erasing > 0
-    )
-
-
-# ----------------------------------------------------------------------------- batches
-
-
-def batch_mixing(augment: AugmentConfig, num_classes: int) -> v2.RandomChoice | None:
-    """MixUp / CutMix for a stacked batch `(pixel_values, labels)`, or None when both are off.
-
-    One draw per batch: MixUp with probability `mixup`, CutMix with probability `cutmix`, the
-    batch unchanged (hard labels) otherwise. A mixed batch's labels come back as a
-    (batch, num_classes) float tensor whose rows sum to 1. The draws use torch's generator, so
-    a seeded process (or DataLoader worker) mixes reproducibly."""
-    choices: list[Any] = []
-    weights: list[float] = []
-    if augment.mixup > 0:
-        choices.append(v2.MixUp(alpha=augment.mixup_alpha, num_classes=num_classes))
-        weights.append(augment.mixup)
-    if augment.cutmix > 0:
-        choices.append(v2.CutMix(alpha=augment.cutmix_alpha, num_classes=num_classes))
-        weights.append(augment.cutmix)
-    if not choices:
-        return None
-    unmixed = 1.0 - sum(weights)
-    if unmixed > 1e-9:
-        choices.append(v2.Identity())
-        weights.append(unmixed)
-    return v2.RandomChoice(choices, p=weights)
-
-
-def mixing_is_on(augment: AugmentConfig) -> bool:
-    return augment.mixup > 0 or augment.cutmix > 0
-
-
-def describe_mixing(augment: AugmentConfig) -> str:
-    """The console line of a run with MixUp/CutMix on."""
-    ways = []
-    if augment.mixup > 0:
-        ways.append(f"MixUp p {augment.mixup:g} (alpha {augment.mixup_alpha:g})")
-    if augment.cutmix > 0:
-        ways.append(f"CutMix p {augment.cutmix:g} (alpha {augment.cutmix_alpha:g})")
-    unmixed = 1.0 - augment.mixup - augment.cutmix
-    left = f", unmixed {unmixed:g}" if unmixed > 1e-9 else ""
-    return (
-        f"Training batches mixed: {', '.join(ways)}{left}; their loss is the cross-entropy "
-        f"against the soft labels (validation and test are never mixed)"
     )

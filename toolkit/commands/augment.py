@@ -7,13 +7,13 @@ from pathlib import Path
 import datasets
 
 from toolkit.augment.epoch import epoch_aware_transform
-from toolkit.augment.image import batch_mixing
+from toolkit.augment.mixing import batch_mixing
 from toolkit.augment.preview import image_grid, label_mixture, mixed_grid, text_preview
 from toolkit.commands.stages import load_labelled_data
 from toolkit.config.schema import IMAGE_TASKS, RunConfig
 from toolkit.core.errors import UserError
 from toolkit.data.load import LoadedData
-from toolkit.tasks import get_task, image_classification
+from toolkit.tasks import get_task
 
 
 def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
@@ -45,6 +45,8 @@ def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: 
 def preview_images(config: RunConfig, data: LoadedData, n: int, k: int, output: Path) -> str:
     """A PNG grid drawn with the very function the train split's lazy transform calls; with
     MixUp/CutMix on, a second one of batches mixed by the train collator's own `batch_mixing`."""
+    # Every image task reads its images through image classification's processor and transforms.
+    image_classification = get_task("image-classification")
     processor = image_classification.load_processor(config)
     transform = image_classification.train_image_transform(config, processor)
     train = data.splits["train"]

@@ -27,7 +27,7 @@ from transformers import TrainerCallback, TrainingArguments, set_seed
 
 from toolkit.advice.data_size import metrics_for_classes
 from toolkit.advice.verdict import Verdict
-from toolkit.augment.image import describe_mixing, mixing_is_on
+from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say

@@ -3,28 +3,21 @@
 A task is a module (not a class): its functions are the steps a command calls in order, so
 `get_task(config.task).prepare(...)` reads the same for every task. Pre-training tasks
 (masked-lm, masked-image-modeling) take `label_names=None` and ignore it.
+
+Task modules are imported when a run asks for one: the image tasks import torchvision, which is
+an optional extra (`ftk[image]`), so a text run must not import them.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any, Protocol
 
 import datasets
 
-from toolkit.config.schema import RunConfig
+from toolkit.config.schema import IMAGE_TASKS, RunConfig
 from toolkit.core.errors import UserError
-from toolkit.tasks import (
-    image_classification,
-    image_multilabel,
-    image_regression,
-    masked_image_modeling,
-    masked_lm,
-    text_classification,
-    text_multilabel,
-    text_regression,
-    token_classification,
-)
 from toolkit.tasks.targets import Classes, LabelSets, Numbers, Tags
 
 
@@ -54,20 +47,48 @@ class Task(Protocol):
     def finish_saved(self, folder: Path) -> str | None: ...
 
 
-TASK_MODULES: dict[str, Task] = {
-    "text-classification": text_classification,
-    "image-classification": image_classification,
-    "text-regression": text_regression,
-    "image-regression": image_regression,
-    "token-classification": token_classification,
-    "text-multilabel": text_multilabel,
-    "image-multilabel": image_multilabel,
-    "masked-lm": masked_lm,
-    "masked-image-modeling": masked_image_modeling,
+# Each task's module under toolkit/tasks/.
+TASK_MODULES: dict[str, str] = {
+    "text-classification": "text_classification",
+    "image-classification": "image_classification",
+    "text-regression": "text_regression",
+    "image-regression": "image_regression",
+    "token-classification": "token_classification",
+    "text-multilabel": "text_multilabel",
+    "image-multilabel": "image_multilabel",
+    "masked-lm": "masked_lm",
+    "masked-image-modeling": "masked_image_modeling",
 }
+# The tasks that read images. Masked-image modelling does not import torchvision itself, but
+# without it transformers' image processors fall back to their PIL code, which ftk is not
+# tested with, so it asks for torchvision too.
+TASKS_NEEDING_TORCHVISION = (*IMAGE_TASKS, "masked-image-modeling")
 
 
 def get_task(name: str) -> Task:
     if name not in TASK_MODULES:
         raise UserError(f"No task named '{name}'.")
-    return TASK_MODULES[name]
+    if name in TASKS_NEEDING_TORCHVISION:
+        require_torchvision(name)
+    return importlib.import_module(f"toolkit.tasks.{TASK_MODULES[name]}")
+
+
+def require_torchvision(task: str) -> None:
+    """Exit 2 with what to install when torchvision is missing or does not match torch."""
+    try:
+        import torchvision  # noqa: F401
+    except ModuleNotFoundError:
+        raise UserError(
+            f"Task '{task}' needs torchvision, which is not installed: `pip install "
+            f"'ftk[image]'`, or `pip install torchvision` at the release built for your torch "
+            f"(torch 2.14 pairs with torchvision 0.29). Text tasks do not need it."
+        ) from None
+    except (ImportError, RuntimeError, OSError) as broken:
+        import torch
+
+        raise UserError(
+            f"Task '{task}' needs torchvision, and the installed one fails to import beside "
+            f"torch {torch.__version__}: {broken}. Install the torchvision release built for "
+            f"this torch (a CPU-only torch needs a CPU-only torchvision; torch 2.14 pairs with "
+            f"torchvision 0.29)."
+        ) from None

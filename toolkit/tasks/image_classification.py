@@ -26,7 +26,8 @@ from transformers import (
     ViTImageProcessor,
 )
 
-from toolkit.augment.image import Geometry, batch_mixing, eval_transform, train_transform
+from toolkit.augment.image import Geometry, eval_transform, train_transform
+from toolkit.augment.mixing import batch_mixing
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.model.channels import widen_saved_model

@@ -1,0 +1,63 @@
+"""torchvision is the optional `image` extra: a text run must work where it is not installed
+(`make demo` installs ftk without it), and an image run must say what to install.
+
+The child process hides torchvision the way an absent package looks: None in sys.modules makes
+`import torchvision` fail and `importlib.util.find_spec` (what transformers asks) return None."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from helpers import make_image_folder, write_image_config, write_text_config
+
+HIDE_AND_RUN = (
+    "import runpy, sys\n"
+    "sys.modules['torchvision'] = None\n"
+    "sys.argv = ['ftk', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('toolkit', run_name='__main__')\n"
+    "finally:\n"
+    "    loaded = [m for m, v in sys.modules.items() if m.startswith('torchvision') and v]\n"
+    "    print('torchvision modules loaded:', loaded, file=sys.stderr)\n"
+)
+
+
+def ftk_without_torchvision(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", HIDE_AND_RUN, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_text_training_runs_without_torchvision(tiny_bert, text_data, tmp_path):
+    run_dir = tmp_path / "run"
+    config = write_text_config(
+        tmp_path / "tiny.yaml", tiny_bert, text_data, run_dir, num_train_epochs="2"
+    )
+    result = ftk_without_torchvision("train", "--config", config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "torchvision modules loaded: []" in result.stderr
+    assert "requires torchvision" not in result.stderr  # transformers' fallback warning
+    assert (run_dir / "model.safetensors").is_file()
+    assert (run_dir / "metrics.json").is_file()
+
+
+def test_image_training_without_torchvision_says_what_to_install(tmp_path):
+    make_image_folder(tmp_path / "imgs", 4, seed=0)
+    run_dir = tmp_path / "run"
+    config = write_image_config(
+        tmp_path / "images.yaml",
+        "{from_config: {model_type: vit, image_size: 16, patch_size: 4, hidden_size: 32, "
+        "num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64}}",
+        f"{{train_dir: '{tmp_path / 'imgs'}'}}",
+        run_dir,
+    )
+    result = ftk_without_torchvision("train", "--config", config)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "Task 'image-classification' needs torchvision" in result.stderr
+    assert "pip install 'ftk[image]'" in result.stderr
+    assert not run_dir.exists()
