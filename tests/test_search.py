@@ -350,6 +350,15 @@ def test_bad_search_settings_exit_2(overrides, expected, search_inputs, capsys):
     assert expected in err
 
 
+def test_a_fold_count_too_large_for_the_data_leaves_no_search_dir(search_inputs, capsys):
+    """Found only once the data is loaded, yet before the directory is made: the rerun with a
+    right count needs no --overwrite."""
+    config = recipe(search_inputs, "toomanyfolds")
+    args = ["search", "--config", str(config), "--trials", "1", "--search.folds", "40"]
+    assert "search.folds is 40" in expect_user_error(args, capsys)
+    assert not (search_inputs[0] / "toomanyfolds").exists()
+
+
 def test_search_without_a_limit_or_with_resume_but_no_study_exits_2(search_inputs, capsys):
     config = recipe(search_inputs, "nolimit")
     assert "--budget" in expect_user_error(["search", "--config", str(config)], capsys)

@@ -98,10 +98,13 @@ def search(
     plan = plan_run(config)  # under accelerate launch: the process group exists from here
     check_plan(plan)
     plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)  # fails fast
-    study = on_main(lambda: begin_study(run_dir, config, resume, overwrite))  # None on others
+    on_main(lambda: check_search_dir(run_dir, config, resume, overwrite))
     prepared = prepare_labelled(plan)  # tokenized once; every trial trains on these splits
     plan, compute_metrics = plan_for_data(plan, prepared.data)
     folds = prepare_folds(plan, prepared) if config.search.folds else None
+    # The directory and its study are made once the data and folds are ready: bad data or a
+    # fold count too large for it leaves nothing behind (an earlier run is deleted only now).
+    study = on_main(lambda: begin_study(run_dir, config, resume))  # None on the other processes
     say("Search space: " + "; ".join(p.describe() for p in space))
     trial_data = TrialData(prepared, folds, compute_metrics)
     stopped = run_trials(study, space, plan, trial_data, budget_s, max_trials)
@@ -171,8 +174,8 @@ def metric_key(config: RunConfig) -> str:
     return config.metrics[0]
 
 
-def start_search_dir(run_dir: Path, config: RunConfig, resume: bool, overwrite: bool) -> None:
-    """A new search needs a free output_dir (--overwrite: an earlier run's is deleted);
+def check_search_dir(run_dir: Path, config: RunConfig, resume: bool, overwrite: bool) -> None:
+    """A new search needs a free output_dir (--overwrite: an earlier run's);
     --resume needs the study of the stopped one."""
     if resume:
         if overwrite:
@@ -187,16 +190,18 @@ def start_search_dir(run_dir: Path, config: RunConfig, resume: bool, overwrite: 
             )
         return
     check_output_dir_free(run_dir, overwrite, config.local_inputs())
-    if run_dir.is_dir():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
 
 
 # ----------------------------------------------------------------------------- the study
 
 
-def begin_study(run_dir: Path, config: RunConfig, resume: bool, overwrite: bool) -> optuna.Study:
-    start_search_dir(run_dir, config, resume, overwrite)
+def begin_study(run_dir: Path, config: RunConfig, resume: bool) -> optuna.Study:
+    """A new search: output_dir made afresh (check_search_dir has allowed deleting what is
+    there); --resume: the stopped search's study."""
+    if not resume:
+        if run_dir.is_dir():
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True)
     return open_study(run_dir, config, resume)
 
 
