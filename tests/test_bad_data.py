@@ -74,6 +74,40 @@ def test_integer_valued_float_labels_stay_classes(tmp_path):
     assert len(data.splits["test"]) == len(texts)
 
 
+def test_spaces_around_labels_do_not_make_new_classes(tmp_path, capsys):
+    """'sport ' typed in a spreadsheet is 'sport', in training and in the test file alike."""
+    rows = make_texts(6, seed=0)
+    padded = [(text, label + " " if i % 3 == 0 else label) for i, (text, label) in enumerate(rows)]
+    train = write_csv(tmp_path / "train.csv", padded)
+    test = write_csv(tmp_path / "test.csv", [(t, " " + label) for t, label in rows[:6]])
+    data = load_data(DataConfig(train_file=str(train), test_file=str(test)), ["text"], seed=0)
+    assert data.label_names == ["business", "sport", "tech"]
+    assert len(data.splits["test"]) == 6
+    said = capsys.readouterr().out
+    assert "6 label(s) in column 'label'" in said and "'business '" in said
+
+
+def test_a_class_with_one_example_stays_in_training_and_the_rest_stay_stratified(
+    tmp_path, capsys
+):
+    """One example of a class cannot be in training and a hold-out at once: it trains, it is
+    said, and the other classes are still held out by their shares (before, the one example
+    turned every hold-out into a plain random split)."""
+    rows = [*make_texts(40, seed=0), ("a lone example of its class", "weather")]
+    train = write_csv(tmp_path / "train.csv", rows)
+    data = load_data(DataConfig(train_file=str(train), test_size=0.2), ["text"], seed=0)
+    names = data.label_names
+    weather = names.index("weather")
+    assert data.splits["train"]["label"].count(weather) == 1
+    for split in ("validation", "test"):
+        held = data.splits[split]["label"]
+        assert weather not in held
+        shares = [held.count(names.index(topic)) for topic in ("business", "sport", "tech")]
+        assert max(shares) - min(shares) <= 1, (split, shares)  # stratified: 40 each in all
+    said = capsys.readouterr().out
+    assert "kept whole in the training split (examples): 'weather' (1)" in said
+
+
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_list_labels_are_a_multi_label_error(tmp_path, split):
     single = [{"text": t, "label": label} for t, label in make_texts(5, seed=0)]

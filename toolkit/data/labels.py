@@ -16,6 +16,7 @@ import datasets
 
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
+from toolkit.core.log import say
 from toolkit.data.sources import describe_split
 
 
@@ -103,10 +104,11 @@ def unlabelled_split_fix(cfg: DataConfig, split: str) -> str:
 
 
 def label_name(value: Any) -> str:
-    """The class name of a raw label; 1.0 (an int column with a gap) names class '1'."""
+    """The class name of a raw label; 1.0 (an int column with a gap) names class '1'; spaces
+    around a label are dropped ('sport ' is 'sport', as typed by hand in a spreadsheet)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return str(value).strip()
 
 
 def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
@@ -126,10 +128,21 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
             f"empty labels in rows {rows}{' ...' if len(missing) > 10 else ''}; fill "
             f"or drop those rows."
         )
-    names = [label_name(v) for v in sorted(set(values))]
+    names = list(dict.fromkeys(label_name(v) for v in sorted(set(values))))
+    say_stripped_labels(values, cfg, "train")
     if len(names) < 2:
         raise_too_few_classes(cfg, names)
     return names
+
+
+def say_stripped_labels(values: list[Any], cfg: DataConfig, split: str) -> None:
+    padded = [v for v in values if isinstance(v, str) and v != v.strip()]
+    if padded:
+        say(
+            f"{len(padded)} label(s) in column '{cfg.label_column}' of the "
+            f"{describe_split(cfg, split)} have spaces around them (e.g. {padded[0]!r}); read "
+            f"without the spaces, as the same class."
+        )
 
 
 def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:
