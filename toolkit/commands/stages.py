@@ -33,6 +33,7 @@ from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
 from toolkit.data.load import LoadedData
+from toolkit.data.overlap import warn_about_overlap
 from toolkit.data.unlabelled import load_unlabelled
 from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
 from toolkit.outputs.hub import authenticated_api
@@ -143,6 +144,13 @@ def prepare_labelled(plan: Plan) -> PreparedData:
     with plan.args.main_process_first(desc="data preparation"):  # the others reuse its cache
         data = load_labelled_data(config, task)
         say(data.describe())
+        warn_about_overlap(
+            data.splits,
+            task.input_columns(config),
+            data.label_column,
+            data.label_names,
+            classes=data.target == "classes",
+        )
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
     weights = loss_class_weights(config, data)
