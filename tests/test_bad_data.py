@@ -87,9 +87,7 @@ def test_spaces_around_labels_do_not_make_new_classes(tmp_path, capsys):
     assert "6 label(s) in column 'label'" in said and "'business '" in said
 
 
-def test_a_class_with_one_example_stays_in_training_and_the_rest_stay_stratified(
-    tmp_path, capsys
-):
+def test_a_class_with_one_example_stays_in_training_and_the_rest_stay_stratified(tmp_path, capsys):
     """One example of a class cannot be in training and a hold-out at once: it trains, it is
     said, and the other classes are still held out by their shares (before, the one example
     turned every hold-out into a plain random split)."""
