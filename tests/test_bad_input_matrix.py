@@ -530,10 +530,14 @@ CASES = [
         "is not valid utf-8",
     ),
     Case(
-        "tab-separated file named .csv",
-        "data",
-        lambda w: data_args(w, labelled(w, w.text_file("t.csv", "text\tlabel\na\tx\nb\ty\n"))),
-        "looks tab-separated",
+        "regression targets with decimal commas",
+        "labels",
+        lambda w: [
+            *data_args(w, labelled(w, w.text_file("e.csv", "text;label\na;3,5\nb;1,25\nc;2\n"))),
+            "--task",
+            "text-regression",
+        ],
+        "look like numbers written with a decimal comma",
     ),
     Case(
         "nested JSON text field",

@@ -1,7 +1,8 @@
 """Text inputs a tokenizer cannot take, and files that cannot be read as written, get one clear
 message naming the file, column and key: NaN-looking strings stay strings, empty texts are
-dropped with a count (or stop the run), non-UTF-8 files name the byte, tab-separated `.csv`
-files and nested JSON text fields are caught before the tokenizer crashes on them."""
+dropped with a count (or stop the run), non-UTF-8 files name the byte, `.csv` files separated
+by tabs or semicolons are read so (and said), and nested JSON text fields are caught before
+the tokenizer crashes on them."""
 
 from __future__ import annotations
 
@@ -216,18 +217,30 @@ def test_latin1_file_through_the_cli(tmp_path, tiny_bert, text_data, capsys):
 # ----------------------------------------------------------------------------- delimiters
 
 
-def test_tab_separated_csv_says_rename_to_tsv(tmp_path):
+@pytest.mark.parametrize(("delimiter", "name"), [("\t", "tab"), (";", "semicolon")])
+def test_a_csv_separated_by_tabs_or_semicolons_is_read_so_and_said(
+    tmp_path, capsys, delimiter, name
+):
+    """A TSV saved as .csv, or Excel's CSV in a decimal-comma locale: the header has no comma,
+    so its separator is plain; texts keep their commas."""
     train = tmp_path / "train.csv"
-    train.write_text("text\tlabel\n" + "".join(f"{t}\t{label}\n" for t, label in texts()))
-    err = load_error(DataConfig(train_file=str(train)))
-    assert "train.csv" in err and "looks tab-separated" in err and "'train.tsv'" in err
+    rows = [(f"{t}, with a comma", label) for t, label in texts()]
+    train.write_text(
+        f"text{delimiter}label\n" + "".join(f"{t}{delimiter}{lab}\n" for t, lab in rows)
+    )
+    data = load_data(DataConfig(train_file=str(train), validation_size=0.2), ["text"], seed=0)
+    assert data.label_names == sorted({label for _, label in rows})
+    read = [*data.splits["train"]["text"], *data.splits["validation"]["text"]]
+    assert sorted(read) == sorted(t for t, _ in rows)
+    said = capsys.readouterr().out
+    assert f"is read as {name}-separated" in said and "'text', 'label'" in said
 
 
 def test_one_column_csv_is_not_mistaken_for_tabs(tmp_path):
     """A text-only CSV (pre-training corpus) has a one-column header without tabs: fine."""
     train = write_csv(tmp_path / "train.csv", [(t,) for t, _ in texts()], header=("text",))
     err = load_error(DataConfig(train_file=str(train)))
-    assert "tab-separated" not in err and "'label'" in err
+    assert "separated" not in err and "'label'" in err
 
 
 # ----------------------------------------------------------------------------- nested JSON

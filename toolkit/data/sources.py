@@ -15,6 +15,7 @@ import datasets
 
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
+from toolkit.core.log import say
 from toolkit.data.builtin import load_builtin_dataset
 from toolkit.data.images import load_image_folder
 
@@ -126,21 +127,31 @@ def reader_options(
     if path.suffix.lower() == ".tsv":
         kwargs["delimiter"] = "\t"
     else:
-        check_not_tab_separated(path, key, encoding)
+        kwargs["delimiter"] = csv_delimiter(path, key, encoding)
     return kwargs
 
 
-def check_not_tab_separated(path: Path, key: str, encoding: str) -> None:
+# What a ".csv" is separated by when its header has no comma: tabs (a TSV saved as .csv), or
+# semicolons (Excel's CSV where the decimal mark is a comma, as in most of Europe).
+OTHER_DELIMITERS = {"\t": "tab", ";": "semicolon"}
+
+
+def csv_delimiter(path: Path, key: str, encoding: str) -> str:
+    """ "," unless the header has no comma but tabs or semicolons between its columns; then
+    that, said (a one-column header stays ",")."""
     with path.open(encoding=encoding, errors="replace", newline="") as handle:
         header = handle.readline().rstrip("\r\n")
-    if "\t" in header and "," not in header:
-        columns = ", ".join(repr(c) for c in header.split("\t")[:5])
-        raise UserError(
-            f"{key} '{path}' looks tab-separated: its header has no comma but tabs between "
-            f"{columns}, so as a CSV it would be one column named {header[:60]!r}. "
-            f"Rename the file to '{path.with_suffix('.tsv').name}' (.tsv is read with tabs), "
-            f"or save it with commas."
-        )
+    if "," in header:
+        return ","
+    for delimiter, name in OTHER_DELIMITERS.items():
+        if delimiter in header:
+            columns = ", ".join(repr(c.strip('"')) for c in header.split(delimiter)[:5])
+            say(
+                f"{key} '{path}' is read as {name}-separated: its header has no comma but "
+                f"{name}s between {columns}."
+            )
+            return delimiter
+    return ","
 
 
 def check_decodes(path: Path, key: str, encoding: str, encoding_option: str) -> None:

@@ -8,6 +8,7 @@ rows, since one NaN target turns every later loss into NaN and a silently wrong 
 from __future__ import annotations
 
 import math
+import re
 from numbers import Real
 from typing import Any
 
@@ -45,6 +46,9 @@ def not_finite(values: list[Any]) -> list[int]:
     return [i for i, v in enumerate(values) if v is None or not math.isfinite(float(v))]
 
 
+DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
 def check_targets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
     """Raise when the label column of `split` holds anything but finite numbers."""
     column, where = cfg.label_column, describe_split(cfg, split)
@@ -59,11 +63,17 @@ def check_targets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> Non
     words = not_numbers(values)
     if words:
         shown = ", ".join(list(dict.fromkeys(repr(values[i]) for i in words))[:3])
+        fix = (
+            "They look like numbers written with a decimal comma, as a spreadsheet in a "
+            "European locale saves them: write them with a decimal point (e.g. 0.75)."
+            if all(DECIMAL_COMMA.fullmatch(str(values[i]).strip()) for i in words)
+            else "Write the targets as numbers (e.g. 0.75), or, if the labels are classes, "
+            "use task: text-classification / image-classification."
+        )
         raise UserError(
             f"Column '{column}' of the {where} holds {len(words):,} value(s) that are not "
             f"numbers (e.g. {shown}; row(s) {rows_text(words)}), and a regression task "
-            f"needs one number per row. Write the targets as numbers (e.g. 0.75), or, if "
-            f"the labels are classes, use task: text-classification / image-classification."
+            f"needs one number per row. {fix}"
         )
     bad = not_finite(values)
     if bad:
