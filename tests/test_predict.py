@@ -166,6 +166,17 @@ def test_evaluate_reproduces_the_runs_test_metrics(text_run, tmp_path):
     assert json.loads(out.read_text()) == results
 
 
+def test_evaluate_reads_labels_as_training_does(text_run, tmp_path):
+    """Spaces around a label are dropped in evaluate as in train: 'sport ' scores as 'sport'."""
+    from toolkit.use.evaluate import evaluate_run
+
+    test = text_run.parent / "test.csv"
+    with test.open() as handle:
+        rows = list(csv.reader(handle))[1:]
+    padded = write_csv(tmp_path / "padded.csv", [(text, f" {label} ") for text, label in rows])
+    assert evaluate_run(text_run, padded) == evaluate_run(text_run, test) | {"data": str(padded)}
+
+
 def latin1_table(path: Path, rows: list[tuple[str, str]]) -> Path:
     lines = ["text,label"] + [f"{text} café,{label}" for text, label in rows]
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))

@@ -18,6 +18,7 @@ from toolkit.core.log import say, warn
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.images import check_image_files, image_files
 from toolkit.data.label_sets import NotALabelSet, multi_hot, parse_label_set, unseen_labels
+from toolkit.data.labels import label_name
 from toolkit.data.sources import FILE_BUILDERS
 from toolkit.data.tagged import TagColumns, tags_as_names
 from toolkit.data.targets import not_finite, not_numbers
@@ -275,8 +276,10 @@ def label_set_vectors(run: Run, values: list[Any], where: Path, column: str) -> 
     return multi_hot(sets, run.label_names)
 
 
-def label_ids(run: Run, values: list[str], where: Path) -> np.ndarray:
-    """Label strings -> the model's class ids; labels the model never learnt are an error."""
+def label_ids(run: Run, values: list[Any], where: Path) -> np.ndarray:
+    """Labels -> the model's class ids, read as training reads them (`label_name`: 2.0 is '2',
+    'sport ' is 'sport'); labels the model never learnt are an error."""
+    values = [label_name(v) for v in values]
     index = {name: i for i, name in enumerate(run.label_names)}
     unknown = sorted(set(values) - set(index))
     if unknown:
