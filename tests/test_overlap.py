@@ -37,11 +37,13 @@ def test_clean_splits_say_nothing(warnings):
 
 def test_test_texts_seen_in_training_are_counted_up_to_spaces_and_case(warnings):
     train = make_texts(20, 1)
-    test = make_texts(5, 2)[:10] + [(f"  {t.upper()} ", label) for t, label in train[:2]]
+    test = make_texts(5, 2)[:9] + [(f"  {t.upper()} ", label) for t, label in train[:2]]
+    test.append(train[0])  # the same text twice in test: counted twice, shown once
     check({"train": split(train), "validation": split(make_texts(3, 3)), "test": split(test)})
     assert len(warnings) == 1
-    assert warnings[0].startswith("2 of the 12 test examples (16.7%) also appear in the training")
+    assert warnings[0].startswith("3 of the 12 test examples (25.0%) also appear in the training")
     assert f"e.g. '{train[0][0][:30]}" in warnings[0]  # the training text, shortened
+    assert warnings[0].count(train[0][0][:30]) == 1
 
 
 def test_a_text_with_two_labels_in_training_is_named_with_both(warnings):

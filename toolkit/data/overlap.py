@@ -62,7 +62,8 @@ def warn_held_out_overlap(split: str, held_out: list[Any], seen: set[Any]) -> No
     shared = [key for key in held_out if key in seen]
     if not shared:
         return
-    examples = "; ".join(repr(shorten(key)) for key in shared[:EXAMPLES_SHOWN])
+    distinct = list(dict.fromkeys(shared))[:EXAMPLES_SHOWN]
+    examples = "; ".join(repr(shorten(key)) for key in distinct)
     warn(
         f"{len(shared):,} of the {len(held_out):,} {split} examples "
         f"({100 * len(shared) / len(held_out):.1f}%) also appear in the training split "
