@@ -113,3 +113,42 @@ def test_search_from_python_returns_the_trials_and_the_chosen_run(tiny_bert, tex
         toolkit.search(recipe_dict(tiny_bert, text_data, tmp_path / "x"), budget="soon")
     with pytest.raises(toolkit.UserError, match="needs a limit"):
         toolkit.search(recipe_dict(tiny_bert, text_data, tmp_path / "x"))
+
+
+def read_rows(path) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_train_and_evaluate_take_data_in_memory(tiny_bert, text_data, tmp_path, monkeypatch):
+    """A DataFrame, a list of row dicts: saved as Parquet under FTK_CACHE, named by content,
+    and the run's config points there, so the run folder alone reruns it."""
+    import pandas as pd
+
+    monkeypatch.setenv("FTK_CACHE", str(tmp_path / "cache"))
+    train = pd.DataFrame(read_rows(text_data["train"]))
+    test_rows = read_rows(text_data["test"])
+    recipe = recipe_dict(tiny_bert, text_data, tmp_path / "run")
+    del recipe["data"]["train_file"], recipe["data"]["test_file"]
+    result = toolkit.train(recipe, train_data=train, test_data=test_rows, num_train_epochs=2)
+
+    saved = yaml.safe_load((result.run_dir / "run_config.yaml").read_text())["data"]
+    for split, rows in (("train", len(train)), ("test", len(test_rows))):
+        path = tmp_path / "cache" / "inputs"
+        assert saved[f"{split}_file"].startswith(str(path)), saved
+        assert len(pd.read_parquet(saved[f"{split}_file"])) == rows
+    assert saved["validation_file"] is None  # not given: held out of train_data as usual
+    from toolkit.data.in_memory import save_split
+
+    assert str(save_split(train, "train")) == saved["train_file"]  # same data, same file
+
+    in_memory = toolkit.evaluate(result.run_dir, pd.DataFrame(test_rows))
+    from_file = toolkit.evaluate(result.run_dir, text_data["test"])
+    assert in_memory["accuracy"] == from_file["accuracy"] == result.metrics["test_accuracy"]
+
+    with pytest.raises(toolkit.UserError, match="train_data must be a pandas DataFrame"):
+        toolkit.train(recipe, train_data="train.csv")
+    with pytest.raises(toolkit.UserError, match=r"test_data must be .* got list \(empty\)"):
+        toolkit.train(recipe, train_data=train, test_data=[])

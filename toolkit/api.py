@@ -35,11 +35,14 @@ from toolkit.config.recipes import DEFAULT_RECIPE, find_recipe
 from toolkit.config.schema import SECTIONS, RunConfig
 from toolkit.config.search_space import parse_budget
 from toolkit.core.errors import UserError
+from toolkit.data.in_memory import in_memory_overrides, save_split
 from toolkit.outputs.hub import push_run
 from toolkit.use.evaluate import evaluate_run
 from toolkit.use.predict import predict as predict_command
 
 Recipe = str | Path | Mapping[str, Any] | RunConfig | None
+# In-memory data: a pandas DataFrame, a datasets.Dataset, a list of row dicts, a dict of columns
+Data = Any
 
 
 def load_config(config: Recipe = None, **overrides: Any) -> RunConfig:
@@ -69,6 +72,9 @@ def override_pairs(overrides: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def train(
     config: Recipe = None,
     *,
+    train_data: Data = None,
+    validation_data: Data = None,
+    test_data: Data = None,
     overwrite: bool = False,
     resume: bool = False,
     pretrain: Recipe = None,
@@ -76,9 +82,12 @@ def train(
     **overrides: Any,
 ) -> RunResult:
     """Fine-tune, as `ftk train` does; returns the run directory, metrics.json's contents, the
-    verdict against the baselines and the Trainer. `pretrain`: a pre-training recipe run first
-    (or reused when finished), as `ftk train --pretrain`."""
-    run_config = load_config(config, **overrides)
+    verdict against the baselines and the Trainer. `train_data` (`validation_data`,
+    `test_data`): data in memory instead of the recipe's source, saved as Parquet first (see
+    data/in_memory.py). `pretrain`: a pre-training recipe run first (or reused when
+    finished), as `ftk train --pretrain`."""
+    splits = {"train": train_data, "validation": validation_data, "test": test_data}
+    run_config = load_config(config, **overrides, **dict(in_memory_overrides(splits)))
     if pretrain is not None:
         if resume or callbacks:
             raise TypeError("train(pretrain=...) takes neither resume nor callbacks")
@@ -89,6 +98,9 @@ def train(
 def search(
     config: Recipe = None,
     *,
+    train_data: Data = None,
+    validation_data: Data = None,
+    test_data: Data = None,
     budget: str | float | None = None,
     trials: int | None = None,
     resume: bool = False,
@@ -99,13 +111,14 @@ def search(
     with `resume`) and/or the `budget` is spent (a duration as --budget takes it, "30m",
     "1h30m", or seconds), then the best trial trained into output_dir. Returns a
     SearchResult: `.run` (a RunResult, as `train` gives), `.best_params`, `.best_trial`,
-    `.trials` (search.json's records) and `.stopped_because`."""
+    `.trials` (search.json's records) and `.stopped_because`. `train_data` (...): data in
+    memory, as for `train`."""
     budget_s = parse_budget(budget) if isinstance(budget, str) else budget
     if budget_s is not None and budget_s <= 0:
         raise UserError(f"budget must be a positive duration, got {budget!r}.")
-    return search_command(
-        load_config(config, **overrides), budget_s, trials, resume=resume, overwrite=overwrite
-    )
+    splits = {"train": train_data, "validation": validation_data, "test": test_data}
+    config = load_config(config, **overrides, **dict(in_memory_overrides(splits)))
+    return search_command(config, budget_s, trials, resume=resume, overwrite=overwrite)
 
 
 def pretrain(config: Recipe, *, overwrite: bool = False, **overrides: Any) -> RunResult:
@@ -149,7 +162,7 @@ def predict(
 
 def evaluate(
     run: str | Path,
-    data: str | Path,
+    data: str | Path | Data,
     *,
     batch_size: int = 64,
     output: str | Path | None = None,
@@ -158,8 +171,11 @@ def evaluate(
     encoding: str | None = None,
     revision: str | None = None,
 ) -> dict[str, Any]:
-    """The run's metrics on a labelled table or class-folder tree, as `ftk evaluate`. `run`:
-    as for `predict` (a folder, or a Hub model repo id at `revision`)."""
+    """The run's metrics on a labelled table or class-folder tree, as `ftk evaluate`, or on
+    data in memory (as `train_data` takes it). `run`: as for `predict` (a folder, or a Hub
+    model repo id at `revision`)."""
+    if not isinstance(data, (str, Path)):
+        data = save_split(data, "evaluation", name="data")
     return evaluate_run(
         run,
         Path(data),

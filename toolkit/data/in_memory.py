@@ -1,0 +1,81 @@
+"""Data handed over in Python (a pandas DataFrame, a `datasets.Dataset`, a list of row dicts
+or a dict of columns) becomes a Parquet file that the run reads like any `data.*_file`.
+
+Why a file and not the object itself: the run must stay reproducible from its folder, and
+run_config.yaml can only point at a file. The file is named by its content's hash under ftk's
+cache folder (FTK_CACHE, else ~/.cache/ftk), so the same data is written once and a file,
+once written, never changes under a run that read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+
+from toolkit.core.errors import UserError
+from toolkit.core.log import say
+
+
+def cache_folder() -> Path:
+    if os.environ.get("FTK_CACHE"):
+        return Path(os.environ["FTK_CACHE"]) / "inputs"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ftk" / "inputs"
+
+
+def as_dataset(data: Any, name: str) -> datasets.Dataset:
+    """`name` (e.g. train_data) names the argument in the error."""
+    if isinstance(data, datasets.Dataset):
+        return data
+    if type(data).__name__ == "DataFrame" and hasattr(data, "to_dict"):  # pandas, not imported
+        return datasets.Dataset.from_pandas(data, preserve_index=False)
+    if isinstance(data, Mapping):
+        return datasets.Dataset.from_dict(dict(data))
+    rows = isinstance(data, Sequence) and not isinstance(data, str) and data
+    if rows and all(isinstance(row, Mapping) for row in data):
+        return datasets.Dataset.from_list(list(data))
+    empty = isinstance(data, (list, tuple, dict)) and not data
+    raise UserError(
+        f"{name} must be a pandas DataFrame, a datasets.Dataset, a list of row dicts (e.g. "
+        f"[{{'text': ..., 'label': ...}}]) or a dict of columns; got "
+        f"{type(data).__name__}{' (empty)' if empty else ''}."
+    )
+
+
+def save_split(data: Any, split: str, name: str | None = None) -> Path:
+    """`data` as a Parquet file under the cache folder, named by the hash of its bytes;
+    `name`: the argument it came in, for messages (default `<split>_data`)."""
+    name = name or f"{split}_data"
+    dataset = as_dataset(data, name)
+    if len(dataset) == 0:
+        raise UserError(f"{name} has no rows; give it the {split} examples.")
+    folder = cache_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".parquet", delete=False) as handle:
+        written = Path(handle.name)
+    try:
+        dataset.to_parquet(str(written))
+        digest = hashlib.sha256(written.read_bytes()).hexdigest()[:16]
+        path = folder / digest / f"{split}.parquet"
+        if not path.exists():  # the same data is written once; a file never changes
+            path.parent.mkdir(exist_ok=True)
+            os.replace(written, path)
+    finally:
+        written.unlink(missing_ok=True)
+    say(f"{name} ({len(dataset):,} rows) saved as {path}, which the run reads")
+    return path
+
+
+def in_memory_overrides(splits: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(data.<split>_file, path) for each split handed over; None splits are left out."""
+    return [
+        (f"data.{split}_file", str(save_split(data, split)))
+        for split, data in splits.items()
+        if data is not None
+    ]
