@@ -75,8 +75,8 @@ def function_level_toolkit_imports(path: Path) -> list[str]:
     return found
 
 
-# Lazy imports are for heavy third-party packages only, never to dodge a cycle. These two import
-# a toolkit module lazily because of what it imports, and say so where they do it.
+# Lazy imports are for heavy or optional third-party packages only, never to dodge a cycle. These
+# files import a toolkit module lazily because of what it imports, and say so where they do it.
 LAZY_FOR_A_HEAVY_PACKAGE = {
     # its handlers import their command, and with it torch and transformers (seconds), when
     # they run, so `ftk --help` and argument errors answer at once
@@ -88,6 +88,9 @@ LAZY_FOR_A_HEAVY_PACKAGE = {
     # `import toolkit`, which every `ftk` command runs first, imports neither torch nor
     # transformers (importlib, not an import statement, but the same rule)
     "toolkit/__init__.py",
+    # get_task imports a task's module when a run asks for it (importlib): the image tasks
+    # import torchvision, the optional `image` extra, which a text run must not need
+    "toolkit/tasks/__init__.py",
 }
 
 
