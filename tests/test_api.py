@@ -152,3 +152,6 @@ def test_train_and_evaluate_take_data_in_memory(tiny_bert, text_data, tmp_path, 
         toolkit.train(recipe, train_data="train.csv")
     with pytest.raises(toolkit.UserError, match=r"test_data must be .* got list \(empty\)"):
         toolkit.train(recipe, train_data=train, test_data=[])
+    unlabelled = train.assign(label=[None, *train["label"][1:]])
+    with pytest.raises(toolkit.UserError, match="of the train_data handed over in Python"):
+        toolkit.train(recipe, train_data=unlabelled, output_dir=str(tmp_path / "other"))

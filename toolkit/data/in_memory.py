@@ -29,6 +29,10 @@ def cache_folder() -> Path:
     return Path(base) / "ftk" / "inputs"
 
 
+def is_saved_in_memory_data(path: Path) -> bool:
+    return path.resolve().is_relative_to(cache_folder().resolve())
+
+
 def as_dataset(data: Any, name: str) -> datasets.Dataset:
     """`name` (e.g. train_data) names the argument in the error."""
     if isinstance(data, datasets.Dataset):

@@ -18,6 +18,7 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.data.builtin import load_builtin_dataset
 from toolkit.data.images import load_image_folder
+from toolkit.data.in_memory import is_saved_in_memory_data
 
 FILE_BUILDERS = {
     ".csv": "csv",
@@ -219,7 +220,10 @@ def describe_split(cfg: DataConfig, split: str) -> str:
     if cfg.train_dir:
         return f"folder '{getattr(cfg, f'{split}_dir')}' (data.{split}_dir)"
     if cfg.train_file:
-        return f"file '{getattr(cfg, f'{split}_file')}' (data.{split}_file)"
+        path = getattr(cfg, f"{split}_file")
+        if path and is_saved_in_memory_data(Path(path)):
+            return f"{split}_data handed over in Python (saved as '{path}')"
+        return f"file '{path}' (data.{split}_file)"
     return f"{split} split of {cfg.builtin or cfg.hub_id}"
 
 
