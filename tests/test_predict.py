@@ -232,6 +232,8 @@ def test_predict_table_without_text_column_lists_columns(text_run, tmp_path):
         str(tmp_path / "p.csv"),
     )
     assert ok.returncode == 0, ok.stderr[-2000:]
+    shown = ftk("predict", str(text_run), "--input", str(bad), "--text-column", "body")
+    assert shown.stdout.rstrip().endswith("| goal"), shown.stdout  # the input, from its column
 
 
 def test_evaluate_unknown_labels_are_listed(text_run, tmp_path):

@@ -79,7 +79,7 @@ def predict(
         rows = output_rows(run, inputs.records, logits, top_k, threshold)
     if output is None:
         if show:
-            print_rows(rows)
+            print_rows(rows, inputs.items)
     else:
         write_rows(output, rows)
         say(f"Wrote {len(rows)} predictions to {output}")
@@ -360,26 +360,35 @@ def as_cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
 
 
-def print_rows(rows: list[dict[str, Any]]) -> None:
-    for row in rows:
-        shown = row.get("image") or row.get("text") or ""
+def shown_input(item: Any) -> str:
+    """An input as the console shows it after its prediction: a text, a pair, words, a path."""
+    if isinstance(item, tuple):
+        return " | ".join(map(str, item))
+    if isinstance(item, list):
+        return " ".join(map(str, item))
+    return str(item)
+
+
+def print_rows(rows: list[dict[str, Any]], items: list[Any]) -> None:
+    """One line per prediction, then the input it is for (whatever column it came from)."""
+    for row, item in zip(rows, items, strict=True):
+        shown = shown_input(item)
         if "entities" in row:
             found = "; ".join(
                 f"{e['type']} '{e['text']}' {e['score']:.4f}" for e in row["entities"]
             )
-            words = shown or " ".join(next((v for v in row.values() if isinstance(v, list)), []))
-            print(f"{found or '(no entity)'}  | {str(words)[:70]}")
+            print(f"{found or '(no entity)'}  | {shown[:70]}")
             continue
         if "pred_value" in row:
-            print(f"{row['pred_value']:.6g}  | {str(shown)[:70]}")
+            print(f"{row['pred_value']:.6g}  | {shown[:70]}")
             continue
         if "pred_labels" in row:
             pairs = zip(row["pred_labels"], row["pred_scores"], strict=True)
             cells = "  ".join(f"{label} {score:.4f}" for label, score in pairs) or "(no label)"
-            print(f"{cells}  | {str(shown)[:70]}")
+            print(f"{cells}  | {shown[:70]}")
             continue
         ranked = [
             (row[k], row[k.replace("label", "score")]) for k in row if k.startswith("pred_label")
         ]
         cells = "  ".join(f"{label} {score:.4f}" for label, score in ranked)
-        print(f"{cells}  | {str(shown)[:70]}")
+        print(f"{cells}  | {shown[:70]}")
