@@ -11,7 +11,13 @@ import sys
 
 import pytest
 import yaml
-from helpers import expect_user_error, make_texts, write_csv, write_text_config
+from helpers import (
+    expect_user_error,
+    make_regression_texts,
+    make_texts,
+    write_csv,
+    write_text_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +189,30 @@ def test_k_fold_search_scores_each_trial_by_the_mean_of_its_folds(search_inputs)
     # the chosen trial is trained once on the recipe's own split, scored once on test
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "test_accuracy" in metrics and (run_dir / "model.safetensors").is_file()
+
+
+def test_k_fold_search_of_a_regression_task_minimises_the_mean_fold_error(tiny_bert, tmp_path):
+    """A numeric target takes the unstratified folds and the error metric's direction: the
+    chosen trial is the one with the lowest mean validation rmse over its folds."""
+    data = {
+        "train": write_csv(tmp_path / "train.csv", make_regression_texts(60, seed=1)),
+        "test": write_csv(tmp_path / "test.csv", make_regression_texts(12, seed=2)),
+    }
+    config = write_text_config(
+        tmp_path / "reg.yaml", tiny_bert, data, tmp_path / "run", task="text-regression"
+    )
+    args = ["--trials", "2", "--search.folds", "3", "--num_train_epochs", "2"]
+    result = ftk("search", "--config", str(config), *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "in 3 folds at random" in result.stdout
+    found = json.loads((tmp_path / "run" / "search.json").read_text())
+    assert found["folds"] == 3 and found["metric"] == "eval_rmse"
+    assert found["direction"] == "minimize"
+    values = [trial["value"] for trial in found["trials"]]
+    assert all(len(trial["evaluations"]) == 3 for trial in found["trials"])
+    assert found["best_trial"] == values.index(min(values))
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "test_rmse" in metrics
 
 
 def loaded_topics(counts: dict[str, int]):
