@@ -268,3 +268,27 @@ def test_nested_pair_field_points_at_the_pair_key(tmp_path):
     cfg = DataConfig(train_file=str(train), text_column="a", text_pair_column="b")
     err = load_error(cfg, ("a", "b"))
     assert "Column 'b'" in err and "data.text_pair_column" in err and "'text'" in err
+
+
+@pytest.mark.parametrize(
+    ("shape", "said"),
+    [
+        ("records", "is read as the 30 records under its key 'data'"),
+        ("columns", "is read as columns: one list of 30 values per key"),
+    ],
+)
+def test_a_json_document_of_records_or_columns_is_read_as_rows(tmp_path, capsys, shape, said):
+    """{"data": [{...}, ...]} and {"text": [...], "label": [...]}: one object holding the whole
+    data set, which a JSON reader sees as one row."""
+    rows = texts(10)  # 30 rows
+    document = (
+        {"data": [{"text": t, "label": label} for t, label in rows]}
+        if shape == "records"
+        else {"text": [t for t, _ in rows], "label": [label for _, label in rows]}
+    )
+    train = tmp_path / "train.json"
+    train.write_text(json.dumps(document))
+    data = load_data(DataConfig(train_file=str(train), validation_size=0.2), ["text"], seed=0)
+    read = [*data.splits["train"]["text"], *data.splits["validation"]["text"]]
+    assert sorted(read) == sorted(t for t, _ in rows)
+    assert said in capsys.readouterr().out

@@ -79,7 +79,7 @@ def load_file(
     kwargs = reader_options(path, key, builder, encoding, encoding_option)
     try:
         with quiet_readers():
-            return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+            dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # the readers raise many types; all mean "cannot read this file"
         if "corresponds to no data" in str(exc):
             raise UserError(
@@ -91,6 +91,31 @@ def load_file(
             f"{key} '{path}' could not be read as {builder}: "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
+    return unwrapped_json(dataset, path, key) if path.suffix.lower() == ".json" else dataset
+
+
+def unwrapped_json(dataset: datasets.Dataset, path: Path, key: str) -> datasets.Dataset:
+    """A .json file of one object is read as one row; two common shapes of a whole data set
+    in one object are read as their rows instead, and said: the records under one key
+    ({"data": [{...}, ...]}), or one list per column ({"text": [...], "label": [...]}).
+    (.jsonl is one record per line, so a one-line file stays one row.)"""
+    if len(dataset) != 1:
+        return dataset
+    row = dataset[0]
+    values = list(row.values())
+    if len(row) == 1 and is_list_of_records(values[0]):
+        (name,) = row
+        say(f"{key} '{path}' is read as the {len(values[0]):,} records under its key '{name}'")
+        return datasets.Dataset.from_list(values[0])
+    lengths = {len(v) for v in values if isinstance(v, list)}
+    if len(lengths) == 1 and all(isinstance(v, list) for v in values) and lengths != {1}:
+        say(f"{key} '{path}' is read as columns: one list of {lengths.pop():,} values per key")
+        return datasets.Dataset.from_dict(row)
+    return dataset
+
+
+def is_list_of_records(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 @contextlib.contextmanager
