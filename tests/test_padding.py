@@ -80,3 +80,22 @@ def test_cli_rejects_a_non_boolean_pad_to_max_length(tmp_path):
     )
     assert result.returncode == 2, result.stderr
     assert "pad_to_max_length" in result.stderr and "Traceback" not in result.stderr
+
+
+class FakeTokenizer:
+    def __init__(self, model_max_length: int):
+        self.model_max_length = model_max_length
+
+
+def test_truncation_is_said_when_a_tenth_of_the_texts_are_cut(capsys):
+    from toolkit.tasks.text_classification import say_truncation
+
+    lengths = [32] * 3 + [10] * 17  # 3 of 20 fill max_length 32
+    say_truncation([[0] * n for n in lengths], 32, FakeTokenizer(512))
+    said = capsys.readouterr().out
+    assert "3 of 20 training texts (15%) fill data.max_length (32 tokens)" in said
+    assert "the model reads up to 512" in said
+    say_truncation([[0] * n for n in [32] + [10] * 19], 32, FakeTokenizer(512))  # 5%: quiet
+    say_truncation([[0] * 32] * 4, 32, FakeTokenizer(int(1e30)))  # no known limit: no advice
+    said = capsys.readouterr().out
+    assert "4 of 4" in said and "reads up to" not in said and "1 of 20" not in said
