@@ -125,6 +125,7 @@ def read_rows(path) -> list[dict]:
 def test_train_and_evaluate_take_data_in_memory(tiny_bert, text_data, tmp_path, monkeypatch):
     """A DataFrame, a list of row dicts: saved as Parquet under FTK_CACHE, named by content,
     and the run's config points there, so the run folder alone reruns it."""
+    import datasets
     import pandas as pd
 
     monkeypatch.setenv("FTK_CACHE", str(tmp_path / "cache"))
@@ -150,6 +151,9 @@ def test_train_and_evaluate_take_data_in_memory(tiny_bert, text_data, tmp_path, 
 
     with pytest.raises(toolkit.UserError, match="train_data must be a pandas DataFrame"):
         toolkit.train(recipe, train_data="train.csv")
+    both = datasets.DatasetDict(train=datasets.Dataset.from_pandas(train))
+    with pytest.raises(toolkit.UserError, match=r"DatasetDict \(splits train\); pass one"):
+        toolkit.train(recipe, train_data=both)
     with pytest.raises(toolkit.UserError, match=r"test_data must be .* got list \(empty\)"):
         toolkit.train(recipe, train_data=train, test_data=[])
     unlabelled = train.assign(label=[None, *train["label"][1:]])

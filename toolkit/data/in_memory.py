@@ -37,6 +37,12 @@ def as_dataset(data: Any, name: str) -> datasets.Dataset:
     """`name` (e.g. train_data) names the argument in the error."""
     if isinstance(data, datasets.Dataset):
         return data
+    if isinstance(data, datasets.DatasetDict):
+        splits = ", ".join(data)
+        raise UserError(
+            f"{name} is a DatasetDict (splits {splits}); pass one split each, e.g. "
+            f"train_data=d['train'], test_data=d['test']."
+        )
     if type(data).__name__ == "DataFrame" and hasattr(data, "to_dict"):  # pandas, not imported
         return datasets.Dataset.from_pandas(data, preserve_index=False)
     if isinstance(data, Mapping):
