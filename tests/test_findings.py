@@ -244,3 +244,20 @@ def test_the_kept_models_re_scoring_after_training_is_not_an_evaluation():
     rescored = {**rows[-2], "after_training": True}  # the kept model: same step, same scores
     found = diagnose_run([*rows, rescored], facts())
     assert rules(found) == ["still_improving"] and "epoch 3 of 3" in found[0].text
+
+
+def test_truncation_is_a_finding_when_most_training_texts_are_cut():
+    rows = history(
+        evals=[(0.80, 0.50), (0.90, 0.30), (0.89, 0.32)],
+        sample=[(0.85, 0.40), (0.97, 0.10), (0.99, 0.05)],
+    )
+    cut = facts(truncated_share=1.0, max_length=96, model_max_length=512)
+    (found,) = diagnose_run(rows, cut)
+    assert found.rule == "truncated" and found.figures["truncated_share"] == 1.0
+    assert "100% of the training texts fill data.max_length (96 tokens)" in found.text
+    assert "reads up to 512 tokens" in found.text and "e.g. 192" in found.text
+    assert (
+        "reads up to"
+        not in diagnose_run(rows, facts(**{**cut.__dict__, "model_max_length": 96}))[0].text
+    )
+    assert diagnose_run(rows, facts(truncated_share=0.4, max_length=96)) == []  # under half

@@ -15,6 +15,8 @@ the reasoning behind each are in docs/run-diagnosis.md:
     noisy_selection   the validation score's standard error exceeds NOISY_ERROR_POINTS and
                       another evaluation is within NOISE_STANDARD_ERRORS standard errors of the
                       best: which epoch was kept is partly luck
+    truncated         at least TRUNCATED_SHARE of the training texts fill data.max_length: the
+                      model never read their rest
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ NOT_LEARNED_LOSS = 0.9  # share of the loss of a model that knows only the class
 NOISE_STANDARD_ERRORS = 2.0  # closer than this to the best epoch: not separable on validation
 NOISY_ERROR_POINTS = 1.0  # a standard error above this hides differences worth choosing
 FEW_PER_CLASS = 10  # validation examples of a class below which each one moves macro-F1 a lot
+TRUNCATED_SHARE = 0.5  # share of training texts cut at data.max_length worth a finding
 
 
 @dataclass
@@ -61,6 +64,11 @@ class RunFacts:
     target_variance: float | None = None  # numbers: the loss of always predicting the mean
     validation_fraction: float | None = None  # data.validation_size, when it split train
     metrics_reordered: bool = False  # f1_macro was moved first for uneven classes
+    # text tasks: the share of training texts that fill data.max_length, that length, and how
+    # far the model could read (None: not text, or no known limit)
+    truncated_share: float | None = None
+    max_length: int | None = None
+    model_max_length: int | None = None
 
 
 @dataclass
@@ -351,7 +359,31 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
     return Finding("noisy_selection", text, figures)
 
 
-RULES = (not_learned, still_improving, overfit, imbalance, noisy_selection)
+# ----------------------------------------------------------------------------- truncation
+
+
+def truncated(curve: Curve, facts: RunFacts) -> Finding | None:
+    share = facts.truncated_share
+    if share is None or share < TRUNCATED_SHARE or not facts.max_length:
+        return None
+    room = facts.model_max_length
+    longer = (
+        f" The model reads up to {room} tokens: a run at a larger max_length (e.g. "
+        f"{min(room, 2 * facts.max_length)}) shows whether the rest matters, at about "
+        f"{min(room, 2 * facts.max_length) / facts.max_length:.0f}x the time per step or more."
+        if room and room > facts.max_length
+        else ""
+    )
+    text = (
+        f"Truncated: {share:.0%} of the training texts fill data.max_length "
+        f"({facts.max_length} tokens), so the model never read the rest of them, while the "
+        f"cheap baselines read every word: one reason they can come close or win.{longer}"
+    )
+    figures = {"truncated_share": round(share, 4), "max_length": facts.max_length}
+    return Finding("truncated", text, figures)
+
+
+RULES = (not_learned, still_improving, overfit, imbalance, noisy_selection, truncated)
 
 
 def diagnose_run(rows: list[dict[str, Any]], facts: RunFacts) -> list[Finding]:
