@@ -88,7 +88,11 @@ class FakeTokenizer:
 
 
 def test_truncation_is_said_when_a_tenth_of_the_texts_are_cut(capsys):
-    from toolkit.tasks.text_classification import say_truncation
+    from toolkit.advice.truncation import measure_truncation
+    from toolkit.advice.truncation import say_truncation as say
+
+    def say_truncation(input_ids, max_length, tokenizer):
+        say(measure_truncation(input_ids, max_length, tokenizer))
 
     lengths = [32] * 3 + [10] * 17  # 3 of 20 fill max_length 32
     say_truncation([[0] * n for n in lengths], 32, FakeTokenizer(512))

@@ -61,3 +61,29 @@ def test_image_training_without_torchvision_says_what_to_install(tmp_path):
     assert "Task 'image-classification' needs torchvision" in result.stderr
     assert "pip install 'ftk[image]'" in result.stderr
     assert not run_dir.exists()
+
+
+def test_a_torchvision_built_for_another_torch_is_named_with_the_fix(monkeypatch):
+    """PyPI's torchvision beside a CPU-only torch fails on import with a RuntimeError; the
+    image task says so instead of a traceback."""
+    import builtins
+
+    import pytest
+
+    from toolkit.core.errors import UserError
+    from toolkit.tasks import get_task
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "torchvision":
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with pytest.raises(UserError) as caught:
+        get_task("image-regression")
+    message = str(caught.value)
+    assert "Task 'image-regression' needs torchvision, and the installed one fails" in message
+    assert "operator torchvision::nms does not exist" in message
+    assert "a CPU-only torch needs a CPU-only torchvision" in message

@@ -57,6 +57,15 @@ def load_config(config: Recipe = None, **overrides: Any) -> RunConfig:
     return config_from_raw(raw, override_pairs(overrides), source)
 
 
+def load_config_with_data(
+    config: Recipe, train: Data, validation: Data, test: Data, overrides: dict[str, Any]
+) -> RunConfig:
+    """load_config, with the splits handed over in memory (None: not given) saved as files and
+    set as the data source (data/in_memory.py)."""
+    splits = {"train": train, "validation": validation, "test": test}
+    return load_config(config, **overrides, **in_memory_overrides(splits))
+
+
 def override_pairs(overrides: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """Keyword overrides -> (dotted key, value), as `--key value` gives them; a section given
     as a dict sets each of its keys (the recipe's other keys of that section stay)."""
@@ -86,8 +95,7 @@ def train(
     `test_data`): data in memory instead of the recipe's source, saved as Parquet first (see
     data/in_memory.py). `pretrain`: a pre-training recipe run first (or reused when
     finished), as `ftk train --pretrain`."""
-    splits = {"train": train_data, "validation": validation_data, "test": test_data}
-    run_config = load_config(config, **overrides, **dict(in_memory_overrides(splits)))
+    run_config = load_config_with_data(config, train_data, validation_data, test_data, overrides)
     if pretrain is not None:
         if resume or callbacks:
             raise TypeError("train(pretrain=...) takes neither resume nor callbacks")
@@ -116,9 +124,8 @@ def search(
     budget_s = parse_budget(budget) if isinstance(budget, str) else budget
     if budget_s is not None and budget_s <= 0:
         raise UserError(f"budget must be a positive duration, got {budget!r}.")
-    splits = {"train": train_data, "validation": validation_data, "test": test_data}
-    config = load_config(config, **overrides, **dict(in_memory_overrides(splits)))
-    return search_command(config, budget_s, trials, resume=resume, overwrite=overwrite)
+    run_config = load_config_with_data(config, train_data, validation_data, test_data, overrides)
+    return search_command(run_config, budget_s, trials, resume=resume, overwrite=overwrite)
 
 
 def pretrain(config: Recipe, *, overwrite: bool = False, **overrides: Any) -> RunResult:

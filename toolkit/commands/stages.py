@@ -26,6 +26,7 @@ import torch
 from transformers import TrainerCallback, TrainingArguments, set_seed
 
 from toolkit.advice.data_size import metrics_for_classes
+from toolkit.advice.truncation import Truncation, measure_truncation, say_truncation
 from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
@@ -80,6 +81,8 @@ class PreparedData:
     collator: Any
     class_weights: torch.Tensor | None = None  # per class id, for the loss (`class_weights`)
     train_collator: Any = None  # the training batches' own collator (image mixing); None: collator
+    # how much data.max_length cuts of the training texts (None: not tokenized up front)
+    truncation: Truncation | None = None
 
 
 def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
@@ -153,12 +156,17 @@ def prepare_labelled(plan: Plan) -> PreparedData:
         )
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
+    truncation = None
+    if "input_ids" in splits["train"].column_names:
+        ids = splits["train"]["input_ids"]
+        truncation = measure_truncation(ids, config.data.max_length, processor)
+        say_truncation(truncation)
     weights = loss_class_weights(config, data)
     collator = task.collator(processor, config)
     train_collator = task.train_collator(processor, config, len(data.label_names))
     if mixing_is_on(config.augment):
         say(describe_mixing(config.augment))
-    return PreparedData(data, processor, splits, collator, weights, train_collator)
+    return PreparedData(data, processor, splits, collator, weights, train_collator, truncation)
 
 
 def prepare_unlabelled(plan: Plan) -> PreparedData:

@@ -35,6 +35,7 @@ from toolkit.advice.overfitting import (
     training_sample,
     watch_sample_size,
 )
+from toolkit.advice.truncation import truncation_facts
 from toolkit.advice.verdict import verdict_for_run
 from toolkit.commands.stages import (
     Plan,
@@ -307,23 +308,8 @@ def run_facts(plan: Plan, prepared: PreparedData, metric: str) -> RunFacts:
         target_variance=None if data.label_names else float(np.var(train_labels)),
         validation_fraction=None if given else config.data.validation_size,
         metrics_reordered=config.metrics[0] != default_metrics(config.task)[0] and not chosen,
-        **truncation_facts(config, prepared),
+        **truncation_facts(prepared.truncation),
     )
-
-
-def truncation_facts(config: RunConfig, prepared: PreparedData) -> dict[str, Any]:
-    """The share of training texts cut at data.max_length (text tasks with tokenized inputs;
-    an augmented train split is tokenized per batch, so it is left out)."""
-    train = prepared.splits["train"]
-    if "input_ids" not in train.column_names or config.data.max_length is None:
-        return {}
-    lengths = [len(ids) for ids in train["input_ids"]]
-    room = getattr(prepared.processor, "model_max_length", None)
-    return {
-        "truncated_share": sum(n >= config.data.max_length for n in lengths) / max(len(lengths), 1),
-        "max_length": config.data.max_length,
-        "model_max_length": room if isinstance(room, int) and room < 100_000 else None,
-    }
 
 
 def write_outputs(

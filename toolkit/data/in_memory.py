@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import pandas
 
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
@@ -43,7 +44,7 @@ def as_dataset(data: Any, name: str) -> datasets.Dataset:
             f"{name} is a DatasetDict (splits {splits}); pass one split each, e.g. "
             f"train_data=d['train'], test_data=d['test']."
         )
-    if type(data).__name__ == "DataFrame" and hasattr(data, "to_dict"):  # pandas, not imported
+    if isinstance(data, pandas.DataFrame):
         return datasets.Dataset.from_pandas(data, preserve_index=False)
     if isinstance(data, Mapping):
         return datasets.Dataset.from_dict(dict(data))
@@ -82,10 +83,10 @@ def save_split(data: Any, split: str, name: str | None = None) -> Path:
     return path
 
 
-def in_memory_overrides(splits: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(data.<split>_file, path) for each split handed over; None splits are left out."""
-    return [
-        (f"data.{split}_file", str(save_split(data, split)))
+def in_memory_overrides(splits: Mapping[str, Any]) -> dict[str, str]:
+    """{data.<split>_file: path} for each split handed over; None splits are left out."""
+    return {
+        f"data.{split}_file": str(save_split(data, split))
         for split, data in splits.items()
         if data is not None
-    ]
+    }

@@ -46,8 +46,8 @@ def hold_out(
     fraction: float,
     stratify_by: str | None,
     seed: int,
-    kept_in_train: set[int] | None = None,
-    held_out: str = "test",
+    kept_in_train: set[int],
+    held_out: str,
 ) -> datasets.DatasetDict:
     """`fraction` of `dataset` as "test", the rest as "train". Stratified by `stratify_by`:
     every class keeps its share, except a class with a single example, which stays in "train"
@@ -72,8 +72,7 @@ def hold_out(
     if single:
         kept = dataset.select([i for i, label in enumerate(labels) if label in single])
         parts["train"] = datasets.concatenate_datasets([parts["train"], kept])
-        if kept_in_train is not None:
-            kept_in_train.update(single)
+        kept_in_train.update(single)
     return parts
 
 

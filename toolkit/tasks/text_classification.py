@@ -17,7 +17,6 @@ from toolkit.augment.text import AugmentThenTokenize, TextAugmenter, lazily_augm
 from toolkit.config.schema import RunConfig
 from toolkit.config.text_policy import text_policy
 from toolkit.core.errors import UserError
-from toolkit.core.log import say
 from toolkit.model.checkpoint import (
     checkpoint_location,
     load_checkpoint_model,
@@ -104,29 +103,7 @@ def prepare(
         prepared[split] = (
             tokenized.rename_column(label, "labels") if label != "labels" else tokenized
         )
-        if split == "train":
-            say_truncation(tokenized["input_ids"], config.data.max_length, tokenizer)
     return datasets.DatasetDict(prepared)
-
-
-def say_truncation(input_ids: list[list[int]], max_length: int, tokenizer: Any) -> None:
-    """How many training texts are cut at data.max_length, when it is a tenth or more: the
-    model never reads the rest of them, which a user with long documents must know."""
-    cut = sum(len(ids) >= max_length for ids in input_ids)
-    if not input_ids or cut < 0.1 * len(input_ids):
-        return
-    room = tokenizer.model_max_length
-    more = (
-        f"; the model reads up to {room}, so a larger data.max_length keeps more of each text, "
-        f"at a cost in time"
-        if room and room < 100_000 and room > max_length  # "no limit" is a huge sentinel
-        else ""
-    )
-    say(
-        f"Truncation: {cut:,} of {len(input_ids):,} training texts "
-        f"({100 * cut / len(input_ids):.0f}%) fill data.max_length ({max_length} tokens) "
-        f"and are cut there{more}."
-    )
 
 
 def text_augmentation(config: RunConfig) -> TextAugmenter | None:
