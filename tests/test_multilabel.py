@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from helpers import expect_user_error, ftk, make_multilabel_texts, write_csv, write_text_config
 
+from toolkit.config.taxonomy import CLASSES, LABEL_SETS
 from toolkit.metrics.multilabel import label_set_scores, per_label_report, tune_threshold
 
 # ----------------------------------------------------------------------------- metrics
@@ -68,7 +69,7 @@ def load(train_rows, tmp_path, *, suffix="jsonl", validation_rows=None, **data_k
     if validation_rows is not None:
         data["validation_file"] = write("validation", validation_rows)
     config = config_from_raw({"task": "text-multilabel", "data": data}, [])
-    return load_data(config.data, ["text"], seed=0, target="label_sets")
+    return load_data(config.data, ["text"], seed=0, target=LABEL_SETS)
 
 
 def topic_rows(n=20):
@@ -345,7 +346,7 @@ def test_a_threshold_is_refused_for_a_single_label_run(tmp_path):
     from toolkit.core.errors import UserError
     from toolkit.use.predict import check_threshold
 
-    single_label = SimpleNamespace(path=tmp_path, target=SimpleNamespace(kind="classes"))
+    single_label = SimpleNamespace(path=tmp_path, target=SimpleNamespace(kind=CLASSES))
     with pytest.raises(UserError, match="no decision threshold"):
         check_threshold(single_label, 0.3, 1)
 

@@ -41,13 +41,14 @@ def test_whole_number_floats_stay_classes(tmp_path):
     """1.0 to 5.0 (a rating column, or an int column with a gap as CSV reads it) are class ids
     to a classification task: whole numbers are what classes look like."""
     from toolkit.config.schema import DataConfig
+    from toolkit.config.taxonomy import NUMBERS
     from toolkit.data.load import load_data
 
     rows = [(f"text {i}", f"{1 + i % 5}.0") for i in range(50)]
     path = write_csv(tmp_path / "stars.csv", rows)
     data = load_data(DataConfig(train_file=str(path)), ["text"], seed=0)
     assert data.label_names == ["1", "2", "3", "4", "5"]
-    numbers = load_data(DataConfig(train_file=str(path)), ["text"], seed=0, target="numbers")
+    numbers = load_data(DataConfig(train_file=str(path)), ["text"], seed=0, target=NUMBERS)
     assert numbers.label_names == [] and sorted(set(numbers.splits["train"]["label"])) == [
         1.0,
         2.0,
@@ -99,7 +100,7 @@ def test_classification_metrics_are_refused(tmp_path, tiny_bert, regression_file
 
 def test_default_metrics_and_direction():
     from toolkit.config.load import build_config
-    from toolkit.config.schema import greater_is_better
+    from toolkit.config.taxonomy import greater_is_better
     from toolkit.training.arguments import build_training_arguments
 
     config = build_config({"task": "text-regression", "use_cpu": True, "output_dir": "x"})

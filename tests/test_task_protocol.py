@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit.tasks import TASK_MODULES, Task, get_task
+from toolkit.config.taxonomy import TASKS
+from toolkit.tasks import Task, get_task
 
 MEMBERS = sorted(
     {name for name in Task.__dict__ if not name.startswith("_")} | set(Task.__annotations__)
@@ -17,7 +18,7 @@ def test_the_protocol_members_are_read():
     assert {"prepare", "collator", "train_collator", "target", "pipeline_tag"} <= set(MEMBERS)
 
 
-@pytest.mark.parametrize("name", sorted(TASK_MODULES))
+@pytest.mark.parametrize("name", sorted(TASKS))
 def test_task_module_has_every_protocol_member(name):
     module = get_task(name)
     missing = [member for member in MEMBERS if not hasattr(module, member)]

@@ -31,7 +31,7 @@ import numpy as np
 
 from toolkit.advice.baselines.candidate import Baselines
 from toolkit.advice.noise import Interval, Scorer, paired_bootstrap
-from toolkit.config.schema import greater_is_better
+from toolkit.config.taxonomy import greater_is_better
 from toolkit.training.scoring import TestRows
 
 CLOSE_POINTS = 1.0  # no interval: |gain| below this is indistinguishable on a typical test split

@@ -10,7 +10,7 @@ from toolkit.augment.epoch import epoch_aware_transform
 from toolkit.augment.mixing import batch_mixing
 from toolkit.augment.preview import image_grid, label_mixture, mixed_grid, text_preview
 from toolkit.commands.stages import load_labelled_data
-from toolkit.config.schema import IMAGE_TASKS, RunConfig
+from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.data.load import LoadedData
 from toolkit.tasks import get_task
@@ -19,13 +19,13 @@ from toolkit.tasks import get_task
 def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
     """The text to print: the text preview itself, or where the image grid was written."""
     task = get_task(config.task)
-    if task.target is not None and task.target.kind == "tags":
+    if config.kind.target.per_word:
         raise UserError(
             f"Task '{config.task}' has no augmentation to preview: augment.text would edit "
             f"words and leave their tags out of step, so ftk refuses it for tagging."
         )
     data = load_labelled_data(config, task)
-    if config.task in IMAGE_TASKS:
+    if config.kind.modality.reads_images:
         return preview_images(config, data, n, k, output)
     if not config.augment.text:
         raise UserError(

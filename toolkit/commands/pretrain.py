@@ -28,7 +28,8 @@ from toolkit.commands.stages import (
     save_and_finish,
 )
 from toolkit.commands.train import train
-from toolkit.config.schema import PRETRAIN_TASKS, RunConfig
+from toolkit.config.schema import RunConfig
+from toolkit.config.taxonomy import PRETRAIN_TASKS
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, RUN_CONFIG
@@ -54,7 +55,9 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> RunResult:
     model = build_model(plan, None)
     announce_schedule(plan, len(prepared.splits["train"]), model)
     open_run_dir(plan, overwrite)
-    history = PretrainHistory(plan.output_dir / HISTORY, perplexity=config.task == "masked-lm")
+    history = PretrainHistory(
+        plan.output_dir / HISTORY, perplexity=not config.kind.modality.reads_images
+    )
     trainer = build_run_trainer(plan, model, prepared, None, history)  # loss only: no metrics
     fit = trainer.train()
     metrics = score_pretraining(trainer, fit.metrics, config, started)
@@ -63,7 +66,7 @@ def pretrain(config: RunConfig, overwrite: bool = False) -> RunResult:
 
 
 def refuse_finetuning_task(config: RunConfig) -> None:
-    if config.task not in PRETRAIN_TASKS:
+    if not config.kind.pretraining:
         raise UserError(
             f"`ftk pretrain` runs the pre-training tasks "
             f"({', '.join(PRETRAIN_TASKS)}); '{config.source}' has task "
@@ -88,7 +91,7 @@ def score_pretraining(
 ) -> dict[str, Any]:
     metrics: dict[str, Any] = dict(train_metrics)
     metrics.update(trainer.evaluate())
-    if config.task == "masked-lm":
+    if not config.kind.modality.reads_images:  # a masked-lm loss is a log-perplexity
         metrics["eval_perplexity"] = perplexity(metrics["eval_loss"])
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
     return metrics

@@ -55,8 +55,9 @@ from toolkit.commands.stages import (
     prepare_labelled,
 )
 from toolkit.commands.train import fit_and_finish
-from toolkit.config.schema import RunConfig, greater_is_better
+from toolkit.config.schema import RunConfig
 from toolkit.config.search_space import Param, search_space, trial_config
+from toolkit.config.taxonomy import greater_is_better
 from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait_for_everyone
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn

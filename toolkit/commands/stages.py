@@ -116,7 +116,7 @@ def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConf
     """`config`, or a copy with f1_macro moved first when the training classes are uneven and
     neither `metrics` nor `metric_for_best_model` was chosen (said). `ftk train` and `ftk
     baseline` both ask, so their baseline.json fingerprints match."""
-    if data.target != "classes":  # one class per input only: label sets and tags have their own
+    if not data.target.single_class:  # one class per input only: label sets and tags have their own
         return config
     labels = data.splits["train"][data.label_column]
     counts = task.target.class_counts(labels, data.label_names)
@@ -152,7 +152,7 @@ def prepare_labelled(plan: Plan) -> PreparedData:
             task.input_columns(config),
             data.label_column,
             data.label_names,
-            classes=data.target == "classes",
+            classes=data.target.single_class,
         )
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
@@ -240,7 +240,7 @@ def loss_class_weights(config: RunConfig, data: LoadedData) -> torch.Tensor | No
     if config.class_weights is None:
         return None
     labels = data.splits["train"][data.label_column]
-    if data.target == "label_sets":  # one sigmoid per label: weigh each label's positive term
+    if data.target.label_sets:  # one sigmoid per label: weigh each label's positive term
         weights = positive_weight_vector(config.class_weights, data.label_names, labels)
         say(describe_weights(weights, data.label_names, "Positive-label weights in the loss"))
         return weights

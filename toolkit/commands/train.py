@@ -51,7 +51,7 @@ from toolkit.commands.stages import (
     prepare_labelled,
     save_and_finish,
 )
-from toolkit.config.schema import RunConfig, default_metrics
+from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import WARNINGS, is_main_process, reset_warnings, say, warn
 from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
@@ -183,7 +183,7 @@ def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataS
     config, data = plan.config, prepared.data
     labels = data.splits["train"][data.label_column]
     counts = plan.task.target.class_counts(labels, data.label_names)
-    tags = data.target == "tags"  # counts are entity mentions per type; sentences the total
+    tags = data.target.per_word  # counts are entity mentions per type; sentences the total
     unit = "entity type" if tags else "class"
     advice = data_size_advice(counts, count_parameters(model), total=len(labels), unit=unit)
     report_advice(advice)
@@ -307,7 +307,7 @@ def run_facts(plan: Plan, prepared: PreparedData, metric: str) -> RunFacts:
         patience=config.overfitting.patience,
         target_variance=None if data.label_names else float(np.var(train_labels)),
         validation_fraction=None if given else config.data.validation_size,
-        metrics_reordered=config.metrics[0] != default_metrics(config.task)[0] and not chosen,
+        metrics_reordered=config.metrics[0] != config.kind.target.default_metrics[0] and not chosen,
         **truncation_facts(prepared.truncation),
     )
 

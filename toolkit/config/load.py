@@ -21,13 +21,12 @@ from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
     RENAMED_KEYS,
     SECTIONS,
-    TASKS,
     TRAINING_DEFAULTS,
     RunConfig,
     all_valid_keys,
-    default_metrics,
     training_argument_names,
 )
+from toolkit.config.taxonomy import task_kind
 from toolkit.config.validate import validate
 from toolkit.core.errors import UserError, did_you_mean
 from toolkit.core.log import note
@@ -185,12 +184,7 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         if key in SECTIONS:
             setattr(config, key, build_section(key, value))
         elif key == "task":
-            config.task = coerce(value, str, key)
-            if config.task not in TASKS:
-                raise UserError(
-                    f"Config key 'task' is '{config.task}'; valid tasks: "
-                    f"{', '.join(TASKS)}.{did_you_mean(config.task, TASKS)}"
-                )
+            config.task = task_kind(coerce(value, str, key)).name
         elif key == "metrics":
             config.metrics = coerce(value, list[str], key)
         elif key == "trust_metric_code":
@@ -207,7 +201,7 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
     config.training = {**TRAINING_DEFAULTS, **config.training}
     config.metrics_chosen = "metrics" in raw
     if not config.metrics_chosen:
-        config.metrics = default_metrics(config.task)
+        config.metrics = list(config.kind.target.default_metrics)
     validate(config)
     return config
 

@@ -31,32 +31,7 @@ from typing import Any, Literal
 
 import yaml
 
-TASKS = (
-    "text-classification",
-    "image-classification",
-    "text-regression",
-    "image-regression",
-    "token-classification",
-    "text-multilabel",
-    "image-multilabel",
-    "masked-lm",
-    "masked-image-modeling",
-)
-
-
-# Regression tasks predict one number per input (float labels, MSE loss, `num_labels: 1`).
-REGRESSION_TASKS = ("text-regression", "image-regression")
-# Tagging tasks predict one tag per word (data.tokens_column, data.tags_column).
-TAGGING_TASKS = ("token-classification",)
-# Multi-label tasks: any number of labels per input (a multi-hot target, sigmoid + BCE,
-# `problem_type: multi_label_classification`).
-MULTILABEL_TASKS = ("text-multilabel", "image-multilabel")
-# Fine-tuning tasks whose input is an image (data.image_column).
-IMAGE_TASKS = ("image-classification", "image-regression", "image-multilabel")
-
-
-# Pre-training tasks learn from inputs alone (labels are ignored) and report loss, not accuracy.
-PRETRAIN_TASKS = ("masked-lm", "masked-image-modeling")
+from toolkit.config.taxonomy import CLASSES, TASKS, TaskKind, task_kind
 
 
 def option(
@@ -548,45 +523,12 @@ RENAMED_KEYS: dict[str, str] = {
 
 
 TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
-# The metrics ftk ships (toolkit/metrics/modules: evaluate's code, inside the package); the
-# suffix is f1's averaging. Other names are refused unless `trust_metric_code: true`, since
-# evaluate.load runs the script a name points at (a folder here, or a module on the Hub).
-CLASSIFICATION_METRICS = ("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary")
-# Multi-label metrics (toolkit/metrics/multilabel.py): F1 over all (input, label) decisions,
-# F1 averaged over labels, and the share of inputs whose whole label set is right.
-MULTILABEL_METRICS = ("f1_micro", "f1_macro", "subset_accuracy")
-# Regression metrics (toolkit/metrics/regression.py, numpy + scipy): errors, then correlations.
-REGRESSION_METRICS = ("rmse", "mae", "pearson", "spearman")
-# Tagging metrics (toolkit/metrics/entities.py, seqeval): entity-level micro F1, precision and
-# recall (an entity counts when its type and every word match), then word-level accuracy.
-TAGGING_METRICS = ("f1", "precision", "recall", "accuracy")
-# Metrics where a smaller value is better: the best epoch, the best baseline and the verdict
-# all read the direction from here.
-LOWER_IS_BETTER = ("loss", "rmse", "mae")
-
-
-def greater_is_better(metric: str) -> bool:
-    """The direction of a metric name (`eval_rmse` and `rmse` alike); unknown names: greater."""
-    name = metric.removeprefix("eval_").removeprefix("test_")
-    return not (name in LOWER_IS_BETTER or name.endswith("loss"))
-
-
-def default_metrics(task: str) -> list[str]:
-    if task in REGRESSION_TASKS:
-        return list(REGRESSION_METRICS)
-    if task in TAGGING_TASKS:
-        return list(TAGGING_METRICS)
-    if task in MULTILABEL_TASKS:
-        return list(MULTILABEL_METRICS)
-    if task in PRETRAIN_TASKS:
-        return ["loss"]  # no labels: the best epoch is the lowest loss
-    return ["accuracy", "f1_macro"]
 
 
 @dataclass
 class RunConfig:
     task: str = "text-classification"
-    metrics: list[str] = field(default_factory=lambda: ["accuracy", "f1_macro"])
+    metrics: list[str] = field(default_factory=lambda: list(CLASSES.default_metrics))
     trust_metric_code: bool = False
     class_weights: str | dict[str, float] | None = None  # None, "balanced" or {label: weight}
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -606,6 +548,11 @@ class RunConfig:
     # first, advice/data_size.metrics_for_classes). Not saved: a saved run_config.yaml names
     # the metrics the run used, so reading it back counts as chosen.
     metrics_chosen: bool = False
+
+    @property
+    def kind(self) -> TaskKind:
+        """What the task reads and predicts (config/taxonomy.py)."""
+        return task_kind(self.task)
 
     def to_dict(self) -> dict[str, Any]:
         """The YAML-ready form: sections nested, TrainingArguments fields at the top level."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.config.coerce import coerce
-from toolkit.config.schema import PRETRAIN_TASKS, RunConfig
+from toolkit.config.schema import RunConfig
 from toolkit.config.validate import validate
 from toolkit.core.errors import UserError
 
@@ -66,7 +66,7 @@ class Param:
 def search_space(config: RunConfig) -> list[Param]:
     """The searched parameters of `config` (its `search` section over the recipe's values), each
     range checked; an empty space, a bad range or a pre-training task is a UserError."""
-    if config.task in PRETRAIN_TASKS:
+    if config.kind.pretraining:
         raise UserError(
             f"ftk search tunes fine-tuning runs, and task '{config.task}' is pre-training "
             f"(no labels to score trials on). Search the fine-tuning recipe instead; "

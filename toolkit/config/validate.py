@@ -6,18 +6,9 @@ from __future__ import annotations
 
 from toolkit.config.ranges import check_numeric_ranges, section_values
 from toolkit.config.schema import (
-    CLASSIFICATION_METRICS,
     DECAYS,
     DEFAULT_WARMUP_FRACTION,
     IMAGE_POLICIES,
-    IMAGE_TASKS,
-    MULTILABEL_METRICS,
-    MULTILABEL_TASKS,
-    PRETRAIN_TASKS,
-    REGRESSION_METRICS,
-    REGRESSION_TASKS,
-    TAGGING_METRICS,
-    TAGGING_TASKS,
     WARMUP_KEYS,
     WARMUP_SHAPES,
     WSD_DECAY_SHAPES,
@@ -26,6 +17,7 @@ from toolkit.config.schema import (
     RunConfig,
     ScheduleConfig,
 )
+from toolkit.config.taxonomy import mixing_refusal
 from toolkit.config.text_policy import text_policy
 from toolkit.core.errors import UserError, did_you_mean
 
@@ -56,24 +48,10 @@ def validate(config: RunConfig) -> None:
             "(e.g. hub_model_id: me/bbc-minilm)."
         )
     validate_masking(config)
-    if config.class_weights is not None and config.task in PRETRAIN_TASKS:
-        raise UserError(
-            f"class_weights weighs the classes of a classification loss; task '{config.task}' "
-            f"has no classes. Remove class_weights."
-        )
-    if config.class_weights is not None and config.task in REGRESSION_TASKS:
-        raise UserError(
-            f"class_weights weighs the classes of a classification loss; task '{config.task}' "
-            f"predicts a number with a mean squared error loss and has no classes. Remove "
-            f"class_weights (or use a classification task if the labels are classes)."
-        )
-    if config.class_weights is not None and config.task in TAGGING_TASKS:
-        raise UserError(
-            f"class_weights is not implemented for task '{config.task}' (the loss would have "
-            f"to weigh every word's tag); remove class_weights. Entity-level F1 already "
-            f"ignores the many O tags."
-        )
-    if text_policy(config.augment) is not None and config.task in TAGGING_TASKS:
+    refusal = config.kind.target.class_weights_refusal
+    if config.class_weights is not None and refusal is not None:
+        raise UserError(refusal.format(task=config.task))
+    if text_policy(config.augment) is not None and config.kind.target.per_word:
         raise UserError(
             f"augment.text is not available for task '{config.task}': its operations insert, "
             f"delete and swap words, which would leave the tags no longer matching the words. "
@@ -121,7 +99,7 @@ def validate_model_source(config: RunConfig) -> None:
             "keep name_or_path to fine-tune a checkpoint, or from_config to train "
             "from scratch."
         )
-    if config.task in IMAGE_TASKS and not (model.name_or_path or model.from_config):
+    if config.kind.fine_tunes_images and not (model.name_or_path or model.from_config):
         raise UserError(
             "The model is not set: give model.name_or_path (a Hub id or checkpoint "
             "folder) or model.from_config (a model type and sizes, e.g. {model_type: "
@@ -130,7 +108,7 @@ def validate_model_source(config: RunConfig) -> None:
         )
     if model.from_config is not None:
         from_config = model.from_config
-        if config.task not in (*IMAGE_TASKS, "masked-image-modeling"):
+        if not config.kind.modality.reads_images:
             raise UserError(
                 f"model.from_config builds image models only; task "
                 f"'{config.task}' needs model.name_or_path."
@@ -158,26 +136,16 @@ def validate_image_augmentation(augment: AugmentConfig) -> None:
         )
 
 
-def mixing_refusal(task: str) -> str:
-    if task in PRETRAIN_TASKS:
-        return "has no labels to mix"
-    if task in MULTILABEL_TASKS and task in IMAGE_TASKS:
-        return "predicts a set of labels, and ftk mixes single class labels only"
-    if task in IMAGE_TASKS:
-        return "predicts a number, and ftk mixes class labels only"
-    return "does not take images"
-
-
 def validate_batch_mixing(config: RunConfig) -> None:
     """MixUp/CutMix: image classification only, and at most one of them per batch."""
     augment = config.augment
     on = [key for key in ("mixup", "cutmix") if getattr(augment, key)]
-    if on and config.task != "image-classification":
+    refusal = mixing_refusal(config.kind)
+    if on and refusal is not None:
         keys = " and ".join(f"augment.{key}" for key in on)
         raise UserError(
             f"{keys} mix{'' if len(on) > 1 else 'es'} batches of images and their labels; "
-            f"task '{config.task}' "
-            f"{mixing_refusal(config.task)}"
+            f"task '{config.task}' {refusal}"
             f". Set {' and '.join(f'augment.{key}: 0' for key in on)} (image-classification "
             f"only)."
         )
@@ -208,7 +176,7 @@ def validate_masking(config: RunConfig) -> None:
             f"Config key 'masking.mask_patch_size' must be a positive number of "
             f"pixels, got {masking.mask_patch_size}."
         )
-    if config.task in PRETRAIN_TASKS and config.metrics != ["loss"]:
+    if config.kind.pretraining and config.metrics != ["loss"]:
         raise UserError(
             f"Task '{config.task}' has no labels, so it reports only loss (and "
             f"perplexity for masked-lm); set metrics: [loss], not {config.metrics}."
@@ -286,8 +254,7 @@ def check_positive(schedule: ScheduleConfig, key: str) -> None:
 
 def validate_multilabel(config: RunConfig) -> None:
     """data.label_separator only where labels come in sets, and never empty."""
-    multilabel = config.task in MULTILABEL_TASKS
-    if config.data.label_separator is not None and not multilabel:
+    if config.data.label_separator is not None and not config.kind.target.label_sets:
         raise UserError(
             f"data.label_separator splits a label column into several labels per row; task "
             f"'{config.task}' takes one label per row. Use task: text-multilabel (or "
@@ -305,15 +272,16 @@ def validate_metrics(config: RunConfig) -> None:
     Hub script (either runs its code) only with the opt-in `trust_metric_code: true`."""
     if not config.metrics:
         raise UserError("Config key 'metrics' is empty; list at least one, e.g. [accuracy].")
-    tagging = config.task in TAGGING_TASKS  # seqeval's scores only: no evaluate module fits
-    if config.task in PRETRAIN_TASKS or (config.trust_metric_code and not tagging):
+    target = config.kind.target
+    # seqeval scores tags, so trust_metric_code (evaluate modules) does not apply to them
+    if config.kind.pretraining or (config.trust_metric_code and not target.per_word):
         return  # pre-training: loss only (validate_masking says so); trusted: loaded at start
-    valid = metrics_for(config.task)
+    valid = target.metrics
     for name in config.metrics:
         if name not in valid:
             other = (
                 "(entity-level scores come from seqeval; trust_metric_code does not apply)"
-                if tagging
+                if target.per_word
                 else "(Another evaluate metric, from a local folder or the Hub, runs its own "
                 "code: set trust_metric_code: true to allow that.)"
             )
@@ -321,17 +289,6 @@ def validate_metrics(config: RunConfig) -> None:
                 f"Config key 'metrics' names '{name}', which is not a metric ftk ships for "
                 f"{config.task}; use {', '.join(valid)}.{did_you_mean(name, valid)} {other}"
             )
-
-
-def metrics_for(task: str) -> tuple[str, ...]:
-    """The metric names ftk ships for `task`."""
-    if task in REGRESSION_TASKS:
-        return REGRESSION_METRICS
-    if task in TAGGING_TASKS:
-        return TAGGING_METRICS
-    if task in MULTILABEL_TASKS:
-        return MULTILABEL_METRICS
-    return CLASSIFICATION_METRICS
 
 
 def validate_peft(config: RunConfig) -> None:
@@ -351,7 +308,7 @@ def validate_peft(config: RunConfig) -> None:
                 f"peft.method: lora, or remove the peft keys."
             )
         return
-    if config.task in PRETRAIN_TASKS:
+    if config.kind.pretraining:
         raise UserError(
             f"peft.method {peft.method} is not supported for task '{config.task}' yet: "
             f"continued pre-training updates the whole encoder (and the saved output must be "

@@ -32,7 +32,7 @@ def fold_splits(data: LoadedData, k: int, seed: int) -> list[datasets.DatasetDic
             f"fold needs at least 2. Lower search.folds (or set it to null)."
         )
     rows = np.arange(len(pooled))
-    labels = pooled[data.label_column] if data.target == "classes" else None
+    labels = pooled[data.label_column] if data.target.single_class else None
     smallest = min(Counter(labels).values()) if labels is not None else 0
     if labels is not None and smallest >= k:
         cuts = StratifiedKFold(k, shuffle=True, random_state=seed).split(rows, labels)

@@ -13,6 +13,7 @@ blank or null are dropped with a warning, or stop the run (`data.empty_texts`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import datasets
 
 from toolkit.config.schema import DataConfig
+from toolkit.config.taxonomy import CLASSES, TargetKind
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_column, resolve_image_paths
@@ -41,26 +43,26 @@ class LoadedData:
     label_names: list[str]  # [] for numeric targets (regression)
     label_column: str
     report: dict[str, Any] = field(default_factory=dict)  # facts for metrics.json (skipped images)
-    # "classes" (ClassLabel ids) | "numbers" (float32 regression targets) | "label_sets"
-    # (multi-hot float32 vectors over label_names) | "tags" (a list of tag ids per sentence:
-    # token classification, data/tagged.py)
-    target: str = "classes"
+    # how the label column is encoded: ClassLabel ids (classes), float32 (numbers), multi-hot
+    # float32 vectors over label_names (label sets), a list of tag ids per sentence (tags,
+    # data/tagged.py)
+    target: TargetKind = CLASSES
 
     def describe(self) -> str:
         """One console line: split sizes and the classes (or the targets' spread)."""
         sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in self.splits.items())
-        if self.target == "numbers":
+        if self.target.numeric:
             s = target_stats(self.splits["train"][self.label_column])
             return (
                 f"Data: {sizes} examples; numeric target '{self.label_column}' (training mean "
                 f"{s['mean']:.4g}, std {s['std']:.4g}, range {s['min']:.4g} to {s['max']:.4g})"
             )
-        if self.target == "tags":
+        if self.target.per_word:
             return (
                 f"Data: {sizes} sentences; {len(self.label_names)} tags: "
                 f"{', '.join(self.label_names)}"
             )
-        if self.target == "label_sets":
+        if self.target.label_sets:
             train = self.splits["train"][self.label_column]
             return f"Data: {sizes} examples; {describe_label_sets(train, self.label_names)}"
         return (
@@ -70,12 +72,12 @@ class LoadedData:
 
 
 def load_data(
-    cfg: DataConfig, columns: list[str], seed: int, target: str = "classes"
+    cfg: DataConfig, columns: list[str], seed: int, target: TargetKind = CLASSES
 ) -> LoadedData:
     """Load, check `columns` exist, encode labels, split what is missing, cap sizes.
-    `target`: "classes" (labels -> ClassLabel, stratified hold-outs), "numbers" (finite
-    numbers -> float32, plain seeded hold-outs) or "label_sets" (lists of labels -> multi-hot
-    float32, plain seeded hold-outs)."""
+    `target`: classes (labels -> ClassLabel, stratified hold-outs), numbers (finite numbers ->
+    float32, plain seeded hold-outs) or label sets (lists of labels -> multi-hot float32, plain
+    seeded hold-outs)."""
     raw = load_source(cfg)
     text_columns = [c for c in columns if c != cfg.image_column]
     for split, dataset in raw.items():
@@ -87,11 +89,12 @@ def load_data(
         for column in text_columns:
             check_text_not_nested(dataset, column, cfg, split)
         raw[split] = dataset = drop_empty_texts(dataset, text_columns, cfg, split)
-        CHECKS[target](dataset, cfg, split)  # before images are decoded: it costs nothing
+        # before images are decoded: it costs nothing
+        check_label_values(target)(dataset, cfg, split)
     report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
     raw, label_names = encode_targets(raw, cfg, target)
     # datasets stratifies by a ClassLabel only: numbers and label sets are held out plainly
-    stratify_by = cfg.label_column if target == "classes" else None
+    stratify_by = cfg.label_column if target.single_class else None
     splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=stratify_by), cfg)
     return LoadedData(
         splits=splits,
@@ -106,17 +109,20 @@ def check_label_sets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> 
     row_label_sets(dataset, cfg, split)  # raises on a value that is no label set
 
 
-CHECKS = {"classes": check_labels, "numbers": check_targets, "label_sets": check_label_sets}
+def check_label_values(target: TargetKind) -> Callable[[datasets.Dataset, DataConfig, str], None]:
+    if target.numeric:
+        return check_targets
+    return check_label_sets if target.label_sets else check_labels
 
 
 def encode_targets(
-    raw: dict[str, datasets.Dataset], cfg: DataConfig, target: str
+    raw: dict[str, datasets.Dataset], cfg: DataConfig, target: TargetKind
 ) -> tuple[datasets.DatasetDict, list[str]]:
     """Every split's label column in the form the loss takes, and the training label names."""
-    if target == "numbers":
+    if target.numeric:
         floats = {split: as_float_targets(ds, cfg) for split, ds in raw.items()}
         return datasets.DatasetDict(floats), []
-    if target == "label_sets":
+    if target.label_sets:
         names = label_set_names(row_label_sets(raw["train"], cfg, "train"), cfg)
         encode = encode_label_sets
     else:

@@ -15,6 +15,7 @@ from typing import Any
 import datasets
 
 from toolkit.config.schema import DataConfig
+from toolkit.config.taxonomy import TAGS
 from toolkit.core.errors import UserError
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.load import LoadedData
@@ -53,7 +54,7 @@ def load_tagged(cfg: DataConfig, seed: int) -> LoadedData:
     names = tag_names(raw["train"], cfg, columns)
     encoded = {split: encode_tags(ds, cfg, columns, names, split) for split, ds in raw.items()}
     splits = cap_sizes(make_splits(encoded, cfg, seed, stratify_by=None), cfg)
-    return LoadedData(splits=splits, label_names=names, label_column=columns.tags, target="tags")
+    return LoadedData(splits=splits, label_names=names, label_column=columns.tags, target=TAGS)
 
 
 def load_tagged_source(cfg: DataConfig, columns: TagColumns) -> dict[str, datasets.Dataset]:

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.config.schema import CLASSIFICATION_METRICS
+from toolkit.config.taxonomy import CLASSES
 from toolkit.core.errors import UserError, did_you_mean
+
+CLASSIFICATION_METRICS = CLASSES.metrics
 
 LOCAL_MODULES = Path(__file__).parent / "modules"
 

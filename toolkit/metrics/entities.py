@@ -16,8 +16,6 @@ import numpy as np
 
 IGNORED = -100  # the label of word pieces and special tokens that are not scored
 
-ENTITY_METRICS = ("f1", "precision", "recall", "accuracy")
-
 
 def entity_scores(true: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
     """Micro-averaged entity precision, recall and F1, and token accuracy (IOB2 tags)."""

@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from toolkit.config.schema import REGRESSION_METRICS
+from toolkit.config.taxonomy import NUMBERS
 from toolkit.core.errors import UserError, did_you_mean
+
+REGRESSION_METRICS = NUMBERS.metrics
 
 
 def as_values(predictions: Any) -> np.ndarray:

@@ -14,7 +14,7 @@ from toolkit.outputs.model_card import data_source_text
 
 def masking_line(config: RunConfig) -> str:
     m = config.masking
-    if config.task == "masked-lm":
+    if not config.kind.modality.reads_images:  # masked-lm
         return (
             f"{m.mlm_probability:.0%} of tokens selected per batch"
             f"{' (whole words)' if m.whole_word_mask else ''}; blocks of "
@@ -37,7 +37,9 @@ def write_pretrain_card(
         pipeline_tag=pipeline_tag,
         model_name=model_name,
     )
-    column = config.data.text_column if config.task == "masked-lm" else config.data.image_column
+    column = (
+        config.data.image_column if config.kind.modality.reads_images else config.data.text_column
+    )
     test = "included" if config.data.pretrain_include_test else "not seen"
     ppl = metrics.get("eval_perplexity")
     results = f"- validation loss: {metrics['eval_loss']:.4f}" + (

@@ -65,18 +65,18 @@ def data_summary(
     """Sizes and class balance per split; text lengths in words (and tokens, with the share cut
     by max_length, when the tokenized splits are given) or image sizes for an `image` column."""
     summary: dict[str, Any] = {"sizes": {split: len(ds) for split, ds in data.splits.items()}}
-    if data.target == "numbers":
+    if data.target.numeric:
         values = {split: list(ds[data.label_column]) for split, ds in data.splits.items()}
         summary["targets"] = {split: target_stats(v) for split, v in values.items()}
         summary["target_values"] = values  # for the histogram
-    elif data.target == "tags":
+    elif data.target.per_word:
         summary["class_balance"] = {
             split: entity_counts(named(ds[data.label_column], data.label_names))
             for split, ds in data.splits.items()
         }
         summary["counted"] = "entity type"  # mentions per type; the sizes count sentences
     else:  # examples per class; for label sets, examples carrying each label
-        count = label_counts if data.target == "label_sets" else class_counts
+        count = label_counts if data.target.label_sets else class_counts
         summary["class_balance"] = {
             split: count(ds[data.label_column], data.label_names)
             for split, ds in data.splits.items()

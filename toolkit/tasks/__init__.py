@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 import datasets
 
-from toolkit.config.schema import IMAGE_TASKS, RunConfig
+from toolkit.config.schema import RunConfig
+from toolkit.config.taxonomy import task_kind
 from toolkit.core.errors import UserError
 from toolkit.tasks.targets import Classes, LabelSets, Numbers, Tags
 
@@ -47,30 +48,14 @@ class Task(Protocol):
     def finish_saved(self, folder: Path) -> str | None: ...
 
 
-# Each task's module under toolkit/tasks/.
-TASK_MODULES: dict[str, str] = {
-    "text-classification": "text_classification",
-    "image-classification": "image_classification",
-    "text-regression": "text_regression",
-    "image-regression": "image_regression",
-    "token-classification": "token_classification",
-    "text-multilabel": "text_multilabel",
-    "image-multilabel": "image_multilabel",
-    "masked-lm": "masked_lm",
-    "masked-image-modeling": "masked_image_modeling",
-}
-# The tasks that read images. Masked-image modelling does not import torchvision itself, but
-# without it transformers' image processors fall back to their PIL code, which ftk is not
-# tested with, so it asks for torchvision too.
-TASKS_NEEDING_TORCHVISION = (*IMAGE_TASKS, "masked-image-modeling")
-
-
 def get_task(name: str) -> Task:
-    if name not in TASK_MODULES:
-        raise UserError(f"No task named '{name}'.")
-    if name in TASKS_NEEDING_TORCHVISION:
+    """The task called `name`: its module under toolkit/tasks (config/taxonomy.py names it)."""
+    kind = task_kind(name)
+    # Masked-image modelling does not import torchvision itself, but without it transformers'
+    # image processors fall back to their PIL code, which ftk is not tested with.
+    if kind.modality.reads_images:
         require_torchvision(name)
-    return importlib.import_module(f"toolkit.tasks.{TASK_MODULES[name]}")
+    return importlib.import_module(f"toolkit.tasks.{kind.module}")
 
 
 def require_torchvision(task: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from toolkit.config import taxonomy
 from toolkit.config.schema import DataConfig, RunConfig
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
@@ -47,7 +48,7 @@ MetricsForLabels = Callable[[list[str]], Callable[[Any], dict[str, float]]]
 class Classes:
     """One class per input: ClassLabel ids, cross-entropy, argmax of the logits."""
 
-    kind = "classes"
+    kind = taxonomy.CLASSES
     usage_name = "classifier"  # the model card's usage snippet
     pipeline_args = ""
 
@@ -111,7 +112,7 @@ class Classes:
 class Numbers:
     """One number per input: a one-output head, mean squared error, the output is the value."""
 
-    kind = "numbers"
+    kind = taxonomy.NUMBERS
     usage_name = "regressor"
     # problem_type regression already makes the pipeline return the raw value; said explicitly
     # so the snippet also reads right for a one-output model without that key.
@@ -182,7 +183,7 @@ class Tags:
     """One IOB2 tag per word: ids per word piece (-100 where not scored), cross-entropy over
     the scored pieces, entity-level scores (seqeval) of the words' tags."""
 
-    kind = "tags"
+    kind = taxonomy.TAGS
     usage_name = "tagger"
     # merges a word's pieces and the B-/I- tags of an entity into one span with its type
     pipeline_args = ', aggregation_strategy="simple"'
@@ -253,7 +254,7 @@ class LabelSets:
     cross-entropy per label (`problem_type: multi_label_classification`), the labels whose
     probability exceeds a decision threshold (0.5, or the one tuned on validation)."""
 
-    kind = "label_sets"
+    kind = taxonomy.LABEL_SETS
     usage_name = "tagger"
     # the pipeline applies the sigmoid for this problem_type; top_k=None returns every label
     pipeline_args = ", top_k=None"

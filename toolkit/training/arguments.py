@@ -9,7 +9,8 @@ from typing import Any
 import torch
 from transformers import TrainingArguments
 
-from toolkit.config.schema import RunConfig, greater_is_better
+from toolkit.config.schema import RunConfig
+from toolkit.config.taxonomy import greater_is_better
 from toolkit.core.distributed import check_mixed_precision
 from toolkit.core.errors import UserError
 from toolkit.training.precision import with_automatic_precision

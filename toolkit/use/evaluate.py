@@ -46,7 +46,7 @@ def evaluate_run(
     names = list(run.settings.get("metrics") or ["accuracy"])
     trusted = bool(run.settings.get("trust_metric_code"))
     target = run.target  # classes, or a number (a regression run)
-    if target.kind == "tags":
+    if target.kind.per_word:
         results = evaluate_tagger(run, names, data_path, batch_size, text_column, label_column)
         return finish(results, names, output)
     score = target.scorer(names, trusted)  # fails fast on a metric that cannot load
@@ -55,14 +55,14 @@ def evaluate_run(
     logits = predict_logits(run, items, batch_size, desc="Evaluating")
     results: dict[str, Any] = {"data": str(data_path), "examples": len(labels)}
     results["loss"] = target.loss(logits, labels)  # cross-entropy, MSE for a number, or BCE
-    if target.kind == "label_sets":  # decided at the run's own threshold (tuned, or 0.5)
+    if target.kind.label_sets:  # decided at the run's own threshold (tuned, or 0.5)
         predicted = target.predictions(logits, run.decision_threshold)
         results["threshold"] = run.decision_threshold
         results["per_label"] = per_label_report(predicted, labels, run.label_names)
     else:
         predicted = target.predictions(logits)
     results.update(score(predicted, labels))
-    if target.kind == "classes":
+    if target.kind.single_class:
         results["per_class"] = per_class_report(labels, logits.argmax(axis=-1), run.label_names)
     return finish(results, names, output)
 
@@ -158,7 +158,7 @@ def labelled_inputs(
     """(model inputs, label strings) from a table or a folder of class subfolders."""
     if path.is_dir():
         require_modality(run, "image", f"--data '{path}' (a folder)")
-        if run.target.kind == "label_sets":
+        if run.target.kind.label_sets:
             raise UserError(
                 f"--data '{path}' is a folder of class subfolders, one label per image; the "
                 f"run in {run.name} is multi-label. ftk evaluate scores multi-label runs on "
@@ -183,7 +183,7 @@ def labelled_inputs(
         )
     items, empty = row_texts(table, columns[:-1])
     feature = table.features[label]
-    if run.target.kind != "classes":
+    if not run.target.kind.single_class:
         values = list(table[label])  # raw: numbers or label sets, checked by encode_labels
     else:
         values = [
@@ -238,10 +238,10 @@ def image_folder(root: Path) -> tuple[list[Path], list[str]]:
 
 def encode_labels(run: Run, values: list[Any], where: Path, label_column: str | None) -> np.ndarray:
     """Class ids, or for a regression run the targets as finite float numbers."""
-    if run.target.kind == "classes":
+    if run.target.kind.single_class:
         return label_ids(run, values, where)
     column = label_column or run.data_key("label_column", "label")
-    if run.target.kind == "label_sets":
+    if run.target.kind.label_sets:
         return label_set_vectors(run, values, where, column)
     words = not_numbers(values)
     rows = words or not_finite(values)

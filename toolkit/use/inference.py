@@ -20,7 +20,6 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from toolkit.config.schema import MULTILABEL_METRICS, REGRESSION_METRICS, TAGGING_METRICS
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
@@ -68,11 +67,6 @@ class Run:
 
 # config.json's problem_type -> what the model predicts (anything else: one class per input)
 TARGETS = {"regression": NUMBERS, "multi_label_classification": LABEL_SETS}
-PLAIN_METRICS = {
-    "numbers": REGRESSION_METRICS,
-    "label_sets": MULTILABEL_METRICS,
-    "tags": TAGGING_METRICS,
-}
 CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification", "ForTokenClassification")
 
 
@@ -115,7 +109,7 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
     # a token classification head tags words; otherwise config.json's problem_type decides
     target = TAGS if tagger else TARGETS.get(model.config.problem_type, CLASSES)
     if "task" not in settings and target is not CLASSES:  # a plain checkpoint of that kind
-        settings["metrics"] = list(PLAIN_METRICS[target.kind])
+        settings["metrics"] = list(target.kind.default_metrics)
     return Run(
         path=path,
         name=name,

@@ -72,7 +72,7 @@ def predict(
         inputs = text_list_inputs(run, list(texts))
     else:
         inputs = read_inputs(run, input_path, text, text_column, encoding)
-    if run.target.kind == "tags":
+    if run.target.kind.per_word:
         rows = entity_rows(run, inputs, batch_size, top_k)
     else:
         logits = predict_logits(run, inputs.items, batch_size)
@@ -185,7 +185,7 @@ def listed_rows(rows: list[int]) -> str:
 
 def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | None) -> Inputs:
     table = read_table(run, path, "--input", encoding)
-    if run.target.kind == "tags" and text_column is None:
+    if run.target.kind.per_word and text_column is None:
         tokens = run.data_key("tokens_column", "tokens")
         text_column = tokens if tokens in table.column_names else None
     columns = text_columns(run, text_column)
@@ -196,7 +196,7 @@ def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | 
             f"columns are {', '.join(table.column_names)}. Name the text column "
             f"with --text-column."
         )
-    if run.target.kind == "tags" and table_holds_lists(table, columns[0]):
+    if run.target.kind.per_word and table_holds_lists(table, columns[0]):
         return Inputs(records=table.to_list(), items=[list(map(str, w)) for w in table[columns[0]]])
     items, empty = row_texts(table, columns)
     if empty:  # every input keeps its output row, but the user hears of the empty ones
@@ -253,16 +253,13 @@ def sentence_entities(
     ]
 
 
-PREDICTS = {"numbers": "number per input", "tags": "tag per word"}
-
-
 def check_threshold(run: Run, threshold: float | None, top_k: int) -> None:
     """--threshold only for a multi-label run (and in (0, 1)); --top-k not for one."""
-    multi_label = run.target.kind == "label_sets"
+    multi_label = run.target.kind.label_sets
     if threshold is not None and not multi_label:
         raise UserError(
             f"--threshold {threshold:g}: the run in '{run.path}' predicts one "
-            f"{PREDICTS.get(run.target.kind, 'class per input')}, so there is "
+            f"{run.target.kind.predicts}, so there is "
             f"no decision threshold; leave --threshold out (it is for multi-label runs)."
         )
     if threshold is not None and not 0 < threshold < 1:
@@ -284,10 +281,10 @@ def output_rows(
 ) -> list[dict[str, Any]]:
     """Classes (top-k labels and scores), the labels above the threshold (multi-label) or, for
     a regression run, the predicted value."""
-    if run.target.kind == "label_sets":
+    if run.target.kind.label_sets:
         decide_at = run.decision_threshold if threshold is None else threshold
         return label_set_rows(records, sigmoid(logits), run.label_names, decide_at)
-    if run.target.kind == "numbers":
+    if run.target.kind.numeric:
         if top_k != 1:
             raise UserError(
                 f"--top-k {top_k}: the run in '{run.path}' predicts one number per input "

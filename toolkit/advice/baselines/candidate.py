@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.config.schema import greater_is_better
+from toolkit.config.taxonomy import greater_is_better
 
 Predict = Callable[[Any], np.ndarray]
 # (train inputs, train labels, validation inputs, the deciding metric of a validation

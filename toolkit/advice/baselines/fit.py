@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
@@ -27,6 +28,18 @@ from threadpoolctl import threadpool_limits
 from toolkit.advice.baselines import image, label_sets, tagging, text
 from toolkit.advice.baselines.candidate import Baselines, Candidate, best_baseline, score_candidate
 from toolkit.config.schema import RunConfig
+from toolkit.config.taxonomy import (
+    CLASSES,
+    IMAGE,
+    LABEL_SETS,
+    NUMBERS,
+    TAGS,
+    TASK_KINDS,
+    TEXT,
+    WORDS,
+    Modality,
+    TargetKind,
+)
 from toolkit.core.log import is_main_process, say, warn
 from toolkit.core.run_files import BASELINE_FILE
 from toolkit.data.load import LoadedData
@@ -53,31 +66,38 @@ def fingerprint(config: RunConfig) -> str:
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def image_classifiers(config: RunConfig) -> list[Candidate]:
+    return image.candidates(config.baseline.cnn_epochs, seed=config.training.get("seed", 42))
+
+
+# What each (modality, target) is compared with: classifiers for classes, regressors for
+# numbers, multi-label models for label sets, taggers (a tag per word) for tags.
+CANDIDATES: dict[tuple[Modality, TargetKind], Callable[[RunConfig], list[Candidate]]] = {
+    (TEXT, CLASSES): lambda config: text.candidates(),
+    (TEXT, NUMBERS): lambda config: text.regression_candidates(),
+    (TEXT, LABEL_SETS): lambda config: label_sets.text_candidates(),
+    (IMAGE, CLASSES): image_classifiers,
+    (IMAGE, NUMBERS): lambda config: image.regression_candidates(),
+    (IMAGE, LABEL_SETS): lambda config: label_sets.image_candidates(),
+    (WORDS, TAGS): lambda config: tagging.candidates(),
+}
+# The baselines' features of each modality's inputs.
+INPUTS: dict[Modality, Callable[[datasets.DatasetDict, RunConfig], dict[str, Any]]] = {
+    TEXT: text.inputs_from_splits,
+    IMAGE: lambda splits, config: image.inputs_from_splits(splits, config.data.image_column),
+    WORDS: tagging.inputs_from_splits,
+}
+
+
 def candidates_and_inputs(
     config: RunConfig, data: LoadedData
 ) -> tuple[list[Candidate], dict[str, Any]]:
-    """The task's baselines and their inputs: classifiers for classes, regressors for numbers,
-    taggers (a tag per word) for tags."""
-    if config.task in ("text-classification", "text-regression"):
-        numbers = config.task == "text-regression"
-        found = text.regression_candidates() if numbers else text.candidates()
-        return found, text.inputs_from_splits(data.splits, config)
-    if config.task in ("image-classification", "image-regression"):
-        if config.task == "image-regression":
-            found = image.regression_candidates()
-        else:
-            found = image.candidates(
-                config.baseline.cnn_epochs, seed=config.training.get("seed", 42)
-            )
-        return found, image.inputs_from_splits(data.splits, config.data.image_column)
-    if config.task == "token-classification":
-        return tagging.candidates(), tagging.inputs_from_splits(data.splits, config)
-    if config.task == "text-multilabel":
-        return label_sets.text_candidates(), text.inputs_from_splits(data.splits, config)
-    if config.task == "image-multilabel":
-        inputs = image.inputs_from_splits(data.splits, config.data.image_column)
-        return label_sets.image_candidates(), inputs
-    raise NotImplementedError(f"no baselines for task {config.task}")
+    """The task's baselines and their inputs."""
+    kind = TASK_KINDS.get(config.task)
+    if kind is None or (kind.modality, kind.target) not in CANDIDATES:
+        raise NotImplementedError(f"no baselines for task {config.task}")
+    found = CANDIDATES[kind.modality, kind.target](config)
+    return found, INPUTS[kind.modality](data.splits, config)
 
 
 def label_values(column: list[Any]) -> Any:

@@ -1,0 +1,174 @@
+"""The kinds of task ftk trains: each task is an input modality composed with a target.
+
+This is the one place that knows which task reads what and predicts what, and the one metric
+catalogue (which metrics each target ships, and which way each one improves). It imports
+nothing heavy, so config validation and `--help` read it without torch; `toolkit/tasks` builds
+the working task objects (tokenizers, heads, losses, metric code) on top of these kinds, and
+every other layer asks a kind's attributes instead of comparing task names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from toolkit.core.errors import UserError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Modality:
+    """What a task reads: texts (or text pairs), images, or sentences split into words."""
+
+    name: str
+    reads_images: bool
+    # the config key naming the input, for messages
+    input_key: str
+
+
+TEXT = Modality("text", reads_images=False, input_key="data.text_column")
+IMAGE = Modality("image", reads_images=True, input_key="data.image_column")
+WORDS = Modality("words", reads_images=False, input_key="data.tokens_column")
+
+
+@dataclass(frozen=True)
+class TargetKind:
+    """What a task predicts, and what follows from it before any model or data exists."""
+
+    name: str
+    # what one prediction is, for messages: "class per input", "tag per word", ...
+    predicts: str
+    # the metrics ftk ships for this target; the first of `default_metrics` picks the best epoch
+    metrics: tuple[str, ...]
+    default_metrics: tuple[str, ...]
+    labelled: bool = True
+    # one class per input: hold-outs stratified by class, class weights, uneven-class advice
+    single_class: bool = False
+    # one number per input (regression): float targets, no classes to count
+    numeric: bool = False
+    # any number of labels per input (data.label_separator, one sigmoid per label)
+    label_sets: bool = False
+    # a tag per word: no text augmentation (it would move words under their tags)
+    per_word: bool = False
+    # why `class_weights` does not apply, with {task} for the task's name (None: it applies)
+    class_weights_refusal: str | None = None
+    # why MixUp/CutMix cannot mix this target's labels (None: they can)
+    mixing_refusal: str | None = None
+
+
+# Shipped classification metrics (toolkit/metrics/modules: evaluate's code inside the package);
+# the suffix is f1's averaging. Other names run their own code, so need trust_metric_code.
+CLASSES = TargetKind(
+    "classes",
+    "class per input",
+    metrics=("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary"),
+    default_metrics=("accuracy", "f1_macro"),
+    single_class=True,
+)
+# numpy + scipy (toolkit/metrics/regression.py): errors, then correlations.
+NUMBERS = TargetKind(
+    "numbers",
+    "number per input",
+    metrics=("rmse", "mae", "pearson", "spearman"),
+    default_metrics=("rmse", "mae", "pearson", "spearman"),
+    numeric=True,
+    class_weights_refusal="class_weights weighs the classes of a classification loss; task "
+    "'{task}' predicts a number with a mean squared error loss and has no classes. Remove "
+    "class_weights (or use a classification task if the labels are classes).",
+    mixing_refusal="predicts a number, and ftk mixes class labels only",
+)
+# toolkit/metrics/multilabel.py: F1 over all (input, label) decisions, F1 averaged over labels,
+# and the share of inputs whose whole label set is right.
+LABEL_SETS = TargetKind(
+    "label_sets",
+    "set of labels per input",
+    metrics=("f1_micro", "f1_macro", "subset_accuracy"),
+    default_metrics=("f1_micro", "f1_macro", "subset_accuracy"),
+    label_sets=True,
+    mixing_refusal="predicts a set of labels, and ftk mixes single class labels only",
+)
+# seqeval (toolkit/metrics/entities.py): entity-level micro F1, precision and recall (an entity
+# counts when its type and every word match), then word-level accuracy.
+TAGS = TargetKind(
+    "tags",
+    "tag per word",
+    metrics=("f1", "precision", "recall", "accuracy"),
+    default_metrics=("f1", "precision", "recall", "accuracy"),
+    per_word=True,
+    class_weights_refusal="class_weights is not implemented for task '{task}' (the loss would have "
+    "to weigh every word's tag); remove class_weights. Entity-level F1 already ignores the many O "
+    "tags.",
+    mixing_refusal="predicts a tag per word, and ftk mixes class labels only",
+)
+# Pre-training: the inputs are their own target; loss is the only score (lowest is best).
+INPUTS = TargetKind(
+    "inputs",
+    "masked part of each input",
+    metrics=("loss",),
+    default_metrics=("loss",),
+    labelled=False,
+    class_weights_refusal="class_weights weighs the classes of a classification loss; task "
+    "'{task}' has no classes. Remove class_weights.",
+    mixing_refusal="has no labels to mix",
+)
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    name: str
+    modality: Modality
+    target: TargetKind
+    # the module under toolkit/tasks that implements it
+    module: str
+
+    @property
+    def pretraining(self) -> bool:
+        return not self.target.labelled
+
+    @property
+    def fine_tunes_images(self) -> bool:
+        return self.modality.reads_images and self.target.labelled
+
+
+TASK_KINDS: dict[str, TaskKind] = {
+    kind.name: kind
+    for kind in (
+        TaskKind("text-classification", TEXT, CLASSES, "text_classification"),
+        TaskKind("image-classification", IMAGE, CLASSES, "image_classification"),
+        TaskKind("text-regression", TEXT, NUMBERS, "text_regression"),
+        TaskKind("image-regression", IMAGE, NUMBERS, "image_regression"),
+        TaskKind("token-classification", WORDS, TAGS, "token_classification"),
+        TaskKind("text-multilabel", TEXT, LABEL_SETS, "text_multilabel"),
+        TaskKind("image-multilabel", IMAGE, LABEL_SETS, "image_multilabel"),
+        TaskKind("masked-lm", TEXT, INPUTS, "masked_lm"),
+        TaskKind("masked-image-modeling", IMAGE, INPUTS, "masked_image_modeling"),
+    )
+}
+TASKS = tuple(TASK_KINDS)
+PRETRAIN_TASKS = tuple(name for name, kind in TASK_KINDS.items() if kind.pretraining)
+
+
+def task_kind(name: str) -> TaskKind:
+    """The kind of the task called `name`; an unknown name is a UserError with the valid ones."""
+    if name not in TASK_KINDS:
+        raise UserError(
+            f"Config key 'task' is '{name}'; valid tasks: {', '.join(TASKS)}."
+            f"{did_you_mean(name, TASKS)}"
+        )
+    return TASK_KINDS[name]
+
+
+def mixing_refusal(kind: TaskKind) -> str | None:
+    """Why MixUp/CutMix cannot run for this task; None for image classification."""
+    if kind.target.labelled and not kind.modality.reads_images:
+        return "does not take images"
+    return kind.target.mixing_refusal
+
+
+# Metrics where a smaller value is better: the best epoch, the best baseline and the verdict all
+# read the direction from here.
+LOWER_IS_BETTER = ("loss", "rmse", "mae")
+
+
+def greater_is_better(metric: str) -> bool:
+    """The direction of a metric name (`eval_rmse` and `rmse` alike); unknown names: greater."""
+    name = metric.removeprefix("eval_").removeprefix("test_")
+    return not (name in LOWER_IS_BETTER or name.endswith("loss"))
