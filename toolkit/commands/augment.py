@@ -14,6 +14,7 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.data.load import LoadedData
 from toolkit.tasks import get_task
+from toolkit.tasks.fine_tuning import FineTuningTask
 
 
 def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
@@ -45,10 +46,11 @@ def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: 
 def preview_images(config: RunConfig, data: LoadedData, n: int, k: int, output: Path) -> str:
     """A PNG grid drawn with the very function the train split's lazy transform calls; with
     MixUp/CutMix on, a second one of batches mixed by the train collator's own `batch_mixing`."""
-    # Every image task reads its images through image classification's processor and transforms.
-    image_classification = get_task("image-classification")
-    processor = image_classification.load_processor(config)
-    transform = image_classification.train_image_transform(config, processor)
+    # Every image task reads its images through the image inputs' processor and transforms.
+    task = get_task(config.task)
+    assert isinstance(task, FineTuningTask), "labelled data comes with a fine-tuning task"
+    processor = task.load_processor(config)
+    transform = task.inputs.train_image_transform(config, processor)
     train = data.splits["train"]
     rows = [train[i] for i in range(min(n, len(train)))]
     images = [row[config.data.image_column] for row in rows]

@@ -116,8 +116,9 @@ class TaskKind:
     name: str
     modality: Modality
     target: TargetKind
-    # the module under toolkit/tasks that implements it
-    module: str
+    # a pre-training task's own module under toolkit/tasks; a fine-tuning task is its
+    # modality's inputs composed with its target (toolkit/tasks/__init__.py), so has none
+    module: str | None = None
 
     @property
     def pretraining(self) -> bool:
@@ -131,13 +132,13 @@ class TaskKind:
 TASK_KINDS: dict[str, TaskKind] = {
     kind.name: kind
     for kind in (
-        TaskKind("text-classification", TEXT, CLASSES, "text_classification"),
-        TaskKind("image-classification", IMAGE, CLASSES, "image_classification"),
-        TaskKind("text-regression", TEXT, NUMBERS, "text_regression"),
-        TaskKind("image-regression", IMAGE, NUMBERS, "image_regression"),
-        TaskKind("token-classification", WORDS, TAGS, "token_classification"),
-        TaskKind("text-multilabel", TEXT, LABEL_SETS, "text_multilabel"),
-        TaskKind("image-multilabel", IMAGE, LABEL_SETS, "image_multilabel"),
+        TaskKind("text-classification", TEXT, CLASSES),
+        TaskKind("image-classification", IMAGE, CLASSES),
+        TaskKind("text-regression", TEXT, NUMBERS),
+        TaskKind("image-regression", IMAGE, NUMBERS),
+        TaskKind("token-classification", WORDS, TAGS),
+        TaskKind("text-multilabel", TEXT, LABEL_SETS),
+        TaskKind("image-multilabel", IMAGE, LABEL_SETS),
         TaskKind("masked-lm", TEXT, INPUTS, "masked_lm"),
         TaskKind("masked-image-modeling", IMAGE, INPUTS, "masked_image_modeling"),
     )

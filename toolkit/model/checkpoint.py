@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
 from toolkit.config.schema import ModelConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
@@ -91,3 +93,12 @@ def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwarg
     # LoRA trains these in full (model/lora.head_modules): frozen, they would stay random
     model.ftk_new_tensors = tuple(info.get("missing_keys", []))
     return model
+
+
+def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
+    """The checkpoint's tokenizer, with the run's safety settings; a clear error if it fails."""
+    location = checkpoint_location(cfg)
+    try:
+        return AutoTokenizer.from_pretrained(location, **pretrained_kwargs(cfg))
+    except (OSError, ValueError) as exc:
+        raise load_failure(cfg, "tokenizer", exc) from None

@@ -1,11 +1,12 @@
-"""One module per task, each implementing the same declared interface, `Task`.
+"""Every task behind one declared interface, `Task`: the steps a command calls in order, so
+`get_task(config.task).prepare(...)` reads the same for every task.
 
-A task is a module (not a class): its functions are the steps a command calls in order, so
-`get_task(config.task).prepare(...)` reads the same for every task. Pre-training tasks
-(masked-lm, masked-image-modeling) take `label_names=None` and ignore it.
+A fine-tuning task is its modality's inputs module composed with its target
+(tasks/fine_tuning.py); a pre-training task (masked-lm, masked-image-modeling) is a module of
+its own, which takes `label_names=None` and ignores it. config/taxonomy.py says which is which.
 
-Task modules are imported when a run asks for one: the image tasks import torchvision, which is
-an optional extra (`ftk[image]`), so a text run must not import them.
+Modules are imported when a run asks for them: the image ones import torchvision, an optional
+extra (`ftk[image]`), so a text run must not import them.
 """
 
 from __future__ import annotations
@@ -16,10 +17,21 @@ from typing import Any, Protocol
 
 import datasets
 
+from toolkit.config import taxonomy
 from toolkit.config.schema import RunConfig
-from toolkit.config.taxonomy import task_kind
+from toolkit.config.taxonomy import Modality, TargetKind, task_kind
 from toolkit.core.errors import UserError
-from toolkit.tasks.targets import Classes, LabelSets, Numbers, Tags
+from toolkit.tasks.fine_tuning import FineTuningTask
+from toolkit.tasks.targets import (
+    CLASSES,
+    LABEL_SETS,
+    NUMBERS,
+    TAGS,
+    Classes,
+    LabelSets,
+    Numbers,
+    Tags,
+)
 
 
 class Task(Protocol):
@@ -48,14 +60,28 @@ class Task(Protocol):
     def finish_saved(self, folder: Path) -> str | None: ...
 
 
+# The module under toolkit/tasks that reads each modality's inputs.
+INPUT_MODULES: dict[Modality, str] = {
+    taxonomy.TEXT: "text_classification",
+    taxonomy.IMAGE: "image_classification",
+    taxonomy.WORDS: "token_classification",
+}
+TARGETS: dict[TargetKind, Classes | Numbers | LabelSets | Tags] = {
+    target.kind: target for target in (CLASSES, NUMBERS, LABEL_SETS, TAGS)
+}
+
+
 def get_task(name: str) -> Task:
-    """The task called `name`: its module under toolkit/tasks (config/taxonomy.py names it)."""
+    """The task called `name` (config/taxonomy.py declares its modality and target)."""
     kind = task_kind(name)
     # Masked-image modelling does not import torchvision itself, but without it transformers'
     # image processors fall back to their PIL code, which ftk is not tested with.
     if kind.modality.reads_images:
         require_torchvision(name)
-    return importlib.import_module(f"toolkit.tasks.{kind.module}")
+    if kind.module is not None:
+        return importlib.import_module(f"toolkit.tasks.{kind.module}")  # type: ignore[return-value]
+    inputs = importlib.import_module(f"toolkit.tasks.{INPUT_MODULES[kind.modality]}")
+    return FineTuningTask(kind, inputs, TARGETS[kind.target])
 
 
 def require_torchvision(task: str) -> None:

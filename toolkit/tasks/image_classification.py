@@ -223,6 +223,11 @@ def collate(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     return collate_as(features, torch.long)
 
 
+def collate_floats(features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """Stacked pixels and float targets (numbers, multi-hot label sets)."""
+    return collate_as(features, torch.float32)
+
+
 def collate_as(features: list[dict[str, Any]], label_dtype: torch.dtype) -> dict[str, torch.Tensor]:
     batch = {"pixel_values": torch.stack([f["pixel_values"] for f in features])}
     if "labels" in features[0]:
@@ -230,9 +235,10 @@ def collate_as(features: list[dict[str, Any]], label_dtype: torch.dtype) -> dict
     return batch
 
 
-def collator(processor: Any, config: RunConfig) -> Any:
-    """The validation/test (and, without mixing, training) collator: stack, never mix."""
-    return collate
+def collator(processor: Any, config: RunConfig, label_dtype: torch.dtype = torch.long) -> Any:
+    """The validation/test (and, without mixing, training) collator: stack, never mix.
+    Module-level functions, not closures, so they pickle into DataLoader workers."""
+    return collate if label_dtype == torch.long else collate_floats
 
 
 class MixingCollate:

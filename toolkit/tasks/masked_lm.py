@@ -17,7 +17,6 @@ from typing import Any
 import datasets
 from transformers import (
     AutoModelForMaskedLM,
-    AutoTokenizer,
     DataCollatorForLanguageModeling,
     DataCollatorForTokenClassification,
     PreTrainedTokenizerBase,
@@ -25,12 +24,7 @@ from transformers import (
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
-from toolkit.model.checkpoint import (
-    checkpoint_location,
-    load_checkpoint_model,
-    load_failure,
-    pretrained_kwargs,
-)
+from toolkit.model.checkpoint import load_checkpoint_model, load_tokenizer
 
 target_inputs = ["labels"]  # the batch keys that carry the training target
 target = None  # no labels: nothing to predict but the inputs themselves
@@ -47,11 +41,7 @@ def training_defaults(config: RunConfig) -> dict[str, Any]:
 
 
 def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
-    location = checkpoint_location(config.model)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(location, **pretrained_kwargs(config.model))
-    except (OSError, ValueError) as exc:
-        raise load_failure(config.model, "tokenizer", exc) from None
+    tokenizer = load_tokenizer(config.model)
     if tokenizer.mask_token is None:
         raise UserError(
             f"The tokenizer of model.name_or_path '{config.model.name_or_path}' has "

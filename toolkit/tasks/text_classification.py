@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import torch
 from transformers import (
     AutoModelForSequenceClassification,
-    AutoTokenizer,
     DataCollatorWithPadding,
     PreTrainedTokenizerBase,
 )
@@ -17,12 +17,7 @@ from toolkit.augment.text import AugmentThenTokenize, TextAugmenter, lazily_augm
 from toolkit.config.schema import RunConfig
 from toolkit.config.text_policy import text_policy
 from toolkit.core.errors import UserError
-from toolkit.model.checkpoint import (
-    checkpoint_location,
-    load_checkpoint_model,
-    load_failure,
-    pretrained_kwargs,
-)
+from toolkit.model.checkpoint import load_checkpoint_model, load_tokenizer
 from toolkit.tasks.targets import CLASSES
 
 pipeline_tag = "text-classification"
@@ -37,11 +32,7 @@ def input_columns(config: RunConfig) -> list[str]:
 
 
 def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
-    location = checkpoint_location(config.model)
-    try:
-        return AutoTokenizer.from_pretrained(location, **pretrained_kwargs(config.model))
-    except (OSError, ValueError) as exc:
-        raise load_failure(config.model, "tokenizer", exc) from None
+    return load_tokenizer(config.model)
 
 
 def training_defaults(config: RunConfig) -> dict[str, Any]:
@@ -121,8 +112,12 @@ def train_transform(config: RunConfig, tokenize: Any) -> AugmentThenTokenize:
     return AugmentThenTokenize(augmenter, tokenize, input_columns(config), config.data.label_column)
 
 
-def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> DataCollatorWithPadding:
-    # Pad each batch to its longest member (a multiple of 8 keeps tensor cores busy on GPUs).
+def collator(
+    tokenizer: PreTrainedTokenizerBase, config: RunConfig, label_dtype: torch.dtype = torch.long
+) -> DataCollatorWithPadding:
+    """Pads each batch to its longest member (a multiple of 8 keeps tensor cores busy on GPUs);
+    the labels' tensor type follows their values (ids, or the floats of numbers and label
+    sets), so `label_dtype` is not needed here."""
     return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import torch
 from transformers import (
     AutoModelForTokenClassification,
-    AutoTokenizer,
     DataCollatorForTokenClassification,
     PreTrainedTokenizerBase,
 )
@@ -24,12 +24,7 @@ from transformers import (
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.metrics.entities import IGNORED
-from toolkit.model.checkpoint import (
-    checkpoint_location,
-    load_checkpoint_model,
-    load_failure,
-    pretrained_kwargs,
-)
+from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_tokenizer
 from toolkit.tasks.targets import TAGS
 
 pipeline_tag = "token-classification"
@@ -47,26 +42,27 @@ def training_defaults(config: RunConfig) -> dict[str, Any]:
 
 
 def load_processor(config: RunConfig) -> PreTrainedTokenizerBase:
-    location = checkpoint_location(config.model)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(location, **pretrained_kwargs(config.model))
-    except (OSError, ValueError) as exc:
-        raise load_failure(config.model, "tokenizer", exc) from None
+    tokenizer = load_tokenizer(config.model)
     if not tokenizer.is_fast:
         raise UserError(
             f"Token classification needs a fast tokenizer (it maps word pieces back to "
-            f"words); '{location}' has only a slow {type(tokenizer).__name__}. Use a "
-            f"checkpoint that ships tokenizer.json."
+            f"words); '{checkpoint_location(config.model)}' has only a slow "
+            f"{type(tokenizer).__name__}. Use a checkpoint that ships tokenizer.json."
         )
     return tokenizer
 
 
 def load_model(config: RunConfig, label_names: list[str] | None) -> Any:
+    return load_with_head(config, target.head(config, label_names))
+
+
+def load_with_head(config: RunConfig, head: dict[str, Any]) -> Any:
+    """The checkpoint's encoder with a new tagging head (`head`: num_labels, id2label, ...)."""
     return load_checkpoint_model(
         AutoModelForTokenClassification,
         config.model,
         "model",
-        **target.head(config, label_names),
+        **head,
         ignore_mismatched_sizes=True,
     )
 
@@ -132,7 +128,9 @@ def prepare(
     )
 
 
-def collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig) -> Any:
+def collator(
+    tokenizer: PreTrainedTokenizerBase, config: RunConfig, label_dtype: torch.dtype = torch.long
+) -> Any:
     # pads the labels with -100 as well, so padding is never scored
     return DataCollatorForTokenClassification(tokenizer, pad_to_multiple_of=8)
 
