@@ -37,9 +37,9 @@ from sklearn.pipeline import make_pipeline, make_union
 from toolkit.advice.baselines import text
 from toolkit.advice.baselines.candidate import score_candidate
 from toolkit.advice.baselines.tuning import tuned_logreg
-from toolkit.commands.stages import load_labelled_data
 from toolkit.config.load import load_config
 from toolkit.metrics.classification import prediction_scorer
+from toolkit.run.stages import load_labelled_data
 from toolkit.tasks import get_task
 
 SHARES = (0.64, 0.27, 0.09)

@@ -49,8 +49,8 @@ def median_step_s(run_dir: Path) -> float:
 
 def write_test_split(config: Path, overrides: list[str], path: Path) -> None:
     """The recipe's test split, as ftk makes it, to a CSV `ftk evaluate` can read."""
-    from toolkit.commands.stages import load_labelled_data
     from toolkit.config.load import load_config
+    from toolkit.run.stages import load_labelled_data
     from toolkit.tasks import get_task
 
     recipe = load_config(config, overrides)

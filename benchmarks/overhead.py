@@ -105,8 +105,8 @@ def build_bare_step(recipe: Path, overrides: list[str]):
     import torch
     from torch.utils.data import DataLoader
 
-    from toolkit.commands.stages import build_model, plan_run, prepare_labelled
     from toolkit.config.load import load_config
+    from toolkit.run.stages import build_model, plan_run, prepare_labelled
     from toolkit.training.arguments import steps_per_epoch, total_steps
     from toolkit.training.schedules import lr_factor
 

@@ -75,8 +75,8 @@ def write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 def token_lengths(recipe: Path, overrides: list[str]) -> list[int]:
     """Tokens per training text after truncation: how much padding there is to save."""
-    from toolkit.commands.stages import plan_run, prepare_labelled
     from toolkit.config.load import load_config
+    from toolkit.run.stages import plan_run, prepare_labelled
 
     prepared = prepare_labelled(plan_run(load_config(recipe, overrides)))
     return [len(ids) for ids in prepared.splits["train"]["input_ids"]]

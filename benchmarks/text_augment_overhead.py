@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,9 +143,9 @@ def operation_speeds(texts: list[str], max_words: int, count: int) -> dict[str, 
 
 def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> float:
     """Optimizer steps/s of the recipe's training loop, text augmentation on or off."""
-    from toolkit.commands.stages import build_model, build_run_trainer, plan_run, prepare_labelled
     from toolkit.config.load import load_config
-    from toolkit.training.history import HistoryCallback
+    from toolkit.run.assembly import assemble_trainer
+    from toolkit.run.stages import build_model, plan_run, prepare_labelled
 
     overrides = [
         *SHORT_RUN,
@@ -158,10 +159,8 @@ def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> flo
     plan = plan_run(load_config(recipe, overrides))  # the stages `ftk train` runs
     prepared = prepare_labelled(plan)
     model = build_model(plan, prepared.data.label_names)
-    output.mkdir(parents=True, exist_ok=True)
-    trainer = build_run_trainer(
-        plan, model, prepared, None, HistoryCallback(output / "history.jsonl")
-    )
+    open_dir = partial(output.mkdir, parents=True, exist_ok=True)
+    trainer, _ = assemble_trainer(plan, model, prepared, None, open_dir)
     return float(trainer.train().metrics["train_steps_per_second"])
 
 

@@ -398,8 +398,8 @@ def test_image_multilabel_end_to_end(tmp_path):
     losses = [r["loss"] for r in rows if r["kind"] == "train"]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
     # balanced class weights: each label's negatives / positives in the training split
-    from toolkit.commands.stages import load_labelled_data
     from toolkit.config.load import load_config
+    from toolkit.run.stages import load_labelled_data
     from toolkit.tasks import get_task
 
     config = load_config(run_dir / "run_config.yaml")

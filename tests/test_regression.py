@@ -115,8 +115,8 @@ def test_pipeline_gives_the_values_ftk_predict_gives(regression_run, predicted):
 
 
 def test_baselines_ran_and_the_mean_predictor_is_the_train_mean(regression_run):
-    from toolkit.commands.stages import load_labelled_data
     from toolkit.config.load import load_config
+    from toolkit.run.stages import load_labelled_data
     from toolkit.tasks import get_task
 
     run_dir, data, _ = regression_run

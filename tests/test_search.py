@@ -325,7 +325,7 @@ def test_unparsable_budget_is_refused_before_anything_loads(text, search_inputs,
 
 
 def test_budget_stops_when_the_next_trial_and_the_final_run_would_not_fit():
-    from toolkit.commands.search import budget_exhausted
+    from toolkit.run.search.budget import budget_exhausted
 
     assert budget_exhausted(0, [], 60) is None  # nothing to estimate from: the first one runs
     assert budget_exhausted(100, [], 60) is not None
