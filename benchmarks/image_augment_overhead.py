@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import ROOT
 
-RECIPE = REPO / "configs" / "vit-fashion-mnist.yaml"
+RECIPE = ROOT / "configs" / "vit-fashion-mnist.yaml"
 TINY = [
     "--model.from_config.image_size",
     "16",

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import ROOT, make_tiny_recipe
 from transformers import TrainerCallback
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 SINGLE_LABEL_TASKS = ("text-classification", "image-classification")
 # --tiny: a tiny BERT on ~130 training texts, a high LR and no early stopping: seconds
@@ -269,9 +269,6 @@ def main() -> None:
     args, overrides = parser.parse_known_args()
     full, capped = args.full, args.capped
     if args.tiny:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from overhead import make_tiny_recipe
-
         args.config = make_tiny_recipe(Path(tempfile.mkdtemp()), examples=240)
         overrides = [*TINY_OVERRIDES, *overrides]
         full, capped = full or 100, capped or 30  # the rule would score all ~130 examples

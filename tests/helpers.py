@@ -5,6 +5,7 @@ conftest.py; tests import these."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import random
 import subprocess
 import sys
@@ -378,3 +379,17 @@ def save_tiny_bert(folder: Path, words: list[str], max_length: int) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str):
+    """A benchmarks/ script as a module, to test its arithmetic on hand-made inputs (its folder
+    on sys.path, as when it runs, for `from common import ...`)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -17,7 +17,7 @@ Versions, fitted one after another on the same splits:
    previous C's solution (tuning.py), alternating 3 times: seconds, and whether every test
    prediction is the same.
 
-    flock /tmp/ftk-heavy.lock python benchmarks/baseline_grid.py \
+    flock /tmp/ftk-heavy.lock python experiments/baseline_grid.py \
         --vader data/vader/movie_snippets.csv
 """
 
