@@ -24,6 +24,19 @@ from toolkit.core.run_files import HISTORY, METRICS, read_history  # noqa: E402
 
 HEAVY_LOCK = "/tmp/ftk-heavy.lock"  # heavy jobs on a shared machine take it, one at a time
 
+# Overrides that leave the training loop alone to time: no evaluation, checkpoint, best-model
+# reload or early stopping. '"no"' is quoted: YAML reads a bare no as false.
+LOOP_ONLY = [
+    "--eval_strategy",
+    '"no"',
+    "--save_strategy",
+    '"no"',
+    "--load_best_model_at_end",
+    "false",
+    "--early_stopping.patience",
+    "null",
+]
+
 
 def ftk(*args: str) -> list[str]:
     """The command line of `ftk ARGS`, run by this interpreter."""

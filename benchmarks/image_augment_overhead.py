@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT
+from common import LOOP_ONLY, ROOT
 
 RECIPE = ROOT / "configs" / "vit-fashion-mnist.yaml"
 TINY = [
@@ -64,15 +64,7 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
                 out,
                 "--max_steps",
                 str(steps + warmup),
-                "--eval_strategy",
-                '"no"',
-                # quoted: YAML reads a bare no as false
-                "--save_strategy",
-                '"no"',
-                "--load_best_model_at_end",
-                "false",
-                "--early_stopping.patience",
-                "null",
+                *LOOP_ONLY,
                 "--disable_tqdm",
                 "true",
                 "--logging_steps",

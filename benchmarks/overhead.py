@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, ftk, history, make_tiny_recipe, run, write_synthetic_recipe
+from common import LOOP_ONLY, ROOT, ftk, history, make_tiny_recipe, run, write_synthetic_recipe
 
 DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 
@@ -44,14 +44,7 @@ def common_overrides(steps: int, batch_size: int, device: str, bf16: bool) -> li
     return [
         "--max_steps",
         str(steps),
-        "--eval_strategy",
-        "no",
-        "--save_strategy",
-        "no",
-        "--load_best_model_at_end",
-        "false",
-        "--early_stopping.patience",
-        "null",
+        *LOOP_ONLY,
         "--logging_steps",
         str(max(1, steps)),
         "--per_device_train_batch_size",

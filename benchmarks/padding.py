@@ -29,7 +29,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import ROOT, ftk, history, make_tiny_recipe, metrics, run
+from common import LOOP_ONLY, ROOT, ftk, history, make_tiny_recipe, metrics, run
 
 RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 ARMS = {
@@ -99,14 +99,7 @@ def common_overrides(args: argparse.Namespace, files: dict[str, Path]) -> list[s
         str(args.max_length),
         "--num_train_epochs",
         str(args.epochs),
-        "--eval_strategy",
-        "no",
-        "--save_strategy",
-        "no",
-        "--load_best_model_at_end",
-        "false",
-        "--early_stopping.patience",
-        "null",
+        *LOOP_ONLY,
         "--baseline.enabled",
         "false",
         "--overfitting.train_sample_size",

@@ -31,19 +31,11 @@ import time
 from functools import partial
 from pathlib import Path
 
-from common import ROOT, make_tiny_recipe
+from common import LOOP_ONLY, ROOT, make_tiny_recipe
 
 RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
-# '"no"': a bare no is YAML 1.1 for false.
 SHORT_RUN = [
-    "--eval_strategy",
-    '"no"',
-    "--save_strategy",
-    '"no"',
-    "--load_best_model_at_end",
-    "false",
-    "--early_stopping.patience",
-    "null",
+    *LOOP_ONLY,
     "--logging_steps",
     "1000",
     "--report_to",

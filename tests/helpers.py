@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from toolkit.core.run_files import HISTORY, read_history
+
 TOPIC_WORDS = {
     "sport": [
         "goal",
@@ -393,3 +395,9 @@ def load_benchmark(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def history_rows(run_dir: Path, kind: str | None = None) -> list[dict]:
+    """The run's history.jsonl rows (only those of `kind`), read by ftk's own reader."""
+    rows = read_history(Path(run_dir) / HISTORY)
+    return rows if kind is None else [row for row in rows if row["kind"] == kind]

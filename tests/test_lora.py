@@ -7,7 +7,7 @@ import json
 import sys
 
 import pytest
-from helpers import expect_user_error, ftk, make_texts, write_csv, write_text_config
+from helpers import expect_user_error, ftk, history_rows, make_texts, write_csv, write_text_config
 
 LABELS = ["business", "sport", "tech"]
 R, ALPHA = 8, 16
@@ -61,10 +61,6 @@ def base_classifier(tiny_bert):
         id2label=dict(enumerate(LABELS)),
         label2id={n: i for i, n in enumerate(LABELS)},
     )
-
-
-def history(run_dir):
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
 def test_run_saves_merged_model_and_adapter(lora_run):
@@ -148,11 +144,11 @@ def test_adapter_loads_onto_base_with_merged_logits(lora_run, tiny_bert):
 
 def test_training_loss_falls_and_best_epoch_is_kept(lora_run):
     run_dir, _ = lora_run
-    losses = [r["loss"] for r in history(run_dir) if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
     assert last < 0.8 * first, (first, last)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    epochs = [row for row in history(run_dir) if row["kind"] == "eval"][:-1]  # last: final eval
+    epochs = history_rows(run_dir, "eval")[:-1]  # last: final eval
     best = max(epochs, key=lambda row: row["eval_accuracy"])  # the first epoch at the maximum
     assert metrics["best_checkpoint_step"] == best["step"]
     # the final scores are recomputed in fp32; evaluations during bf16 training ran in bf16

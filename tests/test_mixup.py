@@ -10,7 +10,14 @@ import random
 import datasets
 import pytest
 import torch
-from helpers import TINY_VIT_SIZES, draw_shape, ftk, make_image_folder, write_image_config
+from helpers import (
+    TINY_VIT_SIZES,
+    draw_shape,
+    ftk,
+    history_rows,
+    make_image_folder,
+    write_image_config,
+)
 
 from toolkit.config.load import config_from_raw, parse_overrides
 from toolkit.config.schema import ScheduleConfig
@@ -280,7 +287,7 @@ def test_train_with_mixup_and_cutmix_end_to_end(tiny_vit, tmp_path):
     assert "Training batches mixed: MixUp p 0.5 (alpha 1), CutMix p 0.5 (alpha 1);" in (
         result.stdout
     )
-    rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    rows = history_rows(run)
     losses = [row["loss"] for row in rows if row["kind"] == "train"]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, "training loss falls"
     metrics = json.loads((run / "metrics.json").read_text())
