@@ -401,3 +401,17 @@ def history_rows(run_dir: Path, kind: str | None = None) -> list[dict]:
     """The run's history.jsonl rows (only those of `kind`), read by ftk's own reader."""
     rows = read_history(Path(run_dir) / HISTORY)
     return rows if kind is None else [row for row in rows if row["kind"] == kind]
+
+
+def bare_trainer(model, output_dir: Path, training: dict | None = None, **kwargs):
+    """A ToolkitTrainer with no data, on the CPU, for tests of its loss and its best-model
+    reload; `training`: more TrainingArguments, `kwargs`: ToolkitTrainer's own (class_weights)."""
+    from transformers import TrainingArguments
+
+    from toolkit.config.schema import ScheduleConfig
+    from toolkit.training.trainer import ToolkitTrainer
+
+    args = TrainingArguments(
+        output_dir=str(output_dir), use_cpu=True, report_to="none", **(training or {})
+    )
+    return ToolkitTrainer(model=model, args=args, schedule=ScheduleConfig(), **kwargs)

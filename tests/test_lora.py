@@ -7,7 +7,15 @@ import json
 import sys
 
 import pytest
-from helpers import expect_user_error, ftk, history_rows, make_texts, write_csv, write_text_config
+from helpers import (
+    bare_trainer,
+    expect_user_error,
+    ftk,
+    history_rows,
+    make_texts,
+    write_csv,
+    write_text_config,
+)
 
 LABELS = ["business", "sport", "tech"]
 R, ALPHA = 8, 16
@@ -209,10 +217,6 @@ def test_best_checkpoint_reload_restores_lora_and_head(tiny_vit, tmp_path):
     """ToolkitTrainer._load_best_model on a LoRA model: the adapter and head of the best
     checkpoint come back (ViT: the model whose tensors transformers 5 renames on disk)."""
     import torch
-    from transformers import TrainingArguments
-
-    from toolkit.config.schema import ScheduleConfig
-    from toolkit.training.trainer import ToolkitTrainer
 
     best = tiny_vit_lora(tiny_vit, 0)
     with torch.no_grad():
@@ -221,11 +225,7 @@ def test_best_checkpoint_reload_restores_lora_and_head(tiny_vit, tmp_path):
                 param.add_(torch.randn_like(param))  # B is zero at the start: make it count
     best.save_pretrained(tmp_path / "checkpoint-1")
     model = tiny_vit_lora(tiny_vit, 1)
-    trainer = ToolkitTrainer(
-        model=model,
-        args=TrainingArguments(str(tmp_path / "o"), use_cpu=True, report_to="none"),
-        schedule=ScheduleConfig(),
-    )
+    trainer = bare_trainer(model, tmp_path / "o")
     trainer.state.best_model_checkpoint = str(tmp_path / "checkpoint-1")
     trainer._load_best_model()
     kept = dict(trainer.model.named_parameters())

@@ -14,6 +14,7 @@ import torch
 from helpers import (
     REPEATED_SENTENCES,
     TINY_VIT_SIZES,
+    bare_trainer,
     expect_user_error,
     history_rows,
     make_texts,
@@ -301,10 +302,7 @@ def test_mask_generator_hides_the_ratio_in_squares():
 
 def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     """Trainer's own best-model reload drops ViT's renamed encoder tensors; ours must not."""
-    from transformers import TrainingArguments, ViTConfig, ViTForMaskedImageModeling
-
-    from toolkit.config.schema import ScheduleConfig
-    from toolkit.training.trainer import ToolkitTrainer
+    from transformers import ViTConfig, ViTForMaskedImageModeling
 
     config = ViTConfig(
         **{k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"}, encoder_stride=4
@@ -314,11 +312,7 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     best.save_pretrained(tmp_path / "checkpoint-1")
     torch.manual_seed(1)
     model = ViTForMaskedImageModeling(config)
-    trainer = ToolkitTrainer(
-        model=model,
-        args=TrainingArguments(str(tmp_path / "o"), use_cpu=True, report_to="none"),
-        schedule=ScheduleConfig(),
-    )
+    trainer = bare_trainer(model, tmp_path / "o")
     trainer.state.best_model_checkpoint = str(tmp_path / "checkpoint-1")
     trainer._load_best_model()
     for key, tensor in best.state_dict().items():
