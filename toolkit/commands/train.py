@@ -86,6 +86,8 @@ def resume_point(output_dir: Path, overwrite: bool) -> Path:
 def train_after_pretrain(
     finetune_config: RunConfig, pretrain_config: RunConfig, overwrite: bool = False
 ) -> RunResult:
+    """`ftk train --pretrain`: pre-train (or reuse that finished pre-training), then fine-tune
+    `finetune_config` from its output."""
     check_output_dir_free(
         Path(finetune_config.training["output_dir"]), overwrite, finetune_config.local_inputs()
     )
