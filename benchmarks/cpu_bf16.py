@@ -19,38 +19,28 @@ import argparse
 import itertools
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, ftk, history, make_tiny_recipe, metrics, run
+
 DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 ARMS = {"fp32": "false", "bf16": "true"}
 NAME_COLUMN = "label_name"  # the test split's labels as names, for `ftk evaluate`
 SPLIT_SEED = 42  # one test split for every run: the seeds vary initialisation and data order
 
 
-def run_ftk(args: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, cwd=ROOT
-    )
-    if result.returncode != 0:
-        sys.exit(f"ftk {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-
-
 def median_step_s(run_dir: Path) -> float:
     """Median time between consecutive optimizer steps (evaluation pauses fall outside it)."""
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    times = [row["time"] for row in rows if row["kind"] == "step" and "time" in row]
+    times = [row["time"] for row in history(run_dir) if row["kind"] == "step" and "time" in row]
     return statistics.median(later - earlier for earlier, later in itertools.pairwise(times))
 
 
 def write_test_split(config: Path, overrides: list[str], path: Path) -> None:
     """The recipe's test split, as ftk makes it, to a CSV `ftk evaluate` can read."""
-    from toolkit.commands.stages import load_labelled_data
     from toolkit.config.load import load_config
+    from toolkit.run.stages import load_labelled_data
     from toolkit.tasks import get_task
 
     recipe = load_config(config, overrides)
@@ -63,7 +53,7 @@ def write_test_split(config: Path, overrides: list[str], path: Path) -> None:
 def fp32_test_metrics(run_dir: Path, test_csv: Path) -> dict:
     out = run_dir / "fp32_test.json"
     data = ["--data", str(test_csv), "--label-column", NAME_COLUMN]
-    run_ftk(["evaluate", str(run_dir), *data, "--output", str(out)])
+    run(ftk("evaluate", str(run_dir), *data, "--output", str(out)))
     return json.loads(out.read_text())
 
 
@@ -71,8 +61,8 @@ def measure(config: Path, overrides: list[str], arm: str, seed: int, out: Path) 
     run_dir = out / f"{arm}-seed{seed}"
     started = time.perf_counter()
     command = ["train", "--config", str(config), "--output_dir", str(run_dir)]
-    run_ftk(
-        [
+    run(
+        ftk(
             *command,
             "--seed",
             str(seed),
@@ -81,19 +71,19 @@ def measure(config: Path, overrides: list[str], arm: str, seed: int, out: Path) 
             "--baseline.enabled",
             "false",
             *overrides,
-        ]
+        )
     )
     wall = time.perf_counter() - started
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    scores = metrics(run_dir)
     return {
         "arm": arm,
         "seed": seed,
-        "mixed_precision": metrics.get("mixed_precision"),
-        "steps_per_s": metrics["train_steps_per_second"],
+        "mixed_precision": scores.get("mixed_precision"),
+        "steps_per_s": scores["train_steps_per_second"],
         "median_step_s": median_step_s(run_dir),
-        "train_s": metrics["train_runtime"],
+        "train_s": scores["train_runtime"],
         "wall_s": round(wall, 1),
-        "test": {k[5:]: v for k, v in metrics.items() if k.startswith("test_") and _num(v)},
+        "test": {k[5:]: v for k, v in scores.items() if k.startswith("test_") and _num(v)},
         "run_dir": str(run_dir),
     }
 
@@ -144,9 +134,6 @@ def main() -> None:
         out = Path(tmp)
         overrides = ["--data.split_seed", str(SPLIT_SEED)]
         if args.tiny:
-            sys.path.insert(0, str(ROOT / "benchmarks"))
-            from overhead import make_tiny_recipe
-
             args.config, args.seeds = make_tiny_recipe(out), args.seeds[:1]
             overrides += ["--num_train_epochs", "1", "--data.test_size", "0.2"]
         test_csv = out / "test.csv"

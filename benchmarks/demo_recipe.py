@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cpu_bf16 import DEFAULT_RECIPE, SPLIT_SEED, median_step_s, run_ftk
+from common import ftk, history, make_tiny_recipe, metrics, run
+from cpu_bf16 import DEFAULT_RECIPE, SPLIT_SEED, median_step_s
 
 ARMS = {
     "tokens64": ["--data.max_length", "64"],  # headline + first sentences, 3 epochs
@@ -35,20 +34,19 @@ def measure(config: Path, overrides: list[str], arm: str, seed: int, out: Path) 
     run_dir = out / f"{arm}-seed{seed}"
     started = time.perf_counter()
     command = ["train", "--config", str(config), "--output_dir", str(run_dir), "--seed", str(seed)]
-    run_ftk([*command, "--baseline.enabled", "false", *overrides, *ARMS[arm]])
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    evals = [row for row in history if row["kind"] == "eval" and "epoch" in row]
+    run(ftk(*command, "--baseline.enabled", "false", *overrides, *ARMS[arm]))
+    scores = metrics(run_dir)
+    evals = [row for row in history(run_dir) if row["kind"] == "eval" and "epoch" in row]
     best = max(evals, key=lambda row: row.get("eval_accuracy", 0.0)) if evals else {}
     return {
         "arm": arm,
         "seed": seed,
-        "train_s": metrics["train_runtime"],
+        "train_s": scores["train_runtime"],
         "wall_s": round(time.perf_counter() - started, 1),
         "median_step_s": median_step_s(run_dir),
         "best_epoch": best.get("epoch"),
-        "test_accuracy": metrics["test_accuracy"],
-        "test_f1_macro": metrics.get("test_f1_macro"),
+        "test_accuracy": scores["test_accuracy"],
+        "test_f1_macro": scores.get("test_f1_macro"),
     }
 
 
@@ -65,8 +63,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         if args.tiny:
-            from overhead import make_tiny_recipe
-
             args.config, args.seeds = make_tiny_recipe(out), args.seeds[:1]
             overrides += ["--data.test_size", "0.2", "--num_train_epochs", "1"]
         for i, seed in enumerate(args.seeds):

@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from common import ROOT, make_tiny_recipe
 from torch.utils.flop_counter import FlopCounterMode
 
-ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 
 
@@ -117,7 +116,6 @@ def synthetic_batch(
 
 
 def recipe_model(config_path: Path) -> tuple[torch.nn.Module, Any]:
-    sys.path.insert(0, str(ROOT))
     from toolkit.config.load import load_config
     from toolkit.tasks import get_task
 
@@ -135,10 +133,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tiny BERT, few steps: seconds")
     args = parser.parse_args()
     if args.tiny:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
         import tempfile
-
-        from overhead import make_tiny_recipe
 
         args.config = make_tiny_recipe(Path(tempfile.mkdtemp()))
         args.steps, args.warmup, args.matmul_size = 3, 1, 256

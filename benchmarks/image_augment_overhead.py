@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import LOOP_ONLY, ROOT
 
-RECIPE = REPO / "configs" / "vit-fashion-mnist.yaml"
+RECIPE = ROOT / "configs" / "vit-fashion-mnist.yaml"
 TINY = [
     "--model.from_config.image_size",
     "16",
@@ -46,9 +44,9 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
     """Optimizer steps per second after `warmup` steps (worker start-up and first batches)."""
     from transformers import TrainerCallback
 
-    from toolkit.commands.stages import build_model, build_run_trainer, plan_run, prepare_labelled
     from toolkit.config.load import load_config
-    from toolkit.training.history import HistoryCallback
+    from toolkit.run.assembly import assemble_trainer
+    from toolkit.run.stages import build_model, plan_run, prepare_labelled
 
     class Clock(TrainerCallback):
         def __init__(self):
@@ -66,15 +64,7 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
                 out,
                 "--max_steps",
                 str(steps + warmup),
-                "--eval_strategy",
-                '"no"',
-                # quoted: YAML reads a bare no as false
-                "--save_strategy",
-                '"no"',
-                "--load_best_model_at_end",
-                "false",
-                "--early_stopping.patience",
-                "null",
+                *LOOP_ONLY,
                 "--disable_tqdm",
                 "true",
                 "--logging_steps",
@@ -84,11 +74,9 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
         plan = plan_run(config)  # the stages `ftk train` runs, up to the trainer
         prepared = prepare_labelled(plan)
         model = build_model(plan, prepared.data.label_names)
-        trainer = build_run_trainer(
-            plan, model, prepared, None, HistoryCallback(Path(out) / "history.jsonl")
-        )
         clock = Clock()
-        trainer.add_callback(clock)
+        # the temporary directory is the run directory: nothing to open
+        trainer, _ = assemble_trainer(plan, model, prepared, None, lambda: None, callbacks=[clock])
         trainer.train()
     timed = clock.times[warmup - 1 :]
     return (len(timed) - 1) / (timed[-1] - timed[0])

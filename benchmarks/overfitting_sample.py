@@ -28,13 +28,14 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import ROOT, make_tiny_recipe
 from transformers import TrainerCallback
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 SINGLE_LABEL_TASKS = ("text-classification", "image-classification")
 # --tiny: a tiny BERT on ~130 training texts, a high LR and no early stopping: seconds
@@ -135,18 +136,16 @@ def train_with_probe(recipe: Path, overrides: list[str], full: int, capped: int 
     """The stages of `ftk train` up to the fit, with the probe in place of the watch; returns
     (probe rows, training size, full size, capped size, patience, max_epoch_share)."""
     from toolkit.advice.overfitting import watch_sample_size
-    from toolkit.commands.stages import (
+    from toolkit.config.load import load_config
+    from toolkit.run.assembly import assemble_trainer
+    from toolkit.run.fine_tuning import unaugmented_training_sample
+    from toolkit.run.stages import (
         build_model,
-        build_run_trainer,
         open_run_dir,
         plan_for_data,
         plan_run,
         prepare_labelled,
     )
-    from toolkit.commands.train import unaugmented_training_sample
-    from toolkit.config.load import load_config
-    from toolkit.core.run_files import HISTORY
-    from toolkit.training.history import HistoryCallback
 
     output_dir = Path(tempfile.mkdtemp()) / "run"
     config = load_config(recipe, [*overrides, "--output_dir", str(output_dir)])
@@ -156,9 +155,8 @@ def train_with_probe(recipe: Path, overrides: list[str], full: int, capped: int 
     prepared = prepare_labelled(plan)
     plan, compute_metrics = plan_for_data(plan, prepared.data)
     model = build_model(plan, prepared.data.label_names)
-    open_run_dir(plan, overwrite=True)
-    history = HistoryCallback(plan.output_dir / HISTORY)
-    trainer = build_run_trainer(plan, model, prepared, compute_metrics, history)
+    open_dir = partial(open_run_dir, plan, overwrite=True)
+    trainer, _ = assemble_trainer(plan, model, prepared, compute_metrics, open_dir)
     num_train = len(prepared.data.splits["train"])
     settings = plan.config.overfitting
     if capped is None:  # what `ftk train` would score, with --full as the ceiling
@@ -271,9 +269,6 @@ def main() -> None:
     args, overrides = parser.parse_known_args()
     full, capped = args.full, args.capped
     if args.tiny:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from overhead import make_tiny_recipe
-
         args.config = make_tiny_recipe(Path(tempfile.mkdtemp()), examples=240)
         overrides = [*TINY_OVERRIDES, *overrides]
         full, capped = full or 100, capped or 30  # the rule would score all ~130 examples

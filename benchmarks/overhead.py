@@ -24,41 +24,27 @@ Timings on shared machines are noisy: read the ratio of each A B pair, not absol
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import math
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import LOOP_ONLY, ROOT, ftk, history, make_tiny_recipe, run, write_synthetic_recipe
+
 DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
-
-
-def run_checked(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        sys.exit(f"benchmark step failed: {' '.join(command)}\n{result.stderr[-3000:]}")
 
 
 def common_overrides(steps: int, batch_size: int, device: str, bf16: bool) -> list[str]:
     return [
         "--max_steps",
         str(steps),
-        "--eval_strategy",
-        "no",
-        "--save_strategy",
-        "no",
-        "--load_best_model_at_end",
-        "false",
-        "--early_stopping.patience",
-        "null",
+        *LOOP_ONLY,
         "--logging_steps",
         str(max(1, steps)),
         "--per_device_train_batch_size",
@@ -78,21 +64,8 @@ def common_overrides(steps: int, batch_size: int, device: str, bf16: bool) -> li
 def run_ftk(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, float]:
     out = workdir / f"ftk-{time.time_ns()}"
     started = time.time()
-    run_checked(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            "--config",
-            str(recipe),
-            "--output_dir",
-            str(out),
-            *overrides,
-        ]
-    )
-    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
-    times = [r["time"] for r in rows if r["kind"] == "step"]
+    run(ftk("train", "--config", str(recipe), "--output_dir", str(out), *overrides))
+    times = [r["time"] for r in history(out) if r["kind"] == "step"]
     return {"start": started, "step_times": times}
 
 
@@ -105,8 +78,8 @@ def build_bare_step(recipe: Path, overrides: list[str]):
     import torch
     from torch.utils.data import DataLoader
 
-    from toolkit.commands.stages import build_model, plan_run, prepare_labelled
     from toolkit.config.load import load_config
+    from toolkit.run.stages import build_model, plan_run, prepare_labelled
     from toolkit.training.arguments import steps_per_epoch, total_steps
     from toolkit.training.schedules import lr_factor
 
@@ -182,7 +155,7 @@ def run_bare(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, flo
 def run_this_script(mode: list[str], recipe: Path, overrides: list[str], workdir: Path) -> dict:
     """This script in a fresh process, in a hidden `mode`; returns the JSON it wrote."""
     result = workdir / f"result-{time.time_ns()}.json"
-    run_checked(
+    run(
         [
             sys.executable,
             __file__,
@@ -309,7 +282,6 @@ def main() -> None:
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     if args.bare:
         bare_loop(args.config, args.overrides, args.result)
         return
@@ -387,20 +359,6 @@ def measure_round(
     )  # one process: no startup
 
 
-def make_tiny_recipe(workdir: Path, examples: int = 160) -> Path:
-    """A tiny BERT and short texts whose topic words give the label away: seconds (tests)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from helpers import make_texts
-
-    tiny = {
-        "hidden_size": 32,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "intermediate_size": 64,
-    }
-    return write_synthetic_recipe(workdir, "tiny", tiny, make_texts(max(examples // 4, 40), 0), 32)
-
-
 def make_bert_base_recipe(workdir: Path, examples: int) -> Path:
     """BERT-base (BertConfig's defaults) with random weights, and random 150-word texts: every
     batch fills the 128 tokens, so each step is the same work."""
@@ -414,29 +372,6 @@ def make_bert_base_recipe(workdir: Path, examples: int) -> Path:
 
 
 SYNTHETIC = {"tiny": make_tiny_recipe, "bert-base": make_bert_base_recipe}
-
-
-def write_synthetic_recipe(
-    workdir: Path, name: str, bert_config: dict, rows: list, max_length: int
-) -> Path:
-    """A BERT built from `bert_config`, a tokenizer knowing every word of `rows` ((text, label)
-    pairs), the CSV and a recipe naming them; nothing is downloaded."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    words = sorted({word for text, _ in rows for word in text.split()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    model_dir = workdir / f"{name}-bert"
-    BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}).save_pretrained(model_dir)
-    BertModel(BertConfig(**bert_config)).save_pretrained(model_dir)
-    train = workdir / "train.csv"
-    with train.open("w", newline="") as handle:
-        csv.writer(handle).writerows([("text", "label"), *rows])
-    recipe = workdir / f"{name}.yaml"
-    recipe.write_text(
-        f"model: {{name_or_path: '{model_dir}'}}\n"
-        f"data: {{train_file: '{train}', max_length: {max_length}}}\n"
-    )
-    return recipe
 
 
 if __name__ == "__main__":

@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import LOOP_ONLY, ROOT, ftk, history, make_tiny_recipe, metrics, run
+
 RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 ARMS = {
     "dynamic + grouped": ["--train_sampling_strategy", "group_by_length"],
@@ -49,7 +47,6 @@ def first_sentences(text: str, rng: random.Random, most: int = 8) -> str:
 
 def write_short_bbc(workdir: Path, seed: int) -> dict[str, Path]:
     """BBC train/validation CSVs whose texts are cut to varied lengths."""
-    sys.path.insert(0, str(ROOT))
     from toolkit.config.schema import DataConfig
     from toolkit.data.load import load_data
 
@@ -75,33 +72,19 @@ def write_rows(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 def token_lengths(recipe: Path, overrides: list[str]) -> list[int]:
     """Tokens per training text after truncation: how much padding there is to save."""
-    from toolkit.commands.stages import plan_run, prepare_labelled
     from toolkit.config.load import load_config
+    from toolkit.run.stages import plan_run, prepare_labelled
 
     prepared = prepare_labelled(plan_run(load_config(recipe, overrides)))
     return [len(ids) for ids in prepared.splits["train"]["input_ids"]]
 
 
 def run_arm(recipe: Path, overrides: list[str], out: Path) -> dict[str, float]:
-    command = [
-        sys.executable,
-        "-m",
-        "toolkit",
-        "train",
-        "--config",
-        str(recipe),
-        "--output_dir",
-        str(out),
-        *overrides,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        sys.exit(f"benchmark run failed: {' '.join(command)}\n{result.stderr[-3000:]}")
-    rows = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    run(ftk("train", "--config", str(recipe), "--output_dir", str(out), *overrides))
+    rows = history(out)
     start = next(r["time"] for r in rows if r["kind"] == "groups")
     last_step = [r["time"] for r in rows if r["kind"] == "step"][-1]
-    metrics = json.loads((out / "metrics.json").read_text())
-    return {"train_s": last_step - start, "accuracy": metrics["eval_accuracy"]}
+    return {"train_s": last_step - start, "accuracy": metrics(out)["eval_accuracy"]}
 
 
 def common_overrides(args: argparse.Namespace, files: dict[str, Path]) -> list[str]:
@@ -116,14 +99,7 @@ def common_overrides(args: argparse.Namespace, files: dict[str, Path]) -> list[s
         str(args.max_length),
         "--num_train_epochs",
         str(args.epochs),
-        "--eval_strategy",
-        "no",
-        "--save_strategy",
-        "no",
-        "--load_best_model_at_end",
-        "false",
-        "--early_stopping.patience",
-        "null",
+        *LOOP_ONLY,
         "--baseline.enabled",
         "false",
         "--overfitting.train_sample_size",
@@ -150,7 +126,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="which sentences each text keeps")
     parser.add_argument("--tiny", action="store_true", help="tiny model and data: seconds")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -190,9 +165,6 @@ def main() -> None:
 
 def tiny_recipe(workdir: Path) -> tuple[Path, dict[str, Path]]:
     """A tiny BERT and texts of 5-16 words built on the spot (test suite)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from overhead import make_tiny_recipe
-
     return make_tiny_recipe(workdir), {"train": workdir / "train.csv"}
 
 

@@ -39,9 +39,9 @@ from transformers import (
     set_seed,
 )
 
-from toolkit.commands.stages import load_labelled_data, metrics_for_data
 from toolkit.config.load import load_config
 from toolkit.model.packaged import resolve_model_path
+from toolkit.run.stages import load_labelled_data, metrics_for_data
 from toolkit.tasks import get_task
 
 # ftk's schedule.decay -> the Trainer's lr_scheduler_type with the same shape after warm-up

@@ -23,38 +23,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import ROOT, ftk, run
+from time_to_accuracy import TARGETS, report
 
-from time_to_accuracy import TARGETS, report  # noqa: E402
+DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 
 ARMS = ("stock", "ftk")
 FIGURES = ("wall_s", "train_s", "tta_s", "test_accuracy")  # what each run reports
-
-
-def timed(command: list[str], log: Path) -> float:
-    """Run `command` from the repository root, its output to `log`; seconds to its exit."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    started = time.perf_counter()
-    with log.open("w") as out:
-        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    seconds = time.perf_counter() - started
-    if code.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{log.read_text()[-3000:]}")
-    return seconds
 
 
 def run_stock(recipe: Path, work: Path, target: float, precision: list[str]) -> dict:
@@ -68,7 +49,7 @@ def run_stock(recipe: Path, work: Path, target: float, precision: list[str]) -> 
         "--output_dir",
         str(work / "stock"),
     ]
-    wall = timed([*command, "--result", str(result), *precision], work / "stock.log")
+    wall = run([*command, "--result", str(result), *precision], work / "stock.log")
     found = json.loads(result.read_text())
     hit = next((e for e in found["evaluations"] if e["eval_accuracy"] >= target), None)
     return {
@@ -82,8 +63,8 @@ def run_stock(recipe: Path, work: Path, target: float, precision: list[str]) -> 
 
 def run_ftk(recipe: Path, work: Path, target: float, overrides: list[str]) -> dict:
     out = work / "ftk"
-    command = [sys.executable, "-m", "toolkit", "train", "--config", str(recipe)]
-    wall = timed([*command, "--output_dir", str(out), *overrides], work / "ftk.log")
+    command = ftk("train", "--config", str(recipe), "--output_dir", str(out), *overrides)
+    wall = run(command, work / "ftk.log")
     found = report(out, "accuracy", target)
     return {
         "wall_s": wall,

@@ -21,29 +21,21 @@ figures mean nothing. Results go to benchmarks/results/text_augment_overhead[-ti
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import platform
-import random
 import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import LOOP_ONLY, ROOT, make_tiny_recipe
 
 RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
-# '"no"': a bare no is YAML 1.1 for false.
 SHORT_RUN = [
-    "--eval_strategy",
-    '"no"',
-    "--save_strategy",
-    '"no"',
-    "--load_best_model_at_end",
-    "false",
-    "--early_stopping.patience",
-    "null",
+    *LOOP_ONLY,
     "--logging_steps",
     "1000",
     "--report_to",
@@ -52,67 +44,12 @@ SHORT_RUN = [
 
 
 def tiny_setup(folder: Path) -> tuple[Path, list[str]]:
-    """A tiny BERT saved to `folder` and a CSV recipe over synthetic texts."""
-    import csv
-
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    rng = random.Random(0)
-    words = [
-        "market",
-        "profit",
-        "shares",
-        "bank",
-        "goal",
-        "match",
-        "team",
-        "coach",
-        "software",
-        "phone",
-        "chip",
-        "network",
-        "the",
-        "a",
-        "of",
-        "and",
-        "to",
-        "in",
-        "on",
-        "with",
-        "for",
-        "is",
-        "was",
-        "it",
-        "this",
-        "that",
-    ]
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(words))]
-    torch.manual_seed(0)
-    BertModel(
-        BertConfig(
-            vocab_size=len(vocab),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-        )
-    ).save_pretrained(folder)
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(folder)
-    texts = [
-        ". ".join(" ".join(rng.choices(words, k=12)) for _ in range(4)) + "." for _ in range(64)
-    ]
-    with (folder / "train.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        writer.writerows((t, ["a", "b"][i % 2]) for i, t in enumerate(texts))
-    recipe = folder / "tiny.yaml"
-    recipe.write_text(
-        f"model: {{name_or_path: '{folder}'}}\n"
-        f"data: {{train_file: '{folder / 'train.csv'}', max_length: 32}}\n"
-        "use_cpu: true\nper_device_train_batch_size: 8\n"
-    )
-    return recipe, texts
+    """The benchmarks' tiny BERT and CSV recipe (on the CPU, batches of 8), and its texts."""
+    recipe = make_tiny_recipe(folder)
+    with recipe.open("a") as handle:
+        handle.write("use_cpu: true\nper_device_train_batch_size: 8\n")
+    with (folder / "train.csv").open(newline="") as handle:
+        return recipe, [row["text"] for row in csv.DictReader(handle)]
 
 
 def bbc_texts() -> list[str]:
@@ -142,9 +79,9 @@ def operation_speeds(texts: list[str], max_words: int, count: int) -> dict[str, 
 
 def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> float:
     """Optimizer steps/s of the recipe's training loop, text augmentation on or off."""
-    from toolkit.commands.stages import build_model, build_run_trainer, plan_run, prepare_labelled
     from toolkit.config.load import load_config
-    from toolkit.training.history import HistoryCallback
+    from toolkit.run.assembly import assemble_trainer
+    from toolkit.run.stages import build_model, plan_run, prepare_labelled
 
     overrides = [
         *SHORT_RUN,
@@ -158,10 +95,8 @@ def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> flo
     plan = plan_run(load_config(recipe, overrides))  # the stages `ftk train` runs
     prepared = prepare_labelled(plan)
     model = build_model(plan, prepared.data.label_names)
-    output.mkdir(parents=True, exist_ok=True)
-    trainer = build_run_trainer(
-        plan, model, prepared, None, HistoryCallback(output / "history.jsonl")
-    )
+    open_dir = partial(output.mkdir, parents=True, exist_ok=True)
+    trainer, _ = assemble_trainer(plan, model, prepared, None, open_dir)
     return float(trainer.train().metrics["train_steps_per_second"])
 
 

@@ -24,18 +24,13 @@ import argparse
 import json
 import re
 import resource
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import ftk, history, make_tiny_recipe, metrics, run
+
 TARGETS = {"bbc-news": 0.95, "fashion-mnist": 0.85}  # data.builtin -> validation accuracy
-
-
-def read_rows(run_dir: Path) -> list[dict]:
-    lines = (run_dir / "history.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def target_for(run_dir: Path, given: float | None) -> float:
@@ -100,9 +95,9 @@ def report(
     time_log: Path | None = None,
     measured_rss: float | None = None,
 ) -> dict:
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    scores = metrics(run_dir)
     goal = target_for(run_dir, target)
-    found = time_to_target(read_rows(run_dir), metrics, metric, goal)
+    found = time_to_target(history(run_dir), scores, metric, goal)
     return {
         "run": str(run_dir),
         "metric": metric,
@@ -142,20 +137,7 @@ def print_table(results: list[dict]) -> None:
 
 def train_and_measure(config: Path, overrides: list[str], out: Path) -> float:
     """Run `ftk train` and return the peak RSS (MB) of its process tree's largest member."""
-    command = [
-        sys.executable,
-        "-m",
-        "toolkit",
-        "train",
-        "--config",
-        str(config),
-        "--output_dir",
-        str(out),
-        *overrides,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if result.returncode != 0:
-        sys.exit(f"training failed: {' '.join(command)}\n{result.stderr[-3000:]}")
+    run(ftk("train", "--config", str(config), "--output_dir", str(out), *overrides))
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
@@ -193,9 +175,6 @@ def main() -> None:
 
 
 def tiny_recipe(workdir: Path) -> tuple[Path, list[str]]:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from overhead import make_tiny_recipe
-
     recipe = make_tiny_recipe(workdir)
     return recipe, [
         "--num_train_epochs",

@@ -5,10 +5,13 @@ conftest.py; tests import these."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import random
 import subprocess
 import sys
 from pathlib import Path
+
+from toolkit.core.run_files import HISTORY, read_history
 
 TOPIC_WORDS = {
     "sport": [
@@ -378,3 +381,37 @@ def save_tiny_bert(folder: Path, words: list[str], max_length: int) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str):
+    """A benchmarks/ script as a module, to test its arithmetic on hand-made inputs (its folder
+    on sys.path, as when it runs, for `from common import ...`)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def history_rows(run_dir: Path, kind: str | None = None) -> list[dict]:
+    """The run's history.jsonl rows (only those of `kind`), read by ftk's own reader."""
+    rows = read_history(Path(run_dir) / HISTORY)
+    return rows if kind is None else [row for row in rows if row["kind"] == kind]
+
+
+def bare_trainer(model, output_dir: Path, training: dict | None = None, **kwargs):
+    """A ToolkitTrainer with no data, on the CPU, for tests of its loss and its best-model
+    reload; `training`: more TrainingArguments, `kwargs`: ToolkitTrainer's own (class_weights)."""
+    from transformers import TrainingArguments
+
+    from toolkit.config.schema import ScheduleConfig
+    from toolkit.training.trainer import ToolkitTrainer
+
+    args = TrainingArguments(
+        output_dir=str(output_dir), use_cpu=True, report_to="none", **(training or {})
+    )
+    return ToolkitTrainer(model=model, args=args, schedule=ScheduleConfig(), **kwargs)

@@ -3,9 +3,7 @@ starts again; the toolkit's schedule must then count epochs in the new batch and
 
 from __future__ import annotations
 
-import json
-
-from helpers import make_texts, write_csv, write_text_config
+from helpers import history_rows, make_texts, write_csv, write_text_config
 
 from toolkit.cli import main
 from toolkit.training.trainer import ToolkitTrainer
@@ -14,8 +12,7 @@ FITS = 4  # the largest training batch the pretend machine holds
 
 
 def step_lrs(run_dir) -> list[list[float]]:
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    return [row["lr"] for row in rows if row["kind"] == "step"]
+    return [row["lr"] for row in history_rows(run_dir, "step")]
 
 
 def test_a_halved_batch_keeps_the_schedule_in_epochs(tiny_bert, tmp_path, monkeypatch, capsys):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,19 +71,9 @@ def test_overhead_benchmark_interleaves_both_arms_in_one_process(tmp_path):
     assert row["ftk"]["samples_per_s"] > 0 and row["bare"]["samples_per_s"] > 0
 
 
-def load_script(name: str):
-    """A benchmark script as a module, to test its arithmetic on hand-made inputs."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_overhead_rate_is_robust_to_one_stalled_step():
     """Steady-state rate = batch / trimmed mean step time: one 6 s stall does not move it."""
-    overhead = load_script("overhead")
+    overhead = load_benchmark("overhead")
     timing = {"start": -5.0, "step_times": [0.0, 1.0, 2.0, 3.0, 9.0, 10.0, 11.0]}
     summary = overhead.summarise(timing, batch_size=16, skip=1)
     assert summary["samples_per_s"] == 16.0 and summary["startup_s"] == 5.0
@@ -99,7 +90,7 @@ def test_padding_benchmark_tiny_mode_reports_both_arms_and_a_ratio():
 def test_padding_benchmark_keeps_the_headline_and_first_sentences():
     import random
 
-    padding = load_script("padding")
+    padding = load_benchmark("padding")
     text = "Headline here\n\nFirst one. Second one! Third one? Fourth."
     short = [padding.first_sentences(text, random.Random(s), most=3) for s in range(20)]
     assert set(short) == {
@@ -120,7 +111,7 @@ def test_time_to_accuracy_tiny_mode_trains_and_reports_the_first_evaluation():
 
 
 def test_time_to_accuracy_reads_stamped_times_and_estimates_unstamped_ones():
-    tta = load_script("time_to_accuracy")
+    tta = load_benchmark("time_to_accuracy")
     stamped = [
         {"kind": "groups", "names": [None], "time": 100.0},
         {"kind": "step", "step": 10, "time": 120.0},
@@ -157,7 +148,7 @@ def test_counted_step_flops_match_the_transformer_formula():
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    flops = load_script("flops")
+    flops = load_benchmark("flops")
     d, ff, layers, L, labels = 32, 64, 2, 32, 3
     model = BertForSequenceClassification(
         BertConfig(
@@ -262,7 +253,7 @@ def test_overfitting_sample_benchmark_capped_scores_are_the_prefix_of_the_full(t
     results = tmp_path / "overfitting_sample.json"
     out = run_benchmark("overfitting_sample.py", "--json", str(results))
     result = json.loads(results.read_text())
-    bench = load_script("overfitting_sample")
+    bench = load_benchmark("overfitting_sample")
     assert (result["full"], result["capped"]) == (100, 30)
     number = r" +-?[0-9.]+"
     table = re.findall(
@@ -296,7 +287,7 @@ def test_overfitting_sample_benchmark_capped_scores_are_the_prefix_of_the_full(t
 
 
 def test_overfitting_sample_benchmark_per_example_scores_and_onset():
-    bench = load_script("overfitting_sample")
+    bench = load_benchmark("overfitting_sample")
     logits = np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
     losses, correct = bench.per_example_scores(logits, np.array([0, 0, 0]))
     assert losses == pytest.approx([math.log(1 + math.exp(-2)), math.log(1 + math.e), 0.04858735])

@@ -8,12 +8,11 @@ import math
 import pytest
 import torch
 import yaml
-from helpers import make_texts, write_csv, write_text_config
+from helpers import bare_trainer, make_texts, write_csv, write_text_config
 
 from toolkit.advice.data_size import imbalance_warning
 from toolkit.cli import main
 from toolkit.config.load import config_from_raw
-from toolkit.config.schema import ScheduleConfig
 from toolkit.core.errors import UserError
 from toolkit.training.class_weights import class_weight_vector
 
@@ -31,16 +30,12 @@ def test_a_mapping_weighs_the_named_labels_and_the_rest_one():
 
 
 def test_the_trainer_loss_is_the_weighted_cross_entropy_by_hand(tiny_bert, tmp_path):
-    from transformers import AutoModelForSequenceClassification, TrainingArguments
-
-    from toolkit.training.trainer import ToolkitTrainer
+    from transformers import AutoModelForSequenceClassification
 
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=3).eval()
-    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
     weights = torch.tensor([0.5, 2.0, 1.0])
-    schedule = ScheduleConfig()
-    trainer = ToolkitTrainer(model=model, args=args, schedule=schedule, class_weights=weights)
+    trainer = bare_trainer(model, tmp_path, class_weights=weights)
     batch = {
         "input_ids": torch.tensor([[2, 7, 9, 3], [2, 8, 3, 0], [2, 10, 11, 3]]),
         "attention_mask": torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 1, 1]]),
@@ -55,7 +50,7 @@ def test_the_trainer_loss_is_the_weighted_cross_entropy_by_hand(tiny_bert, tmp_p
         by_hand += weights[label].item() * (log_norm - row[label])
         total_weight += weights[label].item()
     assert loss.item() == pytest.approx(by_hand / total_weight, abs=1e-6)
-    unweighted = ToolkitTrainer(model=model, args=args, schedule=schedule)
+    unweighted = bare_trainer(model, tmp_path)
     with torch.no_grad():
         assert unweighted.compute_loss(model, dict(batch)).item() != pytest.approx(loss.item())
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import FILLER, TOPIC_WORDS, make_texts, write_csv, write_text_config
+from helpers import FILLER, TOPIC_WORDS, history_rows, make_texts, write_csv, write_text_config
 
 GLOBAL_BATCH = 8
 TRAIN_ROWS = 80  # a multiple of the global batch, so both runs see the same batches
@@ -144,11 +144,6 @@ def runs(bert_without_dropout, tmp_path_factory):
     return folder / "one", folder / "two", single, double
 
 
-def rows(run_dir: Path, kind: str) -> list[dict]:
-    lines = (run_dir / "history.jsonl").read_text().splitlines()
-    return [r for r in map(json.loads, lines) if r["kind"] == kind]
-
-
 def test_two_processes_ran_and_exited_cleanly(runs):
     _, two, _, double = runs
     assert double.returncode == 0, double.stderr[-3000:]
@@ -156,17 +151,17 @@ def test_two_processes_ran_and_exited_cleanly(runs):
     assert double.stdout.count("Results:") == 1, "console output from the main process only"
     # 80 rows in global batches of 8: 10 updates per epoch. One process with a per-device
     # batch of 4 would have made 20.
-    assert [r["step"] for r in rows(two, "step")] == list(range(1, EPOCHS * 10 + 1))
+    assert [r["step"] for r in history_rows(two, "step")] == list(range(1, EPOCHS * 10 + 1))
 
 
 def test_loss_history_equals_one_process_with_the_same_global_batch(runs):
     one, two, _, _ = runs
-    a, b = rows(one, "train"), rows(two, "train")
+    a, b = history_rows(one, "train"), history_rows(two, "train")
     assert [r["step"] for r in a] == [r["step"] for r in b] and len(a) == EPOCHS * 10
     for x, y in zip(a, b, strict=False):
         assert y["loss"] == pytest.approx(x["loss"], rel=1e-4, abs=1e-5), (x, y)
         assert y["learning_rate"] == pytest.approx(x["learning_rate"], rel=1e-9)
-    ea, eb = rows(one, "eval"), rows(two, "eval")
+    ea, eb = history_rows(one, "eval"), history_rows(two, "eval")
     # Gradients all-reduced across processes are summed in another order than one process
     # sums them; after 20 Adam steps at LR 5e-3 that float drift reaches ~1e-3 of the eval
     # loss. The bug this guards against (loss x world size) is a factor of 2.
@@ -180,7 +175,7 @@ def test_loss_history_equals_one_process_with_the_same_global_batch(runs):
 def test_one_copy_of_each_run_file(runs):
     one, two, _, _ = runs
     assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
-    steps = [r["step"] for r in rows(two, "step")]
+    steps = [r["step"] for r in history_rows(two, "step")]
     assert len(steps) == len(set(steps)), "history rows written once, by one process"
     assert len((two / "README.md").read_text().split("\n---\n")) == 2
 
@@ -232,7 +227,7 @@ def test_gradient_accumulation_gives_the_loss_of_the_full_batch(bert_without_dro
             timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
-        results[name] = [r["loss"] for r in rows(tmp_path / name, "train")]
+        results[name] = [r["loss"] for r in history_rows(tmp_path / name, "train")]
     assert len(results["full"]) == 10
     assert results["accumulated"] == pytest.approx(results["full"], rel=1e-4, abs=1e-5)
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 import yaml
-from helpers import ftk, write_text_config
+from helpers import ftk, history_rows, write_text_config
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +23,6 @@ def finished_run(tiny_bert, tmp_path_factory):
     config = write_text_config(folder / "tiny.yaml", tiny_bert, data, run_dir)
     result = ftk("train", "--config", config, "--early_stopping.patience", "null")
     return run_dir, result
-
-
-def history(run_dir):
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
 def test_run_directory_holds_every_artifact(finished_run):
@@ -71,7 +67,7 @@ def test_pipeline_loads_run_and_predicts_label_names(finished_run):
 
 def test_training_loss_falls(finished_run):
     run_dir, _ = finished_run
-    losses = [r["loss"] for r in history(run_dir) if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     assert len(losses) > 10
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
     assert last < 0.7 * first, (first, last)
@@ -84,7 +80,7 @@ def test_logged_lr_follows_warmup_then_cosine(finished_run):
     per_epoch = math.ceil(train_rows / batch)
     total = epochs * per_epoch
     warmup = math.ceil(0.2 * total)
-    steps = [r for r in history(run_dir) if r["kind"] == "step"]
+    steps = history_rows(run_dir, "step")
     assert [r["step"] for r in steps] == list(range(1, total + 1))
     for row in steps:
         s = row["step"] - 1  # the s-th update (0-based)

@@ -12,6 +12,7 @@ from helpers import (
     TINY_VIT_SIZES,
     draw_shape,
     ftk,
+    history_rows,
     make_image_folder,
     write_corrupt_image,
     write_image_config,
@@ -64,10 +65,6 @@ def test_image_baselines_fit_in_a_side_process(folder_run, tmp_path):
     assert json.loads((beside / "metrics.json").read_text())["verdict"] is not None
 
 
-def history(run_dir):
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-
-
 def test_run_directory_holds_every_artifact(folder_run):
     run_dir, _ = folder_run
     for name in [
@@ -94,7 +91,7 @@ def test_metrics_and_learning(folder_run):
     assert metrics["skipped_images"] == 0
     assert metrics["test_accuracy"] >= 0.6, "coloured shapes are easy to tell apart"
     assert "Data: train 81, validation 9, test 30 examples; 3 classes" in result.stdout
-    losses = [row["loss"] for row in history(run_dir) if row["kind"] == "train"]
+    losses = [row["loss"] for row in history_rows(run_dir, "train")]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, "training loss falls"
 
 
@@ -102,7 +99,7 @@ def test_best_epoch_is_the_model_kept(folder_run):
     """transformers 5 cannot reload a ViT checkpoint by key; the toolkit's reload must."""
     run_dir, _ = folder_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    epochs = [row for row in history(run_dir) if row["kind"] == "eval"][:-1]  # last: final eval
+    epochs = history_rows(run_dir, "eval")[:-1]  # last: final eval
     best = max(epochs, key=lambda row: row["eval_accuracy"])  # the first epoch at the maximum
     assert metrics["best_checkpoint_step"] == best["step"]
     assert metrics["eval_accuracy"] == pytest.approx(best["eval_accuracy"])

@@ -56,6 +56,14 @@ def test_sibling_stages_do_not_import_each_other(tmp_path):
     assert "toolkit.data.splits -> toolkit.model.packaged" in result.stdout, result.stdout
 
 
+def test_commands_do_not_import_each_other(tmp_path):
+    """What two commands share is a stage in run/: commands/search.py importing
+    commands/train.py fails."""
+    result = lint_a_copy_with(tmp_path, "commands/search.py", "import toolkit.commands.train")
+    assert result.returncode != 0
+    assert "toolkit.commands.search -> toolkit.commands.train" in result.stdout, result.stdout
+
+
 def function_level_toolkit_imports(path: Path) -> list[str]:
     tree = ast.parse(path.read_text())
     found = []

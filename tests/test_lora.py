@@ -7,7 +7,15 @@ import json
 import sys
 
 import pytest
-from helpers import expect_user_error, ftk, make_texts, write_csv, write_text_config
+from helpers import (
+    bare_trainer,
+    expect_user_error,
+    ftk,
+    history_rows,
+    make_texts,
+    write_csv,
+    write_text_config,
+)
 
 LABELS = ["business", "sport", "tech"]
 R, ALPHA = 8, 16
@@ -61,10 +69,6 @@ def base_classifier(tiny_bert):
         id2label=dict(enumerate(LABELS)),
         label2id={n: i for i, n in enumerate(LABELS)},
     )
-
-
-def history(run_dir):
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
 def test_run_saves_merged_model_and_adapter(lora_run):
@@ -148,11 +152,11 @@ def test_adapter_loads_onto_base_with_merged_logits(lora_run, tiny_bert):
 
 def test_training_loss_falls_and_best_epoch_is_kept(lora_run):
     run_dir, _ = lora_run
-    losses = [r["loss"] for r in history(run_dir) if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
     assert last < 0.8 * first, (first, last)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    epochs = [row for row in history(run_dir) if row["kind"] == "eval"][:-1]  # last: final eval
+    epochs = history_rows(run_dir, "eval")[:-1]  # last: final eval
     best = max(epochs, key=lambda row: row["eval_accuracy"])  # the first epoch at the maximum
     assert metrics["best_checkpoint_step"] == best["step"]
     # the final scores are recomputed in fp32; evaluations during bf16 training ran in bf16
@@ -213,10 +217,6 @@ def test_best_checkpoint_reload_restores_lora_and_head(tiny_vit, tmp_path):
     """ToolkitTrainer._load_best_model on a LoRA model: the adapter and head of the best
     checkpoint come back (ViT: the model whose tensors transformers 5 renames on disk)."""
     import torch
-    from transformers import TrainingArguments
-
-    from toolkit.config.schema import ScheduleConfig
-    from toolkit.training.trainer import ToolkitTrainer
 
     best = tiny_vit_lora(tiny_vit, 0)
     with torch.no_grad():
@@ -225,11 +225,7 @@ def test_best_checkpoint_reload_restores_lora_and_head(tiny_vit, tmp_path):
                 param.add_(torch.randn_like(param))  # B is zero at the start: make it count
     best.save_pretrained(tmp_path / "checkpoint-1")
     model = tiny_vit_lora(tiny_vit, 1)
-    trainer = ToolkitTrainer(
-        model=model,
-        args=TrainingArguments(str(tmp_path / "o"), use_cpu=True, report_to="none"),
-        schedule=ScheduleConfig(),
-    )
+    trainer = bare_trainer(model, tmp_path / "o")
     trainer.state.best_model_checkpoint = str(tmp_path / "checkpoint-1")
     trainer._load_best_model()
     kept = dict(trainer.model.named_parameters())

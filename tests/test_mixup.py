@@ -10,10 +10,17 @@ import random
 import datasets
 import pytest
 import torch
-from helpers import TINY_VIT_SIZES, draw_shape, ftk, make_image_folder, write_image_config
+from helpers import (
+    TINY_VIT_SIZES,
+    bare_trainer,
+    draw_shape,
+    ftk,
+    history_rows,
+    make_image_folder,
+    write_image_config,
+)
 
 from toolkit.config.load import config_from_raw, parse_overrides
-from toolkit.config.schema import ScheduleConfig
 from toolkit.core.errors import UserError
 from toolkit.tasks import image_classification as task
 from toolkit.training.soft_targets import soft_target_cross_entropy
@@ -87,22 +94,14 @@ def test_one_hot_targets_give_torchs_class_id_losses_weighted_or_not():
 
 
 def toolkit_trainer(tmp_path, **kwargs):
-    from transformers import TrainingArguments, ViTConfig, ViTForImageClassification
-
-    from toolkit.training.trainer import ToolkitTrainer
+    from transformers import ViTConfig, ViTForImageClassification
 
     torch.manual_seed(0)
     sizes = {k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"}
     model = ViTForImageClassification(ViTConfig(**sizes, num_labels=CLASSES)).eval()
     smoothing = kwargs.pop("label_smoothing_factor", 0.0)
-    args = TrainingArguments(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        report_to="none",
-        label_smoothing_factor=smoothing,
-        remove_unused_columns=False,
-    )
-    return ToolkitTrainer(model=model, args=args, schedule=ScheduleConfig(), **kwargs), model
+    training = {"label_smoothing_factor": smoothing, "remove_unused_columns": False}
+    return bare_trainer(model, tmp_path, training, **kwargs), model
 
 
 @pytest.mark.parametrize("weights", [None, [0.5, 2.0, 1.0]])
@@ -280,7 +279,7 @@ def test_train_with_mixup_and_cutmix_end_to_end(tiny_vit, tmp_path):
     assert "Training batches mixed: MixUp p 0.5 (alpha 1), CutMix p 0.5 (alpha 1);" in (
         result.stdout
     )
-    rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    rows = history_rows(run)
     losses = [row["loss"] for row in rows if row["kind"] == "train"]
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, "training loss falls"
     metrics = json.loads((run / "metrics.json").read_text())

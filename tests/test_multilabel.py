@@ -10,7 +10,14 @@ import json
 
 import numpy as np
 import pytest
-from helpers import expect_user_error, ftk, make_multilabel_texts, write_csv, write_text_config
+from helpers import (
+    expect_user_error,
+    ftk,
+    history_rows,
+    make_multilabel_texts,
+    write_csv,
+    write_text_config,
+)
 
 from toolkit.config.taxonomy import CLASSES, LABEL_SETS
 from toolkit.metrics.multilabel import label_set_scores, per_label_report, tune_threshold
@@ -263,8 +270,7 @@ def predictions(run_dir, test, tmp_path, *extra):
 
 def test_loss_falls_and_the_data_line_counts_label_sets(text_run):
     run_dir, _, result = text_run
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    losses = [r["loss"] for r in rows if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10]), (losses[:10], losses[-10:])
     assert "3 labels: business, sport, tech" in result.stdout
     config = json.loads((run_dir / "config.json").read_text())
@@ -395,12 +401,11 @@ def test_image_multilabel_end_to_end(tmp_path):
     )
     result = ftk("train", "--config", config)
     metrics = metrics_of(run_dir)
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    losses = [r["loss"] for r in rows if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
     # balanced class weights: each label's negatives / positives in the training split
-    from toolkit.commands.stages import load_labelled_data
     from toolkit.config.load import load_config
+    from toolkit.run.stages import load_labelled_data
     from toolkit.tasks import get_task
 
     config = load_config(run_dir / "run_config.yaml")

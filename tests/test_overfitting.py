@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import make_texts, write_csv, write_text_config
+from helpers import history_rows, make_texts, write_csv, write_text_config
 
 from toolkit.advice.overfitting import (
     MIN_SAMPLE_SIZE,
@@ -188,7 +188,7 @@ def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["overfitting"]["warning"].startswith("Overfitting")
     assert metrics["overfitting"]["warning"] in metrics["warnings"]
-    rows = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").open()]
+    rows = history_rows(tmp_path / "run")
     evals = [r for r in rows if r["kind"] == "eval"]
     samples = [r for r in rows if r["kind"] == "train_sample"]
     # One sample row per evaluation during training; the final re-evaluation of the kept model

@@ -14,7 +14,9 @@ import torch
 from helpers import (
     REPEATED_SENTENCES,
     TINY_VIT_SIZES,
+    bare_trainer,
     expect_user_error,
+    history_rows,
     make_texts,
     write_csv,
     write_mim_config,
@@ -33,11 +35,6 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
-
-
-def history(run_dir, kind):
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    return [r for r in rows if r["kind"] == kind]
 
 
 def encoder_tensors(state: dict, prefix: str) -> dict:
@@ -130,7 +127,7 @@ def test_pretraining_run_directory(chain):
     assert not list(run_dir.glob("checkpoint-*"))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["eval_perplexity"] == pytest.approx(math.exp(metrics["eval_loss"]))
-    evals = history(run_dir, "eval")
+    evals = history_rows(run_dir, "eval")
     assert all(r["eval_perplexity"] == pytest.approx(math.exp(r["eval_loss"])) for r in evals)
     card = (run_dir / "README.md").read_text()
     assert "masked-lm" in card and "fill-mask" in card and "20% of tokens" in card
@@ -138,11 +135,11 @@ def test_pretraining_run_directory(chain):
 
 def test_mlm_loss_falls_on_repetitive_corpus(chain):
     run_dir = chain["pretrained"]
-    losses = [r["loss"] for r in history(run_dir, "train")]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     assert len(losses) >= 20
     first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
     assert last < 0.75 * first, (first, last)
-    evals = [r["eval_loss"] for r in history(run_dir, "eval")]
+    evals = [r["eval_loss"] for r in history_rows(run_dir, "eval")]
     assert evals[-1] < evals[0]
     # Validation masks are drawn once, so the kept (best) epoch reproduces its logged loss.
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -241,7 +238,7 @@ def mim_run(tmp_path_factory):
 
 
 def test_mim_loss_falls_on_pattern_images(mim_run):
-    losses = [r["loss"] for r in history(mim_run["out"], "train")]
+    losses = [r["loss"] for r in history_rows(mim_run["out"], "train")]
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
     assert last < 0.6 * first, (first, last)
     for name in [
@@ -305,10 +302,7 @@ def test_mask_generator_hides_the_ratio_in_squares():
 
 def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     """Trainer's own best-model reload drops ViT's renamed encoder tensors; ours must not."""
-    from transformers import TrainingArguments, ViTConfig, ViTForMaskedImageModeling
-
-    from toolkit.config.schema import ScheduleConfig
-    from toolkit.training.trainer import ToolkitTrainer
+    from transformers import ViTConfig, ViTForMaskedImageModeling
 
     config = ViTConfig(
         **{k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"}, encoder_stride=4
@@ -318,11 +312,7 @@ def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     best.save_pretrained(tmp_path / "checkpoint-1")
     torch.manual_seed(1)
     model = ViTForMaskedImageModeling(config)
-    trainer = ToolkitTrainer(
-        model=model,
-        args=TrainingArguments(str(tmp_path / "o"), use_cpu=True, report_to="none"),
-        schedule=ScheduleConfig(),
-    )
+    trainer = bare_trainer(model, tmp_path / "o")
     trainer.state.best_model_checkpoint = str(tmp_path / "checkpoint-1")
     trainer._load_best_model()
     for key, tensor in best.state_dict().items():

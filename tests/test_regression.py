@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import ftk, make_regression_texts, write_csv, write_text_config
+from helpers import ftk, history_rows, make_regression_texts, write_csv, write_text_config
 from scipy import stats
 
 
@@ -31,10 +31,6 @@ def regression_run(tiny_bert, tmp_path_factory):
 
 def metrics_of(run_dir):
     return json.loads((run_dir / "metrics.json").read_text())
-
-
-def history(run_dir):
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
 
 
 def targets(path):
@@ -66,7 +62,7 @@ def predicted(regression_run):
 
 def test_training_loss_falls_and_the_count_is_learnt(regression_run):
     run_dir, _, result = regression_run
-    losses = [r["loss"] for r in history(run_dir) if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     first, last = np.mean(losses[:5]), np.mean(losses[-5:])
     assert last < 0.3 * first, (first, last)
     assert metrics_of(run_dir)["test_pearson"] > 0.7
@@ -89,7 +85,7 @@ def test_test_metrics_equal_numpy_on_the_runs_own_predictions(regression_run, pr
 def test_best_epoch_is_the_lowest_validation_rmse(regression_run):
     run_dir, _, _ = regression_run
     metrics = metrics_of(run_dir)
-    rows = history(run_dir)
+    rows = history_rows(run_dir)
     evals = {r["step"]: r for r in rows if r["kind"] == "eval" and not r.get("after_training")}
     best_step = min(evals, key=lambda step: evals[step]["eval_rmse"])
     assert metrics["best_checkpoint_step"] == best_step
@@ -115,8 +111,8 @@ def test_pipeline_gives_the_values_ftk_predict_gives(regression_run, predicted):
 
 
 def test_baselines_ran_and_the_mean_predictor_is_the_train_mean(regression_run):
-    from toolkit.commands.stages import load_labelled_data
     from toolkit.config.load import load_config
+    from toolkit.run.stages import load_labelled_data
     from toolkit.tasks import get_task
 
     run_dir, data, _ = regression_run
@@ -213,7 +209,7 @@ def test_image_regression_end_to_end(tmp_path):
     assert saved["true"] == pytest.approx(list(targets(test)), abs=1e-6)
     for name, value in by_hand(saved["predicted"], saved["true"]).items():
         assert metrics[f"test_{name}"] == pytest.approx(value, abs=1e-5), name
-    losses = [r["loss"] for r in history(run_dir) if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     assert np.mean(losses[-3:]) < np.mean(losses[:3])
     baselines = json.loads((run_dir / "baseline.json").read_text())
     assert [b["name"] for b in baselines["baselines"]] == ["mean", "pixel_ridge"]

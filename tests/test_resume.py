@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import make_texts, write_csv, write_text_config
+from helpers import history_rows, make_texts, write_csv, write_text_config
 
 PER_EPOCH = 14  # ceil(108 training rows / batch 8): 120 rows minus a 10% validation split
 # Early stopping that fires after epoch 3: no later epoch beats epoch 1 by the threshold, so
@@ -49,8 +49,7 @@ def recipe(tiny_bert, tmp_path_factory) -> Path:
 def history(run_dir: Path) -> list[dict]:
     """Step, train and eval rows; "groups" rows (no step) are written once per training start,
     so a resumed run has one more of them."""
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    return [r for r in rows if r["kind"] != "groups"]
+    return [r for r in history_rows(run_dir) if r["kind"] != "groups"]
 
 
 def comparable_metrics(run_dir: Path) -> dict:
@@ -196,6 +195,7 @@ def test_truncate_history_drops_replayed_and_torn_rows(tmp_path):
     rows = [{"kind": "step", "step": s} for s in (1, 2, 3)] + [{"kind": "eval", "step": 2}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"kind": "st')
     assert truncate_history(path, 2) == 2
+    # the file itself, line by line: a blank or torn line left behind must fail here
     assert [json.loads(line) for line in path.read_text().splitlines()] == [
         rows[0],
         rows[1],

@@ -7,7 +7,7 @@ import dataclasses
 import json
 
 import pytest
-from helpers import ftk, make_texts, write_csv, write_text_config
+from helpers import ftk, history_rows, make_texts, write_csv, write_text_config
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +149,7 @@ def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
     run_dir, _, _, _, _ = run
     for png in ("learning_curves.png", "confusion_matrix.png", "class_balance.png"):
         assert (run_dir / png).read_bytes()[:4] == b"\x89PNG", png
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").open()]
-    evals = [r for r in rows if r["kind"] == "eval"][:-1]  # the last one re-scores the kept model
+    evals = history_rows(run_dir, "eval")[:-1]  # the last one re-scores the kept model
     best = max(evals, key=lambda r: r["eval_accuracy"])  # max() keeps the first of equals
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["overfitting"]["best_epoch"] == best["epoch"]
@@ -205,7 +204,7 @@ def test_the_diagnosis_lands_in_metrics_report_card_and_console(run):
 
     run_dir, _, _, trained, _ = run
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").open()]
+    rows = history_rows(run_dir)
     assert rows[-1]["kind"] == "eval" and rows[-1]["after_training"]  # the kept model again
     training = rows[:-1]
     facts = RunFacts(

@@ -7,6 +7,7 @@ The closed forms are written out here on purpose, independently of toolkit/sched
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -50,17 +51,16 @@ def quick_config(
 
 def build(config_path: Path, overrides: list[str] | None = None):
     """What `ftk train` builds up to trainer.train(): config, data, model, trainer, history."""
-    from toolkit.commands.stages import build_model, build_run_trainer, plan_run, prepare_labelled
     from toolkit.config.load import load_config
-    from toolkit.training.history import HistoryCallback
+    from toolkit.run.assembly import assemble_trainer
+    from toolkit.run.stages import build_model, plan_run, prepare_labelled
 
     plan = plan_run(load_config(config_path, overrides))
     prepared = prepare_labelled(plan)
     model = build_model(plan, prepared.data.label_names)
-    plan.output_dir.mkdir(parents=True, exist_ok=True)
-    history = HistoryCallback(plan.output_dir / "history.jsonl")
-    trainer = build_run_trainer(plan, model, prepared, None, history)
-    return trainer, history
+    # kept, not emptied: the resume test builds a second Trainer on the first one's checkpoint
+    open_dir = partial(plan.output_dir.mkdir, parents=True, exist_ok=True)
+    return assemble_trainer(plan, model, prepared, None, open_dir)
 
 
 def logged_lrs(history) -> list[list[float]]:

@@ -3,12 +3,11 @@ bad schedule input (clear message, exit status 2)."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
 import pytest
-from helpers import ftk, make_texts, write_csv, write_text_config
+from helpers import ftk, history_rows, make_texts, write_csv, write_text_config
 
 # 81 training rows, batch 8 -> 11 batches; accumulation 2 -> 6 updates per epoch; 3 epochs -> 18.
 # Warm-up 1.2 epochs = ceil(7.2) = 8 steps: longer than an epoch and 44% of training.
@@ -48,10 +47,7 @@ def preview_and_run(setup):
     png = folder / "plots" / "lr.png"
     preview = ftk("schedule", "--config", str(config), "--png", str(png), *OVERRIDES)
     run = ftk("train", "--config", str(config), *OVERRIDES)
-    rows = [
-        json.loads(line) for line in (folder / "run" / "history.jsonl").read_text().splitlines()
-    ]
-    return preview, run, png, rows
+    return preview, run, png, history_rows(folder / "run")
 
 
 def summary_lines(stdout: str) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from helpers import (
     expect_user_error,
+    history_rows,
     make_regression_texts,
     make_texts,
     write_csv,
@@ -325,7 +326,7 @@ def test_unparsable_budget_is_refused_before_anything_loads(text, search_inputs,
 
 
 def test_budget_stops_when_the_next_trial_and_the_final_run_would_not_fit():
-    from toolkit.commands.search import budget_exhausted
+    from toolkit.run.search.budget import budget_exhausted
 
     assert budget_exhausted(0, [], 60) is None  # nothing to estimate from: the first one runs
     assert budget_exhausted(100, [], 60) is not None
@@ -520,6 +521,6 @@ def test_the_overfitting_watch_does_not_change_training(search_inputs):
             [f"--overfitting.train_sample_size={size}", "--early_stopping.patience=null"],
         )
         train(config)
-        rows = (folder / f"watch{size}" / "history.jsonl").read_text().splitlines()
-        losses.append([json.loads(r)["eval_loss"] for r in rows if '"eval_loss"' in r])
+        rows = history_rows(folder / f"watch{size}")
+        losses.append([r["eval_loss"] for r in rows if "eval_loss" in r])
     assert len(losses[0]) == 3 and losses[0] == losses[1]  # 2 epochs + the kept model

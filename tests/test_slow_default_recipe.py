@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import history_rows
 
 
 def ftk_executable() -> str:
@@ -60,9 +61,5 @@ def test_embedded_default_runs_with_the_real_model(tmp_path):
     }
     config = (run_dir / "config.json").read_text()
     assert '"num_hidden_layers": 6' in config and '"sports"' in config
-    losses = [
-        json.loads(line)["loss"]
-        for line in (run_dir / "history.jsonl").read_text().splitlines()
-        if '"kind": "train"' in line
-    ]
+    losses = [row["loss"] for row in history_rows(run_dir, "train")]
     assert len(losses) == 6 and all(loss > 0 for loss in losses)

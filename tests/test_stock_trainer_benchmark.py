@@ -3,7 +3,6 @@ timing is asserted), and its arithmetic on hand-made figures."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -11,15 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_tiny_mode_runs_both_arms_and_prints_their_figures_and_ratios(tmp_path):
@@ -51,7 +44,7 @@ def test_tiny_mode_runs_both_arms_and_prints_their_figures_and_ratios(tmp_path):
 
 
 def test_rounds_alternate_which_arm_goes_first():
-    bench = load_script("stock_trainer")
+    bench = load_benchmark("stock_trainer")
     assert [bench.arm_order(n) for n in (1, 2, 3)] == [
         ("stock", "ftk"),
         ("ftk", "stock"),
@@ -60,7 +53,7 @@ def test_rounds_alternate_which_arm_goes_first():
 
 
 def test_summary_takes_medians_per_arm_and_skips_a_target_never_reached():
-    bench = load_script("stock_trainer")
+    bench = load_benchmark("stock_trainer")
 
     def run(wall, tta):
         return {"wall_s": wall, "train_s": wall - 10, "tta_s": tta, "test_accuracy": 0.9}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import ftk, write_recipe
+from helpers import ftk, history_rows, write_recipe
 from tagging_helpers import make_sentences, save_tiny_tagger_base, write_conll, write_jsonl
 
 from toolkit.metrics.entities import entities, entity_scores
@@ -58,8 +58,7 @@ def metrics_of(run_dir):
 
 def test_loss_falls_and_entity_metrics_are_written(tagging_run):
     run_dir, _, test_rows, _ = tagging_run
-    rows = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-    losses = [r["loss"] for r in rows if r["kind"] == "train"]
+    losses = [r["loss"] for r in history_rows(run_dir, "train")]
     assert len(losses) > 10 and sum(losses[-3:]) / 3 < 0.5 * sum(losses[:3]) / 3
     metrics = metrics_of(run_dir)
     for name in ("f1", "precision", "recall", "accuracy"):

@@ -23,7 +23,7 @@ EXPORTS = {
     "evaluate": "toolkit.api",
     "push": "toolkit.api",
     "load_config": "toolkit.api",
-    "RunResult": "toolkit.commands.stages",
+    "RunResult": "toolkit.run.stages",
     "SearchResult": "toolkit.commands.search",
     "UserError": "toolkit.core.errors",
     "RunConfig": "toolkit.config.schema",

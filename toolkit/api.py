@@ -25,11 +25,10 @@ from typing import Any
 from transformers import TrainerCallback
 
 from toolkit.commands.pretrain import pretrain as pretrain_command
-from toolkit.commands.pretrain import train_after_pretrain
 from toolkit.commands.search import SearchResult
 from toolkit.commands.search import search as search_command
-from toolkit.commands.stages import RunResult
 from toolkit.commands.train import train as train_command
+from toolkit.commands.train import train_after_pretrain
 from toolkit.config.load import config_from_raw, read_yaml
 from toolkit.config.recipes import DEFAULT_RECIPE, find_recipe
 from toolkit.config.schema import SECTIONS, RunConfig
@@ -37,6 +36,7 @@ from toolkit.config.search_space import parse_budget
 from toolkit.core.errors import UserError
 from toolkit.data.in_memory import in_memory_overrides, save_split
 from toolkit.outputs.hub import push_run
+from toolkit.run.stages import RunResult
 from toolkit.use.evaluate import evaluate_run
 from toolkit.use.predict import predict as predict_command
 

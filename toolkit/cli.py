@@ -369,7 +369,7 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
         print(config.to_yaml(), end="")
         return 0
     if args.pretrain is not None:
-        from toolkit.commands.pretrain import train_after_pretrain
+        from toolkit.commands.train import train_after_pretrain
 
         train_after_pretrain(config, load_config(args.pretrain), overwrite=args.overwrite)
         return 0

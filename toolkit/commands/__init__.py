@@ -1,1 +1,1 @@
-"""The commands, each a short sequence of stage calls (see stages.py)."""
+"""The commands, each a short sequence of stage calls (see toolkit/run/)."""

@@ -9,10 +9,10 @@ import datasets
 from toolkit.augment.epoch import epoch_aware_transform
 from toolkit.augment.mixing import batch_mixing
 from toolkit.augment.preview import image_grid, label_mixture, mixed_grid, text_preview
-from toolkit.commands.stages import load_labelled_data
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.data.load import LoadedData
+from toolkit.run.stages import load_labelled_data
 from toolkit.tasks import get_task
 from toolkit.tasks.fine_tuning import FineTuningTask
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.advice.baselines.fit import describe_baselines, run_baselines, write_baselines
-from toolkit.commands.stages import load_labelled_data, metrics_for_data
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import BASELINE_FILE
+from toolkit.run.stages import load_labelled_data, metrics_for_data
 from toolkit.tasks import get_task
 
 

@@ -1,160 +1,16 @@
-"""`ftk pretrain` and `ftk train --pretrain`: continued pre-training, then fine-tuning from it.
-
-    pretrain(config)            masked-lm / masked-image-modeling -> a run directory laid out
-                                like a fine-tuning run (model, processor, history, plots, card)
-    train_after_pretrain(C, P)  pre-train P (or reuse its finished output), then fine-tune C
-                                with model.name_or_path = P's output directory
-
-A pre-training output counts as finished when it holds model.safetensors and a run_config.yaml
-equal to P's resolved config: rerunning the chain then fine-tunes straight away.
+"""`ftk pretrain`: continued pre-training (masked-lm / masked-image-modeling) into a run
+directory laid out like a fine-tuning run. The run is run/pretraining.py's, which
+`ftk train --pretrain` (commands/train.py) also makes, as its first stage.
 """
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import Any
-
-from toolkit.commands.stages import (
-    Plan,
-    RunResult,
-    announce_schedule,
-    build_model,
-    build_run_trainer,
-    check_hub_token,
-    open_run_dir,
-    plan_run,
-    prepare_unlabelled,
-    save_and_finish,
-)
-from toolkit.commands.train import train
 from toolkit.config.schema import RunConfig
-from toolkit.config.taxonomy import PRETRAIN_TASKS
-from toolkit.core.errors import UserError
-from toolkit.core.log import say
-from toolkit.core.run_files import HISTORY, RUN_CONFIG
-from toolkit.model.transfer import check_architectures_match
-from toolkit.outputs.console import describe_pretrain_results
-from toolkit.outputs.hub import push_run
-from toolkit.outputs.pretrain_card import write_pretrain_card
-from toolkit.outputs.run_dir import check_output_dir_free, remove_checkpoints, write_run_files
-from toolkit.tasks import get_task
-from toolkit.training.history import PretrainHistory, perplexity
-from toolkit.training.trainer import ToolkitTrainer
+from toolkit.run.pretraining import run_pretraining
+from toolkit.run.stages import RunResult
 
 
 def pretrain(config: RunConfig, overwrite: bool = False) -> RunResult:
     """Pre-train as `config` says (task masked-lm or masked-image-modeling); returns the run
     directory, its metrics and the Trainer."""
-    started = time.perf_counter()
-    refuse_finetuning_task(config)
-    check_output_dir_free(Path(config.training["output_dir"]), overwrite, config.local_inputs())
-    plan = plan_run(config, required=pretraining_arguments(config))
-    check_hub_token(plan)
-    prepared = prepare_unlabelled(plan)
-    model = build_model(plan, None)
-    announce_schedule(plan, len(prepared.splits["train"]), model)
-    open_run_dir(plan, overwrite)
-    history = PretrainHistory(
-        plan.output_dir / HISTORY, perplexity=not config.kind.modality.reads_images
-    )
-    trainer = build_run_trainer(plan, model, prepared, None, history)  # loss only: no metrics
-    fit = trainer.train()
-    metrics = score_pretraining(trainer, fit.metrics, config, started)
-    save_and_finish(trainer, plan, lambda: write_pretrain_outputs(plan, metrics))
-    return RunResult(plan.output_dir, metrics, trainer)
-
-
-def refuse_finetuning_task(config: RunConfig) -> None:
-    if not config.kind.pretraining:
-        raise UserError(
-            f"`ftk pretrain` runs the pre-training tasks "
-            f"({', '.join(PRETRAIN_TASKS)}); '{config.source}' has task "
-            f"'{config.task}'. Use `ftk train` for it."
-        )
-
-
-def pretraining_arguments(config: RunConfig) -> dict[str, Any]:
-    """TrainingArguments pre-training cannot run without, whatever the recipe says.
-
-    The collators need columns the model does not take (the image for the lazy pixel
-    transform; special-token masks and character offsets for masking), so none is dropped.
-    `label_names`: the inputs whose presence makes the Trainer compute an evaluation loss
-    (ViTForMaskedImageModeling takes no `labels`: its target is the masked input itself).
-    They go to TrainingArguments only: run_config.yaml stays equal to the recipe (`is_finished`).
-    """
-    return {"remove_unused_columns": False, "label_names": get_task(config.task).target_inputs}
-
-
-def score_pretraining(
-    trainer: ToolkitTrainer, train_metrics: dict[str, Any], config: RunConfig, started: float
-) -> dict[str, Any]:
-    metrics: dict[str, Any] = dict(train_metrics)
-    metrics.update(trainer.evaluate())
-    if not config.kind.modality.reads_images:  # a masked-lm loss is a log-perplexity
-        metrics["eval_perplexity"] = perplexity(metrics["eval_loss"])
-    metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
-    return metrics
-
-
-def write_pretrain_outputs(plan: Plan, metrics: dict[str, Any]) -> None:
-    config, output_dir = plan.config, plan.output_dir
-    (output_dir / "training_args.bin").unlink(missing_ok=True)
-    write_run_files(output_dir, config, metrics)
-    write_pretrain_card(
-        output_dir / "README.md", config, plan.task.pipeline_tag, metrics, output_dir.name
-    )
-    remove_checkpoints(output_dir)
-    say(describe_pretrain_results(metrics, output_dir))
-    if plan.push_to:
-        push_run(output_dir, plan.push_to, private=bool(config.training.get("hub_private_repo")))
-
-
-def is_finished(config: RunConfig) -> bool:
-    """A run directory this very config already completed (same resolved config, weights saved)."""
-    output_dir = Path(config.training["output_dir"])
-    saved = output_dir / RUN_CONFIG
-    return (
-        (output_dir / "model.safetensors").is_file()
-        and saved.is_file()
-        and saved.read_text() == config.to_yaml()
-    )
-
-
-def pretrained_base(pretrain_config: RunConfig, finetune_config: RunConfig) -> Path:
-    """P's output directory, pre-training it first unless a finished copy is already there."""
-    check_architectures_match(
-        pretrain_config.model,
-        finetune_config.model,
-        str(pretrain_config.source),
-        str(finetune_config.source),
-    )
-    output_dir = Path(pretrain_config.training["output_dir"])
-    if is_finished(pretrain_config):
-        say(
-            f"Reusing the finished pre-training in {output_dir} (its run_config.yaml equals "
-            f"{pretrain_config.source}); delete that folder to pre-train again."
-        )
-        return output_dir
-    if output_dir.is_dir() and any(output_dir.iterdir()):
-        raise UserError(
-            f"The pre-training output_dir '{output_dir}' holds files, but not a "
-            f"finished run of '{pretrain_config.source}' as it is now (its "
-            f"run_config.yaml differs or the model is missing). Delete the folder, "
-            f"or give the pre-training recipe another output_dir."
-        )
-    say(f"Stage 1 of 2: pre-training ({pretrain_config.task}) into {output_dir}")
-    return pretrain(pretrain_config).run_dir
-
-
-def train_after_pretrain(
-    finetune_config: RunConfig, pretrain_config: RunConfig, overwrite: bool = False
-) -> RunResult:
-    check_output_dir_free(
-        Path(finetune_config.training["output_dir"]), overwrite, finetune_config.local_inputs()
-    )
-    base = pretrained_base(pretrain_config, finetune_config)
-    finetune_config.model.name_or_path = str(base)
-    finetune_config.model.from_config = None  # the architecture now comes from the checkpoint
-    say(f"Stage 2 of 2: fine-tuning ({finetune_config.task}) from {base}")
-    return train(finetune_config, overwrite=overwrite)
+    return run_pretraining(config, overwrite)

@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.commands.stages import build_model, load_labelled_data, plan_run
 from toolkit.config.schema import RunConfig, ScheduleConfig
 from toolkit.outputs.plots import plot_learning_rate
+from toolkit.run.stages import build_model, load_labelled_data, plan_run
 from toolkit.training.param_groups import uses_param_groups
 from toolkit.training.schedule_report import group_multipliers, schedule_summary
 from toolkit.training.schedules import ScheduleSummary, lr_factor

@@ -112,7 +112,7 @@ def tune_tfidf_logreg(
     make_features: Callable[[], Any] = tfidf_features,
 ):
     """The TF-IDF features fitted once on train, then logistic regression over the grid.
-    (`make_features`: benchmarks/baseline_grid.py compares earlier feature sets.)"""
+    (`make_features`: experiments/baseline_grid.py compares earlier feature sets.)"""
     features = make_features()
     x_train = features.fit_transform(texts, labels)
     model, chosen = tuned_logreg(

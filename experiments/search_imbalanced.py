@@ -11,7 +11,7 @@ tech): 600 training texts, 60 validation, 100 test, disjoint. On each it runs
 all selecting on validation macro-F1 (`--metrics [f1_macro,accuracy]`), and prints test
 macro-F1 of each.
 
-    python benchmarks/search_imbalanced.py --seeds 1 2 3 --budget 10m --data.max_length 64
+    python experiments/search_imbalanced.py --seeds 1 2 3 --budget 10m --data.max_length 64
 
 Extra arguments go to every ftk run as overrides (e.g. `--data.max_length 64`). Runs go to
 runs/search-imbalanced/; results to benchmarks/results/search_imbalanced.json.
@@ -24,9 +24,7 @@ import csv
 import json
 import random
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sklearn.linear_model import LogisticRegression
@@ -36,7 +34,9 @@ from sklearn.pipeline import make_pipeline
 from toolkit.advice.baselines.text import tfidf_features
 from toolkit.data.builtin import load_bbc_news
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from common import ROOT, ftk, metrics, run
+
 RECIPE = "configs/text-bbc-minilm.yaml"
 TOPICS = {"sports": 0.65, "business": 0.25, "tech": 0.10}  # share of every split
 SPLIT_SIZES = {"train": 600, "validation": 60, "test": 100}
@@ -89,10 +89,7 @@ def balanced_tfidf_f1(splits: dict[str, list[tuple[str, str]]]) -> float:
 def ftk_command(
     verb: str, files: dict[str, Path], seed: int, out: Path, extra: list[str]
 ) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "toolkit",
+    return ftk(
         verb,
         "--config",
         RECIPE,
@@ -112,16 +109,13 @@ def ftk_command(
         "--output_dir",
         str(out),
         *extra,
-    ]
+    )
 
 
 def run_ftk(cmd: list[str], log: Path) -> tuple[dict, float]:
     print("$ " + " ".join(cmd[1:]).replace("-m toolkit", "ftk", 1), flush=True)
-    started = time.perf_counter()
-    with log.open("w") as handle:
-        subprocess.run(cmd, cwd=ROOT, check=True, stdout=handle, stderr=subprocess.STDOUT)
-    out = Path(cmd[cmd.index("--output_dir") + 1])
-    return json.loads((out / "metrics.json").read_text()), round(time.perf_counter() - started, 1)
+    seconds = run(cmd, log)
+    return metrics(Path(cmd[cmd.index("--output_dir") + 1])), round(seconds, 1)
 
 
 def one_seed(seed: int, args: argparse.Namespace, extra: list[str]) -> dict:

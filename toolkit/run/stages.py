@@ -1,6 +1,6 @@
 """The stages every command is built from: each is one call that takes what it needs and
-returns a typed value, so `train`, `pretrain`, `schedule`, `augment`, `baseline` and the
-benchmarks wire a run the same way instead of each writing it out again.
+returns a typed value, so the commands and the benchmarks wire a run the same way instead of
+each writing it out again.
 
     plan_run            task + TrainingArguments + run directory (nothing read yet)
     load_labelled_data  the labelled splits, held out with the one split seed
@@ -9,7 +9,6 @@ benchmarks wire a run the same way instead of each writing it out again.
     build_model         the task's model, seeded
     announce_schedule   the step count and LR summary, printed
     open_run_dir        an empty (or resumed) run directory, on every process at once
-    build_run_trainer   ToolkitTrainer with the toolkit's schedule and callbacks
     save_and_finish     save on every process, then the main process writes the outputs
 """
 
@@ -23,7 +22,7 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import TrainerCallback, TrainingArguments, set_seed
+from transformers import TrainingArguments, set_seed
 
 from toolkit.advice.data_size import metrics_for_classes
 from toolkit.advice.truncation import Truncation, measure_truncation, say_truncation
@@ -49,7 +48,7 @@ from toolkit.training.class_weights import (
 from toolkit.training.resume import checkpoint_step, truncate_history
 from toolkit.training.schedule_report import group_multipliers, report_schedule, schedule_summary
 from toolkit.training.schedules import ScheduleSummary
-from toolkit.training.trainer import ToolkitTrainer, build_trainer
+from toolkit.training.trainer import ToolkitTrainer
 
 
 @dataclass
@@ -214,25 +213,6 @@ def open_run_dir(plan: Plan, overwrite: bool, checkpoint: Path | None = None) ->
         else:
             truncate_history(plan.output_dir / HISTORY, checkpoint_step(checkpoint))
     wait_for_everyone()
-
-
-def build_run_trainer(
-    plan: Plan, model: Any, prepared: PreparedData, compute_metrics: Any, history: TrainerCallback
-) -> ToolkitTrainer:
-    config = plan.config
-    return build_trainer(
-        config.schedule,
-        config.early_stopping,
-        model,
-        plan.args,
-        prepared.splits,
-        prepared.processor,
-        prepared.collator,
-        compute_metrics,
-        history,
-        prepared.class_weights,
-        prepared.train_collator,
-    )
 
 
 def loss_class_weights(config: RunConfig, data: LoadedData) -> torch.Tensor | None:

@@ -17,7 +17,7 @@ Versions, fitted one after another on the same splits:
    previous C's solution (tuning.py), alternating 3 times: seconds, and whether every test
    prediction is the same.
 
-    flock /tmp/ftk-heavy.lock python benchmarks/baseline_grid.py \
+    flock /tmp/ftk-heavy.lock python experiments/baseline_grid.py \
         --vader data/vader/movie_snippets.csv
 """
 
@@ -37,9 +37,9 @@ from sklearn.pipeline import make_pipeline, make_union
 from toolkit.advice.baselines import text
 from toolkit.advice.baselines.candidate import score_candidate
 from toolkit.advice.baselines.tuning import tuned_logreg
-from toolkit.commands.stages import load_labelled_data
 from toolkit.config.load import load_config
 from toolkit.metrics.classification import prediction_scorer
+from toolkit.run.stages import load_labelled_data
 from toolkit.tasks import get_task
 
 SHARES = (0.64, 0.27, 0.09)

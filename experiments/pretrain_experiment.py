@@ -1,7 +1,7 @@
 """Does continued pre-training help a small labelled set? Both arms, several seeds, one table.
 
-    python benchmarks/pretrain_experiment.py text  --seeds 1 2 3   # MLM on BBC, 10% of labels
-    python benchmarks/pretrain_experiment.py image --seeds 1 2 3   # MIM on Fashion-MNIST, 1k labels
+    python experiments/pretrain_experiment.py text  --seeds 1 2 3  # MLM on BBC, 10% of labels
+    python experiments/pretrain_experiment.py image --seeds 1 2 3  # MIM, Fashion-MNIST, 1k labels
 
 Arm "pretrained": `ftk train --config FINETUNE --pretrain PRETRAIN` (the first seed pre-trains,
 the others reuse the finished pre-training output). Arm "direct": the same fine-tuning recipe
@@ -18,12 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-RECIPES = Path(__file__).resolve().parent.parent / "configs"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from common import HEAVY_LOCK, ROOT, ftk, metrics, run
+
+RECIPES = ROOT / "configs"
 SETUPS = {
     # Fine-tuning on 10% of BBC's 1,531 training articles (153), for 10 epochs with early
     # stopping; the hold-out is fixed (split_seed 42) so seeds vary only the training run.
@@ -48,17 +49,10 @@ SETUPS = {
 }
 
 
-def run(command: list[str], log: Path, lock: bool) -> float:
-    started = time.perf_counter()
-    full = [sys.executable, "-m", "toolkit", *command]
+def run_ftk(command: list[str], log: Path, lock: bool) -> float:
     print("$ ftk", " ".join(command), flush=True)
-    if lock:
-        full = ["flock", "/tmp/ftk-heavy.lock", *full]
-    with log.open("w") as handle:
-        result = subprocess.run(full, stdout=handle, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        sys.exit(f"failed ({result.returncode}); see {log}")
-    return time.perf_counter() - started
+    full = ftk(*command)
+    return run(["flock", HEAVY_LOCK, *full] if lock else full, log)
 
 
 def main() -> None:
@@ -91,14 +85,11 @@ def main() -> None:
             ]
             if arm == "pretrained":
                 command += ["--pretrain", str(write_pretrain_recipe(setup, pretrain_dir, out))]
-            seconds = run(command, out / f"{arm}-seed{seed}.log", lock=not args.no_lock)
-            metrics = json.loads((run_dir / "metrics.json").read_text())
-            results[arm].append(
-                {"seed": seed, "test_accuracy": metrics["test_accuracy"], "wall_s": round(seconds)}
-            )
+            seconds = run_ftk(command, out / f"{arm}-seed{seed}.log", lock=not args.no_lock)
+            accuracy = metrics(run_dir)["test_accuracy"]
+            results[arm].append({"seed": seed, "test_accuracy": accuracy, "wall_s": round(seconds)})
             print(
-                f"  {arm:<10} seed {seed}: test accuracy {metrics['test_accuracy']:.4f} "
-                f"({seconds:.0f} s)",
+                f"  {arm:<10} seed {seed}: test accuracy {accuracy:.4f} ({seconds:.0f} s)",
                 flush=True,
             )
     summary = {arm: summarize(rows) for arm, rows in results.items()}

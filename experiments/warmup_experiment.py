@@ -1,8 +1,8 @@
 """Warm-up at a high peak LR: the BBC recipe with and without warm-up, several seeds each.
 
-    python benchmarks/warmup_experiment.py --peak-lr 1e-3   # runs what is missing, then reports
-    python benchmarks/warmup_experiment.py --peak-lr 2e-3
-    python benchmarks/warmup_experiment.py --peak-lr 1e-3 --report-only   # table + plot only
+    python experiments/warmup_experiment.py --peak-lr 1e-3   # runs what is missing, then reports
+    python experiments/warmup_experiment.py --peak-lr 2e-3
+    python experiments/warmup_experiment.py --peak-lr 1e-3 --report-only   # table + plot only
 
 Every run is `ftk train` on configs/text-bbc-minilm.yaml with the cheaper overrides in
 COMMON (32-token inputs, 1 epoch = 96 updates) and the arm's warm-up; the runs hold
@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from common import HEAVY_LOCK, ROOT, ftk, history, metrics, run
+
 RUNS = ROOT / "runs" / "warmup-experiment"
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs"
 CONFIG = "configs/text-bbc-minilm.yaml"
-LOCK = "/tmp/ftk-heavy.lock"
 COMMON = [
     "--data.max_length",
     "32",
@@ -50,10 +49,7 @@ def run_dir(lr: str, arm: str, seed: int) -> Path:
 
 
 def command(lr: str, arm: str, seed: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "toolkit",
+    return ftk(
         "train",
         "--config",
         CONFIG,
@@ -66,7 +62,7 @@ def command(lr: str, arm: str, seed: int) -> list[str]:
         "--output_dir",
         str(run_dir(lr, arm, seed)),
         "--overwrite",
-    ]
+    )
 
 
 def run_missing(lr: str) -> None:
@@ -79,19 +75,17 @@ def run_missing(lr: str) -> None:
     ]
     if not missing:
         return
-    with open(LOCK, "a") as lock:
+    with open(HEAVY_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the same lock `flock /tmp/ftk-heavy.lock` takes
         for arm, seed in missing:
             print("$", " ".join(command(lr, arm, seed)), flush=True)
-            subprocess.run(command(lr, arm, seed), cwd=ROOT, check=True)
+            run(command(lr, arm, seed))
 
 
 def load(lr: str, arm: str, seed: int) -> tuple[dict, list[tuple[int, float]]]:
     folder = run_dir(lr, arm, seed)
-    metrics = json.loads((folder / "metrics.json").read_text())
-    rows = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines()]
-    losses = [(r["step"], r["loss"]) for r in rows if r["kind"] == "train"]
-    return metrics, losses
+    losses = [(r["step"], r["loss"]) for r in history(folder) if r["kind"] == "train"]
+    return metrics(folder), losses
 
 
 def loss_at(losses: list[tuple[int, float]], step: int) -> float:

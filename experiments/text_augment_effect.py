@@ -6,7 +6,7 @@ seeds. The seed also draws the train/validation/test split, so each seed is a pa
 comparison on its own test set; the report gives each arm's mean and spread and the paired
 differences.
 
-    flock /tmp/ftk-heavy.lock python benchmarks/text_augment_effect.py --seeds 1 2 3
+    flock /tmp/ftk-heavy.lock python experiments/text_augment_effect.py --seeds 1 2 3
 
 Every run is a plain `ftk train` (printed before it starts) into runs/text-augment-effect/;
 results go to benchmarks/results/text_augment_effect.json.
@@ -17,22 +17,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from common import ROOT, ftk, metrics, run
+
 RECIPE = "configs/text-bbc-minilm.yaml"
 TRAIN_SAMPLES = 153  # 10% of the 1,530 training articles the recipe's split leaves
 
 
 def command(seed: int, augment: bool, runs: Path, extra: list[str]) -> list[str]:
     name = f"{'trivial' if augment else 'none'}-seed{seed}"
-    return [
-        sys.executable,
-        "-m",
-        "toolkit",
+    return ftk(
         "train",
         "--config",
         RECIPE,
@@ -46,7 +43,7 @@ def command(seed: int, augment: bool, runs: Path, extra: list[str]) -> list[str]
         "--output_dir",
         str(runs / name),
         *extra,
-    ]
+    )
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -72,22 +69,19 @@ def main() -> int:
         for augment in (False, True):
             cmd = command(seed, augment, args.runs, extra)
             print("$ " + " ".join(cmd[1:]).replace("-m toolkit", "ftk", 1), flush=True)
-            started = time.perf_counter()
-            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            metrics = json.loads(
-                (Path(cmd[cmd.index("--output_dir") + 1]) / "metrics.json").read_text()
-            )
+            seconds = run(cmd)
+            scores = metrics(Path(cmd[cmd.index("--output_dir") + 1]))
             rows.append(
                 {
                     "seed": seed,
                     "augment": "trivial" if augment else None,
-                    "test_accuracy": metrics["test_accuracy"],
-                    "test_f1_macro": metrics.get("test_f1_macro"),
-                    "eval_accuracy": metrics.get("eval_accuracy"),
-                    "wall_s": round(time.perf_counter() - started, 1),
+                    "test_accuracy": scores["test_accuracy"],
+                    "test_f1_macro": scores.get("test_f1_macro"),
+                    "eval_accuracy": scores.get("eval_accuracy"),
+                    "wall_s": round(seconds, 1),
                 }
             )
-            print(f"  test accuracy {metrics['test_accuracy']:.4f}", flush=True)
+            print(f"  test accuracy {scores['test_accuracy']:.4f}", flush=True)
 
     off = [r["test_accuracy"] for r in rows if r["augment"] is None]
     on = [r["test_accuracy"] for r in rows if r["augment"] == "trivial"]

@@ -1,0 +1,187 @@
+"""From prepared data to a finished fine-tuning run directory: baselines, model, fit, score,
+diagnosis, outputs. `ftk train` runs it on its data; `ftk search` on the chosen trial's values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from datasets import DatasetDict
+from transformers import TrainerCallback
+
+from toolkit.advice.baselines.fit import start_baselines_for_run
+from toolkit.advice.data_size import (
+    DataSizeAdvice,
+    count_parameters,
+    data_size_advice,
+    imbalance_warning,
+    o_share_warning,
+    report_advice,
+)
+from toolkit.advice.overfitting import (
+    OverfittingWatch,
+    describe_watch,
+    training_sample,
+    watch_sample_size,
+)
+from toolkit.core.log import say, warn
+from toolkit.model.lora import lora_summary
+from toolkit.run.assembly import assemble_trainer
+from toolkit.run.diagnosis import diagnose
+from toolkit.run.outputs import write_outputs
+from toolkit.run.stages import (
+    Plan,
+    PreparedData,
+    RunResult,
+    announce_schedule,
+    build_model,
+    save_and_finish,
+)
+from toolkit.training.precision import precision_name
+from toolkit.training.resume import (
+    LOSS_SUM_FILE,
+    checkpoint_step,
+    loss_sum_at,
+    train_loss_over_run,
+)
+from toolkit.training.scoring import TestRows, final_metrics, peak_rss_mb
+from toolkit.training.trainer import ToolkitTrainer
+
+
+def fit_and_finish(
+    plan: Plan,
+    prepared: PreparedData,
+    compute_metrics: Any,
+    open_dir: Callable[[], None],
+    checkpoint: Path | None = None,
+    callbacks: Sequence[TrainerCallback] = (),
+    started: float | None = None,
+) -> RunResult:
+    """From prepared data to a finished run directory: baselines, model, fit, score, outputs.
+    `open_dir` readies plan.output_dir (`ftk search` trains its chosen trial into the folder
+    that already holds its study); `started`: when the command began (total_wall_time_s)."""
+    started = time.perf_counter() if started is None else started
+    collect_baselines = start_baselines_for_run(
+        plan.config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
+    )
+    model = build_model(plan, prepared.data.label_names)
+    data_size = advise_on_data_size(plan, prepared, model)
+    schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
+    trainer, history = assemble_trainer(plan, model, prepared, compute_metrics, open_dir)
+    watch = watch_overfitting(trainer, plan, prepared, callbacks)
+    resume_loss_sum(trainer, checkpoint)
+    fit = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    baselines = collect_baselines()
+    metrics, test_rows = score_run(trainer, plan, prepared, fit.metrics, checkpoint, started)
+    diagnosis = diagnose(plan, prepared, history, watch, data_size, baselines, metrics, test_rows)
+    save_and_finish(
+        trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
+    )
+    written = {**metrics, **diagnosis.to_dict()}
+    return RunResult(plan.output_dir, written, trainer, diagnosis.verdict)
+
+
+def resume_loss_sum(trainer: ToolkitTrainer, checkpoint: Path | None) -> None:
+    """A resumed run continues the sum of training losses its checkpoint carries."""
+    saved = loss_sum_at(checkpoint) if checkpoint is not None else None
+    if checkpoint is not None and saved is None:
+        warn(
+            f"{checkpoint} holds no {LOSS_SUM_FILE} (an older ftk wrote it): metrics.json's "
+            f"train_loss will cover the resumed steps only."
+        )
+    trainer.loss_sum_before = saved or 0.0
+    trainer.resumed_with_loss_sum = saved is not None
+    # read now: save_total_limit may delete the checkpoint while the resumed run trains on
+    trainer.resumed_at_step = checkpoint_step(checkpoint) if checkpoint is not None else 0
+
+
+def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataSizeAdvice:
+    """Enough data for this model? And are the classes so uneven that accuracy misleads?
+    (A numeric target has no classes: only the total counts.)"""
+    config, data = plan.config, prepared.data
+    labels = data.splits["train"][data.label_column]
+    counts = plan.task.target.class_counts(labels, data.label_names)
+    tags = data.target.per_word  # counts are entity mentions per type; sentences the total
+    unit = "entity type" if tags else "class"
+    advice = data_size_advice(counts, count_parameters(model), total=len(labels), unit=unit)
+    report_advice(advice)
+    if tags:
+        imbalance = o_share_warning(labels, data.label_names, config.metrics)
+    else:
+        imbalance = imbalance_warning(counts, config.metrics, config.class_weights is not None)
+    if imbalance:
+        warn(imbalance)
+    return advice
+
+
+def watch_overfitting(
+    trainer: ToolkitTrainer,
+    plan: Plan,
+    prepared: PreparedData,
+    callbacks: Sequence[TrainerCallback],
+) -> OverfittingWatch:
+    """The overfitting watch (and any callbacks a library caller passes), attached."""
+    settings = plan.config.overfitting
+    num_train = len(prepared.data.splits["train"])
+    size = watch_sample_size(settings.train_sample_size, num_train, settings.max_epoch_share)
+    say(describe_watch(size, num_train, settings.train_sample_size, settings.max_epoch_share))
+    sample = unaugmented_training_sample(plan, prepared, size)
+    watch = OverfittingWatch(sample, settings.patience).attach(trainer)
+    for callback in callbacks:
+        trainer.add_callback(callback)
+    return watch
+
+
+def unaugmented_training_sample(plan: Plan, prepared: PreparedData, size: int) -> Any:
+    """The overfitting watch's fixed training examples, prepared the way validation is: never
+    augmented, so their scores compare with the validation scores."""
+    raw = training_sample(prepared.data.splits["train"], size, plan.args.seed)
+    if raw is None:
+        return None
+    validation_like = DatasetDict({"validation": raw})
+    return plan.task.prepare(validation_like, prepared.processor, plan.config)["validation"]
+
+
+def score_run(
+    trainer: ToolkitTrainer,
+    plan: Plan,
+    prepared: PreparedData,
+    train_metrics: dict[str, Any],
+    checkpoint: Path | None,
+    started: float,
+) -> tuple[dict[str, Any], TestRows | None]:
+    """The numbers of metrics.json: the kept model on validation and test (and the task's
+    test report), times, memory; and the test predictions, for the verdict."""
+    target = plan.task.target
+    # Multi-label targets tune a decision threshold on validation; the others have nothing to tune.
+    tuned = getattr(target, "tuned_report", None)
+    metrics, test_rows = final_metrics(
+        trainer,
+        prepared.splits,
+        prepared.data.label_names,
+        train_metrics,
+        target,
+        partial(tuned, plan.config.metrics) if tuned else None,
+    )
+    if "eval_threshold_tuned" in metrics:  # saved in config.json: `ftk predict` decides with it
+        trainer.model.config.decision_threshold = metrics["eval_threshold_tuned"]
+    metrics.update(prepared.data.report)  # e.g. skipped_images
+    if checkpoint is not None and trainer.resumed_with_loss_sum:
+        # the Trainer's train_loss covers only this session's steps
+        metrics["train_loss"] = train_loss_over_run(
+            trainer.loss_sum_before,
+            metrics["train_loss"],
+            trainer.resumed_at_step,
+            trainer.state.global_step,
+        )
+    metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)
+    metrics["peak_rss_mb"] = peak_rss_mb()
+    metrics["mixed_precision"] = precision_name(trainer.args)
+    lora = lora_summary(trainer.model)
+    if lora is not None:
+        metrics["lora"] = lora  # settings, targets and the trained-parameter share
+    return metrics, test_rows

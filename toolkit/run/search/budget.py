@@ -1,0 +1,47 @@
+"""When a search stops for its --budget: the next trial and the final run of the best one
+must still fit in it, estimated from the trials that finished."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+
+def finished(study: optuna.Study) -> list[FrozenTrial]:
+    """Trials that ran to their end: complete, pruned, or failed (out of memory)."""
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return [
+        t for t in study.get_trials(deepcopy=False, states=states) if "duration_s" in t.user_attrs
+    ]
+
+
+def durations(trials: list[FrozenTrial]) -> list[float]:
+    """Seconds per finished trial, complete ones only when there are any (a pruned trial's
+    shortness says nothing about the next full one)."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE] or trials
+    return [t.user_attrs["duration_s"] for t in complete if "duration_s" in t.user_attrs]
+
+
+# The final run trains the best trial again and adds the overfitting watch, test scoring, the
+# baselines and the report: measured at up to 2x a mean trial (docs/experiments.md, "Hyper-
+# parameter search"), so it is reserved as the longest complete trial plus this share.
+FINAL_RUN_EXTRA = 0.25
+
+
+def budget_exhausted(
+    elapsed: float, trial_seconds: list[float], budget_s: float, runs_per_trial: int = 1
+) -> str | None:
+    """Why no further trial starts, or None: the next trial (estimated as a mean finished one)
+    and the final run of the best one (one run of the longest trial, which trained
+    `runs_per_trial` models (folds), plus FINAL_RUN_EXTRA) must still fit."""
+    if not trial_seconds:
+        return None if elapsed < budget_s else f"the budget ({budget_s:.0f} s) was spent"
+    next_trial = sum(trial_seconds) / len(trial_seconds)
+    final_run = max(trial_seconds) / runs_per_trial * (1 + FINAL_RUN_EXTRA)
+    if elapsed + next_trial + final_run <= budget_s:
+        return None
+    return (
+        f"the budget: {elapsed:.0f} s of {budget_s:.0f} s spent, and another trial (about "
+        f"{next_trial:.0f} s) plus the final run of the best one (about {final_run:.0f} s) "
+        f"would not fit"
+    )
