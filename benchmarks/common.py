@@ -65,12 +65,12 @@ def run(command: list[str], log: Path | None = None) -> float:
     return seconds
 
 
-def history(run_dir: Path) -> list[dict[str, Any]]:
+def run_history(run_dir: Path) -> list[dict[str, Any]]:
     """The run's history.jsonl rows, read as ftk reads them."""
     return read_history(run_dir / HISTORY)
 
 
-def metrics(run_dir: Path) -> dict[str, Any]:
+def run_metrics(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / METRICS).read_text())
 
 

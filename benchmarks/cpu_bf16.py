@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, ftk, history, make_tiny_recipe, metrics, run
+from common import ROOT, ftk, make_tiny_recipe, run, run_history, run_metrics
 
 DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 ARMS = {"fp32": "false", "bf16": "true"}
@@ -33,7 +33,7 @@ SPLIT_SEED = 42  # one test split for every run: the seeds vary initialisation a
 
 def median_step_s(run_dir: Path) -> float:
     """Median time between consecutive optimizer steps (evaluation pauses fall outside it)."""
-    times = [row["time"] for row in history(run_dir) if row["kind"] == "step" and "time" in row]
+    times = [row["time"] for row in run_history(run_dir) if row["kind"] == "step" and "time" in row]
     return statistics.median(later - earlier for earlier, later in itertools.pairwise(times))
 
 
@@ -74,7 +74,7 @@ def measure(config: Path, overrides: list[str], arm: str, seed: int, out: Path) 
         )
     )
     wall = time.perf_counter() - started
-    scores = metrics(run_dir)
+    scores = run_metrics(run_dir)
     return {
         "arm": arm,
         "seed": seed,

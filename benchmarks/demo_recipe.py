@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ftk, history, make_tiny_recipe, metrics, run
+from common import ftk, make_tiny_recipe, run, run_history, run_metrics
 from cpu_bf16 import DEFAULT_RECIPE, SPLIT_SEED, median_step_s
 
 ARMS = {
@@ -35,8 +35,8 @@ def measure(config: Path, overrides: list[str], arm: str, seed: int, out: Path) 
     started = time.perf_counter()
     command = ["train", "--config", str(config), "--output_dir", str(run_dir), "--seed", str(seed)]
     run(ftk(*command, "--baseline.enabled", "false", *overrides, *ARMS[arm]))
-    scores = metrics(run_dir)
-    evals = [row for row in history(run_dir) if row["kind"] == "eval" and "epoch" in row]
+    scores = run_metrics(run_dir)
+    evals = [row for row in run_history(run_dir) if row["kind"] == "eval" and "epoch" in row]
     best = max(evals, key=lambda row: row.get("eval_accuracy", 0.0)) if evals else {}
     return {
         "arm": arm,

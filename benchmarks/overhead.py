@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import LOOP_ONLY, ROOT, ftk, history, make_tiny_recipe, run, write_synthetic_recipe
+from common import LOOP_ONLY, ROOT, ftk, make_tiny_recipe, run, run_history, write_synthetic_recipe
 
 DEFAULT_RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 
@@ -65,7 +65,7 @@ def run_ftk(recipe: Path, overrides: list[str], workdir: Path) -> dict[str, floa
     out = workdir / f"ftk-{time.time_ns()}"
     started = time.time()
     run(ftk("train", "--config", str(recipe), "--output_dir", str(out), *overrides))
-    times = [r["time"] for r in history(out) if r["kind"] == "step"]
+    times = [r["time"] for r in run_history(out) if r["kind"] == "step"]
     return {"start": started, "step_times": times}
 
 

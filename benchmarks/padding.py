@@ -29,7 +29,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import LOOP_ONLY, ROOT, ftk, history, make_tiny_recipe, metrics, run
+from common import LOOP_ONLY, ROOT, ftk, make_tiny_recipe, run, run_history, run_metrics
 
 RECIPE = ROOT / "configs" / "text-bbc-minilm.yaml"
 ARMS = {
@@ -81,10 +81,10 @@ def token_lengths(recipe: Path, overrides: list[str]) -> list[int]:
 
 def run_arm(recipe: Path, overrides: list[str], out: Path) -> dict[str, float]:
     run(ftk("train", "--config", str(recipe), "--output_dir", str(out), *overrides))
-    rows = history(out)
+    rows = run_history(out)
     start = next(r["time"] for r in rows if r["kind"] == "groups")
     last_step = [r["time"] for r in rows if r["kind"] == "step"][-1]
-    return {"train_s": last_step - start, "accuracy": metrics(out)["eval_accuracy"]}
+    return {"train_s": last_step - start, "accuracy": run_metrics(out)["eval_accuracy"]}
 
 
 def common_overrides(args: argparse.Namespace, files: dict[str, Path]) -> list[str]:

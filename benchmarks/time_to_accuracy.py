@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ftk, history, make_tiny_recipe, metrics, run
+from common import ftk, make_tiny_recipe, run, run_history, run_metrics
 
 TARGETS = {"bbc-news": 0.95, "fashion-mnist": 0.85}  # data.builtin -> validation accuracy
 
@@ -95,19 +95,19 @@ def report(
     time_log: Path | None = None,
     measured_rss: float | None = None,
 ) -> dict:
-    scores = metrics(run_dir)
+    scores = run_metrics(run_dir)
     goal = target_for(run_dir, target)
-    found = time_to_target(history(run_dir), scores, metric, goal)
+    found = time_to_target(run_history(run_dir), scores, metric, goal)
     return {
         "run": str(run_dir),
         "metric": metric,
         "target": goal,
         **found,
-        "train_s": metrics.get("train_runtime"),
-        "wall_s": metrics.get("total_wall_time_s"),
-        "final_eval": metrics.get(f"eval_{metric}"),
-        "test": metrics.get(f"test_{metric}"),
-        "peak_rss_mb": measured_rss or peak_rss_mb(metrics, time_log),
+        "train_s": scores.get("train_runtime"),
+        "wall_s": scores.get("total_wall_time_s"),
+        "final_eval": scores.get(f"eval_{metric}"),
+        "test": scores.get(f"test_{metric}"),
+        "peak_rss_mb": measured_rss or peak_rss_mb(scores, time_log),
     }
 
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from common import HEAVY_LOCK, ROOT, ftk, metrics, run
+from common import HEAVY_LOCK, ROOT, ftk, run, run_metrics
 
 RECIPES = ROOT / "configs"
 SETUPS = {
@@ -86,7 +86,7 @@ def main() -> None:
             if arm == "pretrained":
                 command += ["--pretrain", str(write_pretrain_recipe(setup, pretrain_dir, out))]
             seconds = run_ftk(command, out / f"{arm}-seed{seed}.log", lock=not args.no_lock)
-            accuracy = metrics(run_dir)["test_accuracy"]
+            accuracy = run_metrics(run_dir)["test_accuracy"]
             results[arm].append({"seed": seed, "test_accuracy": accuracy, "wall_s": round(seconds)})
             print(
                 f"  {arm:<10} seed {seed}: test accuracy {accuracy:.4f} ({seconds:.0f} s)",

@@ -35,7 +35,7 @@ from toolkit.advice.baselines.text import tfidf_features
 from toolkit.data.builtin import load_bbc_news
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from common import ROOT, ftk, metrics, run
+from common import ROOT, ftk, run, run_metrics
 
 RECIPE = "configs/text-bbc-minilm.yaml"
 TOPICS = {"sports": 0.65, "business": 0.25, "tech": 0.10}  # share of every split
@@ -115,7 +115,7 @@ def ftk_command(
 def run_ftk(cmd: list[str], log: Path) -> tuple[dict, float]:
     print("$ " + " ".join(cmd[1:]).replace("-m toolkit", "ftk", 1), flush=True)
     seconds = run(cmd, log)
-    return metrics(Path(cmd[cmd.index("--output_dir") + 1])), round(seconds, 1)
+    return run_metrics(Path(cmd[cmd.index("--output_dir") + 1])), round(seconds, 1)
 
 
 def one_seed(seed: int, args: argparse.Namespace, extra: list[str]) -> dict:

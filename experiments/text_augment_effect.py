@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from common import ROOT, ftk, metrics, run
+from common import ROOT, ftk, run, run_metrics
 
 RECIPE = "configs/text-bbc-minilm.yaml"
 TRAIN_SAMPLES = 153  # 10% of the 1,530 training articles the recipe's split leaves
@@ -70,7 +70,7 @@ def main() -> int:
             cmd = command(seed, augment, args.runs, extra)
             print("$ " + " ".join(cmd[1:]).replace("-m toolkit", "ftk", 1), flush=True)
             seconds = run(cmd)
-            scores = metrics(Path(cmd[cmd.index("--output_dir") + 1]))
+            scores = run_metrics(Path(cmd[cmd.index("--output_dir") + 1]))
             rows.append(
                 {
                     "seed": seed,

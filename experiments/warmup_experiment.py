@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from common import HEAVY_LOCK, ROOT, ftk, history, metrics, run
+from common import HEAVY_LOCK, ROOT, ftk, run, run_history, run_metrics
 
 RUNS = ROOT / "runs" / "warmup-experiment"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -84,8 +84,8 @@ def run_missing(lr: str) -> None:
 
 def load(lr: str, arm: str, seed: int) -> tuple[dict, list[tuple[int, float]]]:
     folder = run_dir(lr, arm, seed)
-    losses = [(r["step"], r["loss"]) for r in history(folder) if r["kind"] == "train"]
-    return metrics(folder), losses
+    losses = [(r["step"], r["loss"]) for r in run_history(folder) if r["kind"] == "train"]
+    return run_metrics(folder), losses
 
 
 def loss_at(losses: list[tuple[int, float]], step: int) -> float:
