@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from transformers import TrainerCallback
 
 from toolkit.core.run_files import HISTORY
-from toolkit.run.stages import Plan, PreparedData
+from toolkit.run.stages import Plan, PreparedData, PreparedInputs
 from toolkit.training.history import HistoryCallback
 from toolkit.training.trainer import ToolkitTrainer, build_trainer
 
@@ -25,7 +25,7 @@ class AssembledTrainer(NamedTuple):
 def assemble_trainer(
     plan: Plan,
     model: Any,
-    prepared: PreparedData,
+    prepared: PreparedInputs,
     compute_metrics: Any,
     open_dir: Callable[[], None],
     history: HistoryCallback | None = None,
@@ -39,6 +39,8 @@ def assemble_trainer(
     if history is None:
         history = HistoryCallback(plan.output_dir / HISTORY)
     config = plan.config
+    # only labelled data weighs classes or mixes training batches
+    labelled = prepared if isinstance(prepared, PreparedData) else None
     trainer = build_trainer(
         config.schedule,
         config.early_stopping,
@@ -49,8 +51,8 @@ def assemble_trainer(
         prepared.collator,
         compute_metrics,
         history,
-        prepared.class_weights,
-        prepared.train_collator,
+        labelled.class_weights if labelled else None,
+        labelled.train_collator if labelled else None,
     )
     for callback in callbacks:
         trainer.add_callback(callback)

@@ -73,11 +73,20 @@ class RunResult:
 
 
 @dataclass
-class PreparedData:
-    data: LoadedData | None  # the labelled splits as loaded (None when pre-training)
+class PreparedInputs:
+    """Model-ready splits: all pre-training has (its inputs are its targets)."""
+
     processor: Any  # tokenizer or image processor
     splits: datasets.DatasetDict  # model-ready: tokenized, or with lazy transforms attached
     collator: Any
+
+
+@dataclass
+class PreparedData(PreparedInputs):
+    """Model-ready labelled splits for fine-tuning, with the data as loaded and what the loss
+    and the advice need from it."""
+
+    data: LoadedData  # the labelled splits as loaded
     class_weights: torch.Tensor | None = None  # per class id, for the loss (`class_weights`)
     train_collator: Any = None  # the training batches' own collator (image mixing); None: collator
     # how much data.max_length cuts of the training texts (None: not tokenized up front)
@@ -165,10 +174,18 @@ def prepare_labelled(plan: Plan) -> PreparedData:
     train_collator = task.train_collator(processor, config, len(data.label_names))
     if mixing_is_on(config.augment):
         say(describe_mixing(config.augment))
-    return PreparedData(data, processor, splits, collator, weights, train_collator, truncation)
+    return PreparedData(
+        processor,
+        splits,
+        collator,
+        data=data,
+        class_weights=weights,
+        train_collator=train_collator,
+        truncation=truncation,
+    )
 
 
-def prepare_unlabelled(plan: Plan) -> PreparedData:
+def prepare_unlabelled(plan: Plan) -> PreparedInputs:
     config, task = plan.config, plan.task
     processor = task.load_processor(config)
     collator = task.collator(processor, config)  # checks the masking settings before the data
@@ -181,7 +198,7 @@ def prepare_unlabelled(plan: Plan) -> PreparedData:
             f"{', test inputs included' if config.data.pretrain_include_test else ''})"
         )
         splits = task.prepare(splits, processor, config)
-    return PreparedData(None, processor, splits, collator)
+    return PreparedInputs(processor, splits, collator)
 
 
 def build_model(plan: Plan, label_names: list[str] | None) -> Any:
