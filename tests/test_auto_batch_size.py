@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from helpers import make_texts, write_csv, write_text_config
 
 from toolkit.cli import main
 from toolkit.training.trainer import ToolkitTrainer
+
+pytestmark = pytest.mark.e2e
 
 FITS = 4  # the largest training batch the pretend machine holds
 

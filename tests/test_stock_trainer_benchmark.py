@@ -22,6 +22,7 @@ def load_script(name: str):
     return module
 
 
+@pytest.mark.e2e
 def test_tiny_mode_runs_both_arms_and_prints_their_figures_and_ratios(tmp_path):
     results = tmp_path / "stock.json"
     command = [sys.executable, str(ROOT / "benchmarks" / "stock_trainer.py"), "--tiny"]
