@@ -60,9 +60,10 @@ PYTEST := $(PYTHON) -m pytest -q -rs -n auto --maxprocesses 4 --dist loadfile
 test: install system-packages
 	$(PYTEST) tests
 
-# The suite without the real-model runs (`-m "not slow"`): minutes instead of tens of minutes.
+# The unit-level suite: without the real-model runs (`slow`) and without the end-to-end tests that
+# spawn the CLI or train a tiny model (`e2e`), so it runs in about a minute; `make test` runs all.
 test-fast: install system-packages
-	$(PYTEST) -m "not slow" tests
+	$(PYTEST) -m "not slow and not e2e" tests
 
 # ruff (the rules and line length are in pyproject.toml), the formatting, and import-linter's
 # layer contract: the stage folders of toolkit/ import only downwards.

@@ -14,6 +14,7 @@ from transformers import TrainerCallback
 import toolkit
 
 
+@pytest.mark.e2e
 def test_import_toolkit_loads_neither_torch_nor_transformers():
     code = (
         "import sys, toolkit; "
@@ -65,6 +66,7 @@ class CountEpochs(TrainerCallback):
         self.epochs += 1
 
 
+@pytest.mark.e2e
 def test_train_then_predict_and_evaluate_in_one_script(tiny_bert, text_data, tmp_path):
     counter = CountEpochs()
     result = toolkit.train(
@@ -89,6 +91,7 @@ def test_train_then_predict_and_evaluate_in_one_script(tiny_bert, text_data, tmp
         toolkit.predict(result.run_dir, ["fine", 3])
 
 
+@pytest.mark.e2e
 def test_search_from_python_returns_the_trials_and_the_chosen_run(tiny_bert, text_data, tmp_path):
     found = toolkit.search(
         recipe_dict(tiny_bert, text_data, tmp_path / "search"),
@@ -122,6 +125,7 @@ def read_rows(path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.e2e
 def test_train_and_evaluate_take_data_in_memory(tiny_bert, text_data, tmp_path, monkeypatch):
     """A DataFrame, a list of row dicts: saved as Parquet under FTK_CACHE, named by content,
     and the run's config points there, so the run folder alone reruns it."""

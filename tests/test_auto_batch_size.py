@@ -3,10 +3,13 @@ starts again; the toolkit's schedule must then count epochs in the new batch and
 
 from __future__ import annotations
 
+import pytest
 from helpers import history_rows, make_texts, write_csv, write_text_config
 
 from toolkit.cli import main
 from toolkit.training.trainer import ToolkitTrainer
+
+pytestmark = pytest.mark.e2e
 
 FITS = 4  # the largest training batch the pretend machine holds
 

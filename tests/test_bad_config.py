@@ -205,6 +205,7 @@ def test_overwrite_still_replaces_an_earlier_run(tmp_path):
         check_output_dir_free(run_dir, overwrite=True)  # no error: an earlier ftk run
 
 
+@pytest.mark.e2e
 def test_an_unfinished_run_points_to_resume(recipe, tmp_path, capsys):
     run_dir = tmp_path / "run"
     (run_dir / "checkpoint-4").mkdir(parents=True)

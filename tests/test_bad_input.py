@@ -10,6 +10,7 @@ from helpers import expect_user_error as run_cli
 from helpers import make_texts, write_csv, write_text_config
 
 
+@pytest.mark.e2e
 def test_missing_config_file_via_real_process(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "toolkit", "train", "--config", str(tmp_path / "missing.yaml")],

@@ -778,6 +778,7 @@ def where(tiny_bert, tmp_path) -> Where:
     )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", CASES, ids=[c.row for c in CASES])
 def test_row(case, where, capsys, monkeypatch):
     monkeypatch.chdir(where.tmp)

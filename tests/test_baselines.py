@@ -107,6 +107,7 @@ def test_text_baseline_is_at_chance_on_shuffled_labels():
     assert results["tfidf_logreg"].test["accuracy"] < 0.5  # chance is 1/3 (150 test texts)
 
 
+@pytest.mark.e2e
 def test_image_baselines_learn_a_separable_set():
     results = scores(
         image_baselines.candidates(cnn_epochs=8, seed=0), *image_splits(shuffle_train=False)
@@ -116,6 +117,7 @@ def test_image_baselines_learn_a_separable_set():
     assert results["majority"].test["accuracy"] == pytest.approx(1 / 3)
 
 
+@pytest.mark.e2e
 def test_image_baselines_are_at_chance_on_shuffled_labels():
     results = scores(
         image_baselines.candidates(cnn_epochs=8, seed=0), *image_splits(shuffle_train=True)
@@ -133,6 +135,7 @@ def test_image_inputs_accept_arrays_and_mixed_pil_sizes():
     assert image_baselines.to_array(big).shape == (1, 32, 64, 1)  # capped at 64 a side
 
 
+@pytest.mark.e2e
 def test_small_sets_get_enough_cnn_steps():
     """2 epochs of 1,000 images are 16 steps, which left the CNN at chance on Fashion-MNIST:
     small sets get more passes (at least MIN_CNN_STEPS steps), large ones keep `epochs`."""
@@ -158,6 +161,7 @@ def uneven_blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return centres[labels] + rng.normal(size=(n, 20)), labels
 
 
+@pytest.mark.e2e
 def test_balanced_weights_beat_unweighted_on_uneven_classes_by_macro_f1():
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score

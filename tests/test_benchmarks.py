@@ -28,6 +28,7 @@ def run_benchmark(script: str, *args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.e2e
 def test_overhead_benchmark_tiny_mode_reports_a_ratio(tmp_path):
     results = tmp_path / "overhead.jsonl"
     out = run_benchmark(
@@ -50,6 +51,7 @@ def test_overhead_benchmark_tiny_mode_reports_a_ratio(tmp_path):
     assert row["ratio"] == pytest.approx(row["ftk"]["samples_per_s"] / row["bare"]["samples_per_s"])
 
 
+@pytest.mark.e2e
 def test_overhead_benchmark_interleaves_both_arms_in_one_process(tmp_path):
     results = tmp_path / "overhead.jsonl"
     out = run_benchmark(
@@ -79,6 +81,7 @@ def test_overhead_rate_is_robust_to_one_stalled_step():
     assert summary["samples_per_s"] == 16.0 and summary["startup_s"] == 5.0
 
 
+@pytest.mark.e2e
 def test_padding_benchmark_tiny_mode_reports_both_arms_and_a_ratio():
     out = run_benchmark("padding.py")
     assert re.search(r"fixed padding spends \d+% of its tokens on text", out)
@@ -100,6 +103,7 @@ def test_padding_benchmark_keeps_the_headline_and_first_sentences():
     }
 
 
+@pytest.mark.e2e
 def test_time_to_accuracy_tiny_mode_trains_and_reports_the_first_evaluation():
     import json
 
@@ -135,6 +139,7 @@ def test_time_to_accuracy_reads_stamped_times_and_estimates_unstamped_ones():
     assert not missed["reached"] and missed["best"] == 0.97
 
 
+@pytest.mark.e2e
 def test_flops_benchmark_tiny_mode_prints_counted_flops_and_mfu():
     out = run_benchmark("flops.py")
     assert re.search(r"FLOPs per sample \(counted\): [0-9.]+ GFLOP", out)
@@ -168,6 +173,7 @@ def test_counted_step_flops_match_the_transformer_formula():
     assert flops.step_flops(model, batch) == 4 * 3 * (layers * per_layer + head)
 
 
+@pytest.mark.e2e
 def test_gpu_throughput_script_runs_on_cpu_in_tiny_mode(tmp_path):
     import json
 
@@ -188,6 +194,7 @@ def test_gpu_throughput_script_runs_on_cpu_in_tiny_mode(tmp_path):
     assert rows[2]["tokens"] == 5 and all(r["samples_per_s"] > 0 and r["mfu"] > 0 for r in rows)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_gpu_throughput_script_compiles_on_cpu_in_tiny_mode():
     out = run_benchmark(
@@ -196,12 +203,14 @@ def test_gpu_throughput_script_compiles_on_cpu_in_tiny_mode():
     assert re.search(r"^vit-b16\s+bf16-compile\s+4\s+[0-9.]+", out, re.M)
 
 
+@pytest.mark.e2e
 def test_gpu_script_is_valid_bash_and_runs_all_three_modes():
     script = (ROOT / "benchmarks" / "gpu.sh").read_text()
     assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")]).returncode == 0
     assert "--modes fp32,bf16,bf16-compile" in script and "--model bert-base" in script
 
 
+@pytest.mark.e2e
 def test_time_to_accuracy_reads_a_run_directory_and_a_time_log(tmp_path):
     import json
 
@@ -236,6 +245,7 @@ def test_time_to_accuracy_reads_a_run_directory_and_a_time_log(tmp_path):
     assert json.loads(lower.strip().splitlines()[-1])[0]["seconds"] == 30.0
 
 
+@pytest.mark.e2e
 def test_cpu_bf16_benchmark_tiny_mode_trains_both_precisions_and_rescores_in_fp32(tmp_path):
     out = tmp_path / "bf16.json"
     stdout = run_benchmark("cpu_bf16.py", "--json", str(out))
@@ -249,6 +259,7 @@ def test_cpu_bf16_benchmark_tiny_mode_trains_both_precisions_and_rescores_in_fp3
     assert figures["summary"]["steps_per_s"]["bf16/fp32"] > 0
 
 
+@pytest.mark.e2e
 def test_overfitting_sample_benchmark_capped_scores_are_the_prefix_of_the_full(tmp_path):
     results = tmp_path / "overfitting_sample.json"
     out = run_benchmark("overfitting_sample.py", "--json", str(results))
@@ -308,6 +319,7 @@ def test_overfitting_sample_benchmark_per_example_scores_and_onset():
     assert summary["evaluations"][0]["capped"]["accuracy_gap_points"] == pytest.approx(20.0)
 
 
+@pytest.mark.e2e
 def test_demo_recipe_benchmark_tiny_mode_trains_every_arm(tmp_path):
     out = tmp_path / "demo.json"
     stdout = run_benchmark("demo_recipe.py", "--json", str(out))

@@ -29,6 +29,7 @@ def test_a_mapping_weighs_the_named_labels_and_the_rest_one():
         class_weight_vector({"spam": 2.0}, ["a", "b", "c"], [0, 1, 2])
 
 
+@pytest.mark.e2e
 def test_the_trainer_loss_is_the_weighted_cross_entropy_by_hand(tiny_bert, tmp_path):
     from transformers import AutoModelForSequenceClassification
 
@@ -80,6 +81,7 @@ def test_imbalance_warning_names_macro_f1_and_the_majority_share():
     assert "picks the best epoch here" in settled
 
 
+@pytest.mark.e2e
 def test_train_with_balanced_weights_end_to_end(tiny_bert, tmp_path, capsys):
     rows = make_texts(40, seed=1)
     kept = [r for r in rows if r[1] == "sport"] + [r for r in rows if r[1] != "sport"][:16]

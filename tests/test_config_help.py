@@ -55,6 +55,7 @@ def test_every_section_key_has_help():
         assert TOP_LEVEL_HELP[key].strip(), f"{key} has no help"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "key, default, word",
     [
@@ -75,6 +76,7 @@ def test_train_help_prints_each_key_with_default_and_meaning(capsys, key, defaul
     assert word in body
 
 
+@pytest.mark.e2e
 def test_help_lines_fit_and_pretrain_shares_the_epilog(capsys):
     described = describe_keys()
     assert all(len(line) <= 100 for line in described.splitlines())

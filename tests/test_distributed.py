@@ -144,6 +144,7 @@ def runs(bert_without_dropout, tmp_path_factory):
     return folder / "one", folder / "two", single, double
 
 
+@pytest.mark.e2e
 def test_two_processes_ran_and_exited_cleanly(runs):
     _, two, _, double = runs
     assert double.returncode == 0, double.stderr[-3000:]
@@ -154,6 +155,7 @@ def test_two_processes_ran_and_exited_cleanly(runs):
     assert [r["step"] for r in history_rows(two, "step")] == list(range(1, EPOCHS * 10 + 1))
 
 
+@pytest.mark.e2e
 def test_loss_history_equals_one_process_with_the_same_global_batch(runs):
     one, two, _, _ = runs
     a, b = history_rows(one, "train"), history_rows(two, "train")
@@ -172,6 +174,7 @@ def test_loss_history_equals_one_process_with_the_same_global_batch(runs):
         assert mb[key] == pytest.approx(ma[key], rel=3e-3, abs=1e-6), key
 
 
+@pytest.mark.e2e
 def test_one_copy_of_each_run_file(runs):
     one, two, _, _ = runs
     assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
@@ -194,6 +197,7 @@ def test_mixed_precision_set_twice_differently_is_refused(monkeypatch):
         check_mixed_precision({"bf16": True, "fp16": True})
 
 
+@pytest.mark.e2e
 def test_gradient_accumulation_gives_the_loss_of_the_full_batch(bert_without_dropout, tmp_path):
     """Batch 4 x 2 accumulation steps logs the same losses as batch 8 (one process)."""
     data = {
@@ -260,6 +264,7 @@ def test_accelerate_configs_load_and_say_when_to_use_them(name, kind):
 LAUNCHES = int(os.environ.get("FTK_TEST_LAUNCHES", "3"))  # more when there is time to spare
 
 
+@pytest.mark.e2e
 def test_every_two_process_launch_exits_zero(bert_without_dropout, tmp_path):
     """rank 0 was seen to abort at exit (SIGABRT, "terminate called without an active
     exception") after a finished run: about one launch in five on the machine that filed it,

@@ -9,6 +9,8 @@ import pytest
 import yaml
 from helpers import ftk, history_rows, write_text_config
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def finished_run(tiny_bert, tmp_path_factory):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from hub_server import HubServer
 
@@ -42,6 +43,7 @@ def test_every_example_has_a_test():
     assert scripts and scripts <= tested, scripts - tested
 
 
+@pytest.mark.e2e
 def test_train_from_dict(tmp_path):
     out = run_example("train_from_dict.py", tmp_path)
     run_dir = tmp_path / "from-dict"
@@ -52,6 +54,7 @@ def test_train_from_dict(tmp_path):
     assert "verdict:" in out and "no test split" not in out
 
 
+@pytest.mark.e2e
 def test_train_then_predict(tmp_path):
     out = run_example("train_then_predict.py", tmp_path)
     lines = out.splitlines()
@@ -61,6 +64,7 @@ def test_train_then_predict(tmp_path):
     assert scored and scored.group(1) == scored.group(2), out
 
 
+@pytest.mark.e2e
 def test_custom_callback_stops_the_run(tmp_path):
     out = run_example("custom_callback.py", tmp_path)
     seen = json.loads(re.search(r"each evaluation: (\[.*\])", out).group(1))
@@ -69,6 +73,7 @@ def test_custom_callback_stops_the_run(tmp_path):
     assert all(a < 0.9 for a in seen[: int(stopped) - 1]), "and not before"
 
 
+@pytest.mark.e2e
 def test_pretrain_then_finetune(tmp_path):
     out = run_example("pretrain_then_finetune.py", tmp_path)
     pretrained, finetuned = tmp_path / "pretrained", tmp_path / "finetuned"
@@ -78,6 +83,7 @@ def test_pretrain_then_finetune(tmp_path):
     assert "test_accuracy" in metrics(finetuned)
 
 
+@pytest.mark.e2e
 def test_multi_process_under_accelerate_launch(tmp_path):
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}  # no user accelerate config
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1"]
@@ -88,6 +94,7 @@ def test_multi_process_under_accelerate_launch(tmp_path):
     assert "processes: 1" in out and f"test accuracy: {accuracy:.4f}" in out
 
 
+@pytest.mark.e2e
 def test_push_and_predict_from_hub(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     with HubServer({TOKEN: "me"}) as hub:

@@ -125,6 +125,7 @@ def assert_token_nowhere(token: str, *texts: str, folders: tuple[Path, ...] = ()
                 assert token.encode() not in path.read_bytes(), path
 
 
+@pytest.mark.e2e
 def test_push_uploads_the_run_byte_for_byte(run_dir, tmp_path):
     with HubServer({TOKEN: "me"}, lfs_threshold=4096) as hub:
         done = ftk(
@@ -276,6 +277,7 @@ def test_card_licence_comes_from_the_base_models_card_or_the_config():
     assert card_licence(ModelConfig(from_config={"model_type": "vit"})) == "unknown"
 
 
+@pytest.mark.e2e
 def test_rejected_token(run_dir, tmp_path):
     wrong = "hf_wrong_token_0000"
     with HubServer({TOKEN: "me"}) as hub:
@@ -286,6 +288,7 @@ def test_rejected_token(run_dir, tmp_path):
     assert_token_nowhere(wrong, done.stdout, done.stderr)
 
 
+@pytest.mark.e2e
 def test_repo_owned_by_someone_else(run_dir, tmp_path):
     from hub_server import Repo
 
@@ -302,6 +305,7 @@ def test_repo_owned_by_someone_else(run_dir, tmp_path):
         assert_token_nowhere(TOKEN, result.stdout, result.stderr)
 
 
+@pytest.mark.e2e
 def test_server_down(run_dir, tmp_path):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -313,6 +317,7 @@ def test_server_down(run_dir, tmp_path):
     assert "Could not reach the Hub" in done.stderr and "unreachable" in done.stderr
 
 
+@pytest.mark.e2e
 def test_no_token(run_dir, tmp_path):
     done = ftk(
         "push",
@@ -324,6 +329,7 @@ def test_no_token(run_dir, tmp_path):
     assert done.returncode == 2 and "No Hugging Face token found" in done.stderr
 
 
+@pytest.mark.e2e
 def test_push_of_a_directory_that_is_not_a_run(tmp_path):
     done = ftk(
         "push", str(tmp_path), "--repo-id", "me/x", env=hub_env(tmp_path, "http://127.0.0.1:9")
@@ -331,6 +337,7 @@ def test_push_of_a_directory_that_is_not_a_run(tmp_path):
     assert done.returncode == 2 and "not a finished ftk run directory" in done.stderr
 
 
+@pytest.mark.e2e
 def test_config_checks(tmp_path, tiny_bert, text_data, capsys):
     from toolkit.cli import main
 
@@ -341,6 +348,7 @@ def test_config_checks(tmp_path, tiny_bert, text_data, capsys):
     assert "never sit in a config file" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_train_with_push_to_hub_pushes_once_at_the_end(tiny_bert, tmp_path):
     data = {
         "train": write_csv(tmp_path / "train.csv", make_texts(10, seed=1)),
@@ -368,6 +376,7 @@ def test_train_with_push_to_hub_pushes_once_at_the_end(tiny_bert, tmp_path):
     assert_token_nowhere(TOKEN, done.stdout, done.stderr, folders=(run,))
 
 
+@pytest.mark.e2e
 def test_train_with_push_to_hub_checks_the_token_before_training(tiny_bert, text_data, tmp_path):
     config = write_text_config(
         tmp_path / "c.yaml",
@@ -417,6 +426,7 @@ def fetched(hub: HubServer, method: str) -> set[str]:
     }
 
 
+@pytest.mark.e2e
 def test_predict_and_evaluate_a_pushed_run_by_repo_id_then_offline(run_dir, tmp_path):
     """`ftk push`, then the repo id works like the run folder: same labels and scores, same
     accuracy; the download takes what inference reads (weights through the LFS path) and no
@@ -486,6 +496,7 @@ def plain_classifier(tiny_bert: Path, folder: Path, seed: int, labels: list[str]
     return folder
 
 
+@pytest.mark.e2e
 def test_a_plain_checkpoint_repo_at_each_revision(tiny_bert, tmp_path):
     """Two commits of a plain transformers classifier: the first commit's id gives the first
     model, no --revision gives the second, each scored as its local folder is."""
@@ -519,6 +530,7 @@ def test_a_plain_checkpoint_repo_at_each_revision(tiny_bert, tmp_path):
     assert_same_predictions(new_rows, local_predictions(second, text, tmp_path / "b.jsonl"))
 
 
+@pytest.mark.e2e
 def test_hub_repo_errors_name_the_repo_and_the_fix(tiny_bert, tmp_path):
     """Each way a download fails: exit 2, one message naming the repo and what to do, no
     traceback. The cases run side by side (each a fresh `python -m toolkit`)."""

@@ -18,6 +18,8 @@ from helpers import (
     write_image_config,
 )
 
+pytestmark = pytest.mark.e2e
+
 SHAPES = {"circle", "square", "triangle"}
 
 

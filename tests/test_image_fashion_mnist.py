@@ -9,6 +9,7 @@ from toolkit.core.errors import UserError
 from toolkit.data import builtin
 
 
+@pytest.mark.e2e
 def test_reads_real_idx_files():
     splits = builtin.load_builtin_dataset("fashion-mnist")
     assert {name: len(ds) for name, ds in splits.items()} == {"train": 60000, "test": 10000}

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -24,6 +26,7 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.e2e
 def test_the_tree_keeps_the_layer_contract():
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -42,6 +45,7 @@ def lint_a_copy_with(tmp_path: Path, module: str, line: str) -> subprocess.Compl
     return lint_imports(tmp_path)
 
 
+@pytest.mark.e2e
 def test_an_upward_import_breaks_the_contract(tmp_path):
     """core/ importing commands/ (the top stage) must fail `make lint`."""
     result = lint_a_copy_with(tmp_path, "core/log.py", "import toolkit.commands.train")
@@ -49,6 +53,7 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     assert "toolkit.core.log -> toolkit.commands.train" in result.stdout, result.stdout
 
 
+@pytest.mark.e2e
 def test_sibling_stages_do_not_import_each_other(tmp_path):
     """data, model, metrics and augment are independent: data/ importing model/ fails."""
     result = lint_a_copy_with(tmp_path, "data/splits.py", "import toolkit.model.packaged")

@@ -62,6 +62,7 @@ def test_a_library_caller_sets_the_level_and_sees_the_records(capsys):
     assert WARNINGS == ["shown"], "the run report lists warnings whatever the console shows"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("variable", ["FTK_VERBOSITY", "TRANSFORMERS_VERBOSITY"])
 def test_the_environment_sets_the_starting_level(variable):
     code = "from toolkit.core.log import say, warn; say('info line'); warn('warning line')"
@@ -78,6 +79,7 @@ def test_the_environment_sets_the_starting_level(variable):
     assert default.stdout == "info line\n"
 
 
+@pytest.mark.e2e
 def test_the_recipes_log_level_quietens_a_command(tiny_bert, text_data, tmp_path, capsys):
     recipe = write_text_config(tmp_path / "r.yaml", tiny_bert, text_data, tmp_path / "run")
     assert main(["schedule", "--config", str(recipe)]) == 0

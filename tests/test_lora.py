@@ -41,6 +41,7 @@ def lora_command(recipe, output_dir, *extra: str) -> list[str]:
     return ["train", "--config", str(recipe), *lora, "--output_dir", str(output_dir), *extra]
 
 
+@pytest.mark.e2e
 def test_resumed_lora_run_ends_like_the_straight_one(lora_run, tmp_path):
     """Killed after epoch 4's checkpoint (adapter + head + optimizer), resumed: the same run."""
     from test_resume import comparable_metrics, kill_after_checkpoint
@@ -71,6 +72,7 @@ def base_classifier(tiny_bert):
     )
 
 
+@pytest.mark.e2e
 def test_run_saves_merged_model_and_adapter(lora_run):
     run_dir, _ = lora_run
     for name in ("model.safetensors", "config.json", "tokenizer.json", "README.md"):
@@ -85,6 +87,7 @@ def test_run_saves_merged_model_and_adapter(lora_run):
     assert settings["modules_to_save"] == ["classifier"]
 
 
+@pytest.mark.e2e
 def test_trained_parameter_count_is_the_hand_count(lora_run, tiny_bert):
     """LoRA A (r x in) and B (out x r) on query and value of each layer, plus the head."""
     run_dir, result = lora_run
@@ -100,6 +103,7 @@ def test_trained_parameter_count_is_the_hand_count(lora_run, tiny_bert):
     assert recorded["target_modules"] == ["query", "value"]
 
 
+@pytest.mark.e2e
 def test_merged_weights_are_base_plus_scaled_update(lora_run, tiny_bert):
     """Only the targeted weights (by B @ A x alpha / r, from the saved adapter) and the head
     differ from the base checkpoint in the merged model."""
@@ -129,6 +133,7 @@ def test_merged_weights_are_base_plus_scaled_update(lora_run, tiny_bert):
     assert adapted == LAYERS * 2
 
 
+@pytest.mark.e2e
 def test_adapter_loads_onto_base_with_merged_logits(lora_run, tiny_bert):
     import torch
     from peft import PeftModel
@@ -150,6 +155,7 @@ def test_adapter_loads_onto_base_with_merged_logits(lora_run, tiny_bert):
     assert not torch.allclose(b, base_classifier(tiny_bert).eval()(**batch).logits)
 
 
+@pytest.mark.e2e
 def test_training_loss_falls_and_best_epoch_is_kept(lora_run):
     run_dir, _ = lora_run
     losses = [r["loss"] for r in history_rows(run_dir, "train")]
@@ -164,6 +170,7 @@ def test_training_loss_falls_and_best_epoch_is_kept(lora_run):
     assert metrics["eval_loss"] == pytest.approx(best["eval_loss"], rel=tolerance)
 
 
+@pytest.mark.e2e
 def test_pipeline_and_ftk_predict_give_the_same_scores(lora_run, tmp_path):
     from transformers import pipeline
 
@@ -182,6 +189,7 @@ def test_pipeline_and_ftk_predict_give_the_same_scores(lora_run, tmp_path):
         )
 
 
+@pytest.mark.e2e
 def test_model_card_says_lora(lora_run):
     run_dir, _ = lora_run
     card = (run_dir / "README.md").read_text()
@@ -213,6 +221,7 @@ def test_vit_defaults_to_transformers5_projection_names(tiny_vit):
     assert summary["adapted_layers"] == 2 * 2 and summary["modules_to_save"] == ["classifier"]
 
 
+@pytest.mark.e2e
 def test_best_checkpoint_reload_restores_lora_and_head(tiny_vit, tmp_path):
     """ToolkitTrainer._load_best_model on a LoRA model: the adapter and head of the best
     checkpoint come back (ViT: the model whose tensors transformers 5 renames on disk)."""

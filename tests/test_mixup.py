@@ -104,6 +104,7 @@ def toolkit_trainer(tmp_path, **kwargs):
     return bare_trainer(model, tmp_path, training, **kwargs), model
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("weights", [None, [0.5, 2.0, 1.0]])
 def test_the_trainer_scores_soft_labels_with_the_soft_cross_entropy(tmp_path, weights):
     """Not the model's own loss: the ViT head would switch to multi-label BCE for float labels."""
@@ -118,6 +119,7 @@ def test_the_trainer_scores_soft_labels_with_the_soft_cross_entropy(tmp_path, we
     assert model.config.problem_type is None, "the head never saw float labels"
 
 
+@pytest.mark.e2e
 def test_label_smoothing_applies_to_soft_labels_as_to_class_ids(tmp_path):
     """With one-hot soft labels the loss equals the Trainer's own LabelSmoother on class ids."""
     trainer, model = toolkit_trainer(tmp_path, label_smoothing_factor=0.1)
@@ -190,6 +192,7 @@ def test_a_batch_left_unmixed_keeps_its_class_ids():
     assert 3 <= kinds.count(torch.float32) <= 20 and torch.int64 in kinds
 
 
+@pytest.mark.e2e
 def test_the_trainer_mixes_training_batches_only(tmp_path):
     """The training DataLoader mixes; evaluation (and the overfitting watch) never does."""
     rng = random.Random(0)
@@ -262,6 +265,7 @@ def test_mixing_is_refused_outside_image_classification(raw, message):
 # ----------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.e2e
 def test_train_with_mixup_and_cutmix_end_to_end(tiny_vit, tmp_path):
     train = make_image_folder(tmp_path / "train", 30, seed=1)
     test = make_image_folder(tmp_path / "test", 10, seed=2)
@@ -291,6 +295,7 @@ def test_train_with_mixup_and_cutmix_end_to_end(tiny_vit, tmp_path):
     assert "mixup: 0.5" in recorded and "cutmix: 0.5" in recorded
 
 
+@pytest.mark.e2e
 def test_ftk_augment_draws_mixed_batches_with_their_soft_labels(tiny_vit, tmp_path, capsys):
     from PIL import Image
 

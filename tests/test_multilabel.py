@@ -268,6 +268,7 @@ def predictions(run_dir, test, tmp_path, *extra):
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
+@pytest.mark.e2e
 def test_loss_falls_and_the_data_line_counts_label_sets(text_run):
     run_dir, _, result = text_run
     losses = [r["loss"] for r in history_rows(run_dir, "train")]
@@ -278,6 +279,7 @@ def test_loss_falls_and_the_data_line_counts_label_sets(text_run):
     assert config["decision_threshold"] == metrics_of(run_dir)["eval_threshold_tuned"]
 
 
+@pytest.mark.e2e
 def test_test_metrics_equal_a_count_on_ftk_predicts_labels(text_run, tmp_path):
     run_dir, data, _ = text_run
     metrics = metrics_of(run_dir)
@@ -295,6 +297,7 @@ def test_test_metrics_equal_a_count_on_ftk_predicts_labels(text_run, tmp_path):
     assert per_label["sport"]["support"] == sum("sport" in t for t in true)
 
 
+@pytest.mark.e2e
 def test_the_pipeline_gives_sigmoid_scores_ftk_predict_gives(text_run, tmp_path):
     from transformers import pipeline
 
@@ -310,6 +313,7 @@ def test_the_pipeline_gives_sigmoid_scores_ftk_predict_gives(text_run, tmp_path)
         assert sorted(row["pred_labels"]) == sorted(k for k, v in scores.items() if v > 0.05)
 
 
+@pytest.mark.e2e
 def test_evaluate_reproduces_the_tuned_test_metrics(text_run, tmp_path):
     from toolkit.cli import main
 
@@ -325,6 +329,7 @@ def test_evaluate_reproduces_the_tuned_test_metrics(text_run, tmp_path):
     assert results["loss"] == pytest.approx(metrics["test_loss"], rel=1e-4)
 
 
+@pytest.mark.e2e
 def test_baselines_report_and_card(text_run):
     run_dir, _, _ = text_run
     baselines = json.loads((run_dir / "baseline.json").read_text())
@@ -336,6 +341,7 @@ def test_baselines_report_and_card(text_run):
     assert "top_k=None" in card and "any number per input" in card
 
 
+@pytest.mark.e2e
 def test_predict_refuses_top_k_and_a_threshold_out_of_range(text_run, capsys):
     run_dir, _, _ = text_run
     err = expect_user_error(["predict", str(run_dir), "--text", "goal", "--top-k", "2"], capsys)
@@ -379,6 +385,7 @@ def write_colour_images(root, n, seed):
     return write_csv(root / "labels.csv", rows, header=("file", "label"))
 
 
+@pytest.mark.e2e
 def test_image_multilabel_end_to_end(tmp_path):
     """A ViT built from sizes learns which colour blocks an image holds, with balanced
     positive-label weights; the pipeline's sigmoid scores are ftk predict's, and the baselines

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from helpers import write_text_config
 
 from toolkit.advice.baselines.fit import fingerprint
@@ -20,6 +21,7 @@ def test_split_seed_defaults_to_the_training_seed(tiny_bert, text_data, tmp_path
     assert load_config(recipe, ["--seed", "7", "--data.split_seed", "3"]).split_seed == 3
 
 
+@pytest.mark.e2e
 def test_baseline_fits_on_the_split_seed_not_the_training_seed(
     tiny_bert, text_data, tmp_path, monkeypatch
 ):

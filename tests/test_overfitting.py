@@ -137,6 +137,7 @@ def test_describe_watch_says_size_cost_and_the_keys():
     assert "no training sample" in describe_watch(0, 1530, 0, 0.05)
 
 
+@pytest.mark.e2e
 def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
     """Labels that carry no signal, 24 examples, many epochs, high LR, no weight decay: the
     model memorises the training set, so validation loss climbs while training loss falls."""

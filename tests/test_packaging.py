@@ -39,6 +39,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
 
 
+@pytest.mark.e2e
 def test_the_wheel_carries_the_licence_and_declares_it(wheel):
     names = wheel.namelist()
     licence = [n for n in names if n.endswith("licenses/LICENSE")]
@@ -47,6 +48,7 @@ def test_the_wheel_carries_the_licence_and_declares_it(wheel):
     assert "License-Expression: Apache-2.0" in metadata
 
 
+@pytest.mark.e2e
 def test_the_wheel_carries_every_recipe_and_metric_module(wheel):
     names = set(wheel.namelist())
     recipes = {
@@ -59,6 +61,7 @@ def test_the_wheel_carries_every_recipe_and_metric_module(wheel):
     } <= names
 
 
+@pytest.mark.e2e
 def test_the_installed_wheel_runs_the_readme_recipes_from_an_empty_folder(wheel, tmp_path):
     """`pip install` of the wheel (into a fresh venv that borrows the installed dependencies),
     then the README's `--config NAME` and `ftk recipes` from a folder with nothing in it."""

@@ -63,6 +63,7 @@ def test_transformers_4_group_by_length_key_names_its_replacement():
         load_config(None, ["--group_by_length", "true"])
 
 
+@pytest.mark.e2e
 def test_cli_rejects_a_non_boolean_pad_to_max_length(tmp_path):
     result = subprocess.run(
         [

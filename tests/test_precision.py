@@ -68,6 +68,7 @@ def test_cpuinfo_flags_name_the_feature(tmp_path):
     assert cpuinfo_bf16_feature(tmp_path / "absent") is None
 
 
+@pytest.mark.e2e
 def test_a_cli_run_uses_the_machines_precision_and_saves_fp32_weights(tiny_bert, tmp_path):
     data = {
         "train": write_csv(tmp_path / "train.csv", make_texts(24, seed=1)),

@@ -92,6 +92,7 @@ def read_csv(path: Path) -> list[dict]:
 # ----------------------------------------------------------------------------- text
 
 
+@pytest.mark.e2e
 def test_predict_table_writes_every_row_with_topk_labels(text_run, tmp_path):
     test_csv = text_run.parent / "test.csv"
     out = tmp_path / "preds.csv"
@@ -126,6 +127,7 @@ def test_predict_table_writes_every_row_with_topk_labels(text_run, tmp_path):
         assert 1 >= float(row["pred_score"]) >= float(row["pred_score_2"]) >= 0
 
 
+@pytest.mark.e2e
 def test_predict_scores_match_transformers_pipeline(text_run, tmp_path):
     from transformers import pipeline
 
@@ -145,6 +147,7 @@ def test_predict_scores_match_transformers_pipeline(text_run, tmp_path):
         )
 
 
+@pytest.mark.e2e
 def test_predict_one_text(text_run):
     done = ftk("predict", str(text_run), "--text", "goal match team win")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -152,6 +155,7 @@ def test_predict_one_text(text_run):
     assert label in LABELS and "| goal match team win" in done.stdout
 
 
+@pytest.mark.e2e
 def test_evaluate_reproduces_the_runs_test_metrics(text_run, tmp_path):
     from toolkit.use.evaluate import evaluate_run
 
@@ -166,6 +170,7 @@ def test_evaluate_reproduces_the_runs_test_metrics(text_run, tmp_path):
     assert json.loads(out.read_text()) == results
 
 
+@pytest.mark.e2e
 def test_evaluate_reads_labels_as_training_does(text_run, tmp_path):
     """Spaces around a label are dropped in evaluate as in train: 'sport ' scores as 'sport'."""
     from toolkit.use.evaluate import evaluate_run
@@ -183,6 +188,7 @@ def latin1_table(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
+@pytest.mark.e2e
 def test_predict_and_evaluate_read_a_latin1_table_with_encoding(text_run, tmp_path, capsys):
     from toolkit.cli import main
     from toolkit.use.evaluate import evaluate_run
@@ -200,6 +206,7 @@ def test_predict_and_evaluate_read_a_latin1_table_with_encoding(text_run, tmp_pa
     assert main(["predict", str(text_run), "--input", str(table), "--encoding", "latin-1"]) == 0
 
 
+@pytest.mark.e2e
 def test_empty_texts_in_new_data_are_said(text_run, tmp_path, capsys):
     """predict keeps a row for every input and names the empty ones; evaluate drops them, as
     the run's training did (data.empty_texts: drop)."""
@@ -215,6 +222,7 @@ def test_empty_texts_in_new_data_are_said(text_run, tmp_path, capsys):
     assert "Dropped 2 of 4 rows" in err and "(rows 2, 3)" in err
 
 
+@pytest.mark.e2e
 def test_predict_table_without_text_column_lists_columns(text_run, tmp_path):
     bad = write_csv(tmp_path / "bad.csv", [("goal", "x")], header=("body", "id"))
     done = ftk("predict", str(text_run), "--input", str(bad))
@@ -236,6 +244,7 @@ def test_predict_table_without_text_column_lists_columns(text_run, tmp_path):
     assert shown.stdout.rstrip().endswith("| goal"), shown.stdout  # the input, from its column
 
 
+@pytest.mark.e2e
 def test_evaluate_unknown_labels_are_listed(text_run, tmp_path):
     bad = write_csv(
         tmp_path / "bad.csv", [("goal match", "sport"), ("x", "weather"), ("y", "politics")]
@@ -245,6 +254,7 @@ def test_evaluate_unknown_labels_are_listed(text_run, tmp_path):
     assert "'politics', 'weather'" in done.stderr and "business, sport, tech" in done.stderr
 
 
+@pytest.mark.e2e
 def test_not_a_run_directory(tmp_path, text_run):
     done = ftk("predict", str(tmp_path), "--text", "hello")
     assert done.returncode == 2
@@ -254,6 +264,7 @@ def test_not_a_run_directory(tmp_path, text_run):
     assert done.returncode == 2 and "ftk train --resume" in done.stderr
 
 
+@pytest.mark.e2e
 def test_predict_needs_exactly_one_input(text_run, capsys):
     from toolkit.cli import main
 
@@ -291,6 +302,7 @@ def test_predict_image_folder(image_run, images, tmp_path):
         assert row["pred_label"] == model.config.id2label[int(probs.argmax())]
 
 
+@pytest.mark.e2e
 def test_predict_one_image(image_run, images):
     done = ftk("predict", str(image_run), "--input", str(images / "dog" / "0.png"))
     assert done.returncode == 0, done.stderr[-2000:]
@@ -311,6 +323,7 @@ def test_evaluate_image_folder(image_run, images):
     assert set(results["per_class"]) == {"cat", "dog"}
 
 
+@pytest.mark.e2e
 def test_unreadable_images_are_listed(image_run, images, tmp_path):
     import shutil
 
@@ -327,6 +340,7 @@ def test_unreadable_images_are_listed(image_run, images, tmp_path):
     assert not (tmp_path / "p.csv").exists()
 
 
+@pytest.mark.e2e
 def test_evaluate_image_folder_needs_class_subfolders(image_run, images, tmp_path):
     from toolkit.cli import main
 
@@ -336,6 +350,7 @@ def test_evaluate_image_folder_needs_class_subfolders(image_run, images, tmp_pat
     assert main(["evaluate", str(image_run), "--data", str(flat)]) == 2
 
 
+@pytest.mark.e2e
 def test_text_input_to_an_image_run_is_refused(image_run, capsys):
     from toolkit.cli import main
 
@@ -451,6 +466,7 @@ def test_predict_and_evaluate_any_transformers_classifier(plain_classifier, tmp_
     assert results["examples"] == 2 and 0 <= results["accuracy"] <= 1
 
 
+@pytest.mark.e2e
 def test_a_checkpoint_without_a_classification_head_is_named(tiny_bert, capsys):
     from toolkit.cli import main
 

@@ -92,6 +92,7 @@ def chain(tiny_bert, tmp_path_factory):
     }
 
 
+@pytest.mark.e2e
 def test_chain_pretrains_then_finetunes(chain):
     out = chain["first"].stdout
     assert "Stage 1 of 2: pre-training (masked-lm)" in out
@@ -102,6 +103,7 @@ def test_chain_pretrains_then_finetunes(chain):
     assert json.loads((chain["folder"] / "run1" / "metrics.json").read_text())["test_accuracy"] >= 0
 
 
+@pytest.mark.e2e
 def test_chain_rerun_reuses_finished_pretraining(chain):
     out = chain["second"].stdout
     assert "Reusing the finished pre-training" in out and "Stage 1 of 2" not in out
@@ -110,6 +112,7 @@ def test_chain_rerun_reuses_finished_pretraining(chain):
     assert (chain["folder"] / "run2" / "model.safetensors").is_file()
 
 
+@pytest.mark.e2e
 def test_pretraining_run_directory(chain):
     run_dir = chain["pretrained"]
     for name in [
@@ -133,6 +136,7 @@ def test_pretraining_run_directory(chain):
     assert "masked-lm" in card and "fill-mask" in card and "20% of tokens" in card
 
 
+@pytest.mark.e2e
 def test_mlm_loss_falls_on_repetitive_corpus(chain):
     run_dir = chain["pretrained"]
     losses = [r["loss"] for r in history_rows(run_dir, "train")]
@@ -146,6 +150,7 @@ def test_mlm_loss_falls_on_repetitive_corpus(chain):
     assert metrics["eval_loss"] == pytest.approx(min(evals), rel=1e-4)
 
 
+@pytest.mark.e2e
 def test_pretrain_saves_the_model_on_every_process(
     tiny_bert, repetitive_corpus, tmp_path, monkeypatch
 ):
@@ -192,6 +197,7 @@ def test_mlm_head_is_new_and_encoder_is_the_checkpoints(tiny_bert, tmp_path):
     assert any(k.startswith("cls.predictions") for k in model.state_dict())
 
 
+@pytest.mark.e2e
 def test_finetuning_starts_from_every_pretrained_encoder_tensor(chain):
     """At step 0 of `ftk train` from a pre-training output, the encoder equals the saved one."""
     from transformers import TrainerCallback
@@ -237,6 +243,7 @@ def mim_run(tmp_path_factory):
     return {"folder": folder, "out": folder / "out", "images": images, "result": result}
 
 
+@pytest.mark.e2e
 def test_mim_loss_falls_on_pattern_images(mim_run):
     losses = [r["loss"] for r in history_rows(mim_run["out"], "train")]
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
@@ -253,6 +260,7 @@ def test_mim_loss_falls_on_pattern_images(mim_run):
     assert "Unlabelled data: train 108, validation 12" in mim_run["result"].stdout
 
 
+@pytest.mark.e2e
 def test_mim_output_transfers_to_an_image_classifier(mim_run):
     """ViTForImageClassification built on the MIM output: every encoder tensor loads."""
     from transformers import ViTForImageClassification, ViTForMaskedImageModeling
@@ -272,6 +280,7 @@ def test_mim_output_transfers_to_an_image_classifier(mim_run):
         assert torch.equal(ours[key], theirs[key]), key
 
 
+@pytest.mark.e2e
 def test_mim_from_a_checkpoint_continues_from_its_weights(mim_run, tmp_path):
     from transformers import ViTForMaskedImageModeling
 
@@ -300,6 +309,7 @@ def test_mask_generator_hides_the_ratio_in_squares():
     assert masks.float().mean(0).min() > 0.3 and masks.float().mean(0).max() < 0.7  # random place
 
 
+@pytest.mark.e2e
 def test_best_checkpoint_reload_keeps_renamed_vit_tensors(tmp_path):
     """Trainer's own best-model reload drops ViT's renamed encoder tensors; ours must not."""
     from transformers import ViTConfig, ViTForMaskedImageModeling
@@ -394,6 +404,7 @@ def test_chain_with_other_architecture_fails_before_pretraining(
     assert not (tmp_path / "pre").exists()
 
 
+@pytest.mark.e2e
 def test_image_classifier_from_a_mim_output_that_does_not_fit(mim_run, tmp_path):
     """The image task checks its checkpoint's encoder like the text task: a ViT whose config
     promises 3 layers but whose weights hold 2 is refused, naming the missing tensors."""
@@ -417,6 +428,7 @@ def test_image_classifier_from_a_mim_output_that_does_not_fit(mim_run, tmp_path)
     assert str(broken) in str(error.value)
 
 
+@pytest.mark.e2e
 def test_finetuning_from_output_that_does_not_fit(chain, tmp_path, capsys):
     """config.json promises 3 layers, the weights hold 2: the missing encoder keys are named."""
     broken = tmp_path / "broken"
@@ -449,6 +461,7 @@ def test_finetuning_from_output_that_does_not_fit(chain, tmp_path, capsys):
     assert str(broken) in err
 
 
+@pytest.mark.e2e
 def test_model_of_another_type_than_the_task_needs(mim_run, tmp_path, capsys):
     """A ViT pre-training output given to masked-lm: named, not a traceback."""
     config = write_mlm_config(

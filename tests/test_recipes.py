@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from toolkit.cli import main
@@ -12,6 +13,7 @@ from toolkit.config.load import load_config
 from toolkit.config.recipes import RECIPES
 
 
+@pytest.mark.e2e
 def test_config_by_name_from_an_empty_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     for given in ("vit-fashion-mnist", "vit-fashion-mnist.yaml", "configs/vit-fashion-mnist.yaml"):
@@ -28,6 +30,7 @@ def test_a_file_of_that_name_wins_over_the_packaged_recipe(tmp_path, monkeypatch
     assert load_config("text-bbc-minilm.yaml").data.builtin == "fashion-mnist"
 
 
+@pytest.mark.e2e
 def test_recipes_lists_copies_and_prints_paths(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["recipes"]) == 0
@@ -47,6 +50,7 @@ def test_recipes_lists_copies_and_prints_paths(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "sub").read_text().startswith("#")  # a new file named sub
 
 
+@pytest.mark.e2e
 def test_unknown_recipe_names_the_packaged_ones(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["recipes", "copy", "vit-fashion"]) == 2

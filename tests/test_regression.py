@@ -13,6 +13,8 @@ import pytest
 from helpers import ftk, history_rows, make_regression_texts, write_csv, write_text_config
 from scipy import stats
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def regression_run(tiny_bert, tmp_path_factory):

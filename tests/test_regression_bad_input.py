@@ -151,6 +151,7 @@ def test_regression_scores_equal_scipy():
     assert regression_scores(np.full(50, 0.3), true)["pearson"] == 0.0  # constant: defined
 
 
+@pytest.mark.e2e
 def test_ftk_baseline_fits_the_regression_baselines(tmp_path, tiny_bert, regression_files):
     """`ftk baseline` alone: the mean and TF-IDF ridge, scored with the regression metrics."""
     import json

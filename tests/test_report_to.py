@@ -8,6 +8,8 @@ from helpers import write_text_config
 
 from toolkit.cli import main
 
+pytestmark = pytest.mark.e2e
+
 
 def test_tensorboard_event_file_holds_the_losses_and_metrics(tiny_bert, text_data, tmp_path):
     event_accumulator = pytest.importorskip(

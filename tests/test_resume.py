@@ -113,12 +113,14 @@ def runs(recipe, tmp_path_factory):
     return straight, resumed, state
 
 
+@pytest.mark.e2e
 def test_checkpoint_carries_early_stopping_counter(runs):
     _, _, state = runs
     saved = state["stateful_callbacks"]["EarlyStoppingCallback"]
     assert saved["attributes"]["early_stopping_patience_counter"] == 1
 
 
+@pytest.mark.e2e
 def test_resumed_run_has_same_lr_and_loss_history(runs):
     straight, resumed, _ = runs
     a, b = history(straight), history(resumed)
@@ -137,6 +139,7 @@ def test_resumed_run_has_same_lr_and_loss_history(runs):
             assert y["eval_accuracy"] == x["eval_accuracy"]
 
 
+@pytest.mark.e2e
 def test_resumed_run_ends_with_same_metrics(runs):
     straight, resumed, _ = runs
     a, b = comparable_metrics(straight), comparable_metrics(resumed)
@@ -149,6 +152,7 @@ def test_resumed_run_ends_with_same_metrics(runs):
     assert not list(resumed.glob("checkpoint-*")), "a finished run keeps no checkpoints"
 
 
+@pytest.mark.e2e
 def test_resume_without_checkpoint_is_a_clear_error(recipe, tmp_path, capsys):
     from toolkit.cli import main
 
@@ -168,6 +172,7 @@ def test_resume_without_checkpoint_is_a_clear_error(recipe, tmp_path, capsys):
     assert "only incomplete checkpoints (checkpoint-5)" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_resume_and_overwrite_conflict(recipe, tmp_path, capsys):
     from toolkit.cli import main
 

@@ -33,6 +33,7 @@ def run(tiny_bert, tmp_path_factory):
     return run_dir, config, baseline, trained, first_baseline
 
 
+@pytest.mark.e2e
 def test_baseline_command_writes_scores_on_the_run_splits(run):
     _run_dir, _, baseline, _, first = run
     assert [b["name"] for b in first["baselines"]] == ["majority", "tfidf_logreg"]
@@ -43,6 +44,7 @@ def test_baseline_command_writes_scores_on_the_run_splits(run):
     assert "tfidf_logreg" in baseline.stdout and "baseline.json" in baseline.stdout
 
 
+@pytest.mark.e2e
 def test_train_reuses_the_baselines_and_ends_with_a_verdict(run):
     run_dir, _, _, trained, first = run
     assert "Baselines: reusing" in trained.stdout
@@ -64,6 +66,7 @@ def scores(baselines: dict) -> list:
     return [{k: v for k, v in b.items() if not k.endswith("_s")} for b in baselines["baselines"]]
 
 
+@pytest.mark.e2e
 def test_baselines_fitted_in_a_side_process_score_the_same(run, tmp_path):
     """baseline.background: true (the default on a GPU) fits them beside training."""
     _, config, _, _, first = run
@@ -100,6 +103,7 @@ def cpu_split_data(tmp_path):
     return config, data
 
 
+@pytest.mark.e2e
 def test_a_baseline_failing_in_its_side_process_is_a_warning_not_a_lost_run(tmp_path):
     from toolkit.advice.baselines.fit import fit_in_side_process
     from toolkit.core.log import WARNINGS, reset_warnings
@@ -145,6 +149,7 @@ def test_a_baseline_failing_after_training_is_a_warning_not_a_lost_run(tmp_path)
     assert "The baselines failed (NotImplementedError: no baselines for task no-such" in warning
 
 
+@pytest.mark.e2e
 def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
     run_dir, _, _, _, _ = run
     for png in ("learning_curves.png", "confusion_matrix.png", "class_balance.png"):
@@ -173,6 +178,7 @@ def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
     assert "[report.md](report.md)" in (run_dir / "README.md").read_text()
 
 
+@pytest.mark.e2e
 def test_baseline_on_a_finished_run_touches_only_baseline_json(run):
     run_dir, config, _, _, _ = run
     before = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir() if p.is_file()}
@@ -184,6 +190,7 @@ def test_baseline_on_a_finished_run_touches_only_baseline_json(run):
     assert refused.returncode == 2 and "already holds files" in refused.stderr
 
 
+@pytest.mark.e2e
 def test_bad_baseline_config_is_a_clear_error(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("baseline: {enabled: maybe}\n")
@@ -199,6 +206,7 @@ def test_bad_baseline_config_is_a_clear_error(tmp_path):
     assert result.returncode == 2 and "'overfitting.patience' must be >= 1, got 0" in result.stderr
 
 
+@pytest.mark.e2e
 def test_the_diagnosis_lands_in_metrics_report_card_and_console(run):
     from toolkit.advice.findings import RunFacts, diagnose_run
 
@@ -231,6 +239,7 @@ def test_the_diagnosis_lands_in_metrics_report_card_and_console(run):
         assert f"  - {finding['text']}" in trained.stdout
 
 
+@pytest.mark.e2e
 def test_the_verdict_measures_its_noise_on_the_test_split(run):
     run_dir, _, _, trained, first = run
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -246,6 +255,7 @@ def test_the_verdict_measures_its_noise_on_the_test_split(run):
     assert "kept on validation: C=" in trained.stdout or "Baselines: reusing" in trained.stdout
 
 
+@pytest.mark.e2e
 def test_uneven_classes_put_macro_f1_first_unless_metrics_was_set(tiny_bert, tmp_path):
     rows = make_texts(60, seed=3)
     by_label: dict[str, int] = {}

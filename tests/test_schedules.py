@@ -144,6 +144,7 @@ SHAPES = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_logged_lr_equals_closed_form_at_every_step(shape, tiny_bert, tiny_data, tmp_path):
     schedule, closed_form = SHAPES[shape]
@@ -171,6 +172,7 @@ class StopAt(TrainerCallback):
             control.should_training_stop = True
 
 
+@pytest.mark.e2e
 def test_resumed_run_logs_the_same_lr_sequence(tiny_bert, tiny_data, tmp_path):
     schedule = {
         "warmup_steps": 3,
@@ -214,6 +216,7 @@ LAYER_DECAY = {
 MULTIPLIERS = {"embeddings": 0.25, "layer.0": 0.5, "layer.1": 1.0, "top": 1.0, "head": 4.0}
 
 
+@pytest.mark.e2e
 def test_layer_decay_groups_stand_in_ratio_and_skip_weight_decay(tiny_bert, tiny_data, tmp_path):
     trainer, history = build(quick_config(tmp_path, tiny_bert, tiny_data, LAYER_DECAY))
     trainer.train()
@@ -249,6 +252,7 @@ def test_layer_decay_groups_stand_in_ratio_and_skip_weight_decay(tiny_bert, tiny
         assert group == expected_group, name
 
 
+@pytest.mark.e2e
 def test_head_multiplier_alone_splits_body_and_head(tiny_bert, tiny_data, tmp_path):
     trainer, _ = build(
         quick_config(tmp_path, tiny_bert, tiny_data, {"warmup_steps": 0, "head_lr_multiplier": 10})

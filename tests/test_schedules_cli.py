@@ -56,6 +56,7 @@ def summary_lines(stdout: str) -> list[str]:
     return lines[start : start + 4]
 
 
+@pytest.mark.e2e
 def test_preview_step_count_equals_the_steps_a_real_run_takes(preview_and_run):
     preview, _, png, rows = preview_and_run
     steps = [r["step"] for r in rows if r["kind"] == "step"]
@@ -71,6 +72,7 @@ def test_preview_step_count_equals_the_steps_a_real_run_takes(preview_and_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
+@pytest.mark.e2e
 def test_train_prints_the_same_summary_and_warnings(preview_and_run):
     preview, run, _, _ = preview_and_run
     assert summary_lines(run.stdout) == summary_lines(preview.stdout)
@@ -86,6 +88,7 @@ def test_train_prints_the_same_summary_and_warnings(preview_and_run):
         )
 
 
+@pytest.mark.e2e
 def test_preview_lrs_match_the_lrs_the_run_used(preview_and_run, setup):
     from toolkit.commands.schedule import preview_schedule
     from toolkit.config.load import load_config
@@ -107,6 +110,7 @@ def test_preview_lrs_match_the_lrs_the_run_used(preview_and_run, setup):
         assert lr == pytest.approx(3 * 5e-3 * factor, rel=1e-9, abs=1e-15)
 
 
+@pytest.mark.e2e
 def test_run_lr_plot_is_drawn_with_group_labels(preview_and_run, setup):
     from toolkit.outputs.plots import distinct_lines
 
@@ -118,6 +122,7 @@ def test_run_lr_plot_is_drawn_with_group_labels(preview_and_run, setup):
     assert [label for label, _ in lines] == ["embeddings", "layer.0", "layer.1", "top", "head"]
 
 
+@pytest.mark.e2e
 def test_preview_counts_processes(setup, monkeypatch):
     folder, config, _ = setup
     # 2 processes: 81 / (8 x 2) -> 6 batches each, accumulation 2 -> 3 updates per epoch.
@@ -139,6 +144,7 @@ def test_preview_counts_processes(setup, monkeypatch):
     assert processes(None) == 4 and processes(2) == 2
 
 
+@pytest.mark.e2e
 def test_preview_with_max_steps_and_fewer_steps_than_warmup(setup):
     folder, config, _ = setup
     result = ftk(
@@ -160,6 +166,7 @@ def test_preview_with_max_steps_and_fewer_steps_than_warmup(setup):
     )
 
 
+@pytest.mark.e2e
 def test_layer_decay_on_a_model_without_known_layers_fails_clearly(setup, tmp_path):
     from transformers import GPT2Config, GPT2Model
 
@@ -264,6 +271,7 @@ BAD_RUNS = [
 ]  # a flag of schedule only
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("command,case", BAD_RUNS)
 def test_bad_schedule_input_exits_2_with_a_clear_message(command, case, setup, capsys):
     from toolkit.cli import main

@@ -60,6 +60,7 @@ def three_trials(search_inputs):
     return search_inputs[0] / "three", result
 
 
+@pytest.mark.e2e
 def test_search_records_three_distinct_trials(three_trials):
     run_dir, result = three_trials
     found = json.loads((run_dir / "search.json").read_text())
@@ -81,6 +82,7 @@ def test_search_records_three_distinct_trials(three_trials):
     assert not (run_dir / "trials").exists(), "trials leave nothing on disk"
 
 
+@pytest.mark.e2e
 def test_run_dir_holds_the_best_trial_scored_once_on_test(three_trials):
     run_dir, _ = three_trials
     found = json.loads((run_dir / "search.json").read_text())
@@ -102,6 +104,7 @@ def test_run_dir_holds_the_best_trial_scored_once_on_test(three_trials):
         assert (run_dir / name).is_file(), name
 
 
+@pytest.mark.e2e
 def test_resume_adds_trials_to_the_stopped_search(three_trials, tmp_path):
     copy = tmp_path / "resumed"
     shutil.copytree(three_trials[0], copy)
@@ -119,6 +122,7 @@ def test_resume_adds_trials_to_the_stopped_search(three_trials, tmp_path):
     assert "Search stopped: 4 trials finished (--trials 4)" in result.stdout
 
 
+@pytest.mark.e2e
 def test_resume_with_another_config_names_the_differences(three_trials, tmp_path, capsys):
     copy = tmp_path / "other"
     shutil.copytree(three_trials[0], copy)
@@ -133,6 +137,7 @@ def recipe_path(run_dir):
     return run_dir.parent / f"{run_dir.name}.yaml"
 
 
+@pytest.mark.e2e
 def test_a_trial_that_lags_is_pruned_before_its_last_epoch(tiny_bert, tmp_path):
     """A learning rate too small to learn anything lags the trials that learn: the median
     pruner stops it at its first evaluation of four, and the chosen run loads in a pipeline."""
@@ -175,6 +180,7 @@ def test_a_trial_that_lags_is_pruned_before_its_last_epoch(tiny_bert, tmp_path):
     assert {p["label"] for p in classify(["a text", "another text"])} <= labels
 
 
+@pytest.mark.e2e
 def test_k_fold_search_scores_each_trial_by_the_mean_of_its_folds(search_inputs):
     config = recipe(search_inputs, "folds")
     result = ftk("search", "--config", str(config), "--trials", "2", "--search.folds", "3")
@@ -192,6 +198,7 @@ def test_k_fold_search_scores_each_trial_by_the_mean_of_its_folds(search_inputs)
     assert "test_accuracy" in metrics and (run_dir / "model.safetensors").is_file()
 
 
+@pytest.mark.e2e
 def test_k_fold_search_of_a_regression_task_minimises_the_mean_fold_error(tiny_bert, tmp_path):
     """A numeric target takes the unstratified folds and the error metric's direction: the
     chosen trial is the one with the lowest mean validation rmse over its folds."""
@@ -399,6 +406,7 @@ def test_search_without_a_limit_or_with_resume_but_no_study_exits_2(search_input
     assert "search.db" in err
 
 
+@pytest.mark.e2e
 def test_a_trial_out_of_memory_is_recorded_and_the_search_goes_on(
     search_inputs, monkeypatch, capsys
 ):
@@ -433,6 +441,7 @@ def test_a_trial_out_of_memory_is_recorded_and_the_search_goes_on(
     assert calls == {"train": 3, "test": 1}  # two trials and the final run; test seen once
 
 
+@pytest.mark.e2e
 def test_two_processes_search_together_and_write_one_study(search_inputs, tmp_path):
     """Under `accelerate launch` every process trains every trial; the main process asks the
     study and decides on pruning, and the others follow: same trials, one search.json, the
@@ -484,6 +493,7 @@ def prune_on_two_processes(rank: int, port: int, score: float, answers) -> None:
     exit_without_finalizing(0)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("score", "pruned"), [(0.2, True), (0.95, False)])
 def test_every_process_stops_where_the_main_process_prunes(score, pruned):
     """Only the main process asks the pruner; a process that went on alone would wait
@@ -507,6 +517,7 @@ def test_every_process_stops_where_the_main_process_prunes(score, pruned):
     assert sorted(answers.get(timeout=5) for _ in workers) == [(0, pruned), (1, pruned)]
 
 
+@pytest.mark.e2e
 def test_the_overfitting_watch_does_not_change_training(search_inputs):
     """The chosen trial is retrained with the overfitting watch, which its trial ran without:
     scoring the training sample must leave the next epochs' shuffle and dropout alone."""

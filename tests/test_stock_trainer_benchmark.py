@@ -15,6 +15,7 @@ from helpers import load_benchmark
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.e2e
 def test_tiny_mode_runs_both_arms_and_prints_their_figures_and_ratios(tmp_path):
     results = tmp_path / "stock.json"
     command = [sys.executable, str(ROOT / "benchmarks" / "stock_trainer.py"), "--tiny"]

@@ -298,6 +298,7 @@ def test_epoch_callback_sets_the_epoch():
         assert transform.epoch == expected
 
 
+@pytest.mark.e2e
 def test_training_with_augmentation_sees_new_variants_each_epoch(
     tiny_bert, text_data, tmp_path, monkeypatch
 ):
@@ -345,6 +346,7 @@ def bad(args, capsys) -> str:
     return err
 
 
+@pytest.mark.e2e
 def test_unknown_augmenter_lists_valid_ones(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("augment: {text: [keybord]}\n")
     err = bad(["train", "--config", str(tmp_path / "c.yaml"), "--print-config"], capsys)
@@ -352,12 +354,14 @@ def test_unknown_augmenter_lists_valid_ones(tmp_path, capsys):
     assert all(name in err for name in OPERATIONS)
 
 
+@pytest.mark.e2e
 def test_strength_out_of_range(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("augment: {text: [{name: word_delete, strength: 1.5}]}\n")
     err = bad(["train", "--config", str(tmp_path / "c.yaml"), "--print-config"], capsys)
     assert "augment.text[0].strength" in err and "1.5" in err and "(0, 1]" in err
 
 
+@pytest.mark.e2e
 def test_probability_and_mode_out_of_range(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("augment: {text: [{name: ocr, p: 2}]}\n")
     assert "augment.text[0].p" in bad(["train", "--config", str(tmp_path / "c.yaml")], capsys)
@@ -376,12 +380,14 @@ def test_probability_and_mode_out_of_range(tmp_path, capsys):
     assert "augment.text_mode" in err and "one_of" in err
 
 
+@pytest.mark.e2e
 def test_remove_unused_columns_true_conflicts_with_augmentation(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text("augment: {text: trivial}\nremove_unused_columns: true\n")
     err = bad(["train", "--config", str(tmp_path / "c.yaml")], capsys)
     assert "remove_unused_columns: false" in err
 
 
+@pytest.mark.e2e
 def test_persistent_workers_conflict_with_augmentation(tmp_path, capsys):
     (tmp_path / "c.yaml").write_text(
         "augment: {text: trivial}\ndataloader_persistent_workers: true\n"
@@ -390,6 +396,7 @@ def test_persistent_workers_conflict_with_augmentation(tmp_path, capsys):
     assert "dataloader_persistent_workers" in err and "set it to false" in err
 
 
+@pytest.mark.e2e
 def test_synonym_without_wordnet_exits_2_with_install_hint(
     tiny_bert, text_data, tmp_path, capsys, monkeypatch
 ):
@@ -406,6 +413,7 @@ def test_synonym_without_wordnet_exits_2_with_install_hint(
 # ----------------------------------------------------------------------------- ftk augment
 
 
+@pytest.mark.e2e
 def test_ftk_augment_prints_originals_and_marked_variants(tiny_bert, text_data, tmp_path):
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, text_data, tmp_path / "run")
     args = [
@@ -435,6 +443,7 @@ def test_ftk_augment_prints_originals_and_marked_variants(tiny_bert, text_data, 
     assert again.stdout == out  # seeded: the same preview every time
 
 
+@pytest.mark.e2e
 def test_ftk_augment_without_augmentation_says_how_to_switch_it_on(
     tiny_bert, text_data, tmp_path, capsys
 ):
@@ -480,6 +489,7 @@ def test_image_grid_png_has_expected_size(tmp_path):
         assert np.array_equal(np.asarray(other.convert("RGB")), pixels)  # seeded
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_overhead_benchmark_runs_in_tiny_mode(tmp_path):
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "text_augment_overhead.py"
@@ -496,6 +506,7 @@ def test_overhead_benchmark_runs_in_tiny_mode(tmp_path):
     assert report["ratio_on_off"] == report["steps_per_s_on"] / report["steps_per_s_off"]
 
 
+@pytest.mark.e2e
 def test_ftk_augment_on_an_image_config_draws_the_real_train_transform(tmp_path, tiny_vit, capsys):
     from helpers import make_image_folder, write_image_config
     from PIL import Image

@@ -56,6 +56,7 @@ def metrics_of(run_dir):
     return json.loads((run_dir / "metrics.json").read_text())
 
 
+@pytest.mark.e2e
 def test_loss_falls_and_entity_metrics_are_written(tagging_run):
     run_dir, _, test_rows, _ = tagging_run
     losses = [r["loss"] for r in history_rows(run_dir, "train")]
@@ -79,6 +80,7 @@ def gold_spans(rows):
     }
 
 
+@pytest.mark.e2e
 def test_entity_scores_by_hand_from_ftk_predict_equal_seqeval(tagging_run):
     """ftk predict's entities (whitespace-split words of each test sentence) against the gold
     spans, counted by hand: the same precision, recall and F1 as metrics.json (seqeval)."""
@@ -118,6 +120,7 @@ def test_hand_counted_small_case_agrees_with_seqeval():
     assert scores["accuracy"] == pytest.approx(4 / 6)  # words: "I-PER" and the 2nd "B-LOC" missed
 
 
+@pytest.mark.e2e
 def test_the_run_loads_in_the_pipeline_and_finds_the_entities(tagging_run):
     from transformers import pipeline
 
@@ -132,6 +135,7 @@ def test_the_run_loads_in_the_pipeline_and_finds_the_entities(tagging_run):
     assert all(e["score"] > 0.5 for e in found)
 
 
+@pytest.mark.e2e
 def test_ftk_evaluate_reproduces_the_test_scores(tagging_run):
     run_dir, test, _, folder = tagging_run
     out = folder / "evaluated.json"
@@ -142,6 +146,7 @@ def test_ftk_evaluate_reproduces_the_test_scores(tagging_run):
     assert results["per_entity"]["LOC"]["support"] == metrics["test_per_entity"]["LOC"]["support"]
 
 
+@pytest.mark.e2e
 def test_report_card_and_baselines_know_tags(tagging_run):
     run_dir = tagging_run[0]
     report = (run_dir / "report.md").read_text()
@@ -156,6 +161,7 @@ def test_report_card_and_baselines_know_tags(tagging_run):
     assert 0.5 < scores["word_tags"] < 1.0
 
 
+@pytest.mark.e2e
 def test_verdict_pairs_the_sentences_with_the_best_baseline(tagging_run):
     """The transformer's word tags and the baseline's are paired sentence by sentence: the
     verdict's interval (bootstrap over test sentences, seqeval on each resample) brackets the

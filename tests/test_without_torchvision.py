@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from helpers import make_image_folder, write_image_config, write_text_config
 
 HIDE_AND_RUN = (
@@ -32,6 +33,7 @@ def ftk_without_torchvision(*args) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.e2e
 def test_text_training_runs_without_torchvision(tiny_bert, text_data, tmp_path):
     run_dir = tmp_path / "run"
     config = write_text_config(
@@ -45,6 +47,7 @@ def test_text_training_runs_without_torchvision(tiny_bert, text_data, tmp_path):
     assert (run_dir / "metrics.json").is_file()
 
 
+@pytest.mark.e2e
 def test_image_training_without_torchvision_says_what_to_install(tmp_path):
     make_image_folder(tmp_path / "imgs", 4, seed=0)
     run_dir = tmp_path / "run"
