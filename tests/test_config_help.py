@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from toolkit.cli import main
+from toolkit.config.declare import check_key, key_facts, key_hints, literal_choices
 from toolkit.config.schema import (
     SECTIONS,
     TOP_LEVEL_HELP,
@@ -22,6 +23,7 @@ from toolkit.config.schema import (
     ScheduleConfig,
     describe_keys,
 )
+from toolkit.core.errors import UserError
 
 
 def help_text(capsys, command: str) -> str:
@@ -135,3 +137,111 @@ def test_defaults_are_unchanged():
     }
     run = RunConfig().to_dict()
     assert (run["task"], run["metrics"]) == ("text-classification", ["accuracy", "f1_macro"])
+
+
+@pytest.mark.parametrize(
+    "key, facts",
+    [
+        (
+            "schedule.decay",
+            "type: str; choices: cosine | linear | polynomial | constant | cosine_restarts | "
+            "wsd | inverse_sqrt",
+        ),
+        ("schedule.warmup_shape", "type: str; choices: linear | cosine | exponential"),
+        ("schedule.decay_shape", "type: str; choices: linear | cosine | sqrt"),
+        ("augment.text_mode", "type: str; choices: sequence | one_of"),
+        (
+            "augment.image",
+            "type: bool | str | null; choices: trivial | randaugment | autoaugment | none",
+        ),
+        ("peft.method", "type: str | null; choices: lora"),
+        ("data.validation_size", "type: float; range: (0, 1)"),
+        ("data.max_length", "type: int; range: >= 8"),
+        ("schedule.layer_decay", "type: float | null; range: (0, 1]"),
+        ("schedule.warmup_fraction", "type: float | null; range: [0, 1)"),
+        ("schedule.power", "type: float; range: > 0"),
+        ("augment.randaugment_magnitude", "type: int; range: [0, 30]"),
+        ("search.folds", "type: int | null; range: >= 2"),
+        ("model.from_config", "type: mapping | null"),
+        ("augment.protected_words", "type: list[str]"),
+        ("metrics", "type: list[str]"),
+        ("class_weights", "type: str | mapping | null"),
+    ],
+)
+def test_help_shows_each_keys_type_choices_and_range(capsys, key, facts):
+    _, body = entry(help_text(capsys, "train"), key)
+    assert body.startswith(facts + " "), body
+
+
+def test_every_declared_choice_and_range_is_in_the_help():
+    """Choices come from the Literal type and ranges from the declaration, so --help and the
+    check cannot disagree: each is printed under its key."""
+    described = " ".join(describe_keys().split())
+    for name, section in SECTIONS.items():
+        hints = key_hints(section)
+        for f in dataclasses.fields(section):
+            facts = key_facts(hints[f.name], f.metadata)
+            assert f"{name}.{f.name} (default " in described
+            choices = literal_choices(hints[f.name])
+            if choices:
+                assert f"choices: {' | '.join(choices)}" in facts
+            if f.metadata["range"] is not None:
+                assert f"range: {f.metadata['range'].bounds()}" in facts
+            assert facts in described
+
+
+def just_outside(valid) -> list[float]:
+    """Values one step (or a hair) beyond each bounded end of a range."""
+    values = []
+    if valid.low is not None:
+        values.append(valid.low if valid.low_open else valid.low - 1)
+    if valid.high is not None:
+        values.append(valid.high if valid.high_open else valid.high + 0.5)
+    return values
+
+
+def test_every_declared_range_and_choice_is_checked():
+    """One generic check (config/declare.py) refuses, for every section key, a number outside
+    its declared range and a word outside its Literal's choices, naming the key."""
+    checked = 0
+    for name, section in SECTIONS.items():
+        hints = key_hints(section)
+        for f in dataclasses.fields(section):
+            valid, choices = f.metadata["range"], literal_choices(hints[f.name])
+            bad = [*(just_outside(valid) if valid else []), *(["bogus"] if choices else [])]
+            for value in bad:
+                with pytest.raises(UserError, match=rf"{name}\.{f.name}\b"):
+                    check_key(f"{name}.{f.name}", value, hints[f.name], f.metadata)
+                checked += 1
+            default = getattr(section(), f.name)
+            check_key(f"{name}.{f.name}", default, hints[f.name], f.metadata)  # defaults pass
+    assert checked >= 45
+
+
+def test_closed_vocabularies_are_literals():
+    """The keys whose values come from a fixed list say so in their type."""
+    for key in (
+        "augment.image",
+        "augment.text_mode",
+        "schedule.warmup_shape",
+        "schedule.decay",
+        "schedule.decay_shape",
+        "data.bad_images",
+        "data.empty_texts",
+        "peft.method",
+        "search.pruner",
+        "model.attn_implementation",
+    ):
+        name, _, field_name = key.partition(".")
+        assert literal_choices(key_hints(SECTIONS[name])[field_name]), key
+
+
+def test_a_declared_refusal_keeps_the_keys_own_words():
+    hints = key_hints(ScheduleConfig)
+    decay = next(f for f in dataclasses.fields(ScheduleConfig) if f.name == "decay")
+    with pytest.raises(UserError) as caught:
+        check_key("schedule.decay", "cosin", hints["decay"], decay.metadata)
+    assert str(caught.value) == (
+        "schedule.decay 'cosin' is not a known shape; valid: cosine, linear, polynomial, "
+        "constant, cosine_restarts, wsd, inverse_sqrt. Did you mean 'cosine'?"
+    )

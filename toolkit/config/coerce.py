@@ -16,9 +16,12 @@ from toolkit.core.errors import UserError
 WORDS_FOR_TRUE, WORDS_FOR_FALSE = ("true", "yes", "on"), ("false", "no", "off")
 
 
-def coerce(value: Any, hint: Any, key: str) -> Any:
-    """`value` converted to the type `hint`, or a UserError naming `key` and the expected type."""
-    converted, ok = _try_coerce(value, hint)
+def coerce(value: Any, hint: Any, key: str, *, open_choices: bool = False) -> Any:
+    """`value` converted to the type `hint`, or a UserError naming `key` and the expected type.
+
+    `open_choices`: a `Literal[...]` takes any value of its choices' type; the section keys'
+    declarations check the choices themselves (config/declare.py), on every validation."""
+    converted, ok = _try_coerce(value, hint, open_choices)
     if not ok:
         raise UserError(
             f"Config key '{key}' must be {describe(hint)}, got {value!r} ({type(value).__name__})."
@@ -26,18 +29,21 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
     return converted
 
 
-def _try_coerce(value: Any, hint: Any) -> tuple[Any, bool]:
+def _try_coerce(value: Any, hint: Any, open_choices: bool = False) -> tuple[Any, bool]:
     """(converted value, whether it fits `hint`)."""
     origin = typing.get_origin(hint)
     if hint is Any:
         return value, True
     if origin in (Union, types.UnionType):
-        return _to_union(value, typing.get_args(hint))
+        return _to_union(value, typing.get_args(hint), open_choices)
     if origin is Literal:
-        return value, value in typing.get_args(hint)
+        choices = typing.get_args(hint)
+        if open_choices:
+            return value, type(value) in {type(c) for c in choices}
+        return value, value in choices
     if origin in (list, tuple):
         args = typing.get_args(hint)
-        return _to_list(value, args[0] if args else Any)
+        return _to_list(value, args[0] if args else Any, open_choices)
     if origin is dict or hint is dict:
         return value, isinstance(value, dict)
     if hint is type(None):
@@ -49,22 +55,22 @@ def _try_coerce(value: Any, hint: Any) -> tuple[Any, bool]:
     return value, True  # other rich types of TrainingArguments: it validates them itself
 
 
-def _to_union(value: Any, args: tuple[Any, ...]) -> tuple[Any, bool]:
+def _to_union(value: Any, args: tuple[Any, ...], open_choices: bool) -> tuple[Any, bool]:
     if value is None:
         return None, type(None) in args
     for arg in sorted(args, key=_specificity):
-        converted, ok = _try_coerce(value, arg)
+        converted, ok = _try_coerce(value, arg, open_choices)
         if ok:
             return converted, True
     return value, False
 
 
-def _to_list(value: Any, item_hint: Any) -> tuple[Any, bool]:
+def _to_list(value: Any, item_hint: Any, open_choices: bool) -> tuple[Any, bool]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)):
         return value, False
-    items = [_try_coerce(v, item_hint) for v in value]
+    items = [_try_coerce(v, item_hint, open_choices) for v in value]
     return [v for v, _ in items], all(ok for _, ok in items)
 
 

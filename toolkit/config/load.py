@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from toolkit.config.coerce import coerce
+from toolkit.config.declare import key_hints
 from toolkit.config.hf_schedule import apply_hf_schedule, pop_hf_schedule_keys
 from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
@@ -212,7 +212,7 @@ def build_section(name: str, value: Any) -> Any:
         return cls()
     if not isinstance(value, dict):
         raise UserError(f"Config key '{name}' must be a mapping of keys, not {value!r}.")
-    hints = typing.get_type_hints(cls)
+    hints = key_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, item in value.items():
@@ -221,7 +221,8 @@ def build_section(name: str, value: Any) -> Any:
             raise UserError(
                 f"Unknown config key '{dotted}'.{did_you_mean(dotted, all_valid_keys())}"
             )
-        kwargs[key] = coerce(item, hints[key], dotted)
+        # the choices of a Literal are checked with the key's range (config/declare.py)
+        kwargs[key] = coerce(item, hints[key], dotted, open_choices=True)
     return cls(**kwargs)
 
 

@@ -1,4 +1,5 @@
-"""The valid range of every numeric config key, checked once when the config loads.
+"""Valid ranges of numbers: the `Range` a config key declares (config/schema.py, `option`), and
+the ranges of the TrainingArguments fields, which have no declaration of ours to carry them.
 
 A value outside its range is an error naming the key, the range and what it means, before any
 data or model loads: `num_train_epochs: 0` would otherwise save an untrained model with a
@@ -7,7 +8,6 @@ data or model loads: `num_train_epochs: 0` would otherwise save an untrained mod
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -32,16 +32,28 @@ class Range:
         below = self.high is None or (value < self.high if self.high_open else value <= self.high)
         return above and below
 
-    def text(self) -> str:
+    def bounds(self) -> str:
+        """`(0, 1]`, `>= 1`, `> 0`: the range as --help shows it."""
         if self.low is not None and self.high is not None:
             left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
-            shown = f"in {left}{self.low:g}, {self.high:g}{right}"
-        elif self.low is not None:
-            shown = f"{'>' if self.low_open else '>='} {self.low:g}"
-        else:
-            shown = f"{'<' if self.high_open else '<='} {self.high:g}"
+            return f"{left}{self.low:g}, {self.high:g}{right}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{'<' if self.high_open else '<='} {self.high:g}"
+
+    def interval(self) -> str:
+        """`[1, inf)`: the range as an interval, unbounded ends written as infinities."""
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        left = "(" if self.low_open or self.low is None else "["
+        right = ")" if self.high_open or self.high is None else "]"
+        return f"{left}{low:g}, {high:g}{right}"
+
+    def text(self) -> str:
+        """`in (0, 1]`, `>= 1 (or -1)`: the range as an error message says it."""
+        both = self.low is not None and self.high is not None
         extra = " or ".join(repr(a) for a in self.allowed)
-        return f"{shown}{f' (or {extra})' if extra else ''}"
+        return f"{'in ' if both else ''}{self.bounds()}{f' (or {extra})' if extra else ''}"
 
 
 POSITIVE = Range(0, low_open=True)
@@ -75,59 +87,24 @@ TRAINING_RANGES: dict[str, Range] = {
     "eval_accumulation_steps": AT_LEAST_ONE,
 }
 
-# Section keys, "section.key". Keys with a cross-key rule (schedule warm-up, masking) are
-# checked where that rule lives (config/validate.py); these are the plain ranges.
-SECTION_RANGES: dict[str, Range] = {
-    "data.validation_size": Range(0, 1, low_open=True, high_open=True),
-    "data.test_size": Range(0, 1, low_open=True, high_open=True),
-    "data.max_length": Range(8),
-    "data.max_train_samples": AT_LEAST_ONE,
-    "data.max_eval_samples": AT_LEAST_ONE,
-    "data.split_seed": NOT_NEGATIVE,
-    "augment.randaugment_num_ops": AT_LEAST_ONE,
-    "augment.randaugment_magnitude": Range(0, 30),
-    "augment.horizontal_flip": FRACTION,
-    "augment.random_erasing": FRACTION,
-    "augment.random_resized_crop": Range(0, 1, low_open=True),
-    "augment.mixup": FRACTION,
-    "augment.cutmix": FRACTION,
-    "augment.mixup_alpha": POSITIVE,
-    "augment.cutmix_alpha": POSITIVE,
-    "early_stopping.patience": AT_LEAST_ONE,
-    "early_stopping.threshold": NOT_NEGATIVE,
-    "baseline.cnn_epochs": AT_LEAST_ONE,
-    "overfitting.train_sample_size": NOT_NEGATIVE,  # 0 turns the training-sample scoring off
-    "overfitting.max_epoch_share": Range(0, 1, low_open=True),  # null: no cap
-    "overfitting.patience": AT_LEAST_ONE,
-    "peft.r": AT_LEAST_ONE,
-    "peft.alpha": POSITIVE,
-    "peft.dropout": PROBABILITY_BELOW_ONE,
-    "search.startup_trials": NOT_NEGATIVE,
-    "search.folds": Range(2),
-}
+# What a config key's value outside its range is told, unless its declaration words it itself.
+OUT_OF_RANGE = "Config key '{key}' must be {range}, got {value}."
 
 
-def check_range(key: str, value: Any, valid: Range) -> None:
-    """A UserError when the number `value` of config key `key` lies outside `valid`."""
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return  # null means "off" or "default" for the keys that allow it; types are checked
-    if not valid.contains(value):
-        raise UserError(f"Config key '{key}' must be {valid.text()}, got {value}.")
+def is_number(value: Any) -> bool:
+    """An int or float that a range applies to (null means "off" or "default" for the keys that
+    allow it; true/false and other types are the type check's business)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def check_numeric_ranges(training: dict[str, Any], sections: dict[str, Any]) -> None:
-    """Every TrainingArguments number and every section number against its range."""
+def check_range(key: str, value: Any, valid: Range, refusal: str = OUT_OF_RANGE) -> None:
+    """A UserError when the number `value` of config key `key` lies outside `valid`; `refusal`
+    words it, with {key}, {value} and {range} filled in."""
+    if is_number(value) and not valid.contains(value):
+        raise UserError(refusal.format(key=key, value=value, range=valid.text()))
+
+
+def check_training_ranges(training: dict[str, Any]) -> None:
+    """Every TrainingArguments number against its range."""
     for key, valid in TRAINING_RANGES.items():
         check_range(key, training.get(key), valid)
-    for dotted, valid in SECTION_RANGES.items():
-        section, _, key = dotted.partition(".")
-        check_range(dotted, getattr(sections[section], key), valid)
-
-
-def section_values(config: Any) -> dict[str, Any]:
-    """The section dataclasses of a RunConfig by name (for check_numeric_ranges)."""
-    return {
-        f.name: getattr(config, f.name)
-        for f in dataclasses.fields(config)
-        if dataclasses.is_dataclass(getattr(config, f.name))
-    }

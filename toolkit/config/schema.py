@@ -31,19 +31,18 @@ from typing import Any, Literal
 
 import yaml
 
+from toolkit.config.declare import key_facts, key_hints, option
 from toolkit.config.taxonomy import CLASSES, TASKS, TaskKind, task_kind
+from toolkit.core.errors import UserError
 
 
-def option(
-    default: Any = dataclasses.MISSING,
-    help: str = "",
-    *,
-    default_factory: Any = dataclasses.MISSING,
-) -> Any:
-    """A config key: its default (or default_factory, for lists) and the meaning --help prints."""
-    if not help.strip():
-        raise ValueError("every config key needs a help text")
-    return field(default=default, default_factory=default_factory, metadata={"help": help})
+class Section:
+    """A config section: each key declared once with `option` (type, default, help, range),
+    `check` the rules between its keys. config/validate.py checks every key against its
+    declaration, then calls `check`; rules that span sections stay there."""
+
+    def check(self) -> None:
+        """Rules between this section's keys (a UserError when one is broken); none here."""
 
 
 # Help for the top-level keys outside the sections (they are RunConfig fields, not options).
@@ -63,7 +62,7 @@ TOP_LEVEL_HELP: dict[str, str] = {
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Section):
     name_or_path: str | None = option(None, "Hub id or local folder of a pretrained checkpoint")
     revision: str | None = option(None, "Hub branch, tag or commit (ignored for local folders)")
     trust_remote_code: bool = option(
@@ -87,15 +86,43 @@ class ModelConfig:
         Literal["sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention"] | None
     ) = option(
         None,
-        "attention kernel: sdpa | eager | flash_attention_2 | flash_attention_3 | "
-        "flex_attention; null keeps transformers' choice (SDPA where the model supports "
+        "attention kernel; null keeps transformers' choice (SDPA where the model supports "
         "it). flash_attention_2/3 need their package and a GPU; eager is the reference "
         "implementation",
     )
 
+    def check(self) -> None:
+        """A checkpoint or sizes to build from, not both; sizes that make whole patches."""
+        if self.name_or_path and self.from_config:
+            raise UserError(
+                "Config keys model.name_or_path and model.from_config both name a model; "
+                "keep name_or_path to fine-tune a checkpoint, or from_config to train "
+                "from scratch."
+            )
+        if self.from_config is None:
+            return
+        if "model_type" not in self.from_config:
+            raise UserError(
+                "model.from_config needs a model_type (e.g. vit, deit, swin) beside its sizes."
+            )
+        image, patch = self.from_config.get("image_size"), self.from_config.get("patch_size")
+        if isinstance(image, int) and isinstance(patch, int) and patch > 0 and image % patch:
+            raise UserError(
+                f"model.from_config.image_size {image} is not a multiple of "
+                f"patch_size {patch}: the image must split into whole patches. "
+                f"Choose e.g. patch_size {largest_divisor(image, patch)}."
+            )
+
+
+def largest_divisor(number: int, at_most: int) -> int:
+    return max(d for d in range(1, at_most + 1) if number % d == 0)
+
+
+DATA_SOURCES = ("builtin", "hub_id", "train_file", "train_dir")
+
 
 @dataclass
-class DataConfig:
+class DataConfig(Section):
     builtin: str | None = option(
         None,
         "packaged demo set: bbc-news | fashion-mnist | wnut16-ner (token-classification)",
@@ -177,14 +204,23 @@ class DataConfig:
         "utf-8", "text encoding of CSV / TSV / JSON / JSONL files, e.g. latin-1 or cp1252"
     )
     validation_size: float = option(
-        0.1, "fraction of train held out (stratified) when no validation split is given"
+        0.1,
+        "fraction of train held out (stratified) when no validation split is given",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
     )
     test_size: float | None = option(
         None,
         "fraction of train held out (stratified) as test when no test split is given; "
         "null = no test split then",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
     )
-    max_length: int = option(256, "tokens per example after truncation")
+    max_length: int = option(256, "tokens per example after truncation", low=8)
     pad_to_max_length: bool = option(
         False,
         "text: pad every example to max_length (the stock Hugging Face scripts' "
@@ -192,15 +228,16 @@ class DataConfig:
         "(benchmarks/padding.py)",
     )
     max_train_samples: int | None = option(
-        None, "cap on train examples for quick runs (taken after the split)"
+        None, "cap on train examples for quick runs (taken after the split)", low=1
     )
     max_eval_samples: int | None = option(
-        None, "cap on validation and test examples alike (taken after the split)"
+        None, "cap on validation and test examples alike (taken after the split)", low=1
     )
     split_seed: int | None = option(
         None,
         "seed of the validation/test hold-out (default: `seed`); fix it to vary the "
         "training seed over the same test set",
+        low=0,
     )
     group_texts: bool = option(
         True,
@@ -213,9 +250,24 @@ class DataConfig:
         "(never its labels); off, test inputs stay unseen",
     )
 
+    def check(self) -> None:
+        """One data source; image folders as a set."""
+        sources = [k for k in DATA_SOURCES if getattr(self, k)]
+        if len(sources) > 1:
+            raise UserError(
+                f"Config keys {' and '.join('data.' + s for s in sources)} both name a "
+                f"data source; keep exactly one."
+            )
+        for key in ("validation_dir", "test_dir"):
+            if getattr(self, key) and not self.train_dir:
+                raise UserError(
+                    f"data.{key} is set but data.train_dir is not; image folders come "
+                    f"as a set: give data.train_dir too."
+                )
+
 
 @dataclass
-class AugmentConfig:
+class AugmentConfig(Section):
     text: bool | str | list | None = option(
         None,
         "text augmentation of the train split, fresh every epoch "
@@ -225,26 +277,35 @@ class AugmentConfig:
         "fraction of words (sentences) changed, in (0, 1], left out = drawn per example "
         "from the operation's range; p = probability it runs (default 1)",
     )
-    text_mode: str = option(
+    text_mode: Literal["sequence", "one_of"] = option(
         "sequence",
         "how a list of text operations runs: sequence (all, in order) | one_of (one per example)",
+        refusal="Config key '{key}' is '{value}'; use one of {choices}.{did_you_mean}",
     )
     protected_words: list[str] = option(
         default_factory=list, help="words text augmentation never changes (whole words, any case)"
     )
-    image: bool | str | None = option(
+    image: bool | Literal["trivial", "randaugment", "autoaugment", "none"] | None = option(
         None,
         "train-split image augmentation (torchvision.transforms.v2), applied lazily "
-        "every epoch: trivial (= true) | randaugment | autoaugment | none",
+        "every epoch; true = trivial (TrivialAugmentWide); none: no policy",
+        refusal="Config key '{key}' is '{value}'; valid: {choices} (or true for trivial)."
+        "{did_you_mean}",
     )
-    randaugment_num_ops: int = option(2, "RandAugment: operations per image")
-    randaugment_magnitude: int = option(9, "RandAugment: strength of its operations (0-30)")
+    randaugment_num_ops: int = option(2, "RandAugment: operations per image", low=1)
+    randaugment_magnitude: int = option(
+        9, "RandAugment: strength of its operations", low=0, high=30
+    )
     random_resized_crop: float | None = option(
-        None, "random resized crop: smallest area fraction a crop keeps; null = off"
+        None,
+        "random resized crop: smallest area fraction a crop keeps; null = off",
+        low=0,
+        high=1,
+        low_open=True,
     )
-    horizontal_flip: float = option(0.0, "probability of a left-right flip")
+    horizontal_flip: float = option(0.0, "probability of a left-right flip", low=0, high=1)
     random_erasing: float = option(
-        0.0, "probability of erasing a random rectangle (after normalize)"
+        0.0, "probability of erasing a random rectangle (after normalize)", low=0, high=1
     )
     mixup: float = option(
         0.0,
@@ -252,99 +313,228 @@ class AugmentConfig:
         "with the next, labels blended alike; the loss is the cross-entropy against those "
         "soft labels); 0 = off. With cutmix, one draw per batch: mixup with p = mixup, "
         "cutmix with p = cutmix, unmixed otherwise (mixup + cutmix <= 1)",
+        low=0,
+        high=1,
     )
     cutmix: float = option(
         0.0,
         "images: probability that a training batch is mixed by CutMix (a rectangle pasted "
         "from the next image, labels in proportion to its area); 0 = off",
+        low=0,
+        high=1,
     )
     mixup_alpha: float = option(
-        1.0, "MixUp: the mixing weight is drawn from Beta(alpha, alpha); 1 = uniform in [0, 1]"
+        1.0,
+        "MixUp: the mixing weight is drawn from Beta(alpha, alpha); 1 = uniform in [0, 1]",
+        low=0,
+        low_open=True,
     )
     cutmix_alpha: float = option(
-        1.0, "CutMix: the kept area fraction is drawn from Beta(alpha, alpha); 1 = uniform"
+        1.0,
+        "CutMix: the kept area fraction is drawn from Beta(alpha, alpha); 1 = uniform",
+        low=0,
+        low_open=True,
     )
+
+    def check(self) -> None:
+        """MixUp and CutMix: at most one of them per batch."""
+        if self.mixup + self.cutmix > 1 + 1e-9:
+            raise UserError(
+                f"augment.mixup ({self.mixup:g}) + augment.cutmix ({self.cutmix:g}) is "
+                f"{self.mixup + self.cutmix:g}; each training batch is mixed at most one "
+                f"way (mixup with p = mixup, cutmix with p = cutmix), so the two must add up "
+                f"to at most 1. E.g. 0.5 and 0.5: every batch mixed, half each way."
+            )
+
+
+DEFAULT_WARMUP_FRACTION = 0.06
+WARMUP_KEYS = ("warmup_steps", "warmup_fraction", "warmup_epochs")
+
+# How the schedule section's keys refuse a value (the wording users have been told all along).
+SCHEDULE_RANGE = "{key} must be {range}, got {value}."
+UNKNOWN_SHAPE = "{key} '{value}' is not a known shape; valid: {choices}.{did_you_mean}"
 
 
 @dataclass
-class ScheduleConfig:
+class ScheduleConfig(Section):
     """Warm-up + decay of the LR, and per-layer LRs. Formulas: toolkit/training/schedules.py."""
 
     warmup_steps: int | None = option(
         None,
         "warm-up length in optimizer steps; give at most one of warmup_steps, "
         "warmup_fraction, warmup_epochs (none: warmup_fraction 0.06)",
+        low=0,
+        refusal=SCHEDULE_RANGE,
     )
     warmup_fraction: float | None = option(
         None,
         "warm-up length as a fraction of all optimizer steps (default 0.06 when no "
         "warm-up key is given)",
+        low=0,
+        high=1,
+        high_open=True,
+        refusal=SCHEDULE_RANGE,
     )
-    warmup_epochs: float | None = option(None, "warm-up length in epochs")
-    warmup_shape: str = option("linear", "rise during warm-up: linear | cosine | exponential")
-    warmup_start_ratio: float = option(0.0, "LR of the first step, as a fraction of the peak LR")
-    decay: str = option(
-        "cosine",
-        "shape after warm-up: cosine | linear | polynomial | constant | "
-        "cosine_restarts | wsd | inverse_sqrt",
+    warmup_epochs: float | None = option(
+        None, "warm-up length in epochs", low=0, refusal=SCHEDULE_RANGE
     )
-    min_lr_ratio: float = option(0.0, "floor of the decay, as a fraction of the peak LR")
-    power: float = option(1.0, "polynomial: exponent of (1 - progress)")
+    warmup_shape: Literal["linear", "cosine", "exponential"] = option(
+        "linear", "rise during warm-up", refusal=UNKNOWN_SHAPE
+    )
+    warmup_start_ratio: float = option(
+        0.0,
+        "LR of the first step, as a fraction of the peak LR",
+        low=0,
+        high=1,
+        refusal=SCHEDULE_RANGE,
+    )
+    decay: Literal[
+        "cosine", "linear", "polynomial", "constant", "cosine_restarts", "wsd", "inverse_sqrt"
+    ] = option("cosine", "shape after warm-up", refusal=UNKNOWN_SHAPE)
+    min_lr_ratio: float = option(
+        0.0,
+        "floor of the decay, as a fraction of the peak LR",
+        low=0,
+        high=1,
+        refusal=SCHEDULE_RANGE,
+    )
+    power: float = option(
+        1.0,
+        "polynomial: exponent of (1 - progress)",
+        low=0,
+        low_open=True,
+        refusal=SCHEDULE_RANGE,
+    )
     cycles: int = option(
-        1, "cosine_restarts: cosine cycles after warm-up (each restarts at a peak)"
+        1,
+        "cosine_restarts: cosine cycles after warm-up (each restarts at a peak)",
+        low=1,
+        refusal="{key} is {value}; cosine_restarts needs at least 1 cycle (1 = plain cosine, "
+        "3 = two restarts).",
     )
     restart_decay: float = option(
-        1.0, "cosine_restarts: cycle k peaks at peak LR x restart_decay^k"
+        1.0,
+        "cosine_restarts: cycle k peaks at peak LR x restart_decay^k",
+        low=0,
+        high=1,
+        low_open=True,
+        refusal="{key} must lie {range} (1 = every cycle restarts at the full peak), got {value}.",
     )
-    decay_fraction: float = option(0.2, "wsd: share of all steps spent decaying, at the end")
+    decay_fraction: float = option(
+        0.2,
+        "wsd: share of all steps spent decaying, at the end",
+        low=0,
+        high=1,
+        refusal=SCHEDULE_RANGE,
+    )
     decay_steps: int | None = option(
-        None, "wsd: optimizer steps spent decaying, at the end (replaces decay_fraction)"
+        None,
+        "wsd: optimizer steps spent decaying, at the end (replaces decay_fraction)",
+        low=0,
+        refusal=SCHEDULE_RANGE,
     )
-    decay_shape: str = option("linear", "wsd: shape of that final decay: linear | cosine | sqrt")
+    decay_shape: Literal["linear", "cosine", "sqrt"] = option(
+        "linear", "wsd: shape of that final decay", refusal=UNKNOWN_SHAPE
+    )
     timescale: int | None = option(
         None,
         "inverse_sqrt: steps for the LR to fall by 1/sqrt(2) after warm-up (default: the "
         "warm-up length, at least 1)",
+        low=0,
+        low_open=True,
+        refusal=SCHEDULE_RANGE,
     )
     layer_decay: float | None = option(
         None,
         "encoder layer k below the top gets LR x layer_decay^k, embeddings the lowest; "
         "null = one LR for the body",
+        low=0,
+        high=1,
+        low_open=True,
+        refusal="{key} must lie {range} (each layer below the top gets the LR times this "
+        "factor; typical 0.65-0.95), got {value}. Set it to null to turn layer decay off.",
     )
-    head_lr_multiplier: float = option(1.0, "LR of the new task head, as a multiple of the peak LR")
+    head_lr_multiplier: float = option(
+        1.0,
+        "LR of the new task head, as a multiple of the peak LR",
+        low=0,
+        low_open=True,
+        refusal=SCHEDULE_RANGE,
+    )
+
+    def check(self) -> None:
+        """Warm-up given one way at most; none given: the default fraction (set in place)."""
+        given = [k for k in WARMUP_KEYS if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise UserError(
+                f"Warm-up is given two ways at once "
+                f"({' and '.join('schedule.' + k for k in given)}); keep one of them. To "
+                f"replace a recipe's warm-up from the command line, null the other: "
+                f"--schedule.{given[0]} null --schedule.{given[1]} ..."
+            )
+        if not given:
+            self.warmup_fraction = DEFAULT_WARMUP_FRACTION
+
+
+MASKED_FRACTION = (
+    "Config key '{key}' must lie strictly between 0 and 1 (a fraction of the input to hide), "
+    "got {value}."
+)
 
 
 @dataclass
-class MaskingConfig:
+class MaskingConfig(Section):
     """Pre-training tasks only: what is hidden from the model for it to reconstruct."""
 
-    mlm_probability: float = option(0.15, "masked-lm: fraction of tokens selected for prediction")
+    mlm_probability: float = option(
+        0.15,
+        "masked-lm: fraction of tokens selected for prediction",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+        refusal=MASKED_FRACTION,
+    )
     whole_word_mask: bool = option(
         False, "masked-lm: mask every sub-token of a selected word together"
     )
     mask_ratio: float = option(
-        0.6, "masked-image-modeling: fraction of the image hidden (SimMIM: 0.6)"
+        0.6,
+        "masked-image-modeling: fraction of the image hidden (SimMIM: 0.6)",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+        refusal=MASKED_FRACTION,
     )
     mask_patch_size: int | None = option(
         None,
         "masked-image-modeling: pixels per side of a masked square; a multiple of the "
         "model's patch size (default: the patch size)",
+        low=1,
+        refusal="Config key '{key}' must be a positive number of pixels, got {value}.",
     )
 
 
 @dataclass
-class EarlyStoppingConfig:
-    patience: int | None = option(2, "evaluations without improvement before stopping; null = off")
-    threshold: float = option(0.0, "smallest change of the metric that counts as improvement")
+class EarlyStoppingConfig(Section):
+    patience: int | None = option(
+        2, "evaluations without improvement before stopping; null = off", low=1
+    )
+    threshold: float = option(
+        0.0, "smallest change of the metric that counts as improvement", low=0
+    )
 
 
 @dataclass
-class BaselineConfig:
+class BaselineConfig(Section):
     enabled: bool = option(
         True,
         "`ftk train` first fits cheap baselines (baseline.json) and compares the model with them",
     )
-    cnn_epochs: int = option(2, "images: passes of the small CNN baseline over the training split")
+    cnn_epochs: int = option(
+        2, "images: passes of the small CNN baseline over the training split", low=1
+    )
     background: bool | None = option(
         None,
         "when to fit the baselines: true = in a side process while the model trains, false "
@@ -361,29 +551,31 @@ WATCH_EPOCH_SHARE = 0.05
 
 
 @dataclass
-class OverfittingConfig:
+class OverfittingConfig(Section):
     train_sample_size: int = option(
         1000,
         "fixed, seeded training examples scored at every evaluation, at most (max_epoch_share "
         "may score fewer); 0 = off",
+        low=0,
     )
     max_epoch_share: float | None = option(
         WATCH_EPOCH_SHARE,
         "fewer training examples when scoring train_sample_size would cost more than this "
         "share of an epoch's training (a forward pass costs about 1/3 of a training pass; "
         "at least 200 are scored); null = no cap",
+        low=0,
+        high=1,
+        low_open=True,
     )
     patience: int = option(
         2,
         "warn when validation loss rises this many evaluations in a row while training loss falls",
+        low=1,
     )
 
 
-PEFT_METHODS = ("lora",)
-
-
 @dataclass
-class PeftConfig:
+class PeftConfig(Section):
     """Parameter-efficient fine-tuning with the `peft` library: the encoder stays frozen, small
     low-rank matrices (LoRA) are trained beside the targeted weights, the new head in full."""
 
@@ -393,9 +585,20 @@ class PeftConfig:
         "target modules and the new head; saved merged (loads without peft) and as an "
         "adapter in adapter/",
     )
-    r: int = option(8, "lora: rank of each update B @ A (A: r x in, B: out x r)")
-    alpha: float = option(16, "lora: scale of the update, applied as alpha / r (peft's lora_alpha)")
-    dropout: float = option(0.1, "lora: dropout on the input of the update (lora_dropout)")
+    r: int = option(8, "lora: rank of each update B @ A (A: r x in, B: out x r)", low=1)
+    alpha: float = option(
+        16,
+        "lora: scale of the update, applied as alpha / r (peft's lora_alpha)",
+        low=0,
+        low_open=True,
+    )
+    dropout: float = option(
+        0.1,
+        "lora: dropout on the input of the update (lora_dropout)",
+        low=0,
+        high=1,
+        high_open=True,
+    )
     target_modules: list[str] | None = option(
         None,
         "lora: names of the Linear modules that get an update (the last part of the module "
@@ -409,6 +612,30 @@ class PeftConfig:
         "`pre_classifier`) and any module the checkpoint did not hold (a fresh pooler)",
     )
 
+    def check(self) -> None:
+        """LoRA keys never silently unused; module lists, when given, not empty."""
+        if self.method is None:
+            default = PeftConfig()
+            changed = [
+                k
+                for k in ("r", "alpha", "dropout", "target_modules", "modules_to_save")
+                if getattr(self, k) != getattr(default, k)
+            ]
+            if changed:
+                raise UserError(
+                    f"{', '.join('peft.' + k for k in changed)} set, but peft.method is null, "
+                    f"so every weight would be fine-tuned and the setting ignored. Set "
+                    f"peft.method: lora, or remove the peft keys."
+                )
+            return
+        for key in ("target_modules", "modules_to_save"):
+            names = getattr(self, key)
+            if names is not None and not names:
+                raise UserError(
+                    f"peft.{key} is an empty list; name at least one module, or write null "
+                    f"for the default."
+                )
+
 
 # The hyper-parameters `ftk search` varies (toolkit/config/search_space.py reads this section).
 SEARCH_RANGE_HELP = (
@@ -418,7 +645,7 @@ SEARCH_RANGE_HELP = (
 
 
 @dataclass
-class SearchConfig:
+class SearchConfig(Section):
     """`ftk search` only: which hyper-parameters vary, over what, and how trials are cut short.
     `ftk train` ignores this section."""
 
@@ -446,7 +673,7 @@ class SearchConfig:
         "earlier trials at the same evaluation (optuna's MedianPruner) | none",
     )
     startup_trials: int = option(
-        3, "trials that always run to the end before the median pruner may stop one"
+        3, "trials that always run to the end before the median pruner may stop one", low=0
     )
     seed: int | None = option(
         None, "seed of the sampler (optuna's TPE) that picks each trial's values; null = `seed`"
@@ -457,6 +684,7 @@ class SearchConfig:
         "trial trains k models (one per fold) and is scored by their mean validation score, "
         "pruned after a fold; the chosen trial is then trained once on the recipe's own split. "
         "null = off (one validation split)",
+        low=2,
     )
 
 
@@ -609,48 +837,35 @@ def all_valid_keys() -> list[str]:
 
 
 def describe_keys(only: str | None = None) -> str:
-    """Text for `--help`: the top-level keys, then every section key, each with its default and
-    its help text wrapped and indented below it; `only`: that one section's keys."""
+    """Text for `--help`: the top-level keys, then every section key, each with its default,
+    its declaration's type, choices and range, and its help text, wrapped and indented below
+    it; `only`: that one section's keys."""
 
-    def entry(key: str, default: Any, help: str) -> list[str]:
-        return [
-            f"    {key} (default {default!r})",
-            *textwrap.wrap(
-                help,
+    def entry(key: str, default: Any, facts: str, help: str) -> list[str]:
+        return [f"    {key} (default {default!r})"] + [
+            line
+            for text in (facts, help)
+            for line in textwrap.wrap(
+                text,
                 width=96,
                 initial_indent=" " * 8,
                 subsequent_indent=" " * 8,
                 break_on_hyphens=False,
-            ),
+            )
         ]
 
     defaults = RunConfig()
     lines = [] if only else ["  top level:"]
+    hints = key_hints(RunConfig)
     for key in () if only else TOP_LEVEL_KEYS:
-        lines += entry(key, getattr(defaults, key), TOP_LEVEL_HELP[key])
+        lines += entry(key, getattr(defaults, key), key_facts(hints[key], {}), TOP_LEVEL_HELP[key])
     for name, section in SECTIONS.items():
         if only and name != only:
             continue
         lines.append(f"  {name}:")
+        hints = key_hints(section)
         for f in dataclasses.fields(section):
-            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            lines += entry(f"{name}.{f.name}", default, f.metadata["help"])
+            default = getattr(getattr(defaults, name), f.name)
+            facts = key_facts(hints[f.name], f.metadata)
+            lines += entry(f"{name}.{f.name}", default, facts, f.metadata["help"])
     return "\n".join(lines)
-
-
-IMAGE_POLICIES = ("trivial", "randaugment", "autoaugment", "none")
-
-
-DEFAULT_WARMUP_FRACTION = 0.06
-
-
-WARMUP_SHAPES = ("linear", "cosine", "exponential")
-
-
-DECAYS = ("cosine", "linear", "polynomial", "constant", "cosine_restarts", "wsd", "inverse_sqrt")
-
-
-WSD_DECAY_SHAPES = ("linear", "cosine", "sqrt")
-
-
-WARMUP_KEYS = ("warmup_steps", "warmup_fraction", "warmup_epochs")

@@ -11,13 +11,14 @@ decay of 0.7-1.0 spans ELECTRA/DeBERTa-style settings and "off" (1.0).
 from __future__ import annotations
 
 import copy
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from toolkit.config.coerce import coerce
-from toolkit.config.schema import RunConfig
+from toolkit.config.declare import declared_range
+from toolkit.config.ranges import AT_LEAST_ONE, NOT_NEGATIVE, POSITIVE, Range
+from toolkit.config.schema import RunConfig, ScheduleConfig
 from toolkit.config.validate import validate
 from toolkit.core.errors import UserError
 
@@ -31,14 +32,14 @@ TRAINING_PARAMS = (
 SCHEDULE_PARAMS = ("warmup_fraction", "layer_decay")
 SEARCHED = TRAINING_PARAMS + SCHEDULE_PARAMS
 INTEGER_PARAMS = ("num_train_epochs", "per_device_train_batch_size")
-# the values each parameter may take at all: (low, high, low included, high included)
-VALID = {
-    "learning_rate": (0.0, math.inf, False, False),
-    "num_train_epochs": (1, math.inf, True, False),
-    "weight_decay": (0.0, math.inf, True, False),
-    "per_device_train_batch_size": (1, math.inf, True, False),
-    "warmup_fraction": (0.0, 1.0, True, False),
-    "layer_decay": (0.0, 1.0, False, True),
+# the values each parameter may take at all (the schedule's keys as they declare them)
+VALID: dict[str, Range | None] = {
+    "learning_rate": POSITIVE,
+    "num_train_epochs": AT_LEAST_ONE,
+    "weight_decay": NOT_NEGATIVE,
+    "per_device_train_batch_size": AT_LEAST_ONE,
+    "warmup_fraction": declared_range(ScheduleConfig, "warmup_fraction"),
+    "layer_decay": declared_range(ScheduleConfig, "layer_decay"),
 }
 
 
@@ -136,14 +137,11 @@ def read_range(name: str, value: dict[str, Any]) -> Param:
 
 
 def check_valid(name: str, value: float) -> None:
-    low, high, low_in, high_in = VALID[name]
-    above = value >= low if low_in else value > low
-    below = value <= high if high_in else value < high
-    if not (above and below):
-        lo, hi = "[" if low_in else "(", "]" if high_in else ")"
+    valid = VALID[name]
+    if valid is not None and not valid.contains(value):
         raise UserError(
             f"Config key 'search.{name}' holds {value}, outside the values {name} may take: "
-            f"{lo}{low:g}, {high:g}{hi}."
+            f"{valid.interval()}."
         )
 
 

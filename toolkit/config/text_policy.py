@@ -14,8 +14,6 @@ from typing import Any
 
 from toolkit.core.errors import UserError, did_you_mean
 
-MODES = ("sequence", "one_of")
-
 
 @dataclass(frozen=True)
 class Operation:
@@ -74,12 +72,7 @@ def text_policy(augment: Any) -> TextPolicy | None:
     protected = tuple(augment.protected_words or ())
     if spec is None or spec is False or spec == [] or spec == "":
         return None
-    mode = augment.text_mode
-    if mode not in MODES:
-        raise UserError(
-            f"Config key 'augment.text_mode' is '{mode}'; use one of "
-            f"{', '.join(MODES)}.{did_you_mean(str(mode), MODES)}"
-        )
+    mode = augment.text_mode  # one of its Literal's choices (config/declare.py checked it)
     if spec is True or spec == "trivial" or spec == ["trivial"]:
         return TextPolicy(trivial_steps(), "one_of", protected)
     items = [spec] if isinstance(spec, (str, dict)) else spec
