@@ -80,7 +80,7 @@ def data_size_advice(
     (`{}`: a numeric target) leaves only the `total` check. `unit`: what `class_counts` counts
     per key: "class" (examples) or "entity type" (entity mentions; `total`: sentences)."""
     total = sum(class_counts.values()) if total is None else total
-    smallest = min(class_counts, key=class_counts.get) if class_counts else ""
+    smallest = min(class_counts, key=class_counts.__getitem__) if class_counts else ""
     needed = min_total(num_parameters)
     advice = DataSizeAdvice(
         train_examples=total,
@@ -111,7 +111,7 @@ def data_size_advice(
 def majority_share(class_counts: dict[str, int]) -> tuple[str, float]:
     """The largest class and the share of the examples it holds (what always answering it
     scores in accuracy)."""
-    majority = max(class_counts, key=class_counts.get)
+    majority = max(class_counts, key=class_counts.__getitem__)
     total = sum(class_counts.values())
     return majority, (class_counts[majority] / total if total else 0.0)
 

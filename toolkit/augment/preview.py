@@ -186,7 +186,7 @@ def paste_grid(rows: list[list[Any]], path: Path, cell: int, pad: int) -> Path:
     grid = Image.new("RGB", (width, height), "white")
     for row, tiles in enumerate(rows):
         for col, tile in enumerate(tiles):
-            tile = tile.resize((cell, cell), Image.NEAREST)
+            tile = tile.resize((cell, cell), Image.Resampling.NEAREST)
             grid.paste(tile, (pad + col * (cell + pad), pad + row * (cell + pad)))
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)

@@ -86,7 +86,7 @@ def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwarg
     # RuntimeError: tensors of shapes that cannot load; ImportError: a missing flash-attn
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         raise load_failure(cfg, what, exc) from None
-    check_encoder_loaded(model, info, cfg.name_or_path)
+    check_encoder_loaded(model, info, cfg.name_or_path or "")  # set: checkpoint_location
     say(describe_new_weights(model, info))
     # LoRA trains these in full (model/lora.head_modules): frozen, they would stay random
     model.ftk_new_tensors = tuple(info.get("missing_keys", []))

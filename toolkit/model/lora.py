@@ -124,7 +124,8 @@ def wrap_with_lora(model: Any, cfg: PeftConfig) -> Any:
     total = sum(p.numel() for p in model.parameters())
     lora_config = LoraConfig(
         r=cfg.r,
-        lora_alpha=cfg.alpha,
+        # peft annotates lora_alpha int but only divides by it (alpha / r): a float is fine
+        lora_alpha=cfg.alpha,  # type: ignore[arg-type]
         lora_dropout=cfg.dropout,
         target_modules=targets,
         modules_to_save=to_save,
