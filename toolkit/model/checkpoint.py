@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.config.schema import ModelConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.model.packaged import resolve_model_path
 from toolkit.model.transfer import check_encoder_loaded, describe_new_weights
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 
 def checkpoint_location(cfg: ModelConfig) -> str:
@@ -67,7 +70,9 @@ def load_failure(cfg: ModelConfig, what: str, exc: Exception) -> UserError:
     )
 
 
-def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwargs: Any) -> Any:
+def load_checkpoint_model(
+    model_class: Any, cfg: ModelConfig, what: str, **kwargs: Any
+) -> PreTrainedModel:
     """`model_class.from_pretrained(model.name_or_path)` with the run's safety settings.
 
     Every task loads its checkpoint through here, so each one fails the same clear way when the

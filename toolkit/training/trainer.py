@@ -7,10 +7,8 @@ from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import datasets
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
 from transformers import (
     BaseImageProcessor,
     DataCollator,
@@ -35,8 +33,10 @@ from toolkit.training.schedules import lr_factor
 from toolkit.training.soft_targets import is_soft, smoothed, soft_target_cross_entropy
 
 if TYPE_CHECKING:
+    import datasets
     import optuna
     from peft import PeftModel
+    from torch.utils.data import DataLoader, Dataset
 
 MULTI_LABEL = "multi_label_classification"  # the config.json problem_type of a multi-label head
 
