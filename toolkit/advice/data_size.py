@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.core.log import say, warn
+
+if TYPE_CHECKING:
+    from torch import nn
 
 MIN_PER_CLASS = 100  # examples in the smallest class
 MIN_TOTAL = 1000  # examples in all, for models up to REFERENCE_PARAMETERS
@@ -35,7 +38,7 @@ def format_parameters(count: int) -> str:
     return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k"
 
 
-def count_parameters(model: Any) -> int:
+def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 

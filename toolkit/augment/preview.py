@@ -12,9 +12,12 @@ import difflib
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from toolkit.augment.text import INDEX_COLUMN, example_seed
+from toolkit.augment.text import INDEX_COLUMN, AugmentThenTokenize, example_seed
+
+if TYPE_CHECKING:
+    import datasets
 
 MARK_OPEN, MARK_CLOSE = "[[", "]]"
 
@@ -40,8 +43,8 @@ def first_words(text: str, count: int) -> str:
 
 
 def text_preview(
-    transform: Any,
-    dataset: Any,
+    transform: AugmentThenTokenize,
+    dataset: datasets.Dataset,
     column: str,
     label_names: list[str],
     n: int,
