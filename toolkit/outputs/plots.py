@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on training machines
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 
 def plot_loss(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -67,7 +68,7 @@ def distinct_lines(
     return list(lines.values())
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
