@@ -13,8 +13,8 @@ gray images; within PIL's rounding to whole grey levels for colour ones).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -93,9 +93,9 @@ def widen_saved_model(folder: Path) -> bool:
     return True
 
 
-def three_channels(values: Any) -> Any:
+def three_channels(values: float | Sequence[float] | None) -> list[float] | None:
     """A one-channel mean or std repeated for R, G, B (None and 3-channel values unchanged)."""
     if values is None:
         return None
-    values = [values] if isinstance(values, (int, float)) else list(values)
-    return values * 3 if len(values) == 1 else values
+    listed = [values] if isinstance(values, (int, float)) else list(values)
+    return listed * 3 if len(listed) == 1 else listed
