@@ -65,15 +65,18 @@ test: install system-packages
 test-fast: install system-packages
 	$(PYTEST) -m "not slow and not e2e" tests
 
-# ruff (the rules and line length are in pyproject.toml), the formatting, and import-linter's
-# layer contract: the stage folders of toolkit/ import only downwards.
+# ruff (the rules and line length are in pyproject.toml), the formatting, import-linter's
+# layer contract (the stage folders of toolkit/ import only downwards), and mypy's type check
+# of toolkit/ ([tool.mypy] in pyproject.toml).
 # It installs nothing: before `make install` has made .venv it reads with python3 (which needs
-# the test extra's ruff and import-linter), since checking the code changes no interpreter.
+# the test extra's ruff, import-linter and mypy, and for mypy ftk's dependencies, whose types it
+# reads), since checking the code changes no interpreter.
 LINT_PYTHON = $(if $(and $(filter $(VENV)/bin/python,$(PYTHON)),$(if $(wildcard $(PYTHON)),,none)),python3,$(PYTHON))
 lint:
 	$(LINT_PYTHON) -m ruff check .
 	$(LINT_PYTHON) -m ruff format --check .
 	$(shell $(LINT_PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/lint-imports
+	$(LINT_PYTHON) -m mypy
 
 # The lowest release of every dependency that pyproject.toml allows, in a venv of its own
 # (.venv-floors), with a representative set of tests: see .ci/floors.

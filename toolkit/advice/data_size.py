@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.core.log import say, warn
+
+if TYPE_CHECKING:
+    from torch import nn
 
 MIN_PER_CLASS = 100  # examples in the smallest class
 MIN_TOTAL = 1000  # examples in all, for models up to REFERENCE_PARAMETERS
@@ -35,7 +38,7 @@ def format_parameters(count: int) -> str:
     return f"{count / 1e6:.1f}M" if count >= 1e6 else f"{count / 1e3:.0f}k"
 
 
-def count_parameters(model: Any) -> int:
+def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
@@ -80,7 +83,7 @@ def data_size_advice(
     (`{}`: a numeric target) leaves only the `total` check. `unit`: what `class_counts` counts
     per key: "class" (examples) or "entity type" (entity mentions; `total`: sentences)."""
     total = sum(class_counts.values()) if total is None else total
-    smallest = min(class_counts, key=class_counts.get) if class_counts else ""
+    smallest = min(class_counts, key=class_counts.__getitem__) if class_counts else ""
     needed = min_total(num_parameters)
     advice = DataSizeAdvice(
         train_examples=total,
@@ -111,7 +114,7 @@ def data_size_advice(
 def majority_share(class_counts: dict[str, int]) -> tuple[str, float]:
     """The largest class and the share of the examples it holds (what always answering it
     scores in accuracy)."""
-    majority = max(class_counts, key=class_counts.get)
+    majority = max(class_counts, key=class_counts.__getitem__)
     total = sum(class_counts.values())
     return majority, (class_counts[majority] / total if total else 0.0)
 

@@ -169,7 +169,7 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
     metric = next((m for m in ("accuracy", facts.metric) if m in sample), None)
     chance = chance_score(metric, facts.train_counts) if metric else None
     progress = None
-    if chance is not None and chance < 1.0:
+    if metric is not None and chance is not None and chance < 1.0:
         progress = (sample[metric] - chance) / (1.0 - chance)
     loss, prior = training_loss(curve), prior_loss(facts)
     loss_share = loss / prior if loss is not None and prior else None
@@ -178,7 +178,7 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
     if not (low_score or high_loss):
         return None
     said = []
-    if progress is not None:
+    if metric is not None and progress is not None:
         said.append(
             f"the training sample scores {metric} {sample[metric]:.2f} where always answering "
             f"the majority class scores {chance:.2f} ({progress:.0%} of the way to perfect, on "
@@ -327,7 +327,7 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
     # One label per example (accuracy, f1_*): what one example is worth says it plainly.
     # Entity scores (token classification) count entities and words, not validation sentences.
     per_example = facts.metric == "accuracy" or facts.metric.startswith("f1_")
-    smallest = min(facts.validation_counts, key=facts.validation_counts.get, default=None)
+    smallest = min(facts.validation_counts, key=facts.validation_counts.__getitem__, default=None)
     small = ""
     if per_example and smallest is not None and facts.validation_counts[smallest] < FEW_PER_CLASS:
         count, k = facts.validation_counts[smallest], len(facts.validation_counts)

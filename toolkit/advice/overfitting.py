@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import TrainerCallback
+from transformers import Trainer, TrainerCallback
 
 from toolkit.core.log import warn
+
+if TYPE_CHECKING:
+    import datasets
 
 SAMPLE_PREFIX = "train_sample"
 
@@ -67,7 +70,7 @@ def describe_watch(size: int, num_train: int, ceiling: int, epoch_share: float |
     )
 
 
-def training_sample(train: Any, size: int, seed: int) -> Any:
+def training_sample(train: datasets.Dataset, size: int, seed: int) -> datasets.Dataset | None:
     """Up to `size` training examples, the same ones every evaluation (None when size is 0).
     Always the first `size` of one seeded shuffle, so a smaller sample is a prefix of a
     larger one (benchmarks/overfitting_sample.py compares the two on one run)."""
@@ -109,7 +112,7 @@ def overfitting_message(
 class OverfittingWatch(TrainerCallback):
     """Scores the training sample after each validation pass and watches the two losses."""
 
-    def __init__(self, sample: Any, patience: int):
+    def __init__(self, sample: datasets.Dataset | None, patience: int):
         self.sample = sample
         self.patience = patience
         self.trainer: Any = None
@@ -120,7 +123,7 @@ class OverfittingWatch(TrainerCallback):
         self._last_train_loss: float | None = None
         self.training = False  # only evaluations during training count, not the final one
 
-    def attach(self, trainer: Any) -> OverfittingWatch:
+    def attach(self, trainer: Trainer) -> OverfittingWatch:
         self.trainer = trainer
         trainer.add_callback(self)
         return self

@@ -6,9 +6,12 @@ diagnosis (findings.truncated) through RunFacts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.core.log import say
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 SAY_SHARE = 0.1  # a tenth of the texts cut is worth a line at the start
 NO_LIMIT = 100_000  # tokenizers without a known limit report a huge sentinel instead
@@ -26,7 +29,9 @@ class Truncation:
         return self.cut / self.total if self.total else 0.0
 
 
-def measure_truncation(input_ids: list[list[int]], max_length: int, tokenizer: Any) -> Truncation:
+def measure_truncation(
+    input_ids: list[list[int]], max_length: int, tokenizer: PreTrainedTokenizerBase
+) -> Truncation:
     room = getattr(tokenizer, "model_max_length", None)
     return Truncation(
         cut=sum(len(ids) >= max_length for ids in input_ids),

@@ -146,7 +146,7 @@ def decision(c: Comparison, who: str, ratio: float) -> str:
     )
     ahead = f"{who} is {size} better on test {c.metric}"
     behind = f"the transformer is {size} better on test {c.metric} than {who}"
-    if c.low is not None:
+    if c.low is not None and c.high is not None:  # both or neither
         measured = (
             f"on {c.examples} test examples the 95% interval of the transformer's gain is "
             f"{c.low:+.1f} to {c.high:+.1f} {c.unit}"
@@ -232,7 +232,9 @@ def verdict(
         time_ratio=round(ratio, 1),
         text=text,
         gain_unit=deciding.unit,
-        interval=None if deciding.low is None else [deciding.low, deciding.high],
+        interval=(
+            None if deciding.low is None or deciding.high is None else [deciding.low, deciding.high]
+        ),
         test_examples=deciding.examples,
         comparisons=[dataclasses.asdict(c) for c in [deciding, *(others or [])]],
     )
@@ -253,7 +255,8 @@ def verdict_for_run(
     if baselines is None:
         return None
     best = baselines.best_score
-    scored = [n for n in names if f"test_{n}" in metrics and n in (best.test or {})]
+    best_test = best.test or {}
+    scored = [n for n in names if f"test_{n}" in metrics and n in best_test]
     if not scored or scored[0] != names[0]:
         return None
     paired = paired_rows(best.test_predictions, test)
@@ -262,14 +265,14 @@ def verdict_for_run(
         interval = None
         if paired is not None and score is not None:
             interval = paired_bootstrap(name, score, *paired, seed=seed)
-        return interval, compare(name, best.test[name], metrics[f"test_{name}"], interval)
+        return interval, compare(name, best_test[name], metrics[f"test_{name}"], interval)
 
     interval, _ = comparison(names[0])
     others = [comparison(name)[1] for name in scored[1:]]
     return verdict(
         names[0],
         best.name,
-        best.test[names[0]],
+        best_test[names[0]],
         metrics[f"test_{names[0]}"],
         best.fit_s,
         metrics["train_runtime"],

@@ -8,12 +8,19 @@ Any transform with a `set_epoch(int)` method is served: text and image alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from transformers import TrainerCallback
 
+if TYPE_CHECKING:
+    import datasets
 
-def epoch_aware_transform(dataset: Any) -> Any:
+
+class EpochAware(Protocol):
+    def set_epoch(self, epoch: int) -> None: ...
+
+
+def epoch_aware_transform(dataset: datasets.Dataset) -> EpochAware | None:
     """The dataset's lazy transform when it has set_epoch, else None."""
     fmt = getattr(dataset, "format", None) or {}
     transform = (fmt.get("format_kwargs") or {}).get("transform")
@@ -21,7 +28,7 @@ def epoch_aware_transform(dataset: Any) -> Any:
 
 
 class TransformEpochCallback(TrainerCallback):
-    def __init__(self, transform: Any):
+    def __init__(self, transform: EpochAware):
         self.transform = transform
 
     def on_epoch_begin(self, args, state, control, **kwargs):

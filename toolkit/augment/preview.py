@@ -12,9 +12,12 @@ import difflib
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from toolkit.augment.text import INDEX_COLUMN, example_seed
+from toolkit.augment.text import INDEX_COLUMN, AugmentThenTokenize, example_seed
+
+if TYPE_CHECKING:
+    import datasets
 
 MARK_OPEN, MARK_CLOSE = "[[", "]]"
 
@@ -40,8 +43,8 @@ def first_words(text: str, count: int) -> str:
 
 
 def text_preview(
-    transform: Any,
-    dataset: Any,
+    transform: AugmentThenTokenize,
+    dataset: datasets.Dataset,
     column: str,
     label_names: list[str],
     n: int,
@@ -186,7 +189,7 @@ def paste_grid(rows: list[list[Any]], path: Path, cell: int, pad: int) -> Path:
     grid = Image.new("RGB", (width, height), "white")
     for row, tiles in enumerate(rows):
         for col, tile in enumerate(tiles):
-            tile = tile.resize((cell, cell), Image.NEAREST)
+            tile = tile.resize((cell, cell), Image.Resampling.NEAREST)
             grid.paste(tile, (pad + col * (cell + pad), pad + row * (cell + pad)))
     path.parent.mkdir(parents=True, exist_ok=True)
     grid.save(path)

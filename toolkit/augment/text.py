@@ -18,11 +18,14 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from toolkit.config.text_policy import OPERATIONS, Step, TextPolicy
+
+if TYPE_CHECKING:
+    import datasets
 
 INDEX_COLUMN = "_ftk_index"  # row number in the train split; seeds that row's augmentation
 
@@ -229,7 +232,7 @@ class AugmentThenTokenize:
         return features
 
 
-def lazily_augmented(dataset: Any, transform: AugmentThenTokenize) -> Any:
+def lazily_augmented(dataset: datasets.Dataset, transform: AugmentThenTokenize) -> datasets.Dataset:
     """`dataset` reduced to its text and label columns plus a row index, with the transform set."""
     keep = [*transform.text_columns, transform.label_column]
     indexed = dataset.select_columns(keep).add_column(INDEX_COLUMN, list(range(len(dataset))))

@@ -36,7 +36,7 @@ def make_splits(
         parts = hold_out(train, cfg.validation_size, stratify_by, seed, kept_in_train, "validation")
         train, out["validation"] = parts["train"], parts["test"]
     out["train"] = train
-    if kept_in_train:
+    if kept_in_train and stratify_by is not None:  # only stratified splits keep classes back
         say_kept_in_train(train, stratify_by, kept_in_train)
     return datasets.DatasetDict({s: out[s] for s in SPLITS if s in out})
 
@@ -95,7 +95,7 @@ def cap_sizes(splits: datasets.DatasetDict, cfg: DataConfig) -> datasets.Dataset
     }
     return datasets.DatasetDict(
         {
-            split: ds.select(range(min(len(ds), caps[split]))) if caps[split] else ds
+            split: ds.select(range(min(len(ds), cap))) if (cap := caps[split]) else ds
             for split, ds in splits.items()
         }
     )

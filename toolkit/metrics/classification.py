@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from toolkit.config.taxonomy import CLASSES
 from toolkit.core.errors import UserError, did_you_mean
+
+if TYPE_CHECKING:
+    from transformers import EvalPrediction
 
 CLASSIFICATION_METRICS = CLASSES.metrics
 
@@ -57,11 +60,11 @@ def load_metric(name: str, trust_code: bool = False) -> Any:
 
 def classification_metrics(
     names: list[str], trust_code: bool = False
-) -> Callable[[Any], dict[str, float]]:
+) -> Callable[[EvalPrediction], dict[str, float]]:
     """A Trainer `compute_metrics` function computing every metric in `names`."""
     score = prediction_scorer(names, trust_code)
 
-    def compute(eval_pred: Any) -> dict[str, float]:
+    def compute(eval_pred: EvalPrediction) -> dict[str, float]:
         logits, labels = eval_pred.predictions, eval_pred.label_ids
         logits = logits[0] if isinstance(logits, tuple) else logits
         return score(np.argmax(logits, axis=-1), labels)

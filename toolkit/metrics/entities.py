@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import EvalPrediction
 
 IGNORED = -100  # the label of word pieces and special tokens that are not scored
 
@@ -131,15 +134,15 @@ def tags_of_scored_pieces(
 
 def token_classification_metrics(
     names: list[str], label_names: list[str]
-) -> Callable[[Any], dict[str, float]]:
+) -> Callable[[EvalPrediction], dict[str, float]]:
     """A Trainer `compute_metrics` for token classification: the entity scores in `names`."""
 
-    def compute(eval_pred: Any) -> dict[str, float]:
+    def compute(eval_pred: EvalPrediction) -> dict[str, float]:
         logits = eval_pred.predictions
         logits = logits[0] if isinstance(logits, tuple) else logits
-        true, pred = tags_of_scored_pieces(
-            np.argmax(logits, axis=-1), eval_pred.label_ids, label_names
-        )
+        labels = eval_pred.label_ids
+        assert isinstance(labels, np.ndarray)  # one labels array: the tag ids
+        true, pred = tags_of_scored_pieces(np.argmax(logits, axis=-1), labels, label_names)
         scores = entity_scores(true, pred)
         return {name: scores[name] for name in names}
 

@@ -15,9 +15,12 @@ the best f1_micro on validation, reported beside 0.5 and saved with the model.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import EvalPrediction
 
 DEFAULT_THRESHOLD = 0.5
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
@@ -71,12 +74,13 @@ def label_set_scorer(names: list[str]) -> Callable[[Any, Any], dict[str, float]]
 
 def label_set_metrics(
     names: list[str], threshold: float = DEFAULT_THRESHOLD
-) -> Callable[[Any], dict[str, float]]:
+) -> Callable[[EvalPrediction], dict[str, float]]:
     """The Trainer's `compute_metrics`: sigmoid of the logits above `threshold`, scored."""
     score = label_set_scorer(names)
 
-    def compute(eval_prediction: Any) -> dict[str, float]:
+    def compute(eval_prediction: EvalPrediction) -> dict[str, float]:
         logits, labels = eval_prediction.predictions, eval_prediction.label_ids
+        logits = logits[0] if isinstance(logits, tuple) else logits  # as classification.py
         return score(decide(logits, threshold), labels)
 
     return compute

@@ -10,13 +10,16 @@ and the verdict stay comparable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
 from toolkit.config.taxonomy import NUMBERS
 from toolkit.core.errors import UserError, did_you_mean
+
+if TYPE_CHECKING:
+    from transformers import EvalPrediction
 
 REGRESSION_METRICS = NUMBERS.metrics
 
@@ -68,11 +71,11 @@ def regression_scorer(names: list[str]) -> Callable[[Any, Any], dict[str, float]
     return score
 
 
-def regression_metrics(names: list[str]) -> Callable[[Any], dict[str, float]]:
+def regression_metrics(names: list[str]) -> Callable[[EvalPrediction], dict[str, float]]:
     """A Trainer `compute_metrics` function: the model's one output per example is the value."""
     score = regression_scorer(names)
 
-    def compute(eval_pred: Any) -> dict[str, float]:
+    def compute(eval_pred: EvalPrediction) -> dict[str, float]:
         return score(eval_pred.predictions, eval_pred.label_ids)
 
     return compute

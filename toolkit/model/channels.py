@@ -13,12 +13,12 @@ gray images; within PIL's rounding to whole grey levels for colour ones).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
-from transformers import AutoImageProcessor, AutoModelForImageClassification
+from transformers import AutoImageProcessor, AutoModelForImageClassification, PreTrainedModel
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # R, G, B, as in PIL's convert("L")
 
@@ -32,15 +32,22 @@ def pixel_convolutions(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     ]
 
 
+def pair(sizes: tuple[int, ...]) -> tuple[int, int]:
+    """A Conv2d's size, which it keeps as a pair (torch types the attribute `tuple[int, ...]`,
+    its constructor takes `int | tuple[int, int]`)."""
+    height, width = sizes
+    return height, width
+
+
 def widened_conv(conv: nn.Conv2d) -> nn.Conv2d:
     """`conv` reading RGB: the one-channel kernel spread over R, G, B by the luma weights."""
     wide = nn.Conv2d(
         3,
         conv.out_channels,
-        conv.kernel_size,
-        stride=conv.stride,
-        padding=conv.padding,
-        dilation=conv.dilation,
+        pair(conv.kernel_size),
+        stride=pair(conv.stride),
+        padding=conv.padding if isinstance(conv.padding, str) else pair(conv.padding),
+        dilation=pair(conv.dilation),
         groups=conv.groups,
         bias=conv.bias is not None,
         padding_mode=conv.padding_mode,
@@ -48,12 +55,12 @@ def widened_conv(conv: nn.Conv2d) -> nn.Conv2d:
     luma = torch.tensor(LUMA_WEIGHTS, dtype=conv.weight.dtype, device=conv.weight.device)
     with torch.no_grad():
         wide.weight.copy_(conv.weight * luma.view(1, 3, 1, 1))
-        if conv.bias is not None:
+        if conv.bias is not None and wide.bias is not None:  # wide has a bias where conv has
             wide.bias.copy_(conv.bias)
     return wide
 
 
-def widen_to_rgb(model: nn.Module) -> bool:
+def widen_to_rgb(model: PreTrainedModel) -> bool:
     """Make a one-channel image model read RGB, in place; False (unchanged) when the model is
     not one-channel or does not have exactly one pixel-reading convolution."""
     if getattr(model.config, "num_channels", 3) != 1:
@@ -66,7 +73,8 @@ def widen_to_rgb(model: nn.Module) -> bool:
     setattr(model.get_submodule(parent_name), attribute, widened_conv(conv))
     for module in model.modules():  # the embeddings check the channel count of their input
         if getattr(module, "num_channels", None) == 1:
-            module.num_channels = 3
+            # torch types Module.__setattr__'s value Tensor | Module; a plain int is kept as is
+            module.num_channels = 3  # type: ignore[assignment]
     model.config.num_channels = 3
     return True
 
@@ -85,9 +93,9 @@ def widen_saved_model(folder: Path) -> bool:
     return True
 
 
-def three_channels(values: Any) -> Any:
+def three_channels(values: float | Sequence[float] | None) -> list[float] | None:
     """A one-channel mean or std repeated for R, G, B (None and 3-channel values unchanged)."""
     if values is None:
         return None
-    values = [values] if isinstance(values, (int, float)) else list(values)
-    return values * 3 if len(values) == 1 else values
+    listed = [values] if isinstance(values, (int, float)) else list(values)
+    return listed * 3 if len(listed) == 1 else listed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
@@ -12,6 +12,9 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.model.packaged import resolve_model_path
 from toolkit.model.transfer import check_encoder_loaded, describe_new_weights
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 
 def checkpoint_location(cfg: ModelConfig) -> str:
@@ -69,7 +72,9 @@ def load_failure(cfg: ModelConfig, what: str, exc: Exception) -> UserError:
     )
 
 
-def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwargs: Any) -> Any:
+def load_checkpoint_model(
+    model_class: Any, cfg: ModelConfig, what: str, **kwargs: Any
+) -> PreTrainedModel:
     """`model_class.from_pretrained(model.name_or_path)` with the run's safety settings.
 
     Every task loads its checkpoint through here, so each one fails the same clear way when the
@@ -88,7 +93,7 @@ def load_checkpoint_model(model_class: Any, cfg: ModelConfig, what: str, **kwarg
     # RuntimeError: tensors of shapes that cannot load; ImportError: a missing flash-attn
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         raise load_failure(cfg, what, exc) from None
-    check_encoder_loaded(model, info, cfg.name_or_path)
+    check_encoder_loaded(model, info, cfg.name_or_path or "")  # set: checkpoint_location
     say(describe_new_weights(model, info))
     # LoRA trains these in full (model/lora.head_modules): frozen, they would stay random
     model.ftk_new_tensors = tuple(info.get("missing_keys", []))

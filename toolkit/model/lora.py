@@ -14,12 +14,28 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
 
 from toolkit.config.schema import PeftConfig
 from toolkit.core.errors import UserError
+
+if TYPE_CHECKING:  # peft is imported when LoRA is asked for
+    from peft import PeftModel
+    from transformers import (
+        BaseImageProcessor,
+        FeatureExtractionMixin,
+        PreTrainedModel,
+        PreTrainedTokenizerBase,
+        ProcessorMixin,
+    )
+
+    # What Trainer.processing_class may hold (here a tokenizer or an image processor)
+    Processor = (
+        PreTrainedTokenizerBase | BaseImageProcessor | FeatureExtractionMixin | ProcessorMixin
+    )
 
 ADAPTER_DIR = "adapter"  # inside the run directory
 
@@ -39,7 +55,7 @@ LORA_SUMMARY_ATTR = "ftk_lora_summary"
 NEW_TENSORS_ATTR = "ftk_new_tensors"
 
 
-def linear_layers(model: Any) -> dict[str, list[str]]:
+def linear_layers(model: nn.Module) -> dict[str, list[str]]:
     """Last part of each Linear layer's name -> the full names of the layers called that."""
     names: dict[str, list[str]] = {}
     for name, module in model.named_modules():
@@ -48,7 +64,7 @@ def linear_layers(model: Any) -> dict[str, list[str]]:
     return names
 
 
-def default_targets(model: Any) -> list[str]:
+def default_targets(model: nn.Module) -> list[str]:
     """The query/value projections of `model` (the LoRA paper's choice), found by name."""
     present = linear_layers(model)
     for pair in DEFAULT_TARGET_PAIRS:
@@ -63,7 +79,7 @@ def default_targets(model: Any) -> list[str]:
     )
 
 
-def check_targets(model: Any, targets: list[str]) -> None:
+def check_targets(model: nn.Module, targets: list[str]) -> None:
     """Every target names a Linear layer of `model` (its last name part, or a full name)."""
     present = linear_layers(model)
     full_names = {n for names in present.values() for n in names}
@@ -85,7 +101,7 @@ def sample_of(present: dict[str, list[str]], count: int = 12) -> str:
     return ", ".join(items) + (f" and {more} more" if more > 0 else "") if items else "none"
 
 
-def head_modules(model: Any) -> list[str]:
+def head_modules(model: PreTrainedModel) -> list[str]:
     """Modules to train in full: the model's children outside its encoder that hold weights
     (the new classifier; DistilBERT's pre_classifier too), plus encoder modules whose weights
     the checkpoint did not hold (a pooler after masked pre-training), which would otherwise
@@ -101,7 +117,7 @@ def head_modules(model: Any) -> list[str]:
     return heads + [name for name in fresh if not any(name.startswith(h + ".") for h in heads)]
 
 
-def check_modules_to_save(model: Any, names: list[str]) -> None:
+def check_modules_to_save(model: nn.Module, names: list[str]) -> None:
     modules = [n for n, _ in model.named_modules() if n]
     missing = [n for n in names if not any(m == n or m.endswith("." + n) for m in modules)]
     if missing:
@@ -113,7 +129,7 @@ def check_modules_to_save(model: Any, names: list[str]) -> None:
         )
 
 
-def wrap_with_lora(model: Any, cfg: PeftConfig) -> Any:
+def wrap_with_lora(model: PreTrainedModel, cfg: PeftConfig) -> PeftModel:
     """`model` as a peft.PeftModel with LoRA on the target modules; prints what trains."""
     from peft import LoraConfig, get_peft_model
 
@@ -124,7 +140,8 @@ def wrap_with_lora(model: Any, cfg: PeftConfig) -> Any:
     total = sum(p.numel() for p in model.parameters())
     lora_config = LoraConfig(
         r=cfg.r,
-        lora_alpha=cfg.alpha,
+        # peft annotates lora_alpha int but only divides by it (alpha / r): a float is fine
+        lora_alpha=cfg.alpha,  # type: ignore[arg-type]
         lora_dropout=cfg.dropout,
         target_modules=targets,
         modules_to_save=to_save,
@@ -150,7 +167,7 @@ def wrap_with_lora(model: Any, cfg: PeftConfig) -> Any:
     return wrapped
 
 
-def trained_counts(wrapped: Any, total: int) -> dict[str, Any]:
+def trained_counts(wrapped: nn.Module, total: int) -> dict[str, Any]:
     """Trained parameters (LoRA matrices, full modules), against the model's own `total`."""
     lora = full = 0
     for name, param in wrapped.named_parameters():
@@ -168,7 +185,7 @@ def trained_counts(wrapped: Any, total: int) -> dict[str, Any]:
     }
 
 
-def lora_summary(model: Any) -> dict[str, Any] | None:
+def lora_summary(model: nn.Module | None) -> dict[str, Any] | None:
     """What `wrap_with_lora` recorded about `model` (None: not a LoRA model)."""
     return getattr(model, LORA_SUMMARY_ATTR, None)
 
@@ -186,13 +203,17 @@ def describe_lora(summary: dict[str, Any]) -> str:
     )
 
 
-def merged_copy(wrapped: Any) -> Any:
+def merged_copy(wrapped: PeftModel) -> PreTrainedModel:
     """A plain transformers model with W + (alpha / r) B A in each adapted layer and the
     trained head; the wrapped model itself is left as it is."""
     return copy.deepcopy(wrapped).merge_and_unload()
 
 
-def save_lora_run(wrapped: Any, processor: Any, folder: Path) -> None:
+def save_lora_run(
+    wrapped: PeftModel,
+    processor: Processor | None,
+    folder: Path,
+) -> None:
     """RUN/adapter/: adapter_config.json + adapter_model.safetensors; RUN/: the merged model
     and its processor, as a full fine-tune would leave them."""
     wrapped.save_pretrained(str(folder / ADAPTER_DIR), safe_serialization=True)

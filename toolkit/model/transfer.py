@@ -15,12 +15,16 @@ Two checks stop that:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.config.schema import ModelConfig
 from toolkit.core.errors import UserError, did_you_mean
 from toolkit.model.packaged import resolve_model_path
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig, PreTrainedModel
 
 # Config keys that change the encoder's tensors (names or shapes); others (dropout, labels) do not.
 ARCHITECTURE_KEYS = (
@@ -42,12 +46,12 @@ def is_new_head(key: str) -> bool:
     return ".pooler." in key or key.endswith(".mask_token")
 
 
-def encoder_keys(keys: Any, model: Any) -> list[str]:
+def encoder_keys(keys: Iterable[str], model: PreTrainedModel) -> list[str]:
     prefix = f"{model.base_model_prefix}."
     return sorted(k for k in keys if k.startswith(prefix) and not is_new_head(k))
 
 
-def check_encoder_loaded(model: Any, loading_info: dict[str, Any], source: str) -> None:
+def check_encoder_loaded(model: PreTrainedModel, loading_info: dict[str, Any], source: str) -> None:
     """Fail when the checkpoint at `source` left any encoder tensor missing or mis-shaped."""
     missing = encoder_keys(loading_info.get("missing_keys", []), model)
     mismatched = encoder_keys(
@@ -67,7 +71,7 @@ def check_encoder_loaded(model: Any, loading_info: dict[str, Any], source: str) 
     )
 
 
-def describe_new_weights(model: Any, loading_info: dict[str, Any]) -> str:
+def describe_new_weights(model: PreTrainedModel, loading_info: dict[str, Any]) -> str:
     """One line for the console: what loaded and what starts fresh."""
     new = sorted(loading_info.get("missing_keys", []))
     heads = sorted({".".join(k.split(".")[:2]) for k in new})
@@ -90,7 +94,7 @@ def architecture(cfg: ModelConfig) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
-def config_from_dict(values: dict[str, Any], **extra: Any) -> Any:
+def config_from_dict(values: dict[str, Any], **extra: Any) -> PretrainedConfig:
     """model.from_config -> a transformers config (the model type picks the class). A size key
     that config class does not know is an error, not silently ignored; `extra` adds keys the
     toolkit sets itself (labels)."""

@@ -141,7 +141,7 @@ def transport_error() -> type[Exception]:
     try:
         from huggingface_hub.utils import httpx
     except ImportError:  # huggingface_hub 1.x imports httpx itself and does not re-export it
-        import httpx
+        import httpx  # type: ignore[no-redef]  # the same module under one name, either version
     return httpx.TransportError
 
 

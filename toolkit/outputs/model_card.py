@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 
@@ -102,7 +102,16 @@ def card_metadata(
     )
 
 
-def card_dataset(data: DataConfig) -> dict[str, str | None]:
+class CardDataset(TypedDict):
+    """EvalResult's dataset fields."""
+
+    dataset_type: str
+    dataset_name: str
+    dataset_config: str | None
+    dataset_revision: str | None
+
+
+def card_dataset(data: DataConfig) -> CardDataset:
     """The model-index `dataset` of the results: a Hub set with the config and revision it was
     loaded at (so a score can be traced to the exact data), else the packaged set or "custom"."""
     name = data.hub_id or data.builtin or "custom"
@@ -131,7 +140,9 @@ def card_licence(model: ModelConfig) -> str:
         card = Path(cached) if isinstance(cached, str) else card
     if not card.is_file():
         return "unknown"
-    licence = ModelCard(card.read_text(encoding="utf-8", errors="replace")).data.license
+    card_data = ModelCard(card.read_text(encoding="utf-8", errors="replace")).data
+    # RepoCard types .data as CardData; a ModelCard's is always its ModelCardData
+    licence = card_data.license if isinstance(card_data, ModelCardData) else None
     return str(licence) if licence else "unknown"
 
 
@@ -199,7 +210,7 @@ def lora_text(lora: dict[str, Any] | None) -> str:
 
 
 def write_model_card(
-    path: Any,
+    path: Path,
     config: RunConfig,
     pipeline_tag: str,
     metrics: dict[str, Any],
@@ -210,6 +221,7 @@ def write_model_card(
 ) -> None:
     data = card_metadata(config, pipeline_tag, metrics, model_name)
     target = get_task(config.task).target
+    assert target is not None  # a labelled task (pre-training writes outputs/pretrain_card.py's)
     hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in HYPERPARAMETERS)
     schedule = config.schedule
     warmup = next(

@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on training machines
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 
 def plot_loss(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -59,15 +60,15 @@ def distinct_lines(
     names = list(group_names or [None] * groups)
     lines: dict[Any, tuple[str, list[float]]] = {}
     for g in range(groups):
-        named = g < len(names) and names[g]
+        name = names[g] if g < len(names) else None
         values = [row[g] for row in lrs_per_step]
         # Named groups: one line per name. Unnamed (the Trainer's own): one per distinct curve.
-        key = names[g] if named else tuple(values)
-        lines.setdefault(key, (names[g] if named else f"group {g}", values))
+        key = name if name else tuple(values)
+        lines.setdefault(key, (name if name else f"group {g}", values))
     return list(lines.values())
 
 
-def _save(fig: Any, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from toolkit.outputs.report_plots import (
     plot_predicted_vs_true,
     plot_target_histogram,
 )
+
+if TYPE_CHECKING:
+    import datasets
 
 REPORT = "report.md"
 CURVES_PNG, CONFUSION_PNG, BALANCE_PNG = (
@@ -60,7 +63,10 @@ def length_stats(lengths: list[int]) -> dict[str, float]:
 
 
 def data_summary(
-    data: LoadedData, columns: list[str], prepared: Any = None, max_length: int | None = None
+    data: LoadedData,
+    columns: list[str],
+    prepared: datasets.DatasetDict | None = None,
+    max_length: int | None = None,
 ) -> dict[str, Any]:
     """Sizes and class balance per split; text lengths in words (and tokens, with the share cut
     by max_length, when the tokenized splits are given) or image sizes for an `image` column."""

@@ -47,7 +47,12 @@ def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) ->
 def first_per_step(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """After training, the kept model is evaluated once more at the last step: not a new point."""
     seen: set[int] = set()
-    return [r for r in rows if not (r["step"] in seen or seen.add(r["step"]))]
+    kept = []
+    for r in rows:
+        if r["step"] not in seen:
+            seen.add(r["step"])
+            kept.append(r)
+    return kept
 
 
 def plot_confusion_matrix(
@@ -116,7 +121,7 @@ def plot_predicted_vs_true(
 def plot_target_histogram(per_split: dict[str, list[float]], path: Path) -> Path:
     """Overlaid histograms of the numeric target, one per split, on shared bins."""
     every = np.concatenate([np.asarray(v, dtype=float) for v in per_split.values()])
-    bins = np.histogram_bin_edges(every, bins=min(30, max(5, len(every) // 10)))
+    bins = np.histogram_bin_edges(every, bins=min(30, max(5, len(every) // 10))).tolist()
     fig, ax = plt.subplots(figsize=(7, 4))
     for split, values in per_split.items():
         ax.hist(values, bins=bins, alpha=0.5, label=split)

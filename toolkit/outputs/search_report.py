@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on training machines
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 
 from toolkit.core.run_files import write_json
 
@@ -49,7 +50,7 @@ def plot_search(
 
 
 def draw_panel(
-    ax: Any, trials: list[dict[str, Any]], name: str, log: bool, best: int | None
+    ax: Axes, trials: list[dict[str, Any]], name: str, log: bool, best: int | None
 ) -> None:
     for state, face in (("COMPLETE", "tab:blue"), ("PRUNED", "none")):
         points = [(t["params"][name], t["value"]) for t in trials if t["state"] == state]

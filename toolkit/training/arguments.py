@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 from transformers import TrainingArguments
+from transformers.trainer_pt_utils import AcceleratorConfig
 
 from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import greater_is_better
@@ -56,7 +57,9 @@ def build_training_arguments(
         ) from None
 
 
-def with_non_blocking_copies(accelerator_config: Any) -> Any:
+def with_non_blocking_copies(
+    accelerator_config: dict[str, Any] | str | AcceleratorConfig | None,
+) -> dict[str, Any] | str | AcceleratorConfig:
     """accelerator_config with non_blocking on, unless the config set it (or names a file).
 
     By default accelerate copies each pinned batch to the GPU with a blocking copy, which waits

@@ -27,7 +27,7 @@ def class_weight_vector(
     """One weight per class id (None: the plain, unweighted loss)."""
     if setting is None:
         return None
-    if setting == "balanced":
+    if isinstance(setting, str):  # "balanced", the one word config/load.py accepts
         return balanced_weights(label_names, train_labels)
     return named_weights(setting, label_names)
 
@@ -51,7 +51,7 @@ def positive_weight_vector(
     label's present and absent rows weigh the same in total; {label: w}: w (others 1)."""
     if setting is None:
         return None
-    if setting != "balanced":
+    if not isinstance(setting, str):  # a str is "balanced", the one word config/load.py accepts
         return named_weights(setting, label_names)
     multi_hot = np.asarray(train_labels, dtype=np.float64).reshape(-1, len(label_names)) > 0.5
     positives = multi_hot.sum(axis=0)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerState
 
 
 class HistoryCallback(TrainerCallback):
@@ -31,7 +31,7 @@ class HistoryCallback(TrainerCallback):
         self.rows: list[dict[str, Any]] = []
         self.after_training = False
 
-    def _write(self, row: dict[str, Any], state: Any) -> None:
+    def _write(self, row: dict[str, Any], state: TrainerState) -> None:
         self.rows.append(row)
         if state.is_world_process_zero:
             with self.path.open("a") as handle:

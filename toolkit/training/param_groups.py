@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.config.schema import ScheduleConfig
 from toolkit.core.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # Numbered encoder layers in common architectures: BERT/RoBERTa/ELECTRA/DeBERTa/ViT/BEiT
 # (`encoder.layer.N`), DistilBERT (`transformer.layer.N`), newer encoders (`layers.N`).
@@ -56,19 +59,20 @@ def layer_index(name: str) -> int | None:
     return None
 
 
-def base_prefix(model: Any) -> str:
+def base_prefix(model: nn.Module) -> str:
     """'bert.' for BertForSequenceClassification; '' for a bare base model (no head);
     'base_model.model.bert.' for it wrapped by peft (LoRA), whose trained head then lies
     outside it as before (`base_model.model.classifier.modules_to_save...`)."""
-    if hasattr(model, "get_base_model"):  # a peft.PeftModel
-        inner = base_prefix(model.get_base_model())
+    get_base_model = getattr(model, "get_base_model", None)
+    if get_base_model is not None:  # a peft.PeftModel
+        inner = base_prefix(get_base_model())
         return f"base_model.model.{inner}" if inner else ""
     prefix = getattr(model, "base_model_prefix", "")
     has_base = prefix and any(n.startswith(prefix + ".") for n, _ in model.named_parameters())
     return prefix + "." if has_base else ""
 
 
-def group_specs(model: Any, schedule: ScheduleConfig) -> list[GroupSpec]:
+def group_specs(model: nn.Module, schedule: ScheduleConfig) -> list[GroupSpec]:
     """Trainable parameter names grouped by LR multiplier, lowest layers first, head last."""
     params = [n for n, p in model.named_parameters() if p.requires_grad]
     prefix = base_prefix(model)
@@ -82,7 +86,7 @@ def group_specs(model: Any, schedule: ScheduleConfig) -> list[GroupSpec]:
     )
 
 
-def layer_specs(model: Any, body: list[str], decay: float) -> list[GroupSpec]:
+def layer_specs(model: nn.Module, body: list[str], decay: float) -> list[GroupSpec]:
     indices = {n: layer_index(n) for n in body}
     found = sorted({i for i in indices.values() if i is not None})
     if not found:
@@ -108,7 +112,11 @@ def layer_specs(model: Any, body: list[str], decay: float) -> list[GroupSpec]:
 
 
 def build_param_groups(
-    model: Any, schedule: ScheduleConfig, peak_lr: float, weight_decay: float, decay_names: set[str]
+    model: nn.Module,
+    schedule: ScheduleConfig,
+    peak_lr: float,
+    weight_decay: float,
+    decay_names: set[str],
 ) -> list[dict[str, Any]]:
     """torch optimizer groups: one per (spec, with/without weight decay), each with its name."""
     by_name = dict(model.named_parameters())

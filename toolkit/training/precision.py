@@ -14,11 +14,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolkit.core import hardware
 from toolkit.core.distributed import PRECISIONS
 from toolkit.core.log import say
+
+if TYPE_CHECKING:
+    from torch import nn
+    from transformers import TrainingArguments
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,13 @@ def say_once(note: str) -> None:
     say(note)
 
 
-def precision_name(args: Any) -> str:
+def precision_name(args: TrainingArguments) -> str:
     """The mixed precision a run trained with, as metrics.json records it: bf16, fp16 or no."""
     return next((name for name in PRECISIONS if getattr(args, name, False)), "no")
 
 
 @contextmanager
-def without_autocast(model: Any) -> Iterator[None]:
+def without_autocast(model: nn.Module) -> Iterator[None]:
     """Inside the block `model` computes in fp32, as `ftk predict`/`ftk evaluate` and
     `pipeline()` will run the saved model; the run's reported scores are then theirs.
 

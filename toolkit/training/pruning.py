@@ -9,11 +9,14 @@ holds the trial and decides; every process stops at the same evaluation.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from transformers import TrainerCallback
 
 from toolkit.core.distributed import main_decides
+
+if TYPE_CHECKING:
+    import optuna
 
 
 class PruningCallback(TrainerCallback):
@@ -21,7 +24,7 @@ class PruningCallback(TrainerCallback):
     the main process, None on the others. `metric`: the Trainer's metric key, e.g.
     eval_f1_macro (every process sees the same value: the Trainer gathers the predictions)."""
 
-    def __init__(self, trial: Any, metric: str):
+    def __init__(self, trial: optuna.Trial | None, metric: str):
         self.trial = trial
         self.metric = metric
         self.scores: list[float] = []  # one per evaluation, in order
@@ -37,11 +40,12 @@ class PruningCallback(TrainerCallback):
             control.should_training_stop = True
 
 
-def should_stop(trial: Any, score: float, step: int) -> bool:
+def should_stop(trial: optuna.Trial | None, score: float, step: int) -> bool:
     """Report `score` at `step` to the trial (held by the main process; None on the others)
     and return whether the pruner stops it, on every process."""
 
     def ask() -> bool:
+        assert trial is not None  # main_decides asks the main process, which holds it
         trial.report(score, step=step)
         return bool(trial.should_prune())
 

@@ -8,8 +8,7 @@ so the two can never disagree.
 
 from __future__ import annotations
 
-from typing import Any
-
+from torch import nn
 from transformers import TrainingArguments
 
 from toolkit.config.schema import ScheduleConfig
@@ -27,10 +26,12 @@ def schedule_summary(
     return summarize_schedule(schedule, args.learning_rate, steps, per_epoch)
 
 
-def group_multipliers(schedule: ScheduleConfig, model: Any) -> list[tuple[str, float]]:
-    """(name, LR multiplier) of each named optimizer group; one 'all' group without them."""
+def group_multipliers(schedule: ScheduleConfig, model: nn.Module | None) -> list[tuple[str, float]]:
+    """(name, LR multiplier) of each named optimizer group; one 'all' group without them (the
+    only case where `model` may be None)."""
     if not uses_param_groups(schedule):
         return [("all", 1.0)]
+    assert model is not None  # the groups are found among the model's parameter names
     return [(spec.name, spec.multiplier) for spec in group_specs(model, schedule)]
 
 

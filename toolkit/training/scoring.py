@@ -5,11 +5,14 @@ from __future__ import annotations
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from toolkit.training.precision import without_autocast
+
+if TYPE_CHECKING:
+    import datasets
 
 Pair = tuple[np.ndarray, np.ndarray]  # (labels, logits) of one split
 
@@ -26,8 +29,10 @@ class TestRows:
 
 
 def final_metrics(
+    # a Trainer; Any, as its predictions are typed array or tuple of arrays or None, where the
+    # tasks' models give one array each
     trainer: Any,
-    splits: Any,
+    splits: datasets.DatasetDict,
     label_names: list[str],
     train_metrics: dict[str, float],
     target: Any,

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sized
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+from torch import nn
+from transformers import (
+    BaseImageProcessor,
+    DataCollator,
+    EarlyStoppingCallback,
+    EvalPrediction,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
 from toolkit.augment.epoch import TransformEpochCallback, epoch_aware_transform
 from toolkit.config.schema import EarlyStoppingConfig, ScheduleConfig
@@ -20,6 +32,12 @@ from toolkit.training.resume import LOSS_SUM_FILE
 from toolkit.training.schedules import lr_factor
 from toolkit.training.soft_targets import is_soft, smoothed, soft_target_cross_entropy
 
+if TYPE_CHECKING:
+    import datasets
+    import optuna
+    from peft import PeftModel
+    from torch.utils.data import DataLoader, Dataset
+
 MULTI_LABEL = "multi_label_classification"  # the config.json problem_type of a multi-label head
 
 
@@ -31,7 +49,7 @@ class ToolkitTrainer(Trainer):
         *args: Any,
         schedule: ScheduleConfig,
         class_weights: torch.Tensor | None = None,
-        train_collator: Any = None,
+        train_collator: DataCollator | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -53,8 +71,12 @@ class ToolkitTrainer(Trainer):
         self.resumed_at_step = 0  # the step of the checkpoint a resumed run started from
 
     def compute_loss(
-        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, **kwargs: Any
-    ) -> Any:
+        self,
+        model: nn.Module,
+        inputs: dict[str, torch.Tensor | Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
         """The model's own loss; with class weights the weighted cross-entropy (the model's
         head has no weight argument, so the logits are scored here); with soft labels (a mixed
         batch) the cross-entropy against them (training/soft_targets.py: the model's head
@@ -63,26 +85,30 @@ class ToolkitTrainer(Trainer):
         labels = inputs.get("labels")
         # A multi-label head's multi-hot targets are float too, but not soft labels: the head's
         # own BCE scores them, or with class weights the BCE with per-label pos_weight below.
+        assert self.model is not None  # Trainer.__init__ sets it
         multi_label = getattr(self.model.config, "problem_type", None) == MULTI_LABEL
         soft = labels is not None and is_soft(labels) and not multi_label
         if labels is None or (self.class_weights is None and not soft):
-            return super().compute_loss(model, inputs, return_outputs=return_outputs, **kwargs)
+            return super().compute_loss(
+                model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
         outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
         logits = outputs["logits"]
-        if multi_label:
-            weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                logits, labels.to(logits.dtype), pos_weight=weight
-            )
-        elif soft:
+        if soft:  # never multi-label
             targets = smoothed(labels, self.args.label_smoothing_factor)
             loss = soft_target_cross_entropy(logits, targets, self.class_weights)
         else:
+            assert self.class_weights is not None  # hard labels got here for their weights
             weight = self.class_weights.to(device=logits.device, dtype=logits.dtype)
-            loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
+            if multi_label:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits, labels.to(logits.dtype), pos_weight=weight
+                )
+            else:
+                loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
         return (loss, outputs) if return_outputs else loss
 
-    def get_train_dataloader(self) -> Any:
+    def get_train_dataloader(self) -> DataLoader:
         """The Trainer's training DataLoader, with `train_collator` when there is one."""
         if self.train_collator is None:
             return super().get_train_dataloader()
@@ -92,7 +118,9 @@ class ToolkitTrainer(Trainer):
         finally:
             self.data_collator = shared
 
-    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+    def _save_checkpoint(
+        self, model: nn.Module, trial: optuna.Trial | dict[str, Any] | None
+    ) -> None:
         super()._save_checkpoint(model, trial)
         folder = Path(self._get_output_dir(trial)) / f"checkpoint-{self.state.global_step}"
         if self.args.should_save and folder.is_dir():
@@ -102,7 +130,7 @@ class ToolkitTrainer(Trainer):
             row = {"step": self.state.global_step, "loss_sum": self.loss_sum_before + session}
             (folder / LOSS_SUM_FILE).write_text(json.dumps(row) + "\n")
 
-    def get_eval_dataloader(self, eval_dataset: Any = None) -> Any:
+    def get_eval_dataloader(self, eval_dataset: str | Dataset | None = None) -> DataLoader:
         # With persistent DataLoader workers, transformers caches one "eval" DataLoader and hands
         # it back for ANY dataset passed later (the overfitting watch's training sample got the
         # validation scores). The validation split keeps the cached loader; others get their own
@@ -115,7 +143,9 @@ class ToolkitTrainer(Trainer):
             return super().get_eval_dataloader(eval_dataset)
         return self.get_test_dataloader(eval_dataset)
 
-    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+    def create_scheduler(
+        self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None
+    ) -> torch.optim.lr_scheduler.LRScheduler:
         if self.lr_scheduler is None:
             # `auto_find_batch_size` halves the batch after an out-of-memory error and starts
             # again, creating the schedule anew: count the epoch in the batch it now runs.
@@ -126,20 +156,22 @@ class ToolkitTrainer(Trainer):
                     f"ran out of memory; training with {per_device} per device, "
                     f"{num_training_steps} optimizer steps on the same schedule"
                 )
+            assert isinstance(self.train_dataset, Sized)  # a datasets.Dataset
             per_epoch = steps_per_epoch(len(self.train_dataset), self.args, batch_size=per_device)
             factor = lr_factor(self.schedule, num_training_steps, per_epoch)
-            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(
-                optimizer or self.optimizer, factor
-            )
+            optimizer = optimizer or self.optimizer
+            assert optimizer is not None  # create_optimizer ran first
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
             self._created_lr_scheduler = True
         return self.lr_scheduler
 
-    def create_optimizer(self, model: Any = None) -> Any:
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
         """The Trainer's optimizer, over named per-layer groups when layer decay is asked for."""
         schedule = self.schedule
         if self.optimizer is not None or not uses_param_groups(schedule):
             return super().create_optimizer(model)
         opt_model = self.model if model is None else model
+        assert opt_model is not None  # Trainer.__init__ sets self.model
         groups = build_param_groups(
             opt_model,
             schedule,
@@ -147,7 +179,9 @@ class ToolkitTrainer(Trainer):
             self.args.weight_decay,
             set(self.get_decay_parameter_names(opt_model)),
         )
-        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        # transformers annotates the model PreTrainedModel; its own create_optimizer passes
+        # whatever module it trains, as here
+        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)  # type: ignore[arg-type]
         self.optimizer = optimizer_cls(groups, **kwargs)
         return self.optimizer
 
@@ -160,29 +194,30 @@ class ToolkitTrainer(Trainer):
         tensor is reported "unexpected" and silently stays at the last epoch's values.
         """
         checkpoint = Path(self.state.best_model_checkpoint or "")
-        plain = (
-            not (self.is_deepspeed_enabled or self.is_fsdp_enabled)
-            and hasattr(self.model, "from_pretrained")
-            and (checkpoint / "model.safetensors").is_file()
-        )
-        if not plain:
+        model = self.model
+        if (
+            self.is_deepspeed_enabled
+            or self.is_fsdp_enabled
+            or not isinstance(model, PreTrainedModel)  # a PeftModel saves adapter files instead
+            or not (checkpoint / "model.safetensors").is_file()
+        ):
             return super()._load_best_model()
-        best = type(self.model).from_pretrained(checkpoint, config=self.model.config)
-        self.model.load_state_dict(best.state_dict(), strict=True)
+        best = type(model).from_pretrained(checkpoint, config=model.config)
+        model.load_state_dict(best.state_dict(), strict=True)
 
 
 def build_trainer(
     schedule: ScheduleConfig,
     early_stopping: EarlyStoppingConfig,
-    model: Any,
+    model: PreTrainedModel | PeftModel,
     args: TrainingArguments,
-    splits: Any,
-    processor: Any,
-    collator: Any,
-    compute_metrics: Any,
+    splits: datasets.DatasetDict,
+    processor: PreTrainedTokenizerBase | BaseImageProcessor,
+    collator: DataCollator,
+    compute_metrics: Callable[[EvalPrediction], dict[str, float]] | None,
     history: HistoryCallback,
     class_weights: torch.Tensor | None = None,
-    train_collator: Any = None,
+    train_collator: DataCollator | None = None,
 ) -> ToolkitTrainer:
     callbacks: list[TrainerCallback] = [history]
     transform = epoch_aware_transform(splits["train"])

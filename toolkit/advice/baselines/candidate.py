@@ -15,7 +15,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -25,17 +25,20 @@ Predict = Callable[[Any], np.ndarray]
 # (train inputs, train labels, validation inputs, the deciding metric of a validation
 # prediction, higher is better) -> (predict, the settings kept, in words)
 Tune = Callable[[Any, np.ndarray, Any, Callable[[np.ndarray], float]], tuple[Predict, str]]
+# What a baseline fits on and predicts: one label per example (an array), or for tags one list
+# of tag ids per sentence (advice/baselines/tagging.py)
+LabelsT = TypeVar("LabelsT")
 
 
 @dataclass
-class Candidate:
+class Candidate(Generic[LabelsT]):
     """A baseline to try: `fit(inputs, labels)` returns `predict(inputs) -> label ids`; a
     tuned one (`tune`) instead fits a small grid on train and keeps what scores best on
     validation by the deciding metric."""
 
     name: str
     description: str
-    fit: Callable[[Any, np.ndarray], Predict] | None = None
+    fit: Callable[[Any, LabelsT], Callable[[Any], LabelsT]] | None = None
     tune: Tune | None = None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,10 +23,15 @@ from toolkit.advice.baselines.candidate import Candidate
 from toolkit.advice.baselines.tuning import tuned_logreg
 from toolkit.core.image_mode import WIDE_MODES, to_mode
 
+if TYPE_CHECKING:
+    import datasets
+
 MAX_SIDE = 64  # pixels: bigger images are shrunk; a pixel baseline gains little from more
 
 
-def inputs_from_splits(splits: Any, image_column: str = "image") -> dict[str, np.ndarray]:
+def inputs_from_splits(
+    splits: datasets.DatasetDict, image_column: str = "image"
+) -> dict[str, np.ndarray]:
     """Every split as one uint8 array (N, H, W, C), all splits sharing the training shape."""
     train = list(splits["train"][image_column])
     size, mode = common_size_and_mode(train)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from toolkit.advice.baselines.candidate import Candidate
 from toolkit.config.schema import RunConfig
+
+if TYPE_CHECKING:
+    import datasets
 
 Sentences = list[list[str]]
 TagRows = list[list[int]]
 
 
-def inputs_from_splits(splits: Any, config: RunConfig) -> dict[str, Sentences]:
+def inputs_from_splits(splits: datasets.DatasetDict, config: RunConfig) -> dict[str, Sentences]:
     return {split: list(ds[config.data.tokens_column]) for split, ds in splits.items()}
 
 

@@ -13,7 +13,7 @@ took 10 of the baseline's 27 s, and most of its features, for no test accuracy).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -26,8 +26,11 @@ from toolkit.advice.baselines.candidate import Candidate
 from toolkit.advice.baselines.tuning import tuned_logreg
 from toolkit.config.schema import RunConfig
 
+if TYPE_CHECKING:
+    import datasets
 
-def inputs_from_splits(splits: Any, config: RunConfig) -> dict[str, list[str]]:
+
+def inputs_from_splits(splits: datasets.DatasetDict, config: RunConfig) -> dict[str, list[str]]:
     """One string per example; a sentence pair is joined by a newline (n-grams stay inside
     each text except the one spanning the join)."""
     text, pair = config.data.text_column, config.data.text_pair_column
