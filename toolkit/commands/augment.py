@@ -9,6 +9,7 @@ import datasets
 from toolkit.augment.epoch import epoch_aware_transform
 from toolkit.augment.mixing import batch_mixing
 from toolkit.augment.preview import image_grid, label_mixture, mixed_grid, text_preview
+from toolkit.augment.text import AugmentThenTokenize
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.data.load import LoadedData
@@ -38,6 +39,8 @@ def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: 
     train = data.splits["train"].select(range(min(n, len(data.splits["train"]))))
     prepared = task.prepare(datasets.DatasetDict({"train": train}), processor, config)["train"]
     transform = epoch_aware_transform(prepared)
+    # augment.text is on, so the text inputs left the train split augmented-then-tokenized
+    assert isinstance(transform, AugmentThenTokenize), "augment.text makes a lazy transform"
     return text_preview(
         transform, prepared, config.data.text_column, data.label_names, n, k, words=words
     )

@@ -10,7 +10,7 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import BASELINE_FILE
 from toolkit.run.stages import load_labelled_data, metrics_for_data
-from toolkit.tasks import get_task
+from toolkit.tasks import get_task, target_of
 
 
 def baseline_command(config: RunConfig) -> Path:
@@ -22,7 +22,7 @@ def baseline_command(config: RunConfig) -> Path:
         raise UserError(f"output_dir '{output_dir}' is a file; choose a directory path.")
     task = get_task(config.task)
     # a bad metric name fails before the data loads
-    task.target.scorer(config.metrics, config.trust_metric_code)
+    target_of(task, config.task).scorer(config.metrics, config.trust_metric_code)
     data = load_labelled_data(config, task)
     say(data.describe())
     config = metrics_for_data(config, task, data)  # as `ftk train` orders them

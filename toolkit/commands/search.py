@@ -66,7 +66,7 @@ def search(
     run_dir = Path(config.training["output_dir"])
     plan = plan_run(config)  # under accelerate launch: the process group exists from here
     check_plan(plan)
-    plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)  # fails fast
+    plan.target.compute_metrics(config.metrics, config.trust_metric_code)  # fails fast
     on_main(lambda: check_search_dir(run_dir, config, resume, overwrite))
     prepared = prepare_labelled(plan)  # tokenized once; every trial trains on these splits
     plan, compute_metrics = plan_for_data(plan, prepared.data)

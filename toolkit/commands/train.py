@@ -47,7 +47,7 @@ def train(
     checkpoint = start_run(config, overwrite, resume)
     plan = plan_run(config)
     # a metric that cannot load fails first, before any data loads
-    plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
+    plan.target.compute_metrics(config.metrics, config.trust_metric_code)
     check_hub_token(plan)
     prepared = prepare_labelled(plan)
     plan, compute_metrics = plan_for_data(plan, prepared.data)

@@ -121,7 +121,7 @@ def parse_step(item: Any, position: int) -> Step:
             f"leave strength out to do the same)."
         )
     p = number(item.get("p", 1.0), f"{where}.p")
-    if not 0 <= p <= 1:
+    if p is None or not 0 <= p <= 1:
         raise UserError(
             f"Config key '{where}.p' is {p}; it is a probability and must lie in [0, 1]."
         )

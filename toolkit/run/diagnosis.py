@@ -34,12 +34,12 @@ def diagnose(
     args, config = plan.args, plan.config
     # The main process reads the file: after a resume it also holds the earlier sessions' rows.
     rows = read_history(plan.output_dir / HISTORY) if is_main_process() else history.rows
+    # build_training_arguments always sets both
+    assert args.metric_for_best_model is not None and args.greater_is_better is not None
     metric = args.metric_for_best_model.removeprefix("eval_")
     overfitting = summarize_overfitting(rows, metric, args.greater_is_better, watch.warning)
     findings = diagnose_run(rows, run_facts(plan, prepared, metric))
-    score = plan.task.target.scorer(
-        config.metrics, config.trust_metric_code, prepared.data.label_names
-    )
+    score = plan.target.scorer(config.metrics, config.trust_metric_code, prepared.data.label_names)
     verdict = verdict_for_run(baselines, metrics, config.metrics, test_rows, score, args.seed)
     return Diagnosis(data_size, overfitting, baselines, verdict, list(WARNINGS), findings)
 
@@ -47,7 +47,7 @@ def diagnose(
 def run_facts(plan: Plan, prepared: PreparedData, metric: str) -> RunFacts:
     """What the diagnosis rules need beside the history: class counts, sizes, settings."""
     config, data, args = plan.config, prepared.data, plan.args
-    target = plan.task.target
+    target = plan.target
     train, validation = data.splits["train"], data.splits["validation"]
     given = config.data.validation_file or config.data.validation_dir
     train_labels = train[data.label_column]

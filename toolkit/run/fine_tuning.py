@@ -104,7 +104,7 @@ def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataS
     (A numeric target has no classes: only the total counts.)"""
     config, data = plan.config, prepared.data
     labels = data.splits["train"][data.label_column]
-    counts = plan.task.target.class_counts(labels, data.label_names)
+    counts = plan.target.class_counts(labels, data.label_names)
     tags = data.target.per_word  # counts are entity mentions per type; sentences the total
     unit = "entity type" if tags else "class"
     advice = data_size_advice(counts, count_parameters(model), total=len(labels), unit=unit)
@@ -156,7 +156,7 @@ def score_run(
 ) -> tuple[dict[str, Any], TestRows | None]:
     """The numbers of metrics.json: the kept model on validation and test (and the task's
     test report), times, memory; and the test predictions, for the verdict."""
-    target = plan.task.target
+    target = plan.target
     # Multi-label targets tune a decision threshold on validation; the others have nothing to tune.
     tuned = getattr(target, "tuned_report", None)
     metrics, test_rows = final_metrics(
@@ -168,7 +168,8 @@ def score_run(
         partial(tuned, plan.config.metrics) if tuned else None,
     )
     if "eval_threshold_tuned" in metrics:  # saved in config.json: `ftk predict` decides with it
-        trainer.model.config.decision_threshold = metrics["eval_threshold_tuned"]
+        model_config: Any = getattr(trainer.model, "config", None)
+        model_config.decision_threshold = metrics["eval_threshold_tuned"]
     metrics.update(prepared.data.report)  # e.g. skipped_images
     if checkpoint is not None and trainer.resumed_with_loss_sum:
         # the Trainer's train_loss covers only this session's steps

@@ -38,7 +38,8 @@ from toolkit.data.unlabelled import load_unlabelled
 from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
 from toolkit.outputs.hub import authenticated_api
 from toolkit.outputs.run_dir import prepare_output_dir
-from toolkit.tasks import Task, get_task
+from toolkit.tasks import Task, get_task, target_of
+from toolkit.tasks.targets import Target
 from toolkit.training.arguments import build_training_arguments
 from toolkit.training.class_weights import (
     class_weight_vector,
@@ -60,6 +61,11 @@ class Plan:
     args: TrainingArguments
     output_dir: Path
     push_to: str | None  # the Hub repo the finished run goes to (push_to_hub + hub_model_id)
+
+    @property
+    def target(self) -> Target:
+        """What the fine-tuning task predicts (a pre-training plan has none, never asks)."""
+        return target_of(self.task, self.config.task)
 
 
 @dataclass
@@ -117,7 +123,8 @@ def check_hub_token(plan: Plan) -> None:
 
 
 def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
-    return task.target.load(config.data, task.input_columns(config), seed=config.split_seed)
+    target = target_of(task, config.task)
+    return target.load(config.data, task.input_columns(config), seed=config.split_seed)
 
 
 def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConfig:
@@ -127,7 +134,7 @@ def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConf
     if not data.target.single_class:  # one class per input only: label sets and tags have their own
         return config
     labels = data.splits["train"][data.label_column]
-    counts = task.target.class_counts(labels, data.label_names)
+    counts = target_of(task, config.task).class_counts(labels, data.label_names)
     chosen = config.metrics_chosen or "metric_for_best_model" in config.training
     metrics = metrics_for_classes(config.metrics, counts, chosen)
     if metrics == config.metrics:
@@ -146,7 +153,7 @@ def plan_for_data(plan: Plan, data: LoadedData) -> tuple[Plan, Callable[[Any], d
     config = metrics_for_data(plan.config, plan.task, data)
     if config is not plan.config:  # the first metric changed: it picks the best epoch
         plan = plan_run(config)
-    metrics_for = plan.task.target.compute_metrics(config.metrics, config.trust_metric_code)
+    metrics_for = plan.target.compute_metrics(config.metrics, config.trust_metric_code)
     return plan, metrics_for(data.label_names)
 
 
@@ -208,7 +215,9 @@ def build_model(plan: Plan, label_names: list[str] | None) -> Any:
     if plan.config.peft.method is None:
         return model
     model = wrap_with_lora(model, plan.config.peft)  # seeded too: A starts at random
-    say(describe_lora(lora_summary(model)))
+    summary = lora_summary(model)
+    assert summary is not None, "a model just wrapped in LoRA has adapters"
+    say(describe_lora(summary))
     return model
 
 

@@ -27,22 +27,24 @@ from toolkit.tasks.targets import (
     LABEL_SETS,
     NUMBERS,
     TAGS,
-    Classes,
-    LabelSets,
-    Numbers,
-    Tags,
+    Target,
 )
 
 
 class Task(Protocol):
-    pipeline_tag: str  # transformers.pipeline task name of the trained model
-    input_key: str  # the config key naming the input column, for error messages
+    # read-only: a task is a module or a frozen FineTuningTask
+    @property
+    def pipeline_tag(self) -> str: ...  # transformers.pipeline task name of the trained model
+    @property
+    def input_key(self) -> str: ...  # the config key naming the input column, for messages
     # The batch keys that carry the training target (TrainingArguments.label_names); None
     # leaves the Trainer's default (`labels`).
-    target_inputs: list[str] | None
+    @property
+    def target_inputs(self) -> list[str] | None: ...
     # What a labelled task predicts (tasks/targets.py): classes, a number, a set of labels or
     # a tag per word; None for the pre-training tasks, which have no labels.
-    target: Classes | Numbers | LabelSets | Tags | None
+    @property
+    def target(self) -> Target | None: ...
 
     def input_columns(self, config: RunConfig) -> list[str]: ...
     def training_defaults(self, config: RunConfig) -> dict[str, Any]: ...
@@ -66,7 +68,7 @@ INPUT_MODULES: dict[Modality, str] = {
     taxonomy.IMAGE: "image_classification",
     taxonomy.WORDS: "token_classification",
 }
-TARGETS: dict[TargetKind, Classes | Numbers | LabelSets | Tags] = {
+TARGETS: dict[TargetKind, Target] = {
     target.kind: target for target in (CLASSES, NUMBERS, LABEL_SETS, TAGS)
 }
 
@@ -79,7 +81,7 @@ def get_task(name: str) -> Task:
     if kind.modality.reads_images:
         require_torchvision(name)
     if kind.module is not None:
-        return importlib.import_module(f"toolkit.tasks.{kind.module}")  # type: ignore[return-value]
+        return importlib.import_module(f"toolkit.tasks.{kind.module}")
     inputs = importlib.import_module(f"toolkit.tasks.{INPUT_MODULES[kind.modality]}")
     return FineTuningTask(kind, inputs, TARGETS[kind.target])
 
@@ -103,3 +105,13 @@ def require_torchvision(task: str) -> None:
             f"this torch (a CPU-only torch needs a CPU-only torchvision; torch 2.14 pairs with "
             f"torchvision 0.29)."
         ) from None
+
+
+def target_of(task: Task, name: str) -> Target:
+    """The target of a fine-tuning task; a pre-training task has none (no labels)."""
+    if task.target is None:
+        raise UserError(
+            f"Task '{name}' is pre-training: it has no labels to predict or score, so this "
+            f"step does not apply to it. Use a fine-tuning task (see `ftk train --help`)."
+        )
+    return task.target

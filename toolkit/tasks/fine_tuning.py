@@ -20,14 +20,14 @@ import datasets
 
 from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import TaskKind
-from toolkit.tasks.targets import Classes, LabelSets, Numbers, Tags
+from toolkit.tasks.targets import Target
 
 
 @dataclass(frozen=True)
 class FineTuningTask:
     kind: TaskKind
     inputs: ModuleType  # the modality's module under toolkit/tasks
-    target: Classes | Numbers | LabelSets | Tags
+    target: Target
     target_inputs: None = None  # the Trainer's default label key, `labels`
 
     @property
@@ -66,4 +66,5 @@ class FineTuningTask:
         return self.inputs.train_collator(processor, config, num_labels)
 
     def finish_saved(self, folder: Path) -> str | None:
-        return self.inputs.finish_saved(folder)  # type: ignore[no-any-return]
+        note: str | None = self.inputs.finish_saved(folder)
+        return note

@@ -339,3 +339,6 @@ CLASSES = Classes()
 NUMBERS = Numbers()
 TAGS = Tags()
 LABEL_SETS = LabelSets()
+
+# What a fine-tuning task predicts.
+Target = Classes | Numbers | LabelSets | Tags

@@ -108,7 +108,11 @@ def text_augmentation(config: RunConfig) -> TextAugmenter | None:
 
 
 def train_transform(config: RunConfig, tokenize: Any) -> AugmentThenTokenize:
-    augmenter = text_augmentation(config).load()  # no WordNet etc.: UserError before training
+    """Only called with augment.text on (prepare asks `text_augmentation` first)."""
+    augmenting = text_augmentation(config)
+    if augmenting is None:
+        raise ValueError("train_transform needs augment.text")
+    augmenter = augmenting.load()  # no WordNet etc.: UserError before training
     return AugmentThenTokenize(augmenter, tokenize, input_columns(config), config.data.label_column)
 
 

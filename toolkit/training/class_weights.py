@@ -22,11 +22,9 @@ from toolkit.core.errors import UserError, did_you_mean
 
 
 def class_weight_vector(
-    setting: str | dict[str, float] | None, label_names: list[str], train_labels: Sequence[int]
-) -> torch.Tensor | None:
-    """One weight per class id (None: the plain, unweighted loss)."""
-    if setting is None:
-        return None
+    setting: str | dict[str, float], label_names: list[str], train_labels: Sequence[int]
+) -> torch.Tensor:
+    """One weight per class id (no `class_weights`: no vector, the plain loss)."""
     if isinstance(setting, str):  # "balanced", the one word config/load.py accepts
         return balanced_weights(label_names, train_labels)
     return named_weights(setting, label_names)
@@ -44,13 +42,11 @@ def named_weights(setting: dict[str, float], label_names: list[str]) -> torch.Te
 
 
 def positive_weight_vector(
-    setting: str | dict[str, float] | None, label_names: list[str], train_labels: Sequence[Any]
-) -> torch.Tensor | None:
+    setting: str | dict[str, float], label_names: list[str], train_labels: Sequence[Any]
+) -> torch.Tensor:
     """Multi-label: one weight per label on its positive term of the binary cross-entropy
     (torch's `pos_weight`). balanced: negatives / positives of that label in training, so a
     label's present and absent rows weigh the same in total; {label: w}: w (others 1)."""
-    if setting is None:
-        return None
     if not isinstance(setting, str):  # a str is "balanced", the one word config/load.py accepts
         return named_weights(setting, label_names)
     multi_hot = np.asarray(train_labels, dtype=np.float64).reshape(-1, len(label_names)) > 0.5

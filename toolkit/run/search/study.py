@@ -105,6 +105,7 @@ def distributions(space: list[Param]) -> dict[str, BaseDistribution]:
     def one(param: Param) -> BaseDistribution:
         if param.choices is not None:
             return CategoricalDistribution(param.choices)
+        assert param.low is not None and param.high is not None, "a range has both ends"
         if param.integer:
             return IntDistribution(int(param.low), int(param.high), log=param.log)
         return FloatDistribution(param.low, param.high, log=param.log)
@@ -112,9 +113,12 @@ def distributions(space: list[Param]) -> dict[str, BaseDistribution]:
     return {param.name: one(param) for param in space}
 
 
-def chosen_trial(study: optuna.Study) -> tuple[int, float, dict[str, Any]]:
-    """The best complete trial's number, validation score and values."""
+def chosen_trial(study: optuna.Study | None) -> tuple[int, float, dict[str, Any]]:
+    """The best complete trial's number, validation score and values (asked on the main
+    process, which holds the study)."""
+    assert study is not None, "only the main process holds the study"
     best = best_trial(study)
+    assert best.value is not None, "a complete trial has its score"
     return best.number, best.value, dict(best.params)
 
 

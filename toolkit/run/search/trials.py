@@ -46,6 +46,7 @@ class TrialData:
 
 def prepare_folds(plan: Plan, prepared: PreparedData) -> list[PreparedData]:
     config = plan.config
+    assert config.search.folds is not None, "folds are prepared only when search.folds is set"
     raw = fold_splits(prepared.data, config.search.folds, config.split_seed)
     with plan.args.main_process_first(desc="fold preparation"):
         ready = [plan.task.prepare(fold, prepared.processor, config) for fold in raw]
@@ -82,7 +83,7 @@ def run_trials(
 
 
 def next_step(
-    study: optuna.Study,
+    study: optuna.Study | None,
     space: list[Param],
     asked: list[optuna.Trial],
     started: float,
@@ -91,7 +92,8 @@ def next_step(
     runs_per_trial: int,
 ) -> str | tuple[int, dict[str, Any]]:
     """Why the search stops, or the next trial's (number, values): asked of the study, the
-    trial appended to `asked`."""
+    trial appended to `asked`. Run by the main process, which holds the study."""
+    assert study is not None, "only the main process asks the study"
     done = finished(study)
     if max_trials is not None and len(done) >= max_trials:
         return f"{len(done)} trials finished (--trials {max_trials})"
@@ -125,6 +127,7 @@ def run_trial(
         # a large batch or model that does not fit says something about those values, not
         # about the search: recorded, and the next trial runs
         warn(f"Trial {number + 1} ran out of memory with {format_params(params)}")
+        assert trial is not None, "one process: the main one, which holds the trial"
         trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
         return study_tell(trial, state=TrialState.FAIL)
     except BaseException:  # stopped (Ctrl-C) or broken: recorded, so --resume skips it
@@ -150,10 +153,10 @@ def train_one_split(
 ) -> tuple[float, list[float], bool]:
     """(best validation score, the score of each evaluation, pruned) of one model, reported to
     the pruner at each evaluation."""
-    metric = trial_plan.args.metric_for_best_model
+    metric = str(trial_plan.args.metric_for_best_model)  # build_training_arguments sets it
     reporter = PruningCallback(trial, metric if metric.startswith("eval_") else f"eval_{metric}")
     trainer = train_model(trial_plan, data.prepared, data.compute_metrics, reporter)
-    return trainer.state.best_metric, reporter.scores, reporter.pruned
+    return best_score(trainer), reporter.scores, reporter.pruned
 
 
 def train_folds(
@@ -162,13 +165,14 @@ def train_folds(
     """(mean of the folds' best validation scores, each fold's, pruned): one model per fold;
     the running mean goes to the pruner after each fold, so a poor trial stops early."""
     scores: list[float] = []
-    for fold in data.folds:
+    folds = data.folds or []
+    for fold in folds:
         trainer = train_model(trial_plan, fold, data.compute_metrics)
-        scores.append(float(trainer.state.best_metric))
+        scores.append(best_score(trainer))
         del trainer
         release_accelerator_memory()
         mean = sum(scores) / len(scores)
-        if should_stop(trial, mean, step=len(scores)) and len(scores) < len(data.folds):
+        if should_stop(trial, mean, step=len(scores)) and len(scores) < len(folds):
             return mean, scores, True
     return mean, scores, False
 
@@ -226,3 +230,10 @@ def describe_outcome(trial: FrozenTrial, metric: str) -> str:
             f"lags the median), {seconds:.0f} s"
         )
     return f"validation {metric} {best:.4f} after {len(scores)} evaluations, {seconds:.0f} s"
+
+
+def best_score(trainer: Any) -> float:
+    """The best validation score of a trial's Trainer (it evaluates every epoch)."""
+    if trainer.state.best_metric is None:
+        raise RuntimeError("the trial's Trainer never evaluated: no validation score to report")
+    return float(trainer.state.best_metric)
