@@ -119,6 +119,9 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
             TAGS if modality is WORDS else PROBLEM_TYPES.get(model.config.problem_type, CLASSES)
         )
         config = plain_checkpoint_config(name, modality, target)
+        if not modality.reads_images:  # at most what the tokenizer reads, as training asks
+            limit = processor.model_max_length or config.data.max_length
+            config.data.max_length = min(config.data.max_length, limit)
     return Run(
         path=path,
         name=name,
