@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from toolkit.config.load import build_section
-from toolkit.config.schema import SECTIONS, TOP_LEVEL_KEYS, RunConfig
+from toolkit.config.schema import SECTIONS, RunConfig
 from toolkit.config.taxonomy import IMAGE, TASK_KINDS, TEXT, WORDS, Modality, TaskKind, task_kind
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
@@ -132,6 +132,15 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
     )
 
 
+# run_config.yaml's keys outside the sections and TrainingArguments, as RunConfig holds them
+TOP_LEVEL_READERS: dict[str, Callable[[Any], Any]] = {
+    "task": lambda value: task_kind(str(value)).name,  # an unknown task is a UserError
+    "metrics": lambda value: [str(name) for name in value or []],
+    "trust_metric_code": bool,
+    "class_weights": lambda value: value,
+}
+
+
 def read_run_config(path: Path, name: str) -> RunConfig:
     """run_config.yaml as a RunConfig, read as it was written: keys typed as the schema types
     them, but not re-validated (the run was checked when it trained; its data files and base
@@ -146,13 +155,9 @@ def read_run_config(path: Path, name: str) -> RunConfig:
                 known = {f.name for f in dataclasses.fields(SECTIONS[key])}
                 kept = {k: v for k, v in (value or {}).items() if k in known}
                 setattr(config, key, build_section(key, kept))
-            elif key == "task":
-                config.task = task_kind(str(value)).name
-            elif key == "metrics":
-                config.metrics = [str(m) for m in value or []]
-            elif key == "trust_metric_code":
-                config.trust_metric_code = bool(value)
-            elif key not in TOP_LEVEL_KEYS:
+            elif key in TOP_LEVEL_READERS:
+                setattr(config, key, TOP_LEVEL_READERS[key](value))
+            else:  # a TrainingArguments field: not used here, kept as written
                 config.training[key] = value
     except UserError as problem:
         raise UserError(f"{name}'s run_config.yaml does not read back: {problem}") from None
@@ -261,8 +266,8 @@ def text_logits(run: Run, texts: Sequence[Any], batch_size: int, desc: str) -> n
     )
     config = dataclasses.replace(run.config, data=data)
     task = get_task(config.task)
-    splits = datasets.DatasetDict({"test": datasets.Dataset.from_dict(columns)})
-    prepared = task.prepare(splits, run.processor, config)["test"]
+    splits = datasets.DatasetDict({"inputs": datasets.Dataset.from_dict(columns)})
+    prepared = task.prepare(splits, run.processor, config)["inputs"]
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
             output_dir=scratch,
