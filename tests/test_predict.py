@@ -363,7 +363,7 @@ def test_predict_finds_every_image_kind_that_training_reads(tmp_path):
     and `ftk evaluate` (predict once kept a shorter list of its own)."""
     from PIL import Image
 
-    import toolkit.use.evaluate
+    import toolkit.data.new_data
     import toolkit.use.predict
     from toolkit.data.images import IMAGE_SUFFIXES, class_folders, image_files
 
@@ -374,7 +374,7 @@ def test_predict_finds_every_image_kind_that_training_reads(tmp_path):
     assert found == {".ppm", ".pgm", ".png"}
     assert {Path(p).suffix for p in class_folders(tmp_path, "data.train_dir")["cat"]} == found
     assert toolkit.use.predict.IMAGE_SUFFIXES is IMAGE_SUFFIXES
-    assert toolkit.use.evaluate.image_files is image_files
+    assert toolkit.data.new_data.image_files is image_files  # evaluate's class folders
 
 
 def test_predict_and_evaluate_a_grayscale_run(images, tmp_path):

@@ -38,6 +38,7 @@ from toolkit.data.in_memory import in_memory_overrides, save_split
 from toolkit.outputs.hub import push_run
 from toolkit.run.stages import RunResult
 from toolkit.use.evaluate import evaluate_run
+from toolkit.use.options import EvaluateOptions, PredictOptions, describe_options
 from toolkit.use.predict import predict as predict_command
 
 Recipe = str | Path | Mapping[str, Any] | RunConfig | None
@@ -52,8 +53,8 @@ def load_config(config: Recipe = None, **overrides: Any) -> RunConfig:
     elif isinstance(config, Mapping):
         raw, source = dict(config), None
     else:
-        source = find_recipe(config) if config is not None else DEFAULT_RECIPE
-        raw = read_yaml(source)
+        path = find_recipe(config) if config is not None else DEFAULT_RECIPE
+        raw, source = read_yaml(path), str(path)
     return config_from_raw(raw, override_pairs(overrides), source)
 
 
@@ -134,65 +135,39 @@ def pretrain(config: Recipe, *, overwrite: bool = False, **overrides: Any) -> Ru
 
 
 def predict(
-    run: str | Path,
-    inputs: str | Path | Sequence[str],
-    *,
-    top_k: int = 1,
-    batch_size: int = 32,
-    output: str | Path | None = None,
-    text_column: str | None = None,
-    encoding: str | None = None,
-    revision: str | None = None,
-    threshold: float | None = None,
+    run: str | Path, inputs: str | Path | Sequence[str], **options: Any
 ) -> list[dict[str, Any]]:
     """Predictions of a finished run: one dict per input (its row or path, then pred_label,
     pred_score, ...; a regression run's pred_value; a multi-label run's pred_labels and
     pred_scores above `threshold`, by default the run's tuned one). `run`: a run or checkpoint
     folder, or a Hub model repo id (downloaded at `revision`, default main). `inputs`: a list
     of texts, or the path of a table, an image folder or an image. `output` (.csv or .jsonl)
-    also writes them; without it nothing is printed."""
-    texts = None if isinstance(inputs, (str, Path)) else list(inputs)
+    also writes them; without it nothing is printed. The keyword options are `ftk predict`'s
+    (below, from use/options.py)."""
+    path, texts = (Path(inputs), None) if isinstance(inputs, (str, Path)) else (None, list(inputs))
     return predict_command(
         run,
-        input_path=Path(inputs) if texts is None else None,
+        input_path=path,
         texts=texts,
-        output=Path(output) if output is not None else None,
-        top_k=top_k,
-        batch_size=batch_size,
-        text_column=text_column,
-        encoding=encoding,
         show=False,
-        revision=revision,
-        threshold=threshold,
+        options=PredictOptions(**options),
     )
 
 
-def evaluate(
-    run: str | Path,
-    data: str | Path | Data,
-    *,
-    batch_size: int = 64,
-    output: str | Path | None = None,
-    text_column: str | None = None,
-    label_column: str | None = None,
-    encoding: str | None = None,
-    revision: str | None = None,
-) -> dict[str, Any]:
+def evaluate(run: str | Path, data: str | Path | Data, **options: Any) -> dict[str, Any]:
     """The run's metrics on a labelled table or class-folder tree, as `ftk evaluate`, or on
     data in memory (as `train_data` takes it). `run`: as for `predict` (a folder, or a Hub
-    model repo id at `revision`)."""
+    model repo id at `revision`). The keyword options are `ftk evaluate`'s (below, from
+    use/options.py)."""
+    settings = EvaluateOptions(**options)
     if not isinstance(data, (str, Path)):
         data = save_split(data, "evaluation", name="data")
-    return evaluate_run(
-        run,
-        Path(data),
-        output=Path(output) if output is not None else None,
-        batch_size=batch_size,
-        text_column=text_column,
-        label_column=label_column,
-        encoding=encoding,
-        revision=revision,
-    )
+    return evaluate_run(run, Path(data), options=settings)
+
+
+# the options, declared once (use/options.py), listed in the functions' help
+predict.__doc__ = f"{predict.__doc__}\n\n{describe_options(PredictOptions)}"
+evaluate.__doc__ = f"{evaluate.__doc__}\n\n{describe_options(EvaluateOptions)}"
 
 
 def push(run: str | Path, repo_id: str, *, private: bool = False) -> str:

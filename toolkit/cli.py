@@ -166,66 +166,43 @@ def add_schedule_command(commands: Any) -> None:
     schedule.set_defaults(handler=run_schedule)
 
 
-def add_finished_run_arguments(parser: argparse.ArgumentParser, batch_size: int) -> None:
-    """What every command that runs a finished model on new data takes."""
+def add_finished_run_argument(parser: argparse.ArgumentParser) -> None:
+    """The RUN every command that runs a finished model on new data takes."""
     parser.add_argument(
         "run",
         help="the run directory (output_dir of ftk train), a transformers checkpoint folder "
         "with a classification head, or a Hub model repo id (NAMESPACE/NAME, e.g. after ftk push)",
     )
-    parser.add_argument(
-        "--revision",
-        help="branch, tag or commit of a Hub repo RUN (default: its main branch)",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=batch_size,
-        help=f"inputs per forward pass (default {batch_size})",
-    )
-    parser.add_argument(
-        "--text-column", help="text column of the new data (default: the run's data.text_column)"
-    )
-    parser.add_argument(
-        "--encoding",
-        help="text encoding of a table, e.g. latin-1 (default: the run's data.encoding, utf-8)",
-    )
 
 
 def add_predict_command(commands: Any) -> None:
+    from toolkit.use.options import PredictOptions, add_option_arguments
+
     predict = commands.add_parser(
         "predict",
         help="label new texts or images with a finished run",
         description="Label names and scores (top-k) for a table of texts (CSV/TSV/JSON/JSONL/"
         "Parquet), a folder of images, one image, or one --text.",
     )
-    add_finished_run_arguments(predict, batch_size=32)
+    add_finished_run_argument(predict)
     predict.add_argument("--input", type=Path, help="table of texts, image folder or image file")
     predict.add_argument("--text", help="one text to classify (instead of --input)")
-    predict.add_argument(
-        "--output", type=Path, help="predictions file, .csv or .jsonl (default: print a table)"
-    )
-    predict.add_argument("--top-k", type=int, default=1, help="labels per input (default 1)")
-    predict.add_argument(
-        "--threshold",
-        type=float,
-        help="multi-label runs: list every label whose score exceeds this (default: the "
-        "threshold the run tuned on validation, saved in config.json; 0.5 without one)",
-    )
+    add_option_arguments(predict, PredictOptions)  # declared once: use/options.py
     predict.set_defaults(handler=run_predict)
 
 
 def add_evaluate_command(commands: Any) -> None:
+    from toolkit.use.options import EvaluateOptions, add_option_arguments
+
     evaluate = commands.add_parser(
         "evaluate",
         help="the run's metrics on a new labelled data set",
         description="Compute the run's metrics (run_config.yaml `metrics`) on a labelled table "
         "or a folder with one subfolder of images per class.",
     )
-    add_finished_run_arguments(evaluate, batch_size=64)
+    add_finished_run_argument(evaluate)
     evaluate.add_argument("--data", type=Path, required=True, help="labelled table or folder")
-    evaluate.add_argument("--output", type=Path, help="also write the metrics here as JSON")
-    evaluate.add_argument("--label-column", help="default: the run's data.label_column")
+    add_option_arguments(evaluate, EvaluateOptions)  # declared once: use/options.py
     evaluate.set_defaults(handler=run_evaluate)
 
 
@@ -404,19 +381,14 @@ def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
 
 def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
+    from toolkit.use.options import PredictOptions, options_from
     from toolkit.use.predict import predict
 
     predict(
         args.run,
         input_path=args.input,
         text=args.text,
-        output=args.output,
-        top_k=args.top_k,
-        batch_size=args.batch_size,
-        text_column=args.text_column,
-        encoding=args.encoding,
-        revision=args.revision,
-        threshold=args.threshold,
+        options=options_from(PredictOptions, args),
     )
     return 0
 
@@ -424,17 +396,9 @@ def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
 def run_evaluate(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
     from toolkit.use.evaluate import evaluate_run
+    from toolkit.use.options import EvaluateOptions, options_from
 
-    evaluate_run(
-        args.run,
-        args.data,
-        output=args.output,
-        batch_size=args.batch_size,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        encoding=args.encoding,
-        revision=args.revision,
-    )
+    evaluate_run(args.run, args.data, options=options_from(EvaluateOptions, args))
     return 0
 
 

@@ -19,16 +19,10 @@ import datasets
 
 from toolkit.config import taxonomy
 from toolkit.config.schema import RunConfig
-from toolkit.config.taxonomy import Modality, TargetKind, task_kind
+from toolkit.config.taxonomy import Modality, task_kind
 from toolkit.core.errors import UserError
 from toolkit.tasks.fine_tuning import FineTuningTask
-from toolkit.tasks.targets import (
-    CLASSES,
-    LABEL_SETS,
-    NUMBERS,
-    TAGS,
-    Target,
-)
+from toolkit.tasks.targets import TARGETS, Target
 
 
 class Task(Protocol):
@@ -67,9 +61,6 @@ INPUT_MODULES: dict[Modality, str] = {
     taxonomy.TEXT: "text_classification",
     taxonomy.IMAGE: "image_classification",
     taxonomy.WORDS: "token_classification",
-}
-TARGETS: dict[TargetKind, Target] = {
-    target.kind: target for target in (CLASSES, NUMBERS, LABEL_SETS, TAGS)
 }
 
 

@@ -18,10 +18,12 @@ from toolkit.config.schema import DataConfig, RunConfig
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData, load_data
+from toolkit.data.new_data import class_ids, label_set_vectors, numeric_targets
 from toolkit.data.tagged import load_tagged
 from toolkit.metrics.classification import classification_metrics, prediction_scorer
 from toolkit.metrics.entities import (
     IGNORED,
+    entities,
     entity_counts,
     entity_report,
     named,
@@ -35,6 +37,7 @@ from toolkit.metrics.multilabel import (
     label_set_metrics,
     label_set_scorer,
     per_label_report,
+    sigmoid,
     tune_threshold,
 )
 from toolkit.metrics.regression import as_values, regression_metrics, regression_scorer
@@ -86,7 +89,8 @@ class Classes:
         """(predicted class ids, true ids) -> {name: value}, for baselines and evaluate."""
         return prediction_scorer(names, trust_code)
 
-    def predictions(self, logits: np.ndarray) -> np.ndarray:
+    def predictions(self, logits: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """The class ids (argmax); `threshold` does not apply to one class per input."""
         return np.argmax(logits, axis=-1)
 
     def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
@@ -107,6 +111,46 @@ class Classes:
             "test_per_class": per_class_report(labels, predicted, label_names),
             "test_confusion_matrix": confusion(labels, predicted, len(label_names)),
         }
+
+    # ------------------------------------------------------------ a finished run on new data
+
+    def read_labels(
+        self, values: list[Any], label_names: list[str], cfg: DataConfig, where: str, column: str
+    ) -> np.ndarray:
+        """New data's labels -> class ids over the model's labels, named as training names
+        them; an unknown label is an error (`ftk evaluate`)."""
+        return class_ids(values, label_names, where)
+
+    def predicted_rows(
+        self,
+        records: list[dict[str, Any]],
+        items: list[Any],
+        logits: Any,
+        label_names: list[str],
+        top_k: int,
+        threshold: float,
+    ) -> list[dict[str, Any]]:
+        """What `ftk predict` writes: each record plus pred_label/pred_score (best class),
+        then pred_label_2/pred_score_2, ... (`top_k` of them)."""
+        probabilities = softmax(logits)
+        order = np.argsort(-probabilities, axis=-1, kind="stable")[
+            :, : min(top_k, len(label_names))
+        ]
+        rows = []
+        for record, ranked, probs in zip(records, order, probabilities, strict=False):
+            row = dict(record)
+            for rank, index in enumerate(ranked, start=1):
+                suffix = "" if rank == 1 else f"_{rank}"
+                row[f"pred_label{suffix}"] = label_names[index]
+                row[f"pred_score{suffix}"] = round(float(probs[index]), 6)
+            rows.append(row)
+        return rows
+
+    def evaluation_report(
+        self, labels: Any, predicted: Any, label_names: list[str], threshold: float
+    ) -> dict[str, Any]:
+        """What `ftk evaluate` reports beside the metrics: per-class precision/recall/F1."""
+        return {"per_class": per_class_report(labels, predicted, label_names)}
 
 
 class Numbers:
@@ -156,7 +200,8 @@ class Numbers:
         """(predicted values, true values) -> {name: value}, for baselines and evaluate."""
         return regression_scorer(names)
 
-    def predictions(self, logits: np.ndarray) -> np.ndarray:
+    def predictions(self, logits: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """The values (the one output as it is); `threshold` does not apply to a number."""
         return as_values(logits)
 
     def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
@@ -177,6 +222,36 @@ class Numbers:
                 "predicted": [float(v) for v in self.predictions(logits)],
             }
         }
+
+    # ------------------------------------------------------------ a finished run on new data
+
+    def read_labels(
+        self, values: list[Any], label_names: list[str], cfg: DataConfig, where: str, column: str
+    ) -> np.ndarray:
+        """New data's targets -> finite float numbers, checked as training checks them."""
+        return numeric_targets(values, where, column)
+
+    def predicted_rows(
+        self,
+        records: list[dict[str, Any]],
+        items: list[Any],
+        logits: Any,
+        label_names: list[str],
+        top_k: int,
+        threshold: float,
+    ) -> list[dict[str, Any]]:
+        """What `ftk predict` writes: each record plus pred_value, the model's output as it is."""
+        values = self.predictions(logits)
+        return [
+            {**record, "pred_value": float(value)}
+            for record, value in zip(records, values, strict=True)
+        ]
+
+    def evaluation_report(
+        self, labels: Any, predicted: Any, label_names: list[str], threshold: float
+    ) -> dict[str, Any]:
+        """Nothing beside the metrics (rmse, mae, pearson, spearman) and the loss."""
+        return {}
 
 
 class Tags:
@@ -220,7 +295,8 @@ class Tags:
         """(predicted tag-id rows, true tag-id rows), one per word -> entity scores."""
         return word_tag_scorer(names, label_names or [])
 
-    def predictions(self, logits: np.ndarray) -> np.ndarray:
+    def predictions(self, logits: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """The tag ids (argmax per word or piece); `threshold` does not apply to tags."""
         return np.argmax(logits, axis=-1)
 
     def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
@@ -247,6 +323,48 @@ class Tags:
         """Per entity type: precision, recall, F1 and support on the test split."""
         true, pred = tags_of_scored_pieces(self.predictions(logits), labels, label_names)
         return {"test_per_entity": entity_report(true, pred)}
+
+    # ------------------------------------------------------------ a finished run on new data
+
+    def predicted_rows(
+        self,
+        records: list[dict[str, Any]],
+        items: list[Any],
+        logits: Any,
+        label_names: list[str],
+        top_k: int,
+        threshold: float,
+    ) -> list[dict[str, Any]]:
+        """What `ftk predict` writes: each record plus `entities`, the tagged spans of its
+        words (`items`: a word list per input; `logits`: a (words, tags) array per input),
+        each with its type, word span [start, end) and score (the mean probability of its
+        words' tags)."""
+        rows = []
+        for record, words, word_logits in zip(records, items, logits, strict=True):
+            probabilities = softmax(word_logits)
+            tags = [label_names[i] for i in probabilities.argmax(axis=-1)] if len(words) else []
+            best = probabilities.max(axis=-1) if len(words) else probabilities
+            found = [
+                {
+                    "text": " ".join(words[start : end + 1]),
+                    "type": kind,
+                    "start": start,
+                    "end": end + 1,
+                    "score": round(float(best[start : end + 1].mean()), 6),
+                }
+                for kind, start, end in entities(tags)
+            ]
+            rows.append({**record, "entities": found})
+        return rows
+
+    def evaluation_report(
+        self, labels: Any, predicted: Any, label_names: list[str], threshold: float
+    ) -> dict[str, Any]:
+        """What `ftk evaluate` reports beside the entity scores: precision, recall, F1 and
+        support per entity type (tag-id rows in, one per sentence)."""
+        return {
+            "per_entity": entity_report(named(labels, label_names), named(predicted, label_names))
+        }
 
 
 class LabelSets:
@@ -292,8 +410,9 @@ class LabelSets:
         evaluate."""
         return label_set_scorer(names)
 
-    def predictions(self, logits: np.ndarray, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
-        return decide(logits, threshold)
+    def predictions(self, logits: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """Multi-hot decisions: the labels whose sigmoid exceeds `threshold` (None: 0.5)."""
+        return decide(logits, DEFAULT_THRESHOLD if threshold is None else threshold)
 
     def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
         """(truth, prediction) per example, what the verdict pairs with a baseline's."""
@@ -334,6 +453,50 @@ class LabelSets:
             out.update({f"{prefix}_{name}_tuned": value for name, value in scores.items()})
         return out
 
+    # ------------------------------------------------------------ a finished run on new data
+
+    def read_labels(
+        self, values: list[Any], label_names: list[str], cfg: DataConfig, where: str, column: str
+    ) -> np.ndarray:
+        """New data's label sets (lists, or strings split on the run's data.label_separator),
+        parsed as training parses them -> multi-hot rows; an unknown label is an error."""
+        return label_set_vectors(values, label_names, cfg.label_separator, where, column)
+
+    def predicted_rows(
+        self,
+        records: list[dict[str, Any]],
+        items: list[Any],
+        logits: Any,
+        label_names: list[str],
+        top_k: int,
+        threshold: float,
+    ) -> list[dict[str, Any]]:
+        """What `ftk predict` writes: each record plus pred_labels/pred_scores, every label
+        whose sigmoid exceeds `threshold`, best first (empty lists when none does), and the
+        threshold used."""
+        rows = []
+        for record, row_scores in zip(records, sigmoid(logits), strict=True):
+            above = [i for i in np.argsort(-row_scores, kind="stable") if row_scores[i] > threshold]
+            rows.append(
+                {
+                    **record,
+                    "pred_labels": [label_names[i] for i in above],
+                    "pred_scores": [round(float(row_scores[i]), 6) for i in above],
+                    "threshold": threshold,
+                }
+            )
+        return rows
+
+    def evaluation_report(
+        self, labels: Any, predicted: Any, label_names: list[str], threshold: float
+    ) -> dict[str, Any]:
+        """What `ftk evaluate` reports beside the metrics: the threshold the decisions were
+        made at (the run's tuned one, or 0.5) and per-label precision/recall/F1/support."""
+        return {
+            "threshold": threshold,
+            "per_label": per_label_report(predicted, labels, label_names),
+        }
+
 
 CLASSES = Classes()
 NUMBERS = Numbers()
@@ -342,3 +505,15 @@ LABEL_SETS = LabelSets()
 
 # What a fine-tuning task predicts.
 Target = Classes | Numbers | LabelSets | Tags
+# What each target kind is, as a working object: get_task composes a task with it, and a
+# finished run's predict and evaluate ask it by the run's kind.
+TARGETS: dict[taxonomy.TargetKind, Target] = {
+    target.kind: target for target in (CLASSES, NUMBERS, TAGS, LABEL_SETS)
+}
+
+
+def softmax(logits: Any) -> np.ndarray:
+    """Class probabilities of logits (the last axis), in the logits' own precision."""
+    logits = np.asarray(logits)
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)

@@ -1,39 +1,48 @@
-"""A finished run directory as a model: load it, turn inputs into class probabilities (or, for
-a regression run, `problem_type: regression` in config.json, into values; for a token
-classification run, a *ForTokenClassification head, into one tag's scores per word).
+"""A finished run directory as a model: load it with its config read back as a `RunConfig`,
+and turn inputs into logits: class scores, values (a regression run), label scores (a
+multi-label run), or one tag's scores per word (a token classification run).
 
 Shared by `ftk predict` (new, unlabelled inputs) and `ftk evaluate` (a new labelled set). A run
-is read through what it saved (run_config.yaml, config.json, tokenizer or image processor), so
-any classification task the toolkit trains works here, whatever module trained it.
+is read through what it saved (run_config.yaml, config.json, tokenizer or image processor); a
+plain transformers checkpoint with a classification head gets the RunConfig run_config.yaml
+would hold (the default columns). Texts are tokenized by the run's task (`task.prepare`) and
+scored by `Trainer.predict` with the run's collator, as the run's validation and test splits
+were.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import datasets
 import numpy as np
 import torch
 import yaml
 from tqdm.auto import tqdm
+from transformers import Trainer, TrainerCallback, TrainingArguments
 
+from toolkit.config.load import build_section
+from toolkit.config.schema import SECTIONS, RunConfig
+from toolkit.config.taxonomy import IMAGE, TASK_KINDS, TEXT, WORDS, Modality, TaskKind, task_kind
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
 from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
+from toolkit.tasks import get_task
 from toolkit.tasks.targets import (
     CLASSES,
     LABEL_SETS,
     NUMBERS,
     TAGS,
-    Classes,
-    LabelSets,
-    Numbers,
-    Tags,
+    TARGETS,
+    Target,
 )
 from toolkit.use.locate import locate_run
 
@@ -44,12 +53,16 @@ class Run:
 
     path: Path
     name: str  # how messages name the run: 'runs/x', or Hub repo 'me/x'
-    settings: dict[str, Any]  # run_config.yaml as written (plain YAML, not re-validated)
+    config: RunConfig  # run_config.yaml read back, or built for a plain checkpoint
     model: Any
     processor: Any  # tokenizer (text) or image processor (images)
-    modality: str  # "text" | "image"
-    # what the model predicts (config.json's problem_type, or a token classification head)
-    target: Classes | Numbers | LabelSets | Tags = CLASSES
+    # what the model predicts (the run's task, or a plain checkpoint's head)
+    target: Target = CLASSES
+
+    @property
+    def modality(self) -> Modality:
+        """What the model reads: texts, images, or words (config/taxonomy.py)."""
+        return self.config.kind.modality
 
     @property
     def decision_threshold(self) -> float:
@@ -61,12 +74,9 @@ class Run:
         id2label = self.model.config.id2label
         return [id2label[i] for i in range(len(id2label))]
 
-    def data_key(self, key: str, default: Any = None) -> Any:
-        return (self.settings.get("data") or {}).get(key, default)
-
 
 # config.json's problem_type -> what the model predicts (anything else: one class per input)
-TARGETS = {"regression": NUMBERS, "multi_label_classification": LABEL_SETS}
+PROBLEM_TYPES: dict[str, Target] = {"regression": NUMBERS, "multi_label_classification": LABEL_SETS}
 CLASSIFIER_HEADS = ("ForSequenceClassification", "ForImageClassification", "ForTokenClassification")
 
 
@@ -76,19 +86,13 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
     `revision`; else a UserError saying what is off."""
     located = locate_run(run, revision)
     path, name = located.path, located.name
-    if path.is_dir() and not (path / "run_config.yaml").is_file() and is_classifier(path):
-        settings = plain_checkpoint_settings(name)
-    else:
+    config = None  # a plain checkpoint's is built once its head is known
+    if not (path.is_dir() and not (path / "run_config.yaml").is_file() and is_classifier(path)):
         if (path / "config.json").is_file() and not (path / "run_config.yaml").is_file():
             raise_not_a_classifier(path, name)
         check_run_dir(path)
-        settings = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
-    modality = (
-        "image"
-        if (path / "preprocessor_config.json").is_file()
-        and not (path / "tokenizer_config.json").is_file()
-        else "text"
-    )
+        config = read_run_config(path, name)
+    modality = config.kind.modality if config is not None else checkpoint_modality(path)
     from transformers import (
         AutoImageProcessor,
         AutoModelForImageClassification,
@@ -97,27 +101,91 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         AutoTokenizer,
     )
 
-    tagger = any(str(a).endswith("ForTokenClassification") for a in architectures_of(path))
-    if modality == "image":
+    if modality.reads_images:
         processor = AutoImageProcessor.from_pretrained(path)
         model = AutoModelForImageClassification.from_pretrained(path, use_safetensors=True)
     else:
         processor = AutoTokenizer.from_pretrained(path)
+        tagger = modality is WORDS
         head = AutoModelForTokenClassification if tagger else AutoModelForSequenceClassification
         model = head.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
-    # a token classification head tags words; otherwise config.json's problem_type decides
-    target = TAGS if tagger else TARGETS.get(model.config.problem_type, CLASSES)
-    if "task" not in settings and target is not CLASSES:  # a plain checkpoint of that kind
-        settings["metrics"] = list(target.kind.default_metrics)
+    if config is None:
+        # a token classification head tags words; otherwise config.json's problem_type decides
+        target = (
+            TAGS if modality is WORDS else PROBLEM_TYPES.get(model.config.problem_type, CLASSES)
+        )
+        config = plain_checkpoint_config(name, modality, target)
+        if not modality.reads_images:  # at most what the tokenizer reads, as training asks
+            limit = processor.model_max_length or config.data.max_length
+            config.data.max_length = min(config.data.max_length, limit)
     return Run(
         path=path,
         name=name,
-        settings=settings,
+        config=config,
         model=model,
         processor=processor,
-        modality=modality,
-        target=target,
+        target=TARGETS[config.kind.target],
+    )
+
+
+# run_config.yaml's keys outside the sections and TrainingArguments, as RunConfig holds them
+TOP_LEVEL_READERS: dict[str, Callable[[Any], Any]] = {
+    "task": lambda value: task_kind(str(value)).name,  # an unknown task is a UserError
+    "metrics": lambda value: [str(name) for name in value or []],
+    "trust_metric_code": bool,
+    "class_weights": lambda value: value,
+}
+
+
+def read_run_config(path: Path, name: str) -> RunConfig:
+    """run_config.yaml as a RunConfig, read as it was written: keys typed as the schema types
+    them, but not re-validated (the run was checked when it trained; its data files and base
+    model need not exist here) and keys this version does not know are passed over."""
+    raw = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
+    if not isinstance(raw, dict):
+        raise UserError(f"{name}'s run_config.yaml holds no mapping of config keys.")
+    config = RunConfig()
+    try:
+        for key, value in raw.items():
+            if key in SECTIONS:
+                known = {f.name for f in dataclasses.fields(SECTIONS[key])}
+                kept = {k: v for k, v in (value or {}).items() if k in known}
+                setattr(config, key, build_section(key, kept))
+            elif key in TOP_LEVEL_READERS:
+                setattr(config, key, TOP_LEVEL_READERS[key](value))
+            else:  # a TrainingArguments field: not used here, kept as written
+                config.training[key] = value
+    except UserError as problem:
+        raise UserError(f"{name}'s run_config.yaml does not read back: {problem}") from None
+    if not config.metrics:
+        config.metrics = ["accuracy"]
+    if config.kind.pretraining:
+        raise UserError(
+            f"{name} is a {config.task} pre-training run: its model fills in masked inputs and "
+            f"has no labels to predict. Fine-tune it first (`ftk train --pretrain`), then "
+            f"predict or evaluate with the fine-tuned run."
+        )
+    return config
+
+
+def checkpoint_modality(path: Path) -> Modality:
+    """What a plain checkpoint reads: images when it ships an image processor and no
+    tokenizer, words when its head tags tokens, else texts."""
+    if (path / "preprocessor_config.json").is_file() and not (
+        path / "tokenizer_config.json"
+    ).is_file():
+        return IMAGE
+    tagger = any(str(a).endswith("ForTokenClassification") for a in architectures_of(path))
+    return WORDS if tagger else TEXT
+
+
+def kind_of(modality: Modality, target: Target) -> TaskKind:
+    """The task that reads `modality` and predicts `target`."""
+    return next(
+        kind
+        for kind in TASK_KINDS.values()
+        if kind.modality is modality and kind.target is target.kind
     )
 
 
@@ -148,46 +216,90 @@ def raise_not_a_classifier(path: Path, name: str) -> None:
     )
 
 
-def plain_checkpoint_settings(name: str) -> dict[str, Any]:
-    """What run_config.yaml would say, for a checkpoint ftk did not train: the default
-    columns and accuracy; said once, so a wrong column is no surprise."""
+def plain_checkpoint_config(name: str, modality: Modality, target: Target) -> RunConfig:
+    """What run_config.yaml would say, for a checkpoint ftk did not train: its task, the
+    default columns, and accuracy (the target's own metrics for a regression, multi-label or
+    token model); said once, so a wrong column is no surprise."""
     note(
         f"{name} is a transformers classifier, not an ftk run (no run_config.yaml): texts "
         f"come from column 'text' (--text-column to change), labels from 'label', and "
         f"`ftk evaluate` scores accuracy (rmse, mae, pearson, spearman for a regression "
         f"model)."
     )
-    return {"metrics": ["accuracy"], "data": {}}
+    metrics = ["accuracy"] if target is CLASSES else list(target.kind.default_metrics)
+    return RunConfig(task=kind_of(modality, target).name, metrics=metrics)
 
 
-def encoder(run: Run) -> Callable[[list[Any]], dict[str, torch.Tensor]]:
-    """A function turning a batch of raw inputs (texts, (text, pair) tuples or image paths) into
-    model inputs, preprocessed the way the run was trained."""
-    if run.modality == "image":
-        # The model's own channel count decides the mode (a grayscale ViT reads "L").
-        mode = model_mode(getattr(run.model.config, "num_channels", 3))
-        return lambda paths: dict(
-            run.processor([read_image(p, mode) for p in paths], return_tensors="pt")
+def predict_logits(
+    run: Run, items: Sequence[Any], batch_size: int, desc: str = "Predicting"
+) -> np.ndarray:
+    """Logits for every item (a text, a (text, pair) tuple or an image path), in order, with
+    a progress bar (on stderr)."""
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
+    if not items:
+        return np.zeros((0, len(run.label_names)), dtype=np.float32)
+    if run.modality.reads_images:
+        return image_logits(run, items, batch_size, desc)
+    return text_logits(run, items, batch_size, desc)
+
+
+def text_logits(run: Run, texts: Sequence[Any], batch_size: int, desc: str) -> np.ndarray:
+    """The texts tokenized by the run's task (`task.prepare`: its max_length, padding and
+    pairs) and scored by `Trainer.predict` with the run's collator, as the run's validation
+    and test splits were."""
+    pairs = isinstance(texts[0], tuple)
+    columns = {"text": [t[0] if pairs else t for t in texts]}
+    if pairs:
+        columns["text_pair"] = [t[1] for t in texts]
+    # the new data's own columns, and no label: the task keeps the model inputs only
+    data = dataclasses.replace(
+        run.config.data,
+        text_column="text",
+        text_pair_column="text_pair" if pairs else None,
+        label_column="labels",
+    )
+    config = dataclasses.replace(run.config, data=data)
+    task = get_task(config.task)
+    splits = datasets.DatasetDict({"inputs": datasets.Dataset.from_dict(columns)})
+    prepared = task.prepare(splits, run.processor, config)["inputs"]
+    with tempfile.TemporaryDirectory() as scratch:
+        args = TrainingArguments(
+            output_dir=scratch,
+            per_device_eval_batch_size=batch_size,
+            report_to="none",
+            disable_tqdm=True,  # ProgressBar says what is being done, per example
+            dataloader_num_workers=0,
         )
-    max_length = int(run.data_key("max_length", 256))
-
-    def encode(texts: list[Any]) -> dict[str, torch.Tensor]:
-        if texts and isinstance(texts[0], tuple):
-            first, second = [t[0] for t in texts], [t[1] for t in texts]
-        else:
-            first, second = list(texts), None
-        return dict(
-            run.processor(
-                first,
-                second,
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            )
+        trainer = Trainer(
+            model=run.model,
+            args=args,
+            data_collator=task.collator(run.processor, config),
+            callbacks=[ProgressBar(len(texts), batch_size, desc)],
         )
+        predictions = trainer.predict(prepared).predictions
+    if isinstance(predictions, tuple):  # a model that returns more than its logits
+        predictions = predictions[0]
+    return np.asarray(predictions, dtype=np.float32)
 
-    return encode
+
+class ProgressBar(TrainerCallback):
+    """One tqdm bar over the examples `Trainer.predict` scores, named `desc`."""
+
+    def __init__(self, total: int, batch_size: int, desc: str):
+        self.total, self.batch_size, self.desc = total, batch_size, desc
+        self.bar: Any = None
+
+    def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=self.total, desc=self.desc, unit="example")
+        self.bar.update(min(self.batch_size, self.total - self.bar.n))
+
+    def on_predict(
+        self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
+    ) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -196,21 +308,21 @@ def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 @torch.no_grad()
-def predict_logits(
-    run: Run, items: Sequence[Any], batch_size: int, desc: str = "Predicting"
-) -> np.ndarray:
-    """Logits for every item, in order, batch by batch with a progress bar (on stderr)."""
-    if batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
-    encode = encoder(run)
+def image_logits(run: Run, paths: Sequence[Any], batch_size: int, desc: str) -> np.ndarray:
+    """Logits of every image, batch by batch: read in the model's own mode (a grayscale ViT
+    reads "L") and preprocessed by the run's saved image processor."""
+    mode = model_mode(getattr(run.model.config, "num_channels", 3))
     device = run.model.device
     out = []
-    with tqdm(total=len(items), desc=desc, unit="example") as bar:
-        for batch in batches(items, batch_size):
-            inputs = {k: v.to(device) for k, v in encode(list(batch)).items()}
+    with tqdm(total=len(paths), desc=desc, unit="example") as bar:
+        for batch in batches(paths, batch_size):
+            images = [read_image(p, mode) for p in batch]
+            inputs = {
+                k: v.to(device) for k, v in run.processor(images, return_tensors="pt").items()
+            }
             out.append(run.model(**inputs).logits.float().cpu().numpy())
             bar.update(len(batch))
-    return np.concatenate(out) if out else np.zeros((0, len(run.label_names)))
+    return np.concatenate(out)
 
 
 @torch.no_grad()
@@ -222,7 +334,7 @@ def word_logits(
     model never saw them), so every word keeps a row."""
     if batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
-    max_length = int(run.data_key("max_length", 256))
+    max_length = run.config.data.max_length
     names = run.label_names
     outside = np.full(len(names), -1e4, dtype=np.float32)
     outside[names.index("O") if "O" in names else 0] = 0.0
@@ -250,8 +362,3 @@ def word_logits(
                 out.append(rows)
             bar.update(len(batch))
     return out, cut
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)

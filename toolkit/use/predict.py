@@ -3,12 +3,14 @@ for a regression run, the predicted value of each input (`pred_value`); for a mu
 every label whose sigmoid score exceeds the decision threshold (`pred_labels`, `pred_scores`):
 the threshold tuned on validation that the run saved in config.json, 0.5 for a model without
 one, or `--threshold`; for a token classification run, the entities each input holds
-(`entities`: words, type, word span, score).
+(`entities`: words, type, word span, score). What each row holds is the run's target's to say
+(`predicted_rows`, tasks/targets.py).
 
 Inputs: a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a folder of images
 or one image file (image runs), or one text given on the command line. A token classification
 run reads words: a column of token lists (the run's data.tokens_column, when the table has it),
 or texts split on whitespace (so punctuation stays attached to its word: "Paris," is one word).
+Tables are read and checked by data/new_data.py, as training reads its files.
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import datasets
-import numpy as np
-
+from toolkit.config.taxonomy import IMAGE, TEXT, Modality
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
-from toolkit.data.labels import is_missing
-from toolkit.data.sources import FILE_BUILDERS, load_file
-from toolkit.metrics.entities import entities
-from toolkit.metrics.multilabel import sigmoid
-from toolkit.use.inference import Run, load_run, predict_logits, softmax, word_logits
+from toolkit.data.new_data import (
+    holds_lists,
+    listed_rows,
+    read_table,
+    require_columns,
+    row_texts,
+)
+from toolkit.data.sources import FILE_BUILDERS
+from toolkit.use.inference import Run, load_run, predict_logits, word_logits
+from toolkit.use.options import PredictOptions, given_options
 
 OUTPUT_FORMATS = (".csv", ".jsonl")
 
@@ -38,45 +43,53 @@ OUTPUT_FORMATS = (".csv", ".jsonl")
 @dataclass
 class Inputs:
     records: list[dict[str, Any]]  # what identifies each input in the output (its row, its path)
-    items: list[Any]  # what the model reads: texts, (text, pair) tuples or image paths
+    items: list[Any]  # what the model reads: texts, (text, pair) tuples, word lists or paths
 
 
 def predict(
     run_dir: str | Path,
     input_path: Path | None = None,
     text: str | None = None,
-    output: Path | None = None,
-    top_k: int = 1,
-    batch_size: int = 32,
-    text_column: str | None = None,
-    encoding: str | None = None,
     texts: Sequence[str] | None = None,
     show: bool = True,
-    revision: str | None = None,
-    threshold: float | None = None,
+    options: PredictOptions | None = None,
+    **keywords: Any,
 ) -> list[dict[str, Any]]:
-    """Predict every input; write `output` (CSV or JSONL by extension), else print a table
-    (when `show`). `run_dir`: a run or checkpoint folder, or a Hub repo id (at `revision`).
-    Inputs: `input_path`, one `text`, or a list of `texts` (from Python).
-    `encoding`: of a text table (default: the run's data.encoding, else utf-8).
-    `threshold`: a multi-label run's decision threshold (default: the run's own)."""
+    """Predict every input; write `options.output` (CSV or JSONL by extension), else print a
+    table (when `show`). `run_dir`: a run or checkpoint folder, or a Hub repo id (at
+    `revision`). Inputs: `input_path`, one `text`, or a list of `texts` (from Python).
+    The options (use/options.py, PredictOptions) come whole or as keyword arguments."""
+    options = given_options(PredictOptions, options, keywords)
+    output, top_k = options.output, options.top_k
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
     if top_k < 1:
         raise UserError(f"--top-k must be at least 1, got {top_k}.")
-    run = load_run(run_dir, revision)
-    check_threshold(run, threshold, top_k)
+    run = load_run(run_dir, options.revision)
+    check_threshold(run, options.threshold, top_k)
+    check_top_k(run, top_k)
     if texts is not None:
         if input_path is not None or text is not None:
             raise UserError("Give one of input_path, text and texts.")
         inputs = text_list_inputs(run, list(texts))
     else:
-        inputs = read_inputs(run, input_path, text, text_column, encoding)
-    if run.target.kind.per_word:
-        rows = entity_rows(run, inputs, batch_size, top_k)
+        inputs = read_inputs(run, input_path, text, options.text_column, options.encoding)
+    threshold = run.decision_threshold if options.threshold is None else options.threshold
+    items = inputs.items
+    logits: Any
+    if run.target.kind.per_word:  # words: a list per input, or a text split on whitespace
+        items = [item if isinstance(item, list) else str(item).split() for item in items]
+        logits, cut = word_logits(run, items, options.batch_size)
+        if cut:
+            warn(
+                f"{cut:,} word(s) lay past the run's max_length ({run.config.data.max_length} "
+                f"word pieces) and were not read; they are tagged O."
+            )
     else:
-        logits = predict_logits(run, inputs.items, batch_size)
-        rows = output_rows(run, inputs.records, logits, top_k, threshold)
+        logits = predict_logits(run, items, options.batch_size)
+    rows = run.target.predicted_rows(
+        inputs.records, items, logits, run.label_names, top_k, threshold
+    )
     if output is None:
         if show:
             print_rows(rows, inputs.items)
@@ -102,8 +115,8 @@ def read_inputs(
             "image file) and --text (one text)."
         )
     if text is not None:
-        require_modality(run, "text", "--text")
-        if run.data_key("text_pair_column"):
+        require_modality(run, TEXT, "--text")
+        if run.config.data.text_pair_column:
             raise UserError(
                 "This run classifies text pairs; --text gives one text. Put both "
                 "texts in a table and pass it with --input."
@@ -111,13 +124,13 @@ def read_inputs(
         return Inputs(records=[{"text": text}], items=[text])
     assert input_path is not None
     if input_path.is_dir():
-        require_modality(run, "image", f"--input '{input_path}' (a folder)")
+        require_modality(run, IMAGE, f"--input '{input_path}' (a folder)")
         return image_inputs(image_files(input_path), input_path)
     if input_path.suffix.lower() in IMAGE_SUFFIXES:
-        require_modality(run, "image", f"--input '{input_path}' (an image)")
+        require_modality(run, IMAGE, f"--input '{input_path}' (an image)")
         return image_inputs([input_path] if input_path.is_file() else [], input_path)
     if input_path.suffix.lower() in FILE_BUILDERS:
-        require_modality(run, "text", f"--input '{input_path}' (a table)")
+        require_modality(run, TEXT, f"--input '{input_path}' (a table)")
         return table_inputs(run, input_path, text_column, encoding)
     raise UserError(
         f"--input '{input_path}' is neither a folder of images, an image "
@@ -126,8 +139,8 @@ def read_inputs(
 
 
 def text_list_inputs(run: Run, texts: list[str]) -> Inputs:
-    require_modality(run, "text", "texts")
-    if run.data_key("text_pair_column"):
+    require_modality(run, TEXT, "texts")
+    if run.config.data.text_pair_column:
         raise UserError(
             "This run classifies text pairs; give a table with both columns as the input."
         )
@@ -139,11 +152,14 @@ def text_list_inputs(run: Run, texts: list[str]) -> Inputs:
     return Inputs(records=[{"text": t} for t in texts], items=texts)
 
 
-def require_modality(run: Run, wanted: str, what: str) -> None:
-    if run.modality != wanted:
+def require_modality(run: Run, wanted: Modality, what: str) -> None:
+    """`what` holds `wanted` inputs (texts or images); the run must read that kind (a token
+    classification run reads texts, as words)."""
+    if run.modality.reads_images != wanted.reads_images:
+        has = IMAGE if run.modality.reads_images else TEXT
         raise UserError(
-            f"{what} holds {wanted}s, but the run in {run.name} classifies "
-            f"{run.modality}s. Give it {run.modality} input."
+            f"{what} holds {wanted.name}s, but the run in {run.name} classifies "
+            f"{has.name}s. Give it {has.name} input."
         )
 
 
@@ -155,48 +171,19 @@ def image_inputs(paths: list[Path], where: Path) -> Inputs:
 
 
 def text_columns(run: Run, text_column: str | None) -> list[str]:
-    pair = run.data_key("text_pair_column")
-    return [text_column or run.data_key("text_column", "text")] + ([pair] if pair else [])
-
-
-def read_table(run: Run, path: Path, key: str, encoding: str | None) -> Any:
-    """A table of new data (a `datasets.Dataset`), read in `encoding`, by default the
-    encoding the run's own data had (data.encoding)."""
-    encoding = encoding or run.data_key("encoding") or "utf-8"
-    return load_file(path, key, encoding, encoding_option="encoding")
-
-
-def row_texts(table: Any, columns: list[str]) -> tuple[list[Any], list[int]]:
-    """What the model reads from every row (a text, or a (text, pair) tuple), and the rows
-    (0-based) with an empty, blank or null text, which training would have dropped."""
-    items, empty = [], []
-    for row, values in enumerate(zip(*(table[c] for c in columns), strict=True)):
-        if any(is_missing(v) for v in values):
-            empty.append(row)
-        texts = ["" if is_missing(v) else str(v) for v in values]
-        items.append(texts[0] if len(texts) == 1 else tuple(texts))
-    return items, empty
-
-
-def listed_rows(rows: list[int]) -> str:
-    """Rows as a user counts them (from 1, the first data row), at most ten."""
-    return ", ".join(str(r + 1) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+    """The columns the model reads: the text (--text-column, else the run's), and the pair."""
+    pair = run.config.data.text_pair_column
+    return [text_column or run.config.data.text_column] + ([pair] if pair else [])
 
 
 def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | None) -> Inputs:
-    table = read_table(run, path, "--input", encoding)
+    data = run.config.data
+    table = read_table(path, "--input", encoding or data.encoding)
     if run.target.kind.per_word and text_column is None:
-        tokens = run.data_key("tokens_column", "tokens")
-        text_column = tokens if tokens in table.column_names else None
+        text_column = data.tokens_column if data.tokens_column in table.column_names else None
     columns = text_columns(run, text_column)
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise UserError(
-            f"--input '{path}' has no column {', '.join(map(repr, missing))}; its "
-            f"columns are {', '.join(table.column_names)}. Name the text column "
-            f"with --text-column."
-        )
-    if run.target.kind.per_word and table_holds_lists(table, columns[0]):
+    require_columns(table, columns, f"--input '{path}'", "Name the text column with --text-column.")
+    if run.target.kind.per_word and holds_lists(table, columns[0]):
         return Inputs(records=table.to_list(), items=[list(map(str, w)) for w in table[columns[0]]])
     items, empty = row_texts(table, columns)
     if empty:  # every input keeps its output row, but the user hears of the empty ones
@@ -207,50 +194,7 @@ def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | 
     return Inputs(records=table.to_list(), items=items)
 
 
-def table_holds_lists(table: Any, column: str) -> bool:
-    return isinstance(table.features[column], (datasets.List, datasets.Sequence))
-
-
-# ----------------------------------------------------------------------------- outputs
-
-
-def entity_rows(run: Run, inputs: Inputs, batch_size: int, top_k: int) -> list[dict[str, Any]]:
-    """Each record plus `entities`: the tagged spans of its words (words split on whitespace
-    for a text), each with its type, word span [start, end) and score (the mean probability of
-    its words' tags)."""
-    if top_k != 1:
-        raise UserError(
-            f"--top-k {top_k}: the run in '{run.path}' tags words and lists the entities it "
-            f"finds, not ranked labels; leave --top-k out."
-        )
-    sentences = [item if isinstance(item, list) else str(item).split() for item in inputs.items]
-    logits, cut = word_logits(run, sentences, batch_size)
-    if cut:
-        warn(
-            f"{cut:,} word(s) lay past the run's max_length ({run.data_key('max_length', 256)} "
-            f"word pieces) and were not read; they are tagged O."
-        )
-    return [
-        {**record, "entities": sentence_entities(words, softmax(word_rows), run.label_names)}
-        for record, words, word_rows in zip(inputs.records, sentences, logits, strict=True)
-    ]
-
-
-def sentence_entities(
-    words: list[str], probabilities: np.ndarray, label_names: list[str]
-) -> list[dict[str, Any]]:
-    tags = [label_names[i] for i in probabilities.argmax(axis=-1)] if len(words) else []
-    best = probabilities.max(axis=-1) if len(words) else probabilities
-    return [
-        {
-            "text": " ".join(words[start : end + 1]),
-            "type": kind,
-            "start": start,
-            "end": end + 1,
-            "score": round(float(best[start : end + 1].mean()), 6),
-        }
-        for kind, start, end in entities(tags)
-    ]
+# ----------------------------------------------------------------------------- checks
 
 
 def check_threshold(run: Run, threshold: float | None, top_k: int) -> None:
@@ -272,70 +216,23 @@ def check_threshold(run: Run, threshold: float | None, top_k: int) -> None:
         )
 
 
-def output_rows(
-    run: Run,
-    records: list[dict[str, Any]],
-    logits: np.ndarray,
-    top_k: int,
-    threshold: float | None = None,
-) -> list[dict[str, Any]]:
-    """Classes (top-k labels and scores), the labels above the threshold (multi-label) or, for
-    a regression run, the predicted value."""
-    if run.target.kind.label_sets:
-        decide_at = run.decision_threshold if threshold is None else threshold
-        return label_set_rows(records, sigmoid(logits), run.label_names, decide_at)
-    if run.target.kind.numeric:
-        if top_k != 1:
-            raise UserError(
-                f"--top-k {top_k}: the run in '{run.path}' predicts one number per input "
-                f"(regression), not ranked labels; leave --top-k out."
-            )
-        return value_rows(records, run.target.predictions(logits))
-    return prediction_rows(records, softmax(logits), run.label_names, top_k)
-
-
-def value_rows(records: list[dict[str, Any]], values: np.ndarray) -> list[dict[str, Any]]:
-    """Each record plus pred_value, the model's output as it is."""
-    return [
-        {**record, "pred_value": float(value)}
-        for record, value in zip(records, values, strict=True)
-    ]
-
-
-def prediction_rows(
-    records: list[dict[str, Any]], probabilities: np.ndarray, label_names: list[str], top_k: int
-) -> list[dict[str, Any]]:
-    """Each record plus pred_label/pred_score (best class), then pred_label_2/pred_score_2, ..."""
-    k = min(top_k, len(label_names))
-    order = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k]
-    rows = []
-    for record, ranked, probs in zip(records, order, probabilities, strict=False):
-        row = dict(record)
-        for rank, index in enumerate(ranked, start=1):
-            suffix = "" if rank == 1 else f"_{rank}"
-            row[f"pred_label{suffix}"] = label_names[index]
-            row[f"pred_score{suffix}"] = round(float(probs[index]), 6)
-        rows.append(row)
-    return rows
-
-
-def label_set_rows(
-    records: list[dict[str, Any]], scores: np.ndarray, label_names: list[str], threshold: float
-) -> list[dict[str, Any]]:
-    """Each record plus pred_labels/pred_scores: every label above `threshold`, best first
-    (empty lists when none is), and the threshold used."""
-    rows = []
-    for record, row_scores in zip(records, scores, strict=True):
-        above = [i for i in np.argsort(-row_scores, kind="stable") if row_scores[i] > threshold]
-        rows.append(
-            {
-                **record,
-                "pred_labels": [label_names[i] for i in above],
-                "pred_scores": [round(float(row_scores[i]), 6) for i in above],
-                "threshold": threshold,
-            }
+def check_top_k(run: Run, top_k: int) -> None:
+    """--top-k ranks classes: a run that tags words or predicts a number has none to rank."""
+    if top_k == 1:
+        return
+    if run.target.kind.per_word:
+        raise UserError(
+            f"--top-k {top_k}: the run in '{run.path}' tags words and lists the entities it "
+            f"finds, not ranked labels; leave --top-k out."
         )
-    return rows
+    if run.target.kind.numeric:
+        raise UserError(
+            f"--top-k {top_k}: the run in '{run.path}' predicts one number per input "
+            f"(regression), not ranked labels; leave --top-k out."
+        )
+
+
+# ----------------------------------------------------------------------------- outputs
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
