@@ -22,11 +22,13 @@ class Modality:
     reads_images: bool
     # the config key naming the input, for messages
     input_key: str
+    # sentences split into words, each with its own prediction
+    per_word: bool = False
 
 
 TEXT = Modality("text", reads_images=False, input_key="data.text_column")
 IMAGE = Modality("image", reads_images=True, input_key="data.image_column")
-WORDS = Modality("words", reads_images=False, input_key="data.tokens_column")
+WORDS = Modality("words", reads_images=False, input_key="data.tokens_column", per_word=True)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,15 @@ def task_kind(name: str) -> TaskKind:
             f"{did_you_mean(name, TASKS)}"
         )
     return TASK_KINDS[name]
+
+
+def fine_tuning_kind(modality: Modality, target: TargetKind) -> TaskKind:
+    """The fine-tuning task that reads `modality` and predicts `target` (e.g. a plain
+    checkpoint's, known by its head)."""
+    for kind in TASK_KINDS.values():
+        if kind.modality == modality and kind.target == target and kind.target.labelled:
+            return kind
+    raise ValueError(f"no task reads {modality.name} and predicts {target.name}")
 
 
 def mixing_refusal(kind: TaskKind) -> str | None:

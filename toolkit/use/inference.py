@@ -29,7 +29,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from toolkit.config.load import build_section
 from toolkit.config.schema import SECTIONS, RunConfig
-from toolkit.config.taxonomy import IMAGE, TASK_KINDS, TEXT, WORDS, Modality, TaskKind, task_kind
+from toolkit.config.taxonomy import IMAGE, TEXT, WORDS, Modality, fine_tuning_kind, task_kind
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
@@ -106,15 +106,14 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         model = AutoModelForImageClassification.from_pretrained(path, use_safetensors=True)
     else:
         processor = AutoTokenizer.from_pretrained(path)
-        tagger = modality is WORDS
-        head = AutoModelForTokenClassification if tagger else AutoModelForSequenceClassification
+        word_head = modality.per_word  # a tag per word
+        head = AutoModelForTokenClassification if word_head else AutoModelForSequenceClassification
         model = head.from_pretrained(path, use_safetensors=True)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
     if config is None:
         # a token classification head tags words; otherwise config.json's problem_type decides
-        target = (
-            TAGS if modality is WORDS else PROBLEM_TYPES.get(model.config.problem_type, CLASSES)
-        )
+        problem_type = PROBLEM_TYPES.get(model.config.problem_type, CLASSES)
+        target = TAGS if modality.per_word else problem_type
         config = plain_checkpoint_config(name, modality, target)
         if not modality.reads_images:  # at most what the tokenizer reads, as training asks
             limit = processor.model_max_length or config.data.max_length
@@ -180,15 +179,6 @@ def checkpoint_modality(path: Path) -> Modality:
     return WORDS if tagger else TEXT
 
 
-def kind_of(modality: Modality, target: Target) -> TaskKind:
-    """The task that reads `modality` and predicts `target`."""
-    return next(
-        kind
-        for kind in TASK_KINDS.values()
-        if kind.modality is modality and kind.target is target.kind
-    )
-
-
 def is_classifier(path: Path) -> bool:
     """`path` holds a transformers classifier (config.json names a classification head, and
     safetensors weights): any HF checkpoint of that kind works, not only an ftk run."""
@@ -227,7 +217,7 @@ def plain_checkpoint_config(name: str, modality: Modality, target: Target) -> Ru
         f"model)."
     )
     metrics = ["accuracy"] if target is CLASSES else list(target.kind.default_metrics)
-    return RunConfig(task=kind_of(modality, target).name, metrics=metrics)
+    return RunConfig(task=fine_tuning_kind(modality, target.kind).name, metrics=metrics)
 
 
 def predict_logits(
@@ -261,8 +251,8 @@ def text_logits(run: Run, texts: Sequence[Any], batch_size: int, desc: str) -> n
     )
     config = dataclasses.replace(run.config, data=data)
     task = get_task(config.task)
-    splits = datasets.DatasetDict({"inputs": datasets.Dataset.from_dict(columns)})
-    prepared = task.prepare(splits, run.processor, config)["inputs"]
+    splits = datasets.DatasetDict({"new": datasets.Dataset.from_dict(columns)})
+    prepared = task.prepare(splits, run.processor, config)["new"]
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
             output_dir=scratch,
