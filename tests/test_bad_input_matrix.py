@@ -59,6 +59,12 @@ class Where:
         (run / "run_config.yaml").write_text("task: text-classification\nmetrics: [accuracy]\n")
         return run
 
+    def pretraining_run(self) -> Path:
+        """A run directory whose run_config.yaml says it was a masked-lm pre-training."""
+        run = self.finished_run()
+        (run / "run_config.yaml").write_text("task: masked-lm\nmetrics: [loss]\n")
+        return run
+
 
 @dataclass
 class Case:
@@ -758,6 +764,18 @@ CASES = [
         "search",
         lambda w: ["search", "--config", w.recipe(), "--trials", "1", "--search.folds", "1"],
         "Config key 'search.folds' must be >= 2, got 1",
+    ),
+    Case(
+        "baseline of a pre-training recipe",
+        "task",
+        lambda w: ["baseline", "--config", w.recipe("task: masked-lm")],
+        "is pre-training: it has no labels to predict or score",
+    ),
+    Case(
+        "predict with a pre-training run",
+        "task",
+        lambda w: ["predict", str(w.pretraining_run()), "--text", "a"],
+        "pre-training run: its model fills in masked inputs",
     ),
     Case(
         "schedule for 0 processes",
