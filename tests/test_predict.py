@@ -473,3 +473,77 @@ def test_a_checkpoint_without_a_classification_head_is_named(tiny_bert, capsys):
     assert main(["predict", str(tiny_bert), "--text", "hello"]) == 2
     err = capsys.readouterr().err
     assert "nor a transformers classifier" in err and "BertModel" in err
+
+
+def test_predict_reads_a_photo_upright_as_training_does(image_run, tmp_path):
+    """A photo whose EXIF says "rotate 90 degrees" is decoded as `datasets` decodes training
+    images (upright), not as its raw pixels lie."""
+    import torch
+    from PIL import Image, ImageOps
+    from transformers import ViTForImageClassification, ViTImageProcessor
+
+    from toolkit.use.predict import predict
+
+    rng = np.random.default_rng(3)
+    pixels = np.zeros((24, 32, 3), dtype=np.uint8)
+    pixels[:, :16] = 230  # bright on the left, dark on the right: rotation changes the scores
+    pixels = np.clip(pixels.astype(int) + rng.integers(0, 20, pixels.shape), 0, 255)
+    photo = Image.fromarray(pixels.astype(np.uint8))
+    exif = photo.getexif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo.save(folder / "portrait.jpg", exif=exif, quality=100)
+    rows = predict(image_run, input_path=folder, top_k=2, batch_size=1, show=False)
+
+    model = ViTForImageClassification.from_pretrained(image_run).eval()
+    processor = ViTImageProcessor.from_pretrained(image_run)
+
+    def scores(image):
+        with torch.no_grad():
+            logits = model(**processor(image.convert("RGB"), return_tensors="pt")).logits[0]
+        return torch.softmax(logits, -1).tolist()
+
+    with Image.open(folder / "portrait.jpg") as saved:
+        saved.load()
+        upright, raw = scores(ImageOps.exif_transpose(saved)), scores(saved)
+    predicted = {rows[0]["pred_label"]: rows[0]["pred_score"]}
+    predicted[rows[0]["pred_label_2"]] = rows[0]["pred_score_2"]
+    names = model.config.id2label
+    assert [predicted[names[i]] for i in range(2)] == pytest.approx(upright, abs=1e-5)
+    assert upright != pytest.approx(raw, abs=1e-5)  # the check can tell the two apart
+
+
+def test_a_tagger_tags_every_word_even_past_max_length(tmp_path):
+    """Words past the run's max_length keep a row each, tagged O, and the cut is said; the
+    words read get the scores of their first piece, as `Trainer.predict` saw them in training."""
+    import torch
+    from helpers import save_tiny_bert
+    from transformers import AutoTokenizer, BertForTokenClassification
+
+    from toolkit.use.inference import load_run, word_logits
+
+    words = ["the", "paris", "oslo", "went", "to"]
+    base = save_tiny_bert(tmp_path / "base", ["the", "paris", "os", "##lo", "went", "to"], 64)
+    torch.manual_seed(0)
+    names = {0: "O", 1: "B-LOC", 2: "I-LOC"}
+    model = BertForTokenClassification.from_pretrained(
+        base, num_labels=3, id2label=names, label2id={v: k for k, v in names.items()}
+    )
+    run_dir = tmp_path / "tagger"
+    model.save_pretrained(run_dir)
+    AutoTokenizer.from_pretrained(base).save_pretrained(run_dir)
+    (run_dir / "run_config.yaml").write_text(
+        yaml.safe_dump({"task": "token-classification", "data": {"max_length": 6}})
+    )
+    run = load_run(run_dir)
+    long_sentence = words * 2  # 10 words, 12 pieces ("oslo" is 2): past 6 with [CLS]/[SEP]
+    logits, cut = word_logits(run, [words[:2], long_sentence], batch_size=2)
+    assert [len(rows) for rows in logits] == [2, 10]
+    # [CLS] the paris os ##lo [SEP]: 3 words read, 7 past the limit
+    assert cut == 7
+    encoded = run.processor(long_sentence[:3], is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        by_hand = run.model(**encoded).logits[0].numpy()
+    np.testing.assert_allclose(logits[1][:3], by_hand[[1, 2, 3]], atol=1e-5)
+    assert (logits[1][3:].argmax(-1) == 0).all()  # the unread words pick O

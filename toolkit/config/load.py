@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,38 +176,50 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
     set_dotted(section, rest, value)
 
 
+# the keys outside the sections and TrainingArguments, each with its reader
+TOP_LEVEL_KEYS: dict[str, Callable[[Any], Any]] = {
+    "task": lambda value: task_kind(coerce(value, str, "task")).name,
+    "metrics": lambda value: coerce(value, list[str], "metrics"),
+    "trust_metric_code": lambda value: coerce(value, bool, "trust_metric_code"),
+    "class_weights": lambda value: read_class_weights(value),
+}
+
+
 def build_config(raw: dict[str, Any]) -> RunConfig:
-    config = RunConfig()
-    training_fields = training_argument_names()
-    for key, value in raw.items():
-        if key in RENAMED_KEYS:
-            raise UserError(f"Config key '{key}' is not accepted: {RENAMED_KEYS[key]}.")
-        if key in SECTIONS:
-            setattr(config, key, build_section(key, value))
-        elif key == "task":
-            config.task = task_kind(coerce(value, str, key)).name
-        elif key == "metrics":
-            config.metrics = coerce(value, list[str], key)
-        elif key == "trust_metric_code":
-            config.trust_metric_code = coerce(value, bool, key)
-        elif key == "class_weights":
-            config.class_weights = read_class_weights(value)
-        elif key in training_fields:
-            config.training[key] = coerce(value, training_fields[key], key)
-        else:
-            raise UserError(
-                f"Unknown config key '{key}'.{did_you_mean(key, all_valid_keys())} "
-                f"See `ftk train --help` for the sections and their keys."
-            )
+    """A config mapping as a validated RunConfig; an unknown key is an error."""
+    config = read_keys(raw)
     config.training = {**TRAINING_DEFAULTS, **config.training}
-    config.metrics_chosen = "metrics" in raw
-    if not config.metrics_chosen:
-        config.metrics = list(config.kind.target.default_metrics)
     validate(config)
     return config
 
 
-def build_section(name: str, value: Any) -> Any:
+def read_keys(raw: dict[str, Any], skip_unknown: bool = False) -> RunConfig:
+    """Every key of `raw` typed as the schema types it, into a RunConfig, without the rules
+    between keys (config/validate.py). An unknown key is an error, or passed over with
+    `skip_unknown` (run_config.yaml written by another ftk version or transformers)."""
+    config = RunConfig()
+    training_fields = training_argument_names()
+    for key, value in raw.items():
+        if key in RENAMED_KEYS and not skip_unknown:
+            raise UserError(f"Config key '{key}' is not accepted: {RENAMED_KEYS[key]}.")
+        if key in SECTIONS:
+            setattr(config, key, build_section(key, value, skip_unknown))
+        elif key in TOP_LEVEL_KEYS:
+            setattr(config, key, TOP_LEVEL_KEYS[key](value))
+        elif key in training_fields:
+            config.training[key] = coerce(value, training_fields[key], key)
+        elif not skip_unknown:
+            raise UserError(
+                f"Unknown config key '{key}'.{did_you_mean(key, all_valid_keys())} "
+                f"See `ftk train --help` for the sections and their keys."
+            )
+    config.metrics_chosen = "metrics" in raw
+    if not config.metrics_chosen:
+        config.metrics = list(config.kind.target.default_metrics)
+    return config
+
+
+def build_section(name: str, value: Any, skip_unknown: bool = False) -> Any:
     cls = SECTIONS[name]
     if value is None:
         return cls()
@@ -218,6 +231,8 @@ def build_section(name: str, value: Any) -> Any:
     for key, item in value.items():
         dotted = f"{name}.{key}"
         if key not in known:
+            if skip_unknown:
+                continue
             raise UserError(
                 f"Unknown config key '{dotted}'.{did_you_mean(dotted, all_valid_keys())}"
             )

@@ -19,7 +19,7 @@ import numpy as np
 
 from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
-from toolkit.data.labels import label_name
+from toolkit.data.labels import label_name, refuse_unseen
 from toolkit.data.sources import describe_split
 
 LIST_FEATURES = (datasets.List, datasets.LargeList, datasets.Sequence)
@@ -94,10 +94,6 @@ def label_set_names(train_sets: list[list[str]], cfg: DataConfig) -> list[str]:
     return names
 
 
-def unseen_labels(sets: list[list[str]], names: list[str]) -> list[str]:
-    return sorted({label for labels in sets for label in labels} - set(names))
-
-
 def multi_hot(sets: list[list[str]], names: list[str]) -> np.ndarray:
     """One float32 vector per row, 1.0 where the label applies (every label in `names`)."""
     index = {name: i for i, name in enumerate(names)}
@@ -113,14 +109,8 @@ def encode_label_sets(
     """The label column replaced by its multi-hot float32 vectors; a label never seen in
     training is an error."""
     sets = row_label_sets(dataset, cfg, split)
-    unseen = unseen_labels(sets, names)
-    if unseen:
-        raise UserError(
-            f"The {describe_split(cfg, split)} has label(s) {', '.join(map(repr, unseen[:10]))} "
-            f"in column '{cfg.label_column}' that never occur in the training data (known: "
-            f"{', '.join(names)}); the model cannot learn them. Fix the labels or add such "
-            f"examples to the training data."
-        )
+    found = (label for labels in sets for label in labels)
+    refuse_unseen(found, names, "label", cfg, split, cfg.label_column)
     vectors = multi_hot(sets, names).tolist()
     feature = datasets.List(datasets.Value("float32"), length=len(names))
     return dataset.remove_columns(cfg.label_column).add_column(

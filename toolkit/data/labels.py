@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import datasets
@@ -177,16 +178,44 @@ def encode_labels(
         values = [feature.names[i] for i in dataset[column]]
     else:
         values = ["" if v is None else label_name(v) for v in dataset[column]]
+    refuse_unseen(values, names, "label", cfg, split, column)
     index = {name: i for i, name in enumerate(names)}
-    unseen = sorted(set(values) - set(index))
-    if unseen:
-        raise UserError(
-            f"The {describe_split(cfg, split)} has label(s) {', '.join(map(repr, unseen[:10]))} "
-            f"in column '{column}' that never occur in the training data "
-            f"(known: {', '.join(names)}); the model cannot learn them. Fix the "
-            f"labels or add such examples to the training data."
-        )
     features = dataset.features.copy()
     features[column] = datasets.ClassLabel(names=names)
     ids = [index[v] for v in values]
     return dataset.remove_columns(column).add_column(column, ids).cast(features)
+
+
+def refuse_unknown(found: Iterable[str], names: list[str], what: str, where: str, why: str) -> None:
+    """Names in `found` that `names` lacks are an error: "`where` has `what`(s) 'x', 'y'
+    `why`"."""
+    unknown = sorted(set(found) - set(names))
+    if unknown:
+        raise UserError(f"{where} has {what}(s) {', '.join(map(repr, unknown[:10]))} {why}")
+
+
+def refuse_unseen(
+    found: Iterable[str], names: list[str], what: str, cfg: DataConfig, split: str, column: str
+) -> None:
+    """A validation/test split's labels (or tags) that the training split never holds."""
+    refuse_unknown(
+        found,
+        names,
+        what,
+        f"The {describe_split(cfg, split)}",
+        f"in column '{column}' that never occur in the training data (known: "
+        f"{', '.join(names)}); the model cannot learn them. Fix the {what}s or add such "
+        f"examples to the training data.",
+    )
+
+
+def refuse_unknown_to_model(found: Iterable[str], names: list[str], what: str, where: str) -> None:
+    """New data's labels (or tags) that the finished model never learnt."""
+    refuse_unknown(
+        found,
+        names,
+        what,
+        where,
+        f"the model does not know (it predicts: {', '.join(names)}). Map them onto the "
+        f"model's {what}s or drop those rows.",
+    )

@@ -22,8 +22,8 @@ from toolkit.core.errors import UserError
 from toolkit.core.log import warn
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.images import check_image_files, image_files
-from toolkit.data.label_sets import NotALabelSet, multi_hot, parse_label_set, unseen_labels
-from toolkit.data.labels import is_missing, label_name
+from toolkit.data.label_sets import NotALabelSet, multi_hot, parse_label_set
+from toolkit.data.labels import is_missing, label_name, refuse_unknown_to_model
 from toolkit.data.sources import FILE_BUILDERS, load_file
 from toolkit.data.tagged import TagColumns, tags_as_names
 from toolkit.data.targets import not_finite, not_numbers
@@ -107,14 +107,8 @@ def class_ids(values: list[Any], label_names: list[str], where: str) -> np.ndarr
     """Labels -> the model's class ids, named as training names them (`label_name`: 2.0 is
     '2', 'sport ' is 'sport'); a label the model never learnt is an error."""
     names = ["" if v is None else label_name(v) for v in values]
+    refuse_unknown_to_model(names, label_names, "label", where)
     index = {name: i for i, name in enumerate(label_names)}
-    unknown = sorted(set(names) - set(index))
-    if unknown:
-        raise UserError(
-            f"{where} has label(s) {', '.join(map(repr, unknown[:10]))} the "
-            f"model does not know (it predicts: {', '.join(label_names)}). Drop "
-            f"those rows or map them onto the model's labels."
-        )
     return np.array([index[v] for v in names], dtype=np.int64)
 
 
@@ -130,13 +124,8 @@ def label_set_vectors(
             sets.append(parse_label_set(value, separator))
         except NotALabelSet as problem:
             raise UserError(f"Row {row + 1} of column '{column}' in {where} {problem}") from None
-    unknown = unseen_labels(sets, label_names)
-    if unknown:
-        raise UserError(
-            f"{where} has label(s) {', '.join(map(repr, unknown[:10]))} the model "
-            f"does not know (it predicts: {', '.join(label_names)}). Remove them from "
-            f"those rows or map them onto the model's labels."
-        )
+    found = (label for labels in sets for label in labels)
+    refuse_unknown_to_model(found, label_names, "label", where)
     return multi_hot(sets, label_names)
 
 
@@ -193,14 +182,8 @@ def tagged_sentences(
             f"its token list; sentence {first + 1} has {len(sentences[first])} tokens and "
             f"{len(tag_names[first])} tags. Each token needs exactly one tag."
         )
+    refuse_unknown_to_model((t for row in tag_names for t in row), label_names, "tag", where)
     index = {name: i for i, name in enumerate(label_names)}
-    unknown = sorted({t for row in tag_names for t in row} - set(index))
-    if unknown:
-        raise UserError(
-            f"{where} has tag(s) {', '.join(map(repr, unknown[:10]))} the model does "
-            f"not know (it predicts: {', '.join(label_names)}). Map them onto the model's "
-            f"tags or drop those sentences."
-        )
     return sentences, [np.array([index[t] for t in row], dtype=np.int64) for row in tag_names]
 
 

@@ -18,6 +18,7 @@ from toolkit.config.schema import DataConfig
 from toolkit.config.taxonomy import TAGS
 from toolkit.core.errors import UserError
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
+from toolkit.data.labels import refuse_unseen
 from toolkit.data.load import LoadedData
 from toolkit.data.sources import (
     FILE_BUILDERS,
@@ -141,14 +142,7 @@ def encode_tags(
 ) -> datasets.Dataset:
     index = {name: i for i, name in enumerate(names)}
     rows = tags_as_names(dataset, columns)
-    unseen = sorted({tag for row in rows for tag in row} - set(index))
-    if unseen:
-        raise UserError(
-            f"The {describe_split(cfg, split)} has tag(s) {', '.join(map(repr, unseen[:10]))} "
-            f"in column '{columns.tags}' that never occur in the training data (known: "
-            f"{', '.join(names)}); the model cannot learn them. Fix the tags or add such "
-            f"examples to the training data."
-        )
+    refuse_unseen((tag for row in rows for tag in row), names, "tag", cfg, split, columns.tags)
     features = datasets.Features(
         {
             columns.tokens: datasets.List(datasets.Value("string")),

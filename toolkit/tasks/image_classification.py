@@ -212,7 +212,8 @@ def prepare(
     image, label = config.data.image_column, config.data.label_column
     prepared = {}
     for split, dataset in splits.items():
-        dataset = dataset.select_columns([image, label])
+        # new images (`ftk predict`) come without a label column
+        dataset = dataset.select_columns([c for c in (image, label) if c in dataset.column_names])
         transform = transforms.get(split) or eval_transform(geometry)
         prepared[split] = dataset.with_transform(ImageBatchTransform(transform, image, label))
     return datasets.DatasetDict(prepared)

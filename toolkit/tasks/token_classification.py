@@ -97,10 +97,13 @@ def piece_labels(
 def prepare(
     splits: datasets.DatasetDict, tokenizer: PreTrainedTokenizerBase, config: RunConfig
 ) -> datasets.DatasetDict:
-    """Tokenize the words of every split once and align the tags to the pieces."""
+    """Tokenize the words of every split once and align the tags to the pieces. New words
+    without tags (`ftk predict`/`ftk evaluate`) keep each piece's word instead (`word_ids`,
+    None for special tokens), to read the tags back per word."""
     tokens, tags = config.data.tokens_column, config.data.tags_column
+    first = next(iter(splits.values()))
     # every split's ClassLabel holds the training tag names (data/tagged.py)
-    names = next(iter(splits.values())).features[tags].feature.names
+    names = first.features[tags].feature.names if tags in first.column_names else []
     inside = inside_tag_ids(names) if config.data.label_all_tokens else None
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
@@ -110,9 +113,14 @@ def prepare(
             truncation=True,
             max_length=config.data.max_length,
         )
-        encoded["labels"] = [
-            piece_labels(encoded.word_ids(i), row, inside) for i, row in enumerate(batch[tags])
-        ]
+        pieces = [encoded.word_ids(i) for i in range(len(batch[tokens]))]
+        if tags in batch:
+            encoded["labels"] = [
+                piece_labels(words, row, inside)
+                for words, row in zip(pieces, batch[tags], strict=True)
+            ]
+        else:
+            encoded["word_ids"] = pieces
         return encoded
 
     return datasets.DatasetDict(

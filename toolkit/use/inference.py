@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,11 @@ import yaml
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
-from toolkit.config.load import build_section
-from toolkit.config.schema import SECTIONS, RunConfig
-from toolkit.config.taxonomy import IMAGE, TEXT, WORDS, Modality, fine_tuning_kind, task_kind
+from toolkit.config.load import read_keys
+from toolkit.config.schema import ModelConfig, RunConfig
+from toolkit.config.taxonomy import IMAGE, TEXT, WORDS, Modality, fine_tuning_kind
 from toolkit.core.errors import UserError
-from toolkit.core.image_mode import model_mode
 from toolkit.core.log import note
-from toolkit.data.images import read_image
 from toolkit.outputs.run_dir import check_run_dir
 from toolkit.tasks import get_task
 from toolkit.tasks.targets import (
@@ -128,37 +126,18 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
     )
 
 
-# run_config.yaml's keys outside the sections and TrainingArguments, as RunConfig holds them
-TOP_LEVEL_READERS: dict[str, Callable[[Any], Any]] = {
-    "task": lambda value: task_kind(str(value)).name,  # an unknown task is a UserError
-    "metrics": lambda value: [str(name) for name in value or []],
-    "trust_metric_code": bool,
-    "class_weights": lambda value: value,
-}
-
-
 def read_run_config(path: Path, name: str) -> RunConfig:
-    """run_config.yaml as a RunConfig, read as it was written: keys typed as the schema types
-    them, but not re-validated (the run was checked when it trained; its data files and base
-    model need not exist here) and keys this version does not know are passed over."""
+    """run_config.yaml as a RunConfig, read as training reads a config (config/load.py): keys
+    typed as the schema types them, but the rules between keys not applied again (the run was
+    checked when it trained; its data files and base model need not exist here) and keys this
+    version does not know passed over."""
     raw = yaml.safe_load((path / "run_config.yaml").read_text()) or {}
     if not isinstance(raw, dict):
         raise UserError(f"{name}'s run_config.yaml holds no mapping of config keys.")
-    config = RunConfig()
     try:
-        for key, value in raw.items():
-            if key in SECTIONS:
-                known = {f.name for f in dataclasses.fields(SECTIONS[key])}
-                kept = {k: v for k, v in (value or {}).items() if k in known}
-                setattr(config, key, build_section(key, kept))
-            elif key in TOP_LEVEL_READERS:
-                setattr(config, key, TOP_LEVEL_READERS[key](value))
-            else:  # a TrainingArguments field: not used here, kept as written
-                config.training[key] = value
+        config = read_keys(raw, skip_unknown=True)
     except UserError as problem:
         raise UserError(f"{name}'s run_config.yaml does not read back: {problem}") from None
-    if not config.metrics:
-        config.metrics = ["accuracy"]
     if config.kind.pretraining:
         raise UserError(
             f"{name} is a {config.task} pre-training run: its model fills in masked inputs and "
@@ -225,34 +204,60 @@ def predict_logits(
 ) -> np.ndarray:
     """Logits for every item (a text, a (text, pair) tuple or an image path), in order, with
     a progress bar (on stderr)."""
-    if batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
+    check_batch_size(batch_size)
     if not items:
         return np.zeros((0, len(run.label_names)), dtype=np.float32)
+    config, dataset = new_inputs(run, items)
+    return model_outputs(run, config, dataset, batch_size, desc)[0]
+
+
+def check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
+
+
+def new_inputs(run: Run, items: Sequence[Any]) -> tuple[RunConfig, datasets.Dataset]:
+    """The items as a split the run's task prepares (texts, (text, pair) tuples, image paths
+    or word lists), and the run's config with that split's column names and no label column:
+    the task then keeps the model inputs only. Images are decoded by `datasets`, as training
+    decoded them (EXIF orientation applied)."""
+    data = run.config.data
     if run.modality.reads_images:
-        return image_logits(run, items, batch_size, desc)
-    return text_logits(run, items, batch_size, desc)
+        columns: dict[str, list] = {"image": [str(path) for path in items]}
+        data = dataclasses.replace(data, image_column="image", label_column="labels")
+    elif run.modality.per_word:
+        columns = {"tokens": [list(words) for words in items]}
+        data = dataclasses.replace(data, tokens_column="tokens", tags_column="tags")
+    else:
+        pairs = isinstance(items[0], tuple)
+        columns = {"text": [t[0] if pairs else t for t in items]}
+        if pairs:
+            columns["text_pair"] = [t[1] for t in items]
+        data = dataclasses.replace(
+            data,
+            text_column="text",
+            text_pair_column="text_pair" if pairs else None,
+            label_column="labels",
+        )
+    dataset = datasets.Dataset.from_dict(columns)
+    if run.modality.reads_images:
+        dataset = dataset.cast_column("image", datasets.Image())
+    # the model is the run's own (its config.json, e.g. an image model's channels), not the
+    # checkpoint it was fine-tuned from, which may be on a Hub this machine cannot reach
+    model = ModelConfig(name_or_path=str(run.path))
+    return dataclasses.replace(run.config, data=data, model=model), dataset
 
 
-def text_logits(run: Run, texts: Sequence[Any], batch_size: int, desc: str) -> np.ndarray:
-    """The texts tokenized by the run's task (`task.prepare`: its max_length, padding and
-    pairs) and scored by `Trainer.predict` with the run's collator, as the run's validation
-    and test splits were."""
-    pairs = isinstance(texts[0], tuple)
-    columns = {"text": [t[0] if pairs else t for t in texts]}
-    if pairs:
-        columns["text_pair"] = [t[1] for t in texts]
-    # the new data's own columns, and no label: the task keeps the model inputs only
-    data = dataclasses.replace(
-        run.config.data,
-        text_column="text",
-        text_pair_column="text_pair" if pairs else None,
-        label_column="labels",
-    )
-    config = dataclasses.replace(run.config, data=data)
+def model_outputs(
+    run: Run, config: RunConfig, dataset: datasets.Dataset, batch_size: int, desc: str
+) -> tuple[np.ndarray, datasets.Dataset]:
+    """The logits of every row of `dataset`, prepared by the run's task (`task.prepare`) and
+    scored by `Trainer.predict` with the task's collator, as the run's validation and test
+    splits were; and the prepared split (a tagger's holds each piece's word)."""
     task = get_task(config.task)
-    splits = datasets.DatasetDict({"new": datasets.Dataset.from_dict(columns)})
-    prepared = task.prepare(splits, run.processor, config)["new"]
+    prepared = task.prepare(datasets.DatasetDict({"new": dataset}), run.processor, config)["new"]
+    # an image task transforms its image column lazily, so that column must reach it
+    keep_columns = task.training_defaults(config).get("remove_unused_columns") is False
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
             output_dir=scratch,
@@ -260,17 +265,18 @@ def text_logits(run: Run, texts: Sequence[Any], batch_size: int, desc: str) -> n
             report_to="none",
             disable_tqdm=True,  # ProgressBar says what is being done, per example
             dataloader_num_workers=0,
+            remove_unused_columns=not keep_columns,
         )
         trainer = Trainer(
             model=run.model,
             args=args,
             data_collator=task.collator(run.processor, config),
-            callbacks=[ProgressBar(len(texts), batch_size, desc)],
+            callbacks=[ProgressBar(len(dataset), batch_size, desc)],
         )
         predictions = trainer.predict(prepared).predictions
     if isinstance(predictions, tuple):  # a model that returns more than its logits
         predictions = predictions[0]
-    return np.asarray(predictions, dtype=np.float32)
+    return np.asarray(predictions, dtype=np.float32), prepared
 
 
 class ProgressBar(TrainerCallback):
@@ -292,63 +298,28 @@ class ProgressBar(TrainerCallback):
             self.bar.close()
 
 
-def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-@torch.no_grad()
-def image_logits(run: Run, paths: Sequence[Any], batch_size: int, desc: str) -> np.ndarray:
-    """Logits of every image, batch by batch: read in the model's own mode (a grayscale ViT
-    reads "L") and preprocessed by the run's saved image processor."""
-    mode = model_mode(getattr(run.model.config, "num_channels", 3))
-    device = run.model.device
-    out = []
-    with tqdm(total=len(paths), desc=desc, unit="example") as bar:
-        for batch in batches(paths, batch_size):
-            images = [read_image(p, mode) for p in batch]
-            inputs = {
-                k: v.to(device) for k, v in run.processor(images, return_tensors="pt").items()
-            }
-            out.append(run.model(**inputs).logits.float().cpu().numpy())
-            bar.update(len(batch))
-    return np.concatenate(out)
-
-
-@torch.no_grad()
 def word_logits(
     run: Run, sentences: Sequence[list[str]], batch_size: int, desc: str = "Tagging"
 ) -> tuple[list[np.ndarray], int]:
     """Per sentence, the logits of each word's first piece (the piece its tag was trained on),
     and how many words fell past the run's max_length: those get logits that pick 'O' (the
     model never saw them), so every word keeps a row."""
-    if batch_size < 1:
-        raise UserError(f"--batch-size must be at least 1, got {batch_size}.")
-    max_length = run.config.data.max_length
+    check_batch_size(batch_size)
     names = run.label_names
     outside = np.full(len(names), -1e4, dtype=np.float32)
     outside[names.index("O") if "O" in names else 0] = 0.0
+    if not sentences:
+        return [], 0
+    config, dataset = new_inputs(run, sentences)
+    logits, prepared = model_outputs(run, config, dataset, batch_size, desc)
     out, cut = [], 0
-    with tqdm(total=len(sentences), desc=desc, unit="sentence") as bar:
-        for batch in batches(sentences, batch_size):
-            encoded = run.processor(
-                [list(words) for words in batch],
-                is_split_into_words=True,
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            )
-            inputs = {k: v.to(run.model.device) for k, v in encoded.items()}
-            logits = run.model(**inputs).logits.float().cpu().numpy()
-            for i, words in enumerate(batch):
-                rows = np.tile(outside, (len(words), 1))
-                seen = set()
-                for piece, word in enumerate(encoded.word_ids(i)):
-                    if word is not None and word not in seen:
-                        seen.add(word)
-                        rows[word] = logits[i, piece]
-                cut += len(words) - len(seen)
-                out.append(rows)
-            bar.update(len(batch))
+    for i, (words, piece_words) in enumerate(zip(sentences, prepared["word_ids"], strict=True)):
+        rows = np.tile(outside, (len(words), 1))
+        seen = set()
+        for piece, word in enumerate(piece_words):
+            if word is not None and word not in seen:
+                seen.add(word)
+                rows[word] = logits[i, piece]
+        cut += len(words) - len(seen)
+        out.append(rows)
     return out, cut
