@@ -374,7 +374,7 @@ def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
 
     result = preview_schedule(config, world_size=args.num_processes, png=args.png)
     print(f"Training examples: {result.num_train:,}; processes: {result.world_size}")
-    report_schedule(result.summary, result.groups)
+    report_schedule(result.summary, result.groups, result.layer_decay)
     print(f"LR plot: {result.png}")
     return 0
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from toolkit.config.schema import RunConfig, ScheduleConfig
 from toolkit.outputs.plots import plot_learning_rate
 from toolkit.run.stages import build_model, load_labelled_data, plan_run
-from toolkit.training.param_groups import uses_param_groups
+from toolkit.training.param_groups import layer_decay_line, uses_param_groups
 from toolkit.training.schedule_report import group_multipliers, schedule_summary
 from toolkit.training.schedules import ScheduleSummary, lr_factor
 
@@ -23,6 +23,7 @@ from toolkit.training.schedules import ScheduleSummary, lr_factor
 class SchedulePreview:
     summary: ScheduleSummary
     groups: list[tuple[str, float]]  # (group name, multiplier of the peak LR)
+    layer_decay: str | None  # what layer decay found (`layer_decay_line`); None when it is off
     lrs: list[list[float]]  # lrs[s][g]: group g's LR at the s-th update (0-based)
     png: Path
     num_train: int
@@ -49,7 +50,8 @@ def preview_schedule(
         [name for name, _ in groups],
         title=f"Learning rate: {config.schedule.decay}, {summary.total_steps} steps",
     )
-    return SchedulePreview(summary, groups, lrs, png, num_train, world)
+    depths = layer_decay_line(model, config.schedule)
+    return SchedulePreview(summary, groups, depths, lrs, png, num_train, world)
 
 
 def lr_table(

@@ -46,6 +46,7 @@ from toolkit.training.class_weights import (
     describe_weights,
     positive_weight_vector,
 )
+from toolkit.training.param_groups import layer_decay_line
 from toolkit.training.resume import checkpoint_step, truncate_history
 from toolkit.training.schedule_report import group_multipliers, report_schedule, schedule_summary
 from toolkit.training.schedules import ScheduleSummary
@@ -223,8 +224,9 @@ def build_model(plan: Plan, label_names: list[str] | None) -> Any:
 
 def announce_schedule(plan: Plan, num_train: int, model: Any) -> ScheduleSummary:
     """Prints the schedule summary; a model without findable layers fails here, not mid-run."""
-    summary = schedule_summary(plan.config.schedule, plan.args, num_train)
-    report_schedule(summary, group_multipliers(plan.config.schedule, model))
+    schedule = plan.config.schedule
+    summary = schedule_summary(schedule, plan.args, num_train)
+    report_schedule(summary, group_multipliers(schedule, model), layer_decay_line(model, schedule))
     args = plan.args
     say(f"Processes: {args.world_size} (device {args.device}, {args.parallel_mode.value})")
     return summary

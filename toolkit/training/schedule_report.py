@@ -35,10 +35,15 @@ def group_multipliers(schedule: ScheduleConfig, model: nn.Module | None) -> list
     return [(spec.name, spec.multiplier) for spec in group_specs(model, schedule)]
 
 
-def report_schedule(summary: ScheduleSummary, groups: list[tuple[str, float]]) -> None:
-    """The summary lines, the per-group multipliers, and a WARNING line per warning."""
+def report_schedule(
+    summary: ScheduleSummary, groups: list[tuple[str, float]], layer_decay: str | None = None
+) -> None:
+    """The summary lines, what layer decay found (`layer_decay_line`), the per-group
+    multipliers, and a WARNING line per warning."""
     for line in summary.lines():
         say(line)
+    if layer_decay is not None:
+        say(f"  {layer_decay}")
     if len(groups) > 1:
         say("  LR per group (x peak): " + ", ".join(f"{name} {m:.3g}" for name, m in groups))
     for message in summary.warnings:
