@@ -535,3 +535,58 @@ def test_the_overfitting_watch_does_not_change_training(search_inputs):
         rows = history_rows(folder / f"watch{size}")
         losses.append([r["eval_loss"] for r in rows if "eval_loss" in r])
     assert len(losses[0]) == 3 and losses[0] == losses[1]  # 2 epochs + the kept model
+
+
+def test_trial_overruns_when_its_rest_and_the_final_run_pass_the_budget():
+    from toolkit.run.search.budget import trial_overruns
+
+    # half done after 20 s: 20 s more, then a final run of 1.25 x 40 = 50 s
+    assert trial_overruns(20, 20, 0.5, 90) is None  # 20 + 20 + 50 = 90 fits
+    reason = trial_overruns(20, 20, 0.5, 60)
+    assert reason and "rest of this trial (about 20 s)" in reason and "(about 50 s)" in reason
+    assert trial_overruns(20, 20, 1.0, 10) is None  # a finished trial is not stopped
+    assert trial_overruns(0, 0, 0.0, 10) is None  # no progress yet: nothing to project
+
+
+@pytest.mark.e2e
+def test_search_names_and_records_the_metric_the_data_put_first(search_inputs, tmp_path):
+    """Uneven classes move f1_macro first: the trials, the best trial's line and search.json
+    name f1_macro (not the recipe's first metric), and a trial that would overrun a tiny
+    budget is stopped at its first evaluation, saying why."""
+    _, model, data = search_inputs
+    rows = make_texts(20, seed=5)
+    majority = rows[0][1]
+    uneven = [r for r in rows if r[1] == majority] + [r for r in rows if r[1] != majority][:6]
+    data = {"train": write_csv(tmp_path / "train.csv", uneven), "test": data["test"]}
+    config = write_text_config(
+        tmp_path / "uneven.yaml", model, data, tmp_path / "run", num_train_epochs="3"
+    )
+    result = ftk("search", "--config", str(config), "--trials", "1", "--budget", "1s")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "f1_macro moved first" in result.stdout
+    assert "Best trial: 0 (validation f1_macro" in result.stdout
+    found = json.loads((tmp_path / "run" / "search.json").read_text())
+    assert found["metric"] == "eval_f1_macro"
+    trial = found["trials"][0]
+    assert len(trial["evaluations"]) == 1 and "for the budget" in trial["stopped_for_budget"]
+    assert "stopped here for the budget" in result.stdout
+
+
+@pytest.mark.e2e
+def test_ctrl_c_ends_a_search_with_a_resume_hint_and_no_traceback(search_inputs):
+    import signal
+
+    config = recipe(search_inputs, "interrupted")
+    command = [sys.executable, "-m", "toolkit", "search", "--config", str(config), "--trials", "50"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+    )
+    assert process.stdout is not None
+    for line in process.stdout:  # interrupt once the first trial is training
+        if line.startswith("Trial 1"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "Stopped (Ctrl-C)" in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr

@@ -317,6 +317,15 @@ def add_augment_command(commands: Any) -> None:
     augment.set_defaults(handler=run_augment)
 
 
+# What a command stopped by Ctrl-C leaves, and how to go on
+INTERRUPTED_HINTS = {
+    "train": "The checkpoints saved so far (one per evaluation) stay in output_dir: run the "
+    "same command with --resume to continue from the last one.",
+    "search": "The finished trials stay in output_dir/search.db: run the same command with "
+    "--resume to continue the search.",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, overrides = parser.parse_known_args(argv)
@@ -329,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code, finished = 2, False
+    except KeyboardInterrupt:
+        print(f"\nStopped (Ctrl-C). {INTERRUPTED_HINTS.get(args.command, '')}", file=sys.stderr)
+        code, finished = 130, False  # 128 + SIGINT, as a shell reports it
     else:
         finished = True
     if close_process_group(finished):

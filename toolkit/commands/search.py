@@ -70,6 +70,9 @@ def search(
     on_main(lambda: check_search_dir(run_dir, config, resume, overwrite))
     prepared = prepare_labelled(plan)  # tokenized once; every trial trains on these splits
     plan, compute_metrics = plan_for_data(plan, prepared.data)
+    # the data may put another metric first (macro-F1 on uneven classes): from here on the
+    # search scores, names and records the trials by the plan's metrics, not the recipe's
+    config = plan.config
     folds = prepare_folds(plan, prepared) if config.search.folds else None
     # The directory and its study are made once the data and folds are ready: bad data or a
     # fold count too large for it leaves nothing behind (an earlier run is deleted only now).

@@ -45,3 +45,24 @@ def budget_exhausted(
         f"{next_trial:.0f} s) plus the final run of the best one (about {final_run:.0f} s) "
         f"would not fit"
     )
+
+
+def trial_overruns(
+    search_elapsed: float, trial_elapsed: float, progress: float, budget_s: float
+) -> str | None:
+    """Why a running trial stops at this evaluation, or None. The trial's length is projected
+    from its progress (the share of its steps done); the rest of it and the final run of the
+    best trial (reserved as one such trial plus FINAL_RUN_EXTRA) must still fit in the budget,
+    so a first trial longer than the budget no longer runs to its end."""
+    if progress <= 0 or progress >= 1:
+        return None
+    projected = trial_elapsed / progress
+    rest = projected - trial_elapsed
+    final_run = projected * (1 + FINAL_RUN_EXTRA)
+    if search_elapsed + rest + final_run <= budget_s:
+        return None
+    return (
+        f"stopped here for the budget: {search_elapsed:.0f} s of {budget_s:.0f} s spent, and "
+        f"the rest of this trial (about {rest:.0f} s) plus the final run of the best one (about "
+        f"{final_run:.0f} s) would not fit"
+    )

@@ -31,6 +31,8 @@ def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
             "evaluations": t.user_attrs.get("evaluations", []),
             "duration_s": t.user_attrs.get("duration_s"),
             "pruned": t.state == TrialState.PRUNED,
+            # why a trial ended before its last epoch for the budget (None: it did not)
+            "stopped_for_budget": t.user_attrs.get("stopped_for_budget"),
         }
         for t in study.get_trials(deepcopy=False)
     ]

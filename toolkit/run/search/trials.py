@@ -27,7 +27,7 @@ from toolkit.core.log import say, warn
 from toolkit.core.run_files import TRIALS_DIR
 from toolkit.data.folds import fold_splits
 from toolkit.run.assembly import assemble_trainer
-from toolkit.run.search.budget import budget_exhausted, durations, finished
+from toolkit.run.search.budget import budget_exhausted, durations, finished, trial_overruns
 from toolkit.run.search.study import distributions, metric_key
 from toolkit.run.stages import Plan, PreparedData, build_model, open_run_dir, plan_run
 from toolkit.training.pruning import PruningCallback, should_stop
@@ -42,6 +42,37 @@ class TrialData:
     prepared: PreparedData
     folds: list[PreparedData] | None
     compute_metrics: Any
+
+
+@dataclass
+class SearchClock:
+    started: float  # time.perf_counter() when the search's trials began
+    budget_s: float | None
+
+
+class BudgetCallback(TrainerCallback):
+    """Stops a trial at an evaluation when the rest of it and the final run would overrun
+    the budget (`trial_overruns`); the main process decides, every process stops there. The
+    reason is kept on the optuna trial (`stopped_for_budget`) for the console and search.json."""
+
+    def __init__(self, clock: SearchClock, trial: optuna.Trial | None):
+        self.clock, self.trial = clock, trial
+        self.trial_started = time.perf_counter()
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        budget_s = self.clock.budget_s
+        if budget_s is None or not state.max_steps:
+            return
+        now = time.perf_counter()
+        progress = state.global_step / state.max_steps
+        search_elapsed, trial_elapsed = now - self.clock.started, now - self.trial_started
+        reason = main_decides(
+            lambda: trial_overruns(search_elapsed, trial_elapsed, progress, budget_s)
+        )
+        if reason:
+            control.should_training_stop = True
+            if self.trial is not None:
+                self.trial.set_user_attr("stopped_for_budget", reason)
 
 
 def prepare_folds(plan: Plan, prepared: PreparedData) -> list[PreparedData]:
@@ -76,7 +107,8 @@ def run_trials(
         label = f"{number + 1}" + (f"/{max_trials}" if max_trials else "")
         say(f"Trial {label}: {format_params(params)}")
         trial = asked[0] if asked else None
-        outcome = run_trial(trial, number, params, plan, data)
+        clock = SearchClock(started, budget_s)
+        outcome = run_trial(trial, number, params, plan, data, clock)
         release_accelerator_memory()
         if outcome is not None:
             say(f"Trial {label}: {describe_outcome(outcome, metric)}")
@@ -108,7 +140,12 @@ def next_step(
 
 
 def run_trial(
-    trial: optuna.Trial | None, number: int, params: dict[str, Any], plan: Plan, data: TrialData
+    trial: optuna.Trial | None,
+    number: int,
+    params: dict[str, Any],
+    plan: Plan,
+    data: TrialData,
+    clock: SearchClock | None = None,
 ) -> FrozenTrial | None:
     """Train trial `number` with `params` in its own folder (removed after), reporting to the
     pruner. The main process (which holds `trial`) tells the study it completed or was pruned
@@ -118,7 +155,8 @@ def run_trial(
     trial_plan = plan_run(trial_config(plan.config, params, str(folder)))
     try:
         if data.folds is None:
-            value, scores, pruned = train_one_split(trial, trial_plan, data)
+            budget = BudgetCallback(clock or SearchClock(started, None), trial)
+            value, scores, pruned = train_one_split(trial, trial_plan, data, budget)
         else:
             value, scores, pruned = train_folds(trial, trial_plan, data)
     except torch.OutOfMemoryError:
@@ -149,13 +187,13 @@ def run_trial(
 
 
 def train_one_split(
-    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData
+    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData, *callbacks: TrainerCallback
 ) -> tuple[float, list[float], bool]:
     """(best validation score, the score of each evaluation, pruned) of one model, reported to
     the pruner at each evaluation."""
     metric = str(trial_plan.args.metric_for_best_model)  # build_training_arguments sets it
     reporter = PruningCallback(trial, metric if metric.startswith("eval_") else f"eval_{metric}")
-    trainer = train_model(trial_plan, data.prepared, data.compute_metrics, reporter)
+    trainer = train_model(trial_plan, data.prepared, data.compute_metrics, reporter, *callbacks)
     return best_score(trainer), reporter.scores, reporter.pruned
 
 
@@ -229,7 +267,9 @@ def describe_outcome(trial: FrozenTrial, metric: str) -> str:
             f"pruned after evaluation {len(scores)} (validation {metric} {scores[-1]:.4f} "
             f"lags the median), {seconds:.0f} s"
         )
-    return f"validation {metric} {best:.4f} after {len(scores)} evaluations, {seconds:.0f} s"
+    done = f"validation {metric} {best:.4f} after {len(scores)} evaluations, {seconds:.0f} s"
+    stopped = trial.user_attrs.get("stopped_for_budget")
+    return f"{done}; {stopped}" if stopped else done
 
 
 def best_score(trainer: Any) -> float:
