@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import make_image_folder, make_texts, write_corrupt_image, write_csv
+from helpers import (
+    make_image_folder,
+    make_texts,
+    write_corrupt_image,
+    write_csv,
+    write_mim_config,
+    write_pattern_images,
+)
 
 from toolkit.cli import main
 
@@ -154,6 +161,17 @@ def model_folder(w: Where, keep: str) -> list[str]:
         shutil.copy(w.bert / "config.json", folder / "config.json")
         (folder / "pytorch_model.bin").write_bytes(b"pickled")
     return w.train_args(model=str(folder))
+
+
+def simmim_of_convnext(w: Where) -> list[str]:
+    """Masked image modelling of a model type transformers has no SimMIM model for."""
+    images = write_pattern_images(w.tmp / "images.parquet", n=6)
+    sizes = {"model_type": "convnext", "image_size": 32}
+    return [
+        "pretrain",
+        "--config",
+        str(write_mim_config(w.tmp / "mim.yaml", images, w.tmp / "run", sizes)),
+    ]
 
 
 def foreign_output_dir(w: Where) -> list[str]:
@@ -618,6 +636,12 @@ CASES = [
         "no config.json",
     ),
     Case("pickled weights only", "model", lambda w: model_folder(w, "bin"), "pickled .bin"),
+    Case(
+        "masked image modelling of a model type without SimMIM",
+        "model",
+        simmim_of_convnext,
+        "pre-trains these model types (SimMIM): vit, deit, swin",
+    ),
     # run folders
     Case(
         "output_dir is a file",

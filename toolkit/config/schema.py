@@ -603,7 +603,9 @@ class PeftConfig(Section):
         None,
         "lora: names of the Linear modules that get an update (the last part of the module "
         "name, e.g. [query, value]); null = the attention query and value projections, "
-        "found by name (BERT family: query/value, ViT in transformers 5: q_proj/v_proj)",
+        "found by name (BERT family: query/value, ViT in transformers 5: q_proj/v_proj, "
+        "MPNet: q/v), or a fused query-key-value layer (ModernBERT: Wqkv); ConvNeXt: "
+        "pwconv1/pwconv2",
     )
     modules_to_save: list[str] | None = option(
         None,

@@ -39,14 +39,25 @@ if TYPE_CHECKING:  # peft is imported when LoRA is asked for
 
 ADAPTER_DIR = "adapter"  # inside the run directory
 
-# Attention query and value projections, by the names architectures give them; the first pair
-# whose two names both occur among a model's Linear layers is the default target. (transformers
-# 5 renamed ViT's `attention.attention.query` to `attention.q_proj`; BERT keeps `query`.)
-DEFAULT_TARGET_PAIRS = (
-    ("query", "value"),  # BERT, RoBERTa, ELECTRA, MiniLM, older ViT
-    ("q_proj", "v_proj"),  # ViT, DeiT in transformers 5; many newer models
+# The layers LoRA adapts unless peft.target_modules names others: one row per naming scheme,
+# tried in order; the first row whose names all occur among a model's Linear layers is the
+# default. For attention that is the query and value projections (the LoRA paper's choice);
+# where one fused Linear computes query, key and value together, that layer. (transformers 5
+# renamed ViT's `attention.attention.query` to `attention.q_proj`; BERT keeps `query`.)
+DEFAULT_TARGETS: tuple[tuple[str, ...], ...] = (
+    ("query", "value"),  # BERT, RoBERTa, XLM-R, ELECTRA, ALBERT, MiniLM
+    ("q_proj", "v_proj"),  # ViT, DeiT, BEiT, DINOv2, Swin in transformers 5; many newer models
     ("q_lin", "v_lin"),  # DistilBERT
     ("query_proj", "value_proj"),  # DeBERTa-v2/v3
+    ("q", "v"),  # MPNet
+    ("Wqkv",),  # ModernBERT: query, key and value in one fused layer
+    ("in_proj",),  # DeBERTa (v1): fused query, key and value
+    ("qkv",),  # Hiera: fused query, key and value
+    # ConvNeXt (v1, v2) has no attention. Its blocks mix channels only in these two pointwise
+    # layers (the inverted-bottleneck MLP, written as Linear), which hold nearly all of a
+    # block's weights; the 7x7 depthwise convolution is per channel and small. Adapting both
+    # is LoRA's usual choice for MLP-only targets.
+    ("pwconv1", "pwconv2"),
 )
 
 # What a wrapped model carries for the console, metrics.json and the model card.
@@ -65,17 +76,18 @@ def linear_layers(model: nn.Module) -> dict[str, list[str]]:
 
 
 def default_targets(model: nn.Module) -> list[str]:
-    """The query/value projections of `model` (the LoRA paper's choice), found by name."""
+    """The first row of DEFAULT_TARGETS whose names are all Linear layers of `model`."""
     present = linear_layers(model)
-    for pair in DEFAULT_TARGET_PAIRS:
-        if all(name in present for name in pair):
-            return list(pair)
-    looked_for = ", ".join("/".join(pair) for pair in DEFAULT_TARGET_PAIRS)
+    for names in DEFAULT_TARGETS:
+        if all(name in present for name in names):
+            return list(names)
+    looked_for = ", ".join("/".join(names) for names in DEFAULT_TARGETS)
     raise UserError(
-        f"peft.method lora found no attention query/value layers in "
-        f"{type(model).__name__} to adapt by default (looked for the pairs {looked_for}). "
-        f"Name them with peft.target_modules; the model's Linear layers are called: "
-        f"{sample_of(present)}."
+        f"peft.method lora found none of the layers it adapts by default in "
+        f"{type(model).__name__} (it looks for the attention query/value projections or a "
+        f"fused query-key-value layer, by these names: {looked_for}). Name the layers to "
+        f"adapt with peft.target_modules (usually the attention's query and value "
+        f"projections); the model's Linear layers are called: {sample_of(present)}."
     )
 
 

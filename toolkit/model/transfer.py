@@ -6,8 +6,8 @@ Two checks stop that:
 
 - `check_encoder_loaded`: after loading, no tensor of the encoder (the base model: `bert.*`,
   `vit.*`) may be missing or reshaped. New heads are expected: the task head, and the pooler,
-  which masked pre-training does not train (BertForMaskedLM and ViTForMaskedImageModeling have
-  none), so fine-tuning from their output always starts a fresh one.
+  which masked pre-training does not train (BertForMaskedLM and the SimMIM models of ViT, DeiT
+  and Swin have none), so fine-tuning from their output always starts a fresh one.
 - `check_architectures_match`: before the slow pre-training of `ftk train --pretrain` starts,
   the model it pre-trains must be the model the fine-tuning recipe names (same type and sizes).
 """
@@ -39,6 +39,11 @@ ARCHITECTURE_KEYS = (
     "image_size",
     "patch_size",
     "num_channels",
+    # Swin: the widths, depths, heads and window of its stages shape its tensors
+    "embed_dim",
+    "depths",
+    "num_heads",
+    "window_size",
 )
 
 

@@ -74,7 +74,7 @@ def pretraining_arguments(config: RunConfig) -> dict[str, Any]:
     The collators need columns the model does not take (the image for the lazy pixel
     transform; special-token masks and character offsets for masking), so none is dropped.
     `label_names`: the inputs whose presence makes the Trainer compute an evaluation loss
-    (ViTForMaskedImageModeling takes no `labels`: its target is the masked input itself).
+    (the SimMIM models take no `labels`: their target is the masked input itself).
     They go to TrainingArguments only: run_config.yaml stays equal to the recipe (`is_finished`).
     """
     return {"remove_unused_columns": False, "label_names": get_task(config.task).target_inputs}
