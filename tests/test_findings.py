@@ -13,9 +13,12 @@ from toolkit.advice.findings import (
     NOISY_ERROR_POINTS,
     NOT_LEARNED_PROGRESS,
     RunFacts,
+    ScoredSplit,
     chance_score,
     diagnose_run,
 )
+from toolkit.config.taxonomy import CLASSES, NUMBERS
+from toolkit.metrics.priors import entropy_of_shares, mean_binary_entropy
 
 
 def history(evals, sample=None, losses=(), steps_per_eval=10, metric="accuracy"):
@@ -62,7 +65,11 @@ def facts(**changes) -> RunFacts:
         "patience": 2,
         "validation_fraction": 0.1,
     }
-    return RunFacts(**{**values, **changes})
+    merged = {**values, **changes}
+    counts = list(merged["train_counts"].values())
+    # one class per input, unweighted: the prior of its class counts, unless a test sets one
+    prior = {"prior_loss": entropy_of_shares(counts), "prior_knows": CLASSES.prior_knows}
+    return RunFacts(**{**(prior if counts else {}), **merged})
 
 
 def rules(findings) -> list[str]:
@@ -150,10 +157,11 @@ def test_not_learned_for_a_numeric_target_compares_mse_with_the_variance():
         metric="rmse",
     )
     numbers = facts(metric="rmse", greater_is_better=False, train_counts={}, validation_counts={})
-    found = diagnose_run(rows, RunFacts(**{**numbers.__dict__, "target_variance": 1.0}))
+    mean_target = {"prior_knows": NUMBERS.prior_knows}
+    found = diagnose_run(rows, RunFacts(**{**numbers.__dict__, **mean_target, "prior_loss": 1.0}))
     assert rules(found) == ["not_learned"]
     assert "mean target" in found[0].text
-    fitted = RunFacts(**{**numbers.__dict__, "target_variance": 4.0})
+    fitted = RunFacts(**{**numbers.__dict__, **mean_target, "prior_loss": 4.0})
     assert diagnose_run(rows, fitted) == []
 
 
@@ -261,3 +269,161 @@ def test_truncation_is_a_finding_when_most_training_texts_are_cut():
         not in diagnose_run(rows, facts(**{**cut.__dict__, "model_max_length": 96}))[0].text
     )
     assert diagnose_run(rows, facts(truncated_share=0.4, max_length=96)) == []  # under half
+
+
+# ----------------------------------------------------------------------------- label sets
+
+
+def binary_entropy(p: float) -> float:
+    return -(p * math.log(p) + (1 - p) * math.log(1 - p))
+
+
+def label_set_facts(**changes) -> RunFacts:
+    """A multi-label run: labels a, b, c in 5%, 3% and 2% of 1,000 rows, f1_micro first."""
+    from toolkit.config.taxonomy import LABEL_SETS
+
+    counts = {"a": 50, "b": 30, "c": 20}
+    values = {
+        "metric": "f1_micro",
+        "train_counts": counts,
+        "validation_counts": counts,
+        "single_class": False,
+        "prior_loss": mean_binary_entropy(list(counts.values()), 1000),
+        "prior_knows": LABEL_SETS.prior_knows,
+    }
+    return facts(**{**values, **changes})
+
+
+def test_a_multi_label_run_whose_loss_is_the_prior_is_not_learned():
+    # The issue's run: a BCE of 0.162 where each label's frequency alone scores 0.164 (the
+    # softmax entropy of the label shares, 3.469 there, made the rule unable to fire)
+    prior = mean_binary_entropy([50, 30, 20], 1000)
+    assert prior == pytest.approx(sum(map(binary_entropy, (0.05, 0.03, 0.02))) / 3)
+    rows = history(evals=[(0.0, prior)], sample=[(0.0, prior)], metric="f1_micro")
+    found = diagnose_run(rows, label_set_facts())
+    assert rules(found) == ["not_learned"]
+    assert found[0].figures["prior_loss"] == pytest.approx(prior, abs=1e-4)
+    assert "knows only each label's frequency" in found[0].text
+    assert "majority class" not in found[0].text  # no majority answer for label sets
+
+
+def test_a_multi_label_run_that_learned_is_not_flagged():
+    # f1_micro 0.70 on the training sample and a loss a fifth of the prior: learned. (Read as
+    # a majority answer, the label counts made 0.5 the chance score and 0.70 only 40% of the
+    # way to perfect: "not learned".)
+    prior = mean_binary_entropy([50, 30, 20], 1000)
+    rows = history(
+        evals=[(0.55, prior / 3), (0.72, prior / 4), (0.66, prior / 4)],
+        sample=[(0.62, prior / 3), (0.68, prior / 5), (0.70, prior / 5)],
+        metric="f1_micro",
+    )
+    assert diagnose_run(rows, label_set_facts()) == []
+
+
+@pytest.mark.parametrize("weights", [None, "balanced"])
+def test_a_threshold_tuned_to_the_grids_bottom_says_the_model_is_unsure(weights):
+    rows = history(evals=[(0.3, 0.05), (0.4, 0.04)], sample=[(0.4, 0.04), (0.5, 0.03)])
+    run = label_set_facts(decision_threshold=0.05, class_weights=weights, output_dir="runs/ml")
+    (found,) = [f for f in diagnose_run(rows, run) if f.rule == "threshold_at_edge"]
+    assert found.figures == {"threshold": 0.05, "grid": [0.05, 0.95]}
+    assert "is 0.05, the lowest the grid tries (0.05 to 0.95)" in found.text
+    assert "not confident about its labels" in found.text and "too rare" in found.text
+    command = (
+        "`ftk train --config runs/ml/run_config.yaml --class_weights balanced "
+        "--output_dir runs/ml-balanced`"
+    )
+    assert (command in found.text) == (weights is None)
+    assert ("already weighted" in found.text) == (weights is not None)
+
+
+def test_a_threshold_tuned_to_the_grids_top_says_the_model_is_over_confident():
+    rows = history(evals=[(0.3, 0.05), (0.4, 0.04)], sample=[(0.4, 0.04), (0.5, 0.03)])
+    (found,) = diagnose_run(rows, label_set_facts(decision_threshold=0.95))
+    assert found.rule == "threshold_at_edge" and "the highest the grid tries" in found.text
+    assert "over-confident" in found.text and "--class_weights" not in found.text
+    weighted = diagnose_run(
+        rows, label_set_facts(decision_threshold=0.95, class_weights="balanced")
+    )
+    assert "positive-label weights" in weighted[0].text
+    # inside the grid: nothing to say
+    for inside in (0.1, 0.5, 0.9):
+        assert diagnose_run(rows, label_set_facts(decision_threshold=inside)) == []
+
+
+# ----------------------------------------------------------------------------- collapse
+
+# The issue's reviews: 64/27/9% in training, a test split of 100 in the same shares.
+REVIEWS = {"pos": 245, "neu": 103, "neg": 35}
+
+
+def scored(*rows: list[int]) -> ScoredSplit:
+    """Test predictions counted: rows true pos/neu/neg, columns predicted pos/neu/neg."""
+    return ScoredSplit("test", ["pos", "neu", "neg"], [list(row) for row in rows])
+
+
+def reviews(**changes) -> RunFacts:
+    return facts(metric="f1_macro", train_counts=REVIEWS, output_dir="runs/reviews", **changes)
+
+
+LEARNED = [(0.60, 0.8), (0.70, 0.6), (0.69, 0.62)], [(0.7, 0.7), (0.9, 0.3), (0.95, 0.2)]
+
+
+def test_a_run_collapsed_to_the_majority_gets_the_class_weights_command():
+    rows = history(*LEARNED, metric="f1_macro")
+    only_pos = scored([64, 0, 0], [27, 0, 0], [9, 0, 0])  # macro-F1 0.26
+    found = {f.rule: f for f in diagnose_run(rows, reviews(scored=only_pos))}
+    assert list(found) == ["imbalance", "collapsed"]
+    collapse = found["collapsed"]
+    assert collapse.figures["predicted_share"] == 1.0 and collapse.figures["true_share"] == 0.64
+    assert collapse.figures["other_recalls"] == {"neu": 0.0, "neg": 0.0}
+    assert (
+        "predicts 'pos' for 100% of the test examples, though it is the class of 64% of them"
+    ) in collapse.text
+    assert (
+        "Next: `ftk train --config runs/reviews/run_config.yaml --class_weights balanced "
+        "--output_dir runs/reviews-balanced`"
+    ) in collapse.text
+    # nearly all 'pos' (92%): the other classes get 8% of the answers for 36% of the examples
+    mostly_pos = scored([64, 0, 0], [20, 7, 0], [8, 0, 1])
+    assert "collapsed" in rules(diagnose_run(rows, reviews(scored=mostly_pos)))
+
+
+def test_a_collapse_with_class_weights_set_says_they_did_not_help():
+    rows = history(*LEARNED, metric="f1_macro")
+    only_pos = scored([64, 0, 0], [27, 0, 0], [9, 0, 0])
+    (collapse,) = [
+        f
+        for f in diagnose_run(rows, reviews(scored=only_pos, class_weights="balanced"))
+        if f.rule == "collapsed"
+    ]
+    assert "with `class_weights` set (balanced)" in collapse.text
+    assert "--class_weights" not in collapse.text and "learning_rate (now 5e-05)" in collapse.text
+
+
+def test_minority_classes_never_recalled_are_a_collapse_below_the_share_too():
+    rows = history(*LEARNED, metric="f1_macro")
+    # 'pos' predicted for 85% (its share 64%), but 'neg' and 'neu' almost never right
+    unrecalled = scored([64, 0, 0], [20, 1, 6], [1, 8, 0])
+    (collapse,) = [
+        f for f in diagnose_run(rows, reviews(scored=unrecalled)) if f.rule == "collapsed"
+    ]
+    assert collapse.figures["predicted_share"] == 0.85
+    assert collapse.figures["other_recalls"] == {"neu": pytest.approx(1 / 27, abs=1e-4), "neg": 0.0}
+
+
+def test_a_run_that_learned_the_classes_gets_neither_finding():
+    rows = history(*LEARNED, metric="f1_macro")
+    learned = scored([58, 4, 2], [6, 19, 2], [2, 1, 6])
+    assert "collapsed" not in rules(diagnose_run(rows, reviews(scored=learned)))
+    # favouring 'pos' (90% of the answers where it holds 85%) is no collapse
+    favoured = scored([85, 0, 0], [4, 6, 0], [1, 0, 4])
+    assert "collapsed" not in rules(diagnose_run(rows, reviews(scored=favoured)))
+    # a balanced (class-weighted) run that learned: its prior is the weighted one, ln 3, and
+    # a training loss of 0.2 is far below it; its answers are spread over the classes
+    weighted = reviews(
+        scored=learned, class_weights="balanced", prior_loss=math.log(3), metrics_reordered=True
+    )
+    assert rules(diagnose_run(rows, weighted)) == ["imbalance"]
+    # even classes: answering one class always is no majority collapse to speak of
+    even = facts(metric="f1_macro", scored=scored([34, 0, 0], [33, 0, 0], [33, 0, 0]))
+    assert "collapsed" not in rules(diagnose_run(rows, even))

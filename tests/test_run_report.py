@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import pytest
 from helpers import ftk, history_rows, make_texts, write_csv, write_text_config
@@ -224,6 +225,9 @@ def test_the_diagnosis_lands_in_metrics_report_card_and_console(run):
         num_train_epochs=5,
         learning_rate=5e-3,
         validation_fraction=0.1,
+        prior_loss=math.log(3),  # three even classes, no class weights: ln 3
+        prior_knows="the class frequencies",
+        output_dir=str(run_dir),
     )
     expected = [f.to_dict() for f in diagnose_run(training, facts)]
     assert metrics["diagnosis"] == expected  # the rules on the run's own recorded history

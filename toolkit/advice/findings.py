@@ -5,13 +5,20 @@ None), so it is tested on hand-built histories without training anything. The th
 the reasoning behind each are in docs/run-diagnosis.md:
 
     not_learned       the training sample scores less than NOT_LEARNED_PROGRESS of the way from
-                      what always answering the majority class scores to perfect, or its loss is
-                      at least NOT_LEARNED_LOSS of the loss of knowing only the class frequencies
+                      what always answering the majority class scores to perfect (one class per
+                      input), or its loss is at least NOT_LEARNED_LOSS of the loss of knowing
+                      nothing about the inputs (the target's prior_loss, as the loss weighs it)
     still_improving   the best evaluation is the last one (of two or more)
     overfit           validation loss rose `overfitting.patience` evaluations in a row while the
                       training loss fell (the watch's rule), with the epoch it began and the gap
     imbalance         the majority class holds more than half the training examples (two
                       classes: two thirds), said for the metric that picked the best epoch
+    collapsed         on such classes the kept model predicts the majority for COLLAPSE_SHARE of
+                      the test examples, leaving the other classes under half the share they
+                      hold, or recalls every other class at most COLLAPSE_RECALL; without
+                      class_weights, the next command sets them
+    threshold_at_edge the multi-label decision threshold tuned on validation is the lowest or
+                      highest of the grid: the model is unsure of its labels, or over-confident
     noisy_selection   the validation score's standard error exceeds NOISY_ERROR_POINTS and
                       another evaluation is within NOISE_STANDARD_ERRORS standard errors of the
                       best: which epoch was kept is partly luck
@@ -24,17 +31,23 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import PurePath
+from shlex import quote
 from typing import Any
 
 from toolkit.advice.data_size import majority_share, uneven
 from toolkit.advice.overfitting import SAMPLE_PREFIX, overfitting_onset
+from toolkit.core.run_files import RUN_CONFIG
+from toolkit.metrics.multilabel import THRESHOLD_GRID
 
 NOT_LEARNED_PROGRESS = 0.5  # share of the way from the majority answer to perfect, on train
-NOT_LEARNED_LOSS = 0.9  # share of the loss of a model that knows only the class frequencies
+NOT_LEARNED_LOSS = 0.9  # share of the loss of a model that knows nothing about the inputs
 NOISE_STANDARD_ERRORS = 2.0  # closer than this to the best epoch: not separable on validation
 NOISY_ERROR_POINTS = 1.0  # a standard error above this hides differences worth choosing
 FEW_PER_CLASS = 10  # validation examples of a class below which each one moves macro-F1 a lot
 TRUNCATED_SHARE = 0.5  # share of training texts cut at data.max_length worth a finding
+COLLAPSE_SHARE = 0.9  # the majority predicted for this share of the examples or more ...
+COLLAPSE_RECALL = 0.05  # ... or every other class recalled at most this: a collapsed run
 
 
 @dataclass
@@ -50,6 +63,16 @@ class Finding:
 
 
 @dataclass
+class ScoredSplit:
+    """The kept model's predictions on one split, counted: `confusion[true][predicted]` over
+    `label_names` (rows: true classes, columns: predicted ones)."""
+
+    name: str  # "test"
+    label_names: list[str]
+    confusion: list[list[int]]
+
+
+@dataclass
 class RunFacts:
     """What the rules need to know beside the history: the data, the metric, the settings."""
 
@@ -61,7 +84,16 @@ class RunFacts:
     num_train_epochs: float
     learning_rate: float
     patience: int = 2  # overfitting.patience
-    target_variance: float | None = None  # numbers: the loss of always predicting the mean
+    # the training loss of a model that learned nothing about the inputs (the target's
+    # prior_loss, weighted as the loss is) and what such a model knows, for the words
+    prior_loss: float | None = None
+    prior_knows: str = ""
+    # one class per input: what always answering the majority scores is the chance score
+    single_class: bool = True
+    class_weights: str | dict[str, float] | None = None  # the run's `class_weights`
+    decision_threshold: float | None = None  # label sets: the threshold tuned on validation
+    scored: ScoredSplit | None = None  # the kept model's test predictions (None: no test)
+    output_dir: str | None = None  # the run directory, which the next command starts from
     validation_fraction: float | None = None  # data.validation_size, when it split train
     metrics_reordered: bool = False  # f1_macro was moved first for uneven classes
     # text tasks: the share of training texts that fill data.max_length, that length, and how
@@ -144,16 +176,6 @@ def chance_score(metric: str, counts: dict[str, int]) -> float | None:
     }.get(metric)
 
 
-def prior_loss(facts: RunFacts) -> float | None:
-    """The loss of a model that learned only the target's distribution: the entropy of the
-    class frequencies (at most ln(classes)), or a numeric target's variance (MSE of the mean)."""
-    if facts.train_counts:
-        total = sum(facts.train_counts.values())
-        shares = [n / total for n in facts.train_counts.values() if n]
-        return -sum(p * math.log(p) for p in shares)
-    return facts.target_variance
-
-
 def training_loss(curve: Curve) -> float | None:
     """The last training-sample loss, else the last logged training loss."""
     last = curve.points[-1].sample.get("loss") if curve.points else None
@@ -167,11 +189,12 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
         return None
     sample = curve.points[-1].sample
     metric = next((m for m in ("accuracy", facts.metric) if m in sample), None)
-    chance = chance_score(metric, facts.train_counts) if metric else None
+    # label sets and tags have no majority answer: their counts overlap or are entities
+    chance = chance_score(metric, facts.train_counts) if metric and facts.single_class else None
     progress = None
     if metric is not None and chance is not None and chance < 1.0:
         progress = (sample[metric] - chance) / (1.0 - chance)
-    loss, prior = training_loss(curve), prior_loss(facts)
+    loss, prior = training_loss(curve), facts.prior_loss
     loss_share = loss / prior if loss is not None and prior else None
     low_score = progress is not None and progress < NOT_LEARNED_PROGRESS
     high_loss = loss_share is not None and loss_share >= NOT_LEARNED_LOSS
@@ -186,8 +209,8 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
         )
     if loss_share is not None:
         said.append(
-            f"training loss {loss:.3f} against {prior:.3f} for a model that knows only the "
-            f"{'class frequencies' if facts.train_counts else 'mean target'}"
+            f"training loss {loss:.3f} against {prior:.3f} for a model that knows only "
+            f"{facts.prior_knows}"
         )
     text = (
         f"Not learned: after {curve.steps} optimizer steps {' and '.join(said)}. The model has "
@@ -299,6 +322,140 @@ def imbalance(curve: Curve, facts: RunFacts) -> Finding | None:
     return Finding("imbalance", text, figures)
 
 
+# ----------------------------------------------------------------------------- collapsed
+
+
+def rerun_command(facts: RunFacts, option: str, suffix: str) -> str:
+    """The command that trains this run again with one setting changed, into a new folder."""
+    run = PurePath(facts.output_dir or "RUN")
+    config, output = quote(str(run / RUN_CONFIG)), quote(f"{run}-{suffix}")
+    return f"`ftk train --config {config} {option} --output_dir {output}`"
+
+
+def majority_collapse(facts: RunFacts) -> dict[str, Any] | None:
+    """How far the kept model's test predictions fell to the training majority, when they did
+    (uneven classes only): its predicted and true shares, the other classes' recall."""
+    scored = facts.scored
+    if scored is None or not facts.single_class or not uneven(facts.train_counts):
+        return None
+    majority, _ = majority_share(facts.train_counts)
+    column = scored.label_names.index(majority)
+    rows = scored.confusion
+    support = [sum(row) for row in rows]  # true examples of each class
+    total = sum(support)
+    if not total:
+        return None
+    predicted = sum(row[column] for row in rows) / total
+    held = support[column] / total
+    recalls = {
+        name: rows[i][i] / support[i]
+        for i, name in enumerate(scored.label_names)
+        if i != column and support[i]
+    }
+    # the others get under half the predictions their share calls for, or almost none right
+    starved = predicted >= COLLAPSE_SHARE and 1 - predicted <= (1 - held) / 2
+    unrecalled = bool(recalls) and max(recalls.values()) <= COLLAPSE_RECALL
+    if predicted <= held or not (starved or unrecalled):
+        return None
+    return {
+        "majority_class": majority,
+        "split": scored.name,
+        "predicted_share": round(predicted, 4),
+        "true_share": round(held, 4),
+        "other_recalls": {name: round(r, 4) for name, r in recalls.items()},
+    }
+
+
+def collapsed(curve: Curve, facts: RunFacts) -> Finding | None:
+    figures = majority_collapse(facts)
+    if figures is None:
+        return None
+    majority, split = figures["majority_class"], figures["split"]
+    recalls = ", ".join(f"'{name}' {r:.2f}" for name, r in figures["other_recalls"].items())
+    seen = (
+        f"Collapsed to the majority: the kept model predicts '{majority}' for "
+        f"{figures['predicted_share']:.0%} of the {split} examples, though it is the class "
+        f"of {figures['true_share']:.0%} of them; the other classes' recall: {recalls}."
+    )
+    if facts.class_weights is None:
+        advice = (
+            f" With uneven classes, a model that tells them apart poorly lowers the plain loss "
+            f"most by leaning toward the majority, and this one did; `class_weights: balanced` "
+            f"weighs each class by its rarity (n / (classes x n_c)), so every class counts "
+            f"alike in the loss. Next: "
+            f"{rerun_command(facts, '--class_weights balanced', 'balanced')}"
+        )
+    else:
+        advice = (
+            f" It did so with `class_weights` set ({facts.class_weights}): the weights alone did "
+            f"not pull it off the majority, so it has likely not learned what tells the classes "
+            f"apart. Train longer or at a higher learning_rate (now {facts.learning_rate:g}), "
+            f"weigh the rare classes harder (`class_weights: {{label: weight}}`), or gather "
+            f"more examples of them."
+        )
+    return Finding("collapsed", seen + advice, figures)
+
+
+# ----------------------------------------------------------------------------- threshold at edge
+
+
+def threshold_at_edge(curve: Curve, facts: RunFacts) -> Finding | None:
+    threshold = facts.decision_threshold
+    low, high = THRESHOLD_GRID[0], THRESHOLD_GRID[-1]
+    if threshold is None or not any(math.isclose(threshold, t) for t in (low, high)):
+        return None
+    at_low = math.isclose(threshold, low)
+    seen = (
+        f"Threshold at the grid's edge: the decision threshold tuned on validation is "
+        f"{threshold:g}, the {'lowest' if at_low else 'highest'} the grid tries ({low:g} to "
+        f"{high:g}), so a threshold beyond it might score better still, and `ftk predict` and "
+        f"`ftk evaluate` decide at {threshold:g}."
+    )
+    return Finding(
+        "threshold_at_edge",
+        seen + (unsure_labels(facts) if at_low else over_confident(facts)),
+        {"threshold": threshold, "grid": [low, high]},
+    )
+
+
+def unsure_labels(facts: RunFacts) -> str:
+    """What a threshold at the grid's bottom means, and what to try."""
+    meaning = (
+        f" The best validation f1_micro came from calling every label the model gives more "
+        f"than a {THRESHOLD_GRID[0]:.0%} chance: the model is not confident about its labels, "
+        f"whose probabilities stay low, as they do for labels too rare to learn from this "
+        f"data or not learned yet."
+    )
+    if facts.class_weights is not None:
+        return meaning + (
+            " The labels' positives are already weighted (`class_weights`): train longer or "
+            "gather more examples of the rare labels."
+        )
+    return meaning + (
+        f" Weigh each label's positives in the loss (`class_weights: balanced`: negatives / "
+        f"positives per label), and the tuned threshold should move inward: "
+        f"{rerun_command(facts, '--class_weights balanced', 'balanced')}; more epochs or more "
+        f"examples of the rare labels help too."
+    )
+
+
+def over_confident(facts: RunFacts) -> str:
+    """What a threshold at the grid's top means, and what to try."""
+    meaning = (
+        f" Only labels the model gives over {THRESHOLD_GRID[-1]:.0%} were worth calling: it is "
+        f"over-confident, giving absent labels high probabilities"
+    )
+    if facts.class_weights is not None:
+        return meaning + (
+            ", as positive-label weights make it (`class_weights` scales each label's positives "
+            "up, and its probabilities with them): lighter weights (`class_weights: {label: "
+            "weight}`) or none keep them honest."
+        )
+    return meaning + (
+        ", as after overfitting: fewer epochs (early stopping keeps the best one) or more data."
+    )
+
+
 # ----------------------------------------------------------------------------- noisy selection
 
 
@@ -383,7 +540,16 @@ def truncated(curve: Curve, facts: RunFacts) -> Finding | None:
     return Finding("truncated", text, figures)
 
 
-RULES = (not_learned, still_improving, overfit, imbalance, noisy_selection, truncated)
+RULES = (
+    not_learned,
+    still_improving,
+    overfit,
+    imbalance,
+    collapsed,
+    threshold_at_edge,
+    noisy_selection,
+    truncated,
+)
 
 
 def diagnose_run(rows: list[dict[str, Any]], facts: RunFacts) -> list[Finding]:

@@ -54,6 +54,9 @@ class TargetKind:
     class_weights_refusal: str | None = None
     # why MixUp/CutMix cannot mix this target's labels (None: they can)
     mixing_refusal: str | None = None
+    # what a model that learned nothing about the inputs knows (its loss is the target's
+    # `prior_loss`), for the diagnosis's words
+    prior_knows: str = ""
 
 
 # Shipped classification metrics (toolkit/metrics/modules: evaluate's code inside the package);
@@ -64,6 +67,7 @@ CLASSES = TargetKind(
     metrics=("accuracy", "f1_macro", "f1_micro", "f1_weighted", "f1_binary"),
     default_metrics=("accuracy", "f1_macro"),
     single_class=True,
+    prior_knows="the class frequencies",
 )
 # numpy + scipy (toolkit/metrics/regression.py): errors, then correlations.
 NUMBERS = TargetKind(
@@ -76,6 +80,7 @@ NUMBERS = TargetKind(
     "'{task}' predicts a number with a mean squared error loss and has no classes. Remove "
     "class_weights (or use a classification task if the labels are classes).",
     mixing_refusal="predicts a number, and ftk mixes class labels only",
+    prior_knows="the mean target",
 )
 # toolkit/metrics/multilabel.py: F1 over all (input, label) decisions, F1 averaged over labels,
 # and the share of inputs whose whole label set is right.
@@ -86,6 +91,7 @@ LABEL_SETS = TargetKind(
     default_metrics=("f1_micro", "f1_macro", "subset_accuracy"),
     label_sets=True,
     mixing_refusal="predicts a set of labels, and ftk mixes single class labels only",
+    prior_knows="each label's frequency",
 )
 # seqeval (toolkit/metrics/entities.py): entity-level micro F1, precision and recall (an entity
 # counts when its type and every word match), then word-level accuracy.
@@ -99,6 +105,7 @@ TAGS = TargetKind(
     "to weigh every word's tag); remove class_weights. Entity-level F1 already ignores the many O "
     "tags.",
     mixing_refusal="predicts a tag per word, and ftk mixes class labels only",
+    prior_knows="the tag frequencies",
 )
 # Pre-training: the inputs are their own target; loss is the only score (lowest is best).
 INPUTS = TargetKind(

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from toolkit.advice.baselines.candidate import Baselines
 from toolkit.advice.data_size import DataSizeAdvice
 from toolkit.advice.diagnosis import Diagnosis
-from toolkit.advice.findings import RunFacts, diagnose_run
+from toolkit.advice.findings import RunFacts, ScoredSplit, diagnose_run
 from toolkit.advice.overfitting import OverfittingWatch, summarize_overfitting
 from toolkit.advice.truncation import truncation_facts
 from toolkit.advice.verdict import verdict_for_run
@@ -38,20 +36,23 @@ def diagnose(
     assert args.metric_for_best_model is not None and args.greater_is_better is not None
     metric = args.metric_for_best_model.removeprefix("eval_")
     overfitting = summarize_overfitting(rows, metric, args.greater_is_better, watch.warning)
-    findings = diagnose_run(rows, run_facts(plan, prepared, metric))
+    findings = diagnose_run(rows, run_facts(plan, prepared, metric, metrics))
     score = plan.target.scorer(config.metrics, config.trust_metric_code, prepared.data.label_names)
     verdict = verdict_for_run(baselines, metrics, config.metrics, test_rows, score, args.seed)
     return Diagnosis(data_size, overfitting, baselines, verdict, list(WARNINGS), findings)
 
 
-def run_facts(plan: Plan, prepared: PreparedData, metric: str) -> RunFacts:
-    """What the diagnosis rules need beside the history: class counts, sizes, settings."""
+def run_facts(plan: Plan, prepared: PreparedData, metric: str, metrics: dict[str, Any]) -> RunFacts:
+    """What the diagnosis rules need beside the history: class counts, sizes, settings, what
+    knowing nothing scores in the loss, and what the kept model predicted (`metrics`: the
+    final ones, test report and tuned threshold included)."""
     config, data, args = plan.config, prepared.data, plan.args
-    target = plan.target
+    target, kind = plan.target, config.kind.target
     train, validation = data.splits["train"], data.splits["validation"]
     given = config.data.validation_file or config.data.validation_dir
     train_labels = train[data.label_column]
     chosen = config.metrics_chosen  # else metrics_for_data may have moved f1_macro first
+    prior_loss, prior_knows = knowing_nothing(plan, prepared, train_labels)
     return RunFacts(
         metric=metric,
         greater_is_better=bool(args.greater_is_better),
@@ -61,8 +62,34 @@ def run_facts(plan: Plan, prepared: PreparedData, metric: str) -> RunFacts:
         num_train_epochs=float(args.num_train_epochs),
         learning_rate=float(args.learning_rate),
         patience=config.overfitting.patience,
-        target_variance=None if data.label_names else float(np.var(train_labels)),
+        prior_loss=prior_loss,
+        prior_knows=prior_knows,
+        single_class=kind.single_class,
+        class_weights=config.class_weights,
+        decision_threshold=metrics.get("eval_threshold_tuned"),
+        scored=scored_test(metrics, data.label_names),
+        output_dir=str(plan.output_dir),
         validation_fraction=None if given else config.data.validation_size,
-        metrics_reordered=config.metrics[0] != config.kind.target.default_metrics[0] and not chosen,
+        metrics_reordered=config.metrics[0] != kind.default_metrics[0] and not chosen,
         **truncation_facts(prepared.truncation),
     )
+
+
+def knowing_nothing(plan: Plan, prepared: PreparedData, train_labels: Any) -> tuple[float, str]:
+    """The training loss of a model that knows nothing about the inputs, as this run's loss
+    weighs the classes or labels (`class_weights`), and what such a model knows."""
+    weights = prepared.class_weights
+    loss = plan.target.prior_loss(
+        train_labels, prepared.data.label_names, None if weights is None else weights.numpy()
+    )
+    knows = plan.config.kind.target.prior_knows
+    if weights is not None:
+        knows += ", weighted as the loss weighs them"
+    return loss, knows
+
+
+def scored_test(metrics: dict[str, Any], label_names: list[str]) -> ScoredSplit | None:
+    """The kept model's test predictions counted by class, where the target's test report
+    holds a confusion matrix (one class per input, and a test split)."""
+    confusion = metrics.get("test_confusion_matrix")
+    return None if confusion is None else ScoredSplit("test", label_names, confusion)

@@ -40,6 +40,7 @@ from toolkit.metrics.multilabel import (
     sigmoid,
     tune_threshold,
 )
+from toolkit.metrics.priors import entropy_of_shares, mean_binary_entropy
 from toolkit.metrics.regression import as_values, regression_metrics, regression_scorer
 from toolkit.metrics.test_report import confusion, per_class_report
 
@@ -101,6 +102,13 @@ class Classes:
         return float(
             torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
         )
+
+    def prior_loss(
+        self, labels: list[int], label_names: list[str], weights: np.ndarray | None = None
+    ) -> float:
+        """The training loss of knowing nothing about the inputs: the entropy of the class
+        shares, weighted as `class_weights` (one per class id) weighs them in the loss."""
+        return entropy_of_shares(list(class_counts(labels, label_names).values()), weights)
 
     def test_report(
         self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
@@ -212,6 +220,13 @@ class Numbers:
         """Mean squared error, as the model's regression head computes it."""
         return float(np.mean((self.predictions(logits) - as_values(labels)) ** 2))
 
+    def prior_loss(
+        self, labels: list[float], label_names: list[str], weights: np.ndarray | None = None
+    ) -> float:
+        """The training loss of knowing nothing about the inputs: the variance of the targets,
+        the mean squared error of always predicting their mean (no class weights apply)."""
+        return float(np.var(as_values(labels)))
+
     def test_report(
         self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
     ) -> dict[str, Any]:
@@ -316,6 +331,15 @@ class Tags:
                 flat, torch.from_numpy(labels).reshape(-1), ignore_index=IGNORED
             )
         )
+
+    def prior_loss(
+        self, labels: list[list[int]], label_names: list[str], weights: np.ndarray | None = None
+    ) -> float:
+        """The training loss of knowing nothing about the inputs: the entropy of the tag shares
+        over the words, each scored once, on its first piece (`data.label_all_tokens` scores
+        the later pieces too, which this leaves out; class weights are refused for tags)."""
+        words = [tag for sentence in labels for tag in sentence]
+        return entropy_of_shares(list(class_counts(words, label_names).values()))
 
     def test_report(
         self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
@@ -426,6 +450,15 @@ class LabelSets:
                 torch.from_numpy(np.asarray(labels, dtype=np.float32)),
             )
         )
+
+    def prior_loss(
+        self, labels: list[list[float]], label_names: list[str], weights: np.ndarray | None = None
+    ) -> float:
+        """The training loss of knowing nothing about the inputs: the mean over the labels of
+        each one's binary entropy, its positive term weighted as `class_weights` (one
+        pos_weight per label) weighs it in the loss."""
+        present = np.asarray(labels, dtype=np.float64).reshape(-1, len(label_names)) > 0.5
+        return mean_binary_entropy(present.sum(axis=0), len(present), weights)
 
     def test_report(
         self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
