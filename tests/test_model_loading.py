@@ -66,3 +66,14 @@ def test_model_from_sizes_with_a_bad_key(tmp_path, task, sizes, named):
         get_task(task).load_processor(config)
     for part in named:
         assert part in str(error.value), (part, str(error.value))
+
+
+def test_a_deit_from_sizes_gets_the_plain_classifier(tmp_path):
+    """transformers maps deit to two image classifiers and picks one by config.architectures,
+    which a config built from sizes lacks: the model must still build (the one without the
+    distillation teacher), not fail with a TypeError."""
+    sizes = {**TINY_VIT_SIZES, "model_type": "deit"}
+    config = recipe(tmp_path, "image-classification", f"from_config: {json.dumps(sizes)}", None)
+    model = image_classification.load_model(config, ["a", "b", "c"])
+    assert type(model).__name__ == "DeiTForImageClassification"
+    assert model.config.num_labels == 3

@@ -125,6 +125,9 @@ def config_from_dict(values: dict[str, Any], **extra: Any) -> PretrainedConfig:
             f"'{model_type}' config does not know."
             f"{did_you_mean(unknown[0], vars(defaults))}"
         )
+    # a model type with two heads for a task (DeiT: with and without a teacher) is resolved
+    # through config.architectures, which a config built from sizes lacks: [] picks the first
+    values.setdefault("architectures", [])
     try:
         return AutoConfig.for_model(model_type, **values, **extra)
     except (ValueError, TypeError) as exc:
