@@ -218,7 +218,18 @@ def test_vit_defaults_to_transformers5_projection_names(tiny_vit):
     model = tiny_vit_lora(tiny_vit, 0)
     summary = model.ftk_lora_summary
     assert summary["target_modules"] == ["q_proj", "v_proj"]  # ViT's names in transformers 5
-    assert summary["adapted_layers"] == 2 * 2 and summary["modules_to_save"] == ["classifier"]
+    assert summary["adapted_modules"] == 2 * 2 and summary["modules_to_save"] == ["classifier"]
+    assert summary["adapted_blocks"] == 2  # a 2-layer ViT: two modules in each layer
+
+
+def test_lora_counts_layers_not_modules():
+    from toolkit.model.lora import adapted_count, enclosing_blocks
+
+    names = [f"bert.encoder.layer.{i}.attention.self.{m}" for i in range(6) for m in ("q", "v")]
+    assert len(enclosing_blocks(names)) == 6
+    swin = [f"swin.encoder.layers.{s}.blocks.{b}.attention.self.query" for s, b in [(0, 0), (1, 0)]]
+    assert len(enclosing_blocks(swin)) == 2  # block 0 of two stages: two blocks
+    assert adapted_count({"adapted_modules": 12, "adapted_blocks": 6}) == "12 modules in 6 layers"
 
 
 @pytest.mark.e2e

@@ -15,7 +15,13 @@ from torch import nn
 from toolkit.config.schema import ModelConfig, PeftConfig
 from toolkit.core.errors import UserError
 from toolkit.model.checkpoint import load_checkpoint_model
-from toolkit.model.lora import default_targets, describe_lora, linear_layers, wrap_with_lora
+from toolkit.model.lora import (
+    adapted_count,
+    default_targets,
+    describe_lora,
+    linear_layers,
+    wrap_with_lora,
+)
 
 TEXT_SIZES = {
     "vocab_size": 64,
@@ -133,8 +139,10 @@ def test_default_targets_adapt_and_train_every_family(family, tmp_path):
 
     wrapped = wrap_with_lora(model, PeftConfig(method="lora"))
     summary = wrapped.ftk_lora_summary
-    assert summary["adapted_layers"] == adaptable
-    assert f"on {', '.join(targets)} ({adaptable} layers)" in describe_lora(summary)
+    assert summary["adapted_modules"] == adaptable
+    # each block holds each target once: the layers counted are the blocks, not the modules
+    assert adaptable == len(targets) * summary["adapted_blocks"]
+    assert f"on {', '.join(targets)} ({adapted_count(summary)})" in describe_lora(summary)
 
     trained = {n: p for n, p in wrapped.named_parameters() if p.requires_grad}
     frozen = {n: p.detach().clone() for n, p in wrapped.named_parameters() if not p.requires_grad}

@@ -141,6 +141,24 @@ def check_modules_to_save(model: nn.Module, names: list[str]) -> None:
         )
 
 
+def enclosing_blocks(module_names: list[str]) -> set[str]:
+    """The numbered blocks (encoder layers) the modules sit in: each name cut after its last
+    number ('...encoder.layer.3.attention.self.query' -> '...encoder.layer.3'), so query and
+    value of one layer count once and a Swin or ConvNeXt block is told from its stage."""
+    blocks = set()
+    for name in module_names:
+        parts = name.split(".")
+        numbered = [i for i, part in enumerate(parts) if part.isdigit()]
+        blocks.add(".".join(parts[: numbered[-1] + 1]) if numbered else name)
+    return blocks
+
+
+def adapted_count(summary: dict[str, Any]) -> str:
+    """'12 modules in 6 layers': what LoRA adapted, as the console and the model card say it."""
+    modules, blocks = summary["adapted_modules"], summary["adapted_blocks"]
+    return f"{modules} module{'s' * (modules != 1)} in {blocks} layer{'s' * (blocks != 1)}"
+
+
 def wrap_with_lora(model: PreTrainedModel, cfg: PeftConfig) -> PeftModel:
     """`model` as a peft.PeftModel with LoRA on the target modules; prints what trains."""
     from peft import LoraConfig, get_peft_model
@@ -171,7 +189,8 @@ def wrap_with_lora(model: PreTrainedModel, cfg: PeftConfig) -> PeftModel:
         "alpha": cfg.alpha,
         "dropout": cfg.dropout,
         "target_modules": targets,
-        "adapted_layers": len(adapted),
+        "adapted_modules": len(adapted),
+        "adapted_blocks": len(enclosing_blocks(adapted)),
         "modules_to_save": to_save,
         **trained_counts(wrapped, total),
     }
@@ -206,7 +225,7 @@ def describe_lora(summary: dict[str, Any]) -> str:
     return (
         f"LoRA: r {summary['r']}, alpha {summary['alpha']:g} (scale "
         f"{summary['alpha'] / summary['r']:g}), dropout {summary['dropout']:g}, on "
-        f"{', '.join(summary['target_modules'])} ({summary['adapted_layers']} layers); "
+        f"{', '.join(summary['target_modules'])} ({adapted_count(summary)}); "
         f"trained in full: {', '.join(summary['modules_to_save'])}\n"
         f"Trained parameters: {summary['trained_parameters']:,} of "
         f"{summary['model_parameters']:,} ({100 * summary['trained_share']:.2f}%): "

@@ -12,6 +12,7 @@ from toolkit.advice.findings import Finding
 from toolkit.advice.verdict import Verdict
 from toolkit.config.schema import DataConfig, ModelConfig, RunConfig
 from toolkit.metrics.classification import split_name
+from toolkit.model.lora import adapted_count
 from toolkit.model.packaged import hub_id_of, resolve_model_path
 from toolkit.tasks import get_task
 
@@ -200,7 +201,7 @@ def lora_text(lora: dict[str, Any] | None) -> str:
     return (
         f"- LoRA (peft): r = {lora['r']}, alpha = {lora['alpha']:g} (update scaled by "
         f"alpha / r = {lora['alpha'] / lora['r']:g}), dropout {lora['dropout']:g}, on "
-        f"{targets} ({lora['adapted_layers']} layers); trained in full: {full}\n"
+        f"{targets} ({adapted_count(lora)}); trained in full: {full}\n"
         f"- trained parameters: {lora['trained_parameters']:,} of "
         f"{lora['model_parameters']:,} ({100 * lora['trained_share']:.2f}%); the rest "
         f"stayed as in the base model\n"
