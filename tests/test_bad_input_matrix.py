@@ -22,6 +22,7 @@ from helpers import (
     write_mim_config,
     write_pattern_images,
 )
+from tokenizer_kinds import save_glued_tokenizer
 
 from toolkit.cli import main
 
@@ -113,16 +114,26 @@ def unlabelled_test(w: Where) -> list[str]:
     return data_args(w, labelled(w, w.tmp / "train.parquet", w.tmp / "test.parquet"))
 
 
-def tagging_args(w: Where, train: list[dict], validation: list[dict] | None = None) -> list[str]:
+def tagging_args(
+    w: Where, train: list[dict], validation: list[dict] | None = None, model: str | None = None
+) -> list[str]:
     """A token-classification recipe over JSONL token/tag lists (the tiny BERT's tokenizer is
-    fast)."""
+    fast), of `model` when given."""
     files = f"train_file: '{jsonl(w, 'tags.jsonl', train)}'"
     if validation is not None:
         files += f", validation_file: '{jsonl(w, 'tags_val.jsonl', validation)}'"
-    return [*w.train_args(data=f"{{{files}}}"), "--task", "token-classification"]
+    return [*w.train_args(data=f"{{{files}}}", model=model), "--task", "token-classification"]
 
 
 TAGGED = [{"tokens": ["the", "team", "won"], "ner_tags": ["O", "B-ORG", "O"]}] * 10
+
+
+def glued_tagger_args(w: Where) -> list[str]:
+    """Tagging with the tiny BERT given a tokenizer that reads running text as a whole."""
+    model = w.tmp / "glued"
+    shutil.copytree(w.bert, model)
+    save_glued_tokenizer(model, ["the", "team", "won"])
+    return tagging_args(w, TAGGED, model=str(model))
 
 
 def image_args(w: Where, data: str, *overrides: str) -> list[str]:
@@ -770,6 +781,12 @@ CASES = [
             w, TAGGED, [{"tokens": ["the", "market"], "ner_tags": ["O", "B-MISC"]}]
         ),
         "never occur in the training data",
+    ),
+    Case(
+        "tagger whose tokenizer splits words unlike their text",
+        "model",
+        glued_tagger_args,
+        "splits tagged words into other pieces than their running text",
     ),
     Case(
         "class_weights for token-classification",

@@ -15,6 +15,7 @@ from toolkit.metrics.classification import split_name
 from toolkit.model.lora import adapted_count
 from toolkit.model.packaged import hub_id_of, resolve_model_path
 from toolkit.tasks import get_task
+from toolkit.tasks.fine_tuning import FineTuningTask
 
 # The usage snippet's model id until `ftk push` writes the repo id in its place.
 USAGE_PLACEHOLDER = "PATH_OR_REPO_ID"
@@ -210,6 +211,11 @@ def lora_text(lora: dict[str, Any] | None) -> str:
     )
 
 
+def reading_text(line: str) -> str:
+    """The usage section's line on how much of an input the model reads, as a paragraph."""
+    return f"\n{line}\n" if line else ""
+
+
 def write_model_card(
     path: Path,
     config: RunConfig,
@@ -221,8 +227,10 @@ def write_model_card(
     history: list[dict[str, Any]] | None = None,
 ) -> None:
     data = card_metadata(config, pipeline_tag, metrics, model_name)
-    target = get_task(config.task).target
-    assert target is not None  # a labelled task (pre-training writes outputs/pretrain_card.py's)
+    task = get_task(config.task)
+    # a labelled task (pre-training writes outputs/pretrain_card.py's)
+    assert isinstance(task, FineTuningTask)
+    target = task.target
     hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in HYPERPARAMETERS)
     schedule = config.schedule
     warmup = next(
@@ -256,9 +264,9 @@ The exact configuration is in `run_config.yaml`; rerun it with
 
 ```python
 from transformers import pipeline
-{target.usage_name} = pipeline("{pipeline_tag}", model="{USAGE_PLACEHOLDER}"{target.pipeline_args})
+{target.usage_name} = pipeline("{pipeline_tag}", model="{USAGE_PLACEHOLDER}"{task.pipeline_args})
 ```
-
+{reading_text(task.card_reading(config))}
 ## Framework versions
 
 {framework_versions()}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from datasets import DatasetDict
-from transformers import TrainerCallback
+from transformers import PreTrainedTokenizerBase, TrainerCallback
 
 from toolkit.advice.baselines.fit import start_baselines_for_run
 from toolkit.advice.data_size import (
@@ -78,11 +78,21 @@ def fit_and_finish(
     baselines = collect_baselines()
     metrics, test_rows = score_run(trainer, plan, prepared, fit.metrics, checkpoint, started)
     diagnosis = diagnose(plan, prepared, history, watch, data_size, baselines, metrics, test_rows)
+    limit_to_run_length(prepared.processor, plan.config.data.max_length)
     save_and_finish(
         trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
     )
     written = {**metrics, **diagnosis.to_dict()}
     return RunResult(plan.output_dir, written, trainer, diagnosis.verdict)
+
+
+def limit_to_run_length(processor: Any, max_length: int) -> None:
+    """The tokenizer saved with the model reads at most what the run read (`data.max_length`
+    becomes its `model_max_length`), so `pipeline()` cuts a long text where training and
+    `ftk predict` cut it instead of reading on to the checkpoint's own limit (often 512).
+    Set after training: the truncation advice compares data.max_length with that own limit."""
+    if isinstance(processor, PreTrainedTokenizerBase):
+        processor.model_max_length = min(max_length, processor.model_max_length)
 
 
 def resume_loss_sum(trainer: ToolkitTrainer, checkpoint: Path | None) -> None:

@@ -35,6 +35,16 @@ class FineTuningTask:
         return str(self.inputs.pipeline_tag)
 
     @property
+    def pipeline_args(self) -> str:
+        """The model card's `pipeline()` arguments after `model=`: the target's (what the
+        pipeline returns), then the inputs' (how much it reads)."""
+        return self.target.pipeline_args + str(self.inputs.pipeline_args)
+
+    def card_reading(self, config: RunConfig) -> str:
+        """The model card's line on how much of an input the model reads ('' for none)."""
+        return str(self.inputs.card_reading(config))
+
+    @property
     def input_key(self) -> str:
         return self.kind.modality.input_key
 

@@ -42,6 +42,7 @@ from toolkit.model.transfer import config_from_dict
 from toolkit.tasks.targets import CLASSES
 
 pipeline_tag = "image-classification"
+pipeline_args = ""  # the model card's: the image pipeline needs none to read as training did
 input_key = "data.image_column"
 target_inputs = None
 target = CLASSES
@@ -262,6 +263,11 @@ def train_collator(processor: Any, config: RunConfig, num_labels: int) -> Any | 
     """The collator of the training batches when they differ from `collator`'s: mixed."""
     mix = batch_mixing(config.augment, num_labels)
     return None if mix is None else MixingCollate(mix)
+
+
+def card_reading(config: RunConfig) -> str:
+    """Nothing for the model card: the image processor gives every image the model's size."""
+    return ""
 
 
 def finish_saved(folder: Path) -> str | None:

@@ -21,6 +21,10 @@ from toolkit.model.checkpoint import load_checkpoint_model, load_tokenizer
 from toolkit.tasks.targets import CLASSES
 
 pipeline_tag = "text-classification"
+# The model card's pipeline() arguments: the text-classification pipeline reads a whole text
+# unless told to truncate, and then cuts it at the saved tokenizer's model_max_length, which a
+# run sets to its data.max_length (run/fine_tuning.py), where training and `ftk predict` cut.
+pipeline_args = ", truncation=True"
 input_key = "data.text_column"
 target_inputs = None
 target = CLASSES
@@ -77,7 +81,10 @@ def prepare(
     if tokenizer.model_max_length and config.data.max_length > tokenizer.model_max_length:
         raise UserError(
             f"data.max_length is {config.data.max_length} but the model reads at "
-            f"most {tokenizer.model_max_length} tokens; lower data.max_length."
+            f"most {tokenizer.model_max_length} tokens; lower data.max_length. (A model "
+            f"fine-tuned by ftk saves the data.max_length it was trained at as its tokenizer's "
+            f"model_max_length: to train it on longer texts, raise that number in its "
+            f"tokenizer_config.json, up to the model's max_position_embeddings.)"
         )
     tokenize = tokenize_function(tokenizer, config)
     label = config.data.label_column
@@ -128,6 +135,17 @@ def collator(
 def train_collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig, num_labels: int) -> None:
     """None: training batches use `collator` too (batch mixing is for images)."""
     return None
+
+
+def card_reading(config: RunConfig) -> str:
+    """The model card's line on how much of a text the model reads."""
+    return (
+        f"The model reads the first {config.data.max_length} tokens of a text "
+        f"(`data.max_length`, saved as the tokenizer's `model_max_length`): `truncation=True` "
+        f"cuts a longer text there, as training and `ftk predict` did, so the pipeline scores "
+        f"a text as `ftk predict` does. Without it the pipeline reads on (and fails past the "
+        f"model's positions)."
+    )
 
 
 def finish_saved(folder: Path) -> str | None:

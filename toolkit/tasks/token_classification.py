@@ -1,6 +1,8 @@
 """Token classification (NER, POS tagging) with a BERT-family encoder: one tag per word.
 
-Words are split into pieces by a fast tokenizer (`is_split_into_words`); each word's tag goes
+Words are split into pieces by a fast tokenizer (`is_split_into_words`), into the pieces their
+running text gives (model/words.py: a byte-level BPE tokenizer gets a space before each word
+after the first), so the pipeline, which reads text, sees what training saw; each word's tag goes
 on its first piece and the other pieces get -100, ignored by the loss and the scores, so each
 word counts once (`data.label_all_tokens: true` tags every piece instead, a later piece of a
 B- word getting the matching I- tag, as the Hugging Face run_ner.py script does).
@@ -25,9 +27,12 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.metrics.entities import IGNORED
 from toolkit.model.checkpoint import checkpoint_location, load_checkpoint_model, load_tokenizer
+from toolkit.model.words import with_prefix, word_prefix
 from toolkit.tasks.targets import TAGS
 
 pipeline_tag = "token-classification"
+# the token-classification pipeline cuts at the tokenizer's model_max_length by itself
+pipeline_args = ""
 input_key = "data.tokens_column"
 target_inputs = None
 target = TAGS
@@ -105,10 +110,11 @@ def prepare(
     # every split's ClassLabel holds the training tag names (data/tagged.py)
     names = first.features[tags].feature.names if tags in first.column_names else []
     inside = inside_tag_ids(names) if config.data.label_all_tokens else None
+    prefix = word_prefix(tokenizer, config.model.name_or_path or "")
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         encoded = tokenizer(
-            batch[tokens],
+            [with_prefix(words, prefix) for words in batch[tokens]],
             is_split_into_words=True,
             truncation=True,
             max_length=config.data.max_length,
@@ -145,6 +151,16 @@ def collator(
 
 def train_collator(tokenizer: PreTrainedTokenizerBase, config: RunConfig, num_labels: int) -> None:
     return None  # every split batches alike (no mixing of tag sequences)
+
+
+def card_reading(config: RunConfig) -> str:
+    """The model card's line on how much of a sentence the model reads."""
+    return (
+        f"The model reads the first {config.data.max_length} pieces of a sentence "
+        f"(`data.max_length`, saved as the tokenizer's `model_max_length`); the pipeline cuts "
+        f"a longer sentence there by itself, as training and `ftk predict` did (`ftk predict` "
+        f"tags the words past the cut `O`, the pipeline leaves them out)."
+    )
 
 
 def finish_saved(folder: Path) -> str | None:
