@@ -597,3 +597,46 @@ def test_hub_repo_errors_name_the_repo_and_the_fix(tiny_bert, tmp_path):
         message = done.stderr[done.stderr.rindex("error: ") :]
         assert all(part in message for part in says), (name, message)
         assert wrong not in done.stderr + done.stdout and TOKEN not in done.stderr + done.stdout
+
+
+def test_push_sends_the_model_repo_files_only_and_says_what_stays(run_dir, tmp_path):
+    """A run folder seeded with a token in .env, a dotfile, a link to a file outside the run,
+    notes and a trial folder: only the model repo's files go up, each left-out file is named
+    with why, and --include adds what the user names."""
+    import shutil
+
+    seeded = tmp_path / "seeded"
+    shutil.copytree(run_dir, seeded)
+    (seeded / ".env").write_text(f"HF_TOKEN={TOKEN}\n")
+    (seeded / ".cache").mkdir()
+    (seeded / ".cache" / "x.json").write_text("{}")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside the run")
+    (seeded / "linked.json").symlink_to(secret)
+    (seeded / "notes").mkdir()
+    (seeded / "notes" / "todo.md").write_text("private notes")
+    (seeded / "trials").mkdir()
+    (seeded / "trials" / "trial-000.json").write_text("{}")
+    (seeded / "checkpoint-2").mkdir()
+    (seeded / "checkpoint-2" / "model.safetensors").write_bytes(b"0")
+    dry = ftk("push", str(seeded), "--repo-id", "me/x", "--dry-run", env=hub_env(tmp_path, ""))
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert "Would upload" in dry.stdout and ".env (a dotfile: never sent)" in dry.stdout
+    assert "linked.json (a link: never sent)" in dry.stdout
+    assert "notes/todo.md (not a model repo file" in dry.stdout
+    with HubServer({TOKEN: "me"}) as hub:
+        done = ftk(
+            "push",
+            str(seeded),
+            "--repo-id",
+            "me/seeded",
+            "--include",
+            "notes/*.md",
+            env=hub_env(tmp_path, hub.url),
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        files = hub.repos["me/seeded"].files
+    assert set(files) == set(uploaded_files(run_dir)) | {"notes/todo.md"}
+    assert all(TOKEN.encode() not in content for content in files.values())
+    assert all(b"outside the run" not in content for content in files.values())
+    assert "Uploading" in done.stdout and "trials/trial-000.json" in done.stdout

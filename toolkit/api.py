@@ -170,8 +170,16 @@ predict.__doc__ = f"{predict.__doc__}\n\n{describe_options(PredictOptions)}"
 evaluate.__doc__ = f"{evaluate.__doc__}\n\n{describe_options(EvaluateOptions)}"
 
 
-def push(run: str | Path, repo_id: str, *, private: bool = False) -> str:
-    """Upload a finished run (model, card, run_config.yaml, plots) to the Hub model repo
-    `repo_id` in one commit, as `ftk push`; returns the repo's URL. The endpoint and token are
-    huggingface_hub's: HF_ENDPOINT, HF_TOKEN or `hf auth login`."""
-    return push_run(Path(run), repo_id, private=private)
+def push(
+    run: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    include: Sequence[str] = (),
+    dry_run: bool = False,
+) -> str:
+    """Upload a finished run (model, processor, card, run_config.yaml, records, plots; files
+    matching the `include` patterns too) to the Hub model repo `repo_id` in one commit, as
+    `ftk push`; returns the repo's URL ('' for a `dry_run`, which only lists the files). The
+    endpoint and token are huggingface_hub's: HF_ENDPOINT, HF_TOKEN or `hf auth login`."""
+    return push_run(Path(run), repo_id, private=private, include=include, dry_run=dry_run)

@@ -7,7 +7,7 @@
     ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT) [--output preds.csv] [--top-k K]
                 [--threshold T] [--revision REV]
     ftk evaluate RUN --data LABELLED [--output metrics.json] [--revision REV]
-    ftk push RUN --repo-id NAMESPACE/NAME [--private]
+    ftk push RUN --repo-id NAMESPACE/NAME [--private] [--include PATTERN] [--dry-run]
     ftk baseline [--config FILE] [--KEY VALUE ...]
     ftk augment [--config FILE] [--n N] [--k K] [--output PNG] [--KEY VALUE ...]
     ftk search [--config FILE] (--budget 30m | --trials N) [--overwrite | --resume]
@@ -246,6 +246,18 @@ def add_push_command(commands: Any) -> None:
     push.add_argument("run", type=Path, help="the run directory (output_dir of ftk train)")
     push.add_argument("--repo-id", required=True, help="NAMESPACE/NAME of the model repo")
     push.add_argument("--private", action="store_true", help="create the repo as private")
+    push.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="also upload the run's files matching PATTERN (e.g. 'notes/*.md'; repeatable); "
+        "only the model, processor, card, records and plots go up otherwise, never dotfiles "
+        "or links",
+    )
+    push.add_argument(
+        "--dry-run", action="store_true", help="list what would be uploaded and upload nothing"
+    )
     push.set_defaults(handler=run_push)
 
 
@@ -418,7 +430,9 @@ def run_push(args: argparse.Namespace, overrides: list[str]) -> int:
     reject_extra(overrides)
     from toolkit.outputs.hub import push_run
 
-    push_run(args.run, args.repo_id, private=args.private)
+    push_run(
+        args.run, args.repo_id, private=args.private, include=args.include, dry_run=args.dry_run
+    )
     return 0
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -19,12 +20,49 @@ from huggingface_hub import CommitOperationAdd
 
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
-from toolkit.core.run_files import README, RUN_CONFIG
+from toolkit.core.run_files import (
+    BASELINE_FILE,
+    HISTORY,
+    METRICS,
+    README,
+    RUN_CONFIG,
+    SEARCH_JSON,
+)
+from toolkit.model.lora import ADAPTER_DIR
+from toolkit.outputs.report import REPORT
 from toolkit.outputs.model_card import USAGE_PLACEHOLDER
 from toolkit.outputs.run_dir import check_run_dir
 
-# Checkpoints serve resuming; the Hub gets the final model and the run's records only.
-IGNORED = ["checkpoint-*", "checkpoint-*/**", "*.pt", "*.pth", "training_args.bin"]
+# What a model repo gets from a run, and nothing else unless `--include` names it: the final
+# model (and a LoRA run's adapter), its tokenizer or image processor, the card, the run's records
+# and plots. Checkpoints (resuming), search.db (a local study), trials, notes, secrets and files
+# of unknown kind stay here. A pattern without "/" names a file at the top of the run only.
+PUSHED_FILES = (
+    "*.safetensors",
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "*.model",  # sentencepiece vocabularies
+    "preprocessor_config.json",
+    "processor_config.json",
+    README,
+    RUN_CONFIG,
+    REPORT,
+    "*.png",
+    METRICS,
+    HISTORY,
+    BASELINE_FILE,
+    SEARCH_JSON,
+    f"{ADAPTER_DIR}/adapter_config.json",
+    f"{ADAPTER_DIR}/adapter_model.safetensors",
+    f"{ADAPTER_DIR}/README.md",
+)
 TOKEN_HELP = (
     "Create a token with write access at https://huggingface.co/settings/tokens, then "
     "set it in the HF_TOKEN environment variable or run `hf auth login`."
@@ -35,10 +73,22 @@ TOKEN_HELP = (
 QUOTING_FILES = (README, RUN_CONFIG)
 
 
-def push_run(run_dir: Path, repo_id: str, private: bool = False) -> str:
-    """Upload `run_dir` to the model repo `repo_id` (created if needed) in one commit; returns
-    its URL. Absolute local paths in the model card and run_config.yaml go up as file names."""
+def push_run(
+    run_dir: Path,
+    repo_id: str,
+    private: bool = False,
+    include: Sequence[str] = (),
+    dry_run: bool = False,
+) -> str:
+    """Upload the model repo files of `run_dir` (PUSHED_FILES, plus the `include` patterns) to
+    the model repo `repo_id` (created if needed) in one commit, saying what goes and what stays;
+    returns its URL ('' for a dry run, which uploads nothing). Absolute local paths in the model
+    card and run_config.yaml go up as file names."""
     check_pushable(run_dir)
+    chosen = chosen_files(run_dir, include)
+    say(describe_choice(chosen, dry_run))
+    if dry_run:
+        return ""
     api = authenticated_api(repo_id)
     local = local_paths(run_dir)
     with hub_errors(repo_id, api.endpoint):
@@ -46,7 +96,7 @@ def push_run(run_dir: Path, repo_id: str, private: bool = False) -> str:
         commit = api.create_commit(
             repo_id=repo_id,
             repo_type="model",
-            operations=upload_operations(run_dir, local, repo_id),
+            operations=upload_operations(run_dir, chosen.sent, local, repo_id),
             commit_message=f"Upload {run_dir.name} (ftk run)",
         )
     if local:
@@ -73,16 +123,73 @@ def local_paths(run_dir: Path) -> dict[str, str]:
     return {p: Path(p).name for p in sorted(set(absolute), key=len, reverse=True)}
 
 
-def upload_operations(
-    run_dir: Path, local: dict[str, str], repo_id: str
-) -> list[CommitOperationAdd]:
-    """Every file of the run but checkpoints; the quoting files with local paths replaced, and
-    the card's usage snippet naming `repo_id`."""
-    operations = []
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+@dataclass
+class ChosenFiles:
+    sent: list[str]  # paths inside the run, as they go up
+    left: dict[str, str]  # path inside the run -> why it stays here
+    size: int  # bytes sent
+
+
+def chosen_files(run_dir: Path, include: Sequence[str]) -> ChosenFiles:
+    """The run's files split into those a model repo gets and those that stay, with why. Never
+    sent: dotfiles and anything under a dot folder (.env, .git), links (they may lead out of the
+    run), checkpoints. Files of no known kind are sent only when `include` names them."""
+    sent, left, size = [], {}, 0
+    for path in sorted(run_dir.rglob("*")):
         name = path.relative_to(run_dir).as_posix()
-        if any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED):
+        if path.is_dir() and not path.is_symlink():
             continue
+        reason = reason_to_keep(path, name, run_dir, include)
+        if reason is None:
+            sent.append(name)
+            size += path.stat().st_size
+        elif not any(name.startswith(f"{folder}/") for folder in left):  # one line per folder
+            left[name] = reason
+    return ChosenFiles(sent, left, size)
+
+
+def reason_to_keep(path: Path, name: str, run_dir: Path, include: Sequence[str]) -> str | None:
+    """Why `name` is not sent, or None when it goes up."""
+    parts = name.split("/")
+    if any(part.startswith(".") for part in parts):
+        return "a dotfile: never sent"
+    if any((run_dir / "/".join(parts[: i + 1])).is_symlink() for i in range(len(parts))):
+        return "a link: never sent"
+    if parts[0].startswith("checkpoint-"):
+        return "a checkpoint, for --resume"
+    if matches_any(name, PUSHED_FILES) or matches_any(name, include):
+        return None
+    return "not a model repo file (--include PATTERN sends it)"
+
+
+def matches_any(name: str, patterns: Sequence[str]) -> bool:
+    """`name` matches a pattern of the same depth: '*.png' names top-level PNGs only."""
+    return any(
+        name.count("/") == pattern.count("/") and fnmatch.fnmatch(name, pattern)
+        for pattern in patterns
+    )
+
+
+def describe_choice(chosen: ChosenFiles, dry_run: bool) -> str:
+    verb = "Would upload" if dry_run else "Uploading"
+    lines = [
+        f"{verb} {len(chosen.sent)} files ({chosen.size / 1e6:.1f} MB): {', '.join(chosen.sent)}"
+    ]
+    if chosen.left:
+        kept = "; ".join(f"{name} ({why})" for name, why in list(chosen.left.items())[:20])
+        more = f"; and {len(chosen.left) - 20} more" if len(chosen.left) > 20 else ""
+        lines.append(f"Left out {len(chosen.left)}: {kept}{more}")
+    return "\n".join(lines)
+
+
+def upload_operations(
+    run_dir: Path, names: list[str], local: dict[str, str], repo_id: str
+) -> list[CommitOperationAdd]:
+    """The chosen files of the run; the quoting files with local paths replaced, and the card's
+    usage snippet naming `repo_id`."""
+    operations = []
+    for name in names:
+        path = run_dir / name
         content: str | bytes = str(path)
         if name in QUOTING_FILES:
             text = path.read_text()
