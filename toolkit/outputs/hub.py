@@ -29,8 +29,8 @@ from toolkit.core.run_files import (
     SEARCH_JSON,
 )
 from toolkit.model.lora import ADAPTER_DIR
-from toolkit.outputs.report import REPORT
 from toolkit.outputs.model_card import USAGE_PLACEHOLDER
+from toolkit.outputs.report import REPORT
 from toolkit.outputs.run_dir import check_run_dir
 
 # What a model repo gets from a run, and nothing else unless `--include` names it: the final
