@@ -134,7 +134,9 @@ def chosen_files(run_dir: Path, include: Sequence[str]) -> ChosenFiles:
     """The run's files split into those a model repo gets and those that stay, with why. Never
     sent: dotfiles and anything under a dot folder (.env, .git), links (they may lead out of the
     run), checkpoints. Files of no known kind are sent only when `include` names them."""
-    sent, left, size = [], {}, 0
+    sent: list[str] = []
+    left: dict[str, str] = {}
+    size = 0
     for path in sorted(run_dir.rglob("*")):
         name = path.relative_to(run_dir).as_posix()
         if path.is_dir() and not path.is_symlink():
