@@ -180,8 +180,9 @@ def naming_of(model: nn.Module, names: list[str]) -> LayerNaming:
     known = ", ".join(f"'*.{n.blocks}.*' ({n.families})" for n in LAYER_NAMINGS)
     raise UserError(
         f"schedule.layer_decay needs the model's encoder layers, but {type(model).__name__} "
-        f"has no parameters named like {known}; a model whose layers are shared (one set of weights "
-        f"for all, ALBERT) has no depths to scale. Set schedule.layer_decay: null for this model."
+        f"has no parameters named like {known}; a model whose layers are shared (one set of "
+        f"weights for all, ALBERT) has no depths to scale. Set schedule.layer_decay: null for "
+        f"this model."
     )
 
 
