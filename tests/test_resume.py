@@ -206,3 +206,32 @@ def test_truncate_history_drops_replayed_and_torn_rows(tmp_path):
         rows[1],
         rows[3],
     ]
+
+
+@pytest.mark.e2e
+def test_resume_with_another_config_names_the_keys_and_trains_nothing(recipe, tmp_path, capsys):
+    """A killed run resumed with a new learning rate and batch size is refused before anything
+    loads, naming both keys; the files of the killed run are left as they were."""
+    from toolkit.cli import main
+
+    run_dir = tmp_path / "run"
+    kill_after_checkpoint(
+        cli("--config", str(recipe), "--output_dir", str(run_dir)),
+        run_dir / f"checkpoint-{PER_EPOCH}",
+    )
+    before = sorted(p.name for p in run_dir.iterdir())
+    changed = ["--learning_rate", "1e-3", "--per_device_train_batch_size", "4"]
+    code = main(
+        ["train", "--config", str(recipe), "--output_dir", str(run_dir), "--resume", *changed]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "learning_rate: " in err and "per_device_train_batch_size: " in err
+    assert "--resume" in err and "same config" in err
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
+def test_a_finished_run_keeps_no_started_config(runs):
+    straight, resumed, _ = runs
+    assert not (straight / "started_config.yaml").exists()
+    assert not (resumed / "started_config.yaml").exists()

@@ -11,11 +11,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
 from transformers import TrainerCallback
 
+from toolkit.config.compare import comparable, describe_differences, differing
+from toolkit.config.load import read_keys
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import reset_warnings, say
+from toolkit.core.run_files import STARTED_CONFIG
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.fine_tuning import fit_and_finish
 from toolkit.run.pretraining import pretrained_base
@@ -27,7 +31,11 @@ from toolkit.run.stages import (
     plan_run,
     prepare_labelled,
 )
-from toolkit.training.resume import checkpoint_step, last_checkpoint
+from toolkit.training.resume import (
+    StartedConfig,
+    checkpoint_step,
+    last_checkpoint,
+)
 
 
 def train(
@@ -57,7 +65,7 @@ def train(
         compute_metrics,
         open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
         checkpoint=checkpoint,
-        callbacks=callbacks,
+        callbacks=(StartedConfig(config.to_yaml()), *callbacks),
         started=started,
     )
 
@@ -65,22 +73,61 @@ def train(
 def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:
     """The checkpoint to resume from (None: a new run, whose output_dir must be free)."""
     output_dir = Path(config.training["output_dir"])
-    checkpoint = resume_point(output_dir, overwrite) if resume else None
+    checkpoint = resume_point(output_dir, overwrite, config) if resume else None
     if checkpoint is None:
         check_output_dir_free(output_dir, overwrite, config.local_inputs())  # before slow work
     reset_warnings()
     return checkpoint
 
 
-def resume_point(output_dir: Path, overwrite: bool) -> Path:
+def resume_point(output_dir: Path, overwrite: bool, config: RunConfig) -> Path:
     if overwrite:
         raise UserError(
             "--resume continues the run in output_dir and --overwrite deletes it; "
             "pass only one of them."
         )
     checkpoint = last_checkpoint(output_dir)
+    check_resumed_config(output_dir, checkpoint, config)
     say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
     return checkpoint
+
+
+# Keys a resumed run may change: where it reports and pushes, how evaluation batches are
+# loaded. Anything else (data, model, batch, LR, schedule, seed, ...) changes what is trained.
+FREE_ON_RESUME = {
+    "report_to",
+    "logging_dir",
+    "push_to_hub",
+    "hub_model_id",
+    "hub_private_repo",
+    "dataloader_num_workers",
+    "dataloader_persistent_workers",
+    "dataloader_pin_memory",
+    "per_device_eval_batch_size",
+    "disable_tqdm",
+}
+
+
+def check_resumed_config(output_dir: Path, checkpoint: Path, config: RunConfig) -> None:
+    """The config must be the one the run started with (a run started by an ftk that did not
+    keep it cannot be checked: said)."""
+    saved_file = output_dir / STARTED_CONFIG
+    if not saved_file.is_file():
+        say(f"{output_dir} holds no {STARTED_CONFIG}: the config cannot be checked.")
+        return
+    saved = comparable(read_keys(yaml.safe_load(saved_file.read_text()) or {}))
+    differences = [
+        diff
+        for diff in differing(saved, comparable(config))
+        if diff[0].split(".")[0] not in FREE_ON_RESUME
+    ]
+    if differences:
+        raise UserError(
+            f"--resume: the config differs from the one {checkpoint} was trained with "
+            f"({describe_differences(differences, 'then', 'now')}). A resumed run must go on "
+            f"as it started: resume with the same config and overrides, or start a new run "
+            f"in another output_dir."
+        )
 
 
 def train_after_pretrain(

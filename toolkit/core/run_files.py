@@ -29,6 +29,10 @@ METRICS = "metrics.json"
 HISTORY = "history.jsonl"
 
 
+# in output_dir while the run trains: the config it started with, for --resume to check
+STARTED_CONFIG = "started_config.yaml"
+
+
 BASELINE_FILE = "baseline.json"  # written by `ftk baseline` / the baselines of `ftk train`
 
 

@@ -16,6 +16,7 @@ from toolkit.core.run_files import (
     HISTORY,
     METRICS,
     RUN_CONFIG,
+    STARTED_CONFIG,
     read_history,
     write_json,
 )
@@ -103,9 +104,11 @@ def write_run_files(output_dir: Path, config: RunConfig, metrics: dict[str, Any]
 
 
 def remove_checkpoints(output_dir: Path) -> None:
-    """Intermediate checkpoints serve resuming a killed run; a finished run needs none."""
+    """Intermediate checkpoints, and the config they were checked against, serve resuming a
+    killed run; a finished run needs none (run_config.yaml holds its config)."""
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint, ignore_errors=True)
+    (output_dir / STARTED_CONFIG).unlink(missing_ok=True)
 
 
 def check_run_dir(path: Path) -> None:

@@ -13,7 +13,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
+
 from toolkit.core.errors import UserError
+from toolkit.core.run_files import STARTED_CONFIG
 
 # The Trainer writes trainer_state.json last: its presence marks a whole checkpoint.
 TRAINER_STATE = "trainer_state.json"
@@ -99,3 +102,16 @@ def train_loss_over_run(
     (`resumed_at`+1 .. `total_steps`); the steps before come from the checkpoint's loss sum,
     exact whether or not the last step was logged."""
     return (loss_sum_before + session_mean * (total_steps - resumed_at)) / max(total_steps, 1)
+
+
+class StartedConfig(TrainerCallback):
+    """Writes the run's config (as given, YAML) into output_dir as training begins, before any
+    checkpoint, so `--resume` can check that it goes on with the config the steps so far were
+    trained with (the finished run removes it with its checkpoints: run_config.yaml says it)."""
+
+    def __init__(self, config_yaml: str):
+        self.config_yaml = config_yaml
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            (Path(args.output_dir) / STARTED_CONFIG).write_text(self.config_yaml)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from optuna.distributions import (
 )
 from optuna.trial import FrozenTrial, TrialState
 
+from toolkit.config.compare import comparable, describe_differences, differing
 from toolkit.config.schema import RunConfig
 from toolkit.config.search_space import Param
 from toolkit.config.taxonomy import greater_is_better
@@ -69,36 +69,15 @@ def open_study(run_dir: Path, config: RunConfig, resume: bool) -> optuna.Study:
     return study
 
 
-def comparable(config: RunConfig) -> dict[str, Any]:
-    """The config as the study stores it (JSON values), without the run directory."""
-    recipe = json.loads(json.dumps(config.to_dict(), default=str))
-    recipe.pop("output_dir", None)
-    return recipe
-
-
 def check_same_config(saved: dict[str, Any], now: dict[str, Any], run_dir: Path) -> None:
-    differences = [
-        f"{key}: {saved_value!r} in the search, {now_value!r} now"
-        for key, saved_value, now_value in differing(saved, now)
-    ]
+    differences = differing(saved, now)
     if differences:
-        shown = "; ".join(differences[:8]) + (" ..." if len(differences) > 8 else "")
+        shown = describe_differences(differences, "in the search", "now")
         raise UserError(
             f"--resume: the config differs from the one the search in '{run_dir}' started "
             f"with ({shown}). Trials of two configs cannot be compared: resume with the "
             f"same config and overrides, or start a new search in another output_dir."
         )
-
-
-def differing(saved: Any, now: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(dotted key, saved value, current value) for every key whose values differ."""
-    if isinstance(saved, dict) and isinstance(now, dict):
-        return [
-            diff
-            for key in sorted(set(saved) | set(now), key=str)
-            for diff in differing(saved.get(key), now.get(key), f"{prefix}{key}.")
-        ]
-    return [] if saved == now else [(prefix.rstrip("."), saved, now)]
 
 
 def distributions(space: list[Param]) -> dict[str, BaseDistribution]:
