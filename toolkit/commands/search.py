@@ -32,6 +32,7 @@ from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, SEARCH_DB, TRIALS_DIR
+from toolkit.core.run_lock import run_lock
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.fine_tuning import fit_and_finish
 from toolkit.run.search.records import trial_records, write_search_files
@@ -60,6 +61,18 @@ def search(
 ) -> SearchResult:
     """Search `config`'s space for at most `max_trials` trials (in all, with --resume) and/or
     `budget_s` seconds (this session), then train the best trial into output_dir."""
+    run_dir = Path(config.training["output_dir"])
+    with run_lock(run_dir):  # one run (or search) per output_dir
+        return search_unlocked(config, budget_s, max_trials, resume, overwrite)
+
+
+def search_unlocked(
+    config: RunConfig,
+    budget_s: float | None,
+    max_trials: int | None,
+    resume: bool,
+    overwrite: bool,
+) -> SearchResult:
     started = time.perf_counter()
     space = search_space(config)
     check_limits(budget_s, max_trials)

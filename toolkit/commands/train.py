@@ -20,6 +20,7 @@ from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import reset_warnings, say
 from toolkit.core.run_files import STARTED_CONFIG
+from toolkit.core.run_lock import run_lock
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.fine_tuning import fit_and_finish
 from toolkit.run.pretraining import pretrained_base
@@ -52,22 +53,23 @@ def train(
     with one).
     """
     started = time.perf_counter()
-    checkpoint = start_run(config, overwrite, resume)
-    plan = plan_run(config)
-    # a metric that cannot load fails first, before any data loads
-    plan.target.compute_metrics(config.metrics, config.trust_metric_code)
-    check_hub_token(plan)
-    prepared = prepare_labelled(plan)
-    plan, compute_metrics = plan_for_data(plan, prepared.data)
-    return fit_and_finish(
-        plan,
-        prepared,
-        compute_metrics,
-        open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
-        checkpoint=checkpoint,
-        callbacks=(StartedConfig(config.to_yaml()), *callbacks),
-        started=started,
-    )
+    with run_lock(Path(config.training["output_dir"])):  # one run per output_dir
+        checkpoint = start_run(config, overwrite, resume)
+        plan = plan_run(config)
+        # a metric that cannot load fails first, before any data loads
+        plan.target.compute_metrics(config.metrics, config.trust_metric_code)
+        check_hub_token(plan)
+        prepared = prepare_labelled(plan)
+        plan, compute_metrics = plan_for_data(plan, prepared.data)
+        return fit_and_finish(
+            plan,
+            prepared,
+            compute_metrics,
+            open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
+            checkpoint=checkpoint,
+            callbacks=(StartedConfig(config.to_yaml()), *callbacks),
+            started=started,
+        )
 
 
 def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:

@@ -1,0 +1,85 @@
+"""One run per output_dir: the lock beside the folder, taken before any write."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import make_texts, write_csv, write_text_config
+
+from toolkit.core.errors import UserError
+from toolkit.core.run_lock import lock_path, run_lock
+
+
+def test_a_second_run_is_refused_naming_the_first(tmp_path):
+    output_dir = tmp_path / "runs" / "a"
+    with run_lock(output_dir):
+        assert lock_path(output_dir).is_file()
+        busy = r"in use by another ftk run \(process \d+ on "
+        with pytest.raises(UserError, match=busy), run_lock(output_dir):
+            pass
+    assert not lock_path(output_dir).exists()  # released at the end
+    with run_lock(output_dir):  # and free again
+        pass
+
+
+def test_a_lock_left_by_a_killed_run_is_replaced(tmp_path, capsys):
+    output_dir = tmp_path / "a"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], text=True, capture_output=True
+    ).stdout.strip()
+    holder = {"pid": int(dead), "host": socket.gethostname(), "started": time.time()}
+    lock_path(output_dir).write_text(json.dumps(holder))
+    with run_lock(output_dir):
+        assert json.loads(lock_path(output_dir).read_text())["pid"] != int(dead)
+    said = capsys.readouterr()
+    assert "Removed the lock a stopped run left" in said.out + said.err
+
+
+def test_a_lock_held_on_another_machine_says_how_to_clear_it(tmp_path):
+    output_dir = tmp_path / "a"
+    holder = {"pid": 1, "host": "elsewhere", "started": time.time()}
+    lock_path(output_dir).write_text(json.dumps(holder))
+    clear = r"on elsewhere.*If no such run is going on, delete"
+    with pytest.raises(UserError, match=clear), run_lock(output_dir):
+        pass
+
+
+def test_an_output_dir_that_cannot_be_written_is_said_first(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="cannot be written"), run_lock(tmp_path / "file" / "x"):
+        pass
+    with pytest.raises(UserError, match="names no folder of its own"), run_lock(Path(".")):
+        pass
+
+
+@pytest.mark.e2e
+def test_two_trainings_into_one_output_dir(tiny_bert, tmp_path):
+    """The second `ftk train` into a folder a running one holds stops with exit 2 before it
+    writes anything; the first finishes normally."""
+    data = {
+        "train": write_csv(tmp_path / "train.csv", make_texts(40, seed=1)),
+        "test": write_csv(tmp_path / "test.csv", make_texts(5, seed=2)),
+    }
+    run_dir = tmp_path / "run"
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run_dir, num_train_epochs=3)
+    command = [sys.executable, "-m", "toolkit", "train", "--config", str(config)]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not (run_dir / "history.jsonl").is_file():  # the first is training
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 2
+    assert "is in use by another ftk run" in second.stderr and str(first.pid) in second.stderr
+    assert first.wait(timeout=600) == 0, first.stderr.read()[-3000:]
+    first.stderr.close()
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    steps = [row["step"] for row in history if "loss" in row]
+    assert len(steps) == len(set(steps))  # every step once: one run wrote it
+    assert not lock_path(run_dir).exists()

@@ -1,0 +1,96 @@
+"""One run per output_dir: a lock file beside the folder (`.NAME.ftk-lock` in its parent, so
+deleting or replacing the folder never removes it), held from before the first write to the
+end of the command. A lock left by a killed run on this machine is detected (its process is
+gone) and replaced; one held by another machine is reported with how to clear it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from toolkit.core.errors import UserError
+from toolkit.core.log import note
+
+
+def lock_path(output_dir: Path) -> Path:
+    return output_dir.parent / f".{output_dir.name}.ftk-lock"
+
+
+@contextlib.contextmanager
+def run_lock(output_dir: Path) -> Iterator[None]:
+    """Hold output_dir's lock while the block runs (on the launch's main process only: the
+    other processes of one `accelerate launch` belong to the same run)."""
+    if os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    if output_dir.name in ("", ".", ".."):
+        raise UserError(
+            f"output_dir '{output_dir}' names no folder of its own; give a new folder such as "
+            f"runs/NAME."
+        )
+    path = lock_path(output_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        take(path, output_dir)
+    except OSError as exc:  # under a file, read-only, ...: said before any slow work
+        raise UserError(
+            f"output_dir '{output_dir}' cannot be written ({exc.strerror or exc}: "
+            f"{exc.filename or path.parent}); choose a folder you can write to."
+        ) from None
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def take(path: Path, output_dir: Path) -> None:
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+    for _ in range(2):  # a second try after removing a stale lock
+        try:
+            with open(path, "x") as handle:  # exclusive create: one process wins
+                json.dump(holder, handle)
+            return
+        except FileExistsError:
+            other = read_holder(path)
+            if other is None or is_stale(other):
+                note(f"Removed the lock a stopped run left on output_dir '{output_dir}' ({path}).")
+                path.unlink(missing_ok=True)
+                continue
+            raise UserError(busy_message(output_dir, path, other)) from None
+    raise UserError(f"Could not take the lock {path} for output_dir '{output_dir}'; try again.")
+
+
+def read_holder(path: Path) -> dict | None:
+    try:
+        holder = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # torn or unreadable: its writer died mid-write
+    return holder if isinstance(holder, dict) else None
+
+
+def is_stale(holder: dict) -> bool:
+    """Its process is gone (only knowable for a lock taken on this machine)."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(holder.get("pid", -1)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError, OverflowError):
+        return False
+    return False
+
+
+def busy_message(output_dir: Path, path: Path, holder: dict) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
+    return (
+        f"output_dir '{output_dir}' is in use by another ftk run (process {holder.get('pid')} "
+        f"on {holder.get('host')}, started {started}). Two runs in one folder would mix their "
+        f"files: wait for it to end, or choose another --output_dir. If no such run is going "
+        f"on, delete {path}."
+    )
