@@ -10,6 +10,7 @@ from helpers import expect_user_error, write_text_config
 
 from toolkit.cli import main
 from toolkit.config.load import load_config
+from toolkit.core.errors import UserError
 from toolkit.outputs.run_dir import check_output_dir_free
 
 
@@ -223,3 +224,18 @@ def test_no_packaged_recipe_forces_the_cpu():
     assert len(recipes) >= 5
     for recipe in recipes:
         assert not load_config(recipe).training.get("use_cpu"), recipe.name
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("learning_rate", "inf", "must be a finite number > 0, got inf"),
+        ("num_train_epochs", "inf", "must be a finite number > 0, got inf"),
+        ("learning_rate", "nan", "must be a finite number > 0"),
+        ("seed", "4294967296", "must be in [0, 4294967295], got 4294967296"),
+    ],
+)
+def test_infinite_and_oversized_numbers_are_refused_before_anything_loads(key, value, said):
+    with pytest.raises(UserError) as refused:
+        load_config(None, [f"--{key}", value])
+    assert said in str(refused.value)

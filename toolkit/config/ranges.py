@@ -26,8 +26,8 @@ class Range:
     def contains(self, value: float) -> bool:
         if value in self.allowed:
             return True
-        if isinstance(value, float) and math.isnan(value):
-            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False  # NaN, and infinities: no setting means "infinitely many" here
         above = self.low is None or (value > self.low if self.low_open else value >= self.low)
         below = self.high is None or (value < self.high if self.high_open else value <= self.high)
         return above and below
@@ -36,10 +36,11 @@ class Range:
         """`(0, 1]`, `>= 1`, `> 0`: the range as --help shows it."""
         if self.low is not None and self.high is not None:
             left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
-            return f"{left}{self.low:g}, {self.high:g}{right}"
+            return f"{left}{shown(self.low)}, {shown(self.high)}{right}"
         if self.low is not None:
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
-        return f"{'<' if self.high_open else '<='} {self.high:g}"
+            return f"{'>' if self.low_open else '>='} {shown(self.low)}"
+        assert self.high is not None, "a range has at least one end"
+        return f"{'<' if self.high_open else '<='} {shown(self.high)}"
 
     def interval(self) -> str:
         """`[1, inf)`: the range as an interval, unbounded ends written as infinities."""
@@ -54,6 +55,11 @@ class Range:
         both = self.low is not None and self.high is not None
         extra = " or ".join(repr(a) for a in self.allowed)
         return f"{'in ' if both else ''}{self.bounds()}{f' (or {extra})' if extra else ''}"
+
+
+def shown(bound: float) -> str:
+    """A range's end as people write it: 4294967295, not 4.29497e+09; 0.5 as 0.5."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 POSITIVE = Range(0, low_open=True)
@@ -80,8 +86,9 @@ TRAINING_RANGES: dict[str, Range] = {
     "eval_steps": POSITIVE,
     "save_steps": POSITIVE,
     "save_total_limit": AT_LEAST_ONE,
-    "seed": NOT_NEGATIVE,
-    "data_seed": NOT_NEGATIVE,
+    # numpy and torch take seeds below 2**32
+    "seed": Range(0, 2**32 - 1),
+    "data_seed": Range(0, 2**32 - 1),
     "dataloader_num_workers": NOT_NEGATIVE,
     "dataloader_prefetch_factor": AT_LEAST_ONE,
     "eval_accumulation_steps": AT_LEAST_ONE,
@@ -101,7 +108,8 @@ def check_range(key: str, value: Any, valid: Range, refusal: str = OUT_OF_RANGE)
     """A UserError when the number `value` of config key `key` lies outside `valid`; `refusal`
     words it, with {key}, {value} and {range} filled in."""
     if is_number(value) and not valid.contains(value):
-        raise UserError(refusal.format(key=key, value=value, range=valid.text()))
+        finite = "" if math.isfinite(value) else "a finite number "
+        raise UserError(refusal.format(key=key, value=value, range=finite + valid.text()))
 
 
 def check_training_ranges(training: dict[str, Any]) -> None:

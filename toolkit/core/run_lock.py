@@ -28,12 +28,7 @@ def run_lock(output_dir: Path) -> Iterator[None]:
     if os.environ.get("RANK", "0") != "0":
         yield
         return
-    if output_dir.name in ("", ".", ".."):
-        raise UserError(
-            f"output_dir '{output_dir}' names no folder of its own; give a new folder such as "
-            f"runs/NAME."
-        )
-    path = lock_path(output_dir)
+    path = lock_path(output_dir.resolve())  # '.' and '..' name a folder too
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         take(path, output_dir)
