@@ -515,8 +515,9 @@ def test_predict_reads_a_photo_upright_as_training_does(image_run, tmp_path):
 
 
 def test_a_tagger_tags_every_word_even_past_max_length(tmp_path):
-    """Words past the run's max_length keep a row each, tagged O, and the cut is said; the
-    words read get the scores of their first piece, as `Trainer.predict` saw them in training."""
+    """Words past the run's max_length keep a row each, read in further windows that open
+    with the words before them as context, and the cut is said; every word gets the scores of
+    its first piece, as `Trainer.predict` saw it in training."""
     import torch
     from helpers import save_tiny_bert
     from transformers import AutoTokenizer, BertForTokenClassification
@@ -546,4 +547,9 @@ def test_a_tagger_tags_every_word_even_past_max_length(tmp_path):
     with torch.no_grad():
         by_hand = run.model(**encoded).logits[0].numpy()
     np.testing.assert_allclose(logits[1][:3], by_hand[[1, 2, 3]], atol=1e-5)
-    assert (logits[1][3:].argmax(-1) == 0).all()  # the unread words pick O
+    # the next window opens with "oslo" (2 pieces, half the room) as context:
+    # [CLS] os ##lo went to [SEP] reads "went" and "to"
+    encoded = run.processor(long_sentence[2:5], is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        second = run.model(**encoded).logits[0].numpy()
+    np.testing.assert_allclose(logits[1][3:5], second[[3, 4]], atol=1e-5)

@@ -22,8 +22,9 @@ the reasoning behind each are in docs/run-diagnosis.md:
     noisy_selection   the validation score's standard error exceeds NOISY_ERROR_POINTS and
                       another evaluation is within NOISE_STANDARD_ERRORS standard errors of the
                       best: which epoch was kept is partly luck
-    truncated         at least TRUNCATED_SHARE of the training texts fill data.max_length: the
-                      model never read their rest
+    truncated         at least TRUNCATED_SHARE of the training texts fill data.max_length (or
+                      of the tagged sentences run past it): the model never read (was never
+                      trained on the tags of) their rest
 """
 
 from __future__ import annotations
@@ -96,9 +97,11 @@ class RunFacts:
     output_dir: str | None = None  # the run directory, which the next command starts from
     validation_fraction: float | None = None  # data.validation_size, when it split train
     metrics_reordered: bool = False  # f1_macro was moved first for uneven classes
-    # text tasks: the share of training texts that fill data.max_length, that length, and how
-    # far the model could read (None: not text, or no known limit)
+    # text and word tasks: the share of training texts that fill data.max_length (of sentences
+    # that run past it), that length, and how far the model could read (None: not tokenized
+    # up front, or no known limit); sentences also give the share of words past the cut
     truncated_share: float | None = None
+    truncated_words_share: float | None = None
     max_length: int | None = None
     model_max_length: int | None = None
 
@@ -531,12 +534,21 @@ def truncated(curve: Curve, facts: RunFacts) -> Finding | None:
         if room and room > facts.max_length
         else ""
     )
-    text = (
-        f"Truncated: {share:.0%} of the training texts fill data.max_length "
-        f"({facts.max_length} tokens), so the model never read the rest of them, while the "
-        f"cheap baselines read every word: one reason they can come close or win.{longer}"
+    words = facts.truncated_words_share
+    cut = (
+        f"{share:.0%} of the training texts fill data.max_length ({facts.max_length} "
+        f"tokens), so the model never read the rest of them, while the cheap baselines read "
+        f"every word"
+        if words is None
+        else f"{share:.0%} of the training sentences run past data.max_length "
+        f"({facts.max_length} word pieces), so the model was never trained on the tags of "
+        f"their last words ({words:.0%} of all words), while the cheap baselines learn from "
+        f"every word"
     )
+    text = f"Truncated: {cut}: one reason they can come close or win.{longer}"
     figures = {"truncated_share": round(share, 4), "max_length": facts.max_length}
+    if words is not None:
+        figures["truncated_words_share"] = round(words, 4)
     return Finding("truncated", text, figures)
 
 

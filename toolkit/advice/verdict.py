@@ -12,7 +12,8 @@ examples (advice/noise.py). The interval decides:
 
 Without an interval (a baseline.json without test predictions, test rows that do not line up)
 the fixed bands stand in: |gain| < CLOSE_POINTS is "within noise" (one point is about the
-standard error of an accuracy near 90% on ~1,000 test examples, sqrt(0.9*0.1/1000) = 0.95).
+standard error of an accuracy near 90% on ~1,000 test examples, sqrt(0.9*0.1/1000) = 0.95),
+and the verdict's text says that no interval was measured and why (`Verdict.no_interval`).
 
 Error metrics (lower is better: rmse, mae; `config.schema.greater_is_better`) have a scale of
 their own, so their gain (and interval) is the transformer's error reduction as a percentage of
@@ -131,6 +132,7 @@ class Verdict:
     interval: list[float] | None = None  # 95% interval of gain_points (paired bootstrap)
     test_examples: int | None = None
     comparisons: list[dict[str, Any]] = field(default_factory=list)  # every metric
+    no_interval: str | None = None  # why there is no interval, when a run has none
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -207,14 +209,18 @@ def verdict(
     model_seconds: float,
     interval: Interval | None = None,
     others: list[Comparison] | None = None,
+    no_interval: str | None = None,
 ) -> Verdict:
     """Scores of a metric (in [0, 1] for points; any scale for an error metric such as rmse);
-    seconds of training; the paired interval of model minus baseline when measured; the
-    comparisons on the other metrics, stated after the decision. Returns numbers and text."""
+    seconds of training; the paired interval of model minus baseline when measured, else
+    `no_interval`, why it could not be (said in the text); the comparisons on the other
+    metrics, stated after the decision. Returns numbers and text."""
     deciding = compare(metric, baseline_score, model_score, interval)
     ratio = max(model_seconds, MIN_SECONDS) / max(baseline_seconds, MIN_SECONDS)
     text = decision(deciding, f"the baseline ({baseline_name})", ratio)
     text = text[0].upper() + text[1:] + "."
+    if interval is None and no_interval:
+        text += f" {unmeasured_text(no_interval, deciding.unit)}"
     if others:
         text += (
             f" Decided on {metric}, the first of `metrics`; also on test: "
@@ -237,6 +243,16 @@ def verdict(
         ),
         test_examples=deciding.examples,
         comparisons=[dataclasses.asdict(c) for c in [deciding, *(others or [])]],
+        no_interval=None if interval is not None else no_interval,
+    )
+
+
+def unmeasured_text(reason: str, unit: str) -> str:
+    """The sentence a verdict without an interval carries: why, and what decided instead."""
+    close = f"{CLOSE_POINTS:.1f} points" if unit == "points" else f"{CLOSE_PERCENT:.1f}%"
+    return (
+        f"No 95% interval was measured: {reason}; a fixed band stood in for the test "
+        f"split's noise (a gain under {close} counts as within noise)."
     )
 
 
@@ -250,8 +266,8 @@ def verdict_for_run(
 ) -> Verdict | None:
     """The verdict from the best baseline and the run's metrics, deciding on names[0]; the
     intervals need the transformer's test rows, the baseline's test predictions (baseline.json)
-    and the target's scorer. None when there are no baselines or either side lacks a test
-    score."""
+    and the target's scorer; where one is missing or the rows do not line up, the verdict says
+    which. None when there are no baselines or either side lacks a test score."""
     if baselines is None:
         return None
     best = baselines.best_score
@@ -259,12 +275,14 @@ def verdict_for_run(
     scored = [n for n in names if f"test_{n}" in metrics and n in best_test]
     if not scored or scored[0] != names[0]:
         return None
-    paired = paired_rows(best.test_predictions, test)
+    pairing = paired_rows(best.name, best.test_predictions, test)
+    if pairing.rows is not None and score is None:
+        pairing = Pairing(missing="the task's target gave no scorer to resample")
 
     def comparison(name: str) -> tuple[Interval | None, Comparison]:
         interval = None
-        if paired is not None and score is not None:
-            interval = paired_bootstrap(name, score, *paired, seed=seed)
+        if pairing.rows is not None and score is not None:
+            interval = paired_bootstrap(name, score, *pairing.rows, seed=seed)
         return interval, compare(name, best_test[name], metrics[f"test_{name}"], interval)
 
     interval, _ = comparison(names[0])
@@ -278,21 +296,60 @@ def verdict_for_run(
         metrics["train_runtime"],
         interval,
         others,
+        no_interval=pairing.missing or None,
     )
 
 
-def paired_rows(baseline_predictions: Any, test: TestRows | None) -> tuple[Any, Any, Any] | None:
-    """(truth, transformer, baseline) when both prediction sets cover the same test rows."""
-    if test is None or baseline_predictions is None:
-        return None
+@dataclass
+class Pairing:
+    """The test rows both models predicted, or why there are none to pair."""
+
+    rows: tuple[Any, Any, Any] | None = None  # (truth, transformer, baseline), row for row
+    missing: str = ""  # why not: said in the verdict
+
+
+def paired_rows(name: str, baseline_predictions: Any, test: TestRows | None) -> Pairing:
+    """(truth, transformer, baseline) when both prediction sets cover the same test rows,
+    else why they do not (the baseline `name` is named in it)."""
+    if test is None:
+        return Pairing(missing="the transformer's test predictions were not kept")
+    if baseline_predictions is None:
+        return Pairing(
+            missing=f"baseline.json holds no test predictions of {name} (an older ftk wrote "
+            f"it; `ftk baseline` refits it with them)"
+        )
+    if len(test.truth) == 0:
+        return Pairing(missing="the test split is empty")
     if len(baseline_predictions) != len(test.truth) or len(test.predicted) != len(test.truth):
-        return None
-    if isinstance(test.truth, list) and any(
-        len(row) != len(guess) for row, guess in zip(test.truth, baseline_predictions, strict=True)
-    ):  # tags of word pieces (label_all_tokens, truncation) against the baseline's words
-        return None
+        return Pairing(
+            missing=f"the test rows do not line up ({len(test.truth):,} true, "
+            f"{len(test.predicted):,} from the transformer, {len(baseline_predictions):,} from "
+            f"{name})"
+        )
+    if isinstance(test.truth, list):  # per-word tags: each sentence's rows must match too
+        uneven = uneven_rows(test.truth, test.predicted, baseline_predictions)
+        if uneven:
+            return Pairing(missing=uneven)
     try:
         baseline: Any = np.asarray(baseline_predictions)
     except ValueError:  # ragged rows (words of sentences): the scorer takes them as lists
         baseline = list(baseline_predictions)
-    return test.truth, test.predicted, baseline
+    return Pairing(rows=(test.truth, test.predicted, baseline))
+
+
+def uneven_rows(truth: list[Any], transformer: list[Any], baseline: list[Any]) -> str:
+    """'' when every sentence has one tag per word from the truth and both models; else how
+    many do not, and the first."""
+    uneven = [
+        i
+        for i, (row, ours, theirs) in enumerate(zip(truth, transformer, baseline, strict=True))
+        if not len(row) == len(ours) == len(theirs)
+    ]
+    if not uneven:
+        return ""
+    i = uneven[0]
+    return (
+        f"{len(uneven):,} test sentences have tag rows of different lengths (the first, "
+        f"sentence {i}: {len(truth[i])} true tags, {len(transformer[i])} from the transformer, "
+        f"{len(baseline[i])} from the baseline)"
+    )

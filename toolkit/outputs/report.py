@@ -20,6 +20,7 @@ from toolkit.advice.data_size import DataSizeAdvice, format_parameters
 from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.findings import Finding
 from toolkit.advice.overfitting import OverfittingSummary
+from toolkit.advice.truncation import Truncation
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData
@@ -32,6 +33,7 @@ from toolkit.outputs.report_plots import (
     plot_predicted_vs_true,
     plot_target_histogram,
 )
+from toolkit.tasks.word_windows import reading_text
 
 if TYPE_CHECKING:
     import datasets
@@ -66,10 +68,11 @@ def data_summary(
     data: LoadedData,
     columns: list[str],
     prepared: datasets.DatasetDict | None = None,
-    max_length: int | None = None,
+    truncation: Truncation | None = None,
 ) -> dict[str, Any]:
-    """Sizes and class balance per split; text lengths in words (and tokens, with the share cut
-    by max_length, when the tokenized splits are given) or image sizes for an `image` column."""
+    """Sizes and class balance per split; text lengths in words (and tokens, with what
+    data.max_length cut as the run measured it, when the tokenized splits are given) or image
+    sizes for an `image` column."""
     summary: dict[str, Any] = {"sizes": {split: len(ds) for split, ds in data.splits.items()}}
     if data.target.numeric:
         values = {split: list(ds[data.label_column]) for split, ds in data.splits.items()}
@@ -102,10 +105,8 @@ def data_summary(
     if prepared is not None and "input_ids" in prepared["train"].column_names:
         tokens = [len(ids) for ids in prepared["train"]["input_ids"]]
         summary["tokens"] = length_stats(tokens)
-        if max_length:
-            summary["truncated_share"] = round(
-                sum(t >= max_length for t in tokens) / len(tokens), 3
-            )
+        if truncation is not None:
+            summary["truncated"] = truncation.report_text()
     return summary
 
 
@@ -154,8 +155,7 @@ def data_section(summary: dict[str, Any]) -> str:
         t = summary["tokens"]
         text += (
             f" After tokenization: {t['median']:.0f} tokens median, 90th percentile "
-            f"{t['p90']:.0f}; {100 * summary.get('truncated_share', 0):.0f}% of training "
-            f"texts were cut at `data.max_length`."
+            f"{t['p90']:.0f}" + (f"; {summary['truncated']}." if "truncated" in summary else ".")
         )
     if "image_sizes" in summary:
         text += (
@@ -274,7 +274,8 @@ def comparison_section(
         f"- `{r.name}`: {r.description}" + (f"; kept on validation: {r.chosen}" if r.chosen else "")
         for r in baselines.scores
     )
-    return "\n".join(rows) + "\n\n" + described + "\n"
+    read = reading_text(metrics)  # a tagger's test sentences past data.max_length
+    return "\n".join(rows) + "\n\n" + described + "\n" + (f"\n{read}\n" if read else "")
 
 
 def entity_section(per_entity: dict[str, dict[str, float]]) -> str:

@@ -41,6 +41,7 @@ from toolkit.run.stages import (
     build_model,
     save_and_finish,
 )
+from toolkit.run.tagged_test import word_test_reader
 from toolkit.training.precision import precision_name
 from toolkit.training.resume import (
     LOSS_SUM_FILE,
@@ -176,6 +177,7 @@ def score_run(
         train_metrics,
         target,
         partial(tuned, plan.config.metrics) if tuned else None,
+        word_test_reader(plan, prepared),  # a tagger: every word, past max_length too
     )
     if "eval_threshold_tuned" in metrics:  # saved in config.json: `ftk predict` decides with it
         model_config: Any = getattr(trainer.model, "config", None)

@@ -36,7 +36,7 @@ def write_outputs(
     write_report(
         output_dir,
         title=output_dir.name,
-        summary=data_summary(data, columns, prepared.splits, config.data.max_length),
+        summary=data_summary(data, columns, prepared.splits, prepared.truncation),
         schedule=schedule.text(),
         metrics=metrics,
         diagnosis=diagnosis,

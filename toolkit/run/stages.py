@@ -25,7 +25,12 @@ import torch
 from transformers import TrainingArguments, set_seed
 
 from toolkit.advice.data_size import metrics_for_classes
-from toolkit.advice.truncation import Truncation, measure_truncation, say_truncation
+from toolkit.advice.truncation import (
+    Truncation,
+    measure_truncation,
+    measure_word_truncation,
+    say_truncation,
+)
 from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
@@ -40,6 +45,7 @@ from toolkit.outputs.hub import authenticated_api
 from toolkit.outputs.run_dir import prepare_output_dir
 from toolkit.tasks import Task, get_task, target_of
 from toolkit.tasks.targets import Target
+from toolkit.tasks.word_windows import first_window_words
 from toolkit.training.arguments import build_training_arguments
 from toolkit.training.class_weights import (
     class_weight_vector,
@@ -172,10 +178,8 @@ def prepare_labelled(plan: Plan) -> PreparedData:
         )
         processor = task.load_processor(config)
         splits = task.prepare(data.splits, processor, config)
-    truncation = None
-    if "input_ids" in splits["train"].column_names:
-        ids = splits["train"]["input_ids"]
-        truncation = measure_truncation(ids, config.data.max_length, processor)
+    truncation = measure_cut(config, data, splits, processor)
+    if truncation is not None:
         say_truncation(truncation)
     weights = loss_class_weights(config, data)
     collator = task.collator(processor, config)
@@ -191,6 +195,27 @@ def prepare_labelled(plan: Plan) -> PreparedData:
         train_collator=train_collator,
         truncation=truncation,
     )
+
+
+def measure_cut(
+    config: RunConfig, data: LoadedData, splits: datasets.DatasetDict, processor: Any
+) -> Truncation | None:
+    """How much data.max_length cuts of the training inputs: texts by their tokens, sentences
+    of words by the words past the cut. None when the training split is not tokenized up front
+    (images, augmented text)."""
+    if "input_ids" not in splits["train"].column_names:
+        return None
+    ids, max_length = splits["train"]["input_ids"], config.data.max_length
+    if not config.kind.modality.per_word:
+        return measure_truncation(ids, max_length, processor)
+    sentences = data.splits["train"][config.data.tokens_column]
+    lengths = [len(words) for words in sentences]
+    read = list(lengths)
+    full = [i for i, row in enumerate(ids) if len(row) >= max_length]  # only these can be cut
+    fitted = first_window_words([sentences[i] for i in full], processor, config)
+    for i, n in zip(full, fitted, strict=True):
+        read[i] = n
+    return measure_word_truncation(lengths, read, max_length, processor)
 
 
 def prepare_unlabelled(plan: Plan) -> PreparedInputs:

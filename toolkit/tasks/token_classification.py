@@ -158,8 +158,9 @@ def card_reading(config: RunConfig) -> str:
     return (
         f"The model reads the first {config.data.max_length} pieces of a sentence "
         f"(`data.max_length`, saved as the tokenizer's `model_max_length`); the pipeline cuts "
-        f"a longer sentence there by itself, as training and `ftk predict` did (`ftk predict` "
-        f"tags the words past the cut `O`, the pipeline leaves them out)."
+        f"a longer sentence there by itself, as training did, and leaves the words past the "
+        f"cut out (`ftk predict`, `ftk evaluate` and the run's test scores read them in "
+        f"further windows, each opening with the words before them as context)."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     import datasets
 
 Pair = tuple[np.ndarray, np.ndarray]  # (labels, logits) of one split
+# Trainer -> the test split's (labels, logits) and metrics.json's test_* figures: one
+# Trainer.predict over the prepared rows, unless inputs can outgrow a row (a tagger's sentences).
+TestReader = Callable[[Any], tuple[Pair, dict[str, Any]]]
 
 
 @dataclass
@@ -37,6 +41,7 @@ def final_metrics(
     train_metrics: dict[str, float],
     target: Any,
     tuned_report: Callable[[Pair, Pair | None], dict[str, Any]] | None = None,
+    read_test: TestReader | None = None,
 ) -> tuple[dict[str, Any], TestRows | None]:
     """Validation metrics of the kept (best) model, then the one look at the test split, and
     its predictions (None: no test split). `target` is the task's (tasks/targets.py): its
@@ -44,7 +49,8 @@ def final_metrics(
     every prediction beside its target, per label or per entity type; its
     `example_rows(labels, logits)` the truth and predicted rows of each test example.
     `tuned_report` (multi-label: a decision threshold) is fitted on the validation (labels,
-    logits) and applied to the test ones, so the test split still only gets looked at."""
+    logits) and applied to the test ones, so the test split still only gets looked at.
+    `read_test` reads the test split instead of one `Trainer.predict` over its prepared rows."""
     metrics: dict[str, Any] = dict(train_metrics)
     test: Pair | None = None
     rows: TestRows | None = None
@@ -53,9 +59,9 @@ def final_metrics(
     with without_autocast(trainer.model):
         metrics.update(trainer.evaluate())
         if "test" in splits:
-            prediction = trainer.predict(splits["test"], metric_key_prefix="test")
-            metrics.update(prediction.metrics)
-            test = (prediction.label_ids, prediction.predictions)
+            read = read_test or partial(read_prepared, split=splits["test"])
+            test, test_metrics = read(trainer)
+            metrics.update(test_metrics)
             metrics.update(target.test_report(*test, label_names))
             rows = TestRows(*target.example_rows(*test))
         if tuned_report is not None:
@@ -63,6 +69,12 @@ def final_metrics(
             metrics.update(tuned_report((validation.label_ids, validation.predictions), test))
     metrics["best_checkpoint_step"] = best_step(trainer.state.best_model_checkpoint)
     return metrics, rows
+
+
+def read_prepared(trainer: Any, split: datasets.Dataset) -> tuple[Pair, dict[str, Any]]:
+    """The test split as prepared for training, one row per input, scored by the Trainer."""
+    prediction = trainer.predict(split, metric_key_prefix="test")
+    return (prediction.label_ids, prediction.predictions), prediction.metrics
 
 
 def best_step(checkpoint: str | None) -> int | None:

@@ -87,7 +87,11 @@ def evaluate_tagger(
     sentences, tag_rows = tagged_sentences(path, columns, encoding, run.label_names)
     logits, cut = word_logits(run, sentences, options.batch_size, desc="Evaluating")
     if cut:
-        warn(f"{cut:,} word(s) lay past the run's max_length and were not read; scored as O.")
+        warn(
+            f"{cut:,} word(s) lay past the run's max_length; they were read in further "
+            f"windows, each opening with the words before them as context, as the run's test "
+            f"split was."
+        )
     target, label_names = run.target, run.label_names
     predicted = [target.predictions(rows) for rows in logits]
     results: dict[str, Any] = {"data": str(path), "examples": len(sentences)}

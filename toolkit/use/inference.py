@@ -42,6 +42,7 @@ from toolkit.tasks.targets import (
     TARGETS,
     Target,
 )
+from toolkit.tasks.word_windows import read_every_word
 from toolkit.use.locate import locate_run
 
 
@@ -208,7 +209,7 @@ def predict_logits(
     if not items:
         return np.zeros((0, len(run.label_names)), dtype=np.float32)
     config, dataset = new_inputs(run, items)
-    return model_outputs(run, config, dataset, batch_size, desc)[0]
+    return model_outputs(run, config, dataset, batch_size, desc)
 
 
 def check_batch_size(batch_size: int) -> None:
@@ -250,12 +251,20 @@ def new_inputs(run: Run, items: Sequence[Any]) -> tuple[RunConfig, datasets.Data
 
 def model_outputs(
     run: Run, config: RunConfig, dataset: datasets.Dataset, batch_size: int, desc: str
-) -> tuple[np.ndarray, datasets.Dataset]:
+) -> np.ndarray:
     """The logits of every row of `dataset`, prepared by the run's task (`task.prepare`) and
     scored by `Trainer.predict` with the task's collator, as the run's validation and test
-    splits were; and the prepared split (a tagger's holds each piece's word)."""
+    splits were."""
     task = get_task(config.task)
     prepared = task.prepare(datasets.DatasetDict({"new": dataset}), run.processor, config)["new"]
+    return prepared_outputs(run, config, prepared, batch_size, desc)
+
+
+def prepared_outputs(
+    run: Run, config: RunConfig, prepared: datasets.Dataset, batch_size: int, desc: str
+) -> np.ndarray:
+    """The logits of every row of a split the run's task prepared."""
+    task = get_task(config.task)
     # an image task transforms its image column lazily, so that column must reach it
     keep_columns = task.training_defaults(config).get("remove_unused_columns") is False
     with tempfile.TemporaryDirectory() as scratch:
@@ -271,12 +280,12 @@ def model_outputs(
             model=run.model,
             args=args,
             data_collator=task.collator(run.processor, config),
-            callbacks=[ProgressBar(len(dataset), batch_size, desc)],
+            callbacks=[ProgressBar(len(prepared), batch_size, desc)],
         )
         predictions = trainer.predict(prepared).predictions
     if isinstance(predictions, tuple):  # a model that returns more than its logits
         predictions = predictions[0]
-    return np.asarray(predictions, dtype=np.float32), prepared
+    return np.asarray(predictions, dtype=np.float32)
 
 
 class ProgressBar(TrainerCallback):
@@ -302,24 +311,18 @@ def word_logits(
     run: Run, sentences: Sequence[list[str]], batch_size: int, desc: str = "Tagging"
 ) -> tuple[list[np.ndarray], int]:
     """Per sentence, the logits of each word's first piece (the piece its tag was trained on),
-    and how many words fell past the run's max_length: those get logits that pick 'O' (the
-    model never saw them), so every word keeps a row."""
+    and how many words lay past the run's max_length: a longer sentence is read on in further
+    windows, each opening with the words before as context (tasks/word_windows.py), as the
+    run's test split was scored, so every word has the model's own prediction."""
     check_batch_size(batch_size)
-    names = run.label_names
-    outside = np.full(len(names), -1e4, dtype=np.float32)
-    outside[names.index("O") if "O" in names else 0] = 0.0
     if not sentences:
         return [], 0
-    config, dataset = new_inputs(run, sentences)
-    logits, prepared = model_outputs(run, config, dataset, batch_size, desc)
-    out, cut = [], 0
-    for i, (words, piece_words) in enumerate(zip(sentences, prepared["word_ids"], strict=True)):
-        rows = np.tile(outside, (len(words), 1))
-        seen = set()
-        for piece, word in enumerate(piece_words):
-            if word is not None and word not in seen:
-                seen.add(word)
-                rows[word] = logits[i, piece]
-        cut += len(words) - len(seen)
-        out.append(rows)
-    return out, cut
+    config, _ = new_inputs(run, sentences)
+    reading = read_every_word(
+        list(sentences),
+        run.processor,
+        config,
+        len(run.label_names),
+        lambda windows: prepared_outputs(run, config, windows, batch_size, desc),
+    )
+    return reading.logits, reading.words_past_cut

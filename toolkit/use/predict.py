@@ -83,7 +83,8 @@ def predict(
         if cut:
             warn(
                 f"{cut:,} word(s) lay past the run's max_length ({run.config.data.max_length} "
-                f"word pieces) and were not read; they are tagged O."
+                f"word pieces); they were read in further windows, each opening with the "
+                f"words before them as context."
             )
     else:
         logits = predict_logits(run, items, options.batch_size)
