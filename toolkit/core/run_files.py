@@ -16,6 +16,7 @@ output_dir/
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -51,4 +52,17 @@ def read_history(path: Path) -> list[dict[str, Any]]:
 
 
 def write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, sort_keys=False) + "\n")
+    """`value` as JSON that every reader parses: NaN and infinities (a metric of an empty
+    class, a diverged loss) written as null, never as the bare NaN that is not JSON."""
+    text = json.dumps(finite_or_null(value), indent=2, sort_keys=False, allow_nan=False)
+    path.write_text(text + "\n")
+
+
+def finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(item) for item in value]
+    return value

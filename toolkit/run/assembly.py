@@ -13,6 +13,7 @@ from transformers import TrainerCallback
 
 from toolkit.core.run_files import HISTORY
 from toolkit.run.stages import Plan, PreparedData, PreparedInputs
+from toolkit.training.divergence import DivergenceWatch
 from toolkit.training.history import HistoryCallback
 from toolkit.training.trainer import ToolkitTrainer, build_trainer
 
@@ -54,6 +55,7 @@ def assemble_trainer(
         labelled.class_weights if labelled else None,
         labelled.train_collator if labelled else None,
     )
+    trainer.add_callback(DivergenceWatch())  # a non-finite loss stops training
     for callback in callbacks:
         trainer.add_callback(callback)
     return AssembledTrainer(trainer, history)

@@ -42,6 +42,7 @@ from toolkit.run.stages import (
     save_and_finish,
 )
 from toolkit.run.tagged_test import word_test_reader
+from toolkit.training.divergence import check_not_diverged
 from toolkit.training.precision import precision_name
 from toolkit.training.resume import (
     LOSS_SUM_FILE,
@@ -76,6 +77,7 @@ def fit_and_finish(
     watch = watch_overfitting(trainer, plan, prepared, callbacks)
     resume_loss_sum(trainer, checkpoint)
     fit = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    check_not_diverged(trainer)
     baselines = collect_baselines()
     metrics, test_rows = score_run(trainer, plan, prepared, fit.metrics, checkpoint, started)
     diagnosis = diagnose(plan, prepared, history, watch, data_size, baselines, metrics, test_rows)

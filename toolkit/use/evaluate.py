@@ -12,7 +12,6 @@ run's tuned threshold where it has one) and says what the report holds beside th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 from toolkit.config.taxonomy import IMAGE, TEXT
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
+from toolkit.core.run_files import write_json
 from toolkit.data.new_data import (
     labelled_image_folder,
     raw_labels,
@@ -69,7 +69,7 @@ def finish(results: dict[str, Any], names: list[str], output: Path | None) -> di
     say(describe(results, names))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=2) + "\n")
+        write_json(output, results)
         say(f"Wrote {output}")
     return results
 

@@ -41,7 +41,7 @@ from toolkit.config.taxonomy import (
     TargetKind,
 )
 from toolkit.core.log import is_main_process, say, warn
-from toolkit.core.run_files import BASELINE_FILE
+from toolkit.core.run_files import BASELINE_FILE, write_json
 from toolkit.data.load import LoadedData
 from toolkit.tasks import get_task
 
@@ -141,7 +141,7 @@ def read_saved(path: Path, config: RunConfig) -> Baselines | None:
 
 
 def write_baselines(path: Path, result: Baselines) -> None:
-    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    write_json(path, result.to_dict())
 
 
 def describe_baselines(result: Baselines) -> str:
