@@ -21,6 +21,7 @@ from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.findings import Finding
 from toolkit.advice.overfitting import OverfittingSummary
 from toolkit.advice.truncation import Truncation
+from toolkit.core.markdown import inline
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData
@@ -132,7 +133,7 @@ def class_table(summary: dict[str, Any]) -> str:
     ]
     for name in names:
         rows.append(
-            f"| {name} | "
+            f"| {inline(name)} | "
             + " | ".join(str(summary["class_balance"][s].get(name, 0)) for s in summary["sizes"])
             + " |"
         )
@@ -208,7 +209,8 @@ def per_label_section(report: dict[str, dict[str, float]]) -> str:
     """The test split's precision, recall, F1 and support of every label (threshold 0.5)."""
     rows = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     rows += [
-        f"| {name} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | {r['support']} |"
+        f"| {inline(name)} | {r['precision']:.4f} | {r['recall']:.4f} | {r['f1']:.4f} | "
+        f"{r['support']} |"
         for name, r in report.items()
     ]
     return (
@@ -286,7 +288,7 @@ def entity_section(per_entity: dict[str, dict[str, float]]) -> str:
     ]
     for name, s in per_entity.items():
         rows.append(
-            f"| {name} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1-score']:.4f} | "
+            f"| {inline(name)} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1-score']:.4f} | "
             f"{int(s['support']):,} |"
         )
     return (

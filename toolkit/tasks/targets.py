@@ -15,6 +15,7 @@ import torch
 
 from toolkit.config import taxonomy
 from toolkit.config.schema import DataConfig, RunConfig
+from toolkit.core.markdown import inline
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData, load_data
@@ -57,7 +58,7 @@ class Classes:
     pipeline_args = ""
 
     def card_line(self, config: RunConfig, label_names: list[str]) -> str:
-        return f"Labels ({len(label_names)}): {', '.join(label_names)}"
+        return f"Labels ({len(label_names)}): {', '.join(map(inline, label_names))}"
 
     def head(self, config: RunConfig, label_names: list[str] | None) -> dict[str, Any]:
         """from_pretrained / config keyword arguments of the model's classification head."""
@@ -172,7 +173,7 @@ class Numbers:
 
     def card_line(self, config: RunConfig, label_names: list[str]) -> str:
         return (
-            f"Target: `{config.data.label_column}`, one number per input (regression: one "
+            f"Target: `{inline(config.data.label_column)}`, one number per input (regression: one "
             f"output, mean squared error loss)"
         )
 
@@ -404,7 +405,7 @@ class LabelSets:
     def card_line(self, config: RunConfig, label_names: list[str]) -> str:
         return (
             f"Labels ({len(label_names)}, any number per input: sigmoid + binary "
-            f"cross-entropy per label): {', '.join(label_names)}"
+            f"cross-entropy per label): {', '.join(map(inline, label_names))}"
         )
 
     def head(self, config: RunConfig, label_names: list[str] | None) -> dict[str, Any]:
