@@ -43,7 +43,7 @@ from toolkit.metrics.multilabel import (
 )
 from toolkit.metrics.priors import entropy_of_shares, mean_binary_entropy
 from toolkit.metrics.regression import as_values, regression_metrics, regression_scorer
-from toolkit.metrics.test_report import confusion, per_class_report
+from toolkit.metrics.test_report import confusions, per_class_report
 
 # label names -> the Trainer's compute_metrics (metrics are chosen before the data is read, but
 # tags are scored by name: B-, I-, O)
@@ -118,7 +118,7 @@ class Classes:
         predicted = self.predictions(logits)
         return {
             "test_per_class": per_class_report(labels, predicted, label_names),
-            "test_confusion_matrix": confusion(labels, predicted, len(label_names)),
+            **confusions(np.asarray(labels), predicted, label_names),
         }
 
     # ------------------------------------------------------------ a finished run on new data
