@@ -159,7 +159,8 @@ def card_reading(config: RunConfig) -> str:
         f"The model reads the first {config.data.max_length} pieces of a sentence "
         f"(`data.max_length`, saved as the tokenizer's `model_max_length`); the pipeline cuts "
         f"a longer sentence there by itself, as training and `ftk predict` did (`ftk predict` "
-        f"tags the words past the cut `O`, the pipeline leaves them out)."
+        f"tags the words past the cut `O`, or the first tag of a set without one; the "
+        f"pipeline leaves them out)."
     )
 
 

@@ -32,6 +32,7 @@ from toolkit.config.schema import ModelConfig, RunConfig
 from toolkit.config.taxonomy import IMAGE, TEXT, WORDS, Modality, fine_tuning_kind
 from toolkit.core.errors import UserError
 from toolkit.core.log import note
+from toolkit.data.tag_schemes import detect_scheme
 from toolkit.outputs.run_dir import check_run_dir
 from toolkit.tasks import get_task
 from toolkit.tasks.targets import (
@@ -39,8 +40,8 @@ from toolkit.tasks.targets import (
     LABEL_SETS,
     NUMBERS,
     TAGS,
-    TARGETS,
     Target,
+    target_for,
 )
 from toolkit.use.locate import locate_run
 
@@ -69,8 +70,7 @@ class Run:
 
     @property
     def label_names(self) -> list[str]:
-        id2label = self.model.config.id2label
-        return [id2label[i] for i in range(len(id2label))]
+        return label_names_of(self.model)
 
 
 # config.json's problem_type -> what the model predicts (anything else: one class per input)
@@ -116,14 +116,41 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         if not modality.reads_images:  # at most what the tokenizer reads, as training asks
             limit = processor.model_max_length or config.data.max_length
             config.data.max_length = min(config.data.max_length, limit)
+    if modality.per_word and config.data.tag_scheme == "auto":
+        config = tags_read_by_names(config, name, label_names_of(model))
     return Run(
         path=path,
         name=name,
         config=config,
         model=model,
         processor=processor,
-        target=TARGETS[config.kind.target],
+        target=target_for(config.kind.target, config.data.tag_scheme),
     )
+
+
+def tags_read_by_names(config: RunConfig, name: str, label_names: list[str]) -> RunConfig:
+    """A plain checkpoint's config, or a run's from before data.tag_scheme, reading its tags
+    as their names say. Metrics the scheme cannot score (entity f1 of a POS run trained before
+    ftk told the two apart) give way to the scheme's own, said."""
+    scheme = detect_scheme(label_names)
+    if config.metrics_chosen and not set(config.metrics) <= set(scheme.metrics):
+        note(
+            f"{name} tags words with {scheme.title}, which {', '.join(config.metrics)} cannot "
+            f"score; `ftk evaluate` reports {', '.join(scheme.default_metrics)} instead."
+        )
+        config = dataclasses.replace(config, metrics_chosen=False)
+    return config.reading_tags(scheme)
+
+
+def unread_tag(label_names: list[str]) -> str:
+    """The tag of a word the model did not read (past max_length): O, else the first tag."""
+    return "O" if "O" in label_names else label_names[0]
+
+
+def label_names_of(model: Any) -> list[str]:
+    """The model's labels in id order (config.json's id2label)."""
+    id2label = model.config.id2label
+    return [id2label[i] for i in range(len(id2label))]
 
 
 def read_run_config(path: Path, name: str) -> RunConfig:
@@ -302,12 +329,12 @@ def word_logits(
     run: Run, sentences: Sequence[list[str]], batch_size: int, desc: str = "Tagging"
 ) -> tuple[list[np.ndarray], int]:
     """Per sentence, the logits of each word's first piece (the piece its tag was trained on),
-    and how many words fell past the run's max_length: those get logits that pick 'O' (the
-    model never saw them), so every word keeps a row."""
+    and how many words fell past the run's max_length: those get logits that pick
+    `unread_tag` (the model never saw them), so every word keeps a row."""
     check_batch_size(batch_size)
     names = run.label_names
     outside = np.full(len(names), -1e4, dtype=np.float32)
-    outside[names.index("O") if "O" in names else 0] = 0.0
+    outside[names.index(unread_tag(names))] = 0.0
     if not sentences:
         return [], 0
     config, dataset = new_inputs(run, sentences)
