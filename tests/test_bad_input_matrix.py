@@ -126,6 +126,8 @@ def tagging_args(
 
 
 TAGGED = [{"tokens": ["the", "team", "won"], "ner_tags": ["O", "B-ORG", "O"]}] * 10
+# part-of-speech tags: plain tags, which no entity scheme reads
+POS_TAGGED = [{"tokens": ["the", "team", "won"], "ner_tags": ["DT", "NN", "VBD"]}] * 10
 
 
 def glued_tagger_args(w: Where) -> list[str]:
@@ -781,6 +783,12 @@ CASES = [
             w, TAGGED, [{"tokens": ["the", "market"], "ner_tags": ["O", "B-MISC"]}]
         ),
         "never occur in the training data",
+    ),
+    Case(
+        "tag scheme named that the tags do not fit",
+        "labels",
+        lambda w: [*tagging_args(w, POS_TAGGED), "--data.tag_scheme", "iob2"],
+        "data.tag_scheme is iob2, but 3 tag(s) of the file",
     ),
     Case(
         "tagger whose tokenizer splits words unlike their text",

@@ -100,9 +100,9 @@ def test_defaults_are_unchanged():
     assert data["pad_to_max_length"] is False
     assert data["empty_texts"] == "drop" and data["encoding"] == "utf-8"
     assert data["tokens_column"] == "tokens" and data["tags_column"] == "ner_tags"
-    assert data["label_all_tokens"] is False
+    assert data["label_all_tokens"] is False and data["tag_scheme"] == "auto"
     assert data["label_separator"] is None
-    assert data["hub_revision"] is None and len(data) == 33
+    assert data["hub_revision"] is None and len(data) == 34
     augment = dataclasses.asdict(AugmentConfig())
     assert augment["protected_words"] == []
     assert augment["text_mode"] == "sequence"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.config.taxonomy import TASK_KINDS
-from toolkit.tasks import TARGETS
+from toolkit.tasks.targets import TARGETS
 
 TOOLKIT = Path(__file__).resolve().parents[1] / "toolkit"
 OWNERS = ("config/taxonomy.py", "tasks/")  # where the kinds are declared and implemented

@@ -14,7 +14,7 @@ from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
 from toolkit.data.conll import read_conll
 from toolkit.data.tagged import load_tagged
-from toolkit.metrics.entities import entity_scores, tags_of_scored_pieces
+from toolkit.metrics.entities import entity_scores, scored_id_rows
 from toolkit.tasks.token_classification import inside_tag_ids, piece_labels
 
 CONLL = """-DOCSTART- O
@@ -93,8 +93,8 @@ def test_entity_scores_count_whole_entities_only():
 def test_only_labelled_pieces_are_scored():
     labels = np.array([[-100, 1, -100, 0, -100]])
     predicted = np.array([[0, 1, 0, 0, 1]])
-    true, pred = tags_of_scored_pieces(predicted, labels, ["O", "B-PER"])
-    assert true == [["B-PER", "O"]] and pred == [["B-PER", "O"]]
+    true, pred = scored_id_rows(predicted, labels)
+    assert true == [[1, 0]] and pred == [[1, 0]]
 
 
 def test_word_tag_baseline_uses_each_words_most_frequent_tag():

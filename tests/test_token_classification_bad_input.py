@@ -74,7 +74,9 @@ def test_a_csv_of_plain_strings_and_an_unknown_extension_are_refused(tmp_path, t
         (["--class_weights", "balanced"], "class_weights is not implemented"),
         (["--augment.text", "[word_swap]"], "augment.text is not available"),
         (["--augment.mixup", "0.5"], "augment.mixup"),
-        (["--metrics", "[f1_macro]"], "not a metric ftk ships for token-classification"),
+        (["--metrics", "[probe]"], "not a metric ftk ships for token-classification"),
+        # a word-level metric of plain tags, refused once the tags read as entities
+        (["--metrics", "[f1_macro]"], "'f1_macro', which ftk does not score for IOB2"),
         (["--metrics", "[seqeval]", "--trust_metric_code"], "trust_metric_code does not apply"),
     ],
 )

@@ -10,8 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import ftk, history_rows, write_recipe
-from tagging_helpers import make_sentences, save_tiny_tagger_base, write_conll, write_jsonl
+from helpers import ftk, history_rows
+from tagging_helpers import (
+    make_sentences,
+    save_tiny_tagger_base,
+    write_conll,
+    write_jsonl,
+    write_tagging_config,
+)
 
 from toolkit.metrics.entities import entities, entity_scores
 
@@ -19,24 +25,6 @@ from toolkit.metrics.entities import entities, entity_scores
 @pytest.fixture(scope="session")
 def tiny_tagger_base(tmp_path_factory):
     return save_tiny_tagger_base(tmp_path_factory.mktemp("tiny-tagger"))
-
-
-def write_tagging_config(path, model, train, test, output_dir, **extra):
-    lines = [
-        "task: token-classification",
-        f"model: {{name_or_path: '{model}'}}",
-        f"data: {{train_file: '{train}', test_file: '{test}', max_length: 32}}",
-        "schedule: {warmup_fraction: 0.1, decay: cosine}",
-        f"output_dir: '{output_dir}'",
-        "learning_rate: 1e-2",
-        "num_train_epochs: 6",
-        "per_device_train_batch_size: 16",
-        "logging_steps: 1",
-        "save_total_limit: 1",
-        "use_cpu: true",
-        "dataloader_pin_memory: false",
-    ]
-    return write_recipe(path, lines, extra)
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +164,12 @@ def test_verdict_pairs_the_sentences_with_the_best_baseline(tagging_run):
     best = next(b["test"]["f1"] for b in baselines["baselines"] if b["name"] == chosen)
     difference = 100 * (metrics["test_f1"] - best)
     assert low <= round(difference, 2) <= high and low < high
+
+
+@pytest.mark.e2e
+def test_the_entity_run_saves_its_detected_scheme(tagging_run):
+    """IOB2 tags are recognised as IOB2 (not assumed): run_config.yaml names the scheme that
+    `ftk predict` and `ftk evaluate` then read the tags by, and the card says it."""
+    run_dir = tagging_run[0]
+    assert "tag_scheme: iob2" in (run_dir / "run_config.yaml").read_text()
+    assert "Tags (5, IOB2, one per word)" in (run_dir / "README.md").read_text()

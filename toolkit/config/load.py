@@ -215,7 +215,7 @@ def read_keys(raw: dict[str, Any], skip_unknown: bool = False) -> RunConfig:
             )
     config.metrics_chosen = "metrics" in raw
     if not config.metrics_chosen:
-        config.metrics = list(config.kind.target.default_metrics)
+        config.metrics = list(config.default_metrics)
     return config
 
 

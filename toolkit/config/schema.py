@@ -32,7 +32,15 @@ from typing import Any, Literal
 import yaml
 
 from toolkit.config.declare import key_facts, key_hints, option
-from toolkit.config.taxonomy import CLASSES, TASKS, TaskKind, task_kind
+from toolkit.config.taxonomy import (
+    CLASSES,
+    TAG_SCHEMES,
+    TASKS,
+    TagScheme,
+    TagSchemeName,
+    TaskKind,
+    task_kind,
+)
 from toolkit.core.errors import UserError
 
 
@@ -51,7 +59,8 @@ TOP_LEVEL_HELP: dict[str, str] = {
     "metrics": "validation/test metrics; the first picks the best model (pre-training tasks "
     "default to [loss]; regression tasks to [rmse, mae, pearson, spearman]; multi-label tasks "
     "to [f1_micro, f1_macro, subset_accuracy]; token-classification to entity-level "
-    "[f1, precision, recall, accuracy])",
+    "[f1, precision, recall, accuracy] for entity tags, word-level [accuracy, f1_macro] for "
+    "plain tags such as POS (data.tag_scheme))",
     "class_weights": "classification: weight each class in the cross-entropy loss. none | "
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
     "left out weigh 1); multi-label: each label's positive term of its binary cross-entropy "
@@ -176,8 +185,17 @@ class DataConfig(Section):
     )
     tags_column: str = option(
         "ner_tags",
-        "token-classification: column holding each sentence's list of tags (IOB2, one per "
-        "word; strings or a Hub set's ClassLabel ids)",
+        "token-classification: column holding each sentence's list of tags, one per word "
+        "(entity tags such as B-PER, or plain tags such as POS; strings or a Hub set's "
+        "ClassLabel ids)",
+    )
+    tag_scheme: Literal["auto"] | TagSchemeName = option(
+        "auto",
+        "token-classification: how the tags read. auto: detected from the training tags (an "
+        "entity scheme when every tag but O is B-/I-/E-/S-/L-/U- and a type, else plain) | "
+        "iob1 | iob2 | iobes | bilou: entity tags, scored per entity (seqeval: f1, precision, "
+        "recall, accuracy) | plain: one label per word, e.g. POS (accuracy, f1_macro over the "
+        "tags, per word)",
     )
     label_all_tokens: bool = option(
         False,
@@ -784,6 +802,15 @@ class RunConfig:
         """What the task reads and predicts (config/taxonomy.py)."""
         return task_kind(self.task)
 
+    @property
+    def default_metrics(self) -> tuple[str, ...]:
+        """What the run scores when `metrics` is not set: its target's metrics, or for tags
+        read by a scheme data.tag_scheme names, that scheme's."""
+        scheme = TAG_SCHEMES.get(self.data.tag_scheme)
+        if scheme is not None and self.kind.target.per_word:
+            return scheme.default_metrics
+        return self.kind.target.default_metrics
+
     def to_dict(self) -> dict[str, Any]:
         """The YAML-ready form: sections nested, TrainingArguments fields at the top level."""
         out: dict[str, Any] = {"task": self.task, "metrics": list(self.metrics)}
@@ -796,6 +823,20 @@ class RunConfig:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+
+    def reading_tags(self, scheme: TagScheme) -> RunConfig:
+        """This config with its tags read as `scheme` (token classification, once the training
+        tags, or a finished model's tag names, are known): data.tag_scheme names it, so the
+        run's targets and its saved run_config.yaml read it; `metrics` are the scheme's
+        defaults where they were not chosen, and each chosen one (metric_for_best_model too)
+        must be one the scheme scores, so entity F1 never decides a POS run."""
+        metrics = list(self.metrics) if self.metrics_chosen else list(scheme.default_metrics)
+        scheme.check_metrics(metrics)
+        best = self.training.get("metric_for_best_model")
+        if best is not None:
+            scheme.check_metrics([str(best).removeprefix("eval_")], "metric_for_best_model")
+        data = dataclasses.replace(self.data, tag_scheme=scheme.name)
+        return dataclasses.replace(self, data=data, metrics=metrics)
 
     def local_inputs(self) -> list[Path]:
         """The files and folders on this machine that the run reads: its data and its model

@@ -10,6 +10,7 @@ every other layer asks a kind's attributes instead of comparing task names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from toolkit.core.errors import UserError, did_you_mean
 
@@ -93,13 +94,18 @@ LABEL_SETS = TargetKind(
     mixing_refusal="predicts a set of labels, and ftk mixes single class labels only",
     prior_knows="each label's frequency",
 )
-# seqeval (toolkit/metrics/entities.py): entity-level micro F1, precision and recall (an entity
-# counts when its type and every word match), then word-level accuracy.
+# An entity scheme's tags are scored by seqeval (toolkit/metrics/entities.py): entity-level micro
+# F1, precision and recall (an entity counts when its type and every word match), then word
+# accuracy. Plain tags (POS) have no entities: word accuracy, then macro-F1 over the tags
+# (toolkit/metrics/word_tags.py, the classifier's metric code on the words). Which set a run
+# gets is its tag scheme's (TagScheme below), known once the training tags are read.
+ENTITY_SCORES = ("f1", "precision", "recall", "accuracy")
+WORD_SCORES = ("accuracy", "f1_macro")
 TAGS = TargetKind(
     "tags",
     "tag per word",
-    metrics=("f1", "precision", "recall", "accuracy"),
-    default_metrics=("f1", "precision", "recall", "accuracy"),
+    metrics=(*ENTITY_SCORES, "f1_macro"),
+    default_metrics=ENTITY_SCORES,
     per_word=True,
     class_weights_refusal="class_weights is not implemented for task '{task}' (the loss would have "
     "to weigh every word's tag); remove class_weights. Entity-level F1 already ignores the many O "
@@ -107,6 +113,90 @@ TAGS = TargetKind(
     mixing_refusal="predicts a tag per word, and ftk mixes class labels only",
     prior_knows="the tag frequencies",
 )
+
+
+# data.tag_scheme's values besides auto (detect): the schemes below
+TagSchemeName = Literal["iob1", "iob2", "iobes", "bilou", "plain"]
+
+
+@dataclass(frozen=True)
+class TagScheme:
+    """How a tag set reads (`data.tag_scheme`; toolkit/data/tag_schemes.py detects it from the
+    training tags). An entity scheme's tags are O or a prefix, '-' and an entity type (B-PER),
+    and are scored per entity; plain tags (POS: NN, VBD, PRP$, '.') label one word each and are
+    scored per word."""
+
+    name: TagSchemeName  # data.tag_scheme's value
+    title: str  # for messages
+    # the prefixes its tags may carry before '-TYPE'; empty for plain tags
+    prefixes: frozenset[str]
+    metrics: tuple[str, ...]
+    default_metrics: tuple[str, ...]
+    # the prefixes only this scheme uses, which tell it apart when detected (IOBES's E- and S-)
+    marks: frozenset[str] = frozenset()
+    # seqeval reads IOB1, IOB2 and IOBES by CoNLL's rules; BILOU's U- and L- are IOBES's S- and
+    # E- under other letters, so its tags are renamed before seqeval reads them
+    seqeval_prefixes: tuple[tuple[str, str], ...] = ()
+    # a word's tag carries over to its later pieces (data.label_all_tokens): B- becomes I-, any
+    # other tag stays; IOBES/BILOU would have to change the first piece's tag as well (a one-word
+    # S-PER spread over two pieces is B-PER, E-PER)
+    continues_over_pieces: bool = True
+
+    @property
+    def entities(self) -> bool:
+        """Tags read as entities (prefix and type), not one label per word."""
+        return bool(self.prefixes)
+
+    def seqeval_name(self, tag: str) -> str:
+        """`tag` as seqeval reads this scheme (BILOU's U-PER is IOBES's S-PER)."""
+        for own, read_as in self.seqeval_prefixes:
+            if tag.startswith(own + "-"):
+                return read_as + tag[len(own) :]
+        return tag
+
+    def check_metrics(self, names: list[str], key: str = "metrics") -> None:
+        """Each metric in `names` (config key `key`: metrics, or metric_for_best_model) must
+        be one this scheme's tags are scored with; a UserError names the ones that are not."""
+        wrong = [name for name in names if name not in self.metrics]
+        if not wrong:
+            return
+        if self.entities:
+            why = "their entities are scored by seqeval, their words by accuracy"
+        else:
+            why = (
+                "they have no entities (no B-/I- prefixes: POS-like), only words, so entity "
+                "f1/precision/recall do not apply (set data.tag_scheme if they are entity tags "
+                "after all)"
+            )
+        raise UserError(
+            f"Config key '{key}' names {', '.join(repr(n) for n in wrong)}, which ftk does not "
+            f"score for {self.title}: {why}. Use {', '.join(self.metrics)}."
+        )
+
+
+IOB1 = TagScheme("iob1", "IOB1", frozenset("BI"), ENTITY_SCORES, ENTITY_SCORES)
+IOB2 = TagScheme("iob2", "IOB2", frozenset("BI"), ENTITY_SCORES, ENTITY_SCORES)
+IOBES = TagScheme(
+    "iobes",
+    "IOBES",
+    frozenset("BIES"),
+    ENTITY_SCORES,
+    ENTITY_SCORES,
+    marks=frozenset("ES"),
+    continues_over_pieces=False,
+)
+BILOU = TagScheme(
+    "bilou",
+    "BILOU",
+    frozenset("BILU"),
+    ENTITY_SCORES,
+    ENTITY_SCORES,
+    marks=frozenset("LU"),
+    seqeval_prefixes=(("U", "S"), ("L", "E")),
+    continues_over_pieces=False,
+)
+PLAIN = TagScheme("plain", "plain tags", frozenset(), WORD_SCORES, WORD_SCORES)
+TAG_SCHEMES: dict[str, TagScheme] = {s.name: s for s in (IOB1, IOB2, IOBES, BILOU, PLAIN)}
 # Pre-training: the inputs are their own target; loss is the only score (lowest is best).
 INPUTS = TargetKind(
     "inputs",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from toolkit.config.declare import check_section
 from toolkit.config.ranges import check_training_ranges
 from toolkit.config.schema import SECTIONS, RunConfig
-from toolkit.config.taxonomy import mixing_refusal
+from toolkit.config.taxonomy import TAG_SCHEMES, mixing_refusal
 from toolkit.config.text_policy import text_policy
 from toolkit.core.errors import UserError, did_you_mean
 
@@ -43,6 +43,7 @@ def validate(config: RunConfig) -> None:
             f"Remove augment.text."
         )
     validate_multilabel(config)
+    validate_tag_scheme(config)
     validate_peft(config)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
         raise UserError(
@@ -118,6 +119,16 @@ def validate_masking(config: RunConfig) -> None:
         )
 
 
+def validate_tag_scheme(config: RunConfig) -> None:
+    """data.tag_scheme says how tags read: a task without tags would ignore it."""
+    if config.data.tag_scheme != "auto" and not config.kind.target.per_word:
+        raise UserError(
+            f"data.tag_scheme says how the tags of token classification read; task "
+            f"'{config.task}' has no tags. Remove data.tag_scheme (or use task: "
+            f"token-classification)."
+        )
+
+
 def validate_multilabel(config: RunConfig) -> None:
     """data.label_separator only where labels come in sets, and never empty."""
     if config.data.label_separator is not None and not config.kind.target.label_sets:
@@ -146,7 +157,8 @@ def validate_metrics(config: RunConfig) -> None:
     for name in config.metrics:
         if name not in valid:
             other = (
-                "(entity-level scores come from seqeval; trust_metric_code does not apply)"
+                "(entity tags are scored by seqeval, plain tags per word; trust_metric_code "
+                "does not apply)"
                 if target.per_word
                 else "(Another evaluate metric, from a local folder or the Hub, runs its own "
                 "code: set trust_metric_code: true to allow that.)"
@@ -155,6 +167,9 @@ def validate_metrics(config: RunConfig) -> None:
                 f"Config key 'metrics' names '{name}', which is not a metric ftk ships for "
                 f"{config.task}; use {', '.join(valid)}.{did_you_mean(name, valid)} {other}"
             )
+    scheme = TAG_SCHEMES.get(config.data.tag_scheme)
+    if scheme is not None and target.per_word and config.metrics_chosen:
+        scheme.check_metrics(config.metrics)  # a named scheme now; else once the tags are read
 
 
 def validate_peft(config: RunConfig) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import datasets
 
 from toolkit.config.schema import DataConfig
-from toolkit.config.taxonomy import CLASSES, TargetKind
+from toolkit.config.taxonomy import CLASSES, TagScheme, TargetKind
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_column, resolve_image_paths
@@ -34,6 +34,7 @@ from toolkit.data.label_sets import (
 from toolkit.data.labels import check_labels, encode_labels, is_missing, train_label_names
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
+from toolkit.data.tag_schemes import describe_scheme
 from toolkit.data.targets import as_float_targets, check_targets, target_stats
 
 
@@ -47,6 +48,8 @@ class LoadedData:
     # float32 vectors over label_names (label sets), a list of tag ids per sentence (tags,
     # data/tagged.py)
     target: TargetKind = CLASSES
+    # how the tags read (data/tagged.py): an entity scheme or plain tags; None for other targets
+    tag_scheme: TagScheme | None = None
 
     def describe(self) -> str:
         """One console line: split sizes and the classes (or the targets' spread)."""
@@ -57,10 +60,10 @@ class LoadedData:
                 f"Data: {sizes} examples; numeric target '{self.label_column}' (training mean "
                 f"{s['mean']:.4g}, std {s['std']:.4g}, range {s['min']:.4g} to {s['max']:.4g})"
             )
-        if self.target.per_word:
+        if self.tag_scheme is not None:
             return (
-                f"Data: {sizes} sentences; {len(self.label_names)} tags: "
-                f"{', '.join(self.label_names)}"
+                f"Data: {sizes} sentences; {len(self.label_names)} tags "
+                f"({describe_scheme(self.tag_scheme)}): {', '.join(self.label_names)}"
             )
         if self.target.label_sets:
             train = self.splits["train"][self.label_column]

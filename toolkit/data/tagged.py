@@ -3,7 +3,8 @@ tag lists of the same length (`data.tokens_column`, `data.tags_column`), from a 
 (JSON/JSONL/Parquet, or a Hub set whose tags are a Sequence of ClassLabel), from CoNLL-style
 files (data/conll.py) or from a packaged set (`data.builtin: wnut16-ner`). The tag names come
 from the training split ("O" first, then sorted); a validation or test tag never seen in
-training is an error, as for class labels.
+training is an error, as for class labels. The training tags also say how they read
+(data/tag_schemes.py): an entity scheme (IOB1, IOB2, IOBES, BILOU) or plain tags.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import datasets
 
 from toolkit.config.schema import DataConfig
-from toolkit.config.taxonomy import TAGS
+from toolkit.config.taxonomy import TAGS, TagScheme
 from toolkit.core.errors import UserError
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.labels import refuse_unseen
@@ -28,6 +29,7 @@ from toolkit.data.sources import (
     load_source,
 )
 from toolkit.data.splits import cap_sizes, make_splits
+from toolkit.data.tag_schemes import resolve_scheme
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,29 @@ def load_tagged(cfg: DataConfig, seed: int) -> LoadedData:
         raw[split] = dataset.select_columns([columns.tokens, columns.tags])
         check_rows(raw[split], cfg, columns, split)
     names = tag_names(raw["train"], cfg, columns)
+    scheme = tag_scheme(raw["train"], cfg, columns, names)
     encoded = {split: encode_tags(ds, cfg, columns, names, split) for split, ds in raw.items()}
     splits = cap_sizes(make_splits(encoded, cfg, seed, stratify_by=None), cfg)
-    return LoadedData(splits=splits, label_names=names, label_column=columns.tags, target=TAGS)
+    return LoadedData(
+        splits=splits, label_names=names, label_column=columns.tags, target=TAGS, tag_scheme=scheme
+    )
+
+
+def tag_scheme(
+    train: datasets.Dataset, cfg: DataConfig, columns: TagColumns, names: list[str]
+) -> TagScheme:
+    """How the training tags read (data.tag_scheme: detected, or named and checked), and
+    whether data.label_all_tokens can tag a word's later pieces in that scheme."""
+    where = describe_split(cfg, "train")
+    scheme = resolve_scheme(cfg.tag_scheme, names, tags_as_names(train, columns), where)
+    if cfg.label_all_tokens and not scheme.continues_over_pieces:
+        raise UserError(
+            f"data.label_all_tokens tags a word's later pieces with the tag that continues "
+            f"it (B- becomes I-); the {where} is tagged in {scheme.title}, whose one-word "
+            f"entities (S-/U-) and last words (E-/L-) would need their first piece retagged "
+            f"too. Set data.label_all_tokens: false (each word tagged on its first piece)."
+        )
+    return scheme
 
 
 def load_tagged_source(cfg: DataConfig, columns: TagColumns) -> dict[str, datasets.Dataset]:

@@ -1,6 +1,8 @@
 """Entity-level scores for token classification, with `seqeval`: an entity counts as found
 only when its type and every one of its tokens match (CoNLL's evaluation), so a model that
-tags most tokens right but cuts entities short scores low, as it should.
+tags most tokens right but cuts entities short scores low, as it should. They apply to tags of
+an entity scheme (`EntityTags`); plain tags such as POS are scored per word instead
+(metrics/word_tags.py), and metrics/tag_sets.py picks one of the two by the run's scheme.
 
 Predictions come per word piece; only the pieces that carry a label (the first piece of each
 word, unless all are labelled) are scored, so each word is counted once.
@@ -21,7 +23,8 @@ IGNORED = -100  # the label of word pieces and special tokens that are not score
 
 
 def entity_scores(true: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Micro-averaged entity precision, recall and F1, and token accuracy (IOB2 tags)."""
+    """Micro-averaged entity precision, recall and F1, and token accuracy (IOB1, IOB2 or IOBES
+    tags, as seqeval reads them)."""
     from seqeval.metrics import accuracy_score, f1_score, precision_score, recall_score
 
     true, pred = [list(s) for s in true], [list(s) for s in pred]
@@ -47,8 +50,9 @@ def entity_report(
 
 
 def entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """(type, first word, last word) of every entity in one sentence's IOB2 tags, read the way
-    seqeval scores them (an I- tag without its B- still starts an entity)."""
+    """(type, first word, last word) of every entity in one sentence's tags (IOB1, IOB2 or
+    IOBES spelling), read the way seqeval scores them (an I- tag without its B- still starts
+    an entity)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
     return [(kind, start, end) for kind, start, end in get_entities(list(tags))]
@@ -120,30 +124,72 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.where(denominator == 0, 0.0, numerator / safe)
 
 
-def tags_of_scored_pieces(
-    predicted_ids: np.ndarray, label_ids: np.ndarray, label_names: list[str]
-) -> tuple[list[list[str]], list[list[str]]]:
-    """(true tags, predicted tags) per sentence, keeping the pieces whose label is not -100."""
-    true, pred = [], []
-    for predicted, labels in zip(predicted_ids, label_ids, strict=True):
-        kept = labels != IGNORED
-        true.append([label_names[i] for i in labels[kept]])
-        pred.append([label_names[i] for i in predicted[kept]])
+def scored_id_rows(
+    predicted_ids: np.ndarray, label_ids: np.ndarray
+) -> tuple[list[list[int]], list[list[int]]]:
+    """(true tag ids, predicted tag ids) per sentence, of the pieces whose label is not -100:
+    one per word (first-piece labelling), as the baselines predict them."""
+    kept = [row != IGNORED for row in label_ids]
+    true = [row[keep].tolist() for row, keep in zip(label_ids, kept, strict=True)]
+    pred = [row[keep].tolist() for row, keep in zip(predicted_ids, kept, strict=True)]
     return true, pred
 
 
-def token_classification_metrics(
-    names: list[str], label_names: list[str]
-) -> Callable[[EvalPrediction], dict[str, float]]:
-    """A Trainer `compute_metrics` for token classification: the entity scores in `names`."""
+RowScorer = Callable[[Any, Any], dict[str, float]]
+
+
+def tag_metrics(score: RowScorer) -> Callable[[EvalPrediction], dict[str, float]]:
+    """A Trainer `compute_metrics` for token classification: `score` (predicted tag-id rows,
+    true rows -> {name: value}) of the argmax tags of the scored pieces."""
 
     def compute(eval_pred: EvalPrediction) -> dict[str, float]:
         logits = eval_pred.predictions
         logits = logits[0] if isinstance(logits, tuple) else logits
         labels = eval_pred.label_ids
         assert isinstance(labels, np.ndarray)  # one labels array: the tag ids
-        true, pred = tags_of_scored_pieces(np.argmax(logits, axis=-1), labels, label_names)
-        scores = entity_scores(true, pred)
-        return {name: scores[name] for name in names}
+        true, pred = scored_id_rows(np.argmax(logits, axis=-1), labels)
+        return score(pred, true)
 
     return compute
+
+
+class EntityTags:
+    """A tag set of an entity scheme, read by seqeval: scored, counted and reported per
+    entity, and what `ftk predict` writes is the entities of each sentence. `read_as`: the tag
+    names spelled as seqeval reads them (config/taxonomy.TagScheme.seqeval_name)."""
+
+    report_key = "per_entity"  # the test report's and `ftk evaluate`'s per-type table
+    counted = "entity type"  # what `counts` counts: mentions of each type
+
+    def __init__(self, read_as: list[str]):
+        self.names = read_as
+
+    def scorer(self, metrics: list[str]) -> WordTagScorer:
+        return WordTagScorer(metrics, self.names)
+
+    def counts(self, rows: Any) -> dict[str, int]:
+        """Entities per type in the tag-id rows (what the data-size advice counts)."""
+        return entity_counts(named(rows, self.names))
+
+    def report(self, true: Any, predicted: Any) -> dict[str, dict[str, float]]:
+        """Precision, recall, F1 and support per entity type, of tag-id rows."""
+        return entity_report(named(true, self.names), named(predicted, self.names))
+
+    def predicted(self, words: list[str], probabilities: np.ndarray) -> dict[str, Any]:
+        """One sentence's `entities`: each with its type, word span [start, end) and score
+        (the mean probability of its words' tags); `probabilities`: (words, tags)."""
+        if not words:
+            return {"entities": []}
+        tags = [self.names[i] for i in probabilities.argmax(axis=-1)]
+        best = probabilities.max(axis=-1)
+        found = [
+            {
+                "text": " ".join(words[start : end + 1]),
+                "type": kind,
+                "start": start,
+                "end": end + 1,
+                "score": round(float(best[start : end + 1].mean()), 6),
+            }
+            for kind, start, end in entities(tags)
+        ]
+        return {"entities": found}

@@ -227,7 +227,7 @@ def write_model_card(
     history: list[dict[str, Any]] | None = None,
 ) -> None:
     data = card_metadata(config, pipeline_tag, metrics, model_name)
-    task = get_task(config.task)
+    task = get_task(config.task, config.data.tag_scheme)
     # a labelled task (pre-training writes outputs/pretrain_card.py's)
     assert isinstance(task, FineTuningTask)
     target = task.target

@@ -26,7 +26,7 @@ from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData
 from toolkit.data.targets import target_stats
-from toolkit.metrics.entities import entity_counts, named
+from toolkit.metrics.tag_sets import tag_set
 from toolkit.outputs.report_plots import (
     plot_class_balance,
     plot_confusion_matrix,
@@ -79,12 +79,12 @@ def data_summary(
         values = {split: list(ds[data.label_column]) for split, ds in data.splits.items()}
         summary["targets"] = {split: target_stats(v) for split, v in values.items()}
         summary["target_values"] = values  # for the histogram
-    elif data.target.per_word:
+    elif data.tag_scheme is not None:  # entity mentions per type, or words per plain tag
+        tags = tag_set(data.tag_scheme, data.label_names)
         summary["class_balance"] = {
-            split: entity_counts(named(ds[data.label_column], data.label_names))
-            for split, ds in data.splits.items()
+            split: tags.counts(ds[data.label_column]) for split, ds in data.splits.items()
         }
-        summary["counted"] = "entity type"  # mentions per type; the sizes count sentences
+        summary["counted"] = tags.counted  # the sizes count sentences
     else:  # examples per class; for label sets, examples carrying each label
         count = label_counts if data.target.label_sets else class_counts
         summary["class_balance"] = {
@@ -137,7 +137,7 @@ def class_table(summary: dict[str, Any]) -> str:
             + " | ".join(str(summary["class_balance"][s].get(name, 0)) for s in summary["sizes"])
             + " |"
         )
-    total = "**sentences**" if counted == "entity type" else "**total**"
+    total = "**total**" if counted == "class" else "**sentences**"  # tags: counted in sentences
     rows.append(
         f"| {total} | " + " | ".join(f"**{n:,}**" for n in summary["sizes"].values()) + " |"
     )
@@ -281,21 +281,34 @@ def comparison_section(
 
 
 def entity_section(per_entity: dict[str, dict[str, float]]) -> str:
-    """Token classification: the test split's scores per entity type (seqeval)."""
+    """Token classification with entity tags: the test split's scores per entity type."""
+    return (
+        "## Entities (test split)\n\nAn entity counts as found when its type and every one of "
+        "its words match (seqeval, CoNLL's evaluation); support is the number of true "
+        "entities.\n\n" + score_table("entity type", per_entity)
+    )
+
+
+def tag_section(per_tag: dict[str, dict[str, float]]) -> str:
+    """Token classification with plain tags (POS): the test split's scores per tag."""
+    return (
+        "## Tags (test split)\n\nEach word is one prediction of its tag (plain tags have no "
+        "entities); support is the number of test words that carry the tag.\n\n"
+        + score_table("tag", per_tag)
+    )
+
+
+def score_table(unit: str, scores: dict[str, dict[str, float]]) -> str:
     rows = [
-        "| entity type | precision | recall | F1 | support |",
+        f"| {unit} | precision | recall | F1 | support |",
         "|---|---|---|---|---|",
     ]
-    for name, s in per_entity.items():
+    for name, s in scores.items():
         rows.append(
             f"| {inline(name)} | {s['precision']:.4f} | {s['recall']:.4f} | {s['f1-score']:.4f} | "
             f"{int(s['support']):,} |"
         )
-    return (
-        "## Entities (test split)\n\nAn entity counts as found when its type and every one of "
-        "its words match (seqeval, CoNLL's evaluation); support is the number of true "
-        "entities.\n\n" + "\n".join(rows) + "\n"
-    )
+    return "\n".join(rows) + "\n"
 
 
 def write_report(
@@ -327,6 +340,8 @@ def write_report(
         )
     if "test_per_entity" in metrics:
         test_section = entity_section(metrics["test_per_entity"])
+    if "test_per_tag" in metrics:
+        test_section = tag_section(metrics["test_per_tag"])
     if "test_predictions" in metrics:
         pairs = metrics["test_predictions"]
         plot_predicted_vs_true(pairs["true"], pairs["predicted"], output_dir / SCATTER_PNG)

@@ -34,6 +34,7 @@ from toolkit.advice.truncation import (
 from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
+from toolkit.config.taxonomy import TagScheme
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
@@ -110,7 +111,7 @@ def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
     """`required`: TrainingArguments the command cannot run without (see
     build_training_arguments)."""
     apply_log_level(config.training.get("log_level"))  # the recipe's say over ftk's console too
-    task = get_task(config.task)
+    task = get_task(config.task, config.data.tag_scheme)
     args = build_training_arguments(config, task.training_defaults(config), required)
     push = config.training.get("push_to_hub")
     return Plan(
@@ -136,9 +137,13 @@ def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
 
 def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConfig:
     """`config`, or a copy with f1_macro moved first when the training classes are uneven and
-    neither `metrics` nor `metric_for_best_model` was chosen (said). `ftk train` and `ftk
-    baseline` both ask, so their baseline.json fingerprints match."""
-    if not data.target.single_class:  # one class per input only: label sets and tags have their own
+    neither `metrics` nor `metric_for_best_model` was chosen (said); for tags, a copy that
+    reads them by the scheme the training tags follow, with that scheme's metrics
+    (`RunConfig.reading_tags`). `ftk train` and `ftk baseline` both ask, so their
+    baseline.json fingerprints match."""
+    if data.tag_scheme is not None:
+        return metrics_for_tags(config, data.tag_scheme)
+    if not data.target.single_class:  # one class per input only: label sets have their own
         return config
     labels = data.splits["train"][data.label_column]
     counts = target_of(task, config.task).class_counts(labels, data.label_names)
@@ -154,11 +159,23 @@ def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConf
     return dataclasses.replace(config, metrics=metrics)
 
 
+def metrics_for_tags(config: RunConfig, scheme: TagScheme) -> RunConfig:
+    """`config` reading its tags as `scheme`; a change of the metrics is said."""
+    read = config.reading_tags(scheme)
+    if read.metrics != config.metrics:
+        say(
+            f"Metrics: {', '.join(read.metrics)} (the tags are {scheme.title}: "
+            f"{'entity' if scheme.entities else 'word'}-level scores; the first picks the best "
+            f"epoch and decides the verdict; set `metrics` to choose them yourself)"
+        )
+    return read
+
+
 def plan_for_data(plan: Plan, data: LoadedData) -> tuple[Plan, Callable[[Any], dict]]:
     """The plan with the metric order the data asks for (`metrics_for_data`), and the Trainer's
     compute_metrics bound to the label names (tags are scored by name)."""
     config = metrics_for_data(plan.config, plan.task, data)
-    if config is not plan.config:  # the first metric changed: it picks the best epoch
+    if config is not plan.config:  # the first metric (or how the tags read) changed
         plan = plan_run(config)
     metrics_for = plan.target.compute_metrics(config.metrics, config.trust_metric_code)
     return plan, metrics_for(data.label_names)

@@ -22,7 +22,7 @@ from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import Modality, task_kind
 from toolkit.core.errors import UserError
 from toolkit.tasks.fine_tuning import FineTuningTask
-from toolkit.tasks.targets import TARGETS, Target
+from toolkit.tasks.targets import Target, target_for
 
 
 class Task(Protocol):
@@ -64,8 +64,9 @@ INPUT_MODULES: dict[Modality, str] = {
 }
 
 
-def get_task(name: str) -> Task:
-    """The task called `name` (config/taxonomy.py declares its modality and target)."""
+def get_task(name: str, tag_scheme: str = "auto") -> Task:
+    """The task called `name` (config/taxonomy.py declares its modality and target), its tags
+    read as `tag_scheme` says (the run's data.tag_scheme; only a tag target asks)."""
     kind = task_kind(name)
     # Masked-image modelling does not import torchvision itself, but without it transformers'
     # image processors fall back to their PIL code, which ftk is not tested with.
@@ -74,7 +75,7 @@ def get_task(name: str) -> Task:
     if kind.module is not None:
         return importlib.import_module(f"toolkit.tasks.{kind.module}")
     inputs = importlib.import_module(f"toolkit.tasks.{INPUT_MODULES[kind.modality]}")
-    return FineTuningTask(kind, inputs, TARGETS[kind.target])
+    return FineTuningTask(kind, inputs, target_for(kind.target, tag_scheme))
 
 
 def require_torchvision(task: str) -> None:

@@ -8,6 +8,7 @@ read.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,23 +16,16 @@ import torch
 
 from toolkit.config import taxonomy
 from toolkit.config.schema import DataConfig, RunConfig
+from toolkit.config.taxonomy import TagScheme
 from toolkit.core.markdown import inline
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
 from toolkit.data.load import LoadedData, load_data
 from toolkit.data.new_data import class_ids, label_set_vectors, numeric_targets
+from toolkit.data.tag_schemes import detect_scheme
 from toolkit.data.tagged import load_tagged
 from toolkit.metrics.classification import classification_metrics, prediction_scorer
-from toolkit.metrics.entities import (
-    IGNORED,
-    entities,
-    entity_counts,
-    entity_report,
-    named,
-    tags_of_scored_pieces,
-    token_classification_metrics,
-    word_tag_scorer,
-)
+from toolkit.metrics.entities import IGNORED, scored_id_rows, tag_metrics
 from toolkit.metrics.multilabel import (
     DEFAULT_THRESHOLD,
     decide,
@@ -43,6 +37,7 @@ from toolkit.metrics.multilabel import (
 )
 from toolkit.metrics.priors import entropy_of_shares, mean_binary_entropy
 from toolkit.metrics.regression import as_values, regression_metrics, regression_scorer
+from toolkit.metrics.tag_sets import TagSet, tag_set
 from toolkit.metrics.test_report import confusions, per_class_report
 
 # label names -> the Trainer's compute_metrics (metrics are chosen before the data is read, but
@@ -270,46 +265,71 @@ class Numbers:
         return {}
 
 
+@dataclass(frozen=True)
 class Tags:
-    """One IOB2 tag per word: ids per word piece (-100 where not scored), cross-entropy over
-    the scored pieces, entity-level scores (seqeval) of the words' tags."""
+    """One tag per word: ids per word piece (-100 where not scored), cross-entropy over the
+    scored pieces. How the tags read is the run's tag scheme (`scheme`, data.tag_scheme as the
+    training tags resolved it): an entity scheme's tags are scored per entity (seqeval), plain
+    tags (POS) per word; the tag set it makes of the tag names (metrics/tag_sets.py) answers
+    every question of scores, counts, reports and predictions. `scheme` None: read from the
+    tag names alone (a checkpoint ftk did not train, or a config before its tags are read)."""
+
+    scheme: TagScheme | None = None
 
     kind = taxonomy.TAGS
     usage_name = "tagger"
-    # merges a word's pieces and the B-/I- tags of an entity into one span with its type
-    pipeline_args = ', aggregation_strategy="simple"'
+
+    def reading(self, name: str) -> Tags:
+        """This target reading its tags as data.tag_scheme `name` says (auto: by their names)."""
+        return Tags(taxonomy.TAG_SCHEMES.get(name))
+
+    def scheme_for(self, label_names: list[str]) -> TagScheme:
+        return self.scheme or detect_scheme(label_names)
+
+    def tag_set(self, label_names: list[str]) -> TagSet:
+        return tag_set(self.scheme_for(label_names), label_names)
+
+    @property
+    def pipeline_args(self) -> str:
+        """Entities: the pipeline merges a word's pieces and the B-/I- tags of an entity into
+        one span with its type; plain tags: its default, a tag per piece (the first piece of a
+        word carries the word's tag), since merging would join neighbours of the same tag."""
+        entities = self.scheme is None or self.scheme.entities
+        return ', aggregation_strategy="simple"' if entities else ""
 
     def card_line(self, config: RunConfig, label_names: list[str]) -> str:
-        types = sorted({name[2:] for name in label_names if name[:2] in ("B-", "I-")})
-        return (
-            f"Tags ({len(label_names)}, IOB2, one per word): {', '.join(label_names)}; "
-            f"entity types ({len(types)}): {', '.join(types)}"
-        )
+        scheme = self.scheme_for(label_names)
+        tags = f"Tags ({len(label_names)}, {scheme.title}, one per word): {', '.join(label_names)}"
+        if not scheme.entities:
+            return f"{tags}; scored per word (no entities)"
+        types = sorted({name[2:] for name in label_names if name != "O"})
+        return f"{tags}; entity types ({len(types)}): {', '.join(types)}"
 
     def head(self, config: RunConfig, label_names: list[str] | None) -> dict[str, Any]:
         return CLASSES.head(config, label_names)  # one class per word piece
 
     def load(self, cfg: DataConfig, columns: list[str], seed: int) -> LoadedData:
-        """Token and tag lists (a table or CoNLL-style files), tags as ids, plain hold-outs."""
+        """Token and tag lists (a table or CoNLL-style files), tags as ids, plain hold-outs,
+        and the scheme the training tags follow."""
         return load_tagged(cfg, seed)
 
     def label_dtype(self) -> torch.dtype:
         return torch.long
 
     def class_counts(self, labels: list[list[int]], label_names: list[str]) -> dict[str, int]:
-        """Entities per type in the sentences (what the data-size advice counts)."""
-        return entity_counts(named(labels, label_names))
+        """Entities per type, or words per plain tag (what the data-size advice counts)."""
+        return self.tag_set(label_names).counts(labels)
 
     def compute_metrics(self, names: list[str], trust_code: bool = False) -> MetricsForLabels:
-        """The Trainer's `compute_metrics` once given the tag names: entity scores of the
-        scored pieces' argmax tags (the names say which tag id is B-, I- or O)."""
-        return lambda label_names: token_classification_metrics(names, label_names)
+        """The Trainer's `compute_metrics` once given the tag names: the scores of the scored
+        pieces' argmax tags, as the tag set reads them (the names say which tag is B-, I-, O)."""
+        return lambda label_names: tag_metrics(self.scorer(names, trust_code, label_names))
 
     def scorer(
         self, names: list[str], trust_code: bool = False, label_names: list[str] | None = None
     ) -> Callable[[Any, Any], dict[str, float]]:
-        """(predicted tag-id rows, true tag-id rows), one per word -> entity scores."""
-        return word_tag_scorer(names, label_names or [])
+        """(predicted tag-id rows, true tag-id rows), one per word -> the scores in `names`."""
+        return self.tag_set(label_names or []).scorer(names)
 
     def predictions(self, logits: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """The tag ids (argmax per word or piece); `threshold` does not apply to tags."""
@@ -318,11 +338,7 @@ class Tags:
     def example_rows(self, labels: np.ndarray, logits: np.ndarray) -> tuple[Any, Any]:
         """(true tag ids, predicted tag ids) per sentence, of the scored pieces: one per word
         (first-piece labelling), as the baselines predict them."""
-        predicted = self.predictions(logits)
-        kept = [row != IGNORED for row in labels]
-        truth = [row[keep].tolist() for row, keep in zip(labels, kept, strict=True)]
-        guess = [row[keep].tolist() for row, keep in zip(predicted, kept, strict=True)]
-        return truth, guess
+        return scored_id_rows(self.predictions(logits), labels)
 
     def loss(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """Cross-entropy over the scored pieces, as the model's token head computes it."""
@@ -345,9 +361,10 @@ class Tags:
     def test_report(
         self, labels: np.ndarray, logits: np.ndarray, label_names: list[str]
     ) -> dict[str, Any]:
-        """Per entity type: precision, recall, F1 and support on the test split."""
-        true, pred = tags_of_scored_pieces(self.predictions(logits), labels, label_names)
-        return {"test_per_entity": entity_report(true, pred)}
+        """Precision, recall, F1 and support on the test split, per entity type
+        (`test_per_entity`) or per plain tag (`test_per_tag`)."""
+        tags = self.tag_set(label_names)
+        return {f"test_{tags.report_key}": tags.report(*self.example_rows(labels, logits))}
 
     # ------------------------------------------------------------ a finished run on new data
 
@@ -360,36 +377,24 @@ class Tags:
         top_k: int,
         threshold: float,
     ) -> list[dict[str, Any]]:
-        """What `ftk predict` writes: each record plus `entities`, the tagged spans of its
-        words (`items`: a word list per input; `logits`: a (words, tags) array per input),
-        each with its type, word span [start, end) and score (the mean probability of its
-        words' tags)."""
-        rows = []
-        for record, words, word_logits in zip(records, items, logits, strict=True):
-            probabilities = softmax(word_logits)
-            tags = [label_names[i] for i in probabilities.argmax(axis=-1)] if len(words) else []
-            best = probabilities.max(axis=-1) if len(words) else probabilities
-            found = [
-                {
-                    "text": " ".join(words[start : end + 1]),
-                    "type": kind,
-                    "start": start,
-                    "end": end + 1,
-                    "score": round(float(best[start : end + 1].mean()), 6),
-                }
-                for kind, start, end in entities(tags)
-            ]
-            rows.append({**record, "entities": found})
-        return rows
+        """What `ftk predict` writes: each record plus, for entity tags, `entities` (the tagged
+        spans of its words, each with its type, word span [start, end) and score), for plain
+        tags `pred_tags` and `pred_tag_scores` (a tag and its probability per word); `items`:
+        a word list per input, `logits`: a (words, tags) array per input."""
+        tags = self.tag_set(label_names)
+        return [
+            {**record, **tags.predicted(words, softmax(word_logits))}
+            for record, words, word_logits in zip(records, items, logits, strict=True)
+        ]
 
     def evaluation_report(
         self, labels: Any, predicted: Any, label_names: list[str], threshold: float
     ) -> dict[str, Any]:
-        """What `ftk evaluate` reports beside the entity scores: precision, recall, F1 and
-        support per entity type (tag-id rows in, one per sentence)."""
-        return {
-            "per_entity": entity_report(named(labels, label_names), named(predicted, label_names))
-        }
+        """What `ftk evaluate` reports beside the scores: precision, recall, F1 and support
+        per entity type (`per_entity`) or per plain tag (`per_tag`); tag-id rows in, one per
+        sentence."""
+        tags = self.tag_set(label_names)
+        return {tags.report_key: tags.report(labels, predicted)}
 
 
 class LabelSets:
@@ -544,6 +549,13 @@ Target = Classes | Numbers | LabelSets | Tags
 TARGETS: dict[taxonomy.TargetKind, Target] = {
     target.kind: target for target in (CLASSES, NUMBERS, TAGS, LABEL_SETS)
 }
+
+
+def target_for(kind: taxonomy.TargetKind, tag_scheme: str = "auto") -> Target:
+    """The working target of `kind` for a run whose config says `tag_scheme`
+    (data.tag_scheme): a tag target reads its tags by it; the others do not depend on it."""
+    target = TARGETS[kind]
+    return target.reading(tag_scheme) if isinstance(target, Tags) else target
 
 
 def softmax(logits: Any) -> np.ndarray:

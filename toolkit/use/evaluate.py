@@ -3,7 +3,8 @@ labelled data: a table with text and label columns, or a folder of class subfold
 A regression run reads a numeric label column and reports MSE as the loss, and its metrics
 (rmse, mae, pearson, spearman). A token classification run reads a CoNLL-style file or a table
 of token and tag lists (the run's data.tokens_column / data.tags_column, or --text-column /
---label-column) and reports entity-level scores (seqeval) and per entity type.
+--label-column) and reports the run's own scores: for entity tags entity-level ones (seqeval)
+and per entity type, for plain tags (POS) word-level ones and per tag.
 
 The data is read, checked and its labels encoded by data/new_data.py with training's rules,
 through the run's target (`read_labels`); the target turns the logits into predictions (at the
@@ -77,8 +78,9 @@ def finish(results: dict[str, Any], names: list[str], output: Path | None) -> di
 def evaluate_tagger(
     run: Run, names: list[str], path: Path, options: EvaluateOptions
 ) -> dict[str, Any]:
-    """Entity scores of a token classification run on tagged sentences: the words' tags are
-    predicted on their first piece, as the run was trained and scored."""
+    """The scores of a token classification run on tagged sentences, as its tags read
+    (entities or words): the words' tags are predicted on their first piece, as the run was
+    trained and scored."""
     data = run.config.data
     columns = TagColumns(
         options.text_column or data.tokens_column, options.label_column or data.tags_column

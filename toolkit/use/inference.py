@@ -32,6 +32,7 @@ from toolkit.config.schema import ModelConfig, RunConfig
 from toolkit.config.taxonomy import IMAGE, TEXT, WORDS, Modality, fine_tuning_kind
 from toolkit.core.errors import UserError
 from toolkit.core.log import note
+from toolkit.data.tag_schemes import detect_scheme
 from toolkit.outputs.run_dir import check_run_dir
 from toolkit.tasks import get_task
 from toolkit.tasks.targets import (
@@ -39,8 +40,8 @@ from toolkit.tasks.targets import (
     LABEL_SETS,
     NUMBERS,
     TAGS,
-    TARGETS,
     Target,
+    target_for,
 )
 from toolkit.tasks.word_windows import read_every_word
 from toolkit.use.locate import locate_run
@@ -70,8 +71,7 @@ class Run:
 
     @property
     def label_names(self) -> list[str]:
-        id2label = self.model.config.id2label
-        return [id2label[i] for i in range(len(id2label))]
+        return label_names_of(self.model)
 
 
 # config.json's problem_type -> what the model predicts (anything else: one class per input)
@@ -117,14 +117,36 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         if not modality.reads_images:  # at most what the tokenizer reads, as training asks
             limit = processor.model_max_length or config.data.max_length
             config.data.max_length = min(config.data.max_length, limit)
+    if modality.per_word and config.data.tag_scheme == "auto":
+        config = tags_read_by_names(config, name, label_names_of(model))
     return Run(
         path=path,
         name=name,
         config=config,
         model=model,
         processor=processor,
-        target=TARGETS[config.kind.target],
+        target=target_for(config.kind.target, config.data.tag_scheme),
     )
+
+
+def tags_read_by_names(config: RunConfig, name: str, label_names: list[str]) -> RunConfig:
+    """A plain checkpoint's config, or a run's from before data.tag_scheme, reading its tags
+    as their names say. Metrics the scheme cannot score (entity f1 of a POS run trained before
+    ftk told the two apart) give way to the scheme's own, said."""
+    scheme = detect_scheme(label_names)
+    if config.metrics_chosen and not set(config.metrics) <= set(scheme.metrics):
+        note(
+            f"{name} tags words with {scheme.title}, which {', '.join(config.metrics)} cannot "
+            f"score; `ftk evaluate` reports {', '.join(scheme.default_metrics)} instead."
+        )
+        config = dataclasses.replace(config, metrics_chosen=False)
+    return config.reading_tags(scheme)
+
+
+def label_names_of(model: Any) -> list[str]:
+    """The model's labels in id order (config.json's id2label)."""
+    id2label = model.config.id2label
+    return [id2label[i] for i in range(len(id2label))]
 
 
 def read_run_config(path: Path, name: str) -> RunConfig:

@@ -2,8 +2,9 @@
 for a regression run, the predicted value of each input (`pred_value`); for a multi-label run,
 every label whose sigmoid score exceeds the decision threshold (`pred_labels`, `pred_scores`):
 the threshold tuned on validation that the run saved in config.json, 0.5 for a model without
-one, or `--threshold`; for a token classification run, the entities each input holds
-(`entities`: words, type, word span, score). What each row holds is the run's target's to say
+one, or `--threshold`; for a token classification run with entity tags, the entities each
+input holds (`entities`: words, type, word span, score), with plain tags (POS) a tag per word
+(`pred_tags`, `pred_tag_scores`). What each row holds is the run's target's to say
 (`predicted_rows`, tasks/targets.py).
 
 Inputs: a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a folder of images
@@ -92,8 +93,8 @@ def predict(
         inputs.records, items, logits, run.label_names, top_k, threshold
     )
     if output is None:
-        if show:
-            print_rows(rows, inputs.items)
+        if show:  # a tagger's inputs shown as the words it tagged
+            print_rows(rows, items)
     else:
         write_rows(output, rows)
         say(f"Wrote {len(rows)} predictions to {output}")
@@ -223,8 +224,8 @@ def check_top_k(run: Run, top_k: int) -> None:
         return
     if run.target.kind.per_word:
         raise UserError(
-            f"--top-k {top_k}: the run in '{run.path}' tags words and lists the entities it "
-            f"finds, not ranked labels; leave --top-k out."
+            f"--top-k {top_k}: the run in '{run.path}' tags words (the entities it finds, or "
+            f"a tag per word), not ranked labels; leave --top-k out."
         )
     if run.target.kind.numeric:
         raise UserError(
@@ -273,6 +274,9 @@ def print_rows(rows: list[dict[str, Any]], items: list[Any]) -> None:
                 f"{e['type']} '{e['text']}' {e['score']:.4f}" for e in row["entities"]
             )
             print(f"{found or '(no entity)'}  | {shown[:70]}")
+            continue
+        if "pred_tags" in row:  # plain tags: every word with its tag, as word/TAG
+            print(" ".join(f"{w}/{t}" for w, t in zip(item, row["pred_tags"], strict=True)))
             continue
         if "pred_value" in row:
             print(f"{row['pred_value']:.6g}  | {shown[:70]}")

@@ -111,7 +111,7 @@ def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
     candidates, inputs = candidates_and_inputs(config, data)
     labels = {split: label_values(ds[data.label_column]) for split, ds in data.splits.items()}
     # the metric code the Trainer uses: class ids, values, label sets or tags, as the task predicts
-    target = get_task(config.task).target
+    target = get_task(config.task, config.data.tag_scheme).target
     assert target is not None  # a labelled task: candidates_and_inputs raised for the others
     score = target.scorer(config.metrics, config.trust_metric_code, data.label_names)
     results = [score_candidate(c, inputs, labels, score, config.metrics[0]) for c in candidates]
