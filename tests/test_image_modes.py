@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from toolkit.advice.baselines.image import to_array
-from toolkit.augment.image import Geometry, eval_transform
 from toolkit.core.image_mode import to_mode
+from toolkit.tasks.image_classification import ProcessorPixels
 
 
 @pytest.fixture()
@@ -35,10 +35,12 @@ def test_sixteen_bit_images_are_scaled_not_clipped(sixteen_bit_png):
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_the_model_transform_keeps_the_gradient(sixteen_bit_png, channels):
-    geometry = Geometry(
-        resize=(16, 16), crop=None, mean=[0.5] * channels, std=[0.5] * channels, channels=channels
+    from transformers import ViTImageProcessor
+
+    processor = ViTImageProcessor(
+        size={"height": 16, "width": 16}, image_mean=[0.5] * channels, image_std=[0.5] * channels
     )
-    pixels = eval_transform(geometry)(sixteen_bit_png)
+    [pixels] = ProcessorPixels(processor, channels)([sixteen_bit_png])
     assert tuple(pixels.shape) == (channels, 16, 16)
     assert pixels[0, 0, 0] < -0.9 and pixels[0, 0, -1] > 0.9  # black left, white right
 

@@ -8,7 +8,9 @@ import datasets
 import numpy as np
 import pytest
 import torch
+from families import IMAGE_FAMILIES
 from helpers import TINY_VIT_SIZES, draw_shape
+from PIL import Image
 from torchvision.transforms import v2
 
 from toolkit.augment.image import Geometry, ToNormalizedTensor, augmentation_is_on, train_transform
@@ -149,3 +151,122 @@ def test_normalized_tensor_equals_torchvision_chain():
         [v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean=mean, std=std)]
     )
     assert torch.allclose(ToNormalizedTensor(mean, std)(image), chain(image), atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- processor pixels
+
+
+@pytest.fixture(scope="module")
+def family_checkpoint(tmp_path_factory):
+    """family -> its tiny checkpoint (tests/families.py: the processor as the Hub ships it)."""
+    from families import FAMILIES
+
+    root = tmp_path_factory.mktemp("image-families")
+    saved = {}
+
+    def checkpoint(family: str):
+        if family not in saved:
+            saved[family] = FAMILIES[family].save(root / family)
+        return saved[family]
+
+    return checkpoint
+
+
+def checkpoint_config(folder, augment: dict | None = None):
+    from toolkit.config.load import config_from_raw
+
+    raw = {
+        "task": "image-classification",
+        "model": {"name_or_path": str(folder)},
+        "augment": augment or {},
+    }
+    return config_from_raw(raw, [])
+
+
+def noise(width: int, height: int, seed: int) -> Image.Image:
+    """Random RGB pixels: every difference in resampling shows (a smooth image hides some)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return Image.fromarray(pixels)
+
+
+def new_images() -> list[Image.Image]:
+    """Non-square images of three sizes and two modes, none at the models' 32 pixels."""
+    return [noise(40, 28, 0), noise(23, 31, 1).convert("L"), noise(64, 48, 2)]
+
+
+def splits_of(images: list[Image.Image], split: str) -> datasets.DatasetDict:
+    column = datasets.Dataset.from_dict({"image": images}).cast_column("image", datasets.Image())
+    return datasets.DatasetDict({split: column})
+
+
+def pipeline_pixels(folder, image: Image.Image) -> torch.Tensor:
+    """What `pipeline("image-classification")` feeds the model: load_image's RGB conversion,
+    then the saved processor as AutoImageProcessor loads it."""
+    from transformers import AutoImageProcessor
+
+    processor = AutoImageProcessor.from_pretrained(folder)
+    return processor(image.convert("RGB"), return_tensors="pt")["pixel_values"][0]
+
+
+@pytest.mark.parametrize("family", IMAGE_FAMILIES)
+def test_validation_pixels_are_the_processors_own(family, family_checkpoint):
+    """Validation, test, `ftk predict` and `ftk evaluate` give the model the pixels pipeline()
+    gives it: the processor's resample (bicubic for all but ViT), ConvNeXt's crop_pct, the
+    shortest-edge resize and crop of DINOv2, and the processor's tensor resize. One batch of
+    three sizes goes through one transform call, as a DataLoader fetches it."""
+    folder = family_checkpoint(family)
+    config = checkpoint_config(folder)
+    images = new_images()
+    prepared = task.prepare(splits_of(images, "validation"), task.load_processor(config), config)
+    batch = prepared["validation"][:]["pixel_values"]
+    for image, pixels in zip(images, batch, strict=True):
+        expected = pipeline_pixels(folder, image)
+        assert pixels.shape == expected.shape
+        assert torch.allclose(pixels, expected, atol=1e-6, rtol=0), (pixels - expected).abs().max()
+
+
+@pytest.mark.parametrize("family", IMAGE_FAMILIES)
+def test_training_starts_from_the_processors_pixels(family, family_checkpoint):
+    """Without augmentation a training image is what pipeline() feeds the model too (the
+    processor's resize and crop, then the normalization after the augmentation steps instead of
+    inside the processor: equal within float rounding)."""
+    folder = family_checkpoint(family)
+    config = checkpoint_config(folder)
+    images = new_images()
+    prepared = task.prepare(splits_of(images, "train"), task.load_processor(config), config)
+    batch = prepared["train"][:]["pixel_values"]
+    for image, pixels in zip(images, batch, strict=True):
+        expected = pipeline_pixels(folder, image)
+        assert pixels.shape == expected.shape
+        assert torch.allclose(pixels, expected, atol=1e-6, rtol=0), (pixels - expected).abs().max()
+
+
+@pytest.mark.parametrize("family", ["vit", "swin"])
+def test_a_random_resized_crop_resamples_as_the_processor(family, family_checkpoint):
+    """ViT's processor resizes bilinear, Swin's (ViT's class) bicubic: so do the crops."""
+    from transformers.image_utils import pil_torch_interpolation_mapping
+
+    config = checkpoint_config(family_checkpoint(family), {"random_resized_crop": 0.5})
+    processor = task.load_processor(config)
+    transform = task.train_image_pixels(config, processor).transform
+    crop = next(t for t in transform.transforms if isinstance(t, v2.RandomResizedCrop))
+    assert crop.interpolation == pil_torch_interpolation_mapping[processor.resample]
+
+
+def test_split_transforms_pickle_into_dataloader_workers(family_checkpoint):
+    """DataLoader workers started by spawn or forkserver get the transforms pickled."""
+    import pickle
+
+    config = checkpoint_config(family_checkpoint("convnext"), {"image": "trivial"})
+    images = new_images()
+    processor = task.load_processor(config)
+    for split in ("train", "validation"):
+        dataset = task.prepare(splits_of(images, split), processor, config)[split]
+        transform = dataset.format["format_kwargs"]["transform"]
+        copied = pickle.loads(pickle.dumps(transform))
+        rows = {"image": images}
+        torch.manual_seed(0)
+        expected = transform(rows)["pixel_values"]
+        torch.manual_seed(0)
+        pixels = copied(rows)["pixel_values"]
+        assert all(torch.equal(a, b) for a, b in zip(pixels, expected, strict=True))

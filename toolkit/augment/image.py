@@ -1,18 +1,20 @@
-"""Image transforms from torchvision.transforms.v2: the deterministic evaluation pipeline and the
-augmented training pipeline, both built from the same geometry (size, crop, mean, std) that the
-model's image processor holds, so training sees what `pipeline()` will feed the model later.
+"""Image transforms from torchvision.transforms.v2: the augmented training pipeline.
 
-    train: mode -> RandomResizedCrop | Resize(+CenterCrop) -> flip -> policy -> tensor
-           -> Normalize -> RandomErasing
-    eval:  mode -> Resize(+CenterCrop) -> tensor -> Normalize
+    train: mode -> the processor's resize and crop (a batch at a time) | RandomResizedCrop
+           -> flip -> policy -> tensor -> Normalize -> RandomErasing
 
-The batch-level MixUp / CutMix that the train split's collator applies after these per-image
-steps are in `mixing.py`. Only the image tasks import this module: torchvision is the optional
-`image` extra.
+The image task hands in the model's image processor as the resize (tasks/image_classification.py),
+so an image drawn without augmentation is exactly what validation, `ftk predict` and `pipeline()`
+feed the model; a random resized crop takes the image at its own size instead, resampled as the
+processor resamples; Normalize uses the processor's mean and std. Validation and test are the
+processor's own output and need nothing from here. The batch-level MixUp / CutMix that the train
+split's collator applies after these per-image steps are in `mixing.py`. Only the image tasks
+import this module: torchvision is the optional `image` extra.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,8 @@ class Geometry:
     mean: list[float]
     std: list[float]
     channels: int  # 1: grayscale ("L"), 3: RGB
+    # how the processor resamples (DeiT, BEiT, Swin, ConvNeXt, DINOv2: bicubic); random crops too
+    interpolation: v2.InterpolationMode = v2.InterpolationMode.BILINEAR
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -119,21 +123,12 @@ class TrivialAugmentWide(v2.TrivialAugmentWide):
         return magnitude
 
 
-def to_normalized_tensor(geometry: Geometry) -> list[Any]:
-    return [ToNormalizedTensor(geometry.mean, geometry.std)]
-
-
 def resize_steps(geometry: Geometry) -> list[Any]:
-    steps = [v2.Resize(geometry.resize, antialias=True)]
+    """torchvision's rendering of the geometry, for a transform given no batch resize."""
+    steps = [v2.Resize(geometry.resize, interpolation=geometry.interpolation, antialias=True)]
     if geometry.crop:
         steps.append(v2.CenterCrop(geometry.crop))
     return steps
-
-
-def eval_transform(geometry: Geometry) -> v2.Compose:
-    return v2.Compose(
-        [ConvertMode(geometry.channels), *resize_steps(geometry), *to_normalized_tensor(geometry)]
-    )
 
 
 def policy_transform(augment: AugmentConfig, channels: int) -> Any | None:
@@ -150,25 +145,68 @@ def policy_transform(augment: AugmentConfig, channels: int) -> Any | None:
     return None
 
 
-def train_transform(geometry: Geometry, augment: AugmentConfig) -> v2.Compose:
+def train_transform(
+    geometry: Geometry, augment: AugmentConfig, presized: bool = False
+) -> v2.Compose:
+    """One image -> an augmented, normalized tensor. `presized`: the image comes at
+    geometry.output_size already (resized with its batch, see `train_pixels`), so only a random
+    resized crop, when drawn, changes its size; else torchvision resizes it."""
     steps: list[Any] = [ConvertMode(geometry.channels)]
     if augment.random_resized_crop is not None:
         steps.append(
             v2.RandomResizedCrop(
-                geometry.output_size, scale=(augment.random_resized_crop, 1.0), antialias=True
+                geometry.output_size,
+                scale=(augment.random_resized_crop, 1.0),
+                interpolation=geometry.interpolation,
+                antialias=True,
             )
         )
-    else:
+    elif not presized:
         steps += resize_steps(geometry)
     if augment.horizontal_flip:
         steps.append(v2.RandomHorizontalFlip(p=augment.horizontal_flip))
     policy = policy_transform(augment, geometry.channels)
     if policy is not None:
         steps.append(policy)
-    steps += to_normalized_tensor(geometry)
+    steps.append(ToNormalizedTensor(geometry.mean, geometry.std))
     if augment.random_erasing:
         steps.append(v2.RandomErasing(p=augment.random_erasing))
     return v2.Compose(steps)
+
+
+Images = list[Any]  # PIL images, one batch of a split
+
+
+class TrainPixels:
+    """A batch of PIL images -> augmented, normalized tensors: `resize` brings the whole batch
+    to the model's size (one call for the batch: an image processor's per-call cost is larger
+    than its arithmetic on small images), then `transform` augments each image.
+
+    A class rather than a closure so it pickles into DataLoader workers."""
+
+    def __init__(self, resize: Callable[[Images], Images] | None, transform: v2.Compose):
+        self.resize = resize
+        self.transform = transform
+
+    def __call__(self, images: Images) -> list[torch.Tensor]:
+        if self.resize is not None:
+            images = self.resize(images)
+        return [self.transform(image) for image in images]
+
+    def one(self, image: Any) -> torch.Tensor:
+        """What one image becomes (`ftk augment` draws its variants one by one)."""
+        return self([image])[0]
+
+
+def train_pixels(
+    geometry: Geometry, augment: AugmentConfig, resize: Callable[[Images], Images]
+) -> TrainPixels:
+    """The train split's batch transform: `resize` (the model's image processor without its
+    normalization, returning PIL images at geometry.output_size), then the augmentation. A
+    random resized crop replaces the resize: it crops the image at its own size."""
+    if augment.random_resized_crop is not None:
+        return TrainPixels(None, train_transform(geometry, augment))
+    return TrainPixels(resize, train_transform(geometry, augment, presized=True))
 
 
 def augmentation_is_on(augment: AugmentConfig) -> bool:
