@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -56,30 +57,24 @@ def test_an_output_dir_that_cannot_be_written_is_said_first(tmp_path):
 
 
 @pytest.mark.e2e
-def test_two_trainings_into_one_output_dir(tiny_bert, tmp_path):
-    """The second `ftk train` into a folder a running one holds stops with exit 2 before it
-    writes anything. The first is long enough to be still training then (it is stopped after)."""
+def test_a_training_into_a_held_output_dir_is_refused_before_any_write(tiny_bert, tmp_path):
+    """`ftk train` into a folder another run holds (here this test process, which is alive, so
+    the lock is not stale) stops with exit 2 naming the holder, and leaves the folder as it was.
+    Holding the lock here rather than racing a second training keeps the test exact on a
+    loaded machine."""
     data = {
         "train": write_csv(tmp_path / "train.csv", make_texts(40, seed=1)),
         "test": write_csv(tmp_path / "test.csv", make_texts(5, seed=2)),
     }
     run_dir = tmp_path / "run"
-    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run_dir, num_train_epochs=1000)
+    run_dir.mkdir()
+    (run_dir / "history.jsonl").write_text('{"step": 1}\n')
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run_dir)
     command = [sys.executable, "-m", "toolkit", "train", "--config", str(config)]
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 300
-        while not (run_dir / "history.jsonl").is_file():  # the first is training
-            assert first.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-        before = (run_dir / "history.jsonl").stat().st_size
-        second = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        assert first.poll() is None, "the first run must still hold the folder"
-        assert second.returncode == 2
-        assert "is in use by another ftk run" in second.stderr
-        assert str(first.pid) in second.stderr
-        assert (run_dir / "history.jsonl").stat().st_size >= before  # not wiped by the second
-    finally:
-        first.kill()
-        first.wait()
-        first.stderr.close()
+    with run_lock(run_dir):
+        refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2, refused.stderr
+    assert "is in use by another ftk run" in refused.stderr
+    assert f"process {os.getpid()} on" in refused.stderr
+    assert sorted(p.name for p in run_dir.iterdir()) == ["history.jsonl"]
+    assert (run_dir / "history.jsonl").read_text() == '{"step": 1}\n'
