@@ -73,7 +73,7 @@ def measure(overrides: list[str], steps: int, warmup: int) -> float:
         )
         plan = plan_run(config)  # the stages `ftk train` runs, up to the trainer
         prepared = prepare_labelled(plan)
-        model = build_model(plan, prepared.data.label_names)
+        model = build_model(plan, prepared.data)
         clock = Clock()
         # the temporary directory is the run directory: nothing to open
         trainer, _ = assemble_trainer(plan, model, prepared, None, lambda: None, callbacks=[clock])

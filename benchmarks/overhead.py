@@ -89,7 +89,7 @@ def build_bare_step(recipe: Path, overrides: list[str]):
     prepared = prepare_labelled(plan)
     train = prepared.splits["train"]
     device = torch.device("cpu" if args.use_cpu else "cuda")
-    model = build_model(plan, prepared.data.label_names).to(device)
+    model = build_model(plan, prepared.data).to(device)
     model.train()
 
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")

@@ -94,7 +94,7 @@ def training_speed(recipe: Path, augment: bool, steps: int, output: Path) -> flo
     ]
     plan = plan_run(load_config(recipe, overrides))  # the stages `ftk train` runs
     prepared = prepare_labelled(plan)
-    model = build_model(plan, prepared.data.label_names)
+    model = build_model(plan, prepared.data)
     open_dir = partial(output.mkdir, parents=True, exist_ok=True)
     trainer, _ = assemble_trainer(plan, model, prepared, None, open_dir)
     return float(trainer.train().metrics["train_steps_per_second"])

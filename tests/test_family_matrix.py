@@ -166,6 +166,17 @@ def cases(cell: str, trains: bool = True) -> list[Any]:
 # ----------------------------------------------------------------------------- fixtures
 
 LABELS = ["business", "sport", "tech"]
+
+
+def labelled(label_names: list[str]):
+    """Loaded data that only names its classes: what build_model reads to size the head."""
+    import datasets
+
+    from toolkit.data.load import LoadedData
+
+    return LoadedData(datasets.DatasetDict(), label_names, "label")
+
+
 STEPS = 2
 
 
@@ -363,7 +374,7 @@ def fit(raw: dict) -> Fitted:
     plan = plan_run(load_config(raw))
     prepared = prepare_labelled(plan)
     plan, compute_metrics = plan_for_data(plan, prepared.data)
-    model = build_model(plan, prepared.data.label_names)
+    model = build_model(plan, prepared.data)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     encoder_before = None if plan.config.peft.method else base_state(model)
     trainer, _ = assemble_trainer(
@@ -471,7 +482,7 @@ def test_the_encoder_loads_completely(family, checkpoints, data, tmp_path):
 
     task = task_name(family, "classification")
     raw = stage_recipe(checkpoints[family], task, data, tmp_path / "run")
-    model = build_model(plan_run(load_config(raw)), LABELS)
+    model = build_model(plan_run(load_config(raw)), labelled(LABELS))
     assert model.config.num_labels == len(LABELS)
     assert_encoder_is(base_state(model), checkpoints[family])
     assert_only_head_is_new(model)
@@ -639,7 +650,7 @@ def test_layer_decay(family, outcome, checkpoints, data, tmp_path, capsys):
     from toolkit.training.param_groups import build_param_groups
 
     config = load_config(raw)
-    model = build_model(plan_run(config), LABELS)
+    model = build_model(plan_run(config), labelled(LABELS))
     groups = build_param_groups(model, config.schedule, 1.0, 0.0, set())
     check_groups(model, groups, FAMILIES[family].block, FAMILIES[family].blocks)
 

@@ -57,7 +57,7 @@ def build(config_path: Path, overrides: list[str] | None = None):
 
     plan = plan_run(load_config(config_path, overrides))
     prepared = prepare_labelled(plan)
-    model = build_model(plan, prepared.data.label_names)
+    model = build_model(plan, prepared.data)
     # kept, not emptied: the resume test builds a second Trainer on the first one's checkpoint
     open_dir = partial(plan.output_dir.mkdir, parents=True, exist_ok=True)
     return assemble_trainer(plan, model, prepared, None, open_dir)

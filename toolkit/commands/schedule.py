@@ -39,7 +39,7 @@ def preview_schedule(
     world = processes(world_size)
     summary = schedule_summary(config.schedule, plan.args, num_train, world)
     # Layer groups need the real parameter names: build the model rather than guess them.
-    model = build_model(plan, data.label_names) if uses_param_groups(config.schedule) else None
+    model = build_model(plan, data) if uses_param_groups(config.schedule) else None
     groups = group_multipliers(config.schedule, model)
     lrs = lr_table(summary, config.schedule, groups)
     png = png or default_png(config)

@@ -100,6 +100,14 @@ class ModelConfig(Section):
         "implementation",
     )
 
+    target_scaling: Literal["standardise", "mean", "none"] = option(
+        "standardise",
+        "regression: how the head meets the target's units. standardise = its last layer "
+        "trains on standardised targets (the training split's mean and std) | mean = it "
+        "starts at the training mean | none = as the model builds it (at 0, in the target's "
+        "units). Predictions and the saved model are in the target's units either way",
+    )
+
     def check(self) -> None:
         """A checkpoint or sizes to build from, not both; sizes that make whole patches."""
         if self.name_or_path and self.from_config:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from toolkit.config.declare import check_section
 from toolkit.config.ranges import check_training_ranges
-from toolkit.config.schema import SECTIONS, RunConfig
+from toolkit.config.schema import SECTIONS, ModelConfig, RunConfig
 from toolkit.config.taxonomy import TAG_SCHEMES, mixing_refusal
 from toolkit.config.text_policy import text_policy
 from toolkit.core.errors import UserError, did_you_mean
@@ -44,6 +44,7 @@ def validate(config: RunConfig) -> None:
         )
     validate_multilabel(config)
     validate_tag_scheme(config)
+    validate_target_scaling(config)
     validate_peft(config)
     if text_policy(config.augment) is not None and config.training.get("remove_unused_columns"):
         raise UserError(
@@ -141,6 +142,18 @@ def validate_multilabel(config: RunConfig) -> None:
         raise UserError(
             'data.label_separator is empty; give the character between labels (e.g. ","), '
             "or null when the labels are lists."
+        )
+
+
+def validate_target_scaling(config: RunConfig) -> None:
+    """model.target_scaling shapes a regression head: set for any other task, it would be
+    silently ignored."""
+    scaling = config.model.target_scaling
+    if scaling != ModelConfig().target_scaling and not config.kind.target.numeric:
+        raise UserError(
+            f"model.target_scaling: {scaling} sets how a regression head meets its target's "
+            f"units; task '{config.task}' predicts a {config.kind.target.predicts}, not a "
+            f"number. Remove model.target_scaling (or use a regression task)."
         )
 
 

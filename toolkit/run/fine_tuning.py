@@ -30,6 +30,7 @@ from toolkit.advice.overfitting import (
 )
 from toolkit.core.log import say, warn
 from toolkit.model.lora import lora_summary
+from toolkit.model.target_scale import target_scale_of
 from toolkit.run.assembly import assemble_trainer
 from toolkit.run.diagnosis import diagnose
 from toolkit.run.outputs import write_outputs
@@ -70,7 +71,7 @@ def fit_and_finish(
     collect_baselines = start_baselines_for_run(
         plan.config, prepared.data, plan.output_dir, on_gpu=plan.args.device.type == "cuda"
     )
-    model = build_model(plan, prepared.data.label_names)
+    model = build_model(plan, prepared.data)
     data_size = advise_on_data_size(plan, prepared, model)
     schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
     trainer, history = assemble_trainer(plan, model, prepared, compute_metrics, open_dir)
@@ -199,4 +200,7 @@ def score_run(
     lora = lora_summary(trainer.model)
     if lora is not None:
         metrics["lora"] = lora  # settings, targets and the trained-parameter share
+    if plan.config.kind.target.numeric:  # the training targets' mean and std the head used
+        scale = target_scale_of(trainer.model)
+        metrics["target_scaling"] = scale.to_dict() if scale else {"how": "none"}
     return metrics, test_rows

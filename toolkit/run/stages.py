@@ -42,6 +42,7 @@ from toolkit.data.load import LoadedData
 from toolkit.data.overlap import warn_about_overlap
 from toolkit.data.unlabelled import load_unlabelled
 from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
+from toolkit.model.target_scale import TARGET_SCALE_ATTR, TargetScale, scale_head
 from toolkit.outputs.hub import authenticated_api
 from toolkit.outputs.run_dir import prepare_output_dir
 from toolkit.tasks import Task, get_task, target_of
@@ -251,10 +252,14 @@ def prepare_unlabelled(plan: Plan) -> PreparedInputs:
     return PreparedInputs(processor, splits, collator)
 
 
-def build_model(plan: Plan, label_names: list[str] | None) -> Any:
-    """The task's model, seeded; with peft.method lora, wrapped in LoRA adapters (said)."""
+def build_model(plan: Plan, data: LoadedData | None) -> Any:
+    """The task's model for `data`'s labels (None: pre-training), seeded; a regression head
+    scaled to the training targets (model.target_scaling); with peft.method lora, wrapped in
+    LoRA adapters, the scaled head among the modules trained in full (both said)."""
     set_seed(plan.args.seed)  # the new head's initial weights must not depend on what ran before
-    model = plan.task.load_model(plan.config, label_names)
+    model = plan.task.load_model(plan.config, None if data is None else data.label_names)
+    if data is not None and data.target.numeric:
+        scale_regression_head(model, plan.config, data)
     if plan.config.peft.method is None:
         return model
     model = wrap_with_lora(model, plan.config.peft)  # seeded too: A starts at random
@@ -262,6 +267,15 @@ def build_model(plan: Plan, label_names: list[str] | None) -> Any:
     assert summary is not None, "a model just wrapped in LoRA has adapters"
     say(describe_lora(summary))
     return model
+
+
+def scale_regression_head(model: Any, config: RunConfig, data: LoadedData) -> None:
+    """The head's last layer shifted and scaled to the training split's targets, as
+    model.target_scaling asks (said); the scale rides on the model for metrics.json."""
+    scale = TargetScale.of(data.splits["train"][data.label_column], config.model.target_scaling)
+    if scale is not None:
+        say(scale.describe(scale_head(model, scale)))
+    setattr(model, TARGET_SCALE_ATTR, scale)
 
 
 def announce_schedule(plan: Plan, num_train: int, model: Any) -> ScheduleSummary:

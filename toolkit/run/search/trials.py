@@ -219,7 +219,7 @@ def train_model(
     trial_plan: Plan, prepared: PreparedData, compute_metrics: Any, *callbacks: TrainerCallback
 ) -> ToolkitTrainer:
     """One model of a trial, trained in the trial's folder (emptied first)."""
-    model = build_model(trial_plan, prepared.data.label_names)
+    model = build_model(trial_plan, prepared.data)
     open_dir = partial(open_run_dir, trial_plan, overwrite=True)
     trainer, _ = assemble_trainer(
         trial_plan, model, prepared, compute_metrics, open_dir, callbacks=callbacks
