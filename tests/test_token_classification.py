@@ -41,6 +41,16 @@ def test_read_conll_skips_docstart_and_splits_sentences(tmp_path):
         read_conll(path, "data.train_file", "utf-8", "tokens", "ner_tags")
 
 
+def test_read_conll_keeps_unicode_spaces_inside_tokens(tmp_path):
+    """Columns are split at ASCII spaces and tabs only: a full-width space is a token of its
+    own (a morpheme in Japanese corpora), and U+2028 inside a token does not end its line."""
+    path = tmp_path / "ja.conll"
+    path.write_text("東京 B-LOC\n\u3000 O\n行く\tO\r\na\u2028b O\n")
+    data = read_conll(path, "data.train_file", "utf-8", "tokens", "ner_tags")
+    assert data["tokens"] == [["東京", "\u3000", "行く", "a\u2028b"]]
+    assert data["ner_tags"] == [["B-LOC", "O", "O", "O"]]
+
+
 def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

@@ -40,6 +40,7 @@ from toolkit.advice.data_size import majority_share, uneven
 from toolkit.advice.overfitting import SAMPLE_PREFIX, overfitting_onset
 from toolkit.core.run_files import RUN_CONFIG
 from toolkit.metrics.multilabel import THRESHOLD_GRID
+from toolkit.training.best_epoch import improves
 
 NOT_LEARNED_PROGRESS = 0.5  # share of the way from the majority answer to perfect, on train
 NOT_LEARNED_LOSS = 0.9  # share of the loss of a model that knows nothing about the inputs
@@ -154,12 +155,25 @@ def strip(row: dict[str, Any], prefix: str) -> dict[str, float]:
 
 
 def best_index(curve: Curve, facts: RunFacts) -> int | None:
-    """The evaluation the Trainer keeps: the best by the metric, the first on ties."""
+    """The evaluation the Trainer keeps: the best by the metric, the lower validation loss on
+    ties (training/best_epoch.py)."""
     scored = [i for i, p in enumerate(curve.points) if facts.metric in p.validation]
     if not scored:
         return None
-    sign = 1.0 if facts.greater_is_better else -1.0
-    return max(scored, key=lambda i: (sign * curve.points[i].validation[facts.metric], -i))
+    best = scored[0]
+    for i in scored[1:]:
+        if improves(
+            as_logged(curve.points[i].validation),
+            as_logged(curve.points[best].validation),
+            facts.metric,
+            facts.greater_is_better,
+        ):
+            best = i
+    return best
+
+
+def as_logged(validation: dict[str, float]) -> dict[str, float]:
+    return {f"eval_{name}": value for name, value in validation.items()}
 
 
 # ----------------------------------------------------------------------------- not learned

@@ -19,6 +19,7 @@ import torch
 from transformers import Trainer, TrainerCallback
 
 from toolkit.core.log import warn
+from toolkit.training.best_epoch import eval_key, improves
 
 if TYPE_CHECKING:
     import datasets
@@ -178,11 +179,12 @@ class OverfittingWatch(TrainerCallback):
 def best_evaluation(
     rows: list[dict[str, Any]], metric: str, greater_is_better: bool
 ) -> dict[str, Any] | None:
-    """The eval row of history.jsonl with the best `eval_<metric>` (the first one on ties, as
-    the Trainer keeps it), merged with the train_sample row logged at the same step. The kept
-    model's re-scoring after training is not one of them: it chose nothing, and after bf16
-    training it is computed in fp32, so it can edge past the evaluation it repeats."""
-    key = metric if metric.startswith("eval_") else f"eval_{metric}"
+    """The eval row of history.jsonl with the best `eval_<metric>` (ties to the lower
+    validation loss, as the kept checkpoint is chosen: training/best_epoch.py), merged with the
+    train_sample row logged at the same step. The kept model's re-scoring after training is
+    not one of them: it chose nothing, and after bf16 training it is computed in fp32, so it
+    can edge past the evaluation it repeats."""
+    key = eval_key(metric)
     evals = [
         r for r in rows if r.get("kind") == "eval" and key in r and not r.get("after_training")
     ]
@@ -190,7 +192,7 @@ def best_evaluation(
         return None
     best = evals[0]
     for row in evals[1:]:
-        if (row[key] > best[key]) if greater_is_better else (row[key] < best[key]):
+        if improves(row, best, metric, greater_is_better):
             best = row
     sample = next(
         (r for r in rows if r.get("kind") == SAMPLE_PREFIX and r["step"] == best["step"]), {}

@@ -7,6 +7,7 @@ Read into the same shape as a table with a column of token lists and a column of
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import datasets
@@ -17,13 +18,20 @@ from toolkit.core.errors import UserError
 # file can only be CoNLL-style (WNUT's own files and the packaged wnut16-ner are .txt).
 CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".txt")
 
+# Columns are separated by ASCII spaces and tabs only: a token may itself be a Unicode space
+# (the ideographic space U+3000 is a morpheme in Japanese corpora), which str.split would
+# take for a separator.
+COLUMN_SPACE = " \t"
+COLUMN_GAP = re.compile(f"[{COLUMN_SPACE}]+")
+
 
 def read_conll(
     path: Path, key: str, encoding: str, tokens_column: str, tags_column: str
 ) -> datasets.Dataset:
     """The sentences of a CoNLL-style file as {tokens_column: [...], tags_column: [...]}."""
     try:
-        lines = path.read_text(encoding=encoding).splitlines()
+        # only line feeds end a line: str.splitlines would also break at U+2028, U+0085, ...
+        lines = path.read_text(encoding=encoding).split("\n")
     except UnicodeDecodeError as exc:
         raise UserError(
             f"{key} '{path}' is not {encoding} text (byte {exc.start}); set data.encoding "
@@ -44,7 +52,8 @@ def split_sentences(lines: list[str], path: Path, key: str) -> list[list[tuple[s
     sentences: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
     for number, line in enumerate(lines, start=1):
-        fields = line.split()
+        fields = COLUMN_GAP.split(line.strip(COLUMN_SPACE + "\r"))
+        fields = [field for field in fields if field]
         if not fields or fields[0] == "-DOCSTART-":
             if current:
                 sentences.append(current)

@@ -12,7 +12,6 @@ from torch import nn
 from transformers import (
     BaseImageProcessor,
     DataCollator,
-    EarlyStoppingCallback,
     EvalPrediction,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -26,6 +25,7 @@ from toolkit.config.schema import EarlyStoppingConfig, ScheduleConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.training.arguments import steps_per_epoch
+from toolkit.training.best_epoch import EarlyStoppingOnBest, wins_a_tie
 from toolkit.training.history import HistoryCallback
 from toolkit.training.param_groups import build_param_groups, uses_param_groups
 from toolkit.training.resume import LOSS_SUM_FILE
@@ -107,6 +107,18 @@ class ToolkitTrainer(Trainer):
             else:
                 loss = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
         return (loss, outputs) if return_outputs else loss
+
+    def _determine_best_metric(
+        self, metrics: dict[str, float], trial: optuna.Trial | dict[str, Any] | None
+    ) -> bool:
+        """transformers' choice, and a tie on the selection metric won by a lower validation
+        loss (training/best_epoch.py)."""
+        if super()._determine_best_metric(metrics, trial):
+            return True
+        if not wins_a_tie(self.state, self.args, metrics):
+            return False
+        self.state.best_global_step = self.state.global_step
+        return True
 
     def get_train_dataloader(self) -> DataLoader:
         """The Trainer's training DataLoader, with `train_collator` when there is one."""
@@ -231,7 +243,7 @@ def build_trainer(
                 "default); set early_stopping.patience: null to turn it off."
             )
         callbacks.append(
-            EarlyStoppingCallback(
+            EarlyStoppingOnBest(
                 early_stopping_patience=patience, early_stopping_threshold=early_stopping.threshold
             )
         )
