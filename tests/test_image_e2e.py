@@ -102,7 +102,8 @@ def test_best_epoch_is_the_model_kept(folder_run):
     run_dir, _ = folder_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
     epochs = history_rows(run_dir, "eval")[:-1]  # last: final eval
-    best = max(epochs, key=lambda row: row["eval_accuracy"])  # the first epoch at the maximum
+    # the best accuracy, the lower validation loss on a tie (training/best_epoch.py)
+    best = max(epochs, key=lambda row: (row["eval_accuracy"], -row["eval_loss"]))
     assert metrics["best_checkpoint_step"] == best["step"]
     assert metrics["eval_accuracy"] == pytest.approx(best["eval_accuracy"])
     # the final scores are recomputed in fp32; evaluations during bf16 training ran in bf16

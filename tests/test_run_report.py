@@ -156,7 +156,8 @@ def test_report_and_pngs_name_the_best_epoch_of_the_history(run):
     for png in ("learning_curves.png", "confusion_matrix.png", "class_balance.png"):
         assert (run_dir / png).read_bytes()[:4] == b"\x89PNG", png
     evals = history_rows(run_dir, "eval")[:-1]  # the last one re-scores the kept model
-    best = max(evals, key=lambda r: r["eval_accuracy"])  # max() keeps the first of equals
+    # the best accuracy, the lower validation loss on a tie (training/best_epoch.py)
+    best = max(evals, key=lambda r: (r["eval_accuracy"], -r["eval_loss"]))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["overfitting"]["best_epoch"] == best["epoch"]
     assert metrics["best_checkpoint_step"] == best["step"]  # what the Trainer kept
