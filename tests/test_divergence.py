@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
-from helpers import make_texts, write_csv, write_text_config
+from helpers import ftk, make_texts, write_csv, write_text_config
 
 from toolkit.core.run_files import write_json
 from toolkit.training.divergence import DivergenceWatch
@@ -42,24 +40,17 @@ def test_a_run_whose_loss_turns_nan_stops_with_exit_2_and_saves_no_model(tiny_be
     }
     run_dir = tmp_path / "run"
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run_dir, num_train_epochs=3)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "toolkit",
-            "train",
-            "--config",
-            str(config),
-            "--learning_rate",
-            "1e30",
-            "--max_grad_norm",
-            "0",
-            "--logging_steps",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = ftk(
+        "train",
+        "--config",
+        config,
+        "--learning_rate",
+        "1e30",
+        "--max_grad_norm",
+        "0",
+        "--logging_steps",
+        "1",
+        check=False,
     )
     assert done.returncode == 2, done.stderr[-3000:]
     assert "Training diverged" in done.stderr and "--learning_rate 1e+29" in done.stderr

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from helpers import make_texts, write_csv, write_text_config
+from helpers import ftk, make_texts, write_csv, write_text_config
 
 from toolkit.core.errors import UserError
 from toolkit.core.run_lock import lock_path, run_lock
@@ -70,9 +70,8 @@ def test_a_training_into_a_held_output_dir_is_refused_before_any_write(tiny_bert
     run_dir.mkdir()
     (run_dir / "history.jsonl").write_text('{"step": 1}\n')
     config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, run_dir)
-    command = [sys.executable, "-m", "toolkit", "train", "--config", str(config)]
     with run_lock(run_dir):
-        refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        refused = ftk("train", "--config", config, check=False, timeout=300)
     assert refused.returncode == 2, refused.stderr
     assert "is in use by another ftk run" in refused.stderr
     assert f"process {os.getpid()} on" in refused.stderr
