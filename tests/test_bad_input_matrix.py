@@ -203,6 +203,28 @@ def overwrite_data_folder(w: Where) -> list[str]:
     return data_args(w, data, "--output_dir", str(folder), "--overwrite")
 
 
+def resumed_with_another_config(w: Where) -> list[str]:
+    """A stopped run whose checkpoint was trained with learning_rate 0.5, resumed without it."""
+    args = w.train_args("--resume")
+    checkpoint = w.tmp / "run" / "checkpoint-2"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text('{"global_step": 2}')
+    from toolkit.api import load_config
+
+    started = load_config(args[2], learning_rate=0.5).to_yaml()  # as the first run wrote it
+    (w.tmp / "run" / "started_config.yaml").write_text(started)
+    return args
+
+
+def held_output_dir(w: Where) -> list[str]:
+    """output_dir's lock held by a live process on this machine (this test's own)."""
+    import socket
+
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": 0}
+    (w.tmp / ".run.ftk-lock").write_text(json.dumps(holder))
+    return w.train_args()
+
+
 def taken_output_dir(w: Where) -> list[str]:
     (w.tmp / "run").mkdir()
     (w.tmp / "run" / "metrics.json").write_text("{}")
@@ -401,6 +423,30 @@ CASES = [
         "resume",
         lambda w: w.train_args("--resume"),
         "Cannot resume",
+    ),
+    Case(
+        "--resume with another config",
+        "resume",
+        resumed_with_another_config,
+        "learning_rate: 0.5 then",
+    ),
+    Case(
+        "output_dir in use by another run",
+        "run folder",
+        held_output_dir,
+        "is in use by another ftk run",
+    ),
+    Case(
+        "learning rate not finite",
+        "config",
+        lambda w: w.train_args("--learning_rate", "inf"),
+        "a finite number",
+    ),
+    Case(
+        "seed past 2**32 - 1",
+        "config",
+        lambda w: w.train_args("--seed", "4294967296"),
+        "'seed'",
     ),
     # data files
     Case(
