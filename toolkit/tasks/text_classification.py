@@ -61,15 +61,17 @@ def load_with_head(config: RunConfig, head: dict[str, Any]) -> Any:
 def tokenize_function(tokenizer: PreTrainedTokenizerBase, config: RunConfig):
     """Batched text -> token ids, truncated to data.max_length; padding is left to the collator
     unless data.pad_to_max_length asks for every example at full length."""
+    # The closure holds only what decides the tokens, never `config`: `datasets` fingerprints
+    # the function by what it holds, so the tokenized cache survives a new learning rate or
+    # output_dir and is rebuilt for a new max_length.
     text, pair = config.data.text_column, config.data.text_pair_column
     padding = "max_length" if config.data.pad_to_max_length else False
+    max_length = config.data.max_length
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         texts = [t if t is not None else "" for t in batch[text]]
         pairs = [t if t is not None else "" for t in batch[pair]] if pair else None
-        return tokenizer(
-            texts, pairs, truncation=True, max_length=config.data.max_length, padding=padding
-        )
+        return tokenizer(texts, pairs, truncation=True, max_length=max_length, padding=padding)
 
     return tokenize
 

@@ -111,13 +111,14 @@ def prepare(
     names = first.features[tags].feature.names if tags in first.column_names else []
     inside = inside_tag_ids(names) if config.data.label_all_tokens else None
     prefix = word_prefix(tokenizer, config.model.name_or_path or "")
+    max_length = config.data.max_length  # not `config`: see text_classification.tokenize_function
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         encoded = tokenizer(
             [with_prefix(words, prefix) for words in batch[tokens]],
             is_split_into_words=True,
             truncation=True,
-            max_length=config.data.max_length,
+            max_length=max_length,
         )
         pieces = [encoded.word_ids(i) for i in range(len(batch[tokens]))]
         if tags in batch:
