@@ -287,7 +287,7 @@ def verdict_for_run(
 
     interval, _ = comparison(names[0])
     others = [comparison(name)[1] for name in scored[1:]]
-    return verdict(
+    decided = verdict(
         names[0],
         best.name,
         best_test[names[0]],
@@ -298,6 +298,9 @@ def verdict_for_run(
         others,
         no_interval=pairing.missing or None,
     )
+    if baselines.sample_text():
+        decided.text += " " + baselines.sample_text()
+    return decided
 
 
 @dataclass

@@ -552,6 +552,12 @@ class EarlyStoppingConfig(Section):
     )
 
 
+# The baselines' training sample: TF-IDF features of short texts take ~43 KB a row, so 20,000
+# rows hold about 1 GB, and a linear model's validation score has flattened long before
+# (BENCHMARKS.md, "Baselines on large data").
+BASELINE_MAX_TRAIN_ROWS = 20_000
+
+
 @dataclass
 class BaselineConfig(Section):
     enabled: bool = option(
@@ -560,6 +566,12 @@ class BaselineConfig(Section):
     )
     cnn_epochs: int = option(
         2, "images: passes of the small CNN baseline over the training split", low=1
+    )
+    max_train_rows: int | None = option(
+        BASELINE_MAX_TRAIN_ROWS,
+        "fit the baselines on a seeded sample of at most this many training rows (stratified "
+        "by class), which bounds their memory; null = every row",
+        low=1,
     )
     background: bool | None = option(
         None,

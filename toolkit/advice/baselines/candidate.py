@@ -71,6 +71,19 @@ class Baselines:
     split_sizes: dict[str, int]
     best: str  # name of the baseline best on validation
     scores: list[BaselineScore]
+    # the training rows they were fitted on when a sample of a larger split (None: all of it;
+    # baseline.max_train_rows)
+    train_rows: int | None = None
+
+    def sample_text(self) -> str:
+        """What the verdict says of a sampled fit ('' for a fit on the whole split)."""
+        if self.train_rows is None:
+            return ""
+        return (
+            f"The baselines were fitted on a sample of {self.train_rows:,} of the "
+            f"{self.split_sizes['train']:,} training rows (baseline.max_train_rows), which "
+            f"bounds their memory; on all of them they may score a little higher."
+        )
 
     @property
     def best_score(self) -> BaselineScore:
@@ -95,6 +108,7 @@ class Baselines:
             split_sizes=dict(saved["split_sizes"]),
             best=saved["best"],
             scores=[BaselineScore(**score) for score in saved["baselines"]],
+            train_rows=saved.get("train_rows"),
         )
 
 
@@ -127,7 +141,7 @@ def score_candidate(
         if split not in inputs:
             continue
         started = time.perf_counter()
-        predicted = predict(inputs[split])
+        predicted = predict_in_chunks(predict, inputs[split])
         predict_s += time.perf_counter() - started
         # tag lists (one per sentence, of any length) stay lists
         predicted = predicted if isinstance(predicted, list) else np.asarray(predicted)
@@ -144,6 +158,21 @@ def score_candidate(
         chosen=chosen,
         test_predictions=test_predictions,
     )
+
+
+# Rows predicted at once: a baseline's features for a whole large split (TF-IDF rows of tens of
+# KB each, pixel arrays) would take memory in proportion to the split; chunks bound it.
+PREDICT_CHUNK = 10_000
+
+
+def predict_in_chunks(predict: Predict, inputs: Any, chunk: int = PREDICT_CHUNK) -> Any:
+    """`predict(inputs)`, `chunk` rows at a time; tag lists stay lists."""
+    if len(inputs) <= chunk:
+        return predict(inputs)
+    parts = [predict(inputs[start : start + chunk]) for start in range(0, len(inputs), chunk)]
+    if isinstance(parts[0], list):
+        return [row for part in parts for row in part]
+    return np.concatenate([np.asarray(part) for part in parts])
 
 
 def validation_score(

@@ -60,6 +60,7 @@ def fingerprint(config: RunConfig) -> str:
         "split_seed": config.split_seed,
         "data": dataclasses.asdict(config.data),
         "cnn_epochs": config.baseline.cnn_epochs,
+        "max_train_rows": config.baseline.max_train_rows,
         # 2: tuned on validation, test predictions saved (an older file is fitted afresh)
         "format": 2,
     }  # not `background`: where, not what
@@ -107,7 +108,10 @@ def label_values(column: list[Any]) -> Any:
 
 
 def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
-    """Fit and score every baseline of the task."""
+    """Fit and score every baseline of the task (on a sample of a large training split)."""
+    split_sizes = {split: len(ds) for split, ds in data.splits.items()}
+    data = with_training_sample(data, config.baseline.max_train_rows, config.split_seed)
+    sampled = len(data.splits["train"]) < split_sizes["train"]
     candidates, inputs = candidates_and_inputs(config, data)
     labels = {split: label_values(ds[data.label_column]) for split, ds in data.splits.items()}
     # the metric code the Trainer uses: class ids, values, label sets or tags, as the task predicts
@@ -120,10 +124,39 @@ def run_baselines(config: RunConfig, data: LoadedData) -> Baselines:
         fingerprint=fingerprint(config),
         split_seed=config.split_seed,
         metrics=list(config.metrics),
-        split_sizes={split: len(ds) for split, ds in data.splits.items()},
+        split_sizes=split_sizes,
         best=best_baseline(results, config.metrics[0]).name,
         scores=results,
+        train_rows=len(data.splits["train"]) if sampled else None,
     )
+
+
+def with_training_sample(data: LoadedData, rows: int | None, seed: int) -> LoadedData:
+    """`data` with at most `rows` training rows (None: all), the same sample for every run
+    with this split seed: stratified by class where the target is classes, so each class
+    keeps its share, else drawn at random. The baselines' memory (TF-IDF rows of tens of KB,
+    pixel arrays) then stops growing with the training split, and their scores barely move
+    past a few ten thousand rows (BENCHMARKS.md, "Baselines on large data")."""
+    train = data.splits["train"]
+    if rows is None or len(train) <= rows:
+        return data
+    say(
+        f"Baselines: fitted on a sample of {rows:,} of the {len(train):,} training rows "
+        f"(baseline.max_train_rows), which bounds their memory"
+    )
+    sample = None
+    if data.target == CLASSES:
+        try:
+            split = train.train_test_split(
+                train_size=rows, stratify_by_column=data.label_column, seed=seed
+            )
+            sample = split["train"]
+        except ValueError:  # a class with a single row cannot be stratified
+            sample = None
+    if sample is None:
+        sample = train.shuffle(seed=seed).select(range(rows))
+    splits = datasets.DatasetDict({**data.splits, "train": sample})
+    return dataclasses.replace(data, splits=splits)
 
 
 def read_saved(path: Path, config: RunConfig) -> Baselines | None:
