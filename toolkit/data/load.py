@@ -236,6 +236,12 @@ def readable_rows(
             f"(data.bad_images: skip): {', '.join(bad[:10])}"
             f"{' ...' if len(bad) > 10 else ''}"
         )
+    if bad and len(kept) == 0:  # an empty split would fail at the first evaluation (or test)
+        raise UserError(
+            f"With data.bad_images: skip, no image of the {where} is readable ({len(bad)} "
+            f"skipped), so the split holds no example. Replace the broken images, or give "
+            f"the {split} split other images."
+        )
     if bad and split == "train":
         check_no_class_lost(dataset, kept, cfg)
     return kept, len(bad)
