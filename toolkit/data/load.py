@@ -31,6 +31,7 @@ from toolkit.data.label_sets import (
     label_set_names,
     row_label_sets,
 )
+from toolkit.data.label_variants import warn_label_variants
 from toolkit.data.labels import check_labels, encode_labels, is_missing, train_label_names
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
@@ -132,6 +133,7 @@ def encode_targets(
         names = train_label_names(raw["train"], cfg)
         encode = encode_labels
     encoded = {split: encode(ds, cfg, names, split) for split, ds in raw.items()}
+    warn_label_variants(encoded["train"], cfg, names)
     return datasets.DatasetDict(encoded), names
 
 
