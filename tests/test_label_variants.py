@@ -59,3 +59,17 @@ def test_distinct_labels_draw_no_warning(tmp_path, capsys):
     train = write_csv(tmp_path / "train.csv", [("goal", "sport")] * 4 + TECH)
     load_data(DataConfig(train_file=str(train)), ["text"], seed=0)
     assert "differ only in letter case" not in capsys.readouterr().err
+
+
+def test_a_class_folder_named_with_a_trailing_space_joins_the_plain_one_said(tmp_path, capsys):
+    """'circle ' and 'circle' are one class (spaces around a label are read off), and the
+    note names the folder, not a column."""
+    train = make_image_folder(tmp_path / "train", 2, seed=0, classes=("circle", "square"))
+    make_image_folder(tmp_path / "more", 3, seed=1, classes=("circle",))
+    (tmp_path / "more" / "circle").rename(train / "circle ")
+    data = load_data(DataConfig(train_dir=str(train)), ["image"], seed=0)
+    assert data.label_names == ["circle", "square"]
+    assert sum(len(split) for split in data.splits.values()) == 7
+    said = capsys.readouterr().out
+    assert f"Class folder(s) 'circle ' of the folder '{train}' (data.train_dir)" in said
+    assert "their 3 image(s) are read as the class without the spaces" in said
