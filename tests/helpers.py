@@ -139,8 +139,13 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header=("text", "label"))
 
 
 def write_recipe(path: Path, lines: list[str], extra: dict[str, str]) -> Path:
-    """Write a recipe: its own lines, then `extra` as top-level `key: value` lines."""
-    path.write_text("\n".join(lines + [f"{k}: {v}" for k, v in extra.items()]) + "\n")
+    """Write a recipe: its own top-level `key: value` lines, then `extra` as more of them; a
+    key of `extra` that a line already sets replaces that line's value (ftk refuses a key
+    written twice)."""
+    own = [line.split(":", 1)[0] for line in lines]
+    kept = [f"{k}: {extra[k]}" if k in extra else line for k, line in zip(own, lines, strict=True)]
+    added = [f"{k}: {v}" for k, v in extra.items() if k not in own]
+    path.write_text("\n".join(kept + added) + "\n")
     return path
 
 

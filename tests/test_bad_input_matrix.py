@@ -231,6 +231,42 @@ def taken_output_dir(w: Where) -> list[str]:
     return w.train_args()
 
 
+# ----------------------------------------------------------------------------- silent merges
+# and hold-outs (issue 33, items 8 and 12)
+
+ONE_EACH = [("goal match", "sport"), ("market bank", "business"), ("chip app", "tech")]
+
+
+def image_folder_args(w: Where, *extra: str) -> list[str]:
+    """A class folder of circles, squares and triangles, with `extra` data keys."""
+    make_image_folder(w.tmp / "imgs", 2, seed=0)
+    return image_args(w, "{" + ", ".join([f"train_dir: '{w.tmp / 'imgs'}'", *extra]) + "}")
+
+
+def linked_class_folder(w: Where) -> list[str]:
+    args = image_folder_args(w)
+    (w.tmp / "imgs" / "Circle").symlink_to("circle", target_is_directory=True)
+    return args
+
+
+def image_linked_into_another_class(w: Where) -> list[str]:
+    args = image_folder_args(w)
+    (w.tmp / "imgs" / "square" / "also.png").symlink_to(w.tmp / "imgs" / "circle" / "0.png")
+    return args
+
+
+def unreadable_validation_images(w: Where) -> list[str]:
+    for name in ("circle", "square"):
+        write_corrupt_image(w.tmp / "val" / name / "0.png")
+    return image_folder_args(w, f"validation_dir: '{w.tmp / 'val'}'", "bad_images: skip")
+
+
+def nested_key_twice(w: Where) -> list[str]:
+    """A recipe right but for data.max_length written twice in a block section."""
+    data = f"\n  train_file: '{w.train}'\n  max_length: 32\n  max_length: 64"
+    return w.train_args(data=data)
+
+
 CASES = [
     # config files and keys
     Case(
@@ -877,6 +913,66 @@ CASES = [
         "processes",
         lambda w: ["schedule", "--config", w.recipe(), "--num-processes", "0"],
         "--num-processes must be at least 1",
+    ),
+    Case(
+        "every class has one example",
+        "data",
+        lambda w: data_args(w, labelled(w, csv_rows(w, "one_each.csv", ONE_EACH))),
+        "No validation split can be held out of the file",
+    ),
+    Case(
+        "one row of numeric targets",
+        "data",
+        lambda w: [
+            *data_args(w, labelled(w, csv_rows(w, "one.csv", [("goal match", "1.5")]))),
+            "--task",
+            "text-regression",
+        ],
+        "it has 1 row, which training needs",
+    ),
+    Case(
+        "test_size with one example of each class",
+        "data",
+        lambda w: data_args(
+            w, f"{{train_file: '{csv_rows(w, 'one_each.csv', ONE_EACH)}', test_size: 0.2}}"
+        ),
+        "No test split can be held out of the file",
+    ),
+    Case(
+        "every validation image unreadable, skipped",
+        "images",
+        unreadable_validation_images,
+        "no image of the folder",
+    ),
+    Case(
+        "class folder linked to another class folder",
+        "images",
+        linked_class_folder,
+        "is a link to 'circle'), so it would carry two labels",
+    ),
+    Case(
+        "image linked into a second class folder",
+        "images",
+        image_linked_into_another_class,
+        "hold the same image file",
+    ),
+    Case(
+        "key written twice in a recipe",
+        "config",
+        lambda w: ["train", "--config", w.recipe("seed: 1", "seed: 2")],
+        "writes key 'seed' twice (lines 6 and 7)",
+    ),
+    Case(
+        "section written twice in a recipe",
+        "config",
+        lambda w: ["train", "--config", w.recipe("data: {max_length: 64}")],
+        "writes key 'data' twice (lines 2 and 6)",
+    ),
+    Case(
+        "key written twice inside a section",
+        "config",
+        nested_key_twice,
+        "writes key 'data.max_length' twice (lines 4 and 5)",
     ),
 ]
 

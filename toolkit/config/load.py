@@ -28,6 +28,7 @@ from toolkit.config.schema import (
     training_argument_names,
 )
 from toolkit.config.taxonomy import task_kind
+from toolkit.config.unique_keys import RepeatedKey, load_unique
 from toolkit.config.validate import validate
 from toolkit.core.errors import UserError, did_you_mean
 from toolkit.core.log import note
@@ -113,7 +114,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
             f"(`ftk recipes` lists them)."
         )
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_unique(path.read_text())
+    except RepeatedKey as twice:
+        raise UserError(repeated_key_message(path, twice)) from None
     except yaml.YAMLError as exc:
         raise UserError(f"Config file '{path}' is not valid YAML: {exc}") from None
     if data is None:
@@ -124,6 +127,16 @@ def read_yaml(path: Path) -> dict[str, Any]:
             f"{type(data).__name__}."
         )
     return data
+
+
+def repeated_key_message(path: Path, twice: RepeatedKey) -> str:
+    kept = (
+        f"YAML would keep only the second section, every key of the first dropped; merge "
+        f"them into one '{twice.key}' section"
+        if twice.section
+        else "YAML would keep only the second value; write it once, with the value you mean"
+    )
+    return f"Config file '{path}' writes key '{twice.key}' twice ({twice.lines}): {kept}."
 
 
 def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:

@@ -2,7 +2,8 @@
 
 - `load_image_folder(root)`: root/<class>/<image> -> Dataset(image: Image, label: ClassLabel).
   Hidden folders and files (.ipynb_checkpoints, .DS_Store) are never data; a subfolder without
-  images is not a class, with a warning.
+  images is not a class, with a warning; one image file under two class folders (a linked
+  folder or file) is refused (data/shared_images.py).
 - `resolve_image_paths(ds, column, base)`: a CSV/JSON column of paths -> an `Image` column
   (relative paths are read from the listing file's folder); missing files are listed.
 - `check_image_column(ds, column, policy)`: decode every image once before training, so a corrupt
@@ -24,6 +25,7 @@ from PIL import Image
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import to_mode
 from toolkit.core.log import warn
+from toolkit.data.shared_images import refuse_shared_images
 
 IMAGE_SUFFIXES = (
     ".png",
@@ -104,6 +106,7 @@ def load_image_folder(root: Path, key: str, is_train: bool) -> datasets.Dataset:
             f"{key} '{root}' holds no subfolders with images; give one subfolder "
             f"per class, named like those of data.train_dir."
         )
+    refuse_shared_images(root, classes, f"{key} '{root}'")
     paths = [p for files in classes.values() for p in files]
     labels = [name for name, files in classes.items() for _ in files]
     features = datasets.Features({"image": datasets.Image(), "label": datasets.Value("string")})

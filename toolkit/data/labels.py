@@ -138,12 +138,21 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
 
 def say_stripped_labels(values: list[Any], cfg: DataConfig, split: str) -> None:
     padded = [v for v in values if isinstance(v, str) and v != v.strip()]
-    if padded:
+    if not padded:
+        return
+    if cfg.train_dir:  # a class folder's name is the label: its images join the plain name
+        names = ", ".join(repr(name) for name in sorted(set(padded))[:10])
         say(
-            f"{len(padded)} label(s) in column '{cfg.label_column}' of the "
-            f"{describe_split(cfg, split)} have spaces around them (e.g. {padded[0]!r}); read "
-            f"without the spaces, as the same class."
+            f"Class folder(s) {names} of the {describe_split(cfg, split)} have spaces around "
+            f"their names; their {len(padded)} image(s) are read as the class without the "
+            f"spaces, together with any folder of that name."
         )
+        return
+    say(
+        f"{len(padded)} label(s) in column '{cfg.label_column}' of the "
+        f"{describe_split(cfg, split)} have spaces around them (e.g. {padded[0]!r}); read "
+        f"without the spaces, as the same class."
+    )
 
 
 def class_counts(labels: list[int], label_names: list[str]) -> dict[str, int]:

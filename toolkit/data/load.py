@@ -31,6 +31,7 @@ from toolkit.data.label_sets import (
     label_set_names,
     row_label_sets,
 )
+from toolkit.data.label_variants import warn_label_variants
 from toolkit.data.labels import check_labels, encode_labels, is_missing, train_label_names
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
@@ -132,6 +133,7 @@ def encode_targets(
         names = train_label_names(raw["train"], cfg)
         encode = encode_labels
     encoded = {split: encode(ds, cfg, names, split) for split, ds in raw.items()}
+    warn_label_variants(encoded["train"], cfg, names)
     return datasets.DatasetDict(encoded), names
 
 
@@ -235,6 +237,12 @@ def readable_rows(
             f"Skipped {len(bad)} unreadable image(s) in the {where} "
             f"(data.bad_images: skip): {', '.join(bad[:10])}"
             f"{' ...' if len(bad) > 10 else ''}"
+        )
+    if bad and len(kept) == 0:  # an empty split would fail at the first evaluation (or test)
+        raise UserError(
+            f"With data.bad_images: skip, no image of the {where} is readable ({len(bad)} "
+            f"skipped), so the split holds no example. Replace the broken images, or give "
+            f"the {split} split other images."
         )
     if bad and split == "train":
         check_no_class_lost(dataset, kept, cfg)

@@ -24,6 +24,7 @@ from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.images import check_image_files, image_files
 from toolkit.data.label_sets import NotALabelSet, multi_hot, parse_label_set
 from toolkit.data.labels import is_missing, label_name, refuse_unknown_to_model
+from toolkit.data.shared_images import refuse_shared_images
 from toolkit.data.sources import FILE_BUILDERS, load_file
 from toolkit.data.tagged import TagColumns, tags_as_names
 from toolkit.data.targets import not_finite, not_numbers
@@ -204,5 +205,10 @@ def labelled_image_folder(root: Path) -> tuple[list[Path], list[str]]:
                 else "found no images."
             )
         )
+    labels = [p.relative_to(root).parts[0] for p in paths]
+    by_class: dict[str, list[Path]] = {}
+    for path, label in zip(paths, labels, strict=True):
+        by_class.setdefault(label, []).append(path)
+    refuse_shared_images(root, by_class, f"--data '{root}'")
     check_image_files(paths)
-    return paths, [p.relative_to(root).parts[0] for p in paths]
+    return paths, labels
