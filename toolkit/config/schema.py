@@ -138,6 +138,12 @@ def largest_divisor(number: int, at_most: int) -> int:
 DATA_SOURCES = ("builtin", "hub_id", "train_file", "train_dir")
 
 
+# Validation rows scored at each evaluation during training: at 10,000 rows the standard error
+# of an accuracy is at most 0.5 points, finer than the differences between epochs it decides;
+# scoring more only slows every evaluation (a million rows take hours of forward passes).
+VALIDATION_ROWS_PER_EVAL = 10_000
+
+
 @dataclass
 class DataConfig(Section):
     builtin: str | None = option(
@@ -258,6 +264,13 @@ class DataConfig(Section):
     )
     max_eval_samples: int | None = option(
         None, "cap on validation and test examples alike (taken after the split)", low=1
+    )
+    validation_rows_per_eval: int | None = option(
+        VALIDATION_ROWS_PER_EVAL,
+        "evaluations during training score a seeded sample of at most this many validation "
+        "rows (stratified by class); the kept model is scored on the whole split at the end; "
+        "null = every row at every evaluation",
+        low=1,
     )
     split_seed: int | None = option(
         None,

@@ -169,6 +169,32 @@ def random_keeping_each_class(
     )
 
 
+def sample_rows(
+    dataset: datasets.Dataset, size: int, seed: int, stratify_by: str | None = None
+) -> datasets.Dataset:
+    """At most `size` rows of `dataset`, drawn with `seed`, in their original order: by the
+    class column `stratify_by` each class keeps its share (rounded by largest remainder), else
+    at random. Time and memory grow with the rows as one int array, never Python objects."""
+    n = len(dataset)
+    if n <= size:
+        return dataset
+    rng = np.random.default_rng(seed)
+    if stratify_by is None:
+        return dataset.select(np.sort(rng.choice(n, size, replace=False)))
+    _, classes, counts = np.unique(
+        label_ids(dataset, stratify_by), return_inverse=True, return_counts=True
+    )
+    quota = counts * size / n
+    take = np.floor(quota).astype(int)
+    take[np.argsort(take - quota, kind="stable")[: size - take.sum()]] += 1
+    order = rng.permutation(n)  # rows in random order; each class's first `take` are kept
+    in_class = classes[order]
+    grouped = np.argsort(in_class, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[grouped] = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+    return dataset.select(np.sort(order[rank < take[in_class]]))
+
+
 def label_ids(dataset: datasets.Dataset, column: str) -> np.ndarray:
     """The class ids of `dataset`'s rows (its index mapping applied) as one numpy array."""
     return dataset.with_format("arrow")[column].to_numpy()

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+import datasets
 from transformers import TrainerCallback
 
+from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY
+from toolkit.data.splits import sample_rows
 from toolkit.run.stages import Plan, PreparedData, PreparedInputs
 from toolkit.training.divergence import DivergenceWatch
 from toolkit.training.history import HistoryCallback
@@ -21,6 +24,25 @@ from toolkit.training.trainer import ToolkitTrainer, build_trainer
 class AssembledTrainer(NamedTuple):
     trainer: ToolkitTrainer
     history: HistoryCallback  # its rows: what this process logged (the file: the main's)
+
+
+def with_evaluation_sample(
+    prepared: PreparedInputs, rows: int | None, seed: int
+) -> datasets.DatasetDict:
+    """The splits, validation cut to a seeded sample of `rows` for the evaluations during
+    training (stratified by class when the labels are classes), said; the whole split is
+    scored once at the end (training/scoring.py)."""
+    validation = prepared.splits["validation"]
+    if rows is None or len(validation) <= rows:
+        return prepared.splits
+    classes = isinstance(prepared, PreparedData) and prepared.data.target.single_class
+    sample = sample_rows(validation, rows, seed, stratify_by="labels" if classes else None)
+    say(
+        f"Evaluations during training score a sample of {rows:,} of the {len(validation):,} "
+        f"validation rows{' (stratified by class)' if classes else ''}: "
+        f"data.validation_rows_per_eval; the kept model is scored on all of them at the end."
+    )
+    return datasets.DatasetDict({**prepared.splits, "validation": sample})
 
 
 def assemble_trainer(
@@ -47,7 +69,7 @@ def assemble_trainer(
         config.early_stopping,
         model,
         plan.args,
-        prepared.splits,
+        with_evaluation_sample(prepared, config.data.validation_rows_per_eval, plan.args.seed),
         prepared.processor,
         prepared.collator,
         compute_metrics,

@@ -54,7 +54,9 @@ def run_pretraining(config: RunConfig, overwrite: bool = False) -> RunResult:
     open_dir = partial(open_run_dir, plan, overwrite)
     trainer, _ = assemble_trainer(plan, model, prepared, None, open_dir, history)  # loss only
     fit = trainer.train()
-    metrics = score_pretraining(trainer, fit.metrics, config, started)
+    metrics = score_pretraining(
+        trainer, prepared.splits["validation"], fit.metrics, config, started
+    )
     save_and_finish(trainer, plan, lambda: write_pretrain_outputs(plan, metrics))
     return RunResult(plan.output_dir, metrics, trainer)
 
@@ -81,10 +83,16 @@ def pretraining_arguments(config: RunConfig) -> dict[str, Any]:
 
 
 def score_pretraining(
-    trainer: ToolkitTrainer, train_metrics: dict[str, Any], config: RunConfig, started: float
+    trainer: ToolkitTrainer,
+    validation: Any,
+    train_metrics: dict[str, Any],
+    config: RunConfig,
+    started: float,
 ) -> dict[str, Any]:
+    """The kept model on the whole validation split (training's evaluations may have scored a
+    sample of it), and the run's time."""
     metrics: dict[str, Any] = dict(train_metrics)
-    metrics.update(trainer.evaluate())
+    metrics.update(trainer.evaluate(validation))
     if not config.kind.modality.reads_images:  # masked-lm
         metrics["eval_perplexity"] = perplexity(metrics["eval_loss"])
     metrics["total_wall_time_s"] = round(time.perf_counter() - started, 1)

@@ -57,7 +57,8 @@ def final_metrics(
     # In fp32 even after bf16 training: the scores reported are the saved model's, as
     # `ftk predict`, `ftk evaluate` and pipeline() will compute them.
     with without_autocast(trainer.model):
-        metrics.update(trainer.evaluate())
+        # the whole split: evaluations during training may have scored a sample of it
+        metrics.update(trainer.evaluate(splits["validation"]))
         if "test" in splits:
             read = read_test or partial(read_prepared, split=splits["test"])
             test, test_metrics = read(trainer)

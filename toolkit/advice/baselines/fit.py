@@ -43,6 +43,7 @@ from toolkit.config.taxonomy import (
 from toolkit.core.log import is_main_process, say, warn
 from toolkit.core.run_files import BASELINE_FILE, write_json
 from toolkit.data.load import LoadedData
+from toolkit.data.splits import sample_rows
 from toolkit.tasks import get_task
 
 CollectBaselines = Callable[[], "Baselines | None"]
@@ -144,17 +145,8 @@ def with_training_sample(data: LoadedData, rows: int | None, seed: int) -> Loade
         f"Baselines: fitted on a sample of {rows:,} of the {len(train):,} training rows "
         f"(baseline.max_train_rows), which bounds their memory"
     )
-    sample = None
-    if data.target == CLASSES:
-        try:
-            split = train.train_test_split(
-                train_size=rows, stratify_by_column=data.label_column, seed=seed
-            )
-            sample = split["train"]
-        except ValueError:  # a class with a single row cannot be stratified
-            sample = None
-    if sample is None:
-        sample = train.shuffle(seed=seed).select(range(rows))
+    by_class = data.label_column if data.target == CLASSES else None
+    sample = sample_rows(train, rows, seed, stratify_by=by_class)
     splits = datasets.DatasetDict({**data.splits, "train": sample})
     return dataclasses.replace(data, splits=splits)
 
