@@ -484,6 +484,44 @@ CASES = [
         lambda w: w.train_args("--seed", "4294967296"),
         "'seed'",
     ),
+    Case(
+        "metric_for_best_model the run does not compute",
+        "config",
+        lambda w: w.train_args("--metric_for_best_model", "f1"),
+        "which this run does not compute",
+    ),
+    Case(
+        "report_to an integration that is not installed",
+        "config",
+        lambda w: w.train_args("--report_to", "wandb"),
+        "needs the wandb package, which is not installed: `pip install wandb`",
+        missing_packages=("wandb",),
+    ),
+    Case(
+        "report_to a name transformers does not know",
+        "config",
+        lambda w: w.train_args("--report_to", "tensorbord"),
+        "Did you mean 'tensorboard'?",
+    ),
+    Case(
+        "optim whose package is not installed",
+        "config",
+        lambda w: w.train_args("--optim", "adamw_bnb_8bit"),
+        "`pip install bitsandbytes`",
+        missing_packages=("bitsandbytes",),
+    ),
+    Case(
+        "optim transformers does not know",
+        "config",
+        lambda w: w.train_args("--optim", "adamw"),
+        "Did you mean 'adamw_torch'?",
+    ),
+    Case(
+        "run_classification.py's flag name",
+        "config",
+        lambda w: w.train_args("--text_column_names", "text"),
+        "write `data.text_column`",
+    ),
     # data files
     Case(
         "data file missing",

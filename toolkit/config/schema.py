@@ -797,6 +797,28 @@ RENAMED_KEYS: dict[str, str] = {
     "evaluate RUN --data FILE` scores a finished run on other labelled data",
     "do_predict": "ftk scores the test split once at the end when there is one; `ftk predict "
     "RUN --input FILE` labels new data with a finished run",
+    # The flags of transformers' example scripts (run_classification.py, run_ner.py,
+    # run_mlm.py, run_image_classification.py), which users carry over.
+    "model_name_or_path": "it is run_classification.py's; write `model.name_or_path`",
+    "text_column_names": "it is run_classification.py's; write `data.text_column` (one "
+    "column; a second text of a pair is `data.text_pair_column`)",
+    "text_column_name": "it is an example script's; write `data.text_column` (or "
+    "`data.tokens_column` for token classification)",
+    "label_column_name": "it is an example script's; write `data.label_column`",
+    "image_column_name": "it is run_image_classification.py's; write `data.image_column`",
+    "max_seq_length": "it is an example script's; write `data.max_length`",
+    "dataset_name": "it is an example script's; write `data.hub_id`",
+    "dataset_config_name": "it is an example script's; write `data.hub_config`",
+    "train_file": "data keys sit in the data section; write `data.train_file`",
+    "validation_file": "data keys sit in the data section; write `data.validation_file`",
+    "test_file": "data keys sit in the data section; write `data.test_file`",
+    "train_dir": "data keys sit in the data section; write `data.train_dir`",
+    "max_train_samples": "data keys sit in the data section; write `data.max_train_samples`",
+    "max_eval_samples": "data keys sit in the data section; write `data.max_eval_samples`",
+    "pad_to_max_length": "data keys sit in the data section; write `data.pad_to_max_length`",
+    "label_all_tokens": "data keys sit in the data section; write `data.label_all_tokens`",
+    "shuffle_train_dataset": "ftk shuffles the training data every epoch; remove it",
+    "mlm_probability": "masking keys sit in the masking section; write `masking.mlm_probability`",
     "lr": "write `learning_rate`",
     "epochs": "write `num_train_epochs`",
     "batch_size": "write `per_device_train_batch_size`",

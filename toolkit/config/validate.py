@@ -10,6 +10,7 @@ from toolkit.config.ranges import check_training_ranges
 from toolkit.config.schema import SECTIONS, ModelConfig, RunConfig
 from toolkit.config.taxonomy import TAG_SCHEMES, mixing_refusal
 from toolkit.config.text_policy import text_policy
+from toolkit.config.training_keys import check_training_keys
 from toolkit.core.errors import UserError, did_you_mean
 
 
@@ -19,6 +20,7 @@ def validate(config: RunConfig) -> None:
     check_keys(config)
     validate_images(config)
     validate_metrics(config)
+    check_training_keys(config.training, config.metrics, tags=config.kind.target.per_word)
     if config.training.get("load_best_model_at_end") and config.training.get(
         "eval_strategy"
     ) != config.training.get("save_strategy"):
