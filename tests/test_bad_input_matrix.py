@@ -832,6 +832,18 @@ CASES = [
         lambda w: ["schedule", "--config", w.recipe(), "--num-processes", "0"],
         "--num-processes must be at least 1",
     ),
+    Case(
+        "one optimizer step, at warm-up's learning rate 0",
+        "config",
+        lambda w: w.train_args("--num_train_epochs", "0.01"),
+        "its 1 optimizer step runs at learning rate 0",
+    ),
+    Case(
+        "gradient_accumulation_steps beyond an epoch's batches",
+        "config",
+        lambda w: w.train_args("--num_train_epochs", "1", "--gradient_accumulation_steps", "1000"),
+        "lower gradient_accumulation_steps (now 1000, against 4 batches an epoch)",
+    ),
 ]
 
 

@@ -37,6 +37,7 @@ from toolkit.training.resume import (
     checkpoint_step,
     last_checkpoint,
 )
+from toolkit.training.still_schedule import refuse_still_schedule
 
 
 def train(
@@ -61,6 +62,8 @@ def train(
         check_hub_token(plan)
         prepared = prepare_labelled(plan)
         plan, compute_metrics = plan_for_data(plan, prepared.data)
+        # the step count is known now: a run whose every step has LR 0 stops before the model
+        refuse_still_schedule(plan.config.schedule, plan.args, len(prepared.splits["train"]))
         return fit_and_finish(
             plan,
             prepared,

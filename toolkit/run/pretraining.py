@@ -35,6 +35,7 @@ from toolkit.run.stages import (
 )
 from toolkit.tasks import get_task
 from toolkit.training.history import PretrainHistory, perplexity
+from toolkit.training.still_schedule import refuse_still_schedule
 from toolkit.training.trainer import ToolkitTrainer
 
 
@@ -47,6 +48,7 @@ def run_pretraining(config: RunConfig, overwrite: bool = False) -> RunResult:
     plan = plan_run(config, required=pretraining_arguments(config))
     check_hub_token(plan)
     prepared = prepare_unlabelled(plan)
+    refuse_still_schedule(config.schedule, plan.args, len(prepared.splits["train"]))
     model = build_model(plan, None)
     announce_schedule(plan, len(prepared.splits["train"]), model)
     masked_lm = not config.kind.modality.reads_images  # its loss is a log-perplexity
