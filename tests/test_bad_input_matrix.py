@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    killed_saving_final_files,
+    killed_saving_first_checkpoint,
     make_image_folder,
     make_texts,
     write_corrupt_image,
@@ -844,7 +846,30 @@ CASES = [
         lambda w: w.train_args("--num_train_epochs", "1", "--gradient_accumulation_steps", "1000"),
         "lower gradient_accumulation_steps (now 1000, against 4 batches an epoch)",
     ),
+    Case(
+        "train into a run cut off while saving its first checkpoint",
+        "resume",
+        lambda w: cut_off_first_checkpoint(w),
+        "There is nothing to resume: it holds only incomplete checkpoints",
+    ),
+    Case(
+        "--resume a run cut off while saving its first checkpoint",
+        "resume",
+        lambda w: [*cut_off_first_checkpoint(w), "--resume"],
+        "Start again with `ftk train --overwrite --output_dir",
+    ),
+    Case(
+        "predict with a run cut off while saving its final files",
+        "use",
+        lambda w: ["predict", str(killed_saving_final_files(w.tmp / "cut", w.bert)), "--text", "a"],
+        "is an unfinished run (it stopped while saving its final files)",
+    ),
 ]
+
+
+def cut_off_first_checkpoint(w: Where) -> list[str]:
+    """`ftk train` into the folder a kill left while its first checkpoint was being saved."""
+    return w.train_args("--output_dir", str(killed_saving_first_checkpoint(w.tmp / "cut")))
 
 
 @pytest.fixture()

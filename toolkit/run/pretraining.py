@@ -19,6 +19,7 @@ from toolkit.config.taxonomy import PRETRAIN_TASKS
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, RUN_CONFIG
+from toolkit.core.run_state import is_unfinished
 from toolkit.model.transfer import check_architectures_match
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.assembly import assemble_trainer
@@ -94,11 +95,13 @@ def score_pretraining(
 
 
 def is_finished(config: RunConfig) -> bool:
-    """A run directory this very config already completed (same resolved config, weights saved)."""
+    """A run directory this very config already completed (same resolved config, weights saved,
+    not cut off while saving)."""
     output_dir = Path(config.training["output_dir"])
     saved = output_dir / RUN_CONFIG
     return (
-        (output_dir / "model.safetensors").is_file()
+        not is_unfinished(output_dir)
+        and (output_dir / "model.safetensors").is_file()
         and saved.is_file()
         and saved.read_text() == config.to_yaml()
     )
@@ -123,7 +126,8 @@ def pretrained_base(pretrain_config: RunConfig, finetune_config: RunConfig) -> P
         raise UserError(
             f"The pre-training output_dir '{output_dir}' holds files, but not a "
             f"finished run of '{pretrain_config.source}' as it is now (its "
-            f"run_config.yaml differs or the model is missing). Delete the folder, "
+            f"run_config.yaml differs, the model is missing, or it stopped before it "
+            f"finished). Delete the folder, "
             f"or give the pre-training recipe another output_dir."
         )
     say(f"Stage 1 of 2: pre-training ({pretrain_config.task}) into {output_dir}")
