@@ -17,6 +17,7 @@ from transformers import TrainerCallback
 from toolkit.config.compare import comparable, describe_differences, differing
 from toolkit.config.load import read_keys
 from toolkit.config.schema import RunConfig
+from toolkit.core.disk_full import out_of_space_said
 from toolkit.core.errors import UserError
 from toolkit.core.log import reset_warnings, say
 from toolkit.core.run_files import STARTED_CONFIG
@@ -64,15 +65,16 @@ def train(
         plan, compute_metrics = plan_for_data(plan, prepared.data)
         # the step count is known now: a run whose every step has LR 0 stops before the model
         refuse_still_schedule(plan.config.schedule, plan.args, len(prepared.splits["train"]))
-        return fit_and_finish(
-            plan,
-            prepared,
-            compute_metrics,
-            open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
-            checkpoint=checkpoint,
-            callbacks=(StartedConfig(config.to_yaml()), *callbacks),
-            started=started,
-        )
+        with out_of_space_said(plan.output_dir):  # checkpoints and the final files
+            return fit_and_finish(
+                plan,
+                prepared,
+                compute_metrics,
+                open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
+                checkpoint=checkpoint,
+                callbacks=(StartedConfig(config.to_yaml()), *callbacks),
+                started=started,
+            )
 
 
 def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:
