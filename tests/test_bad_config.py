@@ -206,6 +206,23 @@ def test_overwrite_still_replaces_an_earlier_run(tmp_path):
         check_output_dir_free(run_dir, overwrite=True)  # no error: an earlier ftk run
 
 
+def test_overwrite_through_a_symbolic_link_deletes_nothing(tmp_path):
+    """The link's folder is an earlier run among other files: --overwrite used to pass the
+    check (the folder is a run) and then fail in rmtree after the model loaded."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "history.jsonl").write_text("{}\n")
+    (shared / "notes.txt").write_text("kept")
+    link = tmp_path / "linked"
+    link.symlink_to(shared)
+    with pytest.raises(UserError, match="ftk does not delete through a link"):
+        check_output_dir_free(link, overwrite=True)
+    assert link.is_symlink() and sorted(p.name for p in shared.iterdir()) == [
+        "history.jsonl",
+        "notes.txt",
+    ]
+
+
 @pytest.mark.e2e
 def test_an_unfinished_run_points_to_resume(recipe, tmp_path, capsys):
     run_dir = tmp_path / "run"

@@ -847,6 +847,30 @@ CASES = [
         "lower gradient_accumulation_steps (now 1000, against 4 batches an epoch)",
     ),
     Case(
+        "output_dir empty",
+        "run folder",
+        lambda w: w.train_args("--output_dir", ""),
+        "output_dir is empty ('')",
+    ),
+    Case(
+        "output_dir inside a file",
+        "run folder",
+        lambda w: w.train_args("--output_dir", str(w.text_file("f", "x") / "run")),
+        "which is a file, not a folder",
+    ),
+    Case(
+        "--overwrite on a symbolic link to a run",
+        "run folder",
+        lambda w: overwrite_through_a_link(w),  # defined below: a lambda looks it up when run
+        "ftk does not delete through a link",
+    ),
+    Case(
+        "output_dir a symbolic link to nothing",
+        "run folder",
+        lambda w: output_dir_linked_to_nothing(w),
+        "which does not exist. Create that folder",
+    ),
+    Case(
         "train into a run cut off while saving its first checkpoint",
         "resume",
         lambda w: cut_off_first_checkpoint(w),
@@ -865,6 +889,22 @@ CASES = [
         "is an unfinished run (it stopped while saving its final files)",
     ),
 ]
+
+
+def overwrite_through_a_link(w: Where) -> list[str]:
+    """A link to an earlier run in a shared folder: deleting it would delete the folder's
+    other files too."""
+    shared = w.tmp / "shared"
+    shared.mkdir()
+    (shared / "history.jsonl").write_text("{}\n")
+    (shared / "notes.txt").write_text("not this run's")
+    (w.tmp / "linked").symlink_to(shared)
+    return w.train_args("--output_dir", str(w.tmp / "linked"), "--overwrite")
+
+
+def output_dir_linked_to_nothing(w: Where) -> list[str]:
+    (w.tmp / "dangling").symlink_to(w.tmp / "nowhere")
+    return w.train_args("--output_dir", str(w.tmp / "dangling"))
 
 
 def cut_off_first_checkpoint(w: Where) -> list[str]:

@@ -31,6 +31,11 @@ def check_output_dir_free(path: Path, overwrite: bool, inputs: Sequence[Path] = 
     the files and folders the run reads."""
     if path.exists() and not path.is_dir():
         raise UserError(f"output_dir '{path}' is a file; choose a directory path.")
+    if path.is_symlink() and not path.exists():  # mkdir would fail on it after the model loads
+        raise UserError(
+            f"output_dir '{path}' is a symbolic link to '{path.readlink()}', which does not "
+            f"exist. Create that folder, or give --output_dir a folder path."
+        )
     # baseline.json alone is what `ftk baseline` leaves: train reuses or replaces it.
     left = [p for p in path.iterdir() if p.name != BASELINE_FILE] if path.is_dir() else []
     if not left:
@@ -59,6 +64,13 @@ def refuse_to_delete(path: Path, contents: list[Path], inputs: Sequence[Path]) -
     target = path.resolve()
     here = Path.cwd().resolve()
     why = None
+    if path.is_symlink():  # rmtree would fail on the link, after the model has loaded
+        raise UserError(
+            f"--overwrite would delete output_dir '{path}', which is a symbolic link to "
+            f"'{target}'. ftk does not delete through a link (the folder it points to may "
+            f"hold more than this run, or be shared); nothing was deleted. Give that folder "
+            f"itself as --output_dir to replace the run in it, or remove the link."
+        )
     if target == here or target in here.parents:
         why = "is the working directory or a folder above it"
     elif target == Path.home().resolve() or target == Path(target.anchor):
