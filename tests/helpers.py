@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from toolkit.core.run_files import HISTORY, read_history
+from toolkit.core.run_state import SAVING
 
 TOPIC_WORDS = {
     "sport": [
@@ -420,3 +423,42 @@ def bare_trainer(model, output_dir: Path, training: dict | None = None, **kwargs
         output_dir=str(output_dir), use_cpu=True, report_to="none", **(training or {})
     )
     return ToolkitTrainer(model=model, args=args, schedule=ScheduleConfig(), **kwargs)
+
+
+# ------------------------------------------------------------ run folders that a kill leaves
+
+
+def complete_checkpoint(run: Path, step: int) -> Path:
+    folder = run / f"checkpoint-{step}"
+    folder.mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"\0" * 64)
+    (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    return folder
+
+
+def killed_saving_first_checkpoint(run: Path) -> Path:
+    """A kill while the Trainer wrote checkpoint-11, the run's first: its weights are there in
+    part, its trainer_state.json (written last) is not."""
+    run.mkdir(parents=True)
+    (run / "history.jsonl").write_text('{"kind": "step", "step": 1, "lr": [0.0]}\n')
+    (run / "started_config.yaml").write_text("task: text-classification\n")
+    (run / "checkpoint-11").mkdir()
+    (run / "checkpoint-11" / "model.safetensors").write_bytes(b"\0" * 10)
+    return run
+
+
+def killed_saving_final_files(run: Path, bert: Path) -> Path:
+    """A kill while the finished run wrote its top-level files: the classifier's config.json
+    and weights are whole, tokenizer_config.json is cut off, run_config.yaml not yet written
+    (old ftk read this folder as a plain checkpoint and died on a JSONDecodeError)."""
+    run.mkdir(parents=True)
+    (run / "history.jsonl").write_text('{"kind": "step", "step": 11, "lr": [0.001]}\n')
+    (run / "started_config.yaml").write_text("task: text-classification\n")
+    complete_checkpoint(run, 11)
+    config = json.loads((bert / "config.json").read_text())
+    config["architectures"] = ["BertForSequenceClassification"]
+    (run / "config.json").write_text(json.dumps(config))
+    shutil.copy(bert / "model.safetensors", run / "model.safetensors")
+    (run / "tokenizer_config.json").write_text('{"do_lower_case": true, "model_max_le')
+    (run / SAVING).write_text("")
+    return run

@@ -206,14 +206,48 @@ def test_overwrite_still_replaces_an_earlier_run(tmp_path):
         check_output_dir_free(run_dir, overwrite=True)  # no error: an earlier ftk run
 
 
+def test_overwrite_through_a_symbolic_link_deletes_nothing(tmp_path):
+    """The link's folder is an earlier run among other files: --overwrite used to pass the
+    check (the folder is a run) and then fail in rmtree after the model loaded."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "history.jsonl").write_text("{}\n")
+    (shared / "notes.txt").write_text("kept")
+    link = tmp_path / "linked"
+    link.symlink_to(shared)
+    with pytest.raises(UserError, match="ftk does not delete through a link"):
+        check_output_dir_free(link, overwrite=True)
+    assert link.is_symlink() and sorted(p.name for p in shared.iterdir()) == [
+        "history.jsonl",
+        "notes.txt",
+    ]
+
+
 @pytest.mark.e2e
 def test_an_unfinished_run_points_to_resume(recipe, tmp_path, capsys):
     run_dir = tmp_path / "run"
     (run_dir / "checkpoint-4").mkdir(parents=True)
+    (run_dir / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 4}')
     (run_dir / "history.jsonl").write_text("")
     err = expect_user_error(["train", "--config", str(recipe)], capsys)
-    assert "`ftk train --resume`" in err and "did not finish" in err
+    assert "is an unfinished run" in err
+    assert f"Resume it from checkpoint-4 with `ftk train --resume --output_dir {run_dir}`" in err
     assert main(["train", "--config", str(recipe), "--print-config"]) == 0
+
+
+@pytest.mark.e2e
+def test_an_unfinished_run_without_a_complete_checkpoint_points_to_overwrite(
+    recipe, tmp_path, capsys
+):
+    """Its only checkpoint was cut off while being saved, so --resume would refuse it: the
+    rerun must not send the user there (it did)."""
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoint-4").mkdir(parents=True)
+    (run_dir / "history.jsonl").write_text("")
+    err = expect_user_error(["train", "--config", str(recipe)], capsys)
+    assert "There is nothing to resume: it holds only incomplete checkpoints" in err
+    assert f"Start again with `ftk train --overwrite --output_dir {run_dir}`" in err
+    assert "--resume`" not in err
 
 
 def test_no_packaged_recipe_forces_the_cpu():

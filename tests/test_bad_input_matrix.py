@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    killed_saving_final_files,
+    killed_saving_first_checkpoint,
     make_image_folder,
     make_texts,
     write_corrupt_image,
@@ -1011,8 +1013,81 @@ CASES = [
         "config",
         nested_key_twice,
         "writes key 'data.max_length' twice (lines 4 and 5)",
+        "one optimizer step, at warm-up's learning rate 0",
+        "config",
+        lambda w: w.train_args("--num_train_epochs", "0.01"),
+        "its 1 optimizer step runs at learning rate 0",
+    ),
+    Case(
+        "gradient_accumulation_steps beyond an epoch's batches",
+        "config",
+        lambda w: w.train_args("--num_train_epochs", "1", "--gradient_accumulation_steps", "1000"),
+        "lower gradient_accumulation_steps (now 1000, against 4 batches an epoch)",
+    ),
+    Case(
+        "output_dir empty",
+        "run folder",
+        lambda w: w.train_args("--output_dir", ""),
+        "output_dir is empty ('')",
+    ),
+    Case(
+        "output_dir inside a file",
+        "run folder",
+        lambda w: w.train_args("--output_dir", str(w.text_file("f", "x") / "run")),
+        "which is a file, not a folder",
+    ),
+    Case(
+        "--overwrite on a symbolic link to a run",
+        "run folder",
+        lambda w: overwrite_through_a_link(w),  # defined below: a lambda looks it up when run
+        "ftk does not delete through a link",
+    ),
+    Case(
+        "output_dir a symbolic link to nothing",
+        "run folder",
+        lambda w: output_dir_linked_to_nothing(w),
+        "which does not exist. Create that folder",
+    ),
+    Case(
+        "train into a run cut off while saving its first checkpoint",
+        "resume",
+        lambda w: cut_off_first_checkpoint(w),
+        "There is nothing to resume: it holds only incomplete checkpoints",
+    ),
+    Case(
+        "--resume a run cut off while saving its first checkpoint",
+        "resume",
+        lambda w: [*cut_off_first_checkpoint(w), "--resume"],
+        "Start again with `ftk train --overwrite --output_dir",
+    ),
+    Case(
+        "predict with a run cut off while saving its final files",
+        "use",
+        lambda w: ["predict", str(killed_saving_final_files(w.tmp / "cut", w.bert)), "--text", "a"],
+        "is an unfinished run (it stopped while saving its final files)",
     ),
 ]
+
+
+def overwrite_through_a_link(w: Where) -> list[str]:
+    """A link to an earlier run in a shared folder: deleting it would delete the folder's
+    other files too."""
+    shared = w.tmp / "shared"
+    shared.mkdir()
+    (shared / "history.jsonl").write_text("{}\n")
+    (shared / "notes.txt").write_text("not this run's")
+    (w.tmp / "linked").symlink_to(shared)
+    return w.train_args("--output_dir", str(w.tmp / "linked"), "--overwrite")
+
+
+def output_dir_linked_to_nothing(w: Where) -> list[str]:
+    (w.tmp / "dangling").symlink_to(w.tmp / "nowhere")
+    return w.train_args("--output_dir", str(w.tmp / "dangling"))
+
+
+def cut_off_first_checkpoint(w: Where) -> list[str]:
+    """`ftk train` into the folder a kill left while its first checkpoint was being saved."""
+    return w.train_args("--output_dir", str(killed_saving_first_checkpoint(w.tmp / "cut")))
 
 
 @pytest.fixture()

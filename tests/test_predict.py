@@ -260,8 +260,10 @@ def test_not_a_run_directory(tmp_path, text_run):
     assert done.returncode == 2
     assert "not a finished ftk run directory" in done.stderr and "run_config.yaml" in done.stderr
     (tmp_path / "checkpoint-3").mkdir()
+    (tmp_path / "checkpoint-3" / "trainer_state.json").write_text('{"global_step": 3}')
     done = ftk("evaluate", str(tmp_path), "--data", str(text_run.parent / "test.csv"))
-    assert done.returncode == 2 and "ftk train --resume" in done.stderr
+    assert done.returncode == 2 and "is an unfinished run" in done.stderr
+    assert "Resume it from checkpoint-3 with `ftk train --resume" in done.stderr
 
 
 @pytest.mark.e2e

@@ -169,7 +169,10 @@ def test_resume_without_checkpoint_is_a_clear_error(recipe, tmp_path, capsys):
         )
         == 2
     )
-    assert "only incomplete checkpoints (checkpoint-5)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "only incomplete checkpoints (checkpoint-5, cut off while being saved)" in err
+    # a plain rerun refuses the taken folder, so "without --resume" would lead nowhere
+    assert "Start again with `ftk train --overwrite" in err and "without --resume" not in err
 
 
 @pytest.mark.e2e

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from helpers import ftk, make_texts, write_csv, write_text_config
 
+from toolkit.cli import main
 from toolkit.core.errors import UserError
 from toolkit.core.run_lock import lock_path, run_lock
 
@@ -50,10 +55,56 @@ def test_a_lock_held_on_another_machine_says_how_to_clear_it(tmp_path):
         pass
 
 
-def test_an_output_dir_that_cannot_be_written_is_said_first(tmp_path):
+def test_an_output_dir_inside_a_file_names_the_file(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(UserError, match="cannot be written"), run_lock(tmp_path / "file" / "x"):
+    inside = f"lies inside '{tmp_path / 'file'}', which is a file, not a folder"
+    for output_dir in (tmp_path / "file" / "x", tmp_path / "file" / "x" / "y"):
+        with pytest.raises(UserError, match=inside), run_lock(output_dir):
+            pass
+
+
+def read_only(folder: Path, monkeypatch) -> None:
+    """`folder` made read-only; run as root (who writes anywhere), the file system's answer
+    to anyone else is given by the probe's tempfile call."""
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+
+        def refused(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+
+        monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+
+
+def test_a_read_only_output_dir_is_refused_and_its_lock_released(tmp_path, monkeypatch):
+    output_dir = tmp_path / "ro"
+    output_dir.mkdir()
+    read_only(output_dir, monkeypatch)
+    said = f"output_dir '{output_dir}' cannot be written (Permission denied: {output_dir})"
+    with pytest.raises(UserError, match=re.escape(said)), run_lock(output_dir):
         pass
+    assert not lock_path(output_dir).exists()
+
+
+@pytest.mark.e2e
+def test_training_into_a_read_only_output_dir_stops_before_the_data_loads(
+    tiny_bert, tmp_path, monkeypatch, capsys
+):
+    """Old ftk loaded the data and the model, then died on history.jsonl with a traceback."""
+    data = {
+        "train": write_csv(tmp_path / "train.csv", make_texts(10, seed=1)),
+        "test": write_csv(tmp_path / "test.csv", make_texts(3, seed=2)),
+    }
+    output_dir = tmp_path / "ro"
+    output_dir.mkdir()
+    config = write_text_config(tmp_path / "c.yaml", tiny_bert, data, output_dir)
+    read_only(output_dir, monkeypatch)
+    code = main(["train", "--config", str(config)])
+    said = capsys.readouterr()
+    assert code == 2 and "Traceback" not in said.err
+    assert f"output_dir '{output_dir}' cannot be written (Permission denied" in said.err
+    assert "Data:" not in said.out + said.err  # said before the data loads
+    output_dir.chmod(0o755)
+    assert list(output_dir.iterdir()) == []
 
 
 @pytest.mark.e2e

@@ -17,6 +17,7 @@ from transformers import TrainerCallback
 from toolkit.config.compare import comparable, describe_differences, differing
 from toolkit.config.load import read_keys
 from toolkit.config.schema import RunConfig
+from toolkit.core.disk_full import out_of_space_said
 from toolkit.core.errors import UserError
 from toolkit.core.log import reset_warnings, say
 from toolkit.core.run_files import STARTED_CONFIG
@@ -37,6 +38,7 @@ from toolkit.training.resume import (
     checkpoint_step,
     last_checkpoint,
 )
+from toolkit.training.still_schedule import refuse_still_schedule
 
 
 def train(
@@ -61,15 +63,18 @@ def train(
         check_hub_token(plan)
         prepared = prepare_labelled(plan)
         plan, compute_metrics = plan_for_data(plan, prepared.data)
-        return fit_and_finish(
-            plan,
-            prepared,
-            compute_metrics,
-            open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
-            checkpoint=checkpoint,
-            callbacks=(StartedConfig(config.to_yaml()), *callbacks),
-            started=started,
-        )
+        # the step count is known now: a run whose every step has LR 0 stops before the model
+        refuse_still_schedule(plan.config.schedule, plan.args, len(prepared.splits["train"]))
+        with out_of_space_said(plan.output_dir):  # checkpoints and the final files
+            return fit_and_finish(
+                plan,
+                prepared,
+                compute_metrics,
+                open_dir=lambda: open_run_dir(plan, overwrite, checkpoint),
+                checkpoint=checkpoint,
+                callbacks=(StartedConfig(config.to_yaml()), *callbacks),
+                started=started,
+            )
 
 
 def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:

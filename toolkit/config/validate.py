@@ -18,6 +18,7 @@ def validate(config: RunConfig) -> None:
     """Every key's declaration, each section's rules, then the rules that span sections;
     single-key type checks happened while building."""
     check_keys(config)
+    validate_output_dir(config.training.get("output_dir"))
     validate_images(config)
     validate_metrics(config)
     check_training_keys(config.training, config.metrics, tags=config.kind.target.per_word)
@@ -72,6 +73,17 @@ def check_keys(config: RunConfig) -> None:
         check_section(name, getattr(config, name))
     for name in SECTIONS:
         getattr(config, name).check()
+
+
+def validate_output_dir(output_dir: object) -> None:
+    """An empty output_dir would be read as '.', the working directory (None: the default,
+    runs/<recipe name>, is filled in after validation)."""
+    if isinstance(output_dir, str) and not output_dir.strip():
+        raise UserError(
+            f"output_dir is empty ({output_dir!r}), which would put the run's files into the "
+            f"working directory. Give the folder the run writes to, e.g. --output_dir runs/NAME "
+            f"(or leave the key out: runs/<recipe name>)."
+        )
 
 
 def validate_images(config: RunConfig) -> None:

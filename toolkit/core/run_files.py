@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,15 @@ def write_json(path: Path, value: Any) -> None:
     """`value` as JSON that every reader parses: NaN and infinities (a metric of an empty
     class, a diverged loss) written as null, never as the bare NaN that is not JSON."""
     text = json.dumps(finite_or_null(value), indent=2, sort_keys=False, allow_nan=False)
-    path.write_text(text + "\n")
+    write_text_whole(path, text + "\n")
+
+
+def write_text_whole(path: Path, text: str) -> None:
+    """`text` into `path` through a temporary file beside it and a rename, so a reader (or a
+    kill) never meets half a file: the old version or the new one, nothing in between."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def finite_or_null(value: Any) -> Any:

@@ -1,7 +1,9 @@
 """One run per output_dir: a lock file beside the folder (`.NAME.ftk-lock` in its parent, so
 deleting or replacing the folder never removes it), held from before the first write to the
 end of the command. A lock left by a killed run on this machine is detected (its process is
-gone) and replaced; one held by another machine is reported with how to clear it."""
+gone) and replaced; one held by another machine is reported with how to clear it. Taking it
+also shows that the folder can be written: a read-only one, or a path inside a file, is said
+here, before the data and the model load."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import contextlib
 import json
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,14 +36,39 @@ def run_lock(output_dir: Path) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
         take(path, output_dir)
     except OSError as exc:  # under a file, read-only, ...: said before any slow work
-        raise UserError(
-            f"output_dir '{output_dir}' cannot be written ({exc.strerror or exc}: "
-            f"{exc.filename or path.parent}); choose a folder you can write to."
-        ) from None
+        where = Path(exc.filename) if exc.filename else path.parent
+        raise UserError(cannot_write(output_dir, exc.strerror or str(exc), where)) from None
     try:
+        check_writable(output_dir)
         yield
     finally:
         path.unlink(missing_ok=True)
+
+
+def check_writable(output_dir: Path) -> None:
+    """An existing output_dir must take new files: a read-only one would otherwise fail at the
+    first history row, after the data and the model have loaded. (Its parent was written by
+    the lock already.) The probe file has no name, so nothing is left behind."""
+    if not output_dir.is_dir():
+        return
+    try:
+        with tempfile.TemporaryFile(dir=output_dir):
+            pass
+    except OSError as exc:
+        raise UserError(cannot_write(output_dir, exc.strerror or str(exc), output_dir)) from None
+
+
+def cannot_write(output_dir: Path, reason: str, where: Path) -> str:
+    file = next((p for p in (output_dir, *output_dir.parents) if p.is_file()), None)
+    if file is not None and file != output_dir:  # mkdir says "File exists" or "Not a directory"
+        return (
+            f"output_dir '{output_dir}' lies inside '{file}', which is a file, not a folder; "
+            f"choose a folder path."
+        )
+    return (
+        f"output_dir '{output_dir}' cannot be written ({reason}: {where}); choose a folder "
+        f"you can write to."
+    )
 
 
 def take(path: Path, output_dir: Path) -> None:

@@ -19,7 +19,9 @@ from toolkit.core.run_files import (
     STARTED_CONFIG,
     read_history,
     write_json,
+    write_text_whole,
 )
+from toolkit.core.run_state import checkpoints, is_unfinished, unfinished_run
 from toolkit.outputs.plots import plot_learning_rate, plot_loss
 
 
@@ -29,6 +31,11 @@ def check_output_dir_free(path: Path, overwrite: bool, inputs: Sequence[Path] = 
     the files and folders the run reads."""
     if path.exists() and not path.is_dir():
         raise UserError(f"output_dir '{path}' is a file; choose a directory path.")
+    if path.is_symlink() and not path.exists():  # mkdir would fail on it after the model loads
+        raise UserError(
+            f"output_dir '{path}' is a symbolic link to '{path.readlink()}', which does not "
+            f"exist. Create that folder, or give --output_dir a folder path."
+        )
     # baseline.json alone is what `ftk baseline` leaves: train reuses or replaces it.
     left = [p for p in path.iterdir() if p.name != BASELINE_FILE] if path.is_dir() else []
     if not left:
@@ -36,20 +43,18 @@ def check_output_dir_free(path: Path, overwrite: bool, inputs: Sequence[Path] = 
     if overwrite:
         refuse_to_delete(path, left, inputs)
         return
-    unfinished = any(path.glob("checkpoint-*")) and not (path / RUN_CONFIG).is_file()
-    hint = (
-        " It holds the checkpoints of a run that did not finish: `ftk train --resume` with "
-        "the same config continues it; --overwrite deletes it and starts again."
-        if unfinished
-        else " Choose another with --output_dir, or pass --overwrite to delete it and start again."
+    if is_unfinished(path):  # the same way on as --resume and `ftk predict` give
+        raise UserError(f"output_dir {unfinished_run(path)}")
+    raise UserError(
+        f"output_dir '{path}' already holds files from an earlier run. Choose another with "
+        f"--output_dir, or pass --overwrite to delete it and start again."
     )
-    raise UserError(f"output_dir '{path}' already holds files from an earlier run.{hint}")
 
 
 def is_ftk_run(path: Path) -> bool:
     """A folder an ftk run wrote: its resolved config, its history or its checkpoints."""
-    return any((path / name).is_file() for name in (RUN_CONFIG, HISTORY, METRICS)) or any(
-        p.is_dir() for p in path.glob("checkpoint-*")
+    return any((path / name).is_file() for name in (RUN_CONFIG, HISTORY, METRICS)) or bool(
+        checkpoints(path)
     )
 
 
@@ -59,6 +64,13 @@ def refuse_to_delete(path: Path, contents: list[Path], inputs: Sequence[Path]) -
     target = path.resolve()
     here = Path.cwd().resolve()
     why = None
+    if path.is_symlink():  # rmtree would fail on the link, after the model has loaded
+        raise UserError(
+            f"--overwrite would delete output_dir '{path}', which is a symbolic link to "
+            f"'{target}'. ftk does not delete through a link (the folder it points to may "
+            f"hold more than this run, or be shared); nothing was deleted. Give that folder "
+            f"itself as --output_dir to replace the run in it, or remove the link."
+        )
     if target == here or target in here.parents:
         why = "is the working directory or a folder above it"
     elif target == Path.home().resolve() or target == Path(target.anchor):
@@ -91,7 +103,7 @@ def prepare_output_dir(path: Path, overwrite: bool, inputs: Sequence[Path] = ())
 
 def write_run_files(output_dir: Path, config: RunConfig, metrics: dict[str, Any]) -> None:
     """Resolved config, metrics and the plots drawn from history.jsonl."""
-    (output_dir / RUN_CONFIG).write_text(config.to_yaml())
+    write_text_whole(output_dir / RUN_CONFIG, config.to_yaml())
     write_json(output_dir / METRICS, metrics)
     rows = read_history(output_dir / HISTORY)
     plot_loss(rows, output_dir / "loss.png")
@@ -112,10 +124,13 @@ def remove_checkpoints(output_dir: Path) -> None:
 
 
 def check_run_dir(path: Path) -> None:
+    """A finished run: for `ftk push`, and for `ftk predict` / `ftk evaluate` on a folder with
+    run_config.yaml. An unfinished one says how to go on (core/run_state.py)."""
     if not path.is_dir():
         raise UserError(
             f"'{path}' is not a directory. Give the output_dir of a finished `ftk train` run."
         )
+    refuse_unfinished(path)
     needed = ["config.json", "model.safetensors", "run_config.yaml"]
     missing = [
         name
@@ -124,13 +139,13 @@ def check_run_dir(path: Path) -> None:
         and not (name == "model.safetensors" and any(path.glob("model*.safetensors")))
     ]
     if missing:
-        hint = (
-            " It holds checkpoints: the run has not finished; `ftk train --resume` continues it."
-            if any(path.glob("checkpoint-*"))
-            else ""
-        )
         raise UserError(
-            f"'{path}' is not a finished ftk run directory: it has no "
-            f"{', '.join(missing)}.{hint} Give the output_dir of a finished "
-            f"`ftk train` run."
+            f"'{path}' is not a finished ftk run directory: it has no {', '.join(missing)}. "
+            f"Give the output_dir of a finished `ftk train` run."
         )
+
+
+def refuse_unfinished(path: Path) -> None:
+    """A run stopped while training or saving is never read as a finished one."""
+    if is_unfinished(path):
+        raise UserError(unfinished_run(path))

@@ -1,5 +1,6 @@
-"""A finished run's files (main process only): metrics, baselines, report, model card; then the
-push when asked for. `write_outputs` for fine-tuning, `write_pretrain_outputs` for pre-training."""
+"""A finished run's files (main process only): metrics, baselines, report, model card.
+`write_outputs` for fine-tuning, `write_pretrain_outputs` for pre-training; `save_and_finish`
+(run/stages.py) calls them, then pushes when asked for."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from toolkit.advice.diagnosis import Diagnosis
 from toolkit.core.log import say
 from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
 from toolkit.outputs.console import describe_pretrain_results, describe_results
-from toolkit.outputs.hub import push_run
 from toolkit.outputs.model_card import report_card_section, write_model_card
 from toolkit.outputs.pretrain_card import write_pretrain_card
 from toolkit.outputs.report import data_summary, write_report
@@ -26,7 +26,7 @@ def write_outputs(
     metrics: dict[str, Any],
     diagnosis: Diagnosis,
 ) -> None:
-    """The run directory's files (main process only), then the push when asked for."""
+    """The run directory's files (main process only)."""
     config, output_dir, data = plan.config, plan.output_dir, prepared.data
     (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml says it
     if diagnosis.baselines:
@@ -56,8 +56,6 @@ def write_outputs(
     )
     remove_checkpoints(output_dir)
     say(describe_results(metrics, diagnosis, config.metrics, output_dir))
-    if plan.push_to:
-        push_run(output_dir, plan.push_to, private=bool(config.training.get("hub_private_repo")))
 
 
 def write_pretrain_outputs(plan: Plan, metrics: dict[str, Any]) -> None:
@@ -69,5 +67,3 @@ def write_pretrain_outputs(plan: Plan, metrics: dict[str, Any]) -> None:
     )
     remove_checkpoints(output_dir)
     say(describe_pretrain_results(metrics, output_dir))
-    if plan.push_to:
-        push_run(output_dir, plan.push_to, private=bool(config.training.get("hub_private_repo")))

@@ -19,6 +19,7 @@ from toolkit.config.taxonomy import PRETRAIN_TASKS
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, RUN_CONFIG
+from toolkit.core.run_state import is_unfinished
 from toolkit.model.transfer import check_architectures_match
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.assembly import assemble_trainer
@@ -35,6 +36,7 @@ from toolkit.run.stages import (
 )
 from toolkit.tasks import get_task
 from toolkit.training.history import PretrainHistory, perplexity
+from toolkit.training.still_schedule import refuse_still_schedule
 from toolkit.training.trainer import ToolkitTrainer
 
 
@@ -47,6 +49,7 @@ def run_pretraining(config: RunConfig, overwrite: bool = False) -> RunResult:
     plan = plan_run(config, required=pretraining_arguments(config))
     check_hub_token(plan)
     prepared = prepare_unlabelled(plan)
+    refuse_still_schedule(config.schedule, plan.args, len(prepared.splits["train"]))
     model = build_model(plan, None)
     announce_schedule(plan, len(prepared.splits["train"]), model)
     masked_lm = not config.kind.modality.reads_images  # its loss is a log-perplexity
@@ -100,11 +103,13 @@ def score_pretraining(
 
 
 def is_finished(config: RunConfig) -> bool:
-    """A run directory this very config already completed (same resolved config, weights saved)."""
+    """A run directory this very config already completed (same resolved config, weights saved,
+    not cut off while saving)."""
     output_dir = Path(config.training["output_dir"])
     saved = output_dir / RUN_CONFIG
     return (
-        (output_dir / "model.safetensors").is_file()
+        not is_unfinished(output_dir)
+        and (output_dir / "model.safetensors").is_file()
         and saved.is_file()
         and saved.read_text() == config.to_yaml()
     )
@@ -129,7 +134,8 @@ def pretrained_base(pretrain_config: RunConfig, finetune_config: RunConfig) -> P
         raise UserError(
             f"The pre-training output_dir '{output_dir}' holds files, but not a "
             f"finished run of '{pretrain_config.source}' as it is now (its "
-            f"run_config.yaml differs or the model is missing). Delete the folder, "
+            f"run_config.yaml differs, the model is missing, or it stopped before it "
+            f"finished). Delete the folder, "
             f"or give the pre-training recipe another output_dir."
         )
     say(f"Stage 1 of 2: pre-training ({pretrain_config.task}) into {output_dir}")

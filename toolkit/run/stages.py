@@ -10,6 +10,7 @@ each writing it out again.
     announce_schedule   the step count and LR summary, printed
     open_run_dir        an empty (or resumed) run directory, on every process at once
     save_and_finish     save on every process, then the main process writes the outputs
+                        (marked as unfinished until the last is written), then pushes
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ from toolkit.config.taxonomy import TagScheme
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
+from toolkit.core.run_state import mark_finished, mark_saving
 from toolkit.data.load import LoadedData
 from toolkit.data.overlap import warn_about_overlap
 from toolkit.data.unlabelled import load_unlabelled
 from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
 from toolkit.model.target_scale import TARGET_SCALE_ATTR, TargetScale, scale_head
-from toolkit.outputs.hub import authenticated_api
+from toolkit.outputs.hub import authenticated_api, push_run
 from toolkit.outputs.run_dir import prepare_output_dir
 from toolkit.tasks import Task, get_task, target_of
 from toolkit.tasks.targets import Target
@@ -319,9 +321,15 @@ def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], No
     the main process while the others wait; an error there (a refused
     push, say) is raised by every process.
 
+    The folder is marked as being saved from before the first file to after the last
+    (core/run_state.py), so a kill in between never leaves what reads as a finished run; the
+    push, when asked for, sends the finished folder.
+
     A LoRA run (config refuses FSDP/DeepSpeed for it) saves on the main process: the adapter
     into RUN/adapter/, the merged model at the top level."""
     lora = lora_summary(trainer.model) is not None
+    if plan.args.should_save:
+        mark_saving(plan.output_dir)
     if not lora:
         trainer.save_model(str(plan.output_dir))
 
@@ -333,5 +341,9 @@ def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], No
         if note:
             say(note)
         finish()
+        mark_finished(plan.output_dir)
+        if plan.push_to:
+            private = bool(plan.config.training.get("hub_private_repo"))
+            push_run(plan.output_dir, plan.push_to, private=private)
 
     on_main_then_everywhere(finish_on_main)

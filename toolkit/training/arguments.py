@@ -86,11 +86,21 @@ def steps_per_epoch(
     one a launch would use. `batch_size` (per device) defaults to the configured one; the
     Trainer passes the one `auto_find_batch_size` settled on.
     """
+    batches = batches_per_epoch(num_examples, args, world_size, batch_size)
+    return max(1, math.ceil(batches / args.gradient_accumulation_steps))
+
+
+def batches_per_epoch(
+    num_examples: int,
+    args: TrainingArguments,
+    world_size: int | None = None,
+    batch_size: int | None = None,
+) -> int:
+    """Batches each process reads per epoch (before gradient accumulation joins them)."""
     processes = world_size or args.world_size
     per_device = batch_size or args.per_device_train_batch_size
     batches = num_examples / (per_device * max(1, processes))
-    batches = math.floor(batches) if args.dataloader_drop_last else math.ceil(batches)
-    return max(1, math.ceil(batches / args.gradient_accumulation_steps))
+    return math.floor(batches) if args.dataloader_drop_last else math.ceil(batches)
 
 
 def total_steps(num_examples: int, args: TrainingArguments, world_size: int | None = None) -> int:

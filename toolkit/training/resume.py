@@ -9,7 +9,6 @@ again, so they are cut off before training continues.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,38 +16,43 @@ from transformers import TrainerCallback
 
 from toolkit.core.errors import UserError
 from toolkit.core.run_files import STARTED_CONFIG
+from toolkit.core.run_state import (
+    TRAINER_STATE,
+    is_unfinished,
+    last_complete_checkpoint,
+    unfinished_run,
+)
 
-# The Trainer writes trainer_state.json last: its presence marks a whole checkpoint.
-TRAINER_STATE = "trainer_state.json"
 LOSS_SUM_FILE = "ftk_loss_sum.json"  # in each checkpoint: the training losses summed so far
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 def last_checkpoint(output_dir: Path) -> Path:
-    """The newest complete checkpoint-N folder in `output_dir`, or a UserError saying why not.
+    """The newest complete checkpoint-N folder in `output_dir`, or a UserError saying why there
+    is none and what to do instead (`core/run_state.py`: the words the plain rerun and
+    `ftk predict` use for the same folder).
 
-    A run killed while saving leaves a checkpoint without trainer_state.json; it is skipped.
+    A run killed while saving leaves a checkpoint without a whole trainer_state.json; it is
+    skipped.
     """
-    found = sorted(
-        (
-            (int(m.group(1)), p)
-            for p in output_dir.glob("checkpoint-*")
-            if (m := _CHECKPOINT.match(p.name)) and p.is_dir()
-        ),
-        reverse=True,
-    )
-    complete = [path for _, path in found if (path / TRAINER_STATE).is_file()]
-    if complete:
-        return complete[0]
-    if not output_dir.is_dir():
-        why = "does not exist"
-    elif found:
-        why = f"holds only incomplete checkpoints ({', '.join(p.name for _, p in found)})"
-    else:
-        why = "holds no checkpoint-* folder (a finished run deletes its checkpoints)"
-    raise UserError(
-        f"Cannot resume: output_dir '{output_dir}' {why}. --resume continues a run "
-        f"that was stopped before it finished; start a new run without --resume."
+    checkpoint = last_complete_checkpoint(output_dir)
+    if checkpoint is None:
+        raise UserError(f"Cannot resume: {nothing_to_resume(output_dir)}")
+    return checkpoint
+
+
+def nothing_to_resume(output_dir: Path) -> str:
+    if is_unfinished(output_dir):
+        return unfinished_run(output_dir)
+    if output_dir.is_dir() and any(output_dir.iterdir()):
+        return (
+            f"output_dir '{output_dir}' holds no checkpoint-* folder (a finished run deletes "
+            f"its checkpoints), so there is nothing to continue. Start a new run in another "
+            f"--output_dir, or with --overwrite instead of --resume to replace an earlier run."
+        )
+    why = "does not exist" if not output_dir.is_dir() else "is empty"
+    return (
+        f"output_dir '{output_dir}' {why}. --resume continues a run that was stopped before "
+        f"it finished; start a new run without --resume."
     )
 
 

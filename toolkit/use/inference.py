@@ -33,7 +33,7 @@ from toolkit.config.taxonomy import IMAGE, TEXT, WORDS, Modality, fine_tuning_ki
 from toolkit.core.errors import UserError
 from toolkit.core.log import note
 from toolkit.data.tag_schemes import detect_scheme
-from toolkit.outputs.run_dir import check_run_dir
+from toolkit.outputs.run_dir import check_run_dir, refuse_unfinished
 from toolkit.tasks import get_task
 from toolkit.tasks.targets import (
     CLASSES,
@@ -85,6 +85,7 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
     `revision`; else a UserError saying what is off."""
     located = locate_run(run, revision)
     path, name = located.path, located.name
+    refuse_unfinished(path)  # a run cut off while saving may hold a readable config.json
     config = None  # a plain checkpoint's is built once its head is known
     if not (path.is_dir() and not (path / "run_config.yaml").is_file() and is_classifier(path)):
         if (path / "config.json").is_file() and not (path / "run_config.yaml").is_file():
