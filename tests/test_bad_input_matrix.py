@@ -1013,6 +1013,8 @@ CASES = [
         "config",
         nested_key_twice,
         "writes key 'data.max_length' twice (lines 4 and 5)",
+    ),
+    Case(
         "one optimizer step, at warm-up's learning rate 0",
         "config",
         lambda w: w.train_args("--num_train_epochs", "0.01"),

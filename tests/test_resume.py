@@ -116,7 +116,7 @@ def runs(recipe, tmp_path_factory):
 @pytest.mark.e2e
 def test_checkpoint_carries_early_stopping_counter(runs):
     _, _, state = runs
-    saved = state["stateful_callbacks"]["EarlyStoppingCallback"]
+    saved = state["stateful_callbacks"]["EarlyStoppingOnBest"]  # training/best_epoch.py
     assert saved["attributes"]["early_stopping_patience_counter"] == 1
 
 

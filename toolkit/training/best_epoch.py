@@ -66,12 +66,13 @@ def wins_a_tie(state: TrainerState, args: TrainingArguments, metrics: Mapping[st
 
 class EarlyStoppingOnBest(EarlyStoppingCallback):
     """transformers' early stopping, where a tie won on validation loss is an improvement
-    (patience restarts), as it is for the kept checkpoint."""
+    (patience restarts), as it is for the kept checkpoint; not with a threshold, which asks
+    for a gain in the metric itself."""
 
     def on_evaluate(  # untyped, as in transformers: its signature differs from the base's
         self, args, state, control, metrics, **kwargs
     ):
-        if wins_a_tie(state, args, metrics):
+        if not self.early_stopping_threshold and wins_a_tie(state, args, metrics):
             self.early_stopping_patience_counter = 0
             return
         super().on_evaluate(args, state, control, metrics, **kwargs)
