@@ -292,3 +292,57 @@ def test_a_json_document_of_records_or_columns_is_read_as_rows(tmp_path, capsys,
     read = [*data.splits["train"]["text"], *data.splits["validation"]["text"]]
     assert sorted(read) == sorted(t for t, _ in rows)
     assert said in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- not texts
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [([3, 14, 15], "int64"), ([0.5, 1.25, 2.0], "float64"), ([True, False, True], "bool")],
+)
+def test_a_text_column_of_numbers_names_the_column_and_the_key(tmp_path, values, dtype):
+    """A CSV column of ids or scores named as the text column reached the tokenizer, whose
+    ValueError named no column."""
+    rows = [(text, values[i % 3], label) for i, (text, label) in enumerate(texts())]
+    train = write_csv(tmp_path / "ids.csv", rows, header=("text", "id", "label"))
+    err = load_error(DataConfig(train_file=str(train), text_column="id"), ("id",))
+    assert f"Column 'id' of the file '{train}' (data.train_file) holds {dtype} values" in err
+    assert "Point data.text_column at the column" in err and "text, id, label" in err
+
+
+def test_a_pair_column_of_numbers_points_at_the_pair_key(tmp_path):
+    rows = [{"a": t, "b": i, "label": label} for i, (t, label) in enumerate(texts())]
+    train = write_jsonl(tmp_path / "pairs.jsonl", rows)
+    cfg = DataConfig(train_file=str(train), text_column="a", text_pair_column="b")
+    err = load_error(cfg, ("a", "b"))
+    assert "Column 'b'" in err and "int64 values" in err and "data.text_pair_column" in err
+
+
+def test_the_label_column_named_as_the_text_column_is_refused(tmp_path):
+    train = write_csv(tmp_path / "train.csv", texts())
+    err = load_error(DataConfig(train_file=str(train), text_column="label"), ("label",))
+    assert "data.text_column and data.label_column both name column 'label'" in err
+    assert "(its columns are text, label)" in err
+
+
+def test_a_pretraining_corpus_of_numbers_is_refused_too(tmp_path):
+    from toolkit.data.unlabelled import load_unlabelled
+
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"text": i} for i in range(8)])
+    with pytest.raises(UserError, match="holds int64 values"):
+        load_unlabelled(DataConfig(train_file=str(corpus)), "text", "data.text_column", seed=0)
+
+
+def test_a_text_column_of_numbers_through_the_cli(tmp_path, tiny_bert, text_data, capsys):
+    """The real CLI: exit 2 and the message, where the tokenizer's ValueError was a traceback."""
+    rows = [(text, i, label) for i, (text, label) in enumerate(texts())]
+    train = write_csv(tmp_path / "ids.csv", rows, header=("text", "id", "label"))
+    recipe = write_text_config(
+        tmp_path / "r.yaml", tiny_bert, {**text_data, "train": train}, tmp_path / "run"
+    )
+    err = run_cli(
+        ["train", "--config", str(recipe), "--data.text_column", "id", "--data.test_file", "null"],
+        capsys,
+    )
+    assert "Column 'id'" in err and "holds int64 values" in err

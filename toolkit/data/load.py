@@ -36,6 +36,7 @@ from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
 from toolkit.data.tag_schemes import describe_scheme
 from toolkit.data.targets import as_float_targets, check_targets, target_stats
+from toolkit.data.text_columns import check_text_type, refuse_label_as_text
 
 
 @dataclass
@@ -83,6 +84,13 @@ def load_data(
     seeded hold-outs)."""
     raw = load_source(cfg)
     text_columns = [c for c in columns if c != cfg.image_column]
+    refuse_label_as_text(
+        raw["train"],
+        text_columns,
+        cfg.label_column,
+        text_key(cfg.label_column, cfg),
+        describe_split(cfg, "train"),
+    )
     for split, dataset in raw.items():
         check_columns(dataset, [*columns, cfg.label_column], describe_split(cfg, split))
         if len(dataset) == 0:
@@ -91,6 +99,7 @@ def load_data(
             )
         for column in text_columns:
             check_text_not_nested(dataset, column, cfg, split)
+            check_text_type(dataset, column, text_key(column, cfg), describe_split(cfg, split))
         raw[split] = dataset = drop_empty_texts(dataset, text_columns, cfg, split)
         # before images are decoded: it costs nothing
         check_label_values(target)(dataset, cfg, split)
