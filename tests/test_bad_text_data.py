@@ -7,6 +7,7 @@ the tokenizer crashes on them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import expect_user_error as run_cli
@@ -346,3 +347,55 @@ def test_a_text_column_of_numbers_through_the_cli(tmp_path, tiny_bert, text_data
         capsys,
     )
     assert "Column 'id'" in err and "holds int64 values" in err
+
+
+# ----------------------------------------------------------------------------- unreadable JSON
+
+
+def rows_with_line(tmp_path, name: str, line_18: str) -> DataConfig:
+    """A JSON Lines file of 30 good rows but line 18, and a config that reads it."""
+    lines = [json.dumps({"text": t, "label": label}) for t, label in texts(10)]
+    lines[17] = line_18
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return DataConfig(train_file=str(path))
+
+
+@pytest.mark.parametrize(
+    ("line", "cause"),
+    [
+        ('{"text": "cut, "label": "sport"}', "(Expecting ',' delimiter at column 17)"),
+        ('{"text": "a", "label": "sport"', "(Expecting ',' delimiter at column 31)"),
+        ("[1, 2]", "(it holds an array, not an object {...})"),
+        ("42", "(it holds a number, not an object {...})"),
+        ("true", "(it holds true, not an object {...})"),
+    ],
+)
+def test_a_bad_jsonl_line_is_named_with_its_number_and_cause(tmp_path, line, cause):
+    """The datasets reader said only "An error occurred while generating the dataset"."""
+    cfg = rows_with_line(tmp_path, "train.jsonl", line)
+    err = load_error(cfg)
+    assert f"data.train_file '{cfg.train_file}' is not valid JSON Lines: line 18 " in err
+    assert cause in err and line in err and "fix or remove that line" in err
+
+
+def test_a_json_file_of_lines_is_read_line_by_line_too(tmp_path):
+    cfg = rows_with_line(tmp_path, "train.json", '{"text": "a",, "label": "x"}')
+    assert "is not valid JSON Lines: line 18 " in load_error(cfg)
+
+
+def test_a_json_document_that_does_not_parse_names_line_and_column(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text('{"data": [\n  {"text": "a", "label": "x"},\n  {"text": "b" "label": "y"}\n]}')
+    err = load_error(DataConfig(train_file=str(path)))
+    assert "is not valid JSON: line 3, column 16: Expecting ',' delimiter" in err
+
+
+def test_a_bad_line_in_new_data_names_the_option(tmp_path):
+    """predict and evaluate read their tables with training's reader: the same message, naming
+    --input instead of a config key."""
+    from toolkit.data.new_data import read_table
+
+    path = rows_with_line(tmp_path, "new.jsonl", "{oops}").train_file
+    with pytest.raises(UserError, match=r"--input '.*new.jsonl' is not valid JSON Lines: line 18"):
+        read_table(Path(path), "--input", "utf-8")

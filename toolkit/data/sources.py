@@ -19,6 +19,7 @@ from toolkit.core.log import say
 from toolkit.data.builtin import load_builtin_dataset
 from toolkit.data.images import load_image_folder
 from toolkit.data.in_memory import is_saved_in_memory_data
+from toolkit.data.json_lines import json_problem
 
 FILE_BUILDERS = {
     ".csv": "csv",
@@ -87,6 +88,9 @@ def load_file(
             ) from None
         if builder != "parquet":
             check_decodes(path, key, encoding, encoding_option)
+        problem = json_problem(path, encoding) if builder == "json" else None
+        if problem:
+            raise UserError(f"{key} '{path}' {problem}.") from None
         raise UserError(
             f"{key} '{path}' could not be read as {builder}: "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
