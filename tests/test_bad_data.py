@@ -216,3 +216,33 @@ def test_skipping_every_image_of_a_class_is_an_error(tmp_path):
     err = str(caught.value)
     assert f"class folder '{train / 'triangle'}'" in err and "no readable image left" in err
     assert "data.bad_images: skip" in err
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_a_folder_given_as_a_data_file_is_named_a_folder(tmp_path, split):
+    """It said the folder did not exist."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    train = write_csv(folder / "train.csv", make_texts(5, seed=0))
+    files = {"train_file": str(train), f"{split}_file": str(folder)}
+    err = load_error(DataConfig(**files))
+    assert f"data.{split}_file '{folder}' is a folder (holding train.csv), not a file" in err
+    assert "data.train_dir" not in err  # a text task reads no folder
+
+
+def test_an_image_task_given_a_folder_as_its_file_is_pointed_at_train_dir(tmp_path):
+    make_image_folder(tmp_path / "shapes", 2, seed=0)
+    with pytest.raises(UserError) as caught:
+        load_data(DataConfig(train_file=str(tmp_path / "shapes")), ["image"], seed=0)
+    assert "is a folder (holding circle, square, triangle), not a file" in str(caught.value)
+    assert "read from a folder with data.train_dir" in str(caught.value)
+
+
+def test_a_tagger_given_a_folder_as_its_file_is_named_a_folder(tmp_path):
+    from toolkit.data.tagged import TagColumns, read_tagged_file
+
+    (tmp_path / "conll").mkdir()
+    with pytest.raises(UserError, match=r"'.*conll' is a folder \(empty\), not a file"):
+        read_tagged_file(
+            tmp_path / "conll", "data.train_file", DataConfig(), TagColumns("tokens", "tags")
+        )

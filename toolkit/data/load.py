@@ -82,7 +82,7 @@ def load_data(
     `target`: classes (labels -> ClassLabel, stratified hold-outs), numbers (finite numbers ->
     float32, plain seeded hold-outs) or label sets (lists of labels -> multi-hot float32, plain
     seeded hold-outs)."""
-    raw = load_source(cfg)
+    raw = load_source(cfg, reads_images=cfg.image_column in columns)
     text_columns = [c for c in columns if c != cfg.image_column]
     refuse_label_as_text(
         raw["train"],

@@ -21,7 +21,7 @@ from toolkit.data.text_columns import check_text_type
 
 def load_unlabelled(cfg: DataConfig, column: str, key: str, seed: int) -> datasets.DatasetDict:
     """train / validation holding only `column` (the text or image input named by `key`)."""
-    raw = load_source(cfg)
+    raw = load_source(cfg, reads_images=column == cfg.image_column)
     for split, dataset in raw.items():
         require_column(dataset, column, key, describe_split(cfg, split))
     if all(cfg.label_column in ds.column_names for ds in raw.values()):
