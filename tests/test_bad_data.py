@@ -246,3 +246,18 @@ def test_a_tagger_given_a_folder_as_its_file_is_named_a_folder(tmp_path):
         read_tagged_file(
             tmp_path / "conll", "data.train_file", DataConfig(), TagColumns("tokens", "tags")
         )
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_labels_mixing_numbers_and_strings_name_the_rows(tmp_path, split):
+    """A JSON Lines reader hands back 3 and "sport" as they are; sorting them into classes
+    ended in a TypeError."""
+    rows = [{"text": t, "label": label} for t, label in make_texts(5, seed=0)]
+    rows[3]["label"] = 3
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    good = write_csv(tmp_path / "good.csv", make_texts(5, seed=1))
+    files = {"train_file": str(good), f"{split}_file": str(mixed)}
+    err = load_error(DataConfig(**files))
+    assert f"Column 'label' of the file '{mixed}' (data.{split}_file) mixes strings" in err
+    assert "numbers (e.g. 3, row 4)" in err and "all as strings" in err

@@ -299,16 +299,16 @@ def test_a_json_document_of_records_or_columns_is_read_as_rows(tmp_path, capsys,
 
 
 @pytest.mark.parametrize(
-    ("values", "dtype"),
-    [([3, 14, 15], "int64"), ([0.5, 1.25, 2.0], "float64"), ([True, False, True], "bool")],
+    ("values", "kind"),
+    [([3, 14, 15], "numbers"), ([0.5, 1.25, 2.0], "numbers"), ([True, False, True], "true/false")],
 )
-def test_a_text_column_of_numbers_names_the_column_and_the_key(tmp_path, values, dtype):
+def test_a_text_column_of_numbers_names_the_column_and_the_key(tmp_path, values, kind):
     """A CSV column of ids or scores named as the text column reached the tokenizer, whose
     ValueError named no column."""
     rows = [(text, values[i % 3], label) for i, (text, label) in enumerate(texts())]
     train = write_csv(tmp_path / "ids.csv", rows, header=("text", "id", "label"))
     err = load_error(DataConfig(train_file=str(train), text_column="id"), ("id",))
-    assert f"Column 'id' of the file '{train}' (data.train_file) holds {dtype} values" in err
+    assert f"Column 'id' of the file '{train}' (data.train_file) holds {kind}" in err
     assert "Point data.text_column at the column" in err and "text, id, label" in err
 
 
@@ -317,7 +317,18 @@ def test_a_pair_column_of_numbers_points_at_the_pair_key(tmp_path):
     train = write_jsonl(tmp_path / "pairs.jsonl", rows)
     cfg = DataConfig(train_file=str(train), text_column="a", text_pair_column="b")
     err = load_error(cfg, ("a", "b"))
-    assert "Column 'b'" in err and "int64 values" in err and "data.text_pair_column" in err
+    assert "Column 'b'" in err and "holds numbers" in err and "data.text_pair_column" in err
+
+
+def test_a_jsonl_text_column_with_a_number_among_its_texts_names_the_row(tmp_path):
+    """A JSON Lines reader keeps 5 a number beside the strings; the tokenizer's TypeError
+    named no row."""
+    rows = [{"text": t, "label": label} for t, label in texts()]
+    rows[6]["text"] = 5
+    train = write_jsonl(tmp_path / "mixed.jsonl", rows)
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "Column 'text'" in err and "1 value(s) that are not texts among its texts" in err
+    assert "e.g. 5 (numbers) in row 7" in err
 
 
 def test_the_label_column_named_as_the_text_column_is_refused(tmp_path):
@@ -331,7 +342,7 @@ def test_a_pretraining_corpus_of_numbers_is_refused_too(tmp_path):
     from toolkit.data.unlabelled import load_unlabelled
 
     corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"text": i} for i in range(8)])
-    with pytest.raises(UserError, match="holds int64 values"):
+    with pytest.raises(UserError, match="holds numbers"):
         load_unlabelled(DataConfig(train_file=str(corpus)), "text", "data.text_column", seed=0)
 
 
@@ -346,7 +357,7 @@ def test_a_text_column_of_numbers_through_the_cli(tmp_path, tiny_bert, text_data
         ["train", "--config", str(recipe), "--data.text_column", "id", "--data.test_file", "null"],
         capsys,
     )
-    assert "Column 'id'" in err and "holds int64 values" in err
+    assert "Column 'id'" in err and "holds numbers (e.g. 0, 1, 2)" in err
 
 
 # ----------------------------------------------------------------------------- unreadable JSON

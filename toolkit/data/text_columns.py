@@ -1,6 +1,7 @@
 """What a text column must hold for the tokenizer: strings, read from a column other than the
-labels. A column of numbers (a CSV column of ids or scores named as the text) or the label
-column itself would otherwise reach the tokenizer, whose ValueError names neither.
+labels. A column of numbers (a CSV column of ids or scores named as the text), numbers among
+the texts (which a JSON Lines reader keeps as they are) or the label column itself would
+otherwise reach the tokenizer, whose ValueError or TypeError names no column.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import datasets
 
 from toolkit.core.errors import UserError
 from toolkit.data.labels import is_missing
+from toolkit.data.value_kinds import kind_of
 
 # arrow types a text column may have: strings, or nothing at all (every row empty: the
 # empty-text check names that)
@@ -28,18 +30,28 @@ def refuse_label_as_text(
 
 
 def check_text_type(dataset: datasets.Dataset, column: str, key: str, where: str) -> None:
-    """A text column of numbers or booleans is refused, with a few of its values."""
+    """A text column of numbers or booleans, or one that mixes them with texts (as a JSON
+    Lines file can), is refused with a few of its values."""
     feature = dataset.features[column]
-    if not isinstance(feature, datasets.Value) or feature.dtype in TEXT_TYPES:
+    if isinstance(feature, datasets.Value) and feature.dtype in TEXT_TYPES:
         return
-    present = [v for v in dataset[column] if not is_missing(v)]
-    if not present:  # a CSV column of empty cells reads as NaN floats: the empty-text check
+    present = [(row, v) for row, v in enumerate(dataset[column]) if not is_missing(v)]
+    others = [(row, v) for row, v in present if not isinstance(v, str)]
+    if not others:  # a CSV column of empty cells reads as NaN floats: the empty-text check
         return
-    shown = ", ".join(repr(v) for v in present[:3])
+    if len(others) < len(present):
+        row, value = others[0]
+        raise UserError(
+            f"Column '{column}' of the {where} holds {len(others):,} value(s) that are not "
+            f"texts among its texts, e.g. {value!r} ({kind_of(value)}) in row {row + 1} "
+            f"(counted from 1, the first data row). Write them as strings (quoted, in JSON) "
+            f"or remove those rows."
+        )
+    shown = ", ".join(repr(v) for _, v in present[:3])
     raise UserError(
-        f"Column '{column}' of the {where} holds {feature.dtype} values (e.g. {shown}), not "
-        f"texts, so there is nothing for the tokenizer to read. Point {key} at the column "
-        f"that holds the texts (its columns are {', '.join(dataset.column_names)}). Numbers "
-        f"meant as texts need a file that stores them as strings (JSON Lines with quoted "
-        f"values, or Parquet): a CSV column of numbers reads as numbers."
+        f"Column '{column}' of the {where} holds {kind_of(present[0][1])} (e.g. {shown}), "
+        f"not texts, so there is nothing for the tokenizer to read. Point {key} at the "
+        f"column that holds the texts (its columns are {', '.join(dataset.column_names)}). "
+        f"Numbers meant as texts need a file that stores them as strings (JSON Lines with "
+        f"quoted values, or Parquet): a CSV column of numbers reads as numbers."
     )
