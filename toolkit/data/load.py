@@ -7,8 +7,9 @@ image folders with one subfolder per class (`data.train_dir`, optional `validati
 is decoded once up front (toolkit/images.py), so a corrupt file never stops a run midway.
 Labels become a `ClassLabel` whose names come from the training split; a validation or test
 label never seen in training is an error, not a silently wrong metric.
-Text inputs must be plain strings (a nested JSON field is an error); rows whose text is empty,
-blank or null are dropped with a warning, or stop the run (`data.empty_texts`).
+Text inputs must be plain strings (a nested JSON field or a column of numbers is an error,
+data/text_columns.py); rows whose text is empty, blank or null are dropped with a warning, or
+stop the run (`data.empty_texts`).
 """
 
 from __future__ import annotations

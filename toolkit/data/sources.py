@@ -71,7 +71,8 @@ def load_file(
     reads_images: bool = False,
 ) -> datasets.Dataset:
     """Read one CSV / TSV / JSON(L) / Parquet file; CSV cells are never guessed to be NaN.
-    `key` names the file in messages, `encoding_option` the option that sets its encoding."""
+    `key` names the file in messages, `encoding_option` the option that sets its encoding;
+    `reads_images`: the task reads images (a folder given is pointed at data.train_dir)."""
     refuse_folder(path, key, reads_images)
     if not path.is_file():
         raise UserError(
