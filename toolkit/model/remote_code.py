@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transformers import CONFIG_MAPPING, PreTrainedConfig
+from transformers import CONFIG_MAPPING, PretrainedConfig
 
 
 def custom_code_needed(location: str | Path, revision: str | None = None) -> str | None:
@@ -21,7 +21,7 @@ def custom_code_needed(location: str | Path, revision: str | None = None) -> str
     config.json cannot be read here (then the loader's own error says what is wrong). Never
     downloads: it is asked before loading a folder, or after a load that fetched config.json."""
     try:
-        config, _ = PreTrainedConfig.get_config_dict(
+        config, _ = PretrainedConfig.get_config_dict(
             str(location), revision=revision, local_files_only=True
         )
     except (OSError, ValueError):
