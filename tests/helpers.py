@@ -462,3 +462,35 @@ def killed_saving_final_files(run: Path, bert: Path) -> Path:
     (run / "tokenizer_config.json").write_text('{"do_lower_case": true, "model_max_le')
     (run / SAVING).write_text("")
     return run
+
+
+# Modelling code shipped in a checkpoint folder; importing it leaves a marker file behind.
+SHIPPED_CODE = """from pathlib import Path
+
+Path({marker!r}).write_text("ran")
+from transformers import BertConfig, BertForSequenceClassification
+
+
+class ShippedConfig(BertConfig):
+    model_type = "shipped"
+
+
+class ShippedModel(BertForSequenceClassification):
+    config_class = ShippedConfig
+"""
+
+
+def with_shipped_code(source: Path, folder: Path) -> Path:
+    """A copy of the checkpoint `source` whose config.json needs modelling code shipped beside
+    it (auto_map, for a model type transformers does not know), as some Hub repos do. The
+    code, if anything ever runs it, writes folder/CODE_RAN."""
+    shutil.copytree(source, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["model_type"] = "shipped"
+    config["auto_map"] = {
+        "AutoConfig": "shipped.ShippedConfig",
+        "AutoModelForSequenceClassification": "shipped.ShippedModel",
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "shipped.py").write_text(SHIPPED_CODE.format(marker=str(folder / "CODE_RAN")))
+    return folder

@@ -163,3 +163,63 @@ def test_train_and_evaluate_take_data_in_memory(tiny_bert, text_data, tmp_path, 
     unlabelled = train.assign(label=[None, *train["label"][1:]])
     with pytest.raises(toolkit.UserError, match="of the train_data handed over in Python"):
         toolkit.train(recipe, train_data=unlabelled, output_dir=str(tmp_path / "other"))
+
+
+WRONG_ARGUMENTS = [  # (call, what the UserError says): each was a TypeError or AttributeError
+    (lambda: toolkit.train(123), "config must be a recipe"),
+    (lambda: toolkit.search(["a.yaml"], trials=1), "config must be a recipe"),
+    (lambda: toolkit.pretrain(1.5), "config must be a recipe"),
+    (lambda: toolkit.train(None, pretrain=7), "pretrain must be a recipe"),
+    (lambda: toolkit.train(None, pretrain="p.yaml", resume=True), "neither resume nor callbacks"),
+    (lambda: toolkit.train(None, callbacks=[object()]), "callbacks[0] is object"),
+    (lambda: toolkit.train(None, callbacks=CountEpochs()), "callbacks must be a list"),
+    (lambda: toolkit.search(None, budget=[30]), "budget must be a duration"),
+    (lambda: toolkit.search(None, trials="5"), "trials must be a whole number"),
+    (lambda: toolkit.predict(3, ["a"]), "run must be a run or checkpoint folder"),
+    (lambda: toolkit.predict("run", 3), "inputs must be a list of texts"),
+    (lambda: toolkit.predict("run", ["a"], topk=2), "no option 'topk'. Did you mean 'top_k'?"),
+    (lambda: toolkit.predict("run", ["a"], top_k="2"), "Option 'top_k' must be int, got '2'"),
+    (lambda: toolkit.evaluate("run", "d.csv", batch_size=True), "'batch_size' must be int"),
+]
+
+
+@pytest.mark.parametrize("call, says", WRONG_ARGUMENTS)
+def test_wrong_arguments_are_user_errors_naming_the_argument(call, says):
+    """Refused before anything loads or is written (no model or data exists here)."""
+    with pytest.raises(toolkit.UserError) as caught:
+        call()
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [{"text": "goal match", "label": 1}, {"text": "bank shares", "label": "b"}],
+        {"text": ["goal match", "bank shares"], "label": [1, "b"]},
+        "a DataFrame",
+    ],
+    ids=["row dicts", "dict of columns", "DataFrame"],
+)
+def test_labels_mixing_numbers_and_strings_name_the_argument_and_column(data, tmp_path):
+    """pyarrow's ArrowInvalid ("Could not convert 'b' with type str") named neither."""
+    import pandas as pd
+
+    if data == "a DataFrame":
+        data = pd.DataFrame({"text": ["goal match", "bank shares"], "label": [1, "b"]})
+    with pytest.raises(toolkit.UserError) as caught:
+        toolkit.train(None, train_data=data, output_dir=str(tmp_path / "run"))
+    said = "column 'label' mixes numbers (e.g. 1, row 1) and strings (e.g. 'b', row 2)"
+    assert f"train_data: {said}" in str(caught.value)
+
+
+@pytest.mark.e2e
+def test_a_failed_call_leaves_output_dir_free_for_the_retry(tiny_bert, text_data, tmp_path):
+    """A callback that is none failed once training had begun, after history.jsonl was
+    written, and the corrected call then found output_dir "already holds files"."""
+    recipe = recipe_dict(tiny_bert, text_data, tmp_path / "run")
+    quick = {"num_train_epochs": 1, "baseline": {"enabled": False}}
+    with pytest.raises(toolkit.UserError, match=r"callbacks\[0\]"):
+        toolkit.train(recipe, callbacks=[object()], **quick)
+    assert not (tmp_path / "run").exists()
+    result = toolkit.train(recipe, callbacks=[CountEpochs()], **quick)
+    assert (result.run_dir / "metrics.json").is_file()

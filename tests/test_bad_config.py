@@ -273,3 +273,23 @@ def test_infinite_and_oversized_numbers_are_refused_before_anything_loads(key, v
     with pytest.raises(UserError) as refused:
         load_config(None, [f"--{key}", value])
     assert said in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "inside, said",
+    [
+        (("a.yaml", "b.yml"), "it holds a.yaml, b.yml: give one of them, e.g. --config"),
+        (("run_config.yaml", "metrics.json"), "it is the folder of a run: --config"),
+        ((), "it holds no .yaml file"),
+    ],
+)
+def test_a_folder_given_as_the_config_is_named_a_folder(tmp_path, inside, said):
+    """It said the folder did not exist."""
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    for name in inside:
+        (folder / name).write_text("task: text-classification\n")
+    with pytest.raises(UserError) as caught:
+        load_config(folder)
+    assert f"Config file '{folder}' is a folder, not a YAML recipe; {said}" in str(caught.value)
+    assert "does not exist" not in str(caught.value)

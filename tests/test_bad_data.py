@@ -216,3 +216,48 @@ def test_skipping_every_image_of_a_class_is_an_error(tmp_path):
     err = str(caught.value)
     assert f"class folder '{train / 'triangle'}'" in err and "no readable image left" in err
     assert "data.bad_images: skip" in err
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_a_folder_given_as_a_data_file_is_named_a_folder(tmp_path, split):
+    """It said the folder did not exist."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    train = write_csv(folder / "train.csv", make_texts(5, seed=0))
+    files = {"train_file": str(train), f"{split}_file": str(folder)}
+    err = load_error(DataConfig(**files))
+    assert f"data.{split}_file '{folder}' is a folder (holding train.csv), not a file" in err
+    assert "data.train_dir" not in err  # a text task reads no folder
+
+
+def test_an_image_task_given_a_folder_as_its_file_is_pointed_at_train_dir(tmp_path):
+    make_image_folder(tmp_path / "shapes", 2, seed=0)
+    with pytest.raises(UserError) as caught:
+        load_data(DataConfig(train_file=str(tmp_path / "shapes")), ["image"], seed=0)
+    assert "is a folder (holding circle, square, triangle), not a file" in str(caught.value)
+    assert "read from a folder with data.train_dir" in str(caught.value)
+
+
+def test_a_tagger_given_a_folder_as_its_file_is_named_a_folder(tmp_path):
+    from toolkit.data.tagged import TagColumns, read_tagged_file
+
+    (tmp_path / "conll").mkdir()
+    with pytest.raises(UserError, match=r"'.*conll' is a folder \(empty\), not a file"):
+        read_tagged_file(
+            tmp_path / "conll", "data.train_file", DataConfig(), TagColumns("tokens", "tags")
+        )
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_labels_mixing_numbers_and_strings_name_the_rows(tmp_path, split):
+    """A JSON Lines reader hands back 3 and "sport" as they are; sorting them into classes
+    ended in a TypeError."""
+    rows = [{"text": t, "label": label} for t, label in make_texts(5, seed=0)]
+    rows[3]["label"] = 3
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    good = write_csv(tmp_path / "good.csv", make_texts(5, seed=1))
+    files = {"train_file": str(good), f"{split}_file": str(mixed)}
+    err = load_error(DataConfig(**files))
+    assert f"Column 'label' of the file '{mixed}' (data.{split}_file) mixes strings" in err
+    assert "numbers (e.g. 3, row 4)" in err and "all as strings" in err

@@ -19,6 +19,7 @@ from helpers import (
     killed_saving_first_checkpoint,
     make_image_folder,
     make_texts,
+    with_shipped_code,
     write_corrupt_image,
     write_csv,
     write_mim_config,
@@ -267,6 +268,29 @@ def nested_key_twice(w: Where) -> list[str]:
     """A recipe right but for data.max_length written twice in a block section."""
     data = f"\n  train_file: '{w.train}'\n  max_length: 32\n  max_length: 64"
     return w.train_args(data=data)
+
+
+def shipped_code_run(w: Where) -> list[str]:
+    """predict with a run folder whose config.json needs modelling code shipped beside it."""
+    run = with_shipped_code(w.bert, w.tmp / "shipped")
+    (run / "run_config.yaml").write_text("task: text-classification\nmetrics: [accuracy]\n")
+    return ["predict", str(run), "--text", "a"]
+
+
+def damaged_checkpoint(w: Where) -> list[str]:
+    """--resume of a run whose last checkpoint holds an optimizer.pt that is no torch file."""
+    checkpoint = w.tmp / "run" / "checkpoint-5"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text('{"global_step": 5}')
+    (checkpoint / "optimizer.pt").write_text("not a pickle")
+    return w.train_args("--resume")
+
+
+def jsonl_lines(w: Where, name: str, lines: list[str]) -> Path:
+    return w.text_file(name, "".join(line + "\n" for line in lines))
+
+
+GOOD_LINES = [json.dumps({"text": t, "label": label}) for t, label in make_texts(4, seed=0)]
 
 
 CASES = [
@@ -1067,6 +1091,74 @@ CASES = [
         "use",
         lambda w: ["predict", str(killed_saving_final_files(w.tmp / "cut", w.bert)), "--text", "a"],
         "is an unfinished run (it stopped while saving its final files)",
+    ),
+    Case(
+        "predict with a run that ships its own code",
+        "use",
+        shipped_code_run,
+        "trust_remote_code stays off",
+    ),
+    Case(
+        "checkpoint that ships its own code",
+        "model",
+        lambda w: w.train_args(model=str(with_shipped_code(w.bert, w.tmp / "shipped"))),
+        "set model.trust_remote_code: true",
+    ),
+    Case(
+        "--resume from a checkpoint with a damaged file",
+        "resume",
+        damaged_checkpoint,
+        "its file optimizer.pt cannot be unpickled",
+    ),
+    Case(
+        "text column of numbers",
+        "data",
+        lambda w: data_args(
+            w,
+            labelled(
+                w, csv_rows(w, "ids.csv", [("a", 1, "x"), ("b", 2, "y")] * 5, ("t", "id", "label"))
+            ),
+            "--data.text_column",
+            "id",
+        ),
+        "holds numbers (e.g. 1, 2, 1), not texts",
+    ),
+    Case(
+        "label column named as the text column",
+        "data",
+        lambda w: w.train_args("--data.text_column", "label"),
+        "both name column 'label'",
+    ),
+    Case(
+        "JSON Lines file with a bad line",
+        "data",
+        lambda w: data_args(
+            w,
+            labelled(
+                w, jsonl_lines(w, "b.jsonl", [*GOOD_LINES[:5], '{"text": "a",}', *GOOD_LINES])
+            ),
+        ),
+        "line 6 cannot be read as a row",
+    ),
+    Case(
+        "labels mixing numbers and strings (JSON Lines)",
+        "labels",
+        lambda w: data_args(
+            w, labelled(w, jsonl_lines(w, "m.jsonl", [*GOOD_LINES, '{"text": "a", "label": 3}']))
+        ),
+        "mixes strings",
+    ),
+    Case(
+        "config file that is a folder",
+        "config",
+        lambda w: ["train", "--config", str(Path(w.recipe()).parent)],
+        "is a folder, not a YAML recipe; it holds recipe.yaml",
+    ),
+    Case(
+        "data file that is a folder",
+        "data",
+        lambda w: w.train_args("--data.test_file", str(w.tmp)),
+        "is a folder (holding",
     ),
 ]
 

@@ -7,6 +7,7 @@ the tokenizer crashes on them."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import expect_user_error as run_cli
@@ -292,3 +293,120 @@ def test_a_json_document_of_records_or_columns_is_read_as_rows(tmp_path, capsys,
     read = [*data.splits["train"]["text"], *data.splits["validation"]["text"]]
     assert sorted(read) == sorted(t for t, _ in rows)
     assert said in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- not texts
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [([3, 14, 15], "numbers"), ([0.5, 1.25, 2.0], "numbers"), ([True, False, True], "true/false")],
+)
+def test_a_text_column_of_numbers_names_the_column_and_the_key(tmp_path, values, kind):
+    """A CSV column of ids or scores named as the text column reached the tokenizer, whose
+    ValueError named no column."""
+    rows = [(text, values[i % 3], label) for i, (text, label) in enumerate(texts())]
+    train = write_csv(tmp_path / "ids.csv", rows, header=("text", "id", "label"))
+    err = load_error(DataConfig(train_file=str(train), text_column="id"), ("id",))
+    assert f"Column 'id' of the file '{train}' (data.train_file) holds {kind}" in err
+    assert "Point data.text_column at the column" in err and "text, id, label" in err
+
+
+def test_a_pair_column_of_numbers_points_at_the_pair_key(tmp_path):
+    rows = [{"a": t, "b": i, "label": label} for i, (t, label) in enumerate(texts())]
+    train = write_jsonl(tmp_path / "pairs.jsonl", rows)
+    cfg = DataConfig(train_file=str(train), text_column="a", text_pair_column="b")
+    err = load_error(cfg, ("a", "b"))
+    assert "Column 'b'" in err and "holds numbers" in err and "data.text_pair_column" in err
+
+
+def test_a_jsonl_text_column_with_a_number_among_its_texts_names_the_row(tmp_path):
+    """A JSON Lines reader keeps 5 a number beside the strings; the tokenizer's TypeError
+    named no row."""
+    rows = [{"text": t, "label": label} for t, label in texts()]
+    rows[6]["text"] = 5
+    train = write_jsonl(tmp_path / "mixed.jsonl", rows)
+    err = load_error(DataConfig(train_file=str(train)))
+    assert "Column 'text'" in err and "1 value(s) that are not texts among its texts" in err
+    assert "e.g. 5 (numbers) in row 7" in err
+
+
+def test_the_label_column_named_as_the_text_column_is_refused(tmp_path):
+    train = write_csv(tmp_path / "train.csv", texts())
+    err = load_error(DataConfig(train_file=str(train), text_column="label"), ("label",))
+    assert "data.text_column and data.label_column both name column 'label'" in err
+    assert "(its columns are text, label)" in err
+
+
+def test_a_pretraining_corpus_of_numbers_is_refused_too(tmp_path):
+    from toolkit.data.unlabelled import load_unlabelled
+
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", [{"text": i} for i in range(8)])
+    with pytest.raises(UserError, match="holds numbers"):
+        load_unlabelled(DataConfig(train_file=str(corpus)), "text", "data.text_column", seed=0)
+
+
+def test_a_text_column_of_numbers_through_the_cli(tmp_path, tiny_bert, text_data, capsys):
+    """The real CLI: exit 2 and the message, where the tokenizer's ValueError was a traceback."""
+    rows = [(text, i, label) for i, (text, label) in enumerate(texts())]
+    train = write_csv(tmp_path / "ids.csv", rows, header=("text", "id", "label"))
+    recipe = write_text_config(
+        tmp_path / "r.yaml", tiny_bert, {**text_data, "train": train}, tmp_path / "run"
+    )
+    err = run_cli(
+        ["train", "--config", str(recipe), "--data.text_column", "id", "--data.test_file", "null"],
+        capsys,
+    )
+    assert "Column 'id'" in err and "holds numbers (e.g. 0, 1, 2)" in err
+
+
+# ----------------------------------------------------------------------------- unreadable JSON
+
+
+def rows_with_line(tmp_path, name: str, line_18: str) -> DataConfig:
+    """A JSON Lines file of 30 good rows but line 18, and a config that reads it."""
+    lines = [json.dumps({"text": t, "label": label}) for t, label in texts(10)]
+    lines[17] = line_18
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return DataConfig(train_file=str(path))
+
+
+@pytest.mark.parametrize(
+    ("line", "cause"),
+    [
+        ('{"text": "cut, "label": "sport"}', "(Expecting ',' delimiter at column 17)"),
+        ('{"text": "a", "label": "sport"', "(Expecting ',' delimiter at column 31)"),
+        ("[1, 2]", "(it holds an array, not an object {...})"),
+        ("42", "(it holds a number, not an object {...})"),
+        ("true", "(it holds true, not an object {...})"),
+    ],
+)
+def test_a_bad_jsonl_line_is_named_with_its_number_and_cause(tmp_path, line, cause):
+    """The datasets reader said only "An error occurred while generating the dataset"."""
+    cfg = rows_with_line(tmp_path, "train.jsonl", line)
+    err = load_error(cfg)
+    assert f"data.train_file '{cfg.train_file}' is not valid JSON Lines: line 18 " in err
+    assert cause in err and line in err and "fix or remove that line" in err
+
+
+def test_a_json_file_of_lines_is_read_line_by_line_too(tmp_path):
+    cfg = rows_with_line(tmp_path, "train.json", '{"text": "a",, "label": "x"}')
+    assert "is not valid JSON Lines: line 18 " in load_error(cfg)
+
+
+def test_a_json_document_that_does_not_parse_names_line_and_column(tmp_path):
+    path = tmp_path / "train.json"
+    path.write_text('{"data": [\n  {"text": "a", "label": "x"},\n  {"text": "b" "label": "y"}\n]}')
+    err = load_error(DataConfig(train_file=str(path)))
+    assert "is not valid JSON: line 3, column 16: Expecting ',' delimiter" in err
+
+
+def test_a_bad_line_in_new_data_names_the_option(tmp_path):
+    """predict and evaluate read their tables with training's reader: the same message, naming
+    --input instead of a config key."""
+    from toolkit.data.new_data import read_table
+
+    path = rows_with_line(tmp_path, "new.jsonl", "{oops}").train_file
+    with pytest.raises(UserError, match=r"--input '.*new.jsonl' is not valid JSON Lines: line 18"):
+        read_table(Path(path), "--input", "utf-8")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import make_texts, write_csv, write_text_config
+from helpers import make_texts, with_shipped_code, write_csv, write_text_config
 from hub_server import HubServer
 
 TOKEN = "hf_testtoken_4f9c2b7e1d"  # what the server accepts for user "me"
@@ -640,3 +640,25 @@ def test_push_sends_the_model_repo_files_only_and_says_what_stays(run_dir, tmp_p
     assert all(TOKEN.encode() not in content for content in files.values())
     assert all(b"outside the run" not in content for content in files.values())
     assert "Uploading" in done.stdout and "trials/trial-000.json" in done.stdout
+
+
+@pytest.mark.e2e
+def test_a_hub_repo_that_ships_code_is_refused_by_name(tiny_bert, text_data, tmp_path):
+    """Training from, or predicting with, a Hub repo whose config.json needs modelling code
+    shipped with it: the message names trust_remote_code (the key, for training), not the Hub
+    id or the network, and the code never runs."""
+    from hub_server import Repo
+
+    shipped = with_shipped_code(tiny_bert, tmp_path / "shipped")
+    recipe = write_text_config(tmp_path / "r.yaml", "me/shipped", text_data, tmp_path / "run")
+    with HubServer({TOKEN: "me"}) as hub:
+        hub.repos["me/shipped"] = Repo(owner="me", files=folder_files(shipped))
+        env = hub_env(tmp_path, hub.url)
+        trained = ftk("train", "--config", str(recipe), env=env)
+        predicted = ftk("predict", "me/shipped", "--text", "a", env=env)
+    assert trained.returncode == 2, trained.stderr[-3000:]
+    assert "set model.trust_remote_code: true" in trained.stderr
+    assert "Check the Hub id" not in trained.stderr
+    assert predicted.returncode == 2, predicted.stderr[-3000:]
+    assert "trust_remote_code stays off" in predicted.stderr
+    assert not (shipped / "CODE_RAN").exists()

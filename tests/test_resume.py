@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,3 +239,88 @@ def test_a_finished_run_keeps_no_started_config(runs):
     straight, resumed, _ = runs
     assert not (straight / "started_config.yaml").exists()
     assert not (resumed / "started_config.yaml").exists()
+
+
+@pytest.fixture(scope="module")
+def killed_run(recipe, tmp_path_factory) -> Path:
+    """A run killed once its first checkpoint was complete (each test damages a copy)."""
+    run_dir = tmp_path_factory.mktemp("killed") / "run"
+    kill_after_checkpoint(
+        cli("--config", str(recipe), "--output_dir", str(run_dir)),
+        run_dir / f"checkpoint-{PER_EPOCH}",
+    )
+    return run_dir
+
+
+class RunsACommand:
+    """Pickled, it calls os.system when unpickled by anything but a weights-only loader."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def pickle_that_runs_a_command(path: Path) -> None:
+    import torch
+
+    torch.save({"state": RunsACommand(path.parent / "RAN")}, path)
+
+
+def cut_short(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+DAMAGES = [  # (file, what is done to it, what the message says of it)
+    pytest.param(
+        "optimizer.pt",
+        pickle_that_runs_a_command,
+        "refuses to run (posix.system)",
+        id="optimizer runs a command",
+    ),
+    pytest.param("optimizer.pt", cut_short, "cannot be read by torch.load", id="optimizer cut"),
+    pytest.param(
+        "scheduler.pt",
+        lambda p: p.write_text("not a pickle"),
+        "cannot be unpickled",
+        id="scheduler replaced",
+    ),
+    pytest.param(
+        "rng_state.pth", lambda p: p.write_bytes(b""), "cannot be unpickled", id="rng emptied"
+    ),
+    pytest.param("trainer_state.json", cut_short, "is not valid JSON", id="state cut"),
+    pytest.param(
+        "trainer_state.json",
+        lambda p: p.write_text('{"global_step": 1, "x": 2}'),
+        "does not hold a trainer state",
+        id="state of unknown keys",
+    ),
+    pytest.param(
+        "model.safetensors", cut_short, "is not a readable safetensors file", id="weights cut"
+    ),
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name,damage,says", DAMAGES)
+def test_resume_names_a_damaged_checkpoint_file_before_anything_loads(
+    name, damage, says, killed_run, recipe, tmp_path, capsys
+):
+    """A checkpoint file changed or damaged after the run wrote it: exit 2 naming the file and
+    what is wrong, no pickled code run, the run's files untouched (history not cut)."""
+    from toolkit.cli import main
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(killed_run, run_dir)
+    checkpoint = run_dir / f"checkpoint-{PER_EPOCH}"
+    damage(checkpoint / name)
+    history_before = (run_dir / "history.jsonl").read_bytes()
+    args = ["train", "--config", str(recipe), "--output_dir", str(run_dir), "--resume"]
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err, err[-2000:]
+    assert f"Cannot resume from {checkpoint}: its file {name} " in err and says in err
+    assert "Data:" not in out + err  # refused before the data loaded
+    assert not (checkpoint / "RAN").exists()
+    assert (run_dir / "history.jsonl").read_bytes() == history_before

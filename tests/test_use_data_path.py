@@ -76,5 +76,5 @@ def test_predict_and_evaluate_options_are_declared_once():
     assert options_from(PredictOptions, args) == PredictOptions(top_k=2, output=Path("p.csv"))
     assert PredictOptions(output="p.jsonl").output == Path("p.jsonl")
     assert EvaluateOptions().batch_size == 64 and PredictOptions().batch_size == 32
-    with pytest.raises(TypeError):
+    with pytest.raises(toolkit.UserError, match="There is no option 'label_column'"):
         toolkit.predict("run", ["a text"], label_column="label")  # an evaluate option

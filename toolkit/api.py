@@ -38,7 +38,12 @@ from toolkit.data.in_memory import in_memory_overrides, save_split
 from toolkit.outputs.hub import push_run
 from toolkit.run.stages import RunResult
 from toolkit.use.evaluate import evaluate_run
-from toolkit.use.options import EvaluateOptions, PredictOptions, describe_options
+from toolkit.use.options import (
+    EvaluateOptions,
+    PredictOptions,
+    describe_options,
+    options_from_keywords,
+)
 from toolkit.use.predict import predict as predict_command
 
 Recipe = str | Path | Mapping[str, Any] | RunConfig | None
@@ -48,6 +53,17 @@ Data = Any
 
 def load_config(config: Recipe = None, **overrides: Any) -> RunConfig:
     """The validated RunConfig of `config` with `overrides` applied (see the module doc)."""
+    return recipe_config(config, "config", overrides)
+
+
+def recipe_config(config: Recipe, argument: str, overrides: Mapping[str, Any]) -> RunConfig:
+    """load_config, naming `argument` (the parameter it came in) when `config` is no recipe."""
+    if not (config is None or isinstance(config, (str, Path, Mapping, RunConfig))):
+        raise UserError(
+            f"{argument} must be a recipe: the path of a YAML file (str or Path), the name of "
+            f"a packaged recipe, a dict of config keys or a RunConfig (None: the default "
+            f"recipe); got {type(config).__name__} {config!r:.60}."
+        )
     if isinstance(config, RunConfig):
         raw, source = config.to_dict(), config.source
     elif isinstance(config, Mapping):
@@ -96,12 +112,35 @@ def train(
     `test_data`): data in memory instead of the recipe's source, saved as Parquet first (see
     data/in_memory.py). `pretrain`: a pre-training recipe run first (or reused when
     finished), as `ftk train --pretrain`."""
+    check_callbacks(callbacks)  # before anything is written: a retry finds output_dir free
+    if pretrain is not None and (resume or callbacks):
+        raise UserError(
+            "train(pretrain=...) takes neither resume nor callbacks: it runs two trainings. "
+            "Call pretrain() and train() one after the other to resume or watch either."
+        )
     run_config = load_config_with_data(config, train_data, validation_data, test_data, overrides)
     if pretrain is not None:
-        if resume or callbacks:
-            raise TypeError("train(pretrain=...) takes neither resume nor callbacks")
-        return train_after_pretrain(run_config, load_config(pretrain), overwrite=overwrite)
+        pretraining = recipe_config(pretrain, "pretrain", {})
+        return train_after_pretrain(run_config, pretraining, overwrite=overwrite)
     return train_command(run_config, overwrite=overwrite, resume=resume, callbacks=callbacks)
+
+
+def check_callbacks(callbacks: Any) -> None:
+    """A list of TrainerCallbacks (instances, or classes the Trainer instantiates): anything
+    else failed only once training began, after output_dir was written."""
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise UserError(
+            f"callbacks must be a list of transformers TrainerCallback objects; got "
+            f"{type(callbacks).__name__}."
+        )
+    for i, callback in enumerate(callbacks):
+        is_class = isinstance(callback, type) and issubclass(callback, TrainerCallback)
+        if not (is_class or isinstance(callback, TrainerCallback)):
+            raise UserError(
+                f"callbacks[{i}] is {type(callback).__name__} {callback!r:.60}, not a "
+                f"transformers TrainerCallback: pass an instance of a TrainerCallback "
+                f"subclass (or the class)."
+            )
 
 
 def search(
@@ -122,11 +161,27 @@ def search(
     SearchResult: `.run` (a RunResult, as `train` gives), `.best_params`, `.best_trial`,
     `.trials` (search.json's records) and `.stopped_because`. `train_data` (...): data in
     memory, as for `train`."""
+    check_limits(budget, trials)
     budget_s = parse_budget(budget) if isinstance(budget, str) else budget
     if budget_s is not None and budget_s <= 0:
         raise UserError(f"budget must be a positive duration, got {budget!r}.")
     run_config = load_config_with_data(config, train_data, validation_data, test_data, overrides)
     return search_command(run_config, budget_s, trials, resume=resume, overwrite=overwrite)
+
+
+def check_limits(budget: Any, trials: Any) -> None:
+    """search's budget: a duration or seconds; trials: a whole number (None: no such limit)."""
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, (str, int, float))
+    ):
+        raise UserError(
+            f"budget must be a duration such as '30m' or '1h30m', or seconds; got "
+            f"{type(budget).__name__} {budget!r:.40}."
+        )
+    if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int)):
+        raise UserError(
+            f"trials must be a whole number; got {type(trials).__name__} {trials!r:.40}."
+        )
 
 
 def pretrain(config: Recipe, *, overwrite: bool = False, **overrides: Any) -> RunResult:
@@ -144,14 +199,31 @@ def predict(
     of texts, or the path of a table, an image folder or an image. `output` (.csv or .jsonl)
     also writes them; without it nothing is printed. The keyword options are `ftk predict`'s
     (below, from use/options.py)."""
-    path, texts = (Path(inputs), None) if isinstance(inputs, (str, Path)) else (None, list(inputs))
+    check_run(run)
+    if isinstance(inputs, (str, Path)):
+        path, texts = Path(inputs), None
+    elif isinstance(inputs, Sequence):
+        path, texts = None, list(inputs)
+    else:
+        raise UserError(
+            f"inputs must be a list of texts, or the path (str or Path) of a table, an image "
+            f"folder or an image; got {type(inputs).__name__}."
+        )
     return predict_command(
         run,
         input_path=path,
         texts=texts,
         show=False,
-        options=PredictOptions(**options),
+        options=options_from_keywords(PredictOptions, options),
     )
+
+
+def check_run(run: Any) -> None:
+    if not isinstance(run, (str, Path)):
+        raise UserError(
+            f"run must be a run or checkpoint folder (str or Path) or a Hub model repo id; got "
+            f"{type(run).__name__} {run!r:.40}."
+        )
 
 
 def evaluate(run: str | Path, data: str | Path | Data, **options: Any) -> dict[str, Any]:
@@ -159,7 +231,8 @@ def evaluate(run: str | Path, data: str | Path | Data, **options: Any) -> dict[s
     data in memory (as `train_data` takes it). `run`: as for `predict` (a folder, or a Hub
     model repo id at `revision`). The keyword options are `ftk evaluate`'s (below, from
     use/options.py)."""
-    settings = EvaluateOptions(**options)
+    check_run(run)
+    settings = options_from_keywords(EvaluateOptions, options)
     if not isinstance(data, (str, Path)):
         data = save_split(data, "evaluation", name="data")
     return evaluate_run(run, Path(data), options=settings)

@@ -33,6 +33,7 @@ from toolkit.run.stages import (
     plan_run,
     prepare_labelled,
 )
+from toolkit.training.checkpoint_files import check_checkpoint_files
 from toolkit.training.resume import (
     StartedConfig,
     checkpoint_step,
@@ -95,6 +96,7 @@ def resume_point(output_dir: Path, overwrite: bool, config: RunConfig) -> Path:
         )
     checkpoint = last_checkpoint(output_dir)
     check_resumed_config(output_dir, checkpoint, config)
+    check_checkpoint_files(checkpoint)  # before the data and the model load
     say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
     return checkpoint
 

@@ -32,6 +32,7 @@ from toolkit.config.unique_keys import RepeatedKey, load_unique
 from toolkit.config.validate import validate
 from toolkit.core.errors import UserError, did_you_mean
 from toolkit.core.log import note
+from toolkit.core.run_files import RUN_CONFIG
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
@@ -106,6 +107,8 @@ def replace_recipe_sources(raw: dict[str, Any], override_keys: list[str]) -> Non
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise folder_as_config(path)
     if not path.is_file():
         raise UserError(
             f"Config file '{path}' does not exist, and no packaged recipe has that name. "
@@ -137,6 +140,24 @@ def repeated_key_message(path: Path, twice: RepeatedKey) -> str:
         else "YAML would keep only the second value; write it once, with the value you mean"
     )
     return f"Config file '{path}' writes key '{twice.key}' twice ({twice.lines}): {kept}."
+
+
+def folder_as_config(path: Path) -> UserError:
+    """A folder given as the config (it "did not exist"): the recipe in it to give instead."""
+    recipes = sorted(p.name for p in path.glob("*.yaml")) + sorted(
+        p.name for p in path.glob("*.yml")
+    )
+    if RUN_CONFIG in recipes:
+        hint = (
+            f"it is the folder of a run: --config {path / RUN_CONFIG} trains again with that "
+            f"run's config"
+        )
+    elif recipes:
+        shown = ", ".join(recipes[:5])
+        hint = f"it holds {shown}: give one of them, e.g. --config {path / recipes[0]}"
+    else:
+        hint = "it holds no .yaml file"
+    return UserError(f"Config file '{path}' is a folder, not a YAML recipe; {hint}.")
 
 
 def parse_overrides(args: list[str]) -> list[tuple[str, Any]]:

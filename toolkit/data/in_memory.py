@@ -21,6 +21,7 @@ import pandas
 
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
+from toolkit.data.value_kinds import mixed_kinds
 
 
 def cache_folder() -> Path:
@@ -44,6 +45,14 @@ def as_dataset(data: Any, name: str) -> datasets.Dataset:
             f"{name} is a DatasetDict (splits {splits}); pass one split each, e.g. "
             f"train_data=d['train'], test_data=d['test']."
         )
+    try:
+        return table_of(data, name)
+    # pyarrow's ArrowInvalid and ArrowTypeError, which subclass these two
+    except (ValueError, TypeError) as exc:
+        raise UserError(unmixable(data, name, exc)) from None
+
+
+def table_of(data: Any, name: str) -> datasets.Dataset:
     if isinstance(data, pandas.DataFrame):
         return datasets.Dataset.from_pandas(data, preserve_index=False)
     if isinstance(data, Mapping):
@@ -57,6 +66,30 @@ def as_dataset(data: Any, name: str) -> datasets.Dataset:
         f"[{{'text': ..., 'label': ...}}]) or a dict of columns; got "
         f"{type(data).__name__}{' (empty)' if empty else ''}."
     )
+
+
+def unmixable(data: Any, name: str, exc: Exception) -> str:
+    """Why pyarrow could not make a table of `data`: the first column whose values are of
+    several kinds (its error names a type, not the column or the row)."""
+    for column, values in columns_of(data).items():
+        mixed = mixed_kinds(values)
+        if mixed:
+            return (
+                f"{name}: column '{column}' mixes {mixed}, and a column holds one kind of "
+                f"value. Write all its values the same way: all strings (e.g. '1'), or all "
+                f"numbers."
+            )
+    return f"{name} could not be made into a table: {exc}"
+
+
+def columns_of(data: Any) -> dict[str, list[Any]]:
+    """Each column's values, in row order, of a DataFrame, a dict of columns or row dicts."""
+    if isinstance(data, pandas.DataFrame):
+        return {str(c): data[c].tolist() for c in data.columns}
+    if isinstance(data, Mapping):  # a column given as one value is a column of one
+        return {str(c): v if isinstance(v, list) else [v] for c, v in data.items()}
+    names = dict.fromkeys(key for row in data for key in row)
+    return {str(c): [row.get(c) for row in data] for c in names}
 
 
 def save_split(data: Any, split: str, name: str | None = None) -> Path:

@@ -19,6 +19,7 @@ from toolkit.config.schema import DataConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.data.sources import describe_split
+from toolkit.data.value_kinds import mixed_kinds
 
 
 def check_labels(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
@@ -28,6 +29,7 @@ def check_labels(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None
         return
     values = list(dataset[cfg.label_column])
     check_not_nested(values, cfg, split)
+    check_one_kind(values, cfg, split)
     check_not_fractional(values, cfg, split)
 
 
@@ -47,6 +49,17 @@ def check_not_nested(values: list[Any], cfg: DataConfig, split: str) -> None:
         f"text-multilabel (image-multilabel for images); else give one label per row (or "
         f"point data.label_column at a one-label column)."
     )
+
+
+def check_one_kind(values: list[Any], cfg: DataConfig, split: str) -> None:
+    """Labels written as numbers in some rows and strings in others (a JSON Lines file can mix
+    them) cannot be sorted into one list of classes."""
+    mixed = mixed_kinds(values)
+    if mixed:
+        raise UserError(
+            f"Column '{cfg.label_column}' of the {describe_split(cfg, split)} mixes {mixed}. "
+            f"Write every label the same way: all as strings, or all as integer class ids."
+        )
 
 
 def check_not_fractional(values: list[Any], cfg: DataConfig, split: str) -> None:

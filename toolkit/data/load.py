@@ -7,8 +7,9 @@ image folders with one subfolder per class (`data.train_dir`, optional `validati
 is decoded once up front (toolkit/images.py), so a corrupt file never stops a run midway.
 Labels become a `ClassLabel` whose names come from the training split; a validation or test
 label never seen in training is an error, not a silently wrong metric.
-Text inputs must be plain strings (a nested JSON field is an error); rows whose text is empty,
-blank or null are dropped with a warning, or stop the run (`data.empty_texts`).
+Text inputs must be plain strings (a nested JSON field or a column of numbers is an error,
+data/text_columns.py); rows whose text is empty, blank or null are dropped with a warning, or
+stop the run (`data.empty_texts`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
 from toolkit.data.tag_schemes import describe_scheme
 from toolkit.data.targets import as_float_targets, check_targets, target_stats
+from toolkit.data.text_columns import check_text_type, refuse_label_as_text
 
 
 @dataclass
@@ -82,8 +84,15 @@ def load_data(
     `target`: classes (labels -> ClassLabel, stratified hold-outs), numbers (finite numbers ->
     float32, plain seeded hold-outs) or label sets (lists of labels -> multi-hot float32, plain
     seeded hold-outs)."""
-    raw = load_source(cfg)
+    raw = load_source(cfg, reads_images=cfg.image_column in columns)
     text_columns = [c for c in columns if c != cfg.image_column]
+    refuse_label_as_text(
+        raw["train"],
+        text_columns,
+        cfg.label_column,
+        text_key(cfg.label_column, cfg),
+        describe_split(cfg, "train"),
+    )
     for split, dataset in raw.items():
         check_columns(dataset, [*columns, cfg.label_column], describe_split(cfg, split))
         if len(dataset) == 0:
@@ -92,6 +101,7 @@ def load_data(
             )
         for column in text_columns:
             check_text_not_nested(dataset, column, cfg, split)
+            check_text_type(dataset, column, text_key(column, cfg), describe_split(cfg, split))
         raw[split] = dataset = drop_empty_texts(dataset, text_columns, cfg, split)
         # before images are decoded: it costs nothing
         check_label_values(target)(dataset, cfg, split)

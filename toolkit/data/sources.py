@@ -19,6 +19,7 @@ from toolkit.core.log import say
 from toolkit.data.builtin import load_builtin_dataset
 from toolkit.data.images import load_image_folder
 from toolkit.data.in_memory import is_saved_in_memory_data
+from toolkit.data.json_lines import json_problem
 
 FILE_BUILDERS = {
     ".csv": "csv",
@@ -32,7 +33,9 @@ FILE_BUILDERS = {
 SPLITS = ("train", "validation", "test")
 
 
-def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
+def load_source(cfg: DataConfig, reads_images: bool = False) -> dict[str, datasets.Dataset]:
+    """The raw splits of the config's one source; `reads_images`: the task reads images, so a
+    folder named as a data file is pointed at data.train_dir."""
     if cfg.builtin:
         return load_builtin_dataset(cfg.builtin)
     if cfg.hub_id:
@@ -47,7 +50,9 @@ def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
     if cfg.train_file:
         files = {"train": cfg.train_file, "validation": cfg.validation_file, "test": cfg.test_file}
         return {
-            split: load_file(Path(path), f"data.{split}_file", cfg.encoding)
+            split: load_file(
+                Path(path), f"data.{split}_file", cfg.encoding, reads_images=reads_images
+            )
             for split, path in files.items()
             if path
         }
@@ -59,10 +64,16 @@ def load_source(cfg: DataConfig) -> dict[str, datasets.Dataset]:
 
 
 def load_file(
-    path: Path, key: str, encoding: str = "utf-8", encoding_option: str = "data.encoding"
+    path: Path,
+    key: str,
+    encoding: str = "utf-8",
+    encoding_option: str = "data.encoding",
+    reads_images: bool = False,
 ) -> datasets.Dataset:
     """Read one CSV / TSV / JSON(L) / Parquet file; CSV cells are never guessed to be NaN.
-    `key` names the file in messages, `encoding_option` the option that sets its encoding."""
+    `key` names the file in messages, `encoding_option` the option that sets its encoding;
+    `reads_images`: the task reads images (a folder given is pointed at data.train_dir)."""
+    refuse_folder(path, key, reads_images)
     if not path.is_file():
         raise UserError(
             f"{key} '{path}' does not exist; check the path (relative paths are "
@@ -87,11 +98,33 @@ def load_file(
             ) from None
         if builder != "parquet":
             check_decodes(path, key, encoding, encoding_option)
+        problem = json_problem(path, encoding) if builder == "json" else None
+        if problem:
+            raise UserError(f"{key} '{path}' {problem}.") from None
         raise UserError(
             f"{key} '{path}' could not be read as {builder}: "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
     return unwrapped_json(dataset, path, key) if path.suffix.lower() == ".json" else dataset
+
+
+def refuse_folder(path: Path, key: str, reads_images: bool = False) -> None:
+    """A folder where a file belongs is named as one (it "did not exist"), with what is in
+    it; for a task that reads images, the keys that take image folders."""
+    if not path.is_dir():
+        return
+    inside = sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+    shown = ", ".join(inside[:5]) + (" ..." if len(inside) > 5 else "")
+    hint = (
+        " Images in one subfolder per class are read from a folder with data.train_dir "
+        "(data.validation_dir, data.test_dir) in place of the *_file keys."
+        if reads_images
+        else ""
+    )
+    raise UserError(
+        f"{key} '{path}' is a folder ({f'holding {shown}' if inside else 'empty'}), not a "
+        f"file; give the path of one data file.{hint}"
+    )
 
 
 def unwrapped_json(dataset: datasets.Dataset, path: Path, key: str) -> datasets.Dataset:

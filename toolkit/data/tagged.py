@@ -27,6 +27,7 @@ from toolkit.data.sources import (
     describe_split,
     load_file,
     load_source,
+    refuse_folder,
 )
 from toolkit.data.splits import cap_sizes, make_splits
 from toolkit.data.tag_schemes import resolve_scheme
@@ -96,6 +97,7 @@ def load_tagged_source(cfg: DataConfig, columns: TagColumns) -> dict[str, datase
 def read_tagged_file(
     path: Path, key: str, cfg: DataConfig, columns: TagColumns
 ) -> datasets.Dataset:
+    refuse_folder(path, key)
     suffix = path.suffix.lower()
     if suffix not in CONLL_SUFFIXES and suffix not in FILE_BUILDERS:
         raise UserError(

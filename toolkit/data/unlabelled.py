@@ -16,11 +16,12 @@ from toolkit.core.errors import UserError
 from toolkit.data.load import check_text_not_nested, drop_empty_texts, load_data
 from toolkit.data.sources import check_columns, describe_split, load_source
 from toolkit.data.splits import cap_sizes, make_splits
+from toolkit.data.text_columns import check_text_type
 
 
 def load_unlabelled(cfg: DataConfig, column: str, key: str, seed: int) -> datasets.DatasetDict:
     """train / validation holding only `column` (the text or image input named by `key`)."""
-    raw = load_source(cfg)
+    raw = load_source(cfg, reads_images=column == cfg.image_column)
     for split, dataset in raw.items():
         require_column(dataset, column, key, describe_split(cfg, split))
     if all(cfg.label_column in ds.column_names for ds in raw.values()):
@@ -29,6 +30,7 @@ def load_unlabelled(cfg: DataConfig, column: str, key: str, seed: int) -> datase
         if column != cfg.image_column:  # the text checks load_data makes for labelled data
             for split, dataset in raw.items():
                 check_text_not_nested(dataset, column, cfg, split)
+                check_text_type(dataset, column, key, describe_split(cfg, split))
                 raw[split] = drop_empty_texts(dataset, [column], cfg, split)
         splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=None), cfg)
     if cfg.pretrain_include_test and "test" in splits:

@@ -11,6 +11,7 @@ from toolkit.config.schema import ModelConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.model.packaged import resolve_model_path
+from toolkit.model.remote_code import custom_code_needed
 from toolkit.model.transfer import check_encoder_loaded, describe_new_weights
 
 if TYPE_CHECKING:
@@ -47,7 +48,24 @@ def checkpoint_location(cfg: ModelConfig) -> str:
                 f"weights, which can run code when loaded. Convert them to "
                 f"safetensors, or set model.allow_pickle: true if you trust them."
             )
+        refusal = custom_code_refusal(cfg, location)
+        if refusal is not None:  # before any data is read for the model
+            raise refusal
     return location
+
+
+def custom_code_refusal(cfg: ModelConfig, location: str) -> UserError | None:
+    """The error naming model.trust_remote_code when loading `location` would run code
+    shipped with it and the config does not allow that; else None."""
+    why = None if cfg.trust_remote_code else custom_code_needed(location, cfg.revision)
+    if not why:
+        return None
+    return UserError(
+        f"model.name_or_path '{cfg.name_or_path}' needs code that is not part of "
+        f"transformers to load: {why}. ftk runs such code only when told to: if you "
+        f"trust it, set model.trust_remote_code: true (--model.trust_remote_code true); "
+        f"else use a checkpoint of a model type transformers ships."
+    )
 
 
 def pretrained_kwargs(cfg: ModelConfig) -> dict[str, Any]:
@@ -66,7 +84,8 @@ def model_kwargs(cfg: ModelConfig) -> dict[str, Any]:
 
 def load_failure(cfg: ModelConfig, what: str, exc: Exception) -> UserError:
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return UserError(
+    # a Hub checkpoint's config.json is known only once the failed load has fetched it
+    return custom_code_refusal(cfg, resolve_model_path(cfg.name_or_path or "")) or UserError(
         f"Could not load the {what} from model.name_or_path '{cfg.name_or_path}': "
         f"{first_line}. Check the Hub id (and network) or the folder."
     )

@@ -33,6 +33,7 @@ from toolkit.config.taxonomy import IMAGE, TEXT, WORDS, Modality, fine_tuning_ki
 from toolkit.core.errors import UserError
 from toolkit.core.log import note
 from toolkit.data.tag_schemes import detect_scheme
+from toolkit.model.remote_code import custom_code_needed
 from toolkit.outputs.run_dir import check_run_dir, refuse_unfinished
 from toolkit.tasks import get_task
 from toolkit.tasks.targets import (
@@ -86,6 +87,7 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
     located = locate_run(run, revision)
     path, name = located.path, located.name
     refuse_unfinished(path)  # a run cut off while saving may hold a readable config.json
+    refuse_custom_code(path, name)
     config = None  # a plain checkpoint's is built once its head is known
     if not (path.is_dir() and not (path / "run_config.yaml").is_file() and is_classifier(path)):
         if (path / "config.json").is_file() and not (path / "run_config.yaml").is_file():
@@ -101,14 +103,17 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         AutoTokenizer,
     )
 
+    # off, not unset: unset, transformers asks on the terminal whether to run shipped code
     if modality.reads_images:
-        processor = AutoImageProcessor.from_pretrained(path)
-        model = AutoModelForImageClassification.from_pretrained(path, use_safetensors=True)
+        processor = AutoImageProcessor.from_pretrained(path, trust_remote_code=False)
+        model = AutoModelForImageClassification.from_pretrained(
+            path, use_safetensors=True, trust_remote_code=False
+        )
     else:
-        processor = AutoTokenizer.from_pretrained(path)
+        processor = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         word_head = modality.per_word  # a tag per word
         head = AutoModelForTokenClassification if word_head else AutoModelForSequenceClassification
-        model = head.from_pretrained(path, use_safetensors=True)
+        model = head.from_pretrained(path, use_safetensors=True, trust_remote_code=False)
     model.eval().to("cuda" if torch.cuda.is_available() else "cpu")
     if config is None:
         # a token classification head tags words; otherwise config.json's problem_type decides
@@ -128,6 +133,20 @@ def load_run(run: str | Path, revision: str | None = None) -> Run:
         processor=processor,
         target=target_for(config.kind.target, config.data.tag_scheme),
     )
+
+
+def refuse_custom_code(path: Path, name: str) -> None:
+    """predict and evaluate never run code shipped with a model: not even a run trained with
+    model.trust_remote_code says so, since a run downloaded from the Hub would then run its
+    author's code on the reader's machine."""
+    why = custom_code_needed(path)
+    if why:
+        raise UserError(
+            f"{name} needs code that is not part of transformers to load: {why}. ftk predict "
+            f"and ftk evaluate never run code shipped with a model (trust_remote_code stays "
+            f"off). If you trust that code, load the model in Python with "
+            f"trust_remote_code=True; else use a model of a type transformers ships."
+        )
 
 
 def tags_read_by_names(config: RunConfig, name: str, label_names: list[str]) -> RunConfig:

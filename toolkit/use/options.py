@@ -16,6 +16,7 @@ from typing import Any
 
 # a field with its default and its help text, as the config's keys are declared
 from toolkit.config.declare import option
+from toolkit.core.errors import UserError, did_you_mean
 
 
 @dataclass
@@ -85,10 +86,43 @@ def given_options(
 ) -> Any:
     """An options object, given whole or as keyword arguments (not both)."""
     if given is None:
-        return options(**keywords)
+        return options_from_keywords(options, keywords)
     if keywords:
         raise TypeError(f"give options or {', '.join(keywords)}, not both")
     return given
+
+
+def options_from_keywords(options: type[RunOptions], keywords: dict[str, Any]) -> Any:
+    """The Python API's keyword options as an options object: an unknown name or a value of
+    the wrong type is a UserError naming the option (the command line's flags are typed by
+    argparse)."""
+    hints = typing.get_type_hints(options)
+    for name, value in keywords.items():
+        if name not in hints:
+            raise UserError(
+                f"There is no option '{name}'.{did_you_mean(name, hints)} The options: "
+                f"{', '.join(hints)}."
+            )
+        check_option_type(name, value, hints[name])
+    return options(**keywords)
+
+
+# what a keyword option of each declared type may be given as
+ACCEPTED: dict[type, tuple[type, ...]] = {float: (int, float), Path: (str, Path)}
+
+
+def check_option_type(name: str, value: Any, hint: Any) -> None:
+    declared = typing.get_args(hint) or (hint,)  # `int`, or the members of `str | None`
+    if value is None and type(None) in declared:
+        return
+    kinds = [kind for kind in declared if kind is not type(None)]
+    accepted = tuple(dict.fromkeys(t for kind in kinds for t in ACCEPTED.get(kind, (kind,))))
+    if isinstance(value, accepted) and not (isinstance(value, bool) and bool not in kinds):
+        return  # (True is an int to isinstance, not a number of inputs)
+    raise UserError(
+        f"Option '{name}' must be {' or '.join(t.__name__ for t in accepted)}, got "
+        f"{value!r} ({type(value).__name__})."
+    )
 
 
 def describe_options(options: type[RunOptions]) -> str:
