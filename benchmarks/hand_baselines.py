@@ -1,7 +1,8 @@
 """Classical baselines fitted by hand, outside ftk, on the files ftk trains on, for
-docs/experiments.md (the Reuters, Brown and Hironsan sections).
+docs/experiments.md (the Reuters, Brown, Hironsan and labMT sections).
 
     python benchmarks/hand_baselines.py multilabel data/reuters --max-train 1500 --max-eval 500
+    python benchmarks/hand_baselines.py regression data/labmt --label-column happiness --run RUN
     python benchmarks/hand_baselines.py tagging data/brown --metric accuracy --max-train 1500 ...
     python benchmarks/hand_baselines.py tagging data/hironsan --metric entity
     python benchmarks/hand_baselines.py model RUN data/brown/test.conll --max-eval 500
@@ -19,6 +20,15 @@ and data.max_eval_samples do, so both see the same examples.
   seqeval entity F1 / precision / recall (NER, IOB2).
 - model: a finished ftk token-classification run's own word accuracy, computed here from its
   saved model (each word's first word piece, as ftk scores it), independent of ftk's metrics.
+- regression: train.csv / validation.csv / test.csv with a text and a numeric column. The
+  training mean, and TF-IDF (word 1-2-grams + char_wb 2-5-grams, sublinear tf, min_df 1) with
+  ridge regression, alpha chosen on validation rmse from 0.003 to 30; rmse, mae, pearson and
+  spearman on test, and the spread of the test predictions beside the targets'. Where the files
+  have a `LABEL_std` column (the raters' standard deviation) and --raters is given, the rmse
+  that the rating means themselves carry as estimates of the population's mean,
+  sqrt(mean(std^2) / raters). --run RUN recomputes the same figures from a finished ftk
+  regression run's saved test predictions (metrics.json), after checking that its targets are
+  the test file's, in order.
 """
 
 from __future__ import annotations
@@ -113,6 +123,114 @@ def multilabel(folder: Path, max_train: int | None, max_eval: int | None) -> dic
         "test": test_scores,
         "seconds_with_grid": round(time.perf_counter() - started, 1),
     }
+
+
+def read_csv_rows(path: Path, cap: int | None) -> list[dict[str, str]]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows[:cap] if cap else rows
+
+
+def regression_scores(predicted: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    from scipy.stats import pearsonr, spearmanr
+
+    error = predicted - true
+    constant = np.ptp(predicted) == 0  # pearson/spearman are undefined; ftk reports 0 then
+    return {
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mae": float(np.mean(np.abs(error))),
+        "pearson": 0.0 if constant else float(pearsonr(predicted, true)[0]),
+        "spearman": 0.0 if constant else float(spearmanr(predicted, true)[0]),
+    }
+
+
+def spread(values: np.ndarray) -> dict[str, float]:
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
+
+
+def regression(
+    folder: Path,
+    text_column: str,
+    label_column: str,
+    max_train: int | None,
+    max_eval: int | None,
+    raters: int | None,
+    run: Path | None,
+) -> dict:
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import Ridge
+
+    rows = {
+        "train": read_csv_rows(folder / "train.csv", max_train),
+        "validation": read_csv_rows(folder / "validation.csv", max_eval),
+        "test": read_csv_rows(folder / "test.csv", max_eval),
+    }
+    texts = {split: [r[text_column] for r in part] for split, part in rows.items()}
+    y = {split: np.array([float(r[label_column]) for r in part]) for split, part in rows.items()}
+    out: dict = {
+        "rows": {split: len(part) for split, part in rows.items()},
+        "targets": {split: spread(values) for split, values in y.items()},
+    }
+
+    started = time.perf_counter()
+    mean = float(y["train"].mean())
+    out["training_mean"] = {
+        "value": mean,
+        "validation": regression_scores(np.full(len(y["validation"]), mean), y["validation"]),
+        "test": regression_scores(np.full(len(y["test"]), mean), y["test"]),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+    started = time.perf_counter()
+    vectorizers = [
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+    ]
+    x_train = hstack([v.fit_transform(texts["train"]) for v in vectorizers]).tocsr()
+
+    def features(split: str):
+        return hstack([v.transform(texts[split]) for v in vectorizers]).tocsr()
+
+    x_val, x_test = features("validation"), features("test")
+    grid = {}
+    for alpha in (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0):
+        model = Ridge(alpha=alpha).fit(x_train, y["train"])
+        grid[alpha] = (regression_scores(model.predict(x_val), y["validation"]), model)
+    best = min(grid, key=lambda a: grid[a][0]["rmse"])
+    predicted = grid[best][1].predict(x_test)
+    out["tfidf_ridge"] = {
+        "alpha": best,
+        "validation_rmse_by_alpha": {str(a): round(s["rmse"], 4) for a, (s, _) in grid.items()},
+        "features": x_train.shape[1],
+        "validation": grid[best][0],
+        "test": regression_scores(predicted, y["test"]),
+        "test_predictions": spread(predicted),
+        "seconds_with_grid": round(time.perf_counter() - started, 1),
+    }
+
+    std_column = f"{label_column}_std"
+    if raters and rows["test"] and std_column in rows["test"][0]:
+        variance = np.mean([float(r[std_column]) ** 2 for r in rows["test"]])
+        out["rater_noise_rmse_test"] = float(np.sqrt(variance / raters))
+
+    if run is not None:
+        saved = json.loads((run / "metrics.json").read_text())["test_predictions"]
+        true, predicted = np.asarray(saved["true"]), np.asarray(saved["predicted"])
+        if len(true) != len(y["test"]) or not np.allclose(true, y["test"], atol=1e-4):
+            raise SystemExit(f"{run}: its test targets are not {folder / 'test.csv'}'s, in order")
+        out["run"] = {
+            "test": regression_scores(predicted, true),
+            "test_predictions": spread(predicted),
+        }
+    return out
 
 
 def word_features(words: list[str], i: int) -> dict[str, float]:
@@ -293,15 +411,31 @@ def main() -> None:
     md.add_argument("run", type=Path)
     md.add_argument("test_file", type=Path)
     md.add_argument("--max-length", type=int, default=96)
-    for p in (ml, tg, md):
+    rg = sub.add_parser("regression")
+    rg.add_argument("folder", type=Path)
+    rg.add_argument("--text-column", default="text")
+    rg.add_argument("--label-column", required=True)
+    rg.add_argument("--raters", type=int, default=None, help="ratings behind each mean")
+    rg.add_argument("--run", type=Path, default=None, help="a finished ftk run on these files")
+    for p in (ml, tg, md, rg):
         p.add_argument("--max-eval", type=int, default=None)
-    for p in (ml, tg):
+    for p in (ml, tg, rg):
         p.add_argument("--max-train", type=int, default=None)
     args = parser.parse_args()
     if args.kind == "multilabel":
         result = multilabel(args.folder, args.max_train, args.max_eval)
     elif args.kind == "tagging":
         result = tagging(args.folder, args.metric, args.max_train, args.max_eval)
+    elif args.kind == "regression":
+        result = regression(
+            args.folder,
+            args.text_column,
+            args.label_column,
+            args.max_train,
+            args.max_eval,
+            args.raters,
+            args.run,
+        )
     else:
         result = model_accuracy(args.run, args.test_file, args.max_eval, args.max_length)
     print(json.dumps(result, indent=1))
