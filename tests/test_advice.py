@@ -32,3 +32,10 @@ def test_total_threshold_grows_with_model_size():
     assert data_size_advice(counts, 110_000_000).warnings == []
     large = data_size_advice(counts, 335_000_000).warnings
     assert len(large) == 1 and "2,000 labelled training examples for a 335.0M-parameter" in large[0]
+
+
+def test_plain_tags_are_counted_in_words_and_sentences():
+    """POS-like tags: the advice speaks of tags and words, not entity types and mentions."""
+    advice = data_size_advice({"NOUN": 900, "X": 99}, 22_000_000, total=300, unit="tag")
+    assert "tag 'X' has only 99 words (advice: at least 100 per tag)" in advice.warnings[0]
+    assert "300 training sentences" in advice.warnings[1]

@@ -42,6 +42,10 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+# what a tagging unit counts per tag (classes count labelled examples)
+COUNTED = {"entity type": "mentions", "tag": "words"}
+
+
 @dataclass
 class DataSizeAdvice:
     """The figures the advice is based on, and its warnings (empty: enough data)."""
@@ -53,17 +57,18 @@ class DataSizeAdvice:
     min_per_class: int
     min_total: int
     warnings: list[str]
-    # what per_class counts: "class" (labelled examples) or "entity type" (token
-    # classification: entity mentions; train_examples then counts sentences)
+    # what per_class counts: "class" (labelled examples), "entity type" (token
+    # classification with entity tags: mentions) or "tag" (plain tags such as POS: words);
+    # for both tag units train_examples counts sentences
     unit: str = "class"
 
     @property
     def counted(self) -> str:
-        return "mentions" if self.unit == "entity type" else "labelled training examples"
+        return COUNTED.get(self.unit, "labelled training examples")
 
     @property
     def examples(self) -> str:
-        return "training sentences" if self.unit == "entity type" else "labelled training examples"
+        return "training sentences" if self.unit in COUNTED else "labelled training examples"
 
     @property
     def smallest_count(self) -> int:
@@ -81,7 +86,8 @@ def data_size_advice(
 ) -> DataSizeAdvice:
     """The figures and the warnings (empty when the data set is large enough). No classes
     (`{}`: a numeric target) leaves only the `total` check. `unit`: what `class_counts` counts
-    per key: "class" (examples) or "entity type" (entity mentions; `total`: sentences)."""
+    per key: "class" (examples), "entity type" (entity mentions) or "tag" (words; for both
+    tag units `total` counts sentences)."""
     total = sum(class_counts.values()) if total is None else total
     smallest = min(class_counts, key=class_counts.__getitem__) if class_counts else ""
     needed = min_total(num_parameters)

@@ -29,6 +29,7 @@ from toolkit.advice.overfitting import (
     watch_sample_size,
 )
 from toolkit.core.log import say, warn
+from toolkit.metrics.tag_sets import tag_set
 from toolkit.model.lora import lora_summary
 from toolkit.model.target_scale import target_scale_of
 from toolkit.run.assembly import assemble_trainer
@@ -119,8 +120,11 @@ def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataS
     config, data = plan.config, prepared.data
     labels = data.splits["train"][data.label_column]
     counts = plan.target.class_counts(labels, data.label_names)
-    tags = data.target.per_word  # counts are entity mentions per type; sentences the total
-    unit = "entity type" if tags else "class"
+    tags = data.target.per_word  # counts are mentions or words per tag; the total sentences
+    unit = "class"
+    if tags:
+        scheme = data.tag_scheme
+        unit = tag_set(scheme, data.label_names).counted if scheme else "entity type"
     advice = data_size_advice(counts, count_parameters(model), total=len(labels), unit=unit)
     report_advice(advice)
     if tags:
