@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,13 @@ def write_synthetic_recipe(
         f"data: {{train_file: '{train}', max_length: {max_length}}}\n"
     )
     return recipe
+
+
+def deal(rows: list, shares: dict[str, float]) -> Iterator[tuple[str, list]]:
+    """(split, its rows): `rows` dealt in order by `shares` (split -> fraction of the rows),
+    the last split taking the rest. Shuffle first for a random split."""
+    start = 0
+    for i, (split, share) in enumerate(shares.items()):
+        end = len(rows) if i == len(shares) - 1 else start + round(share * len(rows))
+        yield split, rows[start:end]
+        start = end

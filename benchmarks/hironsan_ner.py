@@ -25,6 +25,8 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
+from common import deal
+
 MEMBER = "hironsan/corpus/iob_sents.txt"
 SPACE = re.compile(r"\s")  # the corpus has full-width-space morphemes; CoNLL columns cannot
 SHARES = {"train": 0.7, "validation": 0.1, "test": 0.2}
@@ -59,10 +61,7 @@ def main() -> None:
     rows = sentences(args.sdist)
     random.Random(args.seed).shuffle(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    start = 0
-    for i, (split, share) in enumerate(SHARES.items()):
-        end = len(rows) if i == len(SHARES) - 1 else start + round(share * len(rows))
-        part = rows[start:end]
+    for split, part in deal(rows, SHARES):
         with (args.out / f"{split}.conll").open("w", encoding="utf-8") as handle:
             for sentence in part:
                 handle.writelines(f"{word}\t{tag}\n" for word, tag in sentence)
@@ -73,7 +72,6 @@ def main() -> None:
             f"{args.out / f'{split}.conll'}: {len(part)} sentences, {words:,} words; mentions "
             + ", ".join(f"{kind} {n}" for kind, n in sorted(mentions.items()))
         )
-        start = end
 
 
 if __name__ == "__main__":

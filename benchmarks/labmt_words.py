@@ -28,6 +28,8 @@ import statistics
 import tarfile
 from pathlib import Path
 
+from common import deal
+
 SHARES = {"train": 0.7, "validation": 0.1, "test": 0.2}
 MEMBER = "labMTsimple-2.8.8/labMTsimple/data/LabMT/labMT1.txt"
 
@@ -56,10 +58,7 @@ def main() -> None:
     assert len({r["text"] for r in rows}) == len(rows), "duplicate words"
     random.Random(args.seed).shuffle(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    start = 0
-    for i, (split, share) in enumerate(SHARES.items()):
-        end = len(rows) if i == len(SHARES) - 1 else start + round(share * len(rows))
-        part = rows[start:end]
+    for split, part in deal(rows, SHARES):
         with (args.out / f"{split}.csv").open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["text", "happiness", "happiness_std"])
             writer.writeheader()
@@ -70,7 +69,6 @@ def main() -> None:
             f"{statistics.fmean(values):.3f}, std {statistics.pstdev(values):.3f}, "
             f"{min(values):.2f} to {max(values):.2f}"
         )
-        start = end
 
 
 if __name__ == "__main__":

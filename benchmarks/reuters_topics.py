@@ -27,6 +27,8 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
+from common import deal
+
 SHARES = {"train": 0.7, "validation": 0.1, "test": 0.2}
 
 
@@ -67,16 +69,12 @@ def main() -> None:
     rows, kept = labelled(articles(args.tgz), args.min_docs)
     random.Random(args.seed).shuffle(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    start = 0
-    for i, (split, share) in enumerate(SHARES.items()):
-        end = len(rows) if i == len(SHARES) - 1 else start + round(share * len(rows))
-        part = rows[start:end]
+    for split, part in deal(rows, SHARES):
         with (args.out / f"{split}.jsonl").open("w", encoding="utf-8") as handle:
             for row in part:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         multi = sum(len(r["labels"]) > 1 for r in part)
         print(f"{args.out / f'{split}.jsonl'}: {len(part):,} articles, {multi:,} with 2+ topics")
-        start = end
     print(f"{len(kept)} topics: {', '.join(kept)}")
 
 
