@@ -197,3 +197,26 @@ def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
     assert [r["step"] for r in samples] == [r["step"] for r in evals[:-1]] and len(samples) == 25
     assert samples[-1]["train_sample_loss"] < samples[0]["train_sample_loss"]  # memorised
     assert not (tmp_path / "run" / "baseline.json").exists()  # baseline.enabled: false
+
+
+def test_a_resumed_run_takes_up_the_rise_that_began_before_the_stop():
+    """The checkpoint's log holds two evaluations; the third, after the resume, completes a
+    rise of patience 2: the warning comes (it used to need two more after the resume)."""
+    from toolkit.advice.overfitting import OverfittingWatch
+
+    logged = [
+        {"loss": 1.0, "step": 5},
+        {"eval_loss": 0.50, "epoch": 1.0, "step": 10},
+        {"train_sample_loss": 0.40, "step": 10},
+        {"eval_loss": 0.55, "epoch": 2.0, "step": 20},
+        {"train_sample_loss": 0.30, "step": 20},
+    ]
+    watch = OverfittingWatch(sample=object(), patience=2)
+    watch.replay(logged)
+    assert watch.validation_losses == [0.50, 0.55] and watch.training_losses == [0.40, 0.30]
+    assert watch.warning is None
+    watch.record(3.0, 0.60, 0.20)  # the first evaluation after the resume
+    assert watch.warning is not None and "rose for 2 evaluations" in watch.warning
+    without_sample = OverfittingWatch(sample=None, patience=2)
+    without_sample.replay(logged)
+    assert without_sample.training_losses == [1.0, 1.0]  # the running loss logged before each

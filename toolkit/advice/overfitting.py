@@ -131,6 +131,27 @@ class OverfittingWatch(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.training = True
+        self.replay(state.log_history)  # a resumed run: the evaluations before the stop
+
+    def replay(self, log_history: list[dict[str, Any]]) -> None:
+        """Take up the losses a resumed run's checkpoint logged, so a rise that began before
+        the stop is still seen, and a warning already given is given again."""
+        sample_key = f"{SAMPLE_PREFIX}_loss"
+        sample_losses = {
+            row.get("step"): row[sample_key] for row in log_history if sample_key in row
+        }
+        for row in log_history:
+            if "loss" in row:
+                self._last_train_loss = row["loss"]
+            if "eval_loss" not in row:
+                continue
+            training_loss = (
+                sample_losses.get(row.get("step"))
+                if self.sample is not None
+                else self._last_train_loss
+            )
+            if training_loss is not None:
+                self.record(row.get("epoch") or 0.0, row["eval_loss"], training_loss)
 
     def on_train_end(self, args, state, control, **kwargs):
         self.training = False
@@ -146,8 +167,11 @@ class OverfittingWatch(TrainerCallback):
         training_loss = self.score_sample() if self.sample is not None else self._last_train_loss
         if training_loss is None:
             return
-        self.epochs.append(state.epoch or 0.0)
-        self.validation_losses.append(metrics["eval_loss"])
+        self.record(state.epoch or 0.0, metrics["eval_loss"], training_loss)
+
+    def record(self, epoch: float, validation_loss: float, training_loss: float) -> None:
+        self.epochs.append(epoch)
+        self.validation_losses.append(validation_loss)
         self.training_losses.append(training_loss)
         onset = overfitting_onset(self.validation_losses, self.training_losses, self.patience)
         if onset is not None and self.warning is None:
