@@ -82,7 +82,8 @@ class Baselines:
         return (
             f"The baselines were fitted on a sample of {self.train_rows:,} of the "
             f"{self.split_sizes['train']:,} training rows (baseline.max_train_rows), which "
-            f"bounds their memory; on all of them they may score a little higher."
+            f"bounds their memory; on all of them they would likely score somewhat higher "
+            f"(set baseline.max_train_rows: null to fit them on every row)."
         )
 
     @property

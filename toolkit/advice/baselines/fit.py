@@ -136,8 +136,8 @@ def with_training_sample(data: LoadedData, rows: int | None, seed: int) -> Loade
     """`data` with at most `rows` training rows (None: all), the same sample for every run
     with this split seed: stratified by class where the target is classes, so each class
     keeps its share, else drawn at random. The baselines' memory (TF-IDF rows of tens of KB,
-    pixel arrays) then stops growing with the training split, and their scores barely move
-    past a few ten thousand rows (BENCHMARKS.md, "Baselines on large data")."""
+    pixel arrays) then stops growing with the training split; their scores may still rise
+    past the cap on hard data (BENCHMARKS.md, section 12), which the verdict says."""
     train = data.splits["train"]
     if rows is None or len(train) <= rows:
         return data
