@@ -261,3 +261,12 @@ def test_labels_mixing_numbers_and_strings_name_the_rows(tmp_path, split):
     err = load_error(DataConfig(**files))
     assert f"Column 'label' of the file '{mixed}' (data.{split}_file) mixes strings" in err
     assert "numbers (e.g. 3, row 4)" in err and "all as strings" in err
+
+
+def test_a_column_named_with_a_space_or_another_case_is_pointed_at(tmp_path):
+    """A header written 'text, label' names ' label': the refusal says which column it is."""
+    from toolkit.data.sources import check_columns
+
+    table = datasets.Dataset.from_dict({"text": ["a"], " Label": ["b"]})
+    with pytest.raises(UserError, match=r"column ' Label' differs from 'label' only in spaces"):
+        check_columns(table, ["text", "label"], "file 'x.csv' (data.train_file)")

@@ -25,7 +25,7 @@ from toolkit.data.images import check_image_files, image_files
 from toolkit.data.label_sets import NotALabelSet, multi_hot, parse_label_set
 from toolkit.data.labels import is_missing, label_name, refuse_unknown_to_model
 from toolkit.data.shared_images import refuse_shared_images
-from toolkit.data.sources import FILE_BUILDERS, load_file
+from toolkit.data.sources import FILE_BUILDERS, load_file, require_columns
 from toolkit.data.tagged import TagColumns, tags_as_names
 from toolkit.data.targets import not_finite, not_numbers
 from toolkit.data.targets import rows_text as listed_rows
@@ -37,17 +37,6 @@ def read_table(path: Path, key: str, encoding: str) -> datasets.Dataset:
     """A table of new data (CSV/TSV/JSON/JSONL/Parquet) read as training reads its files;
     `key` names it in messages (`--data`), and a wrong encoding points at `--encoding`."""
     return load_file(path, key, encoding, encoding_option="encoding")
-
-
-def require_columns(table: datasets.Dataset, columns: list[str], where: str, fix: str) -> None:
-    """Every one of `columns` is in `table`, else a UserError listing the table's columns and
-    `fix` (the options that name them)."""
-    missing = [c for c in columns if c not in table.column_names]
-    if missing:
-        raise UserError(
-            f"{where} has no column {', '.join(map(repr, missing))}; its columns are "
-            f"{', '.join(table.column_names)}. {fix}"
-        )
 
 
 def row_texts(table: datasets.Dataset, columns: list[str]) -> tuple[list[Any], list[int]]:

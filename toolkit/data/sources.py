@@ -286,10 +286,29 @@ def describe_split(cfg: DataConfig, split: str) -> str:
 
 
 def check_columns(dataset: datasets.Dataset, columns: list[str], where: str) -> None:
-    missing = [c for c in columns if c not in dataset.column_names]
-    if missing:
-        raise UserError(
-            f"The {where} has no column {', '.join(repr(c) for c in missing)}; its "
-            f"columns are {', '.join(dataset.column_names)}. Point "
-            f"data.text_column / data.image_column / data.label_column at the right ones."
-        )
+    fix = "Point data.text_column / data.image_column / data.label_column at the right ones."
+    require_columns(dataset, columns, f"The {where}", fix)
+
+
+def require_columns(table: datasets.Dataset, columns: list[str], where: str, fix: str) -> None:
+    """Every one of `columns` is in `table`, else a UserError listing the table's columns and
+    `fix` (the options that name them), and a column whose name differs only in spaces or
+    case (a header written 'text, label' names ' label')."""
+    missing = [c for c in columns if c not in table.column_names]
+    if not missing:
+        return
+    lookalikes = [
+        f"column {found!r} differs from {wanted!r} only in spaces or case"
+        for wanted in missing
+        for found in table.column_names
+        if found.strip().casefold() == wanted.strip().casefold()
+    ]
+    hint = (
+        f" ({'; '.join(lookalikes)}: rename it in the file, or name it exactly as written)"
+        if lookalikes
+        else ""
+    )
+    raise UserError(
+        f"{where} has no column {', '.join(map(repr, missing))}; its columns are "
+        f"{', '.join(table.column_names)}{hint}. {fix}"
+    )

@@ -26,12 +26,11 @@ from toolkit.data.new_data import (
     labelled_image_folder,
     raw_labels,
     read_table,
-    require_columns,
     row_texts,
     tagged_sentences,
     without_empty_texts,
 )
-from toolkit.data.sources import FILE_BUILDERS
+from toolkit.data.sources import FILE_BUILDERS, require_columns
 from toolkit.data.tagged import TagColumns
 from toolkit.tasks.targets import Tags
 from toolkit.use.inference import Run, load_run, predict_logits, word_logits

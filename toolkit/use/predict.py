@@ -31,10 +31,9 @@ from toolkit.data.new_data import (
     holds_lists,
     listed_rows,
     read_table,
-    require_columns,
     row_texts,
 )
-from toolkit.data.sources import FILE_BUILDERS
+from toolkit.data.sources import FILE_BUILDERS, require_columns
 from toolkit.use.inference import Run, load_run, predict_logits, word_logits
 from toolkit.use.options import PredictOptions, given_options
 
