@@ -102,7 +102,8 @@ def test_defaults_are_unchanged():
     assert data["tokens_column"] == "tokens" and data["tags_column"] == "ner_tags"
     assert data["label_all_tokens"] is False and data["tag_scheme"] == "auto"
     assert data["label_separator"] is None
-    assert data["hub_revision"] is None and len(data) == 34
+    assert data["validation_rows_per_eval"] == 10_000
+    assert data["hub_revision"] is None and len(data) == 35
     augment = dataclasses.asdict(AugmentConfig())
     assert augment["protected_words"] == []
     assert augment["text_mode"] == "sequence"
@@ -128,6 +129,7 @@ def test_defaults_are_unchanged():
     assert dataclasses.asdict(BaselineConfig()) == {
         "enabled": True,
         "cnn_epochs": 2,
+        "max_train_rows": 20_000,
         "background": None,
     }
     assert dataclasses.asdict(OverfittingConfig()) == {

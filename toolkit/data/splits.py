@@ -163,10 +163,11 @@ def random_keeping_each_class(
     _, first = np.unique(ids[order], return_index=True)  # one row of each class stays
     pool = np.delete(order, first)
     count = min(math.ceil(fraction * len(ids)), len(pool))
-    train = np.sort(np.concatenate([order[first], pool[count:]]))
-    return datasets.DatasetDict(
-        train=dataset.select(train), test=dataset.select(np.sort(pool[:count]))
-    )
+    held = pool[:count]
+    # both parts in the permutation's order, as datasets' train_test_split leaves them: the
+    # first rows of a split are not one class (`ftk augment` previews the first rows)
+    train = order[~np.isin(order, held)]
+    return datasets.DatasetDict(train=dataset.select(train), test=dataset.select(held))
 
 
 def sample_rows(

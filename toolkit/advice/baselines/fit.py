@@ -145,7 +145,7 @@ def with_training_sample(data: LoadedData, rows: int | None, seed: int) -> Loade
         f"Baselines: fitted on a sample of {rows:,} of the {len(train):,} training rows "
         f"(baseline.max_train_rows), which bounds their memory"
     )
-    by_class = data.label_column if data.target == CLASSES else None
+    by_class = data.label_column if data.target.single_class else None
     sample = sample_rows(train, rows, seed, stratify_by=by_class)
     splits = datasets.DatasetDict({**data.splits, "train": sample})
     return dataclasses.replace(data, splits=splits)
