@@ -152,6 +152,18 @@ def write_recipe(path: Path, lines: list[str], extra: dict[str, str]) -> Path:
     return path
 
 
+def small_run_recipe(model: Path, folder: Path) -> Path:
+    """A recipe that trains 11 steps an epoch (81 training rows, batch 8) into folder/run,
+    without baselines: for tests that stop, fill or cut a real run."""
+    data = {
+        "train": write_csv(folder / "train.csv", make_texts(30, seed=1)),
+        "test": write_csv(folder / "test.csv", make_texts(10, seed=2)),
+    }
+    return write_text_config(
+        folder / "r.yaml", model, data, folder / "run", baseline="{enabled: false}"
+    )
+
+
 def write_text_config(
     path: Path,
     model: Path,

@@ -7,7 +7,7 @@ import errno
 from pathlib import Path
 
 import pytest
-from helpers import expect_user_error, make_texts, write_csv, write_text_config
+from helpers import expect_user_error, small_run_recipe
 
 from toolkit.core.disk_full import is_out_of_space
 from toolkit.core.run_state import SAVING, is_complete
@@ -18,13 +18,7 @@ PER_EPOCH = 11  # 81 training rows, batch 8
 
 @pytest.fixture()
 def recipe(tiny_bert, tmp_path) -> Path:
-    data = {
-        "train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
-        "test": write_csv(tmp_path / "test.csv", make_texts(10, seed=2)),
-    }
-    return write_text_config(
-        tmp_path / "r.yaml", tiny_bert, data, tmp_path / "run", baseline="{enabled: false}"
-    )
+    return small_run_recipe(tiny_bert, tmp_path)
 
 
 def no_space(path: Path) -> OSError:

@@ -13,6 +13,7 @@ from helpers import (
     killed_saving_final_files,
     killed_saving_first_checkpoint,
     make_texts,
+    small_run_recipe,
     write_csv,
     write_text_config,
 )
@@ -106,13 +107,7 @@ def test_a_transformers_trainer_folder_with_checkpoints_is_not_an_unfinished_run
 @pytest.fixture()
 def trained_recipe(tiny_bert, tmp_path) -> Path:
     """A run that trains 11 steps an epoch (81 training rows, batch 8), without baselines."""
-    data = {
-        "train": write_csv(tmp_path / "train.csv", make_texts(30, seed=1)),
-        "test": write_csv(tmp_path / "test.csv", make_texts(10, seed=2)),
-    }
-    return write_text_config(
-        tmp_path / "r.yaml", tiny_bert, data, tmp_path / "run", baseline="{enabled: false}"
-    )
+    return small_run_recipe(tiny_bert, tmp_path)
 
 
 def train_args(recipe: Path, epochs: int, *more: str) -> list[str]:
