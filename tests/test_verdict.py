@@ -330,3 +330,22 @@ def test_entity_bootstrap_scores_all_resamples_at_once_not_one_seqeval_call_each
     expected = scorer(model, truth)["f1"] - scorer(baseline, truth)["f1"]
     assert interval.difference == pytest.approx(expected)
     assert interval.low < expected < interval.high
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "f1_macro", "spearman"])
+def test_resamples_drawn_in_chunks_are_the_ones_a_single_draw_gives(monkeypatch, metric):
+    # Memory stays flat in the test size: the draws come a few resamples at a time, from the
+    # same seeded stream, so the interval is the one a single (resamples, n) draw gives.
+    import toolkit.advice.noise as noise
+
+    truth, model, baseline = paired_predictions(400, 0.8, 0.7, seed=5)
+    if metric == "spearman":
+        score = lambda p, t: {"spearman": float(np.corrcoef(p, t)[0, 1])}  # noqa: E731
+    else:
+        score = SCORER
+    whole = paired_bootstrap(metric, score, truth, model, baseline, resamples=200, seed=4)
+    monkeypatch.setattr(noise, "DRAWS_HELD", 400 * 7)  # 7 resamples per chunk, the last short
+    chunked = paired_bootstrap(metric, score, truth, model, baseline, resamples=200, seed=4)
+    assert (chunked.low, chunked.high) == (whole.low, whole.high)
+    shapes = [d.shape for d in noise.resample_draws(400, 200, seed=4)]
+    assert shapes[0] == (7, 400) and shapes[-1] == (200 % 7, 400) and len(shapes) == 29
