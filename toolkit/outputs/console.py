@@ -26,6 +26,8 @@ def describe_results(
     lines += diagnosis_lines(diagnosis.findings)
     if diagnosis.verdict:
         lines.append(f"Verdict: {diagnosis.verdict.text}")
+    elif diagnosis.baselines_missing:
+        lines.append(diagnosis.no_verdict)
     lines.append(f"Report: {output_dir / REPORT}")
     lines.append(f"Run directory: {output_dir}  (model card: {output_dir / 'README.md'})")
     return "\n".join(lines)

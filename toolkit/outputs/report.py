@@ -231,10 +231,10 @@ def findings_section(findings: list[Finding]) -> str:
 
 
 def comparison_section(
-    baselines: Baselines | None, metrics: dict[str, Any], names: list[str]
+    baselines: Baselines | None, metrics: dict[str, Any], names: list[str], missing: str = ""
 ) -> str:
     if not baselines:
-        return "Baselines were not run (`baseline.enabled: false`).\n"
+        return f"{missing or 'Baselines were not run (`baseline.enabled: false`).'}\n"
     header = (
         ["model"]
         + [f"{split} {n}" for split in ("validation", "test") for n in names]
@@ -351,11 +351,7 @@ def write_report(
         )
     if "test_per_label" in metrics:
         test_section = per_label_section(metrics["test_per_label"])
-    verdict = (
-        diagnosis.verdict.text
-        if diagnosis.verdict
-        else "No verdict: baselines off or no test split."
-    )
+    verdict = diagnosis.verdict.text if diagnosis.verdict else diagnosis.no_verdict
     warned = "\n".join(f"- {w}" for w in diagnosis.warnings) or "None."
     text = f"""# Run report: {title}
 
@@ -378,7 +374,7 @@ def write_report(
 {test_section}
 ## Baselines vs transformer
 
-{comparison_section(diagnosis.baselines, metrics, metric_names)}
+{comparison_section(diagnosis.baselines, metrics, metric_names, diagnosis.baselines_missing)}
 Training time: the baseline's fit, the transformer's `trainer.train()` (evaluations included).
 
 ## Warnings

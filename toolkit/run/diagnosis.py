@@ -3,6 +3,7 @@ verdict against the baselines (metrics.json's `diagnosis`, the report's last sec
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from toolkit.advice.baselines.candidate import Baselines
@@ -25,11 +26,11 @@ def diagnose(
     history: HistoryCallback,
     watch: OverfittingWatch,
     data_size: DataSizeAdvice,
-    baselines: Baselines | None,
     metrics: dict[str, Any],
-    test_rows: TestRows | None,
 ) -> Diagnosis:
-    args, config = plan.args, plan.config
+    """What the run's history and metrics say; the baselines and the verdict come after the
+    model is saved (`with_baselines`)."""
+    args = plan.args
     # The main process reads the file: after a resume it also holds the earlier sessions' rows.
     rows = read_history(plan.output_dir / HISTORY) if is_main_process() else history.rows
     # build_training_arguments always sets both
@@ -37,9 +38,24 @@ def diagnose(
     metric = args.metric_for_best_model.removeprefix("eval_")
     overfitting = summarize_overfitting(rows, metric, args.greater_is_better, watch.warning)
     findings = diagnose_run(rows, run_facts(plan, prepared, metric, metrics))
+    return Diagnosis(data_size, overfitting, None, None, list(WARNINGS), findings)
+
+
+def with_baselines(
+    diagnosis: Diagnosis,
+    plan: Plan,
+    prepared: PreparedData,
+    baselines: Baselines | None,
+    metrics: dict[str, Any],
+    test_rows: TestRows | None,
+) -> Diagnosis:
+    """The diagnosis with the baselines and the verdict they give (and every warning so far)."""
+    config = plan.config
     score = plan.target.scorer(config.metrics, config.trust_metric_code, prepared.data.label_names)
-    verdict = verdict_for_run(baselines, metrics, config.metrics, test_rows, score, args.seed)
-    return Diagnosis(data_size, overfitting, baselines, verdict, list(WARNINGS), findings)
+    verdict = verdict_for_run(baselines, metrics, config.metrics, test_rows, score, plan.args.seed)
+    return dataclasses.replace(
+        diagnosis, baselines=baselines, verdict=verdict, warnings=list(WARNINGS)
+    )
 
 
 def run_facts(plan: Plan, prepared: PreparedData, metric: str, metrics: dict[str, Any]) -> RunFacts:

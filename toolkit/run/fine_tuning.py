@@ -1,9 +1,11 @@
-"""From prepared data to a finished fine-tuning run directory: baselines, model, fit, score,
-diagnosis, outputs. `ftk train` runs it on its data; `ftk search` on the chosen trial's values.
+"""From prepared data to a finished fine-tuning run directory: model, fit, score, diagnosis,
+the saved run, then the baselines and their verdict. `ftk train` runs it on its data; `ftk
+search` on the chosen trial's values.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -22,18 +24,20 @@ from toolkit.advice.data_size import (
     o_share_warning,
     report_advice,
 )
+from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.overfitting import (
     OverfittingWatch,
     describe_watch,
     training_sample,
     watch_sample_size,
 )
-from toolkit.core.log import say, warn
+from toolkit.core.distributed import on_main_then_everywhere
+from toolkit.core.log import is_main_process, say, warn
 from toolkit.metrics.tag_sets import tag_set
 from toolkit.model.lora import lora_summary
 from toolkit.model.target_scale import target_scale_of
 from toolkit.run.assembly import assemble_trainer
-from toolkit.run.diagnosis import diagnose
+from toolkit.run.diagnosis import diagnose, with_baselines
 from toolkit.run.outputs import write_outputs
 from toolkit.run.stages import (
     Plan,
@@ -41,6 +45,7 @@ from toolkit.run.stages import (
     RunResult,
     announce_schedule,
     build_model,
+    push_when_asked,
     save_and_finish,
 )
 from toolkit.run.tagged_test import word_test_reader
@@ -80,15 +85,42 @@ def fit_and_finish(
     resume_loss_sum(trainer, checkpoint)
     fit = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     check_not_diverged(trainer)
-    baselines = collect_baselines()
     metrics, test_rows = score_run(trainer, plan, prepared, fit.metrics, checkpoint, started)
-    diagnosis = diagnose(plan, prepared, history, watch, data_size, baselines, metrics, test_rows)
+    diagnosis = diagnose(plan, prepared, history, watch, data_size, metrics)
     limit_to_run_length(prepared.processor, plan.config.data.max_length)
-    save_and_finish(
-        trainer, plan, lambda: write_outputs(plan, prepared, schedule, metrics, diagnosis)
-    )
+    outputs = partial(write_outputs, plan, prepared, schedule, metrics)
+    if plan.config.baseline.enabled:  # the model first: fitting the baselines may run out of memory
+        save_and_finish(trainer, plan, lambda: outputs(awaiting_baselines(diagnosis, plan), False))
+        baselines = collect_baselines()
+        diagnosis = with_baselines(diagnosis, plan, prepared, baselines, metrics, test_rows)
+        if baselines is None and is_main_process():  # the others never fit them
+            diagnosis.baselines_missing = BASELINES_FAILED.format(run=plan.output_dir)
+        on_main_then_everywhere(lambda: outputs(diagnosis, True))
+    else:
+        save_and_finish(trainer, plan, lambda: outputs(diagnosis, True))
+    push_when_asked(plan)
     written = {**metrics, **diagnosis.to_dict()}
     return RunResult(plan.output_dir, written, trainer, diagnosis.verdict)
+
+
+# What report.md and metrics.json say while the baselines are being fitted: the model, its
+# config and metrics are saved by then, so a kill (out of memory) leaves a run that loads.
+BASELINES_PENDING = (
+    "ftk fits the baselines once the model is saved; if this line stays, the run stopped "
+    "while fitting them (out of memory?). The model, run_config.yaml and metrics.json are "
+    "complete. `ftk baseline --config {run}/run_config.yaml` fits the baselines alone (a lower "
+    "`--baseline.max_train_rows` needs less memory)."
+)
+BASELINES_FAILED = (
+    "the baselines failed (see Warnings). `ftk baseline --config {run}/run_config.yaml` fits "
+    "them alone and shows the full error."
+)
+
+
+def awaiting_baselines(diagnosis: Diagnosis, plan: Plan) -> Diagnosis:
+    """The diagnosis saved with the model, before the baselines are fitted."""
+    pending = BASELINES_PENDING.format(run=plan.output_dir)
+    return dataclasses.replace(diagnosis, baselines_missing=pending)
 
 
 def limit_to_run_length(processor: Any, max_length: int) -> None:

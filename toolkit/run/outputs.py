@@ -25,8 +25,10 @@ def write_outputs(
     schedule: ScheduleSummary,
     metrics: dict[str, Any],
     diagnosis: Diagnosis,
+    show: bool = True,
 ) -> None:
-    """The run directory's files (main process only)."""
+    """The run directory's files (main process only); `show`: print the results, once the
+    files are final."""
     config, output_dir, data = plan.config, plan.output_dir, prepared.data
     (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml says it
     if diagnosis.baselines:
@@ -55,7 +57,8 @@ def write_outputs(
         history=read_history(output_dir / HISTORY),
     )
     remove_checkpoints(output_dir)
-    say(describe_results(metrics, diagnosis, config.metrics, output_dir))
+    if show:
+        say(describe_results(metrics, diagnosis, config.metrics, output_dir))
 
 
 def write_pretrain_outputs(plan: Plan, metrics: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from toolkit.run.stages import (
     open_run_dir,
     plan_run,
     prepare_unlabelled,
+    push_when_asked,
     save_and_finish,
 )
 from toolkit.tasks import get_task
@@ -61,6 +62,7 @@ def run_pretraining(config: RunConfig, overwrite: bool = False) -> RunResult:
         trainer, prepared.splits["validation"], fit.metrics, config, started
     )
     save_and_finish(trainer, plan, lambda: write_pretrain_outputs(plan, metrics))
+    push_when_asked(plan)
     return RunResult(plan.output_dir, metrics, trainer)
 
 

@@ -10,7 +10,8 @@ each writing it out again.
     announce_schedule   the step count and LR summary, printed
     open_run_dir        an empty (or resumed) run directory, on every process at once
     save_and_finish     save on every process, then the main process writes the outputs
-                        (marked as unfinished until the last is written), then pushes
+                        (marked as unfinished until the last is written)
+    push_when_asked     the finished run directory to the Hub
 """
 
 from __future__ import annotations
@@ -322,8 +323,8 @@ def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], No
     push, say) is raised by every process.
 
     The folder is marked as being saved from before the first file to after the last
-    (core/run_state.py), so a kill in between never leaves what reads as a finished run; the
-    push, when asked for, sends the finished folder.
+    (core/run_state.py), so a kill in between never leaves what reads as a finished run. The
+    push is the caller's last step (`push_when_asked`), once every file is final.
 
     A LoRA run (config refuses FSDP/DeepSpeed for it) saves on the main process: the adapter
     into RUN/adapter/, the merged model at the top level."""
@@ -342,8 +343,17 @@ def save_and_finish(trainer: ToolkitTrainer, plan: Plan, finish: Callable[[], No
             say(note)
         finish()
         mark_finished(plan.output_dir)
-        if plan.push_to:
-            private = bool(plan.config.training.get("hub_private_repo"))
-            push_run(plan.output_dir, plan.push_to, private=private)
 
     on_main_then_everywhere(finish_on_main)
+
+
+def push_when_asked(plan: Plan) -> None:
+    """Send the finished run directory to the Hub when `push_to_hub` asked for it."""
+    if plan.push_to:
+        private = bool(plan.config.training.get("hub_private_repo"))
+        push_to = plan.push_to
+
+        def push() -> None:
+            push_run(plan.output_dir, push_to, private=private)
+
+        on_main_then_everywhere(push)
