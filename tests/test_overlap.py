@@ -4,6 +4,7 @@ about before training (data/overlap.py), with counts and examples; clean data sa
 from __future__ import annotations
 
 import datasets
+import numpy as np
 import pytest
 from helpers import make_texts
 
@@ -90,3 +91,53 @@ def test_image_columns_are_skipped_without_decoding(warnings, tmp_path):
     ).cast_column("image", datasets.Image())
     check({"train": images, "test": images}, columns=("image",))
     assert warnings == []
+
+
+def test_a_hash_collision_is_never_counted_as_a_duplicate(warnings, monkeypatch):
+    """Every text hashed alike: only the texts compared decide, so clean data stays clean and
+    the one real duplicate and the one real contradiction are still found."""
+    import toolkit.data.overlap as overlap
+
+    monkeypatch.setattr(overlap.pd.util, "hash_array", lambda keys, **_: np.zeros(len(keys), "u8"))
+    check({"train": split(make_texts(20, 1)), "test": split(make_texts(5, 2))})
+    assert warnings == []
+    train = make_texts(20, 1)
+    text, label = train[0]
+    other = next(name for name in NAMES if name != label)
+    check({"train": split([*train, (text, other)]), "test": split([train[3], *make_texts(3, 2)])})
+    assert len(warnings) == 2
+    assert warnings[0].startswith("1 of the 10 test examples (10.0%) also appear in the training")
+    assert warnings[1].startswith("1 training text(s) appear with different labels")
+
+
+def test_tagged_words_match_as_their_running_text(warnings):
+    words = [["Paris", "is", "big"], ["so", "is", "Rome"], ["a", "b"]]
+    train = datasets.Dataset.from_dict({"tokens": words, "label": [0, 1, 2]})
+    test = datasets.Dataset.from_dict(
+        {"tokens": [["PARIS", "is", " big"], ["a", "c"]], "label": [0, 0]}
+    )
+    check({"train": train, "test": test}, columns=("tokens",), classes=False)
+    assert len(warnings) == 1 and warnings[0].startswith("1 of the 2 test examples (50.0%)")
+    assert "e.g. 'paris is big'" in warnings[0]
+
+
+def test_rows_picked_by_a_held_out_split_are_read_through_its_indices(warnings):
+    """A split made by select/shuffle holds an indices mapping over the file's table: the
+    hashes must follow the split's rows, not the table's."""
+    rows = make_texts(20, 1)
+    whole = split(rows)
+    train = whole.select(range(10, 60))
+    test = whole.select([0, 1, 2, 10])  # only row 10 is also in train
+    check({"train": train, "test": test})
+    assert len(warnings) == 1 and warnings[0].startswith("1 of the 4 test examples (25.0%)")
+
+
+def test_white_space_is_normalized_as_python_splits_it():
+    import pyarrow as pa
+
+    from toolkit.data.overlap import normalized
+
+    texts = ["a \t b", "x\u00a0Y", "  lead  trail ", "n\u3000\u3000m", "a\u2003 b\n", "É\r\nok", ""]
+    expected = [" ".join(t.split()).lower() for t in texts]
+    assert normalized(pa.array(texts)).to_pylist() == expected
+    assert normalized(pa.array([None, ["Two", " words"]][:1], pa.string())).to_pylist() == [""]
