@@ -92,15 +92,15 @@ def test_truncation_is_said_when_a_tenth_of_the_texts_are_cut(capsys):
     from toolkit.advice.truncation import measure_truncation
     from toolkit.advice.truncation import say_truncation as say
 
-    def say_truncation(input_ids, max_length, tokenizer):
-        say(measure_truncation(input_ids, max_length, tokenizer))
+    def say_truncation(lengths, max_length, tokenizer):
+        say(measure_truncation(lengths, max_length, tokenizer))
 
     lengths = [32] * 3 + [10] * 17  # 3 of 20 fill max_length 32
-    say_truncation([[0] * n for n in lengths], 32, FakeTokenizer(512))
+    say_truncation(lengths, 32, FakeTokenizer(512))
     said = capsys.readouterr().out
     assert "3 of 20 training texts (15%) fill data.max_length (32 tokens)" in said
     assert "the model reads up to 512" in said
-    say_truncation([[0] * n for n in [32] + [10] * 19], 32, FakeTokenizer(512))  # 5%: quiet
-    say_truncation([[0] * 32] * 4, 32, FakeTokenizer(int(1e30)))  # no known limit: no advice
+    say_truncation([32] + [10] * 19, 32, FakeTokenizer(512))  # 5%: quiet
+    say_truncation([32] * 4, 32, FakeTokenizer(int(1e30)))  # no known limit: no advice
     said = capsys.readouterr().out
     assert "4 of 4" in said and "reads up to" not in said and "1 of 20" not in said

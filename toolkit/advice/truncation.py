@@ -11,6 +11,7 @@ windows, tasks/word_windows.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,11 +68,12 @@ def percent(part: int, whole: int) -> str:
 
 
 def measure_truncation(
-    input_ids: list[list[int]], max_length: int, tokenizer: PreTrainedTokenizerBase
+    lengths: Sequence[int], max_length: int, tokenizer: PreTrainedTokenizerBase
 ) -> Truncation:
+    """`lengths`: tokens per training text, after the cut (so a cut one fills max_length)."""
     return Truncation(
-        cut=sum(len(ids) >= max_length for ids in input_ids),
-        total=len(input_ids),
+        cut=sum(int(n) >= max_length for n in lengths),
+        total=len(lengths),
         max_length=max_length,
         model_max_length=readable_length(tokenizer),
     )

@@ -18,6 +18,7 @@ import datasets
 import numpy as np
 
 from toolkit.config.schema import DataConfig
+from toolkit.core.columns import column_values
 from toolkit.core.errors import UserError
 from toolkit.data.labels import label_name, refuse_unseen
 from toolkit.data.sources import describe_split
@@ -36,7 +37,7 @@ def row_label_sets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> li
     inner = getattr(feature, "feature", None)
     class_names = inner.names if isinstance(inner, datasets.ClassLabel) else None
     sets = []
-    for row, value in enumerate(dataset[cfg.label_column]):
+    for row, value in enumerate(column_values(dataset, cfg.label_column)):
         try:
             sets.append(parse_label_set(value, cfg.label_separator, class_names))
         except NotALabelSet as problem:

@@ -16,6 +16,7 @@ from typing import Any
 import datasets
 
 from toolkit.config.schema import DataConfig
+from toolkit.core.columns import column_values
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.data.sources import describe_split
@@ -25,9 +26,9 @@ from toolkit.data.value_kinds import mixed_kinds
 def check_labels(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
     """Raise when the label column of `split` holds values a classifier cannot take."""
     if isinstance(dataset.features[cfg.label_column], datasets.ClassLabel):
-        check_class_ids(list(dataset[cfg.label_column]), cfg, split)
+        check_class_ids(column_values(dataset, cfg.label_column), cfg, split)
         return
-    values = list(dataset[cfg.label_column])
+    values = column_values(dataset, cfg.label_column)
     check_not_nested(values, cfg, split)
     check_one_kind(values, cfg, split)
     check_not_fractional(values, cfg, split)
@@ -129,11 +130,11 @@ def train_label_names(train: datasets.Dataset, cfg: DataConfig) -> list[str]:
     feature = train.features[cfg.label_column]
     if isinstance(feature, datasets.ClassLabel):
         names = list(feature.names)
-        present = set(train[cfg.label_column])
+        present = set(column_values(train, cfg.label_column))
         if len(present) < 2:
             raise_too_few_classes(cfg, [names[i] for i in present])
         return names
-    values = train[cfg.label_column]
+    values = column_values(train, cfg.label_column)
     missing = [i for i, v in enumerate(values) if is_missing(v)]
     if missing:
         rows = ", ".join(str(i + 1) for i in missing[:10])
@@ -197,9 +198,9 @@ def encode_labels(
     if isinstance(feature, datasets.ClassLabel) and list(feature.names) == names:
         return dataset
     if isinstance(feature, datasets.ClassLabel):
-        values = [feature.names[i] for i in dataset[column]]
+        values = [feature.names[i] for i in column_values(dataset, column)]
     else:
-        values = ["" if v is None else label_name(v) for v in dataset[column]]
+        values = ["" if v is None else label_name(v) for v in column_values(dataset, column)]
     refuse_unseen(values, names, "label", cfg, split, column)
     index = {name: i for i, name in enumerate(names)}
     features = dataset.features.copy()

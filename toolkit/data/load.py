@@ -23,6 +23,7 @@ import datasets
 
 from toolkit.config.schema import DataConfig
 from toolkit.config.taxonomy import CLASSES, TagScheme, TargetKind
+from toolkit.core.columns import column_values
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
 from toolkit.data.images import check_image_column, resolve_image_paths
@@ -58,7 +59,7 @@ class LoadedData:
         """One console line: split sizes and the classes (or the targets' spread)."""
         sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in self.splits.items())
         if self.target.numeric:
-            s = target_stats(self.splits["train"][self.label_column])
+            s = target_stats(column_values(self.splits["train"], self.label_column))
             return (
                 f"Data: {sizes} examples; numeric target '{self.label_column}' (training mean "
                 f"{s['mean']:.4g}, std {s['std']:.4g}, range {s['min']:.4g} to {s['max']:.4g})"
@@ -69,7 +70,7 @@ class LoadedData:
                 f"({describe_scheme(self.tag_scheme)}): {', '.join(self.label_names)}"
             )
         if self.target.label_sets:
-            train = self.splits["train"][self.label_column]
+            train = column_values(self.splits["train"], self.label_column)
             return f"Data: {sizes} examples; {describe_label_sets(train, self.label_names)}"
         return (
             f"Data: {sizes} examples; {len(self.label_names)} classes: "
@@ -177,7 +178,9 @@ def drop_empty_texts(
     dataset: datasets.Dataset, columns: list[str], cfg: DataConfig, split: str
 ) -> datasets.Dataset:
     """The rows whose every text is non-empty (data.empty_texts: drop), or a UserError."""
-    empty = {c: [i for i, v in enumerate(dataset[c]) if is_missing(v)] for c in columns}
+    empty = {
+        c: [i for i, v in enumerate(column_values(dataset, c)) if is_missing(v)] for c in columns
+    }
     empty = {c: rows for c, rows in empty.items() if rows}
     if not empty:
         return dataset
@@ -280,4 +283,4 @@ def class_names(dataset: datasets.Dataset, cfg: DataConfig) -> list[str]:
     """The label of every row as a class name (ClassLabel ids named; missing labels left out)."""
     feature = dataset.features[cfg.label_column]
     named = feature.int2str if isinstance(feature, datasets.ClassLabel) else str
-    return [named(v) for v in dataset[cfg.label_column] if v is not None]
+    return [named(v) for v in column_values(dataset, cfg.label_column) if v is not None]

@@ -17,6 +17,7 @@ import datasets
 
 from toolkit.config.schema import DataConfig
 from toolkit.config.taxonomy import TAGS, TagScheme
+from toolkit.core.columns import column_values
 from toolkit.core.errors import UserError
 from toolkit.data.conll import CONLL_SUFFIXES, read_conll
 from toolkit.data.labels import refuse_unseen
@@ -116,7 +117,7 @@ def tags_as_names(dataset: datasets.Dataset, columns: TagColumns) -> list[list[s
     """Every row's tags as strings (a Hub set's ClassLabel ids named)."""
     feature = dataset.features[columns.tags]
     inner = getattr(feature, "feature", None)
-    rows = dataset[columns.tags]
+    rows = column_values(dataset, columns.tags)
     if isinstance(inner, datasets.ClassLabel):
         return [[inner.int2str(i) for i in row] for row in rows]
     return [[str(tag) for tag in row] for row in rows]
@@ -125,7 +126,7 @@ def tags_as_names(dataset: datasets.Dataset, columns: TagColumns) -> list[list[s
 def check_rows(dataset: datasets.Dataset, cfg: DataConfig, columns: TagColumns, split: str) -> None:
     """Token and tag lists, of equal length, in every row."""
     where = describe_split(cfg, split)
-    tokens, tags = dataset[columns.tokens], dataset[columns.tags]
+    tokens, tags = column_values(dataset, columns.tokens), column_values(dataset, columns.tags)
     for name, column, values in (
         ("tokens", columns.tokens, tokens),
         ("tags", columns.tags, tags),
@@ -174,5 +175,5 @@ def encode_tags(
         }
     )
     ids: list[Any] = [[index[tag] for tag in row] for row in rows]
-    tokens = [[str(t) for t in row] for row in dataset[columns.tokens]]
+    tokens = [[str(t) for t in row] for row in column_values(dataset, columns.tokens)]
     return datasets.Dataset.from_dict({columns.tokens: tokens, columns.tags: ids}, features)

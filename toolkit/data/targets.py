@@ -16,6 +16,7 @@ import datasets
 import numpy as np
 
 from toolkit.config.schema import DataConfig
+from toolkit.core.columns import column_values
 from toolkit.core.errors import UserError
 from toolkit.data.sources import describe_split
 
@@ -53,7 +54,7 @@ def check_targets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> Non
     """Raise when the label column of `split` holds anything but finite numbers."""
     column, where = cfg.label_column, describe_split(cfg, split)
     feature = dataset.features[column]
-    values = list(dataset[column])
+    values = column_values(dataset, column)
     if isinstance(feature, datasets.ClassLabel):
         raise UserError(
             f"Column '{column}' of the {where} holds classes ({', '.join(feature.names[:5])}"

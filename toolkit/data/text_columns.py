@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datasets
 
+from toolkit.core.columns import column_values
 from toolkit.core.errors import UserError
 from toolkit.data.labels import is_missing
 from toolkit.data.value_kinds import kind_of
@@ -35,7 +36,9 @@ def check_text_type(dataset: datasets.Dataset, column: str, key: str, where: str
     feature = dataset.features[column]
     if isinstance(feature, datasets.Value) and feature.dtype in TEXT_TYPES:
         return
-    present = [(row, v) for row, v in enumerate(dataset[column]) if not is_missing(v)]
+    present = [
+        (row, v) for row, v in enumerate(column_values(dataset, column)) if not is_missing(v)
+    ]
     others = [(row, v) for row, v in present if not isinstance(v, str)]
     if not others:  # a CSV column of empty cells reads as NaN floats: the empty-text check
         return

@@ -21,6 +21,7 @@ from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.findings import Finding
 from toolkit.advice.overfitting import OverfittingSummary
 from toolkit.advice.truncation import Truncation
+from toolkit.core.columns import column_values, list_lengths
 from toolkit.core.markdown import inline
 from toolkit.data.label_sets import label_counts
 from toolkit.data.labels import class_counts
@@ -98,13 +99,16 @@ def data_summary(
         return summary
     words = [
         len(t) if isinstance(t, list) else len(str(t or "").split())  # token lists: words
-        for t in train[columns[0]]
+        for t in column_values(train, columns[0])
     ]
     for column in columns[1:]:  # a text pair: both texts' words
-        words = [n + len(str(t or "").split()) for n, t in zip(words, train[column], strict=True)]
+        words = [
+            n + len(str(t or "").split())
+            for n, t in zip(words, column_values(train, column), strict=True)
+        ]
     summary["words"] = length_stats(words)
     if prepared is not None and "input_ids" in prepared["train"].column_names:
-        tokens = [len(ids) for ids in prepared["train"]["input_ids"]]
+        tokens = list_lengths(prepared["train"], "input_ids").tolist()
         summary["tokens"] = length_stats(tokens)
         if truncation is not None:
             summary["truncated"] = truncation.report_text()

@@ -13,6 +13,7 @@ from toolkit.advice.findings import RunFacts, ScoredSplit, diagnose_run
 from toolkit.advice.overfitting import OverfittingWatch, summarize_overfitting
 from toolkit.advice.truncation import truncation_facts
 from toolkit.advice.verdict import verdict_for_run
+from toolkit.core.columns import column_values
 from toolkit.core.log import WARNINGS, is_main_process
 from toolkit.core.run_files import HISTORY, read_history
 from toolkit.run.stages import Plan, PreparedData
@@ -66,14 +67,16 @@ def run_facts(plan: Plan, prepared: PreparedData, metric: str, metrics: dict[str
     target, kind = plan.target, config.kind.target
     train, validation = data.splits["train"], data.splits["validation"]
     given = config.data.validation_file or config.data.validation_dir
-    train_labels = train[data.label_column]
+    train_labels = column_values(train, data.label_column)
     chosen = config.metrics_chosen  # else metrics_for_data may have moved f1_macro first
     prior_loss, prior_knows = knowing_nothing(plan, prepared, train_labels)
     return RunFacts(
         metric=metric,
         greater_is_better=bool(args.greater_is_better),
         train_counts=target.class_counts(train_labels, data.label_names),
-        validation_counts=target.class_counts(validation[data.label_column], data.label_names),
+        validation_counts=target.class_counts(
+            column_values(validation, data.label_column), data.label_names
+        ),
         validation_size=len(validation),
         num_train_epochs=float(args.num_train_epochs),
         learning_rate=float(args.learning_rate),

@@ -31,6 +31,7 @@ from toolkit.advice.overfitting import (
     training_sample,
     watch_sample_size,
 )
+from toolkit.core.columns import column_values
 from toolkit.core.distributed import on_main_then_everywhere
 from toolkit.core.log import is_main_process, say, warn
 from toolkit.metrics.tag_sets import tag_set
@@ -150,7 +151,7 @@ def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataS
     """Enough data for this model? And are the classes so uneven that accuracy misleads?
     (A numeric target has no classes: only the total counts.)"""
     config, data = plan.config, prepared.data
-    labels = data.splits["train"][data.label_column]
+    labels = column_values(data.splits["train"], data.label_column)
     counts = plan.target.class_counts(labels, data.label_names)
     tags = data.target.per_word  # counts are mentions or words per tag; the total sentences
     unit = "class"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 import torch
 from transformers import TrainingArguments, set_seed
 
@@ -37,6 +38,7 @@ from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import TagScheme
+from toolkit.core.columns import column_values, list_lengths
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
@@ -149,7 +151,7 @@ def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConf
         return metrics_for_tags(config, data.tag_scheme)
     if not data.target.single_class:  # one class per input only: label sets have their own
         return config
-    labels = data.splits["train"][data.label_column]
+    labels = column_values(data.splits["train"], data.label_column)
     counts = target_of(task, config.task).class_counts(labels, data.label_names)
     chosen = config.metrics_chosen or "metric_for_best_model" in config.training
     metrics = metrics_for_classes(config.metrics, counts, chosen)
@@ -226,14 +228,14 @@ def measure_cut(
     (images, augmented text)."""
     if "input_ids" not in splits["train"].column_names:
         return None
-    ids, max_length = splits["train"]["input_ids"], config.data.max_length
+    pieces, max_length = list_lengths(splits["train"], "input_ids"), config.data.max_length
     if not config.kind.modality.per_word:
-        return measure_truncation(ids, max_length, processor)
-    sentences = data.splits["train"][config.data.tokens_column]
-    lengths = [len(words) for words in sentences]
+        return measure_truncation(pieces.tolist(), max_length, processor)
+    lengths = list_lengths(data.splits["train"], config.data.tokens_column).tolist()
     read = list(lengths)
-    full = [i for i, row in enumerate(ids) if len(row) >= max_length]  # only these can be cut
-    fitted = first_window_words([sentences[i] for i in full], processor, config)
+    full = np.flatnonzero(pieces >= max_length).tolist()  # only these can be cut
+    sentences = data.splits["train"].select(full)[config.data.tokens_column][:]
+    fitted = first_window_words(sentences, processor, config)
     for i, n in zip(full, fitted, strict=True):
         read[i] = n
     return measure_word_truncation(lengths, read, max_length, processor)
@@ -275,7 +277,9 @@ def build_model(plan: Plan, data: LoadedData | None) -> Any:
 def scale_regression_head(model: Any, config: RunConfig, data: LoadedData) -> None:
     """The head's last layer shifted and scaled to the training split's targets, as
     model.target_scaling asks (said); the scale rides on the model for metrics.json."""
-    scale = TargetScale.of(data.splits["train"][data.label_column], config.model.target_scaling)
+    scale = TargetScale.of(
+        column_values(data.splits["train"], data.label_column), config.model.target_scaling
+    )
     if scale is not None:
         say(scale.describe(scale_head(model, scale)))
     setattr(model, TARGET_SCALE_ATTR, scale)
@@ -306,7 +310,7 @@ def loss_class_weights(config: RunConfig, data: LoadedData) -> torch.Tensor | No
     """The loss's class weights (`class_weights`), from the training split's labels; said."""
     if config.class_weights is None:
         return None
-    labels = data.splits["train"][data.label_column]
+    labels = column_values(data.splits["train"], data.label_column)
     if data.target.label_sets:  # one sigmoid per label: weigh each label's positive term
         weights = positive_weight_vector(config.class_weights, data.label_names, labels)
         say(describe_weights(weights, data.label_names, "Positive-label weights in the loss"))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from transformers import EvalPrediction
 
+from toolkit.core.columns import column_values
 from toolkit.core.log import say
 from toolkit.metrics.entities import IGNORED
 from toolkit.run.stages import Plan, PreparedData
@@ -32,8 +33,8 @@ def word_test_reader(plan: Plan, prepared: PreparedData) -> TestReader | None:
         read_test_words,
         plan,
         prepared.processor,
-        list(test[config.data.tokens_column]),
-        list(test[data.label_column]),
+        column_values(test, config.data.tokens_column),
+        column_values(test, data.label_column),
         len(data.label_names),
     )
 
