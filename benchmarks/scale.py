@@ -1,0 +1,184 @@
+"""Data at scale (#34): preparation before the first optimizer step, ftk beside a plain
+`datasets` script on the same CSV, at growing row counts; and a rerun that changes only the
+learning rate (the tokenized splits must come from the cache).
+
+    python benchmarks/scale.py --rows 10000 100000 1000000
+
+For each size it writes a CSV of BBC News sentences (each labelled with its article's topic,
+5 classes; sampled with replacement, a row number appended so no two texts are equal), then
+runs, one after the other, each in a fresh process with its own empty datasets cache:
+
+  plain   load_dataset('csv'), class_encode_column, two stratified train_test_split calls
+          (test 0.2, then validation 0.1), the MiniLM tokenizer mapped batched (max_length 64)
+  ftk     the default recipe with data.train_file = the CSV and max_length 64, through
+          `plan_run` + `prepare_labelled` + `plan_for_data`: what `ftk train` does before the
+          model loads (reading, checks, hold-outs, label encoding, overlap check, tokenization,
+          truncation check, class weights)
+  rerun   ftk again with another learning_rate and output_dir on the warm cache
+
+and prints one JSON line per run: CPU seconds of the stage (user + system, imports excluded)
+and the process's peak RSS; then the ratios ftk/plain and rerun/ftk, and the growth exponent of
+each between the sizes (log time / log rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import common
+
+MAX_LENGTH = 64
+
+
+def sentences() -> list[tuple[str, str]]:
+    from toolkit.data.builtin import load_bbc_news
+
+    articles = load_bbc_news()
+    names = articles.features["label"].names
+    rows = []
+    for text, label in zip(articles["text"][:], articles["label"][:], strict=True):
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+            if len(sentence.split()) >= 6:
+                rows.append((sentence.strip(), names[label]))
+    return rows
+
+
+def write_csv(path: Path, rows: int, pool: list[tuple[str, str]]) -> None:
+    rng = random.Random(rows)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i in range(rows):
+            text, label = rng.choice(pool)
+            writer.writerow([f"{text} ({i})", label])
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:  # VmHWM: this program's own, unlike ru_maxrss
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def plain(path: str) -> float:
+    import datasets
+    from transformers import AutoTokenizer
+
+    from toolkit.model.packaged import resolve_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("builtin:all-MiniLM-L6-v2"))
+    started = cpu_seconds()
+    data = datasets.load_dataset("csv", data_files=path)["train"].class_encode_column("label")
+    first = data.train_test_split(test_size=0.2, seed=42, stratify_by_column="label")
+    second = first["train"].train_test_split(test_size=0.1, seed=42, stratify_by_column="label")
+    splits = datasets.DatasetDict(
+        {"train": second["train"], "validation": second["test"], "test": first["test"]}
+    )
+    splits.map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=MAX_LENGTH),
+        batched=True,
+    )
+    return started
+
+
+def ftk(path: str, learning_rate: str, output_dir: str) -> float:
+    from toolkit.config.load import load_config
+    from toolkit.run.stages import plan_for_data, plan_run, prepare_labelled
+
+    overrides = ["--data.train_file", path, "--data.max_length", str(MAX_LENGTH)]
+    overrides += ["--data.builtin", "null", "--learning_rate", learning_rate]
+    overrides += ["--output_dir", output_dir]
+    config = load_config("configs/text-bbc-minilm.yaml", overrides)
+    started = cpu_seconds()
+    plan = plan_run(config)
+    prepared = prepare_labelled(plan)
+    plan_for_data(plan, prepared.data)
+    return started
+
+
+def child(kind: str, path: str, learning_rate: str, output_dir: str) -> None:
+    wall = time.perf_counter()
+    started = plain(path) if kind == "plain" else ftk(path, learning_rate, output_dir)  # ftk, rerun
+    print(
+        json.dumps(
+            {
+                "cpu_s": round(cpu_seconds() - started, 1),
+                "wall_s": round(time.perf_counter() - wall, 1),
+                "peak_rss_mb": round(peak_rss_mb()),
+            }
+        )
+    )
+
+
+def run_child(kind: str, path: Path, cache: Path, learning_rate: str, output_dir: Path) -> dict:
+    env = {**os.environ, "HF_DATASETS_CACHE": str(cache), "TOKENIZERS_PARALLELISM": "false"}
+    command = [sys.executable, __file__, "--child", kind, str(path), learning_rate]
+    command.append(str(output_dir))
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=common.ROOT, check=False
+    )
+    if result.returncode != 0:
+        sys.exit(f"{kind} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def exponent(small: tuple[int, float], large: tuple[int, float]) -> float:
+    return math.log(large[1] / small[1]) / math.log(large[0] / small[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    pool = sentences()
+    seen: dict[str, list[tuple[int, float]]] = {"plain": [], "ftk": [], "rerun": []}
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory(prefix=f"scale-{rows}-") as folder:
+            root = Path(folder)
+            data = root / "train.csv"
+            write_csv(data, rows, pool)
+            figures = {
+                "plain": run_child("plain", data, root / "cache-plain", "0", root / "unused"),
+                "ftk": run_child("ftk", data, root / "cache", "1e-4", root / "run-a"),
+                "rerun": run_child("rerun", data, root / "cache", "3e-5", root / "run-b"),
+            }
+            for kind, figure in figures.items():
+                seen[kind].append((rows, figure["cpu_s"]))
+                print(json.dumps({"rows": rows, "run": kind, **figure}), flush=True)
+            ratios = {
+                "rows": rows,
+                "ftk_over_plain_cpu": round(figures["ftk"]["cpu_s"] / figures["plain"]["cpu_s"], 2),
+                "rerun_over_ftk_cpu": round(figures["rerun"]["cpu_s"] / figures["ftk"]["cpu_s"], 2),
+            }
+            print(json.dumps(ratios), flush=True)
+    for kind, points in seen.items():
+        if len(points) > 1:
+            print(
+                json.dumps(
+                    {"run": kind, "growth_exponent": round(exponent(points[0], points[-1]), 2)}
+                )
+            )
+
+
+if __name__ == "__main__":
+    main()
