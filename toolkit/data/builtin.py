@@ -200,7 +200,7 @@ def builtin_asset(name: str | None) -> Asset | None:
     if name is None or name not in BUILTIN_PACKAGES:
         return None
     module, what = BUILTIN_PACKAGES[name]
-    return Asset(module, module, f"{what} (data.builtin {name})")
+    return Asset(module, module, what, f"data.builtin {name}")
 
 
 def asset_dir(name: str) -> Path:

@@ -29,8 +29,8 @@ def packaged_model_asset(name_or_path: str | None) -> Asset | None:
     if name not in BUILTIN_MODELS:
         return None
     module, _ = BUILTIN_MODELS[name]
-    what = f"the {name} model (model.name_or_path {name_or_path})"
-    return Asset(module, module.replace("_", "-"), what)
+    pip_name = module.replace("_", "-")
+    return Asset(module, pip_name, f"the {name} model", f"model.name_or_path {name_or_path}")
 
 
 def resolve_model_path(name_or_path: str) -> str:

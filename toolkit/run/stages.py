@@ -116,9 +116,8 @@ class PreparedData(PreparedInputs):
 def require_run_assets(config: RunConfig, model: bool = True) -> None:
     """The packaged demo assets the config names (a builtin: model unless `model` is False,
     a builtin data set), all asked for at once: one message names every missing package."""
-    assets = [builtin_asset(config.data.builtin)]
-    if model:
-        assets.append(packaged_model_asset(config.model.name_or_path))
+    assets = [packaged_model_asset(config.model.name_or_path) if model else None]
+    assets.append(builtin_asset(config.data.builtin))
     require_assets([asset for asset in assets if asset is not None])
 
 
