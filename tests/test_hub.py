@@ -181,6 +181,9 @@ def test_card_metadata_parses_as_hub_metadata(run_dir):
     assert "| 1.00 | 2 | 1.2000 | 0.7000 | 0.6000 | - |" in text  # per evaluation, once each
     assert text.count("| 2.00 | 4 |") == 1
     assert "- transformers " in text and "- torch " in text  # framework versions
+    from toolkit import __version__
+
+    assert f"- ftk-finetune {__version__}\n" in text  # the running code's, by its distribution
     assert data.pipeline_tag == "text-classification" and "ftk" in data.tags
     assert data.metrics == ["accuracy", "f1"]
     results = {(r.metric_type, r.metric_name): r for r in data.eval_results}

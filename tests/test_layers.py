@@ -104,6 +104,9 @@ LAZY_FOR_A_HEAVY_PACKAGE = {
     # get_task imports a task's module when a run asks for it (importlib): the image tasks
     # import torchvision, the optional `image` extra, which a text run must not need
     "toolkit/tasks/__init__.py",
+    # run/search/ imports optuna, the optional `search` extra: `ftk search` imports it once it
+    # has found optuna, so that toolkit.api (and every other command) needs no optuna
+    "toolkit/commands/search.py",
 }
 
 

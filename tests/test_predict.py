@@ -156,6 +156,25 @@ def test_predict_one_text(text_run):
 
 
 @pytest.mark.e2e
+def test_predict_every_text_given_in_order(text_run, tmp_path):
+    """`--text a --text b` predicts both, in the order given (argparse once kept only b)."""
+    texts = ["goal match team win", "shares bank market profit", "goal match team win"]
+    output = tmp_path / "texts.csv"
+    args = [arg for text in texts for arg in ("--text", text)]
+    done = ftk("predict", str(text_run), *args, "--output", str(output))
+    assert done.returncode == 0, done.stderr[-2000:]
+    with output.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["text"] for row in rows] == texts
+    assert all(row["pred_label"] in LABELS for row in rows)
+    assert rows[0]["pred_score"] == rows[2]["pred_score"]  # the same text, the same scores
+    printed = ftk("predict", str(text_run), *args[:4])
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    lines = [line for line in printed.stdout.splitlines() if "| " in line]
+    assert [line.split("| ", 1)[1] for line in lines[-2:]] == texts[:2]
+
+
+@pytest.mark.e2e
 def test_evaluate_reproduces_the_runs_test_metrics(text_run, tmp_path):
     from toolkit.use.evaluate import evaluate_run
 
@@ -272,6 +291,9 @@ def test_predict_needs_exactly_one_input(text_run, capsys):
 
     assert main(["predict", str(text_run)]) == 2
     assert "exactly one of --input" in capsys.readouterr().err
+    table = str(Path(text_run).parent / "test.csv")
+    assert main(["predict", str(text_run), "--input", table, "--text", "a", "--text", "b"]) == 2
+    assert "exactly one of --input" in capsys.readouterr().err
     assert main(["predict", str(text_run), "--text", "a", "--output", "p.txt"]) == 2
     assert ".csv or .jsonl" in capsys.readouterr().err
 
@@ -357,6 +379,8 @@ def test_text_input_to_an_image_run_is_refused(image_run, capsys):
     from toolkit.cli import main
 
     assert main(["predict", str(image_run), "--text", "a cat"]) == 2
+    assert "classifies images" in capsys.readouterr().err
+    assert main(["predict", str(image_run), "--text", "a cat", "--text", "a dog"]) == 2
     assert "classifies images" in capsys.readouterr().err
 
 

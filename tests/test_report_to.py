@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 def test_tensorboard_event_file_holds_the_losses_and_metrics(tiny_bert, text_data, tmp_path):
     event_accumulator = pytest.importorskip(
         "tensorboard.backend.event_processing.event_accumulator",
-        reason="the tensorboard extra (`pip install ftk[tensorboard]`) is in the test extra",
+        reason="the tensorboard extra (ftk-finetune[tensorboard]) is in the test extra",
     )
     run = tmp_path / "run"
     recipe = write_text_config(

@@ -4,8 +4,8 @@
               [--KEY VALUE ...]
     ftk pretrain --config FILE [--print-config] [--overwrite] [--KEY VALUE ...]
     ftk schedule [--config FILE] [--png PATH] [--num-processes N] [--KEY VALUE ...]
-    ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT) [--output preds.csv] [--top-k K]
-                [--threshold T] [--revision REV]
+    ftk predict RUN (--input FILE_OR_FOLDER | --text TEXT [--text TEXT ...]) [--output preds.csv]
+                [--top-k K] [--threshold T] [--revision REV]
     ftk evaluate RUN --data LABELLED [--output metrics.json] [--revision REV]
     ftk push RUN --repo-id NAMESPACE/NAME [--private] [--include PATTERN] [--dry-run]
     ftk baseline [--config FILE] [--KEY VALUE ...]
@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from toolkit import __version__
 from toolkit.config.load import load_config
 from toolkit.config.recipes import DEFAULT_RECIPE, copy_recipe, describe_recipes, recipe_path
 from toolkit.config.schema import RunConfig, describe_keys
@@ -34,6 +35,7 @@ from toolkit.core.distributed import (
     watch_for_native_aborts,
 )
 from toolkit.core.errors import UserError
+from toolkit.core.extras import DISTRIBUTION
 
 # The commands import torch, transformers and datasets (seconds): each handler imports its
 # command when it runs, so `ftk --help` and argument errors answer at once.
@@ -42,6 +44,12 @@ from toolkit.core.errors import UserError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ftk", description="Fine-tune transformers the way experts do, with one command."
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{DISTRIBUTION} {__version__}",
+        help=f"print the distribution ({DISTRIBUTION}) and its version, and exit",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_train_command(commands)
@@ -182,11 +190,15 @@ def add_predict_command(commands: Any) -> None:
         "predict",
         help="label new texts or images with a finished run",
         description="Label names and scores (top-k) for a table of texts (CSV/TSV/JSON/JSONL/"
-        "Parquet), a folder of images, one image, or one --text.",
+        "Parquet), a folder of images, one image, or texts given with --text (repeatable).",
     )
     add_finished_run_argument(predict)
     predict.add_argument("--input", type=Path, help="table of texts, image folder or image file")
-    predict.add_argument("--text", help="one text to classify (instead of --input)")
+    predict.add_argument(
+        "--text",
+        action="append",
+        help="a text to classify (instead of --input); repeat it for more, predicted in order",
+    )
     add_option_arguments(predict, PredictOptions)  # declared once: use/options.py
     predict.set_defaults(handler=run_predict)
 
@@ -408,12 +420,12 @@ def run_predict(args: argparse.Namespace, overrides: list[str]) -> int:
     from toolkit.use.options import PredictOptions, options_from
     from toolkit.use.predict import predict
 
-    predict(
-        args.run,
-        input_path=args.input,
-        text=args.text,
-        options=options_from(PredictOptions, args),
-    )
+    options = options_from(PredictOptions, args)
+    texts = args.text or []
+    if len(texts) > 1 and args.input is None:  # --text a --text b: every one, in order
+        predict(args.run, texts=texts, options=options)
+    else:  # one --text, or --input (with a --text too: refused, naming both flags)
+        predict(args.run, input_path=args.input, text=texts[0] if texts else None, options=options)
     return 0
 
 

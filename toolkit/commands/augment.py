@@ -13,13 +13,14 @@ from toolkit.augment.text import AugmentThenTokenize
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.data.load import LoadedData
-from toolkit.run.stages import load_labelled_data
+from toolkit.run.stages import load_labelled_data, require_run_assets
 from toolkit.tasks import get_task
 from toolkit.tasks.fine_tuning import FineTuningTask
 
 
 def preview_augmentation(config: RunConfig, n: int, k: int, words: int, output: Path) -> str:
     """The text to print: the text preview itself, or where the image grid was written."""
+    require_run_assets(config)  # the data, and the model whose tokenizer the preview uses
     task = get_task(config.task)
     if config.kind.target.per_word:
         raise UserError(

@@ -30,14 +30,12 @@ from toolkit.config.schema import RunConfig
 from toolkit.config.search_space import search_space, trial_config
 from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait_for_everyone
 from toolkit.core.errors import UserError
+from toolkit.core.extras import require_extra
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, SEARCH_DB, TRIALS_DIR
 from toolkit.core.run_lock import run_lock
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.fine_tuning import fit_and_finish
-from toolkit.run.search.records import trial_records, write_search_files
-from toolkit.run.search.study import begin_study, chosen_trial, metric_key
-from toolkit.run.search.trials import TrialData, prepare_folds, run_trials
 from toolkit.run.stages import Plan, RunResult, plan_for_data, plan_run, prepare_labelled
 
 T = TypeVar("T")
@@ -61,6 +59,7 @@ def search(
 ) -> SearchResult:
     """Search `config`'s space for at most `max_trials` trials (in all, with --resume) and/or
     `budget_s` seconds (this session), then train the best trial into output_dir."""
+    require_extra("search", "ftk search")  # optuna: before anything is read or written
     run_dir = Path(config.training["output_dir"])
     with run_lock(run_dir):  # one run (or search) per output_dir
         return search_unlocked(config, budget_s, max_trials, resume, overwrite)
@@ -73,6 +72,11 @@ def search_unlocked(
     resume: bool,
     overwrite: bool,
 ) -> SearchResult:
+    # run/search/ imports optuna, the `search` extra: only once search() has found it
+    from toolkit.run.search.records import trial_records, write_search_files
+    from toolkit.run.search.study import begin_study, chosen_trial, metric_key
+    from toolkit.run.search.trials import TrialData, prepare_folds, run_trials
+
     started = time.perf_counter()
     space = search_space(config)
     check_limits(budget_s, max_trials)

@@ -12,6 +12,7 @@ from toolkit.config.taxonomy import TAG_SCHEMES, mixing_refusal
 from toolkit.config.text_policy import text_policy
 from toolkit.config.training_keys import check_training_keys
 from toolkit.core.errors import UserError, did_you_mean
+from toolkit.core.extras import require_extra
 
 
 def validate(config: RunConfig) -> None:
@@ -45,6 +46,7 @@ def validate(config: RunConfig) -> None:
             f"delete and swap words, which would leave the tags no longer matching the words. "
             f"Remove augment.text."
         )
+    validate_text_augmentation(config)
     validate_multilabel(config)
     validate_tag_scheme(config)
     validate_target_scaling(config)
@@ -63,6 +65,14 @@ def validate(config: RunConfig) -> None:
             "persistent workers keep the first epoch's copy of the augmentation and "
             "would repeat its variants every epoch; set it to false."
         )
+
+
+def validate_text_augmentation(config: RunConfig) -> None:
+    """augment.text runs nlpaug (WordNet through nltk for `synonym`): the `augment` extra."""
+    policy = text_policy(config.augment)
+    if policy is not None:
+        nltk = ("nltk",) if "synonym" in policy.names else ()
+        require_extra("augment", "augment.text", nltk, "Or leave augment.text out (off).")
 
 
 def check_keys(config: RunConfig) -> None:

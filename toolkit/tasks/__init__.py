@@ -6,7 +6,7 @@ A fine-tuning task is its modality's inputs module composed with its target
 its own, which takes `label_names=None` and ignores it. config/taxonomy.py says which is which.
 
 Modules are imported when a run asks for them: the image ones import torchvision, an optional
-extra (`ftk[image]`), so a text run must not import them.
+extra (`ftk-finetune[image]`, core/extras.py), so a text run must not import them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from toolkit.config import taxonomy
 from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import Modality, task_kind
 from toolkit.core.errors import UserError
+from toolkit.core.extras import pip_install
 from toolkit.tasks.fine_tuning import FineTuningTask
 from toolkit.tasks.targets import Target, target_for
 
@@ -84,8 +85,8 @@ def require_torchvision(task: str) -> None:
         import torchvision  # noqa: F401
     except ModuleNotFoundError:
         raise UserError(
-            f"Task '{task}' needs torchvision, which is not installed: `pip install "
-            f"'ftk[image]'`, or `pip install torchvision` at the release built for your torch "
+            f"Task '{task}' needs torchvision, which is not installed: `{pip_install('image')}`, "
+            f"or `pip install torchvision` at the release built for your torch "
             f"(torch 2.14 pairs with torchvision 0.29). Text tasks do not need it."
         ) from None
     except (ImportError, RuntimeError, OSError) as broken:
