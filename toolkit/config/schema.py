@@ -278,6 +278,13 @@ class DataConfig(Section):
         "training seed over the same test set",
         low=0,
     )
+    num_proc: int | None = option(
+        None,
+        "processes that tokenize (and, for images, check) the data; null = one. Worth it for "
+        "hundreds of thousands of rows on a machine with idle cores; the cache is kept per "
+        "value",
+        low=1,
+    )
     group_texts: bool = option(
         True,
         "masked-lm: concatenate texts and cut blocks of max_length tokens (no padding "
@@ -816,6 +823,7 @@ RENAMED_KEYS: dict[str, str] = {
     "train_dir": "data keys sit in the data section; write `data.train_dir`",
     "max_train_samples": "data keys sit in the data section; write `data.max_train_samples`",
     "max_eval_samples": "data keys sit in the data section; write `data.max_eval_samples`",
+    "preprocessing_num_workers": "ftk calls it `data.num_proc`",
     "pad_to_max_length": "data keys sit in the data section; write `data.pad_to_max_length`",
     "label_all_tokens": "data keys sit in the data section; write `data.label_all_tokens`",
     "shuffle_train_dataset": "ftk shuffles the training data every epoch; remove it",

@@ -22,6 +22,7 @@ from typing import Any
 import datasets
 from PIL import Image
 
+from toolkit.core.columns import column_values
 from toolkit.core.errors import UserError
 from toolkit.core.image_mode import to_mode
 from toolkit.core.log import warn
@@ -160,7 +161,7 @@ def check_image_column(
 
     policy "error" raises with the list of bad files; "skip" drops them.
     """
-    raw = dataset.cast_column(column, datasets.Image(decode=False))[column]
+    raw = column_values(dataset.cast_column(column, datasets.Image(decode=False)), column)
     with ThreadPoolExecutor(max_workers=4) as pool:  # PIL decoding releases the GIL
         problems = list(pool.map(image_problem, raw))
     bad = [i for i, problem in enumerate(problems) if problem]

@@ -90,7 +90,11 @@ def prepare(
     prepared = {}
     for split, dataset in splits.items():
         tokens = dataset.map(
-            tokenize, batched=True, remove_columns=dataset.column_names, desc=f"Tokenizing {split}"
+            tokenize,
+            batched=True,
+            remove_columns=dataset.column_names,
+            num_proc=config.data.num_proc,
+            desc=f"Tokenizing {split}",
         )
         if grouped:
             tokens = tokens.map(

@@ -98,7 +98,11 @@ def prepare(
             continue
         drop = [c for c in dataset.column_names if c != label]
         tokenized = dataset.map(
-            tokenize, batched=True, remove_columns=drop, desc=f"Tokenizing {split}"
+            tokenize,
+            batched=True,
+            remove_columns=drop,
+            num_proc=config.data.num_proc,
+            desc=f"Tokenizing {split}",
         )
         prepared[split] = (
             tokenized.rename_column(label, "labels") if label != "labels" else tokenized

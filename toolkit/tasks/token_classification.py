@@ -136,6 +136,7 @@ def prepare(
                 tokenize,
                 batched=True,
                 remove_columns=dataset.column_names,
+                num_proc=config.data.num_proc,
                 desc=f"Tokenizing {split}",
             )
             for split, dataset in splits.items()
