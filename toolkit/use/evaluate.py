@@ -34,8 +34,8 @@ from toolkit.data.sources import FILE_BUILDERS, require_columns
 from toolkit.data.tagged import TagColumns
 from toolkit.tasks.targets import Tags
 from toolkit.use.inference import Run, load_run, predict_logits, word_logits
+from toolkit.use.inputs import require_modality, text_columns
 from toolkit.use.options import EvaluateOptions, given_options
-from toolkit.use.predict import require_modality, text_columns
 
 
 def evaluate_run(
