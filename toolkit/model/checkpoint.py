@@ -116,7 +116,7 @@ def load_checkpoint_model(
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
         failure = load_failure(cfg, what, exc)
         if report.text:  # the table the error points at ("look at the above report")
-            raise UserError(f"{failure}\n{report.text}") from None
+            raise UserError(f"{failure} transformers' report:\n{report.text}") from None
         raise failure from None
     check_encoder_loaded(model, info, cfg.name_or_path or "")  # set: checkpoint_location
     say(describe_new_weights(model, info))

@@ -30,7 +30,8 @@ class HeldReport(logging.Filter):
         message = record.getMessage()
         if "LOAD REPORT" not in message:
             return True
-        self.text = COLOUR_CODE.sub("", message)
+        lines = COLOUR_CODE.sub("", message).splitlines()
+        self.text = "\n".join(line.rstrip() for line in lines)
         return False
 
 
