@@ -132,4 +132,5 @@ def test_each_fact_once_and_no_bar_left_behind(run_console):
     assert console.count("tensors from the checkpoint") == 1
     counts = [m.groups() for m in re.finditer(r"\| ?(\d+)/(\d+) \[", console)]
     assert all(int(n) <= int(total) for n, total in counts)
-    assert not re.search(r"\r\d+it \[", console), "an evaluation bar counted past its end"
+    # a bar of known length drawn without it: the watch's bar of 2, counted on to "3it"
+    assert not re.search(r"(?:^|[\r\n])\d+it \[", console), "a bar counted past its end"
