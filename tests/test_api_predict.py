@@ -129,6 +129,11 @@ def test_predict_takes_the_data_evaluate_takes(text_run):
     frame = pd.DataFrame({"text": TEXTS, "label": LABELS[1:] + LABELS[:1]})
     assert toolkit.evaluate(text_run, frame)["examples"] == 3
     assert [r["label"] for r in toolkit.predict(text_run, frame)] == list(frame["label"])
+    with pytest.raises(toolkit.UserError) as caught:
+        toolkit.evaluate(text_run, frame[["text"]])
+    said = str(caught.value)  # the file it was saved in is ftk's, not the caller's
+    assert said.startswith("data has no column 'label'; its columns are text.")
+    assert "label_column='...'" in said and "--" not in said and ".parquet" not in said
 
 
 WRONG_DATA = [  # (data, options, what the UserError says)

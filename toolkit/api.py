@@ -40,6 +40,7 @@ from toolkit.run.stages import RunResult
 from toolkit.use.evaluate import evaluate_run
 from toolkit.use.options import (
     EvaluateOptions,
+    Naming,
     PredictOptions,
     describe_options,
     options_from_keywords,
@@ -225,9 +226,11 @@ def evaluate(run: str | Path, data: str | Path | Data, **options: Any) -> dict[s
     use/options.py)."""
     check_run(run)
     settings = options_from_keywords(EvaluateOptions, options)
+    naming = Naming("data", python=True)
     if not isinstance(data, (str, Path)):
         data = save_split(data, "evaluation", name="data")
-    return evaluate_run(run, Path(data), options=settings)
+        naming = Naming("data", python=True, path_shown=False)  # the file is ftk's, not theirs
+    return evaluate_run(run, Path(data), options=settings, naming=naming)
 
 
 # the options, declared once (use/options.py), listed in the functions' help

@@ -70,6 +70,11 @@ class Naming:
 
     inputs: str  # the argument the inputs came in
     python: bool
+    path_shown: bool = True  # False: data handed over in memory, saved to a file of ftk's
+
+    def where(self, path: Path) -> str:
+        """The inputs as a message names them: `--data 'new.csv'`, or `data`."""
+        return f"{self.inputs} '{path}'" if self.path_shown else self.inputs
 
     def option(self, name: str) -> str:
         return name if self.python else flag(name)
