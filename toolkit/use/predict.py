@@ -52,10 +52,9 @@ def predict(
     options = given_options(PredictOptions, options, keywords)
     if sum(x is not None for x in (input_path, text, texts, data)) > 1:
         raise UserError("Give one of input_path, text, texts and data.")
-    from_python = texts is not None or data is not None
-    naming = Naming("texts" if texts is not None else "data", python=True)
-    if not from_python:
-        naming = COMMAND_LINE
+    naming = COMMAND_LINE  # messages name what the caller typed: flags, or Python arguments
+    if texts is not None or data is not None:
+        naming = Naming("texts" if texts is not None else "data", python=True)
     output, top_k = options.output, options.top_k
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(
@@ -66,7 +65,7 @@ def predict(
     run = load_run(run_dir, options.revision)
     check_threshold(run, options.threshold, top_k, naming)
     check_top_k(run, top_k, naming)
-    if from_python:
+    if naming.python:
         handed = data if data is not None else texts
         inputs = python_inputs(run, handed, naming.inputs, options.text_column, options.encoding)
     else:

@@ -20,8 +20,10 @@ import pandas
 
 from toolkit.config.taxonomy import TEXT
 from toolkit.core.errors import UserError
+from toolkit.core.log import warn
 from toolkit.data.images import IMAGE_SUFFIXES
 from toolkit.data.in_memory import as_dataset
+from toolkit.data.sources import FILE_BUILDERS
 from toolkit.use.inference import Run
 from toolkit.use.inputs import Inputs, image_inputs, path_inputs, require_modality, table_inputs
 from toolkit.use.options import Naming
@@ -53,6 +55,11 @@ def python_inputs(
     if isinstance(data, pandas.Series):  # one column: its values are the texts
         data = data.tolist()
     if isinstance(data, str):  # one text (a table on disk comes as a pathlib.Path)
+        if names_a_table(data):  # before, a str was a path: say what it is read as now
+            warn(
+                f"{argument} '{data}' is read as one text, though it names a table on disk; "
+                f"to predict the table's rows, pass pathlib.Path('{data}')."
+            )
         return text_inputs(run, [data], argument)
     listed = isinstance(data, Sequence) and not isinstance(data, bytes)
     if listed and not any(isinstance(item, Mapping) for item in data):
@@ -62,6 +69,15 @@ def python_inputs(
     if len(table) == 0:
         raise UserError(f"{argument} has no rows; give it the rows to predict.")
     return table_inputs(run, table, argument, text_column, naming)
+
+
+def names_a_table(text: str) -> bool:
+    if "\n" in text or Path(text).suffix.lower() not in FILE_BUILDERS:
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # a name too long for the file system is a text
+        return False
 
 
 def text_inputs(run: Run, texts: list[Any], argument: str) -> Inputs:
