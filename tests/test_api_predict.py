@@ -178,3 +178,37 @@ def test_the_earlier_keyword_inputs_still_works(text_run):
     assert labels_of(toolkit.predict(text_run, inputs=TEXTS)) == labels_of(
         toolkit.predict(text_run, TEXTS)
     )
+
+
+@pytest.fixture(scope="module")
+def tagger_run(tmp_path_factory) -> Path:
+    from tagging_helpers import save_tiny_tagger_base
+    from transformers import AutoTokenizer, BertForTokenClassification
+
+    base = save_tiny_tagger_base(tmp_path_factory.mktemp("tagger-base"))
+    run_dir = tmp_path_factory.mktemp("tagger-run")
+    tags = ["O", "B-LOC", "I-LOC"]
+    model = BertForTokenClassification.from_pretrained(
+        base,
+        num_labels=3,
+        id2label=dict(enumerate(tags)),
+        label2id={tag: i for i, tag in enumerate(tags)},
+    )
+    model.save_pretrained(run_dir)
+    AutoTokenizer.from_pretrained(base).save_pretrained(run_dir)
+    run_config = {"task": "token-classification", "data": {"max_length": 32}}
+    (run_dir / "run_config.yaml").write_text(yaml.safe_dump(run_config))
+    return run_dir
+
+
+def test_a_tagger_takes_texts_word_lists_and_a_table_of_word_lists(tagger_run):
+    import pandas as pd
+
+    words = ["paris", "is", "in", "france"]
+    [from_text] = toolkit.predict(tagger_run, " ".join(words))
+    [from_words] = toolkit.predict(tagger_run, [words])
+    [from_table] = toolkit.predict(tagger_run, pd.DataFrame({"tokens": [words], "id": [1]}))
+    assert from_text["entities"] == from_words["entities"] == from_table["entities"]
+    assert from_words["tokens"] == words and from_table["id"] == 1
+    with pytest.raises(toolkit.UserError, match="strings \\(or lists of words\\)"):
+        toolkit.predict(tagger_run, [words, 3])
