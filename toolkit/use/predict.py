@@ -50,10 +50,11 @@ def predict(
     (whatever use/python_inputs.py reads) or a list of `texts`, each named so in messages.
     The options (use/options.py, PredictOptions) come whole or as keyword arguments."""
     options = given_options(PredictOptions, options, keywords)
-    if sum(x is not None for x in (input_path, text, texts, data)) > 1:
+    from_python = texts is not None or data is not None  # (the command line's: read_inputs)
+    if from_python and sum(x is not None for x in (input_path, text, texts, data)) > 1:
         raise UserError("Give one of input_path, text, texts and data.")
     naming = COMMAND_LINE  # messages name what the caller typed: flags, or Python arguments
-    if texts is not None or data is not None:
+    if from_python:
         naming = Naming("texts" if texts is not None else "data", python=True)
     output, top_k = options.output, options.top_k
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
