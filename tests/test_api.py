@@ -87,7 +87,7 @@ def test_train_then_predict_and_evaluate_in_one_script(tiny_bert, text_data, tmp
     assert all({"pred_label", "pred_score", "pred_label_2"} <= set(r) for r in rows)
     evaluation = toolkit.evaluate(result.run_dir, text_data["test"])
     assert evaluation["accuracy"] == pytest.approx(written["test_accuracy"], abs=1e-9)
-    with pytest.raises(toolkit.UserError, match="texts must be strings"):
+    with pytest.raises(toolkit.UserError, match=r"data\[1\] is int 3"):
         toolkit.predict(result.run_dir, ["fine", 3])
 
 
@@ -176,7 +176,8 @@ WRONG_ARGUMENTS = [  # (call, what the UserError says): each was a TypeError or 
     (lambda: toolkit.search(None, budget=[30]), "budget must be a duration"),
     (lambda: toolkit.search(None, trials="5"), "trials must be a whole number"),
     (lambda: toolkit.predict(3, ["a"]), "run must be a run or checkpoint folder"),
-    (lambda: toolkit.predict("run", 3), "inputs must be a list of texts"),
+    (lambda: toolkit.predict("run", 3), "data must be a list of texts, one text (a str)"),
+    (lambda: toolkit.predict("run"), "data must be a list of texts"),
     (lambda: toolkit.predict("run", ["a"], topk=2), "no option 'topk'. Did you mean 'top_k'?"),
     (lambda: toolkit.predict("run", ["a"], top_k="2"), "Option 'top_k' must be int, got '2'"),
     (lambda: toolkit.evaluate("run", "d.csv", batch_size=True), "'batch_size' must be int"),

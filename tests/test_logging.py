@@ -1,6 +1,7 @@
 """Console output goes through the standard logger "toolkit": the CLI keeps its look (stdout
 for results, stderr for notes and warnings), other processes stay silent, and a library caller,
-the recipe's `log_level` or FTK_VERBOSITY / TRANSFORMERS_VERBOSITY set what is shown."""
+the recipe's `log_level` or FTK_VERBOSITY / TRANSFORMERS_VERBOSITY set what is shown; the lines
+propagate to a caller's own `logging` set-up, and never land on a live progress bar."""
 
 from __future__ import annotations
 
@@ -60,6 +61,73 @@ def test_a_library_caller_sets_the_level_and_sees_the_records(capsys):
     assert out == "" and err == "WARNING: shown\n"
     assert [(r.levelname, r.getMessage()) for r in seen] == [("WARNING", "shown")]
     assert WARNINGS == ["shown"], "the run report lists warnings whatever the console shows"
+
+
+@pytest.fixture()
+def root_handler():
+    """A handler of the caller's own on the root logger, removed afterwards."""
+    added: list[logging.Handler] = []
+
+    def add(handler: logging.Handler) -> logging.Handler:
+        logging.getLogger().addHandler(handler)
+        added.append(handler)
+        return handler
+
+    yield add
+    for handler in added:
+        logging.getLogger().removeHandler(handler)
+
+
+class Collect(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_a_library_callers_logging_set_up_receives_every_line(capsys, root_handler):
+    collected = root_handler(Collect())
+    say("Result line")
+    warn("Something to check")
+    assert [(r.name, r.levelname, r.getMessage()) for r in collected.records] == [
+        ("toolkit", "INFO", "Result line"),
+        ("toolkit", "WARNING", "Something to check"),
+    ]
+    out, err = capsys.readouterr()
+    assert out == "Result line\n", "ftk's own console still prints it, once"
+    assert err == "WARNING: Something to check\n"
+
+
+def test_a_caller_console_handler_shows_each_line_once_in_its_format(capsys, root_handler):
+    handler = root_handler(logging.StreamHandler(sys.stderr))
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    say("Result line")
+    out, err = capsys.readouterr()
+    assert out == "" and err == "toolkit INFO Result line\n"
+
+
+def test_other_processes_lines_reach_no_handler(monkeypatch, root_handler):
+    collected = root_handler(Collect())
+    monkeypatch.setenv("RANK", "1")
+    say("from rank 1")
+    assert collected.records == []
+
+
+def test_a_line_never_lands_on_a_live_progress_bar(capsys):
+    from tqdm import tqdm
+
+    bar = tqdm(total=4, file=sys.stderr, desc="Training", mininterval=0)
+    bar.update(1)
+    capsys.readouterr()
+    say("Result line")
+    out, err = capsys.readouterr()
+    bar.close()
+    assert out == "Result line\n"
+    # the bar is wiped from its line before ftk's line and drawn again after it
+    wiped, drawn = err.split("\r\r", 1)
+    assert wiped.strip() == "" and drawn.startswith("Training:  25%")
 
 
 @pytest.mark.e2e

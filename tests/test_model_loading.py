@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from helpers import TINY_VIT_SIZES
@@ -77,3 +78,56 @@ def test_a_deit_from_sizes_gets_the_plain_classifier(tmp_path):
     model = image_classification.load_model(config, ["a", "b", "c"])
     assert type(model).__name__ == "DeiTForImageClassification"
     assert model.config.num_labels == 3
+
+
+class Collect(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture()
+def transformers_records():
+    """What transformers' loading logger passes on to its handlers."""
+    collect = Collect()
+    logger = logging.getLogger("transformers.modeling_utils")
+    logger.addHandler(collect)
+    yield collect.messages
+    logger.removeHandler(collect)
+
+
+def test_the_load_report_is_ftks_one_line(tiny_bert, tmp_path, capsys, transformers_records):
+    """A masked-LM checkpoint into a classifier: the new head and the unused pre-training head
+    in ftk's line, and transformers' table (colour codes in a log file) held back."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    BertForMaskedLM(BertConfig.from_pretrained(tiny_bert)).save_pretrained(tmp_path / "mlm")
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
+        if (tiny_bert / name).exists():
+            (tmp_path / "mlm" / name).write_bytes((tiny_bert / name).read_bytes())
+    config = recipe(tmp_path, "text-classification", f"name_or_path: '{tmp_path / 'mlm'}'", None)
+    text_classification.load_model(config, ["a", "b"])
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if "tensors from the checkpoint" in line]
+    assert "new (random): bert.pooler, classifier.bias, classifier.weight" in line, line
+    assert line.endswith("; unused from the checkpoint: cls.predictions"), line
+    assert not [m for m in transformers_records if "LOAD REPORT" in m]
+
+
+def test_a_failed_load_carries_the_report_it_points_at(tmp_path, transformers_records):
+    """With model.ignore_mismatched_sizes off, transformers refuses a head of another shape
+    and points at "the above report": the error carries it, without colour codes."""
+    from transformers import ViTConfig, ViTForImageClassification
+
+    sizes = {k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"}
+    ViTForImageClassification(ViTConfig(**sizes, num_labels=3)).save_pretrained(tmp_path / "v")
+    model = f"name_or_path: '{tmp_path / 'v'}', ignore_mismatched_sizes: false"
+    config = recipe(tmp_path, "image-classification", model, None)
+    with pytest.raises(UserError) as caught:
+        image_classification.load_model(config, ["a", "b"])
+    said = str(caught.value)
+    assert "look at the above report" in said and "LOAD REPORT" in said
+    assert "classifier.weight" in said and "MISMATCH" in said and "\x1b[" not in said

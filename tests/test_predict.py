@@ -390,7 +390,7 @@ def test_predict_finds_every_image_kind_that_training_reads(tmp_path):
     from PIL import Image
 
     import toolkit.data.new_data
-    import toolkit.use.predict
+    import toolkit.use.inputs
     from toolkit.data.images import IMAGE_SUFFIXES, class_folders, image_files
 
     for suffix, mode in ((".ppm", "RGB"), (".pgm", "L"), (".png", "RGB")):
@@ -399,7 +399,7 @@ def test_predict_finds_every_image_kind_that_training_reads(tmp_path):
     found = {p.suffix for p in image_files(tmp_path)}
     assert found == {".ppm", ".pgm", ".png"}
     assert {Path(p).suffix for p in class_folders(tmp_path, "data.train_dir")["cat"]} == found
-    assert toolkit.use.predict.IMAGE_SUFFIXES is IMAGE_SUFFIXES
+    assert toolkit.use.inputs.IMAGE_SUFFIXES is IMAGE_SUFFIXES
     assert toolkit.data.new_data.image_files is image_files  # evaluate's class folders
 
 

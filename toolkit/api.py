@@ -5,7 +5,7 @@ evaluate` do, for notebooks and scripts.
 
     result = toolkit.train({"data": {"train_file": "reviews.csv"}}, num_train_epochs=2)
     result.metrics["test_accuracy"], result.verdict, result.run_dir, result.trainer
-    toolkit.predict(result.run_dir, ["a new review", "another one"])
+    toolkit.predict(result.run_dir, ["a new review", "another one"])  # or a DataFrame
     toolkit.push(result.run_dir, "me/reviews-minilm")  # then toolkit.predict("me/...", ...)
     found = toolkit.search("recipe.yaml", budget="30m")  # found.best_params, found.run.metrics
 
@@ -40,11 +40,13 @@ from toolkit.run.stages import RunResult
 from toolkit.use.evaluate import evaluate_run
 from toolkit.use.options import (
     EvaluateOptions,
+    Naming,
     PredictOptions,
     describe_options,
     options_from_keywords,
 )
 from toolkit.use.predict import predict as predict_command
+from toolkit.use.python_inputs import check_data_kind
 
 Recipe = str | Path | Mapping[str, Any] | RunConfig | None
 # In-memory data: a pandas DataFrame, a datasets.Dataset, a list of row dicts, a dict of columns
@@ -189,32 +191,23 @@ def pretrain(config: Recipe, *, overwrite: bool = False, **overrides: Any) -> Ru
     return pretrain_command(load_config(config, **overrides), overwrite=overwrite)
 
 
-def predict(
-    run: str | Path, inputs: str | Path | Sequence[str], **options: Any
-) -> list[dict[str, Any]]:
-    """Predictions of a finished run: one dict per input (its row or path, then pred_label,
-    pred_score, ...; a regression run's pred_value; a multi-label run's pred_labels and
-    pred_scores above `threshold`, by default the run's tuned one). `run`: a run or checkpoint
-    folder, or a Hub model repo id (downloaded at `revision`, default main). `inputs`: a list
-    of texts, or the path of a table, an image folder or an image. `output` (.csv or .jsonl)
-    also writes them; without it nothing is printed. The keyword options are `ftk predict`'s
-    (below, from use/options.py)."""
+def predict(run: str | Path, data: Any = None, **options: Any) -> list[dict[str, Any]]:
+    """Predictions of a finished run: one dict per input (its row, text or path, then
+    pred_label, pred_score, ...; a regression run's pred_value; a multi-label run's
+    pred_labels and pred_scores above `threshold`, by default the run's tuned one). `run`: a
+    run or checkpoint folder, or a Hub model repo id (downloaded at `revision`, default main).
+    `data`: what `evaluate` takes (a pandas DataFrame, a datasets.Dataset, a list of row
+    dicts, a dict of columns, a Path of a table), whose rows are predicted from the run's text
+    column (or `text_column`); or a list of texts, or one text as a str. An image run takes
+    the path of an image or of a folder of images, or a list of image paths. `output` (.csv or
+    .jsonl) also writes them; without it nothing is printed. The keyword options are `ftk
+    predict`'s (below, from use/options.py)."""
     check_run(run)
-    if isinstance(inputs, (str, Path)):
-        path, texts = Path(inputs), None
-    elif isinstance(inputs, Sequence):
-        path, texts = None, list(inputs)
-    else:
-        raise UserError(
-            f"inputs must be a list of texts, or the path (str or Path) of a table, an image "
-            f"folder or an image; got {type(inputs).__name__}."
-        )
+    if "inputs" in options and data is None:  # the name this argument had before
+        data = options.pop("inputs")
+    check_data_kind(data, "data")
     return predict_command(
-        run,
-        input_path=path,
-        texts=texts,
-        show=False,
-        options=options_from_keywords(PredictOptions, options),
+        run, data=data, show=False, options=options_from_keywords(PredictOptions, options)
     )
 
 
@@ -233,9 +226,11 @@ def evaluate(run: str | Path, data: str | Path | Data, **options: Any) -> dict[s
     use/options.py)."""
     check_run(run)
     settings = options_from_keywords(EvaluateOptions, options)
+    naming = Naming("data", python=True)
     if not isinstance(data, (str, Path)):
         data = save_split(data, "evaluation", name="data")
-    return evaluate_run(run, Path(data), options=settings)
+        naming = Naming("data", python=True, path_shown=False)  # the file is ftk's, not theirs
+    return evaluate_run(run, Path(data), options=settings, naming=naming)
 
 
 # the options, declared once (use/options.py), listed in the functions' help

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import datasets
 
 SAMPLE_PREFIX = "train_sample"
+# the sample's name as a split, which the tasks' preparation shows in its progress bar
+WATCH_SPLIT = "training sample"
 
 # The cost model. Scoring an example is a forward pass; training on it is a forward pass, a
 # backward pass (about twice the forward FLOPs: gradients with respect to both activations and
@@ -193,8 +195,21 @@ class OverfittingWatch(TrainerCallback):
                 description="Training sample",
                 metric_key_prefix=SAMPLE_PREFIX,
             )
+        close_prediction_bar(trainer)
         trainer.log(output.metrics)
         return output.metrics[f"{SAMPLE_PREFIX}_loss"]
+
+
+def close_prediction_bar(trainer: Trainer) -> None:
+    """Close the bar the Trainer's progress callback opened for the sample's batches. It
+    closes its bar in on_evaluate, which this loop does not fire (see score_sample): left
+    open, a finished bar stayed under the training bar, the next validation pass counted on in
+    it ("3it" of 2), and later lines were printed over it."""
+    for callback in trainer.callback_handler.callbacks:
+        bar = getattr(callback, "prediction_bar", None)  # ProgressCallback's (and notebook's)
+        if bar is not None:
+            bar.close()
+            callback.prediction_bar = None
 
 
 # ----------------------------------------------------------------------------- end of run

@@ -41,9 +41,13 @@ def as_dataset(data: Any, name: str) -> datasets.Dataset:
         return data
     if isinstance(data, datasets.DatasetDict):
         splits = ", ".join(data)
+        example = (
+            "train_data=d['train'], test_data=d['test']"
+            if name.endswith("_data")
+            else f"{name}=d['{next(iter(data), 'test')}']"
+        )
         raise UserError(
-            f"{name} is a DatasetDict (splits {splits}); pass one split each, e.g. "
-            f"train_data=d['train'], test_data=d['test']."
+            f"{name} is a DatasetDict (splits {splits}); pass one split each, e.g. {example}."
         )
     try:
         return table_of(data, name)

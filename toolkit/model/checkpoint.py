@@ -10,6 +10,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerBase
 from toolkit.config.schema import ModelConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
+from toolkit.model.load_report import held_load_report
 from toolkit.model.packaged import resolve_model_path
 from toolkit.model.remote_code import custom_code_needed
 from toolkit.model.transfer import check_encoder_loaded, describe_new_weights
@@ -100,18 +101,23 @@ def load_checkpoint_model(
     checkpoint leaves an encoder tensor missing or mis-shaped (a pre-training output of another
     architecture, say: the pre-training would silently be lost) and prints which tensors, the
     new heads, start from random values. `kwargs` go to from_pretrained (labels, config)."""
+    location = checkpoint_location(cfg)
     try:
-        model, info = model_class.from_pretrained(
-            checkpoint_location(cfg),
-            output_loading_info=True,
-            use_safetensors=None if cfg.allow_pickle else True,
-            **kwargs,
-            **model_kwargs(cfg),
-            **pretrained_kwargs(cfg),
-        )
+        with held_load_report() as report:  # ftk's own line below says what it says
+            model, info = model_class.from_pretrained(
+                location,
+                output_loading_info=True,
+                use_safetensors=None if cfg.allow_pickle else True,
+                **kwargs,
+                **model_kwargs(cfg),
+                **pretrained_kwargs(cfg),
+            )
     # RuntimeError: tensors of shapes that cannot load; ImportError: a missing flash-attn
     except (OSError, ValueError, RuntimeError, ImportError) as exc:
-        raise load_failure(cfg, what, exc) from None
+        failure = load_failure(cfg, what, exc)
+        if report.text:  # the table the error points at ("look at the above report")
+            raise UserError(f"{failure} transformers' report:\n{report.text}") from None
+        raise failure from None
     check_encoder_loaded(model, info, cfg.name_or_path or "")  # set: checkpoint_location
     say(describe_new_weights(model, info))
     # LoRA trains these in full (model/lora.head_modules): frozen, they would stay random

@@ -77,14 +77,28 @@ def check_encoder_loaded(model: PreTrainedModel, loading_info: dict[str, Any], s
 
 
 def describe_new_weights(model: PreTrainedModel, loading_info: dict[str, Any]) -> str:
-    """One line for the console: what loaded and what starts fresh."""
-    new = sorted(loading_info.get("missing_keys", []))
-    heads = sorted({".".join(k.split(".")[:2]) for k in new})
+    """One line for the console: what loaded, what starts fresh (missing from the checkpoint,
+    or there in another shape) and what the checkpoint held that the model does not use (a
+    pre-training head). transformers' own report of the same is held back (load_report.py)."""
+    mismatched = loading_info.get("mismatched_keys", [])
+    reshaped = [m[0] if isinstance(m, tuple) else m for m in mismatched]
+    new = sorted({*loading_info.get("missing_keys", []), *reshaped})
     total = len(model.state_dict())
-    return (
+    line = (
         f"Loaded {total - len(new)} of {total} tensors from the checkpoint; new (random): "
-        f"{', '.join(heads) if heads else 'none'}"
+        f"{', '.join(heads_of(new)) or 'none'}"
     )
+    if reshaped:
+        line += f" ({', '.join(heads_of(reshaped))}: another shape in the checkpoint)"
+    unused = heads_of(loading_info.get("unexpected_keys", []))
+    if unused:
+        line += f"; unused from the checkpoint: {', '.join(unused)}"
+    return line
+
+
+def heads_of(keys: Iterable[str]) -> list[str]:
+    """Tensor names -> the modules holding them, two levels deep (`classifier`, `bert.pooler`)."""
+    return sorted({".".join(k.split(".")[:2]) for k in keys})
 
 
 def architecture(cfg: ModelConfig) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from toolkit.advice.data_size import (
 )
 from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.overfitting import (
+    WATCH_SPLIT,
     OverfittingWatch,
     describe_watch,
     training_sample,
@@ -193,8 +194,10 @@ def unaugmented_training_sample(plan: Plan, prepared: PreparedData, size: int) -
     raw = training_sample(prepared.data.splits["train"], size, plan.args.seed)
     if raw is None:
         return None
-    validation_like = DatasetDict({"validation": raw})
-    return plan.task.prepare(validation_like, prepared.processor, plan.config)["validation"]
+    # Any split name but "train" is prepared as validation is; this one also names the sample
+    # in the console ("Tokenizing training sample"), apart from the validation split.
+    validation_like = DatasetDict({WATCH_SPLIT: raw})
+    return plan.task.prepare(validation_like, prepared.processor, plan.config)[WATCH_SPLIT]
 
 
 def score_run(

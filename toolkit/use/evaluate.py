@@ -34,19 +34,23 @@ from toolkit.data.sources import FILE_BUILDERS, require_columns
 from toolkit.data.tagged import TagColumns
 from toolkit.tasks.targets import Tags
 from toolkit.use.inference import Run, load_run, predict_logits, word_logits
-from toolkit.use.options import EvaluateOptions, given_options
-from toolkit.use.predict import require_modality, text_columns
+from toolkit.use.inputs import require_modality, text_columns
+from toolkit.use.options import EvaluateOptions, Naming, given_options
+
+EVALUATE_COMMAND_LINE = Naming("--data", python=False)
 
 
 def evaluate_run(
     run_dir: str | Path,
     data_path: Path,
     options: EvaluateOptions | None = None,
+    naming: Naming = EVALUATE_COMMAND_LINE,
     **keywords: Any,
 ) -> dict[str, Any]:
     """Metrics of the run's model on `data_path`; printed, and written as JSON to
     `options.output`. `run_dir`: a run or checkpoint folder, or a Hub repo id (at `revision`).
-    The options (use/options.py, EvaluateOptions) come whole or as keyword arguments."""
+    The options (use/options.py, EvaluateOptions) come whole or as keyword arguments;
+    `naming`: how a table's messages name the data and options (the Python API's words)."""
     options = given_options(EvaluateOptions, options, keywords)
     run = load_run(run_dir, options.revision)
     names = list(run.config.metrics)
@@ -54,7 +58,7 @@ def evaluate_run(
     if target.kind.per_word:
         return finish(evaluate_tagger(run, names, data_path, options), names, options.output)
     score = target.scorer(names, run.config.trust_metric_code)  # a bad metric fails now
-    items, labels = labelled_inputs(run, data_path, options)
+    items, labels = labelled_inputs(run, data_path, options, naming)
     logits = predict_logits(run, items, options.batch_size, desc="Evaluating")
     threshold = run.decision_threshold  # a multi-label run's tuned one, or 0.5
     predicted = target.predictions(logits, threshold)
@@ -102,10 +106,12 @@ def evaluate_tagger(
     return results
 
 
-def labelled_inputs(run: Run, path: Path, options: EvaluateOptions) -> tuple[list[Any], Any]:
+def labelled_inputs(
+    run: Run, path: Path, options: EvaluateOptions, naming: Naming = EVALUATE_COMMAND_LINE
+) -> tuple[list[Any], Any]:
     """(model inputs, encoded labels) from a table or a folder of class subfolders (a tagger's
     sentences are read by evaluate_tagger)."""
-    data, where, target = run.config.data, f"--data '{path}'", run.target
+    data, where, target = run.config.data, naming.where(path), run.target
     assert not isinstance(target, Tags), "tags are read as sentences, not one label per row"
     if path.is_dir():
         require_modality(run, IMAGE, f"{where} (a folder)")
@@ -124,12 +130,15 @@ def labelled_inputs(run: Run, path: Path, options: EvaluateOptions) -> tuple[lis
             f"folder with one subfolder of images per class."
         )
     require_modality(run, TEXT, f"{where} (a table)")
-    table = read_table(path, "--data", options.encoding or data.encoding)
+    table = read_table(path, naming.inputs, options.encoding or data.encoding)
     label = options.label_column or data.label_column
     columns = text_columns(run, options.text_column)
-    require_columns(
-        table, [*columns, label], where, "Name them with --text-column / --label-column."
+    names = (
+        "text_column='...' / label_column='...'"
+        if naming.python
+        else "--text-column / --label-column"
     )
+    require_columns(table, [*columns, label], where, f"Name them with {names}.")
     items, empty = row_texts(table, columns)
     items, values = without_empty_texts(data, where, items, raw_labels(table, label), empty)
     return items, target.read_labels(values, run.label_names, data, where, label)

@@ -63,6 +63,29 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+@dataclass(frozen=True)
+class Naming:
+    """How a message names what was given: the command line's flags (`--input`, `--top-k 2`)
+    or the Python API's arguments (`data`, `top_k=2`), so each caller reads its own words."""
+
+    inputs: str  # the argument the inputs came in
+    python: bool
+    path_shown: bool = True  # False: data handed over in memory, saved to a file of ftk's
+
+    def where(self, path: Path) -> str:
+        """The inputs as a message names them: `--data 'new.csv'`, or `data`."""
+        return f"{self.inputs} '{path}'" if self.path_shown else self.inputs
+
+    def option(self, name: str) -> str:
+        return name if self.python else flag(name)
+
+    def given(self, name: str, value: Any) -> str:
+        return f"{name}={value!r}" if self.python else f"{flag(name)} {value}"
+
+
+COMMAND_LINE = Naming("--input", python=False)
+
+
 def add_option_arguments(parser: argparse.ArgumentParser, options: type[RunOptions]) -> None:
     """One flag per option of `options` (`top_k` -> `--top-k`), typed and with its help and
     default."""

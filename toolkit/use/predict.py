@@ -7,11 +7,13 @@ input holds (`entities`: words, type, word span, score), with plain tags (POS) a
 (`pred_tags`, `pred_tag_scores`). What each row holds is the run's target's to say
 (`predicted_rows`, tasks/targets.py).
 
-Inputs: a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a folder of images
-or one image file (image runs), or one text given on the command line. A token classification
-run reads words: a column of token lists (the run's data.tokens_column, when the table has it),
-or texts split on whitespace (so punctuation stays attached to its word: "Paris," is one word).
-Tables are read and checked by data/new_data.py, as training reads its files.
+Inputs (use/inputs.py): a CSV/TSV/JSON/JSONL/Parquet table with a text column (text runs), a
+folder of images or one image file (image runs), or one text given on the command line; from
+Python (use/python_inputs.py) also a DataFrame, a datasets.Dataset, row dicts, a list of texts
+or of image paths. A token classification run reads words: a column of token lists (the run's
+data.tokens_column, when the table has it), or texts split on whitespace (so punctuation stays
+attached to its word: "Paris," is one word). Tables are read and checked by data/new_data.py,
+as training reads its files.
 """
 
 from __future__ import annotations
@@ -19,31 +21,17 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit.config.taxonomy import IMAGE, TEXT, Modality
 from toolkit.core.errors import UserError
 from toolkit.core.log import say, warn
-from toolkit.data.images import IMAGE_SUFFIXES, check_image_files, image_files
-from toolkit.data.new_data import (
-    holds_lists,
-    listed_rows,
-    read_table,
-    row_texts,
-)
-from toolkit.data.sources import FILE_BUILDERS, require_columns
 from toolkit.use.inference import Run, load_run, predict_logits, word_logits
-from toolkit.use.options import PredictOptions, given_options
+from toolkit.use.inputs import read_inputs
+from toolkit.use.options import COMMAND_LINE, Naming, PredictOptions, given_options
+from toolkit.use.python_inputs import python_inputs
 
 OUTPUT_FORMATS = (".csv", ".jsonl")
-
-
-@dataclass
-class Inputs:
-    records: list[dict[str, Any]]  # what identifies each input in the output (its row, its path)
-    items: list[Any]  # what the model reads: texts, (text, pair) tuples, word lists or paths
 
 
 def predict(
@@ -53,25 +41,34 @@ def predict(
     texts: Sequence[str] | None = None,
     show: bool = True,
     options: PredictOptions | None = None,
+    data: Any = None,
     **keywords: Any,
 ) -> list[dict[str, Any]]:
     """Predict every input; write `options.output` (CSV or JSONL by extension), else print a
     table (when `show`). `run_dir`: a run or checkpoint folder, or a Hub repo id (at
-    `revision`). Inputs: `input_path`, one `text`, or a list of `texts` (from Python).
+    `revision`). Inputs: `input_path` or one `text` (the command line), or from Python `data`
+    (whatever use/python_inputs.py reads) or a list of `texts`, each named so in messages.
     The options (use/options.py, PredictOptions) come whole or as keyword arguments."""
     options = given_options(PredictOptions, options, keywords)
+    from_python = texts is not None or data is not None  # (the command line's: read_inputs)
+    if from_python and sum(x is not None for x in (input_path, text, texts, data)) > 1:
+        raise UserError("Give one of input_path, text, texts and data.")
+    naming = COMMAND_LINE  # messages name what the caller typed: flags, or Python arguments
+    if from_python:
+        naming = Naming("texts" if texts is not None else "data", python=True)
     output, top_k = options.output, options.top_k
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
-        raise UserError(f"--output '{output}' must end in {' or '.join(OUTPUT_FORMATS)}.")
+        raise UserError(
+            f"{naming.given('output', str(output))} must end in {' or '.join(OUTPUT_FORMATS)}."
+        )
     if top_k < 1:
-        raise UserError(f"--top-k must be at least 1, got {top_k}.")
+        raise UserError(f"{naming.option('top_k')} must be at least 1, got {top_k}.")
     run = load_run(run_dir, options.revision)
-    check_threshold(run, options.threshold, top_k)
-    check_top_k(run, top_k)
-    if texts is not None:
-        if input_path is not None or text is not None:
-            raise UserError("Give one of input_path, text and texts.")
-        inputs = text_list_inputs(run, list(texts))
+    check_threshold(run, options.threshold, top_k, naming)
+    check_top_k(run, top_k, naming)
+    if naming.python:
+        handed = data if data is not None else texts
+        inputs = python_inputs(run, handed, naming.inputs, options.text_column, options.encoding)
     else:
         inputs = read_inputs(run, input_path, text, options.text_column, options.encoding)
     threshold = run.decision_threshold if options.threshold is None else options.threshold
@@ -100,136 +97,46 @@ def predict(
     return rows
 
 
-# ----------------------------------------------------------------------------- inputs
-
-
-def read_inputs(
-    run: Run,
-    input_path: Path | None,
-    text: str | None,
-    text_column: str | None,
-    encoding: str | None,
-) -> Inputs:
-    if (input_path is None) == (text is None):
-        raise UserError(
-            "Give exactly one of --input (a table of texts, an image folder or an "
-            "image file) and --text (one text)."
-        )
-    if text is not None:
-        require_modality(run, TEXT, "--text")
-        if run.config.data.text_pair_column:
-            raise UserError(
-                "This run classifies text pairs; --text gives one text. Put both "
-                "texts in a table and pass it with --input."
-            )
-        return Inputs(records=[{"text": text}], items=[text])
-    assert input_path is not None
-    if input_path.is_dir():
-        require_modality(run, IMAGE, f"--input '{input_path}' (a folder)")
-        return image_inputs(image_files(input_path), input_path)
-    if input_path.suffix.lower() in IMAGE_SUFFIXES:
-        require_modality(run, IMAGE, f"--input '{input_path}' (an image)")
-        return image_inputs([input_path] if input_path.is_file() else [], input_path)
-    if input_path.suffix.lower() in FILE_BUILDERS:
-        require_modality(run, TEXT, f"--input '{input_path}' (a table)")
-        return table_inputs(run, input_path, text_column, encoding)
-    raise UserError(
-        f"--input '{input_path}' is neither a folder of images, an image "
-        f"({', '.join(IMAGE_SUFFIXES)}) nor a table ({', '.join(FILE_BUILDERS)})."
-    )
-
-
-def text_list_inputs(run: Run, texts: list[str]) -> Inputs:
-    require_modality(run, TEXT, "texts")
-    if run.config.data.text_pair_column:
-        raise UserError(
-            "This run classifies text pairs; give a table with both columns as the input."
-        )
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad:
-        raise UserError(
-            f"texts must be strings; item {bad[0]} is a {type(texts[bad[0]]).__name__}."
-        )
-    return Inputs(records=[{"text": t} for t in texts], items=texts)
-
-
-def require_modality(run: Run, wanted: Modality, what: str) -> None:
-    """`what` holds `wanted` inputs (texts or images); the run must read that kind (a token
-    classification run reads texts, as words)."""
-    if run.modality.reads_images != wanted.reads_images:
-        has = IMAGE if run.modality.reads_images else TEXT
-        raise UserError(
-            f"{what} holds {wanted.name}s, but the run in {run.name} classifies "
-            f"{has.name}s. Give it {has.name} input."
-        )
-
-
-def image_inputs(paths: list[Path], where: Path) -> Inputs:
-    if not paths:
-        raise UserError(f"--input '{where}' holds no image files ({', '.join(IMAGE_SUFFIXES)}).")
-    check_image_files(paths)
-    return Inputs(records=[{"image": str(p)} for p in paths], items=paths)
-
-
-def text_columns(run: Run, text_column: str | None) -> list[str]:
-    """The columns the model reads: the text (--text-column, else the run's), and the pair."""
-    pair = run.config.data.text_pair_column
-    return [text_column or run.config.data.text_column] + ([pair] if pair else [])
-
-
-def table_inputs(run: Run, path: Path, text_column: str | None, encoding: str | None) -> Inputs:
-    data = run.config.data
-    table = read_table(path, "--input", encoding or data.encoding)
-    if run.target.kind.per_word and text_column is None:
-        text_column = data.tokens_column if data.tokens_column in table.column_names else None
-    columns = text_columns(run, text_column)
-    require_columns(table, columns, f"--input '{path}'", "Name the text column with --text-column.")
-    if run.target.kind.per_word and holds_lists(table, columns[0]):
-        return Inputs(records=table.to_list(), items=[list(map(str, w)) for w in table[columns[0]]])
-    items, empty = row_texts(table, columns)
-    if empty:  # every input keeps its output row, but the user hears of the empty ones
-        warn(
-            f"--input '{path}' has {len(empty):,} row(s) with an empty text (rows "
-            f"{listed_rows(empty)}); their predictions are for an empty string."
-        )
-    return Inputs(records=table.to_list(), items=items)
-
-
 # ----------------------------------------------------------------------------- checks
 
 
-def check_threshold(run: Run, threshold: float | None, top_k: int) -> None:
+def check_threshold(
+    run: Run, threshold: float | None, top_k: int, naming: Naming = COMMAND_LINE
+) -> None:
     """--threshold only for a multi-label run (and in (0, 1)); --top-k not for one."""
     multi_label = run.target.kind.label_sets
     if threshold is not None and not multi_label:
         raise UserError(
-            f"--threshold {threshold:g}: the run in '{run.path}' predicts one "
-            f"{run.target.kind.predicts}, so there is "
-            f"no decision threshold; leave --threshold out (it is for multi-label runs)."
+            f"{naming.given('threshold', threshold)}: the run in '{run.path}' predicts one "
+            f"{run.target.kind.predicts}, so there is no decision threshold; leave "
+            f"{naming.option('threshold')} out (it is for multi-label runs)."
         )
     if threshold is not None and not 0 < threshold < 1:
-        raise UserError(f"--threshold must lie between 0 and 1 (a probability), got {threshold}.")
+        raise UserError(
+            f"{naming.option('threshold')} must lie between 0 and 1 (a probability), got "
+            f"{threshold}."
+        )
     if multi_label and top_k != 1:
         raise UserError(
-            f"--top-k {top_k}: the run in '{run.path}' is multi-label and lists every label "
-            f"whose score exceeds its threshold; leave --top-k out and set --threshold to "
-            f"get more or fewer labels."
+            f"{naming.given('top_k', top_k)}: the run in '{run.path}' is multi-label and lists "
+            f"every label whose score exceeds its threshold; leave {naming.option('top_k')} "
+            f"out and set {naming.option('threshold')} to get more or fewer labels."
         )
 
 
-def check_top_k(run: Run, top_k: int) -> None:
+def check_top_k(run: Run, top_k: int, naming: Naming = COMMAND_LINE) -> None:
     """--top-k ranks classes: a run that tags words or predicts a number has none to rank."""
     if top_k == 1:
         return
     if run.target.kind.per_word:
         raise UserError(
-            f"--top-k {top_k}: the run in '{run.path}' tags words (the entities it finds, or "
-            f"a tag per word), not ranked labels; leave --top-k out."
+            f"{naming.given('top_k', top_k)}: the run in '{run.path}' tags words (the entities "
+            f"it finds, or a tag per word), not ranked labels; leave {naming.option('top_k')} out."
         )
     if run.target.kind.numeric:
         raise UserError(
-            f"--top-k {top_k}: the run in '{run.path}' predicts one number per input "
-            f"(regression), not ranked labels; leave --top-k out."
+            f"{naming.given('top_k', top_k)}: the run in '{run.path}' predicts one number per "
+            f"input (regression), not ranked labels; leave {naming.option('top_k')} out."
         )
 
 
