@@ -116,10 +116,10 @@ def test_text_column_names_the_column_of_a_table(text_run, tmp_path):
     table = tmp_path / "new.csv"
     frame.to_csv(table, index=False)
     assert labels_of(toolkit.predict(text_run, table, text_column="body")) == labels_of(rows)
-    from toolkit.core.log import WARNINGS
-
-    [row] = toolkit.predict(text_run, str(table))  # a str is one text, even a file's name
-    assert row["text"] == str(table) and "pass pathlib.Path(" in WARNINGS[-1]
+    # a str that names an existing table is read as it, as evaluate reads one; else one text
+    assert labels_of(toolkit.predict(text_run, str(table), text_column="body")) == labels_of(rows)
+    [row] = toolkit.predict(text_run, str(tmp_path / "absent.csv"))
+    assert row["text"] == str(tmp_path / "absent.csv")
     with pytest.raises(toolkit.UserError) as caught:
         toolkit.predict(text_run, frame)
     said = str(caught.value)

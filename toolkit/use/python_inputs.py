@@ -1,7 +1,8 @@
 """What `toolkit.predict(run, data)` reads from Python: what `toolkit.evaluate` and
 `train_data` take (a pandas DataFrame, a `datasets.Dataset`, a list of row dicts, a dict of
 columns; data/in_memory.py makes the table), a list of texts, or one text as a str; a path
-(`pathlib.Path`) of a table, an image folder or an image, as `ftk predict --input` reads it.
+(`pathlib.Path`, or a str naming a table file that exists, as `toolkit.evaluate` reads one) of
+a table, an image folder or an image, as `ftk predict --input` reads it.
 An image run reads image paths: a str or Path of an image or folder, or a list of image files.
 
 A table's texts come from the run's text column (or `text_column=`), and its rows are the
@@ -20,7 +21,7 @@ import pandas
 
 from toolkit.config.taxonomy import TEXT
 from toolkit.core.errors import UserError
-from toolkit.core.log import warn
+from toolkit.core.log import note
 from toolkit.data.images import IMAGE_SUFFIXES
 from toolkit.data.in_memory import as_dataset
 from toolkit.data.sources import FILE_BUILDERS
@@ -54,12 +55,10 @@ def python_inputs(
         return image_path_inputs(run, data, argument)
     if isinstance(data, pandas.Series):  # one column: its values are the texts
         data = data.tolist()
-    if isinstance(data, str):  # one text (a table on disk comes as a pathlib.Path)
-        if names_a_table(data):  # before, a str was a path: say what it is read as now
-            warn(
-                f"{argument} '{data}' is read as one text, though it names a table on disk; "
-                f"to predict the table's rows, pass pathlib.Path('{data}')."
-            )
+    if isinstance(data, str) and names_a_table(data):  # as evaluate reads it, and as before
+        note(f"{argument} '{data}' names a table on disk: its rows are predicted.")
+        return path_inputs(run, Path(data), text_column, encoding, naming)
+    if isinstance(data, str):  # one text
         return text_inputs(run, [data], argument)
     listed = isinstance(data, Sequence) and not isinstance(data, bytes)
     if listed and not any(isinstance(item, Mapping) for item in data):
