@@ -102,8 +102,8 @@ def test_defaults_are_unchanged():
     assert data["tokens_column"] == "tokens" and data["tags_column"] == "ner_tags"
     assert data["label_all_tokens"] is False and data["tag_scheme"] == "auto"
     assert data["label_separator"] is None
-    assert data["validation_rows_per_eval"] == 10_000
-    assert data["hub_revision"] is None and len(data) == 35
+    assert data["validation_rows_per_eval"] == 10_000 and data["num_proc"] is None
+    assert data["hub_revision"] is None and len(data) == 36
     augment = dataclasses.asdict(AugmentConfig())
     assert augment["protected_words"] == []
     assert augment["text_mode"] == "sequence"

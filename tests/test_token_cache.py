@@ -46,3 +46,18 @@ def test_the_tokenized_cache_outlives_a_new_learning_rate_but_not_a_new_max_leng
     assert again == first
     longer = cache_files(tiny_bert, csv_data, tmp_path / "c", learning_rate=1e-4, max_length=48)
     assert all(longer[split] != first[split] for split in first)
+
+
+def test_two_processes_tokenize_the_rows_one_does(tiny_bert, csv_data, tmp_path):
+    def prepared(output_dir: Path, **data_keys) -> dict[str, list]:
+        data = {"train_file": str(csv_data["train"]), "test_file": str(csv_data["test"])}
+        raw = {
+            "model": {"name_or_path": str(tiny_bert)},
+            "data": {**data, "max_length": 32, **data_keys},
+            "output_dir": str(output_dir),
+            "use_cpu": True,
+        }
+        splits = prepare_labelled(plan_run(load_config(raw))).splits
+        return {name: split["input_ids"][:] + split["labels"][:] for name, split in splits.items()}
+
+    assert prepared(tmp_path / "two", num_proc=2) == prepared(tmp_path / "one")
