@@ -5,80 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import FILLER, TOPIC_WORDS, history_rows, make_texts, write_csv, write_text_config
+from helpers import history_rows, launch_two_processes, make_texts, write_csv, write_text_config
 
 GLOBAL_BATCH = 8
 TRAIN_ROWS = 80  # a multiple of the global batch, so both runs see the same batches
 EPOCHS = 2
-
-
-@pytest.fixture(scope="module")
-def bert_without_dropout(tmp_path_factory) -> Path:
-    """Dropout draws different masks on each process; without it both runs compute the same."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("bert-no-dropout")
-    words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    BertTokenizerFast(
-        vocab={t: i for i, t in enumerate(vocab)}, model_max_length=128
-    ).save_pretrained(folder)
-    BertModel(
-        BertConfig(
-            vocab_size=len(vocab),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            max_position_embeddings=128,
-            hidden_dropout_prob=0.0,
-            attention_probs_dropout_prob=0.0,
-        )
-    ).save_pretrained(folder)
-    return folder
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def launch_two_processes(ftk_args: list[str], env: dict) -> subprocess.CompletedProcess:
-    """`accelerate launch` of two CPU processes (the README's command) running `ftk ARGS`."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            "--num_machines",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
-            "--main_process_port",
-            str(free_port()),
-            "-m",
-            "toolkit",
-            *ftk_args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
 
 
 @pytest.fixture(scope="module")

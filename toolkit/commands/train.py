@@ -19,6 +19,7 @@ from toolkit.config.load import read_keys
 from toolkit.config.schema import RunConfig
 from toolkit.core.disk_full import out_of_space_said
 from toolkit.core.errors import UserError
+from toolkit.core.launch import check_launch, world_size
 from toolkit.core.log import reset_warnings, say
 from toolkit.core.run_files import STARTED_CONFIG
 from toolkit.core.run_lock import run_lock
@@ -38,6 +39,12 @@ from toolkit.training.resume import (
     StartedConfig,
     checkpoint_step,
     last_checkpoint,
+)
+from toolkit.training.resume_batch import (
+    BATCH_KEYS,
+    check_global_batch,
+    launch_now,
+    saved_launch,
 )
 from toolkit.training.still_schedule import refuse_still_schedule
 
@@ -80,6 +87,7 @@ def train(
 
 def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:
     """The checkpoint to resume from (None: a new run, whose output_dir must be free)."""
+    check_launch()  # a launch that started fewer processes than asked: before anything else
     output_dir = Path(config.training["output_dir"])
     checkpoint = resume_point(output_dir, overwrite, config) if resume else None
     if checkpoint is None:
@@ -95,7 +103,8 @@ def resume_point(output_dir: Path, overwrite: bool, config: RunConfig) -> Path:
             "pass only one of them."
         )
     checkpoint = last_checkpoint(output_dir)
-    check_resumed_config(output_dir, checkpoint, config)
+    batch_kept = check_resumed_launch(checkpoint, config)
+    check_resumed_config(output_dir, checkpoint, config, free=BATCH_KEYS if batch_kept else ())
     check_checkpoint_files(checkpoint)  # before the data and the model load
     say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
     return checkpoint
@@ -117,9 +126,28 @@ FREE_ON_RESUME = {
 }
 
 
-def check_resumed_config(output_dir: Path, checkpoint: Path, config: RunConfig) -> None:
+def check_resumed_launch(checkpoint: Path, config: RunConfig) -> bool:
+    """A resume on another number of processes keeps the global batch (or is refused); True
+    when it was checked, so the per-process batch and accumulation may differ from the start."""
+    saved = saved_launch(checkpoint)
+    if saved is None:  # a checkpoint from an ftk that did not record it: the config decides
+        return False
+    now = launch_now(config.training, world_size(), saved)
+    check_global_batch(checkpoint, saved, now)
+    if now != saved:
+        say(
+            f"Resuming on {now.describe()}; {checkpoint.name} was trained on "
+            f"{saved.describe()}: the same global batch, so the schedule, the epoch and the "
+            f"data order go on where they stopped."
+        )
+    return True
+
+
+def check_resumed_config(
+    output_dir: Path, checkpoint: Path, config: RunConfig, free: tuple[str, ...] = ()
+) -> None:
     """The config must be the one the run started with (a run started by an ftk that did not
-    keep it cannot be checked: said)."""
+    keep it cannot be checked: said); keys in `free` may differ too."""
     saved_file = output_dir / STARTED_CONFIG
     if not saved_file.is_file():
         say(f"{output_dir} holds no {STARTED_CONFIG}: the config cannot be checked.")
@@ -128,7 +156,7 @@ def check_resumed_config(output_dir: Path, checkpoint: Path, config: RunConfig) 
     differences = [
         diff
         for diff in differing(saved, comparable(config))
-        if diff[0].split(".")[0] not in FREE_ON_RESUME
+        if diff[0].split(".")[0] not in FREE_ON_RESUME and diff[0] not in free
     ]
     if differences:
         raise UserError(
