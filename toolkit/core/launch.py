@@ -185,8 +185,8 @@ def sharding_on_cpus(training: dict[str, object]) -> str | None:
         raise UserError(
             "DeepSpeed (the accelerate config's distributed_type: DEEPSPEED) needs GPUs, and "
             "this run is on CPUs. For data-parallel training on CPUs run: accelerate launch "
-            f"--multi_gpu --num_processes {max(processes, 2)} --mixed_precision no -m toolkit train "
-            "--config X (gloo; no accelerate config needed)."
+            f"--multi_gpu --num_processes {max(processes, 2)} --mixed_precision no -m toolkit "
+            "train --config X (gloo; no accelerate config needed)."
         )
     if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() != "true":
         return None
