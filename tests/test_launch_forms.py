@@ -71,7 +71,8 @@ def test_launches_that_started_what_they_asked_for_pass(environment, parent):
 def test_srun_tasks_without_torch_variables_are_refused():
     with pytest.raises(UserError, match="srun started 4 tasks") as refused:
         launch.check_launch({"SLURM_STEP_NUM_TASKS": "4", "SLURM_PROCID": "1"}, [])
-    assert "RANK=$SLURM_PROCID WORLD_SIZE=$SLURM_NTASKS" in str(refused.value)
+    told = "RANK=$SLURM_PROCID LOCAL_RANK=$SLURM_LOCALID WORLD_SIZE=$SLURM_NTASKS python -m"
+    assert told in str(refused.value)
     launch.check_launch({"SLURM_STEP_NUM_TASKS": "4", "WORLD_SIZE": "4"}, [])  # told: fine
 
 

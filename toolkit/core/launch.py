@@ -70,12 +70,11 @@ def srun_without_torch_variables(tasks: int) -> str:
     return (
         f"srun started {tasks} tasks, but none was told it is one of {tasks}: torch reads "
         f"{TORCH_VARIABLES}, not SLURM_*, so each task would train alone into the same "
-        f"output_dir. Start one launcher per node instead: srun --ntasks-per-node 1 bash -c "
-        f"'torchrun --nnodes $SLURM_NNODES --node_rank $SLURM_NODEID --nproc_per_node GPUS "
-        f"--master_addr $MASTER_ADDR --master_port 29500 -m toolkit train --config X' (with "
-        f'MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1) exported), '
-        f"or set {TORCH_VARIABLES} for each task (RANK=$SLURM_PROCID "
-        f"WORLD_SIZE=$SLURM_NTASKS LOCAL_RANK=$SLURM_LOCALID); README 'Many GPUs and clusters'."
+        f"output_dir. Give each task torch's variables: srun bash -c 'RANK=$SLURM_PROCID "
+        f"LOCAL_RANK=$SLURM_LOCALID WORLD_SIZE=$SLURM_NTASKS python -m toolkit train --config "
+        f"X', with MASTER_ADDR (the first node: scontrol show hostnames "
+        f'"$SLURM_JOB_NODELIST", first line) and MASTER_PORT exported; README "Many GPUs and '
+        f'clusters".'
     )
 
 
