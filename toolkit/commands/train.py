@@ -139,6 +139,12 @@ def check_resumed_launch(checkpoint: Path, config: RunConfig) -> bool:
             f"Resuming on {now.describe()}; {checkpoint.name} was trained on "
             f"{saved.describe()}: the same global batch, so the schedule, the epoch and the "
             f"data order go on where they stopped."
+            + (
+                " The random states (dropout) start afresh: the Trainer restores them only on "
+                "the process count that saved them."
+                if now.processes != saved.processes
+                else ""
+            )
         )
     return True
 
