@@ -128,24 +128,19 @@ FREE_ON_RESUME = {
 
 def check_resumed_launch(checkpoint: Path, config: RunConfig) -> bool:
     """A resume on another number of processes keeps the global batch (or is refused); True
-    when it was checked, so the per-process batch and accumulation may differ from the start."""
+    when it did, so the per-process batch and accumulation may differ from the start. On the
+    same number, the config check alone decides (naming every key that changed)."""
     saved = saved_launch(checkpoint)
-    if saved is None:  # a checkpoint from an ftk that did not record it: the config decides
+    if saved is None or saved.processes == world_size():  # None: written by an older ftk
         return False
     now = launch_now(config.training, world_size(), saved)
     check_global_batch(checkpoint, saved, now)
-    if now != saved:
-        say(
-            f"Resuming on {now.describe()}; {checkpoint.name} was trained on "
-            f"{saved.describe()}: the same global batch, so the schedule, the epoch and the "
-            f"data order go on where they stopped."
-            + (
-                " The random states (dropout) start afresh: the Trainer restores them only on "
-                "the process count that saved them."
-                if now.processes != saved.processes
-                else ""
-            )
-        )
+    say(
+        f"Resuming on {now.describe()}; {checkpoint.name} was trained on "
+        f"{saved.describe()}: the same global batch, so the schedule, the epoch and the data "
+        f"order go on where they stopped. The random states (dropout) start afresh: the "
+        f"Trainer restores them only on the process count that saved them."
+    )
     return True
 
 
