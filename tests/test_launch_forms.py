@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,9 @@ def run(command: list[str], env: dict | None = None) -> subprocess.CompletedProc
 
 
 def launch_env() -> dict:
-    return {**os.environ, "HF_HOME": str(Path(os.environ.get("TMPDIR", "/tmp")) / "ftk-no-hf")}
+    """No user accelerate config, and no GPU: what a CPU machine runs, on any machine."""
+    hf_home = str(Path(tempfile.gettempdir()) / "ftk-test-no-hf-home")
+    return {**os.environ, "HF_HOME": hf_home, "CUDA_VISIBLE_DEVICES": ""}
 
 
 def train_args(recipe: Path, output_dir: Path) -> list[str]:

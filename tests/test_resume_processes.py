@@ -66,7 +66,8 @@ def ftk(processes: int, config: Path, output_dir: Path, *more: str) -> list[str]
 
 
 def env(folder: Path) -> dict:
-    return {**os.environ, "HF_HOME": str(folder / "hf-home")}
+    """No user accelerate config; no GPU, so 2 processes never share one."""
+    return {**os.environ, "HF_HOME": str(folder / "hf-home"), "CUDA_VISIBLE_DEVICES": ""}
 
 
 def kill_after_checkpoint(command: list[str], checkpoint: Path, environ: dict) -> None:

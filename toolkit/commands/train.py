@@ -63,6 +63,7 @@ def train(
     with one).
     """
     started = time.perf_counter()
+    check_launch()  # a launch that started fewer processes than asked: before anything else
     with run_lock(Path(config.training["output_dir"])):  # one run per output_dir
         checkpoint = start_run(config, overwrite, resume)
         plan = plan_run(config)
@@ -87,7 +88,6 @@ def train(
 
 def start_run(config: RunConfig, overwrite: bool, resume: bool) -> Path | None:
     """The checkpoint to resume from (None: a new run, whose output_dir must be free)."""
-    check_launch()  # a launch that started fewer processes than asked: before anything else
     output_dir = Path(config.training["output_dir"])
     checkpoint = resume_point(output_dir, overwrite, config) if resume else None
     if checkpoint is None:
