@@ -32,6 +32,7 @@ from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, SEARCH_DB, TRIALS_DIR
+from toolkit.core.launch import check_launch
 from toolkit.core.run_lock import run_lock
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.fine_tuning import fit_and_finish
@@ -62,6 +63,7 @@ def search(
     """Search `config`'s space for at most `max_trials` trials (in all, with --resume) and/or
     `budget_s` seconds (this session), then train the best trial into output_dir."""
     run_dir = Path(config.training["output_dir"])
+    check_launch()  # a launch that started fewer processes than asked: before anything else
     with run_lock(run_dir):  # one run (or search) per output_dir
         return search_unlocked(config, budget_s, max_trials, resume, overwrite)
 
