@@ -30,9 +30,9 @@ from toolkit.config.schema import RunConfig
 from toolkit.config.search_space import search_space, trial_config
 from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait_for_everyone
 from toolkit.core.errors import UserError
+from toolkit.core.launch import check_launch
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, SEARCH_DB, TRIALS_DIR
-from toolkit.core.launch import check_launch
 from toolkit.core.run_lock import run_lock
 from toolkit.outputs.run_dir import check_output_dir_free
 from toolkit.run.fine_tuning import fit_and_finish
