@@ -193,8 +193,9 @@ def sharding_on_cpus(training: dict[str, object]) -> str | None:
     os.environ["FSDP_CPU_RAM_EFFICIENT_LOADING"] = "false"
     return (
         f"FSDP needs GPUs: on CPUs accelerate runs an FSDP config as plain data parallel "
-        f"(DDP). ftk runs DDP over {processes} CPU processes (gloo): every process holds the "
-        f"whole model, nothing is sharded. The same command on GPUs shards it."
+        f"(DDP). ftk runs DDP over {processes} CPU process{'es' if processes != 1 else ''} "
+        f"(gloo): every process holds the whole model, nothing is sharded. The same command "
+        f"on GPUs shards it."
     )
 
 
