@@ -8,6 +8,7 @@ gloo, the tiny BERT."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -160,13 +161,26 @@ def assert_trained_together(done: subprocess.CompletedProcess, output_dir: Path)
 
 
 @pytest.mark.e2e
-def test_readme_accelerate_form_on_a_cpu_machine_stops_with_the_command_that_works(
-    recipe, tmp_path
+@pytest.mark.parametrize("form", ["readme", "multi-cpu config"])
+def test_accelerate_forms_that_start_one_process_stop_with_the_command_that_works(
+    form, recipe, tmp_path
 ):
-    done = run([*ACCELERATE, "--num_processes", "2", *train_args(recipe, tmp_path / "run")])
+    """The README's old `accelerate launch --num_processes 2` and a hand-written MULTI_CPU
+    accelerate config of 2 processes: each starts one process on a machine without GPUs."""
+    if form == "readme":
+        asked = ["--num_processes", "2"]
+    else:
+        config = tmp_path / "cpu.yaml"
+        config.write_text(
+            "compute_environment: LOCAL_MACHINE\ndistributed_type: MULTI_CPU\nnum_machines: 1\n"
+            "num_processes: 2\nmixed_precision: 'no'\nuse_cpu: true\n"
+        )
+        asked = ["--config_file", str(config)]
+    done = run([*ACCELERATE, *asked, *train_args(recipe, tmp_path / "run")])
     assert done.returncode != 0  # ftk exits 2; accelerate's launcher turns that into 1
     assert "error: accelerate launch was asked for 2 processes" in done.stderr
-    assert "run: accelerate launch --multi_gpu --num_processes 2 -m toolkit train" in done.stderr
+    working = shlex.join(["accelerate", "launch", "--multi_gpu", *asked, "-m", "toolkit"])
+    assert f"run: {working} train" in done.stderr
     assert not (tmp_path / "run").exists(), "stopped before any work"
 
 
