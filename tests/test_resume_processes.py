@@ -17,7 +17,7 @@ from helpers import free_port, history_rows, make_texts, write_csv, write_text_c
 
 from toolkit import cli
 from toolkit.core.errors import UserError
-from toolkit.training.resume_batch import Launch, check_global_batch
+from toolkit.training.resume_batch import Launch, check_global_batch, launch_from_trainer_files
 
 GLOBAL_BATCH = 8
 PER_EPOCH = 10  # 80 training rows in global batches of 8
@@ -183,3 +183,16 @@ def test_another_global_batch_is_refused_with_the_batch_that_keeps_it(tmp_path):
         check_global_batch(tmp_path, saved, Launch(4, 4, 1))
     with pytest.raises(UserError, match="Resume on 2 processes as it started"):
         check_global_batch(tmp_path, saved, Launch(3, 4, 1))  # 8 / 3: no whole batch
+
+
+def test_a_checkpoint_without_its_launch_file_is_read_from_the_trainers_files(tmp_path):
+    """Checkpoints of an ftk before ftk_launch.json: one RNG file per process, the
+    per-process batch in trainer_state.json."""
+    (tmp_path / "trainer_state.json").write_text('{"global_step": 5, "train_batch_size": 4}')
+    assert launch_from_trainer_files(tmp_path, 1) is None  # no RNG file: nothing to go by
+    (tmp_path / "rng_state.pth").write_bytes(b"")
+    assert launch_from_trainer_files(tmp_path, 2) == Launch(1, 4, 2)
+    (tmp_path / "rng_state.pth").unlink()
+    for rank in range(2):
+        (tmp_path / f"rng_state_{rank}.pth").write_bytes(b"")
+    assert launch_from_trainer_files(tmp_path, 1) == Launch(2, 4, 1)

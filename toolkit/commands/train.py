@@ -43,6 +43,7 @@ from toolkit.training.resume import (
 from toolkit.training.resume_batch import (
     BATCH_KEYS,
     check_global_batch,
+    launch_from_trainer_files,
     launch_now,
     saved_launch,
 )
@@ -130,8 +131,9 @@ def check_resumed_launch(checkpoint: Path, config: RunConfig) -> bool:
     """A resume on another number of processes keeps the global batch (or is refused); True
     when it did, so the per-process batch and accumulation may differ from the start. On the
     same number, the config check alone decides (naming every key that changed)."""
-    saved = saved_launch(checkpoint)
-    if saved is None or saved.processes == world_size():  # None: written by an older ftk
+    accumulation = int(config.training.get("gradient_accumulation_steps", 1))
+    saved = saved_launch(checkpoint) or launch_from_trainer_files(checkpoint, accumulation)
+    if saved is None or saved.processes == world_size():
         return False
     now = launch_now(config.training, world_size(), saved)
     check_global_batch(checkpoint, saved, now)

@@ -60,6 +60,20 @@ def saved_launch(checkpoint: Path) -> Launch | None:
         return None
 
 
+def launch_from_trainer_files(checkpoint: Path, accumulation: int) -> Launch | None:
+    """The launch of a checkpoint an older ftk wrote without LAUNCH_FILE, from the Trainer's
+    own files: one RNG state per process (rng_state_I.pth on N > 1 processes, rng_state.pth on
+    one) and the per-process batch in trainer_state.json. `accumulation`: the config's (the
+    config check keeps it equal to the start's)."""
+    per_process = sorted(checkpoint.glob("rng_state_*.pth"))
+    processes = len(per_process) or (1 if (checkpoint / "rng_state.pth").is_file() else 0)
+    try:
+        batch = int(json.loads((checkpoint / "trainer_state.json").read_text())["train_batch_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Launch(processes, batch, accumulation) if processes else None
+
+
 def launch_now(training: dict[str, Any], processes: int, saved: Launch) -> Launch:
     """The launch a resume would train with. With auto_find_batch_size the Trainer restores
     the per-process batch the checkpoint settled on, whatever the config says."""
