@@ -36,6 +36,34 @@ def tiny_bert(tmp_path_factory) -> Path:
     return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), words, max_length=128)
 
 
+@pytest.fixture(scope="session")
+def bert_without_dropout(tmp_path_factory) -> Path:
+    """Dropout draws different masks on each process; without it both runs compute the same."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("bert-no-dropout")
+    words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
+    BertTokenizerFast(
+        vocab={t: i for i, t in enumerate(vocab)}, model_max_length=128
+    ).save_pretrained(folder)
+    BertModel(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=128,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+        )
+    ).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture()
 def text_data(tmp_path) -> dict[str, Path]:
     return {

@@ -9,6 +9,7 @@ import importlib.util
 import json
 import random
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -506,3 +507,41 @@ def with_shipped_code(source: Path, folder: Path) -> Path:
     (folder / "config.json").write_text(json.dumps(config))
     (folder / "shipped.py").write_text(SHIPPED_CODE.format(marker=str(folder / "CODE_RAN")))
     return folder
+
+
+# ----------------------------------------------------------------------------- launches
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch_two_processes(ftk_args: list[str], env: dict) -> subprocess.CompletedProcess:
+    """`accelerate launch` of two CPU processes (the README's command) running `ftk ARGS`."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(free_port()),
+            "-m",
+            "toolkit",
+            *ftk_args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )

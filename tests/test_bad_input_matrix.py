@@ -286,6 +286,17 @@ def damaged_checkpoint(w: Where) -> list[str]:
     return w.train_args("--resume")
 
 
+def checkpoint_of_two_processes(w: Where) -> list[str]:
+    """--resume on 1 process of a run checkpointed on 2, with the per-process batch it had."""
+    checkpoint = w.tmp / "run" / "checkpoint-5"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text('{"global_step": 5}')
+    (checkpoint / "ftk_launch.json").write_text(
+        '{"processes": 2, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1}'
+    )
+    return w.train_args("--resume", "--per_device_train_batch_size", "4")
+
+
 def jsonl_lines(w: Where, name: str, lines: list[str]) -> Path:
     return w.text_file(name, "".join(line + "\n" for line in lines))
 
@@ -1188,6 +1199,26 @@ CASES = [
         "augment.text needs the 'augment' extra of ftk (nlpaug), which is not installed. "
         'Install it with: pip install "ftk-finetune[augment]"',
         missing_packages=("nlpaug",),
+    ),
+    Case(
+        "srun tasks not told they are one of several",
+        "launch",
+        lambda w: w.train_args(),
+        "srun started 2 tasks, but none was told it is one of 2",
+        environment={"SLURM_STEP_NUM_TASKS": "2", "SLURM_PROCID": "0"},
+    ),
+    Case(
+        "DeepSpeed accelerate config on CPUs",
+        "launch",
+        lambda w: w.train_args(),
+        "needs GPUs, and this run is on CPUs",
+        environment={"ACCELERATE_USE_DEEPSPEED": "true"},
+    ),
+    Case(
+        "--resume on another number of processes, another global batch",
+        "resume",
+        checkpoint_of_two_processes,
+        "this launch has 1 process x batch 4 x 1 accumulation = global batch 4",
     ),
 ]
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import FILLER, TOPIC_WORDS, history_rows, make_texts, write_csv, write_text_config
+from helpers import (
+    free_port,
+    history_rows,
+    launch_two_processes,
+    make_texts,
+    write_csv,
+    write_text_config,
+)
 
 GLOBAL_BATCH = 8
 TRAIN_ROWS = 80  # a multiple of the global batch, so both runs see the same batches
@@ -19,70 +25,8 @@ EPOCHS = 2
 
 
 @pytest.fixture(scope="module")
-def bert_without_dropout(tmp_path_factory) -> Path:
-    """Dropout draws different masks on each process; without it both runs compute the same."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("bert-no-dropout")
-    words = sorted({w for ws in TOPIC_WORDS.values() for w in ws} | set(FILLER))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    BertTokenizerFast(
-        vocab={t: i for i, t in enumerate(vocab)}, model_max_length=128
-    ).save_pretrained(folder)
-    BertModel(
-        BertConfig(
-            vocab_size=len(vocab),
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            max_position_embeddings=128,
-            hidden_dropout_prob=0.0,
-            attention_probs_dropout_prob=0.0,
-        )
-    ).save_pretrained(folder)
-    return folder
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def launch_two_processes(ftk_args: list[str], env: dict) -> subprocess.CompletedProcess:
-    """`accelerate launch` of two CPU processes (the README's command) running `ftk ARGS`."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            "--num_machines",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
-            "--main_process_port",
-            str(free_port()),
-            "-m",
-            "toolkit",
-            *ftk_args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
-
-
-@pytest.fixture(scope="module")
-def runs(bert_without_dropout, tmp_path_factory):
+def recipe(bert_without_dropout, tmp_path_factory) -> tuple[Path, list[str], dict]:
+    """(folder, the `ftk train` arguments every run here shares, the launch environment)."""
     folder = tmp_path_factory.mktemp("ddp")
     # 120 rows with 15% held out: 18 validation rows split evenly over 2 processes (an odd
     # count makes the Trainer pad one shard with a repeated example, which shifts eval_loss).
@@ -114,6 +58,12 @@ def runs(bert_without_dropout, tmp_path_factory):
         "false",
     ]
     env = {**os.environ, "HF_HOME": str(folder / "hf-home")}  # no user accelerate config
+    return folder, common, env
+
+
+@pytest.fixture(scope="module")
+def runs(recipe):
+    folder, common, env = recipe
     single = subprocess.run(
         [
             sys.executable,
@@ -142,6 +92,57 @@ def runs(bert_without_dropout, tmp_path_factory):
         env,
     )
     return folder / "one", folder / "two", single, double
+
+
+def launch_machine(rank: int, port: int, ftk_args: list[str], env: dict) -> subprocess.Popen:
+    """One machine of the README's cluster command (configs/accelerate/multi-node.yaml), on
+    loopback: node `rank` of 2, one CPU process each."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            str(Path(__file__).parents[1] / "configs" / "accelerate" / "multi-node.yaml"),
+            "--num_processes",
+            "2",
+            "--machine_rank",
+            str(rank),
+            "--main_process_ip",
+            "127.0.0.1",
+            "--main_process_port",
+            str(port),
+            "--mixed_precision",
+            "no",
+            "-m",
+            "toolkit",
+            *ftk_args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.mark.e2e
+def test_two_machines_on_loopback_train_like_one_process(recipe, runs):
+    """Both machines exit 0, node 0's rank 0 alone writes the run directory, and the losses are
+    those of one process with the same global batch."""
+    folder, common, env = recipe
+    one, out = runs[0], folder / "machines"
+    args = [*common, "--output_dir", str(out), "--per_device_train_batch_size", "4"]
+    port = free_port()
+    machines = [launch_machine(rank, port, args, env) for rank in (0, 1)]
+    outputs = [m.communicate(timeout=300) for m in machines]
+    assert [m.returncode for m in machines] == [0, 0], [e[-2000:] for _, e in outputs]
+    assert "Processes: 2" in outputs[0][0] and outputs[0][0].count("Results:") == 1
+    assert "Results:" not in outputs[1][0], "node 1 prints nothing of the run"
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in one.iterdir())
+    steps = [r["step"] for r in history_rows(out, "step")]
+    assert steps == list(range(1, EPOCHS * 10 + 1)), "history rows written once, by one process"
+    a, b = history_rows(one, "train"), history_rows(out, "train")
+    assert [x["loss"] for x in b] == pytest.approx([x["loss"] for x in a], rel=1e-4, abs=1e-5)
 
 
 @pytest.mark.e2e

@@ -446,7 +446,7 @@ def test_two_processes_search_together_and_write_one_study(search_inputs, tmp_pa
     """Under `accelerate launch` every process trains every trial; the main process asks the
     study and decides on pruning, and the others follow: same trials, one search.json, the
     chosen trial trained into the run directory."""
-    from test_distributed import launch_two_processes
+    from helpers import launch_two_processes
 
     config = recipe(search_inputs, "ddp", ddp_backend="gloo")
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}  # no user accelerate config

@@ -31,6 +31,7 @@ from toolkit.config.search_space import search_space, trial_config
 from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait_for_everyone
 from toolkit.core.errors import UserError
 from toolkit.core.extras import require_extra
+from toolkit.core.launch import check_launch
 from toolkit.core.log import say
 from toolkit.core.run_files import HISTORY, SEARCH_DB, TRIALS_DIR
 from toolkit.core.run_lock import run_lock
@@ -61,6 +62,7 @@ def search(
     `budget_s` seconds (this session), then train the best trial into output_dir."""
     require_extra("search", "ftk search")  # optuna: before anything is read or written
     run_dir = Path(config.training["output_dir"])
+    check_launch()  # a launch that started fewer processes than asked: before anything else
     with run_lock(run_dir):  # one run (or search) per output_dir
         return search_unlocked(config, budget_s, max_trials, resume, overwrite)
 

@@ -19,6 +19,7 @@ from toolkit.config.load import read_keys
 from toolkit.config.schema import RunConfig
 from toolkit.core.disk_full import out_of_space_said
 from toolkit.core.errors import UserError
+from toolkit.core.launch import check_launch, world_size
 from toolkit.core.log import reset_warnings, say
 from toolkit.core.run_files import STARTED_CONFIG
 from toolkit.core.run_lock import run_lock
@@ -39,6 +40,13 @@ from toolkit.training.resume import (
     checkpoint_step,
     last_checkpoint,
 )
+from toolkit.training.resume_batch import (
+    BATCH_KEYS,
+    check_global_batch,
+    launch_from_trainer_files,
+    launch_now,
+    saved_launch,
+)
 from toolkit.training.still_schedule import refuse_still_schedule
 
 
@@ -56,6 +64,7 @@ def train(
     with one).
     """
     started = time.perf_counter()
+    check_launch()  # a launch that started fewer processes than asked: before anything else
     with run_lock(Path(config.training["output_dir"])):  # one run per output_dir
         checkpoint = start_run(config, overwrite, resume)
         plan = plan_run(config)
@@ -95,7 +104,8 @@ def resume_point(output_dir: Path, overwrite: bool, config: RunConfig) -> Path:
             "pass only one of them."
         )
     checkpoint = last_checkpoint(output_dir)
-    check_resumed_config(output_dir, checkpoint, config)
+    batch_kept = check_resumed_launch(checkpoint, config)
+    check_resumed_config(output_dir, checkpoint, config, free=BATCH_KEYS if batch_kept else ())
     check_checkpoint_files(checkpoint)  # before the data and the model load
     say(f"Resuming from {checkpoint} (step {checkpoint_step(checkpoint)})")
     return checkpoint
@@ -117,9 +127,30 @@ FREE_ON_RESUME = {
 }
 
 
-def check_resumed_config(output_dir: Path, checkpoint: Path, config: RunConfig) -> None:
+def check_resumed_launch(checkpoint: Path, config: RunConfig) -> bool:
+    """A resume on another number of processes keeps the global batch (or is refused); True
+    when it did, so the per-process batch and accumulation may differ from the start. On the
+    same number, the config check alone decides (naming every key that changed)."""
+    accumulation = int(config.training.get("gradient_accumulation_steps", 1))
+    saved = saved_launch(checkpoint) or launch_from_trainer_files(checkpoint, accumulation)
+    if saved is None or saved.processes == world_size():
+        return False
+    now = launch_now(config.training, world_size(), saved)
+    check_global_batch(checkpoint, saved, now)
+    say(
+        f"Resuming on {now.describe()}; {checkpoint.name} was trained on "
+        f"{saved.describe()}: the same global batch, so the schedule, the epoch and the data "
+        f"order go on where they stopped. The random states (dropout) start afresh: the "
+        f"Trainer restores them only on the process count that saved them."
+    )
+    return True
+
+
+def check_resumed_config(
+    output_dir: Path, checkpoint: Path, config: RunConfig, free: tuple[str, ...] = ()
+) -> None:
     """The config must be the one the run started with (a run started by an ftk that did not
-    keep it cannot be checked: said)."""
+    keep it cannot be checked: said); keys in `free` may differ too."""
     saved_file = output_dir / STARTED_CONFIG
     if not saved_file.is_file():
         say(f"{output_dir} holds no {STARTED_CONFIG}: the config cannot be checked.")
@@ -128,7 +159,7 @@ def check_resumed_config(output_dir: Path, checkpoint: Path, config: RunConfig) 
     differences = [
         diff
         for diff in differing(saved, comparable(config))
-        if diff[0].split(".")[0] not in FREE_ON_RESUME
+        if diff[0].split(".")[0] not in FREE_ON_RESUME and diff[0] not in free
     ]
     if differences:
         raise UserError(

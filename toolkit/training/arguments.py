@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import torch
@@ -14,6 +13,14 @@ from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import greater_is_better
 from toolkit.core.distributed import check_mixed_precision
 from toolkit.core.errors import UserError
+from toolkit.core.launch import (
+    check_launch,
+    check_processes_joined,
+    cpu_processes,
+    sharding_on_cpus,
+    world_size,
+)
+from toolkit.core.log import say
 from toolkit.training.precision import with_automatic_precision
 
 
@@ -24,7 +31,11 @@ def build_training_arguments(
 ) -> TrainingArguments:
     """TrainingArguments from the config; `task_defaults` fill keys the config leaves out,
     `required` (what a command cannot run without) replaces whatever the config says."""
+    check_launch()  # a launch that started fewer processes than asked stops before any work
     kwargs = {**(task_defaults or {}), **config.training, **(required or {})}
+    for adapted in (cpu_processes(kwargs), sharding_on_cpus(kwargs)):
+        if adapted:
+            say(adapted)
     best_metric = config.metrics[0]
     kwargs.setdefault("metric_for_best_model", best_metric)
     kwargs.setdefault("greater_is_better", greater_is_better(kwargs["metric_for_best_model"]))
@@ -42,7 +53,7 @@ def build_training_arguments(
     kwargs["push_to_hub"] = False
     kwargs = with_automatic_precision(kwargs)
     check_mixed_precision(kwargs)
-    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+    if world_size() == 1:
         # ddp_backend only matters across processes; transformers 5 fails on it in a single
         # process ("Default process group has not been initialized"), so one recipe serves both.
         kwargs.pop("ddp_backend", None)
@@ -50,11 +61,13 @@ def build_training_arguments(
         # The lazy train transform reads the raw text columns, which the Trainer would drop.
         kwargs["remove_unused_columns"] = False
     try:
-        return TrainingArguments(**kwargs)
+        args = TrainingArguments(**kwargs)
     except (ValueError, TypeError) as exc:
         raise UserError(
             f"The training settings were rejected by transformers.TrainingArguments: {exc}"
         ) from None
+    check_processes_joined(world_size(), args.world_size)
+    return args
 
 
 def with_non_blocking_copies(

@@ -29,6 +29,7 @@ from toolkit.training.best_epoch import EarlyStoppingOnBest, wins_a_tie
 from toolkit.training.history import HistoryCallback
 from toolkit.training.param_groups import build_param_groups, uses_param_groups
 from toolkit.training.resume import LOSS_SUM_FILE
+from toolkit.training.resume_batch import Launch, write_launch
 from toolkit.training.schedules import lr_factor
 from toolkit.training.soft_targets import is_soft, smoothed, soft_target_cross_entropy
 
@@ -141,6 +142,13 @@ class ToolkitTrainer(Trainer):
             session = self._total_loss_scalar + float(self._tr_loss.item())
             row = {"step": self.state.global_step, "loss_sum": self.loss_sum_before + session}
             (folder / LOSS_SUM_FILE).write_text(json.dumps(row) + "\n")
+            # a resume on another number of processes must keep this global batch
+            launch = Launch(
+                self.args.world_size,
+                self._train_batch_size,
+                self.args.gradient_accumulation_steps,
+            )
+            write_launch(folder, launch)
 
     def get_eval_dataloader(self, eval_dataset: str | Dataset | None = None) -> DataLoader:
         # With persistent DataLoader workers, transformers caches one "eval" DataLoader and hands
