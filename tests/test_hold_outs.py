@@ -101,3 +101,35 @@ def test_a_small_but_possible_hold_out_still_works(tmp_path):
     rows = [ONE_EACH[0], ONE_EACH[0], ONE_EACH[1]]
     data = load_data(DataConfig(train_file=str(write_csv(tmp_path / "t.csv", rows))), ["text"], 0)
     assert len(data.splits["validation"]) == 1 and len(data.splits["train"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("counts", "fraction", "seed"),
+    [((50, 30, 20), 0.2, 42), ((7, 5, 3, 2), 0.25, 1), ((400, 13, 2), 0.1, 7), ((3, 3), 0.5, 0)],
+)
+def test_the_stratified_split_is_datasets_own_row_for_row(counts, fraction, seed):
+    """splits.stratified_split reads the labels through Arrow instead of a row at a time, and
+    must hold out exactly the rows datasets' train_test_split does, so earlier runs keep
+    their splits (and their scores)."""
+    from toolkit.data.splits import stratified_split
+
+    labels = [label for label, n in enumerate(counts) for _ in range(n)]
+    rows = datasets.Dataset.from_dict({"row": list(range(len(labels))), "label": labels})
+    rows = rows.cast_column("label", datasets.ClassLabel(num_classes=len(counts)))
+    rows = rows.shuffle(seed=3)  # an index mapping, as a held-out split has
+    ours = stratified_split(rows, fraction, seed, "label")
+    theirs = rows.train_test_split(test_size=fraction, seed=seed, stratify_by_column="label")
+    for part in ("train", "test"):
+        assert ours[part]["row"][:] == theirs[part]["row"][:]
+
+
+def test_the_stratified_split_refuses_what_datasets_refuses():
+    from toolkit.data.splits import stratified_split
+
+    rows = datasets.Dataset.from_dict({"label": [0, 0, 1, 1, 2, 2]})
+    rows = rows.cast_column("label", datasets.ClassLabel(num_classes=3))
+    with pytest.raises(ValueError) as ours:
+        stratified_split(rows, 0.2, 0, "label")  # 2 rows to hold out for 3 classes
+    with pytest.raises(ValueError) as theirs:
+        rows.train_test_split(test_size=0.2, seed=0, stratify_by_column="label")
+    assert str(ours.value) == str(theirs.value)
