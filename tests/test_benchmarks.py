@@ -328,3 +328,25 @@ def test_demo_recipe_benchmark_tiny_mode_trains_every_arm(tmp_path):
     for row in figures["rows"]:
         assert row["train_s"] > 0 and 0 <= row["test_accuracy"] <= 1 and row["best_epoch"]
     assert "tokens96-2ep: median train" in stdout
+
+
+def test_gpu_launch_script_names_each_shipped_config_it_runs(tmp_path):
+    """The dry run builds the tiny recipe and prints the three commands; each one's config
+    exists (the real run needs a GPU: benchmarks/gpu_launch.sh)."""
+    import os
+    import shlex
+
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_launch.sh"), "--dry-run", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    commands = dict(line.split(": ", 1) for line in done.stdout.splitlines() if ": " in line)
+    assert set(commands) == {"plain-bf16", "fsdp-1", "zero2-1"}
+    for form in ("fsdp-1", "zero2-1"):
+        words = shlex.split(commands[form])
+        assert Path(words[words.index("--config_file") + 1]).is_file()
+    assert (tmp_path / "tiny.yaml").is_file()
