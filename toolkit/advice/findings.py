@@ -25,6 +25,10 @@ the reasoning behind each are in docs/run-diagnosis.md:
     truncated         at least TRUNCATED_SHARE of the training texts fill data.max_length (or
                       of the tagged sentences run past it): the model never read (was never
                       trained on the tags of) their rest
+
+A finding with a remedy also carries the command that applies it to this run (`command`, and
+at the end of `text`): the run's saved config with the one or two settings changed, computed
+from the run, into a new folder beside it (`rerun_command`; the table in docs/run-diagnosis.md).
 """
 
 from __future__ import annotations
@@ -48,23 +52,25 @@ NOISE_STANDARD_ERRORS = 2.0  # closer than this to the best epoch: not separable
 NOISY_ERROR_POINTS = 1.0  # a standard error above this hides differences worth choosing
 FEW_PER_CLASS = 10  # validation examples of a class below which each one moves macro-F1 a lot
 TRUNCATED_SHARE = 0.5  # share of training texts cut at data.max_length worth a finding
-TRUNCATED_LENGTH_FACTOR = 2  # the next run reads twice as far (within the model's limit)
 COLLAPSE_SHARE = 0.9  # the majority predicted for this share of the examples or more ...
 COLLAPSE_RECALL = 0.05  # ... or every other class recalled at most this: a collapsed run
-# Not learned: the next run trains for as many more steps as would take it this share of the
-# way at the pace it went (progress, else prior loss shed), at least 2 and at most 5 times as many
+
+# The next command's values (docs/run-diagnosis.md, "The next command"). Not learned: as many
+# more steps as would take the run LEARNED_GOAL of the way at the pace it went (progress, else
+# prior loss shed), at least LONGER_AT_LEAST and at most LONGER_AT_MOST times as many.
 LEARNED_GOAL = 0.8
-BALANCED = {"class_weights": "balanced"}
+LONGER_AT_LEAST = 2.0
+LONGER_AT_MOST = 5.0
+LONGER_FACTOR = 2.0  # train longer, with no pace to go by (still improving, ...): twice as long
+OVERFIT_LR_FACTOR = 0.5  # overfit yet best at its last evaluation: the next run at half the rate
+TRUNCATED_LENGTH_FACTOR = 2  # the next run reads twice as far (within the model's limit)
+BALANCED = {"class_weights": "balanced"}  # each class (label) weighed by its rarity
 # Noisy selection: a k-fold search scores each trial on every pooled example once; the budget
 # holds SEARCH_TRIALS trials (the sampler's 3 start-up trials, then 5 it chooses) of k models
 # each, and the final run of the best at up to 1.25 runs (run/search/budget.FINAL_RUN_EXTRA)
 SEARCH_FOLDS = 5
 SEARCH_TRIALS = 8
 SEARCH_FINAL_EXTRA = 0.25
-STILL_IMPROVING_FACTOR = 2.0  # a curve that had not turned gets twice the training next
-OVERFIT_LR_FACTOR = 0.5  # overfit to its last evaluation: the next run at half the rate
-LONGER_AT_LEAST = 2.0
-LONGER_AT_MOST = 5.0
 
 
 @dataclass
@@ -382,7 +388,7 @@ def still_improving(curve: Curve, facts: RunFacts) -> Finding | None:
     path = " -> ".join(f"{p.validation[facts.metric]:.4f}" for p in last)
     sample = curve.points[best].sample.get(facts.metric)
     on_train = f"; the training sample scores {sample:.4f}" if sample is not None else ""
-    longer = longer_training(facts, STILL_IMPROVING_FACTOR)
+    longer = longer_training(facts, LONGER_FACTOR)
     command = rerun_command(facts, longer, length_folder(longer))
     text = (
         f"Still improving: the best evaluation is the last one (epoch "
@@ -545,7 +551,7 @@ def collapsed(curve: Curve, facts: RunFacts) -> Finding | None:
             f"alike in the loss. Next: {shown(command)}"
         )
     else:
-        longer = longer_training(facts, STILL_IMPROVING_FACTOR)
+        longer = longer_training(facts, LONGER_FACTOR)
         command = rerun_command(facts, longer, length_folder(longer))
         advice = (
             f" It did so with `class_weights` set ({facts.class_weights}): the weights alone did "
@@ -587,7 +593,7 @@ def unsure_labels(facts: RunFacts) -> tuple[str, str]:
         f"data or not learned yet."
     )
     if facts.class_weights is not None:
-        longer = longer_training(facts, STILL_IMPROVING_FACTOR)
+        longer = longer_training(facts, LONGER_FACTOR)
         command = rerun_command(facts, longer, length_folder(longer))
         return meaning + (
             f" The labels' positives are already weighted (`class_weights`): train longer or "
