@@ -21,6 +21,7 @@ from toolkit.advice.findings import (
     Finding,
     RunFacts,
     diagnose_run,
+    whole_epochs,
 )
 from toolkit.cli import build_parser
 from toolkit.config.load import load_config
@@ -257,6 +258,11 @@ def test_a_threshold_at_the_grids_edge_gets_the_command_its_reading_supports(
     edge = label_set_facts(output_dir=str(run), decision_threshold=threshold, class_weights=weights)
     found = [f for f in diagnose_run(rows, edge) if f.rule == "threshold_at_edge"]
     check(found, run, {"threshold_at_edge": changed})
+
+
+def test_suggested_epochs_round_up_to_whole_ones_past_float_error():
+    assert whole_epochs(6.6) == 7 and whole_epochs(0.1 * 3 * 10) == 3  # 3.0000000000000004
+    assert whole_epochs(0.25) == 0.25 and whole_epochs(1.0) == 1
 
 
 def test_the_checker_refuses_a_key_or_value_the_config_does_not_know(run):

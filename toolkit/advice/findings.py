@@ -243,7 +243,7 @@ def shown(command: str) -> str:
 def whole_epochs(epochs: float) -> float | int:
     """A suggested epoch count: whole epochs from one up (rounded up, so the run is never
     shorter than computed), two decimals under one."""
-    epochs = round(epochs, 6)  # 3 x 2.2 is 6.6000000000000005: not 7 epochs
+    epochs = round(epochs, 6)  # float error: 3.0000000000000004 is 3 epochs, not 4
     return math.ceil(epochs) if epochs >= 1 else round(epochs, 2)
 
 
