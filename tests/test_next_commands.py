@@ -10,6 +10,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from helpers import ftk, make_texts, write_csv, write_text_config
 from test_findings import REVIEWS, history, label_set_facts, rules, scored
@@ -23,6 +24,7 @@ from toolkit.advice.findings import (
     diagnose_run,
     whole_epochs,
 )
+from toolkit.advice.truncation import covering_length
 from toolkit.cli import build_parser
 from toolkit.config.load import load_config
 from toolkit.config.schema import RunConfig
@@ -222,6 +224,34 @@ def test_truncated_texts_get_a_run_reading_twice_as_far_within_the_model(run):
     assert at_limit.command is None and "ftk train" not in at_limit.text
 
 
+def test_a_measured_length_distribution_sets_the_length_that_fits_most_texts(run):
+    rows = history(
+        evals=[(0.80, 0.50), (0.90, 0.30), (0.89, 0.32)],
+        sample=[(0.85, 0.40), (0.97, 0.10), (0.99, 0.05)],
+    )
+    cut = {"truncated_share": 1.0, "max_length": 96, "model_max_length": 512}
+    (found,) = diagnose_run(rows, facts(run, covering_length=300, **cut))
+    assert "e.g. 304, which 95% of the training texts fit in" in found.text
+    assert found.figures["covering_length"] == 300
+    check([found], run, {"truncated": {"data.max_length": 304}})  # a multiple of 8
+    (found,) = diagnose_run(rows, facts(run, covering_length=700, **cut))
+    assert "e.g. 512, as far as it reads; 95% of the training texts fit in 700" in found.text
+    check([found], run, {"truncated": {"data.max_length": 512}})
+    # texts that only just fill max_length: nothing further to read
+    (found,) = diagnose_run(rows, facts(run, covering_length=96, **cut))
+    assert found.command is None
+
+
+def test_the_covering_length_takes_the_share_left_from_the_cut_texts():
+    lengths = [10] * 40 + [32] * 60  # 60 of 100 cut at 32
+    whole = list(range(33, 133))  # a sample of the cut texts' whole lengths
+    # 95% of all: the 40 uncut and 55 of the 60 cut, the cut ones' 91.7% quantile
+    expected = math.ceil(np.quantile(whole, 1 - 0.05 * 100 / 60))
+    assert covering_length(lengths, whole, 32) == expected == 124  # 33 + 0.917 x 99, up
+    assert covering_length([10] * 96 + [32] * 4, whole, 32) == 32  # 96% already fit
+    assert covering_length(lengths, [], 32) is None  # cut, but none measured whole
+
+
 LEARNED = [(0.60, 0.8), (0.70, 0.6), (0.69, 0.62)], [(0.7, 0.7), (0.9, 0.3), (0.95, 0.2)]
 ONLY_POS = scored([64, 0, 0], [27, 0, 0], [9, 0, 0])
 
@@ -313,6 +343,8 @@ def test_a_real_runs_commands_parse_and_the_first_one_trains(tiny_bert, tmp_path
     assert all(command in report for command in commands)
     (truncated,) = [e for e in diagnosis if e["rule"] == "truncated"]
     config = applied(truncated["command"], run)
-    assert config.data.max_length == 16
+    # 95% of the texts (up to 16 words and 2 special tokens) fit in it, rounded up to 8s
+    covering = truncated["figures"]["covering_length"]
+    assert 8 < covering <= 18 and config.data.max_length == 8 * math.ceil(covering / 8)
     trained = ftk(*shlex.split(truncated["command"])[1:])
     assert (Path(config.training["output_dir"]) / "metrics.json").is_file(), trained.stderr

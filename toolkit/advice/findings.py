@@ -42,6 +42,7 @@ from typing import Any
 
 from toolkit.advice.data_size import majority_share, uneven
 from toolkit.advice.overfitting import SAMPLE_PREFIX, overfitting_onset
+from toolkit.advice.truncation import COVER_SHARE
 from toolkit.core.run_files import RUN_CONFIG
 from toolkit.metrics.multilabel import THRESHOLD_GRID
 from toolkit.training.best_epoch import improves
@@ -128,6 +129,7 @@ class RunFacts:
     truncated_words_share: float | None = None
     max_length: int | None = None
     model_max_length: int | None = None
+    covering_length: int | None = None  # tokens that 95% of the training texts fit in
     # the run's length in optimizer steps when max_steps set it (then num_train_epochs is
     # ignored, so a longer or shorter run changes max_steps), else None
     max_steps: int | None = None
@@ -727,13 +729,13 @@ def truncated(curve: Curve, facts: RunFacts) -> Finding | None:
     room = facts.model_max_length
     command = None
     longer = ""
-    if room and room > facts.max_length:  # else the model reads no further: nothing to run
-        length = min(room, TRUNCATED_LENGTH_FACTOR * facts.max_length)
+    length, reach = longer_inputs(facts)
+    if length is not None:
         command = rerun_command(facts, {"data.max_length": length}, f"max-length-{length}")
         longer = (
             f" The model reads up to {room} tokens: a run at a larger max_length (e.g. "
-            f"{length}) shows whether the rest matters, at about "
-            f"{length / facts.max_length:.0f}x the time per step or more. Next: "
+            f"{length}{reach}) shows whether the rest matters, at about "
+            f"{length / facts.max_length:.1f}x the time per step or more. Next: "
             f"{shown(command)}"
         )
     words = facts.truncated_words_share
@@ -751,7 +753,32 @@ def truncated(curve: Curve, facts: RunFacts) -> Finding | None:
     figures = {"truncated_share": round(share, 4), "max_length": facts.max_length}
     if words is not None:
         figures["truncated_words_share"] = round(words, 4)
+    if facts.covering_length is not None:
+        figures["covering_length"] = facts.covering_length
     return Finding("truncated", text, figures, command)
+
+
+def longer_inputs(facts: RunFacts) -> tuple[int | None, str]:
+    """The max_length of the next run and why: what COVER_SHARE of the training texts fit in,
+    rounded up to a multiple of 8, where it was measured, else TRUNCATED_LENGTH_FACTOR times
+    the run's; within what the model reads. None: the model reads no further (or its limit
+    is unknown), or the texts already fit."""
+    room, now = facts.model_max_length, facts.max_length
+    if not room or not now or room <= now:
+        return None, ""
+    covering = facts.covering_length
+    if covering is None:
+        return min(room, TRUNCATED_LENGTH_FACTOR * now), ""
+    if covering <= now:  # the "cut" texts end at max_length exactly: nothing more to read
+        return None, ""
+    length = min(room, 8 * math.ceil(covering / 8))
+    share = f"{COVER_SHARE:.0%}"
+    reach = (
+        f", which {share} of the training texts fit in"
+        if length >= covering
+        else f", as far as it reads; {share} of the training texts fit in {covering}"
+    )
+    return length, reach
 
 
 RULES = (
