@@ -229,6 +229,8 @@ def test_the_diagnosis_lands_in_metrics_report_card_and_console(run):
         prior_loss=math.log(3),  # three even classes, no class weights: ln 3
         prior_knows="the class frequencies",
         output_dir=str(run_dir),
+        metrics=["accuracy", "f1_macro"],
+        train_seconds=metrics["train_runtime"],  # sizes the noisy selection's search budget
     )
     expected = [f.to_dict() for f in diagnose_run(training, facts)]
     assert metrics["diagnosis"] == expected  # the rules on the run's own recorded history
@@ -236,6 +238,8 @@ def test_the_diagnosis_lands_in_metrics_report_card_and_console(run):
     assert "noisy_selection" in rules  # 9 validation examples: one is worth 11.1 points
     noisy = next(f for f in expected if f["rule"] == "noisy_selection")
     assert "9 validation examples, so one example is worth 11.1 points" in noisy["text"]
+    assert noisy["command"].startswith(f"ftk search --config {run_dir / 'run_config.yaml'}")
+    assert f"`{noisy['command']}`" in noisy["text"]
     report = (run_dir / "report.md").read_text()
     card = (run_dir / "README.md").read_text()
     assert "## Diagnosis" in report and "**Diagnosis:**" in card

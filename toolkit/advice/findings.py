@@ -25,6 +25,10 @@ the reasoning behind each are in docs/run-diagnosis.md:
     truncated         at least TRUNCATED_SHARE of the training texts fill data.max_length (or
                       of the tagged sentences run past it): the model never read (was never
                       trained on the tags of) their rest
+
+A finding with a remedy also carries the command that applies it to this run (`command`, and
+at the end of `text`): the run's saved config with the one or two settings changed, computed
+from the run, into a new folder beside it (`rerun_command`; the table in docs/run-diagnosis.md).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from typing import Any
 
 from toolkit.advice.data_size import majority_share, uneven
 from toolkit.advice.overfitting import SAMPLE_PREFIX, overfitting_onset
+from toolkit.advice.truncation import COVER_SHARE
 from toolkit.core.run_files import RUN_CONFIG
 from toolkit.metrics.multilabel import THRESHOLD_GRID
 from toolkit.training.best_epoch import improves
@@ -51,14 +56,33 @@ TRUNCATED_SHARE = 0.5  # share of training texts cut at data.max_length worth a 
 COLLAPSE_SHARE = 0.9  # the majority predicted for this share of the examples or more ...
 COLLAPSE_RECALL = 0.05  # ... or every other class recalled at most this: a collapsed run
 
+# The next command's values (docs/run-diagnosis.md, "The next command"). Not learned: as many
+# more steps as would take the run LEARNED_GOAL of the way at the pace it went (progress, else
+# prior loss shed), at least LONGER_AT_LEAST and at most LONGER_AT_MOST times as many.
+LEARNED_GOAL = 0.8
+LONGER_AT_LEAST = 2.0
+LONGER_AT_MOST = 5.0
+LONGER_FACTOR = 2.0  # train longer, with no pace to go by (still improving, ...): twice as long
+OVERFIT_LR_FACTOR = 0.5  # overfit yet best at its last evaluation: the next run at half the rate
+TRUNCATED_LENGTH_FACTOR = 2  # the next run reads twice as far (within the model's limit)
+BALANCED = {"class_weights": "balanced"}  # each class (label) weighed by its rarity
+# Noisy selection: a k-fold search scores each trial on every pooled example once; the budget
+# holds SEARCH_TRIALS trials (the sampler's 3 start-up trials, then 5 it chooses) of k models
+# each, and the final run of the best at up to 1.25 runs (run/search/budget.FINAL_RUN_EXTRA)
+SEARCH_FOLDS = 5
+SEARCH_TRIALS = 8
+SEARCH_FINAL_EXTRA = 0.25
+
 
 @dataclass
 class Finding:
-    """One conclusion about the run: which rule, the sentence, and the numbers behind it."""
+    """One conclusion about the run: which rule, the sentence, and the numbers behind it; and
+    where the rule has a remedy, the command that applies it to this run (also in `text`)."""
 
     rule: str
     text: str
     figures: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None  # `ftk train ...` / `ftk search ...`, shell-quoted
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -105,6 +129,12 @@ class RunFacts:
     truncated_words_share: float | None = None
     max_length: int | None = None
     model_max_length: int | None = None
+    covering_length: int | None = None  # tokens that 95% of the training texts fit in
+    # the run's length in optimizer steps when max_steps set it (then num_train_epochs is
+    # ignored, so a longer or shorter run changes max_steps), else None
+    max_steps: int | None = None
+    metrics: list[str] = field(default_factory=list)  # the run's `metrics`, in order
+    train_seconds: float | None = None  # the Trainer's train_runtime: what a search would cost
 
 
 @dataclass
@@ -176,6 +206,87 @@ def as_logged(validation: dict[str, float]) -> dict[str, float]:
     return {f"eval_{name}": value for name, value in validation.items()}
 
 
+# ----------------------------------------------------------------------------- the next command
+
+
+def rerun_command(
+    facts: RunFacts, changes: dict[str, Any], suffix: str, command: str = "train"
+) -> str:
+    """The command that runs this run's saved config again with `changes` (config keys, dotted
+    for sections, or the command's own flags such as search's budget) into a new folder named
+    after the remedy, beside the run: it never overwrites the run, and two remedies never share
+    a folder."""
+    run = PurePath(facts.output_dir or "RUN")
+    words = ["ftk", command, "--config", str(run / RUN_CONFIG)]
+    for key, value in changes.items():
+        words += [f"--{key}", command_value(value)]
+    words += ["--output_dir", f"{run}-{suffix}"]
+    return " ".join(quote(word) for word in words)
+
+
+def command_value(value: Any) -> str:
+    """A value as the config's override parser (YAML) reads it back."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(command_value(item) for item in value) + "]"
+    return str(value)
+
+
+def shown(command: str) -> str:
+    """A command inside a finding's sentence: as code, in the report's markdown too."""
+    return f"`{command}`"
+
+
+def whole_epochs(epochs: float) -> float | int:
+    """A suggested epoch count: whole epochs from one up (rounded up, so the run is never
+    shorter than computed), two decimals under one."""
+    epochs = round(epochs, 6)  # float error: 3.0000000000000004 is 3 epochs, not 4
+    return math.ceil(epochs) if epochs >= 1 else round(epochs, 2)
+
+
+def longer_training(facts: RunFacts, factor: float) -> dict[str, Any]:
+    """The change that trains `factor` times as long: max_steps when it set the length (the
+    Trainer then ignores num_train_epochs), else num_train_epochs."""
+    if facts.max_steps:
+        return {"max_steps": math.ceil(round(facts.max_steps * factor, 6))}
+    return {"num_train_epochs": whole_epochs(facts.num_train_epochs * factor)}
+
+
+def training_until(curve: Curve, facts: RunFacts) -> dict[str, Any] | None:
+    """The change that ends training at the kept evaluation, so the schedule's learning rate
+    decays to its end there instead of after it (None: no kept evaluation, or it was the
+    run's end)."""
+    best = best_index(curve, facts)
+    if best is None:
+        return None
+    kept = curve.points[best]
+    if facts.max_steps:
+        return {"max_steps": kept.step} if kept.step < facts.max_steps else None
+    epochs = whole_epochs(kept.epoch)
+    return {"num_train_epochs": epochs} if 0 < epochs < facts.num_train_epochs else None
+
+
+LENGTH_FOLDERS = {"num_train_epochs": "epochs", "max_steps": "steps"}
+
+
+def length_folder(changes: dict[str, Any]) -> str:
+    """The new folder's suffix for a length change, with its value ('epochs-6'): two findings
+    that suggest different lengths never name the same folder."""
+    ((key, value),) = changes.items()
+    return f"{LENGTH_FOLDERS[key]}-{command_value(value)}"
+
+
+def length_words(changes: dict[str, Any]) -> str:
+    """A length change in words: 'num_train_epochs 6' / 'max_steps 400'."""
+    ((key, value),) = changes.items()
+    return f"{key} {command_value(value)}"
+
+
 # ----------------------------------------------------------------------------- not learned
 
 
@@ -229,6 +340,9 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
             f"training loss {loss:.3f} against {prior:.3f} for a model that knows only "
             f"{facts.prior_knows}"
         )
+    factor = longer_factor(progress, loss_share)
+    longer = longer_training(facts, factor)
+    command = rerun_command(facts, longer, length_folder(longer))
     text = (
         f"Not learned: after {curve.steps} optimizer steps {' and '.join(said)}. The model has "
         f"barely begun to fit its own training data, so this is not overfitting and more "
@@ -236,7 +350,8 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
         f"{facts.num_train_epochs:g}), a higher learning_rate (now {facts.learning_rate:g}), "
         f"a pretrained checkpoint or continued pre-training (`ftk pretrain`) for a model "
         f"started from scratch (a transformer needs much data to learn from nothing), or the "
-        f"cheap baseline."
+        f"cheap baseline. Next, {factor:.1f}x the steps ({length_words(longer)}): "
+        f"{shown(command)}"
     )
     figures = {
         "steps": curve.steps,
@@ -246,8 +361,22 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
         "progress": None if progress is None else round(progress, 4),
         "training_loss": loss,
         "prior_loss": None if prior is None else round(prior, 4),
+        "longer_factor": round(factor, 2),
     }
-    return Finding("not_learned", text, figures)
+    return Finding("not_learned", text, figures, command)
+
+
+def longer_factor(progress: float | None, loss_share: float | None) -> float:
+    """How many times the steps a run that barely learned gets next: as many as would take it
+    LEARNED_GOAL of the way at the pace it went, between LONGER_AT_LEAST and LONGER_AT_MOST
+    times. The pace is the share of the way from the majority answer to perfect it came, else
+    (no training-sample score) the share of the prior loss it shed, which under
+    NOT_LEARNED_LOSS asks for the most. Learning slows as it goes, so the pace flatters; the
+    bounds keep one extrapolated guess from asking for a tenfold run."""
+    pace = progress if progress is not None else None if loss_share is None else 1 - loss_share
+    if pace is None or pace <= 0:  # no nearer than the start: no pace to go by
+        return LONGER_AT_MOST
+    return min(LONGER_AT_MOST, max(LONGER_AT_LEAST, LEARNED_GOAL / pace))
 
 
 # ----------------------------------------------------------------------------- still improving
@@ -261,19 +390,22 @@ def still_improving(curve: Curve, facts: RunFacts) -> Finding | None:
     path = " -> ".join(f"{p.validation[facts.metric]:.4f}" for p in last)
     sample = curve.points[best].sample.get(facts.metric)
     on_train = f"; the training sample scores {sample:.4f}" if sample is not None else ""
+    longer = longer_training(facts, LONGER_FACTOR)
+    command = rerun_command(facts, longer, length_folder(longer))
     text = (
         f"Still improving: the best evaluation is the last one (epoch "
         f"{curve.points[best].epoch:g} of {facts.num_train_epochs:g}); validation "
         f"{facts.metric} went {path} over the last {len(last)} evaluations{on_train}. The run "
-        f"stopped while it was still learning: train longer (e.g. num_train_epochs "
-        f"{2 * facts.num_train_epochs:g}); early stopping keeps the best epoch if it turns."
+        f"stopped while it was still learning: train longer (twice as long: "
+        f"{length_words(longer)}); early stopping keeps the best epoch if it turns. Next: "
+        f"{shown(command)}"
     )
     figures = {
         "best_epoch": curve.points[best].epoch,
         "num_train_epochs": facts.num_train_epochs,
         "last_validation_scores": [p.validation[facts.metric] for p in last],
     }
-    return Finding("still_improving", text, figures)
+    return Finding("still_improving", text, figures, command)
 
 
 # ----------------------------------------------------------------------------- overfit
@@ -300,14 +432,29 @@ def overfit(curve: Curve, facts: RunFacts) -> Finding | None:
             f"{kept.sample[facts.metric]:.4f} against {kept.validation[facts.metric]:.4f} on "
             f"validation: a gap of {abs(points_gap):.1f} {unit}."
         )
+    command, remedy = overfit_remedy(curve, facts)
     text = (
         f"Overfit: from epoch {began.epoch:g} validation loss rose for {facts.patience} "
         f"evaluations in a row ({validation[onset - facts.patience]:.4f} -> "
         f"{validation[onset]:.4f}) while the training loss fell.{gap} More data, "
         f"augmentation, a lower learning rate or fewer epochs would help; early stopping "
-        f"keeps the best epoch."
+        f"keeps the best epoch. Next, {remedy}: {shown(command)}"
     )
-    return Finding("overfit", text, figures)
+    return Finding("overfit", text, figures, command)
+
+
+def overfit_remedy(curve: Curve, facts: RunFacts) -> tuple[str, str]:
+    """The next command for an overfit run and what it changes: training that ends at the
+    kept evaluation (the learning rate then decays to its end before memorising starts), or,
+    when the kept one was the last, half the learning rate."""
+    until = training_until(curve, facts)
+    if until is not None:
+        words = f"train only as long as the kept evaluation ({length_words(until)})"
+        return rerun_command(facts, until, length_folder(until)), words
+    rate = facts.learning_rate * OVERFIT_LR_FACTOR
+    lower = {"learning_rate": rate}
+    words = f"half the learning rate ({facts.learning_rate:g} -> {rate:g})"
+    return rerun_command(facts, lower, f"lr-{rate:g}"), words
 
 
 # ----------------------------------------------------------------------------- imbalance
@@ -318,6 +465,7 @@ def imbalance(curve: Curve, facts: RunFacts) -> Finding | None:
         return None
     majority, share = majority_share(facts.train_counts)
     figures = {"majority_class": majority, "majority_share": round(share, 4)}
+    command = None  # macro-F1 already picking: nothing to change
     if facts.metric == "accuracy":
         text = (
             f"Imbalance: '{majority}' holds {share:.0%} of the training examples and accuracy "
@@ -325,6 +473,9 @@ def imbalance(curve: Curve, facts: RunFacts) -> Finding | None:
             f"accuracy: it is misleading here. Put f1_macro first in `metrics` (it weighs "
             f"every class alike) and consider `class_weights: balanced`."
         )
+        if facts.single_class:  # f1_macro is a metric of every single-class target
+            command = rerun_command(facts, {"metrics": macro_first(facts)}, "f1_macro")
+            text += f" Next, macro-F1 picking the best epoch: {shown(command)}"
     elif facts.metric == "f1_macro":
         why = (
             " (ftk moved it first because `metrics` was not set)" if facts.metrics_reordered else ""
@@ -336,17 +487,16 @@ def imbalance(curve: Curve, facts: RunFacts) -> Finding | None:
         )
     else:
         return None
-    return Finding("imbalance", text, figures)
+    return Finding("imbalance", text, figures, command)
+
+
+def macro_first(facts: RunFacts) -> list[str]:
+    """The run's metrics with f1_macro first (the metric that picks the best epoch)."""
+    others = facts.metrics or [facts.metric]
+    return ["f1_macro", *(name for name in others if name != "f1_macro")]
 
 
 # ----------------------------------------------------------------------------- collapsed
-
-
-def rerun_command(facts: RunFacts, option: str, suffix: str) -> str:
-    """The command that trains this run again with one setting changed, into a new folder."""
-    run = PurePath(facts.output_dir or "RUN")
-    config, output = quote(str(run / RUN_CONFIG)), quote(f"{run}-{suffix}")
-    return f"`ftk train --config {config} {option} --output_dir {output}`"
 
 
 def majority_collapse(facts: RunFacts) -> dict[str, Any] | None:
@@ -395,22 +545,25 @@ def collapsed(curve: Curve, facts: RunFacts) -> Finding | None:
         f"of {figures['true_share']:.0%} of them; the other classes' recall: {recalls}."
     )
     if facts.class_weights is None:
+        command = rerun_command(facts, BALANCED, "balanced")
         advice = (
             f" With uneven classes, a model that tells them apart poorly lowers the plain loss "
             f"most by leaning toward the majority, and this one did; `class_weights: balanced` "
             f"weighs each class by its rarity (n / (classes x n_c)), so every class counts "
-            f"alike in the loss. Next: "
-            f"{rerun_command(facts, '--class_weights balanced', 'balanced')}"
+            f"alike in the loss. Next: {shown(command)}"
         )
     else:
+        longer = longer_training(facts, LONGER_FACTOR)
+        command = rerun_command(facts, longer, length_folder(longer))
         advice = (
             f" It did so with `class_weights` set ({facts.class_weights}): the weights alone did "
             f"not pull it off the majority, so it has likely not learned what tells the classes "
             f"apart. Train longer or at a higher learning_rate (now {facts.learning_rate:g}), "
             f"weigh the rare classes harder (`class_weights: {{label: weight}}`), or gather "
-            f"more examples of them."
+            f"more examples of them. Next, twice as long ({length_words(longer)}): "
+            f"{shown(command)}"
         )
-    return Finding("collapsed", seen + advice, figures)
+    return Finding("collapsed", seen + advice, figures, command)
 
 
 # ----------------------------------------------------------------------------- threshold at edge
@@ -422,21 +575,19 @@ def threshold_at_edge(curve: Curve, facts: RunFacts) -> Finding | None:
     if threshold is None or not any(math.isclose(threshold, t) for t in (low, high)):
         return None
     at_low = math.isclose(threshold, low)
+    advice, command = unsure_labels(facts) if at_low else over_confident(curve, facts)
     seen = (
         f"Threshold at the grid's edge: the decision threshold tuned on validation is "
         f"{threshold:g}, the {'lowest' if at_low else 'highest'} the grid tries ({low:g} to "
         f"{high:g}), so a threshold beyond it might score better still, and `ftk predict` and "
         f"`ftk evaluate` decide at {threshold:g}."
     )
-    return Finding(
-        "threshold_at_edge",
-        seen + (unsure_labels(facts) if at_low else over_confident(facts)),
-        {"threshold": threshold, "grid": [low, high]},
-    )
+    figures = {"threshold": threshold, "grid": [low, high]}
+    return Finding("threshold_at_edge", seen + advice, figures, command)
 
 
-def unsure_labels(facts: RunFacts) -> str:
-    """What a threshold at the grid's bottom means, and what to try."""
+def unsure_labels(facts: RunFacts) -> tuple[str, str]:
+    """What a threshold at the grid's bottom means, what to try, and the command."""
     meaning = (
         f" The best validation f1_micro came from calling every label the model gives more "
         f"than a {THRESHOLD_GRID[0]:.0%} chance: the model is not confident about its labels, "
@@ -444,33 +595,43 @@ def unsure_labels(facts: RunFacts) -> str:
         f"data or not learned yet."
     )
     if facts.class_weights is not None:
+        longer = longer_training(facts, LONGER_FACTOR)
+        command = rerun_command(facts, longer, length_folder(longer))
         return meaning + (
-            " The labels' positives are already weighted (`class_weights`): train longer or "
-            "gather more examples of the rare labels."
-        )
+            f" The labels' positives are already weighted (`class_weights`): train longer or "
+            f"gather more examples of the rare labels. Next, twice as long "
+            f"({length_words(longer)}): {shown(command)}"
+        ), command
+    command = rerun_command(facts, BALANCED, "balanced")
     return meaning + (
         f" Weigh each label's positives in the loss (`class_weights: balanced`: negatives / "
         f"positives per label), and the tuned threshold should move inward: "
-        f"{rerun_command(facts, '--class_weights balanced', 'balanced')}; more epochs or more "
-        f"examples of the rare labels help too."
-    )
+        f"{shown(command)}; more epochs or more examples of the rare labels help too."
+    ), command
 
 
-def over_confident(facts: RunFacts) -> str:
-    """What a threshold at the grid's top means, and what to try."""
+def over_confident(curve: Curve, facts: RunFacts) -> tuple[str, str | None]:
+    """What a threshold at the grid's top means, what to try, and the command (None: the
+    kept evaluation was the last, so there are no fewer epochs to suggest)."""
     meaning = (
         f" Only labels the model gives over {THRESHOLD_GRID[-1]:.0%} were worth calling: it is "
         f"over-confident, giving absent labels high probabilities"
     )
     if facts.class_weights is not None:
+        command = rerun_command(facts, {"class_weights": None}, "unweighted")
         return meaning + (
-            ", as positive-label weights make it (`class_weights` scales each label's positives "
-            "up, and its probabilities with them): lighter weights (`class_weights: {label: "
-            "weight}`) or none keep them honest."
-        )
-    return meaning + (
+            f", as positive-label weights make it (`class_weights` scales each label's "
+            f"positives up, and its probabilities with them): lighter weights (`class_weights: "
+            f"{{label: weight}}`) or none keep them honest. Next, none: {shown(command)}"
+        ), command
+    advice = meaning + (
         ", as after overfitting: fewer epochs (early stopping keeps the best one) or more data."
     )
+    until = training_until(curve, facts)
+    if until is None:
+        return advice, None
+    command = rerun_command(facts, until, length_folder(until))
+    return advice + f" Next, {length_words(until)}: {shown(command)}", command
 
 
 # ----------------------------------------------------------------------------- noisy selection
@@ -515,14 +676,17 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         else ""
     )
     worth = f"one example is worth {100 / n:.1f} points of accuracy and " if per_example else ""
+    search = search_changes(facts)
+    command = rerun_command(facts, search, f"folds-{SEARCH_FOLDS}", command="search")
     text = (
         f"Noisy selection: {n} validation examples, so {worth}the standard error of "
         f"{facts.metric} near {value:.2f} is about {100 * error:.1f} points; "
         f"{len(close)} of the other {len(curve.points) - 1} "
         f"evaluations are within {NOISE_STANDARD_ERRORS:g} standard errors of the best, so "
         f"which epoch was kept is partly luck.{small} A larger {size}, or choosing "
-        f"the hyper-parameters by k-fold cross-validation (`ftk search --search.folds 5`), "
-        f"would make the choice reliable."
+        f"the hyper-parameters by k-fold cross-validation (`ftk search --search.folds "
+        f"{SEARCH_FOLDS}`), would make the choice reliable. Next, {search_words(search)}: "
+        f"{shown(command)}"
     )
     figures = {
         "validation_size": n,
@@ -530,7 +694,29 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         "standard_error_points": round(100 * error, 3),
         "evaluations_within_noise": len(close),
     }
-    return Finding("noisy_selection", text, figures)
+    return Finding("noisy_selection", text, figures, command)
+
+
+def search_changes(facts: RunFacts) -> dict[str, Any]:
+    """`ftk search` with k folds, and a budget for SEARCH_TRIALS trials of k models, each as
+    long as this run's training, plus the final run of the best (whole minutes); without the
+    run's training time, SEARCH_TRIALS trials instead of a budget."""
+    folds: dict[str, Any] = {"search.folds": SEARCH_FOLDS}
+    if not facts.train_seconds:
+        return {"trials": SEARCH_TRIALS, **folds}
+    runs = SEARCH_FOLDS * SEARCH_TRIALS + 1 + SEARCH_FINAL_EXTRA
+    minutes = max(1, math.ceil(runs * facts.train_seconds / 60))
+    return {"budget": f"{minutes}m", **folds}
+
+
+def search_words(search: dict[str, Any]) -> str:
+    """The search command's size in words."""
+    if "budget" in search:
+        return (
+            f"a {SEARCH_FOLDS}-fold search in {search['budget']} (about {SEARCH_TRIALS} trials "
+            f"of {SEARCH_FOLDS} models as long as this run's training, and the final run)"
+        )
+    return f"a {SEARCH_FOLDS}-fold search of {SEARCH_TRIALS} trials"
 
 
 # ----------------------------------------------------------------------------- truncation
@@ -541,13 +727,17 @@ def truncated(curve: Curve, facts: RunFacts) -> Finding | None:
     if share is None or share < TRUNCATED_SHARE or not facts.max_length:
         return None
     room = facts.model_max_length
-    longer = (
-        f" The model reads up to {room} tokens: a run at a larger max_length (e.g. "
-        f"{min(room, 2 * facts.max_length)}) shows whether the rest matters, at about "
-        f"{min(room, 2 * facts.max_length) / facts.max_length:.0f}x the time per step or more."
-        if room and room > facts.max_length
-        else ""
-    )
+    command = None
+    longer = ""
+    length, reach = longer_inputs(facts)
+    if length is not None:
+        command = rerun_command(facts, {"data.max_length": length}, f"max-length-{length}")
+        longer = (
+            f" The model reads up to {room} tokens: a run at a larger max_length (e.g. "
+            f"{length}{reach}) shows whether the rest matters, at about "
+            f"{length / facts.max_length:.1f}x the time per step or more. Next: "
+            f"{shown(command)}"
+        )
     words = facts.truncated_words_share
     cut = (
         f"{share:.0%} of the training texts fill data.max_length ({facts.max_length} "
@@ -563,7 +753,32 @@ def truncated(curve: Curve, facts: RunFacts) -> Finding | None:
     figures = {"truncated_share": round(share, 4), "max_length": facts.max_length}
     if words is not None:
         figures["truncated_words_share"] = round(words, 4)
-    return Finding("truncated", text, figures)
+    if facts.covering_length is not None:
+        figures["covering_length"] = facts.covering_length
+    return Finding("truncated", text, figures, command)
+
+
+def longer_inputs(facts: RunFacts) -> tuple[int | None, str]:
+    """The max_length of the next run and why: what COVER_SHARE of the training texts fit in,
+    rounded up to a multiple of 8, where it was measured, else TRUNCATED_LENGTH_FACTOR times
+    the run's; within what the model reads. None: the model reads no further (or its limit
+    is unknown), or the texts already fit."""
+    room, now = facts.model_max_length, facts.max_length
+    if not room or not now or room <= now:
+        return None, ""
+    covering = facts.covering_length
+    if covering is None:
+        return min(room, TRUNCATED_LENGTH_FACTOR * now), ""
+    if covering <= now:  # the "cut" texts end at max_length exactly: nothing more to read
+        return None, ""
+    length = min(room, 8 * math.ceil(covering / 8))
+    share = f"{COVER_SHARE:.0%}"
+    reach = (
+        f", which {share} of the training texts fit in"
+        if length >= covering
+        else f", as far as it reads; {share} of the training texts fit in {covering}"
+    )
+    return length, reach
 
 
 RULES = (

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from toolkit.core.log import say
 
 if TYPE_CHECKING:
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 
 SAY_SHARE = 0.1  # a tenth of the texts cut is worth a line at the start
 NO_LIMIT = 100_000  # tokenizers without a known limit report a huge sentinel instead
+COVER_SHARE = 0.95  # a longer max_length worth trying fits this share of the training texts
+LENGTH_SAMPLE = 500  # cut texts tokenized again whole, to see how far they reach (~0.7 s at
+# 500 words each, MiniLM's fast tokenizer on this 2-core machine)
 
 
 @dataclass
@@ -33,6 +38,8 @@ class Truncation:
     # sentences of tagged words: their words, and those past the cut (None: texts)
     words_cut: int | None = None
     words_total: int | None = None
+    # tokens that COVER_SHARE of the training texts fit in (None: not measured: sentences)
+    covering_length: int | None = None
 
     @property
     def share(self) -> float:
@@ -68,15 +75,39 @@ def percent(part: int, whole: int) -> str:
 
 
 def measure_truncation(
-    lengths: Sequence[int], max_length: int, tokenizer: PreTrainedTokenizerBase
+    lengths: Sequence[int],
+    max_length: int,
+    tokenizer: PreTrainedTokenizerBase,
+    cut_whole: Sequence[int] = (),
 ) -> Truncation:
-    """`lengths`: tokens per training text, after the cut (so a cut one fills max_length)."""
+    """`lengths`: tokens per training text, after the cut (so a cut one fills max_length);
+    `cut_whole`: a sample of the cut texts' whole lengths (none: not measured)."""
     return Truncation(
         cut=sum(int(n) >= max_length for n in lengths),
         total=len(lengths),
         max_length=max_length,
         model_max_length=readable_length(tokenizer),
+        covering_length=covering_length(lengths, cut_whole, max_length),
     )
+
+
+def covering_length(
+    lengths: Sequence[int], cut_whole: Sequence[int], max_length: int, share: float = COVER_SHARE
+) -> int | None:
+    """Tokens that `share` of the training texts fit in: the uncut texts (`lengths` under
+    max_length) are all shorter than the cut ones, so the share left to cover is taken from
+    `cut_whole`, a sample of the cut texts' whole lengths. None: texts are cut but none of
+    them was measured whole."""
+    total, cut = len(lengths), sum(int(n) >= max_length for n in lengths)
+    if not total:
+        return None
+    if (total - cut) / total >= share:
+        return max_length  # it already fits that share
+    if not len(cut_whole):
+        return None
+    # the quantile among the cut texts that leaves `share` of all texts at or under it
+    among_cut = 1 - (1 - share) * total / cut
+    return int(np.ceil(np.quantile(np.asarray(cut_whole), among_cut)))
 
 
 def measure_word_truncation(
@@ -141,4 +172,5 @@ def truncation_facts(truncation: Truncation | None) -> dict[str, Any]:
         "truncated_words_share": truncation.words_share,
         "max_length": truncation.max_length,
         "model_max_length": truncation.model_max_length,
+        "covering_length": truncation.covering_length,
     }

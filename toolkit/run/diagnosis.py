@@ -90,6 +90,9 @@ def run_facts(plan: Plan, prepared: PreparedData, metric: str, metrics: dict[str
         output_dir=str(plan.output_dir),
         validation_fraction=None if given else config.data.validation_size,
         metrics_reordered=config.metrics[0] != kind.default_metrics[0] and not chosen,
+        max_steps=args.max_steps if args.max_steps > 0 else None,  # -1: num_train_epochs
+        metrics=list(config.metrics),
+        train_seconds=metrics.get("train_runtime"),
         **truncation_facts(prepared.truncation),
     )
 

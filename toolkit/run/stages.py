@@ -29,6 +29,7 @@ from transformers import TrainingArguments, set_seed
 
 from toolkit.advice.data_size import metrics_for_classes
 from toolkit.advice.truncation import (
+    LENGTH_SAMPLE,
     Truncation,
     measure_truncation,
     measure_word_truncation,
@@ -233,6 +234,27 @@ def prepare_labelled(plan: Plan) -> PreparedData:
     )
 
 
+def whole_lengths_of_cut(
+    config: RunConfig, data: LoadedData, pieces: np.ndarray, tokenizer: Any
+) -> list[int]:
+    """The whole lengths, in tokens, of up to LENGTH_SAMPLE training texts that max_length cut
+    (a seeded random sample, tokenized again without the cut): how far a longer max_length
+    must read to fit most texts (truncation.covering_length)."""
+    cut = np.flatnonzero(pieces >= config.data.max_length)
+    train = data.splits["train"]
+    if not len(cut) or len(train) != len(pieces):  # rows dropped in tokenizing: no match
+        return []
+    rng = np.random.default_rng(0)
+    chosen = np.sort(rng.choice(cut, size=min(LENGTH_SAMPLE, len(cut)), replace=False))
+    rows = train.select(chosen.tolist())
+    text, pair = config.data.text_column, config.data.text_pair_column
+    texts = [t if t is not None else "" for t in column_values(rows, text)]
+    pairs = [t if t is not None else "" for t in column_values(rows, pair)] if pair else None
+    # verbose=False: texts longer than the model reads are expected here, not worth a warning
+    encoded = tokenizer(texts, pairs, truncation=False, verbose=False)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
 def measure_cut(
     config: RunConfig, data: LoadedData, splits: datasets.DatasetDict, processor: Any
 ) -> Truncation | None:
@@ -243,7 +265,8 @@ def measure_cut(
         return None
     pieces, max_length = list_lengths(splits["train"], "input_ids"), config.data.max_length
     if not config.kind.modality.per_word:
-        return measure_truncation(pieces.tolist(), max_length, processor)
+        whole = whole_lengths_of_cut(config, data, pieces, processor)
+        return measure_truncation(pieces.tolist(), max_length, processor, whole)
     lengths = list_lengths(data.splits["train"], config.data.tokens_column).tolist()
     read = list(lengths)
     full = np.flatnonzero(pieces >= max_length).tolist()  # only these can be cut
