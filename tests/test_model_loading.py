@@ -91,12 +91,18 @@ class Collect(logging.Handler):
 
 @pytest.fixture()
 def transformers_records():
-    """What transformers' loading logger passes on to its handlers."""
+    """What transformers' loading logger passes on to its handlers, at transformers' default
+    verbosity (warnings), whatever an earlier test in the process set."""
+    import transformers
+
+    before = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_warning()
     collect = Collect()
     logger = logging.getLogger("transformers.modeling_utils")
     logger.addHandler(collect)
     yield collect.messages
     logger.removeHandler(collect)
+    transformers.logging.set_verbosity(before)
 
 
 def test_the_load_report_is_ftks_one_line(tiny_bert, tmp_path, capsys, transformers_records):
@@ -117,10 +123,16 @@ def test_the_load_report_is_ftks_one_line(tiny_bert, tmp_path, capsys, transform
     assert not [m for m in transformers_records if "LOAD REPORT" in m]
 
 
-def test_a_failed_load_carries_the_report_it_points_at(tmp_path, transformers_records):
+@pytest.mark.parametrize("verbosity", ["warning", "error"])
+def test_a_failed_load_carries_the_report_it_points_at(tmp_path, transformers_records, verbosity):
     """With model.ignore_mismatched_sizes off, transformers refuses a head of another shape
-    and points at "the above report": the error carries it, without colour codes."""
+    and points at "the above report": the error carries it, without colour codes, also where
+    transformers is set to say errors only."""
+    import transformers
     from transformers import ViTConfig, ViTForImageClassification
+
+    before = transformers.logging.get_verbosity()
+    getattr(transformers.logging, f"set_verbosity_{verbosity}")()
 
     sizes = {k: v for k, v in TINY_VIT_SIZES.items() if k != "model_type"}
     ViTForImageClassification(ViTConfig(**sizes, num_labels=3)).save_pretrained(tmp_path / "v")
@@ -128,6 +140,7 @@ def test_a_failed_load_carries_the_report_it_points_at(tmp_path, transformers_re
     config = recipe(tmp_path, "image-classification", model, None)
     with pytest.raises(UserError) as caught:
         image_classification.load_model(config, ["a", "b"])
+    transformers.logging.set_verbosity(before)
     said = str(caught.value)
     assert "look at the above report" in said and "LOAD REPORT" in said
     assert "classifier.weight" in said and "MISMATCH" in said and "\x1b[" not in said

@@ -20,16 +20,18 @@ COLOUR_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class HeldReport(logging.Filter):
-    """Drops the LOAD REPORT record and keeps its text; passes every other record."""
+    """Drops the LOAD REPORT record and keeps its text; passes every other record the logger
+    would have passed at its own level (`passes_from`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, passes_from: int = logging.NOTSET) -> None:
         super().__init__()
         self.text: str | None = None
+        self.passes_from = passes_from
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "LOAD REPORT" not in message:
-            return True
+            return record.levelno >= self.passes_from
         lines = COLOUR_CODE.sub("", message).splitlines()
         self.text = "\n".join(line.rstrip() for line in lines)
         return False
@@ -38,9 +40,16 @@ class HeldReport(logging.Filter):
 @contextmanager
 def held_load_report() -> Iterator[HeldReport]:
     logger = logging.getLogger(REPORTING_LOGGER)
-    held = HeldReport()
+    level, effective = logger.level, logger.getEffectiveLevel()
+    # transformers set to errors only (log_level, or a caller's set_verbosity_error) would
+    # never create the report: the logger hears warnings while loading, the filter passes on
+    # only what its level passed before
+    held = HeldReport(passes_from=effective)
+    if effective > logging.WARNING:
+        logger.setLevel(logging.WARNING)
     logger.addFilter(held)
     try:
         yield held
     finally:
         logger.removeFilter(held)
+        logger.setLevel(level)
