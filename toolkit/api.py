@@ -203,8 +203,8 @@ def predict(run: str | Path, data: Any = None, **options: Any) -> list[dict[str,
     .jsonl) also writes them; without it nothing is printed. The keyword options are `ftk
     predict`'s (below, from use/options.py)."""
     check_run(run)
-    if "inputs" in options and data is None:  # the name this argument had before
-        data = options.pop("inputs")
+    earlier_name = options.pop("inputs", None)  # the name this argument had before
+    data = earlier_name if data is None else data
     check_data_kind(data, "data")
     return predict_command(
         run, data=data, show=False, options=options_from_keywords(PredictOptions, options)
