@@ -61,6 +61,11 @@ def comparable_metrics(run_dir: Path) -> dict:
             for k, v in metrics["verdict"].items()
             if not k.endswith("_s") and k not in ("time_ratio", "text")
         }
+    # each finding's rule and figures must match; its text and next command name the run's own
+    # folder, and a search's budget follows the training time
+    metrics["diagnosis"] = [
+        (finding["rule"], finding["figures"]) for finding in metrics.get("diagnosis") or []
+    ]
     return {k: v for k, v in metrics.items() if not any(t in k for t in TIMING_KEYS)}
 
 

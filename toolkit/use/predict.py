@@ -29,7 +29,7 @@ from toolkit.core.log import say, warn
 from toolkit.use.inference import Run, load_run, predict_logits, word_logits
 from toolkit.use.inputs import read_inputs
 from toolkit.use.options import COMMAND_LINE, Naming, PredictOptions, given_options
-from toolkit.use.python_inputs import python_inputs
+from toolkit.use.python_inputs import python_inputs, text_inputs
 
 OUTPUT_FORMATS = (".csv", ".jsonl")
 
@@ -46,16 +46,17 @@ def predict(
 ) -> list[dict[str, Any]]:
     """Predict every input; write `options.output` (CSV or JSONL by extension), else print a
     table (when `show`). `run_dir`: a run or checkpoint folder, or a Hub repo id (at
-    `revision`). Inputs: `input_path` or one `text` (the command line), or from Python `data`
-    (whatever use/python_inputs.py reads) or a list of `texts`, each named so in messages.
+    `revision`). Inputs: `input_path`, one `text` or a list of `texts` (the command line's
+    --input and --text), or from Python `data` (whatever use/python_inputs.py reads), each
+    named so in messages.
     The options (use/options.py, PredictOptions) come whole or as keyword arguments."""
     options = given_options(PredictOptions, options, keywords)
-    from_python = texts is not None or data is not None  # (the command line's: read_inputs)
-    if from_python and sum(x is not None for x in (input_path, text, texts, data)) > 1:
+    listed = texts is not None or data is not None  # else read_inputs words it as flags
+    if listed and sum(x is not None for x in (input_path, text, texts, data)) > 1:
         raise UserError("Give one of input_path, text, texts and data.")
     naming = COMMAND_LINE  # messages name what the caller typed: flags, or Python arguments
-    if from_python:
-        naming = Naming("texts" if texts is not None else "data", python=True)
+    if data is not None:
+        naming = Naming("data", python=True)
     output, top_k = options.output, options.top_k
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         raise UserError(
@@ -67,8 +68,9 @@ def predict(
     check_threshold(run, options.threshold, top_k, naming)
     check_top_k(run, top_k, naming)
     if naming.python:
-        handed = data if data is not None else texts
-        inputs = python_inputs(run, handed, naming.inputs, options.text_column, options.encoding)
+        inputs = python_inputs(run, data, naming.inputs, options.text_column, options.encoding)
+    elif texts is not None:  # the command line's --text, given more than once
+        inputs = text_inputs(run, list(texts), "--text")
     else:
         inputs = read_inputs(run, input_path, text, options.text_column, options.encoding)
     threshold = run.decision_threshold if options.threshold is None else options.threshold

@@ -81,6 +81,7 @@ def names_a_table(text: str) -> bool:
 
 def text_inputs(run: Run, texts: list[Any], argument: str) -> Inputs:
     """A list of texts (a tagger also takes a list of words per input)."""
+    require_modality(run, TEXT, argument)
     if not texts:
         raise UserError(f"{argument} is empty; give it the texts to predict.")
     if run.config.data.text_pair_column:
