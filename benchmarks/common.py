@@ -39,6 +39,14 @@ LOOP_ONLY = [
 ]
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS in MB (VmHWM: a new program starts its own, where ru_maxrss
+    keeps the parent's from before the exec)."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
 def ftk(*args: str) -> list[str]:
     """The command line of `ftk ARGS`, run by this interpreter."""
     return [sys.executable, "-m", "toolkit", *args]

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-import common  # noqa: F401  (puts this checkout first on sys.path)
+import common  # puts this checkout first on sys.path
 
 WORDS = [f"w{i}" for i in range(5000)]
 
@@ -73,30 +73,22 @@ def hashes(data) -> list[str]:
     return list(log.WARNINGS)
 
 
-def peak_rss_kb() -> int:
-    """This process's peak RSS (VmHWM: a new program starts its own, where ru_maxrss keeps the
-    parent's from before the exec)."""
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    return int(line.split()[1])
-
-
 def measure(rows: int, method: str, folder: str) -> dict:
     import datasets
 
     import toolkit.data.overlap  # noqa: F401  (both methods start with the same modules loaded)
 
     data = datasets.load_from_disk(folder)  # memory-mapped: its pages count once they are read
-    before = peak_rss_kb()
+    before = common.peak_rss_mb()
     started = time.perf_counter()
     said = (hashes if method == "hashes" else python_sets)(data)
     seconds = time.perf_counter() - started
-    peak = peak_rss_kb()
+    peak = common.peak_rss_mb()
     return {
         "rows": rows,
         "method": method,
         "seconds": round(seconds, 2),
-        "peak_rss_above_start_mb": round((peak - before) / 1024, 1),
+        "peak_rss_above_start_mb": round(peak - before, 1),
         "said": [s[:28] for s in said],
     }
 

@@ -70,12 +70,6 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as status:  # VmHWM: this program's own, unlike ru_maxrss
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
-
-
 def plain(path: str) -> float:
     import datasets
     from transformers import AutoTokenizer
@@ -120,7 +114,7 @@ def child(kind: str, path: str, learning_rate: str, output_dir: str) -> None:
             {
                 "cpu_s": round(cpu_seconds() - started, 1),
                 "wall_s": round(time.perf_counter() - wall, 1),
-                "peak_rss_mb": round(peak_rss_mb()),
+                "peak_rss_mb": round(common.peak_rss_mb()),
             }
         )
     )

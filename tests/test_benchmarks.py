@@ -352,27 +352,25 @@ def test_gpu_launch_script_names_each_shipped_config_it_runs(tmp_path):
     assert (tmp_path / "tiny.yaml").is_file()
 
 
+def json_lines_of(script: str, *args: str) -> list[dict]:
+    """The JSON lines a benchmark prints, run as written (no --tiny)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
 @pytest.mark.slow
 def test_the_scale_and_overlap_benchmarks_run_on_small_data():
     """benchmarks/scale.py and benchmarks/overlap_memory.py at a few hundred rows: every run
     reports its figures, and the overlap check's two methods agree on what they found."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--rows", "400"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    lines = json_lines_of("scale.py", "--rows", "400")
     assert {line.get("run") for line in lines if "cpu_s" in line} == {"plain", "ftk", "rerun"}
     assert lines[-1]["rows"] == 400 and lines[-1]["rerun_over_ftk_cpu"] > 0
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "overlap_memory.py"), "--rows", "2000"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    sets, hashes = (json.loads(line) for line in done.stdout.splitlines())
+    sets, hashes = json_lines_of("overlap_memory.py", "--rows", "2000")
     assert sets["said"][0].startswith("40 of the 200 test")
     assert [s[:10] for s in sets["said"]] == [s[:10] for s in hashes["said"]]

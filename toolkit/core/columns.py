@@ -22,6 +22,12 @@ def column_values(dataset: Any, name: str) -> list[Any]:
     return list(dataset[name][:])
 
 
+def column_array(dataset: Any, name: str) -> np.ndarray:
+    """One column of numbers (class ids, values) as numpy, through Arrow: the rows of the
+    split (its index mapping applied), not of its file's table."""
+    return dataset.select_columns([name]).with_format("arrow")[:].column(name).to_numpy()
+
+
 def list_lengths(dataset: Any, name: str) -> np.ndarray:
     """The length of every row's list in column `name` (token ids, words), measured by Arrow
     a batch at a time: no row's list becomes Python objects, so memory stays flat."""

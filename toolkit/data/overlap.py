@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from toolkit.core.columns import column_array
 from toolkit.core.log import warn
 
 EXAMPLES_SHOWN = 3
@@ -69,12 +70,6 @@ def key_hashes(dataset: datasets.Dataset, columns: list[str]) -> np.ndarray:
         keys = example_keys(batch.combine_chunks(), columns).to_numpy(zero_copy_only=False)
         hashes.append(pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False))
     return np.concatenate(hashes)
-
-
-def column_array(dataset: datasets.Dataset, column: str) -> np.ndarray:
-    """One column as numpy, through Arrow (the rows of the split, not of its file's table)."""
-    table = dataset.select_columns([column]).with_format("arrow")[:]
-    return table.column(column).to_numpy()
 
 
 def keys_at(dataset: datasets.Dataset, columns: list[str], rows: np.ndarray) -> list[str]:

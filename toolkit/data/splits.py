@@ -24,6 +24,7 @@ import numpy as np
 from datasets.utils.stratify import stratified_shuffle_split_generate_indices
 
 from toolkit.config.schema import DataConfig
+from toolkit.core.columns import column_array
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
 from toolkit.data.sources import SPLITS, describe_split
@@ -155,7 +156,7 @@ def stratified_split(
     if n - n_test <= 0:
         raise ValueError(f"With n_samples={n} and test_size={fraction}, the train set is empty")
     draws = stratified_shuffle_split_generate_indices(
-        label_ids(dataset, column), n - n_test, n_test, rng=np.random.default_rng(seed)
+        column_array(dataset, column), n - n_test, n_test, rng=np.random.default_rng(seed)
     )
     try:
         train, test = next(draws)
@@ -185,7 +186,7 @@ def random_keeping_each_class(
     """ceil(fraction * n) rows held out at random, never a class's last one: a plain random
     split can take every example of a small class, which the model then never trains on while
     validation still counts it."""
-    ids = label_ids(dataset, column)
+    ids = column_array(dataset, column)
     order = np.random.default_rng(seed).permutation(len(ids))
     _, first = np.unique(ids[order], return_index=True)  # one row of each class stays
     pool = np.delete(order, first)
@@ -210,7 +211,7 @@ def sample_rows(
     if stratify_by is None:
         return dataset.select(np.sort(rng.choice(n, size, replace=False)))
     _, classes, counts = np.unique(
-        label_ids(dataset, stratify_by), return_inverse=True, return_counts=True
+        column_array(dataset, stratify_by), return_inverse=True, return_counts=True
     )
     quota = counts * size / n
     take = np.floor(quota).astype(int)
@@ -223,20 +224,15 @@ def sample_rows(
     return dataset.select(np.sort(order[rank < take[in_class]]))
 
 
-def label_ids(dataset: datasets.Dataset, column: str) -> np.ndarray:
-    """The class ids of `dataset`'s rows (its index mapping applied) as one numpy array."""
-    return dataset.with_format("arrow")[column].to_numpy()
-
-
 def class_sizes(dataset: datasets.Dataset, column: str) -> dict[int, int]:
     """Rows per class id."""
-    ids, counts = np.unique(label_ids(dataset, column), return_counts=True)
+    ids, counts = np.unique(column_array(dataset, column), return_counts=True)
     return dict(zip(ids.tolist(), counts.tolist(), strict=True))
 
 
 def rows_of(dataset: datasets.Dataset, column: str, ids: set[int], inside: bool) -> np.ndarray:
     """The row numbers whose class is in `ids` (`inside`) or is not."""
-    found = np.isin(label_ids(dataset, column), sorted(ids))
+    found = np.isin(column_array(dataset, column), sorted(ids))
     return np.flatnonzero(found == inside)
 
 
