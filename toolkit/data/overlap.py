@@ -13,6 +13,7 @@ compared, so a hash collision never counts as a duplicate. Time is linear in the
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 import datasets
@@ -23,7 +24,11 @@ import pyarrow.compute as pc
 
 from toolkit.core.columns import column_array
 from toolkit.core.log import warn
+from toolkit.data.check_cache import remembered
 
+# Raise it whenever what the check finds or says changes: runs on data checked before would
+# otherwise replay the old findings (data/check_cache.py).
+CHECK_VERSION = 1
 EXAMPLES_SHOWN = 3
 BATCH_ROWS = 50_000  # rows normalized at once: their texts are the only ones held
 SEPARATOR = "\x1f"  # between a pair's texts, so ('a b', 'c') and ('a', 'b c') differ
@@ -88,38 +93,62 @@ def warn_about_overlap(
     classes: bool,
 ) -> None:
     """`columns`: the input columns; `classes`: single-label classification (class ids in
-    `label_column`), the only target where one text with two labels is a contradiction."""
-    train = splits["train"]
-    if not all(is_text(train.features[c]) for c in columns):
+    `label_column`), the only target where one text with two labels is a contradiction. Splits
+    checked before (same data, hold-outs and columns) replay their findings."""
+    if not all(is_text(splits["train"].features[c]) for c in columns):
         return  # images: not compared (decoding every one would cost more than training)
+    inputs = {
+        "version": CHECK_VERSION,
+        "columns": columns,
+        "label_column": label_column,
+        "label_names": label_names,
+        "classes": classes,
+    }
+    check = partial(overlap_findings, splits, columns, label_column, label_names, classes)
+    for finding in remembered("overlap", splits, inputs, check):
+        warn(finding)
+
+
+def overlap_findings(
+    splits: datasets.DatasetDict,
+    columns: list[str],
+    label_column: str,
+    label_names: list[str],
+    classes: bool,
+) -> list[str]:
+    """The warnings: held-out texts seen in training, training texts with two labels."""
+    train = splits["train"]
     train_hashes = key_hashes(train, columns)
-    for split in ("validation", "test"):
-        if split in splits and len(splits[split]):
-            warn_held_out_overlap(split, splits[split], train, columns, train_hashes)
+    findings = [
+        held_out_overlap(split, splits[split], train, columns, train_hashes)
+        for split in ("validation", "test")
+        if split in splits and len(splits[split])
+    ]
     if classes:
         labels = column_array(train, label_column)
-        warn_conflicting_labels(train, columns, train_hashes, labels, label_names)
+        findings.append(conflicting_labels(train, columns, train_hashes, labels, label_names))
+    return [finding for finding in findings if finding]
 
 
-def warn_held_out_overlap(
+def held_out_overlap(
     split: str,
     held_out: datasets.Dataset,
     train: datasets.Dataset,
     columns: list[str],
     train_hashes: np.ndarray,
-) -> None:
+) -> str | None:
     hashes = key_hashes(held_out, columns)
     candidates = np.flatnonzero(np.isin(hashes, train_hashes))
     if not len(candidates):
-        return
+        return None
     same_hash = np.flatnonzero(np.isin(train_hashes, hashes[candidates]))
     seen = set(keys_at(train, columns, same_hash))
     shared = [key for key in keys_at(held_out, columns, candidates) if key in seen]
     if not shared:
-        return
+        return None
     distinct = list(dict.fromkeys(shared))[:EXAMPLES_SHOWN]
     examples = "; ".join(repr(shorten(key)) for key in distinct)
-    warn(
+    return (
         f"{len(shared):,} of the {len(held_out):,} {split} examples "
         f"({100 * len(shared) / len(held_out):.1f}%) also appear in the training split "
         f"(the same text up to spaces and case), e.g. {examples}. The {split} scores are "
@@ -128,13 +157,13 @@ def warn_held_out_overlap(
     )
 
 
-def warn_conflicting_labels(
+def conflicting_labels(
     train: datasets.Dataset,
     columns: list[str],
     hashes: np.ndarray,
     labels: np.ndarray,
     names: list[str],
-) -> None:
+) -> str | None:
     """Hashes seen with two labels are candidates; their rows' texts decide."""
     pairs = np.unique(np.stack([hashes, labels.astype(np.uint64)], axis=1), axis=0)
     torn_hashes, counts = np.unique(pairs[:, 0], return_counts=True)
@@ -144,12 +173,12 @@ def warn_conflicting_labels(
         labels_of[key].add(int(label))
     torn = [(key, ids) for key, ids in labels_of.items() if len(ids) > 1]
     if not torn:
-        return
+        return None
     examples = "; ".join(
         f"{shorten(key)!r} as {' and '.join(sorted(names[i] for i in ids))}"
         for key, ids in torn[:EXAMPLES_SHOWN]
     )
-    warn(
+    return (
         f"{len(torn):,} training text(s) appear with different labels, e.g. {examples}. The "
         f"model cannot fit both, and they cap the accuracy it can reach; check the labelling."
     )
