@@ -19,6 +19,15 @@ runs, one after the other, each in a fresh process with its own empty datasets c
 and prints one JSON line per run: CPU seconds of the stage (user + system, imports excluded)
 and the process's peak RSS; then the ratios ftk/plain and rerun/ftk, and the growth exponent of
 each between the sizes (log time / log rows).
+
+    python benchmarks/scale.py --rows --images 10000 50000
+
+does the same for image folders (one subfolder of PNGs per class, Fashion-MNIST's training
+images, repeated past 60,000; Debian's dataset-fashion-mnist): `plain` loads the folder with
+`load_dataset('imagefolder')` and holds out the same two stratified splits (a plain script
+decodes images lazily, in its transform); `ftk` runs the ViT recipe's preparation on the folder
+(configs/vit-fashion-mnist.yaml with data.train_dir), which decodes every image once to check
+it; `rerun` is ftk again on the warm cache.
 """
 
 from __future__ import annotations
@@ -35,7 +44,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import common
 
@@ -91,14 +102,57 @@ def plain(path: str) -> float:
     return started
 
 
+def write_image_folder(root: Path, rows: int) -> None:
+    """`rows` labelled images as PNGs, one subfolder per class."""
+    for i, (image, folder) in enumerate(labelled_images(rows)):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        image.save(root / folder / f"{i}.png")
+
+
+def labelled_images(rows: int) -> Iterator[tuple[Any, str]]:
+    """Fashion-MNIST's training images and class names, repeated past 60,000; 28x28 gray noise
+    in 10 classes where Debian's dataset-fashion-mnist is not installed (the test suite)."""
+    from PIL import Image
+
+    from toolkit.data.builtin import FASHION_MNIST_DIR, load_fashion_mnist
+
+    installed = FASHION_MNIST_DIR.is_dir()
+    print(json.dumps({"images": "fashion-mnist" if installed else "noise"}), flush=True)
+    if not installed:
+        noise = random.Random(rows)
+        for i in range(rows):
+            yield Image.frombytes("L", (28, 28), noise.randbytes(784)), f"class-{i % 10}"
+        return
+    train = load_fashion_mnist()["train"]
+    names = [name.replace("/", "-") for name in train.features["label"].names]  # T-shirt/top
+    for i in range(rows):
+        row = train[i % len(train)]
+        yield row["image"], names[row["label"]]
+
+
+def plain_images(folder: str) -> float:
+    import datasets
+
+    started = cpu_seconds()
+    data = datasets.load_dataset("imagefolder", data_dir=folder)["train"]
+    first = data.train_test_split(test_size=0.2, seed=42, stratify_by_column="label")
+    first["train"].train_test_split(test_size=0.1, seed=42, stratify_by_column="label")
+    return started
+
+
 def ftk(path: str, learning_rate: str, output_dir: str) -> float:
     from toolkit.config.load import load_config
     from toolkit.run.stages import plan_for_data, plan_run, prepare_labelled
 
-    overrides = ["--data.train_file", path, "--data.max_length", str(MAX_LENGTH)]
-    overrides += ["--data.builtin", "null", "--learning_rate", learning_rate]
+    overrides = ["--data.builtin", "null", "--learning_rate", learning_rate]
     overrides += ["--output_dir", output_dir]
-    config = load_config("configs/text-bbc-minilm.yaml", overrides)
+    if Path(path).is_dir():
+        recipe = "configs/vit-fashion-mnist.yaml"
+        overrides += ["--data.train_dir", path, "--data.test_size", "0.2"]
+    else:
+        recipe = "configs/text-bbc-minilm.yaml"
+        overrides += ["--data.train_file", path, "--data.max_length", str(MAX_LENGTH)]
+    config = load_config(recipe, overrides)
     started = cpu_seconds()
     plan = plan_run(config)
     prepared = prepare_labelled(plan)
@@ -108,7 +162,10 @@ def ftk(path: str, learning_rate: str, output_dir: str) -> float:
 
 def child(kind: str, path: str, learning_rate: str, output_dir: str) -> None:
     wall = time.perf_counter()
-    started = plain(path) if kind == "plain" else ftk(path, learning_rate, output_dir)  # ftk, rerun
+    if kind == "plain":
+        started = plain_images(path) if Path(path).is_dir() else plain(path)
+    else:  # ftk, rerun
+        started = ftk(path, learning_rate, output_dir)
     print(
         json.dumps(
             {
@@ -138,40 +195,45 @@ def exponent(small: tuple[int, float], large: tuple[int, float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--rows", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--images", type=int, nargs="*", default=[], help="image folder sizes")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
-    pool = sentences()
+    pool = sentences() if args.rows else []
+    measure("csv", args.rows, lambda path, rows: write_csv(path, rows, pool))
+    measure("images", args.images, write_image_folder)
+
+
+def measure(kind: str, sizes: list[int], write: Any) -> None:
+    """The three runs at each size, their ratios, then the growth exponents."""
     seen: dict[str, list[tuple[int, float]]] = {"plain": [], "ftk": [], "rerun": []}
-    for rows in args.rows:
-        with tempfile.TemporaryDirectory(prefix=f"scale-{rows}-") as folder:
+    for rows in sizes:
+        with tempfile.TemporaryDirectory(prefix=f"scale-{kind}-{rows}-") as folder:
             root = Path(folder)
-            data = root / "train.csv"
-            write_csv(data, rows, pool)
+            data = root / ("train.csv" if kind == "csv" else "images")
+            write(data, rows)
             figures = {
                 "plain": run_child("plain", data, root / "cache-plain", "0", root / "unused"),
                 "ftk": run_child("ftk", data, root / "cache", "1e-4", root / "run-a"),
                 "rerun": run_child("rerun", data, root / "cache", "3e-5", root / "run-b"),
             }
-            for kind, figure in figures.items():
-                seen[kind].append((rows, figure["cpu_s"]))
-                print(json.dumps({"rows": rows, "run": kind, **figure}), flush=True)
+            for run, figure in figures.items():
+                seen[run].append((rows, figure["cpu_s"]))
+                print(json.dumps({"data": kind, "rows": rows, "run": run, **figure}), flush=True)
             ratios = {
+                "data": kind,
                 "rows": rows,
                 "ftk_over_plain_cpu": round(figures["ftk"]["cpu_s"] / figures["plain"]["cpu_s"], 2),
                 "rerun_over_ftk_cpu": round(figures["rerun"]["cpu_s"] / figures["ftk"]["cpu_s"], 2),
             }
             print(json.dumps(ratios), flush=True)
-    for kind, points in seen.items():
+    for run, points in seen.items():
         if len(points) > 1:
-            print(
-                json.dumps(
-                    {"run": kind, "growth_exponent": round(exponent(points[0], points[-1]), 2)}
-                )
-            )
+            growth = round(exponent(points[0], points[-1]), 2)
+            print(json.dumps({"data": kind, "run": run, "growth_exponent": growth}))
 
 
 if __name__ == "__main__":

@@ -366,11 +366,15 @@ def json_lines_of(script: str, *args: str) -> list[dict]:
 
 @pytest.mark.slow
 def test_the_scale_and_overlap_benchmarks_run_on_small_data():
-    """benchmarks/scale.py and benchmarks/overlap_memory.py at a few hundred rows: every run
-    reports its figures, and the overlap check's two methods agree on what they found."""
-    lines = json_lines_of("scale.py", "--rows", "400")
-    assert {line.get("run") for line in lines if "cpu_s" in line} == {"plain", "ftk", "rerun"}
-    assert lines[-1]["rows"] == 400 and lines[-1]["rerun_over_ftk_cpu"] > 0
+    """benchmarks/scale.py (a CSV and an image folder) and benchmarks/overlap_memory.py at a few
+    hundred rows: every run reports its figures, and the overlap check's two methods agree on what they found."""
+    lines = json_lines_of("scale.py", "--rows", "400", "--images", "200")
+    for data in ("csv", "images"):
+        runs = {line.get("run") for line in lines if "cpu_s" in line and line["data"] == data}
+        assert runs == {"plain", "ftk", "rerun"}, data
+    ratios = [line for line in lines if "rerun_over_ftk_cpu" in line]
+    assert [(line["data"], line["rows"]) for line in ratios] == [("csv", 400), ("images", 200)]
+    assert all(line["rerun_over_ftk_cpu"] > 0 for line in ratios)
     sets, hashes = json_lines_of("overlap_memory.py", "--rows", "2000")
     assert sets["said"][0].startswith("40 of the 200 test")
     assert [s[:10] for s in sets["said"]] == [s[:10] for s in hashes["said"]]
