@@ -141,11 +141,14 @@ def test_the_reviews_run_gets_longer_training_macro_f1_first_and_a_k_fold_search
         run,
         {
             "not_learned": {"num_train_epochs": math.ceil(3 * 0.8 / progress)},
-            "still_improving": {"num_train_epochs": 6},
+            # one remedy, one command: the not-learned length, not twice the epochs
+            "still_improving": {"num_train_epochs": math.ceil(3 * 0.8 / progress)},
             "imbalance": {"metrics": ["f1_macro", "accuracy"]},
             "noisy_selection": {"search.folds": SEARCH_FOLDS},
         },
     )
+    assert found[1].command == found[0].command
+    assert f"train longer ({0.8 / progress:.1f}x as long, as the not-learned" in found[1].text
     (noisy,) = [f for f in found if f.rule == "noisy_selection"]
     assert noisy.command is not None and f"--budget {minutes}m" in noisy.command
     assert "ftk search" in noisy.command and "--output_dir" in noisy.command

@@ -135,6 +135,10 @@ class RunFacts:
     max_steps: int | None = None
     metrics: list[str] = field(default_factory=list)  # the run's `metrics`, in order
     train_seconds: float | None = None  # the Trainer's train_runtime: what a search would cost
+    # how many times as long the findings that say "train longer" make the next run: the
+    # not-learned rule's measured factor when it fires (diagnose_run), so they all hand over
+    # one command; else LONGER_FACTOR
+    longer_factor: float = LONGER_FACTOR
 
 
 @dataclass
@@ -281,6 +285,13 @@ def length_folder(changes: dict[str, Any]) -> str:
     return f"{LENGTH_FOLDERS[key]}-{command_value(value)}"
 
 
+def as_long(facts: RunFacts) -> str:
+    """How much longer the next run goes, in words."""
+    if facts.longer_factor == LONGER_FACTOR:
+        return "twice as long"
+    return f"{facts.longer_factor:.1f}x as long, as the not-learned finding measured"
+
+
 def length_words(changes: dict[str, Any]) -> str:
     """A length change in words: 'num_train_epochs 6' / 'max_steps 400'."""
     ((key, value),) = changes.items()
@@ -312,7 +323,34 @@ def training_loss(curve: Curve) -> float | None:
     return last
 
 
-def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
+@dataclass
+class Learning:
+    """How far the run came: its training-sample score against always answering the majority
+    (`progress`, 0 = the majority's score, 1 = perfect) and its training loss against the
+    prior's (`loss_share`), where known."""
+
+    metric: str | None
+    score: float | None
+    chance: float | None
+    progress: float | None
+    loss: float | None
+    prior: float | None
+    loss_share: float | None
+
+    @property
+    def barely(self) -> bool:
+        """Not learned: too little progress, or too little of the prior loss shed."""
+        low_score = self.progress is not None and self.progress < NOT_LEARNED_PROGRESS
+        high_loss = self.loss_share is not None and self.loss_share >= NOT_LEARNED_LOSS
+        return low_score or high_loss
+
+    @property
+    def factor(self) -> float:
+        return longer_factor(self.progress, self.loss_share)
+
+
+def learning(curve: Curve, facts: RunFacts) -> Learning | None:
+    """How far the run came (None: no evaluation to tell)."""
     if not curve.points:
         return None
     sample = curve.points[-1].sample
@@ -324,23 +362,27 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
         progress = (sample[metric] - chance) / (1.0 - chance)
     loss, prior = training_loss(curve), facts.prior_loss
     loss_share = loss / prior if loss is not None and prior else None
-    low_score = progress is not None and progress < NOT_LEARNED_PROGRESS
-    high_loss = loss_share is not None and loss_share >= NOT_LEARNED_LOSS
-    if not (low_score or high_loss):
+    score = sample.get(metric) if metric else None
+    return Learning(metric, score, chance, progress, loss, prior, loss_share)
+
+
+def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
+    came = learning(curve, facts)
+    if came is None or not came.barely:
         return None
     said = []
-    if metric is not None and progress is not None:
+    if came.metric is not None and came.progress is not None:
         said.append(
-            f"the training sample scores {metric} {sample[metric]:.2f} where always answering "
-            f"the majority class scores {chance:.2f} ({progress:.0%} of the way to perfect, on "
-            f"examples it trains on)"
+            f"the training sample scores {came.metric} {came.score:.2f} where always answering "
+            f"the majority class scores {came.chance:.2f} ({came.progress:.0%} of the way to "
+            f"perfect, on examples it trains on)"
         )
-    if loss_share is not None:
+    if came.loss_share is not None:
         said.append(
-            f"training loss {loss:.3f} against {prior:.3f} for a model that knows only "
-            f"{facts.prior_knows}"
+            f"training loss {came.loss:.3f} against {came.prior:.3f} for a model that knows "
+            f"only {facts.prior_knows}"
         )
-    factor = longer_factor(progress, loss_share)
+    factor = came.factor
     longer = longer_training(facts, factor)
     command = rerun_command(facts, longer, length_folder(longer))
     text = (
@@ -355,12 +397,12 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
     )
     figures = {
         "steps": curve.steps,
-        "metric": metric,
-        "train_sample_score": sample.get(metric) if metric else None,
-        "chance_score": chance,
-        "progress": None if progress is None else round(progress, 4),
-        "training_loss": loss,
-        "prior_loss": None if prior is None else round(prior, 4),
+        "metric": came.metric,
+        "train_sample_score": came.score,
+        "chance_score": came.chance,
+        "progress": None if came.progress is None else round(came.progress, 4),
+        "training_loss": came.loss,
+        "prior_loss": None if came.prior is None else round(came.prior, 4),
         "longer_factor": round(factor, 2),
     }
     return Finding("not_learned", text, figures, command)
@@ -390,13 +432,13 @@ def still_improving(curve: Curve, facts: RunFacts) -> Finding | None:
     path = " -> ".join(f"{p.validation[facts.metric]:.4f}" for p in last)
     sample = curve.points[best].sample.get(facts.metric)
     on_train = f"; the training sample scores {sample:.4f}" if sample is not None else ""
-    longer = longer_training(facts, LONGER_FACTOR)
+    longer = longer_training(facts, facts.longer_factor)
     command = rerun_command(facts, longer, length_folder(longer))
     text = (
         f"Still improving: the best evaluation is the last one (epoch "
         f"{curve.points[best].epoch:g} of {facts.num_train_epochs:g}); validation "
         f"{facts.metric} went {path} over the last {len(last)} evaluations{on_train}. The run "
-        f"stopped while it was still learning: train longer (twice as long: "
+        f"stopped while it was still learning: train longer ({as_long(facts)}: "
         f"{length_words(longer)}); early stopping keeps the best epoch if it turns. Next: "
         f"{shown(command)}"
     )
@@ -553,14 +595,14 @@ def collapsed(curve: Curve, facts: RunFacts) -> Finding | None:
             f"alike in the loss. Next: {shown(command)}"
         )
     else:
-        longer = longer_training(facts, LONGER_FACTOR)
+        longer = longer_training(facts, facts.longer_factor)
         command = rerun_command(facts, longer, length_folder(longer))
         advice = (
             f" It did so with `class_weights` set ({facts.class_weights}): the weights alone did "
             f"not pull it off the majority, so it has likely not learned what tells the classes "
             f"apart. Train longer or at a higher learning_rate (now {facts.learning_rate:g}), "
             f"weigh the rare classes harder (`class_weights: {{label: weight}}`), or gather "
-            f"more examples of them. Next, twice as long ({length_words(longer)}): "
+            f"more examples of them. Next, {as_long(facts)} ({length_words(longer)}): "
             f"{shown(command)}"
         )
     return Finding("collapsed", seen + advice, figures, command)
@@ -595,11 +637,11 @@ def unsure_labels(facts: RunFacts) -> tuple[str, str]:
         f"data or not learned yet."
     )
     if facts.class_weights is not None:
-        longer = longer_training(facts, LONGER_FACTOR)
+        longer = longer_training(facts, facts.longer_factor)
         command = rerun_command(facts, longer, length_folder(longer))
         return meaning + (
             f" The labels' positives are already weighted (`class_weights`): train longer or "
-            f"gather more examples of the rare labels. Next, twice as long "
+            f"gather more examples of the rare labels. Next, {as_long(facts)} "
             f"({length_words(longer)}): {shown(command)}"
         ), command
     command = rerun_command(facts, BALANCED, "balanced")
@@ -796,4 +838,7 @@ RULES = (
 def diagnose_run(rows: list[dict[str, Any]], facts: RunFacts) -> list[Finding]:
     """Every rule's finding on this run's history, in the order of RULES."""
     curve = Curve.from_rows(rows)
+    came = learning(curve, facts)
+    if came is not None and came.barely:  # one length for every "train longer"
+        facts = dataclasses.replace(facts, longer_factor=came.factor)
     return [finding for rule in RULES if (finding := rule(curve, facts)) is not None]
