@@ -367,7 +367,8 @@ def json_lines_of(script: str, *args: str) -> list[dict]:
 @pytest.mark.slow
 def test_the_scale_and_overlap_benchmarks_run_on_small_data():
     """benchmarks/scale.py (a CSV and an image folder) and benchmarks/overlap_memory.py at a few
-    hundred rows: every run reports its figures, and the overlap check's two methods agree on what they found."""
+    hundred rows: every run reports its figures, and the overlap check's two methods agree on
+    what they found."""
     lines = json_lines_of("scale.py", "--rows", "400", "--images", "200")
     for data in ("csv", "images"):
         runs = {line.get("run") for line in lines if "cpu_s" in line and line["data"] == data}
