@@ -165,6 +165,20 @@ def test_without_the_training_time_the_search_is_sized_in_trials(run):
     check([noisy], run, {"noisy_selection": {"search.folds": SEARCH_FOLDS}})
 
 
+def test_a_k_fold_searchs_final_run_gets_a_larger_validation_split_not_another_search(run):
+    rows = history(
+        evals=[(0.70, 0.6), (0.80, 0.5), (0.78, 0.55)],
+        sample=[(0.9, 0.3), (0.95, 0.2), (0.97, 0.1)],
+    )
+    sizes = {"validation_size": 100, "validation_counts": {"a": 34, "b": 33, "c": 33}}
+    (noisy,) = diagnose_run(rows, facts(run, chosen_by_folds=5, validation_fraction=0.1, **sizes))
+    assert "chosen by a 5-fold search" in noisy.text and "ftk search" not in noisy.text
+    check([noisy], run, {"noisy_selection": {"data.validation_size": 0.2}})
+    given = facts(run, chosen_by_folds=5, validation_fraction=None, **sizes)
+    (noisy,) = diagnose_run(rows, given)  # a validation file: ftk cannot make it larger
+    assert noisy.command is None and noisy.text.endswith("give a larger validation file.")
+
+
 def test_a_run_that_learned_nothing_by_its_loss_gets_five_times_the_epochs(run):
     rows = history(evals=[(0.40, 1.09), (0.38, 1.09)], losses=[(5, 1.10), (20, 1.08)])
     found = diagnose_run(rows, facts(run))

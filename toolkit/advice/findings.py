@@ -70,6 +70,8 @@ BALANCED = {"class_weights": "balanced"}  # each class (label) weighed by its ra
 # holds SEARCH_TRIALS trials (the sampler's 3 start-up trials, then 5 it chooses) of k models
 # each, and the final run of the best at up to 1.25 runs (run/search/budget.FINAL_RUN_EXTRA)
 SEARCH_FOLDS = 5
+# Noisy selection after a k-fold search: twice the validation share, at most this much of train
+LARGEST_VALIDATION_SHARE = 0.3
 SEARCH_TRIALS = 8
 SEARCH_FINAL_EXTRA = 0.25
 
@@ -139,6 +141,9 @@ class RunFacts:
     # not-learned rule's measured factor when it fires (diagnose_run), so they all hand over
     # one command; else LONGER_FACTOR
     longer_factor: float = LONGER_FACTOR
+    # the k of the k-fold search (`ftk search --search.folds k`) that chose this run's
+    # hyper-parameters; None: not chosen so
+    chosen_by_folds: int | None = None
 
 
 @dataclass
@@ -718,18 +723,17 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         else ""
     )
     worth = f"one example is worth {100 / n:.1f} points of accuracy and " if per_example else ""
-    search = search_changes(facts)
-    command = rerun_command(facts, search, f"folds-{SEARCH_FOLDS}", command="search")
-    text = (
+    seen = (
         f"Noisy selection: {n} validation examples, so {worth}the standard error of "
         f"{facts.metric} near {value:.2f} is about {100 * error:.1f} points; "
         f"{len(close)} of the other {len(curve.points) - 1} "
         f"evaluations are within {NOISE_STANDARD_ERRORS:g} standard errors of the best, so "
-        f"which epoch was kept is partly luck.{small} A larger {size}, or choosing "
-        f"the hyper-parameters by k-fold cross-validation (`ftk search --search.folds "
-        f"{SEARCH_FOLDS}`), would make the choice reliable. Next, {search_words(search)}: "
-        f"{shown(command)}"
+        f"which epoch was kept is partly luck.{small}"
     )
+    advice, command = (
+        larger_validation(facts, size) if facts.chosen_by_folds else k_fold_search(facts, size)
+    )
+    text = seen + advice
     figures = {
         "validation_size": n,
         "one_example_points": round(100 / n, 3),
@@ -737,6 +741,36 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         "evaluations_within_noise": len(close),
     }
     return Finding("noisy_selection", text, figures, command)
+
+
+def k_fold_search(facts: RunFacts, size: str) -> tuple[str, str]:
+    """The advice and command of a run whose hyper-parameters no k-fold search chose."""
+    search = search_changes(facts)
+    command = rerun_command(facts, search, f"folds-{SEARCH_FOLDS}", command="search")
+    return (
+        f" A larger {size}, or choosing the hyper-parameters by k-fold cross-validation (`ftk "
+        f"search --search.folds {SEARCH_FOLDS}`), would make the choice reliable. Next, "
+        f"{search_words(search)}: {shown(command)}"
+    ), command
+
+
+def larger_validation(facts: RunFacts, size: str) -> tuple[str, str | None]:
+    """A k-fold search chose the hyper-parameters already: only the epoch kept in its final run
+    rests on this validation split, so a larger one is the remedy (None: the split was given,
+    so ftk cannot make it larger)."""
+    said = (
+        f" The hyper-parameters were chosen by a {facts.chosen_by_folds}-fold search; the "
+        f"epoch kept in this final run rests on its validation split alone. A larger {size} "
+        f"would make that choice reliable"
+    )
+    fraction = facts.validation_fraction
+    if fraction is None:
+        return said + ": give a larger validation file.", None
+    larger = round(min(LARGEST_VALIDATION_SHARE, 2 * fraction), 4)
+    if larger <= fraction:
+        return said + ".", None
+    command = rerun_command(facts, {"data.validation_size": larger}, f"validation-{larger:g}")
+    return said + f". Next, data.validation_size {larger:g}: {shown(command)}", command
 
 
 def search_changes(facts: RunFacts) -> dict[str, Any]:

@@ -104,6 +104,7 @@ def search_unlocked(
     metric = metric_key(config)
     say(f"Best trial: {number} (validation {metric} {value:.4f}): {params}")
     final_plan = plan_run(trial_config(plan.config, params, str(run_dir)))
+    final_plan.chosen_by_folds = config.search.folds  # its diagnosis offers no k-fold search
     if final_plan.args.should_save:
         shutil.rmtree(run_dir / TRIALS_DIR, ignore_errors=True)  # each trial removed its own
         (run_dir / HISTORY).unlink(missing_ok=True)  # an earlier session's chosen run

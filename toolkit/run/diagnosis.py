@@ -93,6 +93,7 @@ def run_facts(plan: Plan, prepared: PreparedData, metric: str, metrics: dict[str
         max_steps=args.max_steps if args.max_steps > 0 else None,  # -1: num_train_epochs
         metrics=list(config.metrics),
         train_seconds=metrics.get("train_runtime"),
+        chosen_by_folds=plan.chosen_by_folds,
         **truncation_facts(prepared.truncation),
     )
 

@@ -79,6 +79,8 @@ class Plan:
     args: TrainingArguments
     output_dir: Path
     push_to: str | None  # the Hub repo the finished run goes to (push_to_hub + hub_model_id)
+    # `ftk search`'s final run: the k of the k-fold search that chose its hyper-parameters
+    chosen_by_folds: int | None = None
 
     @property
     def target(self) -> Target:
