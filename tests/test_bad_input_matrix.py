@@ -5,8 +5,10 @@ arguments; `Case.says` is a piece of the message the user gets."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -1267,11 +1269,30 @@ def test_row(case, where, capsys, monkeypatch):
     assert code == 2, (case.row, captured.err[-2000:])
     assert "Traceback" not in captured.err + captured.out
     assert case.says in captured.err, (case.row, captured.err[-1500:])
+    told = captured.err[captured.err.rindex("error: ") :]
+    message = " ".join(told.split()).replace(str(where.tmp), "DIR")
     if os.environ.get("FTK_MATRIX_MESSAGES"):  # docs/bad-input.md's messages come from here
-        told = captured.err[captured.err.rindex("error: ") :]
-        message = " ".join(told.split()).replace(str(where.tmp), "DIR")
         with open(os.environ["FTK_MATRIX_MESSAGES"], "a") as log:
             log.write(json.dumps({"row": case.row, "area": case.area, "message": message}) + "\n")
+    # the doc shows what a user sees: a changed message must be changed there too
+    assert steady(message) == steady(documented_messages()[case.row]), case.row
+
+
+def steady(message: str) -> str:
+    """A message without what changes from machine to machine: process ids, the home folder."""
+    message = re.sub(r"process \d+ on \S+", "process N on HOST", message)
+    return message.replace(str(Path.home()), "~")
+
+
+@functools.cache
+def documented_messages() -> dict[str, str]:
+    """docs/bad-input.md's table: row -> message (a cell's escaped | read back)."""
+    rows = {}
+    for line in MATRIX_DOC.read_text().splitlines():
+        cells = re.fullmatch(r"\| (.+?) \| (.+?) \| (.*) \|", line)
+        if cells:
+            rows[cells.group(1)] = cells.group(3).replace("\\|", "|")
+    return rows
 
 
 def test_the_matrix_has_fifty_rows_and_the_doc_lists_each():
