@@ -374,3 +374,36 @@ def test_the_scale_and_overlap_benchmarks_run_on_small_data():
     sets, hashes = json_lines_of("overlap_memory.py", "--rows", "2000")
     assert sets["said"][0].startswith("40 of the 200 test")
     assert [s[:10] for s in sets["said"]] == [s[:10] for s in hashes["said"]]
+
+
+def test_packed_batch_scores_the_padded_batchs_loss_and_attends_within_each_text():
+    """benchmarks/packing.py's correctness check on CPU: a flattened batch (one row, position_ids
+    restarting per text) gives the padded batch's masked-LM loss under sdpa and eager, since
+    transformers masks attention to each text from the positions; the same row without them
+    (one long text, attending across texts) does not, so the check can fail."""
+    import torch
+
+    packing = load_benchmark("packing")
+    features = packing.mlm_features(packing.text_lengths(6, 4, 24, seed=1), 100, seed=1)
+    assert len({len(f["input_ids"]) for f in features}) > 1, "lengths differ: padding happens"
+    for attn in ("sdpa", "eager"):
+        padded, packed = packing.same_loss(attn, True, features)
+        assert packed == pytest.approx(padded, rel=1e-5), attn
+    torch.manual_seed(0)
+    model = packing.build_mlm("sdpa", tiny=True).eval()
+    row = packing.packed_batch(features, torch.device("cpu"), "sdpa")
+    with torch.no_grad():
+        across = model(input_ids=row["input_ids"], labels=row["labels"]).loss.item()
+    assert across != pytest.approx(padded, rel=1e-3)
+
+
+@pytest.mark.e2e
+def test_packing_benchmark_checks_the_loss_then_times_both_arms_on_cpu(tmp_path):
+    results = tmp_path / "packing.jsonl"
+    out = run_benchmark("packing.py", "--device", "cpu", "--check", "--json", str(results))
+    padded, packed = re.search(r"check sdpa: padded loss ([0-9.]+), packed loss ([0-9.]+)", out).groups()
+    assert padded == packed
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["arm"], r["attn"]) for r in rows] == [("padded", "sdpa"), ("packed", "sdpa")]
+    assert rows[0]["tokens"] == rows[1]["tokens"] == rows[1]["row_tokens"] < rows[0]["row_tokens"]
+    assert all(r["tokens_per_s"] > 0 for r in rows)

@@ -6,14 +6,20 @@ the global batch is refused before anything loads."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import free_port, history_rows, make_texts, write_csv, write_text_config
+from helpers import (
+    free_port,
+    history_rows,
+    kill_machine,
+    make_texts,
+    wait_for_checkpoint,
+    write_csv,
+    write_text_config,
+)
 
 from toolkit import cli
 from toolkit.core.errors import UserError
@@ -71,25 +77,17 @@ def env(folder: Path) -> dict:
 
 
 def kill_after_checkpoint(command: list[str], checkpoint: Path, environ: dict) -> None:
-    """Start `command` (a launcher and its processes: one process group), SIGKILL them all
-    once `checkpoint` is complete."""
+    """Start `command` (a launcher and its processes), SIGKILL them all once `checkpoint` is
+    complete."""
     process = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         env=environ,
-        start_new_session=True,
     )
-    deadline = time.monotonic() + 300
-    while not (checkpoint / "trainer_state.json").is_file():
-        if process.poll() is not None:
-            raise AssertionError(f"ended before {checkpoint.name}: {process.stderr.read()[-2000:]}")
-        assert time.monotonic() < deadline, "no checkpoint in time"
-        time.sleep(0.02)
-    time.sleep(0.1)  # the checkpoint's last small files
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    wait_for_checkpoint(process, checkpoint)
+    kill_machine(process)
     process.stderr.close()
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
 from toolkit.core.errors import UserError
@@ -98,6 +99,18 @@ def close_process_group(finished: bool) -> bool:
         dist.barrier()
     dist.destroy_process_group()
     return True
+
+
+def keep_ddp_timeout(seconds: float) -> None:
+    """Give the process group the run's `ddp_timeout`, which transformers passes on only on
+    GPUs: its CPU branch (use_cpu, how ftk runs processes without a GPU over gloo) creates the
+    group with torch's default of 30 minutes. So a process whose peer on another machine stopped
+    answering without dying (a hung machine, a lost network: no connection is closed) waited 30
+    minutes whatever the config said; with the run's own timeout it stops after `ddp_timeout`
+    seconds (tests/test_distributed.py, a stalled node). Call once TrainingArguments exists."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.set_timeout(timedelta(seconds=seconds))
 
 
 def watch_for_native_aborts() -> None:
