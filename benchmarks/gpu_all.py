@@ -85,8 +85,11 @@ def stock_rows(out: Path) -> list[tuple[str, str]]:
     medians = json.loads(path.read_text())["medians"]
     names = {"stock": "stock Trainer, pad to max_length, bf16", "ftk": "ftk train, bf16"}
     return [
-        (names[arm], f"{m['wall_s']:.0f} s wall, {m['train_s']:.0f} s training, "
-         f"test accuracy {m['test_accuracy']:.4f}")
+        (
+            names[arm],
+            f"{m['wall_s']:.0f} s wall, {m['train_s']:.0f} s training, "
+            f"test accuracy {m['test_accuracy']:.4f}",
+        )
         for arm, m in medians.items()
     ]
 

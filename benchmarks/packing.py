@@ -94,8 +94,11 @@ def build_mlm(attn: str, tiny: bool) -> torch.nn.Module:
     return BertForMaskedLM(BertConfig(attn_implementation=attn, **small))
 
 
+CPU = torch.device("cpu")
+
+
 def same_loss(
-    attn: str, tiny: bool, features: list[dict], device: torch.device = torch.device("cpu")
+    attn: str, tiny: bool, features: list[dict], device: torch.device = CPU
 ) -> tuple[float, float]:
     """(padded loss, packed loss) of one batch through one model, dropout off: in fp32, or in
     bf16 autocast for a flash kernel (it computes in 16 bits only)."""
@@ -160,8 +163,10 @@ def main() -> None:
         args.steps = 2
     if args.check:
         check(attns, args.tiny, device)
-    print(f"{'arm':<7} {'attn':<18} {'batch':>5} {'tokens':>6} {'in rows':>7} {'step ms':>8} "
-          f"{'tokens/s':>10}")
+    print(
+        f"{'arm':<7} {'attn':<18} {'batch':>5} {'tokens':>6} {'in rows':>7} {'step ms':>8} "
+        f"{'tokens/s':>10}"
+    )
     for attn in attns:
         for arm in ("padded", "packed"):
             result = measure(arm, attn, device, args)

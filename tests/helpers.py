@@ -574,9 +574,9 @@ def launch_machine(
 ) -> subprocess.Popen:
     """One machine of the README's cluster command (configs/accelerate/multi-node.yaml), on
     loopback: node `rank` of 2, one CPU process each (`kill_machine` stops one as a cluster
-    loses one). Output is piped, or with `logs` written to logs/node-RANK.{out,err} (nothing to drain while
-    a test waits on something else). `program`: what each process runs, `-m toolkit` (ftk) or
-    a script that wraps ftk's `main`."""
+    loses one). Output is piped, or with `logs` written to logs/node-RANK.{out,err} (nothing
+    to drain while a test waits on something else). `program`: what each process runs,
+    `-m toolkit` (ftk) or a script that wraps ftk's `main`."""
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     if logs is not None:
         streams = {kind: (logs / f"node-{rank}.{kind[3:]}").open("w") for kind in streams}

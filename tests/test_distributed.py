@@ -17,8 +17,8 @@ from helpers import (
     kill_machine,
     launch_machine,
     launch_two_processes,
-    wait_for_checkpoint,
     make_texts,
+    wait_for_checkpoint,
     write_csv,
     write_text_config,
 )
@@ -367,7 +367,8 @@ def test_a_node_killed_mid_run_then_resumed_ends_like_the_uninterrupted_run(
     stopped_after = seconds_until_node_0_stops(nodes, NODE_GONE_WITHIN)
     said = (tmp_path / "logs" / "node-0.err").read_text()
     assert nodes[0].returncode == 1, said[-3000:]
-    assert "Connection closed by peer" in said, said[-3000:]
+    assert "error: Another process of this run stopped or stopped answering" in said, said[-3000:]
+    assert "(Connection closed by peer" in said and "on each with --resume" in said
     assert stopped_after < NODE_GONE_WITHIN
     assert not (out / "metrics.json").exists(), "the kill came too late"
 
@@ -400,10 +401,25 @@ def test_a_stalled_node_stops_the_other_after_ddp_timeout(recipe, tmp_path):
     TrainingArguments key `ddp_timeout` (1800 s by default), which ftk passes on unchanged.
     Proves the wait is bounded by it: with `--ddp_timeout 30`, node 0 exits non-zero about 30 s
     after node 1 stalled."""
-    _, nodes = node_1_stalls_after_a_checkpoint(
-        recipe, tmp_path, "--ddp_timeout", str(DDP_TIMEOUT)
-    )
+    _, nodes = node_1_stalls_after_a_checkpoint(recipe, tmp_path, "--ddp_timeout", str(DDP_TIMEOUT))
     stopped_after = seconds_until_node_0_stops(nodes, DDP_TIMEOUT + 60)
     said = (tmp_path / "logs" / "node-0.err").read_text()
     assert nodes[0].returncode == 1, said[-3000:]
     assert stopped_after > DDP_TIMEOUT - 10, said[-3000:]  # the wait was the timeout's
+    assert "(ddp_timeout sets how long a process waits)" in said, said[-3000:]
+
+
+def test_a_lost_peer_is_said_with_the_way_on_and_other_errors_are_left_alone(monkeypatch):
+    from toolkit.core.distributed import lost_peer
+
+    closed = RuntimeError("[gloo/transport/tcp/pair.cc:561] Connection closed by peer [::1]:1.")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    said = lost_peer(closed)
+    assert said and "(Connection closed by peer [::1]:1.)" in said
+    assert "start the same command on each with --resume" in said and "ddp_timeout" not in said
+    timed_out = RuntimeError("[unbound_buffer.cc:129] Timed out waiting 30000ms for send")
+    assert "ddp_timeout sets how long" in lost_peer(timed_out)
+    assert lost_peer(RuntimeError("CUDA out of memory")) is None
+    assert lost_peer(ValueError("Connection closed by peer")) is None
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert lost_peer(closed) is None, "one process has no peer to lose"
