@@ -8,7 +8,7 @@ Parts, each in a process of its own (a part that fails is a row saying so; the o
   stock       benchmarks/stock_trainer.py --bf16 --rounds 1: ftk against a stock Trainer that
               pads to max_length (BBC + MiniLM, packaged: nothing is downloaded)
 
-    python benchmarks/gpu_all.py [OUT_DIR]          # with an NVIDIA GPU: about 15 min on an H100
+    python benchmarks/gpu_all.py [OUT_DIR]            # with an NVIDIA GPU (estimated 15 min, H100)
     python benchmarks/gpu_all.py --dry-run [OUT_DIR]  # anywhere: the commands it would run
 
 Not yet run on a GPU: none was lent while it was written. Each part's CPU form is in the tests

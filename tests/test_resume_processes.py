@@ -23,7 +23,14 @@ from helpers import (
 
 from toolkit import cli
 from toolkit.core.errors import UserError
-from toolkit.training.resume_batch import Launch, check_global_batch, launch_from_trainer_files
+from toolkit.training.resume_batch import (
+    Launch,
+    check_global_batch,
+    launch_from_trainer_files,
+    missing_random_states,
+    say_missing_random_states,
+    write_launch,
+)
 
 GLOBAL_BATCH = 8
 PER_EPOCH = 10  # 80 training rows in global batches of 8
@@ -194,3 +201,18 @@ def test_a_checkpoint_without_its_launch_file_is_read_from_the_trainers_files(tm
     for rank in range(2):
         (tmp_path / f"rng_state_{rank}.pth").write_bytes(b"")
     assert launch_from_trainer_files(tmp_path, 1) == Launch(2, 4, 1)
+
+
+def test_a_checkpoint_missing_a_process_random_state_is_resumed_and_said(tmp_path):
+    """A machine lost while a checkpoint was saved: the main process wrote trainer_state.json
+    (the checkpoint is complete) but process 1's RNG file never came. The resume goes on from
+    it and says that process's dropout starts afresh (the Trainer says it only at info level);
+    a checkpoint saved without RNG files (save_only_model) is not reported."""
+    write_launch(tmp_path, Launch(2, 4, 1))
+    assert missing_random_states(tmp_path, Launch(2, 4, 1)) == []  # save_only_model: none at all
+    (tmp_path / "rng_state_0.pth").write_bytes(b"")
+    assert missing_random_states(tmp_path, Launch(2, 4, 1)) == [1]
+    assert missing_random_states(tmp_path, Launch(1, 8, 1)) == []
+    said = say_missing_random_states(tmp_path, [1])
+    assert said.startswith(f"{tmp_path.name} holds no random state of process 1")
+    assert "goes on from it; dropout on process 1 starts afresh" in said
