@@ -314,6 +314,9 @@ ToolkitTrainer._save_checkpoint = save_then_stall
 sys.exit(main())
 """
 
+NODE_GONE_WITHIN = 30  # seconds: a killed machine's sockets close, gloo says so at once
+DDP_TIMEOUT = 30  # a stalled machine closes nothing: node 0 waits out `ddp_timeout`
+
 
 def node_1_stalls_after_a_checkpoint(
     recipe, folder: Path, *more: str
@@ -393,10 +396,6 @@ def test_a_node_killed_mid_run_then_resumed_ends_like_the_uninterrupted_run(
             assert b[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
         else:
             assert b[key] == value, key
-
-
-NODE_GONE_WITHIN = 30  # seconds: a killed machine's sockets close, gloo says so at once
-DDP_TIMEOUT = 30  # a stalled machine closes nothing: node 0 waits out `ddp_timeout`
 
 
 @pytest.mark.e2e
