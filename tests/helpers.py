@@ -580,7 +580,7 @@ def launch_machine(
     streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     if logs is not None:
         streams = {kind: (logs / f"node-{rank}.{kind[3:]}").open("w") for kind in streams}
-    return subprocess.Popen(
+    machine = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -604,6 +604,10 @@ def launch_machine(
         env=env,
         **streams,
     )
+    if logs is not None:
+        for stream in streams.values():
+            stream.close()  # the launcher holds its own copies
+    return machine
 
 
 def kill_machine(launcher: subprocess.Popen) -> None:

@@ -417,10 +417,13 @@ def test_a_stalled_node_stops_the_other_after_ddp_timeout(recipe, tmp_path):
 def test_a_lost_peer_is_said_with_the_way_on_and_other_errors_are_left_alone(monkeypatch):
     from toolkit.core.distributed import lost_peer
 
-    closed = RuntimeError("[gloo/transport/tcp/pair.cc:561] Connection closed by peer [::1]:1.")
+    closed = RuntimeError(
+        "[gloo/transport/tcp/pair.cc:561] Connection closed by peer [::1]:1. This is typically "
+        "caused by a remote worker crashing. Check the logs of the remote worker. GLHF!"
+    )
     monkeypatch.setenv("WORLD_SIZE", "2")
     said = lost_peer(closed)
-    assert said and "(Connection closed by peer [::1]:1.)" in said
+    assert said and "(Connection closed by peer [::1]:1)." in said and "GLHF" not in said
     assert "start the same command on each with --resume" in said and "ddp_timeout" not in said
     timed_out = RuntimeError("[unbound_buffer.cc:129] Timed out waiting 30000ms for send")
     assert "ddp_timeout sets how long" in lost_peer(timed_out)

@@ -130,7 +130,7 @@ def lost_peer(error: BaseException) -> str | None:
     words = next((w for w in PEER_LOST if w in said), None)
     if words is None:
         return None
-    detail = said[said.index(words) :].splitlines()[0]
+    detail = said[said.index(words) :].splitlines()[0].split(". ")[0]  # gloo's first sentence
     waited = " (ddp_timeout sets how long a process waits)" if words.startswith("Timed") else ""
     return (
         f"Another process of this run stopped or stopped answering, so this one cannot go on "
