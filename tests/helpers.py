@@ -4,6 +4,7 @@ conftest.py; tests import these."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.util
 import json
@@ -12,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from toolkit.core.run_files import HISTORY, read_history
@@ -441,6 +443,21 @@ def bare_trainer(model, output_dir: Path, training: dict | None = None, **kwargs
 # ------------------------------------------------------------ run folders that a kill leaves
 
 
+def wait_for_checkpoint(
+    process: subprocess.Popen, checkpoint: Path, files=("trainer_state.json",), timeout=300.0
+) -> None:
+    """Return once every one of `files` is in `checkpoint` (trainer_state.json: the Trainer
+    writes it last on the main process); fail if `process` ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not all((checkpoint / name).is_file() for name in files):
+        if process.poll() is not None:
+            said = process.stderr.read()[-2000:] if process.stderr else "(output in its log)"
+            raise AssertionError(f"ended before {checkpoint.name}: {said}")
+        assert time.monotonic() < deadline, f"no {checkpoint.name} in time"
+        time.sleep(0.02)
+    time.sleep(0.1)  # the checkpoint's last small files
+
+
 def complete_checkpoint(run: Path, step: int) -> Path:
     folder = run / f"checkpoint-{step}"
     folder.mkdir(parents=True)
@@ -545,3 +562,64 @@ def launch_two_processes(ftk_args: list[str], env: dict) -> subprocess.Completed
         timeout=600,
         env=env,
     )
+
+
+def launch_machine(
+    rank: int,
+    port: int,
+    ftk_args: list[str],
+    env: dict,
+    logs: Path | None = None,
+    program: tuple[str, ...] = ("-m", "toolkit"),
+) -> subprocess.Popen:
+    """One machine of the README's cluster command (configs/accelerate/multi-node.yaml), on
+    loopback: node `rank` of 2, one CPU process each (`kill_machine` stops one as a cluster
+    loses one). Output is piped, or with `logs` written to logs/node-RANK.{out,err} (nothing
+    to drain while a test waits on something else). `program`: what each process runs,
+    `-m toolkit` (ftk) or a script that wraps ftk's `main`."""
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    if logs is not None:
+        streams = {kind: (logs / f"node-{rank}.{kind[3:]}").open("w") for kind in streams}
+    machine = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            str(Path(__file__).parents[1] / "configs" / "accelerate" / "multi-node.yaml"),
+            "--num_processes",
+            "2",
+            "--machine_rank",
+            str(rank),
+            "--main_process_ip",
+            "127.0.0.1",
+            "--main_process_port",
+            str(port),
+            "--mixed_precision",
+            "no",
+            *program,
+            *ftk_args,
+        ],
+        text=True,
+        env=env,
+        **streams,
+    )
+    if logs is not None:
+        for stream in streams.values():
+            stream.close()  # the launcher holds its own copies
+    return machine
+
+
+def kill_machine(launcher: subprocess.Popen) -> None:
+    """SIGKILL a launcher and every process under it, as a machine that fails loses them all.
+    torch's elastic agent starts each worker in a session of its own, so killing the
+    launcher's process group would leave its workers training."""
+    import psutil
+
+    if launcher.poll() is not None:
+        return  # ended, and its workers with it (the agent waits for them)
+    root = psutil.Process(launcher.pid)
+    for process in [*root.children(recursive=True), root]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    launcher.wait()

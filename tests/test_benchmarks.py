@@ -204,10 +204,11 @@ def test_gpu_throughput_script_compiles_on_cpu_in_tiny_mode():
 
 
 @pytest.mark.e2e
-def test_gpu_script_is_valid_bash_and_runs_all_three_modes():
+def test_gpu_script_is_valid_bash_and_runs_all_three_modes_then_packing():
     script = (ROOT / "benchmarks" / "gpu.sh").read_text()
     assert subprocess.run(["bash", "-n", str(ROOT / "benchmarks" / "gpu.sh")]).returncode == 0
     assert "--modes fp32,bf16,bf16-compile" in script and "--model bert-base" in script
+    assert "benchmarks/packing.py --device cuda --check" in script
 
 
 @pytest.mark.e2e
@@ -379,3 +380,78 @@ def test_the_scale_and_overlap_benchmarks_run_on_small_data():
     sets, hashes = json_lines_of("overlap_memory.py", "--rows", "2000")
     assert sets["said"][0].startswith("40 of the 200 test")
     assert [s[:10] for s in sets["said"]] == [s[:10] for s in hashes["said"]]
+
+
+def test_packed_batch_scores_the_padded_batchs_loss_and_attends_within_each_text():
+    """benchmarks/packing.py's correctness check on CPU: a flattened batch (one row, position_ids
+    restarting per text) gives the padded batch's masked-LM loss under sdpa and eager, since
+    transformers masks attention to each text from the positions; the same row without them
+    (one long text, attending across texts) does not, so the check can fail."""
+    import torch
+
+    packing = load_benchmark("packing")
+    features = packing.mlm_features(packing.text_lengths(6, 4, 24, seed=1), 100, seed=1)
+    assert len({len(f["input_ids"]) for f in features}) > 1, "lengths differ: padding happens"
+    for attn in ("sdpa", "eager"):
+        padded, packed = packing.same_loss(attn, True, features)
+        assert packed == pytest.approx(padded, rel=1e-5), attn
+    torch.manual_seed(0)
+    model = packing.build_mlm("sdpa", tiny=True).eval()
+    row = packing.packed_batch(features, torch.device("cpu"), "sdpa")
+    with torch.no_grad():
+        across = model(input_ids=row["input_ids"], labels=row["labels"]).loss.item()
+    assert across != pytest.approx(padded, rel=1e-3)
+
+
+@pytest.mark.e2e
+def test_packing_benchmark_checks_the_loss_then_times_both_arms_on_cpu(tmp_path):
+    results = tmp_path / "packing.jsonl"
+    out = run_benchmark("packing.py", "--device", "cpu", "--check", "--json", str(results))
+    padded, packed = re.search(
+        r"check sdpa: padded loss ([0-9.]+), packed loss ([0-9.]+)", out
+    ).groups()
+    assert padded == packed
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["arm"], r["attn"]) for r in rows] == [("padded", "sdpa"), ("packed", "sdpa")]
+    assert rows[0]["tokens"] == rows[1]["tokens"] == rows[1]["row_tokens"] < rows[0]["row_tokens"]
+    assert all(r["tokens_per_s"] > 0 for r in rows)
+
+
+def test_gpu_all_dry_run_names_each_part_and_its_table_reads_their_results(tmp_path):
+    """benchmarks/gpu_all.py needs a GPU to run; here its dry run names every part (each
+    script exists) and its table reads each part's result files as the parts write them."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_all.py"), "--dry-run", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    commands = dict(line.split(": ", 1) for line in done.stdout.splitlines())
+    assert set(commands) == {"throughput", "launch", "stock"}
+    for command in commands.values():
+        assert (ROOT / next(w for w in command.split() if w.startswith("benchmarks/"))).is_file()
+
+    table = load_benchmark("gpu_all")
+    row = {"model": "bert-base", "mode": "bf16", "batch": 32, "mfu": 0.095, "samples_per_s": 900}
+    (tmp_path / "gpu.jsonl").write_text(json.dumps(row) + "\n")
+    packed = {"arm": "packed", "attn": "sdpa", "tokens_per_s": 51234.5}
+    (tmp_path / "packing.jsonl").write_text(json.dumps(packed) + "\n")
+    (tmp_path / "launch").mkdir()
+    (tmp_path / "launch" / "table.md").write_text(
+        "| form | exit | seconds | final eval_loss | model.safetensors |\n|---|---|---|---|---|\n"
+        "| fsdp-1 | 0 | 41 | 0.6931 | yes |\n"
+    )
+    arm = {"wall_s": 80.0, "train_s": 60.0, "test_accuracy": 0.97}
+    (tmp_path / "stock.json").write_text(json.dumps({"medians": {"stock": arm, "ftk": arm}}))
+    assert table.throughput_rows(tmp_path) == [
+        ("bert-base bf16 batch 32", "MFU 9.5%, 900 samples/s"),
+        ("bert-base MLM packed sdpa", "51234 tokens/s"),
+    ]
+    assert table.launch_rows(tmp_path) == [
+        ("fsdp-1", "exit 0, 41 s, eval_loss 0.6931, model saved yes")
+    ]
+    assert [form for form, _ in table.stock_rows(tmp_path)] == [
+        "stock Trainer, pad to max_length, bf16",
+        "ftk train, bf16",
+    ]
+    assert table.stock_rows(tmp_path)[0][1] == "80 s wall, 60 s training, test accuracy 0.9700"

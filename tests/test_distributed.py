@@ -7,14 +7,18 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from helpers import (
     free_port,
     history_rows,
+    kill_machine,
+    launch_machine,
     launch_two_processes,
     make_texts,
+    wait_for_checkpoint,
     write_csv,
     write_text_config,
 )
@@ -94,50 +98,35 @@ def runs(recipe):
     return folder / "one", folder / "two", single, double
 
 
-def launch_machine(rank: int, port: int, ftk_args: list[str], env: dict) -> subprocess.Popen:
-    """One machine of the README's cluster command (configs/accelerate/multi-node.yaml), on
-    loopback: node `rank` of 2, one CPU process each."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--config_file",
-            str(Path(__file__).parents[1] / "configs" / "accelerate" / "multi-node.yaml"),
-            "--num_processes",
-            "2",
-            "--machine_rank",
-            str(rank),
-            "--main_process_ip",
-            "127.0.0.1",
-            "--main_process_port",
-            str(port),
-            "--mixed_precision",
-            "no",
-            "-m",
-            "toolkit",
-            *ftk_args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+def machine_args(common: list[str], out: Path, *more: str) -> list[str]:
+    return [*common, "--output_dir", str(out), "--per_device_train_batch_size", "4", *more]
 
 
-@pytest.mark.e2e
-def test_two_machines_on_loopback_train_like_one_process(recipe, runs):
-    """Both machines exit 0, node 0's rank 0 alone writes the run directory, and the losses are
-    those of one process with the same global batch."""
-    folder, common, env = recipe
-    one, out = runs[0], folder / "machines"
-    args = [*common, "--output_dir", str(out), "--per_device_train_batch_size", "4"]
+def run_machines(args: list[str], env: dict) -> list[tuple[int, str, str]]:
+    """Both machines of a loopback cluster run `ftk ARGS` to the end: (exit code, stdout,
+    stderr) of each."""
     port = free_port()
     machines = [launch_machine(rank, port, args, env) for rank in (0, 1)]
     outputs = [m.communicate(timeout=300) for m in machines]
-    assert [m.returncode for m in machines] == [0, 0], [e[-2000:] for _, e in outputs]
-    assert "Processes: 2" in outputs[0][0] and outputs[0][0].count("Results:") == 1
-    assert "Results:" not in outputs[1][0], "node 1 prints nothing of the run"
+    return [(m.returncode, out, err) for m, (out, err) in zip(machines, outputs, strict=True)]
+
+
+@pytest.fixture(scope="module")
+def machines(recipe) -> tuple[Path, list[tuple[int, str, str]]]:
+    """Two machines on loopback, never interrupted: (run dir, each machine's exit and output)."""
+    folder, common, env = recipe
+    out = folder / "machines"
+    return out, run_machines(machine_args(common, out), env)
+
+
+@pytest.mark.e2e
+def test_two_machines_on_loopback_train_like_one_process(runs, machines):
+    """Both machines exit 0, node 0's rank 0 alone writes the run directory, and the losses are
+    those of one process with the same global batch."""
+    one, (out, ended) = runs[0], machines
+    assert [code for code, _, _ in ended] == [0, 0], [err[-2000:] for _, _, err in ended]
+    assert "Processes: 2" in ended[0][1] and ended[0][1].count("Results:") == 1
+    assert "Results:" not in ended[1][1], "node 1 prints nothing of the run"
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in one.iterdir())
     steps = [r["step"] for r in history_rows(out, "step")]
     assert steps == list(range(1, EPOCHS * 10 + 1)), "history rows written once, by one process"
@@ -302,3 +291,143 @@ def test_every_two_process_launch_exits_zero(bert_without_dropout, tmp_path):
         assert (tmp_path / f"run{launch}" / "metrics.json").is_file()
         assert "Run directory:" in done.stdout, done.stdout[-1000:]  # flushed before os._exit
     assert codes == [0] * LAUNCHES
+
+
+# ------------------------------------------------------------- a node lost mid-run, resumed
+
+# Node 1 runs ftk with one change: once a checkpoint is saved it stalls, as a machine about to
+# fail does, so node 0 waits at its next step's gradient all-reduce and the test loses node 1
+# mid-run at a known point (20 tiny steps take under a second: a kill timed from outside
+# lands after the run has ended).
+STALLS_AFTER_SAVING = """
+import sys, time
+from toolkit.cli import main
+from toolkit.training.trainer import ToolkitTrainer
+
+save = ToolkitTrainer._save_checkpoint
+
+def save_then_stall(self, *args, **kwargs):
+    save(self, *args, **kwargs)
+    time.sleep(3600)
+
+ToolkitTrainer._save_checkpoint = save_then_stall
+sys.exit(main())
+"""
+
+NODE_GONE_WITHIN = 30  # seconds: a killed machine's sockets close, gloo says so at once
+DDP_TIMEOUT = 30  # a stalled machine closes nothing: node 0 waits out `ddp_timeout`
+
+
+def node_1_stalls_after_a_checkpoint(
+    recipe, folder: Path, *more: str
+) -> tuple[Path, list[subprocess.Popen]]:
+    """Two machines on loopback, `ftk ARGS MORE` in folder/run, node 1 stalled once
+    checkpoint-10 (the first epoch's) is whole: (run dir, the two launchers, still running)."""
+    _, common, env = recipe
+    out, logs = folder / "run", folder / "logs"
+    logs.mkdir()
+    stalls = folder / "stalls_after_saving.py"
+    stalls.write_text(STALLS_AFTER_SAVING)
+    args, port = machine_args(common, out, *more), free_port()
+    nodes = [
+        launch_machine(0, port, args, env, logs),
+        launch_machine(1, port, args, env, logs, program=(str(stalls),)),
+    ]
+    # every process's RNG file too: node 1 writes its own, which the resume restores
+    whole = ("trainer_state.json", "rng_state_0.pth", "rng_state_1.pth")
+    wait_for_checkpoint(nodes[0], out / "checkpoint-10", files=whole)
+    return out, nodes
+
+
+def seconds_until_node_0_stops(nodes: list[subprocess.Popen], within: float) -> float:
+    """How long node 0 takes to end on its own (failing the test after `within` seconds);
+    both machines are gone when this returns."""
+    started = time.monotonic()
+    try:
+        nodes[0].wait(timeout=within)
+    finally:
+        for node in nodes:
+            kill_machine(node)
+    return time.monotonic() - started
+
+
+@pytest.mark.e2e
+def test_a_node_killed_mid_run_then_resumed_ends_like_the_uninterrupted_run(
+    recipe, machines, tmp_path
+):
+    """A cluster losing a machine, on loopback: node 1 (its launcher and its worker) is
+    SIGKILLed mid-run, after the first epoch's checkpoint. Proves: node 0 stops on its own
+    within seconds (gloo sees the closed connection; NODE_GONE_WITHIN), exiting non-zero so a
+    scheduler sees the job failed, and says what happened; the folder it leaves is taken by
+    `--resume` on both machines (no stale lock, no refusal), which says where it goes on from
+    and that process 1's random state is missing when its machine died before writing it;
+    node 0 alone writes the run directory (the uninterrupted run's files, each history step
+    once); the final metrics equal the uninterrupted two-machine run's."""
+    from test_resume import comparable_metrics
+
+    _, common, env = recipe
+    out, nodes = node_1_stalls_after_a_checkpoint(recipe, tmp_path)
+    kill_machine(nodes[1])
+    stopped_after = seconds_until_node_0_stops(nodes, NODE_GONE_WITHIN)
+    said = (tmp_path / "logs" / "node-0.err").read_text()
+    assert nodes[0].returncode == 1, said[-3000:]
+    assert "error: Another process of this run stopped or stopped answering" in said, said[-3000:]
+    assert "(Connection closed by peer" in said and "on each with --resume" in said
+    assert stopped_after < NODE_GONE_WITHIN
+    assert not (out / "metrics.json").exists(), "the kill came too late"
+    # As if node 1 had died a moment earlier, before writing its RNG file: the main process
+    # does not wait for it, so the checkpoint is complete without it. (No dropout here, so the
+    # metrics still match; with dropout only process 1's masks would differ.)
+    (out / "checkpoint-10" / "rng_state_1.pth").unlink()
+
+    ended = run_machines(machine_args(common, out, "--resume"), env)
+    assert [code for code, _, _ in ended] == [0, 0], [err[-2000:] for _, _, err in ended]
+    assert f"Resuming from {out / 'checkpoint-10'} (step 10)" in ended[0][1]
+    assert "checkpoint-10 holds no random state of process 1" in ended[0][1]
+    assert "Results:" not in ended[1][1], "node 1 prints nothing of the run"
+    straight = machines[0]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in straight.iterdir())
+    steps = [r["step"] for r in history_rows(out, "step")]
+    assert steps == list(range(1, EPOCHS * 10 + 1)), "history rows written once, by one process"
+    a, b = comparable_metrics(straight), comparable_metrics(out)
+    assert set(a) == set(b)
+    for key, value in a.items():
+        if isinstance(value, float):
+            assert b[key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
+        else:
+            assert b[key] == value, key
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_stalled_node_stops_the_other_after_ddp_timeout(recipe, tmp_path):
+    """A machine that stops answering without dying (a hung driver, a lost network) closes no
+    connection, so node 0 waits in its all-reduce for the process group's timeout: the
+    TrainingArguments key `ddp_timeout` (1800 s by default), which ftk passes on unchanged.
+    Proves the wait is bounded by it: with `--ddp_timeout 30`, node 0 exits non-zero about 30 s
+    after node 1 stalled."""
+    _, nodes = node_1_stalls_after_a_checkpoint(recipe, tmp_path, "--ddp_timeout", str(DDP_TIMEOUT))
+    stopped_after = seconds_until_node_0_stops(nodes, DDP_TIMEOUT + 60)
+    said = (tmp_path / "logs" / "node-0.err").read_text()
+    assert nodes[0].returncode == 1, said[-3000:]
+    assert stopped_after > DDP_TIMEOUT - 10, said[-3000:]  # the wait was the timeout's
+    assert "(ddp_timeout sets how long a process waits)" in said, said[-3000:]
+
+
+def test_a_lost_peer_is_said_with_the_way_on_and_other_errors_are_left_alone(monkeypatch):
+    from toolkit.core.distributed import lost_peer
+
+    closed = RuntimeError(
+        "[gloo/transport/tcp/pair.cc:561] Connection closed by peer [::1]:1. This is typically "
+        "caused by a remote worker crashing. Check the logs of the remote worker. GLHF!"
+    )
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    said = lost_peer(closed)
+    assert said and "(Connection closed by peer [::1]:1)." in said and "GLHF" not in said
+    assert "start the same command on each with --resume" in said and "ddp_timeout" not in said
+    timed_out = RuntimeError("[unbound_buffer.cc:129] Timed out waiting 30000ms for send")
+    assert "ddp_timeout sets how long" in lost_peer(timed_out)
+    assert lost_peer(RuntimeError("CUDA out of memory")) is None
+    assert lost_peer(ValueError("Connection closed by peer")) is None
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert lost_peer(closed) is None, "one process has no peer to lose"

@@ -9,11 +9,16 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import history_rows, make_texts, write_csv, write_text_config
+from helpers import (
+    history_rows,
+    make_texts,
+    wait_for_checkpoint,
+    write_csv,
+    write_text_config,
+)
 
 PER_EPOCH = 14  # ceil(108 training rows / batch 8): 120 rows minus a 10% validation split
 # Early stopping that fires after epoch 3: no later epoch beats epoch 1 by the threshold, so
@@ -74,15 +79,7 @@ def kill_after_checkpoint(command: list[str], checkpoint: Path, timeout: float =
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + timeout
-    while not (checkpoint / "trainer_state.json").is_file():
-        if process.poll() is not None:
-            raise AssertionError(
-                f"run ended before {checkpoint.name}: {process.stderr.read()[-2000:]}"
-            )
-        assert time.monotonic() < deadline, "no checkpoint in time"
-        time.sleep(0.02)
-    time.sleep(0.05)  # let the checkpoint's trainer_state.json finish (it is small)
+    wait_for_checkpoint(process, checkpoint, timeout=timeout)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     process.stderr.close()

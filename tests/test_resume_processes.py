@@ -6,18 +6,31 @@ the global batch is refused before anything loads."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import free_port, history_rows, make_texts, write_csv, write_text_config
+from helpers import (
+    free_port,
+    history_rows,
+    kill_machine,
+    make_texts,
+    wait_for_checkpoint,
+    write_csv,
+    write_text_config,
+)
 
 from toolkit import cli
 from toolkit.core.errors import UserError
-from toolkit.training.resume_batch import Launch, check_global_batch, launch_from_trainer_files
+from toolkit.training.resume_batch import (
+    Launch,
+    check_global_batch,
+    launch_from_trainer_files,
+    missing_random_states,
+    say_missing_random_states,
+    write_launch,
+)
 
 GLOBAL_BATCH = 8
 PER_EPOCH = 10  # 80 training rows in global batches of 8
@@ -71,25 +84,17 @@ def env(folder: Path) -> dict:
 
 
 def kill_after_checkpoint(command: list[str], checkpoint: Path, environ: dict) -> None:
-    """Start `command` (a launcher and its processes: one process group), SIGKILL them all
-    once `checkpoint` is complete."""
+    """Start `command` (a launcher and its processes), SIGKILL them all once `checkpoint` is
+    complete."""
     process = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         env=environ,
-        start_new_session=True,
     )
-    deadline = time.monotonic() + 300
-    while not (checkpoint / "trainer_state.json").is_file():
-        if process.poll() is not None:
-            raise AssertionError(f"ended before {checkpoint.name}: {process.stderr.read()[-2000:]}")
-        assert time.monotonic() < deadline, "no checkpoint in time"
-        time.sleep(0.02)
-    time.sleep(0.1)  # the checkpoint's last small files
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    wait_for_checkpoint(process, checkpoint)
+    kill_machine(process)
     process.stderr.close()
 
 
@@ -196,3 +201,18 @@ def test_a_checkpoint_without_its_launch_file_is_read_from_the_trainers_files(tm
     for rank in range(2):
         (tmp_path / f"rng_state_{rank}.pth").write_bytes(b"")
     assert launch_from_trainer_files(tmp_path, 1) == Launch(2, 4, 1)
+
+
+def test_a_checkpoint_missing_a_process_random_state_is_resumed_and_said(tmp_path):
+    """A machine lost while a checkpoint was saved: the main process wrote trainer_state.json
+    (the checkpoint is complete) but process 1's RNG file never came. The resume goes on from
+    it and says that process's dropout starts afresh (the Trainer says it only at info level);
+    a checkpoint saved without RNG files (save_only_model) is not reported."""
+    write_launch(tmp_path, Launch(2, 4, 1))
+    assert missing_random_states(tmp_path, Launch(2, 4, 1)) == []  # save_only_model: none at all
+    (tmp_path / "rng_state_0.pth").write_bytes(b"")
+    assert missing_random_states(tmp_path, Launch(2, 4, 1)) == [1]
+    assert missing_random_states(tmp_path, Launch(1, 8, 1)) == []
+    said = say_missing_random_states(tmp_path, [1])
+    assert said.startswith(f"{tmp_path.name} holds no random state of process 1")
+    assert "goes on from it; dropout on process 1 starts afresh" in said

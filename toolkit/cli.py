@@ -32,6 +32,7 @@ from toolkit.config.search_space import parse_budget
 from toolkit.core.distributed import (
     close_process_group,
     exit_without_finalizing,
+    lost_peer,
     watch_for_native_aborts,
 )
 from toolkit.core.errors import UserError
@@ -365,6 +366,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nStopped (Ctrl-C). {INTERRUPTED_HINTS.get(args.command, '')}", file=sys.stderr)
         code, finished = 130, False  # 128 + SIGINT, as a shell reports it
+    except RuntimeError as exc:
+        said = lost_peer(exc)  # another machine of a multi-process run is gone
+        if said is None:
+            raise
+        print(f"error: {said}", file=sys.stderr)
+        code, finished = 1, False
     else:
         finished = True
     if close_process_group(finished):

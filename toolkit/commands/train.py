@@ -45,7 +45,9 @@ from toolkit.training.resume_batch import (
     check_global_batch,
     launch_from_trainer_files,
     launch_now,
+    missing_random_states,
     saved_launch,
+    say_missing_random_states,
 )
 from toolkit.training.still_schedule import refuse_still_schedule
 
@@ -133,6 +135,9 @@ def check_resumed_launch(checkpoint: Path, config: RunConfig) -> bool:
     same number, the config check alone decides (naming every key that changed)."""
     accumulation = int(config.training.get("gradient_accumulation_steps", 1))
     saved = saved_launch(checkpoint) or launch_from_trainer_files(checkpoint, accumulation)
+    missing = missing_random_states(checkpoint, saved)
+    if missing and saved is not None and saved.processes == world_size():
+        say(say_missing_random_states(checkpoint, missing))  # elsewhere all start afresh
     if saved is None or saved.processes == world_size():
         return False
     now = launch_now(config.training, world_size(), saved)

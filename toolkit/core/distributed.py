@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
 from toolkit.core.errors import UserError
@@ -98,6 +99,45 @@ def close_process_group(finished: bool) -> bool:
         dist.barrier()
     dist.destroy_process_group()
     return True
+
+
+def keep_ddp_timeout(seconds: float) -> None:
+    """Give the process group the run's `ddp_timeout`, which transformers passes on only on
+    GPUs: its CPU branch (use_cpu, how ftk runs processes without a GPU over gloo) creates the
+    group with torch's default of 30 minutes. So a process whose peer on another machine stopped
+    answering without dying (a hung machine, a lost network: no connection is closed) waited 30
+    minutes whatever the config said; with the run's own timeout it stops after `ddp_timeout`
+    seconds (tests/test_distributed.py, a stalled node). Call once TrainingArguments exists."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.set_timeout(timedelta(seconds=seconds))
+
+
+# What gloo says when a peer is gone: its connection closed (the process or machine died) or
+# nothing came back within the process group's timeout (it hangs, or the network is lost).
+PEER_LOST = ("Connection closed by peer", "Connection reset by peer", "Timed out waiting")
+
+
+def lost_peer(error: BaseException) -> str | None:
+    """What to tell the user when `error` says another process of the run is gone, else None.
+
+    Every process then fails in its next collective call; without this each prints a
+    traceback from inside gloo, and the one thing to do next, `--resume` on every machine
+    once they are all back, is said nowhere."""
+    if int(os.environ.get("WORLD_SIZE", "1")) < 2 or not isinstance(error, RuntimeError):
+        return None
+    said = str(error)
+    words = next((w for w in PEER_LOST if w in said), None)
+    if words is None:
+        return None
+    detail = said[said.index(words) :].splitlines()[0].split(". ")[0]  # gloo's first sentence
+    waited = " (ddp_timeout sets how long a process waits)" if words.startswith("Timed") else ""
+    return (
+        f"Another process of this run stopped or stopped answering, so this one cannot go on "
+        f"({detail}){waited}. A machine of the run was lost or one of its processes ended; its "
+        f"own output says why. Once every machine is back, start the same command on each with "
+        f"--resume: training goes on from the last complete checkpoint in output_dir."
+    )
 
 
 def watch_for_native_aborts() -> None:

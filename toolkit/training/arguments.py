@@ -11,7 +11,7 @@ from transformers.trainer_pt_utils import AcceleratorConfig
 
 from toolkit.config.schema import RunConfig
 from toolkit.config.taxonomy import greater_is_better
-from toolkit.core.distributed import check_mixed_precision
+from toolkit.core.distributed import check_mixed_precision, keep_ddp_timeout
 from toolkit.core.errors import UserError
 from toolkit.core.launch import (
     check_launch,
@@ -67,6 +67,7 @@ def build_training_arguments(
             f"The training settings were rejected by transformers.TrainingArguments: {exc}"
         ) from None
     check_processes_joined(world_size(), args.world_size)
+    keep_ddp_timeout(args.ddp_timeout)
     return args
 
 

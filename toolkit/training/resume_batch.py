@@ -74,6 +74,29 @@ def launch_from_trainer_files(checkpoint: Path, accumulation: int) -> Launch | N
     return Launch(processes, batch, accumulation) if processes else None
 
 
+def missing_random_states(checkpoint: Path, saved: Launch | None) -> list[int]:
+    """The processes of a multi-process checkpoint whose RNG file is not in it.
+
+    Each process writes its own (on its own machine, in a multi-node run), and the main process
+    writes trainer_state.json without waiting for the others, so a machine lost at that moment
+    leaves a checkpoint whole but for its processes' random states. The Trainer then starts
+    those afresh, saying so only at info level. A checkpoint with no RNG file at all was saved
+    without them (save_only_model)."""
+    if saved is None or saved.processes < 2 or not any(checkpoint.glob("rng_state_*.pth")):
+        return []
+    return [i for i in range(saved.processes) if not (checkpoint / f"rng_state_{i}.pth").is_file()]
+
+
+def say_missing_random_states(checkpoint: Path, missing: list[int]) -> str:
+    which = ", ".join(map(str, missing))
+    return (
+        f"{checkpoint.name} holds no random state of process {which} (its machine stopped "
+        f"while the checkpoint was saved). The weights, optimizer, schedule and data position "
+        f"are whole, so the run goes on from it; dropout on process {which} starts afresh, so "
+        f"the run is not bit for bit the one never interrupted."
+    )
+
+
 def launch_now(training: dict[str, Any], processes: int, saved: Launch) -> Launch:
     """The launch a resume would train with. With auto_find_batch_size the Trainer restores
     the per-process batch the checkpoint settled on, whatever the config says."""
