@@ -1,0 +1,200 @@
+"""benchmarks/defaults_suite.py (issue 36): its tiny mode trains both arms end to end into a
+JSONL that a rerun resumes; its tables, arm comparison, commands and registry on their own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import load_benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+SUMMARY_HEADER = (
+    "| set | kind | rows (train / validation / test) | metric | arm | seeds | test (mean ± std) "
+    "| majority | best baseline | not learned | wall s (mean) |"
+)
+
+
+def suite_script(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "defaults_suite.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.e2e
+def test_tiny_suite_runs_both_arms_into_lines_and_a_rerun_skips_them(tmp_path):
+    out = tmp_path / "suite.jsonl"
+    args = ["run", "--tiny", "--sets", "tiny-classes", "tiny-regression", "--seeds", "0"]
+    args += ["--out", str(out), "--runs-dir", str(tmp_path / "work")]
+    args += ["--compare", "recipe", "derived"]
+    first = suite_script(*args)
+    assert first.returncode == 0, first.stderr[-3000:]
+
+    lines = read_lines(out)
+    assert {(r["set"], r["arm"], r["seed"]) for r in lines} == {
+        (name, arm, 0)
+        for name in ("tiny-classes", "tiny-regression")
+        for arm in ("recipe", "derived")
+    }
+    for r in lines:
+        assert r["rows"]["train"] > r["rows"]["test"] > 0 and r["rows"]["validation"] > 0
+        assert r["wall_s"] > 0 and isinstance(r["not_learned"], bool)
+        assert r["command"][r["command"].index("--seed") + 1] == "0"
+        if r["set"] == "tiny-classes":
+            assert (r["metric"], r["greater_is_better"]) == ("accuracy", True)
+            assert 0 <= r["test"] <= 1 and 0 < r["majority"] < 1
+            assert r["best_baseline_name"] == "tfidf_logreg" and r["best_baseline"] > r["majority"]
+        else:
+            assert (r["metric"], r["greater_is_better"], r["majority_name"]) == (
+                "rmse",
+                False,
+                "mean",
+            )
+            # the targets run 0 to 2.5: the mean's rmse is about their spread, and a model
+            # that learned anything beats it
+            assert 0.3 < r["majority"] < 1.5 and 0 < r["test"] < r["majority"]
+            assert not r["not_learned"]
+    by_arm = {(r["set"], r["arm"]): r for r in lines}
+    for name in ("tiny-classes", "tiny-regression"):
+        recipe, derived = by_arm[(name, "recipe")], by_arm[(name, "derived")]
+        # until issue 36 item 2, the derived arm runs the recipe's command (to its own folder)
+        assert recipe["command"][:-3] == derived["command"][:-3]
+        assert recipe["test"] == pytest.approx(derived["test"])
+
+    assert SUMMARY_HEADER in first.stdout
+    for name in ("tiny-classes", "tiny-regression"):
+        for arm in ("recipe", "derived"):
+            assert f"| {name} | " in first.stdout and f" | {arm} | 1 | " in first.stdout
+    assert "| set | metric | recipe | derived | gain of derived | seed noise |" in first.stdout
+
+    again = suite_script(*args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("already: skipped") == 4
+    assert read_lines(out) == lines
+    assert SUMMARY_HEADER in again.stdout
+
+
+@pytest.mark.e2e
+def test_tiny_suite_trains_tags_and_images(tmp_path):
+    out = tmp_path / "suite.jsonl"
+    result = suite_script(
+        *("run", "--tiny", "--sets", "tiny-tags", "tiny-images", "--arms", "recipe"),
+        *("--seeds", "1", "--out", str(out), "--runs-dir", str(tmp_path / "work")),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = {r["set"]: r for r in read_lines(out)}
+    assert set(lines) == {"tiny-tags", "tiny-images"}
+    tags, images = lines["tiny-tags"], lines["tiny-images"]
+    assert (tags["metric"], tags["majority_name"]) == ("f1", "majority")
+    assert tags["majority"] == 0.0 and 0 < tags["test"] <= 1  # all-O finds no entity
+    assert images["metric"] == "accuracy" and images["rows"] == {
+        "train": 72,
+        "validation": 18,
+        "test": 30,
+    }
+    assert images["majority"] == pytest.approx(1 / 3) and 0 <= images["test"] <= 1
+
+
+def record(name: str, arm: str, seed: int, test: float, metric: str = "accuracy") -> dict:
+    return {
+        "set": name,
+        "kind": "k",
+        "arm": arm,
+        "seed": seed,
+        "metric": metric,
+        "greater_is_better": metric != "rmse",
+        "test": test,
+        "majority": 0.5,
+        "best_baseline": 0.8,
+        "best_baseline_name": "tfidf_logreg",
+        "rows": {"train": 1000, "validation": 100, "test": 200},
+        "not_learned": test < 0.5,
+        "wall_s": 10.0 + seed,
+    }
+
+
+def test_tables_give_mean_and_std_over_seeds_and_the_gain_against_seed_noise():
+    suite = load_benchmark("defaults_suite")
+    lines = [
+        *(record("a", "recipe", s, t) for s, t in enumerate([0.80, 0.82, 0.84])),
+        *(record("a", "derived", s, t) for s, t in enumerate([0.90, 0.92, 0.94])),
+        *(record("b", "recipe", s, t, "rmse") for s, t in enumerate([1.0, 1.0, 1.0])),
+        *(record("b", "derived", s, t, "rmse") for s, t in enumerate([1.2, 1.3, 1.4])),
+        record("c", "recipe", 0, 0.4),
+    ]
+    summary = suite.summary_table(lines).splitlines()
+    assert summary[0] == SUMMARY_HEADER
+    assert summary[2] == (
+        "| a | k | 1,000 / 100 / 200 | accuracy | recipe | 3 | 0.8200 ± 0.0200 | 0.5000 "
+        "| 0.8000 (tfidf_logreg) | 0 of 3 | 11 |"
+    )
+    assert "| c | k | 1,000 / 100 / 200 | accuracy | recipe | 1 | 0.4000 ± 0.0000" in summary[-1]
+    assert summary[-1].endswith("| 1 of 1 | 10 |")
+
+    compare = suite.compare_table(lines, "recipe", "derived").splitlines()
+    assert len(compare) == 4  # header, rule, a, b: c has one arm only
+    assert compare[2] == "| a | accuracy | 0.8200 | 0.9200 | +0.1000 | 0.0200 | 3 | no |"
+    # rmse: lower is better, so a higher rmse is a loss, larger than the pooled seed noise
+    # sqrt((0^2 + 0.1^2) / 2) = 0.0707
+    assert compare[3] == "| b | rmse | 1.0000 | 1.3000 | -0.3000 | 0.0707 | 3 | yes |"
+
+
+def test_the_commands_replace_the_data_source_and_add_the_caps(tmp_path):
+    suite = load_benchmark("defaults_suite")
+    brown = suite.suite_sets.SETS_BY_NAME["brown-pos"]
+    command = suite.train_command(brown, suite.ARMS["recipe"], tmp_path, 2, tmp_path / "r", [])
+    args = command[command.index("train") + 1 :]
+    assert args[:2] == ["--config", str(ROOT / "configs" / "token-wnut16-minilm.yaml")]
+    assert args[args.index("--data.builtin") + 1] == "null"
+    assert args[args.index("--data.train_file") + 1] == str(tmp_path / "train.conll")
+    assert args[args.index("--data.max_train_samples") + 1] == "2000"
+    assert args[args.index("--metrics") + 1] == "[accuracy, f1_macro]"
+    assert args[-5:] == ["--seed", "2", "--output_dir", str(tmp_path / "r"), "--overwrite"]
+
+    # an arm without the recipe names the recipe's task, model and metrics instead
+    bare = suite.Arm("bare", with_recipe=False)
+    emoji = suite.suite_sets.SETS_BY_NAME["emoji-twemoji"]
+    args = suite.train_command(emoji, bare, tmp_path, 0, tmp_path / "r", [])
+    assert "--config" not in args
+    assert args[args.index("--task") + 1] == "image-classification"
+    assert args[args.index("--model.from_config.patch_size") + 1] == "4"
+    assert args[args.index("--data.train_dir") + 1] == str(tmp_path / "train")
+    # the set's own need (colour) comes after the recipe's grayscale, so it wins
+    channels = [i for i, a in enumerate(args) if a == "--model.from_config.num_channels"]
+    assert [args[i + 1] for i in channels] == ["1", "3"]
+
+
+def test_the_registry_spans_the_kinds_with_a_source_and_licence_for_each_set():
+    sets = load_benchmark("suite_sets").SETS
+    assert len(sets) >= 8 and len({s.name for s in sets}) == len(sets)
+    recipes = {Path(s.recipe).name for s in sets}
+    assert recipes == {
+        "text-bbc-minilm.yaml",
+        "text-regression-vader-minilm.yaml",
+        "text-multilabel-bbc-minilm.yaml",
+        "token-wnut16-minilm.yaml",
+        "vit-fashion-mnist.yaml",
+    }
+    for s in sets:
+        assert (ROOT / s.recipe).is_file() and s.package.licence and s.note
+        assert bool(s.caps) <= bool(s.cap_reason), s.name  # every cap says why
+
+
+def test_run_refuses_an_unprepared_set_and_names_the_prepare_command(tmp_path):
+    result = suite_script("run", "--data-dir", str(tmp_path), "--sets", "hironsan-ner")
+    assert result.returncode != 0
+    assert (
+        f"python benchmarks/defaults_suite.py prepare --data-dir {tmp_path} --sets hironsan-ner"
+        in result.stderr
+    )
