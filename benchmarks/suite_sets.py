@@ -467,7 +467,7 @@ SETS = [
         prepare=vader_movie,
         data_args=lambda folder: ["--data.train_file", str(folder / "movie_snippets.csv")],
         caps=("--data.max_train_samples", "2000"),
-        cap_reason="7,636 training snippets x 3 epochs are 716 steps: the first 2,000 (189)",
+        cap_reason="7,636 training snippets x 3 epochs are 717 steps: the first 2,000 (189)",
         note="VADER movie-review snippets, mean sentiment rating -4 to 4; the recipe's own data",
     ),
     SuiteSet(
@@ -595,8 +595,13 @@ def prepare(suite_set: SuiteSet, data_dir: Path) -> dict:
 
 
 def prepared(suite_set: SuiteSet, data_dir: Path) -> dict | None:
-    path = set_folder(data_dir, suite_set) / PREPARED
-    return json.loads(path.read_text()) if path.is_file() else None
+    """What `prepare` wrote for the set, or None if it did not, or a file it wrote is gone."""
+    folder = set_folder(data_dir, suite_set)
+    record = folder / PREPARED
+    named = [Path(arg) for arg in suite_set.data_args(folder) if arg.startswith(str(folder))]
+    if not record.is_file() or not all(path.exists() for path in named):
+        return None
+    return json.loads(record.read_text())
 
 
 def recipe_path(suite_set: SuiteSet) -> Path:
