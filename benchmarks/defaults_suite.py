@@ -9,7 +9,7 @@ lines already in --out, so a stopped suite picks up where it stopped.
 
     python benchmarks/defaults_suite.py prepare --data-dir data/suite      # downloads, writes
     python benchmarks/defaults_suite.py run --data-dir data/suite --seeds 0 1 2 \\
-        --out benchmarks/results/defaults-suite.jsonl --compare recipe derived
+        --out benchmarks/results/defaults-suite.jsonl --compare     # derived against recipe
     python benchmarks/defaults_suite.py table --out benchmarks/results/defaults-suite.jsonl
     python benchmarks/defaults_suite.py run --tiny    # seconds: synthetic sets, tiny models
 
@@ -188,21 +188,31 @@ class Suite:
 
 def run_suite(sets: list[SuiteSet], arms: list[str], seeds: list[int], suite: Suite) -> list[dict]:
     """Every (set, arm, seed) not yet in suite.out, one child process each, appended as it
-    ends."""
+    ends; the arms take turns within a seed, so a change in the machine's load falls on both.
+    A run that fails is named (its log kept) and the others go on; the suite then exits 1."""
     out = suite.out
     records = read_records(out)
     done = done_keys(records)
     out.parent.mkdir(parents=True, exist_ok=True)
+    failed = []
     for suite_set in sets:
         for seed in seeds:
             for arm in arms:
                 if (suite_set.name, arm, seed) in done:
                     print(f"[{suite_set.name} / {arm} / seed {seed}] in {out} already: skipped")
                     continue
-                record = run_one(suite_set, ARMS[arm], seed, suite)
+                try:
+                    record = run_one(suite_set, ARMS[arm], seed, suite)
+                except SystemExit as failure:  # common.run's way of saying the child failed
+                    print(f"[{suite_set.name} / {arm} / seed {seed}] FAILED: {failure}")
+                    failed.append(f"{suite_set.name} / {arm} / seed {seed}")
+                    continue
                 with out.open("a") as handle:
                     handle.write(json.dumps(record) + "\n")
                 records.append(record)
+    if failed:
+        print_tables(records, None)
+        sys.exit(f"Failed (rerun the same command to retry them): {'; '.join(failed)}")
     return records
 
 
@@ -297,9 +307,11 @@ def compare_table(records: list[dict], base_arm: str, other_arm: str) -> str:
 
 
 def print_tables(records: list[dict], compare: list[str] | None) -> None:
+    """The summary table, and with `compare` ([] for recipe vs derived, or [BASE, OTHER])
+    the arm comparison."""
     print("\n" + summary_table(records))
-    if compare:
-        print("\n" + compare_table(records, *compare))
+    if compare is not None:
+        print("\n" + compare_table(records, *(compare or list(ARMS))))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -386,9 +398,13 @@ def main() -> None:
     for command in (run_, table):
         command.add_argument("--out", type=absolute, help=f"the runs' JSONL (default {OUT})")
         command.add_argument(
-            "--compare", nargs=2, metavar=("BASE", "OTHER"), help="a table of OTHER vs BASE"
+            "--compare",
+            nargs="*",
+            metavar="ARM",
+            help="a table of arm OTHER against arm BASE (`--compare BASE OTHER`; alone: "
+            "derived against recipe)",
         )
-    run_.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    run_.add_argument("--arms", "--arm", nargs="+", default=list(ARMS), choices=list(ARMS))
     run_.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     run_.add_argument("--runs-dir", type=absolute, help=f"run directories (default {RUNS_DIR})")
     run_.add_argument("--tiny", action="store_true", help="synthetic sets, tiny models")
@@ -399,6 +415,8 @@ def main() -> None:
         "in each line; give such a run its own --out)",
     )
     args = parser.parse_args()
+    if args.command != "prepare" and args.compare not in (None, []) and len(args.compare) != 2:
+        parser.error("--compare takes two arms (BASE OTHER), or none for recipe derived")
     {"prepare": prepare_command, "run": run_command, "table": table_command}[args.command](args)
 
 

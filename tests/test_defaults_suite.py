@@ -198,3 +198,31 @@ def test_run_refuses_an_unprepared_set_and_names_the_prepare_command(tmp_path):
         (folder / f"{split}.conll").write_text("a\tO\n")
     result = suite_script("run", "--data-dir", str(tmp_path), "--sets", "hironsan-ner")
     assert result.returncode != 0 and command in result.stderr
+
+
+def test_a_failed_run_is_named_the_others_go_on_and_a_rerun_retries_only_it(
+    tmp_path, monkeypatch, capsys
+):
+    suite = load_benchmark("defaults_suite")
+    sets = [suite.suite_sets.SETS_BY_NAME[name] for name in ("simlex-999", "hironsan-ner")]
+    calls = []
+
+    def fake_run(suite_set, arm, seed, where):
+        calls.append((suite_set.name, arm.name, seed))
+        if suite_set.name == "simlex-999" and arm.name == "derived":
+            raise SystemExit("ftk train ... failed (1)")
+        return record(suite_set.name, arm.name, seed, 0.5 + seed / 10)
+
+    monkeypatch.setattr(suite, "run_one", fake_run)
+    where = suite.Suite(tmp_path, tmp_path / "runs", tmp_path / "out.jsonl", [])
+    with pytest.raises(SystemExit, match="simlex-999 / derived / seed 0; simlex-999 / derived"):
+        suite.run_suite(sets, ["recipe", "derived"], [0, 1], where)
+    assert len(calls) == 8  # every (set, seed, arm), the arms taking turns within a seed
+    assert calls[:2] == [("simlex-999", "recipe", 0), ("simlex-999", "derived", 0)]
+    assert len(read_lines(where.out)) == 6
+    assert "FAILED: ftk train ... failed (1)" in capsys.readouterr().out
+
+    calls.clear()
+    with pytest.raises(SystemExit):
+        suite.run_suite(sets, ["recipe", "derived"], [0, 1], where)
+    assert calls == [("simlex-999", "derived", 0), ("simlex-999", "derived", 1)]
