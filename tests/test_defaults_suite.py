@@ -166,6 +166,13 @@ def test_the_commands_replace_the_data_source_and_add_the_caps(tmp_path):
     channels = [i for i, a in enumerate(args) if a == "--model.from_config.num_channels"]
     assert [args[i + 1] for i in channels] == ["1", "3"]
 
+    # a packaged set is named, with the recipes' test share, so both arms test on its rows
+    bbc = suite.suite_sets.SETS_BY_NAME["bbc-news"]
+    args = suite.train_command(bbc, bare, tmp_path, 0, tmp_path / "r", [])
+    assert args[args.index("--model.name_or_path") + 1] == "builtin:all-MiniLM-L6-v2"
+    assert args[args.index("--data.builtin") + 1] == "bbc-news"
+    assert args[args.index("--data.test_size") + 1] == "0.2"
+
 
 def test_the_registry_spans_the_kinds_with_a_source_and_licence_for_each_set():
     sets = load_benchmark("suite_sets").SETS
