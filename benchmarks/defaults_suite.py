@@ -11,7 +11,7 @@ lines already in --out, so a stopped suite picks up where it stopped.
     python benchmarks/defaults_suite.py run --data-dir data/suite --seeds 0 1 2 \\
         --out benchmarks/results/defaults-suite.jsonl --compare     # derived against recipe
     python benchmarks/defaults_suite.py table --out benchmarks/results/defaults-suite.jsonl
-    python benchmarks/defaults_suite.py run --tiny    # seconds: synthetic sets, tiny models
+    python benchmarks/defaults_suite.py run --tiny    # a minute or two: synthetic, tiny models
 
 Arms (ARMS): `recipe` is the shipped recipe for the set's task with only the data source
 replaced (and the set's caps); `derived` is what `ftk train` does with only the data given.
