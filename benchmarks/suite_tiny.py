@@ -1,11 +1,12 @@
 """The defaults suite's --tiny mode: synthetic stand-ins for four kinds of set (text classes,
 regression, tags, images), each with a tiny random model (hidden 32, 2 layers) and a recipe
-shaped like the shipped one for its task, so the whole suite runs in seconds (the test suite
-runs it). The data are the test suite's own learnable toys (tests/helpers.py)."""
+shaped like the shipped one for its task: a run is seconds of training after ftk's imports
+(the test suite runs them). The data are the test suite's own learnable toys (tests/helpers.py)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from common import ROOT
@@ -15,6 +16,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import helpers
 import tagging_helpers
+
+Prepare = Callable[[Path | None, Path], dict[str, int]]
 
 # The shipped recipes' schedule, with the tests' tiny-model pace: 8 epochs of ~10 steps.
 RECIPE_TAIL = [
@@ -33,19 +36,21 @@ def write_recipe(path: Path, task: str, metrics: str, model: str, data: str) -> 
     return path
 
 
-def text_model(models: Path) -> Path:
+def save_text_model(folder: Path) -> None:
     words = sorted({w for ws in helpers.TOPIC_WORDS.values() for w in ws} | set(helpers.FILLER))
-    folder = models / "tiny-bert"
-    if not folder.is_dir():
-        helpers.save_tiny_bert(folder, words, max_length=64)
-    return folder
+    helpers.save_tiny_bert(folder, words, max_length=64)
 
 
-def tagger_model(models: Path) -> Path:
-    folder = models / "tiny-tagger"
-    if not folder.is_dir():
-        tagging_helpers.save_tiny_tagger_base(folder)
-    return folder
+def with_model(save_model: Callable[[Path], object], folder: Path, write_files: Prepare) -> Prepare:
+    """A set's preparation that also saves its tiny model (once; sets share them), so a
+    rerun whose sets are all prepared imports no torch."""
+
+    def prepare(archive: Path | None, out: Path) -> dict[str, int]:
+        if not folder.is_dir():
+            save_model(folder)
+        return write_files(archive, out)
+
+    return prepare
 
 
 def classes_files(_archive: Path | None, out: Path) -> dict[str, int]:
@@ -81,64 +86,57 @@ def image_files(_archive: Path | None, out: Path) -> dict[str, int]:
 
 
 def tiny_sets(workdir: Path) -> list[SuiteSet]:
-    """The four stand-ins, their models and recipes written under `workdir`."""
+    """The four stand-ins; their recipes are written under `workdir` at once, their models
+    and files when they are prepared."""
     models = workdir / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    bert = f"{{name_or_path: '{text_model(models)}'}}"
-    tagger = f"{{name_or_path: '{tagger_model(models)}'}}"
+    bert, tagger = models / "tiny-bert", models / "tiny-tagger"
     vit = "{from_config: " + str(helpers.TINY_VIT_SIZES).replace("'", "") + "}"
     recipes = workdir / "recipes"
-    recipes.mkdir(exist_ok=True)
+    recipes.mkdir(parents=True, exist_ok=True)
     text = "{max_length: 32}"
+
+    def recipe(name: str, task: str, metrics: str, model: str, data: str = text) -> str:
+        return str(write_recipe(recipes / f"{name}.yaml", task, metrics, model, data))
+
     return [
         SuiteSet(
             name="tiny-classes",
             kind="text classes (synthetic)",
-            recipe=str(
-                write_recipe(
-                    recipes / "classes.yaml", "text-classification", "[accuracy]", bert, text
-                )
-            ),
+            recipe=recipe("classes", "text-classification", "[accuracy]", named(bert)),
             metric="accuracy",
             package=None,
-            prepare=classes_files,
+            prepare=with_model(save_text_model, bert, classes_files),
             data_args=lambda folder: file_args(folder, ".csv"),
         ),
         SuiteSet(
             name="tiny-regression",
             kind="regression (synthetic)",
-            recipe=str(
-                write_recipe(recipes / "numbers.yaml", "text-regression", "[rmse]", bert, text)
-            ),
+            recipe=recipe("numbers", "text-regression", "[rmse]", named(bert)),
             metric="rmse",
             package=None,
-            prepare=regression_files,
+            prepare=with_model(save_text_model, bert, regression_files),
             data_args=lambda folder: file_args(folder, ".csv"),
         ),
         SuiteSet(
             name="tiny-tags",
             kind="token tagging (synthetic)",
-            recipe=str(
-                write_recipe(
-                    recipes / "tags.yaml", "token-classification", "[f1, accuracy]", tagger, text
-                )
-            ),
+            recipe=recipe("tags", "token-classification", "[f1, accuracy]", named(tagger)),
             metric="f1",
             package=None,
-            prepare=tag_files,
+            prepare=with_model(tagging_helpers.save_tiny_tagger_base, tagger, tag_files),
             data_args=lambda folder: file_args(folder, ".conll"),
         ),
         SuiteSet(
             name="tiny-images",
             kind="RGB images (synthetic)",
-            recipe=str(
-                write_recipe(
-                    recipes / "images.yaml", "image-classification", "[accuracy]", vit, "{}"
-                )
-            ),
+            recipe=recipe("images", "image-classification", "[accuracy]", vit, "{}"),
             metric="accuracy",
             package=None,
             prepare=image_files,
             data_args=dir_args,
         ),
     ]
+
+
+def named(model: Path) -> str:
+    return f"{{name_or_path: '{model}'}}"
