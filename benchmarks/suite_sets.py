@@ -119,12 +119,12 @@ def count_rows(path: Path) -> int:
     """Examples in a CSV (rows), JSONL (lines), CoNLL file (sentences) or image folder."""
     if path.is_dir():
         return sum(1 for p in path.rglob("*.png"))
+    if path.suffix == ".csv":  # a text may hold line breaks
+        with path.open(newline="", encoding="utf-8") as handle:
+            return sum(1 for _ in csv.reader(handle)) - 1
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".conll":
         return sum(1 for block in text.split("\n\n") if block.strip())
-    if path.suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as handle:
-            return sum(1 for _ in csv.reader(handle)) - 1
     return sum(1 for line in text.splitlines() if line.strip())
 
 
