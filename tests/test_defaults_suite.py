@@ -1,5 +1,6 @@
 """benchmarks/defaults_suite.py (issue 36): its tiny mode trains both arms end to end into a
-JSONL that a rerun resumes; its tables, arm comparison, commands and registry on their own."""
+JSONL that a rerun resumes; its tables, arm comparison, commands, registry and preparers on
+their own."""
 
 from __future__ import annotations
 
