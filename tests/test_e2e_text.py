@@ -113,3 +113,31 @@ def test_existing_run_directory_is_not_overwritten(finished_run, tiny_bert, text
     err = capsys.readouterr().err
     assert "already holds files" in err and "--overwrite" in err
     assert (run_dir / "model.safetensors").read_bytes() == before
+
+
+def test_sentence_pairs_train_from_csv_files(tiny_bert, tmp_path):
+    """Pairs read from CSV files (large_string columns in datasets) train and are checked for
+    repeats across splits; the overlap check crashed on them (found by the defaults suite)."""
+    import random
+
+    from helpers import make_texts, write_csv
+
+    texts = make_texts(20, seed=3)
+    rng = random.Random(0)
+    pairs = []
+    for text, topic in texts:
+        other, other_topic = rng.choice(texts)
+        pairs.append((text, other, "same" if topic == other_topic else "different"))
+    header = ("text", "text_pair", "label")
+    data = {
+        "train": write_csv(tmp_path / "train.csv", pairs[:45], header=header),
+        "test": write_csv(tmp_path / "test.csv", pairs[45:] + pairs[:3], header=header),
+    }
+    config = write_text_config(tmp_path / "pairs.yaml", tiny_bert, data, tmp_path / "run")
+    result = ftk("train", "--config", config, "--data.text_pair_column", "text_pair")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert 0 <= metrics["test_accuracy"] <= 1
+    assert set(metrics["test_per_class"]) == {"different", "same"}
+    overlap = [w for w in metrics["warnings"] if "also appear" in w or "training" in w]
+    assert any(" of the 18 test" in w for w in overlap), metrics["warnings"]
+    assert result.returncode == 0

@@ -74,6 +74,27 @@ def test_a_pair_matches_only_when_both_texts_do(warnings):
     assert warnings == []
 
 
+def test_pairs_in_large_string_columns_are_joined(warnings):
+    """datasets' CSV reader gives large_string columns; a pair's key joins them all the same
+    (it crashed: Arrow joins no large_string with a plain-string separator)."""
+
+    def pairs(rows):
+        table = datasets.Dataset.from_dict(
+            {
+                "text": [t for t, _ in rows],
+                "text_b": ["second"] * len(rows),
+                "label": [NAMES.index(label) for _, label in rows],
+            }
+        )
+        for column in ("text", "text_b"):
+            table = table.cast_column(column, datasets.Value("large_string"))
+        return table
+
+    train = make_texts(5, 1)
+    check({"train": pairs(train), "test": pairs(train[:3])}, columns=("text", "text_b"))
+    assert len(warnings) == 1 and "3 of the 3 test" in warnings[0], warnings
+
+
 def test_numeric_targets_are_not_called_conflicting(warnings):
     """Two scores for one text is what a regression data set with raters looks like."""
     train = make_texts(5, 1)

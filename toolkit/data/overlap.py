@@ -63,7 +63,10 @@ def example_keys(table: pa.Table, columns: list[str]) -> pa.Array:
     parts = [normalized(table.column(c)) for c in columns]
     if len(parts) == 1:
         return parts[0]
-    return pc.binary_join_element_wise(*parts, SEPARATOR)
+    # one string type for the parts and the separator: Arrow has no join of large_string
+    # columns (datasets' CSV reader gives them) with a plain string
+    wide = [part.cast(pa.large_string()) for part in parts]
+    return pc.binary_join_element_wise(*wide, pa.scalar(SEPARATOR, pa.large_string()))
 
 
 def key_hashes(dataset: datasets.Dataset, columns: list[str]) -> np.ndarray:

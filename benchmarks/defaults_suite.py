@@ -1,0 +1,424 @@
+"""The defaults suite (issue 36): ftk's defaults on real data sets of every kind, over seeds.
+
+Each set (benchmarks/suite_sets.py) ships inside a package from a registry. For each set, arm
+and seed, one `ftk train` runs in a child process; the suite reads its metrics.json and
+baseline.json and writes one JSON line per (set, arm, seed) to --out: the test score, what
+always answering the majority class (the mean, the commonest label set) scores, the best of
+ftk's baselines, whether the diagnosis said "not learned", and the wall time. A rerun skips the
+lines already in --out, so a stopped suite picks up where it stopped.
+
+    python benchmarks/defaults_suite.py prepare --data-dir data/suite      # downloads, writes
+    python benchmarks/defaults_suite.py run --data-dir data/suite --seeds 0 1 2 \\
+        --out benchmarks/results/defaults-suite.jsonl --compare     # derived against recipe
+    python benchmarks/defaults_suite.py table --out benchmarks/results/defaults-suite.jsonl
+    python benchmarks/defaults_suite.py run --tiny    # a minute or two: synthetic, tiny models
+
+Arms (ARMS): `recipe` is the shipped recipe for the set's task with only the data source
+replaced (and the set's caps); `derived` is what `ftk train` does with only the data given.
+ftk derives nothing from the data yet, so today `derived` runs the same command as `recipe`;
+issue 36 item 2 changes its Arm below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import suite_sets
+from common import ftk, run, run_metrics
+from suite_sets import SuiteSet
+
+from toolkit.config.taxonomy import greater_is_better
+
+DATA_DIR = Path("data/suite")
+RUNS_DIR = Path("runs/suite")
+OUT = Path("benchmarks/results/defaults-suite.jsonl")
+BASELINE_FILE = "baseline.json"
+# ftk's baseline that knows nothing of the inputs, by target: classes and tags, numbers,
+# label sets
+PRIOR_BASELINES = ("majority", "mean", "most_frequent_set")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """How one arm calls `ftk train` on a set: with the set's recipe (`--config`) or with
+    only the task, model and metrics named, and what it adds to the command."""
+
+    name: str
+    with_recipe: bool = True
+    extra_args: tuple[str, ...] = ()
+
+
+ARMS = {
+    "recipe": Arm("recipe"),
+    # What `ftk train` does with only the data given. ftk derives no setting from the data
+    # yet, so this is the recipe's command; item 2 of issue 36 makes it Arm("derived",
+    # with_recipe=False) once the derived defaults exist.
+    "derived": Arm("derived"),
+}
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def recipe_essentials(recipe: Path) -> list[str]:
+    """The recipe's task, model and metrics as CLI overrides: what a run given only the data
+    still has to be told."""
+    import yaml
+
+    config = yaml.safe_load(recipe.read_text())
+    args = ["--task", config["task"]]
+    model = config.get("model") or {}
+    if model.get("name_or_path"):
+        args += ["--model.name_or_path", model["name_or_path"]]
+    for key, value in (model.get("from_config") or {}).items():
+        args += [f"--model.from_config.{key}", str(value)]
+    if config.get("metrics"):
+        args += ["--metrics", f"[{', '.join(config['metrics'])}]"]
+    return args
+
+
+def train_command(
+    suite_set: SuiteSet, arm: Arm, folder: Path, seed: int, output_dir: Path, extra: list[str]
+) -> list[str]:
+    recipe = suite_sets.recipe_path(suite_set)
+    base = ["--config", str(recipe)] if arm.with_recipe else recipe_essentials(recipe)
+    return ftk(
+        "train",
+        *base,
+        *suite_set.data_args(folder),
+        *suite_set.extra_args,
+        *suite_set.caps,
+        *arm.extra_args,
+        *extra,
+        *("--seed", str(seed), "--output_dir", str(output_dir), "--overwrite"),
+    )
+
+
+def baseline_scores(run_dir: Path, metric: str) -> dict:
+    """The test `metric` of ftk's prior baseline (majority / mean / commonest label set) and
+    of its best baseline (chosen on validation), and the split sizes the baselines saw."""
+    saved = json.loads((run_dir / BASELINE_FILE).read_text())
+    by_name = {b["name"]: b for b in saved["baselines"]}
+
+    def test_score(name: str | None) -> float | None:
+        return ((by_name.get(name) or {}).get("test") or {}).get(metric) if name else None
+
+    prior = next((name for name in PRIOR_BASELINES if name in by_name), None)
+    return {
+        "majority": test_score(prior),
+        "majority_name": prior,
+        "best_baseline": test_score(saved.get("best")),
+        "best_baseline_name": saved.get("best"),
+        "rows": saved.get("split_sizes"),
+    }
+
+
+def run_record(suite_set: SuiteSet, arm: Arm, seed: int, run_dir: Path, wall_s: float) -> dict:
+    """The JSONL line of one finished run."""
+    metrics = run_metrics(run_dir)
+    findings = [finding["rule"] for finding in metrics.get("diagnosis") or []]
+    return {
+        "set": suite_set.name,
+        "kind": suite_set.kind,
+        "arm": arm.name,
+        "seed": seed,
+        "metric": suite_set.metric,
+        "greater_is_better": greater_is_better(suite_set.metric),
+        "test": metrics.get(f"test_{suite_set.metric}"),
+        **baseline_scores(run_dir, suite_set.metric),
+        "not_learned": "not_learned" in findings,
+        "findings": findings,
+        "wall_s": round(wall_s, 1),
+        "train_runtime_s": metrics.get("train_runtime"),
+        "run_dir": str(run_dir),
+    }
+
+
+def run_one(suite_set: SuiteSet, arm: Arm, seed: int, suite: Suite) -> dict:
+    run_dir = suite.runs_dir / suite_set.name / f"{arm.name}-seed{seed}"
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    folder = suite_sets.set_folder(suite.data_dir, suite_set)
+    command = train_command(suite_set, arm, folder, seed, run_dir, suite.extra_args)
+    print(f"[{suite_set.name} / {arm.name} / seed {seed}] {shlex.join(command[1:])}", flush=True)
+    wall_s = run(command, log=run_dir.parent / f"{arm.name}-seed{seed}.log")
+    record = run_record(suite_set, arm, seed, run_dir, wall_s)
+    return {**record, "extra_args": suite.extra_args, "command": command[3:]}
+
+
+# ----------------------------------------------------------------------------- the suite
+
+
+def read_records(out: Path) -> list[dict]:
+    if not out.is_file():
+        return []
+    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+
+
+def done_keys(records: list[dict]) -> set[tuple[str, str, int]]:
+    return {(r["set"], r["arm"], r["seed"]) for r in records}
+
+
+def refuse_unprepared(sets: list[SuiteSet], data_dir: Path) -> None:
+    missing = [s.name for s in sets if suite_sets.prepared(s, data_dir) is None]
+    if missing:
+        sys.exit(
+            f"Not prepared in {data_dir}: {', '.join(missing)}. Prepare them first with: "
+            f"python benchmarks/defaults_suite.py prepare --data-dir {data_dir} "
+            f"--sets {' '.join(missing)}"
+        )
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Where one suite run reads and writes, and what it adds to every command."""
+
+    data_dir: Path
+    runs_dir: Path
+    out: Path  # the JSONL, one line per (set, arm, seed)
+    extra_args: list[str]  # appended to every run (a smoke test's caps); kept in each line
+
+
+def run_suite(sets: list[SuiteSet], arms: list[str], seeds: list[int], suite: Suite) -> list[dict]:
+    """Every (set, arm, seed) not yet in suite.out, one child process each, appended as it
+    ends; the arms take turns within a seed, so a change in the machine's load falls on both.
+    A run that fails is named (its log kept) and the others go on; the suite then exits 1."""
+    out = suite.out
+    records = read_records(out)
+    done = done_keys(records)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for suite_set in sets:
+        for seed in seeds:
+            for arm in arms:
+                if (suite_set.name, arm, seed) in done:
+                    print(f"[{suite_set.name} / {arm} / seed {seed}] in {out} already: skipped")
+                    continue
+                try:
+                    record = run_one(suite_set, ARMS[arm], seed, suite)
+                except SystemExit as failure:  # common.run's way of saying the child failed
+                    print(f"[{suite_set.name} / {arm} / seed {seed}] FAILED: {failure}")
+                    failed.append(f"{suite_set.name} / {arm} / seed {seed}")
+                    continue
+                with out.open("a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+                records.append(record)
+    if failed:
+        print_tables(records, None)
+        sys.exit(f"Failed (rerun the same command to retry them): {'; '.join(failed)}")
+    return records
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def grouped(records: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """Records by (set, arm), in the order they first appear."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in records:
+        groups.setdefault((record["set"], record["arm"]), []).append(record)
+    return groups
+
+
+def rows_cell(rows: dict | None) -> str:
+    if not rows:
+        return "-"
+    return " / ".join(f"{rows.get(split, 0):,}" for split in ("train", "validation", "test"))
+
+
+def number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def scores_of(runs: list[dict], key: str) -> list[float]:
+    return [r[key] for r in runs if r.get(key) is not None]
+
+
+def summary_table(records: list[dict]) -> str:
+    lines = [
+        "| set | kind | rows (train / validation / test) | metric | arm | seeds | test "
+        "(mean ± std) | majority | best baseline | not learned | wall s (mean) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (name, arm), runs in grouped(records).items():
+        first = runs[0]
+        tests = scores_of(runs, "test")
+        test = "-" if not tests else "{:.4f} ± {:.4f}".format(*mean_std(tests))
+        majority, best = scores_of(runs, "majority"), scores_of(runs, "best_baseline")
+        lines.append(
+            f"| {name} | {first['kind']} | {rows_cell(first.get('rows'))} | {first['metric']} "
+            f"| {arm} | {len(runs)} | {test} "
+            f"| {number(statistics.fmean(majority) if majority else None)} "
+            f"| {number(statistics.fmean(best) if best else None)} "
+            f"({first.get('best_baseline_name') or '-'}) "
+            f"| {sum(r['not_learned'] for r in runs)} of {len(runs)} "
+            f"| {statistics.fmean(r['wall_s'] for r in runs):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def arm_comparison(base: list[dict], other: list[dict]) -> dict:
+    """The other arm's mean test score against the base arm's: the gain (positive: the
+    other arm is better, whichever way the metric points) and the seed noise, the two arms'
+    seed standard deviations pooled, sqrt((sd_a^2 + sd_b^2) / 2)."""
+    (mean_a, sd_a), (mean_b, sd_b) = (
+        mean_std(scores_of(base, "test")),
+        mean_std(scores_of(other, "test")),
+    )
+    sign = 1 if base[0]["greater_is_better"] else -1
+    return {
+        "base": mean_a,
+        "other": mean_b,
+        "gain": sign * (mean_b - mean_a),
+        "noise": ((sd_a**2 + sd_b**2) / 2) ** 0.5,
+        "seeds": min(len(base), len(other)),
+    }
+
+
+def compare_table(records: list[dict], base_arm: str, other_arm: str) -> str:
+    groups = grouped(records)
+    lines = [
+        f"| set | metric | {base_arm} | {other_arm} | gain of {other_arm} | seed noise "
+        f"| seeds | {other_arm} worse than noise |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys(r["set"] for r in records):
+        base, other = groups.get((name, base_arm)), groups.get((name, other_arm))
+        if not base or not other or not scores_of(base, "test") or not scores_of(other, "test"):
+            continue
+        c = arm_comparison(base, other)
+        lines.append(
+            f"| {name} | {base[0]['metric']} | {c['base']:.4f} | {c['other']:.4f} "
+            f"| {c['gain']:+.4f} | {c['noise']:.4f} | {c['seeds']} "
+            f"| {'yes' if c['gain'] < -c['noise'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def print_tables(records: list[dict], compare: list[str] | None) -> None:
+    """The summary table, and with `compare` ([] for recipe vs derived, or [BASE, OTHER])
+    the arm comparison."""
+    print("\n" + summary_table(records))
+    if compare is not None:
+        print("\n" + compare_table(records, *(compare or list(ARMS))))
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def chosen_sets(names: list[str] | None, sets: list[SuiteSet]) -> list[SuiteSet]:
+    by_name = {s.name: s for s in sets}
+    unknown = [name for name in names or [] if name not in by_name]
+    if unknown:
+        sys.exit(f"Unknown sets: {', '.join(unknown)}; the suite has {', '.join(by_name)}.")
+    return [by_name[name] for name in names] if names else sets
+
+
+def prepare_command(args: argparse.Namespace) -> None:
+    """Prepares each set; one that fails is named with its error and the others go on."""
+    failed = []
+    for suite_set in chosen_sets(args.sets, suite_sets.SETS):
+        print(f"== {suite_set.name}: {suite_set.package.label() if suite_set.package else ''}")
+        try:
+            record = suite_sets.prepare(suite_set, args.data_dir)
+        except (Exception, SystemExit) as error:  # a download or a file went wrong
+            print(f"   {suite_set.name}: FAILED: {error!r}", flush=True)
+            failed.append(suite_set.name)
+            continue
+        print(
+            f"   {suite_set.name}: rows {record['rows']}; source {record['source']} "
+            f"({record['archive'] or 'installed'}); licence: {record['licence']}",
+            flush=True,
+        )
+    if failed:
+        sys.exit(f"Not prepared: {', '.join(failed)}")
+
+
+def run_command(args: argparse.Namespace) -> None:
+    if args.tiny:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_tiny(args, Path(tmp))
+        return
+    sets = chosen_sets(args.sets, suite_sets.SETS)
+    refuse_unprepared(sets, args.data_dir)
+    runs_dir, out = args.runs_dir or RUNS_DIR.resolve(), args.out or OUT.resolve()
+    suite = Suite(args.data_dir, runs_dir, out, shlex.split(args.extra_args))
+    records = run_suite(sets, args.arms, args.seeds, suite)
+    chosen = {s.name for s in sets}
+    print_tables([r for r in records if r["set"] in chosen], args.compare)
+
+
+def run_tiny(args: argparse.Namespace, tmp: Path) -> None:
+    """Synthetic stand-ins and tiny models (suite_tiny.py), prepared and run in `tmp` (or
+    --runs-dir); each child computes on one thread, which is fastest at this size."""
+    import suite_tiny
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    work = args.runs_dir or tmp
+    sets = chosen_sets(args.sets, suite_tiny.tiny_sets(work))
+    data_dir = work / "data"
+    for suite_set in sets:
+        if suite_sets.prepared(suite_set, data_dir) is None:
+            suite_sets.prepare(suite_set, data_dir)
+    suite = Suite(data_dir, work / "runs", args.out or work / "suite.jsonl", [])
+    records = run_suite(sets, args.arms, args.seeds, suite)
+    print_tables(records, args.compare)
+
+
+def table_command(args: argparse.Namespace) -> None:
+    print_tables(read_records(args.out or OUT.resolve()), args.compare)
+
+
+def absolute(path: str | Path) -> Path:
+    """A path given on the command line, fixed against the working directory (the runs start
+    in the repository root)."""
+    return Path(path).resolve()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    prepare = commands.add_parser("prepare", help="download and write the sets' files")
+    run_ = commands.add_parser("run", help="train every (set, arm, seed) not yet in --out")
+    table = commands.add_parser("table", help="print the tables of --out")
+    for command in (prepare, run_):
+        command.add_argument("--data-dir", type=absolute, default=absolute(DATA_DIR))
+        command.add_argument("--sets", nargs="+", help="default: every set")
+    for command in (run_, table):
+        command.add_argument("--out", type=absolute, help=f"the runs' JSONL (default {OUT})")
+        command.add_argument(
+            "--compare",
+            nargs="*",
+            metavar="ARM",
+            help="a table of arm OTHER against arm BASE (`--compare BASE OTHER`; alone: "
+            "derived against recipe)",
+        )
+    run_.add_argument("--arms", "--arm", nargs="+", default=list(ARMS), choices=list(ARMS))
+    run_.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    run_.add_argument("--runs-dir", type=absolute, help=f"run directories (default {RUNS_DIR})")
+    run_.add_argument("--tiny", action="store_true", help="synthetic sets, tiny models")
+    run_.add_argument(
+        "--extra-args",
+        default="",
+        help="overrides added to every run, e.g. a smoke test's '--num_train_epochs 1' (kept "
+        "in each line; give such a run its own --out)",
+    )
+    args = parser.parse_args()
+    if args.command != "prepare" and args.compare not in (None, []) and len(args.compare) != 2:
+        parser.error("--compare takes two arms (BASE OTHER), or none for recipe derived")
+    {"prepare": prepare_command, "run": run_command, "table": table_command}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
