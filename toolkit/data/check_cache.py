@@ -50,7 +50,7 @@ def findings_file(check: str, splits: datasets.DatasetDict, inputs: dict[str, An
     key = {
         "check": check,
         "splits": {name: split._fingerprint for name, split in splits.items()},
-        "inputs": inputs,
+        "settings": inputs,
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
     return Path(files[0]["filename"]).parent / f"{CACHE_PREFIX}-{check}-{digest}.json"

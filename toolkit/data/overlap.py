@@ -105,7 +105,7 @@ def warn_about_overlap(
         "columns": columns,
         "label_column": label_column,
         "label_names": label_names,
-        "classes": classes,
+        "one_class_per_text": classes,
     }
     check = partial(overlap_findings, splits, columns, label_column, label_names, classes)
     for finding in remembered("overlap", splits, inputs, check):
