@@ -33,6 +33,7 @@ from toolkit.run.stages import (
     plan_for_data,
     plan_run,
     prepare_labelled,
+    training_rows,
 )
 from toolkit.training.checkpoint_files import check_checkpoint_files
 from toolkit.training.resume import (
@@ -74,7 +75,7 @@ def train(
         prepared = prepare_labelled(plan)
         plan, compute_metrics = plan_for_data(plan, prepared.data)
         # the step count is known now: a run whose every step has LR 0 stops before the model
-        refuse_still_schedule(plan.config.schedule, plan.args, len(prepared.splits["train"]))
+        refuse_still_schedule(plan.config.schedule, plan.args, training_rows(plan, prepared))
         with out_of_space_said(plan.output_dir):  # checkpoints and the final files
             return fit_and_finish(
                 plan,

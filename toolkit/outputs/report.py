@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import datasets
 import numpy as np
 
 from toolkit.advice.baselines.candidate import Baselines
@@ -107,7 +108,8 @@ def data_summary(
             for n, t in zip(words, column_values(train, column), strict=True)
         ]
     summary["words"] = length_stats(words)
-    if prepared is not None and "input_ids" in prepared["train"].column_names:
+    tokenized = prepared is not None and isinstance(prepared["train"], datasets.Dataset)
+    if tokenized and "input_ids" in prepared["train"].column_names:  # not a stream
         tokens = list_lengths(prepared["train"], "input_ids").tolist()
         summary["tokens"] = length_stats(tokens)
         if truncation is not None:

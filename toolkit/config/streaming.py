@@ -1,0 +1,98 @@
+"""What `data.streaming: true` cannot do, refused in one place before anything is read, and
+the evaluation cadence a streamed run gets (epochs do not exist when the data has no length).
+
+Each refusal names the key (or command) and what to do instead; nothing is skipped silently.
+`streaming_refusal` is asked by config/validate.py (every command that builds a config),
+`refuse_streamed` by the commands that cannot work on a stream at all (`ftk search`, `--resume`,
+and the commands that read the training split whole).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from toolkit.config.schema import RunConfig
+from toolkit.core.errors import UserError
+from toolkit.core.log import say
+
+TURN_OFF = "or set data.streaming: false to read the data whole"
+# the evaluations (and checkpoints) a streamed run makes when eval_steps is not set
+EVALUATIONS_PER_RUN = 10
+
+
+def streaming_refusal(config: RunConfig) -> str | None:
+    """Why this config cannot run streamed (None: it can, or streaming is off)."""
+    data = config.data
+    if not data.streaming:
+        return None
+    kind = config.kind
+    text_only = kind.modality.reads_images or kind.modality.per_word
+    if text_only or not (kind.target.single_class or kind.target.numeric):
+        return (
+            f"data.streaming: true is for text classification (single texts or pairs) and "
+            f"text regression; task '{config.task}' needs its training data whole (images, "
+            f"tags, label sets and pre-training are not streamed). Set data.streaming: false."
+        )
+    if data.builtin:
+        return (
+            f"data.streaming: true streams a large file or Hub set; data.builtin "
+            f"'{data.builtin}' is a small packaged set that loads whole. Leave "
+            f"data.streaming out."
+        )
+    if not (data.train_file or data.hub_id):
+        return "data.streaming: true needs data.train_file or data.hub_id to stream from."
+    if data.train_file and Path(data.train_file).suffix.lower() == ".json":
+        return (
+            f"data.streaming: true reads a JSON file whole ('{data.train_file}' is one JSON "
+            f"document); save it as JSON Lines (.jsonl, one object per line), CSV or "
+            f"Parquet, {TURN_OFF}."
+        )
+    if int(config.training.get("max_steps", -1)) <= 0:
+        source = f"--config {config.source}" if config.source else "--config X"
+        return (
+            f"data.streaming: true reads the training data as a stream, which has no length, "
+            f"so the run's length must be given in optimizer steps: ftk train {source} "
+            f"--data.streaming true --max_steps N (e.g. --max_steps 10000; each step reads "
+            f"per_device_train_batch_size x processes x gradient_accumulation_steps rows)."
+        )
+    for key, value, fix in (
+        ("data.test_size", data.test_size, "give data.test_file or data.stream_test_rows"),
+        ("data.max_train_samples", data.max_train_samples, "--max_steps sets how much is read"),
+        ("schedule.warmup_epochs", config.schedule.warmup_epochs, "use warmup_steps"),
+        ("augment.text", config.augment.text, "leave augment.text out"),
+    ):
+        if value:
+            return (
+                f"{key} does not apply to a streamed training split (data.streaming: true): "
+                f"a stream has no size or epochs to take a share of; {fix}, {TURN_OFF}."
+            )
+    return None
+
+
+def refuse_streamed(config: RunConfig, what: str, why: str) -> None:
+    """A UserError when `config` streams and `what` (a command or option) cannot: `why`."""
+    if config.data.streaming:
+        raise UserError(f"{what} does not work with data.streaming: true: {why}")
+
+
+def with_stream_cadence(config: RunConfig) -> RunConfig:
+    """A streamed run evaluates and saves every N steps (epochs do not exist without a length):
+    eval_steps when set, else max_steps / EVALUATIONS_PER_RUN rounded (at least 1); said.
+    The config returned carries the chosen values, so run_config.yaml records them."""
+    training = config.training
+    if not config.data.streaming or "epoch" not in (
+        training.get("eval_strategy"),
+        training.get("save_strategy"),
+    ):
+        return config
+    max_steps = int(training["max_steps"])
+    every = int(training.get("eval_steps") or max(1, round(max_steps / EVALUATIONS_PER_RUN)))
+    chosen = {**training, "eval_strategy": "steps", "save_strategy": "steps"}
+    chosen["eval_steps"] = chosen["save_steps"] = every
+    say(
+        f"Streaming: evaluating and saving every {every:,} steps of {max_steps:,} "
+        f"(eval_steps; a stream has no epochs); early stopping and the best model count "
+        f"these evaluations. Set --eval_steps to choose."
+    )
+    return dataclasses.replace(config, training=chosen)
