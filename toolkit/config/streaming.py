@@ -96,3 +96,20 @@ def with_stream_cadence(config: RunConfig) -> RunConfig:
         f"these evaluations. Set --eval_steps to choose."
     )
     return dataclasses.replace(config, training=chosen)
+
+
+# What `refuse_streamed` says for each command or option that cannot work on a stream.
+SEARCH_ON_A_STREAM = (
+    "its trials (and search.folds' k-fold cross-validation) each read and split the "
+    "training data again, and k-fold needs every row in memory to pool and fold. Search on a "
+    "sample of the data (a smaller file) without data.streaming, then train the chosen values "
+    "streamed with `ftk train --config RUN/run_config.yaml --data.train_file BIG "
+    "--data.streaming true --max_steps N`."
+)
+RESUME_A_STREAM = (
+    "the Trainer would read the stream again from its first row, the shuffle buffer's state "
+    "is not saved, so the resumed run would not continue where the stopped one was in the "
+    "data. Start the run again with --overwrite (each complete checkpoint in output_dir is a "
+    "model `ftk predict` reads)."
+)
+

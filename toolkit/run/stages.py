@@ -154,6 +154,8 @@ def check_hub_token(plan: Plan) -> None:
 
 def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
     require_run_assets(config, model=False)  # `ftk baseline` reads no model
+    if config.data.streaming:  # the hold-outs and head sample `ftk train` reads ahead
+        return load_streamed_data(config, task).loaded
     target = target_of(task, config.task)
     return target.load(config.data, task.input_columns(config), seed=config.split_seed)
 
@@ -169,10 +171,14 @@ def training_rows(plan: Plan, prepared: PreparedInputs) -> int:
     the rows max_steps reads, so a streamed run's schedule is one pass of max_steps."""
     train = prepared.splits["train"]
     if isinstance(train, datasets.IterableDataset):
-        args = plan.args
-        batch = args.per_device_train_batch_size * args.world_size
-        return args.max_steps * batch * args.gradient_accumulation_steps
+        return streamed_rows(plan.args)
     return len(train)
+
+
+def streamed_rows(args: TrainingArguments, world_size: int | None = None) -> int:
+    """The training rows a streamed run reads in max_steps optimizer steps."""
+    batch = args.per_device_train_batch_size * (world_size or args.world_size)
+    return args.max_steps * batch * args.gradient_accumulation_steps
 
 
 def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConfig:
