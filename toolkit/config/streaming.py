@@ -14,6 +14,7 @@ from pathlib import Path
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
+from toolkit.core.launch import world_size
 from toolkit.core.log import say
 
 TURN_OFF = "or set data.streaming: false to read the data whole"
@@ -76,15 +77,38 @@ def refuse_streamed(config: RunConfig, what: str, why: str) -> None:
         raise UserError(f"{what} does not work with data.streaming: true: {why}")
 
 
+def streamed_config(config: RunConfig) -> RunConfig:
+    """The settings a streamed run needs, chosen and said; the config returned carries them,
+    so run_config.yaml records them: the evaluation cadence (`with_stream_cadence`) and, on
+    several processes, batches of one shape (`with_even_batches`)."""
+    if not config.data.streaming:
+        return config
+    return with_even_batches(with_stream_cadence(config))
+
+
+def with_even_batches(config: RunConfig) -> RunConfig:
+    """On several processes the main one reads the stream and hands each process its share of
+    every batch (accelerate's dispatch_batches, its default for a stream: no row is read twice
+    or left out). The shares are stacked first, which needs one length: every text is padded
+    to data.max_length (data.pad_to_max_length), said."""
+    processes = world_size()
+    if processes == 1 or config.data.pad_to_max_length:
+        return config
+    say(
+        f"Streaming on {processes} processes: the main process reads the stream and hands "
+        f"each process its share of every batch (accelerate's dispatch_batches), so no row "
+        f"is read twice or left out; texts are padded to data.max_length "
+        f"({config.data.max_length}) so the shares stack (data.pad_to_max_length: true)."
+    )
+    data = dataclasses.replace(config.data, pad_to_max_length=True)
+    return dataclasses.replace(config, data=data)
+
+
 def with_stream_cadence(config: RunConfig) -> RunConfig:
     """A streamed run evaluates and saves every N steps (epochs do not exist without a length):
-    eval_steps when set, else max_steps / EVALUATIONS_PER_RUN rounded (at least 1); said.
-    The config returned carries the chosen values, so run_config.yaml records them."""
+    eval_steps when set, else max_steps / EVALUATIONS_PER_RUN rounded (at least 1); said."""
     training = config.training
-    if not config.data.streaming or "epoch" not in (
-        training.get("eval_strategy"),
-        training.get("save_strategy"),
-    ):
+    if "epoch" not in (training.get("eval_strategy"), training.get("save_strategy")):
         return config
     max_steps = int(training["max_steps"])
     every = int(training.get("eval_steps") or max(1, round(max_steps / EVALUATIONS_PER_RUN)))

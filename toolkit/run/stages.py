@@ -38,7 +38,7 @@ from toolkit.advice.truncation import (
 from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
-from toolkit.config.streaming import with_stream_cadence
+from toolkit.config.streaming import streamed_config
 from toolkit.config.taxonomy import TagScheme
 from toolkit.core.assets import require_assets
 from toolkit.core.columns import column_values, list_lengths
@@ -132,7 +132,7 @@ def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
     build_training_arguments)."""
     require_run_assets(config)  # before anything is read or written
     apply_log_level(config.training.get("log_level"))  # the recipe's say over ftk's console too
-    config = with_stream_cadence(config)  # a stream has no epochs: evaluate every N steps
+    config = streamed_config(config)  # a stream has no epochs: evaluate every N steps, ...
     task = get_task(config.task, config.data.tag_scheme)
     args = build_training_arguments(config, task.training_defaults(config), required)
     push = config.training.get("push_to_hub")
