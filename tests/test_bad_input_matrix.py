@@ -304,7 +304,6 @@ def jsonl_lines(w: Where, name: str, lines: list[str]) -> Path:
 GOOD_LINES = [json.dumps({"text": t, "label": label}) for t, label in make_texts(4, seed=0)]
 
 
-
 def label_late_in_the_stream(w: Where) -> list[str]:
     """A class that appears after the rows read ahead: training stops at its row."""
     rows = [*make_texts(20, seed=1), ("goal match team", "weather")]
@@ -313,7 +312,10 @@ def label_late_in_the_stream(w: Where) -> list[str]:
         w,
         f"{{train_file: '{train}', streaming: true, stream_validation_rows: 10, "
         f"stream_head_rows: 20, max_length: 32}}",
-        "--max_steps", "3", "--baseline.enabled", "false",
+        "--max_steps",
+        "3",
+        "--baseline.enabled",
+        "false",
     )
 
 
@@ -1259,7 +1261,9 @@ CASES = [
     Case(
         "streaming the packaged demo set",
         "streaming",
-        lambda w: w.train_args("--data.streaming", "true", "--max_steps", "5", data="{builtin: bbc-news}"),
+        lambda w: w.train_args(
+            "--data.streaming", "true", "--max_steps", "5", data="{builtin: bbc-news}"
+        ),
         "is a small packaged set that loads whole",
     ),
     Case(
@@ -1271,19 +1275,28 @@ CASES = [
         "save it as JSON Lines (.jsonl, one object per line)",
     ),
     Case(
-        "streaming with data.test_size",
+        "streaming with data.max_train_samples",
         "streaming",
         lambda w: w.train_args(
-            "--data.streaming", "true", "--max_steps", "5", "--data.test_size", "0.2"
+            "--data.streaming", "true", "--max_steps", "5", "--data.max_train_samples", "100"
         ),
-        "data.test_size does not apply to a streamed training split",
+        "data.max_train_samples does not apply to a streamed training split",
     ),
     Case(
         "ftk search (k-fold) on a stream",
         "streaming",
         lambda w: [
-            "search", "--config", w.recipe(), "--trials", "1", "--search.folds", "3",
-            "--data.streaming", "true", "--max_steps", "5",
+            "search",
+            "--config",
+            w.recipe(),
+            "--trials",
+            "1",
+            "--search.folds",
+            "3",
+            "--data.streaming",
+            "true",
+            "--max_steps",
+            "5",
         ],
         "ftk search does not work with data.streaming: true",
     ),

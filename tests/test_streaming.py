@@ -49,7 +49,9 @@ def csv_run(tiny_bert, tmp_path_factory):
         f"stream_test_rows: 30, stream_head_rows: 60, max_length: 32}}"
     )
     recipe = streamed_recipe(folder, tiny_bert, data)
-    result = ftk("train", "--config", recipe, "--max_steps", "20", "--early_stopping.patience", "null")
+    result = ftk(
+        "train", "--config", recipe, "--max_steps", "20", "--early_stopping.patience", "null"
+    )
     return folder / "run", result
 
 
@@ -66,6 +68,10 @@ def test_a_streamed_csv_trains_and_scores_validation_and_test(csv_run):
     steps = [r["step"] for r in history_rows(run_dir, "train")]
     assert max(steps) == 20, "max_steps optimizer steps, however often the stream ends"
     assert "Streaming: validation is the stream's rows 1 to 30" in result.stderr + result.stdout
+    report = (run_dir / "report.md").read_text()
+    assert "Streamed training data (`data.streaming`)" in report
+    assert "overlap check (against the head sample only)" in report
+    assert "Data size:" not in report, "a stream's size is not judged from its head"
 
 
 @pytest.mark.e2e
@@ -150,9 +156,15 @@ def refused(w: Path, bert: Path, *args: str, data: str | None = None) -> str:
     ("args", "says"),
     [
         (["train"], "--max_steps N"),
-        (["search", "--trials", "1", "--search.folds", "3", "--max_steps", "5"], "ftk search does not work"),
+        (
+            ["search", "--trials", "1", "--search.folds", "3", "--max_steps", "5"],
+            "ftk search does not work",
+        ),
         (["train", "--task", "masked-lm", "--max_steps", "5"], "task 'masked-lm' needs"),
-        (["train", "--task", "image-classification", "--max_steps", "5"], "task 'image-classification' needs"),
+        (
+            ["train", "--task", "image-classification", "--max_steps", "5"],
+            "task 'image-classification' needs",
+        ),
         (["train", "--max_steps", "5", "--resume"], "--resume does not work"),
     ],
     ids=["no max_steps", "k-fold search", "pre-training", "image task", "resume"],

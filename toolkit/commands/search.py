@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from toolkit.config.streaming import SEARCH_ON_A_STREAM, refuse_streamed
 from toolkit.config.schema import RunConfig
 from toolkit.config.search_space import search_space, trial_config
+from toolkit.config.streaming import SEARCH_ON_A_STREAM, refuse_streamed
 from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait_for_everyone
 from toolkit.core.errors import UserError
 from toolkit.core.extras import require_extra

@@ -58,7 +58,6 @@ def streaming_refusal(config: RunConfig) -> str | None:
             f"per_device_train_batch_size x processes x gradient_accumulation_steps rows)."
         )
     for key, value, fix in (
-        ("data.test_size", data.test_size, "give data.test_file or data.stream_test_rows"),
         ("data.max_train_samples", data.max_train_samples, "--max_steps sets how much is read"),
         ("schedule.warmup_epochs", config.schedule.warmup_epochs, "use warmup_steps"),
         ("augment.text", config.augment.text, "leave augment.text out"),
@@ -136,4 +135,3 @@ RESUME_A_STREAM = (
     "data. Start the run again with --overwrite (each complete checkpoint in output_dir is a "
     "model `ftk predict` reads)."
 )
-

@@ -91,7 +91,9 @@ def load_data(
     `target`: classes (labels -> ClassLabel, stratified hold-outs), numbers (finite numbers ->
     float32, plain seeded hold-outs) or label sets (lists of labels -> multi-hot float32, plain
     seeded hold-outs)."""
-    raw = checked_splits(load_source(cfg, reads_images=cfg.image_column in columns), cfg, columns, target)
+    raw = checked_splits(
+        load_source(cfg, reads_images=cfg.image_column in columns), cfg, columns, target
+    )
     report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
     raw, label_names = encode_targets(raw, cfg, target)
     # datasets stratifies by a ClassLabel only: numbers and label sets are held out plainly

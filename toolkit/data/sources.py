@@ -285,7 +285,9 @@ def load_hub(cfg: DataConfig) -> dict[str, datasets.Dataset]:
     return {ours: loaded[theirs] for ours, theirs in wanted.items() if theirs in loaded}
 
 
-def open_hub_stream(cfg: DataConfig) -> tuple[datasets.IterableDataset, dict[str, datasets.Dataset]]:
+def open_hub_stream(
+    cfg: DataConfig,
+) -> tuple[datasets.IterableDataset, dict[str, datasets.Dataset]]:
     """The Hub set's training split as a stream (data.streaming), and its validation and test
     splits, when it has them, read whole (hold-outs are small)."""
     loaded = hub_splits(cfg, streaming=True)

@@ -31,6 +31,8 @@ from toolkit.core.errors import UserError
 from toolkit.data.labels import is_missing, label_name
 from toolkit.data.load import LoadedData, checked_splits, encode_targets
 from toolkit.data.sources import (
+    FILE_BUILDERS,
+    SPLITS,
     describe_split,
     load_file,
     open_hub_stream,
@@ -60,39 +62,31 @@ def load_streamed(
     stream, given = open_training_stream(cfg)
     held = {
         "validation": 0 if "validation" in given else cfg.stream_validation_rows,
-        "test": 0 if "test" in given or not cfg.stream_test_rows else cfg.stream_test_rows,
+        "test": 0 if "test" in given else test_head_rows(cfg),
     }
     skipped = sum(held.values())
-    ahead = read_ahead(stream, skipped + cfg.stream_head_rows, cfg)
-    if len(ahead) <= skipped:
-        raise UserError(
-            f"The {describe_split(cfg, 'train')} holds {len(ahead):,} rows, all held out "
-            f"({held['validation']:,} validation, data.stream_validation_rows; "
-            f"{held['test']:,} test, data.stream_test_rows), so none is left to train on. "
-            f"A file this small loads whole: set data.streaming: false."
-        )
-    raw = dict(given)
-    start = 0
-    for split, rows in held.items():
-        if rows:
-            raw[split] = ahead.select(range(start, start + rows))
-            start += rows
-    raw["train"] = ahead.select(range(skipped, len(ahead)))
+    ahead = split_ahead(read_ahead(stream, skipped + cfg.stream_head_rows, cfg), held, cfg)
     keep = [*columns, cfg.label_column]
-    raw = {split: ds.select_columns(keep) for split, ds in checked_splits(raw, cfg, columns, target).items()}
+    raw = {
+        split: ds.select_columns(keep)
+        for split, ds in checked_splits({**given, **ahead}, cfg, columns, target).items()
+    }
     encoded, names = encode_targets(raw, cfg, target, names_from=all_labels(raw, cfg))
-    splits = cap_sizes(
-        datasets.DatasetDict({s: encoded[s] for s in ("train", "validation", "test") if s in encoded}),
-        cfg,
-    )
+    splits = cap_sizes(datasets.DatasetDict({s: encoded[s] for s in SPLITS if s in encoded}), cfg)
     facts = stream_facts(cfg, given, held, len(splits["train"]))
     source = (stream.features or {}).get(cfg.label_column)
-    source_names = source.names if isinstance(source, datasets.ClassLabel) else None
-    rows = StreamRows(cfg, columns, names, target, first_row=skipped + 1, ids_of=source_names)
+    encode_rows = StreamRows(
+        cfg,
+        columns,
+        names,
+        target,
+        first_row=skipped + 1,
+        ids_of=source.names if isinstance(source, datasets.ClassLabel) else None,
+    )
     training = (
         stream.skip(skipped)
         .select_columns(keep)
-        .map(rows, batched=True, with_indices=True, features=splits["train"].features)
+        .map(encode_rows, batched=True, with_indices=True, features=splits["train"].features)
         .shuffle(seed=seed, buffer_size=cfg.stream_shuffle_buffer)
     )
     loaded = LoadedData(
@@ -103,6 +97,28 @@ def load_streamed(
         target=target,
     )
     return StreamedData(loaded, training, facts)
+
+
+def split_ahead(
+    ahead: datasets.Dataset, held: dict[str, int], cfg: DataConfig
+) -> dict[str, datasets.Dataset]:
+    """The rows read ahead cut into the held-out heads (validation, then test) and the head
+    sample of training rows after them."""
+    skipped = sum(held.values())
+    if len(ahead) <= skipped:
+        raise UserError(
+            f"The {describe_split(cfg, 'train')} holds {len(ahead):,} rows, all held out "
+            f"({held['validation']:,} validation, data.stream_validation_rows; "
+            f"{held['test']:,} test, data.stream_test_rows), so none is left to train on. "
+            f"A file this small loads whole: set data.streaming: false."
+        )
+    parts, start = {}, 0
+    for split, rows in held.items():
+        if rows:
+            parts[split] = ahead.select(range(start, start + rows))
+            start += rows
+    parts["train"] = ahead.select(range(skipped, len(ahead)))
+    return parts
 
 
 def open_training_stream(
@@ -122,6 +138,14 @@ def open_training_stream(
     return open_stream(Path(cfg.train_file), "data.train_file", cfg.encoding), given
 
 
+def test_head_rows(cfg: DataConfig) -> int:
+    """The test head's rows: data.stream_test_rows; else, when data.test_size asks for a test
+    split (a share, which a stream of unknown length cannot give), as many as validation's."""
+    if cfg.stream_test_rows:
+        return cfg.stream_test_rows
+    return cfg.stream_validation_rows if cfg.test_size else 0
+
+
 def read_ahead(stream: datasets.IterableDataset, rows: int, cfg: DataConfig) -> datasets.Dataset:
     """The stream's first `rows` rows as a table; a file the reader fails on is named as
     `load_file` names it."""
@@ -132,8 +156,10 @@ def read_ahead(stream: datasets.IterableDataset, rows: int, cfg: DataConfig) -> 
         if not cfg.train_file:
             raise
         path = Path(cfg.train_file)
-        builder = "csv" if path.suffix.lower() in (".csv", ".tsv") else path.suffix[1:]
-        raise unreadable(exc, path, "data.train_file", builder, cfg.encoding, "data.encoding") from None
+        builder = FILE_BUILDERS[path.suffix.lower()]  # open_stream checked the suffix
+        raise unreadable(
+            exc, path, "data.train_file", builder, cfg.encoding, "data.encoding"
+        ) from None
     if not head:
         raise UserError(
             f"The {describe_split(cfg, 'train')} holds no rows; give a file with data in it."
@@ -142,10 +168,11 @@ def read_ahead(stream: datasets.IterableDataset, rows: int, cfg: DataConfig) -> 
 
 
 def all_labels(raw: dict[str, datasets.Dataset], cfg: DataConfig) -> datasets.Dataset:
-    """Every label read ahead (held-out rows and the head sample) as one column: a streamed
-    run's classes are those it has seen before training starts."""
+    """The labels of the head sample and of validation as one column: a streamed run's classes
+    are those seen before training starts (a test label outside them is refused, as a loaded
+    split's is: the model never trains on it)."""
     column = cfg.label_column
-    tables = [raw[s].select_columns([column]) for s in ("train", "validation", "test") if s in raw]
+    tables = [raw[s].select_columns([column]) for s in ("train", "validation") if s in raw]
     try:
         return datasets.concatenate_datasets(tables)
     except ValueError:  # a given file's labels typed otherwise (ints vs strings): as texts
@@ -163,14 +190,15 @@ def stream_facts(
         if split in given:
             facts[split] = f"given: {describe_split(cfg, split)}"
         elif rows:
-            facts[split] = f"the stream's rows {first_of(held, split):,} to {first_of(held, split) + rows - 1:,} (a fixed head)"
+            first = first_of(held, split)
+            facts[split] = f"the stream's rows {first:,} to {first + rows - 1:,} (a fixed head)"
         else:
             facts[split] = "none"
     facts["shuffle_buffer_rows"] = cfg.stream_shuffle_buffer
     facts["read_from_the_head_sample"] = [
         "classes",
         "class counts and weights",
-        "data-size advice",
+        "data-size advice (class shares only: the size is not judged)",
         "truncation",
         "overlap check (against the head sample only)",
         "baselines",
@@ -199,8 +227,7 @@ def describe_stream(facts: dict[str, Any], cfg: DataConfig) -> list[str]:
             if validation.startswith("the stream")
             else "."
         ),
-        f"Streaming: test is {facts['test']}"
-        + (" (data.stream_test_rows), never trained on." if facts["test"].startswith("the") else "."),
+        f"Streaming: test is {facts['test']}" + test_note(facts["test"], cfg),
         f"Streaming: the classes, class counts and weights, data-size advice, truncation, the "
         f"overlap check, the baselines and the overfitting watch read the first "
         f"{facts['head_sample_rows']:,} training rows (data.stream_head_rows) and the "
@@ -214,6 +241,18 @@ def describe_stream(facts: dict[str, Any], cfg: DataConfig) -> list[str]:
             "at the first."
         )
     return lines
+
+
+def test_note(test: str, cfg: DataConfig) -> str:
+    if not test.startswith("the stream"):
+        return "."
+    if cfg.stream_test_rows:
+        return " (data.stream_test_rows), never trained on."
+    return (
+        f" (data.test_size {cfg.test_size} asks for a test split, but a stream has no length "
+        f"to take a share of: it holds as many rows as validation; data.stream_test_rows "
+        f"sets them), never trained on."
+    )
 
 
 class StreamRows:

@@ -1,0 +1,119 @@
+"""Streaming at scale (#34): a streamed run over a file larger than one wants in memory reaches
+step 100 in bounded memory.
+
+    python benchmarks/streaming.py --rows 10000000
+
+Writes a CSV of N rows of BBC News sentences (benchmarks/scale.py's `sentences()` and
+`write_csv()`: sampled with replacement, a row number appended so no two texts are equal) into
+a temporary folder, deleted afterwards, then runs in a fresh process
+
+    ftk train --data.train_file F --data.builtin null --data.streaming true
+              --data.max_length 64 --max_steps STEPS --output_dir TMP/run
+
+(the default recipe: MiniLM, batch 32 on one process) and prints one JSON line: rows, file
+size, seconds to write it, seconds from the start of `ftk train` to its first optimizer step
+(read off the progress bar), total wall time, the child's peak RSS (getrusage of the children),
+and the last optimizer step the history recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import common
+from scale import sentences, write_csv
+
+MAX_LENGTH = 64
+
+
+def first_step_seconds(stream, steps: int, started: float, seen: dict) -> None:
+    """Reads the child's stderr (kept in seen["tail"]), noting when the progress bar first
+    shows step 1 of `steps`."""
+    bar = re.compile(rf"\b1/{steps} \[")
+    tail = ""
+    for chunk in iter(lambda: stream.read(4096), ""):
+        tail = (tail + chunk)[-20000:]
+        if "first_step_s" not in seen and bar.search(tail):
+            seen["first_step_s"] = round(time.perf_counter() - started, 1)
+    seen["tail"] = tail
+
+
+def streamed_run(data: Path, run_dir: Path, steps: int) -> dict:
+    command = common.ftk(
+        "train",
+        "--data.train_file",
+        str(data),
+        "--data.builtin",
+        "null",
+        "--data.streaming",
+        "true",
+        "--data.max_length",
+        str(MAX_LENGTH),
+        "--max_steps",
+        str(steps),
+        "--output_dir",
+        str(run_dir),
+    )
+    path = os.pathsep.join(filter(None, [str(common.ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "TOKENIZERS_PARALLELISM": "false"}
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=common.ROOT,
+        env=env,
+    )
+    seen: dict = {}
+    reader = threading.Thread(target=first_step_seconds, args=(child.stderr, steps, started, seen))
+    reader.start()
+    code = child.wait()
+    reader.join()
+    if code != 0:
+        sys.exit(f"ftk train failed (exit {code}):\n{seen.get('tail', '')[-3000:]}")
+    history = common.run_history(run_dir)
+    return {
+        "first_step_s": seen.get("first_step_s"),
+        "total_wall_s": round(time.perf_counter() - started, 1),
+        # ru_maxrss of the children waited for (KB on Linux): the ftk process
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        # the last step any history row (training loss every logging_steps, evaluation) names
+        "last_step": max(row.get("step", 0) for row in history),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--tmp", default=None, help="folder for the CSV (default: the system's)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="streaming-", dir=args.tmp) as folder:
+        data = Path(folder) / "train.csv"
+        started = time.perf_counter()
+        write_csv(data, args.rows, sentences())
+        written = round(time.perf_counter() - started, 1)
+        figures = streamed_run(data, Path(folder) / "run", args.steps)
+        line = {
+            "rows": args.rows,
+            "file_mb": round(data.stat().st_size / 2**20),
+            "write_s": written,
+            **figures,
+            "reached_last_step": figures["last_step"] == args.steps,
+        }
+        print(json.dumps(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
