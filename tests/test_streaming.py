@@ -144,6 +144,20 @@ def test_held_out_heads_are_never_trained_on(tmp_path, suffix):
     assert streamed.loaded.label_names == list(LABELS)
 
 
+def test_a_hub_set_streams_its_training_split_and_reads_its_validation_split(tmp_path):
+    """A Hub set (here a local folder `load_dataset` reads as one): its validation split is
+    read whole, its training split streamed whole (no head held out of it)."""
+    rows = numbered_rows(120)
+    write_rows(tmp_path / "train.csv", rows)
+    write_rows(tmp_path / "validation.csv", numbered_rows(9))
+    cfg = DataConfig(hub_id=str(tmp_path), streaming=True, stream_head_rows=30)
+    streamed = load_streamed(cfg, ["text"], seed=0, target=CLASSES)
+    assert streamed.loaded.splits["validation"].num_rows == 9
+    assert "test" not in streamed.loaded.splits
+    assert streamed.facts["validation"].startswith("given: validation split of")
+    assert sorted(row["text"] for row in streamed.stream) == sorted(r["text"] for r in rows)
+
+
 def refused(w: Path, bert: Path, *args: str, data: str | None = None) -> str:
     train = write_csv(w / "train.csv", make_texts(20, seed=1))
     data = data or f"{{train_file: '{train}', streaming: true, max_length: 32}}"

@@ -304,9 +304,10 @@ def whole(stream: datasets.IterableDataset) -> datasets.Dataset:
 def hub_splits(cfg: DataConfig, streaming: bool) -> dict:
     """The Hub set's splits by name (streamed: nothing is downloaded until read); the training
     split must be among them."""
+    streamed = {"streaming": True} if streaming else {}
     try:
         loaded = datasets.load_dataset(
-            cfg.hub_id, cfg.hub_config, revision=cfg.hub_revision, streaming=streaming
+            cfg.hub_id, cfg.hub_config, revision=cfg.hub_revision, **streamed
         )
     except Exception as exc:
         raise UserError(
