@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 
 from toolkit.config.schema import DataConfig
 from toolkit.config.taxonomy import TargetKind
@@ -43,6 +44,7 @@ from toolkit.data.sources import (
 from toolkit.data.splits import cap_sizes
 
 REPORT_KEY = "streaming"  # LoadedData.report's entry, written to metrics.json
+ROW = "ftk_stream_row"  # a row's position in the stream, while the rows read ahead are cut
 
 
 @dataclass
@@ -65,11 +67,14 @@ def load_streamed(
         "test": 0 if "test" in given else test_head_rows(cfg),
     }
     skipped = sum(held.values())
-    ahead = split_ahead(read_ahead(stream, skipped + cfg.stream_head_rows, cfg), held, cfg)
+    ahead = read_ahead(stream, skipped + cfg.stream_head_rows, cfg)
+    # checked as the training file it is (messages name it and its rows), then cut
+    ahead = ahead.add_column(ROW, list(range(len(ahead))))
+    checked = checked_splits({**given, "train": ahead}, cfg, columns, target)
     keep = [*columns, cfg.label_column]
     raw = {
         split: ds.select_columns(keep)
-        for split, ds in checked_splits({**given, **ahead}, cfg, columns, target).items()
+        for split, ds in {**checked, **split_ahead(checked["train"], held, cfg)}.items()
     }
     encoded, names = encode_targets(raw, cfg, target, names_from=all_labels(raw, cfg))
     splits = cap_sizes(datasets.DatasetDict({s: encoded[s] for s in SPLITS if s in encoded}), cfg)
@@ -102,22 +107,24 @@ def load_streamed(
 def split_ahead(
     ahead: datasets.Dataset, held: dict[str, int], cfg: DataConfig
 ) -> dict[str, datasets.Dataset]:
-    """The rows read ahead cut into the held-out heads (validation, then test) and the head
-    sample of training rows after them."""
+    """The rows read ahead (their stream positions in column ROW; rows with an empty text may
+    have been dropped) cut into the held-out heads, validation then test, and the head sample
+    of training rows after them."""
     skipped = sum(held.values())
-    if len(ahead) <= skipped:
+    positions = np.asarray(ahead[ROW])
+    if not len(positions) or positions.max() < skipped:
         raise UserError(
-            f"The {describe_split(cfg, 'train')} holds {len(ahead):,} rows, all held out "
+            f"The {describe_split(cfg, 'train')} holds no row after the {skipped:,} held out "
             f"({held['validation']:,} validation, data.stream_validation_rows; "
             f"{held['test']:,} test, data.stream_test_rows), so none is left to train on. "
             f"A file this small loads whole: set data.streaming: false."
         )
     parts, start = {}, 0
-    for split, rows in held.items():
+    for split, rows in [*held.items(), ("train", len(positions) + skipped)]:
         if rows:
-            parts[split] = ahead.select(range(start, start + rows))
+            inside = (positions >= start) & (positions < start + rows)
+            parts[split] = ahead.select(np.flatnonzero(inside))
             start += rows
-    parts["train"] = ahead.select(range(skipped, len(ahead)))
     return parts
 
 
