@@ -306,6 +306,21 @@ def jsonl_lines(w: Where, name: str, lines: list[str]) -> Path:
 GOOD_LINES = [json.dumps({"text": t, "label": label}) for t, label in make_texts(4, seed=0)]
 
 
+def label_late_in_the_stream(w: Where) -> list[str]:
+    """A class that appears after the rows read ahead: training stops at its row."""
+    rows = [*make_texts(20, seed=1), ("goal match team", "weather")]
+    train = csv_rows(w, "late.csv", rows)
+    return data_args(
+        w,
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 10, "
+        f"stream_head_rows: 20, max_length: 32}}",
+        "--max_steps",
+        "3",
+        "--baseline.enabled",
+        "false",
+    )
+
+
 CASES = [
     # config files and keys
     Case(
@@ -1221,6 +1236,83 @@ CASES = [
         "resume",
         checkpoint_of_two_processes,
         "this launch has 1 process x batch 4 x 1 accumulation = global batch 4",
+    ),
+    # data.streaming (toolkit/config/streaming.py)
+    Case(
+        "streaming without max_steps",
+        "streaming",
+        lambda w: w.train_args("--data.streaming", "true"),
+        "the run's length must be given in optimizer steps: ftk train --config",
+    ),
+    Case(
+        "streaming an image task",
+        "streaming",
+        lambda w: w.train_args(
+            "--task", "image-classification", "--data.streaming", "true", "--max_steps", "5"
+        ),
+        "task 'image-classification' needs its training data whole",
+    ),
+    Case(
+        "streaming pre-training",
+        "streaming",
+        lambda w: w.train_args(
+            "--task", "masked-lm", "--data.streaming", "true", "--max_steps", "5"
+        ),
+        "task 'masked-lm' needs its training data whole",
+    ),
+    Case(
+        "streaming the packaged demo set",
+        "streaming",
+        lambda w: w.train_args(
+            "--data.streaming", "true", "--max_steps", "5", data="{builtin: bbc-news}"
+        ),
+        "is a small packaged set that loads whole",
+    ),
+    Case(
+        "streaming a .json file",
+        "streaming",
+        lambda w: data_args(
+            w, f"{{train_file: '{w.tmp / 'train.json'}', streaming: true}}", "--max_steps", "5"
+        ),
+        "save it as JSON Lines (.jsonl, one object per line)",
+    ),
+    Case(
+        "streaming with data.max_train_samples",
+        "streaming",
+        lambda w: w.train_args(
+            "--data.streaming", "true", "--max_steps", "5", "--data.max_train_samples", "100"
+        ),
+        "data.max_train_samples does not apply to a streamed training split",
+    ),
+    Case(
+        "ftk search (k-fold) on a stream",
+        "streaming",
+        lambda w: [
+            "search",
+            "--config",
+            w.recipe(),
+            "--trials",
+            "1",
+            "--search.folds",
+            "3",
+            "--data.streaming",
+            "true",
+            "--max_steps",
+            "5",
+        ],
+        "ftk search does not work with data.streaming: true",
+    ),
+    Case(
+        "--resume of a streamed run",
+        "streaming",
+        lambda w: w.train_args("--data.streaming", "true", "--max_steps", "5", "--resume"),
+        "--resume does not work with data.streaming: true",
+    ),
+    Case(
+        "a label first met late in the stream",
+        "streaming",
+        label_late_in_the_stream,
+        "which is not among the 3 classes read ahead before training",
     ),
 ]
 

@@ -103,7 +103,10 @@ def test_defaults_are_unchanged():
     assert data["label_all_tokens"] is False and data["tag_scheme"] == "auto"
     assert data["label_separator"] is None
     assert data["validation_rows_per_eval"] == 10_000 and data["num_proc"] is None
-    assert data["hub_revision"] is None and len(data) == 36
+    assert data["streaming"] is False and data["stream_test_rows"] is None
+    assert (data["stream_validation_rows"], data["stream_head_rows"]) == (2_000, 20_000)
+    assert data["stream_shuffle_buffer"] == 10_000
+    assert data["hub_revision"] is None and len(data) == 41
     augment = dataclasses.asdict(AugmentConfig())
     assert augment["protected_words"] == []
     assert augment["text_mode"] == "sequence"

@@ -280,6 +280,14 @@ def training_until(curve: Curve, facts: RunFacts) -> dict[str, Any] | None:
     return {"num_train_epochs": epochs} if 0 < epochs < facts.num_train_epochs else None
 
 
+def length_now(facts: RunFacts) -> str:
+    """The key that sets the run's length, with its value: max_steps when set (then
+    num_train_epochs is ignored), else num_train_epochs."""
+    if facts.max_steps:
+        return f"max_steps, now {facts.max_steps:,}"
+    return f"num_train_epochs, now {facts.num_train_epochs:g}"
+
+
 LENGTH_FOLDERS = {"num_train_epochs": "epochs", "max_steps": "steps"}
 
 
@@ -393,8 +401,8 @@ def not_learned(curve: Curve, facts: RunFacts) -> Finding | None:
     text = (
         f"Not learned: after {curve.steps} optimizer steps {' and '.join(said)}. The model has "
         f"barely begun to fit its own training data, so this is not overfitting and more "
-        f"regularisation will not help. Try far more steps (num_train_epochs, now "
-        f"{facts.num_train_epochs:g}), a higher learning_rate (now {facts.learning_rate:g}), "
+        f"regularisation will not help. Try far more steps ({length_now(facts)}), a higher "
+        f"learning_rate (now {facts.learning_rate:g}), "
         f"a pretrained checkpoint or continued pre-training (`ftk pretrain`) for a model "
         f"started from scratch (a transformer needs much data to learn from nothing), or the "
         f"cheap baseline. Next, {factor:.1f}x the steps ({length_words(longer)}): "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from toolkit.config.schema import RunConfig, ScheduleConfig
 from toolkit.outputs.plots import plot_learning_rate
-from toolkit.run.stages import build_model, load_labelled_data, plan_run
+from toolkit.run.stages import build_model, load_labelled_data, plan_run, streamed_rows
 from toolkit.training.param_groups import layer_decay_line, uses_param_groups
 from toolkit.training.schedule_report import group_multipliers, schedule_summary
 from toolkit.training.schedules import ScheduleSummary, lr_factor
@@ -35,8 +35,11 @@ def preview_schedule(
 ) -> SchedulePreview:
     plan = plan_run(config)
     data = load_labelled_data(config, plan.task)
-    num_train = len(data.splits["train"])
     world = processes(world_size)
+    # a stream has no length: its "epoch" is what max_steps reads
+    num_train = (
+        streamed_rows(plan.args, world) if config.data.streaming else len(data.splits["train"])
+    )
     summary = schedule_summary(config.schedule, plan.args, num_train, world)
     # Layer groups need the real parameter names: build the model rather than guess them.
     model = build_model(plan, data) if uses_param_groups(config.schedule) else None

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from toolkit.config.schema import RunConfig
 from toolkit.config.search_space import search_space, trial_config
+from toolkit.config.streaming import SEARCH_ON_A_STREAM, refuse_streamed
 from toolkit.core.distributed import main_decides, on_main_then_everywhere, wait_for_everyone
 from toolkit.core.errors import UserError
 from toolkit.core.extras import require_extra
@@ -61,6 +62,7 @@ def search(
     """Search `config`'s space for at most `max_trials` trials (in all, with --resume) and/or
     `budget_s` seconds (this session), then train the best trial into output_dir."""
     require_extra("search", "ftk search")  # optuna: before anything is read or written
+    refuse_streamed(config, "ftk search", SEARCH_ON_A_STREAM)
     run_dir = Path(config.training["output_dir"])
     check_launch()  # a launch that started fewer processes than asked: before anything else
     with run_lock(run_dir):  # one run (or search) per output_dir

@@ -17,6 +17,7 @@ from transformers import TrainerCallback
 from toolkit.config.compare import comparable, describe_differences, differing
 from toolkit.config.load import read_keys
 from toolkit.config.schema import RunConfig
+from toolkit.config.streaming import RESUME_A_STREAM, refuse_streamed
 from toolkit.core.disk_full import out_of_space_said
 from toolkit.core.errors import UserError
 from toolkit.core.launch import check_launch, world_size
@@ -33,6 +34,7 @@ from toolkit.run.stages import (
     plan_for_data,
     plan_run,
     prepare_labelled,
+    training_rows,
 )
 from toolkit.training.checkpoint_files import check_checkpoint_files
 from toolkit.training.resume import (
@@ -76,7 +78,7 @@ def train(
         prepared = prepare_labelled(plan)
         plan, compute_metrics = plan_for_data(plan, prepared.data)
         # the step count is known now: a run whose every step has LR 0 stops before the model
-        refuse_still_schedule(plan.config.schedule, plan.args, len(prepared.splits["train"]))
+        refuse_still_schedule(plan.config.schedule, plan.args, training_rows(plan, prepared))
         with out_of_space_said(plan.output_dir):  # checkpoints and the final files
             return fit_and_finish(
                 plan,
@@ -105,6 +107,7 @@ def resume_point(output_dir: Path, overwrite: bool, config: RunConfig) -> Path:
             "--resume continues the run in output_dir and --overwrite deletes it; "
             "pass only one of them."
         )
+    refuse_streamed(config, "--resume", RESUME_A_STREAM)
     checkpoint = last_checkpoint(output_dir)
     batch_kept = check_resumed_launch(checkpoint, config)
     check_resumed_config(output_dir, checkpoint, config, free=BATCH_KEYS if batch_kept else ())

@@ -285,6 +285,39 @@ class DataConfig(Section):
         "value",
         low=1,
     )
+    streaming: bool = option(
+        False,
+        "text classification and regression on data larger than memory or disk: read "
+        "data.train_file (CSV / TSV / JSONL / Parquet) or data.hub_id's training split as a "
+        "stream, never whole; needs --max_steps. Validation and test are the given splits, "
+        "else fixed heads of the stream (stream_validation_rows, stream_test_rows); classes "
+        "and the advice come from a head sample (stream_head_rows). README 'Data sources'",
+    )
+    stream_validation_rows: int = option(
+        2000,
+        "streaming without a validation split: the stream's first rows held out as "
+        "validation (a fixed head, not stratified; never trained on)",
+        low=1,
+    )
+    stream_test_rows: int | None = option(
+        None,
+        "streaming without a test split: the rows after the validation head held out as "
+        "test; null = no test split",
+        low=1,
+    )
+    stream_head_rows: int = option(
+        20000,
+        "streaming: the first training rows read ahead (and trained on too): the classes, "
+        "class counts and weights, truncation, overlap check, baselines and the overfitting "
+        "watch read these rows instead of the whole training split",
+        low=1,
+    )
+    stream_shuffle_buffer: int = option(
+        10000,
+        "streaming: rows held in the shuffle buffer (training order mixes rows within this "
+        "window only; memory grows with it); 1 = the file's order",
+        low=1,
+    )
     group_texts: bool = option(
         True,
         "masked-lm: concatenate texts and cut blocks of max_length tokens (no padding "

@@ -8,6 +8,7 @@ from __future__ import annotations
 from toolkit.config.declare import check_section
 from toolkit.config.ranges import check_training_ranges
 from toolkit.config.schema import SECTIONS, ModelConfig, RunConfig
+from toolkit.config.streaming import streaming_refusal
 from toolkit.config.taxonomy import TAG_SCHEMES, mixing_refusal
 from toolkit.config.text_policy import text_policy
 from toolkit.config.training_keys import check_training_keys
@@ -37,6 +38,9 @@ def validate(config: RunConfig) -> None:
             "(e.g. hub_model_id: me/bbc-minilm)."
         )
     validate_masking(config)
+    refusal = streaming_refusal(config)
+    if refusal is not None:
+        raise UserError(refusal)
     refusal = config.kind.target.class_weights_refusal
     if config.class_weights is not None and refusal is not None:
         raise UserError(refusal.format(task=config.task))

@@ -57,7 +57,13 @@ class LoadedData:
 
     def describe(self) -> str:
         """One console line: split sizes and the classes (or the targets' spread)."""
-        sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in self.splits.items())
+        streamed = "streaming" in self.report  # data/streaming.py: train is the head sample
+        sizes = ", ".join(
+            f"train streamed (first {len(ds):,} read ahead)"
+            if streamed and split == "train"
+            else f"{split} {len(ds):,}"
+            for split, ds in self.splits.items()
+        )
         if self.target.numeric:
             s = target_stats(column_values(self.splits["train"], self.label_column))
             return (
@@ -85,7 +91,28 @@ def load_data(
     `target`: classes (labels -> ClassLabel, stratified hold-outs), numbers (finite numbers ->
     float32, plain seeded hold-outs) or label sets (lists of labels -> multi-hot float32, plain
     seeded hold-outs)."""
-    raw = load_source(cfg, reads_images=cfg.image_column in columns)
+    raw = checked_splits(
+        load_source(cfg, reads_images=cfg.image_column in columns), cfg, columns, target
+    )
+    report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
+    raw, label_names = encode_targets(raw, cfg, target)
+    # datasets stratifies by a ClassLabel only: numbers and label sets are held out plainly
+    stratify_by = cfg.label_column if target.single_class else None
+    splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=stratify_by), cfg)
+    return LoadedData(
+        splits=splits,
+        label_names=label_names,
+        label_column=cfg.label_column,
+        report=report,
+        target=target,
+    )
+
+
+def checked_splits(
+    raw: dict[str, datasets.Dataset], cfg: DataConfig, columns: list[str], target: TargetKind
+) -> dict[str, datasets.Dataset]:
+    """The raw splits with their columns, texts and label values checked, empty texts dropped
+    (data.empty_texts), images not yet decoded."""
     text_columns = [c for c in columns if c != cfg.image_column]
     refuse_label_as_text(
         raw["train"],
@@ -106,18 +133,7 @@ def load_data(
         raw[split] = dataset = drop_empty_texts(dataset, text_columns, cfg, split)
         # before images are decoded: it costs nothing
         check_label_values(target)(dataset, cfg, split)
-    report = prepare_images(raw, cfg) if cfg.image_column in columns else {}
-    raw, label_names = encode_targets(raw, cfg, target)
-    # datasets stratifies by a ClassLabel only: numbers and label sets are held out plainly
-    stratify_by = cfg.label_column if target.single_class else None
-    splits = cap_sizes(make_splits(raw, cfg, seed, stratify_by=stratify_by), cfg)
-    return LoadedData(
-        splits=splits,
-        label_names=label_names,
-        label_column=cfg.label_column,
-        report=report,
-        target=target,
-    )
+    return raw
 
 
 def check_label_sets(dataset: datasets.Dataset, cfg: DataConfig, split: str) -> None:
@@ -131,17 +147,22 @@ def check_label_values(target: TargetKind) -> Callable[[datasets.Dataset, DataCo
 
 
 def encode_targets(
-    raw: dict[str, datasets.Dataset], cfg: DataConfig, target: TargetKind
+    raw: dict[str, datasets.Dataset],
+    cfg: DataConfig,
+    target: TargetKind,
+    names_from: datasets.Dataset | None = None,
 ) -> tuple[datasets.DatasetDict, list[str]]:
-    """Every split's label column in the form the loss takes, and the training label names."""
+    """Every split's label column in the form the loss takes, and the label names, read from
+    the training split (or `names_from`: a streamed run's rows read ahead)."""
     if target.numeric:
         floats = {split: as_float_targets(ds, cfg) for split, ds in raw.items()}
         return datasets.DatasetDict(floats), []
+    named = raw["train"] if names_from is None else names_from
     if target.label_sets:
-        names = label_set_names(row_label_sets(raw["train"], cfg, "train"), cfg)
+        names = label_set_names(row_label_sets(named, cfg, "train"), cfg)
         encode = encode_label_sets
     else:
-        names = train_label_names(raw["train"], cfg)
+        names = train_label_names(named, cfg)
         encode = encode_labels
     encoded = {split: encode(ds, cfg, names, split) for split, ds in raw.items()}
     warn_label_variants(encoded["train"], cfg, names)

@@ -73,6 +73,29 @@ def load_file(
     """Read one CSV / TSV / JSON(L) / Parquet file; CSV cells are never guessed to be NaN.
     `key` names the file in messages, `encoding_option` the option that sets its encoding;
     `reads_images`: the task reads images (a folder given is pointed at data.train_dir)."""
+    builder = checked_builder(path, key, reads_images)
+    kwargs = reader_options(path, key, builder, encoding, encoding_option)
+    try:
+        with quiet_readers():
+            dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+    except Exception as exc:  # the readers raise many types; all mean "cannot read this file"
+        raise unreadable(exc, path, key, builder, encoding, encoding_option) from None
+    return unwrapped_json(dataset, path, key) if path.suffix.lower() == ".json" else dataset
+
+
+def open_stream(path: Path, key: str, encoding: str = "utf-8") -> datasets.IterableDataset:
+    """The rows of one CSV / TSV / JSONL / Parquet file as a stream (data.streaming): read as
+    they are iterated, never whole; checked as `load_file` checks a file before reading it
+    (reading errors surface while iterating: see `unreadable`)."""
+    builder = checked_builder(path, key)
+    kwargs = reader_options(path, key, builder, encoding, "data.encoding")
+    return datasets.load_dataset(
+        builder, data_files=str(path), split="train", streaming=True, **kwargs
+    )
+
+
+def checked_builder(path: Path, key: str, reads_images: bool = False) -> str:
+    """The `datasets` reader of `path`, once it is a non-empty file ftk reads."""
     refuse_folder(path, key, reads_images)
     if not path.is_file():
         raise UserError(
@@ -87,25 +110,26 @@ def load_file(
         )
     if path.stat().st_size == 0:
         raise UserError(f"{key} '{path}' is empty; it needs a header and at least one row.")
-    kwargs = reader_options(path, key, builder, encoding, encoding_option)
-    try:
-        with quiet_readers():
-            dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
-    except Exception as exc:  # the readers raise many types; all mean "cannot read this file"
-        if "corresponds to no data" in str(exc):
-            raise UserError(
-                f"{key} '{path}' holds no rows (only a header?); give a file with data in it."
-            ) from None
-        if builder != "parquet":
-            check_decodes(path, key, encoding, encoding_option)
-        problem = json_problem(path, encoding) if builder == "json" else None
-        if problem:
-            raise UserError(f"{key} '{path}' {problem}.") from None
-        raise UserError(
-            f"{key} '{path}' could not be read as {builder}: "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-        ) from None
-    return unwrapped_json(dataset, path, key) if path.suffix.lower() == ".json" else dataset
+    return builder
+
+
+def unreadable(
+    exc: Exception, path: Path, key: str, builder: str, encoding: str, encoding_option: str
+) -> UserError:
+    """What is wrong with a file a `datasets` reader failed on (it raises many types)."""
+    if "corresponds to no data" in str(exc):
+        return UserError(
+            f"{key} '{path}' holds no rows (only a header?); give a file with data in it."
+        )
+    if builder != "parquet":
+        check_decodes(path, key, encoding, encoding_option)
+    problem = json_problem(path, encoding) if builder == "json" else None
+    if problem:
+        return UserError(f"{key} '{path}' {problem}.")
+    return UserError(
+        f"{key} '{path}' could not be read as {builder}: "
+        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    )
 
 
 def refuse_folder(path: Path, key: str, reads_images: bool = False) -> None:
@@ -256,8 +280,35 @@ def first_undecodable(path: Path, encoding: str) -> tuple[int, int, int] | None:
 
 
 def load_hub(cfg: DataConfig) -> dict[str, datasets.Dataset]:
+    loaded = hub_splits(cfg, streaming=False)
+    wanted = {"train": cfg.train_split, "validation": cfg.validation_split, "test": cfg.test_split}
+    return {ours: loaded[theirs] for ours, theirs in wanted.items() if theirs in loaded}
+
+
+def open_hub_stream(
+    cfg: DataConfig,
+) -> tuple[datasets.IterableDataset, dict[str, datasets.Dataset]]:
+    """The Hub set's training split as a stream (data.streaming), and its validation and test
+    splits, when it has them, read whole (hold-outs are small)."""
+    loaded = hub_splits(cfg, streaming=True)
+    held = {"validation": cfg.validation_split, "test": cfg.test_split}
+    return loaded[cfg.train_split], {
+        ours: whole(loaded[theirs]) for ours, theirs in held.items() if theirs in loaded
+    }
+
+
+def whole(stream: datasets.IterableDataset) -> datasets.Dataset:
+    return datasets.Dataset.from_list(list(stream), features=stream.features)
+
+
+def hub_splits(cfg: DataConfig, streaming: bool) -> dict:
+    """The Hub set's splits by name (streamed: nothing is downloaded until read); the training
+    split must be among them."""
+    streamed = {"streaming": True} if streaming else {}
     try:
-        loaded = datasets.load_dataset(cfg.hub_id, cfg.hub_config, revision=cfg.hub_revision)
+        loaded = datasets.load_dataset(
+            cfg.hub_id, cfg.hub_config, revision=cfg.hub_revision, **streamed
+        )
     except Exception as exc:
         raise UserError(
             f"data.hub_id '{cfg.hub_id}' could not be loaded "
@@ -265,13 +316,12 @@ def load_hub(cfg: DataConfig) -> dict[str, datasets.Dataset]:
             f"Check the name, config and revision, and that the Hub is reachable (or the set "
             f"is in the local datasets cache)."
         ) from None
-    wanted = {"train": cfg.train_split, "validation": cfg.validation_split, "test": cfg.test_split}
     if cfg.train_split not in loaded:
         raise UserError(
             f"data.hub_id '{cfg.hub_id}' has no split '{cfg.train_split}' "
             f"(data.train_split); its splits: {', '.join(loaded)}."
         )
-    return {ours: loaded[theirs] for ours, theirs in wanted.items() if theirs in loaded}
+    return dict(loaded)
 
 
 def describe_split(cfg: DataConfig, split: str) -> str:

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import datasets
 import numpy as np
 
 from toolkit.advice.baselines.candidate import Baselines
@@ -76,6 +77,8 @@ def data_summary(
     data.max_length cut as the run measured it, when the tokenized splits are given) or image
     sizes for an `image` column."""
     summary: dict[str, Any] = {"sizes": {split: len(ds) for split, ds in data.splits.items()}}
+    if "streaming" in data.report:  # data/streaming.py: the train split is the head sample
+        summary["streaming"] = data.report["streaming"]
     if data.target.numeric:
         values = {split: list(ds[data.label_column]) for split, ds in data.splits.items()}
         summary["targets"] = {split: target_stats(v) for split, v in values.items()}
@@ -107,8 +110,10 @@ def data_summary(
             for n, t in zip(words, column_values(train, column), strict=True)
         ]
     summary["words"] = length_stats(words)
-    if prepared is not None and "input_ids" in prepared["train"].column_names:
-        tokens = list_lengths(prepared["train"], "input_ids").tolist()
+    train_inputs = prepared["train"] if prepared is not None else None
+    # a streamed training split (an IterableDataset) has no lengths to read
+    if isinstance(train_inputs, datasets.Dataset) and "input_ids" in train_inputs.column_names:
+        tokens = list_lengths(train_inputs, "input_ids").tolist()
         summary["tokens"] = length_stats(tokens)
         if truncation is not None:
             summary["truncated"] = truncation.report_text()
@@ -150,6 +155,8 @@ def class_table(summary: dict[str, Any]) -> str:
 
 def data_section(summary: dict[str, Any]) -> str:
     text = targets_table(summary) if "targets" in summary else class_table(summary)
+    if "streaming" in summary:
+        text += streamed_note(summary["streaming"])
     if "words" in summary:
         w = summary["words"]
         text += (
@@ -169,6 +176,17 @@ def data_section(summary: dict[str, Any]) -> str:
             + "."
         )
     return text + "\n"
+
+
+def streamed_note(facts: dict[str, Any]) -> str:
+    """What a streamed run's data table counts, and what read only the head sample."""
+    return (
+        f"\nStreamed training data (`data.streaming`), read from the {facts['training']}: the "
+        f"train column counts the first {facts['head_sample_rows']:,} training rows read ahead "
+        f"(the head sample), not the rows trained on. Validation: {facts['validation']}; "
+        f"test: {facts['test']}; neither is trained on. Read from the head sample only: "
+        f"{', '.join(facts['read_from_the_head_sample'])}.\n"
+    )
 
 
 # ----------------------------------------------------------------------------- other sections
@@ -367,7 +385,7 @@ def write_report(
 
 ## Data
 
-{data_section(summary)}{advice_section(diagnosis.data_size)}
+{data_section(summary)}{"" if "streaming" in summary else advice_section(diagnosis.data_size)}
 ## Schedule
 
 {schedule}

@@ -49,6 +49,7 @@ from toolkit.run.stages import (
     build_model,
     push_when_asked,
     save_and_finish,
+    training_rows,
 )
 from toolkit.run.tagged_test import word_test_reader
 from toolkit.training.divergence import check_not_diverged
@@ -81,7 +82,7 @@ def fit_and_finish(
     )
     model = build_model(plan, prepared.data)
     data_size = advise_on_data_size(plan, prepared, model)
-    schedule = announce_schedule(plan, len(prepared.splits["train"]), model)
+    schedule = announce_schedule(plan, training_rows(plan, prepared), model)
     trainer, history = assemble_trainer(plan, model, prepared, compute_metrics, open_dir)
     watch = watch_overfitting(trainer, plan, prepared, callbacks)
     resume_loss_sum(trainer, checkpoint)
@@ -154,6 +155,8 @@ def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataS
     config, data = plan.config, prepared.data
     labels = column_values(data.splits["train"], data.label_column)
     counts = plan.target.class_counts(labels, data.label_names)
+    if config.data.streaming:  # the head sample tells the class shares, not the data's size
+        return streamed_data_size(counts, count_parameters(model), len(labels))
     tags = data.target.per_word  # counts are mentions or words per tag; the total sentences
     unit = "class"
     if tags:
@@ -168,6 +171,18 @@ def advise_on_data_size(plan: Plan, prepared: PreparedData, model: Any) -> DataS
     if imbalance:
         warn(imbalance)
     return advice
+
+
+def streamed_data_size(counts: dict[str, int], parameters: int, head: int) -> DataSizeAdvice:
+    """A streamed run's data-size figures, from its head sample, without the size warnings: a
+    stream's length is not known, and the head is no measure of it (said)."""
+    advice = data_size_advice(counts, parameters, total=head)
+    say(
+        f"Data size: not judged, the training data is streamed (its length is not read); the "
+        f"first {head:,} training rows give the class shares"
+        + (f", smallest class '{advice.smallest_class}'" if counts else "")
+    )
+    return dataclasses.replace(advice, warnings=[])
 
 
 def watch_overfitting(

@@ -38,6 +38,7 @@ from toolkit.advice.truncation import (
 from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
 from toolkit.config.schema import RunConfig
+from toolkit.config.streaming import streamed_config
 from toolkit.config.taxonomy import TagScheme
 from toolkit.core.assets import require_assets
 from toolkit.core.columns import column_values, list_lengths
@@ -48,6 +49,7 @@ from toolkit.core.run_state import mark_finished, mark_saving
 from toolkit.data.builtin import builtin_asset
 from toolkit.data.load import LoadedData
 from toolkit.data.overlap import warn_about_overlap
+from toolkit.data.streaming import StreamedData, describe_stream, load_streamed
 from toolkit.data.unlabelled import load_unlabelled
 from toolkit.model.lora import describe_lora, lora_summary, save_lora_run, wrap_with_lora
 from toolkit.model.packaged import packaged_model_asset
@@ -132,6 +134,7 @@ def plan_run(config: RunConfig, required: dict[str, Any] | None = None) -> Plan:
     build_training_arguments)."""
     require_run_assets(config)  # before anything is read or written
     apply_log_level(config.training.get("log_level"))  # the recipe's say over ftk's console too
+    config = streamed_config(config)  # a stream has no epochs: evaluate every N steps, ...
     task = get_task(config.task, config.data.tag_scheme)
     args = build_training_arguments(config, task.training_defaults(config), required)
     push = config.training.get("push_to_hub")
@@ -153,8 +156,31 @@ def check_hub_token(plan: Plan) -> None:
 
 def load_labelled_data(config: RunConfig, task: Task) -> LoadedData:
     require_run_assets(config, model=False)  # `ftk baseline` reads no model
+    if config.data.streaming:  # the hold-outs and head sample `ftk train` reads ahead
+        return load_streamed_data(config, task).loaded
     target = target_of(task, config.task)
     return target.load(config.data, task.input_columns(config), seed=config.split_seed)
+
+
+def load_streamed_data(config: RunConfig, task: Task) -> StreamedData:
+    """data.streaming: the hold-outs and the head sample read ahead, and the training stream."""
+    columns = task.input_columns(config)
+    return load_streamed(config.data, columns, config.split_seed, config.kind.target)
+
+
+def training_rows(plan: Plan, prepared: PreparedInputs) -> int:
+    """The training examples an epoch reads: the split's rows, or for a stream (no length)
+    the rows max_steps reads, so a streamed run's schedule is one pass of max_steps."""
+    train = prepared.splits["train"]
+    if isinstance(train, datasets.IterableDataset):
+        return streamed_rows(plan.args)
+    return len(train)
+
+
+def streamed_rows(args: TrainingArguments, world_size: int | None = None) -> int:
+    """The training rows a streamed run reads in max_steps optimizer steps."""
+    batch = args.per_device_train_batch_size * (world_size or args.world_size)
+    return args.max_steps * batch * args.gradient_accumulation_steps
 
 
 def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConfig:
@@ -206,8 +232,11 @@ def plan_for_data(plan: Plan, data: LoadedData) -> tuple[Plan, Callable[[Any], d
 def prepare_labelled(plan: Plan) -> PreparedData:
     config, task = plan.config, plan.task
     with plan.args.main_process_first(desc="data preparation"):  # the others reuse its cache
-        data = load_labelled_data(config, task)
+        streamed = load_streamed_data(config, task) if config.data.streaming else None
+        data = streamed.loaded if streamed is not None else load_labelled_data(config, task)
         say(data.describe())
+        for line in describe_stream(streamed.facts, config.data) if streamed else []:
+            say(line)
         warn_about_overlap(
             data.splits,
             task.input_columns(config),
@@ -220,6 +249,9 @@ def prepare_labelled(plan: Plan) -> PreparedData:
     truncation = measure_cut(config, data, splits, processor)
     if truncation is not None:
         say_truncation(truncation)
+    if streamed is not None:  # the head sample stood in for training above; now the stream
+        stream = datasets.DatasetDict({"train": streamed.stream})
+        splits["train"] = task.prepare(stream, processor, config)["train"]
     weights = loss_class_weights(config, data)
     collator = task.collator(processor, config)
     train_collator = task.train_collator(processor, config, len(data.label_names))

@@ -97,13 +97,16 @@ def prepare(
             prepared[split] = lazily_augmented(dataset, train_transform(config, tokenize))
             continue
         drop = [c for c in dataset.column_names if c != label]
-        tokenized = dataset.map(
-            tokenize,
-            batched=True,
-            remove_columns=drop,
-            num_proc=config.data.num_proc,
-            desc=f"Tokenizing {split}",
-        )
+        if isinstance(dataset, datasets.IterableDataset):  # data.streaming: batch by batch
+            tokenized = dataset.map(tokenize, batched=True, remove_columns=drop)
+        else:
+            tokenized = dataset.map(
+                tokenize,
+                batched=True,
+                remove_columns=drop,
+                num_proc=config.data.num_proc,
+                desc=f"Tokenizing {split}",
+            )
         prepared[split] = (
             tokenized.rename_column(label, "labels") if label != "labels" else tokenized
         )

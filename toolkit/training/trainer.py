@@ -176,8 +176,11 @@ class ToolkitTrainer(Trainer):
                     f"ran out of memory; training with {per_device} per device, "
                     f"{num_training_steps} optimizer steps on the same schedule"
                 )
-            assert isinstance(self.train_dataset, Sized)  # a datasets.Dataset
-            per_epoch = steps_per_epoch(len(self.train_dataset), self.args, batch_size=per_device)
+            if isinstance(self.train_dataset, Sized):  # a datasets.Dataset
+                rows = len(self.train_dataset)
+                per_epoch = steps_per_epoch(rows, self.args, batch_size=per_device)
+            else:  # a stream (data.streaming) has no epochs: the run is one pass of max_steps
+                per_epoch = num_training_steps
             factor = lr_factor(self.schedule, num_training_steps, per_epoch)
             optimizer = optimizer or self.optimizer
             assert optimizer is not None  # create_optimizer ran first

@@ -1,0 +1,237 @@
+"""data.streaming: tiny CSV and JSON Lines files trained as streams through the real CLI, the
+held-out heads counted against the rows the stream trains on (CSV, JSONL, Parquet), what
+cannot run streamed refused with exit 2, and a 2-process run that trains the rows one
+process trains."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import datasets
+import pytest
+import yaml
+from helpers import ftk, history_rows, launch_two_processes, make_texts, write_csv
+
+from toolkit.cli import main
+from toolkit.config.schema import DataConfig
+from toolkit.config.taxonomy import CLASSES
+from toolkit.data.streaming import load_streamed
+
+LABELS = ("business", "sport", "tech")
+
+
+def streamed_recipe(folder: Path, model: Path, data: str, **extra: object) -> Path:
+    lines = [
+        f"model: {{name_or_path: '{model}'}}",
+        f"data: {data}",
+        f"output_dir: '{folder / 'run'}'",
+        "learning_rate: 5e-3",
+        "per_device_train_batch_size: 8",
+        "logging_steps: 1",
+        "use_cpu: true",
+        "dataloader_pin_memory: false",
+        *(f"{key}: {value}" for key, value in extra.items()),
+    ]
+    path = folder / "streamed.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def csv_run(tiny_bert, tmp_path_factory):
+    """180 rows: validation the first 30, test the next 30, 120 streamed; 20 steps."""
+    folder = tmp_path_factory.mktemp("stream-csv")
+    train = write_csv(folder / "train.csv", make_texts(60, seed=1))
+    data = (
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 30, "
+        f"stream_test_rows: 30, stream_head_rows: 60, max_length: 32}}"
+    )
+    recipe = streamed_recipe(folder, tiny_bert, data)
+    result = ftk(
+        "train", "--config", recipe, "--max_steps", "20", "--early_stopping.patience", "null"
+    )
+    return folder / "run", result
+
+
+@pytest.mark.e2e
+def test_a_streamed_csv_trains_and_scores_validation_and_test(csv_run):
+    run_dir, result = csv_run
+    assert (run_dir / "model.safetensors").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("eval_accuracy", "eval_loss", "test_accuracy", "test_f1_macro"):
+        assert key in metrics, key
+    assert metrics["streaming"]["validation"] == "the stream's rows 1 to 30 (a fixed head)"
+    assert metrics["streaming"]["test"] == "the stream's rows 31 to 60 (a fixed head)"
+    assert metrics["streaming"]["head_sample_rows"] == 60
+    steps = [r["step"] for r in history_rows(run_dir, "train")]
+    assert max(steps) == 20, "max_steps optimizer steps, however often the stream ends"
+    assert "Streaming: validation is the stream's rows 1 to 30" in result.stderr + result.stdout
+    report = (run_dir / "report.md").read_text()
+    assert "Streamed training data (`data.streaming`)" in report
+    assert "overlap check (against the head sample only)" in report
+    assert "Data size:" not in report, "a stream's size is not judged from its head"
+
+
+@pytest.mark.e2e
+def test_run_config_records_streaming_and_the_step_cadence(csv_run):
+    run_dir, result = csv_run
+    saved = yaml.safe_load((run_dir / "run_config.yaml").read_text())
+    assert saved["data"]["streaming"] is True
+    assert saved["data"]["stream_validation_rows"] == 30
+    assert saved["eval_strategy"] == saved["save_strategy"] == "steps"
+    assert saved["eval_steps"] == saved["save_steps"] == 2  # max_steps / 10
+    assert "evaluating and saving every 2 steps of 20" in result.stderr + result.stdout
+    evaluated = [r["step"] for r in history_rows(run_dir, "eval")]
+    assert evaluated[:3] == [2, 4, 6]
+
+
+@pytest.mark.e2e
+def test_a_streamed_jsonl_with_a_validation_file(tiny_bert, tmp_path):
+    rows = [{"text": t, "label": label} for t, label in make_texts(30, seed=3)]
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    validation = write_csv(tmp_path / "validation.csv", make_texts(5, seed=4))
+    data = (
+        f"{{train_file: '{train}', validation_file: '{validation}', streaming: true, "
+        f"stream_head_rows: 40, max_length: 32}}"
+    )
+    recipe = streamed_recipe(tmp_path, tiny_bert, data, **{"baseline": "{enabled: false}"})
+    result = ftk("train", "--config", recipe, "--max_steps", "4")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "eval_accuracy" in metrics and "test_accuracy" not in metrics
+    assert metrics["streaming"]["validation"].startswith("given: file")
+    assert "Streaming: test is none." in result.stderr + result.stdout
+
+
+def numbered_rows(n: int) -> list[dict[str, str]]:
+    """Rows whose text names the row, so a held-out row is found among the trained ones."""
+    return [{"text": f"row {i} words", "label": LABELS[i % 3]} for i in range(n)]
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    table = datasets.Dataset.from_list(rows)
+    if path.suffix == ".parquet":
+        table.to_parquet(str(path))
+    elif path.suffix == ".jsonl":
+        table.to_json(str(path), lines=True)
+    else:
+        table.to_csv(str(path), index=False)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_held_out_heads_are_never_trained_on(tmp_path, suffix):
+    rows = numbered_rows(500)
+    cfg = DataConfig(
+        train_file=str(write_rows(tmp_path / f"train{suffix}", rows)),
+        streaming=True,
+        stream_validation_rows=50,
+        stream_test_rows=40,
+        stream_head_rows=100,
+        stream_shuffle_buffer=64,
+    )
+    streamed = load_streamed(cfg, ["text"], seed=0, target=CLASSES)
+    splits = streamed.loaded.splits
+    texts = [r["text"] for r in rows]
+    assert splits["validation"]["text"] == texts[:50], "the fixed head, in the file's order"
+    assert splits["test"]["text"] == texts[50:90]
+    assert splits["train"]["text"] == texts[90:190], "the head sample follows the hold-outs"
+    trained = [row["text"] for row in streamed.stream]
+    assert len(trained) == 410 and set(trained) == set(texts[90:])
+    assert trained != texts[90:], "the shuffle buffer mixes the training order"
+    assert streamed.loaded.label_names == list(LABELS)
+
+
+def test_a_hub_set_streams_its_training_split_and_reads_its_validation_split(tmp_path):
+    """A Hub set (here a local folder `load_dataset` reads as one): its validation split is
+    read whole, its training split streamed whole (no head held out of it)."""
+    rows = numbered_rows(120)
+    write_rows(tmp_path / "train.csv", rows)
+    write_rows(tmp_path / "validation.csv", numbered_rows(9))
+    cfg = DataConfig(hub_id=str(tmp_path), streaming=True, stream_head_rows=30)
+    streamed = load_streamed(cfg, ["text"], seed=0, target=CLASSES)
+    assert streamed.loaded.splits["validation"].num_rows == 9
+    assert "test" not in streamed.loaded.splits
+    assert streamed.facts["validation"].startswith("given: validation split of")
+    assert sorted(row["text"] for row in streamed.stream) == sorted(r["text"] for r in rows)
+
+
+def refused(w: Path, bert: Path, *args: str, data: str | None = None) -> str:
+    train = write_csv(w / "train.csv", make_texts(20, seed=1))
+    data = data or f"{{train_file: '{train}', streaming: true, max_length: 32}}"
+    recipe = streamed_recipe(w, bert, data)
+    return str(recipe)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["train"], "--max_steps N"),
+        (
+            ["search", "--trials", "1", "--search.folds", "3", "--max_steps", "5"],
+            "ftk search does not work",
+        ),
+        (["train", "--task", "masked-lm", "--max_steps", "5"], "task 'masked-lm' needs"),
+        (
+            ["train", "--task", "image-classification", "--max_steps", "5"],
+            "task 'image-classification' needs",
+        ),
+        (["train", "--max_steps", "5", "--resume"], "--resume does not work"),
+    ],
+    ids=["no max_steps", "k-fold search", "pre-training", "image task", "resume"],
+)
+def test_what_cannot_stream_stops_at_start(tiny_bert, tmp_path, capsys, args, says):
+    recipe = refused(tmp_path, tiny_bert)
+    code = main([args[0], "--config", recipe, *args[1:]])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err, err[-1500:]
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.e2e
+def test_a_label_first_met_late_stops_the_run_naming_it(tiny_bert, tmp_path, capsys):
+    rows = [*make_texts(20, seed=1), ("goal match team", "weather")]
+    train = write_csv(tmp_path / "late.csv", rows)
+    data = (
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 10, "
+        f"stream_head_rows: 20, max_length: 32}}"
+    )
+    recipe = streamed_recipe(tmp_path, tiny_bert, data, **{"baseline": "{enabled: false}"})
+    code = main(["train", "--config", str(recipe), "--max_steps", "3"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Row 61 of the file" in err and "label 'weather'" in err, err[-1500:]
+    assert "never maps a label to another class or drops it" in err
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow  # two runs, one of them launched on 2 processes: about 30 s
+def test_two_processes_train_the_rows_one_process_trains(bert_without_dropout, tmp_path):
+    """The main process reads the stream and dispatches each process its half of every batch:
+    the same global batches as one process, so the same losses (no row read twice or lost)."""
+    train = write_csv(tmp_path / "train.csv", make_texts(40, seed=1))
+    data = (
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 20, "
+        f"stream_head_rows: 40, max_length: 32, pad_to_max_length: true}}"
+    )
+    recipe = streamed_recipe(
+        tmp_path, bert_without_dropout, data, **{"baseline": "{enabled: false}"}
+    )
+    common = ["train", "--config", str(recipe), "--max_steps", "6", "--bf16", "false"]
+    common += ["--early_stopping.patience", "null", "--ddp_backend", "gloo"]
+    ftk(*common, "--output_dir", tmp_path / "one", "--per_device_train_batch_size", "8")
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
+    two = launch_two_processes(
+        [*common, "--output_dir", str(tmp_path / "two"), "--per_device_train_batch_size", "4"],
+        env,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "Processes: 2" in two.stderr + two.stdout
+    one_losses = [r["loss"] for r in history_rows(tmp_path / "one", "train")]
+    two_losses = [r["loss"] for r in history_rows(tmp_path / "two", "train")]
+    assert len(two_losses) == 6
+    assert two_losses == pytest.approx(one_losses, rel=1e-4)
