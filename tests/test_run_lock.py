@@ -46,6 +46,22 @@ def test_a_lock_left_by_a_killed_run_is_replaced(tmp_path, capsys):
     assert "Removed the lock a stopped run left" in said.out + said.err
 
 
+def test_a_lock_whose_process_ended_unreaped_is_replaced(tmp_path):
+    """A killed multi-process run's worker can linger as a zombie (its launcher died first and
+    init reaps it late): it holds nothing, and the run after it must not be refused."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    while Path(f"/proc/{ended.pid}/stat").read_text().split(") ")[1][0] != "Z":
+        time.sleep(0.01)  # ended, and not waited for: a zombie
+    output_dir = tmp_path / "a"
+    holder = {"pid": ended.pid, "host": socket.gethostname(), "started": time.time()}
+    lock_path(output_dir).write_text(json.dumps(holder))
+    try:
+        with run_lock(output_dir):
+            assert json.loads(lock_path(output_dir).read_text())["pid"] == os.getpid()
+    finally:
+        ended.wait()
+
+
 def test_a_lock_held_on_another_machine_says_how_to_clear_it(tmp_path):
     output_dir = tmp_path / "a"
     holder = {"pid": 1, "host": "elsewhere", "started": time.time()}

@@ -101,12 +101,25 @@ def is_stale(holder: dict) -> bool:
     if holder.get("host") != socket.gethostname():
         return False
     try:
-        os.kill(int(holder.get("pid", -1)), 0)
+        pid = int(holder.get("pid", -1))
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except (PermissionError, ValueError, OverflowError):
         return False
-    return False
+    return is_zombie(pid)
+
+
+def is_zombie(pid: int) -> bool:
+    """The process ended but its parent has not read its exit status yet (Linux: state Z in
+    /proc/PID/stat). It holds nothing: a killed multi-process run leaves its workers so for a
+    while when their launcher died before them, and they are handed to an init process that
+    may reap them late."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :].startswith("Z")
 
 
 def busy_message(output_dir: Path, path: Path, holder: dict) -> str:
