@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from toolkit.core.run_files import HISTORY, read_history
 from toolkit.core.run_state import SAVING
@@ -620,7 +621,24 @@ def kill_machine(launcher: subprocess.Popen) -> None:
     if launcher.poll() is not None:
         return  # ended, and its workers with it (the agent waits for them)
     root = psutil.Process(launcher.pid)
-    for process in [*root.children(recursive=True), root]:
+    killed = [*root.children(recursive=True), root]
+    for process in killed:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
     launcher.wait()
+    # A killed process takes a while to end on a busy machine (its memory freed first); until
+    # it has, the run lock it took still names a live process, and the next command is refused.
+    deadline = time.monotonic() + 60
+    while any(still_running(process) for process in killed):
+        assert time.monotonic() < deadline, "a killed process did not end in a minute"
+        time.sleep(0.05)
+
+
+def still_running(process: Any) -> bool:
+    """Not ended yet: a zombie (ended, not yet reaped) counts as ended."""
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
