@@ -39,6 +39,12 @@ LOOP_ONLY = [
 ]
 
 
+def append_json_line(path: Path, record: dict[str, Any]) -> None:
+    """One result as a line of a JSON Lines file (kept across runs: a rerun appends)."""
+    with path.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
 def peak_rss_mb() -> float:
     """This process's peak RSS in MB (VmHWM: a new program starts its own, where ru_maxrss
     keeps the parent's from before the exec)."""

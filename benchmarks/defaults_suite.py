@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import suite_sets
-from common import ftk, run, run_metrics
+from common import append_json_line, ftk, run, run_metrics
 from suite_sets import SuiteSet
 
 from toolkit.config.taxonomy import greater_is_better
@@ -207,8 +207,7 @@ def run_suite(sets: list[SuiteSet], arms: list[str], seeds: list[int], suite: Su
                     print(f"[{suite_set.name} / {arm} / seed {seed}] FAILED: {failure}")
                     failed.append(f"{suite_set.name} / {arm} / seed {seed}")
                     continue
-                with out.open("a") as handle:
-                    handle.write(json.dumps(record) + "\n")
+                append_json_line(out, record)
                 records.append(record)
     if failed:
         print_tables(records, None)

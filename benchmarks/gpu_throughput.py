@@ -16,13 +16,13 @@ bf16-compile (bf16 plus torch.compile of the model).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import append_json_line
 from flops import matmul_peak, step_flops, synthetic_batch, time_steps, training_step
 
 MODES = ("fp32", "bf16", "bf16-compile")
@@ -150,8 +150,7 @@ def main() -> None:
                 flush=True,
             )
             if args.json:
-                with args.json.open("a") as handle:
-                    handle.write(json.dumps(result) + "\n")
+                append_json_line(args.json, result)
 
 
 if __name__ == "__main__":

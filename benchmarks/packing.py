@@ -23,13 +23,13 @@ dense over all its tokens (T x T for T tokens in the batch), so only a varlen ke
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import append_json_line
 from flops import time_steps, training_step
 
 BATCH, MAX_LENGTH = 32, 128
@@ -178,8 +178,7 @@ def main() -> None:
                 flush=True,
             )
             if args.json:
-                with args.json.open("a") as handle:
-                    handle.write(json.dumps(result) + "\n")
+                append_json_line(args.json, result)
 
 
 if __name__ == "__main__":
