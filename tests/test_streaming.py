@@ -17,7 +17,9 @@ from helpers import ftk, history_rows, launch_two_processes, make_texts, write_c
 from toolkit.cli import main
 from toolkit.config.schema import DataConfig
 from toolkit.config.taxonomy import CLASSES
+from toolkit.core.errors import UserError
 from toolkit.data.streaming import load_streamed
+from toolkit.training.stream_passes import EndlessPasses
 
 LABELS = ("business", "sport", "tech")
 
@@ -144,6 +146,83 @@ def test_held_out_heads_are_never_trained_on(tmp_path, suffix):
     assert streamed.loaded.label_names == list(LABELS)
 
 
+@pytest.mark.parametrize("shuffle_buffer", [1, 64])
+def test_each_process_reads_its_own_rows_after_the_same_held_out_heads(
+    tmp_path, monkeypatch, shuffle_buffer
+):
+    """Two processes: the same hold-outs and head sample on each, training rows that never
+    overlap and together make the whole stream; with the buffer off, process r keeps rows r,
+    r + 2, ... (its batch and the other's make one process's batch of twice the size)."""
+    rows = numbered_rows(101)
+    cfg = DataConfig(
+        train_file=str(write_rows(tmp_path / "train.csv", rows)),
+        streaming=True,
+        stream_validation_rows=20,
+        stream_head_rows=30,
+        stream_shuffle_buffer=shuffle_buffer,
+    )
+    texts = [r["text"] for r in rows]
+    shares = []
+    for rank in (0, 1):
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        monkeypatch.setenv("RANK", str(rank))
+        streamed = load_streamed(cfg, ["text"], seed=0, target=CLASSES)
+        assert streamed.loaded.splits["validation"]["text"] == texts[:20]
+        assert streamed.loaded.splits["train"]["text"] == texts[20:50]
+        assert "keeps every 2nd row" in streamed.facts["per_process"]
+        shares.append([row["text"] for row in streamed.stream])
+    assert (len(shares[0]), len(shares[1])) == (41, 40), "81 rows: one more on process 0"
+    assert not set(shares[0]) & set(shares[1])
+    assert set(shares[0]) | set(shares[1]) == set(texts[20:])
+    if shuffle_buffer == 1:
+        assert shares[0] == texts[20::2] and shares[1] == texts[21::2]
+
+
+def test_whole_files_go_to_processes_when_no_rows_are_held_out(tmp_path, monkeypatch):
+    """A Hub set (a local folder) of 2 training files and a validation split: nothing is held
+    out of the stream, so each of 2 processes reads one file whole."""
+    rows = numbered_rows(60)
+    write_rows(tmp_path / "train-0.csv", rows[:30])
+    write_rows(tmp_path / "train-1.csv", rows[30:])
+    write_rows(tmp_path / "validation.csv", numbered_rows(9))
+    cfg = DataConfig(hub_id=str(tmp_path), streaming=True, stream_head_rows=10)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    files = []
+    for rank in (0, 1):
+        monkeypatch.setenv("RANK", str(rank))
+        streamed = load_streamed(cfg, ["text"], seed=0, target=CLASSES)
+        assert "reads 1 of the source's 2 files" in streamed.facts["per_process"]
+        files.append(sorted(row["text"] for row in streamed.stream))
+    assert sorted([*files[0], *files[1]]) == sorted(r["text"] for r in rows)
+    assert {len(files[0]), len(files[1])} == {30}
+
+
+def test_a_share_is_read_pass_after_pass_reshuffled_each_pass(tmp_path):
+    rows = numbered_rows(40)
+    cfg = DataConfig(
+        train_file=str(write_rows(tmp_path / "train.csv", rows)),
+        streaming=True,
+        stream_validation_rows=10,
+        stream_head_rows=10,
+        stream_shuffle_buffer=16,
+    )
+    stream = load_streamed(cfg, ["text"], seed=0, target=CLASSES).stream
+    endless = iter(EndlessPasses(stream))
+    passes = [[next(endless)["text"] for _ in range(30)] for _ in range(3)]
+    assert all(sorted(p) == sorted(r["text"] for r in rows[10:]) for p in passes)
+    assert passes[0] != passes[1] != passes[2], "each pass reshuffled"
+    again = iter(EndlessPasses(stream))
+    assert [next(again)["text"] for _ in range(90)] == [t for p in passes for t in p], (
+        "the same passes on every reading: a resume skips into the same order"
+    )
+
+
+def test_an_empty_share_is_an_error_not_an_endless_wait(tmp_path):
+    empty = datasets.Dataset.from_list([{"text": "a"}]).to_iterable_dataset().skip(1)
+    with pytest.raises(UserError, match="holds no rows"):
+        next(iter(EndlessPasses(empty)))
+
+
 def test_a_hub_set_streams_its_training_split_and_reads_its_validation_split(tmp_path):
     """A Hub set (here a local folder `load_dataset` reads as one): its validation split is
     read whole, its training split streamed whole (no head held out of it)."""
@@ -208,30 +287,83 @@ def test_a_label_first_met_late_stops_the_run_naming_it(tiny_bert, tmp_path, cap
     assert not (tmp_path / "run" / "model.safetensors").exists()
 
 
+def two_process_args(tmp_path: Path, model: Path, data: str, steps: int) -> list[str]:
+    recipe = streamed_recipe(tmp_path, model, data, **{"baseline": "{enabled: false}"})
+    args = ["train", "--config", str(recipe), "--max_steps", str(steps), "--bf16", "false"]
+    return [*args, "--early_stopping.patience", "null", "--ddp_backend", "gloo"]
+
+
 @pytest.mark.e2e
 @pytest.mark.slow  # two runs, one of them launched on 2 processes: about 30 s
 def test_two_processes_train_the_rows_one_process_trains(bert_without_dropout, tmp_path):
-    """The main process reads the stream and dispatches each process its half of every batch:
-    the same global batches as one process, so the same losses (no row read twice or lost)."""
+    """Each process reads its own rows (every 2nd after the held-out head): with the shuffle
+    buffer off, process 0's batch of 4 and process 1's make the batch of 8 one process reads,
+    so the losses are one process's (no row read twice or lost; each pads its own batch)."""
     train = write_csv(tmp_path / "train.csv", make_texts(40, seed=1))
     data = (
         f"{{train_file: '{train}', streaming: true, stream_validation_rows: 20, "
-        f"stream_head_rows: 40, max_length: 32, pad_to_max_length: true}}"
+        f"stream_head_rows: 40, max_length: 32, stream_shuffle_buffer: 1}}"
     )
-    recipe = streamed_recipe(
-        tmp_path, bert_without_dropout, data, **{"baseline": "{enabled: false}"}
-    )
-    common = ["train", "--config", str(recipe), "--max_steps", "6", "--bf16", "false"]
-    common += ["--early_stopping.patience", "null", "--ddp_backend", "gloo"]
+    common = two_process_args(tmp_path, bert_without_dropout, data, steps=6)
     ftk(*common, "--output_dir", tmp_path / "one", "--per_device_train_batch_size", "8")
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
     two = launch_two_processes(
         [*common, "--output_dir", str(tmp_path / "two"), "--per_device_train_batch_size", "4"],
         env,
     )
+    said = two.stderr + two.stdout
     assert two.returncode == 0, two.stderr[-3000:]
-    assert "Processes: 2" in two.stderr + two.stdout
+    assert "Processes: 2" in said
+    assert "keeps every 2nd row, its own, after the held-out rows" in said
     one_losses = [r["loss"] for r in history_rows(tmp_path / "one", "train")]
     two_losses = [r["loss"] for r in history_rows(tmp_path / "two", "train")]
     assert len(two_losses) == 6
     assert two_losses == pytest.approx(one_losses, rel=1e-4)
+
+
+@pytest.mark.e2e
+@pytest.mark.slow  # a launch on 2 processes: about 20 s
+@pytest.mark.timeout(300)  # a hang fails here instead of holding the suite
+def test_shares_of_different_lengths_train_max_steps_without_a_hang(tiny_bert, tmp_path):
+    """9 training rows after the held-out head: process 0 keeps 5 (2 batches of 4 per pass),
+    process 1 keeps 4 (1 batch). 6 steps read 24 rows on each, several passes of both: each
+    share repeats without end, so no process ends a pass (or the run) while the other is in
+    a step, and both stop at max_steps."""
+    train = write_csv(tmp_path / "train.csv", make_texts(10, seed=1))  # 30 rows
+    data = (
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 21, "
+        f"stream_head_rows: 9, max_length: 32}}"
+    )
+    common = two_process_args(tmp_path, tiny_bert, data, steps=6)
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
+    two = launch_two_processes(
+        [*common, "--output_dir", str(tmp_path / "two"), "--per_device_train_batch_size", "4"],
+        env,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "repeats endlessly, reshuffled each pass" in two.stderr + two.stdout
+    steps = [r["step"] for r in history_rows(tmp_path / "two", "train")]
+    assert steps == list(range(1, 7))
+
+
+@pytest.mark.e2e
+@pytest.mark.slow  # a launch on 2 processes: about 20 s
+@pytest.mark.timeout(300)
+def test_an_empty_share_stops_the_launch_with_a_message_not_a_hang(tiny_bert, tmp_path):
+    """1 training row after the held-out head on 2 processes: process 1's share is empty. Its
+    Trainer would stop training alone while process 0 waits in its step's all-reduce; instead
+    it stops the launch at its first batch, naming the cause."""
+    train = write_csv(tmp_path / "train.csv", make_texts(10, seed=1))  # 30 rows
+    data = (
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 29, "
+        f"stream_head_rows: 1, max_length: 32}}"
+    )
+    common = two_process_args(tmp_path, tiny_bert, data, steps=4)
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
+    two = launch_two_processes(
+        [*common, "--output_dir", str(tmp_path / "two"), "--per_device_train_batch_size", "4"],
+        env,
+    )
+    assert two.returncode != 0
+    assert "share of the training stream (data.streaming) holds no rows" in two.stderr
+    assert not (tmp_path / "two" / "model.safetensors").exists()

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
-from toolkit.core.launch import world_size
 from toolkit.core.log import say
 
 TURN_OFF = "or set data.streaming: false to read the data whole"
@@ -78,29 +77,12 @@ def refuse_streamed(config: RunConfig, what: str, why: str) -> None:
 
 def streamed_config(config: RunConfig) -> RunConfig:
     """The settings a streamed run needs, chosen and said; the config returned carries them,
-    so run_config.yaml records them: the evaluation cadence (`with_stream_cadence`) and, on
-    several processes, batches of one shape (`with_even_batches`)."""
+    so run_config.yaml records them: the evaluation cadence (`with_stream_cadence`). Under
+    `accelerate launch` nothing more: each process reads its own share of the stream
+    (data/streaming.py `per_process`), batches padded by each process alone."""
     if not config.data.streaming:
         return config
-    return with_even_batches(with_stream_cadence(config))
-
-
-def with_even_batches(config: RunConfig) -> RunConfig:
-    """On several processes the main one reads the stream and hands each process its share of
-    every batch (accelerate's dispatch_batches, its default for a stream: no row is read twice
-    or left out). The shares are stacked first, which needs one length: every text is padded
-    to data.max_length (data.pad_to_max_length), said."""
-    processes = world_size()
-    if processes == 1 or config.data.pad_to_max_length:
-        return config
-    say(
-        f"Streaming on {processes} processes: the main process reads the stream and hands "
-        f"each process its share of every batch (accelerate's dispatch_batches), so no row "
-        f"is read twice or left out; texts are padded to data.max_length "
-        f"({config.data.max_length}) so the shares stack (data.pad_to_max_length: true)."
-    )
-    data = dataclasses.replace(config.data, pad_to_max_length=True)
-    return dataclasses.replace(config, data=data)
+    return with_stream_cadence(config)
 
 
 def with_stream_cadence(config: RunConfig) -> RunConfig:
