@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import datasets
@@ -258,9 +259,8 @@ def refused(w: Path, bert: Path, *args: str, data: str | None = None) -> str:
             ["train", "--task", "image-classification", "--max_steps", "5"],
             "task 'image-classification' needs",
         ),
-        (["train", "--max_steps", "5", "--resume"], "--resume does not work"),
     ],
-    ids=["no max_steps", "k-fold search", "pre-training", "image task", "resume"],
+    ids=["no max_steps", "k-fold search", "pre-training", "image task"],
 )
 def test_what_cannot_stream_stops_at_start(tiny_bert, tmp_path, capsys, args, says):
     recipe = refused(tmp_path, tiny_bert)
@@ -367,3 +367,53 @@ def test_an_empty_share_stops_the_launch_with_a_message_not_a_hang(tiny_bert, tm
     assert two.returncode != 0
     assert "share of the training stream (data.streaming) holds no rows" in two.stderr
     assert not (tmp_path / "two" / "model.safetensors").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.slow  # three runs of 20 steps: about 40 s
+def test_a_streamed_run_killed_at_a_checkpoint_resumes_to_the_same_end(tiny_bert, tmp_path):
+    """Killed at step 14, in the stream's second pass (100 training rows, 8 a step), then
+    resumed: the Trainer reads the stream again and skips the 112 rows trained, and the run
+    ends with the uninterrupted run's history and metrics (the shuffle buffer on, dropout on)."""
+    from test_resume import comparable_metrics, kill_after_checkpoint
+
+    train = write_csv(tmp_path / "train.csv", make_texts(40, seed=1))  # 120 rows
+    data = (
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 20, "
+        f"stream_head_rows: 40, max_length: 32, stream_shuffle_buffer: 16}}"
+    )
+    recipe = streamed_recipe(tmp_path, tiny_bert, data, **{"baseline": "{enabled: false}"})
+    command = ["train", "--config", str(recipe), "--max_steps", "20"]
+    command += ["--early_stopping.patience", "null"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    ftk(*command, "--output_dir", straight)
+    cli = [sys.executable, "-m", "toolkit", *command, "--output_dir", str(resumed)]
+    kill_after_checkpoint(cli, resumed / "checkpoint-14")
+    assert not (resumed / "metrics.json").exists(), "the kill came too late"
+    again = ftk(*command, "--output_dir", resumed, "--resume")
+    assert "skipping the 112 training rows trained on before the checkpoint" in again.stdout
+    a, b = comparable_metrics(straight), comparable_metrics(resumed)
+    assert set(a) == set(b)
+    for key, value in a.items():
+        if isinstance(value, float):
+            assert b[key] == pytest.approx(value, abs=1e-4), key
+        else:
+            assert b[key] == value, key
+    losses = [[r["loss"] for r in history_rows(run, "train")] for run in (straight, resumed)]
+    assert losses[1] == pytest.approx(losses[0], abs=1e-4)
+
+
+@pytest.mark.e2e
+def test_a_streamed_run_resumes_only_on_the_processes_that_trained_it(tiny_bert, tmp_path, capsys):
+    checkpoint = tmp_path / "run" / "checkpoint-5"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text('{"global_step": 5}')
+    (checkpoint / "ftk_launch.json").write_text(
+        '{"processes": 2, "per_device_train_batch_size": 4, "gradient_accumulation_steps": 1}'
+    )
+    recipe = refused(tmp_path, tiny_bert)
+    code = main(["train", "--config", recipe, "--max_steps", "5", "--resume"])
+    err = capsys.readouterr().err
+    assert code == 2, err[-1500:]
+    assert "--resume on another number of processes does not work with data.streaming" in err
+    assert "Resume on 2 processes as it started" in err

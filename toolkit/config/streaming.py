@@ -3,8 +3,11 @@ the evaluation cadence a streamed run gets (epochs do not exist when the data ha
 
 Each refusal names the key (or command) and what to do instead; nothing is skipped silently.
 `streaming_refusal` is asked by config/validate.py (every command that builds a config),
-`refuse_streamed` by the commands that cannot work on a stream at all (`ftk search`, `--resume`,
-and the commands that read the training split whole).
+`refuse_streamed` by the commands that cannot work on a stream at all (`ftk search`, and the
+commands that read the training split whole) and by `--resume` on another number of processes.
+A `--resume` on the same number continues exactly: the Trainer reads the stream again and skips
+the batches trained (transformers' `skip_first_batches`; the shuffle is seeded, and each
+process's share repeats in the same passes: training/stream_passes.py).
 """
 
 from __future__ import annotations
@@ -111,9 +114,15 @@ SEARCH_ON_A_STREAM = (
     "streamed with `ftk train --config RUN/run_config.yaml --data.train_file BIG "
     "--data.streaming true --max_steps N`."
 )
-RESUME_A_STREAM = (
-    "the Trainer would read the stream again from its first row, the shuffle buffer's state "
-    "is not saved, so the resumed run would not continue where the stopped one was in the "
-    "data. Start the run again with --overwrite (each complete checkpoint in output_dir is a "
-    "model `ftk predict` reads)."
-)
+
+
+def resume_stream_elsewhere(saved_processes: int, processes: int) -> str:
+    """Why a streamed run resumes only on the number of processes that trained it."""
+    return (
+        f"each process reads its own share of the stream (its rows or files), so on "
+        f"{processes} process{'es' if processes != 1 else ''} instead of {saved_processes} "
+        f"the shares, and the rows of each batch, would not be those the stopped run trained "
+        f"on: the resumed run would not continue where it stopped. Resume on "
+        f"{saved_processes} process{'es' if saved_processes != 1 else ''} as it started, or "
+        f"start again with --overwrite."
+    )
