@@ -75,6 +75,13 @@ def test_a_streamed_csv_trains_and_scores_validation_and_test(csv_run):
     assert "Streamed training data (`data.streaming`)" in report
     assert "overlap check (against the head sample only)" in report
     assert "Data size:" not in report, "a stream's size is not judged from its head"
+    # a stream has no epochs: the kept model is an evaluation, placed by its step
+    assert "Best evaluation: step **" in report and "Best epoch" not in report
+    said = result.stdout + result.stderr
+    assert "Best evaluation: step " in said and "max_epoch_share does not apply" in said
+    card = (run_dir / "README.md").read_text()
+    assert "- `max_steps`: 20" in card and "num_train_epochs" not in card
+    assert "| epoch |" not in card
 
 
 @pytest.mark.e2e

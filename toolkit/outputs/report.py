@@ -212,14 +212,19 @@ def advice_section(advice: DataSizeAdvice | None) -> str:
 def training_section(o: OverfittingSummary) -> str:
     if o.best_epoch is None:
         return "No evaluation was recorded.\n"
+    kept = (
+        f"Best evaluation: step **{o.best_step}**"
+        if o.streamed  # a stream has no epochs
+        else f"Best epoch: **{o.best_epoch:g}** (step {o.best_step})"
+    )
     text = (
-        f"Best epoch: **{o.best_epoch:g}** (step {o.best_step}), the one kept: "
-        f"validation {o.metric} {o.validation_metric:.4f}, validation loss "
-        f"{o.validation_loss:.4f}."
+        f"{kept}, the one kept: validation {o.metric} {o.validation_metric:.4f}, validation "
+        f"loss {o.validation_loss:.4f}."
     )
     if o.gap_points is not None:
         text += (
-            f" On the fixed training sample at that epoch: {o.metric} "
+            f" On the fixed training sample at that {'step' if o.streamed else 'epoch'}: "
+            f"{o.metric} "
             f"{o.train_sample_metric:.4f}, loss {o.train_sample_loss:.4f}; the "
             f"train/validation gap is {o.gap_text()}."
         )
@@ -350,7 +355,8 @@ def write_report(
         plot_target_histogram(summary["target_values"], output_dir / TARGETS_PNG)
     else:
         plot_class_balance(summary["class_balance"], output_dir / BALANCE_PNG)
-    plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG)
+    along = "step" if "streaming" in summary else "epoch"  # a stream has no epochs
+    plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG, along)
     test_section = ""
     if "test_confusion_matrix" in metrics:
         plot_confusion_matrix(
