@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import datasets
 import pytest
 import yaml
-from helpers import ftk, history_rows, launch_two_processes, make_texts, write_csv
+from helpers import (
+    free_port,
+    ftk,
+    history_rows,
+    kill_machine,
+    launch_two_processes,
+    make_texts,
+    wait_for_checkpoint,
+    write_csv,
+)
 
 from toolkit.cli import main
 from toolkit.config.schema import DataConfig
@@ -424,3 +434,51 @@ def test_a_streamed_run_resumes_only_on_the_processes_that_trained_it(tiny_bert,
     assert code == 2, err[-1500:]
     assert "--resume on another number of processes does not work with data.streaming" in err
     assert "Resume on 2 processes as it started" in err
+
+
+@pytest.mark.e2e
+@pytest.mark.slow  # three launches on 2 processes: about 90 s
+def test_a_streamed_run_on_two_processes_resumes_to_the_same_end(tiny_bert, tmp_path):
+    """2 processes, each with its own 50 of the 100 training rows: killed at step 14 (each in
+    its share's second pass), then resumed on 2 processes: each reads its share's passes again
+    and skips its 56 rows, and the run ends as the uninterrupted one (dropout on: the Trainer
+    restores each process's random state)."""
+    from test_resume import comparable_metrics
+
+    train = write_csv(tmp_path / "train.csv", make_texts(40, seed=1))  # 120 rows
+    data = (
+        f"{{train_file: '{train}', streaming: true, stream_validation_rows: 20, "
+        f"stream_head_rows: 40, max_length: 32, stream_shuffle_buffer: 16}}"
+    )
+    common = two_process_args(tmp_path, tiny_bert, data, steps=20)
+    common += ["--per_device_train_batch_size", "4"]
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home"), "CUDA_VISIBLE_DEVICES": ""}
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    done = launch_two_processes([*common, "--output_dir", str(straight)], env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu"]
+    launcher += ["--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no"]
+    launcher += ["--dynamo_backend", "no", "--main_process_port", str(free_port())]
+    killed = subprocess.Popen(
+        [*launcher, "-m", "toolkit", *common, "--output_dir", str(resumed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    wait_for_checkpoint(killed, resumed / "checkpoint-14")
+    kill_machine(killed)
+    killed.stderr.close()
+    assert not (resumed / "metrics.json").exists(), "the kill came too late"
+    again = launch_two_processes([*common, "--output_dir", str(resumed), "--resume"], env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "skipping the 112 training rows" in again.stdout + again.stderr
+    a, b = comparable_metrics(straight), comparable_metrics(resumed)
+    assert set(a) == set(b)
+    for key, value in a.items():
+        if isinstance(value, float):
+            assert b[key] == pytest.approx(value, abs=1e-4), key
+        else:
+            assert b[key] == value, key
+    losses = [[r["loss"] for r in history_rows(run, "train")] for run in (straight, resumed)]
+    assert losses[1] == pytest.approx(losses[0], abs=1e-4)
