@@ -482,3 +482,16 @@ def test_a_streamed_run_on_two_processes_resumes_to_the_same_end(tiny_bert, tmp_
             assert b[key] == value, key
     losses = [[r["loss"] for r in history_rows(run, "train")] for run in (straight, resumed)]
     assert losses[1] == pytest.approx(losses[0], abs=1e-4)
+
+
+@pytest.mark.e2e
+def test_ftk_schedule_of_a_stream_speaks_of_steps(tiny_bert, tmp_path, capsys):
+    """A stream has no epochs: `ftk schedule` counts the rows max_steps reads and the schedule
+    in steps (run/stages.py's announce_schedule prints ftk train's through the same summary)."""
+    recipe = refused(tmp_path, tiny_bert)
+    held = ["--data.stream_validation_rows", "20", "--data.stream_head_rows", "20"]
+    assert main(["schedule", "--config", recipe, "--max_steps", "20", *held]) == 0
+    out = capsys.readouterr().out
+    assert "Training rows read in max_steps: 160; processes: 1" in out
+    assert "Schedule: 20 optimizer steps (max_steps; a stream has no epochs)" in out
+    assert "epochs)" not in out.replace("no epochs)", "")
