@@ -332,6 +332,8 @@ def test_two_processes_train_the_rows_one_process_trains(bert_without_dropout, t
     assert two.returncode == 0, two.stderr[-3000:]
     assert "Processes: 2" in said
     assert "keeps every 2nd row, its own, after the held-out rows" in said
+    report = (tmp_path / "two" / "report.md").read_text()
+    assert "Processes: each of the 2 processes reads the whole training stream" in report
     one_losses = [r["loss"] for r in history_rows(tmp_path / "one", "train")]
     two_losses = [r["loss"] for r in history_rows(tmp_path / "two", "train")]
     assert len(two_losses) == 6

@@ -185,7 +185,9 @@ def streamed_note(facts: dict[str, Any]) -> str:
         f"train column counts the first {facts['head_sample_rows']:,} training rows read ahead "
         f"(the head sample), not the rows trained on. Validation: {facts['validation']}; "
         f"test: {facts['test']}; neither is trained on. Read from the head sample only: "
-        f"{', '.join(facts['read_from_the_head_sample'])}.\n"
+        f"{', '.join(facts['read_from_the_head_sample'])}."
+        + (f" Processes: {facts['per_process']}." if "per_process" in facts else "")
+        + "\n"
     )
 
 
