@@ -345,15 +345,17 @@ def test_two_processes_train_the_rows_one_process_trains(bert_without_dropout, t
 @pytest.mark.timeout(300)  # a hang fails here instead of holding the suite
 def test_shares_of_different_lengths_train_max_steps_without_a_hang(tiny_bert, tmp_path):
     """9 training rows after the held-out head: process 0 keeps 5 (2 batches of 4 per pass),
-    process 1 keeps 4 (1 batch). 6 steps read 24 rows on each, several passes of both: each
-    share repeats without end, so no process ends a pass (or the run) while the other is in
-    a step, and both stop at max_steps."""
+    process 1 keeps 4 (1 batch). 6 steps of 2 accumulated batches read 48 rows on each, several
+    passes of both: each share repeats without end, so both stop at max_steps. (With passes
+    that end, process 1's every pass is one micro-batch, never an optimizer step: it never
+    reaches step 6 and the launch hangs once process 0 is done; checked by hand, it did.)"""
     train = write_csv(tmp_path / "train.csv", make_texts(10, seed=1))  # 30 rows
     data = (
         f"{{train_file: '{train}', streaming: true, stream_validation_rows: 21, "
         f"stream_head_rows: 9, max_length: 32}}"
     )
     common = two_process_args(tmp_path, tiny_bert, data, steps=6)
+    common += ["--gradient_accumulation_steps", "2"]
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
     two = launch_two_processes(
         [*common, "--output_dir", str(tmp_path / "two"), "--per_device_train_batch_size", "4"],
