@@ -6,9 +6,12 @@ the processes must make the same steps. The processes' shares of a stream differ
 a row, or by whole files), so with passes that end, a process whose pass ends first skips the
 rest of the Trainer's pass (transformers 5.2 trainer.py:2337, StopIteration leaves the steps
 empty) and starts the next while the others are still in theirs: its steps then pair batches of
-another pass with theirs; and a process whose share is empty in a pass stops training alone
+another pass with theirs. With gradient accumulation, a pass of fewer micro-batches than a
+step makes no optimizer step at all (its last micro-batch still all-reduces): that process
+never reaches max_steps, and the others, done, leave it waiting: a hang (the uneven-shares
+test in tests/test_streaming.py hung so). A process whose share is empty stops training alone
 (trainer.py:2018, `step < 0` sets should_training_stop) while the others wait in their next
-all-reduce: a hang. A share that never ends gives the Trainer no pass to end: it stops on
+all-reduce. A share that never ends gives the Trainer no pass to end: it stops on
 max_steps, on every process at the same step. Each pass is reshuffled (`set_epoch(pass)`: the
 shuffle buffer's seed + the pass), the same on every run, so a resumed run reads the same
 batches again (`skip_first_batches`), and an empty share is an error at its first batch.
