@@ -322,12 +322,13 @@ def test_two_processes_train_the_rows_one_process_trains(bert_without_dropout, t
         f"stream_head_rows: 40, max_length: 32, stream_shuffle_buffer: 1}}"
     )
     common = two_process_args(tmp_path, bert_without_dropout, data, steps=6)
-    ftk(*common, "--output_dir", tmp_path / "one", "--per_device_train_batch_size", "8")
+    # evaluation batches that split the 20 held-out rows evenly: a padded last batch would
+    # count repeated rows in the Trainer's eval_loss on 2 processes (not in its accuracy)
+    one = ["--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "20"]
+    ftk(*common, "--output_dir", tmp_path / "one", *one)
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
-    two = launch_two_processes(
-        [*common, "--output_dir", str(tmp_path / "two"), "--per_device_train_batch_size", "4"],
-        env,
-    )
+    two_args = ["--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "10"]
+    two = launch_two_processes([*common, "--output_dir", str(tmp_path / "two"), *two_args], env)
     said = two.stderr + two.stdout
     assert two.returncode == 0, two.stderr[-3000:]
     assert "Processes: 2" in said
@@ -338,6 +339,14 @@ def test_two_processes_train_the_rows_one_process_trains(bert_without_dropout, t
     two_losses = [r["loss"] for r in history_rows(tmp_path / "two", "train")]
     assert len(two_losses) == 6
     assert two_losses == pytest.approx(one_losses, rel=1e-4)
+    # the held-out head is the same on each process, and evaluated once across them
+    scores = [
+        [(r["step"], r["eval_loss"], r["eval_accuracy"]) for r in history_rows(run, "eval")]
+        for run in (tmp_path / "one", tmp_path / "two")
+    ]
+    assert [s[0] for s in scores[1]] == [s[0] for s in scores[0]]
+    for (_, loss_two, accuracy_two), (_, loss_one, accuracy_one) in zip(*scores[::-1]):
+        assert loss_two == pytest.approx(loss_one, rel=1e-4) and accuracy_two == accuracy_one
 
 
 @pytest.mark.e2e
