@@ -344,8 +344,11 @@ def test_two_processes_train_the_rows_one_process_trains(bert_without_dropout, t
         [(r["step"], r["eval_loss"], r["eval_accuracy"]) for r in history_rows(run, "eval")]
         for run in (tmp_path / "one", tmp_path / "two")
     ]
-    assert [s[0] for s in scores[1]] == [s[0] for s in scores[0]]
-    for (_, loss_two, accuracy_two), (_, loss_one, accuracy_one) in zip(*scores[::-1]):
+    one_scores, two_scores = scores
+    assert [step for step, _, _ in two_scores] == [step for step, _, _ in one_scores]
+    for (_, loss_two, accuracy_two), (_, loss_one, accuracy_one) in zip(
+        two_scores, one_scores, strict=True
+    ):
         assert loss_two == pytest.approx(loss_one, rel=1e-4) and accuracy_two == accuracy_one
 
 
