@@ -511,3 +511,29 @@ def test_ftk_schedule_of_a_stream_speaks_of_steps(tiny_bert, tmp_path, capsys):
     assert "Training rows read in max_steps: 160; processes: 1" in out
     assert "Schedule: 20 optimizer steps (max_steps; a stream has no epochs)" in out
     assert "epochs)" not in out.replace("no epochs)", "")
+
+
+@pytest.mark.e2e
+@pytest.mark.slow  # a launch on 2 processes: about 20 s
+@pytest.mark.timeout(300)
+def test_two_processes_read_one_file_each_of_a_two_file_hub_set(tiny_bert, tmp_path):
+    """A Hub set (a local folder) of 2 training files, 30 and 21 rows, with its validation
+    split: nothing is held out of the stream, so each process reads one file alone, and the
+    shares' different lengths still end both at max_steps."""
+    texts = [{"text": t, "label": label} for t, label in make_texts(17, seed=1)]  # 51 rows
+    folder = tmp_path / "hub"
+    folder.mkdir()
+    write_rows(folder / "train-0.csv", texts[:30])
+    write_rows(folder / "train-1.csv", texts[30:])
+    write_csv(folder / "validation.csv", make_texts(4, seed=2))
+    data = f"{{hub_id: '{folder}', streaming: true, stream_head_rows: 20, max_length: 32}}"
+    common = two_process_args(tmp_path, tiny_bert, data, steps=6)
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf-home")}
+    two = launch_two_processes(
+        [*common, "--output_dir", str(tmp_path / "two"), "--per_device_train_batch_size", "4"],
+        env,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "each of the 2 processes reads 1 of the source's 2 files" in two.stdout + two.stderr
+    steps = [r["step"] for r in history_rows(tmp_path / "two", "train")]
+    assert steps == list(range(1, 7))
