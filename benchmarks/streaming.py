@@ -2,6 +2,7 @@
 step 100 in bounded memory.
 
     python benchmarks/streaming.py --rows 10000000
+    python benchmarks/streaming.py --tiny     # seconds: a tiny BERT on short texts (tests)
 
 Writes a CSV of N rows of BBC News sentences (benchmarks/scale.py's `sentences()` and
 `write_csv()`: sampled with replacement, a row number appended so no two texts are equal) into
@@ -15,11 +16,14 @@ a temporary folder, deleted afterwards, then runs in a fresh process
 times) and prints one JSON line: rows, file size, seconds to write it, seconds from the start of
 `ftk train` to its first optimizer step (the history's stamp), total wall time, the
 child's peak RSS (getrusage of the children), and the last step the history recorded.
+With --tiny, the rows are common.make_tiny_recipe's texts and the model its tiny BERT (held-out
+heads of 30 rows, no baselines), so the test suite runs the script end to end in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -113,6 +117,16 @@ def streamed_run(data: Path, run_dir: Path, steps: int, eval_steps: int, extra: 
     }
 
 
+def tiny_pool(folder: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """--tiny: the texts of common's tiny recipe (its tokenizer knows their words) and the
+    options that train its tiny BERT on small held-out heads without baselines."""
+    recipe = common.make_tiny_recipe(folder)
+    with (folder / "train.csv").open(newline="") as handle:
+        pool = [(row["text"], row["label"]) for row in csv.DictReader(handle)]
+    small = ["--data.stream_validation_rows", "30", "--data.stream_head_rows", "60"]
+    return pool, ["--config", str(recipe), *small, "--baseline.enabled", "false"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -120,13 +134,16 @@ def main() -> None:
     # each evaluation scores the 2,000 validation rows (2 minutes on 2 busy CPU cores)
     parser.add_argument("--eval-steps", type=int, default=50)
     parser.add_argument("--tmp", default=None, help="folder for the CSV (default: the system's)")
+    parser.add_argument("--tiny", action="store_true", help="a tiny BERT and short texts")
     parser.add_argument("ftk", nargs=argparse.REMAINDER, help="after --: more `ftk train` options")
     args = parser.parse_args()
     args.ftk = [a for a in args.ftk if a != "--"]
     with tempfile.TemporaryDirectory(prefix="streaming-", dir=args.tmp) as folder:
-        data = Path(folder) / "train.csv"
+        data = Path(folder) / "stream.csv"
+        pool, extra = tiny_pool(Path(folder)) if args.tiny else (sentences(), [])
+        args.ftk = [*extra, *args.ftk]
         started = time.perf_counter()
-        write_rows(data, args.rows, sentences())
+        write_rows(data, args.rows, pool)
         written = round(time.perf_counter() - started, 1)
         figures = streamed_run(data, Path(folder) / "run", args.steps, args.eval_steps, args.ftk)
         line = {

@@ -299,6 +299,13 @@ def checkpoint_of_two_processes(w: Where) -> list[str]:
     return w.train_args("--resume", "--per_device_train_batch_size", "4")
 
 
+def streamed_checkpoint_of_two_processes(w: Where) -> list[str]:
+    """--resume on 1 process of a streamed run checkpointed on 2: each process read its own
+    share of the stream, which 1 process cannot continue."""
+    checkpoint_of_two_processes(w)
+    return w.train_args("--resume", "--data.streaming", "true", "--max_steps", "5")
+
+
 def jsonl_lines(w: Where, name: str, lines: list[str]) -> Path:
     return w.text_file(name, "".join(line + "\n" for line in lines))
 
@@ -1303,16 +1310,16 @@ CASES = [
         "ftk search does not work with data.streaming: true",
     ),
     Case(
-        "--resume of a streamed run",
-        "streaming",
-        lambda w: w.train_args("--data.streaming", "true", "--max_steps", "5", "--resume"),
-        "--resume does not work with data.streaming: true",
-    ),
-    Case(
         "a label first met late in the stream",
         "streaming",
         label_late_in_the_stream,
         "which is not among the 3 classes read ahead before training",
+    ),
+    Case(
+        "--resume of a streamed run on another number of processes",
+        "streaming",
+        streamed_checkpoint_of_two_processes,
+        "--resume on another number of processes does not work with data.streaming: true",
     ),
 ]
 

@@ -331,6 +331,17 @@ def test_demo_recipe_benchmark_tiny_mode_trains_every_arm(tmp_path):
     assert "tokens96-2ep: median train" in stdout
 
 
+@pytest.mark.e2e
+def test_streaming_benchmark_tiny_mode_reaches_its_last_step_and_reports_its_figures():
+    """benchmarks/streaming.py --tiny: 2,000 rows written, streamed by a tiny BERT for 6 steps;
+    its JSON line has every figure BENCHMARKS.md section 15 reports."""
+    out = run_benchmark("streaming.py", "--rows", "2000", "--steps", "6", "--eval-steps", "3")
+    line = json.loads(out.strip().splitlines()[-1])
+    assert line["rows"] == 2000 and line["reached_last_step"] and line["last_step"] == 6
+    assert 0 < line["first_step_s"] <= line["total_wall_s"]
+    assert line["peak_rss_mb"] > 0 and line["write_s"] >= 0 and line["file_mb"] >= 0
+
+
 def test_gpu_launch_script_names_each_shipped_config_it_runs(tmp_path):
     """The dry run builds the tiny recipe and prints the three commands; each one's config
     exists (the real run needs a GPU: benchmarks/gpu_launch.sh)."""

@@ -428,3 +428,32 @@ def test_a_run_that_learned_the_classes_gets_neither_finding():
     # even classes: answering one class always is no majority collapse to speak of
     even = facts(metric="f1_macro", scored=scored([34, 0, 0], [33, 0, 0], [33, 0, 0]))
     assert "collapsed" not in rules(diagnose_run(rows, even))
+
+
+def test_a_streamed_run_speaks_of_steps_and_holds_out_a_longer_head():
+    """A stream has no epochs, and ftk search cannot run on it: its noisy selection names
+    the evaluation kept and a longer validation head (data.stream_validation_rows), its
+    still-improving finding the step of max_steps."""
+    small = facts(
+        validation_size=100,
+        validation_counts={"a": 34, "b": 33, "c": 33},
+        validation_fraction=None,
+        streamed=True,
+        stream_validation_rows=100,
+        max_steps=30,
+        output_dir="runs/s",
+    )
+    sample = [(0.9, 0.3), (0.95, 0.2), (0.97, 0.1)]
+    found = {
+        f.rule: f
+        for f in diagnose_run(history([(0.78, 0.6), (0.79, 0.55), (0.80, 0.5)], sample), small)
+    }
+    noisy = found["noisy_selection"]
+    assert "which evaluation was kept is partly luck" in noisy.text
+    assert "search" not in (noisy.command or "")
+    assert noisy.command == (
+        "ftk train --config runs/s/run_config.yaml --data.stream_validation_rows 200 "
+        "--output_dir runs/s-validation-rows-200"
+    )
+    assert "(step 30 of 30)" in found["still_improving"].text
+    assert all("epoch" not in f.text for f in found.values()), [f.text for f in found.values()]

@@ -416,7 +416,8 @@ def run_schedule(args: argparse.Namespace, overrides: list[str]) -> int:
     from toolkit.training.schedule_report import report_schedule
 
     result = preview_schedule(config, world_size=args.num_processes, png=args.png)
-    print(f"Training examples: {result.num_train:,}; processes: {result.world_size}")
+    rows = "Training rows read in max_steps" if config.data.streaming else "Training examples"
+    print(f"{rows}: {result.num_train:,}; processes: {result.world_size}")
     report_schedule(result.summary, result.groups, result.layer_decay)
     print(f"LR plot: {result.png}")
     return 0

@@ -144,6 +144,11 @@ class RunFacts:
     # the k of the k-fold search (`ftk search --search.folds k`) that chose this run's
     # hyper-parameters; None: not chosen so
     chosen_by_folds: int | None = None
+    # data.streaming: a stream has no epochs, so evaluations are placed by their step and the
+    # kept model is "the best evaluation"; ftk search cannot run on it, so a larger validation
+    # is a longer held-out head (data.stream_validation_rows, None: a given validation split)
+    streamed: bool = False
+    stream_validation_rows: int | None = None
 
 
 @dataclass
@@ -251,6 +256,16 @@ def shown(command: str) -> str:
     return f"`{command}`"
 
 
+def when(point: Point, facts: RunFacts) -> str:
+    """Where an evaluation fell, in words: 'epoch 2', or 'step 400' for a stream (no epochs)."""
+    return f"step {point.step:,}" if facts.streamed else f"epoch {point.epoch:g}"
+
+
+def kept(facts: RunFacts) -> str:
+    """What the kept model is: the best epoch, or the best evaluation of a stream."""
+    return "evaluation" if facts.streamed else "epoch"
+
+
 def whole_epochs(epochs: float) -> float | int:
     """A suggested epoch count: whole epochs from one up (rounded up, so the run is never
     shorter than computed), two decimals under one."""
@@ -278,6 +293,11 @@ def training_until(curve: Curve, facts: RunFacts) -> dict[str, Any] | None:
         return {"max_steps": kept.step} if kept.step < facts.max_steps else None
     epochs = whole_epochs(kept.epoch)
     return {"num_train_epochs": epochs} if 0 < epochs < facts.num_train_epochs else None
+
+
+def length_of(facts: RunFacts) -> str:
+    """The run's length in its own unit: max_steps steps when they set it, else epochs."""
+    return f"{facts.max_steps:,}" if facts.max_steps else f"{facts.num_train_epochs:g}"
 
 
 def length_now(facts: RunFacts) -> str:
@@ -448,11 +468,12 @@ def still_improving(curve: Curve, facts: RunFacts) -> Finding | None:
     longer = longer_training(facts, facts.longer_factor)
     command = rerun_command(facts, longer, length_folder(longer))
     text = (
-        f"Still improving: the best evaluation is the last one (epoch "
-        f"{curve.points[best].epoch:g} of {facts.num_train_epochs:g}); validation "
+        f"Still improving: the best evaluation is the last one ({when(curve.points[best], facts)}"
+        f" of {length_of(facts)}); validation "
         f"{facts.metric} went {path} over the last {len(last)} evaluations{on_train}. The run "
         f"stopped while it was still learning: train longer ({as_long(facts)}: "
-        f"{length_words(longer)}); early stopping keeps the best epoch if it turns. Next: "
+        f"{length_words(longer)}); early stopping keeps the best {kept(facts)} if it turns. "
+        f"Next: "
         f"{shown(command)}"
     )
     figures = {
@@ -477,23 +498,25 @@ def overfit(curve: Curve, facts: RunFacts) -> Finding | None:
     gap = ""
     figures: dict[str, Any] = {"began_epoch": began.epoch, "onset_epoch": points[onset].epoch}
     if best is not None and facts.metric in curve.points[best].sample:
-        kept = curve.points[best]
-        difference = kept.sample[facts.metric] - kept.validation[facts.metric]
+        point = curve.points[best]
+        difference = point.sample[facts.metric] - point.validation[facts.metric]
         points_gap = 100 * difference if facts.greater_is_better else -difference
         figures["gap_at_best"] = round(points_gap, 4)
         unit = "points" if facts.greater_is_better else f"in {facts.metric}"
         gap = (
-            f" At the kept epoch ({kept.epoch:g}) the training sample scores {facts.metric} "
-            f"{kept.sample[facts.metric]:.4f} against {kept.validation[facts.metric]:.4f} on "
+            f" At the kept {kept(facts)} ({when(point, facts)}) the training sample scores "
+            f"{facts.metric} {point.sample[facts.metric]:.4f} against "
+            f"{point.validation[facts.metric]:.4f} on "
             f"validation: a gap of {abs(points_gap):.1f} {unit}."
         )
     command, remedy = overfit_remedy(curve, facts)
     text = (
-        f"Overfit: from epoch {began.epoch:g} validation loss rose for {facts.patience} "
+        f"Overfit: from {when(began, facts)} validation loss rose for {facts.patience} "
         f"evaluations in a row ({validation[onset - facts.patience]:.4f} -> "
         f"{validation[onset]:.4f}) while the training loss fell.{gap} More data, "
-        f"augmentation, a lower learning rate or fewer epochs would help; early stopping "
-        f"keeps the best epoch. Next, {remedy}: {shown(command)}"
+        f"augmentation, a lower learning rate or fewer {'steps' if facts.streamed else 'epochs'}"
+        f" would help; early stopping keeps the best {kept(facts)}. Next, {remedy}: "
+        f"{shown(command)}"
     )
     return Finding("overfit", text, figures, command)
 
@@ -524,20 +547,21 @@ def imbalance(curve: Curve, facts: RunFacts) -> Finding | None:
     if facts.metric == "accuracy":
         text = (
             f"Imbalance: '{majority}' holds {share:.0%} of the training examples and accuracy "
-            f"picked the best epoch, but always answering '{majority}' scores {share:.2f} in "
+            f"picked the best {kept(facts)}, but always answering '{majority}' scores "
+            f"{share:.2f} in "
             f"accuracy: it is misleading here. Put f1_macro first in `metrics` (it weighs "
             f"every class alike) and consider `class_weights: balanced`."
         )
         if facts.single_class:  # f1_macro is a metric of every single-class target
             command = rerun_command(facts, {"metrics": macro_first(facts)}, "f1_macro")
-            text += f" Next, macro-F1 picking the best epoch: {shown(command)}"
+            text += f" Next, macro-F1 picking the best {kept(facts)}: {shown(command)}"
     elif facts.metric == "f1_macro":
         why = (
             " (ftk moved it first because `metrics` was not set)" if facts.metrics_reordered else ""
         )
         text = (
             f"Imbalance: '{majority}' holds {share:.0%} of the training examples, so macro-F1 "
-            f"picked the best epoch{why}; accuracy would flatter a model that favours "
+            f"picked the best {kept(facts)}{why}; accuracy would flatter a model that favours "
             f"'{majority}' (answering it always scores {share:.2f})."
         )
     else:
@@ -736,11 +760,14 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         f"{facts.metric} near {value:.2f} is about {100 * error:.1f} points; "
         f"{len(close)} of the other {len(curve.points) - 1} "
         f"evaluations are within {NOISE_STANDARD_ERRORS:g} standard errors of the best, so "
-        f"which epoch was kept is partly luck.{small}"
+        f"which {kept(facts)} was kept is partly luck.{small}"
     )
-    advice, command = (
-        larger_validation(facts, size) if facts.chosen_by_folds else k_fold_search(facts, size)
-    )
+    if facts.streamed:
+        advice, command = larger_head(facts)
+    elif facts.chosen_by_folds:
+        advice, command = larger_validation(facts, size)
+    else:
+        advice, command = k_fold_search(facts, size)
     text = seen + advice
     figures = {
         "validation_size": n,
@@ -749,6 +776,22 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
         "evaluations_within_noise": len(close),
     }
     return Finding("noisy_selection", text, figures, command)
+
+
+def larger_head(facts: RunFacts) -> tuple[str, str | None]:
+    """A streamed run's remedy: a longer validation head (ftk search cannot run on a stream;
+    None: the validation split was given, so ftk cannot make it larger)."""
+    said = " A larger validation split would make the choice reliable"
+    rows = facts.stream_validation_rows
+    if rows is None:
+        return said + ": give a larger validation file or split.", None
+    larger = 2 * rows
+    changes = {"data.stream_validation_rows": larger}
+    command = rerun_command(facts, changes, f"validation-rows-{larger}")
+    return (
+        said + f" (a k-fold search cannot run on a stream). Next, the stream's first {larger:,} "
+        f"rows held out (data.stream_validation_rows, now {rows:,}): {shown(command)}"
+    ), command
 
 
 def k_fold_search(facts: RunFacts, size: str) -> tuple[str, str]:

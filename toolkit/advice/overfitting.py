@@ -57,12 +57,28 @@ def watch_cost_share(size: int, num_train: int) -> float:
     return size * SCORING_COST_PER_TRAINING_COST / num_train if num_train else 0.0
 
 
-def describe_watch(size: int, num_train: int, ceiling: int, epoch_share: float | None) -> str:
-    """The console line that says what the watch will score and what that costs."""
+def describe_watch(
+    size: int,
+    num_train: int,
+    ceiling: int,
+    epoch_share: float | None,
+    rows_between: int | None = None,
+) -> str:
+    """The console line that says what the watch will score and what that costs;
+    `rows_between`: a streamed run's training rows from one evaluation to the next (a stream
+    has no epochs: its sample comes from the head sample, its cost is against those rows)."""
     if size == 0:
         return (
             "Overfitting watch: no training sample (`overfitting.train_sample_size: 0`); it "
             "compares validation loss with the Trainer's running training loss."
+        )
+    if rows_between is not None:
+        return (
+            f"Overfitting watch: {size} of the {num_train} head-sample training rows "
+            f"(data.stream_head_rows) scored at each evaluation, about "
+            f"{watch_cost_share(size, rows_between):.1%} of the training time between "
+            f"evaluations ({rows_between:,} rows; set by `overfitting.train_sample_size` "
+            f"{ceiling}; overfitting.max_epoch_share does not apply: a stream has no epochs)."
         )
     cap = "null" if epoch_share is None else f"{epoch_share:g}"
     return (
@@ -256,6 +272,7 @@ class OverfittingSummary:
     gap_points: float | None = None
     loss_gap: float | None = None  # validation loss minus train-sample loss
     gap_unit: str = "points"  # "points" | the error metric's name
+    streamed: bool = False  # data.streaming: no epochs, the kept model is an evaluation (step)
 
     def gap_text(self) -> str:
         if self.gap_unit == "points":
@@ -265,16 +282,21 @@ class OverfittingSummary:
     def to_dict(self) -> dict[str, Any]:
         """For metrics.json: the figures that exist (a run without a sample has no gap)."""
         values = dataclasses.asdict(self)
+        values.pop("streamed")  # run_config.yaml says so
         return {k: v for k, v in values.items() if v is not None or k in ("warning", "best_epoch")}
+
+    def kept(self) -> str:
+        """The kept evaluation in words: 'Best epoch: 2.00 (step 40)', or for a stream (no
+        epochs) 'Best evaluation: step 40'."""
+        if self.streamed:
+            return f"Best evaluation: step {self.best_step}"
+        return f"Best epoch: {self.best_epoch:.2f} (step {self.best_step})"
 
     def describe(self) -> str:
         """One console line."""
         if self.best_epoch is None:
             return "Best epoch: no evaluation was recorded."
-        text = (
-            f"Best epoch: {self.best_epoch:.2f} (step {self.best_step}), validation "
-            f"{self.metric} {self.validation_metric:.4f}"
-        )
+        text = f"{self.kept()}, validation {self.metric} {self.validation_metric:.4f}"
         if self.gap_points is not None:
             text += (
                 f"; training sample {self.train_sample_metric:.4f}: a train/validation "
@@ -285,14 +307,19 @@ class OverfittingSummary:
 
 
 def summarize_overfitting(
-    rows: list[dict[str, Any]], metric: str, greater_is_better: bool, warning: str | None
+    rows: list[dict[str, Any]],
+    metric: str,
+    greater_is_better: bool,
+    warning: str | None,
+    streamed: bool = False,
 ) -> OverfittingSummary:
     """Best epoch, and the train-sample vs validation gap there (metric in points, and loss)."""
     best = best_evaluation(rows, metric, greater_is_better)
     if best is None:
-        return OverfittingSummary(warning=warning)
+        return OverfittingSummary(warning=warning, streamed=streamed)
     summary = OverfittingSummary(
         warning=warning,
+        streamed=streamed,
         best_epoch=best["epoch"],
         best_step=best["step"],
         metric=metric,

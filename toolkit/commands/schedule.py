@@ -40,7 +40,8 @@ def preview_schedule(
     num_train = (
         streamed_rows(plan.args, world) if config.data.streaming else len(data.splits["train"])
     )
-    summary = schedule_summary(config.schedule, plan.args, num_train, world)
+    streamed = config.data.streaming
+    summary = schedule_summary(config.schedule, plan.args, num_train, world, streamed)
     # Layer groups need the real parameter names: build the model rather than guess them.
     model = build_model(plan, data) if uses_param_groups(config.schedule) else None
     groups = group_multipliers(config.schedule, model)

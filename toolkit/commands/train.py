@@ -17,7 +17,7 @@ from transformers import TrainerCallback
 from toolkit.config.compare import comparable, describe_differences, differing
 from toolkit.config.load import read_keys
 from toolkit.config.schema import RunConfig
-from toolkit.config.streaming import RESUME_A_STREAM, refuse_streamed
+from toolkit.config.streaming import refuse_streamed, resume_stream_elsewhere
 from toolkit.core.disk_full import out_of_space_said
 from toolkit.core.errors import UserError
 from toolkit.core.launch import check_launch, world_size
@@ -107,7 +107,6 @@ def resume_point(output_dir: Path, overwrite: bool, config: RunConfig) -> Path:
             "--resume continues the run in output_dir and --overwrite deletes it; "
             "pass only one of them."
         )
-    refuse_streamed(config, "--resume", RESUME_A_STREAM)
     checkpoint = last_checkpoint(output_dir)
     batch_kept = check_resumed_launch(checkpoint, config)
     check_resumed_config(output_dir, checkpoint, config, free=BATCH_KEYS if batch_kept else ())
@@ -143,6 +142,8 @@ def check_resumed_launch(checkpoint: Path, config: RunConfig) -> bool:
         say(say_missing_random_states(checkpoint, missing))  # elsewhere all start afresh
     if saved is None or saved.processes == world_size():
         return False
+    elsewhere = resume_stream_elsewhere(saved.processes, world_size())
+    refuse_streamed(config, "--resume on another number of processes", elsewhere)
     now = launch_now(config.training, world_size(), saved)
     check_global_batch(checkpoint, saved, now)
     say(

@@ -3,8 +3,11 @@ the evaluation cadence a streamed run gets (epochs do not exist when the data ha
 
 Each refusal names the key (or command) and what to do instead; nothing is skipped silently.
 `streaming_refusal` is asked by config/validate.py (every command that builds a config),
-`refuse_streamed` by the commands that cannot work on a stream at all (`ftk search`, `--resume`,
-and the commands that read the training split whole).
+`refuse_streamed` by the commands that cannot work on a stream at all (`ftk search`, and the
+commands that read the training split whole) and by `--resume` on another number of processes.
+A `--resume` on the same number continues exactly: the Trainer reads the stream again and skips
+the batches trained (transformers' `skip_first_batches`; the shuffle is seeded, and each
+process's share repeats in the same passes: training/stream_passes.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from pathlib import Path
 
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
-from toolkit.core.launch import world_size
 from toolkit.core.log import say
 
 TURN_OFF = "or set data.streaming: false to read the data whole"
@@ -78,29 +80,12 @@ def refuse_streamed(config: RunConfig, what: str, why: str) -> None:
 
 def streamed_config(config: RunConfig) -> RunConfig:
     """The settings a streamed run needs, chosen and said; the config returned carries them,
-    so run_config.yaml records them: the evaluation cadence (`with_stream_cadence`) and, on
-    several processes, batches of one shape (`with_even_batches`)."""
+    so run_config.yaml records them: the evaluation cadence (`with_stream_cadence`). Under
+    `accelerate launch` nothing more: each process reads its own share of the stream
+    (data/streaming.py `per_process`), batches padded by each process alone."""
     if not config.data.streaming:
         return config
-    return with_even_batches(with_stream_cadence(config))
-
-
-def with_even_batches(config: RunConfig) -> RunConfig:
-    """On several processes the main one reads the stream and hands each process its share of
-    every batch (accelerate's dispatch_batches, its default for a stream: no row is read twice
-    or left out). The shares are stacked first, which needs one length: every text is padded
-    to data.max_length (data.pad_to_max_length), said."""
-    processes = world_size()
-    if processes == 1 or config.data.pad_to_max_length:
-        return config
-    say(
-        f"Streaming on {processes} processes: the main process reads the stream and hands "
-        f"each process its share of every batch (accelerate's dispatch_batches), so no row "
-        f"is read twice or left out; texts are padded to data.max_length "
-        f"({config.data.max_length}) so the shares stack (data.pad_to_max_length: true)."
-    )
-    data = dataclasses.replace(config.data, pad_to_max_length=True)
-    return dataclasses.replace(config, data=data)
+    return with_stream_cadence(config)
 
 
 def with_stream_cadence(config: RunConfig) -> RunConfig:
@@ -129,9 +114,15 @@ SEARCH_ON_A_STREAM = (
     "streamed with `ftk train --config RUN/run_config.yaml --data.train_file BIG "
     "--data.streaming true --max_steps N`."
 )
-RESUME_A_STREAM = (
-    "the Trainer would read the stream again from its first row, the shuffle buffer's state "
-    "is not saved, so the resumed run would not continue where the stopped one was in the "
-    "data. Start the run again with --overwrite (each complete checkpoint in output_dir is a "
-    "model `ftk predict` reads)."
-)
+
+
+def resume_stream_elsewhere(saved_processes: int, processes: int) -> str:
+    """Why a streamed run resumes only on the number of processes that trained it."""
+    return (
+        f"each process reads its own share of the stream (its rows or files), so on "
+        f"{processes} process{'es' if processes != 1 else ''} instead of {saved_processes} "
+        f"the shares, and the rows of each batch, would not be those the stopped run trained "
+        f"on: the resumed run would not continue where it stopped. Resume on "
+        f"{saved_processes} process{'es' if saved_processes != 1 else ''} as it started, or "
+        f"start again with --overwrite."
+    )

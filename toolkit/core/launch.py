@@ -27,6 +27,7 @@ from pathlib import Path
 from toolkit.core.errors import UserError
 
 WORLD_SIZE_VARIABLES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+RANK_VARIABLES = ("RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK")
 # Devices accelerate and torch can run DDP on (a NCCL/XCCL/... backend); elsewhere (a CPU,
 # Apple's mps) processes only train together on CPUs, over gloo.
 DISTRIBUTED_DEVICES = ("cuda", "xpu", "npu", "mlu", "musa", "hpu", "sdaa")
@@ -40,6 +41,14 @@ def world_size(environ: Mapping[str, str] = os.environ) -> int:
         if environ.get(name, "").isdigit():
             return int(environ[name])
     return 1
+
+
+def process_rank(environ: Mapping[str, str] = os.environ) -> int:
+    """This process's place in the launch, 0 to world_size() - 1, as the launcher told it."""
+    for name in RANK_VARIABLES:
+        if environ.get(name, "").isdigit():
+            return int(environ[name])
+    return 0
 
 
 def check_launch(

@@ -14,6 +14,9 @@ The training stream skips the held-out rows; its texts and labels are checked ba
 as they are read by the same rules as a loaded split (`StreamRows`), and a label outside the
 known classes stops the run naming the row: a label is never mapped to another class or
 dropped silently. Rows are mixed in a seeded shuffle buffer (`data.stream_shuffle_buffer`).
+
+Under `accelerate launch` each process reads its own share of the training stream
+(`per_process`), cut after the held-out rows, so every process holds out the same rows.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from typing import Any
 
 import datasets
 import numpy as np
+from datasets.distributed import split_dataset_by_node
 
 from toolkit.config.schema import DataConfig
 from toolkit.config.taxonomy import TargetKind
 from toolkit.core.errors import UserError
+from toolkit.core.launch import process_rank, world_size
 from toolkit.data.labels import is_missing, label_name
 from toolkit.data.load import LoadedData, checked_splits, encode_targets
 from toolkit.data.sources import (
@@ -94,6 +99,9 @@ def load_streamed(
         .map(encode_rows, batched=True, with_indices=True, features=splits["train"].features)
         .shuffle(seed=seed, buffer_size=cfg.stream_shuffle_buffer)
     )
+    training, shares = per_process(training, held_out=skipped > 0)
+    if shares:
+        facts["per_process"] = shares
     loaded = LoadedData(
         splits=splits,
         label_names=names,
@@ -102,6 +110,46 @@ def load_streamed(
         target=target,
     )
     return StreamedData(loaded, training, facts)
+
+
+def per_process(
+    stream: datasets.IterableDataset, held_out: bool
+) -> tuple[datasets.IterableDataset, str | None]:
+    """This process's share of the training stream under a launch of several, and how it is
+    cut (None: one process reads it all). Whole files when the source has several and their
+    number divides by the processes (each reads only its own); else every process reads the
+    stream and keeps every N-th row after the held-out ones (its shuffle buffer, seeded alike
+    on every process, mixes the same rows, so the processes' rows never overlap). With rows
+    held out, always the latter: datasets' skip() shared out among files would skip part of
+    every file instead of the head."""
+    processes = world_size()
+    if processes == 1:
+        return stream, None
+    files = stream.num_shards
+    whole_files = not held_out and files > 1 and files % processes == 0
+    strategy = "shards" if whole_files else "examples"
+    mine = split_dataset_by_node(
+        stream, rank=process_rank(), world_size=processes, strategy=strategy
+    )
+    if whole_files:
+        return mine, (
+            f"each of the {processes} processes reads {files // processes:,} of the source's "
+            f"{files:,} files, its own"
+        )
+    why = (
+        "after the held-out rows (whole files are shared out only when no rows are held out)"
+        if held_out
+        else f"(the source is {files:,} file{'s' if files > 1 else ''}, not a multiple of "
+        f"{processes}: whole files would be shared out unevenly)"
+    )
+    return mine, (
+        f"each of the {processes} processes reads the whole training stream and keeps every "
+        f"{ordinal(processes)} row, its own, {why}"
+    )
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def split_ahead(
@@ -246,6 +294,13 @@ def describe_stream(facts: dict[str, Any], cfg: DataConfig) -> list[str]:
             "Streaming: training rows with an empty text are dropped as they are read "
             "(data.empty_texts: drop), not counted ahead; set data.empty_texts: error to stop "
             "at the first."
+        )
+    if facts.get("per_process"):
+        lines.append(
+            f"Streaming: {facts['per_process']}. Each process's share repeats endlessly, "
+            f"reshuffled each pass (the shuffle's seed + the pass), so every process trains "
+            f"until max_steps and all stop at the same step: a share that ends first never "
+            f"leaves the others waiting."
         )
     return lines
 

@@ -161,9 +161,10 @@ def framework_versions() -> str:
     return "\n".join(lines)
 
 
-def epochs_section(history: list[dict[str, Any]], names: list[str]) -> str:
+def epochs_section(history: list[dict[str, Any]], names: list[str], epochs: bool = True) -> str:
     """Every evaluation of training (the final re-evaluation of the kept model left out),
-    with the training loss last logged before it."""
+    with the training loss last logged before it; `epochs` False: no epoch column (a streamed
+    run has no epochs)."""
     seen, rows, train_loss = set(), [], None
     for row in history:
         if row.get("kind") == "train" and "loss" in row:
@@ -173,10 +174,14 @@ def epochs_section(history: list[dict[str, Any]], names: list[str]) -> str:
             rows.append((row, train_loss))
     if not rows:
         return ""
-    head = ["epoch", "step", "training loss", "validation loss", *names]
+    head = [*(["epoch"] if epochs else []), "step", "training loss", "validation loss", *names]
     lines = ["### Per evaluation", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, loss in rows:
-        cells = [f"{row.get('epoch', 0):.2f}", str(row["step"]), number(loss)]
+        cells = [
+            *([f"{row.get('epoch', 0):.2f}"] if epochs else []),
+            str(row["step"]),
+            number(loss),
+        ]
         cells += [number(row.get(f"eval_{name}")) for name in ["loss", *names]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n" + "\n".join(lines) + "\n"
@@ -234,7 +239,10 @@ def write_model_card(
     # a labelled task (pre-training writes outputs/pretrain_card.py's)
     assert isinstance(task, FineTuningTask)
     target = task.target
-    hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in HYPERPARAMETERS)
+    # a stream has no epochs: its length is max_steps (the Trainer ignores num_train_epochs)
+    length = "max_steps" if config.data.streaming else "num_train_epochs"
+    keys = [length if k == "num_train_epochs" else k for k in HYPERPARAMETERS]
+    hyper = "\n".join(f"- `{k}`: {config.training.get(k)}" for k in keys)
     schedule = config.schedule
     warmup = next(
         f"{k} = {getattr(schedule, k)}"
@@ -253,7 +261,7 @@ Fine-tuned with the `ftk` toolkit for **{config.task}**.
 ## Results
 
 {results_table(metrics, config.metrics)}
-{epochs_section(history or [], config.metrics)}
+{epochs_section(history or [], config.metrics, epochs=not config.data.streaming)}
 ## Training
 
 {hyper}

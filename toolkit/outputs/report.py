@@ -185,7 +185,9 @@ def streamed_note(facts: dict[str, Any]) -> str:
         f"train column counts the first {facts['head_sample_rows']:,} training rows read ahead "
         f"(the head sample), not the rows trained on. Validation: {facts['validation']}; "
         f"test: {facts['test']}; neither is trained on. Read from the head sample only: "
-        f"{', '.join(facts['read_from_the_head_sample'])}.\n"
+        f"{', '.join(facts['read_from_the_head_sample'])}."
+        + (f" Processes: {facts['per_process']}." if "per_process" in facts else "")
+        + "\n"
     )
 
 
@@ -212,14 +214,19 @@ def advice_section(advice: DataSizeAdvice | None) -> str:
 def training_section(o: OverfittingSummary) -> str:
     if o.best_epoch is None:
         return "No evaluation was recorded.\n"
+    kept = (
+        f"Best evaluation: step **{o.best_step}**"
+        if o.streamed  # a stream has no epochs
+        else f"Best epoch: **{o.best_epoch:g}** (step {o.best_step})"
+    )
     text = (
-        f"Best epoch: **{o.best_epoch:g}** (step {o.best_step}), the one kept: "
-        f"validation {o.metric} {o.validation_metric:.4f}, validation loss "
-        f"{o.validation_loss:.4f}."
+        f"{kept}, the one kept: validation {o.metric} {o.validation_metric:.4f}, validation "
+        f"loss {o.validation_loss:.4f}."
     )
     if o.gap_points is not None:
         text += (
-            f" On the fixed training sample at that epoch: {o.metric} "
+            f" On the fixed training sample at that {'step' if o.streamed else 'epoch'}: "
+            f"{o.metric} "
             f"{o.train_sample_metric:.4f}, loss {o.train_sample_loss:.4f}; the "
             f"train/validation gap is {o.gap_text()}."
         )
@@ -350,7 +357,8 @@ def write_report(
         plot_target_histogram(summary["target_values"], output_dir / TARGETS_PNG)
     else:
         plot_class_balance(summary["class_balance"], output_dir / BALANCE_PNG)
-    plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG)
+    along = "step" if "streaming" in summary else "epoch"  # a stream has no epochs
+    plot_learning_curves(history, metric_names[0], output_dir / CURVES_PNG, along)
     test_section = ""
     if "test_confusion_matrix" in metrics:
         plot_confusion_matrix(

@@ -11,16 +11,19 @@ import numpy as np
 from toolkit.outputs.plots import _save, plt
 
 
-def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) -> Path:
-    """Loss (left) and `metric` (right) per epoch: validation, the fixed training sample, and
-    the Trainer's running training loss; the gap between the pairs is the overfitting."""
+def plot_learning_curves(
+    rows: list[dict[str, Any]], metric: str, path: Path, along: str = "epoch"
+) -> Path:
+    """Loss (left) and `metric` (right) per epoch (`along`: "step" for a stream, which has no
+    epochs): validation, the fixed training sample, and the Trainer's running training loss;
+    the gap between the pairs is the overfitting."""
     evals = first_per_step([r for r in rows if r["kind"] == "eval"])  # drop the final re-score
     samples = [r for r in rows if r["kind"] == "train_sample"]
-    train = [r for r in rows if r["kind"] == "train" and "epoch" in r]
+    train = [r for r in rows if r["kind"] == "train" and along in r]
     fig, (loss_ax, metric_ax) = plt.subplots(1, 2, figsize=(11, 4))
     if train:
         loss_ax.plot(
-            [r["epoch"] for r in train],
+            [r[along] for r in train],
             [r["loss"] for r in train],
             alpha=0.4,
             color="grey",
@@ -31,11 +34,11 @@ def plot_learning_curves(rows: list[dict[str, Any]], metric: str, path: Path) ->
         (evals, "eval", "validation", "C1"),
     ):
         for ax, key in ((loss_ax, f"{prefix}_loss"), (metric_ax, f"{prefix}_{metric}")):
-            points = [(r["epoch"], r[key]) for r in series if key in r]
+            points = [(r[along], r[key]) for r in series if key in r]
             if points:
                 ax.plot(*zip(*points, strict=False), marker="o", color=color, label=label)
     for ax, name in ((loss_ax, "loss"), (metric_ax, metric)):
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(along)
         ax.set_ylabel(name)
         ax.set_title(f"{name}: training vs validation")
         ax.grid(alpha=0.3)

@@ -13,9 +13,12 @@ from toolkit.advice.findings import RunFacts, ScoredSplit, diagnose_run
 from toolkit.advice.overfitting import OverfittingWatch, summarize_overfitting
 from toolkit.advice.truncation import truncation_facts
 from toolkit.advice.verdict import verdict_for_run
+from toolkit.config.schema import RunConfig
 from toolkit.core.columns import column_values
 from toolkit.core.log import WARNINGS, is_main_process
 from toolkit.core.run_files import HISTORY, read_history
+from toolkit.data.load import LoadedData
+from toolkit.data.streaming import REPORT_KEY
 from toolkit.run.stages import Plan, PreparedData
 from toolkit.training.history import HistoryCallback
 from toolkit.training.scoring import TestRows
@@ -37,7 +40,10 @@ def diagnose(
     # build_training_arguments always sets both
     assert args.metric_for_best_model is not None and args.greater_is_better is not None
     metric = args.metric_for_best_model.removeprefix("eval_")
-    overfitting = summarize_overfitting(rows, metric, args.greater_is_better, watch.warning)
+    streamed = plan.config.data.streaming
+    overfitting = summarize_overfitting(
+        rows, metric, args.greater_is_better, watch.warning, streamed
+    )
     findings = diagnose_run(rows, run_facts(plan, prepared, metric, metrics))
     return Diagnosis(data_size, overfitting, None, None, list(WARNINGS), findings)
 
@@ -88,14 +94,27 @@ def run_facts(plan: Plan, prepared: PreparedData, metric: str, metrics: dict[str
         decision_threshold=metrics.get("eval_threshold_tuned"),
         scored=scored_test(metrics, data.label_names),
         output_dir=str(plan.output_dir),
-        validation_fraction=None if given else config.data.validation_size,
+        # a stream holds out a head of rows, not a share (data.validation_size does not apply)
+        validation_fraction=None if given or config.data.streaming else config.data.validation_size,
         metrics_reordered=config.metrics[0] != kind.default_metrics[0] and not chosen,
         max_steps=args.max_steps if args.max_steps > 0 else None,  # -1: num_train_epochs
         metrics=list(config.metrics),
         train_seconds=metrics.get("train_runtime"),
         chosen_by_folds=plan.chosen_by_folds,
+        streamed=config.data.streaming,
+        stream_validation_rows=held_validation_rows(config, data),
         **truncation_facts(prepared.truncation),
     )
+
+
+def held_validation_rows(config: RunConfig, data: LoadedData) -> int | None:
+    """data.stream_validation_rows when a streamed run held its validation head out of the
+    stream (None: not streamed, or the validation split was given)."""
+    if not config.data.streaming:
+        return None
+    facts = data.report.get(REPORT_KEY, {})
+    held = str(facts.get("validation", "")).startswith("the stream")
+    return config.data.stream_validation_rows if held else None
 
 
 def knowing_nothing(plan: Plan, prepared: PreparedData, train_labels: Any) -> tuple[float, str]:

@@ -193,9 +193,15 @@ def watch_overfitting(
 ) -> OverfittingWatch:
     """The overfitting watch (and any callbacks a library caller passes), attached."""
     settings = plan.config.overfitting
-    num_train = len(prepared.data.splits["train"])
-    size = watch_sample_size(settings.train_sample_size, num_train, settings.max_epoch_share)
-    say(describe_watch(size, num_train, settings.train_sample_size, settings.max_epoch_share))
+    num_train = len(prepared.data.splits["train"])  # a stream's: its head sample
+    share, between = settings.max_epoch_share, None
+    if plan.config.data.streaming:  # no epochs: the cost is against the rows between evaluations
+        args = plan.args
+        per_step = args.per_device_train_batch_size * args.world_size
+        between = int(args.eval_steps or 1) * per_step * args.gradient_accumulation_steps
+        share = None
+    size = watch_sample_size(settings.train_sample_size, num_train, share)
+    say(describe_watch(size, num_train, settings.train_sample_size, share, between))
     sample = unaugmented_training_sample(plan, prepared, size)
     watch = OverfittingWatch(sample, settings.patience).attach(trainer)
     for callback in callbacks:

@@ -19,11 +19,16 @@ from toolkit.training.schedules import ScheduleSummary, summarize_schedule
 
 
 def schedule_summary(
-    schedule: ScheduleConfig, args: TrainingArguments, num_train: int, world_size: int | None = None
+    schedule: ScheduleConfig,
+    args: TrainingArguments,
+    num_train: int,
+    world_size: int | None = None,
+    streamed: bool = False,
 ) -> ScheduleSummary:
+    """`streamed`: data.streaming, whose summary speaks of steps only (no epochs)."""
     per_epoch = steps_per_epoch(num_train, args, world_size)
     steps = total_steps(num_train, args, world_size)
-    return summarize_schedule(schedule, args.learning_rate, steps, per_epoch)
+    return summarize_schedule(schedule, args.learning_rate, steps, per_epoch, streamed)
 
 
 def group_multipliers(schedule: ScheduleConfig, model: nn.Module | None) -> list[tuple[str, float]]:

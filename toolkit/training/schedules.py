@@ -134,9 +134,18 @@ class ScheduleSummary:
     final_lr: float  # LR of the last update
     decay: str
     warnings: list[str]
+    streamed: bool = False  # data.streaming: no epochs, the length is max_steps alone
 
     def lines(self) -> list[str]:
         warmup, total = self.warmup_steps, self.total_steps
+        if self.streamed:
+            return [
+                f"Schedule: {total} optimizer steps (max_steps; a stream has no epochs)",
+                f"  warm-up   {warmup} steps = {100 * warmup / max(1, total):.1f}% of training; "
+                f"first step LR {self.first_lr:.3g}",
+                f"  peak LR   {self.peak_lr:g}, then {self.decay} decay; last step LR "
+                f"{self.final_lr:.3g}",
+            ]
         return [
             f"Schedule: {total} optimizer steps ({self.steps_per_epoch} per epoch, "
             f"{total / self.steps_per_epoch:.2f} epochs)",
@@ -151,7 +160,11 @@ class ScheduleSummary:
 
 
 def summarize_schedule(
-    schedule: ScheduleConfig, peak_lr: float, total_steps: int, steps_per_epoch: int
+    schedule: ScheduleConfig,
+    peak_lr: float,
+    total_steps: int,
+    steps_per_epoch: int,
+    streamed: bool = False,
 ) -> ScheduleSummary:
     warmup = warmup_steps(schedule, total_steps, steps_per_epoch)
     factor = lr_factor(schedule, total_steps, steps_per_epoch)
@@ -164,6 +177,7 @@ def summarize_schedule(
         final_lr=peak_lr * factor(max(0, total_steps - 1)),
         decay=schedule.decay,
         warnings=schedule_warnings(warmup, total_steps, steps_per_epoch),
+        streamed=streamed,
     )
 
 

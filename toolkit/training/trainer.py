@@ -7,6 +7,7 @@ from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import datasets
 import torch
 from torch import nn
 from transformers import (
@@ -32,9 +33,9 @@ from toolkit.training.resume import LOSS_SUM_FILE
 from toolkit.training.resume_batch import Launch, write_launch
 from toolkit.training.schedules import lr_factor
 from toolkit.training.soft_targets import is_soft, smoothed, soft_target_cross_entropy
+from toolkit.training.stream_passes import endless_loader
 
 if TYPE_CHECKING:
-    import datasets
     import optuna
     from peft import PeftModel
     from torch.utils.data import DataLoader, Dataset
@@ -122,14 +123,47 @@ class ToolkitTrainer(Trainer):
         return True
 
     def get_train_dataloader(self) -> DataLoader:
-        """The Trainer's training DataLoader, with `train_collator` when there is one."""
+        """The Trainer's training DataLoader, with `train_collator` when there is one; for a
+        stream (data.streaming), this process's share read pass after pass (stream_passes.py)."""
         if self.train_collator is None:
-            return super().get_train_dataloader()
+            return self.training_loader()
         shared, self.data_collator = self.data_collator, self.train_collator
         try:
-            return super().get_train_dataloader()
+            return self.training_loader()
         finally:
             self.data_collator = shared
+
+    def training_loader(self) -> DataLoader:
+        stream = self.train_dataset
+        if not isinstance(stream, datasets.IterableDataset):
+            return super().get_train_dataloader()
+        args = self.args
+        options = {
+            "num_workers": args.dataloader_num_workers,
+            "pin_memory": args.dataloader_pin_memory,
+            "persistent_workers": args.dataloader_persistent_workers,
+            "prefetch_factor": args.dataloader_prefetch_factor,
+        }
+        collate = self._get_collator_with_removed_columns(self.data_collator, "training")
+        return endless_loader(
+            stream,
+            self._train_batch_size,
+            collate,
+            options,
+            args.device,
+            non_blocking=self.accelerator.non_blocking,
+        )
+
+    def get_resumed_dataloader(self, dataloader: DataLoader, num_batches: int) -> DataLoader:
+        if isinstance(self.train_dataset, datasets.IterableDataset):
+            rows = num_batches * self._train_batch_size * self.args.world_size
+            say(
+                f"Resuming a streamed run: reading again and skipping the {rows:,} training "
+                f"rows trained on before the checkpoint ({num_batches:,} batches on each "
+                f"process), so the stream goes on where it stopped, in the same order; this "
+                f"takes time in proportion to the rows skipped."
+            )
+        return super().get_resumed_dataloader(dataloader, num_batches)
 
     def _save_checkpoint(
         self, model: nn.Module, trial: optuna.Trial | dict[str, Any] | None
