@@ -358,7 +358,7 @@ def scale_regression_head(model: Any, config: RunConfig, data: LoadedData) -> No
 def announce_schedule(plan: Plan, num_train: int, model: Any) -> ScheduleSummary:
     """Prints the schedule summary; a model without findable layers fails here, not mid-run."""
     schedule = plan.config.schedule
-    summary = schedule_summary(schedule, plan.args, num_train)
+    summary = schedule_summary(schedule, plan.args, num_train, streamed=plan.config.data.streaming)
     report_schedule(summary, group_multipliers(schedule, model), layer_decay_line(model, schedule))
     args = plan.args
     say(f"Processes: {args.world_size} (device {args.device}, {args.parallel_mode.value})")
