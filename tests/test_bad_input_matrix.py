@@ -1314,6 +1314,12 @@ CASES = [
         label_late_in_the_stream,
         "which is not among the 3 classes read ahead before training",
     ),
+    Case(
+        "for_this_data listing a key ftk cannot derive",
+        "config",
+        lambda w: ["train", "--config", w.recipe("for_this_data: [num_train_epochs, seed]")],
+        "Config key 'for_this_data' lists 'seed', which ftk cannot derive from the data",
+    ),
 ]
 
 
