@@ -62,13 +62,15 @@ def max_length_for(config: RunConfig, data: LoadedData, tokenizer: Any) -> Deriv
     return derived_max_length(lengths, readable_length(tokenizer))
 
 
-def epochs_for(config: RunConfig, args: TrainingArguments, rows: int) -> Derived | None:
+def epochs_for(
+    config: RunConfig, args: TrainingArguments, rows: int, world_size: int | None = None
+) -> Derived | None:
     """num_train_epochs from the training rows and the optimizer steps an epoch makes of them
-    (batch, accumulation and processes, counted as the Trainer counts); None when it is not
-    to be derived."""
+    (batch, accumulation and processes, counted as the Trainer counts; `world_size`: the
+    processes `ftk schedule` plans for); None when it is not to be derived."""
     if EPOCHS not in config.derive:
         return None
-    return derived_epochs(rows, steps_per_epoch(rows, args))
+    return derived_epochs(rows, steps_per_epoch(rows, args, world_size))
 
 
 def derived_facts(config: RunConfig) -> dict[str, Any]:
