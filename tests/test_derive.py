@@ -164,6 +164,20 @@ def test_every_packaged_fine_tuning_recipe_lists_only_keys_it_sets():
             assert (rest in raw[head]) if rest else (key in raw), (name, key)
 
 
+def test_print_config_says_which_values_a_run_will_choose(capsys):
+    from toolkit.cli import main
+
+    assert main(["train", "--data.train_file", "mine.csv", "--print-config"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith(
+        "# chosen for the data when training starts: num_train_epochs, data.max_length (the "
+        "values above are placeholders a run replaces; set them to choose)"
+    )
+    assert "for_this_data" not in yaml.safe_load(printed)
+    assert main(["train", "--print-config"]) == 0  # the recipe's own data: nothing to choose
+    assert "# chosen for the data" not in capsys.readouterr().out
+
+
 # ----------------------------------------------------------------------------- a real run
 
 
