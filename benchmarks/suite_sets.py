@@ -10,7 +10,7 @@ before keep their own preparers (reuters_topics.py, brown_pos.py, ...), run here
 A set's run is its recipe with only the data source replaced (`data_args`, and `extra_args`
 for the columns it reads), plus the caps a 2-core CPU needs to finish a run in about five
 minutes (`caps`, said in `cap_reason`). The data arguments alone say what the data is, so an
-arm that runs without the recipe (issue 36 item 2) reads the same rows and tests on the same.
+arm that runs without the recipe reads the same rows and tests on the same.
 """
 
 from __future__ import annotations

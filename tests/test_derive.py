@@ -164,6 +164,22 @@ def test_every_packaged_fine_tuning_recipe_lists_only_keys_it_sets():
             assert (rest in raw[head]) if rest else (key in raw), (name, key)
 
 
+def test_a_chosen_value_is_written_as_a_plain_value_and_a_searched_one_is_the_trial_s():
+    from toolkit.config.search_space import trial_config
+    from toolkit.run.derived import with_derived
+
+    config = config_from_raw({"model": {"name_or_path": "m"}}, [])
+    config = with_derived(config, derived_max_length([100] * 10, None))
+    config = with_derived(config, derived_epochs(600, 38))
+    assert config.derive == () and config.data.max_length == 128
+    assert config.training["num_train_epochs"] == 8
+    saved = yaml.safe_load(config.to_yaml())
+    assert (saved["num_train_epochs"], saved["data"]["max_length"]) == (8, 128)
+    trial = trial_config(config, {"num_train_epochs": 3}, "out")
+    assert trial.training["num_train_epochs"] == 3
+    assert [d.key for d in trial.derived] == ["data.max_length"]
+
+
 def test_print_config_says_which_values_a_run_will_choose(capsys):
     from toolkit.cli import main
 
