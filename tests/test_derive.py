@@ -229,3 +229,15 @@ def test_a_run_says_records_and_reproduces_the_values_chosen(tiny_bert, text_dat
     # the saved config sets both: a rerun from it chooses nothing
     rerun = load_config(tmp_path / "run" / "run_config.yaml")
     assert rerun.derive == ()
+
+
+@pytest.mark.e2e
+def test_ftk_schedule_chooses_the_epochs_as_train_will(tiny_bert, text_data, tmp_path, capsys):
+    from toolkit.commands.schedule import preview_schedule
+
+    recipe = write_text_config(tmp_path / "r.yaml", tiny_bert, text_data, tmp_path / "run")
+    recipe.write_text(recipe.read_text().replace("num_train_epochs: 8\n", ""))
+    preview = preview_schedule(load_config(recipe), png=tmp_path / "lr.png")
+    # 81 training rows, batch 8: 11 steps an epoch, 20 epochs at most
+    assert preview.summary.total_steps == 220
+    assert "Chosen for this data: num_train_epochs 20" in capsys.readouterr().out
