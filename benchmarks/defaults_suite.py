@@ -13,10 +13,19 @@ lines already in --out, so a stopped suite picks up where it stopped.
     python benchmarks/defaults_suite.py table --out benchmarks/results/defaults-suite.jsonl
     python benchmarks/defaults_suite.py run --tiny    # a minute or two: synthetic, tiny models
 
-Arms (ARMS): `recipe` is the shipped recipe for the set's task with only the data source
-replaced (and the set's caps); `derived` is what `ftk train` does with only the data given.
-ftk derives nothing from the data yet, so today `derived` runs the same command as `recipe`;
-issue 36 item 2 changes its Arm below.
+Arms (ARMS): `derived` is what `ftk train` does with only the data given: the shipped recipe for
+the set's task with its data source replaced (and the set's caps), so the recipe's
+`for_this_data` values are released and ftk chooses them for the set (config/derive.py; for
+the text-classification sets that recipe is the embedded default, so the command is plain
+`ftk train` with the data). `recipe` is the same command with the recipe's values pinned on
+the command line (`--num_train_epochs`, `--data.max_length`: the recipe's, or the schema's
+default where it sets none), i.e. what ftk ran before it derived them. The two arms differ in
+those values only. (An arm without the recipe, `Arm(..., with_recipe=False)`, would differ in
+the recipe's learning rate and schedule too.)
+
+Each line records the metric the run chose (the verdict's in metrics.json, else the first of
+run_config.yaml's metrics): on uneven classes ftk puts f1_macro first unless the recipe sets
+`metrics`, and the suite scores what the run was selected on.
 """
 
 from __future__ import annotations
@@ -54,13 +63,13 @@ class Arm:
     name: str
     with_recipe: bool = True
     extra_args: tuple[str, ...] = ()
+    # the recipe's values of the keys ftk derives, pinned on the command line (recipe_pins)
+    pin_recipe: bool = False
 
 
 ARMS = {
-    "recipe": Arm("recipe"),
-    # What `ftk train` does with only the data given. ftk derives no setting from the data
-    # yet, so this is the recipe's command; item 2 of issue 36 makes it Arm("derived",
-    # with_recipe=False) once the derived defaults exist.
+    "recipe": Arm("recipe", pin_recipe=True),
+    # what `ftk train` does with only the data given: the recipe's for_this_data released
     "derived": Arm("derived"),
 }
 
@@ -85,11 +94,35 @@ def recipe_essentials(recipe: Path) -> list[str]:
     return args
 
 
+def recipe_pins(recipe: Path, given: list[str]) -> list[str]:
+    """The recipe's values of the keys ftk derives for its task (config/derive.py), as CLI
+    overrides: the recipe's value, or the schema's default where the recipe sets none (what
+    ftk ran before it derived them); a key already `given` (a set's cap) is left to it."""
+    import yaml
+
+    from toolkit.config.derive import derivable
+    from toolkit.config.schema import TRAINING_DEFAULTS, DataConfig
+    from toolkit.config.taxonomy import task_kind
+
+    config = yaml.safe_load(recipe.read_text())
+    data = config.get("data") or {}
+    values = {
+        "num_train_epochs": config.get("num_train_epochs", TRAINING_DEFAULTS["num_train_epochs"]),
+        "data.max_length": data.get("max_length", DataConfig().max_length),
+    }
+    pins = []
+    for key in derivable(task_kind(config["task"]), streaming=False, max_steps=None):
+        if f"--{key}" not in given:
+            pins += [f"--{key}", str(values[key])]
+    return pins
+
+
 def train_command(
     suite_set: SuiteSet, arm: Arm, folder: Path, seed: int, output_dir: Path, extra: list[str]
 ) -> list[str]:
     recipe = suite_sets.recipe_path(suite_set)
     base = ["--config", str(recipe)] if arm.with_recipe else recipe_essentials(recipe)
+    given = [*suite_set.data_args(folder), *suite_set.extra_args, *suite_set.caps, *extra]
     return ftk(
         "train",
         *base,
@@ -97,6 +130,7 @@ def train_command(
         *suite_set.extra_args,
         *suite_set.caps,
         *arm.extra_args,
+        *(recipe_pins(recipe, given) if arm.pin_recipe else []),
         *extra,
         *("--seed", str(seed), "--output_dir", str(output_dir), "--overwrite"),
     )
@@ -121,19 +155,32 @@ def baseline_scores(run_dir: Path, metric: str) -> dict:
     }
 
 
+def chosen_metric(run_dir: Path, metrics: dict) -> str:
+    """The metric the run was selected and judged on: its verdict's (metrics.json), else the
+    first of run_config.yaml's metrics (ftk may have put f1_macro first for uneven classes)."""
+    import yaml
+
+    verdict = metrics.get("verdict") or {}
+    if verdict.get("metric"):
+        return verdict["metric"]
+    return yaml.safe_load((run_dir / "run_config.yaml").read_text())["metrics"][0]
+
+
 def run_record(suite_set: SuiteSet, arm: Arm, seed: int, run_dir: Path, wall_s: float) -> dict:
     """The JSONL line of one finished run."""
     metrics = run_metrics(run_dir)
     findings = [finding["rule"] for finding in metrics.get("diagnosis") or []]
+    metric = chosen_metric(run_dir, metrics)
     return {
         "set": suite_set.name,
         "kind": suite_set.kind,
         "arm": arm.name,
         "seed": seed,
-        "metric": suite_set.metric,
-        "greater_is_better": greater_is_better(suite_set.metric),
-        "test": metrics.get(f"test_{suite_set.metric}"),
-        **baseline_scores(run_dir, suite_set.metric),
+        "metric": metric,
+        "greater_is_better": greater_is_better(metric),
+        "test": metrics.get(f"test_{metric}"),
+        **baseline_scores(run_dir, metric),
+        "derived": {key: d["value"] for key, d in (metrics.get("derived") or {}).items()},
         "not_learned": "not_learned" in findings,
         "findings": findings,
         "wall_s": round(wall_s, 1),

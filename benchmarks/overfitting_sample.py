@@ -153,7 +153,7 @@ def train_with_probe(recipe: Path, overrides: list[str], full: int, capped: int 
         sys.exit(f"overfitting_sample.py scores single-label classification, not {config.task}")
     plan = plan_run(config)
     prepared = prepare_labelled(plan)
-    plan, compute_metrics = plan_for_data(plan, prepared.data)
+    plan, compute_metrics = plan_for_data(plan, prepared)
     model = build_model(plan, prepared.data)
     open_dir = partial(open_run_dir, plan, overwrite=True)
     trainer, _ = assemble_trainer(plan, model, prepared, compute_metrics, open_dir)

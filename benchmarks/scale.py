@@ -156,7 +156,7 @@ def ftk(path: str, learning_rate: str, output_dir: str) -> float:
     started = cpu_seconds()
     plan = plan_run(config)
     prepared = prepare_labelled(plan)
-    plan_for_data(plan, prepared.data)
+    plan_for_data(plan, prepared)
     return started
 
 

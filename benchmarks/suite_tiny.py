@@ -30,9 +30,15 @@ RECIPE_TAIL = [
 ]
 
 
-def write_recipe(path: Path, task: str, metrics: str, model: str, data: str) -> Path:
-    lines = [f"task: {task}", f"metrics: {metrics}", f"model: {model}", f"data: {data}"]
-    path.write_text("\n".join([*lines, *RECIPE_TAIL]) + "\n")
+# the tiny recipes' for_this_data, as the shipped recipes list it (tags and images: epochs)
+TEXT_OWN, EPOCHS_OWN = "[num_train_epochs, data.max_length]", "[num_train_epochs]"
+
+
+def write_recipe(path: Path, task: str, metrics: str, model: str, data: str, own: str) -> Path:
+    """`own`: its for_this_data, as the shipped recipe for the task lists it: released when a
+    set's data is given (the recipe names none), so the derived arm chooses them."""
+    lines = [f"task: {task}", f"for_this_data: {own}", f"metrics: {metrics}", f"model: {model}"]
+    path.write_text("\n".join([*lines, f"data: {data}", *RECIPE_TAIL]) + "\n")
     return path
 
 
@@ -95,8 +101,10 @@ def tiny_sets(workdir: Path) -> list[SuiteSet]:
     recipes.mkdir(parents=True, exist_ok=True)
     text = "{max_length: 32}"
 
-    def recipe(name: str, task: str, metrics: str, model: str, data: str = text) -> str:
-        return str(write_recipe(recipes / f"{name}.yaml", task, metrics, model, data))
+    def recipe(
+        name: str, task: str, metrics: str, model: str, data: str = text, own: str = TEXT_OWN
+    ) -> str:
+        return str(write_recipe(recipes / f"{name}.yaml", task, metrics, model, data, own))
 
     return [
         SuiteSet(
@@ -120,7 +128,9 @@ def tiny_sets(workdir: Path) -> list[SuiteSet]:
         SuiteSet(
             name="tiny-tags",
             kind="token tagging (synthetic)",
-            recipe=recipe("tags", "token-classification", "[f1, accuracy]", named(tagger)),
+            recipe=recipe(
+                "tags", "token-classification", "[f1, accuracy]", named(tagger), own=EPOCHS_OWN
+            ),
             metric="f1",
             package=None,
             prepare=with_model(tagging_helpers.save_tiny_tagger_base, tagger, tag_files),
@@ -129,7 +139,9 @@ def tiny_sets(workdir: Path) -> list[SuiteSet]:
         SuiteSet(
             name="tiny-images",
             kind="RGB images (synthetic)",
-            recipe=recipe("images", "image-classification", "[accuracy]", vit, "{}"),
+            recipe=recipe(
+                "images", "image-classification", "[accuracy]", vit, "{}", own=EPOCHS_OWN
+            ),
             metric="accuracy",
             package=None,
             prepare=image_files,

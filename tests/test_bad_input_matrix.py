@@ -1321,6 +1321,12 @@ CASES = [
         streamed_checkpoint_of_two_processes,
         "--resume on another number of processes does not work with data.streaming: true",
     ),
+    Case(
+        "for_this_data listing a key ftk cannot derive",
+        "config",
+        lambda w: ["train", "--config", w.recipe("for_this_data: [num_train_epochs, seed]")],
+        "Config key 'for_this_data' lists 'seed', which ftk cannot derive from the data",
+    ),
 ]
 
 

@@ -59,9 +59,13 @@ def test_tiny_suite_runs_both_arms_into_lines_and_a_rerun_skips_them(tmp_path):
         assert r["best_baseline_name"] in ("mean", "tfidf_ridge") and r["best_baseline"] > 0
         assert r["not_learned"] is False
     recipe, derived = lines
-    # until issue 36 item 2, the derived arm runs the recipe's command (to its own folder)
-    assert recipe["command"][:-3] == derived["command"][:-3]
-    assert recipe["test"] == pytest.approx(derived["test"])
+    # the recipe arm pins the recipe's values; the derived arm leaves them to the data (84
+    # rows, batch 8: 11 steps an epoch, so the 20-epoch ceiling; short texts: 32 tokens)
+    pinned = recipe["command"][recipe["command"].index("--num_train_epochs") :][:4]
+    assert pinned == ["--num_train_epochs", "8", "--data.max_length", "32"]
+    assert "--num_train_epochs" not in derived["command"]
+    assert recipe["derived"] == {}
+    assert derived["derived"] == {"data.max_length": 32, "num_train_epochs": 20}
 
     assert SUMMARY_HEADER in first.stdout
     assert "| tiny-regression | regression (synthetic) | 84 / 12 / 24 | rmse | recipe | 1 | " in (
@@ -155,6 +159,19 @@ def test_the_commands_replace_the_data_source_and_add_the_caps(tmp_path):
     assert args[args.index("--data.max_train_samples") + 1] == "2000"
     assert args[args.index("--metrics") + 1] == "[accuracy, f1_macro]"
     assert args[-5:] == ["--seed", "2", "--output_dir", str(tmp_path / "r"), "--overwrite"]
+    # the recipe arm pins the recipe's epochs, unless a cap sets them (brown: 3); tags keep
+    # data.max_length (ftk derives none for them), so it is not pinned
+    assert args.count("--num_train_epochs") == 1 and "--data.max_length" not in args
+    hironsan = suite.suite_sets.SETS_BY_NAME["hironsan-ner"]
+    args = suite.train_command(hironsan, suite.ARMS["recipe"], tmp_path, 0, tmp_path / "r", [])
+    assert args[args.index("--num_train_epochs") + 1] == "10"
+    args = suite.train_command(hironsan, suite.ARMS["derived"], tmp_path, 0, tmp_path / "r", [])
+    assert "--num_train_epochs" not in args
+    # a text set pins both, the recipe's values
+    uneven = suite.suite_sets.SETS_BY_NAME["bbc-uneven-300"]
+    args = suite.train_command(uneven, suite.ARMS["recipe"], tmp_path, 0, tmp_path / "r", [])
+    assert args[args.index("--num_train_epochs") + 1] == "2"
+    assert args[args.index("--data.max_length") + 1] == "96"
 
     # an arm without the recipe names the recipe's task, model and metrics instead
     bare = suite.Arm("bare", with_recipe=False)
@@ -341,3 +358,13 @@ def test_the_uneven_bbc_sample_has_its_counts_in_every_split_and_no_article_twic
         assert counts == {topic: n[index] for topic, n in sets.UNEVEN_COUNTS.items()}
         texts += [r["text"] for r in rows]
     assert len(set(texts)) == 900
+
+
+def test_a_line_records_the_metric_the_run_chose(tmp_path):
+    # the uneven set's recipe leaves `metrics` unset, so ftk puts f1_macro first: the verdict
+    # says so, and without a verdict run_config.yaml's first metric does
+    suite = load_benchmark("defaults_suite")
+    (tmp_path / "run_config.yaml").write_text("metrics: [f1_macro, accuracy]\n")
+    assert suite.chosen_metric(tmp_path, {"verdict": {"metric": "f1_macro"}}) == "f1_macro"
+    assert suite.chosen_metric(tmp_path, {"verdict": None}) == "f1_macro"
+    assert suite.suite_sets.SETS_BY_NAME["bbc-uneven-300"].metric == "f1_macro"

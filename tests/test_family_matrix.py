@@ -373,7 +373,7 @@ def fit(raw: dict) -> Fitted:
 
     plan = plan_run(load_config(raw))
     prepared = prepare_labelled(plan)
-    plan, compute_metrics = plan_for_data(plan, prepared.data)
+    plan, compute_metrics = plan_for_data(plan, prepared)
     model = build_model(plan, prepared.data)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     encoder_before = None if plan.config.peft.method else base_state(model)

@@ -387,6 +387,11 @@ def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
     config = load_recipe(args, overrides)
     if args.print_config:
         print(config.to_yaml(), end="")
+        if config.derive:  # a YAML comment: the output still reads as the config
+            print(
+                f"# chosen for the data when training starts: {', '.join(config.derive)} (the "
+                f"values above are placeholders a run replaces; set them to choose)"
+            )
         return 0
     if args.pretrain is not None:
         from toolkit.commands.train import train_after_pretrain
@@ -466,6 +471,11 @@ def run_pretrain(args: argparse.Namespace, overrides: list[str]) -> int:
     config = load_recipe(args, overrides)
     if args.print_config:
         print(config.to_yaml(), end="")
+        if config.derive:  # a YAML comment: the output still reads as the config
+            print(
+                f"# chosen for the data when training starts: {', '.join(config.derive)} (the "
+                f"values above are placeholders a run replaces; set them to choose)"
+            )
         return 0
     from toolkit.commands.pretrain import pretrain
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.config.schema import RunConfig, ScheduleConfig
+from toolkit.core.log import say
 from toolkit.outputs.plots import plot_learning_rate
+from toolkit.run.derived import epochs_for, with_derived
 from toolkit.run.stages import build_model, load_labelled_data, plan_run, streamed_rows
 from toolkit.training.param_groups import layer_decay_line, uses_param_groups
 from toolkit.training.schedule_report import group_multipliers, schedule_summary
@@ -40,6 +42,11 @@ def preview_schedule(
     num_train = (
         streamed_rows(plan.args, world) if config.data.streaming else len(data.splits["train"])
     )
+    epochs = epochs_for(config, plan.args, num_train, world)  # as `ftk train` will choose them
+    if epochs is not None:
+        say(epochs.line())
+        config = with_derived(config, epochs)
+        plan = plan_run(config)
     streamed = config.data.streaming
     summary = schedule_summary(config.schedule, plan.args, num_train, world, streamed)
     # Layer groups need the real parameter names: build the model rather than guess them.

@@ -90,7 +90,7 @@ def search_unlocked(
     plan.target.compute_metrics(config.metrics, config.trust_metric_code)  # fails fast
     on_main(lambda: check_search_dir(run_dir, config, resume, overwrite))
     prepared = prepare_labelled(plan)  # tokenized once; every trial trains on these splits
-    plan, compute_metrics = plan_for_data(plan, prepared.data)
+    plan, compute_metrics = plan_for_data(plan, prepared)
     # the data may put another metric first (macro-F1 on uneven classes): from here on the
     # search scores, names and records the trials by the plan's metrics, not the recipe's
     config = plan.config

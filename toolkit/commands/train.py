@@ -76,7 +76,7 @@ def train(
         plan.target.compute_metrics(config.metrics, config.trust_metric_code)
         check_hub_token(plan)
         prepared = prepare_labelled(plan)
-        plan, compute_metrics = plan_for_data(plan, prepared.data)
+        plan, compute_metrics = plan_for_data(plan, prepared)
         # the step count is known now: a run whose every step has LR 0 stops before the model
         refuse_still_schedule(plan.config.schedule, plan.args, training_rows(plan, prepared))
         with out_of_space_said(plan.output_dir):  # checkpoints and the final files

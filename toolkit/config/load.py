@@ -17,6 +17,7 @@ import yaml
 
 from toolkit.config.coerce import coerce
 from toolkit.config.declare import key_hints
+from toolkit.config.derive import derivable, read_for_this_data
 from toolkit.config.hf_schedule import apply_hf_schedule, pop_hf_schedule_keys
 from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
@@ -50,6 +51,7 @@ def config_from_raw(
     overrides -> a validated RunConfig. `source`: the file it came from, which also names the
     default output_dir (runs/<file stem>)."""
     raw = copy.deepcopy(raw)  # a caller's dict is never changed
+    release_for_this_data(raw, pairs)  # before the recipe's own source goes
     replace_recipe_sources(raw, [key for key, _ in pairs])
     hf_schedule_in_file = pop_hf_schedule_keys(raw)
     for key, value in pairs:
@@ -104,6 +106,52 @@ def replace_recipe_sources(raw: dict[str, Any], override_keys: list[str]) -> Non
             for key in keys:
                 if key not in named:
                     recipe.pop(key, None)
+
+
+def new_data_source(raw: dict[str, Any], pairs: list[tuple[str, Any]]) -> str | None:
+    """The data source the command line names (`--data.train_file`), when it is not the
+    recipe's own (a recipe without one counts as another); None: the recipe's data."""
+    data = raw.get("data")
+    recipe: dict[str, Any] = data if isinstance(data, dict) else {}
+    for key, value in pairs:
+        section, _, source = key.partition(".")
+        named = section == "data" and source in SOURCE_FAMILIES["data"] and value is not None
+        if named and recipe.get(source) != value:
+            return source
+    return None
+
+
+def release_for_this_data(raw: dict[str, Any], pairs: list[tuple[str, Any]]) -> None:
+    """The recipe's `for_this_data` keys, chosen for its own data, removed when the command
+    line replaces its data source (each one the command line sets itself stays that value), so
+    they are chosen for the new data (config/derive.py); one line says so."""
+    listed = read_for_this_data(raw.get("for_this_data"))
+    source = new_data_source(raw, pairs)
+    if not listed or source is None:
+        return
+    on_command_line = {key for key, _ in pairs}
+    released = [key for key in listed if key not in on_command_line and has_dotted(raw, key)]
+    if not released:
+        return
+    values = ", ".join(f"{key} {pop_dotted(raw, key)!r}" for key in released)
+    note(
+        f"--data.{source} replaces the recipe's data, so the values the recipe chose for its "
+        f"own data (for_this_data) are released, to be chosen for this data: {values}"
+    )
+
+
+def has_dotted(raw: dict[str, Any], key: str) -> bool:
+    """Whether the mapping sets the dotted key (`data.max_length`), null included."""
+    head, _, rest = key.partition(".")
+    if not rest:
+        return key in raw
+    section = raw.get(head)
+    return isinstance(section, dict) and has_dotted(section, rest)
+
+
+def pop_dotted(raw: dict[str, Any], key: str) -> Any:
+    head, _, rest = key.partition(".")
+    return raw.pop(key) if not rest else pop_dotted(raw[head], rest)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -216,6 +264,7 @@ TOP_LEVEL_KEYS: dict[str, Callable[[Any], Any]] = {
     "metrics": lambda value: coerce(value, list[str], "metrics"),
     "trust_metric_code": lambda value: coerce(value, bool, "trust_metric_code"),
     "class_weights": lambda value: read_class_weights(value),
+    "for_this_data": read_for_this_data,
 }
 
 
@@ -224,7 +273,13 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
     config = read_keys(raw)
     config.training = {**TRAINING_DEFAULTS, **config.training}
     validate(config)
+    # set nowhere (or released): chosen for the data once it is read, not the schema default
+    config.derive = tuple(key for key in derivable_now(config) if not has_dotted(raw, key))
     return config
+
+
+def derivable_now(config: RunConfig) -> tuple[str, ...]:
+    return derivable(config.kind, config.data.streaming, config.training.get("max_steps"))
 
 
 def read_keys(raw: dict[str, Any], skip_unknown: bool = False) -> RunConfig:

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import yaml
 
 from toolkit.config.declare import key_facts, key_hints, option
+from toolkit.config.derive import DERIVABLE, Derived
 from toolkit.config.taxonomy import (
     CLASSES,
     TAG_SCHEMES,
@@ -65,6 +66,10 @@ TOP_LEVEL_HELP: dict[str, str] = {
     "balanced (n / (classes x count), as scikit-learn) | a mapping {label: weight} (labels "
     "left out weigh 1); multi-label: each label's positive term of its binary cross-entropy "
     "(pos_weight; balanced: negatives / positives of the label)",
+    "for_this_data": "a recipe's keys whose values were chosen for its own data source: when "
+    "the command line replaces the data source, each one the command line does not set is "
+    "released and chosen for the new data, as a key set nowhere is (said at the start). Keys "
+    f"it can list: {', '.join(DERIVABLE)}",
     "trust_metric_code": "accept metric names outside the shipped set, loaded with "
     "evaluate.load (a local folder's script or a Hub module): that runs their code (opt-in)",
 }
@@ -252,7 +257,12 @@ class DataConfig(Section):
         low_open=True,
         high_open=True,
     )
-    max_length: int = option(256, "tokens per example after truncation", low=8)
+    max_length: int = option(
+        256,
+        "tokens per example after truncation; unset, a fine-tuning run on texts chooses it for "
+        "the data (95% of the training texts fit, within 256; said at the start)",
+        low=8,
+    )
     pad_to_max_length: bool = option(
         False,
         "text: pad every example to max_length (the stock Hugging Face scripts' "
@@ -867,7 +877,7 @@ RENAMED_KEYS: dict[str, str] = {
 }
 
 
-TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code")
+TOP_LEVEL_KEYS = ("task", "metrics", "class_weights", "trust_metric_code", "for_this_data")
 
 
 @dataclass
@@ -893,6 +903,14 @@ class RunConfig:
     # first, advice/data_size.metrics_for_classes). Not saved: a saved run_config.yaml names
     # the metrics the run used, so reading it back counts as chosen.
     metrics_chosen: bool = False
+    # the recipe's keys chosen for its own data (read for config/load.py's release; not saved:
+    # run_config.yaml holds the values the run used, as plain values)
+    for_this_data: list[str] = field(default_factory=list)
+    # keys to be chosen for the data (config/derive.py): set nowhere, or released; the data
+    # stage fills them in (run/derived.py) and empties this. Not saved.
+    derive: tuple[str, ...] = ()
+    # the values chosen for the data, with why: metrics.json and report.md say them. Not saved.
+    derived: tuple[Derived, ...] = ()
 
     @property
     def kind(self) -> TaskKind:

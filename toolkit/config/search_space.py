@@ -177,6 +177,8 @@ def trial_config(config: RunConfig, values: dict[str, Any], output_dir: str) -> 
         else:
             trial.schedule.layer_decay = value
     trial.training["output_dir"] = output_dir
+    # a value chosen for the data and then searched is the trial's, not the data's
+    trial.derived = tuple(d for d in trial.derived if d.key not in values)
     validate(trial)
     return trial
 

@@ -10,6 +10,7 @@ Everything comes from values the run already computed; nothing is re-measured he
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from toolkit.advice.diagnosis import Diagnosis
 from toolkit.advice.findings import Finding
 from toolkit.advice.overfitting import OverfittingSummary
 from toolkit.advice.truncation import Truncation
+from toolkit.config.derive import Derived
 from toolkit.core.columns import column_values, list_lengths
 from toolkit.core.markdown import inline
 from toolkit.data.label_sets import label_counts
@@ -338,6 +340,17 @@ def score_table(unit: str, scores: dict[str, dict[str, float]]) -> str:
             f"{int(s['support']):,} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def derived_text(derived: Sequence[Derived]) -> str:
+    """The schedule section's lines on the values chosen for this data (none: nothing)."""
+    if not derived:
+        return ""
+    lines = [f"- `{d.key}` {d.value}: {d.why}" for d in derived]
+    return (
+        "\n\nChosen for this data (set neither in the recipe nor on the command line, or "
+        "released by its `for_this_data`; set a key to choose it):\n\n" + "\n".join(lines)
+    )
 
 
 def write_report(

@@ -39,6 +39,7 @@ from toolkit.metrics.tag_sets import tag_set
 from toolkit.model.lora import lora_summary
 from toolkit.model.target_scale import target_scale_of
 from toolkit.run.assembly import assemble_trainer
+from toolkit.run.derived import derived_facts
 from toolkit.run.diagnosis import diagnose, with_baselines
 from toolkit.run.outputs import write_outputs
 from toolkit.run.stages import (
@@ -102,7 +103,7 @@ def fit_and_finish(
     else:
         save_and_finish(trainer, plan, lambda: outputs(diagnosis, True))
     push_when_asked(plan)
-    written = {**metrics, **diagnosis.to_dict()}
+    written = {**metrics, **diagnosis.to_dict(), **derived_facts(plan.config)}
     return RunResult(plan.output_dir, written, trainer, diagnosis.verdict)
 
 

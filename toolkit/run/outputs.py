@@ -13,8 +13,9 @@ from toolkit.core.run_files import BASELINE_FILE, HISTORY, read_history
 from toolkit.outputs.console import describe_pretrain_results, describe_results
 from toolkit.outputs.model_card import report_card_section, write_model_card
 from toolkit.outputs.pretrain_card import write_pretrain_card
-from toolkit.outputs.report import data_summary, write_report
+from toolkit.outputs.report import data_summary, derived_text, write_report
 from toolkit.outputs.run_dir import remove_checkpoints, write_run_files
+from toolkit.run.derived import derived_facts
 from toolkit.run.stages import Plan, PreparedData
 from toolkit.training.schedules import ScheduleSummary
 
@@ -33,13 +34,13 @@ def write_outputs(
     (output_dir / "training_args.bin").unlink(missing_ok=True)  # pickled; run_config.yaml says it
     if diagnosis.baselines:
         write_baselines(output_dir / BASELINE_FILE, diagnosis.baselines)
-    write_run_files(output_dir, config, {**metrics, **diagnosis.to_dict()})
+    write_run_files(output_dir, config, {**metrics, **diagnosis.to_dict(), **derived_facts(config)})
     columns = plan.task.input_columns(config)
     write_report(
         output_dir,
         title=output_dir.name,
         summary=data_summary(data, columns, prepared.splits, prepared.truncation),
-        schedule=schedule.text(),
+        schedule=schedule.text() + derived_text(config.derived),
         metrics=metrics,
         diagnosis=diagnosis,
         history=read_history(output_dir / HISTORY),

@@ -37,6 +37,7 @@ from toolkit.advice.truncation import (
 )
 from toolkit.advice.verdict import Verdict
 from toolkit.augment.mixing import describe_mixing, mixing_is_on
+from toolkit.config.derive import Derived
 from toolkit.config.schema import RunConfig
 from toolkit.config.streaming import streamed_config
 from toolkit.config.taxonomy import TagScheme
@@ -56,6 +57,7 @@ from toolkit.model.packaged import packaged_model_asset
 from toolkit.model.target_scale import TARGET_SCALE_ATTR, TargetScale, scale_head
 from toolkit.outputs.hub import authenticated_api, push_run
 from toolkit.outputs.run_dir import prepare_output_dir
+from toolkit.run.derived import epochs_for, max_length_for, with_derived
 from toolkit.tasks import Task, get_task, target_of
 from toolkit.tasks.targets import Target
 from toolkit.tasks.word_windows import first_window_words
@@ -119,6 +121,8 @@ class PreparedData(PreparedInputs):
     train_collator: Any = None  # the training batches' own collator (image mixing); None: collator
     # how much data.max_length cuts of the training texts (None: not tokenized up front)
     truncation: Truncation | None = None
+    # values chosen for this data while preparing it (data.max_length), for plan_for_data
+    derived: tuple[Derived, ...] = ()
 
 
 def require_run_assets(config: RunConfig, model: bool = True) -> None:
@@ -219,11 +223,20 @@ def metrics_for_tags(config: RunConfig, scheme: TagScheme) -> RunConfig:
     return read
 
 
-def plan_for_data(plan: Plan, data: LoadedData) -> tuple[Plan, Callable[[Any], dict]]:
-    """The plan with the metric order the data asks for (`metrics_for_data`), and the Trainer's
-    compute_metrics bound to the label names (tags are scored by name)."""
-    config = metrics_for_data(plan.config, plan.task, data)
-    if config is not plan.config:  # the first metric (or how the tags read) changed
+def plan_for_data(plan: Plan, prepared: PreparedData) -> tuple[Plan, Callable[[Any], dict]]:
+    """The plan with the values chosen for the data (run/derived.py: data.max_length chosen
+    while preparing, num_train_epochs from the training rows, said) and the metric order the
+    data asks for (`metrics_for_data`), and the Trainer's compute_metrics bound to the label
+    names (tags are scored by name)."""
+    data = prepared.data
+    config = plan.config
+    for derived in prepared.derived:
+        config = with_derived(config, derived)
+    epochs = epochs_for(config, plan.args, training_rows(plan, prepared))
+    if epochs is not None:
+        say(epochs.line())
+    config = metrics_for_data(with_derived(config, epochs), plan.task, data)
+    if config is not plan.config:  # a value chosen, the first metric (or the tags) changed
         plan = plan_run(config)
     metrics_for = plan.target.compute_metrics(config.metrics, config.trust_metric_code)
     return plan, metrics_for(data.label_names)
@@ -245,6 +258,10 @@ def prepare_labelled(plan: Plan) -> PreparedData:
             classes=data.target.single_class,
         )
         processor = task.load_processor(config)
+        length = max_length_for(config, data, processor)  # before the texts are tokenized
+        if length is not None:
+            say(length.line())
+        config = with_derived(config, length)
         splits = task.prepare(data.splits, processor, config)
     truncation = measure_cut(config, data, splits, processor)
     if truncation is not None:
@@ -265,6 +282,7 @@ def prepare_labelled(plan: Plan) -> PreparedData:
         class_weights=weights,
         train_collator=train_collator,
         truncation=truncation,
+        derived=() if length is None else (length,),
     )
 
 

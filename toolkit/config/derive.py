@@ -1,0 +1,124 @@
+"""Settings chosen for the data when the user has not set them (issue 36): the training length
+from the training split's size, data.max_length from the training texts' token lengths.
+
+A derivable key is derived when neither the recipe nor the command line sets it, or when the
+recipe lists it under `for_this_data` and the command line replaced the recipe's data source
+(config/load.py releases it then). `RunConfig.derive` carries the keys still to derive; the
+data stage measures (run/derived.py) and these rules turn the counts into a value and the line
+that says it. A derived value is written into the config as a plain value, so run_config.yaml
+records it and a rerun from that file sets it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.config.coerce import coerce
+from toolkit.config.taxonomy import TaskKind
+from toolkit.core.errors import UserError
+
+EPOCHS = "num_train_epochs"
+MAX_LENGTH = "data.max_length"
+DERIVABLE = (EPOCHS, MAX_LENGTH)
+
+# The rules' constants: a first guess, to be decided by benchmarks/defaults_suite.py on its
+# real sets (issue 36). Change them here only.
+MIN_STEPS = 300  # optimizer steps a fine-tune needs to learn: the fewest epochs reaching them
+MIN_EPOCHS = 1  # whole epochs only: a set whose one epoch passes MIN_STEPS trains one epoch
+MAX_EPOCHS = 20  # a tiny set stops here (early stopping still ends a run sooner)
+LENGTH_SAMPLE = 2_000  # training texts tokenized to measure lengths (seeded random sample)
+LENGTH_SHARE = 0.95  # max_length fits this share of them, special tokens included
+LENGTH_STEP = 32  # max_length is rounded up to a multiple of this
+SHORTEST_LENGTH = 32  # and is at least this
+LONGEST_LENGTH = 256  # and at most this: the time budget (attention's cost grows with length)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """One value chosen for the data, and why."""
+
+    key: str
+    value: int
+    why: str
+
+    def line(self) -> str:
+        """The console's line: the value, the counts behind it, how to choose it instead."""
+        return (
+            f"Chosen for this data: {self.key} {self.value} ({self.why}; set {self.key} to choose)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "why": self.why}
+
+
+def derivable(kind: TaskKind, streaming: bool, max_steps: int | None) -> tuple[str, ...]:
+    """The keys ftk can derive for this run: fine-tuning only and not on a stream (it has no
+    length; max_steps sets it); epochs unless max_steps does; max_length for tasks that read
+    whole texts (tagged sentences are measured in words, so data.max_length keeps its default)."""
+    if not kind.target.labelled or streaming:
+        return ()
+    keys = [] if max_steps is not None and max_steps > 0 else [EPOCHS]
+    if not kind.modality.reads_images and not kind.modality.per_word:
+        keys.append(MAX_LENGTH)
+    return tuple(keys)
+
+
+def read_for_this_data(value: Any) -> list[str]:
+    """`for_this_data`: a list of derivable keys (an entry that is not one is refused)."""
+    if value is None:
+        return []
+    listed = coerce(value, list[str], "for_this_data")
+    for key in listed:
+        if key not in DERIVABLE:
+            raise UserError(
+                f"Config key 'for_this_data' lists '{key}', which ftk cannot derive from the "
+                f"data. It lists the recipe's values chosen for its own data, released when the "
+                f"command line replaces the data source; the keys it can list are "
+                f"{', '.join(DERIVABLE)}. Remove '{key}' from it."
+            )
+    return listed
+
+
+def derived_epochs(rows: int, steps_per_epoch: int) -> Derived:
+    """The fewest whole epochs that reach MIN_STEPS optimizer steps, within MIN_EPOCHS and
+    MAX_EPOCHS; `steps_per_epoch` counted as the Trainer counts them (batch, accumulation,
+    processes)."""
+    wanted = math.ceil(MIN_STEPS / max(1, steps_per_epoch))
+    epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, wanted))
+    counts = (
+        f"{rows:,} training examples, {steps_per_epoch:,} optimizer steps an epoch: "
+        f"{epochs} epoch{'s' if epochs != 1 else ''} = {epochs * steps_per_epoch:,} steps"
+    )
+    if wanted > MAX_EPOCHS:
+        reason = f"at most {MAX_EPOCHS} epochs; early stopping ends sooner"
+    elif wanted <= MIN_EPOCHS and steps_per_epoch > MIN_STEPS:
+        reason = f"one epoch passes {MIN_STEPS} steps; set max_steps to stop sooner"
+    else:
+        reason = f"the fewest epochs reaching {MIN_STEPS} steps"
+    return Derived(EPOCHS, epochs, f"{counts}, {reason}")
+
+
+def derived_max_length(lengths: Sequence[int], model_limit: int | None) -> Derived:
+    """The length LENGTH_SHARE of the measured texts fit in, rounded up to LENGTH_STEP, within
+    SHORTEST_LENGTH and the smaller of LONGEST_LENGTH and the model's own limit (None: none
+    known)."""
+    ordered = sorted(lengths)
+    fit = ordered[max(0, math.ceil(LENGTH_SHARE * len(ordered)) - 1)] if ordered else 0
+    rounded = max(SHORTEST_LENGTH, math.ceil(fit / LENGTH_STEP) * LENGTH_STEP)
+    limit = min(LONGEST_LENGTH, model_limit or LONGEST_LENGTH)
+    value = min(rounded, limit)
+    texts = f"{len(ordered):,} {'sampled ' if len(ordered) >= LENGTH_SAMPLE else ''}training texts"
+    why = f"{LENGTH_SHARE:.0%} of {texts} fit in {fit:,} tokens"
+    if rounded > value:
+        why += (
+            f"; capped at {value} for time"
+            if value == LONGEST_LENGTH
+            else f"; capped at {value}, the model's limit"
+        )
+    elif value > fit:
+        why += f", rounded up to a multiple of {LENGTH_STEP}" if fit > SHORTEST_LENGTH else ""
+        why += f"; at least {SHORTEST_LENGTH}" if fit <= SHORTEST_LENGTH else ""
+    return Derived(MAX_LENGTH, value, why)

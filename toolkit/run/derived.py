@@ -1,0 +1,81 @@
+"""The data stage's side of the values chosen for the data (config/derive.py holds the rules):
+the training texts' token lengths measured before they are tokenized for training, the
+training split's steps an epoch once it is, each value said in one line and written into the
+config as a plain value (run_config.yaml records it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from transformers import TrainingArguments
+
+from toolkit.advice.truncation import readable_length
+from toolkit.config.derive import (
+    EPOCHS,
+    LENGTH_SAMPLE,
+    MAX_LENGTH,
+    Derived,
+    derived_epochs,
+    derived_max_length,
+)
+from toolkit.config.schema import RunConfig
+from toolkit.core.columns import column_values
+from toolkit.data.load import LoadedData
+from toolkit.training.arguments import steps_per_epoch
+
+
+def with_derived(config: RunConfig, derived: Derived | None) -> RunConfig:
+    """`config` with the derived value set, no longer to be derived, and recorded."""
+    if derived is None:
+        return config
+    section, _, key = derived.key.rpartition(".")
+    if section:
+        part = dataclasses.replace(getattr(config, section), **{key: derived.value})
+        config = dataclasses.replace(config, **{section: part})
+    else:
+        config = dataclasses.replace(config, training={**config.training, key: derived.value})
+    return dataclasses.replace(
+        config,
+        derive=tuple(k for k in config.derive if k != derived.key),
+        derived=(*config.derived, derived),
+    )
+
+
+def max_length_for(config: RunConfig, data: LoadedData, tokenizer: Any) -> Derived | None:
+    """data.max_length from the token lengths (special tokens included) of a seeded sample of
+    LENGTH_SAMPLE training texts (pairs: both texts, as the model reads them); None when it is
+    not to be derived."""
+    if MAX_LENGTH not in config.derive:
+        return None
+    train = data.splits["train"]
+    rng = np.random.default_rng(config.split_seed)
+    rows = np.sort(rng.choice(len(train), size=min(LENGTH_SAMPLE, len(train)), replace=False))
+    sample = train.select(rows.tolist())
+    text, pair = config.data.text_column, config.data.text_pair_column
+    texts = [t if t is not None else "" for t in column_values(sample, text)]
+    pairs = [t if t is not None else "" for t in column_values(sample, pair)] if pair else None
+    # verbose=False: texts longer than the model reads are expected here, not worth a warning
+    encoded = tokenizer(texts, pairs, truncation=False, verbose=False)
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    return derived_max_length(lengths, readable_length(tokenizer))
+
+
+def epochs_for(
+    config: RunConfig, args: TrainingArguments, rows: int, world_size: int | None = None
+) -> Derived | None:
+    """num_train_epochs from the training rows and the optimizer steps an epoch makes of them
+    (batch, accumulation and processes, counted as the Trainer counts; `world_size`: the
+    processes `ftk schedule` plans for); None when it is not to be derived."""
+    if EPOCHS not in config.derive:
+        return None
+    return derived_epochs(rows, steps_per_epoch(rows, args, world_size))
+
+
+def derived_facts(config: RunConfig) -> dict[str, Any]:
+    """metrics.json's record of the values chosen for the data: {"derived": {key: {value,
+    why}}}; nothing when every value was set."""
+    if not config.derived:
+        return {}
+    return {"derived": {d.key: d.to_dict() for d in config.derived}}
