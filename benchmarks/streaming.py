@@ -114,6 +114,8 @@ def streamed_run(data: Path, run_dir: Path, steps: int, eval_steps: int, extra: 
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         # the last step any history row (training loss every logging_steps, evaluation) names
         "last_step": max(row.get("step", 0) for row in history),
+        # what the run compared with: the verdict's baseline (None: baselines off)
+        "baseline": (common.run_metrics(run_dir).get("verdict") or {}).get("baseline"),
     }
 
 

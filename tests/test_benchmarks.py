@@ -340,6 +340,7 @@ def test_streaming_benchmark_tiny_mode_reaches_its_last_step_and_reports_its_fig
     assert line["rows"] == 2000 and line["reached_last_step"] and line["last_step"] == 6
     assert 0 < line["first_step_s"] <= line["total_wall_s"]
     assert line["peak_rss_mb"] > 0 and line["write_s"] >= 0 and line["file_mb"] >= 0
+    assert line["baseline"] is None  # --tiny switches the baselines off
 
 
 def test_gpu_launch_script_names_each_shipped_config_it_runs(tmp_path):
