@@ -29,7 +29,9 @@ from toolkit.cli import main
 from toolkit.config.schema import DataConfig
 from toolkit.config.taxonomy import CLASSES
 from toolkit.core.errors import UserError
+from toolkit.core.run_state import last_complete_checkpoint
 from toolkit.data.streaming import load_streamed
+from toolkit.training.resume import checkpoint_step
 from toolkit.training.stream_passes import EndlessPasses
 
 LABELS = ("business", "sport", "tech")
@@ -403,11 +405,14 @@ def test_an_empty_share_stops_the_launch_with_a_message_not_a_hang(tiny_bert, tm
 
 
 @pytest.mark.e2e
-@pytest.mark.slow  # three runs of 20 steps: about 40 s
+@pytest.mark.slow  # three runs of up to 60 steps: about 25 s
 def test_a_streamed_run_killed_at_a_checkpoint_resumes_to_the_same_end(tiny_bert, tmp_path):
-    """Killed at step 14, in the stream's second pass (100 training rows, 8 a step), then
-    resumed: the Trainer reads the stream again and skips the 112 rows trained, and the run
-    ends with the uninterrupted run's history and metrics (the shuffle buffer on, dropout on)."""
+    """Killed once checkpoint-18 is saved, in the stream's second pass (100 training rows, 8 a
+    step), then resumed: the Trainer reads the stream again and skips the rows trained (144 at
+    step 18), and the run ends with the uninterrupted run's history and metrics (the shuffle
+    buffer on, dropout on). It checkpoints every 6 of its 60 steps: a tiny model's steps are so
+    quick that on a loaded machine the kill may land after a later checkpoint (the resume then
+    starts from that one), and the 42 steps after 18 keep it from landing after the end."""
     from test_resume import comparable_metrics, kill_after_checkpoint
 
     train = write_csv(tmp_path / "train.csv", make_texts(40, seed=1))  # 120 rows
@@ -416,15 +421,18 @@ def test_a_streamed_run_killed_at_a_checkpoint_resumes_to_the_same_end(tiny_bert
         f"stream_head_rows: 40, max_length: 32, stream_shuffle_buffer: 16}}"
     )
     recipe = streamed_recipe(tmp_path, tiny_bert, data, **{"baseline": "{enabled: false}"})
-    command = ["train", "--config", str(recipe), "--max_steps", "20"]
+    command = ["train", "--config", str(recipe), "--max_steps", "60"]
     command += ["--early_stopping.patience", "null"]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     ftk(*command, "--output_dir", straight)
     cli = [sys.executable, "-m", "toolkit", *command, "--output_dir", str(resumed)]
-    kill_after_checkpoint(cli, resumed / "checkpoint-14")
+    kill_after_checkpoint(cli, resumed / "checkpoint-18")
     assert not (resumed / "metrics.json").exists(), "the kill came too late"
+    step = checkpoint_step(last_complete_checkpoint(resumed))
+    assert 18 <= step < 60
     again = ftk(*command, "--output_dir", resumed, "--resume")
-    assert "skipping the 112 training rows trained on before the checkpoint" in again.stdout
+    skipped = f"skipping the {8 * step} training rows trained on before the checkpoint"
+    assert skipped in again.stdout
     a, b = comparable_metrics(straight), comparable_metrics(resumed)
     assert set(a) == set(b)
     for key, value in a.items():
