@@ -413,7 +413,7 @@ def test_a_streamed_run_killed_at_a_checkpoint_resumes_to_the_same_end(tiny_bert
     buffer on, dropout on). It checkpoints every 6 of its 60 steps: a tiny model's steps are so
     quick that on a loaded machine the kill may land after a later checkpoint (the resume then
     starts from that one), and the 42 steps after 18 keep it from landing after the end."""
-    from test_resume import comparable_metrics, kill_after_checkpoint
+    from test_resume import assert_same_end, kill_after_checkpoint
 
     train = write_csv(tmp_path / "train.csv", make_texts(40, seed=1))  # 120 rows
     data = (
@@ -433,13 +433,7 @@ def test_a_streamed_run_killed_at_a_checkpoint_resumes_to_the_same_end(tiny_bert
     again = ftk(*command, "--output_dir", resumed, "--resume")
     skipped = f"skipping the {8 * step} training rows trained on before the checkpoint"
     assert skipped in again.stdout
-    a, b = comparable_metrics(straight), comparable_metrics(resumed)
-    assert set(a) == set(b)
-    for key, value in a.items():
-        if isinstance(value, float):
-            assert b[key] == pytest.approx(value, abs=1e-4), key
-        else:
-            assert b[key] == value, key
+    assert_same_end(straight, resumed)
     losses = [[r["loss"] for r in history_rows(run, "train")] for run in (straight, resumed)]
     assert losses[1] == pytest.approx(losses[0], abs=1e-4)
 
@@ -467,7 +461,7 @@ def test_a_streamed_run_on_two_processes_resumes_to_the_same_end(tiny_bert, tmp_
     its share's second pass), then resumed on 2 processes: each reads its share's passes again
     and skips its 56 rows, and the run ends as the uninterrupted one (dropout on: the Trainer
     restores each process's random state)."""
-    from test_resume import comparable_metrics
+    from test_resume import assert_same_end
 
     train = write_csv(tmp_path / "train.csv", make_texts(40, seed=1))  # 120 rows
     data = (
@@ -497,13 +491,7 @@ def test_a_streamed_run_on_two_processes_resumes_to_the_same_end(tiny_bert, tmp_
     again = launch_two_processes([*common, "--output_dir", str(resumed), "--resume"], env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "skipping the 112 training rows" in again.stdout + again.stderr
-    a, b = comparable_metrics(straight), comparable_metrics(resumed)
-    assert set(a) == set(b)
-    for key, value in a.items():
-        if isinstance(value, float):
-            assert b[key] == pytest.approx(value, abs=1e-4), key
-        else:
-            assert b[key] == value, key
+    assert_same_end(straight, resumed)
     losses = [[r["loss"] for r in history_rows(run, "train")] for run in (straight, resumed)]
     assert losses[1] == pytest.approx(losses[0], abs=1e-4)
 
