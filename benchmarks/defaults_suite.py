@@ -235,31 +235,58 @@ class Suite:
 
 def run_suite(sets: list[SuiteSet], arms: list[str], seeds: list[int], suite: Suite) -> list[dict]:
     """Every (set, arm, seed) not yet in suite.out, one child process each, appended as it
-    ends; the arms take turns within a seed, so a change in the machine's load falls on both.
-    A run that fails is named (its log kept) and the others go on; the suite then exits 1."""
+    ends. Seeds are the outer loop, so a suite stopped early has every set on its first seeds;
+    the arms take turns within a seed, so a change in the machine's load falls on both. An arm
+    whose command is another's (nothing left to derive, e.g. a tagging set whose epochs the set
+    caps) is that run's result, recorded with `same_run_as`. A run that fails is named (its
+    log kept) and the others go on; the suite then exits 1."""
     out = suite.out
     records = read_records(out)
     done = done_keys(records)
     out.parent.mkdir(parents=True, exist_ok=True)
     failed = []
-    for suite_set in sets:
-        for seed in seeds:
+    for seed in seeds:
+        for suite_set in sets:
+            by_command: dict[tuple[str, ...], dict] = {}
             for arm in arms:
                 if (suite_set.name, arm, seed) in done:
                     print(f"[{suite_set.name} / {arm} / seed {seed}] in {out} already: skipped")
                     continue
+                command = tuple(arm_command(suite_set, ARMS[arm], seed, suite))
                 try:
-                    record = run_one(suite_set, ARMS[arm], seed, suite)
+                    record = shared_record(by_command.get(command), arm) or run_one(
+                        suite_set, ARMS[arm], seed, suite
+                    )
                 except SystemExit as failure:  # common.run's way of saying the child failed
                     print(f"[{suite_set.name} / {arm} / seed {seed}] FAILED: {failure}")
                     failed.append(f"{suite_set.name} / {arm} / seed {seed}")
                     continue
+                by_command.setdefault(command, record)
                 append_json_line(out, record)
                 records.append(record)
     if failed:
         print_tables(records, None)
         sys.exit(f"Failed (rerun the same command to retry them): {'; '.join(failed)}")
     return records
+
+
+def arm_command(suite_set: SuiteSet, arm: Arm, seed: int, suite: Suite) -> list[str]:
+    """The arm's `ftk train` arguments, less its output folder: two arms with the same
+    arguments run the same training."""
+    folder = suite_sets.set_folder(suite.data_dir, suite_set)
+    command = train_command(suite_set, arm, folder, seed, Path("-"), suite.extra_args)
+    return command[: command.index("--output_dir")]
+
+
+def shared_record(record: dict | None, arm: str) -> dict | None:
+    """Another arm's record of the same command, as this arm's (None: no such run)."""
+    if record is None:
+        return None
+    print(
+        f"[{record['set']} / {arm} / seed {record['seed']}] the same command as "
+        f"{record['arm']}: its result"
+    )
+    return {**record, "arm": arm, "same_run_as": record["arm"]}
 
 
 # ----------------------------------------------------------------------------- tables

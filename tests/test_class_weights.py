@@ -10,7 +10,7 @@ import torch
 import yaml
 from helpers import bare_trainer, make_texts, write_csv, write_text_config
 
-from toolkit.advice.data_size import imbalance_warning
+from toolkit.advice.data_size import imbalance_warning, uneven
 from toolkit.cli import main
 from toolkit.config.load import config_from_raw
 from toolkit.core.errors import UserError
@@ -103,3 +103,15 @@ def test_train_with_balanced_weights_end_to_end(tiny_bert, tmp_path, capsys):
     saved = yaml.safe_load((run / "run_config.yaml").read_text())
     assert saved["class_weights"] == "balanced"
     assert "Imbalanced classes" in (run / "report.md").read_text()
+
+
+def test_classes_are_uneven_by_majority_share_or_by_largest_to_smallest_ratio():
+    no_majority = {"business": 150, "sport": 75, "tech": 40, "politics": 20, "film": 15}
+    assert uneven(no_majority)  # the largest holds exactly half, but 10 times the smallest
+    assert not uneven({"a": 40, "b": 30, "c": 30})
+    assert not uneven({"a": 40, "b": 40, "c": 10})  # 4 to 1, no majority
+    assert uneven({"a": 50, "b": 40, "c": 10})  # 5 to 1
+    assert uneven({"a": 70, "b": 30})  # of two classes, more than two thirds
+    warning = imbalance_warning(no_majority, ["accuracy", "f1_macro"], weighted=False)
+    assert warning is not None
+    assert "'business' holds 50% of the training examples and 'film' 5% (10 to 1)" in warning

@@ -13,6 +13,8 @@ from helpers import ftk, write_text_config
 from toolkit.config.derive import (
     LONGEST_LENGTH,
     MAX_EPOCHS,
+    MAX_STEPS,
+    MIN_EPOCHS,
     MIN_STEPS,
     derived_epochs,
     derived_max_length,
@@ -34,15 +36,24 @@ def test_epochs_are_the_fewest_that_reach_the_minimum_steps():
         derived.why
     )
     assert f"the fewest epochs reaching {MIN_STEPS} steps" in derived.why
-    assert derived_epochs(4800, 300).value == 1  # exactly the minimum in one epoch
 
 
-def test_epochs_stop_at_the_ceiling_and_a_large_set_trains_one_epoch():
+def test_a_set_that_reaches_the_minimum_in_one_epoch_still_trains_the_fewest_passes():
+    derived = derived_epochs(4800, 300)  # exactly the minimum steps in one epoch
+    assert derived.value == MIN_EPOCHS == 3
+    assert "3 epochs = 900 steps, at least 3 epochs" in derived.why
+
+
+def test_epochs_stop_at_the_ceilings():
     tiny = derived_epochs(40, 3)
     assert tiny.value == MAX_EPOCHS and f"at most {MAX_EPOCHS} epochs" in tiny.why
-    large = derived_epochs(1_000_000, 62_500)
-    assert large.value == 1
-    assert "1 epoch = 62,500 steps" in large.why and "set max_steps to stop sooner" in large.why
+    # 80,000 rows: 5,000 steps an epoch; 3 would pass 10,000 steps, 2 stay within
+    large = derived_epochs(80_000, 5_000)
+    assert large.value == 2 and MAX_STEPS == 10_000
+    assert "2 epochs = 10,000 steps, the most whole epochs within 10,000 steps" in large.why
+    huge = derived_epochs(1_000_000, 62_500)
+    assert huge.value == 1
+    assert "1 epoch = 62,500 steps" in huge.why and "set max_steps to stop sooner" in huge.why
 
 
 def test_max_length_fits_the_share_rounded_up_to_a_multiple_of_32():

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 MIN_PER_CLASS = 100  # examples in the smallest class
+# classes are uneven when the largest holds this many times the smallest's examples, or more
+UNEVEN_RATIO = 5
 MIN_TOTAL = 1000  # examples in all, for models up to REFERENCE_PARAMETERS
 REFERENCE_PARAMETERS = 110_000_000  # BERT-base
 
@@ -127,10 +129,16 @@ def majority_share(class_counts: dict[str, int]) -> tuple[str, float]:
 
 def uneven(class_counts: dict[str, int]) -> bool:
     """The majority class holds more than half the examples (with two classes, more than two
-    thirds: one of two always holds half). False for no classes (a numeric target)."""
+    thirds: one of two always holds half), or the largest class is UNEVEN_RATIO times the
+    smallest or more (150 : 75 : 40 : 20 : 15 has no majority, yet accuracy hides the two small
+    classes). False for no classes (a numeric target)."""
     if not class_counts:
         return False
-    return majority_share(class_counts)[1] > (2 / 3 if len(class_counts) == 2 else 0.5)
+    share_limit = 2 / 3 if len(class_counts) == 2 else 0.5
+    largest, smallest = max(class_counts.values()), min(class_counts.values())
+    return (
+        majority_share(class_counts)[1] > share_limit or largest >= UNEVEN_RATIO * max(1, smallest)
+    )
 
 
 def metrics_for_classes(
@@ -147,19 +155,22 @@ def metrics_for_classes(
 def imbalance_warning(
     class_counts: dict[str, int], metrics: list[str], weighted: bool
 ) -> str | None:
-    """A warning when the majority class holds more than half the training examples (with
-    two classes, more than two thirds: one of two always holds half), since accuracy then
-    flatters a model that favours it; None otherwise (and for no classes at all)."""
+    """A warning when the classes are uneven (`uneven`), since accuracy then flatters a model
+    that favours the large classes; None otherwise (and for no classes at all)."""
     if not uneven(class_counts):
         return None
     majority, share = majority_share(class_counts)
+    minority = min(class_counts, key=class_counts.__getitem__)
+    ratio = class_counts[majority] / max(1, class_counts[minority])
     advice = []
     if not metrics or not metrics[0].startswith("f1_macro"):
         advice.append("put f1_macro first in `metrics` so it picks the best epoch")
     if not weighted:
         advice.append("consider `class_weights: balanced`")
     return (
-        f"Imbalanced classes: '{majority}' holds {share:.0%} of the training examples, so "
+        f"Imbalanced classes: '{majority}' holds {share:.0%} of the training examples and "
+        f"'{minority}' {class_counts[minority] / sum(class_counts.values()):.0%} "
+        f"({ratio:.0f} to 1), so "
         f"accuracy is misleading (always answering '{majority}' scores {share:.2f}); "
         f"macro-F1 weighs every class alike"
         + (f": {' and '.join(advice)}." if advice else ", and it picks the best epoch here.")

@@ -27,8 +27,11 @@ DERIVABLE = (EPOCHS, MAX_LENGTH)
 # The rules' constants: a first guess, to be decided by benchmarks/defaults_suite.py on its
 # real sets (issue 36). Change them here only.
 MIN_STEPS = 300  # optimizer steps a fine-tune needs to learn: the fewest epochs reaching them
-MIN_EPOCHS = 1  # whole epochs only: a set whose one epoch passes MIN_STEPS trains one epoch
+# At least MIN_EPOCHS passes: one epoch of a mid-sized set lost 7 points to two on Reuters
+# headlines (docs/experiments.md, "A first look"); 3 is the usual BERT fine-tune.
+MIN_EPOCHS = 3
 MAX_EPOCHS = 20  # a tiny set stops here (early stopping still ends a run sooner)
+MAX_STEPS = 10_000  # a large set trains fewer epochs to stay under this, down to one epoch
 LENGTH_SAMPLE = 2_000  # training texts tokenized to measure lengths (seeded random sample)
 LENGTH_SHARE = 0.95  # max_length fits this share of them, special tokens included
 LENGTH_STEP = 32  # max_length is rounded up to a multiple of this
@@ -83,21 +86,30 @@ def read_for_this_data(value: Any) -> list[str]:
 
 
 def derived_epochs(rows: int, steps_per_epoch: int) -> Derived:
-    """The fewest whole epochs that reach MIN_STEPS optimizer steps, within MIN_EPOCHS and
-    MAX_EPOCHS; `steps_per_epoch` counted as the Trainer counts them (batch, accumulation,
-    processes)."""
-    wanted = math.ceil(MIN_STEPS / max(1, steps_per_epoch))
+    """The fewest whole epochs that reach MIN_STEPS optimizer steps, at least MIN_EPOCHS and at
+    most MAX_EPOCHS, then fewer (down to one) while they pass MAX_STEPS; `steps_per_epoch`
+    counted as the Trainer counts them (batch, accumulation, processes)."""
+    steps_per_epoch = max(1, steps_per_epoch)
+    wanted = math.ceil(MIN_STEPS / steps_per_epoch)
     epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, wanted))
+    within_ceiling = max(1, MAX_STEPS // steps_per_epoch)
+    if wanted > MAX_EPOCHS:
+        reason = f"at most {MAX_EPOCHS} epochs; early stopping ends sooner"
+    elif epochs > within_ceiling:
+        epochs = within_ceiling
+        reason = (
+            f"the most whole epochs within {MAX_STEPS:,} steps"
+            if epochs * steps_per_epoch <= MAX_STEPS
+            else f"one epoch passes {MAX_STEPS:,} steps; set max_steps to stop sooner"
+        )
+    elif wanted < MIN_EPOCHS:
+        reason = f"at least {MIN_EPOCHS} epochs"
+    else:
+        reason = f"the fewest epochs reaching {MIN_STEPS} steps"
     counts = (
         f"{rows:,} training examples, {steps_per_epoch:,} optimizer steps an epoch: "
         f"{epochs} epoch{'s' if epochs != 1 else ''} = {epochs * steps_per_epoch:,} steps"
     )
-    if wanted > MAX_EPOCHS:
-        reason = f"at most {MAX_EPOCHS} epochs; early stopping ends sooner"
-    elif wanted <= MIN_EPOCHS and steps_per_epoch > MIN_STEPS:
-        reason = f"one epoch passes {MIN_STEPS} steps; set max_steps to stop sooner"
-    else:
-        reason = f"the fewest epochs reaching {MIN_STEPS} steps"
     return Derived(EPOCHS, epochs, f"{counts}, {reason}")
 
 
