@@ -136,8 +136,8 @@ def uneven(class_counts: dict[str, int]) -> bool:
         return False
     share_limit = 2 / 3 if len(class_counts) == 2 else 0.5
     largest, smallest = max(class_counts.values()), min(class_counts.values())
-    return (
-        majority_share(class_counts)[1] > share_limit or largest >= UNEVEN_RATIO * max(1, smallest)
+    return majority_share(class_counts)[1] > share_limit or largest >= UNEVEN_RATIO * max(
+        1, smallest
     )
 
 
