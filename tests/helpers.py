@@ -19,6 +19,8 @@ from typing import Any
 
 from toolkit.core.run_files import HISTORY, read_history
 from toolkit.core.run_state import SAVING
+from toolkit.training.resume import LOSS_SUM_FILE
+from toolkit.training.resume_batch import LAUNCH_FILE
 
 TOPIC_WORDS = {
     "sport": [
@@ -445,19 +447,34 @@ def bare_trainer(model, output_dir: Path, training: dict | None = None, **kwargs
 # ------------------------------------------------------------ run folders that a kill leaves
 
 
+# What a checkpoint holds once it is whole: the Trainer writes trainer_state.json last, then
+# ToolkitTrainer._save_checkpoint adds the loss sum and, last of all, the launch.
+WHOLE_CHECKPOINT = ("trainer_state.json", LOSS_SUM_FILE, LAUNCH_FILE)
+
+
 def wait_for_checkpoint(
-    process: subprocess.Popen, checkpoint: Path, files=("trainer_state.json",), timeout=300.0
+    process: subprocess.Popen,
+    checkpoint: Path,
+    files=WHOLE_CHECKPOINT,
+    timeout=300.0,
+    settle: float = 0.0,
 ) -> None:
-    """Return once every one of `files` is in `checkpoint` (trainer_state.json: the Trainer
-    writes it last on the main process); fail if `process` ends first or time runs out."""
+    """Return as soon as every one of `files` is in `checkpoint`, written (a kill then lands
+    right after it; a tiny model's later steps take milliseconds), and `settle` seconds more
+    for files that other processes write; fail if `process` ends first or time runs out."""
     deadline = time.monotonic() + timeout
-    while not all((checkpoint / name).is_file() for name in files):
+    while not all(written(checkpoint / name) for name in files):
         if process.poll() is not None:
             said = process.stderr.read()[-2000:] if process.stderr else "(output in its log)"
             raise AssertionError(f"ended before {checkpoint.name}: {said}")
         assert time.monotonic() < deadline, f"no {checkpoint.name} in time"
-        time.sleep(0.02)
-    time.sleep(0.1)  # the checkpoint's last small files
+        time.sleep(0.01)
+    time.sleep(settle)
+
+
+def written(path: Path) -> bool:
+    """`path` is there and not empty (each of those files is written in one go)."""
+    return path.is_file() and path.stat().st_size > 0
 
 
 def complete_checkpoint(run: Path, step: int) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    WHOLE_CHECKPOINT,
     free_port,
     history_rows,
     kill_machine,
@@ -334,8 +335,8 @@ def node_1_stalls_after_a_checkpoint(
         launch_machine(1, port, args, env, logs, program=(str(stalls),)),
     ]
     # every process's RNG file too: node 1 writes its own, which the resume restores
-    whole = ("trainer_state.json", "rng_state_0.pth", "rng_state_1.pth")
-    wait_for_checkpoint(nodes[0], out / "checkpoint-10", files=whole)
+    whole = (*WHOLE_CHECKPOINT, "rng_state_0.pth", "rng_state_1.pth")
+    wait_for_checkpoint(nodes[0], out / "checkpoint-10", files=whole, settle=0.1)
     return out, nodes
 
 

@@ -11,14 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pytest
+import torch
 from helpers import (
+    bare_trainer,
     history_rows,
     make_texts,
     wait_for_checkpoint,
     write_csv,
     write_text_config,
 )
+from transformers import BertConfig, BertForSequenceClassification
 
 PER_EPOCH = 14  # ceil(108 training rows / batch 8): 120 rows minus a 10% validation split
 # Early stopping that fires after epoch 3: no later epoch beats epoch 1 by the threshold, so
@@ -332,3 +336,62 @@ def test_resume_names_a_damaged_checkpoint_file_before_anything_loads(
     assert "Data:" not in out + err  # refused before the data loaded
     assert not (checkpoint / "RAN").exists()
     assert (run_dir / "history.jsonl").read_bytes() == history_before
+
+
+def tiny_classifier_and_rows():
+    """A 2-layer classifier and 32 rows of random ids: 4 steps an epoch at batch 8."""
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=37, num_labels=2,
+    )  # fmt: skip
+    ids = torch.randint(5, 50, (32, 8), generator=torch.Generator().manual_seed(0))
+    rows = datasets.Dataset.from_dict(
+        {"input_ids": ids.tolist(), "labels": (ids[:, 0] % 2).tolist()}
+    )
+    return BertForSequenceClassification(config), rows
+
+
+# How each run stops: early stopping after epoch 2 (no gain of 10 ever comes), or max_steps in
+# the middle of epoch 2. Its last checkpoint is saved after the stop.
+STOPS = {
+    "early stopping": ({"num_train_epochs": 4, "save_strategy": "epoch"}, 8),
+    "max_steps": ({"max_steps": 6, "save_strategy": "steps", "save_steps": 6}, 6),
+}
+
+
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_a_run_resumed_from_a_checkpoint_saved_after_its_stop_trains_no_more(stop, tmp_path):
+    from toolkit.training.best_epoch import EarlyStoppingOnBest
+
+    settings, last_step = STOPS[stop]
+    training = {
+        **settings,
+        "per_device_train_batch_size": 8,
+        "eval_strategy": settings["save_strategy"],
+        "eval_steps": settings.get("save_steps"),
+        "metric_for_best_model": "f1",
+        "learning_rate": 1e-3,
+    }
+
+    def trainer(model, rows):
+        made = bare_trainer(
+            model, tmp_path, training, train_dataset=rows, eval_dataset=rows,
+            compute_metrics=lambda _: {"f1": 0.0},
+        )  # fmt: skip
+        made.add_callback(
+            EarlyStoppingOnBest(early_stopping_patience=1, early_stopping_threshold=10)
+        )
+        return made
+
+    trainer(*tiny_classifier_and_rows()).train()
+    checkpoint = tmp_path / f"checkpoint-{last_step}"
+    assert json.loads((checkpoint / "trainer_state.json").read_text())["global_step"] == last_step
+
+    model, rows = tiny_classifier_and_rows()
+    resumed = trainer(model, rows)
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    assert resumed.state.global_step == last_step, "no step after the stop"
+    saved = BertForSequenceClassification.from_pretrained(checkpoint)
+    for name, weight in saved.state_dict().items():
+        assert torch.equal(model.state_dict()[name], weight), name

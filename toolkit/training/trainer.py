@@ -18,6 +18,7 @@ from transformers import (
     PreTrainedTokenizerBase,
     Trainer,
     TrainerCallback,
+    TrainerState,
     TrainingArguments,
 )
 
@@ -165,6 +166,20 @@ class ToolkitTrainer(Trainer):
             )
         return super().get_resumed_dataloader(dataloader, num_batches)
 
+    def _run_epoch(self, *args: Any, **kwargs: Any) -> None:
+        """One pass over the training data; none when the run resumes from a checkpoint saved
+        after its last step (early stopping had fired, or max_steps was reached, and the kill
+        came before the run's end was written). transformers clears the saved stop when
+        training begins and would train one more epoch (or step) before it stops again, so the
+        resumed run would end unlike the uninterrupted one."""
+        first_resumed = kwargs.get("resume_from_checkpoint") is not None and kwargs.get(
+            "epoch"
+        ) == kwargs.get("epochs_trained")
+        if first_resumed and stopped_when_saved(self.state):
+            self.control.should_training_stop = True
+            return None
+        return super()._run_epoch(*args, **kwargs)
+
     def _save_checkpoint(
         self, model: nn.Module, trial: optuna.Trial | dict[str, Any] | None
     ) -> None:
@@ -261,6 +276,12 @@ class ToolkitTrainer(Trainer):
             return super()._load_best_model()
         best = type(model).from_pretrained(checkpoint, config=model.config)
         model.load_state_dict(best.state_dict(), strict=True)
+
+
+def stopped_when_saved(state: TrainerState) -> bool:
+    """The checkpoint `state` was loaded from was saved with training told to stop."""
+    control = (state.stateful_callbacks or {}).get("TrainerControl") or {}
+    return bool((control.get("args") or {}).get("should_training_stop"))  # its flags: args
 
 
 def build_trainer(
