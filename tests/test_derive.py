@@ -8,15 +8,17 @@ import json
 
 import pytest
 import yaml
-from helpers import ftk, write_text_config
+from helpers import ftk, history_rows, make_texts, write_csv, write_text_config
 
 from toolkit.config.derive import (
+    LONGEST_EVALUATION_GAP,
     LONGEST_LENGTH,
     MAX_EPOCHS,
     MAX_STEPS,
     MIN_EPOCHS,
     MIN_STEPS,
     derived_epochs,
+    derived_eval_steps,
     derived_max_length,
 )
 from toolkit.config.load import config_from_raw, load_config
@@ -24,6 +26,7 @@ from toolkit.config.recipes import DEFAULT_RECIPE
 from toolkit.core.errors import UserError
 
 BOTH = ("num_train_epochs", "data.max_length")
+CADENCE = "eval_steps"  # chosen with the epochs, for an epoch too long to wait for
 
 # ----------------------------------------------------------------------------- the rules
 
@@ -78,6 +81,25 @@ def test_max_length_is_capped_for_time_and_by_the_model():
     assert small_model.value == 128 and "capped at 128, the model's limit" in small_model.why
 
 
+def test_an_epoch_too_long_to_wait_for_is_evaluated_within():
+    assert derived_eval_steps(LONGEST_EVALUATION_GAP) is None  # evaluated at its end
+    two = derived_eval_steps(2_001)
+    assert two is not None and two.value == 1_001
+    huge = derived_eval_steps(62_500)  # 1M rows at batch 16
+    assert huge is not None and huge.value == 1_954  # 32 parts of at most 2,000 steps
+    assert huge.why == (
+        "an epoch is 62,500 optimizer steps: evaluated and saved every 1,954 steps, 32 times "
+        "an epoch, so early stopping and the kept model have evaluations to choose from and "
+        "a stopped run loses at most 1,954 steps"
+    )
+    assert huge.settings() == {
+        "eval_strategy": "steps",
+        "save_strategy": "steps",
+        "eval_steps": 1_954,
+        "save_steps": 1_954,
+    }
+
+
 def test_the_line_says_the_value_why_and_how_to_choose():
     line = derived_epochs(600, 38).line()
     assert line.startswith("Chosen for this data: num_train_epochs 8 (600 training examples")
@@ -99,42 +121,44 @@ def source_recipe(**data) -> dict:
 
 def test_keys_set_nowhere_are_derived_and_set_ones_win():
     bare = config_from_raw({"model": {"name_or_path": "m"}}, [])
-    assert bare.derive == BOTH
+    assert bare.derive == (*BOTH, CADENCE)
     file_sets = config_from_raw({"model": {"name_or_path": "m"}, "num_train_epochs": 4}, [])
-    assert file_sets.derive == ("data.max_length",)
+    assert file_sets.derive == ("data.max_length", CADENCE)
     line_sets = config_from_raw({"model": {"name_or_path": "m"}}, [("data.max_length", 64)])
-    assert line_sets.derive == ("num_train_epochs",) and line_sets.data.max_length == 64
+    assert line_sets.derive == ("num_train_epochs", CADENCE) and line_sets.data.max_length == 64
 
 
 def test_the_recipe_s_own_data_keeps_its_values():
     for pairs in ([], [("data.builtin", "bbc-news")], [("learning_rate", 1e-4)]):
         config = config_from_raw(source_recipe(), pairs)
-        assert config.derive == ()
+        assert config.derive == (CADENCE,)  # chosen only should an epoch be long
         assert (config.training["num_train_epochs"], config.data.max_length) == (2, 96)
     demo = load_config(DEFAULT_RECIPE)  # `ftk train` with no arguments: as before
-    assert demo.derive == ()
+    assert demo.derive == (CADENCE,)
     assert (demo.training["num_train_epochs"], demo.data.max_length) == (2, 96)
 
 
 def test_a_replaced_data_source_releases_the_listed_keys(capsys):
     pairs = [("data.train_file", "mine.csv"), ("data.builtin", None)]
     config = config_from_raw(source_recipe(), pairs)
-    assert config.derive == BOTH
+    assert config.derive == (*BOTH, CADENCE)
     said = capsys.readouterr().err
     assert "--data.train_file replaces the recipe's data" in said
     assert "num_train_epochs 2, data.max_length 96" in said
     # a listed key the command line sets itself stays that value
     pinned = config_from_raw(source_recipe(), [*pairs, ("num_train_epochs", 5)])
-    assert pinned.derive == ("data.max_length",) and pinned.training["num_train_epochs"] == 5
+    assert (
+        pinned.derive == ("data.max_length", CADENCE) and pinned.training["num_train_epochs"] == 5
+    )
     # another builtin set is another data source too
     other = config_from_raw(source_recipe(), [("data.builtin", "bbc-news-mixtures")])
-    assert other.derive == BOTH
+    assert other.derive == (*BOTH, CADENCE)
 
 
 def test_a_key_not_listed_is_kept_when_the_source_is_replaced():
     raw = {**source_recipe(), "for_this_data": ["num_train_epochs"]}
     config = config_from_raw(raw, [("data.train_file", "mine.csv"), ("data.builtin", None)])
-    assert config.derive == ("num_train_epochs",) and config.data.max_length == 96
+    assert config.derive == ("num_train_epochs", CADENCE) and config.data.max_length == 96
 
 
 def test_for_this_data_is_not_saved_so_a_rerun_keeps_the_values():
@@ -142,18 +166,29 @@ def test_for_this_data_is_not_saved_so_a_rerun_keeps_the_values():
     saved = yaml.safe_load(config.to_yaml())
     assert "for_this_data" not in saved
     again = config_from_raw(saved, [])
-    assert again.derive == ()
+    assert again.derive == ()  # and run_config.yaml sets eval_strategy: no cadence either
 
 
 def test_what_derives_nothing():
     model = {"model": {"name_or_path": "m"}}
-    assert config_from_raw(model, [("max_steps", 50)]).derive == ("data.max_length",)
+    assert config_from_raw(model, [("max_steps", 50)]).derive == ("data.max_length", CADENCE)
     images = {"task": "image-classification", **model}
-    assert config_from_raw(images, []).derive == ("num_train_epochs",)
+    assert config_from_raw(images, []).derive == ("num_train_epochs", CADENCE)
     tags = {"task": "token-classification", **model}  # sentences are measured in words
-    assert config_from_raw(tags, []).derive == ("num_train_epochs",)
+    assert config_from_raw(tags, []).derive == ("num_train_epochs", CADENCE)
     pretraining = {"task": "masked-lm", "metrics": ["loss"], **model}
     assert config_from_raw(pretraining, []).derive == ()
+
+
+def test_any_cadence_key_set_keeps_the_cadence_set():
+    model = {"model": {"name_or_path": "m"}}
+    for key, value in [
+        ("eval_strategy", "epoch"),
+        ("save_strategy", "epoch"),
+        ("eval_steps", 500),
+        ("save_steps", 500),
+    ]:
+        assert CADENCE not in config_from_raw(model, [(key, value)]).derive, key
 
 
 def test_for_this_data_refuses_a_key_ftk_cannot_derive():
@@ -182,7 +217,7 @@ def test_a_chosen_value_is_written_as_a_plain_value_and_a_searched_one_is_the_tr
     config = config_from_raw({"model": {"name_or_path": "m"}}, [])
     config = with_derived(config, derived_max_length([100] * 10, None))
     config = with_derived(config, derived_epochs(600, 38))
-    assert config.derive == () and config.data.max_length == 128
+    assert config.derive == (CADENCE,) and config.data.max_length == 128
     assert config.training["num_train_epochs"] == 8
     saved = yaml.safe_load(config.to_yaml())
     assert (saved["num_train_epochs"], saved["data"]["max_length"]) == (8, 128)
@@ -197,8 +232,9 @@ def test_print_config_says_which_values_a_run_will_choose(capsys):
     assert main(["train", "--data.train_file", "mine.csv", "--print-config"]) == 0
     printed = capsys.readouterr().out
     assert printed.rstrip().endswith(
-        "# chosen for the data when training starts: num_train_epochs, data.max_length (the "
-        "values above are placeholders a run replaces; set them to choose)"
+        "# chosen for the data when training starts: num_train_epochs, data.max_length; "
+        "eval_steps too, should an epoch pass 2,000 steps (the values above are placeholders "
+        "a run replaces; set them to choose)"
     )
     assert "for_this_data" not in yaml.safe_load(printed)
     assert main(["train", "--print-config"]) == 0  # the recipe's own data: nothing to choose
@@ -252,3 +288,36 @@ def test_ftk_schedule_chooses_the_epochs_as_train_will(tiny_bert, text_data, tmp
     # 81 training rows, batch 8: 11 steps an epoch, 20 epochs at most
     assert preview.summary.total_steps == 220
     assert "Chosen for this data: num_train_epochs 20" in capsys.readouterr().out
+
+
+@pytest.mark.e2e
+def test_a_long_epoch_is_evaluated_and_saved_within(tiny_bert, tmp_path):
+    data = {
+        "train": write_csv(tmp_path / "train.csv", make_texts(700, seed=1)),  # 2,100 rows
+        "test": write_csv(tmp_path / "test.csv", make_texts(4, seed=2)),
+    }
+    recipe = write_text_config(
+        tmp_path / "r.yaml", tiny_bert, data, tmp_path / "run", baseline="{enabled: false}"
+    )
+    text = recipe.read_text().replace("num_train_epochs: 8", "num_train_epochs: 1")
+    recipe.write_text(
+        text.replace("per_device_train_batch_size: 8", "per_device_train_batch_size: 1")
+    )
+    # 2,100 rows less a 1% validation split, batch 1: 2,079 steps an epoch, over 2,000
+    run = ftk(
+        "train", "--config", str(recipe), "--logging_steps", "500", "--data.max_length", "16",
+        "--data.validation_size", "0.01",
+    )  # fmt: skip
+    assert (
+        "Chosen for this data: eval_steps 1040 (an epoch is 2,079 optimizer steps: evaluated "
+        "and saved every 1,040 steps, 2 times an epoch"
+    ) in run.stdout + run.stderr
+    rows = history_rows(tmp_path / "run")
+    evaluations = [r["step"] for r in rows if r["kind"] == "eval" and not r.get("after_training")]
+    assert evaluations == [1040, 2079]  # and at the last step
+    saved = yaml.safe_load((tmp_path / "run" / "run_config.yaml").read_text())
+    assert (saved["eval_strategy"], saved["eval_steps"], saved["save_steps"]) == (
+        "steps",
+        1040,
+        1040,
+    )

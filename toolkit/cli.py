@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit import __version__
+from toolkit.config.derive import pending_text
 from toolkit.config.load import load_config
 from toolkit.config.recipes import DEFAULT_RECIPE, copy_recipe, describe_recipes, recipe_path
 from toolkit.config.schema import RunConfig, describe_keys
@@ -383,15 +384,22 @@ def load_recipe(args: argparse.Namespace, overrides: list[str]) -> RunConfig:
     return load_config(args.config or DEFAULT_RECIPE, overrides)
 
 
+def print_config(config: RunConfig) -> None:
+    """The resolved config as YAML, and a YAML comment naming the values a run chooses for
+    its data (the output still reads as the config)."""
+    print(config.to_yaml(), end="")
+    pending = pending_text(config.derive)
+    if pending:
+        print(
+            f"# chosen for the data when training starts: {pending} (the values above are "
+            f"placeholders a run replaces; set them to choose)"
+        )
+
+
 def run_train(args: argparse.Namespace, overrides: list[str]) -> int:
     config = load_recipe(args, overrides)
     if args.print_config:
-        print(config.to_yaml(), end="")
-        if config.derive:  # a YAML comment: the output still reads as the config
-            print(
-                f"# chosen for the data when training starts: {', '.join(config.derive)} (the "
-                f"values above are placeholders a run replaces; set them to choose)"
-            )
+        print_config(config)
         return 0
     if args.pretrain is not None:
         from toolkit.commands.train import train_after_pretrain
@@ -470,12 +478,7 @@ def reject_extra(extra: list[str]) -> None:
 def run_pretrain(args: argparse.Namespace, overrides: list[str]) -> int:
     config = load_recipe(args, overrides)
     if args.print_config:
-        print(config.to_yaml(), end="")
-        if config.derive:  # a YAML comment: the output still reads as the config
-            print(
-                f"# chosen for the data when training starts: {', '.join(config.derive)} (the "
-                f"values above are placeholders a run replaces; set them to choose)"
-            )
+        print_config(config)
         return 0
     from toolkit.commands.pretrain import pretrain
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from toolkit.config.schema import RunConfig, ScheduleConfig
 from toolkit.core.log import say
 from toolkit.outputs.plots import plot_learning_rate
-from toolkit.run.derived import epochs_for, with_derived
+from toolkit.run.derived import with_length
 from toolkit.run.stages import build_model, load_labelled_data, plan_run, streamed_rows
 from toolkit.training.param_groups import layer_decay_line, uses_param_groups
 from toolkit.training.schedule_report import group_multipliers, schedule_summary
@@ -42,10 +42,10 @@ def preview_schedule(
     num_train = (
         streamed_rows(plan.args, world) if config.data.streaming else len(data.splits["train"])
     )
-    epochs = epochs_for(config, plan.args, num_train, world)  # as `ftk train` will choose them
-    if epochs is not None:
-        say(epochs.line())
-        config = with_derived(config, epochs)
+    config, chosen = with_length(config, plan.args, num_train, world)  # as `ftk train` does
+    for derived in chosen:
+        say(derived.line())
+    if chosen:
         plan = plan_run(config)
     streamed = config.data.streaming
     summary = schedule_summary(config.schedule, plan.args, num_train, world, streamed)

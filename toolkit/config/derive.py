@@ -22,7 +22,10 @@ from toolkit.core.errors import UserError
 
 EPOCHS = "num_train_epochs"
 MAX_LENGTH = "data.max_length"
-DERIVABLE = (EPOCHS, MAX_LENGTH)
+EVAL_STEPS = "eval_steps"
+DERIVABLE = (EPOCHS, MAX_LENGTH)  # what a recipe's for_this_data may list
+# eval_steps is chosen with the epochs (an epoch too long to wait for), unless any of these is set
+CADENCE_KEYS = (EVAL_STEPS, "eval_strategy", "save_strategy", "save_steps")
 
 # The rules' constants: a first guess, to be decided by benchmarks/defaults_suite.py on its
 # real sets (issue 36). Change them here only.
@@ -32,6 +35,9 @@ MIN_STEPS = 300  # optimizer steps a fine-tune needs to learn: the fewest epochs
 MIN_EPOCHS = 3
 MAX_EPOCHS = 20  # a tiny set stops here (early stopping still ends a run sooner)
 MAX_STEPS = 10_000  # a large set trains fewer epochs to stay under this, down to one epoch
+# An epoch longer than this many steps is evaluated (and checkpointed) within: early stopping and
+# the kept model need evaluations to choose from, and a crash should not lose hours.
+LONGEST_EVALUATION_GAP = 2_000
 LENGTH_SAMPLE = 2_000  # training texts tokenized to measure lengths (seeded random sample)
 LENGTH_SHARE = 0.95  # max_length fits this share of them, special tokens included
 LENGTH_STEP = 32  # max_length is rounded up to a multiple of this
@@ -56,17 +62,45 @@ class Derived:
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "why": self.why}
 
+    def settings(self) -> dict[str, Any]:
+        """The config keys (dotted) the value sets: eval_steps also evaluates and saves by
+        steps, every eval_steps (the kept model needs a checkpoint at each evaluation)."""
+        if self.key == EVAL_STEPS:
+            every = {EVAL_STEPS: self.value, "save_steps": self.value}
+            return {"eval_strategy": "steps", "save_strategy": "steps", **every}
+        return {self.key: self.value}
+
 
 def derivable(kind: TaskKind, streaming: bool, max_steps: int | None) -> tuple[str, ...]:
     """The keys ftk can derive for this run: fine-tuning only and not on a stream (it has no
-    length; max_steps sets it); epochs unless max_steps does; max_length for tasks that read
-    whole texts (tagged sentences are measured in words, so data.max_length keeps its default)."""
+    length; max_steps sets it); epochs unless max_steps does; the evaluation cadence; max_length
+    for tasks that read whole texts (tagged sentences are measured in words, so data.max_length
+    keeps its default)."""
     if not kind.target.labelled or streaming:
         return ()
     keys = [] if max_steps is not None and max_steps > 0 else [EPOCHS]
     if not kind.modality.reads_images and not kind.modality.per_word:
         keys.append(MAX_LENGTH)
-    return tuple(keys)
+    return (*keys, EVAL_STEPS)
+
+
+def set_by(key: str) -> tuple[str, ...]:
+    """The config keys any of which, set, means `key` is not to be derived."""
+    return CADENCE_KEYS if key == EVAL_STEPS else (key,)
+
+
+def pending_text(keys: Sequence[str]) -> str | None:
+    """The values still to be chosen, as --print-config names them (None: no placeholder
+    above; the cadence alone is chosen only for a long epoch)."""
+    listed = [key for key in keys if key in DERIVABLE]
+    if not listed:
+        return None
+    cadence = EVAL_STEPS in keys
+    return ", ".join(listed) + (
+        f"; {EVAL_STEPS} too, should an epoch pass {LONGEST_EVALUATION_GAP:,} steps"
+        if cadence
+        else ""
+    )
 
 
 def read_for_this_data(value: Any) -> list[str]:
@@ -111,6 +145,22 @@ def derived_epochs(rows: int, steps_per_epoch: int) -> Derived:
         f"{epochs} epoch{'s' if epochs != 1 else ''} = {epochs * steps_per_epoch:,} steps"
     )
     return Derived(EPOCHS, epochs, f"{counts}, {reason}")
+
+
+def derived_eval_steps(steps_per_epoch: int) -> Derived | None:
+    """For an epoch of more than LONGEST_EVALUATION_GAP optimizer steps, the evaluation (and
+    checkpoint) cadence that splits it into equal parts no longer than that; None for a shorter
+    epoch, evaluated at its end."""
+    if steps_per_epoch <= LONGEST_EVALUATION_GAP:
+        return None
+    parts = math.ceil(steps_per_epoch / LONGEST_EVALUATION_GAP)
+    every = math.ceil(steps_per_epoch / parts)
+    why = (
+        f"an epoch is {steps_per_epoch:,} optimizer steps: evaluated and saved every {every:,} "
+        f"steps, {parts} times an epoch, so early stopping and the kept model have evaluations "
+        f"to choose from and a stopped run loses at most {every:,} steps"
+    )
+    return Derived(EVAL_STEPS, every, why)
 
 
 def derived_max_length(lengths: Sequence[int], model_limit: int | None) -> Derived:

@@ -17,7 +17,7 @@ import yaml
 
 from toolkit.config.coerce import coerce
 from toolkit.config.declare import key_hints
-from toolkit.config.derive import derivable, read_for_this_data
+from toolkit.config.derive import derivable, read_for_this_data, set_by
 from toolkit.config.hf_schedule import apply_hf_schedule, pop_hf_schedule_keys
 from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
@@ -274,7 +274,11 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
     config.training = {**TRAINING_DEFAULTS, **config.training}
     validate(config)
     # set nowhere (or released): chosen for the data once it is read, not the schema default
-    config.derive = tuple(key for key in derivable_now(config) if not has_dotted(raw, key))
+    config.derive = tuple(
+        key
+        for key in derivable_now(config)
+        if not any(has_dotted(raw, name) for name in set_by(key))
+    )
     return config
 
 

@@ -14,10 +14,12 @@ from transformers import TrainingArguments
 from toolkit.advice.truncation import readable_length
 from toolkit.config.derive import (
     EPOCHS,
+    EVAL_STEPS,
     LENGTH_SAMPLE,
     MAX_LENGTH,
     Derived,
     derived_epochs,
+    derived_eval_steps,
     derived_max_length,
 )
 from toolkit.config.schema import RunConfig
@@ -30,12 +32,13 @@ def with_derived(config: RunConfig, derived: Derived | None) -> RunConfig:
     """`config` with the derived value set, no longer to be derived, and recorded."""
     if derived is None:
         return config
-    section, _, key = derived.key.rpartition(".")
-    if section:
-        part = dataclasses.replace(getattr(config, section), **{key: derived.value})
-        config = dataclasses.replace(config, **{section: part})
-    else:
-        config = dataclasses.replace(config, training={**config.training, key: derived.value})
+    for dotted, value in derived.settings().items():
+        section, _, key = dotted.rpartition(".")
+        if section:
+            part = dataclasses.replace(getattr(config, section), **{key: value})
+            config = dataclasses.replace(config, **{section: part})
+        else:
+            config = dataclasses.replace(config, training={**config.training, key: value})
     return dataclasses.replace(
         config,
         derive=tuple(k for k in config.derive if k != derived.key),
@@ -62,15 +65,24 @@ def max_length_for(config: RunConfig, data: LoadedData, tokenizer: Any) -> Deriv
     return derived_max_length(lengths, readable_length(tokenizer))
 
 
-def epochs_for(
+def with_length(
     config: RunConfig, args: TrainingArguments, rows: int, world_size: int | None = None
-) -> Derived | None:
-    """num_train_epochs from the training rows and the optimizer steps an epoch makes of them
-    (batch, accumulation and processes, counted as the Trainer counts; `world_size`: the
-    processes `ftk schedule` plans for); None when it is not to be derived."""
-    if EPOCHS not in config.derive:
-        return None
-    return derived_epochs(rows, steps_per_epoch(rows, args, world_size))
+) -> tuple[RunConfig, list[Derived]]:
+    """`config` with num_train_epochs chosen from the training rows and the optimizer steps an
+    epoch makes of them (batch, accumulation and processes, counted as the Trainer counts;
+    `world_size`: the processes `ftk schedule` plans for), and the evaluation cadence an epoch
+    that long needs, each where it is to be derived; and the values chosen, to be said. The
+    cadence is settled either way: an epoch short enough keeps its evaluation at its end."""
+    per_epoch = steps_per_epoch(rows, args, world_size)
+    chosen = [
+        derived_epochs(rows, per_epoch) if EPOCHS in config.derive else None,
+        derived_eval_steps(per_epoch) if EVAL_STEPS in config.derive else None,
+    ]
+    chosen_now = [derived for derived in chosen if derived is not None]
+    for derived in chosen_now:
+        config = with_derived(config, derived)
+    settled = tuple(key for key in config.derive if key != EVAL_STEPS)
+    return dataclasses.replace(config, derive=settled), chosen_now
 
 
 def derived_facts(config: RunConfig) -> dict[str, Any]:

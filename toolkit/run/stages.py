@@ -57,7 +57,7 @@ from toolkit.model.packaged import packaged_model_asset
 from toolkit.model.target_scale import TARGET_SCALE_ATTR, TargetScale, scale_head
 from toolkit.outputs.hub import authenticated_api, push_run
 from toolkit.outputs.run_dir import prepare_output_dir
-from toolkit.run.derived import epochs_for, max_length_for, with_derived
+from toolkit.run.derived import max_length_for, with_derived, with_length
 from toolkit.tasks import Task, get_task, target_of
 from toolkit.tasks.targets import Target
 from toolkit.tasks.word_windows import first_window_words
@@ -225,17 +225,17 @@ def metrics_for_tags(config: RunConfig, scheme: TagScheme) -> RunConfig:
 
 def plan_for_data(plan: Plan, prepared: PreparedData) -> tuple[Plan, Callable[[Any], dict]]:
     """The plan with the values chosen for the data (run/derived.py: data.max_length chosen
-    while preparing, num_train_epochs from the training rows, said) and the metric order the
-    data asks for (`metrics_for_data`), and the Trainer's compute_metrics bound to the label
-    names (tags are scored by name)."""
+    while preparing, num_train_epochs and the evaluation cadence from the training rows, said)
+    and the metric order the data asks for (`metrics_for_data`), and the Trainer's
+    compute_metrics bound to the label names (tags are scored by name)."""
     data = prepared.data
     config = plan.config
     for derived in prepared.derived:
         config = with_derived(config, derived)
-    epochs = epochs_for(config, plan.args, training_rows(plan, prepared))
-    if epochs is not None:
-        say(epochs.line())
-    config = metrics_for_data(with_derived(config, epochs), plan.task, data)
+    config, chosen = with_length(config, plan.args, training_rows(plan, prepared))
+    for derived in chosen:
+        say(derived.line())
+    config = metrics_for_data(config, plan.task, data)
     if config is not plan.config:  # a value chosen, the first metric (or the tags) changed
         plan = plan_run(config)
     metrics_for = plan.target.compute_metrics(config.metrics, config.trust_metric_code)
