@@ -112,7 +112,8 @@ def recipe_pins(recipe: Path, given: list[str]) -> list[str]:
     }
     pins = []
     for key in derivable(task_kind(config["task"]), streaming=False, max_steps=None):
-        if f"--{key}" not in given:
+        # the cadence is chosen only for an epoch of thousands of steps, which no set has
+        if key in values and f"--{key}" not in given:
             pins += [f"--{key}", str(values[key])]
     return pins
 
