@@ -457,3 +457,17 @@ def test_a_streamed_run_speaks_of_steps_and_holds_out_a_longer_head():
     )
     assert "(step 30 of 30)" in found["still_improving"].text
     assert all("epoch" not in f.text for f in found.values()), [f.text for f in found.values()]
+
+
+def test_a_last_gain_within_the_noise_on_a_fitted_model_is_not_still_improving():
+    # the demo's run: 171 validation examples, accuracy 0.9415 -> 0.9591 (1.8 points, under two
+    # standard errors of 1.5), the training sample at 0.9956
+    fitted = [(0.982, 0.11), (0.9956, 0.05)]
+    demo = history(evals=[(0.9415, 0.20), (0.9591, 0.17)], sample=fitted)
+    assert "still_improving" not in rules(diagnose_run(demo, facts(validation_size=171)))
+    # the same gain on a model still fitting its training data: it is learning
+    learning = history(evals=[(0.9415, 0.20), (0.9591, 0.17)], sample=[(0.90, 0.3), (0.95, 0.2)])
+    assert "still_improving" in rules(diagnose_run(learning, facts(validation_size=171)))
+    # a gain beyond the noise on a fitted model: 1,000 examples, 2 x 0.6 points
+    beyond = history(evals=[(0.9415, 0.20), (0.9591, 0.17)], sample=fitted)
+    assert "still_improving" in rules(diagnose_run(beyond, facts(validation_size=1000)))

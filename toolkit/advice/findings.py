@@ -8,7 +8,11 @@ the reasoning behind each are in docs/run-diagnosis.md:
                       what always answering the majority class scores to perfect (one class per
                       input), or its loss is at least NOT_LEARNED_LOSS of the loss of knowing
                       nothing about the inputs (the target's prior_loss, as the loss weighs it)
-    still_improving   the best evaluation is the last one (of two or more)
+    still_improving   the best evaluation is the last one (of two or more), and either the
+                      validation score rose beyond its noise (NOISE_STANDARD_ERRORS standard
+                      errors) over the last evaluations or the training sample is not yet
+                      fitted (below SAMPLE_FITTED): a last gain within the noise, on a model
+                      that already fits its training data, is no sign that more would help
     overfit           validation loss rose `overfitting.patience` evaluations in a row while the
                       training loss fell (the watch's rule), with the epoch it began and the gap
     imbalance         the majority class holds more than half the training examples (two
@@ -51,6 +55,7 @@ NOT_LEARNED_PROGRESS = 0.5  # share of the way from the majority answer to perfe
 NOT_LEARNED_LOSS = 0.9  # share of the loss of a model that knows nothing about the inputs
 NOISE_STANDARD_ERRORS = 2.0  # closer than this to the best epoch: not separable on validation
 NOISY_ERROR_POINTS = 1.0  # a standard error above this hides differences worth choosing
+SAMPLE_FITTED = 0.98  # a training sample scoring this (a proportion) or more: fitted
 FEW_PER_CLASS = 10  # validation examples of a class below which each one moves macro-F1 a lot
 TRUNCATED_SHARE = 0.5  # share of training texts cut at data.max_length worth a finding
 COLLAPSE_SHARE = 0.9  # the majority predicted for this share of the examples or more ...
@@ -462,6 +467,8 @@ def still_improving(curve: Curve, facts: RunFacts) -> Finding | None:
     if best is None or len(curve.points) < 2 or best != len(curve.points) - 1:
         return None
     last = curve.points[-3:]
+    if not learning_shows(last, facts):
+        return None
     path = " -> ".join(f"{p.validation[facts.metric]:.4f}" for p in last)
     sample = curve.points[best].sample.get(facts.metric)
     on_train = f"; the training sample scores {sample:.4f}" if sample is not None else ""
@@ -482,6 +489,29 @@ def still_improving(curve: Curve, facts: RunFacts) -> Finding | None:
         "last_validation_scores": [p.validation[facts.metric] for p in last],
     }
     return Finding("still_improving", text, figures, command)
+
+
+def learning_shows(last: list[Point], facts: RunFacts) -> bool:
+    """The last evaluations show learning: the validation score rose beyond its noise over
+    them, or the training sample is not yet fitted. A score that is not a proportion (rmse, a
+    loss) has no standard error here: its rise counts."""
+    first, final = last[0].validation.get(facts.metric), last[-1].validation.get(facts.metric)
+    error = proportion_error(final, facts.validation_size)
+    if first is None or final is None or error is None:
+        return True
+    gain = final - first if facts.greater_is_better else first - final
+    sample = last[-1].sample.get(facts.metric)
+    fitted = sample is not None and facts.greater_is_better and sample >= SAMPLE_FITTED
+    return gain >= NOISE_STANDARD_ERRORS * error or not fitted
+
+
+def proportion_error(value: float | None, n: int) -> float | None:
+    """The standard error of a proportion `value` measured on `n` examples, with a floor of one
+    example's worth (a floor for accuracy and F1 alike: macro-F1 moves more, since its small
+    classes have fewer examples); None when `value` is not a proportion or nothing was counted."""
+    if value is None or n <= 0 or not 0.0 <= value <= 1.0:
+        return None
+    return math.sqrt(max(value * (1 - value), 1.0 / n) / n)
 
 
 # ----------------------------------------------------------------------------- overfit
@@ -722,12 +752,8 @@ def noisy_selection(curve: Curve, facts: RunFacts) -> Finding | None:
     if best is None or n <= 0 or not facts.train_counts or len(curve.points) < 2:
         return None
     value = curve.points[best].validation[facts.metric]
-    if not 0.0 <= value <= 1.0:
-        return None
-    # The standard error of a proportion: a floor for accuracy and F1 alike (macro-F1 moves
-    # more, since its small classes have fewer examples).
-    error = math.sqrt(max(value * (1 - value), 1.0 / n) / n)
-    if 100 * error <= NOISY_ERROR_POINTS:  # epochs this close are as good as each other
+    error = proportion_error(value, n)
+    if error is None or 100 * error <= NOISY_ERROR_POINTS:  # epochs this close are alike
         return None
     close = [
         i
