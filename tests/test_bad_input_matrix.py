@@ -1327,6 +1327,24 @@ CASES = [
         lambda w: ["train", "--config", w.recipe("for_this_data: [num_train_epochs, seed]")],
         "Config key 'for_this_data' lists 'seed', which ftk cannot derive from the data",
     ),
+    Case(
+        "search.max_length choice of 0",
+        "search",
+        lambda w: [
+            *["search", "--config", w.recipe(), "--trials", "1"],
+            *["--search.max_length", "{choices: [0]}"],
+        ],
+        "Config key 'search.max_length' holds 0",
+    ),
+    Case(
+        "search.class_weights choice other than none or balanced",
+        "search",
+        lambda w: [
+            *["search", "--config", w.recipe(), "--trials", "1"],
+            *["--search.class_weights", "{choices: [none, inverse]}"],
+        ],
+        "Config key 'search.class_weights' holds 'inverse'",
+    ),
 ]
 
 

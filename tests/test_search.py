@@ -76,7 +76,9 @@ def test_search_records_three_distinct_trials(three_trials):
         "weight_decay",
         "per_device_train_batch_size",
         "layer_decay",
+        "max_length",  # the classes are even: class_weights is not searched
     }
+    assert "max_length in {32, 64}" in found["space"]
     assert (run_dir / "search.png").stat().st_size > 1000
     assert (run_dir / "search.db").is_file()
     assert not (run_dir / "trials").exists(), "trials leave nothing on disk"
@@ -95,6 +97,7 @@ def test_run_dir_holds_the_best_trial_scored_once_on_test(three_trials):
         assert run_config[key] == pytest.approx(params[key]), key
     assert run_config["schedule"]["warmup_fraction"] == pytest.approx(params["warmup_fraction"])
     assert run_config["schedule"]["layer_decay"] == pytest.approx(params["layer_decay"])
+    assert run_config["data"]["max_length"] == params["max_length"]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     # the chosen trial trained again is the same run: the same validation score
     assert metrics["eval_accuracy"] == pytest.approx(found["best_value"], abs=1e-9)
@@ -355,6 +358,8 @@ SEARCHED_KEYS = (
     "weight_decay",
     "per_device_train_batch_size",
     "layer_decay",
+    "max_length",
+    "class_weights",
 )
 
 
@@ -368,6 +373,9 @@ SEARCHED_KEYS = (
         (["--search.learning_rate", "{low: 0, high: 1e-4, log: true}"], "outside the values"),
         (["--search.num_train_epochs", "fast"], "search.num_train_epochs"),
         (["--search.folds", "1"], "search.folds"),
+        (["--search.max_length", "{choices: [0]}"], "Config key 'search.max_length' holds 0"),
+        (["--search.max_length", "{choices: [1024]}"], "'search.max_length' reaches 1024"),
+        (["--search.class_weights", "{choices: [none, inverse]}"], "'search.class_weights'"),
         (["--search.folds", "40"], "search.folds is 40 but train + validation hold"),
         (
             [item for key in SEARCHED_KEYS for item in (f"--search.{key}", "off")],
@@ -567,6 +575,8 @@ def test_search_names_and_records_the_metric_the_data_put_first(search_inputs, t
     assert "Best trial: 0 (validation f1_macro" in result.stdout
     found = json.loads((tmp_path / "run" / "search.json").read_text())
     assert found["metric"] == "eval_f1_macro"
+    # uneven classes: the loss's class weights are searched too, and data.max_length
+    assert found["space"][-2:] == ["max_length in {32, 64}", "class_weights in {none, balanced}"]
     trial = found["trials"][0]
     assert len(trial["evaluations"]) == 1 and "for the budget" in trial["stopped_for_budget"]
     assert "stopped here for the budget" in result.stdout
@@ -590,3 +600,87 @@ def test_ctrl_c_ends_a_search_with_a_resume_hint_and_no_traceback(search_inputs)
     assert process.returncode == 130, stderr[-3000:]
     assert "Stopped (Ctrl-C)" in stderr and "--resume" in stderr
     assert "Traceback" not in stderr
+
+
+# ----------------------------------------------------------------------------- data parameters
+
+
+def long_uneven_texts(sizes: dict[int, int]):
+    """Texts longer than the tiny BERT reads (30 short ones of a class joined), `sizes`: texts
+    per class, by the class's place in TOPIC_WORDS: uneven classes, and a length to search."""
+    import random
+
+    rows = make_texts(30, seed=7)
+    labels = sorted({label for _, label in rows})
+    rng = random.Random(0)
+    joined = []
+    for place, count in sizes.items():
+        texts = [text for text, label in rows if label == labels[place]]
+        joined += [(" ".join(rng.sample(texts, 30)), labels[place]) for _ in range(count)]
+    rng.shuffle(joined)
+    return joined
+
+
+@pytest.mark.e2e
+def test_a_trial_trains_at_its_max_length_and_the_final_run_records_its_values(
+    tiny_bert, tmp_path, monkeypatch, capsys
+):
+    """max_length left to derive (the space is built around the derived length, not the
+    placeholder); each trial's Trainer sees inputs of its own length, each length tokenized
+    once; the final run trains at the chosen trial's length and class weights and records
+    them in run_config.yaml."""
+    import re
+
+    from toolkit.cli import main
+    from toolkit.config.search_space import length_choices
+    from toolkit.training.trainer import ToolkitTrainer
+
+    data = {
+        "train": write_csv(tmp_path / "train.csv", long_uneven_texts({0: 20, 1: 4, 2: 4})),
+        "test": write_csv(tmp_path / "test.csv", make_texts(3, seed=8)),
+    }
+    recipe_file = tmp_path / "long.yaml"
+    recipe_file.write_text(
+        f"task: text-classification\nmodel: {{name_or_path: '{tiny_bert}'}}\n"
+        f"data: {{train_file: '{data['train']}', test_file: '{data['test']}'}}\n"
+        f"output_dir: '{tmp_path / 'run'}'\nnum_train_epochs: 1\nlearning_rate: 5e-3\n"
+        "per_device_train_batch_size: 8\nuse_cpu: true\ndataloader_pin_memory: false\n"
+        "save_total_limit: 1\n"
+    )
+    seen: dict[str, tuple[int, bool]] = {}  # output_dir -> longest input, weighted loss
+    train = ToolkitTrainer.train
+
+    def recording_train(self, *args, **kwargs):
+        lengths = [len(ids) for ids in self.train_dataset["input_ids"]]
+        seen[self.args.output_dir] = (max(lengths), self.class_weights is not None)
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(ToolkitTrainer, "train", recording_train)
+    others = [k for k in SEARCHED_KEYS if k not in ("max_length", "class_weights")]
+    off = [item for key in others for item in (f"--search.{key}", "off")]
+    args = ["search", "--config", str(recipe_file), "--trials", "4", *off]
+    assert main([*args, "--early_stopping.patience", "null", "--search.pruner", "none"]) == 0
+    out = capsys.readouterr().out
+    length = int(re.search(r"Chosen for this data: data.max_length (\d+)", out).group(1))
+    assert length == 128  # every text is longer than the tiny BERT reads
+    choices = length_choices(length, 128)  # (64, 128): 2 L is past the model's limit
+    space = f"max_length in {{{', '.join(map(str, choices))}}}"
+    assert f"Search space: {space}; class_weights in {{none, balanced}}" in out
+    found = json.loads((tmp_path / "run" / "search.json").read_text())
+    assert found["space"] == [space, "class_weights in {none, balanced}"]
+    trials = found["trials"]
+    assert {t["state"] for t in trials} == {"COMPLETE"}
+    for trial in trials:
+        folder = str(tmp_path / "run" / "trials" / f"trial-{trial['number']:03d}")
+        params = trial["params"]
+        assert seen[folder] == (params["max_length"], params["class_weights"] == "balanced")
+    lengths = {t["params"]["max_length"] for t in trials}
+    assert len(lengths) > 1, "the seeded sampler tried two lengths"
+    for other in lengths - {length}:  # each other length tokenized once, by its first trial
+        assert out.count(f"Data tokenized again at data.max_length {other}:") == 1, out
+    best = found["best_params"]
+    run_config = yaml.safe_load((tmp_path / "run" / "run_config.yaml").read_text())
+    assert run_config["data"]["max_length"] == best["max_length"]
+    assert run_config["class_weights"] == (None if best["class_weights"] == "none" else "balanced")
+    assert seen[str(tmp_path / "run")] == (best["max_length"], best["class_weights"] == "balanced")
+    assert (tmp_path / "run" / "search.png").is_file()

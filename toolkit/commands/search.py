@@ -1,8 +1,11 @@
 """`ftk search`: hyper-parameter search within a budget, top to bottom.
 
     search space (config/search_space.py) -> run directory + optuna study (search.db)
-    -> data prepared once -> trials, each a Trainer on that data with the trial's values,
-       scored on validation, cut short by median pruning at each evaluation
+    -> data prepared once -> the space's data-dependent `auto` resolved (max_length around
+       the run's data.max_length as derived, class_weights on uneven classes), printed
+    -> trials, each a Trainer on that data with the trial's values (another max_length: the
+       splits tokenized again at it, once per length), scored on validation, cut short by
+       median pruning at each evaluation
        (search.folds k: k folds of train + validation prepared once, k Trainers per trial,
        scored by their mean, pruned after each fold)
     -> the best trial trained again into the run directory (`fit_and_finish`, as `ftk train`):
@@ -79,10 +82,10 @@ def search_unlocked(
     # run/search/ imports optuna, the `search` extra: only once search() has found it
     from toolkit.run.search.records import trial_records, write_search_files
     from toolkit.run.search.study import begin_study, chosen_trial, metric_key
-    from toolkit.run.search.trials import TrialData, prepare_folds, run_trials
+    from toolkit.run.search.trials import data_facts, inputs_for, run_trials, trial_data
 
     started = time.perf_counter()
-    space = search_space(config)
+    search_space(config)  # every setting checked before the data loads (its auto: below)
     check_limits(budget_s, max_trials)
     run_dir = Path(config.training["output_dir"])
     plan = plan_run(config)  # under accelerate launch: the process group exists from here
@@ -94,13 +97,15 @@ def search_unlocked(
     # the data may put another metric first (macro-F1 on uneven classes): from here on the
     # search scores, names and records the trials by the plan's metrics, not the recipe's
     config = plan.config
-    folds = prepare_folds(plan, prepared) if config.search.folds else None
+    # the space of the values the run uses (data.max_length and the epochs as derived for the
+    # data, not the placeholders before it) and of the data's facts (uneven classes)
+    space = search_space(config, data_facts(plan, prepared))
+    data = trial_data(plan, prepared, compute_metrics)  # with search.folds, the folds
     # The directory and its study are made once the data and folds are ready: bad data or a
     # fold count too large for it leaves nothing behind (an earlier run is deleted only now).
     study = on_main(lambda: begin_study(run_dir, config, resume))  # None on the other processes
     say("Search space: " + "; ".join(p.describe() for p in space))
-    trial_data = TrialData(prepared, folds, compute_metrics)
-    stopped = run_trials(study, space, plan, trial_data, budget_s, max_trials)
+    stopped = run_trials(study, space, plan, data, budget_s, max_trials)
     say(f"Search stopped: {stopped}")
     number, value, params = main_decides(lambda: chosen_trial(study))
     metric = metric_key(config)
@@ -110,8 +115,10 @@ def search_unlocked(
     if final_plan.args.should_save:
         shutil.rmtree(run_dir / TRIALS_DIR, ignore_errors=True)  # each trial removed its own
         (run_dir / HISTORY).unlink(missing_ok=True)  # an earlier session's chosen run
+    # the chosen trial's data: tokenized at its max_length, weighted by its class_weights
+    chosen_data, _ = inputs_for(final_plan, data)  # (the trial ran at them: kept)
     run = fit_and_finish(
-        final_plan, prepared, compute_metrics, open_dir=wait_for_everyone, started=started
+        final_plan, chosen_data, compute_metrics, open_dir=wait_for_everyone, started=started
     )
     records: list[dict[str, Any]] = []
     if study is not None:

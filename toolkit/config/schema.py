@@ -771,6 +771,19 @@ class SearchConfig(Section):
         f"{SEARCH_RANGE_HELP}; auto: [0.7, 1.0] (schedule.layer_decay; off with peft.method "
         "lora, which freezes the encoder)",
     )
+    max_length: Any = option(
+        "auto",
+        f"{SEARCH_RANGE_HELP}; data.max_length, for tasks that read whole texts (each length's "
+        "splits tokenized once, the first trial at it); auto: choices L / 2 (rounded down to a "
+        "multiple of 32, at least 32), L, 2 L (at most 512 and the model's limit) around the "
+        "run's L, as chosen for the data when set nowhere",
+    )
+    class_weights: Any = option(
+        "auto",
+        "auto | off | {choices: [none, balanced]}; the loss's class_weights, for single-label "
+        "classification; auto: {none, balanced} when the training classes are uneven (known "
+        "once the data is read) and class_weights is not a mapping, else off",
+    )
     pruner: Literal["median", "none"] = option(
         "median",
         "median: stop a trial at an evaluation where its score is worse than the median of "

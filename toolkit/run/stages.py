@@ -197,8 +197,7 @@ def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConf
         return metrics_for_tags(config, data.tag_scheme)
     if not data.target.single_class:  # one class per input only: label sets have their own
         return config
-    labels = column_values(data.splits["train"], data.label_column)
-    counts = target_of(task, config.task).class_counts(labels, data.label_names)
+    counts = training_class_counts(task, config, data)
     chosen = config.metrics_chosen or "metric_for_best_model" in config.training
     metrics = metrics_for_classes(config.metrics, counts, chosen)
     if metrics == config.metrics:
@@ -209,6 +208,12 @@ def metrics_for_data(config: RunConfig, task: Task, data: LoadedData) -> RunConf
         f"epoch and decides the verdict; set `metrics` to choose the order yourself)"
     )
     return dataclasses.replace(config, metrics=metrics)
+
+
+def training_class_counts(task: Task, config: RunConfig, data: LoadedData) -> dict[str, int]:
+    """Examples per class of the training split (one class per input)."""
+    labels = column_values(data.splits["train"], data.label_column)
+    return target_of(task, config.task).class_counts(labels, data.label_names)
 
 
 def metrics_for_tags(config: RunConfig, scheme: TagScheme) -> RunConfig:

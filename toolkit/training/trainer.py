@@ -280,7 +280,10 @@ class ToolkitTrainer(Trainer):
 
 def stopped_when_saved(state: TrainerState) -> bool:
     """The checkpoint `state` was loaded from was saved with training told to stop."""
-    control = (state.stateful_callbacks or {}).get("TrainerControl") or {}
+    callbacks = state.stateful_callbacks
+    control: dict[str, Any] = (
+        callbacks.get("TrainerControl") if isinstance(callbacks, dict) else None
+    ) or {}
     return bool((control.get("args") or {}).get("should_training_stop"))  # its flags: args
 
 

@@ -4,6 +4,11 @@ with the trial's values, reporting each evaluation to the pruner.
 Under `accelerate launch` every process trains every trial (data-parallel, as `ftk train`); the
 main process alone holds the study and decides what runs next and what is pruned, and the
 others take its decisions (`main_decides`), so all of them enter and leave each trial together.
+
+A trial whose data.max_length (search.max_length) differs from the prepared data's trains on the
+splits (and folds) tokenized again at its length: once per distinct length, the first trial at
+it, kept in TrialData for the later ones. One whose class_weights (search.class_weights) differs
+gets the loss's weights computed for its setting (once per setting).
 """
 
 from __future__ import annotations
@@ -12,16 +17,20 @@ import dataclasses
 import gc
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import datasets
 import optuna
 import torch
 from optuna.trial import FrozenTrial, TrialState
 from transformers import TrainerCallback
 
-from toolkit.config.search_space import Param, trial_config
+from toolkit.advice.data_size import uneven
+from toolkit.advice.truncation import readable_length
+from toolkit.config.schema import RunConfig
+from toolkit.config.search_space import DataFacts, Param, trial_config
 from toolkit.core.distributed import main_decides, wait_for_everyone
 from toolkit.core.log import say, warn
 from toolkit.core.run_files import TRIALS_DIR
@@ -29,19 +38,101 @@ from toolkit.data.folds import fold_splits
 from toolkit.run.assembly import assemble_trainer
 from toolkit.run.search.budget import budget_exhausted, durations, finished, trial_overruns
 from toolkit.run.search.study import distributions, metric_key
-from toolkit.run.stages import Plan, PreparedData, build_model, open_run_dir, plan_run
+from toolkit.run.stages import (
+    Plan,
+    PreparedData,
+    build_model,
+    loss_class_weights,
+    measure_cut,
+    open_run_dir,
+    plan_run,
+    training_class_counts,
+)
 from toolkit.training.pruning import PruningCallback, should_stop
 from toolkit.training.trainer import ToolkitTrainer
+
+# the data a trial trains on: its splits, and with search.folds one PreparedData per fold
+Inputs = tuple[PreparedData, list[PreparedData] | None]
 
 
 @dataclass
 class TrialData:
     """What every trial trains on: the prepared splits, or with search.folds one PreparedData
-    per fold (prepared once, reused by every trial)."""
+    per fold (prepared once, reused by every trial); and the splits (and folds) tokenized again
+    at each other data.max_length a trial asked for, by length."""
 
     prepared: PreparedData
     folds: list[PreparedData] | None
     compute_metrics: Any
+    config: RunConfig  # the one `prepared` was prepared with (its max_length, class_weights)
+    raw_folds: list[datasets.DatasetDict] | None = None  # the folds' rows, untokenized
+    by_length: dict[int, Inputs] = field(default_factory=dict)
+    weights: dict[str, torch.Tensor | None] = field(default_factory=dict)
+
+
+def trial_data(plan: Plan, prepared: PreparedData, compute_metrics: Any) -> TrialData:
+    """The data every trial reads: `prepared`, and with search.folds its k folds, tokenized."""
+    config = plan.config
+    if not config.search.folds:
+        return TrialData(prepared, None, compute_metrics, config)
+    raw = fold_splits(prepared.data, config.search.folds, config.split_seed)
+    return TrialData(prepared, prepare_folds(plan, prepared, raw), compute_metrics, config, raw)
+
+
+def prepare_folds(
+    plan: Plan, prepared: PreparedData, raw: list[datasets.DatasetDict]
+) -> list[PreparedData]:
+    """Each fold's rows tokenized as `plan` reads them (its data.max_length)."""
+    with plan.args.main_process_first(desc="fold preparation"):
+        ready = [plan.task.prepare(fold, prepared.processor, plan.config) for fold in raw]
+    return [dataclasses.replace(prepared, splits=splits) for splits in ready]
+
+
+def data_facts(plan: Plan, prepared: PreparedData) -> DataFacts:
+    """What the data's `auto` in the search space needs (config/search_space.py DataFacts)."""
+    data = prepared.data
+    counts = training_class_counts(plan.task, plan.config, data) if data.target.single_class else {}
+    return DataFacts(uneven(counts), readable_length(prepared.processor))
+
+
+def inputs_for(trial_plan: Plan, data: TrialData) -> Inputs:
+    """The splits (and folds) trial_plan trains on: tokenized at its data.max_length, with the
+    loss's weights for its class_weights."""
+    config = trial_plan.config
+    length = config.data.max_length
+    if length == data.config.data.max_length:
+        prepared, folds = data.prepared, data.folds
+    else:
+        if length not in data.by_length:
+            data.by_length[length] = tokenized_at(trial_plan, data)
+        prepared, folds = data.by_length[length]
+    if config.class_weights == data.config.class_weights:
+        return prepared, folds
+    setting = str(config.class_weights)
+    if setting not in data.weights:
+        data.weights[setting] = loss_class_weights(config, prepared.data)
+    weights = data.weights[setting]
+    weighted = [dataclasses.replace(p, class_weights=weights) for p in folds] if folds else None
+    return dataclasses.replace(prepared, class_weights=weights), weighted
+
+
+def tokenized_at(trial_plan: Plan, data: TrialData) -> Inputs:
+    """The prepared splits (and folds) tokenized again at trial_plan's data.max_length, with
+    the truncation measured at that length (said once, the first trial at it)."""
+    config, prepared = trial_plan.config, data.prepared
+    loaded, processor = prepared.data, prepared.processor
+    with trial_plan.args.main_process_first(desc="data preparation"):
+        splits = trial_plan.task.prepare(loaded.splits, processor, config)
+    truncation = measure_cut(config, loaded, splits, processor)
+    cut = (
+        f": {truncation.cut:,} of {truncation.total:,} training texts fill it"
+        if truncation is not None
+        else ""
+    )
+    say(f"Data tokenized again at data.max_length {config.data.max_length}{cut}")
+    again = dataclasses.replace(prepared, splits=splits, truncation=truncation)
+    folds = prepare_folds(trial_plan, again, data.raw_folds) if data.raw_folds else None
+    return again, folds
 
 
 @dataclass
@@ -73,15 +164,6 @@ class BudgetCallback(TrainerCallback):
             control.should_training_stop = True
             if self.trial is not None:
                 self.trial.set_user_attr("stopped_for_budget", reason)
-
-
-def prepare_folds(plan: Plan, prepared: PreparedData) -> list[PreparedData]:
-    config = plan.config
-    assert config.search.folds is not None, "folds are prepared only when search.folds is set"
-    raw = fold_splits(prepared.data, config.search.folds, config.split_seed)
-    with plan.args.main_process_first(desc="fold preparation"):
-        ready = [plan.task.prepare(fold, prepared.processor, config) for fold in raw]
-    return [dataclasses.replace(prepared, splits=splits) for splits in ready]
 
 
 def run_trials(
@@ -154,11 +236,12 @@ def run_trial(
     folder = plan.output_dir / TRIALS_DIR / f"trial-{number:03d}"
     trial_plan = plan_run(trial_config(plan.config, params, str(folder)))
     try:
-        if data.folds is None:
+        prepared, folds = inputs_for(trial_plan, data)
+        if folds is None:
             budget = BudgetCallback(clock or SearchClock(started, None), trial)
-            value, scores, pruned = train_one_split(trial, trial_plan, data, budget)
+            value, scores, pruned = train_one_split(trial, trial_plan, prepared, data, budget)
         else:
-            value, scores, pruned = train_folds(trial, trial_plan, data)
+            value, scores, pruned = train_folds(trial, trial_plan, folds, data)
     except torch.OutOfMemoryError:
         if trial_plan.args.world_size > 1:  # the others wait in a collective call: launch ends
             raise
@@ -179,31 +262,34 @@ def run_trial(
         return None
     trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
     trial.set_user_attr("evaluations", scores)
-    if data.folds is not None:
-        trial.set_user_attr("folds", len(data.folds))
+    if folds is not None:
+        trial.set_user_attr("folds", len(folds))
     if pruned:
         return study_tell(trial, state=TrialState.PRUNED)
     return study_tell(trial, values=value)
 
 
 def train_one_split(
-    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData, *callbacks: TrainerCallback
+    trial: optuna.Trial | None,
+    trial_plan: Plan,
+    prepared: PreparedData,
+    data: TrialData,
+    *callbacks: TrainerCallback,
 ) -> tuple[float, list[float], bool]:
     """(best validation score, the score of each evaluation, pruned) of one model, reported to
     the pruner at each evaluation."""
     metric = str(trial_plan.args.metric_for_best_model)  # build_training_arguments sets it
     reporter = PruningCallback(trial, metric if metric.startswith("eval_") else f"eval_{metric}")
-    trainer = train_model(trial_plan, data.prepared, data.compute_metrics, reporter, *callbacks)
+    trainer = train_model(trial_plan, prepared, data.compute_metrics, reporter, *callbacks)
     return best_score(trainer), reporter.scores, reporter.pruned
 
 
 def train_folds(
-    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData
+    trial: optuna.Trial | None, trial_plan: Plan, folds: list[PreparedData], data: TrialData
 ) -> tuple[float, list[float], bool]:
     """(mean of the folds' best validation scores, each fold's, pruned): one model per fold;
     the running mean goes to the pruner after each fold, so a poor trial stops early."""
     scores: list[float] = []
-    folds = data.folds or []
     for fold in folds:
         trainer = train_model(trial_plan, fold, data.compute_metrics)
         scores.append(best_score(trainer))
