@@ -97,7 +97,7 @@ def test_search_from_python_returns_the_trials_and_the_chosen_run(tiny_bert, tex
         recipe_dict(tiny_bert, text_data, tmp_path / "search"),
         trials=2,
         num_train_epochs=2,
-        search={"per_device_train_batch_size": "off", "layer_decay": "off"},
+        search={"per_device_train_batch_size": "off", "layer_decay": "off", "max_length": "off"},
     )
     assert isinstance(found, toolkit.SearchResult) and len(found.trials) == 2
     assert set(found.best_params) == {

@@ -162,12 +162,14 @@ def test_logged_lr_equals_closed_form_at_every_step(shape, tiny_bert, tiny_data,
 
 
 class StopAt(TrainerCallback):
-    """Ends training right after `step` (after its checkpoint is written): a killed run."""
+    """Ends training right after `step`, once its checkpoint is written: a killed run. (Told to
+    stop before the save, the checkpoint would carry the stop, and a resume from it rightly
+    trains no more: a run that ended there.)"""
 
     def __init__(self, step: int):
         self.step = step
 
-    def on_step_end(self, args, state, control, **kwargs):
+    def on_save(self, args, state, control, **kwargs):
         if state.global_step == self.step:
             control.should_training_stop = True
 
