@@ -155,6 +155,14 @@ def test_a_replaced_data_source_releases_the_listed_keys(capsys):
     assert other.derive == (*BOTH, CADENCE)
 
 
+def test_the_release_line_says_max_steps_sets_the_length_instead_of_epochs(capsys):
+    pairs = [("data.train_file", "mine.csv"), ("data.builtin", None), ("max_steps", 50)]
+    config = config_from_raw(source_recipe(), pairs)
+    assert config.derive == ("data.max_length", CADENCE)
+    said = capsys.readouterr().err
+    assert "num_train_epochs 2 (none chosen: max_steps 50 sets the run's length)" in said
+
+
 def test_a_key_not_listed_is_kept_when_the_source_is_replaced():
     raw = {**source_recipe(), "for_this_data": ["num_train_epochs"]}
     config = config_from_raw(raw, [("data.train_file", "mine.csv"), ("data.builtin", None)])

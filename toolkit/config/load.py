@@ -17,7 +17,7 @@ import yaml
 
 from toolkit.config.coerce import coerce
 from toolkit.config.declare import key_hints
-from toolkit.config.derive import derivable, read_for_this_data, set_by
+from toolkit.config.derive import EPOCHS, derivable, read_for_this_data, set_by
 from toolkit.config.hf_schedule import apply_hf_schedule, pop_hf_schedule_keys
 from toolkit.config.recipes import find_recipe, packaged_recipes
 from toolkit.config.schema import (
@@ -133,7 +133,17 @@ def release_for_this_data(raw: dict[str, Any], pairs: list[tuple[str, Any]]) -> 
     released = [key for key in listed if key not in on_command_line and has_dotted(raw, key)]
     if not released:
         return
-    values = ", ".join(f"{key} {pop_dotted(raw, key)!r}" for key in released)
+    steps = dict(pairs).get("max_steps", raw.get("max_steps"))
+    by_steps = steps is not None and coerce(steps, int, "max_steps") > 0
+    values = ", ".join(
+        f"{key} {pop_dotted(raw, key)!r}"
+        + (
+            f" (none chosen: max_steps {steps} sets the run's length)"
+            if by_steps and key == EPOCHS
+            else ""
+        )
+        for key in released
+    )
     note(
         f"--data.{source} replaces the recipe's data, so the values the recipe chose for its "
         f"own data (for_this_data) are released, to be chosen for this data: {values}"
