@@ -380,12 +380,58 @@ def compare_table(records: list[dict], base_arm: str, other_arm: str) -> str:
     return "\n".join(lines)
 
 
+def skill(record: dict) -> float | None:
+    """How far the run went from what knowing nothing scores (the majority / mean baseline)
+    towards a perfect score, as a share: 0 knows nothing, 1 is perfect, below 0 is worse than
+    knowing nothing; metrics of different sets and directions then average. A score that
+    grows towards 1 (accuracy, F1) is perfect at 1, an error (rmse) at 0."""
+    test, prior = record.get("test"), record.get("majority")
+    if test is None or prior is None:
+        return None
+    if record["greater_is_better"]:
+        return (test - prior) / (1 - prior) if prior < 1 else None
+    return (prior - test) / prior if prior > 0 else None
+
+
+def overall(records: list[dict], base_arm: str, other_arm: str) -> str:
+    """One line over the sets both arms ran: each arm's mean skill (per set the mean over its
+    seeds, then over sets) and on how many sets the other arm is better, and worse by more than
+    the seed noise."""
+    groups = grouped(records)
+    names = [
+        name
+        for name in dict.fromkeys(r["set"] for r in records)
+        if groups.get((name, base_arm)) and groups.get((name, other_arm))
+    ]
+    if not names:
+        return ""
+
+    def mean_skill(arm: str) -> float:
+        per_set = [
+            statistics.fmean(k for r in groups[(name, arm)] if (k := skill(r)) is not None)
+            for name in names
+        ]
+        return statistics.fmean(per_set)
+
+    gains = [arm_comparison(groups[(n, base_arm)], groups[(n, other_arm)]) for n in names]
+    better = sum(c["gain"] > 0 for c in gains)
+    worse = sum(c["gain"] < -c["noise"] for c in gains)
+    return (
+        f"Over the {len(names)} sets both arms ran, the mean skill (the share of the way from "
+        f"knowing nothing to a perfect score) is {mean_skill(base_arm):.3f} for {base_arm} and "
+        f"{mean_skill(other_arm):.3f} for {other_arm}; {other_arm} is better on {better} of them "
+        f"and worse by more than the seed noise on {worse}."
+    )
+
+
 def print_tables(records: list[dict], compare: list[str] | None) -> None:
     """The summary table, and with `compare` ([] for recipe vs derived, or [BASE, OTHER])
-    the arm comparison."""
+    the arm comparison and the line over all its sets."""
     print("\n" + summary_table(records))
     if compare is not None:
-        print("\n" + compare_table(records, *(compare or list(ARMS))))
+        arms = compare or list(ARMS)
+        print("\n" + compare_table(records, *arms))
+        print("\n" + overall(records, *arms))
 
 
 # ----------------------------------------------------------------------------- commands

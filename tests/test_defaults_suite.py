@@ -146,6 +146,13 @@ def test_tables_give_mean_and_std_over_seeds_and_the_gain_against_seed_noise():
     # rmse: lower is better, so a higher rmse is a loss, larger than the pooled seed noise
     # sqrt((0^2 + 0.1^2) / 2) = 0.0707
     assert compare[3] == "| b | rmse | 1.0000 | 1.3000 | -0.3000 | 0.0707 | 3 | yes |"
+    # skill: a (accuracy, majority 0.5) recipe 0.64, derived 0.84; b (rmse, mean 0.5) recipe
+    # (0.5 - 1.0) / 0.5 = -1.0, derived -1.6; the means over the two sets -0.18 and -0.38
+    assert suite.overall(lines, "recipe", "derived") == (
+        "Over the 2 sets both arms ran, the mean skill (the share of the way from knowing "
+        "nothing to a perfect score) is -0.180 for recipe and -0.380 for derived; derived is "
+        "better on 1 of them and worse by more than the seed noise on 1."
+    )
 
 
 def test_the_commands_replace_the_data_source_and_add_the_caps(tmp_path):
