@@ -65,10 +65,18 @@ class Derived:
     def settings(self) -> dict[str, Any]:
         """The config keys (dotted) the value sets: eval_steps also evaluates and saves by
         steps, every eval_steps (the kept model needs a checkpoint at each evaluation)."""
-        if self.key == EVAL_STEPS:
-            every = {EVAL_STEPS: self.value, "save_steps": self.value}
-            return {"eval_strategy": "steps", "save_strategy": "steps", **every}
-        return {self.key: self.value}
+        return steps_cadence(self.value) if self.key == EVAL_STEPS else {self.key: self.value}
+
+
+def steps_cadence(every: int) -> dict[str, Any]:
+    """TrainingArguments that evaluate and save every `every` steps (a kept best model needs a
+    checkpoint at each evaluation): a long epoch's cadence, and a stream's."""
+    return {
+        "eval_strategy": "steps",
+        "save_strategy": "steps",
+        EVAL_STEPS: every,
+        "save_steps": every,
+    }
 
 
 def derivable(kind: TaskKind, streaming: bool, max_steps: int | None) -> tuple[str, ...]:

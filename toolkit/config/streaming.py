@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from toolkit.config.derive import steps_cadence
 from toolkit.config.schema import RunConfig
 from toolkit.core.errors import UserError
 from toolkit.core.log import say
@@ -96,8 +97,7 @@ def with_stream_cadence(config: RunConfig) -> RunConfig:
         return config
     max_steps = int(training["max_steps"])
     every = int(training.get("eval_steps") or max(1, round(max_steps / EVALUATIONS_PER_RUN)))
-    chosen = {**training, "eval_strategy": "steps", "save_strategy": "steps"}
-    chosen["eval_steps"] = chosen["save_steps"] = every
+    chosen = {**training, **steps_cadence(every)}
     say(
         f"Streaming: evaluating and saving every {every:,} steps of {max_steps:,} "
         f"(eval_steps; a stream has no epochs); early stopping and the best model count "
