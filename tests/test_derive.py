@@ -8,15 +8,25 @@ import json
 
 import pytest
 import yaml
-from helpers import ftk, history_rows, make_texts, write_csv, write_text_config
+from helpers import (
+    TINY_VIT_SIZES,
+    ftk,
+    history_rows,
+    make_image_folder,
+    make_texts,
+    write_csv,
+    write_image_config,
+    write_text_config,
+)
 
 from toolkit.config.derive import (
+    FINE_TUNE,
+    FROM_SCRATCH,
     LONGEST_EVALUATION_GAP,
     LONGEST_LENGTH,
-    MAX_EPOCHS,
     MAX_STEPS,
     MIN_EPOCHS,
-    MIN_STEPS,
+    MOST_EVALUATIONS,
     derived_epochs,
     derived_eval_steps,
     derived_max_length,
@@ -38,7 +48,7 @@ def test_epochs_are_the_fewest_that_reach_the_minimum_steps():
     assert "600 training examples, 38 optimizer steps an epoch: 8 epochs = 304 steps" in (
         derived.why
     )
-    assert f"the fewest epochs reaching {MIN_STEPS} steps" in derived.why
+    assert f"the fewest epochs reaching {FINE_TUNE.min_steps} steps" in derived.why
 
 
 def test_a_set_that_reaches_the_minimum_in_one_epoch_still_trains_the_fewest_passes():
@@ -49,7 +59,7 @@ def test_a_set_that_reaches_the_minimum_in_one_epoch_still_trains_the_fewest_pas
 
 def test_epochs_stop_at_the_ceilings():
     tiny = derived_epochs(40, 3)
-    assert tiny.value == MAX_EPOCHS and f"at most {MAX_EPOCHS} epochs" in tiny.why
+    assert tiny.value == FINE_TUNE.max_epochs == 20 and "at most 20 epochs" in tiny.why
     # 80,000 rows: 5,000 steps an epoch; 3 would pass 10,000 steps, 2 stay within
     large = derived_epochs(80_000, 5_000)
     assert large.value == 2 and MAX_STEPS == 10_000
@@ -57,6 +67,21 @@ def test_epochs_stop_at_the_ceilings():
     huge = derived_epochs(1_000_000, 62_500)
     assert huge.value == 1
     assert "1 epoch = 62,500 steps" in huge.why and "set max_steps to stop sooner" in huge.why
+
+
+def test_a_model_from_scratch_needs_thousands_of_steps():
+    # 10,000 images at batch 128: 79 steps an epoch; a fine-tune's rule gave 4 epochs (316 steps)
+    derived = derived_epochs(10_000, 79, FROM_SCRATCH)
+    assert derived.value == 26 and FROM_SCRATCH.min_steps == 2_000
+    assert derived.why == (
+        "10,000 training examples, 79 optimizer steps an epoch: 26 epochs = 2,054 steps, the "
+        "fewest epochs reaching 2,000 steps, as a model trained from scratch needs"
+    )
+    tiny = derived_epochs(60, 4, FROM_SCRATCH)
+    assert tiny.value == FROM_SCRATCH.max_epochs == 200 and "at most 200 epochs" in tiny.why
+    # the ceiling still holds: 9,000 steps an epoch from scratch is one epoch
+    assert derived_epochs(1_000_000, 9_000, FROM_SCRATCH).value == 1
+    assert derived_epochs(600, 38).value == 8  # a fine-tune's rule is unchanged
 
 
 def test_max_length_fits_the_share_rounded_up_to_a_multiple_of_32():
@@ -82,10 +107,12 @@ def test_max_length_is_capped_for_time_and_by_the_model():
 
 
 def test_an_epoch_too_long_to_wait_for_is_evaluated_within():
-    assert derived_eval_steps(LONGEST_EVALUATION_GAP) is None  # evaluated at its end
-    two = derived_eval_steps(2_001)
+    assert (
+        derived_eval_steps(LONGEST_EVALUATION_GAP, LONGEST_EVALUATION_GAP) is None
+    )  # evaluated at its end
+    two = derived_eval_steps(2_001, 2_001)
     assert two is not None and two.value == 1_001
-    huge = derived_eval_steps(62_500)  # 1M rows at batch 16
+    huge = derived_eval_steps(62_500, 62_500)  # 1M rows at batch 16
     assert huge is not None and huge.value == 1_954  # 32 parts of at most 2,000 steps
     assert huge.why == (
         "an epoch is 62,500 optimizer steps: evaluated and saved every 1,954 steps, 32 times "
@@ -98,6 +125,22 @@ def test_an_epoch_too_long_to_wait_for_is_evaluated_within():
         "eval_steps": 1_954,
         "save_steps": 1_954,
     }
+
+
+def test_a_run_of_many_short_epochs_is_evaluated_every_few():
+    assert derived_eval_steps(38, 20 * 38) is None  # a fine-tune's 20 epochs: one each
+    assert derived_eval_steps(38, 8 * 38 + 1) is None
+    many = derived_eval_steps(11, 182 * 11)  # 1,334 images from scratch at batch 128
+    assert many is not None and many.value == 110  # every 10 epochs, 19 times
+    assert many.why == (
+        "182 epochs of 11 optimizer steps: evaluated and saved every 10 epochs (110 steps), 19 "
+        "times, so early stopping's patience spans a share of the run, not one short epoch's "
+        "noise"
+    )
+    just_over = derived_eval_steps(5, (MOST_EVALUATIONS + 1) * 5)
+    assert just_over is not None and just_over.value == 10  # every 2 epochs
+    # a long epoch is split however many epochs there are
+    assert derived_eval_steps(2_001, 3 * 2_001).value == 1_001  # type: ignore[union-attr]
 
 
 def test_the_line_says_the_value_why_and_how_to_choose():
@@ -329,3 +372,47 @@ def test_a_long_epoch_is_evaluated_and_saved_within(tiny_bert, tmp_path):
         1040,
         1040,
     )
+
+
+@pytest.mark.e2e
+def test_a_model_from_scratch_is_planned_with_its_own_rule(tmp_path, capsys):
+    from toolkit.commands.schedule import preview_schedule
+
+    images = make_image_folder(tmp_path / "images", n_per_class=10, seed=0, size=16)
+    recipe = write_image_config(
+        tmp_path / "r.yaml",
+        "{from_config: " + json.dumps(TINY_VIT_SIZES) + "}",
+        f"{{train_dir: '{images}', validation_size: 0.2, test_size: 0.1}}",
+        tmp_path / "run",
+    )
+    recipe.write_text(recipe.read_text().replace("num_train_epochs: 6\n", ""))
+    preview = preview_schedule(load_config(recipe), png=tmp_path / "lr.png")
+    said = capsys.readouterr().out
+    # 21 training images, batch 16: 2 steps an epoch; 2,000 steps would be 1,000 epochs
+    assert preview.summary.total_steps == 400
+    assert "Chosen for this data: num_train_epochs 200 (21 training examples, 2 optimizer" in said
+    assert "at most 200 epochs; early stopping ends sooner" in said
+    assert "Chosen for this data: eval_steps 20 (200 epochs of 2 optimizer steps" in said
+
+
+@pytest.mark.e2e
+def test_a_run_of_many_short_epochs_evaluates_every_few(tiny_bert, text_data, tmp_path):
+    recipe = write_text_config(
+        tmp_path / "r.yaml", tiny_bert, text_data, tmp_path / "run", baseline="{enabled: false}"
+    )
+    recipe.write_text(
+        recipe.read_text().replace(
+            "per_device_train_batch_size: 8", "per_device_train_batch_size: 32"
+        )
+    )
+    # epochs set, the cadence chosen: 81 rows at batch 32 are 3 steps an epoch, 21 epochs
+    run = ftk(
+        "train", "--config", str(recipe), "--num_train_epochs", "21",
+        "--early_stopping.patience", "null", "--data.max_length", "16",
+    )  # fmt: skip
+    assert "Chosen for this data: eval_steps 6 (21 epochs of 3 optimizer steps: evaluated" in (
+        run.stdout + run.stderr
+    )
+    rows = history_rows(tmp_path / "run")
+    evaluations = [r["step"] for r in rows if r["kind"] == "eval" and not r.get("after_training")]
+    assert evaluations == [*range(6, 63, 6), 63]  # every 2 epochs, and the last step

@@ -27,22 +27,49 @@ DERIVABLE = (EPOCHS, MAX_LENGTH)  # what a recipe's for_this_data may list
 # eval_steps is chosen with the epochs (an epoch too long to wait for), unless any of these is set
 CADENCE_KEYS = (EVAL_STEPS, "eval_strategy", "save_strategy", "save_steps")
 
-# The rules' constants: a first guess, to be decided by benchmarks/defaults_suite.py on its
-# real sets (issue 36). Change them here only.
-MIN_STEPS = 300  # optimizer steps a fine-tune needs to learn: the fewest epochs reaching them
+# The rules' constants: decided by benchmarks/defaults_suite.py on its real sets (issue 36,
+# docs/experiments.md). Change them here only.
 # At least MIN_EPOCHS passes: one epoch of a mid-sized set lost 7 points to two on Reuters
 # headlines (docs/experiments.md, "A first look"); 3 is the usual BERT fine-tune.
 MIN_EPOCHS = 3
-MAX_EPOCHS = 20  # a tiny set stops here (early stopping still ends a run sooner)
 MAX_STEPS = 10_000  # a large set trains fewer epochs to stay under this, down to one epoch
 # An epoch longer than this many steps is evaluated (and checkpointed) within: early stopping and
 # the kept model need evaluations to choose from, and a crash should not lose hours.
 LONGEST_EVALUATION_GAP = 2_000
+# A run of more epochs than this is evaluated every few epochs instead, this many times in all:
+# early stopping's patience then spans a share of the run rather than one tiny epoch's noise
+# (a from-scratch ViT on 1,334 images stopped at epoch 14 of 20 on it), and a run of hundreds
+# of epochs is not spent evaluating. A fine-tune's epochs (at most 20) are each evaluated.
+MOST_EVALUATIONS = 20
 LENGTH_SAMPLE = 2_000  # training texts tokenized to measure lengths (seeded random sample)
 LENGTH_SHARE = 0.95  # max_length fits this share of them, special tokens included
 LENGTH_STEP = 32  # max_length is rounded up to a multiple of this
 SHORTEST_LENGTH = 32  # and is at least this
 LONGEST_LENGTH = 256  # and at most this: the time budget (attention's cost grows with length)
+
+
+@dataclass(frozen=True)
+class LengthRule:
+    """How long a model needs to learn: the optimizer steps the fewest epochs must reach, and
+    the most epochs a tiny set may take to reach them (early stopping still ends a run sooner)."""
+
+    min_steps: int
+    max_epochs: int
+    said_as: str  # after the steps in the line: whose minimum this is
+
+    @staticmethod
+    def for_model(from_scratch: bool) -> LengthRule:
+        return FROM_SCRATCH if from_scratch else FINE_TUNE
+
+
+# A fine-tune starts from weights that already read the input: a few hundred steps move them.
+FINE_TUNE = LengthRule(min_steps=300, max_epochs=20, said_as="")
+# A model built by model.from_config starts from random weights: in the suite a ViT on 10,000
+# Fashion-MNIST images was still gaining at 632 steps (0.76, where 316 steps gave 0.68), and
+# the recipe's own 54,000 images train 3,376 steps to 0.86.
+FROM_SCRATCH = LengthRule(
+    min_steps=2_000, max_epochs=200, said_as=", as a model trained from scratch needs"
+)
 
 
 @dataclass(frozen=True)
@@ -127,48 +154,68 @@ def read_for_this_data(value: Any) -> list[str]:
     return listed
 
 
-def derived_epochs(rows: int, steps_per_epoch: int) -> Derived:
-    """The fewest whole epochs that reach MIN_STEPS optimizer steps, at least MIN_EPOCHS and at
-    most MAX_EPOCHS, then fewer (down to one) while they pass MAX_STEPS; `steps_per_epoch`
-    counted as the Trainer counts them (batch, accumulation, processes)."""
+def derived_epochs(rows: int, steps_per_epoch: int, rule: LengthRule = FINE_TUNE) -> Derived:
+    """The fewest whole epochs that reach the rule's minimum optimizer steps, at least
+    MIN_EPOCHS and at most the rule's most epochs, then fewer (down to one) while they pass
+    MAX_STEPS; `steps_per_epoch` counted as the Trainer counts them (batch, accumulation,
+    processes)."""
     steps_per_epoch = max(1, steps_per_epoch)
-    wanted = math.ceil(MIN_STEPS / steps_per_epoch)
-    epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, wanted))
+    wanted = math.ceil(rule.min_steps / steps_per_epoch)
+    epochs = min(rule.max_epochs, max(MIN_EPOCHS, wanted))
     within_ceiling = max(1, MAX_STEPS // steps_per_epoch)
-    if wanted > MAX_EPOCHS:
-        reason = f"at most {MAX_EPOCHS} epochs; early stopping ends sooner"
-    elif epochs > within_ceiling:
+    if epochs > within_ceiling:
         epochs = within_ceiling
         reason = (
             f"the most whole epochs within {MAX_STEPS:,} steps"
             if epochs * steps_per_epoch <= MAX_STEPS
             else f"one epoch passes {MAX_STEPS:,} steps; set max_steps to stop sooner"
         )
+    elif wanted > rule.max_epochs:
+        reason = f"at most {rule.max_epochs} epochs; early stopping ends sooner"
     elif wanted < MIN_EPOCHS:
         reason = f"at least {MIN_EPOCHS} epochs"
     else:
-        reason = f"the fewest epochs reaching {MIN_STEPS} steps"
+        reason = f"the fewest epochs reaching {rule.min_steps:,} steps{rule.said_as}"
     counts = (
-        f"{rows:,} training examples, {steps_per_epoch:,} optimizer steps an epoch: "
+        f"{rows:,} training examples, {_steps(steps_per_epoch)} an epoch: "
         f"{epochs} epoch{'s' if epochs != 1 else ''} = {epochs * steps_per_epoch:,} steps"
     )
     return Derived(EPOCHS, epochs, f"{counts}, {reason}")
 
 
-def derived_eval_steps(steps_per_epoch: int) -> Derived | None:
-    """For an epoch of more than LONGEST_EVALUATION_GAP optimizer steps, the evaluation (and
-    checkpoint) cadence that splits it into equal parts no longer than that; None for a shorter
-    epoch, evaluated at its end."""
-    if steps_per_epoch <= LONGEST_EVALUATION_GAP:
+def derived_eval_steps(steps_per_epoch: int, run_steps: int) -> Derived | None:
+    """The evaluation (and checkpoint) cadence by steps, for a run that evaluating once an
+    epoch serves badly; None when once an epoch is right.
+
+    An epoch of more than LONGEST_EVALUATION_GAP optimizer steps is split into equal parts no
+    longer than that. A run of more than MOST_EVALUATIONS epochs (`run_steps` in all) is
+    evaluated every few whole epochs, at most MOST_EVALUATIONS times. The Trainer evaluates
+    and saves the last step either way."""
+    steps_per_epoch = max(1, steps_per_epoch)
+    if steps_per_epoch > LONGEST_EVALUATION_GAP:
+        parts = math.ceil(steps_per_epoch / LONGEST_EVALUATION_GAP)
+        every = math.ceil(steps_per_epoch / parts)
+        why = (
+            f"an epoch is {steps_per_epoch:,} optimizer steps: evaluated and saved every "
+            f"{every:,} steps, {parts} times an epoch, so early stopping and the kept model have "
+            f"evaluations to choose from and a stopped run loses at most {every:,} steps"
+        )
+        return Derived(EVAL_STEPS, every, why)
+    epochs = math.ceil(run_steps / steps_per_epoch)
+    if epochs <= MOST_EVALUATIONS:
         return None
-    parts = math.ceil(steps_per_epoch / LONGEST_EVALUATION_GAP)
-    every = math.ceil(steps_per_epoch / parts)
+    apart = math.ceil(epochs / MOST_EVALUATIONS)
+    every = apart * steps_per_epoch
     why = (
-        f"an epoch is {steps_per_epoch:,} optimizer steps: evaluated and saved every {every:,} "
-        f"steps, {parts} times an epoch, so early stopping and the kept model have evaluations "
-        f"to choose from and a stopped run loses at most {every:,} steps"
+        f"{epochs} epochs of {_steps(steps_per_epoch)}: evaluated and saved every "
+        f"{apart} epochs ({every:,} steps), {math.ceil(epochs / apart)} times, so early "
+        f"stopping's patience spans a share of the run, not one short epoch's noise"
     )
     return Derived(EVAL_STEPS, every, why)
+
+
+def _steps(count: int) -> str:
+    return f"{count:,} optimizer step{'s' if count != 1 else ''}"
 
 
 def derived_max_length(lengths: Sequence[int], model_limit: int | None) -> Derived:

@@ -6,6 +6,7 @@ config as a plain value (run_config.yaml records it)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from toolkit.config.derive import (
     LENGTH_SAMPLE,
     MAX_LENGTH,
     Derived,
+    LengthRule,
     derived_epochs,
     derived_eval_steps,
     derived_max_length,
@@ -70,19 +72,30 @@ def with_length(
 ) -> tuple[RunConfig, list[Derived]]:
     """`config` with num_train_epochs chosen from the training rows and the optimizer steps an
     epoch makes of them (batch, accumulation and processes, counted as the Trainer counts;
-    `world_size`: the processes `ftk schedule` plans for), and the evaluation cadence an epoch
-    that long needs, each where it is to be derived; and the values chosen, to be said. The
-    cadence is settled either way: an epoch short enough keeps its evaluation at its end."""
+    `world_size`: the processes `ftk schedule` plans for; a model from model.from_config needs
+    a from-scratch model's steps), and the evaluation cadence the run needs (within a long
+    epoch, every few epochs of a run of many short ones), each where it is to be derived; and
+    the values chosen, to be said. The cadence is settled either way: a run it does not suit
+    keeps one evaluation an epoch."""
     per_epoch = steps_per_epoch(rows, args, world_size)
-    chosen = [
-        derived_epochs(rows, per_epoch) if EPOCHS in config.derive else None,
-        derived_eval_steps(per_epoch) if EVAL_STEPS in config.derive else None,
-    ]
-    chosen_now = [derived for derived in chosen if derived is not None]
+    rule = LengthRule.for_model(from_scratch=config.model.from_config is not None)
+    epochs = derived_epochs(rows, per_epoch, rule) if EPOCHS in config.derive else None
+    cadence = None
+    if EVAL_STEPS in config.derive:
+        cadence = derived_eval_steps(per_epoch, run_steps(args, per_epoch, epochs))
+    chosen_now = [derived for derived in (epochs, cadence) if derived is not None]
     for derived in chosen_now:
         config = with_derived(config, derived)
     settled = tuple(key for key in config.derive if key != EVAL_STEPS)
     return dataclasses.replace(config, derive=settled), chosen_now
+
+
+def run_steps(args: TrainingArguments, per_epoch: int, epochs: Derived | None) -> int:
+    """The optimizer steps the run will make: max_steps if set, else its epochs' steps (the
+    derived epochs, or those set)."""
+    if args.max_steps > 0:
+        return args.max_steps
+    return math.ceil((epochs.value if epochs else args.num_train_epochs) * per_epoch)
 
 
 def derived_facts(config: RunConfig) -> dict[str, Any]:
