@@ -33,11 +33,13 @@ def best_run_seconds(trials: list[FrozenTrial], maximize: bool) -> float | None:
     does again: its measured seconds, or, for a trial the budget stopped early, the length
     projected from its progress (`full_s`; a stopped trial is complete, with the score it
     reached, and may be the best). None before any trial completes."""
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not complete:
+    scored = [
+        (t.value, t) for t in trials if t.state == TrialState.COMPLETE and t.value is not None
+    ]
+    if not scored:
         return None
     pick = max if maximize else min
-    best = pick(complete, key=lambda t: t.value)
+    _, best = pick(scored, key=lambda pair: pair[0])
     return best.user_attrs.get("full_s", best.user_attrs.get("duration_s"))
 
 
