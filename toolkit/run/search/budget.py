@@ -33,13 +33,11 @@ def best_run_seconds(trials: list[FrozenTrial], maximize: bool) -> float | None:
     does again: its measured seconds, or, for a trial the budget stopped early, the length
     projected from its progress (`full_s`; a stopped trial is complete, with the score it
     reached, and may be the best). None before any trial completes."""
-    scored = [
-        (t.value, t) for t in trials if t.state == TrialState.COMPLETE and t.value is not None
-    ]
-    if not scored:
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if not complete:
         return None
     pick = max if maximize else min
-    _, best = pick(scored, key=lambda pair: pair[0])
+    best = pick(complete, key=lambda t: t.value)
     return best.user_attrs.get("full_s", best.user_attrs.get("duration_s"))
 
 
