@@ -349,28 +349,6 @@ def test_budget_stops_when_the_next_trial_and_the_final_run_would_not_fit():
     assert budget_exhausted(10, [30, 30], 60, runs_per_trial=3) is None
 
 
-def test_the_final_run_of_a_best_trial_the_budget_stopped_is_reserved_in_full():
-    """A trial stopped for the budget is complete with the score it reached and may be the
-    best; the final run then trains it in full, longer than it ran (one search overran its 15
-    minutes by 34 s so). Its projected length is what the budget reserves."""
-    from optuna.trial import TrialState, create_trial
-
-    from toolkit.run.search.budget import best_run_seconds, budget_exhausted
-
-    def trial(value, seconds, full=None):
-        attrs = {"duration_s": seconds, **({"full_s": full} if full else {})}
-        return create_trial(state=TrialState.COMPLETE, value=value, user_attrs=attrs)
-
-    stopped_best = [trial(0.80, 20), trial(0.90, 10, full=40)]
-    assert best_run_seconds(stopped_best, maximize=True) == 40
-    assert best_run_seconds(stopped_best, maximize=False) == 20  # lower is better: the first
-    assert best_run_seconds([], maximize=True) is None
-    # 10 + 15 + 1.25 x 20 = 50 fits in 60; with the best's 40 s in full (50 reserved) it does not
-    assert budget_exhausted(10, [10, 20], 60) is None
-    reason = budget_exhausted(10, [10, 20], 60, best_run_s=40)
-    assert reason and "the final run of the best one (about 50 s)" in reason
-
-
 # ----------------------------------------------------------------------------- bad input
 
 SEARCHED_KEYS = (

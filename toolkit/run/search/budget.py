@@ -28,35 +28,16 @@ def durations(trials: list[FrozenTrial]) -> list[float]:
 FINAL_RUN_EXTRA = 0.25
 
 
-def best_run_seconds(trials: list[FrozenTrial], maximize: bool) -> float | None:
-    """How long the best complete trial's model takes to train in full, which the final run
-    does again: its measured seconds, or, for a trial the budget stopped early, the length
-    projected from its progress (`full_s`; a stopped trial is complete, with the score it
-    reached, and may be the best). None before any trial completes."""
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not complete:
-        return None
-    pick = max if maximize else min
-    best = pick(complete, key=lambda t: t.value)
-    return best.user_attrs.get("full_s", best.user_attrs.get("duration_s"))
-
-
 def budget_exhausted(
-    elapsed: float,
-    trial_seconds: list[float],
-    budget_s: float,
-    runs_per_trial: int = 1,
-    best_run_s: float | None = None,
+    elapsed: float, trial_seconds: list[float], budget_s: float, runs_per_trial: int = 1
 ) -> str | None:
     """Why no further trial starts, or None: the next trial (estimated as a mean finished one)
-    and the final run of the best one (the longer of the longest trial, which trained
-    `runs_per_trial` models (folds), and the best trial run in full, `best_run_s`; plus
-    FINAL_RUN_EXTRA) must still fit."""
+    and the final run of the best one (one run of the longest trial, which trained
+    `runs_per_trial` models (folds), plus FINAL_RUN_EXTRA) must still fit."""
     if not trial_seconds:
         return None if elapsed < budget_s else f"the budget ({budget_s:.0f} s) was spent"
     next_trial = sum(trial_seconds) / len(trial_seconds)
-    one_run = max(max(trial_seconds) / runs_per_trial, best_run_s or 0.0)
-    final_run = one_run * (1 + FINAL_RUN_EXTRA)
+    final_run = max(trial_seconds) / runs_per_trial * (1 + FINAL_RUN_EXTRA)
     if elapsed + next_trial + final_run <= budget_s:
         return None
     return (

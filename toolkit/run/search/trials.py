@@ -24,7 +24,6 @@ from typing import Any
 import datasets
 import optuna
 import torch
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from transformers import TrainerCallback
 
@@ -37,13 +36,7 @@ from toolkit.core.log import say, warn
 from toolkit.core.run_files import TRIALS_DIR
 from toolkit.data.folds import fold_splits
 from toolkit.run.assembly import assemble_trainer
-from toolkit.run.search.budget import (
-    best_run_seconds,
-    budget_exhausted,
-    durations,
-    finished,
-    trial_overruns,
-)
+from toolkit.run.search.budget import budget_exhausted, durations, finished, trial_overruns
 from toolkit.run.search.study import distributions, metric_key
 from toolkit.run.stages import (
     Plan,
@@ -171,8 +164,6 @@ class BudgetCallback(TrainerCallback):
             control.should_training_stop = True
             if self.trial is not None:
                 self.trial.set_user_attr("stopped_for_budget", reason)
-                # the final run trains it in full, should it be the best
-                self.trial.set_user_attr("full_s", round(trial_elapsed / progress, 1))
 
 
 def run_trials(
@@ -222,8 +213,7 @@ def next_step(
         return f"{len(done)} trials finished (--trials {max_trials})"
     if budget_s is not None:
         elapsed = time.perf_counter() - started
-        best_run_s = best_run_seconds(done, study.direction == StudyDirection.MAXIMIZE)
-        reason = budget_exhausted(elapsed, durations(done), budget_s, runs_per_trial, best_run_s)
+        reason = budget_exhausted(elapsed, durations(done), budget_s, runs_per_trial)
         if reason:
             return reason
     trial = study.ask(distributions(space))
