@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+import optuna
 import pytest
 import yaml
 from helpers import (
@@ -557,10 +558,13 @@ def test_trial_overruns_when_its_rest_and_the_final_run_pass_the_budget():
 
 
 @pytest.mark.e2e
-def test_search_names_and_records_the_metric_the_data_put_first(search_inputs, tmp_path):
-    """Uneven classes move f1_macro first: the trials, the best trial's line and search.json
-    name f1_macro (not the recipe's first metric), and a trial that would overrun a tiny
-    budget is stopped at its first evaluation, saying why."""
+def test_search_names_the_metric_the_data_put_first_and_stops_a_trial_for_the_budget(
+    search_inputs, tmp_path
+):
+    """Uneven classes move f1_macro first: the trials and the space name it (not the recipe's
+    first metric). A trial that would overrun a tiny budget is stopped at its first
+    evaluation, saying why, and is no candidate: its final run, in full, would not fit, so a
+    search whose every trial stopped so chooses none and says to give more time."""
     _, model, data = search_inputs
     rows = make_texts(20, seed=5)
     majority = rows[0][1]
@@ -570,16 +574,19 @@ def test_search_names_and_records_the_metric_the_data_put_first(search_inputs, t
         tmp_path / "uneven.yaml", model, data, tmp_path / "run", num_train_epochs="3"
     )
     result = ftk("search", "--config", str(config), "--trials", "1", "--budget", "1s")
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 2, result.stderr[-3000:]
     assert "f1_macro moved first" in result.stdout
-    assert "Best trial: 0 (validation f1_macro" in result.stdout
-    found = json.loads((tmp_path / "run" / "search.json").read_text())
-    assert found["metric"] == "eval_f1_macro"
     # uneven classes: the loss's class weights are searched too, and data.max_length
-    assert found["space"][-2:] == ["max_length in {32, 64}", "class_weights in {none, balanced}"]
-    trial = found["trials"][0]
-    assert len(trial["evaluations"]) == 1 and "for the budget" in trial["stopped_for_budget"]
+    assert "max_length in {32, 64}; class_weights in {none, balanced}" in result.stdout
     assert "stopped here for the budget" in result.stdout
+    assert "validation f1_macro" in result.stdout and "not a candidate" in result.stdout
+    assert "No trial of the search ran to the end" in result.stderr
+    assert "Traceback" not in result.stderr
+    study = optuna.load_study(study_name=None, storage=f"sqlite:///{tmp_path / 'run/search.db'}")
+    (trial,) = study.get_trials()
+    assert (
+        trial.state.name == "PRUNED" and "for the budget" in trial.user_attrs["stopped_for_budget"]
+    )
 
 
 @pytest.mark.e2e

@@ -30,7 +30,8 @@ def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
             # each evaluation's score; with search.folds, each fold's best
             "evaluations": t.user_attrs.get("evaluations", []),
             "duration_s": t.user_attrs.get("duration_s"),
-            "pruned": t.state == TrialState.PRUNED,
+            # by the pruner; a trial stopped for the budget is PRUNED too, not a candidate
+            "pruned": t.state == TrialState.PRUNED and "stopped_for_budget" not in t.user_attrs,
             # why a trial ended before its last epoch for the budget (None: it did not)
             "stopped_for_budget": t.user_attrs.get("stopped_for_budget"),
         }

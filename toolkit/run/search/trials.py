@@ -264,7 +264,9 @@ def run_trial(
     trial.set_user_attr("evaluations", scores)
     if folds is not None:
         trial.set_user_attr("folds", len(folds))
-    if pruned:
+    # a trial stopped for the budget is no candidate: its final run, in full, would not fit
+    # (why it stopped), and its score is a shorter run's; its evaluations still guide the sampler
+    if pruned or trial.user_attrs.get("stopped_for_budget"):
         return study_tell(trial, state=TrialState.PRUNED)
     return study_tell(trial, values=value)
 
@@ -347,15 +349,20 @@ def describe_outcome(trial: FrozenTrial, metric: str) -> str:
             )
         mean = f"mean validation {metric} {trial.value:.4f}"
         return f"{mean} over {folds} folds ({each}), {seconds:.0f} s"
+    stopped = trial.user_attrs.get("stopped_for_budget")
+    if stopped:
+        return (
+            f"{stopped}; validation {metric} {scores[-1] if scores else float('nan'):.4f} at "
+            f"evaluation {len(scores)}, {seconds:.0f} s; not a candidate (its final run would "
+            f"not fit)"
+        )
     best = trial.value if trial.value is not None else (max(scores) if scores else float("nan"))
     if trial.state == TrialState.PRUNED:
         return (
             f"pruned after evaluation {len(scores)} (validation {metric} {scores[-1]:.4f} "
             f"lags the median), {seconds:.0f} s"
         )
-    done = f"validation {metric} {best:.4f} after {len(scores)} evaluations, {seconds:.0f} s"
-    stopped = trial.user_attrs.get("stopped_for_budget")
-    return f"{done}; {stopped}" if stopped else done
+    return f"validation {metric} {best:.4f} after {len(scores)} evaluations, {seconds:.0f} s"
 
 
 def best_score(trainer: Any) -> float:
