@@ -284,8 +284,8 @@ def test_print_config_says_which_values_a_run_will_choose(capsys):
     printed = capsys.readouterr().out
     assert printed.rstrip().endswith(
         "# chosen for the data when training starts: num_train_epochs, data.max_length; "
-        "eval_steps too, should an epoch pass 2,000 steps (the values above are placeholders "
-        "a run replaces; set them to choose)"
+        "eval_steps too, should an epoch pass 2,000 steps or the run 20 epochs (the values above "
+        "are placeholders a run replaces; set them to choose)"
     )
     assert "for_this_data" not in yaml.safe_load(printed)
     assert main(["train", "--print-config"]) == 0  # the recipe's own data: nothing to choose

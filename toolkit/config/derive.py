@@ -24,7 +24,8 @@ EPOCHS = "num_train_epochs"
 MAX_LENGTH = "data.max_length"
 EVAL_STEPS = "eval_steps"
 DERIVABLE = (EPOCHS, MAX_LENGTH)  # what a recipe's for_this_data may list
-# eval_steps is chosen with the epochs (an epoch too long to wait for), unless any of these is set
+# eval_steps is chosen with the epochs (an epoch too long to wait for, or many short ones),
+# unless any of these is set
 CADENCE_KEYS = (EVAL_STEPS, "eval_strategy", "save_strategy", "save_steps")
 
 # The rules' constants: decided by benchmarks/defaults_suite.py on its real sets (issue 36,
@@ -132,7 +133,8 @@ def pending_text(keys: Sequence[str]) -> str | None:
         return None
     cadence = EVAL_STEPS in keys
     return ", ".join(listed) + (
-        f"; {EVAL_STEPS} too, should an epoch pass {LONGEST_EVALUATION_GAP:,} steps"
+        f"; {EVAL_STEPS} too, should an epoch pass {LONGEST_EVALUATION_GAP:,} steps or the run "
+        f"{MOST_EVALUATIONS} epochs"
         if cadence
         else ""
     )
