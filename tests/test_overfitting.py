@@ -193,8 +193,9 @@ def test_tiny_run_on_random_labels_overfits_and_warns(tiny_bert, tmp_path):
     evals = [r for r in rows if r["kind"] == "eval"]
     samples = [r for r in rows if r["kind"] == "train_sample"]
     # One sample row per evaluation during training; the final re-evaluation of the kept model
-    # (the last eval row) is not scored again.
-    assert [r["step"] for r in samples] == [r["step"] for r in evals[:-1]] and len(samples) == 25
+    # (the last eval row) is not scored again. 25 epochs of 3 steps are evaluated every 2 epochs
+    # (a run of more than 20 epochs: the derived cadence), 12 times and at the last step.
+    assert [r["step"] for r in samples] == [r["step"] for r in evals[:-1]] and len(samples) == 13
     assert samples[-1]["train_sample_loss"] < samples[0]["train_sample_loss"]  # memorised
     assert not (tmp_path / "run" / "baseline.json").exists()  # baseline.enabled: false
 
