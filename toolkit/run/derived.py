@@ -6,7 +6,6 @@ config as a plain value (run_config.yaml records it)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from toolkit.config.derive import (
 from toolkit.config.schema import RunConfig
 from toolkit.core.columns import column_values
 from toolkit.data.load import LoadedData
-from toolkit.training.arguments import steps_per_epoch
+from toolkit.training.arguments import steps_per_epoch, total_steps
 
 
 def with_derived(config: RunConfig, derived: Derived | None) -> RunConfig:
@@ -82,20 +81,15 @@ def with_length(
     epochs = derived_epochs(rows, per_epoch, rule) if EPOCHS in config.derive else None
     cadence = None
     if EVAL_STEPS in config.derive:
-        cadence = derived_eval_steps(per_epoch, run_steps(args, per_epoch, epochs))
+        # the derived epochs' steps; else the run's own (set epochs, or max_steps, which
+        # leaves the epochs underived)
+        run = epochs.value * per_epoch if epochs else total_steps(rows, args, world_size)
+        cadence = derived_eval_steps(per_epoch, run)
     chosen_now = [derived for derived in (epochs, cadence) if derived is not None]
     for derived in chosen_now:
         config = with_derived(config, derived)
     settled = tuple(key for key in config.derive if key != EVAL_STEPS)
     return dataclasses.replace(config, derive=settled), chosen_now
-
-
-def run_steps(args: TrainingArguments, per_epoch: int, epochs: Derived | None) -> int:
-    """The optimizer steps the run will make: max_steps if set, else its epochs' steps (the
-    derived epochs, or those set)."""
-    if args.max_steps > 0:
-        return args.max_steps
-    return math.ceil((epochs.value if epochs else args.num_train_epochs) * per_epoch)
 
 
 def derived_facts(config: RunConfig) -> dict[str, Any]:
