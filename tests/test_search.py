@@ -127,6 +127,43 @@ def test_resume_adds_trials_to_the_stopped_search(three_trials, tmp_path):
 
 
 @pytest.mark.e2e
+def test_a_trial_projected_past_the_budget_is_not_started(three_trials, tmp_path):
+    """Each finished trial records its time per training example; a proposed trial whose time,
+    projected from the fastest comparable one, and its final run would pass the budget is told
+    pruned without training. The finished trials here are made to look 10^4 times slower (in
+    the study on disk), so every trial the resumed search proposes is skipped: after
+    MOST_SKIPPED_IN_A_ROW in a row the search stops, and the best finished trial is trained."""
+    import sqlite3
+
+    from toolkit.run.search.budget import MOST_SKIPPED_IN_A_ROW
+
+    copy = tmp_path / "slow"
+    shutil.copytree(three_trials[0], copy)
+    before = json.loads((copy / "search.json").read_text())["trials"]
+    assert all(t["seconds_per_example"] > 0 for t in before)
+    with sqlite3.connect(copy / "search.db") as db:
+        db.execute(
+            "UPDATE trial_user_attributes SET value_json = CAST(value_json AS REAL) * 10000 "
+            "WHERE key = 'seconds_per_example'"
+        )
+    config = recipe_path(three_trials[0])
+    result = ftk(
+        "search", "--config", str(config), "--output_dir", str(copy), "--resume",
+        "--trials", "5", "--budget", "20m",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = json.loads((copy / "search.json").read_text())["trials"]
+    skipped = trials[3:]
+    assert len(skipped) == MOST_SKIPPED_IN_A_ROW
+    for trial in skipped:
+        assert trial["state"] == "PRUNED" and not trial["pruned"] and trial["duration_s"] is None
+        assert trial["skipped_for_budget"].startswith("not run for the budget")
+    assert result.stdout.count("not run for the budget") == MOST_SKIPPED_IN_A_ROW
+    assert f"the last {MOST_SKIPPED_IN_A_ROW} trials proposed would not fit" in result.stdout
+    assert (copy / "model.safetensors").is_file()  # the best finished trial, trained again
+
+
+@pytest.mark.e2e
 def test_resume_with_another_config_names_the_differences(three_trials, tmp_path, capsys):
     copy = tmp_path / "other"
     shutil.copytree(three_trials[0], copy)
@@ -544,6 +581,37 @@ def test_the_overfitting_watch_does_not_change_training(search_inputs):
         rows = history_rows(folder / f"watch{size}")
         losses.append([r["eval_loss"] for r in rows if "eval_loss" in r])
     assert len(losses[0]) == 3 and losses[0] == losses[1]  # 2 epochs + the kept model
+
+
+def test_a_trial_is_projected_from_the_fastest_comparable_finished_one():
+    """Comparable: no longer max_length and no fewer examples a step (both cost no less per
+    example), so the projection is a least time; images (no max_length) compare with images."""
+    from optuna.trial import TrialState, create_trial
+
+    from toolkit.run.search.budget import least_seconds_per_example
+
+    def finished(rate, length, step_examples):
+        attrs = {"seconds_per_example": rate, "max_length": length}
+        attrs["examples_per_step"] = step_examples
+        return create_trial(state=TrialState.COMPLETE, value=0.5, user_attrs=attrs)
+
+    trials = [finished(0.04, 128, 16), finished(0.02, 64, 32), finished(0.01, 512, 32)]
+    assert least_seconds_per_example(trials, 128, 16) == 0.02
+    assert least_seconds_per_example(trials, 128, 32) == 0.02  # 16 a step: not comparable
+    assert least_seconds_per_example(trials, 96, 16) == 0.02
+    assert least_seconds_per_example(trials, 32, 16) is None  # none as short: it runs
+    assert least_seconds_per_example(trials, 512, 64) is None  # none with steps as large
+    assert least_seconds_per_example([finished(0.3, None, 8)], None, 8) == 0.3
+    assert least_seconds_per_example([finished(0.3, None, 8)], 64, 8) is None
+
+
+def test_a_trial_is_not_started_when_it_and_its_final_run_would_pass_the_budget():
+    from toolkit.run.search.budget import trial_would_overrun
+
+    # 20 s spent; a 40 s trial and its final run of 1.25 x 40 = 50 s
+    assert trial_would_overrun(20, 40, 110) is None  # 20 + 40 + 50 = 110 fits
+    reason = trial_would_overrun(20, 40, 100)
+    assert reason and "at least 40 s" in reason and "(about 50 s)" in reason
 
 
 def test_trial_overruns_when_its_rest_and_the_final_run_pass_the_budget():

@@ -66,3 +66,66 @@ def trial_overruns(
         f"the rest of this trial (about {rest:.0f} s) plus the final run of the best one (about "
         f"{final_run:.0f} s) would not fit"
     )
+
+
+# A trial's time over the training examples its steps took (model building, tokenizing at a
+# new max_length and evaluations included), the max_length it read them at and the examples
+# an optimizer step took.
+SECONDS_PER_EXAMPLE = "seconds_per_example"
+TRIAL_MAX_LENGTH = "max_length"
+TRIAL_STEP_EXAMPLES = "examples_per_step"
+SKIPPED = "skipped_for_budget"  # why a trial was not started (the key on the optuna trial)
+
+
+def least_seconds_per_example(
+    trials: list[FrozenTrial], max_length: int | None, step_examples: int
+) -> float | None:
+    """The least time per training example of a finished trial at `max_length` or shorter and
+    `step_examples` an optimizer step or more; None when none is. Longer inputs cost no less
+    and smaller steps no less per example, so a trial's time projected from it is at most its
+    real time: a trial is only skipped for a time it would at least take."""
+    rates = [
+        t.user_attrs[SECONDS_PER_EXAMPLE]
+        for t in trials
+        if SECONDS_PER_EXAMPLE in t.user_attrs
+        and not_longer(t.user_attrs.get(TRIAL_MAX_LENGTH), max_length)
+        and t.user_attrs.get(TRIAL_STEP_EXAMPLES, 0) >= step_examples
+    ]
+    return min(rates) if rates else None
+
+
+def not_longer(measured: int | None, wanted: int | None) -> bool:
+    """Whether inputs cut at `measured` are no longer than at `wanted` (None: not cut, as
+    images: every such trial reads the same inputs)."""
+    if measured is None or wanted is None:
+        return measured == wanted
+    return measured <= wanted
+
+
+def trial_would_overrun(search_elapsed: float, projected: float, budget_s: float) -> str | None:
+    """Why a trial is not started, or None: it (`projected` seconds at the least) and the
+    final run of the best one, were it this one, must still fit in the budget."""
+    final_run = projected * (1 + FINAL_RUN_EXTRA)
+    if search_elapsed + projected + final_run <= budget_s:
+        return None
+    return (
+        f"not run for the budget: {search_elapsed:.0f} s of {budget_s:.0f} s spent, and this "
+        f"trial (at least {projected:.0f} s at the finished trials' speed) plus its final run "
+        f"(about {final_run:.0f} s) would not fit"
+    )
+
+
+# The sampler is told a trial skipped for the budget was pruned, so it proposes cheaper ones;
+# after this many skipped in a row, what is left of the budget fits none it proposes.
+MOST_SKIPPED_IN_A_ROW = 10
+
+
+def skipped_in_a_row(trials: list[FrozenTrial], left_s: float) -> str | None:
+    """Why the search stops, or None: the last MOST_SKIPPED_IN_A_ROW trials were skipped."""
+    last = trials[-MOST_SKIPPED_IN_A_ROW:]
+    if len(last) < MOST_SKIPPED_IN_A_ROW or not all(SKIPPED in t.user_attrs for t in last):
+        return None
+    return (
+        f"the budget: the last {MOST_SKIPPED_IN_A_ROW} trials proposed would not fit in the "
+        f"{left_s:.0f} s left"
+    )

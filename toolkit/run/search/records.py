@@ -14,6 +14,7 @@ from toolkit.config.search_space import Param
 from toolkit.core.log import say
 from toolkit.core.run_files import SEARCH_JSON, SEARCH_PNG
 from toolkit.outputs.search_report import finite, plot_search, write_search_json
+from toolkit.run.search.budget import SECONDS_PER_EXAMPLE, SKIPPED
 from toolkit.run.search.study import best_trial, metric_key
 from toolkit.run.stages import RunResult
 
@@ -30,10 +31,16 @@ def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
             # each evaluation's score; with search.folds, each fold's best
             "evaluations": t.user_attrs.get("evaluations", []),
             "duration_s": t.user_attrs.get("duration_s"),
-            # by the pruner; a trial stopped for the budget is PRUNED too, not a candidate
-            "pruned": t.state == TrialState.PRUNED and "stopped_for_budget" not in t.user_attrs,
+            # by the pruner; a trial stopped or skipped for the budget is PRUNED too, not a
+            # candidate
+            "pruned": t.state == TrialState.PRUNED
+            and not {"stopped_for_budget", SKIPPED} & set(t.user_attrs),
             # why a trial ended before its last epoch for the budget (None: it did not)
             "stopped_for_budget": t.user_attrs.get("stopped_for_budget"),
+            # why a trial was not started, projected not to fit (None: it was)
+            "skipped_for_budget": t.user_attrs.get(SKIPPED),
+            # its time per training example (what skips a trial projected not to fit)
+            "seconds_per_example": t.user_attrs.get(SECONDS_PER_EXAMPLE),
         }
         for t in study.get_trials(deepcopy=False)
     ]

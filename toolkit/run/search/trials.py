@@ -36,7 +36,19 @@ from toolkit.core.log import say, warn
 from toolkit.core.run_files import TRIALS_DIR
 from toolkit.data.folds import fold_splits
 from toolkit.run.assembly import assemble_trainer
-from toolkit.run.search.budget import budget_exhausted, durations, finished, trial_overruns
+from toolkit.run.search.budget import (
+    SECONDS_PER_EXAMPLE,
+    SKIPPED,
+    TRIAL_MAX_LENGTH,
+    TRIAL_STEP_EXAMPLES,
+    budget_exhausted,
+    durations,
+    finished,
+    least_seconds_per_example,
+    skipped_in_a_row,
+    trial_overruns,
+    trial_would_overrun,
+)
 from toolkit.run.search.study import distributions, metric_key
 from toolkit.run.stages import (
     Plan,
@@ -48,6 +60,7 @@ from toolkit.run.stages import (
     plan_run,
     training_class_counts,
 )
+from toolkit.training.arguments import total_steps
 from toolkit.training.pruning import PruningCallback, should_stop
 from toolkit.training.trainer import ToolkitTrainer
 
@@ -149,6 +162,10 @@ class BudgetCallback(TrainerCallback):
     def __init__(self, clock: SearchClock, trial: optuna.Trial | None):
         self.clock, self.trial = clock, trial
         self.trial_started = time.perf_counter()
+        self.steps_done = 0  # optimizer steps, when training ends: the trial's speed
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.steps_done = state.global_step
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         budget_s = self.clock.budget_s
@@ -214,6 +231,7 @@ def next_step(
     if budget_s is not None:
         elapsed = time.perf_counter() - started
         reason = budget_exhausted(elapsed, durations(done), budget_s, runs_per_trial)
+        reason = reason or skipped_in_a_row(study.get_trials(deepcopy=False), budget_s - elapsed)
         if reason:
             return reason
     trial = study.ask(distributions(space))
@@ -235,10 +253,13 @@ def run_trial(
     started = time.perf_counter()
     folder = plan.output_dir / TRIALS_DIR / f"trial-{number:03d}"
     trial_plan = plan_run(trial_config(plan.config, params, str(folder)))
+    skipped = main_decides(lambda: would_overrun(trial, trial_plan, data, clock))
+    if skipped:
+        return skip_trial(trial, skipped)
     try:
         prepared, folds = inputs_for(trial_plan, data)
+        budget = BudgetCallback(clock or SearchClock(started, None), trial)
         if folds is None:
-            budget = BudgetCallback(clock or SearchClock(started, None), trial)
             value, scores, pruned = train_one_split(trial, trial_plan, prepared, data, budget)
         else:
             value, scores, pruned = train_folds(trial, trial_plan, folds, data)
@@ -260,15 +281,60 @@ def run_trial(
             shutil.rmtree(folder, ignore_errors=True)
     if trial is None:
         return None
-    trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
+    seconds = time.perf_counter() - started
+    trial.set_user_attr("duration_s", round(seconds, 1))
     trial.set_user_attr("evaluations", scores)
     if folds is not None:
         trial.set_user_attr("folds", len(folds))
+    record_speed(trial, trial_plan, seconds, budget.steps_done)
     # a trial stopped for the budget is no candidate: its final run, in full, would not fit
     # (why it stopped), and its score is a shorter run's; its evaluations still guide the sampler
     if pruned or trial.user_attrs.get("stopped_for_budget"):
         return study_tell(trial, state=TrialState.PRUNED)
     return study_tell(trial, values=value)
+
+
+def would_overrun(
+    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData, clock: SearchClock | None
+) -> str | None:
+    """Why the trial is not started, or None: its time projected from the fastest finished
+    trial at its max_length or shorter (`least_seconds_per_example`) and its final run would
+    not fit in what is left of the budget. Run by the main process. Trials on folds are not
+    projected (nor stopped midway): their speed is not recorded."""
+    if clock is None or clock.budget_s is None or data.folds is not None:
+        return None
+    assert trial is not None, "only the main process holds the trial"
+    length, step_examples = trial_plan.config.data.max_length, examples_per_step(trial_plan)
+    rate = least_seconds_per_example(finished(trial.study), length, step_examples)
+    if rate is None:
+        return None
+    examples = total_steps(len(data.prepared.splits["train"]), trial_plan.args) * step_examples
+    elapsed = time.perf_counter() - clock.started
+    return trial_would_overrun(elapsed, rate * examples, clock.budget_s)
+
+
+def record_speed(trial: optuna.Trial, trial_plan: Plan, seconds: float, steps: int) -> None:
+    """The trial's time per training example (0 steps: trained on folds, not recorded)."""
+    if steps:
+        step_examples = examples_per_step(trial_plan)
+        trial.set_user_attr(SECONDS_PER_EXAMPLE, seconds / (steps * step_examples))
+        trial.set_user_attr(TRIAL_MAX_LENGTH, trial_plan.config.data.max_length)
+        trial.set_user_attr(TRIAL_STEP_EXAMPLES, step_examples)
+
+
+def examples_per_step(trial_plan: Plan) -> int:
+    """Training examples one process reads an optimizer step."""
+    args = trial_plan.args
+    return int(args.per_device_train_batch_size * args.gradient_accumulation_steps)
+
+
+def skip_trial(trial: optuna.Trial | None, reason: str) -> FrozenTrial | None:
+    """A trial not started for the budget: told pruned, so the sampler proposes cheaper
+    values; not counted as finished (it has no duration). The main process returns it."""
+    if trial is None:
+        return None
+    trial.set_user_attr(SKIPPED, reason)
+    return study_tell(trial, state=TrialState.PRUNED)
 
 
 def train_one_split(
@@ -349,6 +415,8 @@ def describe_outcome(trial: FrozenTrial, metric: str) -> str:
             )
         mean = f"mean validation {metric} {trial.value:.4f}"
         return f"{mean} over {folds} folds ({each}), {seconds:.0f} s"
+    if SKIPPED in trial.user_attrs:
+        return str(trial.user_attrs[SKIPPED])
     stopped = trial.user_attrs.get("stopped_for_budget")
     if stopped:
         return (
