@@ -68,9 +68,8 @@ def trial_overruns(
     )
 
 
-# A trial's time over the training examples its steps took (model building, tokenizing at a
-# new max_length and evaluations included), the max_length it read them at and the examples
-# an optimizer step took.
+# A trial's training time (evaluations included) over the training examples its steps took,
+# the max_length it read them at and the examples an optimizer step took.
 SECONDS_PER_EXAMPLE = "seconds_per_example"
 TRIAL_MAX_LENGTH = "max_length"
 TRIAL_STEP_EXAMPLES = "examples_per_step"
@@ -83,7 +82,8 @@ def least_seconds_per_example(
     """The least time per training example of a finished trial at `max_length` or shorter and
     `step_examples` an optimizer step or more; None when none is. Longer inputs cost no less
     and smaller steps no less per example, so a trial's time projected from it is at most its
-    real time: a trial is only skipped for a time it would at least take."""
+    real time (building its model and data not counted): a trial is only skipped for a time
+    it would at least take."""
     rates = [
         t.user_attrs[SECONDS_PER_EXAMPLE]
         for t in trials

@@ -162,10 +162,17 @@ class BudgetCallback(TrainerCallback):
     def __init__(self, clock: SearchClock, trial: optuna.Trial | None):
         self.clock, self.trial = clock, trial
         self.trial_started = time.perf_counter()
-        self.steps_done = 0  # optimizer steps, when training ends: the trial's speed
+        # the trial's speed, when training ends: its optimizer steps, and the seconds from its
+        # first step to its end (evaluations in; building the model and the data out, as a
+        # fixed cost spread over a short trial's steps would overstate a long one's time)
+        self.steps_done, self.training_s = 0, 0.0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.training_started = time.perf_counter()
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.steps_done = state.global_step
+        self.training_s = time.perf_counter() - self.training_started
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         budget_s = self.clock.budget_s
@@ -281,12 +288,11 @@ def run_trial(
             shutil.rmtree(folder, ignore_errors=True)
     if trial is None:
         return None
-    seconds = time.perf_counter() - started
-    trial.set_user_attr("duration_s", round(seconds, 1))
+    trial.set_user_attr("duration_s", round(time.perf_counter() - started, 1))
     trial.set_user_attr("evaluations", scores)
     if folds is not None:
         trial.set_user_attr("folds", len(folds))
-    record_speed(trial, trial_plan, seconds, budget.steps_done)
+    record_speed(trial, trial_plan, budget.training_s, budget.steps_done)
     # a trial stopped for the budget is no candidate: its final run, in full, would not fit
     # (why it stopped), and its score is a shorter run's; its evaluations still guide the sampler
     if pruned or trial.user_attrs.get("stopped_for_budget"):
@@ -314,7 +320,8 @@ def would_overrun(
 
 
 def record_speed(trial: optuna.Trial, trial_plan: Plan, seconds: float, steps: int) -> None:
-    """The trial's time per training example (0 steps: trained on folds, not recorded)."""
+    """The trial's training time per training example (0 steps: trained on folds, whose
+    speed is not recorded)."""
     if steps:
         step_examples = examples_per_step(trial_plan)
         trial.set_user_attr(SECONDS_PER_EXAMPLE, seconds / (steps * step_examples))
