@@ -128,7 +128,7 @@ def test_resume_adds_trials_to_the_stopped_search(three_trials, tmp_path):
 
 @pytest.mark.e2e
 def test_a_trial_projected_past_the_budget_is_not_started(three_trials, tmp_path):
-    """Each finished trial records its time per training example; a proposed trial whose time,
+    """Each finished trial records its time per token read; a proposed trial whose time,
     projected from the fastest comparable one, and its final run would pass the budget is told
     pruned without training. The finished trials here are made to look 10^4 times slower (in
     the study on disk), so every trial the resumed search proposes is skipped: after
@@ -140,11 +140,11 @@ def test_a_trial_projected_past_the_budget_is_not_started(three_trials, tmp_path
     copy = tmp_path / "slow"
     shutil.copytree(three_trials[0], copy)
     before = json.loads((copy / "search.json").read_text())["trials"]
-    assert all(t["seconds_per_example"] > 0 for t in before)
+    assert all(t["seconds_per_token"] > 0 for t in before)
     with sqlite3.connect(copy / "search.db") as db:
         db.execute(
             "UPDATE trial_user_attributes SET value_json = CAST(value_json AS REAL) * 10000 "
-            "WHERE key = 'seconds_per_example'"
+            "WHERE key = 'seconds_per_token'"
         )
     config = recipe_path(three_trials[0])
     result = ftk(
@@ -584,25 +584,26 @@ def test_the_overfitting_watch_does_not_change_training(search_inputs):
 
 
 def test_a_trial_is_projected_from_the_fastest_comparable_finished_one():
-    """Comparable: no longer max_length and no fewer examples a step (both cost no less per
-    example), so the projection is a least time; images (no max_length) compare with images."""
+    """Comparable: no longer max_length and no fewer examples a step (a token costs no less
+    in either), so the projection is a least time; images (no max_length) compare with
+    images."""
     from optuna.trial import TrialState, create_trial
 
-    from toolkit.run.search.budget import least_seconds_per_example
+    from toolkit.run.search.budget import least_seconds_per_token
 
     def finished(rate, length, step_examples):
-        attrs = {"seconds_per_example": rate, "max_length": length}
+        attrs = {"seconds_per_token": rate, "max_length": length}
         attrs["examples_per_step"] = step_examples
         return create_trial(state=TrialState.COMPLETE, value=0.5, user_attrs=attrs)
 
     trials = [finished(0.04, 128, 16), finished(0.02, 64, 32), finished(0.01, 512, 32)]
-    assert least_seconds_per_example(trials, 128, 16) == 0.02
-    assert least_seconds_per_example(trials, 128, 32) == 0.02  # 16 a step: not comparable
-    assert least_seconds_per_example(trials, 96, 16) == 0.02
-    assert least_seconds_per_example(trials, 32, 16) is None  # none as short: it runs
-    assert least_seconds_per_example(trials, 512, 64) is None  # none with steps as large
-    assert least_seconds_per_example([finished(0.3, None, 8)], None, 8) == 0.3
-    assert least_seconds_per_example([finished(0.3, None, 8)], 64, 8) is None
+    assert least_seconds_per_token(trials, 128, 16) == 0.02
+    assert least_seconds_per_token(trials, 128, 32) == 0.02  # 16 a step: not comparable
+    assert least_seconds_per_token(trials, 96, 16) == 0.02
+    assert least_seconds_per_token(trials, 32, 16) is None  # none as short: it runs
+    assert least_seconds_per_token(trials, 512, 64) is None  # none with steps as large
+    assert least_seconds_per_token([finished(0.3, None, 8)], None, 8) == 0.3
+    assert least_seconds_per_token([finished(0.3, None, 8)], 64, 8) is None
 
 
 def test_a_trial_is_not_started_when_it_and_its_final_run_would_pass_the_budget():
@@ -759,3 +760,14 @@ def test_a_trial_trains_at_its_max_length_and_the_final_run_records_its_values(
     assert run_config["class_weights"] == (None if best["class_weights"] == "none" else "balanced")
     assert seen[str(tmp_path / "run")] == (best["max_length"], best["class_weights"] == "balanced")
     assert (tmp_path / "run" / "search.png").is_file()
+
+
+def test_a_trials_tokens_are_its_mean_input_ids_or_one_for_an_untokenized_split():
+    import datasets
+
+    from toolkit.run.search.trials import tokens_per_example
+
+    texts = datasets.Dataset.from_dict({"input_ids": [[1, 2, 3], [1, 2, 3, 4, 5]], "label": [0, 1]})
+    assert tokens_per_example(texts) == 4.0
+    images = datasets.Dataset.from_dict({"pixel_values": [[0.0], [1.0]], "label": [0, 1]})
+    assert tokens_per_example(images) == 1.0

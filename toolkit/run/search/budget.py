@@ -68,26 +68,27 @@ def trial_overruns(
     )
 
 
-# A trial's training time (evaluations included) over the training examples its steps took,
-# the max_length it read them at and the examples an optimizer step took.
-SECONDS_PER_EXAMPLE = "seconds_per_example"
+# A trial's training time (evaluations included) over the tokens its steps read (a training
+# example's mean input_ids; an image counts as one), the max_length it read them at and the
+# examples an optimizer step took.
+SECONDS_PER_TOKEN = "seconds_per_token"
 TRIAL_MAX_LENGTH = "max_length"
 TRIAL_STEP_EXAMPLES = "examples_per_step"
 SKIPPED = "skipped_for_budget"  # why a trial was not started (the key on the optuna trial)
 
 
-def least_seconds_per_example(
+def least_seconds_per_token(
     trials: list[FrozenTrial], max_length: int | None, step_examples: int
 ) -> float | None:
-    """The least time per training example of a finished trial at `max_length` or shorter and
-    `step_examples` an optimizer step or more; None when none is. Longer inputs cost no less
-    and smaller steps no less per example, so a trial's time projected from it is at most its
-    real time (building its model and data not counted): a trial is only skipped for a time
-    it would at least take."""
+    """The least time per token read of a finished trial at `max_length` or shorter and
+    `step_examples` an optimizer step or more; None when none is. A token costs no less in a
+    longer input (attention grows with the length) nor in a smaller step, so a trial's time
+    projected from it is at most its real time (building its model and data not counted): a
+    trial is only skipped for a time it would at least take."""
     rates = [
-        t.user_attrs[SECONDS_PER_EXAMPLE]
+        t.user_attrs[SECONDS_PER_TOKEN]
         for t in trials
-        if SECONDS_PER_EXAMPLE in t.user_attrs
+        if SECONDS_PER_TOKEN in t.user_attrs
         and not_longer(t.user_attrs.get(TRIAL_MAX_LENGTH), max_length)
         and t.user_attrs.get(TRIAL_STEP_EXAMPLES, 0) >= step_examples
     ]

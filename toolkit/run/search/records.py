@@ -14,7 +14,7 @@ from toolkit.config.search_space import Param
 from toolkit.core.log import say
 from toolkit.core.run_files import SEARCH_JSON, SEARCH_PNG
 from toolkit.outputs.search_report import finite, plot_search, write_search_json
-from toolkit.run.search.budget import SECONDS_PER_EXAMPLE, SKIPPED
+from toolkit.run.search.budget import SECONDS_PER_TOKEN, SKIPPED
 from toolkit.run.search.study import best_trial, metric_key
 from toolkit.run.stages import RunResult
 
@@ -39,8 +39,8 @@ def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
             "stopped_for_budget": t.user_attrs.get("stopped_for_budget"),
             # why a trial was not started, projected not to fit (None: it was)
             "skipped_for_budget": t.user_attrs.get(SKIPPED),
-            # its time per training example (what skips a trial projected not to fit)
-            "seconds_per_example": t.user_attrs.get(SECONDS_PER_EXAMPLE),
+            # its training time per token read (what skips a trial projected not to fit)
+            "seconds_per_token": t.user_attrs.get(SECONDS_PER_TOKEN),
         }
         for t in study.get_trials(deepcopy=False)
     ]

@@ -31,20 +31,21 @@ from toolkit.advice.data_size import uneven
 from toolkit.advice.truncation import readable_length
 from toolkit.config.schema import RunConfig
 from toolkit.config.search_space import DataFacts, Param, trial_config
+from toolkit.core.columns import list_lengths
 from toolkit.core.distributed import main_decides, wait_for_everyone
 from toolkit.core.log import say, warn
 from toolkit.core.run_files import TRIALS_DIR
 from toolkit.data.folds import fold_splits
 from toolkit.run.assembly import assemble_trainer
 from toolkit.run.search.budget import (
-    SECONDS_PER_EXAMPLE,
+    SECONDS_PER_TOKEN,
     SKIPPED,
     TRIAL_MAX_LENGTH,
     TRIAL_STEP_EXAMPLES,
     budget_exhausted,
     durations,
     finished,
-    least_seconds_per_example,
+    least_seconds_per_token,
     skipped_in_a_row,
     trial_overruns,
     trial_would_overrun,
@@ -260,11 +261,11 @@ def run_trial(
     started = time.perf_counter()
     folder = plan.output_dir / TRIALS_DIR / f"trial-{number:03d}"
     trial_plan = plan_run(trial_config(plan.config, params, str(folder)))
-    skipped = main_decides(lambda: would_overrun(trial, trial_plan, data, clock))
-    if skipped:
-        return skip_trial(trial, skipped)
     try:
         prepared, folds = inputs_for(trial_plan, data)
+        skipped = main_decides(lambda: would_overrun(trial, trial_plan, prepared, folds, clock))
+        if skipped:
+            return skip_trial(trial, skipped)
         budget = BudgetCallback(clock or SearchClock(started, None), trial)
         if folds is None:
             value, scores, pruned = train_one_split(trial, trial_plan, prepared, data, budget)
@@ -292,7 +293,7 @@ def run_trial(
     trial.set_user_attr("evaluations", scores)
     if folds is not None:
         trial.set_user_attr("folds", len(folds))
-    record_speed(trial, trial_plan, budget.training_s, budget.steps_done)
+    record_speed(trial, trial_plan, prepared, budget)
     # a trial stopped for the budget is no candidate: its final run, in full, would not fit
     # (why it stopped), and its score is a shorter run's; its evaluations still guide the sampler
     if pruned or trial.user_attrs.get("stopped_for_budget"):
@@ -301,32 +302,49 @@ def run_trial(
 
 
 def would_overrun(
-    trial: optuna.Trial | None, trial_plan: Plan, data: TrialData, clock: SearchClock | None
+    trial: optuna.Trial | None,
+    trial_plan: Plan,
+    prepared: PreparedData,
+    folds: list[PreparedData] | None,
+    clock: SearchClock | None,
 ) -> str | None:
-    """Why the trial is not started, or None: its time projected from the fastest finished
-    trial at its max_length or shorter (`least_seconds_per_example`) and its final run would
-    not fit in what is left of the budget. Run by the main process. Trials on folds are not
-    projected (nor stopped midway): their speed is not recorded."""
-    if clock is None or clock.budget_s is None or data.folds is not None:
+    """Why the trial is not started, or None: its time, projected from the fastest finished
+    trial at its max_length or shorter (`least_seconds_per_token`) over the tokens it would
+    read (its data is tokenized at its length by now), and its final run would not fit in
+    what is left of the budget. Run by the main process. Trials on folds are not projected
+    (nor stopped midway): their speed is not recorded."""
+    if clock is None or clock.budget_s is None or folds is not None:
         return None
     assert trial is not None, "only the main process holds the trial"
     length, step_examples = trial_plan.config.data.max_length, examples_per_step(trial_plan)
-    rate = least_seconds_per_example(finished(trial.study), length, step_examples)
+    rate = least_seconds_per_token(finished(trial.study), length, step_examples)
     if rate is None:
         return None
-    examples = total_steps(len(data.prepared.splits["train"]), trial_plan.args) * step_examples
+    train = prepared.splits["train"]
+    examples = total_steps(len(train), trial_plan.args) * step_examples
     elapsed = time.perf_counter() - clock.started
-    return trial_would_overrun(elapsed, rate * examples, clock.budget_s)
+    return trial_would_overrun(elapsed, rate * examples * tokens_per_example(train), clock.budget_s)
 
 
-def record_speed(trial: optuna.Trial, trial_plan: Plan, seconds: float, steps: int) -> None:
-    """The trial's training time per training example (0 steps: trained on folds, whose
-    speed is not recorded)."""
-    if steps:
+def record_speed(
+    trial: optuna.Trial, trial_plan: Plan, prepared: PreparedData, budget: BudgetCallback
+) -> None:
+    """The trial's training time per token read (no steps: trained on folds, whose speed is
+    not recorded)."""
+    if budget.steps_done:
         step_examples = examples_per_step(trial_plan)
-        trial.set_user_attr(SECONDS_PER_EXAMPLE, seconds / (steps * step_examples))
+        tokens = budget.steps_done * step_examples * tokens_per_example(prepared.splits["train"])
+        trial.set_user_attr(SECONDS_PER_TOKEN, budget.training_s / tokens)
         trial.set_user_attr(TRIAL_MAX_LENGTH, trial_plan.config.data.max_length)
         trial.set_user_attr(TRIAL_STEP_EXAMPLES, step_examples)
+
+
+def tokens_per_example(train: datasets.Dataset) -> float:
+    """The mean input_ids of the training split (Arrow, O(rows)); 1 where inputs are not
+    tokenized up front (images, augmented text): the speed is then per example."""
+    if "input_ids" not in train.column_names:
+        return 1.0
+    return max(1.0, float(list_lengths(train, "input_ids").mean()))
 
 
 def examples_per_step(trial_plan: Plan) -> int:
