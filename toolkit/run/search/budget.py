@@ -47,6 +47,16 @@ def budget_exhausted(
     )
 
 
+def passes_budget(
+    search_elapsed: float, rest: float, projected: float, budget_s: float
+) -> float | None:
+    """The final run's reserved seconds (a trial of `projected` seconds, were it the best, plus
+    FINAL_RUN_EXTRA) when `rest` seconds more of a trial and that final run would pass the
+    budget; None when they fit."""
+    final_run = projected * (1 + FINAL_RUN_EXTRA)
+    return None if search_elapsed + rest + final_run <= budget_s else final_run
+
+
 def trial_overruns(
     search_elapsed: float, trial_elapsed: float, progress: float, budget_s: float
 ) -> str | None:
@@ -58,8 +68,8 @@ def trial_overruns(
         return None
     projected = trial_elapsed / progress
     rest = projected - trial_elapsed
-    final_run = projected * (1 + FINAL_RUN_EXTRA)
-    if search_elapsed + rest + final_run <= budget_s:
+    final_run = passes_budget(search_elapsed, rest, projected, budget_s)
+    if final_run is None:
         return None
     return (
         f"stopped here for the budget: {search_elapsed:.0f} s of {budget_s:.0f} s spent, and "
@@ -106,8 +116,8 @@ def not_longer(measured: int | None, wanted: int | None) -> bool:
 def trial_would_overrun(search_elapsed: float, projected: float, budget_s: float) -> str | None:
     """Why a trial is not started, or None: it (`projected` seconds at the least) and the
     final run of the best one, were it this one, must still fit in the budget."""
-    final_run = projected * (1 + FINAL_RUN_EXTRA)
-    if search_elapsed + projected + final_run <= budget_s:
+    final_run = passes_budget(search_elapsed, projected, projected, budget_s)
+    if final_run is None:
         return None
     return (
         f"not run for the budget: {search_elapsed:.0f} s of {budget_s:.0f} s spent, and this "
